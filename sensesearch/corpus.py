@@ -1,0 +1,137 @@
+"""Read a corpus (files, folders, JSONL, stdin) into Documents, decoding what is not UTF-8."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from charset_normalizer import from_bytes
+
+from .errors import InputError
+from .records import Document, Skipped
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+STDIN = "-"
+_BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
+         ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode bytes to text; returns (text, encoding). Raises InputError for binary data."""
+    for encoding, bom in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace"), encoding
+    if b"\x00" in data[:65536]:
+        raise InputError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise InputError("not text in any encoding the detector knows")
+    return str(best), best.encoding
+
+
+def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
+    """Named files as they are, folders recursively (text and JSONL files), in a stable order."""
+    for raw in paths:
+        if str(raw) == STDIN:
+            yield Path(STDIN)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES)
+            if not found:
+                yield Skipped(str(path), "folder holds no .txt or .jsonl files")
+            yield from found
+        elif path.is_file():
+            yield path
+        else:
+            raise InputError(f"no such file or folder: {path}")
+
+
+def read_corpus(paths: Iterable[str | Path], stdin: BinaryIO | None = None) -> Iterator[Document | Skipped]:
+    """Yield a Document for each readable text, and a Skipped for each input left out."""
+    for item in expand_paths(paths):
+        if isinstance(item, Skipped):
+            yield item
+        elif str(item) == STDIN:
+            yield from _read_stdin(stdin if stdin is not None else sys.stdin.buffer)
+        elif item.suffix.lower() in JSONL_SUFFIXES:
+            yield from read_jsonl(item)
+        else:
+            yield read_text_file(item)
+
+
+def _read_stdin(stream: BinaryIO) -> Iterator[Document | Skipped]:
+    try:
+        text, _ = decode_bytes(stream.read())
+    except InputError as exc:
+        yield Skipped("<stdin>", str(exc))
+        return
+    yield from _document_or_skip(f"<stdin>:{content_hash(text)[:16]}", "<stdin>", "<stdin>", text, {})
+
+
+def read_text_file(path: Path) -> Document | Skipped:
+    """One plain-text file as one document."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Skipped(str(path), f"cannot read: {exc.strerror or exc}")
+    try:
+        text, encoding = decode_bytes(data)
+    except InputError as exc:
+        return Skipped(str(path), str(exc))
+    if encoding != "utf-8":
+        log.info("%s decoded as %s", path, encoding)
+    key = str(path.resolve())
+    meta: dict[str, Any] = {} if encoding == "utf-8" else {"encoding": encoding}
+    return next(_document_or_skip(key, str(path), str(path), text, meta))
+
+
+def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
+    """One document per JSON line with a "text" field; `id` names it, other fields are kept as metadata."""
+    try:
+        data = path.read_bytes()
+        text, _ = decode_bytes(data)
+    except (OSError, InputError) as exc:
+        yield Skipped(str(path), str(exc))
+        return
+    base = str(path.resolve())
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            yield Skipped(where, f"not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            yield Skipped(where, 'record has no string "text" field')
+            continue
+        record_id = record.get("id")
+        label = str(record_id) if record_id is not None else where
+        meta = {k: v for k, v in record.items() if k not in ("text", "id")}
+        yield from _document_or_skip(f"{base}#{label}", label, str(path), record["text"], meta)
+
+
+def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any]) -> Iterator[Document | Skipped]:
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        yield Skipped(label, "empty document")
+    else:
+        yield Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)

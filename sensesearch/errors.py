@@ -1,0 +1,37 @@
+"""Domain exceptions: everything a user can cause raises a SenseSearchError subclass."""
+
+
+class SenseSearchError(Exception):
+    """Base class of every error sensesearch reports to a user."""
+
+
+class InputError(SenseSearchError):
+    """A corpus path or document cannot be read or parsed."""
+
+
+class QueryError(SenseSearchError):
+    """A query text is malformed (no marker, several markers, empty word)."""
+
+
+class WordNotFoundError(SenseSearchError):
+    """The queried word has no usage in the index."""
+
+
+class IndexNotFoundError(SenseSearchError):
+    """The index directory does not exist or holds no index."""
+
+
+class IndexCorruptError(SenseSearchError):
+    """Index files exist but cannot be read or disagree with each other."""
+
+
+class ConfigMismatchError(SenseSearchError):
+    """An index is opened or extended with settings other than those it was built with."""
+
+
+class IndexLockedError(SenseSearchError):
+    """Another process is writing to the same index."""
+
+
+class ModelLoadError(SenseSearchError):
+    """The encoder model cannot be loaded."""

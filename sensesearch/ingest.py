@@ -1,0 +1,214 @@
+"""Ingest documents: segment, encode in large batches, write rows and vectors, checkpoint safely.
+
+Write order is what keeps the FAISS file and the metadata in agreement: rows go into an open
+transaction, vectors into the in-memory FAISS index; at a checkpoint (only between documents) the
+FAISS file is saved atomically first and the transaction committed second. A crash before the
+commit leaves vectors whose rows never landed; the next writer drops them (SenseIndex.recover).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Connection, RootTransaction
+
+import numpy as np
+
+from .query import is_punctuation, normalize_form
+from .records import Document, IngestReport, Skipped
+from .segment import split_sentences
+from .store import DocumentRow, documents, occurrences, sentences, words
+
+if TYPE_CHECKING:
+    from .index import SenseIndex
+
+ProgressCallback = Callable[[int, int, int], None]
+"""Called with (documents, sentences, word pieces) done so far."""
+
+CHUNK_SENTENCES = 512
+MIN_CHECKPOINT_OCCURRENCES = 50_000
+CHECKPOINT_GROWTH = 0.25
+
+
+@dataclass
+class _PendingDocument:
+    doc: Document
+    spans: list[tuple[int, int]]
+    doc_id: int = 0
+    first_sentence: int = 0
+    first_occurrence: int = 0
+    n_occurrences: int = 0
+    n_pieces: int = 0
+    done_sentences: int = 0
+
+
+@dataclass
+class _Counters:
+    indexed: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    sentences: int = 0
+    occurrences: int = 0
+    pieces: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class Ingestor:
+    """One ingest run over a stream of documents into a writable SenseIndex."""
+
+    def __init__(self, index: SenseIndex, progress: ProgressCallback | None = None,
+                 chunk_sentences: int = CHUNK_SENTENCES) -> None:
+        self.index = index
+        self.store = index.store
+        self.vectors = index.vectors
+        self.progress = progress
+        self.chunk_sentences = chunk_sentences
+        self.counters = _Counters()
+        self.word_ids = self.store.word_ids()
+        self.next_document, self.next_sentence, self.next_occurrence, self.next_word = self.store.next_ids()
+        self.since_checkpoint = 0
+        self.committed_occurrence = self.next_occurrence
+        self.pending_removals: list[DocumentRow] = []
+        self.removed_after_checkpoint = False
+
+    def run(self, items: Iterable[Document | Skipped]) -> IngestReport:
+        started = time.perf_counter()
+        with self.store.engine.connect() as conn:
+            self.conn = conn
+            transaction = conn.begin()
+            try:
+                for chunk in self._chunks(self._new_documents(items)):
+                    for pending in self._write_chunk(conn, chunk):
+                        self._insert_document(conn, pending)
+                    if self._checkpoint_due(chunk):
+                        self._checkpoint(transaction)
+                        transaction = conn.begin()
+                self._checkpoint(transaction)
+            except BaseException:
+                transaction.rollback()
+                self.vectors.remove_range(self.committed_occurrence, 2**62)
+                raise
+        if self.removed_after_checkpoint:
+            self.index.save_vectors()
+        c = self.counters
+        return IngestReport(documents_indexed=c.indexed, documents_unchanged=c.unchanged,
+                            documents_replaced=c.replaced, sentences=c.sentences, occurrences=c.occurrences,
+                            word_pieces=c.pieces, seconds=time.perf_counter() - started, skipped=tuple(c.skipped))
+
+    def _new_documents(self, items: Iterable[Document | Skipped]) -> Iterator[_PendingDocument]:
+        seen: set[str] = set()
+        for item in items:
+            if isinstance(item, Skipped):
+                self.counters.skipped.append(item)
+                continue
+            if item.key in seen:
+                self.counters.unchanged += 1
+                continue
+            seen.add(item.key)
+            existing = self.store.document_by_key(item.key)
+            if existing is not None:
+                if existing.content_hash == item.content_hash:
+                    self.counters.unchanged += 1
+                    continue
+                self.store.delete_document(self.conn, existing)
+                self.pending_removals.append(existing)
+                self.counters.replaced += 1
+            spans = split_sentences(item.text)
+            if not spans:
+                self.counters.skipped.append(Skipped(item.label, "no sentences"))
+                continue
+            yield _PendingDocument(item, spans)
+
+    def _chunks(self, pending: Iterator[_PendingDocument]) -> Iterator[list[tuple[_PendingDocument, int]]]:
+        """Runs of (document, sentence index) of about chunk_sentences, in corpus order."""
+        chunk: list[tuple[_PendingDocument, int]] = []
+        for doc in pending:
+            for i in range(len(doc.spans)):
+                chunk.append((doc, i))
+                if len(chunk) >= self.chunk_sentences:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+
+    def _write_chunk(self, conn: Connection, chunk: list[tuple[_PendingDocument, int]]) -> list[_PendingDocument]:
+        texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
+        encoded = self.index.encoder.encode(texts)
+        sentence_rows, occurrence_rows, new_words = [], [], []
+        vector_blocks, id_blocks = [], []
+        finished = []
+        for (doc, i), text, enc in zip(chunk, texts, encoded):
+            if i == 0:
+                doc.doc_id = self.next_document
+                self.next_document += 1
+                doc.first_sentence, doc.first_occurrence = self.next_sentence, self.next_occurrence
+            sentence_id = self.next_sentence
+            self.next_sentence += 1
+            sentence_rows.append({"id": sentence_id, "document_id": doc.doc_id, "start": doc.spans[i][0],
+                                  "text": text})
+            keep = []
+            for row, (start, end) in enumerate(enc.spans.tolist()):
+                surface = text[start:end]
+                if is_punctuation(surface):
+                    continue
+                form = normalize_form(surface)
+                word_id = self.word_ids.get(form)
+                if word_id is None:
+                    word_id = self.word_ids[form] = self.next_word
+                    self.next_word += 1
+                    new_words.append({"id": word_id, "form": form})
+                occurrence_rows.append({"id": self.next_occurrence, "sentence_id": sentence_id, "word_id": word_id,
+                                        "position": row, "start": start, "end": end})
+                self.next_occurrence += 1
+                keep.append(row)
+            doc.n_occurrences += len(keep)
+            doc.n_pieces += enc.n_pieces
+            doc.done_sentences += 1
+            if keep:
+                vector_blocks.append(enc.vectors[keep])
+                id_blocks.append(np.arange(self.next_occurrence - len(keep), self.next_occurrence, dtype=np.int64))
+            self.counters.pieces += enc.n_pieces
+            if doc.done_sentences == len(doc.spans):
+                finished.append(doc)
+        if new_words:
+            conn.execute(words.insert(), new_words)
+        conn.execute(sentences.insert(), sentence_rows)
+        if occurrence_rows:
+            conn.execute(occurrences.insert(), occurrence_rows)
+        if vector_blocks:
+            self.vectors.add(np.concatenate(id_blocks), np.concatenate(vector_blocks))
+        self.since_checkpoint += len(occurrence_rows)
+        self.counters.sentences += len(sentence_rows)
+        self.counters.occurrences += len(occurrence_rows)
+        self.counters.indexed += len(finished)
+        if self.progress:
+            self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
+        return finished
+
+    def _insert_document(self, conn: Connection, pending: _PendingDocument) -> None:
+        doc = pending.doc
+        conn.execute(documents.insert().values(
+            id=pending.doc_id, key=doc.key, label=doc.label, path=doc.path, content_hash=doc.content_hash,
+            meta=doc.meta, first_sentence=pending.first_sentence, n_sentences=len(pending.spans),
+            first_occurrence=pending.first_occurrence, n_occurrences=pending.n_occurrences,
+            n_pieces=pending.n_pieces))
+
+    def _checkpoint_due(self, chunk: list[tuple[_PendingDocument, int]]) -> bool:
+        last_doc, last_sentence = chunk[-1]
+        between_documents = last_sentence == len(last_doc.spans) - 1
+        threshold = max(MIN_CHECKPOINT_OCCURRENCES, int(CHECKPOINT_GROWTH * self.vectors.ntotal))
+        return between_documents and self.since_checkpoint >= threshold
+
+    def _checkpoint(self, transaction: RootTransaction) -> None:
+        """Vectors to disk first, rows second; vectors of replaced documents go only after the commit."""
+        self.index.save_vectors()
+        transaction.commit()
+        self.committed_occurrence = self.next_occurrence
+        self.since_checkpoint = 0
+        for doc in self.pending_removals:
+            self.vectors.remove_range(doc.first_occurrence, doc.first_occurrence + doc.n_occurrences)
+        self.removed_after_checkpoint = bool(self.pending_removals)
+        self.pending_removals = []

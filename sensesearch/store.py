@@ -1,0 +1,245 @@
+"""Metadata store: documents, sentences, words and occurrences behind one SQLAlchemy URL.
+
+SQLite in the index folder by default (WAL mode, so readers never block the writer); any other
+SQLAlchemy URL (PostgreSQL) works the same, since the only dialect-specific code is the pragma hook.
+Ids are allocated by the writer, not the database, so that FAISS ids are known before rows are
+written and shards built apart can be merged by offsetting ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event,
+                        func, select, text)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import IndexCorruptError
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("key", Text, nullable=False, unique=True),
+    Column("label", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("meta", JSON, nullable=False),
+    Column("first_sentence", BigInteger, nullable=False),
+    Column("n_sentences", Integer, nullable=False),
+    Column("first_occurrence", BigInteger, nullable=False),
+    Column("n_occurrences", Integer, nullable=False),
+    Column("n_pieces", BigInteger, nullable=False),
+)
+sentences = Table(
+    "sentences", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("document_id", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+)
+words = Table(
+    "words", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("form", Text, nullable=False, unique=True),
+)
+occurrences = Table(
+    "occurrences", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("sentence_id", BigInteger, nullable=False),
+    Column("word_id", Integer, nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+)
+settings = Table(
+    "settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, with the SQLite pragmas where it is SQLite."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """A stored document's bookkeeping: where its sentences and occurrences lie."""
+
+    id: int
+    key: str
+    label: str
+    content_hash: str
+    first_sentence: int
+    n_sentences: int
+    first_occurrence: int
+    n_occurrences: int
+
+
+@dataclass(frozen=True)
+class OccurrenceRow:
+    """An occurrence joined with its sentence and document, ready to become a Hit."""
+
+    id: int
+    form: str
+    position: int
+    start: int
+    end: int
+    sentence_id: int
+    sentence_start: int
+    sentence_text: str
+    document: str
+    meta: dict[str, Any]
+
+
+class MetaStore:
+    """Reads and writes the metadata tables; one instance per open index."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = make_engine(url)
+            with self.engine.begin() as conn:
+                metadata.create_all(conn)
+                found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
+                if found is None:
+                    conn.execute(settings.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                elif int(found) > SCHEMA_VERSION:
+                    raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
+        except SQLAlchemyError as exc:
+            raise IndexCorruptError(f"metadata store {url} cannot be opened: {exc.orig or exc}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def begin(self) -> Any:
+        return self.engine.begin()
+
+    def next_ids(self) -> tuple[int, int, int, int]:
+        """The next free (document, sentence, occurrence, word) ids."""
+        with self.engine.connect() as conn:
+            return tuple(  # type: ignore[return-value]
+                int(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar()) + 1
+                for t in (documents, sentences, occurrences, words)
+            )
+
+    def word_ids(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {form: wid for wid, form in conn.execute(select(words.c.id, words.c.form))}
+
+    def document_by_key(self, key: str, conn: Connection | None = None) -> DocumentRow | None:
+        query = select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
+                       documents.c.first_sentence, documents.c.n_sentences, documents.c.first_occurrence,
+                       documents.c.n_occurrences).where(documents.c.key == key)
+        if conn is not None:
+            row = conn.execute(query).first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).first()
+        return DocumentRow(*row) if row else None
+
+    def documents_matching(self, pattern_keys: Iterable[str]) -> list[DocumentRow]:
+        rows = []
+        for key in pattern_keys:
+            found = self.document_by_key(key)
+            if found:
+                rows.append(found)
+        return rows
+
+    def all_documents(self) -> list[DocumentRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
+                                       documents.c.first_sentence, documents.c.n_sentences,
+                                       documents.c.first_occurrence, documents.c.n_occurrences)
+                                .order_by(documents.c.id)).all()
+        return [DocumentRow(*r) for r in rows]
+
+    @staticmethod
+    def delete_document(conn: Connection, doc: DocumentRow) -> None:
+        """Delete a document's rows (its id ranges are contiguous by construction)."""
+        conn.execute(occurrences.delete().where(occurrences.c.id.between(
+            doc.first_occurrence, doc.first_occurrence + doc.n_occurrences - 1)))
+        conn.execute(sentences.delete().where(sentences.c.id.between(
+            doc.first_sentence, doc.first_sentence + doc.n_sentences - 1)))
+        conn.execute(documents.delete().where(documents.c.id == doc.id))
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+                    for name, table in (("documents", documents), ("sentences", sentences),
+                                        ("occurrences", occurrences), ("words", words))}
+
+    def word_id(self, form: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(words.c.id).where(words.c.form == form)).scalar()
+
+    def occurrence_ids(self, form: str, document_labels: Sequence[str] | None = None) -> list[int]:
+        """Ids of all occurrences of a normalised form, in id order (optionally within some documents)."""
+        query = (select(occurrences.c.id).join(words, words.c.id == occurrences.c.word_id)
+                 .where(words.c.form == form).order_by(occurrences.c.id))
+        if document_labels:
+            query = (query.join(sentences, sentences.c.id == occurrences.c.sentence_id)
+                     .join(documents, documents.c.id == sentences.c.document_id)
+                     .where(documents.c.label.in_(list(document_labels))))
+        with self.engine.connect() as conn:
+            return [int(r) for r in conn.execute(query).scalars()]
+
+    def all_occurrence_ids(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return [int(r) for r in conn.execute(select(occurrences.c.id).order_by(occurrences.c.id)).scalars()]
+
+    def occurrences_by_id(self, ids: Sequence[int]) -> dict[int, OccurrenceRow]:
+        """Occurrences with their sentence and document, keyed by id (missing ids are left out)."""
+        found: dict[int, OccurrenceRow] = {}
+        query = (select(occurrences.c.id, words.c.form, occurrences.c.position, occurrences.c.start,
+                        occurrences.c.end, sentences.c.id, sentences.c.start, sentences.c.text, documents.c.label,
+                        documents.c.meta)
+                 .join(words, words.c.id == occurrences.c.word_id)
+                 .join(sentences, sentences.c.id == occurrences.c.sentence_id)
+                 .join(documents, documents.c.id == sentences.c.document_id))
+        with self.engine.connect() as conn:
+            for batch_start in range(0, len(ids), 900):
+                batch = [int(i) for i in ids[batch_start:batch_start + 900]]
+                for row in conn.execute(query.where(occurrences.c.id.in_(batch))):
+                    meta = row[9] if isinstance(row[9], dict) else json.loads(row[9] or "{}")
+                    found[int(row[0])] = OccurrenceRow(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]),
+                                                       row[6], row[7], row[8], meta)
+        return found
+
+    def top_forms(self, prefix: str, limit: int = 5) -> list[str]:
+        """Known forms that start with `prefix`, most frequent first (for "did you mean")."""
+        query = (select(words.c.form).join(occurrences, occurrences.c.word_id == words.c.id)
+                 .where(words.c.form.startswith(prefix, autoescape=True)).group_by(words.c.form)
+                 .order_by(func.count().desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def size_bytes(self) -> int:
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                pages = conn.execute(text("PRAGMA page_count")).scalar() or 0
+                size = conn.execute(text("PRAGMA page_size")).scalar() or 0
+                return int(pages) * int(size)
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)
+        return 0
