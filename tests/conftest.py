@@ -1,0 +1,55 @@
+"""Shared fixtures: offline mode, the fake encoder registered as model "fake:...", small corpora."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from sensesearch import encoder as encoder_module  # noqa: E402
+from sensesearch.config import EncoderSettings  # noqa: E402
+
+from .fake_encoder import FakeEncoder  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+BANK_CORPUS = """The bank raised its interest rates on savings accounts.
+She asked the bank for a loan to buy a house.
+The bank lent money to the farmers at a low rate.
+We had a picnic on the grassy bank of the river.
+The canoe drifted toward the muddy bank of the river.
+Herons stood on the far bank of the stream.
+"""
+
+
+@pytest.fixture(autouse=True)
+def fake_model_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Model ids "fake:<anything>" load the FakeEncoder, in-process (CLI tests included)."""
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake",
+                        lambda settings, device: FakeEncoder(settings))
+
+
+@pytest.fixture
+def fake_settings() -> EncoderSettings:
+    return EncoderSettings(model="fake:test")
+
+
+@pytest.fixture
+def bank_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "bank.txt").write_text(BANK_CORPUS)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real bundled model, loaded once per test session."""
+    from sensesearch.encoder import TransformerEncoder
+
+    return TransformerEncoder(EncoderSettings())

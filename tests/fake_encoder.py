@@ -1,0 +1,52 @@
+"""A deterministic stand-in for the transformer: context-sensitive vectors from hashed words, no torch."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from sensesearch.config import EncoderSettings
+from sensesearch.records import EncodedSentence
+
+_WORD = re.compile(r"\w+|[^\w\s]")
+DIM = 32
+
+
+def word_vector(form: str) -> np.ndarray:
+    seed = int.from_bytes(hashlib.blake2b(form.casefold().encode(), digest_size=8).digest(), "little")
+    return np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+
+
+class FakeEncoder:
+    """Each word's vector is its own hashed vector plus the mean of its neighbours' (window of 4).
+
+    Same word in similar contexts gives similar vectors, so sense tests work without a model.
+    It counts calls and sentences, so tests can check batching and caching.
+    """
+
+    def __init__(self, settings: EncoderSettings | None = None, context_weight: float = 0.8) -> None:
+        self.settings = settings or EncoderSettings(model="fake:test")
+        self.dim = DIM
+        self.fingerprint = "fake-" + str(context_weight)
+        self.context_weight = context_weight
+        self.calls = 0
+        self.sentences_seen = 0
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        self.calls += 1
+        self.sentences_seen += len(sentences)
+        results = []
+        for sentence in sentences:
+            matches = list(_WORD.finditer(sentence))
+            spans = np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2)
+            own = [word_vector(m.group()) for m in matches]
+            vectors = np.zeros((len(matches), DIM), dtype=np.float32)
+            for i in range(len(matches)):
+                context = [own[j] for j in range(max(0, i - 4), min(len(matches), i + 5)) if j != i]
+                v = own[i] + (self.context_weight * np.mean(context, axis=0) if context else 0)
+                vectors[i] = v / np.linalg.norm(v)
+            results.append(EncodedSentence(spans=spans, vectors=vectors, n_pieces=len(matches)))
+        return results

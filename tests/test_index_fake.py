@@ -1,0 +1,100 @@
+"""Index, query, usages and info through the Python API with the fake encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensesearch import ConfigMismatchError, IndexLockedError, QueryError, SenseIndex, WordNotFoundError
+from sensesearch.config import EncoderSettings
+
+
+def test_add_stores_every_word_occurrence(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([bank_corpus])
+        info = index.info()
+    words = [w for line in (bank_corpus / "bank.txt").read_text().splitlines() for w in line.rstrip(".").split()]
+    assert report.documents_indexed == 1 and report.sentences == 6
+    assert info.occurrences == len(words) == report.occurrences
+    assert info.documents == 1 and info.dim == 32
+
+
+def test_same_word_query_ranks_same_sense_first(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([bank_corpus])
+        hits = index.query("They fished from the [[bank]] of the river.", k=6)
+    assert [h.word.lower() for h in hits] == ["bank"] * 6
+    assert all("river" in h.sentence or "stream" in h.sentence for h in hits[:3])
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for hit in hits:
+        assert hit.sentence[hit.start:hit.end] == hit.word
+
+
+def test_any_word_query_returns_other_words(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([bank_corpus])
+        hits = index.query("the [[river]] bank", k=20, any_word=True)
+    assert len(hits) == 20 and len({h.word.lower() for h in hits}) > 1
+
+
+def test_reindexing_unchanged_file_adds_nothing_and_changed_file_replaces(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        first = index.add([bank_corpus])
+        again = index.add([bank_corpus])
+        assert again.documents_unchanged == 1 and again.occurrences == 0
+        (bank_corpus / "bank.txt").write_text("A new bank opened.\n")
+        changed = index.add([bank_corpus])
+        assert changed.documents_replaced == 1
+        info = index.info()
+        assert info.occurrences == 4 < first.occurrences
+        assert index.vectors.ntotal == 4
+        assert len(index.usages("bank")) == 1
+
+
+def test_reopen_and_mismatched_settings(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([bank_corpus])
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert index.info().occurrences > 0
+        assert len(index.usages("BANK")) == 6
+    other = EncoderSettings(model="fake:test", pooling="first")
+    with pytest.raises(ConfigMismatchError, match="pooling"):
+        SenseIndex.open_or_create(tmp_path / "idx", other)
+
+
+def test_second_writer_is_refused(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings):
+        with pytest.raises(IndexLockedError):
+            SenseIndex.open(tmp_path / "idx")
+        with SenseIndex.open(tmp_path / "idx", read_only=True) as reader:
+            assert reader.info().occurrences == 0
+
+
+def test_query_errors(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([bank_corpus])
+        with pytest.raises(QueryError):
+            index.query("no marker here")
+        with pytest.raises(WordNotFoundError, match="--any-word"):
+            index.query("the [[zebra]] ran")
+
+
+def test_long_document_spans_many_checkpoints(tmp_path: Path, fake_settings: EncoderSettings,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch import ingest
+
+    monkeypatch.setattr(ingest, "MIN_CHECKPOINT_OCCURRENCES", 50)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for i in range(5):
+        (corpus / f"d{i}.txt").write_text(" ".join(f"Sentence {j} of doc {i} ends here." for j in range(40)))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([corpus])
+        ids = np.sort(index.vectors.ids())
+        assert report.documents_indexed == 5
+        assert len(ids) == report.occurrences == index.info().occurrences
+    with SenseIndex.open(tmp_path / "idx") as index:
+        assert index.vectors.ntotal == report.occurrences
