@@ -32,7 +32,7 @@ app = typer.Typer(
          "sensesearch query 'money in the [[bank]]' --index indexes/demo",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 out = Console(soft_wrap=False, highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX", "indexes/default")

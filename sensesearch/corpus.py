@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 STDIN = "-"
+DETECTOR_CANDIDATES = 8
+MOSTLY_ASCII = 0.9
 _BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
          ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
 
@@ -39,10 +41,41 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
+    candidates = [match.encoding for match in from_bytes(data)][:DETECTOR_CANDIDATES]
+    if not candidates:
         raise InputError("not text in any encoding the detector knows")
-    return str(best), best.encoding
+    if sum(byte < 0x80 for byte in data) >= MOSTLY_ASCII * len(data):
+        return _most_western(data, ["cp1252", *candidates])
+    return data.decode(candidates[0], errors="replace"), candidates[0]
+
+
+def _most_western(data: bytes, encodings: list[str]) -> tuple[str, str]:
+    """For mostly-ASCII text, the decoding whose few other characters look like Western punctuation.
+
+    Detectors often rank a CJK or DOS code page first for English text with a handful of stray bytes
+    (the Nixon addresses carry Big5 quotes and dashes, Eisenhower's a Latin-1 "½¢"); among the
+    detector's candidates, prefer the one with fewest characters outside Latin letters, general
+    punctuation, currency and spaces, then the fewest non-ASCII characters (a two-byte quote beats two symbols), then
+    cp1252, the most common legacy encoding of such text.
+    """
+    scored = []
+    for rank, encoding in enumerate(encodings):
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        others = [ch for ch in text if ord(ch) >= 0x80]
+        foreign = sum(not _is_western(ch) for ch in others)
+        scored.append((foreign, len(others), rank, text, encoding))
+    if not scored:
+        return data.decode(encodings[0], errors="replace"), encodings[0]
+    _, _, _, text, encoding = min(scored)
+    return text, encoding
+
+
+def _is_western(ch: str) -> bool:
+    code = ord(ch)
+    return ch.isspace() or code < 0x250 or 0x2000 <= code < 0x2070 or 0x20A0 <= code < 0x20D0 or 0x2100 <= code < 0x2190
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
