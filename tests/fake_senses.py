@@ -56,7 +56,9 @@ class FakeSenses:
             senses.append({"sense": sense, "size": len(members), "keywords": keywords,
                            "examples": [hit.to_dict() for hit in members[:examples]]})
         centred = vectors - vectors.mean(axis=0)
-        points = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+        points = np.zeros((len(ids), 2), dtype=np.float32)
+        projected = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+        points[:, : projected.shape[1]] = projected  # one usage gives a single axis
         return FakeReport(word=word, senses=senses, assignments=labels.tolist(), points=points)
 
     def plot_senses(self, report: FakeReport, target: BinaryIO) -> None:

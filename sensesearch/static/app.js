@@ -171,7 +171,7 @@ function sortedHits() {
   return hits;
 }
 
-function kwicRow(hit, onPick) {
+function kwicRow(hit, onPick, scale = null) {
   const row = document.createElement("tr");
   const left = leftOf(hit), right = rightOf(hit);
   const cells = [
@@ -194,7 +194,7 @@ function kwicRow(hit, onPick) {
     }
     row.append(cell);
   }
-  if (typeof hit.score === "number") row.cells[0].style.setProperty("--s", Math.max(0, hit.score).toFixed(3));
+  if (typeof hit.score === "number" && scale) row.cells[0].style.setProperty("--s", scale(hit.score).toFixed(3));
   row.title = `${hit.sentence}\n— ${hit.document}\nClick to search with this usage`;
   row.addEventListener("click", () => onPick(hit));
   return row;
@@ -217,8 +217,17 @@ function showHits(hits, summary, seconds) {
   setStatus(`${summary} · ${seconds.toFixed(2)} s`);
 }
 
+// Bar lengths span the scores on screen, so that a drop between two groups of usages stands out.
+function scoreScale(hits) {
+  const scores = hits.map((hit) => hit.score).filter((score) => typeof score === "number");
+  if (scores.length === 0) return null;
+  const low = Math.min(...scores), high = Math.max(...scores);
+  return (score) => (high > low ? 0.08 + 0.92 * (score - low) / (high - low) : 1);
+}
+
 function renderHits() {
-  $("rows").replaceChildren(...sortedHits().map((hit) => kwicRow(hit, searchWith)));
+  const scale = scoreScale(state.hits);
+  $("rows").replaceChildren(...sortedHits().map((hit) => kwicRow(hit, searchWith, scale)));
   for (const button of document.querySelectorAll("th button[data-sort]")) {
     button.classList.toggle("active", button.dataset.sort === state.sort);
   }
@@ -308,7 +317,9 @@ async function showInfo() {
   try {
     const info = await (await api("/api/info")).json();
     const n = (x) => x.toLocaleString("en");
-    $("info").textContent = `${n(info.documents)} documents · ${n(info.occurrences)} usages of ${n(info.words)} words` +
+    const plural = (x, word) => `${n(x)} ${word}${x === 1 ? "" : "s"}`;
+    $("info").textContent = `${plural(info.documents, "document")} · ${plural(info.occurrences, "usage")} of ` +
+      `${plural(info.words, "word")}` +
       ` · ${info.model}`;
   } catch (error) {
     $("info").textContent = error.message;
