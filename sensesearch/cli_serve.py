@@ -5,13 +5,12 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, app, err, guarded
 from .errors import SenseSearchError
-
 
 
 @app.command()
@@ -20,7 +19,7 @@ def serve(
     index: IndexOption = Path(DEFAULT_INDEX),
     host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback wants --token.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-    token: Annotated[Optional[str], typer.Option(
+    token: Annotated[str | None, typer.Option(
         envvar="SENSESEARCH_TOKEN", show_envvar=True,
         help="Require 'Authorization: Bearer TOKEN' on every API call ('random' makes one up).")] = None,
     device: DeviceOption = None,

@@ -50,7 +50,7 @@ class FakeSenses:
         hits = index.hits(ids.tolist())
         senses = []
         for sense in range(k):
-            members = [hit for hit, label in zip(hits, labels) if label == sense]
+            members = [hit for hit, label in zip(hits, labels, strict=True) if label == sense]
             counts = Counter(w.casefold() for hit in members for w in _WORD.findall(hit.sentence))
             keywords = [w for w, _ in counts.most_common() if w not in _STOP and w != word.casefold()][:5]
             senses.append({"sense": sense, "size": len(members), "keywords": keywords,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import fields
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def index_path(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings
 
 
 @pytest.fixture
-def client(index_path: Path) -> TestClient:
+def client(index_path: Path) -> Iterator[TestClient]:
     application = create_app(index_path)
     with TestClient(application) as test_client:
         yield test_client
