@@ -7,6 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +44,7 @@ _STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
     (ModelLoadError, 500),
 )
 Sort = Literal["score", "left", "right"]
+NUMPY_TO_PLAIN: dict[Any, Any] = {np.generic: lambda value: value.item(), np.ndarray: lambda array: array.tolist()}
 
 
 class QueryRequest(BaseModel):
@@ -146,7 +148,8 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
     @app.get("/api/senses", dependencies=guard, tags=["senses"], responses={501: {"model": ErrorOut}})
     def senses(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> dict[str, Any]:
         """Sense groups of a word: size, keywords and example usages of each, and each usage's group."""
-        return service.senses(word, k).to_dict()
+        # The report comes from another module: numpy numbers in it must not turn into a 500.
+        return jsonable_encoder(service.senses(word, k).to_dict(), custom_encoder=NUMPY_TO_PLAIN)
 
     @app.get("/api/senses/plot.png", dependencies=guard, tags=["senses"], response_class=Response,
              responses={200: {"content": {"image/png": {}}}, 501: {"model": ErrorOut}})

@@ -29,7 +29,8 @@ class FakeReport:
     points: np.ndarray = field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"word": self.word, "senses": self.senses, "assignments": self.assignments}
+        # numpy integers on purpose, as a clustering library hands them out: the server must cope.
+        return {"word": self.word, "senses": self.senses, "assignments": list(np.asarray(self.assignments))}
 
 
 @dataclass
@@ -53,7 +54,7 @@ class FakeSenses:
             members = [hit for hit, label in zip(hits, labels, strict=True) if label == sense]
             counts = Counter(w.casefold() for hit in members for w in _WORD.findall(hit.sentence))
             keywords = [w for w, _ in counts.most_common() if w not in _STOP and w != word.casefold()][:5]
-            senses.append({"sense": sense, "size": len(members), "keywords": keywords,
+            senses.append({"sense": sense, "size": np.int64(len(members)), "keywords": keywords,
                            "examples": [hit.to_dict() for hit in members[:examples]]})
         centred = vectors - vectors.mean(axis=0)
         points = np.zeros((len(ids), 2), dtype=np.float32)

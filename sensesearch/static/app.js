@@ -263,9 +263,11 @@ function showSenses(report, word) {
   const groups = report.senses.map((sense, i) => {
     const card = document.createElement("article");
     card.className = "sense";
-    card.style.setProperty("--c", SENSE_COLOURS[i % SENSE_COLOURS.length]);
+    // Colour by the sense's own number, as the plot does (matplotlib's C0, C1, ...), not by list position.
+    const id = Number.isInteger(sense.sense) ? sense.sense : i;
+    card.style.setProperty("--c", SENSE_COLOURS[id % SENSE_COLOURS.length]);
     const head = document.createElement("h3");
-    head.textContent = `Sense ${sense.sense + 1}`;
+    head.textContent = `Sense ${id + 1}`;
     const size = document.createElement("span");
     size.className = "size";
     size.textContent = `${sense.size} usages`;
