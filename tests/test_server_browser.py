@@ -155,6 +155,14 @@ def test_click_a_line_to_search_with_it_and_errors_show_in_one_line(page) -> Non
     # Waits go through locators: the page's CSP rightly forbids the string eval of wait_for_function.
     sync_api.expect(page.locator("#rows tr").first).to_have_attribute("title", re.compile("^" + re.escape(chosen)))
     assert rows(page)[0]["score"] == "1.000"  # the usage itself comes first
+    page.check("#any-word")
+    page.fill("#k", "15")
+    page.fill("#text", "The canoe drifted down the [[river]] at dawn.")
+    page.press("#text", "Enter")
+    sync_api.expect(page.locator("#status")).to_contain_text("(any word)")
+    words = [row["word"].lower() for row in rows(page)]
+    assert len(words) == 15 and words[0] == "river" and len(set(words)) > 1
+    page.uncheck("#any-word")
     page.fill("#text", "The [[zebra]] ran off.")
     page.press("#text", "Enter")
     sync_api.expect(page.locator("#status.error")).to_contain_text("'zebra' does not occur in the index")
