@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
 from sensesearch import SenseIndex, kwic
 from sensesearch.server import create_app
@@ -33,16 +35,11 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory, minilm) -> Iterator[str]:
-    """A real uvicorn server in a thread, on a free loopback port, over the demo sense corpus."""
+@contextlib.contextmanager
+def running(application: FastAPI) -> Iterator[str]:
+    """Serve `application` with uvicorn in a thread on a free loopback port; yields its URL."""
     import uvicorn
 
-    corpus = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "senses.txt"
-    path = tmp_path_factory.mktemp("browser") / "idx"
-    with SenseIndex.create(path, encoder=minilm) as index:
-        index.add([corpus])
-    application = create_app(path, encoder=minilm)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -55,11 +52,29 @@ def server_url(tmp_path_factory: pytest.TempPathFactory, minilm) -> Iterator[str
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
-    application.state.service.close()
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        application.state.service.close()
+
+
+@pytest.fixture(scope="module")
+def index_path(tmp_path_factory: pytest.TempPathFactory, minilm) -> Path:
+    """A real-model index of the demo sense corpus (435 usages, 12 of "bank")."""
+    corpus = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "senses.txt"
+    path = tmp_path_factory.mktemp("browser") / "idx"
+    with SenseIndex.create(path, encoder=minilm) as index:
+        index.add([corpus])
+    return path
+
+
+@pytest.fixture(scope="module")
+def server_url(index_path: Path, minilm) -> Iterator[str]:
+    with running(create_app(index_path, encoder=minilm)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +206,24 @@ def test_senses_missing_shows_a_clear_message(page, monkeypatch: pytest.MonkeyPa
     page.fill("#text", "the [[bank]] of the river")
     page.click("#senses-button")
     sync_api.expect(page.locator("#status.error")).to_contain_text("Senses are not available on this server")
+
+
+def test_token_from_the_printed_url_or_asked_for(browser, index_path: Path, minilm) -> None:
+    with running(create_app(index_path, token="s3cret", encoder=minilm)) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url + "#token=s3cret")
+        sync_api.expect(page.locator("#info")).to_contain_text("1 document · ")
+        assert "s3cret" not in page.url  # taken out of the address bar at once
+        page.fill("#text", "the [[bank]] of the river")
+        page.press("#text", "Enter")
+        sync_api.expect(page.locator("#rows tr")).to_have_count(12)
+        context.close()
+        context = browser.new_context()
+        page = context.new_page()
+        asked: list[str] = []
+        page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept("s3cret")))
+        page.goto(url)
+        sync_api.expect(page.locator("#info")).to_contain_text("1 document · ")
+        assert asked == ["This server wants an access token:"]
+        context.close()
