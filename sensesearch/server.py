@@ -1,0 +1,252 @@
+"""HTTP API and concordance page over one read-only SenseIndex (FastAPI; `sensesearch serve` runs it)."""
+
+import json
+import logging
+import secrets
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import kwic
+from .encoder import Encoder
+from .errors import (ConfigMismatchError, IndexCorruptError, ModelLoadError, QueryError, SenseSearchError,
+                     WordNotFoundError)
+from .server_state import IndexService, SensesUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 2000
+MAX_WORD_CHARS = 100
+MAX_K = 200
+MAX_USAGES = 2000
+MAX_SENSES = 12
+MAX_BODY_BYTES = 16 * 1024
+STATIC = resources.files("sensesearch") / "static"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+                               "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
+    (QueryError, 400), (WordNotFoundError, 404), (IndexCorruptError, 500), (ConfigMismatchError, 500),
+    (ModelLoadError, 500),
+)
+Sort = Literal["score", "left", "right"]
+NUMPY_TO_PLAIN: dict[Any, Any] = {np.generic: lambda value: value.item(), np.ndarray: lambda array: array.tolist()}
+
+
+class QueryRequest(BaseModel):
+    """Body of POST /api/query: a sentence with one word marked [[like this]]."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["We sat on the [[bank]] of the river."])
+    k: int = Field(default=10, ge=1, le=MAX_K)
+    any_word: bool = False
+    sort: Sort = "score"
+
+
+class HitOut(BaseModel):
+    """One usage, exactly as `sensesearch query --json` prints it (`Hit.to_dict()`)."""
+
+    occurrence_id: int
+    word: str
+    sentence: str
+    start: int
+    end: int
+    document: str
+    sentence_id: int
+    position: int
+    doc_start: int
+    score: float | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class InfoOut(BaseModel):
+    """Counts, recipe and sizes, as `sensesearch info --json` prints them."""
+
+    path: str
+    documents: int
+    sentences: int
+    occurrences: int
+    words: int
+    model: str
+    model_fingerprint: str
+    dim: int
+    layers: list[int]
+    combine: str
+    pooling: str
+    compression: str
+    index_type: str
+    bytes_vectors: int
+    bytes_meta: int
+    db_url: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: one readable line, plus validation details where there are any."""
+
+    error: str
+    detail: list[Any] | None = None
+
+
+WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS, description="The word (case-insensitive).")]
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422)}
+
+
+def create_app(index_path: str | Path, token: str | None = None, *, encoder: Encoder | None = None,
+               device: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """The API and page over the index at `index_path`, opened read-only; `token` demands a bearer token."""
+    service = IndexService(Path(index_path), encoder=encoder, device=device)
+    app = FastAPI(title="sensesearch", version="0.1.0", summary="Word-sense similarity search over a corpus.",
+                  docs_url=None, redoc_url=None,
+                  responses=ERRORS)
+    app.state.service = service
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    _add_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    bearer = HTTPBearer(auto_error=False, description="Needed only when the server was started with --token.")
+
+    def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+        if token is None:
+            return
+        if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
+            raise HTTPException(401, "a valid bearer token is required (Authorization: Bearer TOKEN)",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    guard = [Depends(authorize)]
+
+    @app.post("/api/query", response_model=list[HitOut], dependencies=guard, tags=["search"])
+    def query(body: QueryRequest) -> list[dict[str, Any]]:
+        """Usages nearest in meaning to the marked word (same word by default, any word if asked)."""
+        hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word))
+        return [hit.to_dict() for hit in kwic.sort_hits(hits, body.sort)]
+
+    @app.get("/api/usages", response_model=list[HitOut], dependencies=guard, tags=["search"])
+    def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
+               sort: Sort = "score") -> list[dict[str, Any]]:
+        """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
+        hits = service.call(lambda index: index.usages(word, limit=limit))
+        return [hit.to_dict() for hit in kwic.sort_hits(hits, sort)]
+
+    @app.get("/api/senses", dependencies=guard, tags=["senses"], responses={501: {"model": ErrorOut}})
+    def senses(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> dict[str, Any]:
+        """Sense groups of a word: size, keywords and example usages of each, and each usage's group."""
+        # The report comes from another module: numpy numbers in it must not turn into a 500.
+        return jsonable_encoder(service.senses(word, k).to_dict(), custom_encoder=NUMPY_TO_PLAIN)
+
+    @app.get("/api/senses/plot.png", dependencies=guard, tags=["senses"], response_class=Response,
+             responses={200: {"content": {"image/png": {}}}, 501: {"model": ErrorOut}})
+    def senses_plot(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> Response:
+        """A 2-D map of a word's usages coloured by sense group, as PNG."""
+        png = service.plot(word, k)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    @app.get("/api/info", response_model=InfoOut, dependencies=guard, tags=["index"])
+    def info() -> dict[str, Any]:
+        """Counts, model recipe and sizes of the served index."""
+        return service.call(lambda index: index.info()).to_dict()
+
+    @app.post("/api/reload", response_model=InfoOut, dependencies=guard, tags=["index"])
+    def reload() -> dict[str, Any]:
+        """Reopen the index from disk (new documents also appear without this; it picks up a rebuilt index)."""
+        return service.reload().to_dict()
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app
+
+
+class _TooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes`, by Content-Length or by counting what arrives."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            await _error(413, f"request body is larger than {self.max_bytes} bytes")(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # An HTTPException, because FastAPI turns other errors while reading a body into a 400.
+                raise _TooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class _AsciiJSON(JSONResponse):
+    """Escapes everything outside ASCII, so text that is not valid Unicode can be reported back too."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def _error(status: int, message: str, detail: list[Any] | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if detail is not None:
+        body["detail"] = detail
+    return _AsciiJSON(body, status_code=status, headers=headers)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SenseSearchError)
+    async def domain_error(_request: Request, exc: SenseSearchError) -> JSONResponse:
+        if isinstance(exc, SensesUnavailable):
+            return _error(501, str(exc))
+        status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 400)
+        if status >= 500:
+            log.error("index problem: %s", exc)
+        return _error(status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The rejected input is left out: the caller has it, and it may be up to the body limit long.
+        errors = jsonable_encoder([{key: value for key, value in error.items() if key != "input"}
+                                   for error in exc.errors()])
+        first = errors[0] if errors else {}
+        if first.get("type") == "json_invalid":
+            return _error(422, "the request body is not valid JSON", errors)
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else first.get("msg", "invalid request")
+        return _error(422, message, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))

@@ -1,0 +1,114 @@
+"""What the HTTP server keeps between requests: one read-only SenseIndex behind a lock, and recent sense reports.
+
+Request handlers run in a thread pool (model calls are CPU-bound), so every use of the index goes
+through `IndexService.call`, which holds the lock and first picks up vectors another process saved.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from .config import IndexConfig
+from .encoder import Encoder
+from .errors import SenseSearchError
+from .index import SenseIndex
+from .query import normalize_form
+from .records import IndexInfo
+from .vectors import VECTORS_FILE
+
+T = TypeVar("T")
+SENSES_MODULE = "sensesearch.senses"
+CACHED_REPORTS = 16
+
+
+class SensesUnavailable(SenseSearchError):
+    """Sense induction is not part of this installation."""
+
+
+class IndexService:
+    """One read-only index shared by request threads; `call` serialises access to it."""
+
+    def __init__(self, path: Path, encoder: Encoder | None = None, device: str | None = None) -> None:
+        self.path = path
+        self.device = device
+        self._lock = threading.Lock()
+        self._index = SenseIndex.open(path, read_only=True, encoder=encoder, device=device)
+        self._reports: OrderedDict[tuple[Any, ...], tuple[Any, bytes | None]] = OrderedDict()
+
+    def call(self, work: Callable[[SenseIndex], T]) -> T:
+        """Run `work` on the index under the lock, after reloading vectors saved since the last call."""
+        with self._lock:
+            self._index.refresh()
+            return work(self._index)
+
+    def warm(self) -> None:
+        """Load the model now, so that the first query does not wait for it."""
+        self.call(lambda index: index.encoder)
+
+    def reload(self) -> IndexInfo:
+        """Reopen the index from disk, keeping the loaded model when the index still uses the same one."""
+        with self._lock:
+            current = self._index
+            fresh_config = IndexConfig.load(self.path)
+            same_model = (fresh_config.encoder == current.config.encoder
+                          and fresh_config.model_fingerprint == current.config.model_fingerprint)
+            encoder = current.encoder if same_model else None
+            fresh = SenseIndex.open(self.path, read_only=True, encoder=encoder, device=self.device)
+            current.close()
+            self._index = fresh
+            self._reports.clear()
+            return fresh.info()
+
+    def senses(self, word: str, k: int | None) -> Any:
+        """The SenseReport of `word` (from sensesearch.senses), cached until the vectors file changes."""
+        return self._report(word, k, with_plot=False)[0]
+
+    def plot(self, word: str, k: int | None) -> bytes:
+        """The PNG map of `word`'s sense groups."""
+        png = self._report(word, k, with_plot=True)[1]
+        assert png is not None
+        return png
+
+    def close(self) -> None:
+        with self._lock:
+            self._index.close()
+
+    def _report(self, word: str, k: int | None, with_plot: bool) -> tuple[Any, bytes | None]:
+        senses = _senses_module()
+        with self._lock:
+            self._index.refresh()
+            key = (normalize_form(word.strip()), k, self._vectors_stamp())
+            report, png = self._reports.get(key, (None, None))
+            if report is None:
+                report = senses.induce_senses(self._index, word, k=k, examples=5)
+            if with_plot and png is None:
+                buffer = io.BytesIO()
+                senses.plot_senses(report, buffer)
+                png = buffer.getvalue()
+            self._reports[key] = (report, png)
+            self._reports.move_to_end(key)
+            while len(self._reports) > CACHED_REPORTS:
+                self._reports.popitem(last=False)
+            return report, png
+
+    def _vectors_stamp(self) -> tuple[int, int]:
+        stat = (self.path / VECTORS_FILE).stat()
+        return (stat.st_mtime_ns, stat.st_size)
+
+
+def _senses_module() -> ModuleType:
+    try:
+        return importlib.import_module(SENSES_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name == SENSES_MODULE:
+            raise SensesUnavailable("sense induction is not available: this installation has no "
+                                    f"{SENSES_MODULE} module") from None
+        raise SensesUnavailable(f"sense induction needs the Python package {exc.name!r}, which is not installed"
+                                ) from None

@@ -1,0 +1,346 @@
+// The sensesearch concordance page: query by example, KWIC lines, sense groups, CSV export.
+// Plain DOM code, no build step; all data comes from the JSON API under /api.
+"use strict";
+
+const MARKER = /\[\[(.+?)\]\]/s;
+const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+const CONTEXT_CHARS = 60;
+const CSV_FIELDS = ["score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id"];
+const SENSE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+  "#bcbd22", "#17becf"];
+
+const $ = (id) => document.getElementById(id);
+const state = { hits: [], sort: "score", label: "", token: null };
+
+function takeToken() {
+  const match = location.hash.match(/token=([^&]+)/);
+  if (match) {
+    sessionStorage.setItem("sensesearch-token", decodeURIComponent(match[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  state.token = sessionStorage.getItem("sensesearch-token");
+}
+
+async function api(path, options = {}, retried = false) {
+  const headers = { ...(options.headers || {}) };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401 && !retried) {
+    const given = window.prompt("This server wants an access token:");
+    if (given) {
+      state.token = given.trim();
+      sessionStorage.setItem("sensesearch-token", state.token);
+      return api(path, options, true);
+    }
+  }
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try { message = (await response.json()).error || message; } catch (_) { /* not JSON: keep the status */ }
+    const error = new Error(message);
+    error.status = response.status;
+    throw error;
+  }
+  return response;
+}
+
+// ---- the query sentence and its clickable words ----------------------------------------------
+
+function parseMarked(text) {
+  const match = text.match(MARKER);
+  if (!match) return { clean: text, start: -1, end: -1 };
+  const inner = match[1];
+  const lead = inner.length - inner.trimStart().length;
+  const start = match.index + lead;
+  return { clean: text.slice(0, match.index) + inner + text.slice(match.index + match[0].length),
+           start, end: start + inner.trim().length };
+}
+
+function renderTokens() {
+  const box = $("tokens");
+  const { clean, start, end } = parseMarked($("text").value);
+  box.replaceChildren();
+  let at = 0;
+  for (const match of clean.matchAll(WORD)) {
+    box.append(document.createTextNode(clean.slice(at, match.index)));
+    const token = document.createElement("button");
+    token.type = "button";
+    token.className = "token";
+    token.textContent = match[0];
+    const from = match.index, to = match.index + match[0].length;
+    if (from < end && to > start) token.classList.add("marked");
+    token.addEventListener("click", () => markAndSearch(clean, from, to));
+    box.append(token);
+    at = to;
+  }
+  box.append(document.createTextNode(clean.slice(at)));
+  box.hidden = clean.trim() === "";
+}
+
+function markAndSearch(clean, from, to) {
+  $("text").value = `${clean.slice(0, from)}[[${clean.slice(from, to)}]]${clean.slice(to)}`;
+  renderTokens();
+  runQuery();
+}
+
+// ---- searches ---------------------------------------------------------------------------------
+
+function setStatus(message, isError = false) {
+  $("status").textContent = message;
+  $("status").classList.toggle("error", isError);
+}
+
+async function timed(label, work) {
+  const started = performance.now();
+  document.body.classList.add("busy");
+  setStatus(`${label}…`);
+  try {
+    const result = await work();
+    return { result, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    document.body.classList.remove("busy");
+  }
+}
+
+async function runQuery() {
+  const text = $("text").value.trim();
+  if (!text) return setStatus("Type a sentence first.", true);
+  if (!MARKER.test(text)) {
+    if (text.match(WORD)?.length === 1) return runUsages();
+    return setStatus("Click the word you mean in the sentence below the box (or mark it like [[this]]).", true);
+  }
+  const body = { text, k: Number($("k").value) || 10, any_word: $("any-word").checked };
+  try {
+    const { result, seconds } = await timed("Searching", async () =>
+      (await api("/api/query", { method: "POST", headers: { "Content-Type": "application/json" },
+                                 body: JSON.stringify(body) })).json());
+    const word = parseMarked(text);
+    state.label = word.clean.slice(word.start, word.end);
+    showHits(result, `${result.length} usages nearest to “${state.label}”${body.any_word ? " (any word)" : ""}`,
+             seconds);
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+async function runUsages() {
+  const word = currentWord();
+  if (!word) return setStatus("Type a word, or click one in the sentence.", true);
+  const limit = Math.max(Number($("k").value) || 20, 200);
+  try {
+    const { result, seconds } = await timed("Listing usages", async () =>
+      (await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}`)).json());
+    state.label = word;
+    showHits(result, `${result.length} usages of “${word}” in corpus order`, seconds);
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+function currentWord() {
+  const text = $("text").value.trim();
+  const { clean, start, end } = parseMarked(text);
+  if (start >= 0) return clean.slice(start, end);
+  const words = text.match(WORD);
+  return words && words.length === 1 ? words[0] : "";
+}
+
+// ---- KWIC lines ---------------------------------------------------------------------------------
+
+const flat = (text) => text.replace(/\s+/g, " ");
+const leftOf = (hit) => flat(hit.sentence.slice(0, hit.start)).trim();
+const rightOf = (hit) => flat(hit.sentence.slice(hit.end)).trim();
+const fold = (words) => words.map((w) => w.toLocaleLowerCase());
+
+function compareWords(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const order = a[i].localeCompare(b[i]);
+    if (order !== 0) return order;
+  }
+  return a.length - b.length;
+}
+
+function sortedHits() {
+  const hits = [...state.hits];
+  if (state.sort === "left") {
+    const key = (h) => fold(leftOf(h).split(" ").filter(Boolean).reverse());
+    hits.sort((a, b) => compareWords(key(a), key(b)));
+  } else if (state.sort === "right") {
+    const key = (h) => fold(rightOf(h).split(" ").filter(Boolean));
+    hits.sort((a, b) => compareWords(key(a), key(b)));
+  }
+  return hits;
+}
+
+function kwicRow(hit, onPick, scale = null) {
+  const row = document.createElement("tr");
+  const left = leftOf(hit), right = rightOf(hit);
+  const cells = [
+    ["score", hit.score === null || hit.score === undefined ? "" : hit.score.toFixed(3)],
+    ["left", left.length > CONTEXT_CHARS ? "…" + left.slice(-CONTEXT_CHARS) : left],
+    ["word", hit.word],
+    ["right", right.length > CONTEXT_CHARS ? right.slice(0, CONTEXT_CHARS) + "…" : right],
+    ["doc", hit.document.split("/").pop()],
+  ];
+  for (const [name, text] of cells) {
+    const cell = document.createElement("td");
+    cell.className = name;
+    if (name === "left") {
+      // The cell runs right-to-left so that a too-long context is cut at its far end; the span keeps the text LTR.
+      const span = document.createElement("span");
+      span.textContent = text;
+      cell.append(span);
+    } else {
+      cell.textContent = text;
+    }
+    row.append(cell);
+  }
+  if (typeof hit.score === "number" && scale) row.cells[0].style.setProperty("--s", scale(hit.score).toFixed(3));
+  row.title = `${hit.sentence}\n— ${hit.document}\nClick to search with this usage`;
+  row.addEventListener("click", () => onPick(hit));
+  return row;
+}
+
+function searchWith(hit) {
+  const s = hit.sentence;
+  $("text").value = `${s.slice(0, hit.start)}[[${s.slice(hit.start, hit.end)}]]${s.slice(hit.end)}`;
+  renderTokens();
+  window.scrollTo({ top: 0, behavior: "smooth" });
+  runQuery();
+}
+
+function showHits(hits, summary, seconds) {
+  state.hits = hits;
+  state.sort = "score";
+  state.summary = summary;
+  $("senses").hidden = true;
+  renderHits();
+  setStatus(`${summary} · ${seconds.toFixed(2)} s`);
+}
+
+// Bar lengths span the scores on screen, so that a drop between two groups of usages stands out.
+function scoreScale(hits) {
+  const scores = hits.map((hit) => hit.score).filter((score) => typeof score === "number");
+  if (scores.length === 0) return null;
+  const low = Math.min(...scores), high = Math.max(...scores);
+  return (score) => (high > low ? 0.08 + 0.92 * (score - low) / (high - low) : 1);
+}
+
+function renderHits() {
+  const scale = scoreScale(state.hits);
+  $("rows").replaceChildren(...sortedHits().map((hit) => kwicRow(hit, searchWith, scale)));
+  for (const button of document.querySelectorAll("th button[data-sort]")) {
+    button.classList.toggle("active", button.dataset.sort === state.sort);
+  }
+  $("results").hidden = state.hits.length === 0;
+  $("export").disabled = state.hits.length === 0;
+}
+
+// ---- senses -------------------------------------------------------------------------------------
+
+async function runSenses() {
+  const word = currentWord();
+  if (!word) return setStatus("Mark or click a word first, then ask for its senses.", true);
+  try {
+    const { result, seconds } = await timed(`Grouping the usages of “${word}”`, async () =>
+      (await api(`/api/senses?word=${encodeURIComponent(word)}`)).json());
+    showSenses(result, word);
+    setStatus(`${result.senses.length} sense groups of “${word}” · ${seconds.toFixed(2)} s`);
+    const plot = await api(`/api/senses/plot.png?word=${encodeURIComponent(word)}`);
+    $("plot").src = URL.createObjectURL(await plot.blob());
+    $("plot").parentElement.hidden = false;
+  } catch (error) {
+    setStatus(error.status === 501 ? `Senses are not available on this server: ${error.message}` : error.message,
+              true);
+  }
+}
+
+function showSenses(report, word) {
+  $("results").hidden = true;
+  $("senses-title").textContent = `Senses of “${report.word || word}”`;
+  $("plot").parentElement.hidden = true;
+  state.hits = report.senses.flatMap((sense) => sense.examples);
+  $("export").disabled = state.hits.length === 0;
+  const groups = report.senses.map((sense, i) => {
+    const card = document.createElement("article");
+    card.className = "sense";
+    // Colour by the sense's own number, as the plot does (matplotlib's C0, C1, ...), not by list position.
+    const id = Number.isInteger(sense.sense) ? sense.sense : i;
+    card.style.setProperty("--c", SENSE_COLOURS[id % SENSE_COLOURS.length]);
+    const head = document.createElement("h3");
+    head.textContent = `Sense ${id + 1}`;
+    const size = document.createElement("span");
+    size.className = "size";
+    size.textContent = `${sense.size} usages`;
+    head.append(size);
+    const keywords = document.createElement("p");
+    keywords.className = "keywords";
+    for (const keyword of sense.keywords) {
+      const chip = document.createElement("span");
+      chip.textContent = keyword;
+      keywords.append(chip);
+    }
+    const table = document.createElement("table");
+    table.className = "kwic compact";
+    const body = document.createElement("tbody");
+    body.append(...sense.examples.map((hit) => kwicRow({ ...hit, score: null }, searchWith)));
+    table.append(body);
+    card.append(head, keywords, table);
+    return card;
+  });
+  $("groups").replaceChildren(...groups);
+  $("senses").hidden = false;
+}
+
+// ---- CSV export ---------------------------------------------------------------------------------
+
+function csvCell(value) {
+  const text = value === null || value === undefined ? "" : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function exportCsv() {
+  const rows = sortedHits().map((hit) => {
+    const record = { ...hit, left: leftOf(hit), right: rightOf(hit) };
+    return CSV_FIELDS.map((field) => csvCell(record[field])).join(",");
+  });
+  const blob = new Blob([[CSV_FIELDS.join(","), ...rows].join("\n") + "\n"], { type: "text/csv;charset=utf-8" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `sensesearch-${(state.label || "result").replace(/[^\p{L}\p{N}_-]+/gu, "_")}.csv`;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+// ---- start --------------------------------------------------------------------------------------
+
+async function showInfo() {
+  try {
+    const info = await (await api("/api/info")).json();
+    const n = (x) => x.toLocaleString("en");
+    const plural = (x, word) => `${n(x)} ${word}${x === 1 ? "" : "s"}`;
+    $("info").textContent = `${plural(info.documents, "document")} · ${plural(info.occurrences, "usage")} of ` +
+      `${plural(info.words, "word")}` +
+      ` · ${info.model}`;
+  } catch (error) {
+    $("info").textContent = error.message;
+  }
+}
+
+function start() {
+  takeToken();
+  $("text").addEventListener("input", renderTokens);
+  $("search").addEventListener("submit", (event) => { event.preventDefault(); runQuery(); });
+  $("usages").addEventListener("click", runUsages);
+  $("senses-button").addEventListener("click", runSenses);
+  $("export").addEventListener("click", exportCsv);
+  for (const button of document.querySelectorAll("th button[data-sort]")) {
+    button.addEventListener("click", () => { state.sort = button.dataset.sort; renderHits(); });
+  }
+  renderTokens();
+  showInfo();
+  $("text").focus();
+}
+
+start();

@@ -1,0 +1,228 @@
+"""The HTTP API through FastAPI's TestClient: shapes equal to the CLI's JSON, limits, errors, token, live updates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from sensesearch import Hit, SenseIndex, kwic
+from sensesearch.cli import app as cli_app
+from sensesearch.config import EncoderSettings
+from sensesearch.server import MAX_BODY_BYTES, MAX_K, MAX_TEXT_CHARS, create_app
+
+from . import fake_senses
+
+RIVER_QUERY = "They fished from the [[bank]] of the river."
+
+
+@pytest.fixture
+def index_path(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> Path:
+    path = tmp_path / "idx"
+    with SenseIndex.create(path, settings=fake_settings) as index:
+        index.add([bank_corpus])
+    return path
+
+
+@pytest.fixture
+def client(index_path: Path) -> Iterator[TestClient]:
+    application = create_app(index_path)
+    with TestClient(application) as test_client:
+        yield test_client
+    application.state.service.close()
+
+
+def test_query_answers_exactly_what_the_cli_prints_with_json(client: TestClient, index_path: Path) -> None:
+    response = client.post("/api/query", json={"text": RIVER_QUERY, "k": 4})
+    assert response.status_code == 200
+    printed = CliRunner().invoke(cli_app, ["query", RIVER_QUERY, "--index", str(index_path), "-k", "4", "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert response.json() == json.loads(printed.stdout)
+    assert [hit["word"] for hit in response.json()] == ["bank"] * 4
+    assert "river" in response.json()[0]["sentence"] or "stream" in response.json()[0]["sentence"]
+
+
+def test_query_any_word_and_sorting(client: TestClient, index_path: Path) -> None:
+    any_word = client.post("/api/query", json={"text": "the [[river]] bank", "k": 15, "any_word": True}).json()
+    assert len(any_word) == 15 and len({hit["word"].lower() for hit in any_word}) > 1
+    by_left = client.post("/api/query", json={"text": RIVER_QUERY, "k": 6, "sort": "left"}).json()
+    with SenseIndex.open(index_path, read_only=True) as index:
+        expected = kwic.sort_hits(index.query(RIVER_QUERY, k=6), "left")
+    assert by_left == [hit.to_dict() for hit in expected]
+    assert by_left != client.post("/api/query", json={"text": RIVER_QUERY, "k": 6}).json()
+
+
+def test_usages_and_info_mirror_the_python_api(client: TestClient, index_path: Path) -> None:
+    usages = client.get("/api/usages", params={"word": "BANK", "limit": 4})
+    info = client.get("/api/info")
+    with SenseIndex.open(index_path, read_only=True) as index:
+        assert usages.json() == [hit.to_dict() for hit in index.usages("bank", limit=4)]
+        assert info.json() == index.info().to_dict()
+    assert [hit["score"] for hit in usages.json()] == [None] * 4
+
+
+@pytest.mark.parametrize(("body", "status", "message"), [
+    ({"text": "no marker at all"}, 400, "mark the word"),
+    ({"text": "two [[marks]] and [[more]]"}, 400, "exactly one"),
+    ({"text": "the [[zebra]] ran"}, 404, "'zebra' does not occur"),
+    ({"text": RIVER_QUERY, "k": 0}, 422, "k: Input should be greater than or equal to 1"),
+    ({"text": RIVER_QUERY, "k": MAX_K + 1}, 422, f"less than or equal to {MAX_K}"),
+    ({"text": "[[bank]] " + "x" * MAX_TEXT_CHARS}, 422, f"at most {MAX_TEXT_CHARS} characters"),
+    ({"text": RIVER_QUERY, "sort": "sideways"}, 422, "sort"),
+    ({"k": 3}, 422, "text: Field required"),
+])
+def test_bad_queries_get_clear_json_errors(client: TestClient, body: dict, status: int, message: str) -> None:
+    response = client.post("/api/query", json=body)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_malformed_oversized_and_non_unicode_bodies(client: TestClient) -> None:
+    broken = client.post("/api/query", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["error"] == "the request body is not valid JSON"
+    huge = json.dumps({"text": "[[a]] " + "b" * MAX_BODY_BYTES}).encode()
+    assert client.post("/api/query", content=huge, headers={"Content-Type": "application/json"}).status_code == 413
+
+    def chunks():  # no Content-Length: the limit must hold while the body streams in
+        for _ in range(MAX_BODY_BYTES // 1000 + 2):
+            yield b" " * 1000
+
+    streamed = client.post("/api/query", content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413 and "larger than" in streamed.json()["error"]
+    surrogate = b'{"text": "the [[bank]] \\ud800"}'
+    response = client.post("/api/query", content=surrogate, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and "unicode" in response.json()["error"]
+    assert client.get("/api/usages?word=%ED%A0%80").status_code == 404
+    assert client.get("/api/usages", params={"word": "x" * 101}).status_code == 422
+    assert client.get("/api/usages", params={"word": "bank", "limit": 0}).status_code == 422
+
+
+def test_token_is_required_when_set(index_path: Path) -> None:
+    with TestClient(create_app(index_path, token="s3cret")) as guarded_client:
+        missing = guarded_client.get("/api/info")
+        assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
+        assert "bearer token" in missing.json()["error"]
+        wrong = guarded_client.post("/api/query", json={"text": RIVER_QUERY},
+                                    headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = guarded_client.post("/api/query", json={"text": RIVER_QUERY},
+                                    headers={"Authorization": "Bearer s3cret"})
+        assert right.status_code == 200 and len(right.json()) == 6
+        assert guarded_client.get("/").status_code == 200  # the page holds no data; its API calls carry the token
+
+
+def test_new_documents_appear_without_restart_and_nothing_is_written(client: TestClient, index_path: Path,
+                                                                     tmp_path: Path) -> None:
+    def digest(name: str) -> str:
+        return hashlib.sha256((index_path / name).read_bytes()).hexdigest()
+
+    before = {name: digest(name) for name in ("vectors.faiss", "config.json")}
+    assert client.get("/api/usages", params={"word": "otter"}).status_code == 404
+    for _ in range(3):
+        client.post("/api/query", json={"text": RIVER_QUERY})
+        client.post("/api/reload")
+    assert {name: digest(name) for name in before} == before
+    extra = tmp_path / "more"
+    extra.mkdir()
+    (extra / "otters.txt").write_text("An otter slid down the muddy bank into the river.\n")
+    with SenseIndex.open(index_path) as writer:  # another "process" adds while the server keeps running
+        writer.add([extra])
+    found = client.post("/api/query", json={"text": "The [[otter]] swam away.", "k": 3})
+    assert found.status_code == 200 and [hit["word"] for hit in found.json()] == ["otter"]
+    assert len(client.post("/api/query", json={"text": RIVER_QUERY, "k": 50}).json()) == 7
+    assert client.post("/api/reload").json()["documents"] == 2
+
+
+def test_parallel_requests_share_one_index_safely(client: TestClient) -> None:
+    expected = client.post("/api/query", json={"text": RIVER_QUERY, "k": 5}).json()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: client.post("/api/query", json={"text": RIVER_QUERY, "k": 5}), range(24)))
+    assert all(answer.status_code == 200 and answer.json() == expected for answer in answers)
+
+
+def test_senses_without_the_senses_module_is_a_clear_501(client: TestClient,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_senses.remove(monkeypatch)
+    for path in ("/api/senses", "/api/senses/plot.png"):
+        response = client.get(path, params={"word": "bank"})
+        assert response.status_code == 501
+        assert "sense induction is not available" in response.json()["error"]
+
+
+def test_senses_and_plot_pass_the_report_through_and_share_one_run(client: TestClient,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_senses.install(monkeypatch)
+    report = client.get("/api/senses", params={"word": "Bank", "k": 2})
+    assert report.status_code == 200
+    data = report.json()
+    assert data["word"] == "Bank" and [s["sense"] for s in data["senses"]] == [0, 1]
+    assert sum(s["size"] for s in data["senses"]) == len(data["assignments"]) == 6
+    assert set(data["senses"][0]["examples"][0]) == {f.name for f in fields(Hit)}
+    plot = client.get("/api/senses/plot.png", params={"word": "bank", "k": 2})
+    assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
+    assert plot.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert fake.calls == [("Bank", 2, 5)]  # the plot reused the cached report ("bank" and "Bank" are one word)
+    client.get("/api/senses", params={"word": "bank", "k": 3})
+    assert fake.calls[-1] == ("bank", 3, 5)
+    assert client.get("/api/senses", params={"word": "zebra"}).status_code == 404
+    assert client.get("/api/senses", params={"word": "bank", "k": 1}).status_code == 422
+
+
+def test_page_static_files_headers_and_schema(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and '<script src="/static/app.js"' in page.text
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    for name, kind in (("app.js", "javascript"), ("style.css", "text/css")):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200 and kind in asset.headers["content-type"]
+    assert client.get("/static/../server.py").status_code == 404
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {"/api/query", "/api/usages", "/api/senses", "/api/senses/plot.png", "/api/info",
+                                    "/api/reload"}
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404 and missing.json() == {"error": "Not Found"}
+
+
+def test_serve_command_binds_loopback_and_takes_the_token_from_the_environment(
+        index_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    started: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: started.update(app=application, **kwargs))
+    monkeypatch.setenv("SENSESEARCH_TOKEN", "from-env")
+    result = CliRunner().invoke(cli_app, ["serve", "--index", str(index_path), "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert started["host"] == "127.0.0.1" and started["port"] == 8123
+    assert "http://127.0.0.1:8123/#token=from-env" in result.stderr
+    with TestClient(started["app"]) as served:
+        assert served.get("/api/info").status_code == 401
+        assert served.get("/api/info", headers={"Authorization": "Bearer from-env"}).status_code == 200
+
+
+def test_serve_command_reports_a_missing_index_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli_app, ["serve", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())  # rich wraps long lines at the terminal width
+    assert message == f"Error: no index at {tmp_path / 'none'}: the folder does not exist"
+    help_text = CliRunner().invoke(cli_app, ["serve", "--help"]).output
+    assert "Example: sensesearch serve" in help_text
+
+
+@pytest.mark.slow
+def test_real_model_query_through_the_api(tmp_path: Path, minilm) -> None:
+    corpus = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "senses.txt"
+    with SenseIndex.create(tmp_path / "real", encoder=minilm) as index:
+        index.add([corpus])
+    with TestClient(create_app(tmp_path / "real", encoder=minilm)) as real:
+        river = real.post("/api/query", json={"text": "We sat on the grassy [[bank]] of the river.", "k": 5}).json()
+        money = real.post("/api/query", json={"text": "She paid the money into her [[bank]] account.", "k": 5}).json()
+    river_words = ("river", "stream", "canoe", "canal", "willow", "bridge", "mill", "herons")
+    assert sum(any(w in hit["sentence"].lower() for w in river_words) for hit in river) >= 4
+    assert sum(any(w in hit["sentence"].lower() for w in river_words) for hit in money) <= 1
