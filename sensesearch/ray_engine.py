@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import time
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
 from itertools import islice
 from types import ModuleType, TracebackType
@@ -31,6 +34,21 @@ log = logging.getLogger(__name__)
 
 WAVE_CHUNKS_PER_WORKER = 32
 BATCH_SENTENCES = 256
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """What one encoder actor did: its sentences and word pieces, and the seconds spent encoding them."""
+
+    worker: str
+    sentences: int
+    pieces: int
+    seconds: float
+    cpu_seconds: float
+
+    @property
+    def pieces_per_second(self) -> float:
+        return self.pieces / self.seconds if self.seconds else 0.0
 
 
 def _ray() -> ModuleType:
@@ -52,9 +70,15 @@ class EncodeActor:
                                    f"with {fingerprint}: install the same model on every node")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        started, cpu_started = time.perf_counter(), time.process_time()
         results = self.encoder.encode([str(t) for t in batch["text"]])
+        n = max(len(results), 1)
         # Bytes columns travel as Arrow binary; ragged per-sentence arrays would need a tensor extension.
+        # Each sentence carries its share of the batch's time, so the driver can sum per worker.
         return {
+            "worker": np.full(len(results), f"{os.uname().nodename}:{os.getpid()}", dtype=object),
+            "seconds": np.full(len(results), (time.perf_counter() - started) / n),
+            "cpu_seconds": np.full(len(results), (time.process_time() - cpu_started) / n),
             "spans": np.array([r.spans.astype(np.int32).tobytes() for r in results], dtype=object),
             "vectors": np.array([np.ascontiguousarray(r.vectors, dtype=np.float32).tobytes() for r in results],
                                 dtype=object),
@@ -84,6 +108,7 @@ class RayChunkEncoder:
         self.wave_chunks = wave_chunks
         self.batch_sentences = batch_sentences
         self._started_ray = False
+        self._stats: dict[str, list[float]] = {}
 
     def __enter__(self) -> RayChunkEncoder:
         ray = _ray()
@@ -98,6 +123,10 @@ class RayChunkEncoder:
         if self._started_ray:
             _ray().shutdown()
             self._started_ray = False
+
+    def worker_stats(self) -> list[WorkerStats]:
+        """Per actor, everything it encoded through this object so far."""
+        return [WorkerStats(worker, int(v[0]), int(v[1]), v[2], v[3]) for worker, v in sorted(self._stats.items())]
 
     def plan(self) -> dict[str, Any]:
         """Actors and resources per actor, from what the cluster offers: one GPU each where it has GPUs."""
@@ -126,6 +155,9 @@ class RayChunkEncoder:
         try:
             while wave := [list(c) for c in islice(chunks, wave_chunks)]:
                 yield from self._run_wave(ray, wave, plan, make_encoder)
+            for stats in self.worker_stats():
+                log.info("Ray worker %s: %d sentences, %d word pieces, %.0f pieces/s", stats.worker,
+                         stats.sentences, stats.pieces, stats.pieces_per_second)
         except ray.exceptions.RayError as exc:
             cause = getattr(exc, "cause", None) or exc
             if isinstance(cause, SenseSearchError):
@@ -146,6 +178,13 @@ class RayChunkEncoder:
         wanted = next(sizes)
         ready: list[EncodedSentence] = []
         for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+            for worker, seconds, cpu, pieces in zip(batch["worker"], batch["seconds"], batch["cpu_seconds"],
+                                                    batch["pieces"]):
+                totals = self._stats.setdefault(str(worker), [0, 0, 0.0, 0.0])
+                totals[0] += 1
+                totals[1] += int(pieces)
+                totals[2] += float(seconds)
+                totals[3] += float(cpu)
             for spans, vectors, pieces in zip(batch["spans"], batch["vectors"], batch["pieces"]):
                 ready.append(EncodedSentence(
                     spans=np.frombuffer(spans, dtype=np.int32).reshape(-1, 2),

@@ -52,6 +52,9 @@ def test_ray_build_equals_local_build(tmp_path: Path, fake_settings: EncoderSett
             _fake_ray(fake_settings, wave_chunks=1, batch_sentences=100) as engine:
         report = index.add([corpus], chunk_encoder=engine)
         by_ray = snapshot(index)
+        stats = engine.worker_stats()
+    assert 1 <= len(stats) <= 2 and sum(s.sentences for s in stats) == report.sentences
+    assert sum(s.pieces for s in stats) == report.word_pieces and all(s.seconds > 0 for s in stats)
     with SenseIndex.create(tmp_path / "local", settings=fake_settings, compression="flat") as index:
         local_report = index.add([corpus])
         local = snapshot(index)
