@@ -17,11 +17,11 @@ import functools
 import logging
 import os
 import time
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -54,7 +54,7 @@ class WorkerStats:
 def _ray() -> ModuleType:
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
         raise SenseSearchError("--engine ray needs Ray Data: pip install 'sensesearch[ray]'") from None
     return ray
@@ -110,7 +110,7 @@ class RayChunkEncoder:
         self._started_ray = False
         self._stats: dict[str, list[float]] = {}
 
-    def __enter__(self) -> RayChunkEncoder:
+    def __enter__(self) -> Self:
         ray = _ray()
         if not ray.is_initialized():
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,

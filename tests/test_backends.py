@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sensesearch import SenseIndex, SenseSearchError
-from sensesearch import ingest
+from sensesearch import SenseIndex, SenseSearchError, ingest
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.dburl import derived_schema, engine_url, redact, same_database, schema_of, with_namespace
@@ -80,9 +79,9 @@ def test_interrupted_run_resumes_to_the_index_a_clean_run_builds(
     def in_process(chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
         return (encoder.encode(texts) for texts in chunks)
 
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        with SenseIndex.create(tmp_path / "crashed", settings=fake_settings, db_url=db_url) as index:
-            index.add([corpus], chunk_encoder=_crash_after(1, in_process))
+    with pytest.raises(RuntimeError, match="simulated crash"), \
+            SenseIndex.create(tmp_path / "crashed", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus], chunk_encoder=_crash_after(1, in_process))
     with SenseIndex.open(tmp_path / "crashed") as index:
         assert index.info().documents == 4  # the first chunk (four whole documents) was committed
         resumed = index.add([corpus])
