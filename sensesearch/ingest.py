@@ -192,11 +192,9 @@ class Ingestor:
             self.counters.pieces += enc.n_pieces
             if doc.done_sentences == len(doc.spans):
                 finished.append(doc)
-        if new_words:
-            conn.execute(words.insert(), new_words)
-        conn.execute(sentences.insert(), sentence_rows)
-        if occurrence_rows:
-            conn.execute(occurrences.insert(), occurrence_rows)
+        self.store.insert_rows(conn, words, new_words)
+        self.store.insert_rows(conn, sentences, sentence_rows)
+        self.store.insert_rows(conn, occurrences, occurrence_rows)
         if vector_blocks:
             self.vectors.add(np.concatenate(id_blocks), np.concatenate(vector_blocks))
         self.since_checkpoint += len(occurrence_rows)

@@ -98,18 +98,21 @@ def test_store_handles_big_ids_json_and_long_id_lists(tmp_path: Path, db_url: st
     store = MetaStore(url)
     base = 3 * 2**31  # past 32-bit integers, as a 4 B-occurrence corpus needs
     n = 2500  # more than one IN batch
+    awkward = "bank " * n + "tab\there, back\\slash,\nnew line, \\N"
     with store.begin() as conn:
         conn.execute(words.insert(), [{"id": 1, "form": "bank"}, {"id": 2, "form": "banks"}])
         conn.execute(documents.insert().values(
             id=1, key="k", label="doc", path="p", content_hash="h", meta={"year": 1999, "title": "Zürich ✓"},
             first_sentence=base, n_sentences=1, first_occurrence=base, n_occurrences=n, n_pieces=base))
-        conn.execute(sentences.insert(), [{"id": base, "document_id": 1, "start": 0, "text": "bank " * n}])
-        conn.execute(occurrences.insert(), [
+        # Bulk path (COPY on PostgreSQL): tabs, backslashes and newlines must survive it.
+        store.insert_rows(conn, sentences, [{"id": base, "document_id": 1, "start": 0, "text": awkward}])
+        store.insert_rows(conn, occurrences, [
             {"id": base + i, "sentence_id": base, "word_id": 1 + (i % 2), "position": i, "start": 5 * i,
              "end": 5 * i + 4} for i in range(n)])
     assert store.next_ids() == (2, base + 1, base + n, 3)
     found = store.occurrences_by_id([base + i for i in range(n)] + [7])
     assert len(found) == n and found[base + n - 1].meta == {"year": 1999, "title": "Zürich ✓"}
+    assert found[base].sentence_text == awkward and found[base + 1].form == "banks"
     assert store.occurrence_ids("bank")[:2] == [base, base + 2]
     assert store.top_forms("ban") == ["bank", "banks"]
     assert store.size_bytes() > 0
