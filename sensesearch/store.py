@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event,
-                        func, select, text)
+                        func, inspect, select, text)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -86,7 +86,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     if schema is not None:
         with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            # Look first: CREATE SCHEMA IF NOT EXISTS still needs the CREATE right, which readers may lack.
+            if not inspect(conn).has_schema(schema):
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
 

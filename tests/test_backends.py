@@ -177,3 +177,33 @@ def test_url_helpers(tmp_path: Path) -> None:
     assert not same_database(named, url + "?schema=other") and not same_database(named, "sqlite:///x.db")
     with pytest.raises(SenseSearchError):
         with_namespace("not a url", tmp_path)
+
+
+def test_each_user_connects_as_themselves_and_a_reader_needs_no_create_right(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, pg_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import URL, create_engine, make_url, text
+
+    owner = make_url(pg_url)
+    shared = URL.create(owner.drivername, host=owner.host, port=owner.port, database=owner.database).render_as_string()
+    monkeypatch.setenv("PGUSER", owner.username or "postgres")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=shared) as index:
+        index.add([bank_corpus])
+        schema = schema_of(index.config.db_url)
+    reader = f"sensesearch_reader_{tmp_path.name[-12:].lower()}".replace("-", "_")
+    admin = create_engine(engine_url(pg_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{reader}" LOGIN'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader}"'))
+        conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{reader}"'))
+    try:
+        monkeypatch.setenv("PGUSER", reader)
+        with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+            assert len(index.usages("bank")) == 6
+            with index.store.engine.connect() as conn:
+                assert conn.execute(text("SELECT current_user")).scalar() == reader
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP OWNED BY "{reader}"'))
+            conn.execute(text(f'DROP ROLE "{reader}"'))
+        admin.dispose()
