@@ -97,13 +97,13 @@ def index(
     wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
     quiet: QuietOption = False,
     db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of a new index's metadata store, e.g. "
-                  "postgresql://user@host/db [default: SQLite in the index folder].")] = None,
+                  "postgresql://host/db (default: SQLite in the index folder).")] = None,
     engine: Annotated[str, typer.Option(
         help="Where the model runs: local (this process) or ray (Ray Data workers).")] = "local",
     address: Annotated[Optional[str], typer.Option(
-        help="Ray cluster for --engine ray, e.g. auto [default: start one here].")] = None,
+        help="Ray cluster for --engine ray, e.g. auto (default: start one here).")] = None,
     workers: Annotated[Optional[int], typer.Option(
-        min=1, help="Encoder actors for --engine ray [default: one per GPU, else one per CPU].")] = None,
+        min=1, help="Encoder actors for --engine ray (default: one per GPU, else one per CPU).")] = None,
 ) -> None:
     """Index every word occurrence of the given texts (adds to an existing index).
 
