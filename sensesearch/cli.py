@@ -22,8 +22,10 @@ from . import kwic
 from .compare import compare as compare_usages
 from .config import COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, EncoderSettings, parse_layers
 from .encoder import load_encoder
+from .engines import check_engine, open_engine
 from .errors import SenseSearchError
 from .index import SenseIndex
+from .ingest import ChunkEncoder
 from .records import IngestReport
 
 app = typer.Typer(
@@ -94,6 +96,14 @@ def index(
     device: DeviceOption = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
     quiet: QuietOption = False,
+    db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of a new index's metadata store, e.g. "
+                  "postgresql://host/db (default: SQLite in the index folder).")] = None,
+    engine: Annotated[str, typer.Option(
+        help="Where the model runs: local (this process) or ray (Ray Data workers).")] = "local",
+    address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster for --engine ray, e.g. auto (default: start one here).")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        min=1, help="Encoder actors for --engine ray (default: one per GPU, else one per CPU).")] = None,
 ) -> None:
     """Index every word occurrence of the given texts (adds to an existing index).
 
@@ -101,6 +111,7 @@ def index(
     """
     if compression not in COMPRESSION_CHOICES:
         raise SenseSearchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}")
+    check_engine(engine, address, workers)
     exists = (index / "config.json").exists()
     asked = None
     if exists and not any((model, layers, combine, pooling)):
@@ -111,15 +122,18 @@ def index(
             with SenseIndex.open(index, read_only=True) as current:
                 base = current.config.encoder
         asked = encoder_settings(model, layers, combine, pooling, base)
-    with SenseIndex.open_or_create(index, asked, compression=compression, device=device, lock_timeout=wait) as target:
-        report = _run_with_progress(target, paths, quiet)
+    with (SenseIndex.open_or_create(index, asked, compression=compression, db_url=db, device=device,
+                                    lock_timeout=wait) as target,
+          open_engine(engine, target, address, workers) as chunk_encoder):
+        report = _run_with_progress(target, paths, quiet, chunk_encoder)
     if not quiet:
         _print_report(report, index)
 
 
-def _run_with_progress(target: SenseIndex, paths: list[str], quiet: bool) -> IngestReport:
+def _run_with_progress(target: SenseIndex, paths: list[str], quiet: bool,
+                       chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
     if quiet:
-        return target.add(paths)
+        return target.add(paths, chunk_encoder=chunk_encoder)
     started = time.perf_counter()
     columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
     with Progress(*columns, console=err, transient=True) as progress:
@@ -132,7 +146,7 @@ def _run_with_progress(target: SenseIndex, paths: list[str], quiet: bool) -> Ing
                                               f"({rate:,.0f} pieces/s)")
 
         progress.update(task, description="reading")
-        return target.add(paths, progress=update)
+        return target.add(paths, progress=update, chunk_encoder=chunk_encoder)
 
 
 def _print_report(report: IngestReport, index_path: Path) -> None:

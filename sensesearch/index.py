@@ -11,11 +11,12 @@ from typing import Any, BinaryIO
 import numpy as np
 from filelock import FileLock, Timeout
 
+from . import dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .corpus import read_corpus
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
-from .ingest import Ingestor, ProgressCallback
+from .ingest import ChunkEncoder, Ingestor, ProgressCallback
 from .records import Document, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
 from .store import DocumentRow, MetaStore
@@ -59,12 +60,17 @@ class SenseIndex:
         if model is not None:
             settings = EncoderSettings(**{**settings.__dict__, "model": model})
         encoder = encoder or load_encoder(settings, device)
+        db_url = dburl.with_namespace(db_url, folder) if db_url else None
         folder.mkdir(parents=True, exist_ok=True)
         lock = _acquire(folder, lock_timeout)
         try:
             config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
                                  compression=compression, db_url=db_url)
             store = MetaStore(db_url or _sqlite_url(folder))
+            if db_url and store.next_ids() != (1, 1, 1, 1):
+                store.close()
+                raise SenseSearchError(f"{dburl.redact(db_url)} already holds another index's metadata; "
+                                       "name a free schema with ?schema=NAME or drop that one")
             vectors = VectorStore.create(encoder.dim, compression)
             index = cls(folder, config, store, vectors, encoder=encoder, device=device, lock=lock)
             index.save_vectors()
@@ -108,6 +114,11 @@ class SenseIndex:
         """Open the index at `path` for writing, checking `settings` against it, or create it."""
         if (Path(path) / CONFIG_FILE).exists():
             index = cls.open(path, encoder=encoder, device=device, lock_timeout=lock_timeout)
+            stored_db = index.config.db_url or _sqlite_url(index.path)
+            if db_url is not None and not dburl.same_database(stored_db, db_url):
+                index.close()
+                raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
+                                          f"not {dburl.redact(db_url)}; leave out --db for an existing index")
             if settings is not None:
                 differences = encoder_differences(index.config.encoder, settings)
                 if differences:
@@ -143,14 +154,17 @@ class SenseIndex:
     # ---- writing -------------------------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None,
-            stdin: BinaryIO | None = None) -> IngestReport:
-        """Index files, folders (recursively) and "-" (stdin); unchanged documents are not indexed twice."""
-        return self.add_documents(read_corpus(paths, stdin=stdin), progress=progress)
+            stdin: BinaryIO | None = None, chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
+        """Index files, folders (recursively) and "-" (stdin); unchanged documents are not indexed twice.
 
-    def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None
-                      ) -> IngestReport:
+        `chunk_encoder` replaces in-process encoding (e.g. sensesearch.ray_engine.RayChunkEncoder).
+        """
+        return self.add_documents(read_corpus(paths, stdin=stdin), progress=progress, chunk_encoder=chunk_encoder)
+
+    def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
+                      chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
         self._require_writer()
-        return Ingestor(self, progress=progress).run(items)
+        return Ingestor(self, progress=progress, chunk_encoder=chunk_encoder).run(items)
 
     def remove(self, paths_or_labels: Sequence[str]) -> list[str]:
         """Remove documents given by path (a folder removes everything below it) or label; returns labels."""
@@ -241,7 +255,7 @@ class SenseIndex:
                          layers=list(enc.layers), combine=enc.combine, pooling=enc.pooling,
                          compression=self.config.compression, index_type=self.vectors.describe(),
                          bytes_vectors=_files_size(self.path, VECTORS_FILE), bytes_meta=meta_bytes,
-                         db_url=self.config.db_url or _sqlite_url(self.path))
+                         db_url=dburl.redact(self.config.db_url) if self.config.db_url else _sqlite_url(self.path))
 
     def documents(self) -> list[dict[str, Any]]:
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,

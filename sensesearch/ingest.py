@@ -9,7 +9,8 @@ commit leaves vectors whose rows never landed; the next writer drops them (Sense
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 import numpy as np
 
 from .query import is_punctuation, normalize_form
-from .records import Document, IngestReport, Skipped
+from .records import Document, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
 from .store import DocumentRow, documents, occurrences, sentences, words
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[[int, int, int], None]
 """Called with (documents, sentences, word pieces) done so far."""
+
+ChunkEncoder = Callable[[Iterator[Sequence[str]]], Iterator[list[EncodedSentence]]]
+"""Encodes a stream of sentence chunks, one result list per chunk in input order; it may read ahead
+(a distributed engine keeps many chunks in flight), since the writer keeps the chunks it has handed out."""
 
 CHUNK_SENTENCES = 512
 MIN_CHECKPOINT_OCCURRENCES = 50_000
@@ -60,8 +65,9 @@ class Ingestor:
     """One ingest run over a stream of documents into a writable SenseIndex."""
 
     def __init__(self, index: SenseIndex, progress: ProgressCallback | None = None,
-                 chunk_sentences: int = CHUNK_SENTENCES) -> None:
+                 chunk_sentences: int = CHUNK_SENTENCES, chunk_encoder: ChunkEncoder | None = None) -> None:
         self.index = index
+        self.chunk_encoder = chunk_encoder or self._encode_in_process
         self.store = index.store
         self.vectors = index.vectors
         self.progress = progress
@@ -80,8 +86,10 @@ class Ingestor:
             self.conn = conn
             transaction = conn.begin()
             try:
-                for chunk in self._chunks(self._new_documents(items)):
-                    for pending in self._write_chunk(conn, chunk):
+                handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
+                for encoded in self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out)):
+                    chunk = handed_out.popleft()
+                    for pending in self._write_chunk(conn, chunk, encoded):
                         self._insert_document(conn, pending)
                     if self._checkpoint_due(chunk):
                         self._checkpoint(transaction)
@@ -134,9 +142,20 @@ class Ingestor:
         if chunk:
             yield chunk
 
-    def _write_chunk(self, conn: Connection, chunk: list[tuple[_PendingDocument, int]]) -> list[_PendingDocument]:
+    def _encode_in_process(self, chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+        for texts in chunks:
+            yield self.index.encoder.encode(texts)
+
+    def _chunk_texts(self, pending: Iterator[_PendingDocument],
+                     handed_out: deque[list[tuple[_PendingDocument, int]]]) -> Iterator[list[str]]:
+        """The sentences of each chunk, remembering the chunk until its encoding comes back."""
+        for chunk in self._chunks(pending):
+            handed_out.append(chunk)
+            yield [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
+
+    def _write_chunk(self, conn: Connection, chunk: list[tuple[_PendingDocument, int]],
+                     encoded: list[EncodedSentence]) -> list[_PendingDocument]:
         texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
-        encoded = self.index.encoder.encode(texts)
         sentence_rows, occurrence_rows, new_words = [], [], []
         vector_blocks, id_blocks = [], []
         finished = []
@@ -173,11 +192,9 @@ class Ingestor:
             self.counters.pieces += enc.n_pieces
             if doc.done_sentences == len(doc.spans):
                 finished.append(doc)
-        if new_words:
-            conn.execute(words.insert(), new_words)
-        conn.execute(sentences.insert(), sentence_rows)
-        if occurrence_rows:
-            conn.execute(occurrences.insert(), occurrence_rows)
+        self.store.insert_rows(conn, words, new_words)
+        self.store.insert_rows(conn, sentences, sentence_rows)
+        self.store.insert_rows(conn, occurrences, occurrence_rows)
         if vector_blocks:
             self.vectors.add(np.concatenate(id_blocks), np.concatenate(vector_blocks))
         self.since_checkpoint += len(occurrence_rows)

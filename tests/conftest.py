@@ -53,3 +53,17 @@ def minilm():
     from sensesearch.encoder import TransformerEncoder
 
     return TransformerEncoder(EncoderSettings())
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """URL of a throwaway database on the PostgreSQL server in env SENSESEARCH_TEST_PG_URL (skips without one)."""
+    from .pg_server import throwaway_database
+
+    yield from throwaway_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """Each metadata back end in turn: None (SQLite in the index folder), then the PostgreSQL test database."""
+    return None if request.param == "sqlite" else request.getfixturevalue("pg_url")

@@ -1,0 +1,90 @@
+"""Metadata database URLs: one PostgreSQL schema per index, driver choice and password redaction.
+
+Many indexes can share one PostgreSQL database: each keeps its tables in its own schema, named
+by a `schema=` query parameter of the URL. When an index is created without one, the schema is
+derived from the index folder (its name plus a hash of its absolute path) and written into the
+URL stored in config.json, so later opens find the same schema even if the folder moves.
+SQLite needs no namespace: its file lives in the index folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from .errors import SenseSearchError
+
+SCHEMA_PARAM = "schema"
+DEFAULT_PG_DRIVER = "postgresql+psycopg"
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def parse(url: str) -> URL:
+    """The URL as SQLAlchemy reads it; a malformed one is the user's error."""
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise SenseSearchError(f"cannot read database URL {url!r}: {exc}") from None
+
+
+def is_postgres(url: str) -> bool:
+    return parse(url).get_backend_name() == "postgresql"
+
+
+def with_namespace(url: str, folder: Path) -> str:
+    """`url` with a schema for the index at `folder` (PostgreSQL only; other URLs are returned as given)."""
+    parsed = parse(url)
+    if not is_postgres(url):
+        if SCHEMA_PARAM in parsed.query and parsed.get_backend_name() == "sqlite":
+            raise SenseSearchError("a SQLite metadata store takes no schema= parameter")
+        return url
+    if SCHEMA_PARAM in parsed.query:
+        schema_of(url)
+        return url
+    return parsed.update_query_dict({SCHEMA_PARAM: derived_schema(folder)}).render_as_string(hide_password=False)
+
+
+def derived_schema(folder: Path) -> str:
+    """A legal, stable schema name for an index folder: readable prefix, then a hash of the full path."""
+    slug = re.sub(r"[^a-z0-9_]+", "_", folder.name.lower()).strip("_")[:30] or "index"
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:10]
+    return f"sensesearch_{slug}_{digest}"
+
+
+def schema_of(url: str) -> str | None:
+    """The schema named in `url`, checked to be a plain identifier (it is quoted into DDL)."""
+    value = parse(url).query.get(SCHEMA_PARAM)
+    if value is None:
+        return None
+    if isinstance(value, tuple) or not _SCHEMA_NAME.match(value):
+        raise SenseSearchError(f"schema {value!r} must be one lower-case identifier (letters, digits, _)")
+    return value
+
+
+def engine_url(url: str) -> URL:
+    """The URL handed to SQLAlchemy: our schema parameter removed, psycopg (v3) as the PostgreSQL driver."""
+    return _with_driver(parse(url).difference_update_query([SCHEMA_PARAM]))
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ***, for messages and `info`."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unreadable URL>"
+
+
+def same_database(stored: str, given: str) -> bool:
+    """Whether `given` (as a user types it again) names the database an index was created with."""
+    a, b = parse(stored), parse(given)
+    if SCHEMA_PARAM not in b.query:
+        a = a.difference_update_query([SCHEMA_PARAM])
+    return _with_driver(a) == _with_driver(b)
+
+
+def _with_driver(url: URL) -> URL:
+    return url.set(drivername=DEFAULT_PG_DRIVER) if url.drivername == "postgresql" else url

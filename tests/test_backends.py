@@ -1,0 +1,209 @@
+"""The metadata store and the index on each back end: SQLite in the folder, and PostgreSQL (issue 7).
+
+PostgreSQL runs need a server (env SENSESEARCH_TEST_PG_URL, started by .ci/run); they are skipped
+without one on a developer's machine and fail in CI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensesearch import SenseIndex, SenseSearchError, ingest
+from sensesearch.cli import app
+from sensesearch.config import EncoderSettings
+from sensesearch.dburl import derived_schema, engine_url, redact, same_database, schema_of, with_namespace
+from sensesearch.records import EncodedSentence
+from sensesearch.store import MetaStore, documents, occurrences, sentences, words
+
+from .fake_encoder import FakeEncoder
+from .snapshots import assert_same_index, snapshot, write_corpus
+
+
+def test_build_query_usages_info_and_reopen(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings,
+                                           db_url: str | None) -> None:
+    (bank_corpus / "notes.jsonl").write_text(
+        json.dumps({"id": "n1", "text": "The bank of the Ganges flooded.", "lang": "en", "tags": ["ü", 3]}) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        report = index.add([bank_corpus])
+        info = index.info()
+        hits = index.query("They fished from the [[bank]] of the river.", k=3)
+    assert report.documents_indexed == 2 and report.sentences == 7
+    assert info.occurrences == report.occurrences == 61 + 6 and info.documents == 2 and info.bytes_meta > 0
+    assert [h.word for h in hits] == ["bank"] * 3 and all(h.score is not None for h in hits)
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as reader:
+        assert reader.config.db_url == (with_namespace(db_url, tmp_path / "idx") if db_url else None)
+        listed = reader.usages("BANK")
+        assert len(listed) == 7
+        ganges = [h for h in listed if "Ganges" in h.sentence]
+        assert ganges[0].meta == {"lang": "en", "tags": ["ü", 3]} and ganges[0].document == "n1"
+        assert len(reader.usages("bank", documents=["n1"])) == 1
+
+
+def test_replace_and_remove(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings,
+                            db_url: str | None) -> None:
+    (bank_corpus / "other.txt").write_text("A second bank opened downtown.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        first = index.add([bank_corpus])
+        (bank_corpus / "bank.txt").write_text("The bank closed early.\n")
+        changed = index.add([bank_corpus])
+        assert changed.documents_replaced == 1 and changed.documents_unchanged == 1
+        assert index.info().occurrences == 4 + 5 < first.occurrences
+        removed = index.remove([str(bank_corpus / "other.txt")])
+        assert removed == [str(bank_corpus / "other.txt")]
+        assert index.info().occurrences == 4 == index.vectors.ntotal
+        assert [h.sentence for h in index.usages("bank")] == ["The bank closed early."]
+    with SenseIndex.open(tmp_path / "idx") as index:
+        assert index.recover() == 0 and index.info().documents == 1
+
+
+def _crash_after(n_chunks: int, inner: Callable[[Iterator[Sequence[str]]], Iterator[list[EncodedSentence]]]):
+    def encode(chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+        for i, result in enumerate(inner(chunks)):
+            if i == n_chunks:
+                raise RuntimeError("simulated crash")
+            yield result
+    return encode
+
+
+def test_interrupted_run_resumes_to_the_index_a_clean_run_builds(
+        tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "MIN_CHECKPOINT_OCCURRENCES", 50)
+    corpus = write_corpus(tmp_path / "corpus", n_docs=6)
+    encoder = FakeEncoder(fake_settings)
+
+    def in_process(chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+        return (encoder.encode(texts) for texts in chunks)
+
+    with pytest.raises(RuntimeError, match="simulated crash"), \
+            SenseIndex.create(tmp_path / "crashed", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus], chunk_encoder=_crash_after(1, in_process))
+    with SenseIndex.open(tmp_path / "crashed") as index:
+        assert index.info().documents == 4  # the first chunk (four whole documents) was committed
+        resumed = index.add([corpus])
+        assert resumed.documents_unchanged == 4 and resumed.documents_indexed == 2
+        after_resume = snapshot(index)
+    with SenseIndex.create(tmp_path / "clean", settings=fake_settings) as index:
+        index.add([corpus])
+        clean = snapshot(index)
+    assert assert_same_index(after_resume, clean) < 1e-6
+
+
+def test_store_handles_big_ids_json_and_long_id_lists(tmp_path: Path, db_url: str | None) -> None:
+    url = with_namespace(db_url, tmp_path / "store") if db_url else f"sqlite:///{tmp_path / 'meta.sqlite'}"
+    store = MetaStore(url)
+    base = 3 * 2**31  # past 32-bit integers, as a 4 B-occurrence corpus needs
+    n = 2500  # more than one IN batch
+    awkward = "bank " * n + "tab\there, back\\slash,\nnew line, \\N"
+    with store.begin() as conn:
+        conn.execute(words.insert(), [{"id": 1, "form": "bank"}, {"id": 2, "form": "banks"}])
+        conn.execute(documents.insert().values(
+            id=1, key="k", label="doc", path="p", content_hash="h", meta={"year": 1999, "title": "Zürich ✓"},
+            first_sentence=base, n_sentences=1, first_occurrence=base, n_occurrences=n, n_pieces=base))
+        # Bulk path (COPY on PostgreSQL): tabs, backslashes and newlines must survive it.
+        store.insert_rows(conn, sentences, [{"id": base, "document_id": 1, "start": 0, "text": awkward}])
+        store.insert_rows(conn, occurrences, [
+            {"id": base + i, "sentence_id": base, "word_id": 1 + (i % 2), "position": i, "start": 5 * i,
+             "end": 5 * i + 4} for i in range(n)])
+    assert store.next_ids() == (2, base + 1, base + n, 3)
+    found = store.occurrences_by_id([base + i for i in range(n)] + [7])
+    assert len(found) == n and found[base + n - 1].meta == {"year": 1999, "title": "Zürich ✓"}
+    assert found[base].sentence_text == awkward and found[base + 1].form == "banks"
+    assert store.occurrence_ids("bank")[:2] == [base, base + 2]
+    assert store.top_forms("ban") == ["bank", "banks"]
+    assert store.size_bytes() > 0
+    with store.begin() as conn:
+        store.delete_document(conn, store.all_documents()[0])
+    assert store.counts() == {"documents": 0, "sentences": 0, "occurrences": 0, "words": 2}
+    store.close()
+
+
+def test_indexes_on_one_postgres_database_keep_apart(tmp_path: Path, bank_corpus: Path,
+                                                     fake_settings: EncoderSettings, pg_url: str) -> None:
+    with SenseIndex.create(tmp_path / "a", settings=fake_settings, db_url=pg_url) as a:
+        a.add([bank_corpus])
+    with SenseIndex.create(tmp_path / "b", settings=fake_settings, db_url=pg_url + "?schema=team_b") as b:
+        assert b.info().occurrences == 0 and schema_of(b.config.db_url) == "team_b"
+    with SenseIndex.open(tmp_path / "a", read_only=True) as a:
+        assert a.info().occurrences == 61 and schema_of(a.config.db_url) == derived_schema(tmp_path / "a")
+    # A new folder pointed at a schema that holds rows must not adopt (and then contradict) them.
+    with pytest.raises(SenseSearchError, match="already holds"):
+        SenseIndex.create(tmp_path / "c", settings=fake_settings, db_url=with_namespace(pg_url, tmp_path / "a"))
+    with pytest.raises(SenseSearchError, match="identifier"):
+        SenseIndex.create(tmp_path / "d", settings=fake_settings, db_url=pg_url + "?schema=Bad-Name")
+
+
+def test_cli_index_with_db_then_query_and_info(tmp_path: Path, bank_corpus: Path, db_url: str | None) -> None:
+    runner = CliRunner()
+    idx = str(tmp_path / "idx")
+    db_args = ["--db", db_url] if db_url else []
+    result = runner.invoke(app, ["index", str(bank_corpus), "-i", idx, "-m", "fake:test", "-q", *db_args])
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(app, ["index", str(bank_corpus), "-i", idx, "-q"])
+    assert again.exit_code == 0, again.output
+    info = json.loads(runner.invoke(app, ["info", "-i", idx, "--json"]).stdout)
+    assert info["occurrences"] == 61 and info["documents"] == 1
+    assert info["db_url"].startswith("postgresql") == bool(db_url)
+    hits = json.loads(runner.invoke(app, ["query", "a loan from the [[bank]]", "-i", idx, "--json", "-k", "2"]).stdout)
+    assert [h["word"] for h in hits] == ["bank", "bank"]
+    other = runner.invoke(app, ["index", str(bank_corpus), "-i", idx, "--db", "sqlite:////nonexistent/other.db"])
+    message = " ".join(other.output.split())
+    assert other.exit_code == 1 and "keeps its metadata in" in message and "Traceback" not in message
+
+
+def test_unreachable_server_is_one_clear_error_without_the_password(tmp_path: Path,
+                                                                    fake_settings: EncoderSettings) -> None:
+    with pytest.raises(SenseSearchError) as caught:
+        SenseIndex.create(tmp_path / "idx", settings=fake_settings,
+                          db_url="postgresql://someone:s3cret@127.0.0.1:1/nothing?connect_timeout=2")
+    assert "s3cret" not in str(caught.value) and "127.0.0.1" in str(caught.value)
+
+
+def test_url_helpers(tmp_path: Path) -> None:
+    url = "postgresql://u:pw@db.example:5432/senses"
+    named = with_namespace(url, tmp_path / "My Index!")
+    assert schema_of(named) == derived_schema(tmp_path / "My Index!")
+    assert schema_of(named).startswith("sensesearch_my_index_") and len(schema_of(named)) <= 63
+    assert derived_schema(tmp_path / "x") != derived_schema(tmp_path / "sub" / "x")
+    assert with_namespace(url + "?schema=mine", tmp_path) == url + "?schema=mine"
+    assert with_namespace("sqlite:///a.db", tmp_path) == "sqlite:///a.db"
+    assert engine_url(named).drivername == "postgresql+psycopg" and "schema" not in engine_url(named).query
+    assert "pw" not in redact(named) and "***" in redact(named)
+    assert same_database(named, url) and same_database(named, named)
+    assert not same_database(named, url + "?schema=other") and not same_database(named, "sqlite:///x.db")
+    with pytest.raises(SenseSearchError):
+        with_namespace("not a url", tmp_path)
+
+
+def test_each_user_connects_as_themselves_and_a_reader_needs_no_create_right(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, pg_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import URL, create_engine, make_url, text
+
+    owner = make_url(pg_url)
+    shared = URL.create(owner.drivername, host=owner.host, port=owner.port, database=owner.database).render_as_string()
+    monkeypatch.setenv("PGUSER", owner.username or "postgres")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=shared) as index:
+        index.add([bank_corpus])
+        schema = schema_of(index.config.db_url)
+    reader = f"sensesearch_reader_{tmp_path.name[-12:].lower()}".replace("-", "_")
+    admin = create_engine(engine_url(pg_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{reader}" LOGIN'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader}"'))
+        conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{reader}"'))
+    try:
+        monkeypatch.setenv("PGUSER", reader)
+        with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+            assert len(index.usages("bank")) == 6
+            with index.store.engine.connect() as conn:
+                assert conn.execute(text("SELECT current_user")).scalar() == reader
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP OWNED BY "{reader}"'))
+            conn.execute(text(f'DROP ROLE "{reader}"'))
+        admin.dispose()
