@@ -21,6 +21,7 @@ from rich.text import Text
 from . import kwic
 from .compare import compare as compare_usages
 from .config import COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, EncoderSettings, parse_layers
+from .corpus import check_paths
 from .encoder import load_encoder
 from .errors import SenseSearchError
 from .index import SenseIndex
@@ -58,7 +59,7 @@ def guarded(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:
-            err.print(Text.assemble(("Error: ", "bold red"), str(exc)))
+            err.print(Text.assemble(("Error: ", "bold red"), str(exc)), soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("Interrupted.")
@@ -101,6 +102,7 @@ def index(
     """
     if compression not in COMPRESSION_CHOICES:
         raise SenseSearchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}")
+    check_paths(paths)
     exists = (index / "config.json").exists()
     asked = None
     if exists and not any((model, layers, combine, pooling)):
@@ -115,6 +117,10 @@ def index(
         report = _run_with_progress(target, paths, quiet)
     if not quiet:
         _print_report(report, index)
+    if report.skipped and not (report.documents_indexed or report.documents_unchanged or report.documents_replaced):
+        first = report.skipped[0]
+        raise SenseSearchError(f"nothing was indexed: all {len(report.skipped)} inputs were skipped "
+                               f"(first: {first.path}: {first.reason})")
 
 
 def _run_with_progress(target: SenseIndex, paths: list[str], quiet: bool) -> IngestReport:
@@ -262,3 +268,6 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("SENSESEARCH_LOG", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
     app()
+
+
+from . import cli_robust  # noqa: E402,F401

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,12 +22,30 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 STDIN = "-"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
          ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
 
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (from JSON escapes such as "\\ud800") replaced, so it can be stored as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def path_text(path: str | Path) -> str:
+    """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def check_paths(paths: Iterable[str | Path]) -> None:
+    """Raise InputError naming every input that does not exist, before anything is written."""
+    missing = [str(p) for p in paths if str(p) != STDIN and not Path(p).exists()]
+    if missing:
+        raise InputError("no such file or folder: " + ", ".join(path_text(m) for m in missing))
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -60,7 +80,7 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
         elif path.is_file():
             yield path
         else:
-            raise InputError(f"no such file or folder: {path}")
+            raise InputError(f"no such file or folder: {path_text(path)}")
 
 
 def read_corpus(paths: Iterable[str | Path], stdin: BinaryIO | None = None) -> Iterator[Document | Skipped]:
@@ -90,16 +110,16 @@ def read_text_file(path: Path) -> Document | Skipped:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return Skipped(str(path), f"cannot read: {exc.strerror or exc}")
+        return Skipped(path_text(path), f"cannot read: {exc.strerror or exc}")
     try:
         text, encoding = decode_bytes(data)
     except InputError as exc:
-        return Skipped(str(path), str(exc))
+        return Skipped(path_text(path), str(exc))
     if encoding != "utf-8":
-        log.info("%s decoded as %s", path, encoding)
-    key = str(path.resolve())
+        log.info("%s decoded as %s", path_text(path), encoding)
+    key = path_text(path.resolve())
     meta: dict[str, Any] = {} if encoding == "utf-8" else {"encoding": encoding}
-    return next(_document_or_skip(key, str(path), str(path), text, meta))
+    return next(_document_or_skip(key, path_text(path), path_text(path), text, meta))
 
 
 def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
@@ -107,14 +127,17 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
     try:
         data = path.read_bytes()
         text, _ = decode_bytes(data)
-    except (OSError, InputError) as exc:
-        yield Skipped(str(path), str(exc))
+    except OSError as exc:
+        yield Skipped(path_text(path), f"cannot read: {exc.strerror or exc}")
         return
-    base = str(path.resolve())
+    except InputError as exc:
+        yield Skipped(path_text(path), str(exc))
+        return
+    base = path_text(path.resolve())
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{lineno}"
+        where = f"{path_text(path)}:{lineno}"
         try:
             record = json.loads(line)
         except ValueError as exc:
@@ -124,9 +147,10 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             yield Skipped(where, 'record has no string "text" field')
             continue
         record_id = record.get("id")
-        label = str(record_id) if record_id is not None else where
-        meta = {k: v for k, v in record.items() if k not in ("text", "id")}
-        yield from _document_or_skip(f"{base}#{label}", label, str(path), record["text"], meta)
+        label = clean_text(str(record_id)) if record_id is not None else where
+        meta = json.loads(clean_text(json.dumps({k: v for k, v in record.items() if k not in ("text", "id")},
+                                                ensure_ascii=False)))
+        yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta)
 
 
 def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any]) -> Iterator[Document | Skipped]:

@@ -233,6 +233,14 @@ class MetaStore:
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
+    def integrity_problems(self) -> list[str]:
+        """What the database's own consistency check finds (SQLite quick_check); empty when sound."""
+        if self.engine.dialect.name != "sqlite":
+            return []
+        with self.engine.connect() as conn:
+            found = [str(r) for r in conn.execute(text("PRAGMA quick_check")).scalars()]
+        return [] if found == ["ok"] else found
+
     def size_bytes(self) -> int:
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as conn:
