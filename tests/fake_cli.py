@@ -1,0 +1,111 @@
+"""Run the sensesearch CLI in a child process with the fake encoder, for tests that need a real process.
+
+The in-process fixture cannot reach a child process, so this wrapper registers "fake:" itself, then
+runs the normal entry point. Tests steer it through environment variables:
+  FAKE_ENCODE_DELAY   seconds to sleep per encode call (a slow writer, for lock and reader tests);
+  FAKE_CHUNK_SENTENCES sentences per encoding chunk (small chunks give many checkpoints on a small corpus);
+  FAKE_FAULT          "<point>:<n>": SIGKILL this process at the n-th time it reaches <point>, one of
+                      before_checkpoint, after_vectors_saved (saved, not yet committed),
+                      after_commit (committed, replaced vectors not yet dropped) and
+                      mid_vectors_write (a half-written temporary vectors file).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sensesearch import encoder, ingest, vectors  # noqa: E402
+from sensesearch.records import EncodedSentence  # noqa: E402
+from tests.fake_encoder import FakeEncoder  # noqa: E402
+
+FAULT_POINTS = ("before_checkpoint", "after_vectors_saved", "after_commit", "mid_vectors_write")
+
+
+class _SlowFakeEncoder(FakeEncoder):
+    def __init__(self, settings: Any, delay: float) -> None:
+        super().__init__(settings)
+        self.delay = delay
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        time.sleep(self.delay)
+        return super().encode(sentences)
+
+
+def _make_encoder(settings: Any, _device: str | None) -> FakeEncoder:
+    delay = float(os.environ.get("FAKE_ENCODE_DELAY", "0"))
+    return _SlowFakeEncoder(settings, delay) if delay > 0 else FakeEncoder(settings)
+
+
+class _MarkedTransaction:
+    """Stands in for the ingest transaction so that a fault can strike right after the commit."""
+
+    def __init__(self, transaction: Any, reached: Any) -> None:
+        self.transaction = transaction
+        self.reached = reached
+
+    def commit(self) -> None:
+        self.transaction.commit()
+        self.reached("after_commit")
+
+
+def _install_fault(spec: str) -> None:
+    point, _, nth = spec.partition(":")
+    if point not in FAULT_POINTS:
+        raise SystemExit(f"unknown fault point {point!r}")
+    remaining = [int(nth or 1)]
+
+    def reached(name: str) -> None:
+        if name == point:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    original_checkpoint = ingest.Ingestor._checkpoint
+    original_save = vectors.VectorStore.save
+
+    def checkpoint(self: ingest.Ingestor, transaction: Any) -> None:
+        reached("before_checkpoint")
+        index_save = self.index.save_vectors
+
+        def save_then_mark() -> None:
+            index_save()
+            reached("after_vectors_saved")
+
+        self.index.save_vectors = save_then_mark  # type: ignore[method-assign]
+        try:
+            original_checkpoint(self, _MarkedTransaction(transaction, reached))  # type: ignore[arg-type]
+        finally:
+            del self.index.save_vectors
+
+    def save(self: vectors.VectorStore, path: Path) -> None:
+        if point == "mid_vectors_write" and remaining[0] == 1:
+            tmp = path.with_name(path.name + ".tmp")
+            original_save(self, tmp.with_name("half"))
+            data = (tmp.with_name("half")).read_bytes()
+            tmp.write_bytes(data[: len(data) // 2])
+        reached("mid_vectors_write")
+        original_save(self, path)
+
+    ingest.Ingestor._checkpoint = checkpoint  # type: ignore[method-assign]
+    vectors.VectorStore.save = save  # type: ignore[method-assign]
+
+
+encoder.ENCODER_FACTORIES["fake"] = _make_encoder
+if os.environ.get("FAKE_CHUNK_SENTENCES"):
+    ingest.Ingestor.__init__.__defaults__ = (None, int(os.environ["FAKE_CHUNK_SENTENCES"]))
+if os.environ.get("FAKE_FAULT"):
+    _install_fault(os.environ["FAKE_FAULT"])
+
+if __name__ == "__main__":
+    from sensesearch.cli import main
+
+    sys.argv[0] = "sensesearch"
+    main()
