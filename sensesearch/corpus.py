@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,6 +24,9 @@ TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 STDIN = "-"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+MOSTLY_ASCII = 0.8
+_LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
 _BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
          ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
 
@@ -59,10 +63,29 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
+    candidates = [(str(m), m.encoding) for m in from_bytes(data) if m.encoding]
+    if not candidates:
         raise InputError("not text in any encoding the detector knows")
-    return str(best), best.encoding
+    non_ascii = len(data.translate(None, bytes(range(128))))
+    if non_ascii > (1 - MOSTLY_ASCII) * len(data):
+        return candidates[0]
+    return min(candidates, key=lambda c: (_oddity(c[0]), c[1] not in _LATIN_DEFAULTS))
+
+
+def _oddity(text: str) -> tuple[int, int]:
+    """(implausible, all) non-ASCII characters of a decoding of mostly-ASCII (so Latin-script) text.
+
+    With a handful of non-ASCII bytes the detector has little evidence, and e.g. Big5 curly quotes
+    read as "manĪ”s" in cp775. In Latin-script text, controls, unassigned code points and letters
+    of other scripts are implausible; fewer characters means multi-byte sequences read as one.
+    """
+    odd = 0
+    found = _NON_ASCII.findall(text)
+    for ch in found:
+        category = unicodedata.category(ch)
+        if category[0] == "C" or (category[0] == "L" and not unicodedata.name(ch, "").startswith("LATIN")):
+            odd += 1
+    return odd, len(found)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
