@@ -149,7 +149,7 @@ def _print_report(report: IngestReport, index_path: Path) -> None:
     if report.skipped:
         err.print(f"Skipped {len(report.skipped)}:")
         for skipped in report.skipped:
-            err.print(f"  {skipped.path}: {skipped.reason}", markup=False)
+            err.print(f"  {skipped.path}: {skipped.reason}", markup=False, soft_wrap=True)
 
 
 @app.command()
