@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensesearch import SenseIndex, SenseSearchError
-from sensesearch import ingest
+from sensesearch import SenseIndex, SenseSearchError, ingest
 from sensesearch.config import EncoderSettings
 
 from .robust_util import snapshot, write_corpus
@@ -45,9 +44,9 @@ def test_checkpoints_fall_due_between_documents_that_do_not_align_with_chunks(
 def test_bad_checkpoint_setting_is_a_domain_error(value: str, tmp_path: Path, fake_settings: EncoderSettings,
                                                   bank_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", value)
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
-        with pytest.raises(SenseSearchError, match="SENSESEARCH_CHECKPOINT_OCCURRENCES"):
-            index.add([bank_corpus])
+    with (SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index,
+          pytest.raises(SenseSearchError, match="SENSESEARCH_CHECKPOINT_OCCURRENCES")):
+        index.add([bank_corpus])
 
 
 def test_reindexing_changed_files_replaces_their_occurrences(tmp_path: Path, fake_settings: EncoderSettings,
@@ -99,3 +98,21 @@ def test_remove_by_path_folder_and_label(tmp_path: Path, fake_settings: EncoderS
         assert left == {str(corpus / f"d00{i}.txt") for i in (0, 2, 3)} | {"rec-1"}
         assert index.vectors.ntotal == index.info().occurrences < total
         assert sorted(index.vectors.ids().tolist()) == index.store.all_occurrence_ids()
+
+
+def test_any_word_search_of_a_reader_skips_stray_vectors_and_still_returns_k(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    """Regression: stray vectors (a crash, or a writer between save and commit) used to crowd hits out."""
+    from sensesearch.vectors import VECTORS_FILE, VectorStore
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([bank_corpus])
+        _, query_vector = index.searcher.embed_marked("the [[river]] bank")
+    stored = VectorStore.load(tmp_path / "idx" / VECTORS_FILE)
+    stray_ids = np.arange(10_000, 10_040)
+    stored.add(stray_ids, np.repeat(query_vector[None, :], len(stray_ids), axis=0))
+    stored.save(tmp_path / "idx" / VECTORS_FILE)
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as reader:
+        hits = reader.query("the [[river]] bank", k=5, any_word=True)
+        assert len(hits) == 5 and all(h.occurrence_id < 10_000 for h in hits)
+        assert len(reader.query("the [[river]] bank", k=1000, any_word=True)) == reader.info().occurrences
