@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ def verify(
                                                            "trusted, so that `index` redoes them.")] = False,
     no_model: Annotated[bool, typer.Option("--no-model", help="Do not load the model to compare its "
                                                                "fingerprint with the index's.")] = False,
-    device: Annotated[Optional[str], typer.Option(help="torch device for the model check.")] = None,
+    device: Annotated[str | None, typer.Option(help="torch device for the model check.")] = None,
     json_: JsonOption = False,
 ) -> None:
     """Check that vectors, metadata and config agree; exit 1 and list the problems if they do not.

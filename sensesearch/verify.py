@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +232,7 @@ def _check_overlaps(docs: list[DocumentRow], found: _Findings) -> None:
     for first, count, what in (("first_sentence", "n_sentences", "sentence"),
                                ("first_occurrence", "n_occurrences", "occurrence")):
         ordered = sorted((d for d in docs if getattr(d, count)), key=lambda d: getattr(d, first))
-        for before, after in zip(ordered, ordered[1:]):
+        for before, after in pairwise(ordered):
             if getattr(before, first) + getattr(before, count) > getattr(after, first):
                 found.add("ranges", f"documents {before.label!r} and {after.label!r} share {what} ids",
                           [before.id, after.id])

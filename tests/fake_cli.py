@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sensesearch import encoder, ingest, vectors  # noqa: E402
-from sensesearch.records import EncodedSentence  # noqa: E402
-from tests.fake_encoder import _WORD, DIM, FakeEncoder, word_vector  # noqa: E402
+from sensesearch import encoder, ingest, vectors
+from sensesearch.records import EncodedSentence
+from tests.fake_encoder import _WORD, DIM, FakeEncoder, word_vector
 
 FAULT_POINTS = ("before_checkpoint", "after_vectors_saved", "after_commit", "mid_vectors_write")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sensesearch import SenseIndex  # noqa: E402
-from tests import fake_cli  # noqa: E402,F401  (registers the fake encoder)
+from sensesearch import SenseIndex
+from tests import fake_cli  # noqa: F401  (registers the fake encoder)
 
 
 def main(index_path: Path, stop_file: Path, report_path: Path) -> None:

@@ -33,7 +33,7 @@ def cli_command(*args: str | Path) -> list[str]:
 
 
 def run_cli(*args: str | Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cli_command(*args), env=child_env(**env), capture_output=True, text=True,
+    return subprocess.run(cli_command(*args), env=child_env(**env), capture_output=True, text=True, check=False,
                           timeout=timeout, cwd=REPO)
 
 

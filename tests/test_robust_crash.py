@@ -21,8 +21,7 @@ import pytest
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
 
-from .robust_util import (assert_readable_and_complete, assert_same_content, run_cli, snapshot, start_cli,
-                          write_corpus)
+from .robust_util import assert_readable_and_complete, assert_same_content, run_cli, snapshot, start_cli, write_corpus
 
 N_DOCS, N_SENTENCES = 50, 10
 MODEL = "fake:crash"

@@ -9,15 +9,18 @@ import os
 import resource
 import shutil
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from sensesearch import SenseIndex
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
+from sensesearch.encoder import TransformerEncoder
 from sensesearch.segment import split_sentences
 
 from .robust_util import REPO, run_cli
@@ -29,13 +32,13 @@ STATE_UNION = REPO / "corpora" / "state_union"
 NOT_UTF8 = ["1954-Eisenhower", "1970-Nixon", "1971-Nixon", "1972-Nixon", "1973-Nixon", "1974-Nixon"]
 
 
-def _invoke(*args: str | Path):  # noqa: ANN202
+def _invoke(*args: str | Path) -> Result:
     result = runner.invoke(app, [str(a) for a in args])
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     return result
 
 
-def _one_error_line(result, *expected: str) -> None:  # noqa: ANN001
+def _one_error_line(result: Result, *expected: str) -> None:
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("Error: "), result.stderr
@@ -43,7 +46,7 @@ def _one_error_line(result, *expected: str) -> None:  # noqa: ANN001
         assert text in lines[-1], lines[-1]
 
 
-def _index(paths: list[Path], target: Path, *extra: str):  # noqa: ANN202
+def _index(paths: list[Path], target: Path, *extra: str) -> Result:
     return _invoke("index", *paths, "--index", target, "--model", "fake:test", *extra)
 
 
@@ -241,14 +244,14 @@ def test_segmenter_cuts_unbroken_text_into_bounded_pieces_in_blocks() -> None:
     nothing_to_break = "x" * 1_000_000
     spans = split_sentences(nothing_to_break)
     assert spans[0][0] == 0 and spans[-1][1] == len(nothing_to_break)
-    assert all(e - s <= 2000 for s, e in spans) and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert all(e - s <= 2000 for s, e in spans) and all(a[1] == b[0] for a, b in pairwise(spans))
     prose = (STATE_UNION / "1970-Nixon.txt").read_bytes().decode("big5") if STATE_UNION.is_dir() else "Hi. " * 9000
     flat = prose.replace("\n", " ")
     assert split_sentences(flat, block_chars=3000) == split_sentences(flat, block_chars=10**9)
 
 
 @pytest.mark.slow
-def test_real_encoder_windows_cover_an_unbroken_2000_char_span(minilm) -> None:  # noqa: ANN001
+def test_real_encoder_windows_cover_an_unbroken_2000_char_span(minilm: TransformerEncoder) -> None:
     """The segmenter's longest pieces: 2,000 letters with no space, and 200 unknown words, through MiniLM."""
     rng = np.random.default_rng(1)
     one_word = "x" * 2000

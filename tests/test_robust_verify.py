@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def _verify(target: Path, *extra: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
-def _edit_vectors(target: Path, change) -> None:  # noqa: ANN001
+def _edit_vectors(target: Path, change: Callable[[VectorStore], object]) -> None:
     store = VectorStore.load(target / VECTORS_FILE)
     change(store)
     store.save(target / VECTORS_FILE)
