@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event,
                         func, select, text)
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
-from .errors import IndexCorruptError
+from .errors import IndexCorruptError, SenseSearchError
 
 SCHEMA_VERSION = 1
 metadata = MetaData()
@@ -73,9 +73,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _domain_error(context: ExceptionContext) -> None:
+    """Database failures a user can meet (a damaged file, a full disk) become domain errors, not tracebacks."""
+    failure = context.sqlalchemy_exception
+    if not isinstance(failure, DBAPIError) or isinstance(failure, (IntegrityError, ProgrammingError)):
+        return
+    detail = str(context.original_exception).splitlines()[0]
+    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
+    if isinstance(failure, OperationalError):
+        raise SenseSearchError(f"the metadata database {where} failed: {detail}") from None
+    raise IndexCorruptError(f"the metadata database {where} is damaged: {detail}") from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`, with the SQLite pragmas where it is SQLite."""
     engine = create_engine(url)
+    event.listen(engine, "handle_error", _domain_error)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
