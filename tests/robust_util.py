@@ -83,7 +83,7 @@ def snapshot(path: Path) -> Snapshot:
                         vectors_by_place={(r[1], r[2] + r[3], r[4]): v for r, v in zip(rows, stored)})
 
 
-def assert_same_content(got: Snapshot, expected: Snapshot) -> None:
+def assert_same_content(got: Snapshot, expected: Snapshot, atol: float = 1e-5) -> None:
     assert got.documents == expected.documents
     assert got.sentences == expected.sentences
     assert got.occurrences == expected.occurrences
@@ -92,7 +92,7 @@ def assert_same_content(got: Snapshot, expected: Snapshot) -> None:
     assert np.array_equal(got.row_ids, got.vector_ids), "FAISS ids differ from SQLite ids"
     assert got.vectors_by_place.keys() == expected.vectors_by_place.keys()
     for place, vector in expected.vectors_by_place.items():
-        np.testing.assert_allclose(got.vectors_by_place[place], vector, atol=1e-5)
+        np.testing.assert_allclose(got.vectors_by_place[place], vector, atol=atol)
 
 
 def assert_readable_and_complete(path: Path) -> int:

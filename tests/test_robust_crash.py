@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from sensesearch import SenseIndex
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
+from sensesearch.encoder import TransformerEncoder
 
 from .robust_util import assert_readable_and_complete, assert_same_content, run_cli, snapshot, start_cli, write_corpus
 
@@ -147,3 +148,20 @@ def test_kill_while_removing_documents(corpus: Path, tmp_path: Path) -> None:
     resumed = _index(corpus, target)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
+
+
+@pytest.mark.slow
+def test_real_model_killed_mid_ingest_resumes_to_the_same_index(tmp_path: Path, minilm: TransformerEncoder) -> None:
+    """The same crash and resume through the bundled MiniLM (a fresh model load in each child process)."""
+    corpus = write_corpus(tmp_path / "corpus", 8, 6)
+    target = tmp_path / "idx"
+    small = {"SENSESEARCH_CHECKPOINT_OCCURRENCES": "20", "FAKE_CHUNK_SENTENCES": "8"}
+    killed = run_cli("index", corpus, "--index", target, "--compression", "flat", "--quiet", timeout=300,
+                     FAKE_FAULT="after_vectors_saved:2", **small)
+    assert killed.returncode == KILLED, killed.stderr
+    assert 0 < assert_readable_and_complete(target) < 8
+    resumed = run_cli("index", corpus, "--index", target, "--quiet", timeout=300, **small)
+    assert resumed.returncode == 0, resumed.stderr
+    with SenseIndex.create(tmp_path / "whole", encoder=minilm, compression="flat") as whole:
+        whole.add([corpus])
+    assert_same_content(snapshot(target), snapshot(tmp_path / "whole"), atol=1e-4)
