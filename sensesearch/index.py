@@ -88,6 +88,8 @@ class SenseIndex:
         try:
             if not (folder / VECTORS_FILE).is_file():
                 raise IndexCorruptError(f"{folder / VECTORS_FILE} is missing")
+            if config.db_url is None and not (folder / META_FILE).is_file():
+                raise IndexCorruptError(f"{folder / META_FILE} is missing")
             store = MetaStore(config.db_url or _sqlite_url(folder))
             vectors = VectorStore.load(folder / VECTORS_FILE)
             if vectors.dim != config.dim:

@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
-from .config import COMPRESSION_CHOICES, IndexConfig
+from .config import COMPRESSION_CHOICES, CONFIG_FILE, IndexConfig
 from .encoder import load_encoder
 from .errors import IndexCorruptError, IndexNotFoundError, ModelLoadError
 from .index import LOCK_FILE, META_FILE, acquire_write_lock
@@ -81,9 +81,11 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
     folder = Path(path)
     if not folder.is_dir():
         raise IndexNotFoundError(f"no index at {folder}: the folder does not exist")
-    config = IndexConfig.load(folder) if (folder / "config.json").is_file() else None
-    if config is None:
-        raise IndexNotFoundError(f"{folder} is not a sensesearch index (no config.json)")
+    if not (folder / CONFIG_FILE).is_file():
+        raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
+    config = IndexConfig.load(folder)
+    if config.db_url is None and not (folder / META_FILE).is_file():
+        raise IndexCorruptError(f"{folder / META_FILE} is missing: the index has no metadata to check")
     lock = acquire_write_lock(folder, 0) if repair else None
     store: MetaStore | None = None
     try:
@@ -247,12 +249,12 @@ def _check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], fo
     if len(stray):
         found.add("stray vectors", f"{len(stray)} vectors have no occurrence row (e.g. id {int(stray[0])}); "
                                    "an interrupted run or removal leaves these")
+    by_id = {d.id: d for d in docs}
     for bad, what in ((missing, "have no vector"), (np.intersect1d(duplicated, rows), "have several vectors")):
         if not len(bad):
             continue
         owners = [d.id for d in docs
                   if np.searchsorted(bad, d.first_occurrence) < np.searchsorted(bad, d.first_occurrence + d.n_occurrences)]
-        by_id = {d.id: d for d in docs}
         found.add("vectors", f"{len(bad)} occurrences {what} (e.g. id {int(bad[0])})"
                              + (f", in {_labels(owners, by_id)}" if owners else ""), owners)
 

@@ -190,6 +190,11 @@ def test_index_folders_that_are_not_sound_indexes(tmp_path: Path, small_index: P
     database[4096:8192] = b"\xff" * 4096  # page 2 only: opening works, queries fail
     (damaged_db / "meta.sqlite").write_bytes(bytes(database))
     cases.append((damaged_db, "is damaged: database disk image is malformed"))
+    no_db = tmp_path / "no_db"
+    shutil.copytree(small_index, no_db)
+    for leftover in no_db.glob("meta.sqlite*"):
+        leftover.unlink()
+    cases.append((no_db, "meta.sqlite is missing"))
     for folder, expected in cases:
         for command in (["query", "the [[bank]]"], ["usages", "bank"], ["info"], ["verify"], ["remove", "x"]):
             result = _invoke(*command, "--index", folder)
@@ -200,7 +205,7 @@ def test_index_folders_that_are_not_sound_indexes(tmp_path: Path, small_index: P
             else:
                 _one_error_line(result, expected)
         writer = _index([bank_corpus], folder)  # a new or empty folder becomes an index; broken files stop it
-        assert writer.exit_code == (1 if folder in (broken_config, truncated, damaged_db) else 0), writer.output
+        assert writer.exit_code == (1 if folder in (broken_config, truncated, damaged_db, no_db) else 0), writer.output
 
 
 @pytest.mark.parametrize("option,value,expected", [
