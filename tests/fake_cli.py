@@ -3,6 +3,7 @@
 The in-process fixture cannot reach a child process, so this wrapper registers "fake:" itself, then
 runs the normal entry point. Tests steer it through environment variables:
   FAKE_ENCODE_DELAY   seconds to sleep per encode call (a slow writer, for lock and reader tests);
+  FAKE_HOLD_UNTIL     a path: every encode call waits until it exists (a writer that holds its lock);
   FAKE_FAST           "1": a vectorised fake encoder with cached word vectors, for multi-megabyte inputs;
   FAKE_CHUNK_SENTENCES sentences per encoding chunk (small chunks give many checkpoints on a small corpus);
   FAKE_FAULT          "<point>:<n>": SIGKILL this process at the n-th time it reaches <point>, one of
@@ -33,11 +34,14 @@ FAULT_POINTS = ("before_checkpoint", "after_vectors_saved", "after_commit", "mid
 
 
 class _SlowFakeEncoder(FakeEncoder):
-    def __init__(self, settings: Any, delay: float) -> None:
+    def __init__(self, settings: Any, delay: float, hold: Path | None) -> None:
         super().__init__(settings)
         self.delay = delay
+        self.hold = hold
 
     def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        while self.hold is not None and not self.hold.exists():
+            time.sleep(0.02)
         time.sleep(self.delay)
         return super().encode(sentences)
 
@@ -73,9 +77,10 @@ class _FastFakeEncoder(FakeEncoder):
 
 def _make_encoder(settings: Any, _device: str | None) -> FakeEncoder:
     delay = float(os.environ.get("FAKE_ENCODE_DELAY", "0"))
+    hold = Path(os.environ["FAKE_HOLD_UNTIL"]) if os.environ.get("FAKE_HOLD_UNTIL") else None
     if os.environ.get("FAKE_FAST") == "1":
         return _FastFakeEncoder(settings)
-    return _SlowFakeEncoder(settings, delay) if delay > 0 else FakeEncoder(settings)
+    return _SlowFakeEncoder(settings, delay, hold) if delay > 0 or hold else FakeEncoder(settings)
 
 
 class _MarkedTransaction:

@@ -17,7 +17,7 @@ from sensesearch.config import EncoderSettings
 from .robust_util import REPO, child_env, run_cli, snapshot, start_cli, write_corpus
 
 SLOW_WRITER = {"SENSESEARCH_CHECKPOINT_OCCURRENCES": "200", "FAKE_CHUNK_SENTENCES": "64",
-               "FAKE_ENCODE_DELAY": "0.6"}
+               "FAKE_ENCODE_DELAY": "0.4"}
 
 
 def _wait_until_locked(target: Path, writer: subprocess.Popen[str]) -> None:
@@ -43,10 +43,12 @@ def test_readers_see_committed_states_while_a_writer_adds(tmp_path: Path) -> Non
                                  str(tmp_path / f"reader{i}.json")], env=child_env(), cwd=REPO) for i in range(2)]
     try:
         time.sleep(1.0)
-        writer = start_cli("index", second, "--index", target, "--quiet", **SLOW_WRITER)
+        release = tmp_path / "release"
+        writer = start_cli("index", second, "--index", target, "--quiet", FAKE_HOLD_UNTIL=str(release), **SLOW_WRITER)
         _wait_until_locked(target, writer)
         refused = run_cli("index", first, "--index", target, "--quiet")
         waited = start_cli("index", first, second, "--index", target, "--wait", "120")
+        release.touch()
         writer_out = writer.communicate(timeout=120)
         waited_out = waited.communicate(timeout=120)
     finally:
