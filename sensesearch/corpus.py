@@ -173,12 +173,14 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
         label = clean_text(str(record_id)) if record_id is not None else where
         meta = json.loads(clean_text(json.dumps({k: v for k, v in record.items() if k not in ("text", "id")},
                                                 ensure_ascii=False)))
-        yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta)
+        yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta,
+                                     skip_as=where)
 
 
-def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any]) -> Iterator[Document | Skipped]:
+def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any],
+                      skip_as: str | None = None) -> Iterator[Document | Skipped]:
     text = text.lstrip("\ufeff")
     if not text.strip():
-        yield Skipped(label, "empty document")
+        yield Skipped(skip_as or label, "empty document")
     else:
         yield Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)

@@ -4,6 +4,7 @@ The in-process fixture cannot reach a child process, so this wrapper registers "
 runs the normal entry point. Tests steer it through environment variables:
   FAKE_ENCODE_DELAY   seconds to sleep per encode call (a slow writer, for lock and reader tests);
   FAKE_HOLD_UNTIL     a path: every encode call waits until it exists (a writer that holds its lock);
+  FAKE_PEAK_FILE      a path: at exit, write this process's peak resident memory in kB (VmHWM; Linux);
   FAKE_FAST           "1": a vectorised fake encoder with cached word vectors, for multi-megabyte inputs;
   FAKE_CHUNK_SENTENCES sentences per encoding chunk (small chunks give many checkpoints on a small corpus);
   FAKE_FAULT          "<point>:<n>": SIGKILL this process at the n-th time it reaches <point>, one of
@@ -14,6 +15,7 @@ runs the normal entry point. Tests steer it through environment variables:
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
@@ -137,7 +139,16 @@ def _install_fault(spec: str) -> None:
     vectors.VectorStore.save = save  # type: ignore[method-assign]
 
 
+def _write_peak(path: Path) -> None:
+    """VmHWM counts only this program's memory; ru_maxrss would include the parent's image at fork."""
+    status = Path("/proc/self/status").read_text()
+    peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    path.write_text(peak)
+
+
 encoder.ENCODER_FACTORIES["fake"] = _make_encoder
+if os.environ.get("FAKE_PEAK_FILE"):
+    atexit.register(_write_peak, Path(os.environ["FAKE_PEAK_FILE"]))
 if os.environ.get("FAKE_CHUNK_SENTENCES"):
     ingest.Ingestor.__init__.__defaults__ = (None, int(os.environ["FAKE_CHUNK_SENTENCES"]))
 if os.environ.get("FAKE_FAULT"):
