@@ -21,6 +21,7 @@ from rich.text import Text
 from . import kwic
 from .compare import compare as compare_usages
 from .config import COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, EncoderSettings, parse_layers
+from .corpus import check_paths
 from .encoder import load_encoder
 from .engines import check_engine, open_engine
 from .errors import SenseSearchError
@@ -60,7 +61,7 @@ def guarded(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:
-            err.print(Text.assemble(("Error: ", "bold red"), str(exc)))
+            err.print(Text.assemble(("Error: ", "bold red"), str(exc)), soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("Interrupted.")
@@ -112,6 +113,7 @@ def index(
     if compression not in COMPRESSION_CHOICES:
         raise SenseSearchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}")
     check_engine(engine, address, workers)
+    check_paths(paths)
     exists = (index / "config.json").exists()
     asked = None
     if exists and not any((model, layers, combine, pooling)):
@@ -128,6 +130,10 @@ def index(
         report = _run_with_progress(target, paths, quiet, chunk_encoder)
     if not quiet:
         _print_report(report, index)
+    if report.skipped and not (report.documents_indexed or report.documents_unchanged or report.documents_replaced):
+        first = report.skipped[0]
+        raise SenseSearchError(f"nothing was indexed: all {len(report.skipped)} inputs were skipped "
+                               f"(first: {first.path}: {first.reason})")
 
 
 def _run_with_progress(target: SenseIndex, paths: list[str], quiet: bool,
@@ -157,7 +163,7 @@ def _print_report(report: IngestReport, index_path: Path) -> None:
     if report.skipped:
         err.print(f"Skipped {len(report.skipped)}:")
         for skipped in report.skipped:
-            err.print(f"  {skipped.path}: {skipped.reason}", markup=False)
+            err.print(f"  {skipped.path}: {skipped.reason}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -277,3 +283,4 @@ def main() -> None:
                         format="%(levelname)s %(name)s: %(message)s")
     app()
 from . import cli_serve  # noqa: E402,F401
+from . import cli_robust  # noqa: E402,F401

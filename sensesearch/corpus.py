@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,14 +23,33 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 STDIN = "-"
-DETECTOR_CANDIDATES = 8
-MOSTLY_ASCII = 0.9
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+MOSTLY_ASCII = 0.8
+_LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
 _BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
          ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
 
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (from JSON escapes such as "\\ud800") replaced, so it can be stored as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def path_text(path: str | Path) -> str:
+    """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def check_paths(paths: Iterable[str | Path]) -> None:
+    """Raise InputError naming every input that does not exist, before anything is written."""
+    missing = [str(p) for p in paths if str(p) != STDIN and not Path(p).exists()]
+    if missing:
+        raise InputError("no such file or folder: " + ", ".join(path_text(m) for m in missing))
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -41,41 +63,34 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    candidates = [match.encoding for match in from_bytes(data)][:DETECTOR_CANDIDATES]
+    candidates = [(str(m), m.encoding) for m in from_bytes(data) if m.encoding]
     if not candidates:
         raise InputError("not text in any encoding the detector knows")
-    if sum(byte < 0x80 for byte in data) >= MOSTLY_ASCII * len(data):
-        return _most_western(data, ["cp1252", *candidates])
-    return data.decode(candidates[0], errors="replace"), candidates[0]
+    non_ascii = len(data.translate(None, bytes(range(128))))
+    if non_ascii > (1 - MOSTLY_ASCII) * len(data):
+        return candidates[0]
+    # The detector may leave out cp1252 itself, the commonest legacy encoding of mostly-ASCII text.
+    try:
+        candidates.append((data.decode("cp1252"), "cp1252"))
+    except UnicodeDecodeError:
+        pass
+    return min(candidates, key=lambda c: (_oddity(c[0]), c[1] not in _LATIN_DEFAULTS))
 
 
-def _most_western(data: bytes, encodings: list[str]) -> tuple[str, str]:
-    """For mostly-ASCII text, the decoding whose few other characters look like Western punctuation.
+def _oddity(text: str) -> tuple[int, int]:
+    """(implausible, all) non-ASCII characters of a decoding of mostly-ASCII (so Latin-script) text.
 
-    Detectors often rank a CJK or DOS code page first for English text with a handful of stray bytes
-    (the Nixon addresses carry Big5 quotes and dashes, Eisenhower's a Latin-1 "½¢"); among the
-    detector's candidates, prefer the one with fewest characters outside Latin letters, general
-    punctuation, currency and spaces, then the fewest non-ASCII characters (a two-byte quote beats two symbols), then
-    cp1252, the most common legacy encoding of such text.
+    With a handful of non-ASCII bytes the detector has little evidence, and e.g. Big5 curly quotes
+    read as "manĪ”s" in cp775. In Latin-script text, controls, unassigned code points and letters
+    of other scripts are implausible; fewer characters means multi-byte sequences read as one.
     """
-    scored = []
-    for rank, encoding in enumerate(encodings):
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        others = [ch for ch in text if ord(ch) >= 0x80]
-        foreign = sum(not _is_western(ch) for ch in others)
-        scored.append((foreign, len(others), rank, text, encoding))
-    if not scored:
-        return data.decode(encodings[0], errors="replace"), encodings[0]
-    _, _, _, text, encoding = min(scored)
-    return text, encoding
-
-
-def _is_western(ch: str) -> bool:
-    code = ord(ch)
-    return ch.isspace() or code < 0x250 or 0x2000 <= code < 0x2070 or 0x20A0 <= code < 0x20D0 or 0x2100 <= code < 0x2190
+    odd = 0
+    found = _NON_ASCII.findall(text)
+    for ch in found:
+        category = unicodedata.category(ch)
+        if category[0] == "C" or (category[0] == "L" and not unicodedata.name(ch, "").startswith("LATIN")):
+            odd += 1
+    return odd, len(found)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
@@ -93,7 +108,7 @@ def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
         elif path.is_file():
             yield path
         else:
-            raise InputError(f"no such file or folder: {path}")
+            raise InputError(f"no such file or folder: {path_text(path)}")
 
 
 def read_corpus(paths: Iterable[str | Path], stdin: BinaryIO | None = None) -> Iterator[Document | Skipped]:
@@ -123,16 +138,16 @@ def read_text_file(path: Path) -> Document | Skipped:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return Skipped(str(path), f"cannot read: {exc.strerror or exc}")
+        return Skipped(path_text(path), f"cannot read: {exc.strerror or exc}")
     try:
         text, encoding = decode_bytes(data)
     except InputError as exc:
-        return Skipped(str(path), str(exc))
+        return Skipped(path_text(path), str(exc))
     if encoding != "utf-8":
-        log.info("%s decoded as %s", path, encoding)
-    key = str(path.resolve())
+        log.info("%s decoded as %s", path_text(path), encoding)
+    key = path_text(path.resolve())
     meta: dict[str, Any] = {} if encoding == "utf-8" else {"encoding": encoding}
-    return next(_document_or_skip(key, str(path), str(path), text, meta))
+    return next(_document_or_skip(key, path_text(path), path_text(path), text, meta))
 
 
 def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
@@ -140,14 +155,17 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
     try:
         data = path.read_bytes()
         text, _ = decode_bytes(data)
-    except (OSError, InputError) as exc:
-        yield Skipped(str(path), str(exc))
+    except OSError as exc:
+        yield Skipped(path_text(path), f"cannot read: {exc.strerror or exc}")
         return
-    base = str(path.resolve())
+    except InputError as exc:
+        yield Skipped(path_text(path), str(exc))
+        return
+    base = path_text(path.resolve())
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{lineno}"
+        where = f"{path_text(path)}:{lineno}"
         try:
             record = json.loads(line)
         except ValueError as exc:
@@ -157,14 +175,17 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             yield Skipped(where, 'record has no string "text" field')
             continue
         record_id = record.get("id")
-        label = str(record_id) if record_id is not None else where
-        meta = {k: v for k, v in record.items() if k not in ("text", "id")}
-        yield from _document_or_skip(f"{base}#{label}", label, str(path), record["text"], meta)
+        label = clean_text(str(record_id)) if record_id is not None else where
+        meta = json.loads(clean_text(json.dumps({k: v for k, v in record.items() if k not in ("text", "id")},
+                                                ensure_ascii=False)))
+        yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta,
+                                     skip_as=where)
 
 
-def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any]) -> Iterator[Document | Skipped]:
+def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any],
+                      skip_as: str | None = None) -> Iterator[Document | Skipped]:
     text = text.lstrip("\ufeff")
     if not text.strip():
-        yield Skipped(label, "empty document")
+        yield Skipped(skip_as or label, "empty document")
     else:
         yield Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)

@@ -13,7 +13,7 @@ from filelock import FileLock, Timeout
 
 from . import dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
-from .corpus import read_corpus
+from .corpus import check_paths, path_text, read_corpus
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
@@ -62,7 +62,7 @@ class SenseIndex:
         encoder = encoder or load_encoder(settings, device)
         db_url = dburl.with_namespace(db_url, folder) if db_url else None
         folder.mkdir(parents=True, exist_ok=True)
-        lock = _acquire(folder, lock_timeout)
+        lock = acquire_write_lock(folder, lock_timeout)
         try:
             config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
                                  compression=compression, db_url=db_url)
@@ -90,10 +90,12 @@ class SenseIndex:
         if not (folder / CONFIG_FILE).is_file():
             raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
         config = IndexConfig.load(folder)
-        lock = None if read_only else _acquire(folder, lock_timeout)
+        lock = None if read_only else acquire_write_lock(folder, lock_timeout)
         try:
             if not (folder / VECTORS_FILE).is_file():
                 raise IndexCorruptError(f"{folder / VECTORS_FILE} is missing")
+            if config.db_url is None and not (folder / META_FILE).is_file():
+                raise IndexCorruptError(f"{folder / META_FILE} is missing")
             store = MetaStore(config.db_url or _sqlite_url(folder))
             vectors = VectorStore.load(folder / VECTORS_FILE)
             if vectors.dim != config.dim:
@@ -159,6 +161,8 @@ class SenseIndex:
 
         `chunk_encoder` replaces in-process encoding (e.g. sensesearch.ray_engine.RayChunkEncoder).
         """
+        paths = list(paths)
+        check_paths(paths)
         return self.add_documents(read_corpus(paths, stdin=stdin), progress=progress, chunk_encoder=chunk_encoder)
 
     def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
@@ -169,11 +173,18 @@ class SenseIndex:
     def remove(self, paths_or_labels: Sequence[str]) -> list[str]:
         """Remove documents given by path (a folder removes everything below it) or label; returns labels."""
         self._require_writer()
-        wanted = [str(Path(p).resolve()) for p in paths_or_labels]
-        chosen = [doc for doc in self.store.all_documents()
-                  if doc.label in paths_or_labels or any(_under(doc.key, w) for w in wanted)]
-        self.remove_documents(chosen)
-        return [doc.label for doc in chosen]
+        chosen = {doc.id: doc for docs in self.matching_documents(paths_or_labels).values() for doc in docs}
+        self.remove_documents(list(chosen.values()))
+        return [doc.label for doc in chosen.values()]
+
+    def matching_documents(self, paths_or_labels: Sequence[str]) -> dict[str, list[DocumentRow]]:
+        """For each path (a folder: everything below it) or label, the stored documents it names."""
+        stored = self.store.all_documents()
+        found: dict[str, list[DocumentRow]] = {}
+        for wanted in paths_or_labels:
+            key = path_text(Path(wanted).resolve())
+            found[wanted] = [doc for doc in stored if doc.label == wanted or _under(doc.key, key)]
+        return found
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Rows first (committed), vectors second: a crash in between leaves only stray vectors."""
@@ -274,7 +285,8 @@ def _under(key: str, wanted: str) -> bool:
     return key == wanted or key.startswith(wanted.rstrip(os.sep) + os.sep) or key.startswith(wanted + "#")
 
 
-def _acquire(folder: Path, timeout: float) -> FileLock:
+def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
+    """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds."""
     lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
     try:
         lock.acquire()

@@ -8,6 +8,8 @@ commit leaves vectors whose rows never landed; the next writer drops them (Sense
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 
 import numpy as np
 
+from .errors import SenseSearchError
 from .query import is_punctuation, normalize_form
 from .records import Document, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
@@ -25,6 +28,8 @@ from .store import DocumentRow, documents, occurrences, sentences, words
 
 if TYPE_CHECKING:
     from .index import SenseIndex
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, int], None]
 """Called with (documents, sentences, word pieces) done so far."""
@@ -36,6 +41,21 @@ ChunkEncoder = Callable[[Iterator[Sequence[str]]], Iterator[list[EncodedSentence
 CHUNK_SENTENCES = 512
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
+CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
+
+
+def checkpoint_occurrences() -> int:
+    """The smallest number of occurrences between checkpoints: $SENSESEARCH_CHECKPOINT_OCCURRENCES or the default."""
+    raw = os.environ.get(CHECKPOINT_ENV)
+    if raw is None or not raw.strip():
+        return MIN_CHECKPOINT_OCCURRENCES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SenseSearchError(f"{CHECKPOINT_ENV} must be a positive whole number, not {raw!r}")
+    return value
 
 
 @dataclass
@@ -75,6 +95,7 @@ class Ingestor:
         self.counters = _Counters()
         self.word_ids = self.store.word_ids()
         self.next_document, self.next_sentence, self.next_occurrence, self.next_word = self.store.next_ids()
+        self.min_checkpoint = checkpoint_occurrences()
         self.since_checkpoint = 0
         self.committed_occurrence = self.next_occurrence
         self.pending_removals: list[DocumentRow] = []
@@ -107,15 +128,18 @@ class Ingestor:
                             word_pieces=c.pieces, seconds=time.perf_counter() - started, skipped=tuple(c.skipped))
 
     def _new_documents(self, items: Iterable[Document | Skipped]) -> Iterator[_PendingDocument]:
-        seen: set[str] = set()
+        seen: dict[str, str] = {}
         for item in items:
             if isinstance(item, Skipped):
-                self.counters.skipped.append(item)
+                self._skip(item)
                 continue
             if item.key in seen:
-                self.counters.unchanged += 1
+                if seen[item.key] == item.content_hash:
+                    self.counters.unchanged += 1
+                else:
+                    self._skip(Skipped(item.label, "another document with the same id came earlier in this run"))
                 continue
-            seen.add(item.key)
+            seen[item.key] = item.content_hash
             existing = self.store.document_by_key(item.key)
             if existing is not None:
                 if existing.content_hash == item.content_hash:
@@ -126,17 +150,26 @@ class Ingestor:
                 self.counters.replaced += 1
             spans = split_sentences(item.text)
             if not spans:
-                self.counters.skipped.append(Skipped(item.label, "no sentences"))
+                self._skip(Skipped(item.label, "no sentences"))
                 continue
             yield _PendingDocument(item, spans)
 
+    def _skip(self, item: Skipped) -> None:
+        log.warning("skipped %s: %s", item.path, item.reason)
+        self.counters.skipped.append(item)
+
     def _chunks(self, pending: Iterator[_PendingDocument]) -> Iterator[list[tuple[_PendingDocument, int]]]:
-        """Runs of (document, sentence index) of about chunk_sentences, in corpus order."""
+        """Runs of (document, sentence index) of about chunk_sentences, in corpus order.
+
+        A run also ends at the first document end after a checkpoint fell due: checkpoints happen only
+        between documents, and full runs rarely end exactly on a document's last sentence.
+        """
         chunk: list[tuple[_PendingDocument, int]] = []
         for doc in pending:
             for i in range(len(doc.spans)):
                 chunk.append((doc, i))
-                if len(chunk) >= self.chunk_sentences:
+                document_done = i == len(doc.spans) - 1
+                if len(chunk) >= self.chunk_sentences or (document_done and self._threshold_reached()):
                     yield chunk
                     chunk = []
         if chunk:
@@ -216,8 +249,10 @@ class Ingestor:
     def _checkpoint_due(self, chunk: list[tuple[_PendingDocument, int]]) -> bool:
         last_doc, last_sentence = chunk[-1]
         between_documents = last_sentence == len(last_doc.spans) - 1
-        threshold = max(MIN_CHECKPOINT_OCCURRENCES, int(CHECKPOINT_GROWTH * self.vectors.ntotal))
-        return between_documents and self.since_checkpoint >= threshold
+        return between_documents and self._threshold_reached()
+
+    def _threshold_reached(self) -> bool:
+        return self.since_checkpoint >= max(self.min_checkpoint, int(CHECKPOINT_GROWTH * self.vectors.ntotal))
 
     def _checkpoint(self, transaction: RootTransaction) -> None:
         """Vectors to disk first, rows second; vectors of replaced documents go only after the commit."""

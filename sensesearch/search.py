@@ -52,9 +52,16 @@ class Searcher:
         self.index.refresh()
         if documents:
             return self._nearest_in_documents(vector, k, documents)
-        scores, ids = self.index.vectors.search(vector[None, :], k, nprobe=nprobe)
-        keep = ids[0] >= 0
-        return self.hits(ids[0][keep].tolist(), scores[0][keep].tolist())
+        # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not
+        # repair) yield no hit; ask for more until k hits are found or every vector has been seen.
+        wanted = k
+        while True:
+            scores, ids = self.index.vectors.search(vector[None, :], wanted, nprobe=nprobe)
+            keep = ids[0] >= 0
+            hits = self.hits(ids[0][keep].tolist(), scores[0][keep].tolist())
+            if len(hits) >= k or wanted >= self.index.vectors.ntotal:
+                return hits[:k]
+            wanted = min(wanted * 4, self.index.vectors.ntotal)
 
     def _nearest_in_documents(self, vector: np.ndarray, k: int, documents: Sequence[str]) -> list[Hit]:
         ranges = [(d.first_occurrence, d.n_occurrences) for d in self.index.store.all_documents()

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event,
                         func, inspect, select, text)
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from . import dburl
 from .errors import IndexCorruptError, SenseSearchError
@@ -74,6 +74,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _domain_error(context: ExceptionContext) -> None:
+    """Database failures a user can meet (a damaged file, a full disk) become domain errors, not tracebacks."""
+    failure = context.sqlalchemy_exception
+    if not isinstance(failure, DBAPIError) or isinstance(failure, (IntegrityError, ProgrammingError)):
+        return
+    detail = str(context.original_exception).splitlines()[0]
+    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
+    if isinstance(failure, OperationalError):
+        raise SenseSearchError(f"the metadata database {where} failed: {detail}") from None
+    raise IndexCorruptError(f"the metadata database {where} is damaged: {detail}") from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`, with the SQLite pragmas where it is SQLite and the index's own schema where named."""
     schema = dburl.schema_of(url)
@@ -82,6 +94,7 @@ def make_engine(url: str) -> Engine:
     except ImportError as exc:
         raise SenseSearchError(f"no database driver for {dburl.redact(url)} ({exc}); for PostgreSQL install "
                                "the extra: pip install 'sensesearch[postgres]'") from None
+    event.listen(engine, "handle_error", _domain_error)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if schema is not None:
@@ -261,6 +274,14 @@ class MetaStore:
                  .order_by(func.count().desc()).limit(limit))
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
+
+    def integrity_problems(self) -> list[str]:
+        """What the database's own consistency check finds (SQLite quick_check); empty when sound."""
+        if self.engine.dialect.name != "sqlite":
+            return []
+        with self.engine.connect() as conn:
+            found = [str(r) for r in conn.execute(text("PRAGMA quick_check")).scalars()]
+        return [] if found == ["ok"] else found
 
     def size_bytes(self) -> int:
         if self.engine.dialect.name == "sqlite":

@@ -1,0 +1,85 @@
+"""CLI commands that keep an index sound: `verify` (with --repair) and `remove`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, guarded, out
+from .errors import InputError
+from .index import SenseIndex
+from .verify import VerifyReport, verify_index
+
+
+@app.command()
+@guarded
+def verify(
+    index: IndexOption = Path(DEFAULT_INDEX),
+    repair: Annotated[bool, typer.Option("--repair", help="Drop stray vectors and documents that cannot be "
+                                                           "trusted, so that `index` redoes them.")] = False,
+    no_model: Annotated[bool, typer.Option("--no-model", help="Do not load the model to compare its "
+                                                               "fingerprint with the index's.")] = False,
+    device: Annotated[str | None, typer.Option(help="torch device for the model check.")] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Check that vectors, metadata and config agree; exit 1 and list the problems if they do not.
+
+    Example: sensesearch verify --index indexes/default --repair
+    """
+    report = verify_index(index, repair=repair, check_model=not no_model, device=device)
+    if json_:
+        emit_json(report.to_dict())
+    else:
+        _print_verify(report)
+    if not report.sound:
+        raise typer.Exit(1)
+
+
+def _print_verify(report: VerifyReport) -> None:
+    out.print(f"{report.path}: {report.documents} documents, {report.sentences} sentences, "
+              f"{report.occurrences} occurrences, {report.vectors} vectors", markup=False)
+    for action in report.repaired:
+        out.print(f"repaired: {action}", markup=False)
+    if report.dropped_documents:
+        out.print("dropped (run the same `sensesearch index` command to index them again): "
+                  + ", ".join(report.dropped_documents), markup=False)
+    for note in report.notes:
+        out.print(f"note: {note}", markup=False)
+    if report.sound:
+        out.print("sound: every vector has its row and every row its vector")
+        return
+    out.print(f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}:")
+    for problem in report.problems:
+        out.print(f"  - {problem.kind}: {problem.detail}", markup=False)
+    if not report.repaired:
+        out.print("run `sensesearch verify --repair` to drop what cannot be trusted")
+
+
+@app.command()
+@guarded
+def remove(
+    paths: Annotated[list[str], typer.Argument(help="Indexed files, folders (everything below) or JSONL ids.")],
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Remove documents, their vectors and rows, from an index; nothing is removed if a name matches nothing.
+
+    Example: sensesearch remove corpora/demo/senses.txt --index indexes/default
+    """
+    with SenseIndex.open(index, lock_timeout=wait) as target:
+        matches = target.matching_documents(paths)
+        unmatched = [name for name, docs in matches.items() if not docs]
+        if unmatched:
+            raise InputError("no indexed document matches " + ", ".join(unmatched) + "; nothing was removed "
+                             "(see `sensesearch info` and the document labels in query output)")
+        chosen = {doc.id: doc for docs in matches.values() for doc in docs}
+        target.remove_documents(list(chosen.values()))
+    labels = [doc.label for doc in chosen.values()]
+    if json_:
+        emit_json({"removed": labels})
+    else:
+        out.print(f"Removed {len(labels)} document{'s' if len(labels) != 1 else ''} from {index}: "
+                  + ", ".join(labels), markup=False)

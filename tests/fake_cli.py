@@ -1,0 +1,167 @@
+"""Run the sensesearch CLI in a child process with the fake encoder, for tests that need a real process.
+
+The in-process fixture cannot reach a child process, so this wrapper registers "fake:" itself, then
+runs the normal entry point. Tests steer it through environment variables:
+  FAKE_ENCODE_DELAY   seconds to sleep per encode call (a slow writer, for lock and reader tests);
+  FAKE_HOLD_UNTIL     a path: every encode call waits until it exists (a writer that holds its lock);
+  FAKE_PEAK_FILE      a path: at exit, write this process's peak resident memory in kB (VmHWM; Linux);
+  FAKE_FAST           "1": a vectorised fake encoder with cached word vectors, for multi-megabyte inputs;
+  FAKE_CHUNK_SENTENCES sentences per encoding chunk (small chunks give many checkpoints on a small corpus);
+  FAKE_FAULT          "<point>:<n>": SIGKILL this process at the n-th time it reaches <point>, one of
+                      before_checkpoint, after_vectors_saved (saved, not yet committed),
+                      after_commit (committed, replaced vectors not yet dropped) and
+                      mid_vectors_write (a half-written temporary vectors file).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sensesearch import encoder, ingest, vectors
+from sensesearch.records import EncodedSentence
+from tests.fake_encoder import _WORD, DIM, FakeEncoder, word_vector
+
+FAULT_POINTS = ("before_checkpoint", "after_vectors_saved", "after_commit", "mid_vectors_write")
+
+
+class _SlowFakeEncoder(FakeEncoder):
+    def __init__(self, settings: Any, delay: float, hold: Path | None) -> None:
+        super().__init__(settings)
+        self.delay = delay
+        self.hold = hold
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        while self.hold is not None and not self.hold.exists():
+            time.sleep(0.02)
+        time.sleep(self.delay)
+        return super().encode(sentences)
+
+
+class _FastFakeEncoder(FakeEncoder):
+    """The same recipe (own vector plus 0.8 x mean of up to 4 neighbours each side), vectorised."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        results = []
+        for sentence in sentences:
+            matches = list(_WORD.finditer(sentence))
+            spans = np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2)
+            own = np.zeros((len(matches), DIM), dtype=np.float32)
+            for i, m in enumerate(matches):
+                form = m.group()
+                if form not in self.cache:
+                    self.cache[form] = word_vector(form)
+                own[i] = self.cache[form]
+            sums = np.vstack([np.zeros((1, DIM), dtype=np.float32), np.cumsum(own, axis=0)])
+            rows = np.arange(len(matches))
+            low, high = np.maximum(rows - 4, 0), np.minimum(rows + 5, len(matches))
+            counts = (high - low - 1).astype(np.float32)[:, None]
+            context = (sums[high] - sums[low] - own) / np.maximum(counts, 1)
+            vectors = own + self.context_weight * context
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            results.append(EncodedSentence(spans=spans, vectors=vectors.astype(np.float32), n_pieces=len(matches)))
+        return results
+
+
+def _make_encoder(settings: Any, _device: str | None) -> FakeEncoder:
+    delay = float(os.environ.get("FAKE_ENCODE_DELAY", "0"))
+    hold = Path(os.environ["FAKE_HOLD_UNTIL"]) if os.environ.get("FAKE_HOLD_UNTIL") else None
+    if os.environ.get("FAKE_FAST") == "1":
+        return _FastFakeEncoder(settings)
+    return _SlowFakeEncoder(settings, delay, hold) if delay > 0 or hold else FakeEncoder(settings)
+
+
+class _MarkedTransaction:
+    """Stands in for the ingest transaction so that a fault can strike right after the commit."""
+
+    def __init__(self, transaction: Any, reached: Any) -> None:
+        self.transaction = transaction
+        self.reached = reached
+
+    def commit(self) -> None:
+        self.transaction.commit()
+        self.reached("after_commit")
+
+
+def _install_fault(spec: str) -> None:
+    point, _, nth = spec.partition(":")
+    if point not in FAULT_POINTS:
+        raise SystemExit(f"unknown fault point {point!r}")
+    remaining = [int(nth or 1)]
+
+    def reached(name: str) -> None:
+        if name == point:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    original_checkpoint = ingest.Ingestor._checkpoint
+    original_save = vectors.VectorStore.save
+
+    def checkpoint(self: ingest.Ingestor, transaction: Any) -> None:
+        reached("before_checkpoint")
+        index_save = self.index.save_vectors
+
+        def save_then_mark() -> None:
+            index_save()
+            reached("after_vectors_saved")
+
+        self.index.save_vectors = save_then_mark  # type: ignore[method-assign]
+        try:
+            original_checkpoint(self, _MarkedTransaction(transaction, reached))  # type: ignore[arg-type]
+        finally:
+            del self.index.save_vectors
+
+    def save(self: vectors.VectorStore, path: Path) -> None:
+        if point == "mid_vectors_write" and remaining[0] == 1:
+            tmp = path.with_name(path.name + ".tmp")
+            original_save(self, tmp.with_name("half"))
+            data = (tmp.with_name("half")).read_bytes()
+            tmp.write_bytes(data[: len(data) // 2])
+        reached("mid_vectors_write")
+        original_save(self, path)
+
+    ingest.Ingestor._checkpoint = checkpoint  # type: ignore[method-assign]
+    vectors.VectorStore.save = save  # type: ignore[method-assign]
+
+
+def _write_peak(path: Path) -> None:
+    """VmHWM counts only this program's memory; ru_maxrss would include the parent's image at fork."""
+    status = Path("/proc/self/status").read_text()
+    peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    path.write_text(peak)
+
+
+encoder.ENCODER_FACTORIES["fake"] = _make_encoder
+if os.environ.get("FAKE_PEAK_FILE"):
+    atexit.register(_write_peak, Path(os.environ["FAKE_PEAK_FILE"]))
+if os.environ.get("FAKE_CHUNK_SENTENCES"):
+    _original_init = ingest.Ingestor.__init__
+
+    def _small_chunks(self: ingest.Ingestor, *args: Any, **kwargs: Any) -> None:
+        kwargs["chunk_sentences"] = int(os.environ["FAKE_CHUNK_SENTENCES"])
+        _original_init(self, *args, **kwargs)
+
+    ingest.Ingestor.__init__ = _small_chunks  # type: ignore[method-assign]
+if os.environ.get("FAKE_FAULT"):
+    _install_fault(os.environ["FAKE_FAULT"])
+
+if __name__ == "__main__":
+    from sensesearch.cli import main
+
+    sys.argv[0] = "sensesearch"
+    main()

@@ -1,0 +1,118 @@
+"""Ingest bookkeeping in-process: checkpoint placement, replacement of changed documents, removal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensesearch import SenseIndex, SenseSearchError, ingest
+from sensesearch.config import EncoderSettings
+
+from .robust_util import snapshot, write_corpus
+
+
+def _count_checkpoints(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Record (committed documents so far, vectors) at each checkpoint."""
+    seen: list[tuple[int, int]] = []
+    original = ingest.Ingestor._checkpoint
+
+    def counting(self: ingest.Ingestor, transaction: object) -> None:
+        seen.append((self.counters.indexed, self.vectors.ntotal))
+        original(self, transaction)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest.Ingestor, "_checkpoint", counting)
+    return seen
+
+
+def test_checkpoints_fall_due_between_documents_that_do_not_align_with_chunks(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a 512-sentence chunk ending mid-document used to postpone every checkpoint to the end."""
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "100")
+    corpus = write_corpus(tmp_path / "c", 200, 7)  # 1,400 sentences; 512 and 1,024 fall inside documents
+    checkpoints = _count_checkpoints(monkeypatch)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([corpus])
+    assert report.documents_indexed == 200
+    assert len(checkpoints) >= 3, checkpoints
+    assert checkpoints[0][0] < 200 and checkpoints[-1][0] == 200
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_bad_checkpoint_setting_is_a_domain_error(value: str, tmp_path: Path, fake_settings: EncoderSettings,
+                                                  bank_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", value)
+    with (SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index,
+          pytest.raises(SenseSearchError, match="SENSESEARCH_CHECKPOINT_OCCURRENCES")):
+        index.add([bank_corpus])
+
+
+def test_reindexing_changed_files_replaces_their_occurrences(tmp_path: Path, fake_settings: EncoderSettings,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "50")
+    corpus = write_corpus(tmp_path / "c", 12, 6)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+        (corpus / "d003.txt").write_text("Only one riverbank sentence now.\n")
+        (corpus / "d007.txt").write_text("A sentence with a riverbank. And another riverbank sentence.\n")
+        report = index.add([corpus])
+        assert (report.documents_replaced, report.documents_unchanged) == (2, 10)
+        assert [h.document for h in index.usages("riverbank")] == [str(corpus / "d003.txt")] + [
+            str(corpus / "d007.txt")] * 2
+        assert not [h for h in index.usages("doc") if h.document.endswith(("d003.txt", "d007.txt"))]
+    with SenseIndex.create(tmp_path / "fresh", settings=fake_settings, compression="flat") as fresh:
+        fresh.add([corpus])
+    got, expected = snapshot(tmp_path / "idx"), snapshot(tmp_path / "fresh")
+    assert got.documents == expected.documents and got.occurrences == expected.occurrences
+    assert np.array_equal(got.row_ids, got.vector_ids)
+
+
+def test_jsonl_records_sharing_an_id_are_not_silently_merged(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """Regression: a second record with the same id used to count as "unchanged" and vanish without a word."""
+    data = tmp_path / "dup.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in (
+        {"id": "a", "text": "The first bank."}, {"id": "a", "text": "A different river bank."},
+        {"id": "b", "text": "Another bank."})) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([data])
+        assert report.documents_indexed == 2 and report.documents_unchanged == 0
+        assert [s.path for s in report.skipped] == ["a"] and "same id" in report.skipped[0].reason
+        again = index.add([data, data])
+        assert again.documents_unchanged == 4 and again.documents_indexed == 0
+
+
+def test_remove_by_path_folder_and_label(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    corpus = write_corpus(tmp_path / "c", 4, 3)
+    sub = write_corpus(tmp_path / "c" / "sub", 2, 3, tag="s")
+    (tmp_path / "c" / "r.jsonl").write_text('{"id": "rec-1", "text": "A record."}\n{"id": "rec-2", "text": "B."}\n')
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        total = index.vectors.ntotal
+        removed = index.remove([str(sub), str(corpus / "d001.txt"), "rec-2"])
+        assert sorted(removed) == sorted([str(sub / "d000.txt"), str(sub / "d001.txt"), str(corpus / "d001.txt"),
+                                          "rec-2"])
+        assert index.matching_documents(["nothing-like-this"]) == {"nothing-like-this": []}
+        left = {d["document"] for d in index.documents()}
+        assert left == {str(corpus / f"d00{i}.txt") for i in (0, 2, 3)} | {"rec-1"}
+        assert index.vectors.ntotal == index.info().occurrences < total
+        assert sorted(index.vectors.ids().tolist()) == index.store.all_occurrence_ids()
+
+
+def test_any_word_search_of_a_reader_skips_stray_vectors_and_still_returns_k(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    """Regression: stray vectors (a crash, or a writer between save and commit) used to crowd hits out."""
+    from sensesearch.vectors import VECTORS_FILE, VectorStore
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([bank_corpus])
+        _, query_vector = index.searcher.embed_marked("the [[river]] bank")
+    stored = VectorStore.load(tmp_path / "idx" / VECTORS_FILE)
+    stray_ids = np.arange(10_000, 10_040)
+    stored.add(stray_ids, np.repeat(query_vector[None, :], len(stray_ids), axis=0))
+    stored.save(tmp_path / "idx" / VECTORS_FILE)
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as reader:
+        hits = reader.query("the [[river]] bank", k=5, any_word=True)
+        assert len(hits) == 5 and all(h.occurrence_id < 10_000 for h in hits)
+        assert len(reader.query("the [[river]] bank", k=1000, any_word=True)) == reader.info().occurrences

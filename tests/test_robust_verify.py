@@ -1,0 +1,176 @@
+"""`sensesearch verify [--repair]` and `sensesearch remove` on indexes damaged on purpose, in-process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import delete, insert
+from typer.testing import CliRunner
+
+from sensesearch import IndexCorruptError, SenseIndex
+from sensesearch.cli import app
+from sensesearch.config import EncoderSettings
+from sensesearch.index import acquire_write_lock
+from sensesearch.store import occurrences, sentences
+from sensesearch.vectors import VECTORS_FILE, VectorStore
+
+from .robust_util import snapshot, write_corpus
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def built(tmp_path: Path, fake_settings: EncoderSettings) -> tuple[Path, Path]:
+    corpus = write_corpus(tmp_path / "c", 8, 5)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+    return corpus, tmp_path / "idx"
+
+
+def _verify(target: Path, *extra: str) -> tuple[int, dict]:
+    result = runner.invoke(app, ["verify", "--index", str(target), "--json", *extra])
+    assert "Traceback" not in result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _edit_vectors(target: Path, change: Callable[[VectorStore], object]) -> None:
+    store = VectorStore.load(target / VECTORS_FILE)
+    change(store)
+    store.save(target / VECTORS_FILE)
+
+
+def _reindex_matches_fresh(corpus: Path, target: Path, tmp_path: Path, settings: EncoderSettings) -> None:
+    with SenseIndex.open(target) as index:
+        index.add([corpus])
+    with SenseIndex.create(tmp_path / "fresh", settings=settings, compression="flat") as fresh:
+        fresh.add([corpus])
+    got, expected = snapshot(target), snapshot(tmp_path / "fresh")
+    assert got.documents == expected.documents and got.occurrences == expected.occurrences
+    assert np.array_equal(got.row_ids, got.vector_ids)
+    assert _verify(target)[0] == 0
+
+
+def test_sound_index_verifies(built: tuple[Path, Path]) -> None:
+    code, report = _verify(built[1])
+    assert code == 0 and report["sound"] and report["documents"] == 8
+    assert report["occurrences"] == report["vectors"] > 0
+    text = runner.invoke(app, ["verify", "--index", str(built[1])])
+    assert text.exit_code == 0 and "sound" in text.stdout
+
+
+def test_stray_and_duplicate_vectors_are_found_and_dropped(built: tuple[Path, Path]) -> None:
+    target = built[1]
+    top = max(VectorStore.load(target / VECTORS_FILE).ids())
+    _edit_vectors(target, lambda s: s.add(np.array([top + 1, top + 2, 3]), np.ones((3, 32), dtype=np.float32)))
+    code, report = _verify(target)
+    kinds = sorted(p["kind"] for p in report["problems"])
+    assert code == 1 and kinds == ["stray vectors", "vectors"], report
+    assert any("several vectors" in p["detail"] for p in report["problems"])
+    text = runner.invoke(app, ["verify", "--index", str(target)])
+    assert "2 problems:" in text.stdout and "--repair" in text.stdout
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["sound"], repaired
+    assert len(repaired["dropped_documents"]) == 1  # the document holding occurrence 3 had two vectors for it
+    assert repaired["occurrences"] == repaired["vectors"]
+
+
+def test_missing_vectors_stop_a_writer_and_repair_drops_the_document(
+        built: tuple[Path, Path], tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    corpus, target = built
+    with SenseIndex.open(target, read_only=True) as index:
+        victim = index.store.all_documents()[2]
+    _edit_vectors(target, lambda s: s.remove_range(victim.first_occurrence, victim.first_occurrence + 3))
+    with pytest.raises(IndexCorruptError, match="verify --repair"):
+        SenseIndex.open(target)
+    code, report = _verify(target)
+    assert code == 1 and "3 occurrences have no vector" in report["problems"][0]["detail"]
+    assert victim.label in report["problems"][0]["detail"]
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["dropped_documents"] == [victim.label]
+    _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
+
+
+def test_rows_disagreeing_with_bookkeeping_and_orphans(
+        built: tuple[Path, Path], tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    corpus, target = built
+    with SenseIndex.open(target) as index:
+        doc = index.store.all_documents()[4]
+        with index.store.begin() as conn:
+            conn.execute(delete(occurrences).where(occurrences.c.id == doc.first_occurrence + 1))
+            conn.execute(insert(sentences).values(id=10_000, document_id=999, start=0, text="lost"))
+            conn.execute(insert(occurrences).values(id=20_000, sentence_id=30_000, word_id=1, position=0,
+                                                    start=0, end=1))
+    code, report = _verify(target)
+    details = " | ".join(p["detail"] for p in report["problems"])
+    assert code == 1 and doc.label in details
+    assert "1 sentences belong to no document" in details and "1 occurrences belong to no sentence" in details
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["dropped_documents"] == [doc.label], repaired
+    _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing"])
+def test_unreadable_vectors_file(damage: str, built: tuple[Path, Path], tmp_path: Path,
+                                 fake_settings: EncoderSettings) -> None:
+    corpus, target = built
+    path = target / VECTORS_FILE
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    elif damage == "garbage":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    else:
+        path.unlink()
+    query = runner.invoke(app, ["query", "the [[doc]] here", "--index", str(target)])
+    assert query.exit_code == 1 and query.stderr.startswith("Error: ") and len(query.stderr.splitlines()) == 1
+    code, report = _verify(target)
+    assert code == 1 and report["problems"][0]["kind"] == "vectors"
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and len(repaired["dropped_documents"]) == 8 and repaired["documents"] == 0
+    _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
+
+
+def test_changed_model_fingerprint_is_reported_and_not_repairable(built: tuple[Path, Path]) -> None:
+    config = built[1] / "config.json"
+    data = json.loads(config.read_text())
+    data["model_fingerprint"] = "0123456789abcdef"
+    config.write_text(json.dumps(data))
+    for extra in ((), ("--repair",)):
+        code, report = _verify(built[1], *extra)
+        assert code == 1 and [p["kind"] for p in report["problems"]] == ["model"], report
+    code, report = _verify(built[1], "--no-model")
+    assert code == 0
+
+
+def test_verify_refuses_what_it_cannot_check(tmp_path: Path, built: tuple[Path, Path]) -> None:
+    for folder, expected in ((tmp_path / "nowhere", "does not exist"), (tmp_path / "c", "not a sensesearch index")):
+        result = runner.invoke(app, ["verify", "--index", str(folder)])
+        assert result.exit_code == 1 and expected in result.stderr and len(result.stderr.splitlines()) == 1
+    lock = acquire_write_lock(built[1], 0)
+    try:
+        busy = runner.invoke(app, ["verify", "--index", str(built[1]), "--repair"])
+        assert busy.exit_code == 1 and "another process is writing" in busy.stderr
+        noted = runner.invoke(app, ["verify", "--index", str(built[1])])
+        assert noted.exit_code == 0 and "another process is writing" in noted.stdout
+    finally:
+        lock.release()
+
+
+def test_remove_command(built: tuple[Path, Path]) -> None:
+    corpus, target = built
+    none = runner.invoke(app, ["remove", str(corpus / "d001.txt"), "no-such-doc", "--index", str(target)])
+    assert none.exit_code == 1 and "no-such-doc" in none.stderr and "nothing was removed" in none.stderr
+    with SenseIndex.open(target, read_only=True) as index:
+        assert index.info().documents == 8
+    gone = runner.invoke(app, ["remove", str(corpus / "d001.txt"), str(corpus / "d002.txt"), "--index", str(target),
+                               "--json"])
+    assert gone.exit_code == 0 and json.loads(gone.stdout)["removed"] == [str(corpus / f"d00{i}.txt") for i in (1, 2)]
+    with SenseIndex.open(target, read_only=True) as index:
+        assert index.info().documents == 6
+        assert {h.document for h in index.usages("doc")}.isdisjoint({str(corpus / "d001.txt"), str(corpus / "d002.txt")})
+    assert _verify(target)[0] == 0
+    missing_index = runner.invoke(app, ["remove", "x", "--index", str(target.parent / "nope")])
+    assert missing_index.exit_code == 1 and "does not exist" in missing_index.stderr
