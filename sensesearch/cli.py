@@ -262,3 +262,4 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("SENSESEARCH_LOG", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
     app()
+from . import cli_eval  # noqa: E402,F401
