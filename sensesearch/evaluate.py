@@ -177,14 +177,15 @@ def training_documents(words: dict[str, WsdWord]) -> list[Document]:
             for w, data in words.items() for i, item in enumerate(data.items)]
 
 
-def labelled_usages(index: SenseIndex, data: WsdWord) -> tuple[np.ndarray, list[str]]:
-    """Stored vectors and gold senses of the training targets of one word, via the same-word lookup."""
-    vectors, labels = [], []
+def labelled_usages(index: SenseIndex, data: WsdWord) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Occurrence ids, stored vectors and gold senses of one word's training targets, via the same-word lookup."""
+    found_ids, vectors, labels = [], [], []
     for form in sorted({normalize_form(item.text[item.start:item.end]) for item in data.items}):
         ids, stored = index.word_vectors(form)
         for hit, vector in zip(index.hits(ids.tolist()), stored):
             target = hit.meta.get("target")
             if target and "sense" in hit.meta and hit.doc_start < target[1] and hit.doc_start + len(hit.word) > target[0]:
+                found_ids.append(hit.occurrence_id)
                 vectors.append(vector)
                 labels.append(str(hit.meta["sense"]))
     if len(labels) < len(data.items):
@@ -192,7 +193,7 @@ def labelled_usages(index: SenseIndex, data: WsdWord) -> tuple[np.ndarray, list[
                     len(data.items) - len(labels), len(data.items))
     if not labels:
         raise SenseSearchError(f"no training usage of {data.word!r} was found in the index")
-    return np.stack(vectors), labels
+    return np.asarray(found_ids, dtype=np.int64), np.stack(vectors), labels
 
 
 def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], settings: EncoderSettings,
@@ -218,7 +219,7 @@ def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], sett
             for word, data in test.items():
                 if progress:
                     progress(f"labelling {len(data.items)} test usages of {word}")
-                vectors, labels = labelled_usages(index, train[word])
+                _, vectors, labels = labelled_usages(index, train[word])
                 queries = target_vectors(index.encoder, data.items)
                 predicted = (centroid_predict(vectors, labels, queries) if method == "centroid"
                              else knn_predict(vectors, labels, queries, k))

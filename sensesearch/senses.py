@@ -27,8 +27,9 @@ from .keywords import context_words, distinctive_words
 from .records import Hit
 
 K_CHOICES = range(2, 9)
-K_SAMPLE = 2000
-FIT_SAMPLE = 10_000
+K_SAMPLE = 1000
+FIT_SAMPLE = 5000
+MAX_ITER = 100
 KEYWORD_SAMPLE = 10_000
 PLOT_POINTS = 4000
 
@@ -95,7 +96,7 @@ def choose_k(vectors: np.ndarray, seed: int) -> tuple[int, dict[int, float]]:
     for k in K_CHOICES:
         if k >= len(sample):
             break
-        labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(sample)
+        labels = KMeans(n_clusters=k, n_init=1, max_iter=MAX_ITER, random_state=seed).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             break
         scores[k] = round(float(silhouette_score(sample, labels, metric="cosine")), 4)
@@ -110,10 +111,10 @@ def cluster(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, str]:
     if k == 1:
         return np.zeros(n, dtype=np.int64), "one sense (too few usages to split)"
     if n <= FIT_SAMPLE:
-        model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(vectors)
+        model = KMeans(n_clusters=k, n_init=2, max_iter=MAX_ITER, random_state=seed).fit(vectors)
         how = f"k-means on all {n:,} usages"
     else:
-        model = MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=2048, random_state=seed).fit(vectors)
+        model = MiniBatchKMeans(n_clusters=k, n_init=1, batch_size=2048, random_state=seed).fit(vectors)
         how = f"mini-batch k-means on {n:,} usages (batches of 2,048)"
     return model.predict(vectors).astype(np.int64), how
 
@@ -186,7 +187,7 @@ def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], ids: np.
 def _project(vectors: np.ndarray, seed: int) -> np.ndarray:
     if len(vectors) < 2:
         return np.zeros((len(vectors), 2), dtype=np.float32)
-    return PCA(n_components=2, random_state=seed).fit_transform(vectors).astype(np.float32)
+    return PCA(n_components=2, svd_solver="randomized", random_state=seed).fit_transform(vectors).astype(np.float32)
 
 
 def plot_senses(report: SenseReport, target: str | Path | BinaryIO) -> None:
