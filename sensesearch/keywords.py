@@ -42,13 +42,13 @@ def distinctive_words(groups: Sequence[Sequence[set[str]]], top: int = 5, min_co
     if len(groups) == 1:
         return [[w for w, n in sorted(pooled.items(), key=lambda p: (-p[1], p[0]))[:top] if n >= min_count]]
     alpha_total = PRIOR_WEIGHT * pooled_total
-    result = []
-    for c in counts:
+    result: list[list[str]] = []
+    for group, c in zip(groups, counts):
         own_total = sum(c.values())
         rest_total = pooled_total - own_total
         scored = []
         for word, own in c.items():
-            if own < min(min_count, len(groups[len(result)])):
+            if own < min(min_count, len(group)):
                 continue
             rest = pooled[word] - own
             alpha = alpha_total * pooled[word] / pooled_total

@@ -170,7 +170,7 @@ def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], ids: np.
     if len(hits) > KEYWORD_SAMPLE:
         notes.append(f"keywords from a sample of {KEYWORD_SAMPLE:,} usages")
     contexts = {int(i): context_words(hits[i]) for i in in_keywords}
-    keywords = distinctive_words([[contexts[i] for i in np.flatnonzero(labels == s) if i in contexts]
+    keywords = distinctive_words([[contexts[int(i)] for i in np.flatnonzero(labels == s) if int(i) in contexts]
                                   for s in senses])
     groups = []
     for sense, words in zip(senses, keywords):
