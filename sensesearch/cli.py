@@ -284,3 +284,4 @@ def main() -> None:
     app()
 from . import cli_serve  # noqa: E402,F401
 from . import cli_robust  # noqa: E402,F401
+from . import cli_eval  # noqa: E402,F401

@@ -1,0 +1,162 @@
+"""Read the evaluation benchmarks (CoarseWSD-20 folders, WiC files) into target-usage records.
+
+Both benchmarks give sentences tokenised with single spaces and the target as a token index;
+here that index becomes character offsets, so the rest of sensesearch sees plain text and spans.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .segment import split_sentences
+
+
+@dataclass(frozen=True)
+class WsdItem:
+    """One labelled usage: a sentence, the target's character span in it, and the gold sense id."""
+
+    word: str
+    text: str
+    start: int
+    end: int
+    sense: str
+
+
+@dataclass(frozen=True)
+class WsdWord:
+    """All usages of one CoarseWSD-20 word in one split, with its sense id -> sense name map."""
+
+    word: str
+    items: tuple[WsdItem, ...]
+    classes: dict[str, str]
+    source: str
+
+
+@dataclass(frozen=True)
+class WicPair:
+    """Two usages of one lemma and whether they mean the same (None where no gold is given)."""
+
+    word: str
+    first: WsdItem
+    second: WsdItem
+    same: bool | None
+
+
+def token_span(text: str, position: int) -> tuple[int, int]:
+    """Character span of the `position`-th token of a sentence tokenised with single spaces."""
+    offset = 0
+    for index, token in enumerate(text.split(" ")):
+        if index == position:
+            return offset, offset + len(token)
+        offset += len(token) + 1
+    raise InputError(f"token {position} is out of range in {text[:60]!r}")
+
+
+def target_sentence(item: WsdItem) -> tuple[str, int, int]:
+    """The sentence holding the target, as the index would cut it, with the target span inside it."""
+    for start, end in split_sentences(item.text):
+        if start <= item.start < end:
+            return item.text[start:end], item.start - start, item.end - start
+    raise InputError(f"the target of {item.text[:60]!r} lies in no sentence")
+
+
+def subsample(items: Sequence[WsdItem], limit: int | None, seed: int, tag: str) -> tuple[WsdItem, ...]:
+    """At most `limit` items, drawn with a seed per word so every tool gets the same sample."""
+    if limit is None or len(items) <= limit:
+        return tuple(items)
+    chosen = sorted(random.Random(f"{seed}-{tag}").sample(range(len(items)), limit))
+    return tuple(items[i] for i in chosen)
+
+
+def _one_data_file(folder: Path) -> Path:
+    found = sorted(folder.glob("*.data.txt"))
+    if len(found) != 1:
+        raise InputError(f"{folder} should hold exactly one *.data.txt file, found {len(found)}")
+    return found[0]
+
+
+def _gold_for(data_file: Path) -> Path:
+    return data_file.with_name(data_file.name.removesuffix(".data.txt") + ".gold.txt")
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_coarsewsd_word(folder: Path, limit: int | None = None, seed: int = 0) -> WsdWord:
+    """One word folder (`*.data.txt`, `*.gold.txt`, `classes_map.txt`), optionally subsampled."""
+    data_file = _one_data_file(folder)
+    rows = _read_lines(data_file)
+    gold = _read_lines(_gold_for(data_file))
+    if len(rows) != len(gold):
+        raise InputError(f"{data_file} has {len(rows)} lines but its gold file has {len(gold)}")
+    try:
+        classes = {str(k): str(v) for k, v in json.loads((folder / "classes_map.txt").read_text()).items()}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise InputError(f"cannot read {folder / 'classes_map.txt'}: {exc}") from None
+    items = []
+    for number, (row, sense) in enumerate(zip(rows, gold), start=1):
+        position, sep, text = row.partition("\t")
+        if not sep or not position.strip().isdigit():
+            raise InputError(f"{data_file}:{number}: expected POS<TAB>sentence")
+        start, end = token_span(text, int(position))
+        items.append(WsdItem(word=folder.name, text=text, start=start, end=end, sense=sense.strip()))
+    chosen = subsample(items, limit, seed, f"{folder.name}-{data_file.name}")
+    return WsdWord(word=folder.name, items=chosen, classes=classes, source=str(data_file))
+
+
+def read_coarsewsd(folder: str | Path, words: Sequence[str] | None = None, limit: int | None = None,
+                   seed: int = 0) -> dict[str, WsdWord]:
+    """Every word folder under `folder` (or the named ones), in name order."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"no such folder: {root}")
+    available = sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.data.txt")))
+    chosen = list(words) if words else available
+    missing = [w for w in chosen if w not in available]
+    if missing:
+        raise InputError(f"{root} has no data for {', '.join(missing)} (it has {', '.join(available) or 'none'})")
+    return {w: read_coarsewsd_word(root / w, limit=limit, seed=seed) for w in chosen}
+
+
+def wic_files(path: str | Path) -> list[Path]:
+    """A WiC `*.data.txt` file as given, or every one in a folder that has a `*.gold.txt` beside it."""
+    target = Path(path)
+    if target.is_file():
+        return [target]
+    if not target.is_dir():
+        raise InputError(f"no such file or folder: {target}")
+    found = [p for p in sorted(target.glob("*.data.txt")) if _gold_for(p).is_file()]
+    if not found:
+        raise InputError(f"{target} holds no *.data.txt file with a matching *.gold.txt")
+    return found
+
+
+def read_wic(path: str | Path) -> list[WicPair]:
+    """Every pair of the WiC files at `path` (see wic_files), gold labels included."""
+    pairs = []
+    for data_file in wic_files(path):
+        rows = _read_lines(data_file)
+        gold_file = _gold_for(data_file)
+        gold = _read_lines(gold_file) if gold_file.is_file() else [""] * len(rows)
+        if len(gold) != len(rows):
+            raise InputError(f"{data_file} has {len(rows)} lines but its gold file has {len(gold)}")
+        for number, (row, label) in enumerate(zip(rows, gold), start=1):
+            fields = row.split("\t")
+            if len(fields) != 5 or "-" not in fields[2]:
+                raise InputError(f"{data_file}:{number}: expected word<TAB>PoS<TAB>i1-i2<TAB>example1<TAB>example2")
+            word, _, indices, text1, text2 = fields
+            first_index, second_index = (int(i) for i in indices.split("-", 1))
+            usages = [WsdItem(word, text, *token_span(text, i), sense="")
+                      for text, i in ((text1, first_index), (text2, second_index))]
+            same = {"T": True, "F": False}.get(label.strip())
+            pairs.append(WicPair(word=word, first=usages[0], second=usages[1], same=same))
+    return pairs

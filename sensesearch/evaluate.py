@@ -1,0 +1,288 @@
+"""Measure sense separation: CoarseWSD-20 through a real SenseIndex, and WiC by a tuned cosine threshold.
+
+CoarseWSD-20 goes through the product: each training sentence becomes a Document whose metadata
+holds its gold sense and target span; the training vectors are read back from the index (so the
+recipe and the vector compression are those a user gets), and each test usage is labelled by the
+nearest sense centroid (the published 1NN method) or by a vote of its nearest labelled usages.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from .config import EncoderSettings
+from .corpus import content_hash
+from .encoder import Encoder, load_encoder
+from .errors import InputError, SenseSearchError
+from .evaldata import WicPair, WsdItem, WsdWord, target_sentence
+from .index import SenseIndex
+from .query import normalize_form
+from .records import Document
+
+log = logging.getLogger(__name__)
+METHODS = ("centroid", "knn")
+DEFAULT_KNN = 5
+ENCODE_CHUNK = 256
+Progress = Callable[[str], None]
+
+
+# ---- metrics and classifiers (pure functions on arrays) -----------------------------------------
+
+def accuracy(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    """Percent of items where the prediction equals the gold label."""
+    if not gold:
+        return 0.0
+    return 100.0 * sum(g == p for g, p in zip(gold, predicted)) / len(gold)
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> float:
+    """Macro-averaged F1 over the labels seen in gold or predictions, in percent."""
+    if not gold:
+        return 0.0
+    return 100.0 * float(f1_score(list(gold), list(predicted), average="macro", zero_division=0))
+
+
+def majority_accuracy(train: Sequence[str], test: Sequence[str]) -> float:
+    """Accuracy of always answering the most frequent training sense (the baseline to beat)."""
+    if not train:
+        return 0.0
+    most = Counter(train).most_common(1)[0][0]
+    return accuracy(test, [most] * len(test))
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12)
+
+
+def centroid_predict(train: np.ndarray, labels: Sequence[str], test: np.ndarray) -> list[str]:
+    """Label of the nearest (cosine) sense centroid for each test row."""
+    senses = sorted(set(labels))
+    label_array = np.asarray(labels)
+    centroids = _unit(np.stack([train[label_array == s].mean(axis=0) for s in senses]))
+    return [senses[i] for i in np.argmax(_unit(test) @ centroids.T, axis=1)]
+
+
+def knn_predict(train: np.ndarray, labels: Sequence[str], test: np.ndarray, k: int = DEFAULT_KNN) -> list[str]:
+    """Majority label among the k most similar training rows; ties go to the larger summed similarity."""
+    scores = _unit(test) @ _unit(train).T
+    k = min(k, len(labels))
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    predicted = []
+    for row, neighbours in enumerate(top):
+        votes: dict[str, tuple[int, float]] = {}
+        for j in neighbours:
+            count, total = votes.get(labels[j], (0, 0.0))
+            votes[labels[j]] = (count + 1, total + float(scores[row, j]))
+        predicted.append(max(votes, key=lambda s: votes[s]))
+    return predicted
+
+
+def best_threshold(scores: Sequence[float], same: Sequence[bool]) -> tuple[float, float]:
+    """The cosine threshold (answer "same" at or above it) with the best accuracy, and that accuracy (%)."""
+    values = np.asarray(scores, dtype=np.float64)
+    truth = np.asarray(same, dtype=bool)
+    if len(values) == 0:
+        raise InputError("no scored pairs to tune a threshold on")
+    order = np.argsort(values, kind="stable")
+    values, truth = values[order], truth[order]
+    # Cutting before position i answers "different" for the i lowest scores and "same" for the rest.
+    false_below = np.concatenate([[0], np.cumsum(~truth)])
+    true_from = np.concatenate([np.cumsum(truth[::-1])[::-1], [0]])
+    correct = false_below + true_from
+    cuts = [i for i in range(len(values) + 1) if i in (0, len(values)) or values[i - 1] < values[i]]
+    best = max(cuts, key=lambda i: (correct[i], -abs(i - len(values) / 2)))
+    if best == 0:
+        threshold = values[0] - 1e-6
+    elif best == len(values):
+        threshold = values[-1] + 1e-6
+    else:
+        threshold = (values[best - 1] + values[best]) / 2
+    return float(threshold), 100.0 * float(correct[best]) / len(values)
+
+
+# ---- encoding target usages ----------------------------------------------------------------------
+
+def target_vectors(encoder: Encoder, items: Sequence[WsdItem]) -> np.ndarray:
+    """Unit vector of each item's target word, from its sentence as the index would cut it."""
+    located = [target_sentence(item) for item in items]
+    vectors = np.zeros((len(items), encoder.dim), dtype=np.float32)
+    for chunk_start in range(0, len(located), ENCODE_CHUNK):
+        chunk = located[chunk_start:chunk_start + ENCODE_CHUNK]
+        for offset, ((sentence, start, end), enc) in enumerate(zip(chunk, encoder.encode([s for s, _, _ in chunk]))):
+            row = pick_word(enc.spans, start, end)
+            if row is None:
+                raise InputError(f"no model word at {sentence[start:end]!r} in {sentence[:60]!r}")
+            vectors[chunk_start + offset] = enc.vectors[row]
+    return vectors
+
+
+def pick_word(spans: np.ndarray, start: int, end: int) -> int | None:
+    """Row of the model word overlapping [start, end) the most (a token may split into several words)."""
+    best, best_overlap = None, 0
+    for row, (s, e) in enumerate(spans.tolist()):
+        overlap = min(e, end) - max(s, start)
+        if overlap > best_overlap:
+            best, best_overlap = row, overlap
+    return best
+
+
+# ---- CoarseWSD-20 --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WordScore:
+    """One word's result: test usages, accuracy and macro-F1 (percent), and the majority baseline."""
+
+    accuracy: float
+    n: int
+    macro_f1: float
+    majority_baseline: float
+    n_train: int
+
+
+@dataclass(frozen=True)
+class WsdReport:
+    """The CoarseWSD-20 figures as `eval coarsewsd --json` prints them."""
+
+    mean_accuracy: float
+    overall_accuracy: float
+    macro_f1: float
+    per_word: dict[str, WordScore]
+    model: str
+    layers: list[int]
+    combine: str
+    pooling: str
+    method: str
+    k: int | None
+    compression: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def training_documents(words: dict[str, WsdWord]) -> list[Document]:
+    """One Document per training sentence; metadata carries the gold sense and the target span."""
+    return [Document(key=f"coarsewsd/{w}/{i}", label=f"{w}/{i}", path=data.source, text=item.text,
+                     content_hash=content_hash(item.text), meta={"sense": item.sense, "target": [item.start, item.end]})
+            for w, data in words.items() for i, item in enumerate(data.items)]
+
+
+def labelled_usages(index: SenseIndex, data: WsdWord) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Occurrence ids, stored vectors and gold senses of one word's training targets, via the same-word lookup."""
+    found_ids, vectors, labels = [], [], []
+    for form in sorted({normalize_form(item.text[item.start:item.end]) for item in data.items}):
+        ids, stored = index.word_vectors(form)
+        for hit, vector in zip(index.hits(ids.tolist()), stored):
+            target = hit.meta.get("target")
+            if target and "sense" in hit.meta and hit.doc_start < target[1] and hit.doc_start + len(hit.word) > target[0]:
+                found_ids.append(hit.occurrence_id)
+                vectors.append(vector)
+                labels.append(str(hit.meta["sense"]))
+    if len(labels) < len(data.items):
+        log.warning("%s: %d of %d training targets were not found as index words", data.word,
+                    len(data.items) - len(labels), len(data.items))
+    if not labels:
+        raise SenseSearchError(f"no training usage of {data.word!r} was found in the index")
+    return np.asarray(found_ids, dtype=np.int64), np.stack(vectors), labels
+
+
+def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], settings: EncoderSettings,
+                       method: str = "centroid", k: int = DEFAULT_KNN, compression: str = "sq8",
+                       device: str | None = None, progress: Progress | None = None,
+                       encoder: Encoder | None = None) -> WsdReport:
+    """Index the training usages in a temporary SenseIndex and label every test usage."""
+    if method not in METHODS:
+        raise SenseSearchError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    missing = sorted(set(test) - set(train))
+    if missing:
+        raise InputError(f"no training data for {', '.join(missing)}")
+    started = time.perf_counter()
+    per_word: dict[str, WordScore] = {}
+    all_gold: list[str] = []
+    all_predicted: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="sensesearch-eval-") as folder:
+        with SenseIndex.create(folder, settings=settings, compression=compression, device=device,
+                               encoder=encoder) as index:
+            if progress:
+                progress(f"indexing {sum(len(w.items) for w in train.values())} training sentences")
+            index.add_documents(training_documents({w: train[w] for w in test}))
+            for word, data in test.items():
+                if progress:
+                    progress(f"labelling {len(data.items)} test usages of {word}")
+                _, vectors, labels = labelled_usages(index, train[word])
+                queries = target_vectors(index.encoder, data.items)
+                predicted = (centroid_predict(vectors, labels, queries) if method == "centroid"
+                             else knn_predict(vectors, labels, queries, k))
+                gold = [item.sense for item in data.items]
+                per_word[word] = WordScore(accuracy=round(accuracy(gold, predicted), 2), n=len(gold),
+                                           macro_f1=round(macro_f1(gold, predicted), 2),
+                                           majority_baseline=round(majority_accuracy(labels, gold), 2),
+                                           n_train=len(labels))
+                all_gold += [f"{word}:{g}" for g in gold]
+                all_predicted += [f"{word}:{p}" for p in predicted]
+    scores = list(per_word.values())
+    return WsdReport(
+        mean_accuracy=round(float(np.mean([s.accuracy for s in scores])), 2) if scores else 0.0,
+        overall_accuracy=round(accuracy(all_gold, all_predicted), 2),
+        macro_f1=round(float(np.mean([s.macro_f1 for s in scores])), 2) if scores else 0.0,
+        per_word=per_word, model=settings.model, layers=list(settings.layers), combine=settings.combine,
+        pooling=settings.pooling, method=method, k=k if method == "knn" else None, compression=compression,
+        seconds=round(time.perf_counter() - started, 1),
+        notes=["macro_f1 is the mean over words of each word's macro-F1 over its senses"])
+
+
+# ---- WiC -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WicReport:
+    """The WiC figures as `eval wic --json` prints them (accuracies in percent)."""
+
+    accuracy: float
+    threshold: float
+    n: int
+    tune_accuracy: float
+    n_tune: int
+    model: str
+    layers: list[int]
+    combine: str
+    pooling: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def pair_cosines(encoder: Encoder, pairs: Sequence[WicPair]) -> np.ndarray:
+    """Cosine of the two target usages of each pair."""
+    vectors = target_vectors(encoder, [u for pair in pairs for u in (pair.first, pair.second)])
+    return np.einsum("ij,ij->i", vectors[0::2], vectors[1::2])
+
+
+def evaluate_wic(tune: Sequence[WicPair], test: Sequence[WicPair], settings: EncoderSettings,
+                 device: str | None = None, encoder: Encoder | None = None) -> WicReport:
+    """Choose the cosine threshold on `tune`, report accuracy with it on `test`."""
+    for name, pairs in (("tuning", tune), ("test", test)):
+        if not pairs:
+            raise InputError(f"no {name} pairs")
+        if any(p.same is None for p in pairs):
+            raise InputError(f"every {name} pair needs a gold label (T or F)")
+    started = time.perf_counter()
+    encoder = encoder or load_encoder(settings, device)
+    threshold, tune_accuracy = best_threshold(pair_cosines(encoder, tune).tolist(), [bool(p.same) for p in tune])
+    test_scores = pair_cosines(encoder, test)
+    predicted = ["T" if s >= threshold else "F" for s in test_scores]
+    gold = ["T" if p.same else "F" for p in test]
+    return WicReport(accuracy=round(accuracy(gold, predicted), 2), threshold=round(threshold, 5), n=len(test),
+                     tune_accuracy=round(tune_accuracy, 2), n_tune=len(tune), model=settings.model,
+                     layers=list(settings.layers), combine=settings.combine, pooling=settings.pooling,
+                     seconds=round(time.perf_counter() - started, 1))
