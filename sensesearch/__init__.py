@@ -2,13 +2,13 @@
 
 from .config import EncoderSettings, IndexConfig
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
-                     ModelLoadError, QueryError, SenseSearchError, WordNotFoundError)
+                     ModelLoadError, QueryError, SenseCountError, SenseSearchError, WordNotFoundError)
 from .index import SenseIndex
 from .records import Document, Hit, IndexInfo, IngestReport, Skipped
 
 __all__ = [
     "ConfigMismatchError", "Document", "EncoderSettings", "Hit", "IndexConfig", "IndexCorruptError", "IndexInfo",
     "IndexLockedError", "IndexNotFoundError", "IngestReport", "InputError", "ModelLoadError", "QueryError",
-    "SenseIndex", "SenseSearchError", "Skipped", "WordNotFoundError",
+    "SenseCountError", "SenseIndex", "SenseSearchError", "Skipped", "WordNotFoundError",
 ]
 __version__ = "0.1.0"

@@ -35,3 +35,7 @@ class IndexLockedError(SenseSearchError):
 
 class ModelLoadError(SenseSearchError):
     """The encoder model cannot be loaded."""
+
+
+class SenseCountError(SenseSearchError):
+    """More senses are asked of a word than it has usages."""

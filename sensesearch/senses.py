@@ -21,7 +21,7 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 
-from .errors import SenseSearchError
+from .errors import SenseCountError, SenseSearchError
 from .index import SenseIndex
 from .keywords import context_words, distinctive_words
 from .records import Hit
@@ -96,7 +96,10 @@ def choose_k(vectors: np.ndarray, seed: int) -> tuple[int, dict[int, float]]:
     for k in K_CHOICES:
         if k >= len(sample):
             break
-        labels = KMeans(n_clusters=k, n_init=1, max_iter=MAX_ITER, random_state=seed).fit_predict(sample)
+        with warnings.catch_warnings():
+            # Identical usages give fewer distinct clusters than asked; the check below handles that.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            labels = KMeans(n_clusters=k, n_init=1, max_iter=MAX_ITER, random_state=seed).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             break
         scores[k] = round(float(silhouette_score(sample, labels, metric="cosine")), 4)
@@ -125,8 +128,11 @@ def induce_senses(index: SenseIndex, word: str, k: int | None = None, examples: 
     started = time.perf_counter()
     ids, vectors = index.word_vectors(word, documents=documents)
     n = len(ids)
-    if k is not None and not 1 <= k <= n:
-        raise SenseSearchError(f"{word!r} has {n} usages: ask for between 1 and {n} senses")
+    if k is not None and k < 1:
+        raise SenseCountError(f"ask for at least 1 sense of {word!r}, not {k}")
+    if k is not None and k > n:
+        usages = "1 usage" if n == 1 else f"{n} usages"
+        raise SenseCountError(f"{word!r} has only {usages}, too few for {k} senses: ask for between 1 and {n}")
     notes = []
     scores: dict[int, float] = {}
     if k is None:

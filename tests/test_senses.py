@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from typer.testing import CliRunner
 
-from sensesearch import SenseIndex, SenseSearchError, WordNotFoundError
+from sensesearch import SenseCountError, SenseIndex, SenseSearchError, WordNotFoundError
 from sensesearch import senses as senses_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
@@ -75,6 +75,28 @@ def test_fixed_k_and_bad_requests(sense_index: tuple[Path, list[int]]) -> None:
             induce_senses(index, "bank", k=31)
         with pytest.raises(WordNotFoundError):
             induce_senses(index, "zebra")
+
+
+@pytest.mark.parametrize("n_usages", [1, 2])
+def test_words_with_one_or_two_usages_give_one_sense_or_a_clear_error(tmp_path: Path, fake_settings: EncoderSettings,
+                                                                      n_usages: int) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = ["The otter swam under the bridge.", "An otter slept on the warm stones."][:n_usages]
+    (corpus / "otters.txt").write_text("\n\n".join(lines) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        chosen = induce_senses(index, "otter")
+        assert chosen.chosen_by == "too few usages" and [(g.sense, g.size) for g in chosen.senses] == [(1, n_usages)]
+        assert chosen.points.shape == (n_usages, 2)
+        given = induce_senses(index, "otter", k=n_usages)
+        assert sorted(g.size for g in given.senses) == [1] * n_usages
+        assert [g.sense for g in given.senses] == list(range(1, n_usages + 1))
+        usages = "1 usage," if n_usages == 1 else "2 usages,"
+        with pytest.raises(SenseCountError, match=f"only {usages} too few for 3 senses: ask for between 1 and {n_usages}"):
+            induce_senses(index, "otter", k=3)
+        with pytest.raises(SenseCountError, match="at least 1 sense"):
+            induce_senses(index, "otter", k=0)
 
 
 def test_report_json_has_the_promised_shape(sense_index: tuple[Path, list[int]]) -> None:
