@@ -20,9 +20,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import kwic
 from .encoder import Encoder
-from .errors import (ConfigMismatchError, IndexCorruptError, ModelLoadError, QueryError, SenseSearchError,
-                     WordNotFoundError)
-from .server_state import IndexService, SensesUnavailable
+from .errors import (ConfigMismatchError, IndexCorruptError, ModelLoadError, QueryError, SenseCountError,
+                     SenseSearchError, WordNotFoundError)
+from .server_state import IndexService
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
-    (QueryError, 400), (WordNotFoundError, 404), (IndexCorruptError, 500), (ConfigMismatchError, 500),
+    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (IndexCorruptError, 500), (ConfigMismatchError, 500),
     (ModelLoadError, 500),
 )
 Sort = Literal["score", "left", "right"]
@@ -145,14 +145,14 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         hits = service.call(lambda index: index.usages(word, limit=limit))
         return [hit.to_dict() for hit in kwic.sort_hits(hits, sort)]
 
-    @app.get("/api/senses", dependencies=guard, tags=["senses"], responses={501: {"model": ErrorOut}})
+    @app.get("/api/senses", dependencies=guard, tags=["senses"])
     def senses(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> dict[str, Any]:
         """Sense groups of a word: size, keywords and example usages of each, and each usage's group."""
-        # The report comes from another module: numpy numbers in it must not turn into a 500.
+        # Clustering hands out numpy numbers; they must not turn into a 500.
         return jsonable_encoder(service.senses(word, k).to_dict(), custom_encoder=NUMPY_TO_PLAIN)
 
     @app.get("/api/senses/plot.png", dependencies=guard, tags=["senses"], response_class=Response,
-             responses={200: {"content": {"image/png": {}}}, 501: {"model": ErrorOut}})
+             responses={200: {"content": {"image/png": {}}}})
     def senses_plot(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> Response:
         """A 2-D map of a word's usages coloured by sense group, as PNG."""
         png = service.plot(word, k)
@@ -228,8 +228,6 @@ def _error(status: int, message: str, detail: list[Any] | None = None,
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SenseSearchError)
     async def domain_error(_request: Request, exc: SenseSearchError) -> JSONResponse:
-        if isinstance(exc, SensesUnavailable):
-            return _error(501, str(exc))
         status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 400)
         if status >= 500:
             log.error("index problem: %s", exc)

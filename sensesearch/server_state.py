@@ -6,30 +6,23 @@ through `IndexService.call`, which holds the lock and first picks up vectors ano
 
 from __future__ import annotations
 
-import importlib
 import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
 from .config import IndexConfig
 from .encoder import Encoder
-from .errors import SenseSearchError
 from .index import SenseIndex
 from .query import normalize_form
 from .records import IndexInfo
+from .senses import SenseReport, induce_senses, plot_senses
 from .vectors import VECTORS_FILE
 
 T = TypeVar("T")
-SENSES_MODULE = "sensesearch.senses"
 CACHED_REPORTS = 16
-
-
-class SensesUnavailable(SenseSearchError):
-    """Sense induction is not part of this installation."""
 
 
 class IndexService:
@@ -40,7 +33,7 @@ class IndexService:
         self.device = device
         self._lock = threading.Lock()
         self._index = SenseIndex.open(path, read_only=True, encoder=encoder, device=device)
-        self._reports: OrderedDict[tuple[Any, ...], tuple[Any, bytes | None]] = OrderedDict()
+        self._reports: OrderedDict[tuple[Any, ...], tuple[SenseReport, bytes | None]] = OrderedDict()
 
     def call(self, work: Callable[[SenseIndex], T]) -> T:
         """Run `work` on the index under the lock, after reloading vectors saved since the last call."""
@@ -66,8 +59,8 @@ class IndexService:
             self._reports.clear()
             return fresh.info()
 
-    def senses(self, word: str, k: int | None) -> Any:
-        """The SenseReport of `word` (from sensesearch.senses), cached until the vectors file changes."""
+    def senses(self, word: str, k: int | None) -> SenseReport:
+        """The SenseReport of `word`, cached until the vectors file changes."""
         return self._report(word, k, with_plot=False)[0]
 
     def plot(self, word: str, k: int | None) -> bytes:
@@ -80,17 +73,14 @@ class IndexService:
         with self._lock:
             self._index.close()
 
-    def _report(self, word: str, k: int | None, with_plot: bool) -> tuple[Any, bytes | None]:
-        senses = _senses_module()
+    def _report(self, word: str, k: int | None, with_plot: bool) -> tuple[SenseReport, bytes | None]:
         with self._lock:
             self._index.refresh()
             key = (normalize_form(word.strip()), k, self._vectors_stamp())
-            report, png = self._reports.get(key, (None, None))
-            if report is None:
-                report = senses.induce_senses(self._index, word, k=k, examples=5)
+            report, png = self._reports.get(key) or (induce_senses(self._index, word, k=k, examples=5), None)
             if with_plot and png is None:
                 buffer = io.BytesIO()
-                senses.plot_senses(report, buffer)
+                plot_senses(report, buffer)
                 png = buffer.getvalue()
             self._reports[key] = (report, png)
             self._reports.move_to_end(key)
@@ -102,13 +92,3 @@ class IndexService:
         stat = (self.path / VECTORS_FILE).stat()
         return (stat.st_mtime_ns, stat.st_size)
 
-
-def _senses_module() -> ModuleType:
-    try:
-        return importlib.import_module(SENSES_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name == SENSES_MODULE:
-            raise SensesUnavailable("sense induction is not available: this installation has no "
-                                    f"{SENSES_MODULE} module") from None
-        raise SensesUnavailable(f"sense induction needs the Python package {exc.name!r}, which is not installed"
-                                ) from None

@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from sensesearch import Hit, SenseIndex, kwic
+from sensesearch import Hit, SenseIndex, kwic, server_state
 from sensesearch.cli import app as cli_app
 from sensesearch.config import EncoderSettings
+from sensesearch.senses import SenseReport, induce_senses
 from sensesearch.server import MAX_BODY_BYTES, MAX_K, MAX_TEXT_CHARS, create_app
-
-from . import fake_senses
 
 RIVER_QUERY = "They fished from the [[bank]] of the river."
 
@@ -147,32 +147,62 @@ def test_parallel_requests_share_one_index_safely(client: TestClient) -> None:
     assert all(answer.status_code == 200 and answer.json() == expected for answer in answers)
 
 
-def test_senses_without_the_senses_module_is_a_clear_501(client: TestClient,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_senses.remove(monkeypatch)
-    for path in ("/api/senses", "/api/senses/plot.png"):
-        response = client.get(path, params={"word": "bank"})
-        assert response.status_code == 501
-        assert "sense induction is not available" in response.json()["error"]
+def test_senses_and_plot_come_from_one_real_clustering_run(client: TestClient, index_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, int | None]] = []
 
+    def counted(index: SenseIndex, word: str, k: int | None = None, **options: Any) -> SenseReport:
+        calls.append((word, k))
+        return induce_senses(index, word, k=k, **options)
 
-def test_senses_and_plot_pass_the_report_through_and_share_one_run(client: TestClient,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = fake_senses.install(monkeypatch)
+    monkeypatch.setattr(server_state, "induce_senses", counted)
     report = client.get("/api/senses", params={"word": "Bank", "k": 2})
     assert report.status_code == 200
     data = report.json()
-    assert data["word"] == "Bank" and [s["sense"] for s in data["senses"]] == [0, 1]
-    assert sum(s["size"] for s in data["senses"]) == len(data["assignments"]) == 6
+    with SenseIndex.open(index_path, read_only=True) as index:
+        direct = json.loads(json.dumps(induce_senses(index, "Bank", k=2, examples=5).to_dict()))
+    assert {**data, "seconds": None} == {**direct, "seconds": None}  # the same report, timing aside
+    assert data["word"] == "Bank" and data["k"] == 2 and [s["sense"] for s in data["senses"]] == [1, 2]
+    assert sum(s["size"] for s in data["senses"]) == len(data["assignments"]) == data["n_usages"] == 6
+    assert {a["sense"] for a in data["assignments"]} == {1, 2}
     assert set(data["senses"][0]["examples"][0]) == {f.name for f in fields(Hit)}
     plot = client.get("/api/senses/plot.png", params={"word": "bank", "k": 2})
     assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
     assert plot.content.startswith(b"\x89PNG\r\n\x1a\n")
-    assert fake.calls == [("Bank", 2, 5)]  # the plot reused the cached report ("bank" and "Bank" are one word)
-    client.get("/api/senses", params={"word": "bank", "k": 3})
-    assert fake.calls[-1] == ("bank", 3, 5)
-    assert client.get("/api/senses", params={"word": "zebra"}).status_code == 404
-    assert client.get("/api/senses", params={"word": "bank", "k": 1}).status_code == 422
+    assert calls == [("Bank", 2)]  # the plot reused the cached report ("bank" and "Bank" are one word)
+    chosen = client.get("/api/senses", params={"word": "bank"}).json()
+    assert calls[-1] == ("bank", None) and chosen["chosen_by"] == "silhouette" and chosen["k"] >= 2
+
+
+@pytest.mark.parametrize(("params", "status", "message"), [
+    ({"word": "bank", "k": 7}, 400, "'bank' has only 6 usages, too few for 7 senses: ask for between 1 and 6"),
+    ({"word": "otter", "k": 2}, 400, "'otter' has only 1 usage, too few for 2 senses"),
+    ({"word": "zebra"}, 404, "'zebra' does not occur"),
+    ({"word": "bank", "k": 1}, 422, "k: Input should be greater than or equal to 2"),
+])
+def test_senses_requests_a_word_cannot_meet_are_clear_4xx(client: TestClient, index_path: Path, tmp_path: Path,
+                                                          params: dict, status: int, message: str) -> None:
+    extra = tmp_path / "more"
+    extra.mkdir()
+    (extra / "otters.txt").write_text("An otter slid into the river.\n")
+    with SenseIndex.open(index_path) as writer:
+        writer.add([extra])
+    for path in ("/api/senses", "/api/senses/plot.png"):
+        response = client.get(path, params=params)
+        assert response.status_code == status, response.text
+        assert message in response.json()["error"]
+
+
+def test_senses_of_a_word_used_once_is_one_sense(client: TestClient, index_path: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "more"
+    extra.mkdir()
+    (extra / "otters.txt").write_text("An otter slid into the river.\n")
+    with SenseIndex.open(index_path) as writer:
+        writer.add([extra])
+    data = client.get("/api/senses", params={"word": "otter"}).json()
+    assert data["k"] == 1 and data["chosen_by"] == "too few usages" and data["senses"][0]["size"] == 1
+    plot = client.get("/api/senses/plot.png", params={"word": "otter"})
+    assert plot.status_code == 200 and plot.content.startswith(b"\x89PNG")
 
 
 def test_page_static_files_headers_and_schema(client: TestClient) -> None:

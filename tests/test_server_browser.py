@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from matplotlib.colors import to_rgb
 
 from sensesearch import SenseIndex, kwic
+from sensesearch.senses import induce_senses, plot_senses
 from sensesearch.server import create_app
-
-from . import fake_senses
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -96,9 +96,9 @@ def page(browser, server_url: str) -> Iterator[object]:
     sync_api.expect(page.locator("#info")).to_contain_text("1 document · ")
     yield page
     context.close()
-    # Error answers the tests ask for (4xx, the 501 of missing senses) log as failed loads; anything else
+    # Error answers the tests ask for (4xx) log as failed loads; anything else
     # (a CSP violation, a script error) is a defect.
-    assert [p for p in problems if not re.search(r"status of (4\d\d|501)", p)] == []
+    assert [p for p in problems if not re.search(r"status of 4\d\d", p)] == []
 
 
 def rows(page) -> list[dict[str, str]]:
@@ -186,26 +186,40 @@ def test_click_a_line_to_search_with_it_and_errors_show_in_one_line(page) -> Non
     sync_api.expect(page.locator("#status.error")).to_contain_text("Click the word you mean")
 
 
-def test_senses_view_shows_groups_keywords_examples_and_the_plot(page, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_senses.install(monkeypatch)
+def test_senses_view_numbers_and_colours_groups_as_the_plot_does(page, index_path: Path) -> None:
     page.fill("#text", "bank")
     page.click("#senses-button")
-    sync_api.expect(page.locator("#senses .sense")).to_have_count(2)
     sync_api.expect(page.locator("#senses-title")).to_have_text("Senses of “bank”")
-    sync_api.expect(page.locator("#senses .keywords span").first).to_be_visible()
     plot = page.locator("#plot")
     sync_api.expect(plot).to_have_attribute("src", re.compile("^blob:"))
     sync_api.expect(plot).to_have_js_property("complete", True)
     assert plot.evaluate("img => img.naturalWidth") > 100
-    assert page.locator("#senses .sense tbody tr").count() >= 4
-    page.screenshot(path=str(SCREENSHOTS / "sensesearch-serve-senses.png"))
+    # The page shows what the real clustering gives for the same request (same index, same seed).
+    with SenseIndex.open(index_path, read_only=True) as index:
+        report = induce_senses(index, "bank", examples=5)
+    assert len(report.senses) >= 2
+    cards = page.eval_on_selector_all("#senses .sense", """cards => cards.map(c => ({
+        title: c.querySelector("h3").firstChild.textContent, colour: getComputedStyle(c).borderLeftColor,
+        keywords: [...c.querySelectorAll(".keywords span")].map(s => s.textContent),
+        examples: c.querySelectorAll("tbody tr").length}))""")
+    assert [card["title"] for card in cards] == [f"Sense {g.sense}" for g in report.senses]
+    assert [g.sense for g in report.senses] == list(range(1, len(report.senses) + 1))
+    # Sense n is drawn in matplotlib's colour C(n-1) by plot_senses; the card's stripe must be that colour.
+    expected = ["rgb({}, {}, {})".format(*(round(255 * c) for c in to_rgb(f"C{g.sense - 1}"))) for g in report.senses]
+    assert [card["colour"] for card in cards] == expected
+    assert cards[0]["colour"] == "rgb(31, 119, 180)"  # C0, the first colour
+    assert [card["keywords"] for card in cards] == [list(g.keywords) for g in report.senses]
+    assert [card["examples"] for card in cards] == [len(g.examples) for g in report.senses]
+    page.screenshot(path=str(SCREENSHOTS / "sensesearch-serve-senses.png"), full_page=True)
+    png = SCREENSHOTS / "sensesearch-serve-senses-plot.png"
+    with png.open("wb") as target:
+        plot_senses(report, target)
 
 
-def test_senses_missing_shows_a_clear_message(page, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_senses.remove(monkeypatch)
-    page.fill("#text", "the [[bank]] of the river")
+def test_senses_of_an_unknown_word_show_a_clear_message(page) -> None:
+    page.fill("#text", "the [[zebra]] ran off")
     page.click("#senses-button")
-    sync_api.expect(page.locator("#status.error")).to_contain_text("Senses are not available on this server")
+    sync_api.expect(page.locator("#status.error")).to_contain_text("'zebra' does not occur in the index")
 
 
 def test_token_from_the_printed_url_or_asked_for(browser, index_path: Path, minilm) -> None:

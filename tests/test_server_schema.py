@@ -3,6 +3,7 @@
 Valid requests (positive mode) and schema-violating ones (negative mode) go to every operation. Random
 text almost never marks a word of the corpus, so in positive mode half the cases are steered to one:
 random text around a marked corpus word, so that search, senses and plot run on adversarial input too.
+Senses come from the real `sensesearch.senses` clustering over a fake-encoder index.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
 from sensesearch.server import create_app
 
-from . import fake_senses
 from .conftest import BANK_CORPUS
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -40,8 +40,7 @@ def steered(case, word: str, before: str, after: str):
 
 
 @pytest.fixture
-def api_schema(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch):
-    fake_senses.install(monkeypatch)
+def api_schema(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings):
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
         index.add([bank_corpus])
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(tmp_path / "idx"))

@@ -249,8 +249,7 @@ async function runSenses() {
     $("plot").src = URL.createObjectURL(await plot.blob());
     $("plot").parentElement.hidden = false;
   } catch (error) {
-    setStatus(error.status === 501 ? `Senses are not available on this server: ${error.message}` : error.message,
-              true);
+    setStatus(error.message, true);
   }
 }
 
@@ -263,11 +262,11 @@ function showSenses(report, word) {
   const groups = report.senses.map((sense, i) => {
     const card = document.createElement("article");
     card.className = "sense";
-    // Colour by the sense's own number, as the plot does (matplotlib's C0, C1, ...), not by list position.
-    const id = Number.isInteger(sense.sense) ? sense.sense : i;
-    card.style.setProperty("--c", SENSE_COLOURS[id % SENSE_COLOURS.length]);
+    // Senses are numbered from 1; the plot draws sense n in matplotlib's C(n-1), so the card does too.
+    const number = Number.isInteger(sense.sense) ? sense.sense : i + 1;
+    card.style.setProperty("--c", SENSE_COLOURS[(number - 1) % SENSE_COLOURS.length]);
     const head = document.createElement("h3");
-    head.textContent = `Sense ${id + 1}`;
+    head.textContent = `Sense ${number}`;
     const size = document.createElement("span");
     size.className = "size";
     size.textContent = `${sense.size} usages`;
