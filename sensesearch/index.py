@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -21,6 +21,9 @@ from .records import Document, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
 from .store import DocumentRow, MetaStore
 from .vectors import VECTORS_FILE, VectorStore
+
+if TYPE_CHECKING:
+    from .senses import SenseReport
 
 log = logging.getLogger(__name__)
 META_FILE = "meta.sqlite"
@@ -247,6 +250,13 @@ class SenseIndex:
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
         """Every usage of `word` (case-insensitive) in corpus order, up to `limit`."""
         return self.searcher.usages(word, limit=limit, documents=documents)
+
+    def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Sequence[str] | None = None,
+               seed: int = 0) -> SenseReport:
+        """Sense groups of `word`'s usages (see `sensesearch.senses.induce_senses`)."""
+        from .senses import induce_senses  # senses imports this module
+
+        return induce_senses(self, word, k=k, examples=examples, documents=documents, seed=seed)
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Occurrence ids and stored vectors of every usage of `word`."""

@@ -99,6 +99,17 @@ def test_words_with_one_or_two_usages_give_one_sense_or_a_clear_error(tmp_path: 
             induce_senses(index, "otter", k=0)
 
 
+def test_sense_index_senses_is_induce_senses(sense_index: tuple[Path, list[int]]) -> None:
+    path, _ = sense_index
+    with SenseIndex.open(path, read_only=True) as index:
+        through_index = index.senses("bank", k=2, examples=2, seed=3).to_dict()
+        direct = induce_senses(index, "bank", k=2, examples=2, seed=3).to_dict()
+        with pytest.raises(SenseCountError):
+            index.senses("bank", k=31)
+    assert {**through_index, "seconds": None} == {**direct, "seconds": None}
+    assert through_index["k"] == 2 and all(len(s["examples"]) == 2 for s in through_index["senses"])
+
+
 def test_report_json_has_the_promised_shape(sense_index: tuple[Path, list[int]]) -> None:
     path, _ = sense_index
     with SenseIndex.open(path, read_only=True) as index:
