@@ -40,8 +40,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
-    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (IndexCorruptError, 500), (ConfigMismatchError, 500),
-    (ModelLoadError, 500),
+    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (IndexCorruptError, 500),
+    (ConfigMismatchError, 500), (ModelLoadError, 500),
 )
 Sort = Literal["score", "left", "right"]
 NUMPY_TO_PLAIN: dict[Any, Any] = {np.generic: lambda value: value.item(), np.ndarray: lambda array: array.tolist()}

@@ -92,8 +92,9 @@ def test_words_with_one_or_two_usages_give_one_sense_or_a_clear_error(tmp_path: 
         given = induce_senses(index, "otter", k=n_usages)
         assert sorted(g.size for g in given.senses) == [1] * n_usages
         assert [g.sense for g in given.senses] == list(range(1, n_usages + 1))
-        usages = "1 usage," if n_usages == 1 else "2 usages,"
-        with pytest.raises(SenseCountError, match=f"only {usages} too few for 3 senses: ask for between 1 and {n_usages}"):
+        usages = "1 usage" if n_usages == 1 else "2 usages"
+        expected = f"only {usages}, too few for 3 senses: ask for between 1 and {n_usages}"
+        with pytest.raises(SenseCountError, match=expected):
             induce_senses(index, "otter", k=3)
         with pytest.raises(SenseCountError, match="at least 1 sense"):
             induce_senses(index, "otter", k=0)
