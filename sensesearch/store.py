@@ -81,6 +81,24 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert plain tuples (in `columns` order) with one driver-level executemany.
+
+    SQLAlchemy's per-row parameter processing cost more than SQLite's own insert work at ingest
+    rates; the statement is still compiled by the connection's dialect, so any backend works.
+    """
+    if not rows:
+        return
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(columns))
+    if compiled.positional:
+        order = [list(columns).index(name) for name in compiled.positiontup or []]
+        params: Sequence[Any] = rows if order == list(range(len(columns))) else [
+            tuple(row[i] for i in order) for row in rows]
+    else:
+        params = [dict(zip(columns, row)) for row in rows]
+    conn.exec_driver_sql(str(compiled), params)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class DocumentRow:
     """A stored document's bookkeeping: where its sentences and occurrences lie."""
