@@ -132,3 +132,21 @@ def test_int8_encoder_stays_close_to_float32(minilm) -> None:
     cosines = (exact * quick).sum(axis=1)
     assert cosines.min() > 0.9
     assert "quantized" in type(int8.model.encoder.layer[0].intermediate.dense).__module__
+
+
+def test_cli_precision_is_stored_and_checked(tmp_path: Path, bank_corpus: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sensesearch.cli import app
+
+    runner = CliRunner()
+    target = str(tmp_path / "idx")
+    made = runner.invoke(app, ["index", str(bank_corpus), "--index", target, "--model", "fake:x",
+                               "--precision", "int8", "--quiet"])
+    assert made.exit_code == 0, made.output
+    assert IndexConfig.load(tmp_path / "idx").encoder.precision == "int8"
+    clash = runner.invoke(app, ["index", str(bank_corpus), "--index", target, "--precision", "float32", "--quiet"])
+    assert clash.exit_code == 1 and "precision" in clash.output
+    wrong = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "other"), "--model", "fake:x",
+                                "--precision", "bf16", "--quiet"])
+    assert wrong.exit_code == 1 and "precision must be one of" in wrong.output
