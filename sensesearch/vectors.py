@@ -20,7 +20,8 @@ from .errors import IndexCorruptError
 VECTORS_FILE = "vectors.faiss"
 SQ_RANGE_MARGIN = 0.2
 PQ_MIN_TRAINING = 1024
-PQ_MAX_BYTES = 48
+PQ_MAX_BYTES = 32
+"""32-byte codes + 8-byte ids + ~45 B of metadata keep `pq` under 100 B/occurrence (bench_size.py)."""
 IVF_THRESHOLD = 100_000
 IVF_TRAINING_PER_LIST = 40
 IVF_REBUILD_BATCH = 65_536
@@ -85,12 +86,21 @@ class VectorStore:
         except RuntimeError as exc:
             raise IndexCorruptError(f"{path} is not a readable FAISS index ({str(exc).splitlines()[0][:120]})") from None
         # read_index already returns the concrete class; a downcast wrapper would not own the index.
+        if isinstance(index, faiss.IndexIVF):
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)
         return cls(index)
 
     def save(self, path: Path) -> None:
         """Write to a temporary file, flush it to disk, then rename: a crash leaves the old file or the new one."""
         tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self.index, str(tmp))
+        if self.ivf is not None:
+            # The id -> list offset hash map would add 16 B per vector to the file; load() rebuilds it instead.
+            self.ivf.set_direct_map_type(faiss.DirectMap.NoMap)
+        try:
+            faiss.write_index(self.index, str(tmp))
+        finally:
+            if self.ivf is not None:
+                self.ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

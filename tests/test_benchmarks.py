@@ -46,9 +46,10 @@ def test_bench_size_smoke() -> None:
 @pytest.mark.slow
 def test_bench_query_smoke() -> None:
     result = run_benchmark("bench_query.py", "--docs", "1", "--chars", "1500", "--queries", "5",
-                           "--synthetic", "3000", "--clusters", "50")
+                           "--scale-docs", "1", "--synthetic", "3000", "--clusters", "50")
     assert {"p50_ms", "p95_ms"} <= set(result["same_word"]["query"])
     assert "ratio_p50_query_vs_encode" in result["same_word"]
+    assert "ratio_p50_total_vs_encode" in result["same_word_full_size"]
     assert {"p50_ms", "recall_at_10", "index_type"} <= set(result["any_word_synthetic"])
 
 

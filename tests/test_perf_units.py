@@ -29,13 +29,13 @@ def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
 def test_choose_index_factory_by_size() -> None:
     assert choose_index_factory(10, 384) == "SQ8"
     assert choose_index_factory(99_999, 384, "flat") == "Flat"
-    assert choose_index_factory(50_000, 384, "pq") == "PQ48"
+    assert choose_index_factory(50_000, 384, "pq") == "PQ32"
     assert choose_index_factory(100_000, 384) == "IVF1265,SQ8"
-    assert choose_index_factory(2_000_000, 384, "pq") == "IVF5657,PQ48"
+    assert choose_index_factory(2_000_000, 384, "pq") == "IVF5657,PQ32"
     assert choose_index_factory(2_000_000, 384, "fp16") == "IVF5657,SQfp16"
     with pytest.raises(ValueError):
         choose_index_factory(10, 384, "zip")
-    assert pq_subquantizers(384) == 48 and pq_subquantizers(100) == 25
+    assert pq_subquantizers(384) == 32 and pq_subquantizers(100) == 25
     assert ivf_lists(1_000_000) == 4000 and default_nprobe(4000) == 60 and default_nprobe(100) == 8
 
 
