@@ -250,8 +250,10 @@ def quantize_linear_int8(model: Any) -> Any:
     import torch
 
     with warnings.catch_warnings():
-        # torch flags its quantized-tensor constructors as deprecated; the dynamic int8 path still works.
+        # torch flags torch.ao.quantization and its quantized tensors as deprecated; the dynamic int8
+        # path still works on this pinned torch, and users cannot act on the warning.
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.ao\.quantization.*")
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
