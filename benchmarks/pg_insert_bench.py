@@ -31,7 +31,8 @@ def main(url: str) -> None:
                 if name == "executemany":
                     conn.execute(occurrences.insert(), rows)
                 else:
-                    store.insert_rows(conn, occurrences, rows)
+                    columns = tuple(rows[0])
+                    store.insert_rows(conn, occurrences, columns, [tuple(r.values()) for r in rows])
             rates[name] = ROWS / (time.perf_counter() - started)
         print(", ".join(f"{name}: {rate:,.0f} rows/s" for name, rate in rates.items()))
     finally:

@@ -20,7 +20,8 @@ from rich.text import Text
 
 from . import kwic
 from .compare import compare as compare_usages
-from .config import COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, EncoderSettings, parse_layers
+from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
+                     EncoderSettings, parse_layers)
 from .corpus import check_paths
 from .encoder import load_encoder
 from .engines import check_engine, open_engine
@@ -51,6 +52,9 @@ LayersOption = Annotated[Optional[str], typer.Option(
     help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 [default: -4,-3,-2,-1].")]
 CombineOption = Annotated[Optional[str], typer.Option(help=f"How layers combine: {'|'.join(COMBINE_CHOICES)} [default: sum].")]
 PoolingOption = Annotated[Optional[str], typer.Option(help=f"How word pieces pool: {'|'.join(POOLING_CHOICES)} [default: mean].")]
+PrecisionOption = Annotated[Optional[str], typer.Option(
+    help=f"Model arithmetic: {'|'.join(PRECISION_CHOICES)} (int8: dynamic quantisation, faster on CPU) "
+         "[default: float32].")]
 DeviceOption = Annotated[Optional[str], typer.Option(help="torch device (default: cuda, then mps, then cpu).")]
 
 
@@ -72,12 +76,12 @@ def guarded(command: F) -> F:
 
 
 def encoder_settings(model: str | None, layers: str | None, combine: str | None, pooling: str | None,
-                     base: EncoderSettings | None = None) -> EncoderSettings:
+                     base: EncoderSettings | None = None, precision: str | None = None) -> EncoderSettings:
     """Settings from CLI options, the unset ones taken from `base` (an existing index) or the defaults."""
     base = base or EncoderSettings()
     return EncoderSettings(model=model or base.model, layers=parse_layers(layers) if layers else base.layers,
                            combine=combine or base.combine, pooling=pooling or base.pooling,
-                           max_length=base.max_length, stride=base.stride)
+                           max_length=base.max_length, stride=base.stride, precision=precision or base.precision)
 
 
 def emit_json(data: Any) -> None:
@@ -94,6 +98,7 @@ def index(
     combine: CombineOption = None,
     pooling: PoolingOption = None,
     compression: Annotated[str, typer.Option(help=f"Vector storage for a new index: {'|'.join(COMPRESSION_CHOICES)}.")] = "sq8",
+    precision: PrecisionOption = None,
     device: DeviceOption = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
     quiet: QuietOption = False,
@@ -116,14 +121,14 @@ def index(
     check_paths(paths)
     exists = (index / "config.json").exists()
     asked = None
-    if exists and not any((model, layers, combine, pooling)):
+    if exists and not any((model, layers, combine, pooling, precision)):
         asked = None
     else:
         base = None
         if exists:
             with SenseIndex.open(index, read_only=True) as current:
                 base = current.config.encoder
-        asked = encoder_settings(model, layers, combine, pooling, base)
+        asked = encoder_settings(model, layers, combine, pooling, base, precision)
     with (SenseIndex.open_or_create(index, asked, compression=compression, db_url=db, device=device,
                                     lock_timeout=wait) as target,
           open_engine(engine, target, address, workers) as chunk_encoder):
@@ -227,6 +232,7 @@ def compare(
     layers: LayersOption = None,
     combine: CombineOption = None,
     pooling: PoolingOption = None,
+    precision: PrecisionOption = None,
     device: DeviceOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -241,7 +247,7 @@ def compare(
             lines = Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError as exc:
             raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
-    encoder = load_encoder(encoder_settings(model, layers, combine, pooling), device)
+    encoder = load_encoder(encoder_settings(model, layers, combine, pooling, precision=precision), device)
     result = compare_usages(encoder, word, lines)
     if json_:
         emit_json(result.to_dict())

@@ -15,6 +15,7 @@ DEFAULT_LAYERS: tuple[int, ...] = (-4, -3, -2, -1)
 COMBINE_CHOICES = ("sum", "mean", "concat")
 POOLING_CHOICES = ("mean", "first")
 COMPRESSION_CHOICES = ("sq8", "fp16", "flat", "pq")
+PRECISION_CHOICES = ("float32", "int8")
 CONFIG_FILE = "config.json"
 
 
@@ -28,12 +29,15 @@ class EncoderSettings:
     pooling: str = "mean"
     max_length: int = 512
     stride: int = 128
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         if self.combine not in COMBINE_CHOICES:
             raise ConfigMismatchError(f"combine must be one of {', '.join(COMBINE_CHOICES)}, not {self.combine!r}")
         if self.pooling not in POOLING_CHOICES:
             raise ConfigMismatchError(f"pooling must be one of {', '.join(POOLING_CHOICES)}, not {self.pooling!r}")
+        if self.precision not in PRECISION_CHOICES:
+            raise ConfigMismatchError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {self.precision!r}")
         if not self.layers:
             raise ConfigMismatchError("at least one layer must be selected")
         if self.stride < 1 or self.max_length < 8:

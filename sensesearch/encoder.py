@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -81,11 +82,20 @@ class _Segment:
     word_rows: np.ndarray
 
 
+@dataclass(frozen=True)
+class EncodingPlan:
+    """Tokenised sentences cut into model windows, with each sentence's word spans and piece count."""
+
+    segments: list[_Segment]
+    spans: list[np.ndarray]
+    pieces: list[int]
+    word_offsets: np.ndarray
+
+
 class TransformerEncoder:
     """Word vectors from a Hugging Face BERT-family encoder, batched by a padded-token budget."""
 
-    def __init__(self, settings: EncoderSettings, device: str | None = None, batch_tokens: int = 4096,
-                 quantize: bool = False) -> None:
+    def __init__(self, settings: EncoderSettings, device: str | None = None, batch_tokens: int = 4096) -> None:
         import torch
         import transformers
         from transformers import AutoModel, AutoTokenizer
@@ -104,8 +114,11 @@ class TransformerEncoder:
         if not getattr(self.tokenizer, "is_fast", False):
             raise ModelLoadError(f"model {settings.model!r} has no fast tokenizer; word offsets need one")
         model.eval()
-        if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        # The fingerprint names the weights as shipped, so a float32 and an int8 index of one model agree
+        # on it; the precision itself is an EncoderSettings field and is checked on its own.
+        self.fingerprint = model_fingerprint(model)
+        if settings.precision == "int8":
+            model = quantize_linear_int8(model)
         self.model = model.to(self.device)
         n_layers = model.config.num_hidden_layers
         for layer in settings.layers:
@@ -116,7 +129,6 @@ class TransformerEncoder:
         self.overlap = min(settings.stride, width // 2)
         hidden = model.config.hidden_size
         self.dim = hidden * len(settings.layers) if settings.combine == "concat" else hidden
-        self.fingerprint = model_fingerprint(model)
         self.cls_id = self.tokenizer.cls_token_id
         self.sep_id = self.tokenizer.sep_token_id
         self.pad_id = self.tokenizer.pad_token_id or 0
@@ -125,6 +137,16 @@ class TransformerEncoder:
         """Spans and vectors of every pre-tokenizer word of every sentence, in input order."""
         if not sentences:
             return []
+        plan = self.plan(sentences)
+        vectors = self._run_segments(plan.segments, plan.word_offsets)
+        offsets = plan.word_offsets
+        return [
+            EncodedSentence(spans=plan.spans[i], vectors=vectors[offsets[i]:offsets[i + 1]], n_pieces=plan.pieces[i])
+            for i in range(len(sentences))
+        ]
+
+    def plan(self, sentences: Sequence[str]) -> EncodingPlan:
+        """Tokenise `sentences` and cut them into model windows (the CPU-side work before the forward pass)."""
         batch = self.tokenizer(list(sentences), add_special_tokens=False, return_offsets_mapping=True,
                                return_attention_mask=False, return_token_type_ids=False, verbose=False)
         segments: list[_Segment] = []
@@ -136,13 +158,23 @@ class TransformerEncoder:
             spans_per_sentence.append(spans)
             pieces_per_sentence.append(len(batch["input_ids"][index]))
             segments.extend(sentence_segments)
-        word_offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans_per_sentence])])
-        vectors = self._run_segments(segments, word_offsets, int(word_offsets[-1]))
-        return [
-            EncodedSentence(spans=spans_per_sentence[i], vectors=vectors[word_offsets[i]:word_offsets[i + 1]],
-                            n_pieces=pieces_per_sentence[i])
-            for i in range(len(sentences))
-        ]
+        word_offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans_per_sentence])]).astype(np.int64)
+        return EncodingPlan(segments, spans_per_sentence, pieces_per_sentence, word_offsets)
+
+    def batches(self, segments: Sequence[_Segment]) -> Iterator[tuple[list[_Segment], Any, Any]]:
+        """Padded (segments, input ids, attention mask) batches: sorted by length, within the token budget."""
+        import torch
+
+        order = sorted(range(len(segments)), key=lambda i: len(segments[i].ids))
+        for chunk in token_budget_chunks([len(segments[i].ids) for i in order], self.batch_tokens):
+            chosen = [segments[order[i]] for i in chunk]
+            width = max(len(s.ids) for s in chosen)
+            input_ids = np.full((len(chosen), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(chosen), width), dtype=np.int64)
+            for row, seg in enumerate(chosen):
+                input_ids[row, : len(seg.ids)] = seg.ids
+                mask[row, : len(seg.ids)] = 1
+            yield chosen, torch.from_numpy(input_ids), torch.from_numpy(mask)
 
     def _plan_sentence(self, index: int, ids: list[int], offsets: list[tuple[int, int]],
                        word_ids: list[int | None]) -> tuple[np.ndarray, list[_Segment]]:
@@ -178,44 +210,51 @@ class TransformerEncoder:
         ]
         return spans, segments
 
-    def _run_segments(self, segments: list[_Segment], word_offsets: np.ndarray, n_words: int) -> np.ndarray:
+    def _run_segments(self, segments: list[_Segment], word_offsets: np.ndarray) -> np.ndarray:
         import torch
 
-        sums = torch.zeros((n_words, self.dim), dtype=torch.float32)
-        counts = torch.zeros(n_words, dtype=torch.float32)
-        order = sorted(range(len(segments)), key=lambda i: len(segments[i].ids))
-        for chunk in token_budget_chunks([len(segments[i].ids) for i in order], self.batch_tokens):
-            chosen = [segments[order[i]] for i in chunk]
-            width = max(len(s.ids) for s in chosen)
-            input_ids = torch.full((len(chosen), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(chosen), width), dtype=torch.long)
-            for row, seg in enumerate(chosen):
-                input_ids[row, : len(seg.ids)] = torch.tensor(seg.ids)
-                mask[row, : len(seg.ids)] = 1
-            pieces = self._piece_vectors(input_ids, mask).reshape(-1, self.dim)
-            flat = np.concatenate([row * width + seg.positions for row, seg in enumerate(chosen)])
-            targets = np.concatenate([word_offsets[seg.sentence] + seg.word_rows for seg in chosen])
-            target_t = torch.from_numpy(targets)
-            sums.index_add_(0, target_t, pieces[torch.from_numpy(flat)])
-            counts.index_add_(0, target_t, torch.ones(len(targets)))
+        sums = torch.zeros((int(word_offsets[-1]), self.dim), dtype=torch.float32)
+        counts = torch.zeros(int(word_offsets[-1]), dtype=torch.float32)
+        for chosen, input_ids, mask in self.batches(segments):
+            width = input_ids.shape[1]
+            # Only the pieces that feed a word are combined and pooled: padding, [CLS] and [SEP] never are.
+            flat = torch.from_numpy(np.concatenate([row * width + seg.positions for row, seg in enumerate(chosen)]))
+            targets = torch.from_numpy(np.concatenate([word_offsets[seg.sentence] + seg.word_rows for seg in chosen]))
+            sums.index_add_(0, targets, self._piece_vectors(input_ids, mask, flat))
+            counts.index_add_(0, targets, torch.ones(len(targets)))
         vectors = sums / counts.clamp(min=1).unsqueeze(1)
-        vectors = torch.nn.functional.normalize(vectors, dim=1)
-        return vectors.numpy()
+        return torch.nn.functional.normalize(vectors, dim=1).numpy()
 
-    def _piece_vectors(self, input_ids: Any, mask: Any) -> Any:
+    def _piece_vectors(self, input_ids: Any, mask: Any, flat: Any) -> Any:
+        """Combined hidden states of the pieces at `flat` (row * width + position) of a padded batch."""
         import torch
 
         with torch.inference_mode():
             out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
                              output_hidden_states=True)
-            chosen = [out.hidden_states[layer] for layer in self.settings.layers]
+            flat = flat.to(self.device)
+            chosen = [out.hidden_states[layer].flatten(0, 1)[flat] for layer in self.settings.layers]
             if self.settings.combine == "concat":
                 combined = torch.cat(chosen, dim=-1)
             else:
-                combined = torch.stack(chosen).sum(0)
+                combined = chosen[0]
+                for extra in chosen[1:]:
+                    combined += extra
                 if self.settings.combine == "mean":
-                    combined = combined / len(chosen)
+                    combined /= len(chosen)
             return combined.float().cpu()
+
+
+def quantize_linear_int8(model: Any) -> Any:
+    """The model with every Linear layer dynamically quantised to int8 (weights int8, activations per batch)."""
+    import torch
+
+    with warnings.catch_warnings():
+        # torch flags torch.ao.quantization and its quantized tensors as deprecated; the dynamic int8
+        # path still works on this pinned torch, and users cannot act on the warning.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.ao\.quantization.*")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def token_budget_chunks(lengths: Sequence[int], budget: int) -> list[list[int]]:

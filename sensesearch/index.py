@@ -171,7 +171,12 @@ class SenseIndex:
     def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
                       chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
         self._require_writer()
-        return Ingestor(self, progress=progress, chunk_encoder=chunk_encoder).run(items)
+        report = Ingestor(self, progress=progress, chunk_encoder=chunk_encoder).run(items)
+        if self.vectors.needs_rebuild(self.config.compression):
+            log.info("rebuilding %d vectors as an IVF index", self.vectors.ntotal)
+            self.vectors = self.vectors.rebuilt(self.config.compression)
+            self.save_vectors()
+        return report
 
     def remove(self, paths_or_labels: Sequence[str]) -> list[str]:
         """Remove documents given by path (a folder removes everything below it) or label; returns labels."""

@@ -38,7 +38,8 @@ ChunkEncoder = Callable[[Iterator[Sequence[str]]], Iterator[list[EncodedSentence
 """Encodes a stream of sentence chunks, one result list per chunk in input order; it may read ahead
 (a distributed engine keeps many chunks in flight), since the writer keeps the chunks it has handed out."""
 
-CHUNK_SENTENCES = 512
+CHUNK_SENTENCES = 2048
+"""Sentences per encoder call: more sentences sort into batches of more even length (less padding)."""
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
@@ -85,15 +86,17 @@ class Ingestor:
     """One ingest run over a stream of documents into a writable SenseIndex."""
 
     def __init__(self, index: SenseIndex, progress: ProgressCallback | None = None,
-                 chunk_sentences: int = CHUNK_SENTENCES, chunk_encoder: ChunkEncoder | None = None) -> None:
+                 chunk_sentences: int | None = None, chunk_encoder: ChunkEncoder | None = None) -> None:
         self.index = index
         self.chunk_encoder = chunk_encoder or self._encode_in_process
         self.store = index.store
         self.vectors = index.vectors
         self.progress = progress
-        self.chunk_sentences = chunk_sentences
+        self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
         self.word_ids = self.store.word_ids()
+        # Surface strings seen in this run -> word id (None: punctuation); ids start at 1, so 0 means unseen.
+        self.surface_ids: dict[str, int | None] = {}
         self.next_document, self.next_sentence, self.next_occurrence, self.next_word = self.store.next_ids()
         self.min_checkpoint = checkpoint_occurrences()
         self.since_checkpoint = 0
@@ -189,7 +192,9 @@ class Ingestor:
     def _write_chunk(self, conn: Connection, chunk: list[tuple[_PendingDocument, int]],
                      encoded: list[EncodedSentence]) -> list[_PendingDocument]:
         texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
-        sentence_rows, occurrence_rows, new_words = [], [], []
+        sentence_rows: list[tuple[int, int, int, str]] = []
+        occurrence_rows: list[tuple[int, int, int, int, int, int]] = []
+        new_words: list[tuple[int, str]] = []
         vector_blocks, id_blocks = [], []
         finished = []
         for (doc, i), text, enc in zip(chunk, texts, encoded):
@@ -199,21 +204,16 @@ class Ingestor:
                 doc.first_sentence, doc.first_occurrence = self.next_sentence, self.next_occurrence
             sentence_id = self.next_sentence
             self.next_sentence += 1
-            sentence_rows.append({"id": sentence_id, "document_id": doc.doc_id, "start": doc.spans[i][0],
-                                  "text": text})
+            sentence_rows.append((sentence_id, doc.doc_id, doc.spans[i][0], text))
             keep = []
             for row, (start, end) in enumerate(enc.spans.tolist()):
                 surface = text[start:end]
-                if is_punctuation(surface):
-                    continue
-                form = normalize_form(surface)
-                word_id = self.word_ids.get(form)
+                word_id = self.surface_ids.get(surface, 0)
+                if word_id == 0:
+                    word_id = self._word_id(surface, new_words)
                 if word_id is None:
-                    word_id = self.word_ids[form] = self.next_word
-                    self.next_word += 1
-                    new_words.append({"id": word_id, "form": form})
-                occurrence_rows.append({"id": self.next_occurrence, "sentence_id": sentence_id, "word_id": word_id,
-                                        "position": row, "start": start, "end": end})
+                    continue
+                occurrence_rows.append((self.next_occurrence, sentence_id, word_id, row, start, end))
                 self.next_occurrence += 1
                 keep.append(row)
             doc.n_occurrences += len(keep)
@@ -225,9 +225,9 @@ class Ingestor:
             self.counters.pieces += enc.n_pieces
             if doc.done_sentences == len(doc.spans):
                 finished.append(doc)
-        self.store.insert_rows(conn, words, new_words)
-        self.store.insert_rows(conn, sentences, sentence_rows)
-        self.store.insert_rows(conn, occurrences, occurrence_rows)
+        self.store.insert_rows(conn, words, ("id", "form"), new_words)
+        self.store.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
+        self.store.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"), occurrence_rows)
         if vector_blocks:
             self.vectors.add(np.concatenate(id_blocks), np.concatenate(vector_blocks))
         self.since_checkpoint += len(occurrence_rows)
@@ -237,6 +237,20 @@ class Ingestor:
         if self.progress:
             self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
         return finished
+
+    def _word_id(self, surface: str, new_words: list[tuple[int, str]]) -> int | None:
+        """The word id of a surface string (None for punctuation), remembered for the rest of the run."""
+        if is_punctuation(surface):
+            self.surface_ids[surface] = None
+            return None
+        form = normalize_form(surface)
+        word_id = self.word_ids.get(form)
+        if word_id is None:
+            word_id = self.word_ids[form] = self.next_word
+            self.next_word += 1
+            new_words.append((word_id, form))
+        self.surface_ids[surface] = word_id
+        return word_id
 
     def _insert_document(self, conn: Connection, pending: _PendingDocument) -> None:
         doc = pending.doc

@@ -69,7 +69,7 @@ class Searcher:
         if not ranges:
             raise WordNotFoundError("none of the named documents is in the index")
         ids = np.concatenate([np.arange(first, first + n, dtype=np.int64) for first, n in ranges])
-        ids = ids[np.isin(ids, self.index.vectors.ids())]
+        ids = ids[self.index.vectors.contains(ids)]
         scores = self.index.vectors.reconstruct(ids) @ vector
         top = np.argsort(-scores, kind="stable")[:k]
         return self.hits(ids[top].tolist(), scores[top].tolist())
@@ -80,8 +80,8 @@ class Searcher:
         if len(ids) == 0:
             raise WordNotFoundError(self._not_found_message(word, form, documents))
         self.index.refresh()
-        present = np.isin(ids, self.index.vectors.ids()) if self.index.read_only else np.ones(len(ids), bool)
-        ids = ids[present]
+        if self.index.read_only:
+            ids = ids[self.index.vectors.contains(ids)]
         return ids, self.index.vectors.reconstruct(ids)
 
     def _not_found_message(self, word: str, form: str, documents: Sequence[str] | None) -> str:

@@ -73,6 +73,7 @@ def _crash_after(n_chunks: int, inner: Callable[[Iterator[Sequence[str]]], Itera
 def test_interrupted_run_resumes_to_the_index_a_clean_run_builds(
         tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingest, "MIN_CHECKPOINT_OCCURRENCES", 50)
+    monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 512)
     corpus = write_corpus(tmp_path / "corpus", n_docs=6)
     encoder = FakeEncoder(fake_settings)
 
@@ -105,10 +106,9 @@ def test_store_handles_big_ids_json_and_long_id_lists(tmp_path: Path, db_url: st
             id=1, key="k", label="doc", path="p", content_hash="h", meta={"year": 1999, "title": "Zürich ✓"},
             first_sentence=base, n_sentences=1, first_occurrence=base, n_occurrences=n, n_pieces=base))
         # Bulk path (COPY on PostgreSQL): tabs, backslashes and newlines must survive it.
-        store.insert_rows(conn, sentences, [{"id": base, "document_id": 1, "start": 0, "text": awkward}])
-        store.insert_rows(conn, occurrences, [
-            {"id": base + i, "sentence_id": base, "word_id": 1 + (i % 2), "position": i, "start": 5 * i,
-             "end": 5 * i + 4} for i in range(n)])
+        store.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), [(base, 1, 0, awkward)])
+        store.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"), [
+            (base + i, base, 1 + (i % 2), i, 5 * i, 5 * i + 4) for i in range(n)])
     assert store.next_ids() == (2, base + 1, base + n, 3)
     found = store.occurrences_by_id([base + i for i in range(n)] + [7])
     assert len(found) == n and found[base + n - 1].meta == {"year": 1999, "title": "Zürich ✓"}

@@ -31,6 +31,7 @@ def test_checkpoints_fall_due_between_documents_that_do_not_align_with_chunks(
         tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Regression: a 512-sentence chunk ending mid-document used to postpone every checkpoint to the end."""
     monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "100")
+    monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 512)
     corpus = write_corpus(tmp_path / "c", 200, 7)  # 1,400 sentences; 512 and 1,024 fall inside documents
     checkpoints = _count_checkpoints(monkeypatch)
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:

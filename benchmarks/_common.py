@@ -1,0 +1,57 @@
+"""Helpers shared by the benchmark scripts: corpus subsamples, memory readings, the one JSON line."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from sensesearch.corpus import read_corpus  # noqa: E402
+from sensesearch.records import Document  # noqa: E402
+from sensesearch.segment import split_sentences  # noqa: E402
+
+
+def subsample_corpus(sources: list[Path], target: Path, docs: int = 0, chars: int = 0) -> Path:
+    """Copy the first `docs` files (all if 0) of each source folder, cut to `chars` characters (whole if 0)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        files = sorted(p for p in source.glob("*.txt"))
+        for path in files[:docs] if docs else files:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            (target / f"{source.name}-{path.name}").write_text(text[:chars] if chars else text, encoding="utf-8")
+    return target
+
+
+def corpus_sentences(folder: Path) -> list[str]:
+    """The sentences the ingest pipeline will see for `folder`, in its order."""
+    texts = []
+    for item in read_corpus([folder]):
+        if isinstance(item, Document):
+            texts.extend(item.text[s:e] for s, e in split_sentences(item.text))
+    return texts
+
+
+def rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def folder_bytes(folder: Path, pattern: str) -> int:
+    return sum(p.stat().st_size for p in folder.glob(pattern) if p.is_file())
+
+
+def emit(result: dict[str, Any]) -> None:
+    """The benchmark's one line of output."""
+    sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)

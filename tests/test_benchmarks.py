@@ -1,0 +1,65 @@
+"""Smoke runs of the benchmark scripts at tiny sizes: each must print one JSON line with its figures (not timed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def run_benchmark(script: str, *args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True,
+                          text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout
+    return json.loads(lines[0])
+
+
+@pytest.mark.slow
+def test_bench_ingest_smoke() -> None:
+    result = run_benchmark("bench_ingest.py", "--docs", "2", "--chars", "800", "--rounds", "2")
+    assert set(result["pieces_per_s"]) == {"baseline", "bare", "full", "int8"}
+    assert result["word_pieces"] > 0 and result["occurrences"] > 0
+    for key in ("ratio_full_vs_bare", "ratio_full_vs_baseline", "ratio_int8_vs_baseline", "peak_rss_mb_after"):
+        assert key in result
+
+
+@pytest.mark.slow
+def test_bench_size_smoke() -> None:
+    result = run_benchmark("bench_size.py", "--docs", "1", "--chars", "2500", "--queries", "10",
+                           "--compressions", "flat", "sq8", "fp16")
+    sq8 = result["compressions"]["sq8"]
+    assert result["compressions"]["flat"]["same_word_top10_overlap"] == 1.0
+    assert {"vectors_per_occurrence", "meta_per_occurrence", "any_word_recall_at_10"} <= set(sq8)
+    assert sq8["vectors_per_occurrence"] < result["compressions"]["flat"]["vectors_per_occurrence"]
+
+
+@pytest.mark.slow
+def test_bench_query_smoke() -> None:
+    result = run_benchmark("bench_query.py", "--docs", "1", "--chars", "1500", "--queries", "5",
+                           "--scale-docs", "1", "--synthetic", "3000", "--clusters", "50")
+    assert {"p50_ms", "p95_ms"} <= set(result["same_word"]["query"])
+    assert "ratio_p50_query_vs_encode" in result["same_word"]
+    assert "ratio_p50_total_vs_encode" in result["same_word_full_size"]
+    assert {"p50_ms", "recall_at_10", "index_type"} <= set(result["any_word_synthetic"])
+
+
+@pytest.mark.slow
+def test_bench_precision_smoke(tmp_path: Path) -> None:
+    if not (SHARED / "data" / "coarsewsd20").is_dir():
+        pytest.skip("../shared/data/coarsewsd20 is not here")
+    split = subprocess.run([sys.executable, str(SHARED / "tools" / "split_coarsewsd.py"), str(tmp_path / "cwsd")],
+                           capture_output=True, text=True, check=False)
+    assert split.returncode == 0, split.stderr
+    result = run_benchmark("bench_precision.py", "--data", str(tmp_path / "cwsd"), "--words", "1",
+                           "--train", "6", "--test", "3")
+    assert {"float32", "int8", "accuracy_change_points", "ratio_int8_vs_float32_speed"} <= set(result)
