@@ -88,11 +88,7 @@ class SenseIndex:
              device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
         """Open an existing index; a writer takes the folder's lock and drops vectors left by a crash."""
         folder = Path(path)
-        if not folder.is_dir():
-            raise IndexNotFoundError(f"no index at {folder}: the folder does not exist")
-        if not (folder / CONFIG_FILE).is_file():
-            raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
-        config = IndexConfig.load(folder)
+        config = read_index_config(folder)
         lock = None if read_only else acquire_write_lock(folder, lock_timeout)
         try:
             if not (folder / VECTORS_FILE).is_file():
@@ -286,6 +282,15 @@ class SenseIndex:
     def documents(self) -> list[dict[str, Any]]:
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,
                  "occurrences": d.n_occurrences} for d in self.store.all_documents()]
+
+
+def read_index_config(folder: Path) -> IndexConfig:
+    """The config of the index in `folder`; IndexNotFoundError when there is no index there."""
+    if not folder.is_dir():
+        raise IndexNotFoundError(f"no index at {folder}: the folder does not exist")
+    if not (folder / CONFIG_FILE).is_file():
+        raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
+    return IndexConfig.load(folder)
 
 
 def _sqlite_url(folder: Path) -> str:

@@ -20,8 +20,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import kwic
 from .encoder import Encoder
-from .errors import (ConfigMismatchError, IndexCorruptError, ModelLoadError, QueryError, SenseCountError,
-                     SenseSearchError, WordNotFoundError)
+from .errors import (
+    ConfigMismatchError,
+    IndexCorruptError,
+    ModelLoadError,
+    QueryError,
+    SenseCountError,
+    SenseSearchError,
+    WordNotFoundError,
+)
+from .records import Hit, IndexInfo
 from .server_state import IndexService
 
 log = logging.getLogger(__name__)
@@ -54,43 +62,6 @@ class QueryRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=MAX_K)
     any_word: bool = False
     sort: Sort = "score"
-
-
-class HitOut(BaseModel):
-    """One usage, exactly as `sensesearch query --json` prints it (`Hit.to_dict()`)."""
-
-    occurrence_id: int
-    word: str
-    sentence: str
-    start: int
-    end: int
-    document: str
-    sentence_id: int
-    position: int
-    doc_start: int
-    score: float | None = None
-    meta: dict[str, Any] = Field(default_factory=dict)
-
-
-class InfoOut(BaseModel):
-    """Counts, recipe and sizes, as `sensesearch info --json` prints them."""
-
-    path: str
-    documents: int
-    sentences: int
-    occurrences: int
-    words: int
-    model: str
-    model_fingerprint: str
-    dim: int
-    layers: list[int]
-    combine: str
-    pooling: str
-    compression: str
-    index_type: str
-    bytes_vectors: int
-    bytes_meta: int
-    db_url: str
 
 
 class ErrorOut(BaseModel):
@@ -132,13 +103,13 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
     guard = [Depends(authorize)]
 
-    @app.post("/api/query", response_model=list[HitOut], dependencies=guard, tags=["search"])
+    @app.post("/api/query", response_model=list[Hit], dependencies=guard, tags=["search"])
     def query(body: QueryRequest) -> list[dict[str, Any]]:
         """Usages nearest in meaning to the marked word (same word by default, any word if asked)."""
         hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word))
         return [hit.to_dict() for hit in kwic.sort_hits(hits, body.sort)]
 
-    @app.get("/api/usages", response_model=list[HitOut], dependencies=guard, tags=["search"])
+    @app.get("/api/usages", response_model=list[Hit], dependencies=guard, tags=["search"])
     def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
                sort: Sort = "score") -> list[dict[str, Any]]:
         """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
@@ -158,12 +129,12 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         png = service.plot(word, k)
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-    @app.get("/api/info", response_model=InfoOut, dependencies=guard, tags=["index"])
+    @app.get("/api/info", response_model=IndexInfo, dependencies=guard, tags=["index"])
     def info() -> dict[str, Any]:
         """Counts, model recipe and sizes of the served index."""
         return service.call(lambda index: index.info()).to_dict()
 
-    @app.post("/api/reload", response_model=InfoOut, dependencies=guard, tags=["index"])
+    @app.post("/api/reload", response_model=IndexInfo, dependencies=guard, tags=["index"])
     def reload() -> dict[str, Any]:
         """Reopen the index from disk (new documents also appear without this; it picks up a rebuilt index)."""
         return service.reload().to_dict()

@@ -19,10 +19,10 @@ from filelock import FileLock, Timeout
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
-from .config import COMPRESSION_CHOICES, CONFIG_FILE, IndexConfig
+from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
-from .errors import IndexCorruptError, IndexNotFoundError, ModelLoadError
-from .index import LOCK_FILE, META_FILE, acquire_write_lock
+from .errors import IndexCorruptError, ModelLoadError
+from .index import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
 from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
 from .vectors import VECTORS_FILE, VectorStore
 
@@ -79,11 +79,7 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
                  device: str | None = None) -> VerifyReport:
     """Check the index at `path`; with `repair`, drop untrusted vectors and documents, then check again."""
     folder = Path(path)
-    if not folder.is_dir():
-        raise IndexNotFoundError(f"no index at {folder}: the folder does not exist")
-    if not (folder / CONFIG_FILE).is_file():
-        raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
-    config = IndexConfig.load(folder)
+    config = read_index_config(folder)
     if config.db_url is None and not (folder / META_FILE).is_file():
         raise IndexCorruptError(f"{folder / META_FILE} is missing: the index has no metadata to check")
     lock = acquire_write_lock(folder, 0) if repair else None
