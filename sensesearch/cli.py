@@ -21,7 +21,7 @@ from rich.text import Text
 from . import kwic
 from .compare import compare as compare_usages
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
-                     EncoderSettings, parse_layers)
+                     EncoderSettings, IndexConfig, parse_layers)
 from .corpus import check_paths
 from .encoder import load_encoder
 from .engines import check_engine, open_engine
@@ -120,14 +120,9 @@ def index(
     check_engine(engine, address, workers)
     check_paths(paths)
     exists = (index / "config.json").exists()
-    asked = None
-    if exists and not any((model, layers, combine, pooling, precision)):
-        asked = None
-    else:
-        base = None
-        if exists:
-            with SenseIndex.open(index, read_only=True) as current:
-                base = current.config.encoder
+    asked: EncoderSettings | None = None
+    if not exists or any((model, layers, combine, pooling, precision)):
+        base = IndexConfig.load(index).encoder if exists else None
         asked = encoder_settings(model, layers, combine, pooling, base, precision)
     with (SenseIndex.open_or_create(index, asked, compression=compression, db_url=db, device=device,
                                     lock_timeout=wait) as target,

@@ -9,7 +9,7 @@ written and shards built apart can be merged by offsetting ids.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,14 +223,6 @@ class MetaStore:
             with self.engine.connect() as own:
                 row = own.execute(query).first()
         return DocumentRow(*row) if row else None
-
-    def documents_matching(self, pattern_keys: Iterable[str]) -> list[DocumentRow]:
-        rows = []
-        for key in pattern_keys:
-            found = self.document_by_key(key)
-            if found:
-                rows.append(found)
-        return rows
 
     def all_documents(self) -> list[DocumentRow]:
         with self.engine.connect() as conn:
