@@ -10,7 +10,7 @@ import numpy as np
 
 from .encoder import Encoder
 from .errors import QueryError
-from .query import parse_marked, words_in_span
+from .query import parse_marked, span_vector
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,10 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
     encoded = encoder.encode([text for text, _, _ in located])
     vectors = []
     for (text, start, end), enc in zip(located, encoded):
-        rows = words_in_span(enc.spans, start, end)
-        if not rows:
-            raise QueryError(f"no word the model reads at {text[start:end]!r} in {text[:60]!r}")
-        vector = enc.vectors[rows].mean(axis=0)
-        vectors.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+        try:
+            vectors.append(span_vector(enc, start, end)[1])
+        except QueryError:
+            raise QueryError(f"no word the model reads at {text[start:end]!r} in {text[:60]!r}") from None
     matrix = np.stack(vectors) @ np.stack(vectors).T
     return Comparison(word=word, sentences=[text for text, _, _ in located],
                       similarity=np.round(matrix, 4).tolist())

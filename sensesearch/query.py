@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import QueryError
+from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 
@@ -60,3 +61,15 @@ def is_punctuation(word: str) -> bool:
 def words_in_span(spans: np.ndarray, start: int, end: int) -> list[int]:
     """Rows of word spans that overlap the character range [start, end)."""
     return [i for i, (s, e) in enumerate(spans.tolist()) if s < end and e > start]
+
+
+def span_vector(encoded: EncodedSentence, start: int, end: int) -> tuple[list[int], np.ndarray]:
+    """Rows of the words overlapping [start, end) and the unit mean of their vectors.
+
+    QueryError when the span holds no word the model reads (e.g. only spaces or control characters).
+    """
+    rows = words_in_span(encoded.spans, start, end)
+    if not rows:
+        raise QueryError("the marked text holds no word the model reads")
+    vector = encoded.vectors[rows].mean(axis=0)
+    return rows, (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)

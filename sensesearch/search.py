@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import QueryError, WordNotFoundError
-from .query import MarkedQuery, normalize_form, parse_marked, words_in_span
+from .query import MarkedQuery, normalize_form, parse_marked, span_vector
 from .records import Hit
 
 if TYPE_CHECKING:
@@ -25,15 +25,15 @@ class Searcher:
         """The query sentence and the unit vector of its marked word (mean of words if it spans several)."""
         marked = parse_marked(text)
         encoded = self.index.encoder.encode([marked.text])[0]
-        rows = words_in_span(encoded.spans, marked.start, marked.end)
-        if not rows:
-            raise QueryError(f"the marked text {marked.word!r} holds no word the model reads")
+        try:
+            rows, vector = span_vector(encoded, marked.start, marked.end)
+        except QueryError:
+            raise QueryError(f"the marked text {marked.word!r} holds no word the model reads") from None
         if single_word and len(rows) > 1:
             pieces = [marked.text[s:e] for s, e in encoded.spans[rows].tolist()]
             raise QueryError(f"the marked text {marked.word!r} is {len(rows)} words for the model ({' '.join(pieces)}); "
                              "mark a single word, or use --any-word")
-        vector = encoded.vectors[rows].mean(axis=0)
-        return marked, (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+        return marked, vector
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
               nprobe: int | None = None) -> list[Hit]:
@@ -43,9 +43,7 @@ class Searcher:
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe)
         ids, vectors = self.word_vectors(marked.word, documents=documents)
-        scores = vectors @ vector
-        top = np.argsort(-scores, kind="stable")[:k]
-        return self.hits(ids[top].tolist(), scores[top].tolist())
+        return self._best_hits(ids, vectors @ vector, k)
 
     def _nearest_any(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                      nprobe: int | None) -> list[Hit]:
@@ -70,7 +68,10 @@ class Searcher:
             raise WordNotFoundError("none of the named documents is in the index")
         ids = np.concatenate([np.arange(first, first + n, dtype=np.int64) for first, n in ranges])
         ids = ids[self.index.vectors.contains(ids)]
-        scores = self.index.vectors.reconstruct(ids) @ vector
+        return self._best_hits(ids, self.index.vectors.reconstruct(ids) @ vector, k)
+
+    def _best_hits(self, ids: np.ndarray, scores: np.ndarray, k: int) -> list[Hit]:
+        """Hits for the k highest scores, best first (ties in id order)."""
         top = np.argsort(-scores, kind="stable")[:k]
         return self.hits(ids[top].tolist(), scores[top].tolist())
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from filelock import FileLock, Timeout
-from sqlalchemy import func, or_, select
+from sqlalchemy import Column, Table, func, or_, select
 from sqlalchemy.engine import Connection
 
 from .config import COMPRESSION_CHOICES, IndexConfig
@@ -196,18 +196,8 @@ def _check_rows(conn: Connection, docs: list[DocumentRow], found: _Findings) -> 
             found.add("document", f"{doc.label!r} should hold {doc.n_sentences} sentences and {doc.n_occurrences} "
                                   f"occurrences in its id ranges; the rows hold {n_sent} and {n_occ}", [doc.id])
     _check_overlaps(docs, found)
-    found.orphan_sentences = [int(i) for i in conn.execute(
-        select(sentences.c.id).outerjoin(documents, documents.c.id == sentences.c.document_id)
-        .where(documents.c.id.is_(None))).scalars()]
-    if found.orphan_sentences:
-        found.add("orphans", f"{len(found.orphan_sentences)} sentences belong to no document "
-                             f"(e.g. id {found.orphan_sentences[0]})")
-    found.orphan_occurrences = [int(i) for i in conn.execute(
-        select(occurrences.c.id).outerjoin(sentences, sentences.c.id == occurrences.c.sentence_id)
-        .where(sentences.c.id.is_(None))).scalars()]
-    if found.orphan_occurrences:
-        found.add("orphans", f"{len(found.orphan_occurrences)} occurrences belong to no sentence "
-                             f"(e.g. id {found.orphan_occurrences[0]})")
+    found.orphan_sentences = _orphans(conn, sentences, sentences.c.document_id, documents, "document", found)
+    found.orphan_occurrences = _orphans(conn, occurrences, occurrences.c.sentence_id, sentences, "sentence", found)
     joined = occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id)
     unknown = [int(r) for r in conn.execute(
         select(sentences.c.document_id).select_from(joined.outerjoin(words, words.c.id == occurrences.c.word_id))
@@ -220,6 +210,16 @@ def _check_rows(conn: Connection, docs: list[DocumentRow], found: _Findings) -> 
                    occurrences.c.end > func.length(sentences.c.text))).distinct()).scalars()]
     if bad_offsets:
         found.add("offsets", f"occurrences lie outside their sentence in {_labels(bad_offsets, by_id)}", bad_offsets)
+
+
+def _orphans(conn: Connection, child: Table, link: Column[Any], parent: Table, parent_name: str,
+             found: _Findings) -> list[int]:
+    """Ids of `child` rows whose `link` points at no `parent` row, noted in `found`."""
+    ids = [int(i) for i in conn.execute(select(child.c.id).outerjoin(parent, parent.c.id == link)
+                                        .where(parent.c.id.is_(None))).scalars()]
+    if ids:
+        found.add("orphans", f"{len(ids)} {child.name} belong to no {parent_name} (e.g. id {ids[0]})")
+    return ids
 
 
 def _within(low: int | None, high: int | None, first: int, count: int) -> bool:
