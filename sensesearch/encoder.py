@@ -1,8 +1,10 @@
 """Contextual word vectors: [CLS] sentence [SEP] through a BERT-family model, layers combined, pieces pooled.
 
 `Encoder` is the contract (a pure function from a list of sentences to per-word spans and vectors,
-no hidden state beyond the loaded model), `TransformerEncoder` the Hugging Face implementation.
-Sentences longer than the model window are covered by overlapping windows (see windows.py).
+no hidden state beyond the loaded model). `PlannedEncoder` composes the tokenizer-only planner
+(planner.py: words, offsets, windows, batches) with the model runner (runner.py: forward pass,
+layers combined, pieces pooled, on the device); `TransformerEncoder` is its Hugging Face backend,
+and other backends register a factory in ENCODER_FACTORIES and bring only their LayerForward.
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .config import DEFAULT_MODEL, EncoderSettings
 from .errors import ModelLoadError
+from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedSentence
-from .windows import best_window, plan_windows
+from .runner import DeviceBatch, PendingVectors, WordVectorRunner, check_precision, default_batch_tokens
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,18 @@ class Encoder(Protocol):
 EncoderFactory = Callable[[EncoderSettings, str | None], Encoder]
 ENCODER_FACTORIES: dict[str, EncoderFactory] = {}
 """Model-id prefixes ("name:") served by a factory other than Hugging Face; plugins register here."""
+
+
+PLAN_AHEAD = 2
+"""Chunks tokenised and batched ahead of the device by encode_stream's planning thread."""
+
+
+def encode_chunks(encoder: Encoder, chunks: Iterable[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+    """One encoding per chunk, in order: the encoder's own `encode_stream` (overlapped) if it has one."""
+    stream = getattr(encoder, "encode_stream", None)
+    if stream is not None:
+        return stream(chunks)
+    return (encoder.encode(texts) for texts in chunks)
 
 
 def load_encoder(settings: EncoderSettings, device: str | None = None) -> Encoder:
@@ -72,30 +88,80 @@ def pick_device(requested: str | None = None) -> str:
     return "cpu"
 
 
-@dataclass
-class _Segment:
-    """One model input: a window of one sentence's pieces, and which pieces feed which words."""
+class PlannedEncoder:
+    """An Encoder made of a tokenizer-only Planner and a WordVectorRunner around any LayerForward.
 
-    sentence: int
-    ids: list[int]
-    positions: np.ndarray
-    word_rows: np.ndarray
+    Backends (Hugging Face here, others through ENCODER_FACTORIES) differ only in how they load a
+    model and run its forward pass; planning, pooling and streaming are shared.
+    """
+
+    settings: EncoderSettings
+    dim: int
+    fingerprint: str
+    planner: Planner
+    runner: WordVectorRunner
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        """Spans and vectors of every pre-tokenizer word of every sentence, in input order."""
+        if not sentences:
+            return []
+        plan = self.planner.plan(sentences)
+        return split_by_sentence(plan, self.runner.run(plan, self.planner.batches(plan)))
+
+    def plan(self, sentences: Sequence[str]) -> EncodingPlan:
+        """Tokenise `sentences` and cut them into model windows (the CPU-side work before the forward pass)."""
+        return self.planner.plan(sentences)
+
+    def encode_stream(self, chunks: Iterable[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+        """`encode` over a stream of sentence chunks, one result list per chunk, in order.
+
+        A planning thread tokenises and batches up to PLAN_AHEAD chunks ahead of the device; on CUDA
+        the next chunk is queued on the device before the previous one's vectors are handed back,
+        so the caller's writing overlaps the forward pass. Chunks are read on the calling thread.
+        """
+        in_flight = 1 if self.runner.cuda else 0
+        source = iter(chunks)
+        planned: deque[Future[tuple[EncodingPlan, list[DeviceBatch]]]] = deque()
+        launched: deque[tuple[EncodingPlan, PendingVectors]] = deque()
+        exhausted = False
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sensesearch-plan") as pool:
+            while True:
+                while not exhausted and len(planned) < PLAN_AHEAD:
+                    texts = next(source, None)
+                    if texts is None:
+                        exhausted = True
+                    else:
+                        planned.append(pool.submit(self._prepare, list(texts)))
+                if planned:
+                    plan, batches = planned.popleft().result()
+                    launched.append((plan, self.runner.launch(plan, batches)))
+                if not launched:
+                    return
+                if len(launched) > in_flight or (exhausted and not planned):
+                    plan, pending = launched.popleft()
+                    yield split_by_sentence(plan, pending.result())
+
+    def _prepare(self, texts: list[str]) -> tuple[EncodingPlan, list[DeviceBatch]]:
+        plan = self.planner.plan(texts)
+        return plan, self.runner.to_device_batches(self.planner.batches(plan))
 
 
-@dataclass(frozen=True)
-class EncodingPlan:
-    """Tokenised sentences cut into model windows, with each sentence's word spans and piece count."""
-
-    segments: list[_Segment]
-    spans: list[np.ndarray]
-    pieces: list[int]
-    word_offsets: np.ndarray
+def split_by_sentence(plan: EncodingPlan, vectors: np.ndarray) -> list[EncodedSentence]:
+    """One EncodedSentence per planned sentence, its vectors a view of the plan's (n_words, dim) rows."""
+    offsets = plan.word_offsets
+    return [EncodedSentence(spans=plan.spans[i], vectors=vectors[offsets[i]:offsets[i + 1]], n_pieces=plan.pieces[i])
+            for i in range(len(plan.spans))]
 
 
-class TransformerEncoder:
-    """Word vectors from a Hugging Face BERT-family encoder, batched by a padded-token budget."""
+class TransformerEncoder(PlannedEncoder):
+    """Word vectors from a Hugging Face BERT-family encoder, batched by a padded-token budget.
 
-    def __init__(self, settings: EncoderSettings, device: str | None = None, batch_tokens: int = 4096) -> None:
+    `batch_tokens`: padded tokens per forward pass (default: by device, see default_batch_tokens).
+    Raises ModelLoadError for a model that cannot be loaded or a layer it lacks, SenseSearchError
+    for a precision the device cannot run (checked before the weights load).
+    """
+
+    def __init__(self, settings: EncoderSettings, device: str | None = None, batch_tokens: int | None = None) -> None:
         import torch
         import transformers
         from transformers import AutoModel, AutoTokenizer
@@ -103,8 +169,9 @@ class TransformerEncoder:
         transformers.utils.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
         self.settings = settings
-        self.batch_tokens = batch_tokens
         self.device = pick_device(device)
+        check_precision(settings.precision, self.device)
+        self.batch_tokens = batch_tokens or default_batch_tokens(self.device)
         path = resolve_model_path(settings.model)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
@@ -124,125 +191,37 @@ class TransformerEncoder:
         for layer in settings.layers:
             if not -(n_layers + 1) <= layer <= n_layers:
                 raise ModelLoadError(f"layer {layer} does not exist: {settings.model} has {n_layers} layers (0 = embeddings)")
-        width = min(settings.max_length, model.config.max_position_embeddings) - 2
-        self.window_width = width
-        self.overlap = min(settings.stride, width // 2)
+        self.planner = make_planner(self.tokenizer, settings, self.batch_tokens,
+                                    max_positions=model.config.max_position_embeddings)
+        self.window_width = self.planner.width
         hidden = model.config.hidden_size
         self.dim = hidden * len(settings.layers) if settings.combine == "concat" else hidden
-        self.cls_id = self.tokenizer.cls_token_id
-        self.sep_id = self.tokenizer.sep_token_id
-        self.pad_id = self.tokenizer.pad_token_id or 0
+        forward = HFLayerForward(self.model, settings.layers, settings.precision)
+        self.runner = WordVectorRunner(forward, combine=settings.combine, dim=self.dim, device=self.device)
 
-    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
-        """Spans and vectors of every pre-tokenizer word of every sentence, in input order."""
-        if not sentences:
-            return []
-        plan = self.plan(sentences)
-        vectors = self._run_segments(plan.segments, plan.word_offsets)
-        offsets = plan.word_offsets
-        return [
-            EncodedSentence(spans=plan.spans[i], vectors=vectors[offsets[i]:offsets[i + 1]], n_pieces=plan.pieces[i])
-            for i in range(len(sentences))
-        ]
 
-    def plan(self, sentences: Sequence[str]) -> EncodingPlan:
-        """Tokenise `sentences` and cut them into model windows (the CPU-side work before the forward pass)."""
-        batch = self.tokenizer(list(sentences), add_special_tokens=False, return_offsets_mapping=True,
-                               return_attention_mask=False, return_token_type_ids=False, verbose=False)
-        segments: list[_Segment] = []
-        spans_per_sentence: list[np.ndarray] = []
-        pieces_per_sentence: list[int] = []
-        for index in range(len(sentences)):
-            spans, sentence_segments = self._plan_sentence(index, batch["input_ids"][index],
-                                                           batch["offset_mapping"][index], batch.word_ids(index))
-            spans_per_sentence.append(spans)
-            pieces_per_sentence.append(len(batch["input_ids"][index]))
-            segments.extend(sentence_segments)
-        word_offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans_per_sentence])]).astype(np.int64)
-        return EncodingPlan(segments, spans_per_sentence, pieces_per_sentence, word_offsets)
+class HFLayerForward:
+    """The LayerForward of a Hugging Face model: all hidden states out, the chosen ones stacked.
 
-    def batches(self, segments: Sequence[_Segment]) -> Iterator[tuple[list[_Segment], Any, Any]]:
-        """Padded (segments, input ids, attention mask) batches: sorted by length, within the token budget."""
+    fp16/bf16 run under torch autocast (weights stay float32; matrix products in half precision,
+    layer norms and softmax in float32), the way the issue-12 H200 figures were measured.
+    """
+
+    def __init__(self, model: Any, layers: Sequence[int], precision: str) -> None:
         import torch
 
-        order = sorted(range(len(segments)), key=lambda i: len(segments[i].ids))
-        for chunk in token_budget_chunks([len(segments[i].ids) for i in order], self.batch_tokens):
-            chosen = [segments[order[i]] for i in chunk]
-            width = max(len(s.ids) for s in chosen)
-            input_ids = np.full((len(chosen), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(chosen), width), dtype=np.int64)
-            for row, seg in enumerate(chosen):
-                input_ids[row, : len(seg.ids)] = seg.ids
-                mask[row, : len(seg.ids)] = 1
-            yield chosen, torch.from_numpy(input_ids), torch.from_numpy(mask)
+        self.model = model
+        self.layers = tuple(layers)
+        self.autocast = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
 
-    def _plan_sentence(self, index: int, ids: list[int], offsets: list[tuple[int, int]],
-                       word_ids: list[int | None]) -> tuple[np.ndarray, list[_Segment]]:
-        first_piece: dict[int, int] = {}
-        last_piece: dict[int, int] = {}
-        for piece, word in enumerate(word_ids):
-            if word is None:
-                continue
-            first_piece.setdefault(word, piece)
-            last_piece[word] = piece
-        words = sorted(first_piece)
-        spans = np.array([(offsets[first_piece[w]][0], offsets[last_piece[w]][1]) for w in words],
-                         dtype=np.int32).reshape(-1, 2)
-        if not words:
-            return spans, []
-        windows = plan_windows(len(ids), self.window_width, self.overlap)
-        rows_by_window: list[tuple[list[int], list[int]]] = [([], []) for _ in windows]
-        first_only = self.settings.pooling == "first"
-        for row, word in enumerate(words):
-            first, last = first_piece[word], last_piece[word]
-            chosen = 0 if len(windows) == 1 else best_window(first, last, windows)
-            start, end = windows[chosen]
-            stop = first + 1 if first_only else min(last, end - 1) + 1
-            positions, rows = rows_by_window[chosen]
-            for piece in range(first, stop):
-                positions.append(piece - start + 1)
-                rows.append(row)
-        segments = [
-            _Segment(index, [self.cls_id, *ids[start:end], self.sep_id], np.asarray(pos, dtype=np.int64),
-                     np.asarray(rows, dtype=np.int64))
-            for (start, end), (pos, rows) in zip(windows, rows_by_window)
-            if pos
-        ]
-        return spans, segments
-
-    def _run_segments(self, segments: list[_Segment], word_offsets: np.ndarray) -> np.ndarray:
+    def __call__(self, ids: Any, mask: Any) -> Any:
         import torch
 
-        sums = torch.zeros((int(word_offsets[-1]), self.dim), dtype=torch.float32)
-        counts = torch.zeros(int(word_offsets[-1]), dtype=torch.float32)
-        for chosen, input_ids, mask in self.batches(segments):
-            width = input_ids.shape[1]
-            # Only the pieces that feed a word are combined and pooled: padding, [CLS] and [SEP] never are.
-            flat = torch.from_numpy(np.concatenate([row * width + seg.positions for row, seg in enumerate(chosen)]))
-            targets = torch.from_numpy(np.concatenate([word_offsets[seg.sentence] + seg.word_rows for seg in chosen]))
-            sums.index_add_(0, targets, self._piece_vectors(input_ids, mask, flat))
-            counts.index_add_(0, targets, torch.ones(len(targets)))
-        vectors = sums / counts.clamp(min=1).unsqueeze(1)
-        return torch.nn.functional.normalize(vectors, dim=1).numpy()
-
-    def _piece_vectors(self, input_ids: Any, mask: Any, flat: Any) -> Any:
-        """Combined hidden states of the pieces at `flat` (row * width + position) of a padded batch."""
-        import torch
-
-        with torch.inference_mode():
-            out = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
-                             output_hidden_states=True)
-            flat = flat.to(self.device)
-            chosen = [out.hidden_states[layer].flatten(0, 1)[flat] for layer in self.settings.layers]
-            if self.settings.combine == "concat":
-                combined = torch.cat(chosen, dim=-1)
-            else:
-                combined = chosen[0]
-                for extra in chosen[1:]:
-                    combined += extra
-                if self.settings.combine == "mean":
-                    combined /= len(chosen)
-            return combined.float().cpu()
+        with torch.inference_mode(), torch.autocast(device_type=ids.device.type, dtype=self.autocast,
+                                                    enabled=self.autocast is not None):
+            hidden = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+            first = hidden[self.layers[0]]
+            return torch.stack([hidden[layer].to(first.dtype) for layer in self.layers])
 
 
 def quantize_linear_int8(model: Any) -> Any:
@@ -255,22 +234,6 @@ def quantize_linear_int8(model: Any) -> Any:
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
         warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.ao\.quantization.*")
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
-def token_budget_chunks(lengths: Sequence[int], budget: int) -> list[list[int]]:
-    """Group consecutive items (sorted by length) so that count x longest stays within `budget`."""
-    chunks: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for i, length in enumerate(lengths):
-        if current and max(longest, length) * (len(current) + 1) > budget:
-            chunks.append(current)
-            current, longest = [], 0
-        current.append(i)
-        longest = max(longest, length)
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def model_fingerprint(model: Any) -> str:

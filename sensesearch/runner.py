@@ -1,0 +1,161 @@
+"""The encoder's device half: padded batches through a model, chosen layers combined, pieces pooled.
+
+`WordVectorRunner` takes a `LayerForward` (the one narrow seam to a model: padded ids and mask in,
+the chosen hidden layers stacked out) and a planner's batches, and returns one L2-normalised vector
+per word. Everything after the forward pass (gathering the pieces that feed words, combining
+layers, pooling pieces into words, normalising) stays on the device; on CUDA the inputs go up from
+pinned memory without blocking and the vectors come back the same way, so the CPU can plan the
+next chunk while the device works (see `PendingVectors`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import SenseSearchError
+from .planner import Batch, EncodingPlan
+
+log = logging.getLogger(__name__)
+
+LayerForward = Callable[[Any, Any], Any]
+"""(input ids, attention mask), both (rows, width) int64 torch tensors on the runner's device ->
+the chosen hidden layers stacked, a (n_layers, rows, width, hidden) float tensor (any float dtype)
+on the same device, in the order the settings list the layers. A numpy array is accepted too."""
+
+HALF_PRECISIONS = ("fp16", "bf16")
+CPU_BATCH_TOKENS = 4096
+BATCH_TOKENS_ENV = "SENSESEARCH_BATCH_TOKENS"
+
+
+def check_precision(precision: str, device: str) -> None:
+    """Refuse arithmetic the device cannot do well, before any weights load.
+
+    fp16/bf16 autocast runs on CUDA only: on CPUs without bf16 units it is slower than float32 and
+    fp16 matrix products are not implemented for every op. int8 dynamic quantisation runs on CPU only.
+    Raises SenseSearchError with one line saying what to use instead.
+    """
+    kind = device.split(":", 1)[0]
+    if precision in HALF_PRECISIONS and kind != "cuda":
+        raise SenseSearchError(f"precision {precision} needs a CUDA device, not {device}; "
+                               "use float32 (or int8 on CPU)")
+    if precision == "int8" and kind != "cpu":
+        raise SenseSearchError(f"precision int8 runs on the CPU only, not on {device}; use float32, bf16 or fp16")
+
+
+def default_batch_tokens(device: str) -> int:
+    """Padded tokens per forward pass: $SENSESEARCH_BATCH_TOKENS, else chosen by device.
+
+    CPU: 4,096 (bigger batches only add padding there). CUDA: about 1,024 per GiB of device memory,
+    8,192-131,072, so a large GPU gets batches big enough to keep it busy (BERT-large at 131,072
+    tokens keeps all hidden states in some 15 GB of float32).
+    """
+    raw = os.environ.get(BATCH_TOKENS_ENV, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value < 64:
+            raise SenseSearchError(f"{BATCH_TOKENS_ENV} must be a whole number >= 64, not {raw!r}")
+        return value
+    if device.startswith("cuda"):
+        import torch
+
+        gib = torch.cuda.get_device_properties(torch.device(device)).total_memory / 2**30
+        return int(min(131_072, max(8_192, 1_024 * int(gib))))
+    if device.startswith("mps"):
+        return 8_192
+    return CPU_BATCH_TOKENS
+
+
+@dataclass
+class DeviceBatch:
+    """A planner Batch as torch tensors (pinned host memory on CUDA), ready for a non-blocking copy."""
+
+    ids: Any
+    mask: Any
+    flat: Any
+    words: Any
+
+
+class PendingVectors:
+    """The word vectors of one plan, still being computed or copied back; `result()` waits for them."""
+
+    def __init__(self, host: Any, event: Any, n_words: int) -> None:
+        self.host = host
+        self.event = event
+        self.n_words = n_words
+
+    def result(self) -> np.ndarray:
+        """(n_words, dim) float32, each row L2-normalised."""
+        if self.event is not None:
+            self.event.synchronize()
+        return self.host.numpy()
+
+
+class WordVectorRunner:
+    """Runs batches through a LayerForward and pools pieces into L2-normalised word vectors.
+
+    combine: "sum", "mean" or "concat" over the stacked layers; dim: the vector width that gives
+    (hidden for sum/mean, hidden x layers for concat). Pooling needs no setting here: the planner
+    hands only the pieces that feed each word (all of them for "mean", the first for "first"), and
+    the sum of a word's pieces has the direction of their mean, which normalisation keeps.
+    """
+
+    def __init__(self, forward: LayerForward, *, combine: str, dim: int, device: str) -> None:
+        self.forward = forward
+        self.combine = combine
+        self.dim = dim
+        self.device = device
+        self.cuda = device.startswith("cuda")
+
+    def to_device_batches(self, batches: Sequence[Batch]) -> list[DeviceBatch]:
+        """Torch views of the planner's arrays, pinned on CUDA; safe to call from a planning thread."""
+        import torch
+
+        def host(array: np.ndarray) -> Any:
+            tensor = torch.from_numpy(array)
+            return tensor.pin_memory() if self.cuda else tensor
+
+        return [DeviceBatch(host(b.ids), host(b.mask), host(b.flat), host(b.words)) for b in batches]
+
+    def launch(self, plan: EncodingPlan, batches: Sequence[DeviceBatch]) -> PendingVectors:
+        """Queue every batch of `plan` on the device; on CUDA this returns before the work is done."""
+        import torch
+
+        device = torch.device(self.device)
+        with torch.inference_mode():
+            sums = torch.zeros((plan.n_words, self.dim), dtype=torch.float32, device=device)
+            for batch in batches:
+                ids = batch.ids.to(device, non_blocking=True)
+                mask = batch.mask.to(device, non_blocking=True)
+                flat = batch.flat.to(device, non_blocking=True)
+                words = batch.words.to(device, non_blocking=True)
+                layers = torch.as_tensor(self.forward(ids, mask), device=device)
+                sums.index_add_(0, words, self.combine_layers(layers, flat))
+            vectors = torch.nn.functional.normalize(sums, dim=1)
+            if not self.cuda:
+                return PendingVectors(vectors.cpu(), None, plan.n_words)
+            host = torch.empty(vectors.shape, dtype=torch.float32, pin_memory=True)
+            host.copy_(vectors, non_blocking=True)
+            event = torch.cuda.Event()
+            event.record()
+            return PendingVectors(host, event, plan.n_words)
+
+    def combine_layers(self, layers: Any, flat: Any) -> Any:
+        """(n_layers, rows, width, hidden) and (n,) flat piece indexes -> (n, dim) float32 piece vectors."""
+        pieces = layers.flatten(1, 2)[:, flat].float()
+        if self.combine == "concat":
+            return pieces.permute(1, 0, 2).reshape(pieces.shape[1], -1)
+        combined = pieces.sum(0)
+        return combined / pieces.shape[0] if self.combine == "mean" else combined
+
+    def run(self, plan: EncodingPlan, batches: Sequence[Batch]) -> np.ndarray:
+        """(plan.n_words, dim) float32 L2-normalised word vectors, computed now."""
+        return self.launch(plan, self.to_device_batches(batches)).result()
