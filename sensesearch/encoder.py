@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .config import DEFAULT_MODEL, EncoderSettings
+from .config import DEFAULT_MODEL, DEFAULT_PRECISION, EncoderSettings
 from .errors import ModelLoadError
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedSentence
@@ -57,7 +57,12 @@ def encode_chunks(encoder: Encoder, chunks: Iterable[Sequence[str]]) -> Iterator
 
 
 def load_encoder(settings: EncoderSettings, device: str | None = None) -> Encoder:
-    """The encoder for `settings.model`: a registered factory by prefix, else a Hugging Face model."""
+    """The encoder for `settings.model`: a registered factory by prefix, else a Hugging Face model.
+
+    A precision the device cannot run raises SenseSearchError here, before any backend loads.
+    """
+    if settings.precision != DEFAULT_PRECISION:
+        check_precision(settings.precision, pick_device(device))
     prefix = settings.model.split(":", 1)[0]
     if ":" in settings.model and prefix in ENCODER_FACTORIES:
         return ENCODER_FACTORIES[prefix](settings, device)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 
 import numpy as np
 
+from .encoder import encode_chunks
 from .errors import SenseSearchError
 from .query import is_punctuation, normalize_form
 from .records import Document, EncodedSentence, IngestReport, Skipped
@@ -39,7 +40,11 @@ ChunkEncoder = Callable[[Iterator[Sequence[str]]], Iterator[list[EncodedSentence
 (a distributed engine keeps many chunks in flight), since the writer keeps the chunks it has handed out."""
 
 CHUNK_SENTENCES = 2048
-"""Sentences per encoder call: more sentences sort into batches of more even length (less padding)."""
+"""Sentences per encoder call at most: more sentences sort into batches of more even length (less padding)."""
+CHUNK_CHARS = 200_000
+"""Characters per encoder call at most (about 36,000 occurrences of English): a chunk's pieces, plans and
+vectors are held at once, so memory is bounded by text size, not by a sentence count that long sentences
+make unbounded (2,048 sentences of up to 2,000 characters are 4 MB of text)."""
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
@@ -162,25 +167,27 @@ class Ingestor:
         self.counters.skipped.append(item)
 
     def _chunks(self, pending: Iterator[_PendingDocument]) -> Iterator[list[tuple[_PendingDocument, int]]]:
-        """Runs of (document, sentence index) of about chunk_sentences, in corpus order.
+        """Runs of (document, sentence index) of at most chunk_sentences and about CHUNK_CHARS, in corpus order.
 
         A run also ends at the first document end after a checkpoint fell due: checkpoints happen only
         between documents, and full runs rarely end exactly on a document's last sentence.
         """
         chunk: list[tuple[_PendingDocument, int]] = []
+        chars = 0
         for doc in pending:
-            for i in range(len(doc.spans)):
+            for i, (start, end) in enumerate(doc.spans):
                 chunk.append((doc, i))
+                chars += end - start
                 document_done = i == len(doc.spans) - 1
-                if len(chunk) >= self.chunk_sentences or (document_done and self._threshold_reached()):
+                if (len(chunk) >= self.chunk_sentences or chars >= CHUNK_CHARS
+                        or (document_done and self._threshold_reached())):
                     yield chunk
-                    chunk = []
+                    chunk, chars = [], 0
         if chunk:
             yield chunk
 
     def _encode_in_process(self, chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
-        for texts in chunks:
-            yield self.index.encoder.encode(texts)
+        return encode_chunks(self.index.encoder, chunks)
 
     def _chunk_texts(self, pending: Iterator[_PendingDocument],
                      handed_out: deque[list[tuple[_PendingDocument, int]]]) -> Iterator[list[str]]:

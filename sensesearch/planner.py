@@ -123,6 +123,8 @@ class Planner:
 
     def tokenize(self, sentences: Sequence[str]) -> list[TokenizedSentence]:
         """Word pieces and word spans of each sentence: the one place text goes into the tokenizer."""
+        if not sentences:
+            return []
         folded = [self.fold(s) for s in sentences] if self.fold else None
         texts = [f[0] for f in folded] if folded else list(sentences)
         batch = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,

