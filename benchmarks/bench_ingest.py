@@ -50,8 +50,8 @@ def bare_forward(encoder: TransformerEncoder, sentences: list[str], chunk_senten
 
     batches = []
     for first in range(0, len(sentences), chunk_sentences):
-        plan = encoder.plan(sentences[first:first + chunk_sentences])
-        batches.extend((ids, mask) for _, ids, mask in encoder.batches(plan.segments))
+        plan = encoder.planner.plan(sentences[first:first + chunk_sentences])
+        batches.extend((torch.from_numpy(b.ids), torch.from_numpy(b.mask)) for b in encoder.planner.batches(plan))
     started = time.perf_counter()
     with torch.inference_mode():
         for ids, mask in batches:
@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=0, help="First N files of each corpus folder (0: all).")
     parser.add_argument("--chars", type=int, default=0, help="Cut each file to N characters (0: whole).")
     parser.add_argument("--rounds", type=int, default=4, help="Interleave the four methods over N corpus slices.")
-    parser.add_argument("--batch-tokens", type=int, default=4096)
+    parser.add_argument("--batch-tokens", type=int, default=4096, help="Padded tokens per batch (the CPU default).")
     parser.add_argument("--compression", default="sq8")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default).")
     logging.basicConfig(level=logging.WARNING)

@@ -34,6 +34,26 @@ def test_bench_ingest_smoke() -> None:
 
 
 @pytest.mark.slow
+def test_bench_gpu_smoke_on_cpu() -> None:
+    result = run_benchmark("bench_gpu.py", "--device", "cpu", "--sizes", "minilm", "--docs", "1", "--chars", "400",
+                           "--precisions", "float32", "bf16")
+    minilm = result["sizes"]["minilm"]
+    assert result["device"] == "cpu" and minilm["word_pieces"] > 0
+    fp32 = minilm["float32"]
+    assert {"bare_pieces_per_s", "encoder_pieces_per_s", "full_pieces_per_s", "encoder_vs_bare", "full_vs_bare"} <= set(fp32)
+    # Off CUDA the encoder refuses bf16, so only the bare model's bf16 rate is measured.
+    assert set(minilm["bf16"]) == {"bare_pieces_per_s", "bare_vs_float32_bare", "seconds"}
+    assert "best_full_vs_half_bare" in minilm
+
+
+@pytest.mark.slow
+def test_bench_memory_smoke() -> None:
+    result = run_benchmark("bench_memory.py", "--mb", "0.02", "--model", "tiny")
+    assert result["documents"]["0.02MB"]["chars"] == 20_000
+    assert 50 < result["documents"]["0.02MB"]["peak_rss_mb"] < 4000
+
+
+@pytest.mark.slow
 def test_bench_size_smoke() -> None:
     result = run_benchmark("bench_size.py", "--docs", "1", "--chars", "2500", "--queries", "10",
                            "--compressions", "flat", "sq8", "fp16")

@@ -1,0 +1,170 @@
+"""GPU (or CPU) throughput by model size: bare forward, encoder and full index pipeline, in word pieces/s.
+
+Random-weight BERT models of the MiniLM-L6, BERT-base and BERT-large shapes are built from the
+bundled tokenizer and config (same compute per token as trained weights; nothing is downloaded).
+All figures count the same word pieces of the same sentences (the pipeline's own segmentation),
+so their ratios hold within one run. "bare" is the model alone on the pipeline's own batches,
+already on the device; "encoder" is TransformerEncoder.encode_stream over ingest-sized chunks;
+"full" is SenseIndex.add of the corpus files.
+
+    python benchmarks/bench_gpu.py --device cuda                          # all sizes, float32 and bf16
+    python benchmarks/bench_gpu.py --device cpu --sizes minilm --docs 1 --chars 600   # smoke size
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import MODEL_SIZES, REPO, corpus_sentences, emit, random_bert, remove, subsample_corpus
+
+from sensesearch.config import EncoderSettings
+from sensesearch.encoder import TransformerEncoder
+from sensesearch.index import SenseIndex
+from sensesearch.ingest import CHUNK_CHARS, CHUNK_SENTENCES
+
+COSINE_SENTENCES = 500
+
+
+def chunked(sentences: list[str]) -> list[list[str]]:
+    """Sentence chunks cut the way ingest cuts them (a sentence count and a character bound)."""
+    chunks: list[list[str]] = [[]]
+    chars = 0
+    for sentence in sentences:
+        if len(chunks[-1]) >= CHUNK_SENTENCES or chars >= CHUNK_CHARS:
+            chunks.append([])
+            chars = 0
+        chunks[-1].append(sentence)
+        chars += len(sentence)
+    return [c for c in chunks if c]
+
+
+def synchronize(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def bare_forward(encoder: TransformerEncoder, chunks: list[list[str]], precision: str) -> float:
+    """Seconds for the model alone on the pipeline's own batches, moved to the device beforehand."""
+    import torch
+
+    device = torch.device(encoder.device)
+    batches = []
+    for chunk in chunks:
+        plan = encoder.planner.plan(chunk)
+        batches.extend((torch.from_numpy(b.ids).to(device), torch.from_numpy(b.mask).to(device))
+                       for b in encoder.planner.batches(plan))
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    with torch.inference_mode(), torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None):
+        encoder.model(input_ids=batches[0][0][:1], attention_mask=batches[0][1][:1])  # warm-up
+        synchronize(encoder.device)
+        started = time.perf_counter()
+        for ids, mask in batches:
+            encoder.model(input_ids=ids, attention_mask=mask)
+        synchronize(encoder.device)
+    return time.perf_counter() - started
+
+
+def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[list[str]], corpus: Path,
+            workdir: Path, pieces: int) -> tuple[dict[str, Any], np.ndarray]:
+    """Rates of one model at one precision, and its vectors for the first sentences (for cosines)."""
+    import torch
+
+    settings = EncoderSettings(model=str(model), precision=precision)
+    if precision in ("bf16", "fp16") and not args.device.startswith("cuda"):
+        # The encoder refuses half precision off CUDA; the bare model still shows what autocast costs here.
+        probe = TransformerEncoder(EncoderSettings(model=str(model)), device=args.device, batch_tokens=args.batch_tokens)
+        bare = bare_forward(probe, chunks, precision)
+        return {"seconds": {"bare": round(bare, 3)}, "bare_pieces_per_s": round(pieces / bare, 1)}, np.zeros((0, 0))
+    encoder = TransformerEncoder(settings, device=args.device, batch_tokens=args.batch_tokens)
+    if args.device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+    seconds = {"bare": bare_forward(encoder, chunks, precision)}
+    started = time.perf_counter()
+    encoded_pieces = sum(e.n_pieces for result in encoder.encode_stream(iter(chunks)) for e in result)
+    seconds["encoder"] = time.perf_counter() - started
+    folder = workdir / f"index-{model.name}-{precision}"
+    with SenseIndex.create(folder, settings=settings, encoder=encoder, compression=args.compression) as index:
+        report = index.add([corpus])
+    seconds["full"] = report.seconds
+    remove(folder)
+    if encoded_pieces != pieces or report.word_pieces != pieces:
+        raise SystemExit(f"pieces differ: counted {pieces}, encoder {encoded_pieces}, pipeline {report.word_pieces}")
+    sample = [s for chunk in chunks for s in chunk][:COSINE_SENTENCES]
+    vectors = np.concatenate([e.vectors for e in encoder.encode(sample)])
+    result: dict[str, Any] = {f"{k}_pieces_per_s": round(pieces / max(v, 1e-9), 1) for k, v in seconds.items()}
+    result["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
+    result["encoder_vs_bare"] = round(seconds["bare"] / seconds["encoder"], 3)
+    result["full_vs_bare"] = round(seconds["bare"] / seconds["full"], 3)
+    result["batch_tokens"] = encoder.batch_tokens
+    if args.device.startswith("cuda"):
+        result["gpu_memory_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return result, vectors
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-gpu-"))
+    precisions = args.precisions or (["float32", "bf16"] if args.device.startswith("cuda") else ["float32"])
+    out: dict[str, Any] = {"benchmark": "gpu", "device": args.device, "precisions": precisions,
+                           "corpus": [str(c) for c in args.corpus], "torch": torch.__version__}
+    if args.device.startswith("cuda"):
+        out["gpu"] = torch.cuda.get_device_name(torch.device(args.device))
+    try:
+        corpus = subsample_corpus([Path(c) for c in args.corpus], workdir / "corpus", args.docs, args.chars)
+        sentences = corpus_sentences(corpus)
+        chunks = chunked(sentences)
+        sizes: dict[str, Any] = {}
+        for size in args.sizes:
+            model = random_bert(size, workdir / f"model-{size}")
+            tokenizer_pieces = TransformerEncoder(EncoderSettings(model=str(model)), device="cpu").tokenizer(
+                sentences, add_special_tokens=False)["input_ids"]
+            pieces = sum(len(ids) for ids in tokenizer_pieces)
+            results, vectors = {}, {}
+            for precision in precisions:
+                results[precision], vectors[precision] = measure(model, precision, args, chunks, corpus, workdir, pieces)
+            fp32_bare = results.get("float32", {}).get("bare_pieces_per_s")
+            for precision, result in results.items():
+                if precision != "float32" and fp32_bare:
+                    result["bare_vs_float32_bare"] = round(result["bare_pieces_per_s"] / fp32_bare, 3)
+                if precision != "float32" and vectors[precision].size and vectors.get("float32", np.zeros(0)).size:
+                    result["mean_cosine_vs_float32"] = round(float(np.mean(np.sum(
+                        vectors[precision] * vectors["float32"], axis=1))), 6)
+            half_bare = max((r["bare_pieces_per_s"] for p, r in results.items() if p != "float32"), default=None)
+            best_full = max((r.get("full_pieces_per_s", 0.0) for r in results.values()), default=0.0)
+            if half_bare:
+                results["best_full_vs_half_bare"] = round(best_full / half_bare, 3)
+            sizes[size] = {"word_pieces": pieces, "sentences": len(sentences), **results}
+            remove(workdir / f"model-{size}")
+        out["sizes"] = sizes
+    finally:
+        remove(workdir)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="torch device: cuda, cuda:1, cpu.")
+    parser.add_argument("--sizes", nargs="+", default=["minilm", "base", "large"], choices=sorted(MODEL_SIZES))
+    parser.add_argument("--precisions", nargs="+", choices=["float32", "bf16", "fp16"],
+                        help="default: float32 and bf16 on CUDA, float32 elsewhere.")
+    parser.add_argument("--corpus", nargs="+",
+                        default=[str(REPO / "corpora" / "inaugural"), str(REPO / "corpora" / "state_union")])
+    parser.add_argument("--docs", type=int, default=0, help="First N files of each corpus folder (0: all).")
+    parser.add_argument("--chars", type=int, default=0, help="Cut each file to N characters (0: whole).")
+    parser.add_argument("--batch-tokens", type=int, default=None, help="Padded tokens per batch (default: by device).")
+    parser.add_argument("--compression", default="sq8")
+    logging.basicConfig(level=logging.WARNING)
+    emit(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
