@@ -173,3 +173,27 @@ def test_batch_tokens_by_device_and_settable(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "lots")
     with pytest.raises(SenseSearchError, match="SENSESEARCH_BATCH_TOKENS"):
         default_batch_tokens("cpu")
+
+
+def test_index_and_query_never_import_clustering_or_plotting(tmp_path: Path, bank_corpus: Path) -> None:
+    """Issue 12.4: the index and query paths load neither scikit-learn nor matplotlib (nor torch, with a torch-free encoder)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from tests.fake_encoder import FakeEncoder
+from sensesearch import SenseIndex, EncoderSettings
+from sensesearch.planner import Planner
+from sensesearch.runner import WordVectorRunner
+settings = EncoderSettings(model="fake:test")
+with SenseIndex.create({str(tmp_path / "idx")!r}, settings=settings, encoder=FakeEncoder(settings)) as index:
+    index.add([{str(bank_corpus)!r}])
+with SenseIndex.open({str(tmp_path / "idx")!r}, read_only=True, encoder=FakeEncoder(settings)) as index:
+    assert index.query("money in the [[bank]]", k=3)
+print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"sklearn", "matplotlib", "torch", "transformers"}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"

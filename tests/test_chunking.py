@@ -1,0 +1,62 @@
+"""Ingest hands the encoder chunks bounded by characters (issue 17.15) through its streaming entry (issue 12)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from sensesearch.config import EncoderSettings
+from sensesearch.index import SenseIndex
+from sensesearch.ingest import CHUNK_CHARS
+from sensesearch.records import EncodedSentence
+
+from .fake_encoder import FakeEncoder
+
+
+class RecordingEncoder(FakeEncoder):
+    """Records the characters of each chunk it is handed, and whether they came through encode_stream."""
+
+    def __init__(self, settings: EncoderSettings, streaming: bool) -> None:
+        super().__init__(settings)
+        self.chunk_chars: list[int] = []
+        self.streamed = 0
+        if streaming:
+            self.encode_stream = self._stream  # type: ignore[method-assign]
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        self.chunk_chars.append(sum(len(s) for s in sentences))
+        return super().encode(sentences)
+
+    def _stream(self, chunks: Iterable[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+        for texts in chunks:
+            self.streamed += 1
+            yield self.encode(texts)
+
+
+def long_sentence_document(folder: Path, sentences: int = 260, words: int = 160) -> Path:
+    folder.mkdir()
+    line = " ".join(f"word{i % 50}" for i in range(words)) + "."
+    (folder / "one.txt").write_text("\n\n".join([line] * sentences))
+    return folder
+
+
+def test_one_document_of_long_sentences_is_encoded_in_character_bounded_chunks(tmp_path: Path,
+                                                                               fake_settings: EncoderSettings) -> None:
+    corpus = long_sentence_document(tmp_path / "corpus")
+    encoder = RecordingEncoder(fake_settings, streaming=False)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, encoder=encoder) as index:
+        report = index.add([corpus])
+    total = sum(encoder.chunk_chars)
+    assert report.documents_indexed == 1 and report.sentences == 260
+    # 260 sentences of about 1,000 characters: far under the sentence limit, over the character bound.
+    assert total > CHUNK_CHARS and len(encoder.chunk_chars) >= 2
+    assert max(encoder.chunk_chars) <= CHUNK_CHARS + 2000
+
+
+def test_in_process_ingest_streams_through_encode_stream(tmp_path: Path, bank_corpus: Path,
+                                                         fake_settings: EncoderSettings) -> None:
+    encoder = RecordingEncoder(fake_settings, streaming=True)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, encoder=encoder) as index:
+        report = index.add([bank_corpus])
+        assert encoder.streamed == len(encoder.chunk_chars) >= 1
+        assert report.occurrences > 0 and index.query("money in the [[bank]]", k=2)
