@@ -53,8 +53,8 @@ LayersOption = Annotated[Optional[str], typer.Option(
 CombineOption = Annotated[Optional[str], typer.Option(help=f"How layers combine: {'|'.join(COMBINE_CHOICES)} [default: sum].")]
 PoolingOption = Annotated[Optional[str], typer.Option(help=f"How word pieces pool: {'|'.join(POOLING_CHOICES)} [default: mean].")]
 PrecisionOption = Annotated[Optional[str], typer.Option(
-    help=f"Model arithmetic: {'|'.join(PRECISION_CHOICES)} (int8: dynamic quantisation, faster on CPU) "
-         "[default: float32].")]
+    help=f"Model arithmetic: {'|'.join(PRECISION_CHOICES)} (int8: dynamic quantisation, CPU only; fp16/bf16: "
+         "autocast, CUDA only, faster for BERT-base and larger) [default: float32].")]
 DeviceOption = Annotated[Optional[str], typer.Option(help="torch device (default: cuda, then mps, then cpu).")]
 
 
