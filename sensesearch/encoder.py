@@ -18,6 +18,7 @@ import numpy as np
 
 from .config import DEFAULT_MODEL, EncoderSettings
 from .errors import ModelLoadError
+from .normalize import fold
 from .records import EncodedSentence
 from .windows import best_window, plan_windows
 
@@ -147,7 +148,8 @@ class TransformerEncoder:
 
     def plan(self, sentences: Sequence[str]) -> EncodingPlan:
         """Tokenise `sentences` and cut them into model windows (the CPU-side work before the forward pass)."""
-        batch = self.tokenizer(list(sentences), add_special_tokens=False, return_offsets_mapping=True,
+        folded = [fold(sentence) for sentence in sentences]
+        batch = self.tokenizer([f.text for f in folded], add_special_tokens=False, return_offsets_mapping=True,
                                return_attention_mask=False, return_token_type_ids=False, verbose=False)
         segments: list[_Segment] = []
         spans_per_sentence: list[np.ndarray] = []
@@ -155,7 +157,7 @@ class TransformerEncoder:
         for index in range(len(sentences)):
             spans, sentence_segments = self._plan_sentence(index, batch["input_ids"][index],
                                                            batch["offset_mapping"][index], batch.word_ids(index))
-            spans_per_sentence.append(spans)
+            spans_per_sentence.append(folded[index].spans(spans))
             pieces_per_sentence.append(len(batch["input_ids"][index]))
             segments.extend(sentence_segments)
         word_offsets = np.concatenate([[0], np.cumsum([len(s) for s in spans_per_sentence])]).astype(np.int64)

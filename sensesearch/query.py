@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import QueryError
+from .normalize import word_key
 from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
@@ -49,8 +50,8 @@ def parse_marked(text: str) -> MarkedQuery:
 
 
 def normalize_form(word: str) -> str:
-    """The lookup key of a word: NFKC, case-folded, so that search is case-insensitive."""
-    return unicodedata.normalize("NFKC", word).casefold()
+    """The lookup key of a word (normalize.word_key: Unicode-folded and case-folded); the one key function."""
+    return word_key(word)
 
 
 def is_punctuation(word: str) -> bool:
