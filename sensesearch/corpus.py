@@ -162,7 +162,11 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
         yield Skipped(path_text(path), str(exc))
         return
     base = path_text(path.resolve())
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    first_line_of: dict[str, tuple[int, Any]] = {}
+    # Records end at "\n" only (JSON Lines): str.splitlines would also cut at U+2028, U+0085 and other
+    # separators that JSON allows raw inside strings, and number the lines wrongly from there on.
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         where = f"{path_text(path)}:{lineno}"
@@ -176,6 +180,14 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             continue
         record_id = record.get("id")
         label = clean_text(str(record_id)) if record_id is not None else where
+        if record_id is not None:
+            if label in first_line_of:
+                kept_line, kept_id = first_line_of[label]
+                yield Skipped(where, f"id {json.dumps(record_id, ensure_ascii=False)} names the same document as id "
+                                     f"{json.dumps(kept_id, ensure_ascii=False)} on line {kept_line} (ids are compared "
+                                     f"as text); the record on line {kept_line} was kept")
+                continue
+            first_line_of[label] = (lineno, record_id)
         meta = json.loads(clean_text(json.dumps({k: v for k, v in record.items() if k not in ("text", "id")},
                                                 ensure_ascii=False)))
         yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta,
