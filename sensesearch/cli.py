@@ -144,7 +144,8 @@ def _skips_listed_once(listed: bool) -> Iterator[None]:
     def unlisted(record: logging.LogRecord) -> bool:
         return not getattr(record, "listed_in_report", False)
 
-    handlers = logging.getLogger().handlers if listed else []
+    # Only the plain stream handlers that print to the terminal (main's basicConfig); capturing ones keep all.
+    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler] if listed else []
     for handler in handlers:
         handler.addFilter(unlisted)
     try:
