@@ -117,3 +117,24 @@ def test_cli_usages_and_query_agree_on_split_words(phrase_index: Path, word: str
     assert usages.exit_code == 0 and usages.exception is None, usages.output
     assert query.exit_code == 0 and query.exception is None, query.output
     assert "interest" not in word or len(re.findall('"occurrence_id"', usages.stdout)) == 2
+
+
+def test_http_api_words_phrases_and_offset_units(phrase_index: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from sensesearch.server import create_app
+
+    with TestClient(create_app(phrase_index, encoder=FakeEncoder())) as client:
+        words = client.post("/api/words", json={"text": "\U0001f600 I don't bank at \u94f6\u884c."}).json()
+        assert [(w["start"], w["end"], w["word"], w["stored"]) for w in words] == [
+            (0, 1, "\U0001f600", False), (2, 3, "I", True), (4, 7, "don", True), (7, 8, "'", False),
+            (8, 9, "t", True), (10, 14, "bank", True), (15, 17, "at", True), (18, 19, "\u94f6", True),
+            (19, 20, "\u884c", True), (20, 21, ".", False)]
+        usages = client.get("/api/usages", params={"word": "interest rate"}).json()
+        assert [h["word"] for h in usages] == ["interest rate", "interest  rate"]
+        query = client.post("/api/query", json={"text": "the [[well-known]] one"}).json()
+        assert [h["word"] for h in query] == ["well-known"]
+        schema = client.get("/openapi.json").json()["components"]["schemas"]
+        for model, field in (("Hit", "start"), ("Hit", "end"), ("Hit", "doc_start"),
+                             ("WordSpan", "start"), ("WordSpan", "end")):
+            assert "Unicode code points" in schema[model]["properties"][field]["description"]
