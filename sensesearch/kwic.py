@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from .normalize import word_key
 from .records import Hit
 
 _SPACE = re.compile(r"\s+")
@@ -30,9 +31,9 @@ def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
     if by in (None, "score"):
         return list(hits)
     if by == "left":
-        return sorted(hits, key=lambda h: [w.casefold() for w in reversed(_flat(h.left).split())])
+        return sorted(hits, key=lambda h: [word_key(w) for w in reversed(_flat(h.left).split())])
     if by == "right":
-        return sorted(hits, key=lambda h: [w.casefold() for w in _flat(h.right).split()])
+        return sorted(hits, key=lambda h: [word_key(w) for w in _flat(h.right).split()])
     raise ValueError(f"sort must be score, left or right, not {by!r}")
 
 

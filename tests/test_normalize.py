@@ -137,3 +137,28 @@ def test_index_finds_every_spelling(tmp_path: Path, fake_settings: EncoderSettin
         assert len(index.usages("cooperate")) == 2
         assert len(index.usages("co\u00adoperate")) == 2
         assert len(index.query("We [[cooperate]] with them.", k=5)) == 2
+
+
+def test_context_keywords_and_sorting_read_folded_words() -> None:
+    from sensesearch.keywords import context_words
+    from sensesearch.kwic import sort_hits
+    from sensesearch.records import Hit
+
+    def hit(sentence: str) -> Hit:
+        start = sentence.index("bank")
+        return Hit(occurrence_id=0, word="bank", sentence=sentence, start=start, end=start + 4, document="d",
+                   sentence_id=0, position=0, doc_start=start)
+
+    assert context_words(hit("The cafe\u0301 co\u00adoperate bank")) == {"caf\u00e9", "cooperate"}
+    hits = [hit("Zebra bank"), hit("cafe\u0301 bank"), hit("Caf\u00e9 bank"), hit("able bank")]
+    assert [h.sentence for h in sort_hits(hits, "left")][:2] == ["able bank", "cafe\u0301 bank"]
+
+
+@pytest.mark.slow
+def test_real_model_embeds_every_spelling_alike(minilm) -> None:
+    spellings = ["They cafe\u0301 co\u00adoperate at the \uff42\uff41\uff4e\uff4b.",
+                 "They caf\u00e9 cooperate at the bank."]
+    first, second = minilm.encode(spellings)
+    assert len(first.spans) == len(second.spans)
+    assert np.allclose(first.vectors, second.vectors, atol=1e-5)
+    assert [spellings[0][a:b] for a, b in first.spans.tolist()][1:3] == ["cafe\u0301", "co\u00adoperate"]
