@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import QueryError, WordNotFoundError
-from .query import MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector, word_spans
+from .query import (MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector,
+                    word_spans)
 from .records import Hit
 
 if TYPE_CHECKING:
@@ -22,18 +23,14 @@ class Searcher:
     def __init__(self, index: SenseIndex) -> None:
         self.index = index
 
-    def embed_marked(self, text: str, single_word: bool = True) -> tuple[MarkedQuery, np.ndarray]:
-        """The query sentence and the unit vector of its marked word (mean of words if it spans several)."""
+    def embed_marked(self, text: str) -> tuple[MarkedQuery, np.ndarray]:
+        """The query sentence and the unit vector of its marked span (the mean of its words if several)."""
         marked = parse_marked(text)
         encoded = self.index.encoder.encode([marked.text])[0]
         try:
-            rows, vector = span_vector(encoded, marked.start, marked.end)
+            _, vector = span_vector(encoded, marked.start, marked.end)
         except QueryError:
             raise QueryError(f"the marked text {marked.word!r} holds no word the model reads") from None
-        if single_word and len(rows) > 1:
-            pieces = [marked.text[s:e] for s, e in encoded.spans[rows].tolist()]
-            raise QueryError(f"the marked text {marked.word!r} is {len(rows)} words for the model ({' '.join(pieces)}); "
-                             "mark a single word, or use --any-word")
         return marked, vector
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
@@ -41,11 +38,10 @@ class Searcher:
         """Usages nearest to the marked span: a word, or a phrase (its vector the mean of its words')."""
         if k < 1:
             raise QueryError("k must be at least 1")
-        marked, vector = self.embed_marked(text, single_word=False)
+        marked, vector = self.embed_marked(text)
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe)
-        places = self.places(marked.word, documents, any_word_hint=True)
-        ids, vectors = self._place_vectors(places)
+        places, vectors = self._place_vectors(self.places(marked.word, documents, any_word_hint=True))
         scores = vectors @ vector
         top = np.argsort(-scores, kind="stable")[:k]
         return self.place_hits([places[i] for i in top.tolist()], scores[top].tolist())
@@ -82,7 +78,8 @@ class Searcher:
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Ids (int64, the first word's for a phrase) and unit vectors (float32, n x dim) of every usage."""
-        return self._place_vectors(self.places(word, documents))
+        places, vectors = self._place_vectors(self.places(word, documents))
+        return np.asarray([p[0] for p in places], dtype=np.int64), vectors
 
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
         """Usages of a word or phrase in corpus order."""
@@ -123,20 +120,20 @@ class Searcher:
                 found.append(place)
         return found
 
-    def _place_vectors(self, places: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    def _place_vectors(self, places: list[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], np.ndarray]:
+        """The places whose vectors are all present, and each one's unit vector (a phrase: its words' mean)."""
         self.index.refresh()
         if self.index.read_only:
             flat = np.asarray([i for place in places for i in place], dtype=np.int64)
             present = set(flat[self.index.vectors.contains(flat)].tolist())
             places = [p for p in places if all(i in present for i in p)]
-        ids = np.asarray([p[0] for p in places], dtype=np.int64)
         width = max((len(p) for p in places), default=1)
+        members = np.asarray(places, dtype=np.int64).reshape(len(places), width)
         if width == 1:
-            return ids, self.index.vectors.reconstruct(ids)
-        members = np.asarray(places, dtype=np.int64)
+            return places, self.index.vectors.reconstruct(members[:, 0])
         vectors = self.index.vectors.reconstruct(members.reshape(-1)).reshape(len(places), width, -1).mean(axis=1)
         norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return ids, (vectors / norms).astype(np.float32)
+        return places, (vectors / norms).astype(np.float32)
 
     def place_hits(self, places: Sequence[tuple[int, ...]], scores: Sequence[float] | None = None) -> list[Hit]:
         """Hits of words or phrases; a phrase's hit spans its first word's start to its last word's end."""
