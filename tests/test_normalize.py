@@ -162,3 +162,15 @@ def test_real_model_embeds_every_spelling_alike(minilm) -> None:
     assert len(first.spans) == len(second.spans)
     assert np.allclose(first.vectors, second.vectors, atol=1e-5)
     assert [spellings[0][a:b] for a, b in first.spans.tolist()][1:3] == ["cafe\u0301", "co\u00adoperate"]
+
+
+def test_compare_finds_the_word_in_any_spelling() -> None:
+    from sensesearch.compare import compare
+
+    lines = ["The old cafe\u0301 by the river.", "The CAF\u00c9 on the corner.", "They co\u00adoperate.",
+             "Die Stra\u00dfe ist lang."]
+    result = compare(FakeEncoder(), "caf\u00e9", lines[:2])
+    assert result.similarity[0][0] == pytest.approx(1.0)
+    assert compare(FakeEncoder(), "cooperate", [lines[2], "We cooperate."]).sentences[0] == lines[2]
+    assert compare(FakeEncoder(), "STRASSE", [lines[3], "Eine Strasse."]).similarity[0][1] < 1
+    assert compare(FakeEncoder(), "interest rate", ["The interest rate rose.", "An interest  rate."]).sentences
