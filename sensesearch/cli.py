@@ -23,7 +23,7 @@ from . import kwic
 from .compare import compare as compare_usages
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
                      EncoderSettings, IndexConfig, parse_layers)
-from .corpus import check_paths
+from .corpus import check_paths, physical_lines
 from .encoder import load_encoder
 from .engines import check_engine, open_engine
 from .errors import SenseSearchError
@@ -255,10 +255,10 @@ def compare(
     Example: sensesearch compare bank corpora/demo/bank_lines.txt
     """
     if file == "-":
-        lines = sys.stdin.read().splitlines()
+        lines = physical_lines(sys.stdin.read())
     else:
         try:
-            lines = Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = physical_lines(Path(file).read_text(encoding="utf-8", errors="replace"))
         except OSError as exc:
             raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
     encoder = load_encoder(encoder_settings(model, layers, combine, pooling, precision=precision), device)

@@ -40,6 +40,13 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def physical_lines(text: str) -> list[str]:
+    """`text` cut at "\n" only (a trailing "\r" dropped), unlike str.splitlines, which also cuts at
+    U+2028, U+0085, form feeds and other separators that can sit inside one record or sentence."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def path_text(path: str | Path) -> str:
     """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
@@ -163,10 +170,8 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
         return
     base = path_text(path.resolve())
     first_line_of: dict[str, tuple[int, Any]] = {}
-    # Records end at "\n" only (JSON Lines): str.splitlines would also cut at U+2028, U+0085 and other
-    # separators that JSON allows raw inside strings, and number the lines wrongly from there on.
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    # Records end at "\n" only (JSON Lines): JSON allows U+2028 and U+0085 raw inside strings.
+    for lineno, line in enumerate(physical_lines(text), start=1):
         if not line.strip():
             continue
         where = f"{path_text(path)}:{lineno}"

@@ -65,3 +65,17 @@ def test_cli_indexes_three_records_and_prints_each_skip_once(tmp_path: Path) -> 
     assert "Indexed 4 documents" in result.stderr + result.stdout
     output = result.stderr + result.stdout
     assert output.count("bad.jsonl:2") == 1 and "good.jsonl" not in output
+
+
+def test_line_files_of_sentences_and_eval_data_cut_at_newline_only(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sensesearch.cli import app
+    from sensesearch.corpus import physical_lines
+
+    assert physical_lines("a\u2028b\r\nc\u0085d\x0ce\n") == ["a\u2028b", "c\u0085d\x0ce"]
+    lines = tmp_path / "lines.txt"
+    lines.write_text("The bank\u2028of the river.\nMoney in the bank.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--json"])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert json.loads(result.stdout)["sentences"] == ["The bank\u2028of the river.", "Money in the bank."]
