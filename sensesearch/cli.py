@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
@@ -22,7 +23,7 @@ from . import kwic
 from .compare import compare as compare_usages
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
                      EncoderSettings, IndexConfig, parse_layers)
-from .corpus import check_paths
+from .corpus import check_paths, physical_lines
 from .encoder import load_encoder
 from .engines import check_engine, open_engine
 from .errors import SenseSearchError
@@ -124,7 +125,8 @@ def index(
     if not exists or any((model, layers, combine, pooling, precision)):
         base = IndexConfig.load(index).encoder if exists else None
         asked = encoder_settings(model, layers, combine, pooling, base, precision)
-    with (SenseIndex.open_or_create(index, asked, compression=compression, db_url=db, device=device,
+    with (_skips_listed_once(not quiet),
+          SenseIndex.open_or_create(index, asked, compression=compression, db_url=db, device=device,
                                     lock_timeout=wait) as target,
           open_engine(engine, target, address, workers) as chunk_encoder):
         report = _run_with_progress(target, paths, quiet, chunk_encoder)
@@ -134,6 +136,23 @@ def index(
         first = report.skipped[0]
         raise SenseSearchError(f"nothing was indexed: all {len(report.skipped)} inputs were skipped "
                                f"(first: {first.path}: {first.reason})")
+
+
+@contextlib.contextmanager
+def _skips_listed_once(listed: bool) -> Iterator[None]:
+    """While the report will list the skipped inputs, the log handlers leave out the same warnings."""
+    def unlisted(record: logging.LogRecord) -> bool:
+        return not getattr(record, "listed_in_report", False)
+
+    # Only the plain stream handlers that print to the terminal (main's basicConfig); capturing ones keep all.
+    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler] if listed else []
+    for handler in handlers:
+        handler.addFilter(unlisted)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(unlisted)
 
 
 def _run_with_progress(target: SenseIndex, paths: list[str], quiet: bool,
@@ -236,10 +255,10 @@ def compare(
     Example: sensesearch compare bank corpora/demo/bank_lines.txt
     """
     if file == "-":
-        lines = sys.stdin.read().splitlines()
+        lines = physical_lines(sys.stdin.read())
     else:
         try:
-            lines = Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = physical_lines(Path(file).read_text(encoding="utf-8", errors="replace"))
         except OSError as exc:
             raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
     encoder = load_encoder(encoder_settings(model, layers, combine, pooling, precision=precision), device)

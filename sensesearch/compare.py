@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from .encoder import Encoder
 from .errors import QueryError
-from .query import parse_marked, span_vector
+from .query import is_punctuation, normalize_form, parse_marked, phrase_of, span_vector, word_spans
 
 
 @dataclass(frozen=True)
@@ -25,15 +24,20 @@ class Comparison:
         return {"word": self.word, "sentences": self.sentences, "similarity": self.similarity}
 
 
-def locate(word: str, line: str) -> tuple[str, int, int]:
-    """The sentence and the span of the target: a [[marked]] word, else the first whole-word match of `word`."""
+def locate(word: str, line: str, encoder: Encoder) -> tuple[str, int, int]:
+    """The sentence and the span of the target: a [[marked]] span, else the first run of the line's words
+    whose keys are those of `word` (words as the encoder splits them, keys as the index stores them, so
+    any spelling, case or Unicode form of the word is found)."""
     if "[[" in line:
         marked = parse_marked(line)
         return marked.text, marked.start, marked.end
-    match = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", line, flags=re.IGNORECASE)
-    if match is None:
-        raise QueryError(f"{word!r} does not occur in: {line[:80]!r}")
-    return line, match.start(), match.end()
+    target = phrase_of(word, word_spans(encoder, word)).keys
+    spans = [(s, e) for s, e in word_spans(encoder, line).tolist() if not is_punctuation(line[s:e])]
+    keys = [normalize_form(line[s:e]) for s, e in spans]
+    for i in range(len(spans) - len(target) + 1) if target else ():
+        if keys[i:i + len(target)] == target:
+            return line, spans[i][0], spans[i + len(target) - 1][1]
+    raise QueryError(f"{word!r} does not occur in: {line[:80]!r}")
 
 
 def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
@@ -44,7 +48,7 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
     located = []
     for number, line in enumerate(lines, start=1):
         try:
-            located.append(locate(word, line))
+            located.append(locate(word, line, encoder))
         except QueryError as exc:
             raise QueryError(f"line {number}: {exc}") from None
     encoded = encoder.encode([text for text, _, _ in located])

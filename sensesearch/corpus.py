@@ -40,6 +40,13 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
+def physical_lines(text: str) -> list[str]:
+    """`text` cut at "\n" only (a trailing "\r" dropped), unlike str.splitlines, which also cuts at
+    U+2028, U+0085, form feeds and other separators that can sit inside one record or sentence."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def path_text(path: str | Path) -> str:
     """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
@@ -162,7 +169,9 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
         yield Skipped(path_text(path), str(exc))
         return
     base = path_text(path.resolve())
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    first_line_of: dict[str, tuple[int, Any]] = {}
+    # Records end at "\n" only (JSON Lines): JSON allows U+2028 and U+0085 raw inside strings.
+    for lineno, line in enumerate(physical_lines(text), start=1):
         if not line.strip():
             continue
         where = f"{path_text(path)}:{lineno}"
@@ -176,6 +185,14 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             continue
         record_id = record.get("id")
         label = clean_text(str(record_id)) if record_id is not None else where
+        if record_id is not None:
+            if label in first_line_of:
+                kept_line, kept_id = first_line_of[label]
+                yield Skipped(where, f"id {json.dumps(record_id, ensure_ascii=False)} names the same document as id "
+                                     f"{json.dumps(kept_id, ensure_ascii=False)} on line {kept_line} (ids are compared "
+                                     f"as text); the record on line {kept_line} was kept")
+                continue
+            first_line_of[label] = (lineno, record_id)
         meta = json.loads(clean_text(json.dumps({k: v for k, v in record.items() if k not in ("text", "id")},
                                                 ensure_ascii=False)))
         yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta,

@@ -163,7 +163,7 @@ class Ingestor:
             yield _PendingDocument(item, spans)
 
     def _skip(self, item: Skipped) -> None:
-        log.warning("skipped %s: %s", item.path, item.reason)
+        log.warning("skipped %s: %s", item.path, item.reason, extra={"listed_in_report": True})
         self.counters.skipped.append(item)
 
     def _chunks(self, pending: Iterator[_PendingDocument]) -> Iterator[list[tuple[_PendingDocument, int]]]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from .normalize import fold_text
 from .query import normalize_form
 from .records import Hit
 
@@ -19,8 +20,9 @@ _LETTERS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 def context_words(hit: Hit, window: int = CONTEXT_WORDS) -> set[str]:
     """Distinct content words within `window` words either side of the usage (stopwords, the word itself out)."""
-    left = _LETTERS.findall(hit.left)[-window:]
-    right = _LETTERS.findall(hit.right)[:window]
+    # Folded first, so that a combining accent or a soft hyphen does not cut a word in two.
+    left = _LETTERS.findall(fold_text(hit.left))[-window:]
+    right = _LETTERS.findall(fold_text(hit.right))[:window]
     target = normalize_form(hit.word)
     return {w for w in (normalize_form(t) for t in left + right)
             if len(w) > 1 and w != target and w not in ENGLISH_STOP_WORDS and not w.startswith(target + "'")}

@@ -6,16 +6,19 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import regex
+from rich.cells import cell_len
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from .normalize import word_key
 from .records import Hit
 
 _SPACE = re.compile(r"\s+")
+_CLUSTER = regex.compile(r"\X", regex.DOTALL)
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
 
 
@@ -28,9 +31,9 @@ def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
     if by in (None, "score"):
         return list(hits)
     if by == "left":
-        return sorted(hits, key=lambda h: [w.casefold() for w in reversed(_flat(h.left).split())])
+        return sorted(hits, key=lambda h: [word_key(w) for w in reversed(_flat(h.left).split())])
     if by == "right":
-        return sorted(hits, key=lambda h: [w.casefold() for w in _flat(h.right).split()])
+        return sorted(hits, key=lambda h: [word_key(w) for w in _flat(h.right).split()])
     raise ValueError(f"sort must be score, left or right, not {by!r}")
 
 
@@ -53,26 +56,61 @@ def to_json(hits: Sequence[Hit]) -> str:
 
 
 def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = None) -> None:
-    """Print one line per hit: score, left context right-aligned, keyword, right context, document."""
-    width = console.width or 120
-    context = context or max(20, (width - 40) // 2)
+    """Print one line per hit: score, left context, keyword, right context, document, aligned on the keyword.
+
+    Columns are measured in terminal cells (wide CJK and emoji count two, combining and zero-width
+    characters none) and cut between grapheme clusters, always keeping the text nearest the keyword.
+    `context`: cells per context column (default: what the console width leaves, at least 10).
+    """
+    if not hits:
+        return
     show_score = any(h.score is not None for h in hits)
-    table = Table(box=None, show_header=True, header_style="dim", pad_edge=False, expand=False)
+    word_cells = max(4, *(cell_len(_flat(h.word)) for h in hits))
+    doc_cells = min(24, max(8, *(cell_len(_short(h.document)) for h in hits)))
+    score_cells = 6 if show_score else 0
+    fixed = score_cells + word_cells + doc_cells + 3
+    context = context or max(10, ((console.width or 120) - fixed - 1) // 2)
+    header = Text(style="dim")
     if show_score:
-        table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("left", justify="right", no_wrap=True, overflow="crop", max_width=context)
-    table.add_column("word", no_wrap=True, style="bold cyan")
-    table.add_column("right", no_wrap=True, overflow="crop", max_width=context)
-    table.add_column("document", no_wrap=True, style="dim", overflow="ellipsis", max_width=24)
+        header.append(fit_left("score", score_cells - 1) + " ")
+    header.append(fit_left("left", context) + " " + fit_right("word", word_cells) + " "
+                  + fit_right("right", context) + " document")
+    console.print(header, no_wrap=True, crop=True, soft_wrap=False)
     for hit in hits:
-        left = _flat(hit.left)
-        left = left[-context:] if len(left) > context else left
-        right = _flat(hit.right)[:context]
-        cells = [Text(left), Text(hit.word), Text(right), Text(_short(hit.document))]
+        line = Text()
         if show_score:
-            cells.insert(0, Text(f"{hit.score:.3f}"))
-        table.add_row(*cells)
-    console.print(table)
+            line.append(fit_left(f"{hit.score:.3f}", score_cells - 1) + " ")
+        line.append(fit_left(_flat(hit.left), context) + " ")
+        line.append(fit_right(_flat(hit.word), word_cells), style="bold cyan")
+        line.append(" " + fit_right(_flat(hit.right), context) + " ")
+        line.append(fit_right(_short(hit.document), doc_cells, ellipsis=True), style="dim")
+        console.print(line, no_wrap=True, crop=True, soft_wrap=False)
+
+
+def fit_left(text: str, cells: int) -> str:
+    """The end of `text` that fits in `cells` terminal cells, padded on the left to exactly that width."""
+    kept, used = _take(reversed(_CLUSTER.findall(text)), cells)
+    return " " * (cells - used) + "".join(reversed(kept))
+
+
+def fit_right(text: str, cells: int, ellipsis: bool = False) -> str:
+    """The start of `text` that fits in `cells` terminal cells (with "…" if cut and asked), padded on the right."""
+    mark = "\u2026" if ellipsis and cell_len(text) > cells else ""
+    kept, used = _take(_CLUSTER.findall(text), cells - len(mark))
+    return "".join(kept) + mark + " " * (cells - used - len(mark))
+
+
+def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:
+    """Leading grapheme clusters of `clusters` whose widths add up to at most `cells`, and that width."""
+    kept: list[str] = []
+    used = 0
+    for cluster in clusters:
+        width = cell_len(cluster)
+        if used + width > cells:
+            break
+        kept.append(cluster)
+        used += width
+    return kept, used
 
 
 def _short(document: str) -> str:

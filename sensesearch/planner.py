@@ -5,13 +5,13 @@ form a word, which window a word takes its vector from, which rows of a padded b
 which word, where the special tokens go) is testable without a model. The model runner
 (runner.py) turns its `Batch`es into vectors.
 
-Text enters the tokenizer in one place, `Planner.tokenize`; an optional `TextFold` (e.g. Unicode
-folding) runs there first, and its offset map takes word spans back to the original sentence.
+Text enters the tokenizer in one place, `Planner.tokenize`; Unicode folding (normalize.fold) runs
+there first, and its offset map takes word spans back to the original sentence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +19,8 @@ import numpy as np
 
 from .config import EncoderSettings
 from .errors import ModelLoadError
+from .normalize import fold
 from .windows import best_window, plan_windows
-
-TextFold = Callable[[str], tuple[str, np.ndarray]]
-"""Maps a sentence to (folded text, offset map): int array of len(folded) + 1 entries, entry i the
-character offset in the original sentence where folded character i starts (the last entry: the
-original length). A folded span [s, e) stands for the original span [map[s], map[e])."""
-
 
 @dataclass(frozen=True)
 class TokenizedSentence:
@@ -105,14 +100,12 @@ class Planner:
     `batch_tokens` bounds rows x padded width of a batch.
     """
 
-    def __init__(self, tokenizer: Any, *, max_length: int, stride: int, pooling: str, batch_tokens: int,
-                 fold: TextFold | None = None) -> None:
+    def __init__(self, tokenizer: Any, *, max_length: int, stride: int, pooling: str, batch_tokens: int) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise ModelLoadError("the tokenizer is not a fast (Rust) tokenizer; word offsets need one")
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.batch_tokens = batch_tokens
-        self.fold = fold
         self.prefix, self.suffix = special_token_template(tokenizer)
         limit = min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
         self.width = limit - len(self.prefix) - len(self.suffix)
@@ -125,8 +118,8 @@ class Planner:
         """Word pieces and word spans of each sentence: the one place text goes into the tokenizer."""
         if not sentences:
             return []
-        folded = [self.fold(s) for s in sentences] if self.fold else None
-        texts = [f[0] for f in folded] if folded else list(sentences)
+        folded = [fold(s) for s in sentences]
+        texts = [f.text for f in folded]
         batch = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True,
                                return_attention_mask=False, return_token_type_ids=False, verbose=False)
         out = []
@@ -144,8 +137,7 @@ class Planner:
             last = np.full(len(words), -1, dtype=np.int64)
             np.maximum.at(last, word_of_piece, in_word)
             spans = np.stack([offsets[first, 0], offsets[last, 1]], axis=1) if len(words) else np.zeros((0, 2), np.int64)
-            if folded:
-                spans = np.asarray(folded[i][1], dtype=np.int64)[spans]
+            spans = folded[i].spans(spans)
             out.append(TokenizedSentence(ids, rows, first, last, spans.astype(np.int32).reshape(-1, 2)))
         return out
 
@@ -208,12 +200,11 @@ class Planner:
         return out
 
 
-def make_planner(tokenizer: Any, settings: EncoderSettings, batch_tokens: int, *, max_positions: int | None = None,
-                 fold: TextFold | None = None) -> Planner:
+def make_planner(tokenizer: Any, settings: EncoderSettings, batch_tokens: int, *, max_positions: int | None = None) -> Planner:
     """The planner for an encoder recipe; `max_positions` is the model's position limit, if below max_length."""
     max_length = min(settings.max_length, max_positions or settings.max_length)
     return Planner(tokenizer, max_length=max_length, stride=settings.stride, pooling=settings.pooling,
-                   batch_tokens=batch_tokens, fold=fold)
+                   batch_tokens=batch_tokens)
 
 
 def special_token_template(tokenizer: Any) -> tuple[np.ndarray, np.ndarray]:

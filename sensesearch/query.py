@@ -1,14 +1,17 @@
-"""Query texts: find the one word marked as [[word]] and normalise word forms for lookup."""
+"""Query texts: the one span marked as [[word]], word keys for lookup, and phrases as runs of stored words."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import regex
 
 from .errors import QueryError
+from .normalize import word_key
 from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
@@ -49,8 +52,8 @@ def parse_marked(text: str) -> MarkedQuery:
 
 
 def normalize_form(word: str) -> str:
-    """The lookup key of a word: NFKC, case-folded, so that search is case-insensitive."""
-    return unicodedata.normalize("NFKC", word).casefold()
+    """The lookup key of a word (normalize.word_key: Unicode-folded and case-folded); the one key function."""
+    return word_key(word)
 
 
 def is_punctuation(word: str) -> bool:
@@ -73,3 +76,60 @@ def span_vector(encoded: EncodedSentence, start: int, end: int) -> tuple[list[in
         raise QueryError("the marked text holds no word the model reads")
     vector = encoded.vectors[rows].mean(axis=0)
     return rows, (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
+
+
+_SPACE_RUN = re.compile(r"\s+")
+# Look-alike apostrophes and hyphens that word processors substitute; between the words of a phrase
+# they are the same mark (NFKC leaves them apart because they are distinct characters).
+_LOOK_ALIKES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u2010": "-"})
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A user's word or words as stored words: (row offset, key) of each, and the text between them."""
+
+    text: str
+    words_at: tuple[tuple[int, str], ...]
+    gaps: tuple[str, ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for _, key in self.words_at]
+
+
+def gap_key(text: str) -> str:
+    """What must agree between two words of a phrase: white space of any kind and amount is one space."""
+    return word_key(_SPACE_RUN.sub(" ", text)).translate(_LOOK_ALIKES)
+
+
+_ONE_WORD = regex.compile(r"(?:(?!\p{Han})[\p{L}\p{M}\p{N}])+")
+
+
+def is_one_word(text: str) -> bool:
+    """True when every pre-tokenizer keeps `text` whole: letters, marks and digits, no CJK ideograph.
+
+    Lets a lookup that found nothing skip loading the model just to split the word.
+    """
+    return _ONE_WORD.fullmatch(word_key(text).strip()) is not None
+
+
+def word_spans(encoder: Any, text: str) -> np.ndarray:
+    """(n, 2) character spans of the words the encoder's pre-tokenizer finds in `text`.
+
+    Tokenizer only where the encoder has a planner (`plan`); otherwise the encoder is run.
+    """
+    plan = getattr(encoder, "plan", None)
+    if plan is not None:
+        return np.asarray(plan([text]).spans[0]).reshape(-1, 2)
+    return np.asarray(encoder.encode([text])[0].spans).reshape(-1, 2)
+
+
+def phrase_of(text: str, spans: np.ndarray) -> Phrase:
+    """The stored words (punctuation left out, as ingest does) among the word `spans` of `text`."""
+    rows = [(row, s, e) for row, (s, e) in enumerate(spans.tolist()) if not is_punctuation(text[s:e])]
+    if not rows:
+        return Phrase(text, (), ())
+    first = rows[0][0]
+    words_at = tuple((row - first, normalize_form(text[s:e])) for row, s, e in rows)
+    gaps = tuple(gap_key(text[a[2]:b[1]]) for a, b in zip(rows, rows[1:]))
+    return Phrase(text, words_at, gaps)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import QueryError, WordNotFoundError
-from .query import MarkedQuery, normalize_form, parse_marked, span_vector
+from .query import (MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector,
+                    word_spans)
 from .records import Hit
 
 if TYPE_CHECKING:
@@ -21,29 +23,28 @@ class Searcher:
     def __init__(self, index: SenseIndex) -> None:
         self.index = index
 
-    def embed_marked(self, text: str, single_word: bool = True) -> tuple[MarkedQuery, np.ndarray]:
-        """The query sentence and the unit vector of its marked word (mean of words if it spans several)."""
+    def embed_marked(self, text: str) -> tuple[MarkedQuery, np.ndarray]:
+        """The query sentence and the unit vector of its marked span (the mean of its words if several)."""
         marked = parse_marked(text)
         encoded = self.index.encoder.encode([marked.text])[0]
         try:
-            rows, vector = span_vector(encoded, marked.start, marked.end)
+            _, vector = span_vector(encoded, marked.start, marked.end)
         except QueryError:
             raise QueryError(f"the marked text {marked.word!r} holds no word the model reads") from None
-        if single_word and len(rows) > 1:
-            pieces = [marked.text[s:e] for s, e in encoded.spans[rows].tolist()]
-            raise QueryError(f"the marked text {marked.word!r} is {len(rows)} words for the model ({' '.join(pieces)}); "
-                             "mark a single word, or use --any-word")
         return marked, vector
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
               nprobe: int | None = None) -> list[Hit]:
+        """Usages nearest to the marked span: a word, or a phrase (its vector the mean of its words')."""
         if k < 1:
             raise QueryError("k must be at least 1")
-        marked, vector = self.embed_marked(text, single_word=not any_word)
+        marked, vector = self.embed_marked(text)
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe)
-        ids, vectors = self.word_vectors(marked.word, documents=documents)
-        return self._best_hits(ids, vectors @ vector, k)
+        places, vectors = self._place_vectors(self.places(marked.word, documents, any_word_hint=True))
+        scores = vectors @ vector
+        top = np.argsort(-scores, kind="stable")[:k]
+        return self.place_hits([places[i] for i in top.tolist()], scores[top].tolist())
 
     def _nearest_any(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                      nprobe: int | None) -> list[Hit]:
@@ -76,29 +77,86 @@ class Searcher:
         return self.hits(ids[top].tolist(), scores[top].tolist())
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        form = normalize_form(word.strip())
-        ids = np.asarray(self.index.store.occurrence_ids(form, documents), dtype=np.int64)
-        if len(ids) == 0:
-            raise WordNotFoundError(self._not_found_message(word, form, documents))
-        self.index.refresh()
-        if self.index.read_only:
-            ids = ids[self.index.vectors.contains(ids)]
-        return ids, self.index.vectors.reconstruct(ids)
-
-    def _not_found_message(self, word: str, form: str, documents: Sequence[str] | None) -> str:
-        where = " in the chosen documents" if documents else ""
-        message = f"{word!r} does not occur in the index{where}"
-        similar = self.index.store.top_forms(form[:3]) if len(form) >= 3 else []
-        if similar:
-            message += f" (known words starting alike: {', '.join(similar)})"
-        return message + "; try --any-word to search usages of every word"
+        """Ids (int64, the first word's for a phrase) and unit vectors (float32, n x dim) of every usage."""
+        places, vectors = self._place_vectors(self.places(word, documents))
+        return np.asarray([p[0] for p in places], dtype=np.int64), vectors
 
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
+        """Usages of a word or phrase in corpus order."""
+        places = self.places(word, documents)
+        return self.place_hits(places[:limit] if limit else places)
+
+    # ---- words and phrases: a user's word is one stored word, or adjacent stored words ------------
+
+    def places(self, word: str, documents: Sequence[str] | None = None,
+               any_word_hint: bool = False) -> list[tuple[int, ...]]:
+        """Occurrence ids of each usage of `word`: 1-tuples for a stored word, n-tuples for a phrase.
+
+        A word the pre-tokenizer splits (don't, well-known, 银行) or several words (interest rate) is a
+        phrase: its stored words at the same row offsets of one sentence, with the same text between.
+        WordNotFoundError when there is none; only `query` has --any-word, so only it suggests it.
+        """
         form = normalize_form(word.strip())
         ids = self.index.store.occurrence_ids(form, documents)
-        if not ids:
-            raise WordNotFoundError(self._not_found_message(word, form, documents))
-        return self.hits(ids[:limit] if limit else ids)
+        if ids:
+            return [(i,) for i in ids]
+        phrase = (Phrase(word, ((0, form),), ()) if is_one_word(word)
+                  else phrase_of(word, word_spans(self.index.encoder, word)))
+        if len(phrase.words_at) > 1:
+            places = self._phrase_places(phrase, documents)
+            if places:
+                return places
+        raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, any_word_hint))
+
+    def _phrase_places(self, phrase: Phrase, documents: Sequence[str] | None) -> list[tuple[int, ...]]:
+        candidates = self.index.store.phrase_occurrence_ids(phrase.words_at, documents)
+        rows = self.index.store.occurrences_by_id([i for place in candidates for i in place])
+        found = []
+        for place in candidates:
+            words = [rows.get(i) for i in place]
+            if all(w is not None for w in words) and all(
+                    gap_key(a.sentence_text[a.end:b.start]) == gap
+                    for a, b, gap in zip(words, words[1:], phrase.gaps)):  # type: ignore[union-attr]
+                found.append(place)
+        return found
+
+    def _place_vectors(self, places: list[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], np.ndarray]:
+        """The places whose vectors are all present, and each one's unit vector (a phrase: its words' mean)."""
+        self.index.refresh()
+        if self.index.read_only:
+            flat = np.asarray([i for place in places for i in place], dtype=np.int64)
+            present = set(flat[self.index.vectors.contains(flat)].tolist())
+            places = [p for p in places if all(i in present for i in p)]
+        width = max((len(p) for p in places), default=1)
+        members = np.asarray(places, dtype=np.int64).reshape(len(places), width)
+        if width == 1:
+            return places, self.index.vectors.reconstruct(members[:, 0])
+        vectors = self.index.vectors.reconstruct(members.reshape(-1)).reshape(len(places), width, -1).mean(axis=1)
+        norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return places, (vectors / norms).astype(np.float32)
+
+    def place_hits(self, places: Sequence[tuple[int, ...]], scores: Sequence[float] | None = None) -> list[Hit]:
+        """Hits of words or phrases; a phrase's hit spans its first word's start to its last word's end."""
+        hits = self.hits([p[0] for p in places], scores)
+        if all(len(p) == 1 for p in places):
+            return hits
+        last = self.index.store.occurrences_by_id([p[-1] for p in places])
+        end_of = {p[0]: last[p[-1]].end for p in places if p[-1] in last}
+        return [replace(h, end=end_of[h.occurrence_id], word=h.sentence[h.start:end_of[h.occurrence_id]])
+                for h in hits if h.occurrence_id in end_of]
+
+    def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
+                           any_word_hint: bool) -> str:
+        where = " in the chosen documents" if documents else ""
+        if len(phrase.words_at) > 1:
+            message = (f"{word!r} does not occur in the index{where} as the adjacent words "
+                       + " ".join(phrase.keys))
+        else:
+            message = f"{word!r} does not occur in the index{where}"
+            similar = self.index.store.top_forms(form[:3]) if len(form) >= 3 else []
+            if similar:
+                message += f" (known words starting alike: {', '.join(similar)})"
+        return message + ("; try --any-word to search usages of every word" if any_word_hint else "")
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
         rows = self.index.store.occurrences_by_id(ids)

@@ -1,6 +1,12 @@
 """Split a document into sentences, as (start, end) character spans of the document text.
 
-Blank lines are hard paragraph breaks; inside a paragraph, Bling Fire's sentence breaker
+Blank lines are hard paragraph breaks. Line structure is kept too: a list item (a line starting with
+-, *, +, •, ◦, ▪, –, — or a number or letter like "1." "2)" "a)") starts a new unit, and so does
+the line after a heading ("# Title", a line underlined with === or ---) or after a short line
+without sentence-final punctuation (under 60% of the paragraph's longest line) when the next
+line starts with a capital letter or digit: a title, a label, an address line. No sentence
+crosses a unit boundary; a list item's wrapped continuation lines stay with it. Inside a unit,
+Bling Fire's sentence breaker
 (a compiled finite-state model, fast enough to cost nothing next to the encoder) decides.
 Spans longer than `max_chars` (text without punctuation, tables, logs) are cut at white space
 so that one "sentence" never swallows a whole file; nothing is dropped. Paragraphs longer than
@@ -25,6 +31,10 @@ MAX_SENTENCE_CHARS = 2000
 BLOCK_CHARS = 100_000
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _LAST_SPACE = re.compile(r"\s(?=\S*$)")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\(?(?:\d{1,3}|[a-z])[.)])[ \t]+(?=\S)")
+_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+\S")
+_UNDERLINE = re.compile(r"[ \t]*(?:={3,}|-{3,})[ \t]*")
+_FINAL = re.compile(r"[.!?;:,\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
 
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS,
@@ -32,11 +42,60 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS,
     """Sentence spans covering every non-blank stretch of `text`, in order."""
     spans: list[tuple[int, int]] = []
     start = 0
+    paragraphs = []
     for brk in _PARAGRAPH_BREAK.finditer(text):
-        spans.extend(_split_paragraph(text, start, brk.start(), max_chars, block_chars))
+        paragraphs.append((start, brk.start()))
         start = brk.end()
-    spans.extend(_split_paragraph(text, start, len(text), max_chars, block_chars))
+    paragraphs.append((start, len(text)))
+    for first, last in paragraphs:
+        for unit_start, unit_end in line_units(text, first, last):
+            # A list marker ("1.", "a)") is no sentence of its own: the breaker reads the item after it.
+            marker = _LIST_ITEM.match(text, unit_start, unit_end)
+            pieces = _split_paragraph(text, marker.end() if marker else unit_start, unit_end, max_chars, block_chars)
+            if marker and pieces:
+                pieces[0] = (unit_start, pieces[0][1])
+            spans.extend(pieces)
     return spans
+
+
+def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The paragraph text[start:end] cut before list items and after headings and one-line units."""
+    if text.find("\n", start, end) < 0:
+        return [(start, end)]
+    lines: list[tuple[int, int]] = []
+    at = start
+    while at < end:
+        stop = text.find("\n", at, end)
+        stop = end if stop < 0 else stop
+        lines.append((at, stop))
+        at = stop + 1
+    longest = max(len(text[a:b].strip()) for a, b in lines)
+    units: list[tuple[int, int]] = []
+    unit_start = lines[0][0]
+    for (a, b), (c, d) in zip(lines, lines[1:]):
+        this, following = text[a:b], text[c:d]
+        if (_LIST_ITEM.match(following) or _HEADING.match(following) or _HEADING.match(this)
+                or _UNDERLINE.fullmatch(this) or _is_one_line_unit(this, following, longest)):
+            units.append((unit_start, b))
+            unit_start = c
+    units.append((unit_start, end))
+    return [(a, _trimmed_end(text, a, b)) for a, b in units]
+
+
+def _trimmed_end(text: str, start: int, end: int) -> int:
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+def _is_one_line_unit(line: str, following: str, longest: int) -> bool:
+    """A short line without final punctuation, followed by a line that starts like a new unit."""
+    stripped = line.strip()
+    if not stripped or _FINAL.search(stripped) or len(stripped) >= 0.6 * longest:
+        return False
+    head = following.lstrip(" \t\"'\u201c\u2018(")[:1]
+    # Upper case, a digit, or a letter of a script without case (CJK, Arabic, ...).
+    return head.isupper() or head.isdigit() or (head.isalpha() and head.lower() == head.upper())
 
 
 def _split_paragraph(text: str, start: int, end: int, max_chars: int, block_chars: int) -> list[tuple[int, int]]:

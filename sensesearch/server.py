@@ -29,6 +29,7 @@ from .errors import (
     SenseSearchError,
     WordNotFoundError,
 )
+from .query import is_punctuation, normalize_form, word_spans
 from .records import Hit, IndexInfo
 from .server_state import IndexService
 
@@ -64,6 +65,25 @@ class QueryRequest(BaseModel):
     sort: Sort = "score"
 
 
+OFFSET_UNIT = "in Unicode code points (Python str indices), not UTF-16 code units or bytes"
+
+
+class WordsRequest(BaseModel):
+    """Body of POST /api/words: a sentence to split into the words the index stores."""
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["I don't bank at the well-known 银行."])
+
+
+class WordSpan(BaseModel):
+    """One word of a sentence as the model's pre-tokenizer finds it (the unit the index stores)."""
+
+    start: int = Field(description=f"Start of the word in `text`, {OFFSET_UNIT}.")
+    end: int = Field(description=f"End (exclusive) of the word in `text`, {OFFSET_UNIT}.")
+    word: str = Field(description="text[start:end]")
+    key: str = Field(description="The normalised form the index looks the word up by (Unicode-folded, case-folded).")
+    stored: bool = Field(description="False for punctuation, which the index does not store as occurrences.")
+
+
 class ErrorOut(BaseModel):
     """Every error answer: one readable line, plus validation details where there are any."""
 
@@ -71,7 +91,8 @@ class ErrorOut(BaseModel):
     detail: list[Any] | None = None
 
 
-WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS, description="The word (case-insensitive).")]
+WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS,
+                                 description="The word, or a phrase of adjacent words (case-insensitive).")]
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422)}
 
 
@@ -115,6 +136,13 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
         hits = service.call(lambda index: index.usages(word, limit=limit))
         return [hit.to_dict() for hit in kwic.sort_hits(hits, sort)]
+
+    @app.post("/api/words", response_model=list[WordSpan], dependencies=guard, tags=["search"])
+    def words(body: WordsRequest) -> list[WordSpan]:
+        """The words of a sentence as the index stores them, with their offsets (code points), for the page."""
+        spans = service.call(lambda index: word_spans(index.encoder, body.text))
+        return [WordSpan(start=s, end=e, word=body.text[s:e], key=normalize_form(body.text[s:e]),
+                         stored=not is_punctuation(body.text[s:e])) for s, e in spans.tolist()]
 
     @app.get("/api/senses", dependencies=guard, tags=["senses"])
     def senses(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> dict[str, Any]:

@@ -262,6 +262,31 @@ class MetaStore:
         with self.engine.connect() as conn:
             return [int(r) for r in conn.execute(query).scalars()]
 
+    def phrase_occurrence_ids(self, words_at: Sequence[tuple[int, str]],
+                              document_labels: Sequence[str] | None = None) -> list[tuple[int, ...]]:
+        """Where a phrase occurs: one tuple of occurrence ids per place, in id order of its first word.
+
+        `words_at` holds (row offset, normalised form) of each stored word of the phrase, the first at
+        offset 0; a place is a sentence whose stored words at position p + offset have those forms.
+        Stored words of one sentence have consecutive ids, so each later word is found by primary key.
+        """
+        with self.engine.connect() as conn:
+            found = dict(conn.execute(select(words.c.form, words.c.id)
+                                      .where(words.c.form.in_([form for _, form in words_at]))).all())
+            if any(form not in found for _, form in words_at):
+                return []
+            parts = [occurrences.alias(f"w{i}") for i in range(len(words_at))]
+            first = parts[0]
+            query = select(*[p.c.id for p in parts]).where(first.c.word_id == found[words_at[0][1]])
+            for i, (offset, form) in enumerate(words_at[1:], start=1):
+                query = query.where(parts[i].c.id == first.c.id + i, parts[i].c.sentence_id == first.c.sentence_id,
+                                    parts[i].c.position == first.c.position + offset,
+                                    parts[i].c.word_id == found[form])
+            if document_labels:
+                query = query.where(sentences.c.id == first.c.sentence_id, documents.c.id == sentences.c.document_id,
+                                    documents.c.label.in_(list(document_labels)))
+            return [tuple(int(i) for i in row) for row in conn.execute(query.order_by(first.c.id))]
+
     def all_occurrence_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return [int(r) for r in conn.execute(select(occurrences.c.id).order_by(occurrences.c.id)).scalars()]

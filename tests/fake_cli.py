@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sensesearch import encoder, ingest, vectors
+from sensesearch.normalize import fold
 from sensesearch.records import EncodedSentence
 from tests.fake_encoder import _WORD, DIM, FakeEncoder, word_vector
 
@@ -58,8 +59,9 @@ class _FastFakeEncoder(FakeEncoder):
     def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
         results = []
         for sentence in sentences:
-            matches = list(_WORD.finditer(sentence))
-            spans = np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2)
+            folded = fold(sentence)  # as the real encoder does, so stored keys and offsets agree
+            matches = list(_WORD.finditer(folded.text))
+            spans = folded.spans(np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2))
             own = np.zeros((len(matches), DIM), dtype=np.float32)
             for i, m in enumerate(matches):
                 form = m.group()

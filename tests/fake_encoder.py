@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 import numpy as np
+import regex
 
 from sensesearch.config import EncoderSettings
+from sensesearch.normalize import fold, word_key
 from sensesearch.records import EncodedSentence
 
-_WORD = re.compile(r"\w+|[^\w\s]")
+# Like BERT's pre-tokenizer: each CJK ideograph is a word, runs of letters, marks and digits are words,
+# every other non-space character is a word of its own.
+_WORD = regex.compile(r"\p{Han}|(?:(?!\p{Han})[\p{L}\p{M}\p{N}_])+|[^\s\p{L}\p{M}\p{N}_]")
 DIM = 32
 
 
 def word_vector(form: str) -> np.ndarray:
-    seed = int.from_bytes(hashlib.blake2b(form.casefold().encode(), digest_size=8).digest(), "little")
+    seed = int.from_bytes(hashlib.blake2b(word_key(form).encode(), digest_size=8).digest(), "little")
     return np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
 
 
@@ -40,8 +43,10 @@ class FakeEncoder:
         self.sentences_seen += len(sentences)
         results = []
         for sentence in sentences:
-            matches = list(_WORD.finditer(sentence))
-            spans = np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2)
+            # The same Unicode folding and offset map as the real encoder, so stored keys agree.
+            folded = fold(sentence)
+            matches = list(_WORD.finditer(folded.text))
+            spans = folded.spans(np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2))
             own = [word_vector(m.group()) for m in matches]
             vectors = np.zeros((len(matches), DIM), dtype=np.float32)
             for i in range(len(matches)):

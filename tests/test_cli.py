@@ -78,8 +78,8 @@ def test_user_errors_are_one_line_without_traceback(built: Path, bank_corpus: Pa
     filled = [a.format(idx=built, missing=tmp_path / "missing", corpus=bank_corpus) for a in args]
     result = runner.invoke(app, filled)
     assert result.exit_code == 1
-    assert message in result.output and "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
+    # An uncaught exception also exits 1 under CliRunner, with nothing in the output: check its kind.
+    assert message in result.output and isinstance(result.exception, SystemExit)
 
 
 def test_every_command_has_an_example() -> None:

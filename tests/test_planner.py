@@ -123,18 +123,14 @@ def test_batches_rows_pad_and_pool_into_the_right_words(tokenizer: Any) -> None:
 
 
 def test_fold_runs_before_the_tokenizer_and_spans_point_into_the_original(tokenizer: Any) -> None:
-    def fold(text: str) -> tuple[str, np.ndarray]:
-        out, where = [], []
-        for i, ch in enumerate(text):
-            expanded = "fi" if ch == "\ufb01" else ch
-            out.append(expanded)
-            where.extend([i] * len(expanded))
-        return "".join(out), np.asarray([*where, len(text)])
-
-    sentence = "A \ufb01ne bank."
-    plan = planner(tokenizer, fold=fold).plan([sentence])
-    assert [sentence[s:e] for s, e in plan.spans[0].tolist()] == ["A", "\ufb01ne", "bank", "."]
-    assert segment_pieces(plan, 0)[1] == tokenizer("fine", add_special_tokens=False)["input_ids"]
+    sentence = "A \ufb01ne co\u00adoperative cafe\u0301 bank."
+    plan = planner(tokenizer).plan([sentence])
+    words = [sentence[s:e] for s, e in plan.spans[0].tolist()]
+    assert words == ["A", "\ufb01ne", "co\u00adoperative", "cafe\u0301", "bank", "."]
+    pieces = segment_pieces(plan, 0)
+    assert pieces[1] == tokenizer("fine", add_special_tokens=False)["input_ids"]
+    assert pieces[2] == tokenizer("cooperative", add_special_tokens=False)["input_ids"]
+    assert pieces[3] == tokenizer("caf\u00e9", add_special_tokens=False)["input_ids"]
 
 
 def test_make_planner_respects_the_models_position_limit(tokenizer: Any) -> None:

@@ -79,7 +79,7 @@ def test_jsonl_records_sharing_an_id_are_not_silently_merged(tmp_path: Path, fak
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
         report = index.add([data])
         assert report.documents_indexed == 2 and report.documents_unchanged == 0
-        assert [s.path for s in report.skipped] == ["a"] and "same id" in report.skipped[0].reason
+        assert [s.path for s in report.skipped] == [f"{data}:2"] and "same document" in report.skipped[0].reason
         again = index.add([data, data])
         assert again.documents_unchanged == 4 and again.documents_indexed == 0
 

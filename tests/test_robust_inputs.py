@@ -33,7 +33,8 @@ NOT_UTF8 = ["1954-Eisenhower", "1970-Nixon", "1971-Nixon", "1972-Nixon", "1973-N
 
 def _invoke(*args: str | Path) -> Result:
     result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    # Under CliRunner an uncaught exception never reaches the output: it is in result.exception.
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     return result
 
 
@@ -199,8 +200,8 @@ def test_index_folders_that_are_not_sound_indexes(tmp_path: Path, small_index: P
             result = _invoke(*command, "--index", folder)
             if command == ["verify"] and folder == truncated:
                 assert result.exit_code == 1 and expected in result.stdout
-            elif folder == damaged_db and command[0] not in ("query", "usages"):
-                assert result.exit_code in (0, 1)  # what touches only sound pages may still work
+            elif folder == damaged_db and command == ["info"]:
+                assert result.exit_code == 0, result.output  # counts and sizes read only sound pages
             else:
                 _one_error_line(result, expected)
         writer = _index([bank_corpus], folder)  # a new or empty folder becomes an index; broken files stop it

@@ -33,7 +33,7 @@ def built(tmp_path: Path, fake_settings: EncoderSettings) -> tuple[Path, Path]:
 
 def _verify(target: Path, *extra: str) -> tuple[int, dict]:
     result = runner.invoke(app, ["verify", "--index", str(target), "--json", *extra])
-    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     return result.exit_code, json.loads(result.stdout)
 
 

@@ -3,14 +3,13 @@
 "use strict";
 
 const MARKER = /\[\[(.+?)\]\]/s;
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 const CONTEXT_CHARS = 60;
 const CSV_FIELDS = ["score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id"];
 const SENSE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
   "#bcbd22", "#17becf"];
 
 const $ = (id) => document.getElementById(id);
-const state = { hits: [], sort: "score", label: "", token: null };
+const state = { hits: [], sort: "score", label: "", token: null, words: new Map() };
 
 function takeToken() {
   const match = location.hash.match(/token=([^&]+)/);
@@ -45,6 +44,17 @@ async function api(path, options = {}, retried = false) {
 
 // ---- the query sentence and its clickable words ----------------------------------------------
 
+// The words of a sentence as the index stores them, asked of the server (its tokenizer), cached.
+async function wordsOf(text) {
+  if (!state.words.has(text)) {
+    const answer = await api("/api/words", { method: "POST", headers: { "Content-Type": "application/json" },
+                                             body: JSON.stringify({ text }) });
+    if (state.words.size > 50) state.words.clear();
+    state.words.set(text, await answer.json());
+  }
+  return state.words.get(text);
+}
+
 function parseMarked(text) {
   const match = text.match(MARKER);
   if (!match) return { clean: text, start: -1, end: -1 };
@@ -55,29 +65,54 @@ function parseMarked(text) {
            start, end: start + inner.trim().length };
 }
 
-function renderTokens() {
+let renderTimer = null;
+function scheduleTokens() {
+  clearTimeout(renderTimer);
+  renderTimer = setTimeout(renderTokens, 150);
+}
+
+async function renderTokens() {
   const box = $("tokens");
   const { clean, start, end } = parseMarked($("text").value);
-  box.replaceChildren();
+  if (clean.trim() === "") {
+    box.replaceChildren();
+    box.hidden = true;
+    return;
+  }
+  let words;
+  try {
+    words = await wordsOf(clean);
+  } catch (error) {
+    return setStatus(error.message, true);
+  }
+  if (parseMarked($("text").value).clean !== clean) return;  // typed on meanwhile: a newer call draws
+  const marked = start < 0 ? null : [pointsFromUnits(clean, start), pointsFromUnits(clean, end)];
+  const parts = [];
   let at = 0;
-  for (const match of clean.matchAll(WORD)) {
-    box.append(document.createTextNode(clean.slice(at, match.index)));
+  for (const word of words.filter((w) => w.stored)) {
+    parts.push(document.createTextNode(slicePoints(clean, at, word.start)));
     const token = document.createElement("button");
     token.type = "button";
     token.className = "token";
-    token.textContent = match[0];
-    const from = match.index, to = match.index + match[0].length;
-    if (from < end && to > start) token.classList.add("marked");
-    token.addEventListener("click", () => markAndSearch(clean, from, to));
-    box.append(token);
-    at = to;
+    token.textContent = word.word;
+    if (marked && word.start < marked[1] && word.end > marked[0]) token.classList.add("marked");
+    token.title = "Click to search for this word; shift-click to mark a phrase up to it";
+    token.addEventListener("click", (event) => {
+      const from = event.shiftKey && marked ? Math.min(marked[0], word.start) : word.start;
+      const to = event.shiftKey && marked ? Math.max(marked[1], word.end) : word.end;
+      markAndSearch(clean, from, to);
+    });
+    parts.push(token);
+    at = word.end;
   }
-  box.append(document.createTextNode(clean.slice(at)));
-  box.hidden = clean.trim() === "";
+  parts.push(document.createTextNode(slicePoints(clean, at)));
+  box.replaceChildren(...parts);
+  box.hidden = false;
 }
 
+// `from` and `to` are code point offsets of `clean`, as /api/words gives them.
 function markAndSearch(clean, from, to) {
-  $("text").value = `${clean.slice(0, from)}[[${clean.slice(from, to)}]]${clean.slice(to)}`;
+  $("text").value = `${slicePoints(clean, 0, from)}[[${slicePoints(clean, from, to)}]]${slicePoints(clean, to)}`;
   renderTokens();
   runQuery();
 }
@@ -105,8 +140,9 @@ async function runQuery() {
   const text = $("text").value.trim();
   if (!text) return setStatus("Type a sentence first.", true);
   if (!MARKER.test(text)) {
-    if (text.match(WORD)?.length === 1) return runUsages();
-    return setStatus("Click the word you mean in the sentence below the box (or mark it like [[this]]).", true);
+    if ((await storedWords(text))?.length === 1) return runUsages();
+    return setStatus("Click the word you mean in the sentence below the box (or mark it like [[this]]; " +
+                     "shift-click a second word to mark a phrase).", true);
   }
   const body = { text, k: Number($("k").value) || 10, any_word: $("any-word").checked };
   try {
@@ -123,7 +159,7 @@ async function runQuery() {
 }
 
 async function runUsages() {
-  const word = currentWord();
+  const word = await currentWord();
   if (!word) return setStatus("Type a word, or click one in the sentence.", true);
   const limit = Math.max(Number($("k").value) || 20, 200);
   try {
@@ -136,19 +172,29 @@ async function runUsages() {
   }
 }
 
-function currentWord() {
+async function storedWords(text) {
+  try {
+    return (await wordsOf(text)).filter((w) => w.stored);
+  } catch (error) {
+    setStatus(error.message, true);
+    return null;
+  }
+}
+
+// The marked word or phrase, else the text when it is a single stored word.
+async function currentWord() {
   const text = $("text").value.trim();
   const { clean, start, end } = parseMarked(text);
   if (start >= 0) return clean.slice(start, end);
-  const words = text.match(WORD);
-  return words && words.length === 1 ? words[0] : "";
+  const words = await storedWords(text);
+  return words && words.length === 1 ? words[0].word : "";
 }
 
 // ---- KWIC lines ---------------------------------------------------------------------------------
 
 const flat = (text) => text.replace(/\s+/g, " ");
-const leftOf = (hit) => flat(hit.sentence.slice(0, hit.start)).trim();
-const rightOf = (hit) => flat(hit.sentence.slice(hit.end)).trim();
+const leftOf = (hit) => flat(slicePoints(hit.sentence, 0, hit.start)).trim();
+const rightOf = (hit) => flat(slicePoints(hit.sentence, hit.end)).trim();
 const fold = (words) => words.map((w) => w.toLocaleLowerCase());
 
 function compareWords(a, b) {
@@ -176,9 +222,9 @@ function kwicRow(hit, onPick, scale = null) {
   const left = leftOf(hit), right = rightOf(hit);
   const cells = [
     ["score", hit.score === null || hit.score === undefined ? "" : hit.score.toFixed(3)],
-    ["left", left.length > CONTEXT_CHARS ? "…" + left.slice(-CONTEXT_CHARS) : left],
+    ["left", keepEnd(left, CONTEXT_CHARS)],
     ["word", hit.word],
-    ["right", right.length > CONTEXT_CHARS ? right.slice(0, CONTEXT_CHARS) + "…" : right],
+    ["right", keepStart(right, CONTEXT_CHARS)],
     ["doc", hit.document.split("/").pop()],
   ];
   for (const [name, text] of cells) {
@@ -202,7 +248,7 @@ function kwicRow(hit, onPick, scale = null) {
 
 function searchWith(hit) {
   const s = hit.sentence;
-  $("text").value = `${s.slice(0, hit.start)}[[${s.slice(hit.start, hit.end)}]]${s.slice(hit.end)}`;
+  $("text").value = `${slicePoints(s, 0, hit.start)}[[${slicePoints(s, hit.start, hit.end)}]]${slicePoints(s, hit.end)}`;
   renderTokens();
   window.scrollTo({ top: 0, behavior: "smooth" });
   runQuery();
@@ -238,7 +284,7 @@ function renderHits() {
 // ---- senses -------------------------------------------------------------------------------------
 
 async function runSenses() {
-  const word = currentWord();
+  const word = await currentWord();
   if (!word) return setStatus("Mark or click a word first, then ask for its senses.", true);
   try {
     const { result, seconds } = await timed(`Grouping the usages of “${word}”`, async () =>
@@ -329,7 +375,7 @@ async function showInfo() {
 
 function start() {
   takeToken();
-  $("text").addEventListener("input", renderTokens);
+  $("text").addEventListener("input", scheduleTokens);
   $("search").addEventListener("submit", (event) => { event.preventDefault(); runQuery(); });
   $("usages").addEventListener("click", runUsages);
   $("senses-button").addEventListener("click", runSenses);

@@ -1,0 +1,104 @@
+"""Unicode folding in one place: text to folded text, with an offset map back to the original.
+
+A word a reader sees as the same must be stored, looked up and embedded as the same, whatever
+form it came in. Two levels, both defined here and nowhere else:
+
+`fold_text` (what the model reads; corpus sentences and query sentences alike) folds
+- invisible format characters: General_Category Cf (UAX #44), e.g. soft hyphen U+00AD, zero width
+  space U+200B, zero width (non-)joiner U+200C/U+200D, word joiner U+2060, byte order mark U+FEFF,
+  bidi marks U+200E/U+200F/U+202A..U+202E; also the variation selectors U+FE00..U+FE0F and
+  U+E0100..U+E01EF and the combining grapheme joiner U+034F, which are Default_Ignorable_Code_Point
+  (DerivedCoreProperties.txt) though not Cf. They are removed.
+- canonical and compatibility equivalents: Normalization Form KC (UAX #15), so NFD "cafe\\u0301"
+  and NFC "café" are one string, ligatures such as U+FB01 "ﬁ" become "fi", and NBSP a space;
+- character widths: fullwidth and halfwidth forms (U+FF00..U+FFEF, widths as in UAX #11) are
+  compatibility equivalents of their ordinary forms, so NFKC folds them ("ｂａｎｋ" -> "bank",
+  halfwidth katakana -> katakana).
+Case is kept: a cased model reads case, and an uncased model's own tokenizer lowercases.
+
+`word_key` (stored word keys and user query words) is `fold_text` plus case folding:
+- full case folding of CaseFolding.txt (statuses C and F; the Unicode Standard, ch. 3.13 "Default
+  Case Algorithms" and ch. 5.18), so German sharp s "ß" and capital "ẞ" fold to "ss" and final
+  sigma "ς" to "σ";
+- Turkic dotted capital I "İ" (U+0130), whose full folding is "i" + U+0307, and the dotless "ı"
+  (U+0131) both fold to "i" (the T mappings of CaseFolding.txt, taken both ways), so that Turkish
+  and non-Turkish capitalisation of one word agree; "sık" and "sik" become one key, the price;
+- NFKC again after folding, since case folding can un-normalise text (the compatibility caseless
+  match of ch. 3.13, definition D146).
+Accents are kept: "café" and "cafe" are different words.
+
+Offsets: `fold` works on extended grapheme clusters (UAX #29, the `regex` module's \\X) after the
+ignorables are removed, each cluster normalised on its own; every folded character records the
+cluster of the original it came from, so a folded span maps back to whole clusters of the original
+text. Offsets are Python str indices (Unicode code points) into the unnormalised text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import regex
+
+_IGNORABLE = regex.compile(r"[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_CLUSTER = regex.compile(r"\X", regex.DOTALL)
+_TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
+
+
+@dataclass(frozen=True)
+class Folded:
+    """`text` folded from `original`; `starts[i]`, `ends[i]` is the original span of folded character i.
+
+    Both maps are int64 arrays of len(text), or None where folding changed nothing (identity).
+    """
+
+    original: str
+    text: str
+    starts: np.ndarray | None = None
+    ends: np.ndarray | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.starts is not None
+
+    def spans(self, spans: np.ndarray) -> np.ndarray:
+        """(n, 2) int32 [start, end) spans of non-empty stretches of `text`, as spans of `original`."""
+        spans = np.asarray(spans).reshape(-1, 2)
+        if self.starts is None or self.ends is None or len(spans) == 0:
+            return spans
+        mapped = np.stack([self.starts[spans[:, 0]], self.ends[spans[:, 1] - 1]], axis=1)
+        return mapped.astype(np.int32)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """One [start, end) span of `text` (end > start) as a span of `original`."""
+        s, e = self.spans(np.array([[start, end]], dtype=np.int64))[0].tolist()
+        return int(s), int(e)
+
+
+def fold(text: str) -> Folded:
+    """`text` with ignorables removed and NFKC applied (see the module docstring), with its offset map."""
+    if text.isascii() or (_IGNORABLE.search(text) is None and unicodedata.is_normalized("NFKC", text)):
+        return Folded(text, text)
+    kept = [i for i, ch in enumerate(text) if not _IGNORABLE.fullmatch(ch)]
+    stripped = "".join(text[i] for i in kept)
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for cluster in _CLUSTER.finditer(stripped):
+        out = unicodedata.normalize("NFKC", cluster.group())
+        parts.append(out)
+        starts.extend([kept[cluster.start()]] * len(out))
+        ends.extend([kept[cluster.end() - 1] + 1] * len(out))
+    return Folded(text, "".join(parts), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+
+
+def fold_text(text: str) -> str:
+    """What the model reads for `text`: ignorables removed, NFKC (no case folding)."""
+    return fold(text).text
+
+
+def word_key(word: str) -> str:
+    """The lookup key of a word: `fold_text`, Turkic I folded, full case folding, NFKC again."""
+    folded = unicodedata.normalize("NFKC", fold_text(word)).translate(_TURKIC)
+    return unicodedata.normalize("NFKC", folded.casefold()).replace("i\u0307", "i")

@@ -1,0 +1,78 @@
+"""KWIC columns cut and padded by terminal cells, keeping the text nearest the keyword."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+from typer.testing import CliRunner
+
+from sensesearch import SenseIndex
+from sensesearch.cli import app
+from sensesearch.config import EncoderSettings
+from sensesearch.kwic import fit_left, fit_right, render_kwic
+from sensesearch.records import Hit
+
+CJK = "\u6211\u4eec\u5728\u6cb3\u8fb9\u7684\u94f6\u884c\u9644\u8fd1\u6563\u6b65\u7136\u540e\u770b\u5230\u4e86\u4e00\u4e2a"
+SENTENCES = [
+    CJK + " bank of the river.",
+    "The cafe\u0301 by the old bank is open.",
+    "\U0001f600\U0001f600 at the bank of the river \U0001f30a\U0001f30a.",
+    "Ze\u0301ro\u200bwidth and combining a\u0300 before the bank and after it a\u0300 too.",
+    "A plain bank here.",
+]
+
+
+def _hits() -> list[Hit]:
+    hits = []
+    for i, sentence in enumerate(SENTENCES):
+        start = sentence.index("bank")
+        hits.append(Hit(occurrence_id=i, word="bank", sentence=sentence, start=start, end=start + 4,
+                        document="d.txt", sentence_id=i, position=0, doc_start=start, score=0.5))
+    return hits
+
+
+def test_fit_keeps_the_nearest_text_and_exact_width() -> None:
+    assert fit_left(CJK, 10) == CJK[-5:]
+    assert fit_left(CJK, 11) == " " + CJK[-5:]
+    assert fit_right("\U0001f600\U0001f600 ab", 5) == "\U0001f600\U0001f600 "
+    assert fit_right("\U0001f600\U0001f600 ab", 3) == "\U0001f600 "
+    assert fit_left("cafe\u0301", 2) == "fe\u0301" and fit_left("cafe\u0301", 1) == "e\u0301"
+    assert fit_right("a\u0300b\u0300c", 2) == "a\u0300b\u0300"
+    assert fit_right("document-name.txt", 8, ellipsis=True) == "documen\u2026"
+
+
+@pytest.mark.parametrize("columns", [100, 60, 45])
+def test_lines_align_on_the_keyword_by_cells(columns: int) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=columns, color_system=None, legacy_windows=False)
+    hits = _hits()
+    render_kwic(hits, console)
+    lines = buffer.getvalue().splitlines()[1:]
+    assert len(lines) == len(hits)
+    columns_at = set()
+    for line, hit in zip(lines, hits):
+        assert cell_len(line) <= columns
+        at = line.index(" bank ") + 1
+        columns_at.add(cell_len(line[:at]))
+        left = line[7:at].rstrip().lstrip()
+        flat_left = " ".join(hit.left.split())
+        assert left and flat_left.endswith(left), (left, flat_left)
+        right = line[at + 5:].split("d.txt")[0].strip()
+        assert " ".join(hit.right.split()).startswith(right)
+    assert len(columns_at) == 1
+
+
+def test_cli_usages_keeps_the_words_before_the_keyword(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "k.txt").write_text(CJK + " bank of the river.\n", encoding="utf-8")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+    result = CliRunner().invoke(app, ["usages", "bank", "--index", str(tmp_path / "idx")], env={"COLUMNS": "100"})
+    assert result.exit_code == 0 and result.exception is None, result.output
+    line = result.output.splitlines()[1]
+    assert CJK[-7:] + "  bank" in line or CJK[-7:] + " bank" in line

@@ -1,0 +1,84 @@
+"""Line structure: list items, headings and one-line units end a sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sensesearch import SenseIndex
+from sensesearch.config import EncoderSettings
+from sensesearch.segment import split_sentences
+
+ITEMS = ["The canoe drifted to the muddy bank of the river", "The bank raised the interest on my savings",
+         "Herons waited on the bank of the stream"]
+
+
+def _pieces(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+@pytest.mark.parametrize("marker", ["- ", "* ", "+ ", "\u2022 ", "\u2013 ", "1. ", "1) ", "a) "])
+def test_each_list_item_is_its_own_sentence(marker: str) -> None:
+    lines = [marker.replace("1", str(i + 1)).replace("a", "abc"[i]) + item for i, item in enumerate(ITEMS)]
+    assert _pieces("Shopping notes:\n" + "\n".join(lines) + "\n") == ["Shopping notes:", *lines]
+
+
+def test_wrapped_list_item_keeps_its_continuation() -> None:
+    text = "- The canoe drifted to the\n  muddy bank of the river\n- The bank raised rates"
+    assert _pieces(text) == ["- The canoe drifted to the\n  muddy bank of the river", "- The bank raised rates"]
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("# River banks\nThe canoe drifted to the muddy bank.", ["# River banks", "The canoe drifted to the muddy bank."]),
+    ("River banks\n===========\nThe canoe drifted to the bank.", ["River banks\n===========",
+                                                                  "The canoe drifted to the bank."]),
+    ("Introduction\nThe canoe drifted slowly to the muddy bank of the river.",
+     ["Introduction", "The canoe drifted slowly to the muddy bank of the river."]),
+    ("\u7b2c\u4e00\u7ae0\n\u6211\u4eec\u5728\u6cb3\u8fb9\u7684\u94f6\u884c\u9644\u8fd1\u6563\u6b65\u7136\u540e\u56de\u5bb6\u4e86",
+     ["\u7b2c\u4e00\u7ae0", "\u6211\u4eec\u5728\u6cb3\u8fb9\u7684\u94f6\u884c\u9644\u8fd1\u6563\u6b65\u7136\u540e\u56de\u5bb6\u4e86"]),
+])
+def test_headings_and_one_line_units_end_a_sentence(text: str, want: list[str]) -> None:
+    assert _pieces(text) == want
+
+
+@pytest.mark.parametrize("text", [
+    "The canoe drifted to the muddy\nbank of the river and stopped.",
+    "We saw the bank of the river, and\nthe herons there were waiting.",
+    "He said that\nMr. Smith had paid.",
+])
+def test_hard_wrapped_prose_is_not_cut(text: str) -> None:
+    assert _pieces(text) == [text]
+
+
+def test_list_without_blank_lines_scores_like_separate_paragraphs(tmp_path: Path,
+                                                                   fake_settings: EncoderSettings) -> None:
+    listed = "\n".join("- " + item for item in ITEMS) + "\n"
+    spaced = "\n\n".join("- " + item for item in ITEMS) + "\n"
+    scores = []
+    for name, text in (("listed", listed), ("spaced", spaced)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "l.txt").write_text(text)
+        with SenseIndex.create(tmp_path / f"idx-{name}", settings=fake_settings, compression="flat") as index:
+            index.add([tmp_path / name])
+            hits = index.query("We sat on the [[bank]] of the river.", k=3)
+            assert index.info().sentences == 3
+            scores.append([(h.sentence, h.score) for h in hits])
+    assert scores[0] == scores[1]
+    assert "river" in scores[0][0][0] and scores[0][0][1] > scores[0][-1][1]
+
+
+@pytest.mark.slow
+def test_list_items_score_like_paragraphs_with_the_real_model(tmp_path: Path, minilm) -> None:
+    scores = []
+    for name, joint in (("listed", "\n"), ("spaced", "\n\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "l.txt").write_text(joint.join("- " + item for item in ITEMS) + "\n")
+        with SenseIndex.create(tmp_path / f"idx-{name}", settings=EncoderSettings(), encoder=minilm,
+                               compression="flat") as index:
+            index.add([tmp_path / name])
+            scores.append({h.sentence: h.score for h in index.query("We sat on the [[bank]] of the river.", k=3)})
+    assert scores[0].keys() == scores[1].keys() == {"- " + item for item in ITEMS}
+    for sentence, score in scores[0].items():
+        assert score == pytest.approx(scores[1][sentence], abs=1e-4)
+    assert scores[0]["- " + ITEMS[0]] > scores[0]["- " + ITEMS[1]]

