@@ -53,6 +53,11 @@ class Hit:
     score: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A cosine of unit vectors lies in [-1, 1]; decoded SQ8/PQ codes and float sums can stray past 1.0.
+        if self.score is not None and not -1.0 <= self.score <= 1.0:
+            object.__setattr__(self, "score", min(1.0, max(-1.0, self.score)))
+
     @property
     def left(self) -> str:
         return self.sentence[: self.start]
@@ -60,6 +65,24 @@ class Hit:
     @property
     def right(self) -> str:
         return self.sentence[self.end :]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields, plus the sentence's text left and right of the word (as in KWIC CSV rows)."""
+        return {**asdict(self), "left": self.left, "right": self.right}
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """One indexed document as `sensesearch documents` lists it: its names, metadata and counts."""
+
+    id: int
+    label: str
+    path: str
+    key: str
+    sentences: int
+    occurrences: int
+    word_pieces: int
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

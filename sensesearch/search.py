@@ -91,7 +91,8 @@ class Searcher:
         similar = self.index.store.top_forms(form[:3]) if len(form) >= 3 else []
         if similar:
             message += f" (known words starting alike: {', '.join(similar)})"
-        return message + "; try --any-word to search usages of every word"
+        # No hint naming an option here: only the front ends know which options their command has.
+        return message
 
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
         form = normalize_form(word.strip())
