@@ -122,8 +122,9 @@ def senses(
     \b
     Example: sensesearch senses bank --index indexes/demo --plot bank.png
     """
-    with sensesearch.SenseIndex.open(index, read_only=True) as source:
+    with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
         labels = source.resolve_documents(document) if document else None
+        progress.phase(f"grouping the usages of {word!r}")
         report = source.senses(word, k=k, examples=examples, documents=labels, seed=seed)
     if plot is not None:
         try:

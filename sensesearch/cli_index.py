@@ -117,8 +117,7 @@ def _add(target: sensesearch.SenseIndex, paths: list[str], progress: CommandProg
     def update(docs: int, sentences: int, pieces: int) -> None:
         rate = pieces / max(time.perf_counter() - started[0], 1e-9)
         read_bytes = done[0] + (min(done[1], _size(last_path[0])) if total is not None else done[1])
-        progress.update(read_bytes, f"{plural(docs, 'document')}, {plural(sentences, 'sentence')}, "
-                                    f"{plural(pieces, 'word piece')} ({rate:,.0f} pieces/s)")
+        progress.update(read_bytes, f"{plural(sentences, 'sentence')}, {rate:,.0f} pieces/s")
         if exhausted[0]:
             # All input is read; the chunk just written was the last one: what follows is the final save.
             progress.phase("saving")

@@ -12,7 +12,7 @@ from types import TracebackType
 
 from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
-                           TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+                           TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn)
 
 LOG_EVERY = 10.0
 """Seconds between progress lines when the output is not a terminal."""
@@ -42,12 +42,15 @@ class CommandProgress:
     """Phases of one command, shown on `console` (stderr), silent when `quiet`.
 
     `phase(name, total, unit)` starts a phase (a total of None: no bar); `update(done, detail)` moves
-    it; `started` is the command's start, so a summary can give the whole command's time.
+    it; `started` is the command's start, so a summary can give the whole command's time. With
+    `log_lines` False nothing is printed unless the console is a terminal.
     """
 
-    def __init__(self, console: Console, quiet: bool = False, started: float | None = None) -> None:
+    def __init__(self, console: Console, quiet: bool = False, started: float | None = None,
+                 log_lines: bool = True) -> None:
         self.console = console
-        self.quiet = quiet
+        # A short command (a query) shows its phases on a terminal only: log lines would be noise.
+        self.quiet = quiet or (not log_lines and not console.is_terminal)
         self.started = started if started is not None else time.perf_counter()
         self.live = console.is_terminal and not quiet
         self._progress: Progress | None = None
@@ -82,9 +85,10 @@ class CommandProgress:
         self._stop()
         columns: list[ProgressColumn | str] = [SpinnerColumn(), TextColumn("{task.description}")]
         if total:
-            columns += [BarColumn(), TaskProgressColumn(),
-                        DownloadColumn() if unit == "bytes" else MofNCompleteColumn(),
-                        TimeElapsedColumn(), "ETA", TimeRemainingColumn()]
+            # The ETA is worked out here from the phase's average rate: updates may come minutes apart,
+            # too rarely for rich's own estimate, which looks at the last 30 s only.
+            columns += [BarColumn(bar_width=20), TaskProgressColumn(),
+                        DownloadColumn() if unit == "bytes" else MofNCompleteColumn(), TimeElapsedColumn()]
         else:
             columns += [TimeElapsedColumn()]
         columns.append(TextColumn("{task.fields[detail]}", style="dim"))
@@ -97,7 +101,9 @@ class CommandProgress:
         if self.quiet:
             return
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=done if done is not None else None, detail=detail)
+            eta = self._eta(done)
+            self._progress.update(self._task, completed=done if done is not None else None,
+                                  detail=", ".join(part for part in (eta, detail) if part))
             return
         now = time.perf_counter()
         if self.live or now - self._last_log < LOG_EVERY:
@@ -107,12 +113,20 @@ class CommandProgress:
         if done is not None and self._total:
             share = min(done / self._total, 1.0)
             parts.append(f"{_amount(done, self._unit)} of {_amount(self._total, self._unit)} ({100 * share:.0f}%)")
-            spent = now - self._phase_started
-            if 0 < share < 1:
-                parts.append(f"ETA {_duration(spent * (1 - share) / share)}")
+            parts.append(self._eta(done))
         if detail:
             parts.append(detail)
-        self.console.print(f"[{_duration(self.elapsed())}] " + ", ".join(parts), markup=False, highlight=False)
+        self.console.print(f"[{_duration(self.elapsed())}] " + ", ".join(p for p in parts if p), markup=False,
+                           highlight=False)
+
+    def _eta(self, done: float | None) -> str:
+        """'ETA 2 min 10 s' from the share done so far and the time the phase has taken ('' if unknown)."""
+        if done is None or not self._total:
+            return ""
+        share = min(done / self._total, 1.0)
+        if not 0 < share < 1:
+            return ""
+        return f"ETA {_duration((time.perf_counter() - self._phase_started) * (1 - share) / share)}"
 
     def _stop(self) -> None:
         if self._progress is not None:

@@ -17,6 +17,7 @@ from sensesearch import Hit, QueryError, SenseSearchError, WordNotFoundError
 
 from .cli import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, app, choices, err,
                   fail, guarded, out, plural, value)
+from .cli_progress import CommandProgress
 
 QuerySort = choices("QuerySort", ("score", "left", "right"))
 UsageSort = choices("UsageSort", ("position", "left", "right"))
@@ -102,6 +103,9 @@ def query(
     with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
         options = QueryOptions(k, any_word, source.resolve_documents(document) if document else None,
                                value(sort), nprobe)
+        with CommandProgress(err, log_lines=False) as progress:
+            progress.phase("loading the model")
+            source.encoder  # noqa: B018  (loaded under the spinner, not silently inside the first query)
         if file is None:
             print_hits(options.run(source, lines[0][1]), json_, csv_)
             return
