@@ -1,14 +1,98 @@
-"""sensesearch: find usages of a word like this one, by contextual word vectors over a whole corpus."""
+"""sensesearch: find usages of a word like this one, by contextual word vectors over a whole corpus.
 
-from .config import EncoderSettings, IndexConfig
+This module is the public API: the names in `__all__`, the records (sensesearch.records) and the errors
+(sensesearch.errors). The command line and the server use nothing else. Names whose module pulls in
+torch, FAISS, SQLAlchemy or scikit-learn are imported on first use (PEP 562), so `import sensesearch`
+stays cheap and `sensesearch --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_LAYERS, DEFAULT_MODEL, POOLING_CHOICES,
+                     PRECISION_CHOICES, EncoderSettings, IndexConfig, parse_layers)
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
                      ModelLoadError, QueryError, SenseCountError, SenseSearchError, WordNotFoundError)
-from .index import SenseIndex
-from .records import Document, Hit, IndexInfo, IngestReport, Skipped
+from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 
-__all__ = [
-    "ConfigMismatchError", "Document", "EncoderSettings", "Hit", "IndexConfig", "IndexCorruptError", "IndexInfo",
-    "IndexLockedError", "IndexNotFoundError", "IngestReport", "InputError", "ModelLoadError", "QueryError",
-    "SenseCountError", "SenseIndex", "SenseSearchError", "Skipped", "WordNotFoundError",
-]
 __version__ = "0.1.0"
+
+# public name -> (module, attribute), imported on first access
+_LAZY: dict[str, tuple[str, str]] = {
+    "SenseIndex": ("index", "SenseIndex"),
+    "read_index_config": ("index", "read_index_config"),
+    "load_encoder": ("encoder", "load_encoder"),
+    "Encoder": ("encoder", "Encoder"),
+    "normalize_form": ("query", "normalize_form"),
+    "check_device": ("devices", "check_device"),
+    "check_model": ("devices", "check_model"),
+    "compare_usages": ("compare", "compare"),
+    "Comparison": ("compare", "Comparison"),
+    "sort_hits": ("kwic", "sort_hits"),
+    "render_kwic": ("kwic", "render_kwic"),
+    "kwic_rows": ("kwic", "kwic_rows"),
+    "hits_to_csv": ("kwic", "to_csv"),
+    "hits_to_json": ("kwic", "to_json"),
+    "parse_marked": ("query", "parse_marked"),
+    "word_spans": ("query", "word_spans"),
+    "is_punctuation": ("query", "is_punctuation"),
+    "check_paths": ("corpus", "check_paths"),
+    "read_corpus": ("corpus", "read_corpus"),
+    "physical_lines": ("corpus", "physical_lines"),
+    "input_files": ("corpus", "expand_paths"),
+    "ENGINES": ("engines", "ENGINES"),
+    "check_engine": ("engines", "check_engine"),
+    "open_engine": ("engines", "open_engine"),
+    "SenseReport": ("senses", "SenseReport"),
+    "plot_senses": ("senses", "plot_senses"),
+    "verify_index": ("verify", "verify_index"),
+    "VerifyReport": ("verify", "VerifyReport"),
+    "read_coarsewsd": ("evaldata", "read_coarsewsd"),
+    "read_wic": ("evaldata", "read_wic"),
+    "evaluate_coarsewsd": ("evaluate", "evaluate_coarsewsd"),
+    "evaluate_wic": ("evaluate", "evaluate_wic"),
+    "EVAL_METHODS": ("evaluate", "METHODS"),
+    "DEFAULT_KNN": ("evaluate", "DEFAULT_KNN"),
+}
+
+__all__ = sorted([
+    "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_LAYERS", "DEFAULT_MODEL", "POOLING_CHOICES",
+    "PRECISION_CHOICES", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
+    "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
+    "InputError", "ModelLoadError", "QueryError", "SenseCountError", "SenseSearchError", "Skipped",
+    "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
+])
+
+if TYPE_CHECKING:
+    from .compare import Comparison
+    from .compare import compare as compare_usages
+    from .corpus import check_paths, physical_lines, read_corpus
+    from .corpus import expand_paths as input_files
+    from .devices import check_device, check_model
+    from .encoder import Encoder, load_encoder
+    from .engines import ENGINES, check_engine, open_engine
+    from .evaldata import read_coarsewsd, read_wic
+    from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic
+    from .evaluate import METHODS as EVAL_METHODS
+    from .index import SenseIndex, read_index_config
+    from .kwic import kwic_rows, render_kwic, sort_hits
+    from .kwic import to_csv as hits_to_csv
+    from .kwic import to_json as hits_to_json
+    from .query import is_punctuation, normalize_form, parse_marked, word_spans
+    from .senses import SenseReport, plot_senses
+    from .verify import VerifyReport, verify_index
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sensesearch' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(import_module(f".{module}", __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

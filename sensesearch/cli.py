@@ -1,307 +1,187 @@
-"""The `sensesearch` command line: a thin typer skin over SenseIndex."""
+"""The `sensesearch` command line: the typer app, shared options and error handling.
+
+Commands live in cli_*.py modules and use only the public API (`sensesearch` exports, records,
+errors). Every heavy import (torch, transformers, FAISS, SQLAlchemy, scikit-learn) happens inside a
+command body, so `sensesearch --help` and `sensesearch info` start fast. Option values are typed or
+checked by parameter callbacks, so a bad value fails (exit 2) before a model or an index is opened.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
-from . import kwic
-from .compare import compare as compare_usages
-from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
-                     EncoderSettings, IndexConfig, parse_layers)
-from .corpus import check_paths, physical_lines
-from .encoder import load_encoder
-from .engines import check_engine, open_engine
-from .errors import SenseSearchError
-from .index import SenseIndex
-from .ingest import ChunkEncoder
-from .records import IngestReport
+import sensesearch
+from sensesearch import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
+                         EncoderSettings, SenseSearchError, parse_layers)
 
 app = typer.Typer(
     help="Find usages of a word like this one: contextual word vectors over a whole corpus.\n\n"
-         "Example: sensesearch index corpora/demo --index indexes/demo && "
+         "\b\nExample: sensesearch index corpora/demo --index indexes/demo && "
          "sensesearch query 'money in the [[bank]]' --index indexes/demo",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(soft_wrap=False, highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    # Plain click help: rich markup would eat "[[bank]]" in examples, and flags would show "<bool>".
+    rich_markup_mode=None)
+out = Console(soft_wrap=False, highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
+TRACEBACK_ENV = "SENSESEARCH_TRACEBACK"
+
+
+def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A str Enum typer shows and checks as a choice."""
+    return Enum(name, {value: value for value in values}, type=str)  # type: ignore[return-value]
+
+
+Combine = choices("Combine", COMBINE_CHOICES)
+Pooling = choices("Pooling", POOLING_CHOICES)
+Precision = choices("Precision", PRECISION_CHOICES)
+Compression = choices("Compression", COMPRESSION_CHOICES)
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """'1 document', '2 documents', '1,234 usages', '2 queries' (with many="queries")."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {many or noun + 's'}"
+
+
+def value(option: Any) -> Any:
+    """The plain value of an Enum option (None stays None)."""
+    return option.value if isinstance(option, Enum) else option
+
+
+def _check(check: Callable[[Any], None]) -> Callable[[Any], Any]:
+    """A parameter callback that turns a SenseSearchError of `check` into click's usage error (exit 2)."""
+    def callback(given: Any) -> Any:
+        if given is not None:
+            try:
+                check(given)
+            except SenseSearchError as exc:
+                raise typer.BadParameter(str(exc)) from None
+        return given
+    return callback
+
+
+def _check_model(model: str) -> None:
+    sensesearch.check_model(model)
+
+
+def _check_device(device: str) -> None:
+    sensesearch.check_device(device)
+
+
+def _check_plot(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SenseSearchError(f"folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise SenseSearchError(f"folder {folder} is not writable")
+    if path.is_dir():
+        raise SenseSearchError(f"{path} is a folder; name a .png file")
+
 
 DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX", "indexes/default")
 IndexOption = Annotated[Path, typer.Option("--index", "-i", help="Index folder (env SENSESEARCH_INDEX).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
 DocumentOption = Annotated[Optional[list[str]], typer.Option(
-    "--document", "-d", help="Only usages in this document (path or JSONL id); repeatable.")]
+    "--document", "-d", metavar="DOCUMENT",
+    help="Only usages in this document: its label, its path or a unique file name (see `sensesearch documents`); "
+         "repeatable.")]
 ModelOption = Annotated[Optional[str], typer.Option(
-    "--model", "-m", help=f"Hugging Face id or local path of a BERT-family encoder [default: {DEFAULT_MODEL}].")]
+    "--model", "-m", callback=_check(_check_model),
+    help=f"Model folder or Hugging Face id of a BERT-family encoder (offline unless HF_HUB_OFFLINE=0) "
+         f"[default: {DEFAULT_MODEL}].")]
 LayersOption = Annotated[Optional[str], typer.Option(
-    help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 [default: -4,-3,-2,-1].")]
-CombineOption = Annotated[Optional[str], typer.Option(help=f"How layers combine: {'|'.join(COMBINE_CHOICES)} [default: sum].")]
-PoolingOption = Annotated[Optional[str], typer.Option(help=f"How word pieces pool: {'|'.join(POOLING_CHOICES)} [default: mean].")]
-PrecisionOption = Annotated[Optional[str], typer.Option(
-    help=f"Model arithmetic: {'|'.join(PRECISION_CHOICES)} (int8: dynamic quantisation, CPU only; fp16/bf16: "
-         "autocast, CUDA only, faster for BERT-base and larger) [default: float32].")]
-DeviceOption = Annotated[Optional[str], typer.Option(help="torch device (default: cuda, then mps, then cpu).")]
+    callback=_check(parse_layers), help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 [default: -4,-3,-2,-1].")]
+CombineOption = Annotated[Optional[Combine], typer.Option(help="How layers combine [default: sum].")]  # type: ignore[valid-type]
+PoolingOption = Annotated[Optional[Pooling], typer.Option(help="How word pieces pool [default: mean].")]  # type: ignore[valid-type]
+PrecisionOption = Annotated[Optional[Precision], typer.Option(  # type: ignore[valid-type]
+    help="Model arithmetic (int8: dynamic quantisation, CPU only; fp16/bf16: autocast, CUDA only, "
+         "faster for BERT-base and larger) [default: float32].")]
+DeviceOption = Annotated[Optional[str], typer.Option(
+    callback=_check(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
+PlotOption = Annotated[Optional[Path], typer.Option(
+    callback=_check(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
 
 
 def guarded(command: F) -> F:
-    """Turn domain errors into one line on stderr and exit code 1, never a traceback."""
+    """Turn every error into one line on stderr and a non-zero exit, never a traceback.
+
+    Domain errors exit 1. An unexpected error (a bug, or a FAISS/torch failure) also gets one line;
+    SENSESEARCH_TRACEBACK=1 shows the traceback instead.
+    """
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:
-            err.print(Text.assemble(("Error: ", "bold red"), str(exc)), soft_wrap=True)
-            raise typer.Exit(1) from None
+            fail(str(exc))
         except KeyboardInterrupt:
             err.print("Interrupted.")
             raise typer.Exit(130) from None
         except BrokenPipeError:
             raise typer.Exit(0) from None
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise
+        except Exception as exc:
+            if os.environ.get(TRACEBACK_ENV) == "1":
+                raise
+            fail(f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
+                 f"(set {TRACEBACK_ENV}=1 to see where)")
     return wrapper  # type: ignore[return-value]
 
 
-def encoder_settings(model: str | None, layers: str | None, combine: str | None, pooling: str | None,
-                     base: EncoderSettings | None = None, precision: str | None = None) -> EncoderSettings:
+def fail(message: str, code: int = 1) -> None:
+    """Print `Error: message` on stderr and exit with `code`."""
+    err.print(Text.assemble(("Error: ", "bold red"), message))
+    raise typer.Exit(code)
+
+
+def encoder_settings(model: str | None, layers: str | None, combine: Any, pooling: Any,
+                     base: EncoderSettings | None = None, precision: Any = None) -> EncoderSettings:
     """Settings from CLI options, the unset ones taken from `base` (an existing index) or the defaults."""
     base = base or EncoderSettings()
     return EncoderSettings(model=model or base.model, layers=parse_layers(layers) if layers else base.layers,
-                           combine=combine or base.combine, pooling=pooling or base.pooling,
-                           max_length=base.max_length, stride=base.stride, precision=precision or base.precision)
+                           combine=value(combine) or base.combine, pooling=value(pooling) or base.pooling,
+                           max_length=base.max_length, stride=base.stride,
+                           precision=value(precision) or base.precision)
 
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-@app.command()
-@guarded
-def index(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursively: .txt, .jsonl) or - for stdin.")],
-    index: IndexOption = Path(DEFAULT_INDEX),
-    model: ModelOption = None,
-    layers: LayersOption = None,
-    combine: CombineOption = None,
-    pooling: PoolingOption = None,
-    compression: Annotated[str, typer.Option(help=f"Vector storage for a new index: {'|'.join(COMPRESSION_CHOICES)}.")] = "sq8",
-    precision: PrecisionOption = None,
-    device: DeviceOption = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
-    quiet: QuietOption = False,
-    db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of a new index's metadata store, e.g. "
-                  "postgresql://host/db (default: SQLite in the index folder).")] = None,
-    engine: Annotated[str, typer.Option(
-        help="Where the model runs: local (this process) or ray (Ray Data workers).")] = "local",
-    address: Annotated[Optional[str], typer.Option(
-        help="Ray cluster for --engine ray, e.g. auto (default: start one here).")] = None,
-    workers: Annotated[Optional[int], typer.Option(
-        min=1, help="Encoder actors for --engine ray (default: one per GPU, else one per CPU).")] = None,
-) -> None:
-    """Index every word occurrence of the given texts (adds to an existing index).
-
-    Example: sensesearch index corpora/inaugural corpora/demo --index indexes/default
-    """
-    if compression not in COMPRESSION_CHOICES:
-        raise SenseSearchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}")
-    check_engine(engine, address, workers)
-    check_paths(paths)
-    exists = (index / "config.json").exists()
-    asked: EncoderSettings | None = None
-    if not exists or any((model, layers, combine, pooling, precision)):
-        base = IndexConfig.load(index).encoder if exists else None
-        asked = encoder_settings(model, layers, combine, pooling, base, precision)
-    with (_skips_listed_once(not quiet),
-          SenseIndex.open_or_create(index, asked, compression=compression, db_url=db, device=device,
-                                    lock_timeout=wait) as target,
-          open_engine(engine, target, address, workers) as chunk_encoder):
-        report = _run_with_progress(target, paths, quiet, chunk_encoder)
-    if not quiet:
-        _print_report(report, index)
-    if report.skipped and not (report.documents_indexed or report.documents_unchanged or report.documents_replaced):
-        first = report.skipped[0]
-        raise SenseSearchError(f"nothing was indexed: all {len(report.skipped)} inputs were skipped "
-                               f"(first: {first.path}: {first.reason})")
+def _version(given: bool) -> None:
+    if given:
+        out.print(f"sensesearch {sensesearch.__version__}")
+        raise typer.Exit()
 
 
-@contextlib.contextmanager
-def _skips_listed_once(listed: bool) -> Iterator[None]:
-    """While the report will list the skipped inputs, the log handlers leave out the same warnings."""
-    def unlisted(record: logging.LogRecord) -> bool:
-        return not getattr(record, "listed_in_report", False)
-
-    # Only the plain stream handlers that print to the terminal (main's basicConfig); capturing ones keep all.
-    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler] if listed else []
-    for handler in handlers:
-        handler.addFilter(unlisted)
-    try:
-        yield
-    finally:
-        for handler in handlers:
-            handler.removeFilter(unlisted)
-
-
-def _run_with_progress(target: SenseIndex, paths: list[str], quiet: bool,
-                       chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
-    if quiet:
-        return target.add(paths, chunk_encoder=chunk_encoder)
-    started = time.perf_counter()
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task("loading model")
-        target.encoder  # noqa: B018  (load before the clock of the first batch starts)
-
-        def update(docs: int, sentences: int, pieces: int) -> None:
-            rate = pieces / max(time.perf_counter() - started, 1e-9)
-            progress.update(task, description=f"{docs} documents, {sentences} sentences, {pieces} word pieces "
-                                              f"({rate:,.0f} pieces/s)")
-
-        progress.update(task, description="reading")
-        return target.add(paths, progress=update, chunk_encoder=chunk_encoder)
-
-
-def _print_report(report: IngestReport, index_path: Path) -> None:
-    rate = report.word_pieces / report.seconds if report.seconds else 0.0
-    err.print(f"Indexed {report.documents_indexed} documents ({report.documents_unchanged} unchanged, "
-              f"{report.documents_replaced} replaced): {report.sentences} sentences, {report.occurrences} occurrences, "
-              f"{report.word_pieces} word pieces in {report.seconds:.1f} s ({rate:,.0f} pieces/s) into {index_path}")
-    if report.skipped:
-        err.print(f"Skipped {len(report.skipped)}:")
-        for skipped in report.skipped:
-            err.print(f"  {skipped.path}: {skipped.reason}", markup=False, soft_wrap=True)
-
-
-@app.command()
-@guarded
-def query(
-    text: Annotated[str, typer.Argument(help='A sentence with the word marked: "the [[bank]] raised its rates".')],
-    index: IndexOption = Path(DEFAULT_INDEX),
-    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many usages to return.")] = 10,
-    any_word: Annotated[bool, typer.Option("--any-word", help="Nearest usages of any word, not only the same word.")] = False,
-    document: DocumentOption = None,
-    sort: Annotated[str, typer.Option(help="Order lines by score, left or right context.")] = "score",
-    nprobe: Annotated[Optional[int], typer.Option(help="IVF lists to visit in --any-word search.")] = None,
-    json_: JsonOption = False,
-    csv_: CsvOption = False,
-    device: DeviceOption = None,
-) -> None:
-    """Find the usages nearest in meaning to the marked word.
-
-    Example: sensesearch query "We sat on the [[bank]] of the river." --index indexes/default -k 5
-    """
-    with SenseIndex.open(index, read_only=True, device=device) as source:
-        hits = source.query(text, k=k, any_word=any_word, documents=document, nprobe=nprobe)
-    _print_hits(kwic.sort_hits(hits, sort), json_, csv_)
-
-
-def _print_hits(hits: list, json_: bool, csv_: bool) -> None:
-    if json_:
-        sys.stdout.write(kwic.to_json(hits) + "\n")
-    elif csv_:
-        sys.stdout.write(kwic.to_csv(hits))
-    else:
-        kwic.render_kwic(hits, out)
-
-
-@app.command()
-@guarded
-def usages(
-    word: Annotated[str, typer.Argument(help="The word (case-insensitive).")],
-    index: IndexOption = Path(DEFAULT_INDEX),
-    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many usages.")] = None,
-    sort: Annotated[str, typer.Option(help="Order by corpus position (score), left or right context.")] = "score",
-    document: DocumentOption = None,
-    json_: JsonOption = False,
-    csv_: CsvOption = False,
-) -> None:
-    """List the usages of a word as keyword-in-context lines.
-
-    Example: sensesearch usages bank --index indexes/default --sort right --limit 20
-    """
-    with SenseIndex.open(index, read_only=True) as source:
-        hits = source.usages(word, limit=limit, documents=document)
-    _print_hits(kwic.sort_hits(hits, sort), json_, csv_)
-
-
-@app.command()
-@guarded
-def compare(
-    word: Annotated[str, typer.Argument(help="The word to compare across the lines.")],
-    file: Annotated[str, typer.Argument(help="One sentence per line (a [[marked]] word wins), or - for stdin.")],
-    model: ModelOption = None,
-    layers: LayersOption = None,
-    combine: CombineOption = None,
-    pooling: PoolingOption = None,
-    precision: PrecisionOption = None,
-    device: DeviceOption = None,
-    json_: JsonOption = False,
-) -> None:
-    """Print the cosine similarity of WORD's usages in each line of FILE against each other.
-
-    Example: sensesearch compare bank corpora/demo/bank_lines.txt
-    """
-    if file == "-":
-        lines = physical_lines(sys.stdin.read())
-    else:
-        try:
-            lines = physical_lines(Path(file).read_text(encoding="utf-8", errors="replace"))
-        except OSError as exc:
-            raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
-    encoder = load_encoder(encoder_settings(model, layers, combine, pooling, precision=precision), device)
-    result = compare_usages(encoder, word, lines)
-    if json_:
-        emit_json(result.to_dict())
-        return
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("#", justify="right")
-    table.add_column("sentence", max_width=max(20, out.width - 8 - 6 * len(result.sentences)),
-                     overflow="ellipsis", no_wrap=True)
-    for i in range(len(result.sentences)):
-        table.add_column(str(i + 1), justify="right", no_wrap=True, min_width=4)
-    for i, (sentence, row) in enumerate(zip(result.sentences, result.similarity)):
-        table.add_row(str(i + 1), sentence, *[f"{v:.2f}" for v in row])
-    out.print(table)
-
-
-@app.command()
-@guarded
-def info(index: IndexOption = Path(DEFAULT_INDEX), json_: JsonOption = False) -> None:
-    """Show an index's counts, model recipe and sizes.
-
-    Example: sensesearch info --index indexes/default --json
-    """
-    with SenseIndex.open(index, read_only=True) as source:
-        data = source.info().to_dict()
-    if json_:
-        emit_json(data)
-        return
-    table = Table(show_header=False, box=None)
-    for key, value in data.items():
-        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
-    n = max(data["occurrences"], 1)
-    table.add_row("bytes/occurrence", f"{data['bytes_vectors'] / n:.0f} vectors + {data['bytes_meta'] / n:.0f} metadata")
-    out.print(table)
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    pass
 
 
 def main() -> None:
     """Console-script entry point."""
+    # Offline unless the user opted in: an unknown model id fails at once instead of retrying the network.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=os.environ.get("SENSESEARCH_LOG", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
     app()
-from . import cli_serve  # noqa: E402,F401
-from . import cli_robust  # noqa: E402,F401
-from . import cli_eval  # noqa: E402,F401
+
+
+from . import cli_index, cli_search, cli_docs, cli_serve, cli_robust, cli_eval  # noqa: E402,F401,I001

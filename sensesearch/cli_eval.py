@@ -7,30 +7,30 @@ from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from . import kwic
-from .cli import (DEFAULT_INDEX, CombineOption, DeviceOption, DocumentOption, IndexOption, JsonOption, LayersOption,
-                  ModelOption, PoolingOption, app, emit_json, encoder_settings, err, guarded, out)
-from .config import COMPRESSION_CHOICES
-from .errors import SenseSearchError
-from .evaldata import read_coarsewsd, read_wic
-from .evaluate import DEFAULT_KNN, METHODS, evaluate_coarsewsd, evaluate_wic
-from .index import SenseIndex
-from .senses import induce_senses, plot_senses
+import sensesearch
+
+from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, DocumentOption, IndexOption, JsonOption,
+                  LayersOption, ModelOption, PlotOption, PoolingOption, app, emit_json, encoder_settings, err, fail,
+                  guarded, out, plural, value)
+from .cli_progress import CommandProgress
 
 eval_app = typer.Typer(help="Measure how well usages fall apart by sense on public benchmarks.\n\n"
-                            "Example: sensesearch eval coarsewsd /tmp/dev/train /tmp/dev/test --words bank,crane",
-                       no_args_is_help=True)
+                            "\b\nExample: sensesearch eval coarsewsd /tmp/dev/train /tmp/dev/test --words bank,crane",
+                       no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(eval_app, name="eval")
 
 
 @eval_app.command("coarsewsd")
 @guarded
 def eval_coarsewsd(
-    train_dir: Annotated[Path, typer.Argument(help="CoarseWSD-20 folder with one sub-folder per word (training).")],
+    train_dir: Annotated[Path, typer.Argument(help="CoarseWSD-20 folder with one sub-folder per word (training), "
+                                                   "e.g. as `split_coarsewsd.py /tmp/dev` writes it.")],
     test_dir: Annotated[Path, typer.Argument(help="The same layout with the usages to label.")],
-    method: Annotated[str, typer.Option(help=f"{'|'.join(METHODS)}: nearest sense centroid, or vote of k nearest usages.")] = "centroid",
-    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Neighbours that vote with --method knn.")] = DEFAULT_KNN,
+    method: Annotated[str, typer.Option(help="centroid: nearest sense centroid; knn: vote of the k nearest usages.")] = "centroid",
+    k: Annotated[Optional[int], typer.Option("-k", "--k", min=1,
+                                             help="Neighbours that vote with --method knn [default: 5].")] = None,
     words: Annotated[Optional[str], typer.Option(help="Comma-separated words to evaluate [default: all].")] = None,
     max_train: Annotated[Optional[int], typer.Option(min=1, help="Subsample at most this many training usages per word.")] = None,
     max_test: Annotated[Optional[int], typer.Option(min=1, help="Subsample at most this many test usages per word.")] = None,
@@ -39,23 +39,27 @@ def eval_coarsewsd(
     layers: LayersOption = None,
     combine: CombineOption = None,
     pooling: PoolingOption = None,
-    compression: Annotated[str, typer.Option(help=f"Vector storage of the temporary index: {'|'.join(COMPRESSION_CHOICES)}.")] = "sq8",
+    compression: Annotated[Compression, typer.Option(help="Vector storage of the temporary index.")] = "sq8",  # type: ignore[valid-type,assignment]
     device: DeviceOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Word sense disambiguation accuracy on CoarseWSD-20, through a temporary index of the training usages.
 
+    \b
     Example: sensesearch eval coarsewsd /tmp/dev/train /tmp/dev/test --words bank,crane --layers 2:5 --json
     """
-    if compression not in COMPRESSION_CHOICES:
-        raise SenseSearchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}")
+    if method not in ("centroid", "knn"):
+        fail(f"--method must be centroid or knn, not {method!r}", 2)
     chosen = [w.strip() for w in words.split(",") if w.strip()] if words else None
-    test = read_coarsewsd(test_dir, chosen, limit=max_test, seed=seed)
-    train = read_coarsewsd(train_dir, list(test), limit=max_train, seed=seed)
+    test = sensesearch.read_coarsewsd(test_dir, chosen, limit=max_test, seed=seed)
+    train = sensesearch.read_coarsewsd(train_dir, list(test), limit=max_train, seed=seed)
     settings = encoder_settings(model, layers, combine, pooling)
-    with err.status("loading model") as status:
-        report = evaluate_coarsewsd(train, test, settings, method=method, k=k, compression=compression,
-                                    device=device, progress=status.update)
+    with CommandProgress(err) as progress:
+        progress.phase("loading the model")
+        report = sensesearch.evaluate_coarsewsd(train, test, settings, method=method,
+                                                k=sensesearch.DEFAULT_KNN if k is None else k,
+                                                compression=value(compression), device=device,
+                                                progress=progress.phase)
     if json_:
         emit_json(report.to_dict())
         return
@@ -86,11 +90,14 @@ def eval_wic(
 ) -> None:
     """Word-in-Context accuracy: same meaning when the two usages' cosine reaches a threshold tuned on TUNE.
 
+    \b
     Example: sensesearch eval wic ../shared/data/wic/train.data.txt ../shared/data/wic/dev.data.txt --json
     """
-    tune_pairs, test_pairs = read_wic(tune), read_wic(test)
-    with err.status(f"encoding {2 * (len(tune_pairs) + len(test_pairs))} usages"):
-        report = evaluate_wic(tune_pairs, test_pairs, encoder_settings(model, layers, combine, pooling), device=device)
+    tune_pairs, test_pairs = sensesearch.read_wic(tune), sensesearch.read_wic(test)
+    with CommandProgress(err) as progress:
+        progress.phase(f"loading the model, then encoding {plural(2 * (len(tune_pairs) + len(test_pairs)), 'usage')}")
+        report = sensesearch.evaluate_wic(tune_pairs, test_pairs, encoder_settings(model, layers, combine, pooling),
+                                          device=device)
     if json_:
         emit_json(report.to_dict())
         return
@@ -106,28 +113,36 @@ def senses(
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="Number of senses [default: chosen by silhouette over 2..8].")] = None,
     examples: Annotated[int, typer.Option(min=0, help="Usages nearest each sense's centre to show.")] = 5,
     document: DocumentOption = None,
-    plot: Annotated[Optional[Path], typer.Option(help="Write a 2-D picture of the usages, coloured by sense, to this PNG.")] = None,
+    plot: PlotOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the clustering and sampling.")] = 0,
     json_: JsonOption = False,
 ) -> None:
     """Group a word's usages into senses, each with its size, typical usages and distinctive context words.
 
-    Example: sensesearch senses bank --index indexes/default --plot bank.png
+    \b
+    Example: sensesearch senses bank --index indexes/demo --plot bank.png
     """
-    with SenseIndex.open(index, read_only=True) as source:
-        report = induce_senses(source, word, k=k, examples=examples, documents=document, seed=seed)
+    with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
+        labels = source.resolve_documents(document) if document else None
+        progress.phase(f"grouping the usages of {word!r}")
+        report = source.senses(word, k=k, examples=examples, documents=labels, seed=seed)
     if plot is not None:
-        plot_senses(report, plot)
+        try:
+            sensesearch.plot_senses(report, plot)
+        except OSError as exc:
+            # The report is still printed below: a plot that cannot be written must not lose it.
+            err.print(f"Error: cannot write the plot to {plot}: {exc.strerror or exc}")
+            plot = None
     if json_:
         emit_json(report.to_dict())
         return
-    out.print(f"[bold]{report.word}[/]: {report.n_usages:,} usages in {len(report.senses)} senses. {report.method}",
-              markup=True)
+    out.print(Text.assemble((report.word, "bold"), f": {plural(report.n_usages, 'usage')} in "
+                            f"{plural(len(report.senses), 'sense')}. {report.method}"))
     for group in report.senses:
         share = 100.0 * group.size / max(report.n_usages, 1)
-        out.print(f"\n[bold]sense {group.sense}[/]  {group.size:,} usages ({share:.0f}%)  "
-                  f"keywords: {', '.join(group.keywords) or '-'}", markup=True)
+        out.print(Text.assemble("\n", (f"sense {group.sense}", "bold"), f"  {plural(group.size, 'usage')} ({share:.0f}%)  "
+                                f"keywords: {', '.join(group.keywords) or '-'}"))
         if group.examples:
-            kwic.render_kwic(group.examples, out)
+            sensesearch.render_kwic(group.examples, out)
     if plot is not None:
         err.print(f"Plot written to {plot}")

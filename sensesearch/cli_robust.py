@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, guarded, out
-from .errors import InputError
-from .index import SenseIndex
-from .verify import VerifyReport, verify_index
+import sensesearch
+from sensesearch import InputError
+
+from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, app, emit_json, guarded, out, plural
 
 
 @app.command()
@@ -21,14 +21,15 @@ def verify(
                                                            "trusted, so that `index` redoes them.")] = False,
     no_model: Annotated[bool, typer.Option("--no-model", help="Do not load the model to compare its "
                                                                "fingerprint with the index's.")] = False,
-    device: Annotated[str | None, typer.Option(help="torch device for the model check.")] = None,
+    device: DeviceOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Check that vectors, metadata and config agree; exit 1 and list the problems if they do not.
 
-    Example: sensesearch verify --index indexes/default --repair
+    \b
+    Example: sensesearch verify --index indexes/demo --repair --no-model
     """
-    report = verify_index(index, repair=repair, check_model=not no_model, device=device)
+    report = sensesearch.verify_index(index, repair=repair, check_model=not no_model, device=device)
     if json_:
         emit_json(report.to_dict())
     else:
@@ -37,9 +38,9 @@ def verify(
         raise typer.Exit(1)
 
 
-def _print_verify(report: VerifyReport) -> None:
-    out.print(f"{report.path}: {report.documents} documents, {report.sentences} sentences, "
-              f"{report.occurrences} occurrences, {report.vectors} vectors", markup=False)
+def _print_verify(report: sensesearch.VerifyReport) -> None:
+    out.print(f"{report.path}: {plural(report.documents, 'document')}, {plural(report.sentences, 'sentence')}, "
+              f"{plural(report.occurrences, 'occurrence')}, {plural(report.vectors, 'vector')}")
     for action in report.repaired:
         out.print(f"repaired: {action}", markup=False)
     if report.dropped_documents:
@@ -50,7 +51,7 @@ def _print_verify(report: VerifyReport) -> None:
     if report.sound:
         out.print("sound: every vector has its row and every row its vector")
         return
-    out.print(f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}:")
+    out.print(f"{plural(len(report.problems), 'problem')}:")
     for problem in report.problems:
         out.print(f"  - {problem.kind}: {problem.detail}", markup=False)
     if not report.repaired:
@@ -67,19 +68,19 @@ def remove(
 ) -> None:
     """Remove documents, their vectors and rows, from an index; nothing is removed if a name matches nothing.
 
-    Example: sensesearch remove corpora/demo/senses.txt --index indexes/default
+    \b
+    Example: sensesearch remove corpora/demo/senses.txt --index indexes/demo
     """
-    with SenseIndex.open(index, lock_timeout=wait) as target:
+    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
         matches = target.matching_documents(paths)
         unmatched = [name for name, docs in matches.items() if not docs]
         if unmatched:
             raise InputError("no indexed document matches " + ", ".join(unmatched) + "; nothing was removed "
-                             "(see `sensesearch info` and the document labels in query output)")
+                             "(`sensesearch documents` lists them)")
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
         target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
     if json_:
         emit_json({"removed": labels})
     else:
-        out.print(f"Removed {len(labels)} document{'s' if len(labels) != 1 else ''} from {index}: "
-                  + ", ".join(labels), markup=False)
+        out.print(f"Removed {plural(len(labels), 'document')} from {index}: " + ", ".join(labels))

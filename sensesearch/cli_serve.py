@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sensesearch import SenseSearchError
+
 from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, app, err, guarded
-from .errors import SenseSearchError
 
 
 @app.command()
@@ -26,7 +28,10 @@ def serve(
 ) -> None:
     """Serve the index read-only: JSON API under /api, OpenAPI at /openapi.json, the page at /.
 
-    Example: sensesearch serve --index indexes/default --port 8000
+    The port is bound before the model loads, and the address printed only once it is bound.
+
+    \b
+    Example: sensesearch serve --index indexes/demo --port 8000
     """
     import uvicorn
 
@@ -36,16 +41,40 @@ def serve(
         token = secrets.token_urlsafe(18)
     if token is not None and not token.strip():
         raise SenseSearchError("--token must not be empty")
-    if not _is_loopback(host) and token is None:
-        err.print(f"[yellow]Warning:[/] serving on {host} without --token: anyone who can reach it can query the index")
-    application = create_app(index, token=token, device=device)
-    err.print("loading the model ...")
-    application.state.service.warm()
-    shown = f"[{host}]" if ":" in host else host
-    fragment = f"#token={token}" if token else ""
-    err.print(f"sensesearch serving {index} at http://{shown}:{port}/{fragment}  (Ctrl+C stops it)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
-    application.state.service.close()
+    listener = bind(host, port)
+    try:
+        if not _is_loopback(host) and token is None:
+            err.print(f"Warning: serving on {host} without --token: anyone who can reach it can query the index")
+        application = create_app(index, token=token, device=device)
+        err.print("loading the model ...")
+        application.state.service.warm()
+        shown = f"[{host}]" if ":" in host else host
+        fragment = f"#token={token}" if token else ""
+        err.print(f"sensesearch serving {index} at http://{shown}:{port}/{fragment}  (Ctrl+C stops it)")
+        server = uvicorn.Server(uvicorn.Config(application, log_level="warning"))
+        server.run(sockets=[listener])
+        application.state.service.close()
+    finally:
+        listener.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port), or SenseSearchError saying why not (in use, no such address)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise SenseSearchError(f"cannot listen on {host}: {exc.strerror}") from None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+        listener.listen(128)
+    except OSError as exc:
+        listener.close()
+        reason = "is already in use" if exc.errno in (98, 48, 10048) else f"cannot be used: {exc.strerror or exc}"
+        raise SenseSearchError(f"port {port} on {host} {reason}; pick another with --port") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 def _is_loopback(host: str) -> bool:

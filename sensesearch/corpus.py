@@ -137,7 +137,9 @@ def _read_stdin(stream: BinaryIO) -> Iterator[Document | Skipped]:
     except InputError as exc:
         yield Skipped("<stdin>", str(exc))
         return
-    yield from _document_or_skip(f"<stdin>:{content_hash(text)[:16]}", "<stdin>", "<stdin>", text, {})
+    # The label carries the start of the content hash, so two texts read from stdin stay apart in listings.
+    digest = content_hash(text)
+    yield from _document_or_skip(f"<stdin>:{digest[:16]}", f"<stdin>:{digest[:8]}", "<stdin>", text, {})
 
 
 def read_text_file(path: Path) -> Document | Skipped:

@@ -6,14 +6,15 @@ The local engine imports nothing from Ray; the Ray module is imported only when 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .errors import SenseSearchError
-from .ingest import ChunkEncoder
 
 if TYPE_CHECKING:
     from .index import SenseIndex
+    from .ingest import ChunkEncoder
 
 ENGINES = ("local", "ray")
 
@@ -24,6 +25,9 @@ def check_engine(engine: str, address: str | None = None, workers: int | None = 
         raise SenseSearchError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "local" and (address is not None or workers is not None):
         raise SenseSearchError("--address and --workers apply to --engine ray")
+    # Checked here, before a model loads or an index folder is made, not when the engine starts.
+    if engine == "ray" and importlib.util.find_spec("ray") is None:
+        raise SenseSearchError("--engine ray needs Ray, which is not installed: pip install 'sensesearch[ray]'")
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -17,7 +17,7 @@ from .corpus import check_paths, path_text, read_corpus
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
-from .records import Document, Hit, IndexInfo, IngestReport, Skipped
+from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
 from .store import DocumentRow, MetaStore
 from .vectors import VECTORS_FILE, VectorStore
@@ -165,12 +165,18 @@ class SenseIndex:
         return self.add_documents(read_corpus(paths, stdin=stdin), progress=progress, chunk_encoder=chunk_encoder)
 
     def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
-                      chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
+                      chunk_encoder: ChunkEncoder | None = None,
+                      phase: Callable[[str], None] | None = None) -> IngestReport:
+        """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
         self._require_writer()
         report = Ingestor(self, progress=progress, chunk_encoder=chunk_encoder).run(items)
         if self.vectors.needs_rebuild(self.config.compression):
             log.info("rebuilding %d vectors as an IVF index", self.vectors.ntotal)
+            if phase:
+                phase("building the vector index")
             self.vectors = self.vectors.rebuilt(self.config.compression)
+            if phase:
+                phase("saving the vectors")
             self.save_vectors()
         return report
 
@@ -236,6 +242,11 @@ class SenseIndex:
         self._vectors_stamp = stamp
         return True
 
+    @property
+    def vectors_stamp(self) -> tuple[int, int, int]:
+        """Identity (inode, mtime in ns, size) of the vectors file this object has loaded; changes with each save."""
+        return self._vectors_stamp
+
     def _stamp(self) -> tuple[int, int, int]:
         try:
             st = os.stat(self.path / VECTORS_FILE)
@@ -278,6 +289,18 @@ class SenseIndex:
                          compression=self.config.compression, index_type=self.vectors.describe(),
                          bytes_vectors=_files_size(self.path, VECTORS_FILE), bytes_meta=meta_bytes,
                          db_url=dburl.redact(self.config.db_url) if self.config.db_url else _sqlite_url(self.path))
+
+    def catalog(self) -> list[DocumentEntry]:
+        """Every indexed document: label, path, key, counts and metadata (see sensesearch.catalog)."""
+        from .catalog import list_documents
+
+        return list_documents(self.store)
+
+    def resolve_documents(self, names: Sequence[str]) -> list[str]:
+        """Labels of the documents named by label, path or unique file name; InputError if one matches none."""
+        from .catalog import resolve_labels
+
+        return resolve_labels(self.catalog(), names)
 
     def documents(self) -> list[dict[str, Any]]:
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import computed_field
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,41 @@ class Hit:
     score: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A cosine of unit vectors lies in [-1, 1]; decoded SQ8/PQ codes and float sums can stray past 1.0.
+        if self.score is not None and not -1.0 <= self.score <= 1.0:
+            object.__setattr__(self, "score", min(1.0, max(-1.0, self.score)))
+
+    # computed_field: the HTTP API's hits carry left/right like the CLI's --json and --csv.
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def left(self) -> str:
+        """The sentence's text before the word."""
         return self.sentence[: self.start]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def right(self) -> str:
+        """The sentence's text after the word."""
         return self.sentence[self.end :]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields, plus the sentence's text left and right of the word (as in KWIC CSV rows)."""
+        return {**asdict(self), "left": self.left, "right": self.right}
+
+
+@dataclass(frozen=True)
+class DocumentEntry:
+    """One indexed document as `sensesearch documents` lists it: its names, metadata and counts."""
+
+    id: int
+    label: str
+    path: str
+    key: str
+    sentences: int
+    occurrences: int
+    word_pieces: int
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -41,7 +41,7 @@ class Searcher:
         marked, vector = self.embed_marked(text)
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe)
-        places, vectors = self._place_vectors(self.places(marked.word, documents, any_word_hint=True))
+        places, vectors = self._place_vectors(self.places(marked.word, documents))
         scores = vectors @ vector
         top = np.argsort(-scores, kind="stable")[:k]
         return self.place_hits([places[i] for i in top.tolist()], scores[top].tolist())
@@ -88,13 +88,12 @@ class Searcher:
 
     # ---- words and phrases: a user's word is one stored word, or adjacent stored words ------------
 
-    def places(self, word: str, documents: Sequence[str] | None = None,
-               any_word_hint: bool = False) -> list[tuple[int, ...]]:
+    def places(self, word: str, documents: Sequence[str] | None = None) -> list[tuple[int, ...]]:
         """Occurrence ids of each usage of `word`: 1-tuples for a stored word, n-tuples for a phrase.
 
         A word the pre-tokenizer splits (don't, well-known, 银行) or several words (interest rate) is a
         phrase: its stored words at the same row offsets of one sentence, with the same text between.
-        WordNotFoundError when there is none; only `query` has --any-word, so only it suggests it.
+        WordNotFoundError when there is none; its message names no option (only a front end knows its own).
         """
         form = normalize_form(word.strip())
         ids = self.index.store.occurrence_ids(form, documents)
@@ -106,7 +105,7 @@ class Searcher:
             places = self._phrase_places(phrase, documents)
             if places:
                 return places
-        raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, any_word_hint))
+        raise WordNotFoundError(self._not_found_message(word, form, phrase, documents))
 
     def _phrase_places(self, phrase: Phrase, documents: Sequence[str] | None) -> list[tuple[int, ...]]:
         candidates = self.index.store.phrase_occurrence_ids(phrase.words_at, documents)
@@ -145,8 +144,7 @@ class Searcher:
         return [replace(h, end=end_of[h.occurrence_id], word=h.sentence[h.start:end_of[h.occurrence_id]])
                 for h in hits if h.occurrence_id in end_of]
 
-    def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
-                           any_word_hint: bool) -> str:
+    def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None) -> str:
         where = " in the chosen documents" if documents else ""
         if len(phrase.words_at) > 1:
             message = (f"{word!r} does not occur in the index{where} as the adjacent words "
@@ -156,7 +154,7 @@ class Searcher:
             similar = self.index.store.top_forms(form[:3]) if len(form) >= 3 else []
             if similar:
                 message += f" (known words starting alike: {', '.join(similar)})"
-        return message + ("; try --any-word to search usages of every word" if any_word_hint else "")
+        return message
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
         rows = self.index.store.occurrences_by_id(ids)

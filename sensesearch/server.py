@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import kwic
-from .encoder import Encoder
+from sensesearch import Encoder, is_punctuation, normalize_form, sort_hits, word_spans
+
 from .errors import (
     ConfigMismatchError,
     IndexCorruptError,
@@ -29,7 +29,6 @@ from .errors import (
     SenseSearchError,
     WordNotFoundError,
 )
-from .query import is_punctuation, normalize_form, word_spans
 from .records import Hit, IndexInfo
 from .server_state import IndexService
 
@@ -127,15 +126,20 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
     @app.post("/api/query", response_model=list[Hit], dependencies=guard, tags=["search"])
     def query(body: QueryRequest) -> list[dict[str, Any]]:
         """Usages nearest in meaning to the marked word (same word by default, any word if asked)."""
-        hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word))
-        return [hit.to_dict() for hit in kwic.sort_hits(hits, body.sort)]
+        try:
+            hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word))
+        except WordNotFoundError as exc:
+            # The hint names this operation's own field; /api/usages and /api/senses have no such option.
+            hint = "" if body.any_word else '; set "any_word": true to search usages of every word'
+            raise WordNotFoundError(f"{exc}{hint}") from None
+        return [hit.to_dict() for hit in sort_hits(hits, body.sort)]
 
     @app.get("/api/usages", response_model=list[Hit], dependencies=guard, tags=["search"])
     def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
                sort: Sort = "score") -> list[dict[str, Any]]:
         """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
         hits = service.call(lambda index: index.usages(word, limit=limit))
-        return [hit.to_dict() for hit in kwic.sort_hits(hits, sort)]
+        return [hit.to_dict() for hit in sort_hits(hits, sort)]
 
     @app.post("/api/words", response_model=list[WordSpan], dependencies=guard, tags=["search"])
     def words(body: WordsRequest) -> list[WordSpan]:

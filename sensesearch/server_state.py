@@ -13,13 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .config import IndexConfig
-from .encoder import Encoder
-from .index import SenseIndex
-from .query import normalize_form
-from .records import IndexInfo
-from .senses import SenseReport, induce_senses, plot_senses
-from .vectors import VECTORS_FILE
+from sensesearch import Encoder, IndexInfo, SenseIndex, SenseReport, normalize_form, plot_senses, read_index_config
 
 T = TypeVar("T")
 CACHED_REPORTS = 16
@@ -49,7 +43,7 @@ class IndexService:
         """Reopen the index from disk, keeping the loaded model when the index still uses the same one."""
         with self._lock:
             current = self._index
-            fresh_config = IndexConfig.load(self.path)
+            fresh_config = read_index_config(self.path)
             same_model = (fresh_config.encoder == current.config.encoder
                           and fresh_config.model_fingerprint == current.config.model_fingerprint)
             encoder = current.encoder if same_model else None
@@ -76,8 +70,8 @@ class IndexService:
     def _report(self, word: str, k: int | None, with_plot: bool) -> tuple[SenseReport, bytes | None]:
         with self._lock:
             self._index.refresh()
-            key = (normalize_form(word.strip()), k, self._vectors_stamp())
-            report, png = self._reports.get(key) or (induce_senses(self._index, word, k=k, examples=5), None)
+            key = (normalize_form(word.strip()), k, self._index.vectors_stamp)
+            report, png = self._reports.get(key) or (self._index.senses(word, k=k, examples=5), None)
             if with_plot and png is None:
                 buffer = io.BytesIO()
                 plot_senses(report, buffer)
@@ -87,8 +81,3 @@ class IndexService:
             while len(self._reports) > CACHED_REPORTS:
                 self._reports.popitem(last=False)
             return report, png
-
-    def _vectors_stamp(self) -> tuple[int, int]:
-        stat = (self.path / VECTORS_FILE).stat()
-        return (stat.st_mtime_ns, stat.st_size)
-

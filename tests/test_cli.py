@@ -94,4 +94,4 @@ def test_index_reports_skipped_files(tmp_path: Path, bank_corpus: Path) -> None:
     (bank_corpus / "empty.txt").write_text("")
     result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"])
     assert result.exit_code == 0
-    assert "Indexed 1 documents" in result.output and "empty.txt: empty document" in result.output
+    assert "Indexed 1 document (" in result.output and "empty.txt: empty document" in result.output

@@ -45,7 +45,7 @@ def test_jsonl_records_keep_id_and_metadata_and_skip_bad_lines(tmp_path: Path) -
 
 def test_stdin_is_one_document() -> None:
     docs, _ = _split(list(read_corpus(["-"], stdin=io.BytesIO(b"From standard input."))))
-    assert docs[0].label == "<stdin>" and docs[0].text == "From standard input."
+    assert docs[0].label.startswith("<stdin>:") and docs[0].text == "From standard input."
 
 
 def test_empty_and_binary_files_are_skipped_with_reasons(tmp_path: Path) -> None:

@@ -1,0 +1,67 @@
+"""The catalogue of indexed documents: listing them, and resolving the names a user gives for them.
+
+A user names a document by its label (as query output shows it), by a path (a file, a folder for
+everything below it, as `remove` reads it) or by a file's base name when exactly one indexed file
+has it. One resolver serves `documents`, every `-d` filter and `remove`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+
+from sqlalchemy import select
+
+from .corpus import path_text
+from .errors import InputError
+from .records import DocumentEntry
+from .store import MetaStore, documents
+
+
+def list_documents(store: MetaStore) -> list[DocumentEntry]:
+    """Every indexed document with its label, path, key, counts and metadata, in indexing order."""
+    columns = (documents.c.id, documents.c.label, documents.c.path, documents.c.key, documents.c.n_sentences,
+               documents.c.n_occurrences, documents.c.n_pieces, documents.c.meta)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(*columns).order_by(documents.c.id)).all()
+    return [DocumentEntry(id=r[0], label=r[1], path=r[2], key=r[3], sentences=r[4], occurrences=r[5],
+                          word_pieces=r[6], meta=dict(r[7] or {})) for r in rows]
+
+
+def _under(key: str, wanted: str) -> bool:
+    return key == wanted or key.startswith(wanted.rstrip(os.sep) + os.sep) or key.startswith(wanted + "#")
+
+
+def _base_name(entry: DocumentEntry) -> str:
+    return PurePath(entry.path).name
+
+
+def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str]) -> dict[str, list[DocumentEntry]]:
+    """For each name, the documents it names: by label; else by path (a folder: all below it); else by
+    the base name of one indexed file. A name that matches nothing maps to an empty list; a base name
+    shared by several files raises InputError (the user must give a path)."""
+    found: dict[str, list[DocumentEntry]] = {}
+    for name in names:
+        chosen = [e for e in entries if e.label == name]
+        if not chosen:
+            key = path_text(Path(name).resolve())
+            chosen = [e for e in entries if _under(e.key, key)]
+        if not chosen and name and os.sep not in name:
+            chosen = [e for e in entries if _base_name(e) == name]
+            files = sorted({e.path for e in chosen})
+            if len(files) > 1:
+                raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(files[:4])}"
+                                 f"{', ...' if len(files) > 4 else ''}); give the path or the label")
+        found[name] = chosen
+    return found
+
+
+def resolve_labels(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[str]:
+    """The labels of the documents `names` name (see match_documents); InputError if a name matches none."""
+    matches = match_documents(entries, names)
+    unmatched = [name for name, chosen in matches.items() if not chosen]
+    if unmatched:
+        raise InputError("no indexed document matches " + ", ".join(repr(n) for n in unmatched)
+                         + " (`sensesearch documents` lists them)")
+    return list(dict.fromkeys(e.label for chosen in matches.values() for e in chosen))

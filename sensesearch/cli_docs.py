@@ -1,0 +1,160 @@
+"""Commands that describe: `info` (an index's counts and recipe), `documents` (what it holds) and
+`compare` (one word's usages across a few sentences, as a cosine matrix that fits the terminal)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+import sensesearch
+from sensesearch import SenseSearchError
+
+from .cli import (DEFAULT_INDEX, CombineOption, CsvOption, DeviceOption, IndexOption, JsonOption, LayersOption,
+                  ModelOption, PoolingOption, PrecisionOption, app, emit_json, encoder_settings, err, fail, guarded,
+                  out, plural)
+from .cli_progress import CommandProgress
+
+DIGITS = 3
+"""Decimals of a cosine in `compare`'s table and JSON alike."""
+
+
+@app.command()
+@guarded
+def info(index: IndexOption = Path(DEFAULT_INDEX), json_: JsonOption = False) -> None:
+    """Show an index's counts, model recipe and sizes.
+
+    \b
+    Example: sensesearch info --index indexes/demo --json
+    """
+    with sensesearch.SenseIndex.open(index, read_only=True) as source:
+        data = source.info().to_dict()
+    if json_:
+        emit_json(data)
+        return
+    table = Table(show_header=False, box=None)
+    for key, item in data.items():
+        table.add_row(key, f"{item:,}" if isinstance(item, int) else str(item))
+    n = max(data["occurrences"], 1)
+    table.add_row("bytes/occurrence", f"{data['bytes_vectors'] / n:.0f} vectors + {data['bytes_meta'] / n:.0f} metadata")
+    out.print(table)
+
+
+@app.command()
+@guarded
+def documents(index: IndexOption = Path(DEFAULT_INDEX), json_: JsonOption = False, csv_: CsvOption = False) -> None:
+    """List the indexed documents: the label that -d and `remove` accept, path, counts and metadata.
+
+    \b
+    Example: sensesearch documents --index indexes/demo --csv
+    """
+    if json_ and csv_:
+        fail("choose one of --json and --csv", 2)
+    with sensesearch.SenseIndex.open(index, read_only=True) as source:
+        entries = source.catalog()
+    if json_:
+        emit_json([e.to_dict() for e in entries])
+        return
+    if csv_:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["label", "path", "sentences", "occurrences", "word_pieces", "meta"])
+        for e in entries:
+            writer.writerow([e.label, e.path, e.sentences, e.occurrences, e.word_pieces,
+                             json.dumps(e.meta, ensure_ascii=False) if e.meta else ""])
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("document", overflow="fold")
+    table.add_column("path", overflow="fold", style="dim")
+    table.add_column("sentences", justify="right")
+    table.add_column("occurrences", justify="right")
+    table.add_column("metadata", overflow="fold")
+    for e in entries:
+        table.add_row(e.label, "" if e.path == e.label else e.path, f"{e.sentences:,}", f"{e.occurrences:,}",
+                      ", ".join(f"{k}={v}" for k, v in e.meta.items()))
+    out.print(table)
+    err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")
+
+
+@app.command()
+@guarded
+def compare(
+    word: Annotated[str, typer.Argument(help="The word to compare across the lines.")],
+    file: Annotated[str, typer.Argument(help="One sentence per line (a [[marked]] word wins), or - for stdin.")],
+    model: ModelOption = None,
+    layers: LayersOption = None,
+    combine: CombineOption = None,
+    pooling: PoolingOption = None,
+    precision: PrecisionOption = None,
+    device: DeviceOption = None,
+    json_: JsonOption = False,
+    csv_: CsvOption = False,
+) -> None:
+    """Print the cosine similarity of WORD's usages in each line of FILE against each other.
+
+    \b
+    Example: sensesearch compare bank corpora/demo/bank_lines.txt
+    """
+    if json_ and csv_:
+        fail("choose one of --json and --csv", 2)
+    if file == "-":
+        lines = sensesearch.physical_lines(sys.stdin.read())
+    else:
+        try:
+            lines = sensesearch.physical_lines(Path(file).read_text(encoding="utf-8", errors="replace"))
+        except OSError as exc:
+            raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
+    settings = encoder_settings(model, layers, combine, pooling, precision=precision)
+    with CommandProgress(err, quiet=json_ or csv_) as progress:
+        progress.phase("loading the model")
+        encoder = sensesearch.load_encoder(settings, device)
+        progress.phase(f"encoding {plural(len([ln for ln in lines if ln.strip()]), 'line')}")
+        result = sensesearch.compare_usages(encoder, word, lines)
+    matrix = [[round(min(1.0, max(-1.0, float(v))), DIGITS) for v in row] for row in result.similarity]
+    if json_:
+        emit_json({**result.to_dict(), "similarity": matrix})
+    elif csv_:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["#", "sentence", *range(1, len(matrix) + 1)])
+        writer.writerows([i, sentence, *row] for i, (sentence, row) in enumerate(zip(result.sentences, matrix), 1))
+    else:
+        print_matrix(result.sentences, matrix, out.width)
+
+
+def print_matrix(sentences: list[str], matrix: list[list[float]], width: int) -> None:
+    """Sentences and matrix in one table when the sentence column keeps >= 30 characters; else the
+    numbered sentences, then the matrix below, in blocks of columns that fit `width`."""
+    cell = DIGITS + 3
+    number = len(str(len(sentences))) + 1
+    room = width - number - (cell + 1) * len(sentences) - 3
+    if room >= 30:
+        out.print(_matrix_table(sentences, matrix, range(len(matrix)), number, cell, room))
+        return
+    for i, sentence in enumerate(sentences, start=1):
+        out.print(f"{i:>{number}}  {sentence}", soft_wrap=False, overflow="fold")
+    per_block = max(1, (width - number - 2) // (cell + 1))
+    for first in range(0, len(matrix), per_block):
+        out.print()
+        out.print(_matrix_table(None, matrix, range(first, min(first + per_block, len(matrix))), number, cell, 0))
+    if per_block < len(matrix):
+        err.print(f"The matrix is {len(matrix)} columns wide: shown in blocks; --csv or --json give it whole.")
+
+
+def _matrix_table(sentences: list[str] | None, matrix: list[list[float]], columns: range, number: int, cell: int,
+                  room: int) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True, min_width=number)
+    if sentences is not None:
+        table.add_column("sentence", overflow="fold", max_width=room)
+    for j in columns:
+        table.add_column(str(j + 1), justify="right", no_wrap=True, min_width=cell)
+    for i, row in enumerate(matrix):
+        cells: list[Any] = [str(i + 1)]
+        if sentences is not None:
+            cells.append(sentences[i])
+        table.add_row(*cells, *[f"{row[j]:.{DIGITS}f}" for j in columns])
+    return table

@@ -1,0 +1,190 @@
+"""The `index` command: read, encode and store every word occurrence, with honest progress.
+
+A run that fails (every input skipped, an engine or database that cannot start, Ctrl+C) on an index
+it was creating removes what it made, so the next run starts from a clean slate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+import sensesearch
+from sensesearch import Document, IngestReport, SenseSearchError, Skipped
+
+from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption, ModelOption,
+                  PoolingOption, PrecisionOption, QuietOption, app, choices, encoder_settings, err, guarded, plural,
+                  value)
+from .cli_progress import CommandProgress
+
+STDIN = "-"
+Engine = choices("Engine", sensesearch.ENGINES)
+
+
+@app.command()
+@guarded
+def index(
+    paths: Annotated[list[str], typer.Argument(metavar="PATHS...",
+                                               help="Files, folders (recursively: .txt, .jsonl) or - for stdin.")],
+    index: IndexOption = Path(DEFAULT_INDEX),
+    model: ModelOption = None,
+    layers: LayersOption = None,
+    combine: CombineOption = None,
+    pooling: PoolingOption = None,
+    compression: Annotated[Compression, typer.Option(  # type: ignore[valid-type]
+        help="Vector storage of a new index.")] = "sq8",  # type: ignore[assignment]
+    precision: PrecisionOption = None,
+    device: DeviceOption = None,
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for another writer to finish.")] = 0,
+    quiet: QuietOption = False,
+    db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of a new index's metadata store, e.g. "
+                  "postgresql://host/db [default: SQLite in the index folder].")] = None,
+    engine: Annotated[Engine, typer.Option(  # type: ignore[valid-type]
+        help="Where the model runs: local (this process) or ray (Ray Data workers).")] = "local",  # type: ignore[assignment]
+    address: Annotated[Optional[str], typer.Option(
+        help="Ray cluster for --engine ray, e.g. auto [default: start one here].")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        min=1, help="Encoder actors for --engine ray [default: one per GPU, else one per CPU].")] = None,
+) -> None:
+    """Index every word occurrence of the given texts (adds to an existing index).
+
+    \b
+    Example: sensesearch index corpora/demo --index indexes/demo
+    """
+    progress = CommandProgress(err, quiet)
+    engine = value(engine)
+    sensesearch.check_engine(engine, address, workers)
+    sensesearch.check_paths(paths)
+    exists = (index / "config.json").exists()
+    asked = None
+    if not exists or any((model, layers, combine, pooling, precision)):
+        base = sensesearch.read_index_config(index).encoder if exists else None
+        asked = encoder_settings(model, layers, combine, pooling, base, precision)
+    total = None if STDIN in paths else _total_bytes(paths)
+    made = _Undo(index) if not exists else None
+    try:
+        with progress, _skips_listed_once(not quiet):
+            progress.phase("loading the model")
+            with (sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,
+                                                        device=device, lock_timeout=wait) as target,
+                  sensesearch.open_engine(engine, target, address, workers) as chunk_encoder):
+                report = _add(target, paths, progress, total, chunk_encoder)
+        indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
+        if report.skipped and not indexed:
+            first = report.skipped[0]
+            raise SenseSearchError(f"nothing was indexed: {'the input was' if len(report.skipped) == 1 else f'all {len(report.skipped)} inputs were'} "
+                                   f"skipped (first: {first.path}: {first.reason})"
+                                   + ("; no index was created" if made else ""))
+    except BaseException:
+        if made is not None:
+            made.undo()
+        raise
+    if not quiet:
+        _print_report(report, index, progress.elapsed())
+
+
+@contextlib.contextmanager
+def _skips_listed_once(listed: bool) -> Iterator[None]:
+    """While the report will list the skipped inputs, the terminal's log handler leaves out the same warnings."""
+    def unlisted(record: logging.LogRecord) -> bool:
+        return not getattr(record, "listed_in_report", False)
+
+    # Only the plain stream handlers that print to the terminal (main's basicConfig); capturing ones keep all.
+    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler] if listed else []
+    for handler in handlers:
+        handler.addFilter(unlisted)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(unlisted)
+
+
+def _total_bytes(paths: list[str]) -> int:
+    return sum(item.stat().st_size for item in sensesearch.input_files(paths) if isinstance(item, Path))
+
+
+def _add(target: sensesearch.SenseIndex, paths: list[str], progress: CommandProgress, total: int | None,
+         chunk_encoder: object) -> IngestReport:
+    """Encode with a bar over the input's bytes; `done` counts finished input files, plus the current one's text."""
+    started = [0.0]
+    done = [0, 0]  # bytes of input files read to the end, bytes of text read from the current file
+    last_path = [""]
+    exhausted = [False]
+
+    def read(items: Iterable[Document | Skipped]) -> Iterator[Document | Skipped]:
+        for item in items:
+            if item.path != last_path[0]:
+                done[0] += _size(last_path[0])
+                done[1] = 0
+                last_path[0] = item.path
+            if isinstance(item, Document):
+                done[1] += len(item.text.encode("utf-8", "surrogatepass"))
+            yield item
+        done[0] += _size(last_path[0])
+        done[1] = 0
+        last_path[0] = ""
+        exhausted[0] = True
+
+    def update(docs: int, sentences: int, pieces: int) -> None:
+        rate = pieces / max(time.perf_counter() - started[0], 1e-9)
+        read_bytes = done[0] + (min(done[1], _size(last_path[0])) if total is not None else done[1])
+        progress.update(read_bytes, f"{plural(sentences, 'sentence')}, {rate:,.0f} pieces/s")
+        if exhausted[0]:
+            # All input is read; the chunk just written was the last one: what follows is the final save.
+            progress.phase("saving")
+
+    target.encoder  # noqa: B018  (loaded here, so that the encoding phase's clock starts after it)
+    progress.phase("reading and encoding", total=total, unit="bytes")
+    started[0] = time.perf_counter()
+    return target.add_documents(read(sensesearch.read_corpus(paths)), progress=update,
+                                chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
+                                phase=progress.phase)
+
+
+def _size(path: str) -> int:
+    if not path or path == "<stdin>":
+        return 0
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
+
+
+class _Undo:
+    """What a run that creates an index must remove if it fails: the folder, or what it added to one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.existed = folder.is_dir()
+        self.before = set(folder.iterdir()) if self.existed else set()
+
+    def undo(self) -> None:
+        if not self.existed:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            # Parents made along with the folder stay: they may be shared, and are empty at worst.
+            return
+        for entry in set(self.folder.iterdir()) - self.before:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def _print_report(report: IngestReport, index_path: Path, seconds: float) -> None:
+    rate = report.word_pieces / report.seconds if report.seconds else 0.0
+    err.print(f"Indexed {plural(report.documents_indexed, 'document')} ({report.documents_unchanged:,} unchanged, "
+              f"{report.documents_replaced:,} replaced): {plural(report.sentences, 'sentence')}, "
+              f"{plural(report.occurrences, 'occurrence')}, {plural(report.word_pieces, 'word piece')} "
+              f"in {seconds:.1f} s ({rate:,.0f} pieces/s while encoding) into {index_path}")
+    if report.skipped:
+        err.print(f"Skipped {len(report.skipped):,}:")
+        for skipped in report.skipped:
+            err.print(f"  {skipped.path}: {skipped.reason}")

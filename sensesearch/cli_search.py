@@ -1,0 +1,245 @@
+"""Search commands: `query` (one sentence, or a file of them), `usages`, and `shell` (the model kept warm)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+import sensesearch
+from sensesearch import Hit, QueryError, SenseSearchError, WordNotFoundError
+
+from .cli import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, app, choices, err,
+                  fail, guarded, out, plural, value)
+from .cli_progress import CommandProgress
+
+QuerySort = choices("QuerySort", ("score", "left", "right"))
+UsageSort = choices("UsageSort", ("position", "left", "right"))
+ANY_WORD_HINT = "; try --any-word to search usages of every word"
+
+
+class QueryOptions:
+    """What one query asks besides its text; the shell changes these between queries."""
+
+    def __init__(self, k: int = 10, any_word: bool = False, documents: list[str] | None = None,
+                 sort: str = "score", nprobe: int | None = None) -> None:
+        self.k, self.any_word, self.documents, self.sort, self.nprobe = k, any_word, documents, sort, nprobe
+
+    def run(self, source: sensesearch.SenseIndex, text: str) -> list[Hit]:
+        try:
+            hits = source.query(text, k=self.k, any_word=self.any_word, documents=self.documents, nprobe=self.nprobe)
+        except WordNotFoundError as exc:
+            raise WordNotFoundError(str(exc) + ("" if self.any_word else ANY_WORD_HINT)) from None
+        return sensesearch.sort_hits(hits, self.sort)
+
+
+def print_hits(hits: list[Hit], json_: bool, csv_: bool) -> None:
+    if json_:
+        sys.stdout.write(sensesearch.hits_to_json(hits) + "\n")
+    elif csv_:
+        sys.stdout.write(sensesearch.hits_to_csv(hits))
+    else:
+        sensesearch.render_kwic(hits, out)
+
+
+def _query_lines(file: Path) -> list[tuple[int, str]]:
+    """(line number, text) of each non-blank line; every line checked for its marker before the model loads."""
+    try:
+        raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
+    lines = [(n, line.strip()) for n, line in enumerate(sensesearch.physical_lines(raw), start=1) if line.strip()]
+    if not lines:
+        raise QueryError(f"{file} holds no query: write one sentence with a [[marked]] word a line")
+    for number, line in lines:
+        try:
+            sensesearch.parse_marked(line)
+        except QueryError as exc:
+            raise QueryError(f"{file}, line {number}: {exc}") from None
+    return lines
+
+
+@app.command()
+@guarded
+def query(
+    text: Annotated[Optional[str], typer.Argument(
+        metavar="TEXT", help='A sentence with the word marked: "the [[bank]] raised its rates".')] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many usages to return.")] = 10,
+    any_word: Annotated[bool, typer.Option("--any-word", help="Nearest usages of any word, not only the same word.")] = False,
+    document: DocumentOption = None,
+    sort: Annotated[QuerySort, typer.Option(help="Order lines by score, or by the left or right context.")] = "score",  # type: ignore[valid-type,assignment]
+    nprobe: Annotated[Optional[int], typer.Option(min=1, help="IVF lists to visit in --any-word search.")] = None,
+    file: Annotated[Optional[Path], typer.Option(
+        "--file", "-f", help="Run every query in this file (one marked sentence a line; - for stdin) with one "
+                             "model load.")] = None,
+    json_: JsonOption = False,
+    csv_: CsvOption = False,
+    device: DeviceOption = None,
+) -> None:
+    """Find the usages nearest in meaning to the marked word.
+
+    \b
+    Example: sensesearch query "We sat on the [[bank]] of the river." --index indexes/demo -k 5
+
+    \b
+    Example: sensesearch query --file queries.txt --index indexes/demo --json
+    """
+    if (text is None) == (file is None):
+        fail("give either a TEXT to search for or --file with one query a line", 2)
+    if nprobe is not None and not any_word:
+        fail("--nprobe applies only with --any-word", 2)
+    if json_ and csv_:
+        fail("choose one of --json and --csv", 2)
+    if text is not None:
+        sensesearch.parse_marked(text)
+    lines = _query_lines(file) if file is not None else [(0, text or "")]
+    with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
+        options = QueryOptions(k, any_word, source.resolve_documents(document) if document else None,
+                               value(sort), nprobe)
+        with CommandProgress(err, log_lines=False) as progress:
+            progress.phase("loading the model")
+            source.encoder  # noqa: B018  (loaded under the spinner, not silently inside the first query)
+        if file is None:
+            print_hits(options.run(source, lines[0][1]), json_, csv_)
+            return
+        failed = _run_batch(source, options, lines, json_, csv_)
+    if failed:
+        fail(f"{plural(failed, 'query', 'queries')} of {len(lines):,} failed (see above)")
+
+
+def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: list[tuple[int, str]],
+               json_: bool, csv_: bool) -> int:
+    """Answer each line in turn; a line that fails is reported and the rest still run. Returns the failures."""
+    failed = 0
+    results: list[dict[str, Any]] = []
+    writer = None
+    for number, line in lines:
+        try:
+            hits = options.run(source, line)
+        except (QueryError, WordNotFoundError) as exc:
+            failed += 1
+            err.print(f"Error: line {number}: {exc}")
+            results.append({"line": number, "query": line, "error": str(exc), "hits": []})
+            continue
+        if json_:
+            results.append({"line": number, "query": line, "hits": [h.to_dict() for h in hits]})
+        elif csv_:
+            rows = list(csv.DictReader(io.StringIO(sensesearch.hits_to_csv(hits))))
+            if writer is None:
+                fields = ["line", "query", *(rows[0].keys() if rows else [])]
+                writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+                writer.writeheader()
+            writer.writerows({"line": number, "query": line, **row} for row in rows)
+        else:
+            out.print(f"\n{number}: {line}", style="bold")
+            sensesearch.render_kwic(hits, out)
+    if json_:
+        sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    return failed
+
+
+@app.command()
+@guarded
+def usages(
+    word: Annotated[str, typer.Argument(help="The word (case-insensitive).")],
+    index: IndexOption = Path(DEFAULT_INDEX),
+    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many usages.")] = None,
+    sort: Annotated[UsageSort, typer.Option(  # type: ignore[valid-type]
+        help="Order by corpus position, or by the left or right context.")] = "position",  # type: ignore[assignment]
+    document: DocumentOption = None,
+    json_: JsonOption = False,
+    csv_: CsvOption = False,
+) -> None:
+    """List the usages of a word as keyword-in-context lines.
+
+    \b
+    Example: sensesearch usages bank --index indexes/demo --sort right --limit 20
+    """
+    if json_ and csv_:
+        fail("choose one of --json and --csv", 2)
+    with sensesearch.SenseIndex.open(index, read_only=True) as source:
+        labels = source.resolve_documents(document) if document else None
+        hits = source.usages(word, limit=limit, documents=labels)
+    print_hits(sensesearch.sort_hits(hits, None if value(sort) == "position" else value(sort)), json_, csv_)
+
+
+SHELL_HELP = """Type a sentence with one [[marked]] word to search (the model stays loaded). Commands:
+  :usages WORD       list WORD's usages        :k N              hits per query (now {k})
+  :any on|off        any-word search ({any})     :sort score|left|right   order of lines ({sort})
+  :documents         list the documents         :help             this text
+  :quit              leave (or Ctrl+D)"""
+
+
+@app.command()
+@guarded
+def shell(
+    index: IndexOption = Path(DEFAULT_INDEX),
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many usages each query returns.")] = 10,
+    device: DeviceOption = None,
+) -> None:
+    """Query interactively with the model loaded once: each query then takes well under a second.
+
+    \b
+    Example: echo 'Money in the [[bank]].' | sensesearch shell --index indexes/demo
+    """
+    interactive = sys.stdin.isatty()
+    if interactive:
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:
+            pass
+    options = QueryOptions(k=k)
+    with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
+        if interactive:
+            err.print(f"sensesearch shell on {index}: loading the model ...")
+        source.encoder  # noqa: B018  (loaded before the first prompt, not during the first query)
+        if interactive:
+            err.print(SHELL_HELP.format(k=options.k, any="on" if options.any_word else "off", sort=options.sort))
+        for line in _lines(interactive):
+            if line in (":quit", ":q", ":exit"):
+                break
+            try:
+                _shell_step(source, options, line)
+            except SenseSearchError as exc:
+                err.print(f"Error: {exc}")
+
+
+def _lines(interactive: bool) -> Iterator[str]:
+    while True:
+        try:
+            line = input("sensesearch> ") if interactive else sys.stdin.readline()
+        except EOFError:
+            return
+        if not interactive and not line:
+            return
+        if line.strip():
+            yield line.strip()
+
+
+def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str) -> None:
+    command, _, argument = line.partition(" ")
+    argument = argument.strip()
+    if not command.startswith(":"):
+        sensesearch.render_kwic(options.run(source, line), out)
+    elif command == ":usages" and argument:
+        sensesearch.render_kwic(source.usages(argument, limit=options.k * 5), out)
+    elif command == ":k" and argument.isdigit() and int(argument) >= 1:
+        options.k = int(argument)
+    elif command == ":any" and argument in ("on", "off"):
+        options.any_word = argument == "on"
+    elif command == ":sort" and argument in ("score", "left", "right"):
+        options.sort = argument
+    elif command == ":documents":
+        for entry in source.catalog():
+            out.print(f"{entry.label}  ({plural(entry.occurrences, 'occurrence')})")
+    elif command == ":help":
+        err.print(SHELL_HELP.format(k=options.k, any="on" if options.any_word else "off", sort=options.sort))
+    else:
+        raise QueryError(f"cannot read {line!r}: mark a word with [[ ]], or type :help")

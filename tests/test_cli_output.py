@@ -1,0 +1,166 @@
+"""Issue 15, items 1 and 4-7: wording, progress, repeat queries, documents, tables that fit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from sensesearch import cli, cli_docs
+from sensesearch.cli import app
+
+from .conftest import BANK_CORPUS, REPO
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def built(tmp_path: Path, bank_corpus: Path) -> Path:
+    index = tmp_path / "idx"
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(index), "--model", "fake:test", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return index
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and re.fullmatch(r"sensesearch \d+\.\d+\.\d+\n", result.output)
+
+
+def test_singular_counts(tmp_path: Path, bank_corpus: Path) -> None:
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"])
+    assert "Indexed 1 document (" in result.output and "1 documents" not in result.output
+    one = runner.invoke(app, ["senses", "bank", "--index", str(tmp_path / "i"), "-k", "1"])
+    assert ": 6 usages in 1 sense." in one.output
+
+
+def test_progress_without_a_terminal_names_the_phases(tmp_path: Path, bank_corpus: Path) -> None:
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"])
+    lines = result.output.splitlines()
+    phases = [re.sub(r"^\[[^]]*\] ", "", line) for line in lines if line.startswith("[")]
+    assert phases[:2] == ["loading the model", f"reading and encoding ({len(BANK_CORPUS.encode())} bytes)"]
+    assert phases[-1] == "saving"
+    assert re.search(r"in \d+\.\d s \(", result.output)
+
+
+def test_word_not_found_hints_only_at_options_the_command_has(built: Path) -> None:
+    query = runner.invoke(app, ["query", "the [[zebra]]", "--index", str(built)])
+    assert query.exit_code == 1 and "--any-word" in query.output
+    for args in (["usages", "zebra"], ["senses", "zebra"]):
+        result = runner.invoke(app, [*args, "--index", str(built)])
+        assert result.exit_code == 1 and "does not occur" in result.output and "--any-word" not in result.output
+
+
+def test_http_api_hints_only_at_its_own_fields(built: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from sensesearch.server import create_app
+
+    with TestClient(create_app(built)) as client:
+        for path in ("/api/usages?word=zebra", "/api/senses?word=zebra"):
+            message = client.get(path).json()["error"]
+            assert "does not occur" in message and "any-word" not in message and "any_word" not in message
+        message = client.post("/api/query", json={"text": "the [[zebra]]"}).json()["error"]
+        assert '"any_word": true' in message and "--any-word" not in message
+
+
+def test_query_json_hits_carry_left_and_right_and_scores_stay_at_most_one(built: Path) -> None:
+    result = runner.invoke(app, ["query", "She asked the [[bank]] for a loan to buy a house.", "--index", str(built),
+                                 "--json"])
+    hits = json.loads(result.stdout)
+    assert hits and all(h["left"] == h["sentence"][:h["start"]] and h["right"] == h["sentence"][h["end"]:]
+                        for h in hits)
+    assert all(h["score"] <= 1.0 for h in hits)
+
+
+def test_documents_lists_labels_paths_and_counts(built: Path, bank_corpus: Path) -> None:
+    data = json.loads(runner.invoke(app, ["documents", "--index", str(built), "--json"]).stdout)
+    assert [d["label"] for d in data] == [str(bank_corpus / "bank.txt")]
+    assert data[0]["sentences"] == 6 and data[0]["occurrences"] > 6 and data[0]["path"].endswith("bank.txt")
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["documents", "--index", str(built), "--csv"]).stdout)))
+    assert rows[0]["label"].endswith("bank.txt") and rows[0]["sentences"] == "6"
+    table = runner.invoke(app, ["documents", "--index", str(built)])
+    assert "bank.txt" in table.stdout and "1 document," in table.output
+
+
+@pytest.mark.parametrize("name", ["bank.txt", "{corpus}/bank.txt", "{corpus}", "{label}"])
+def test_document_filter_takes_a_label_a_path_or_a_unique_base_name(built: Path, bank_corpus: Path, name: str) -> None:
+    name = name.format(corpus=bank_corpus, label=str(bank_corpus / "bank.txt"))
+    result = runner.invoke(app, ["usages", "bank", "--index", str(built), "-d", name, "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 6
+
+
+def test_document_filter_that_matches_nothing_says_so(built: Path) -> None:
+    for args in (["usages", "bank"], ["query", "the [[bank]]"], ["senses", "bank"]):
+        result = runner.invoke(app, [*args, "--index", str(built), "-d", "1946-Truman.txt"])
+        assert result.exit_code == 1 and "no indexed document matches '1946-Truman.txt'" in result.output
+
+
+def test_two_stdin_inputs_get_distinct_labels(tmp_path: Path) -> None:
+    index = str(tmp_path / "i")
+    for text in ("The bank raised rates.", "The river bank flooded."):
+        result = runner.invoke(app, ["index", "-", "--index", index, "--model", "fake:test", "--quiet"], input=text)
+        assert result.exit_code == 0, result.output
+    labels = [d["label"] for d in json.loads(runner.invoke(app, ["documents", "--index", index, "--json"]).stdout)]
+    assert len(labels) == 2 and len(set(labels)) == 2 and all(label.startswith("<stdin>") for label in labels)
+
+
+def test_query_file_answers_every_line_with_one_model_load(built: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch import encoder as encoder_module
+
+    from .fake_encoder import FakeEncoder
+
+    loads = []
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", lambda s, d: loads.append(1) or FakeEncoder(s))
+    queries = tmp_path / "q.txt"
+    queries.write_text("Money in the [[bank]].\n\nWe sat on the [[bank]] of the river.\nA [[zebra]] ran.\n")
+    result = runner.invoke(app, ["query", "--file", str(queries), "--index", str(built), "-k", "2", "--json"])
+    answers = json.loads(result.stdout)
+    assert [a["line"] for a in answers] == [1, 3, 4] and [len(a["hits"]) for a in answers] == [2, 2, 0]
+    assert "does not occur" in answers[2]["error"] and result.exit_code == 1 and len(loads) == 1
+    bad = tmp_path / "bad.txt"
+    bad.write_text("fine [[bank]]\nno marker here\n")
+    refused = runner.invoke(app, ["query", "--file", str(bad), "--index", str(built)])
+    assert refused.exit_code == 1 and "line 2" in refused.output and not loads[1:]
+
+
+def test_shell_keeps_the_model_and_survives_errors(built: Path) -> None:
+    script = "Money in the [[bank]].\nno marker\n:k 1\n:sort left\nWe sat on the [[bank]].\n:usages bank\n:quit\n"
+    result = runner.invoke(app, ["shell", "--index", str(built)], input=script)
+    assert result.exit_code == 0, result.output
+    assert "Error: mark the word" in result.output and result.output.count("bank") >= 8
+
+
+def _compare_lines(tmp_path: Path, n: int) -> Path:
+    lines = tmp_path / "lines.txt"
+    lines.write_text("".join(f"Sentence number {i} says the bank by the long river held money for years.\n"
+                             for i in range(n)))
+    return lines
+
+
+@pytest.mark.parametrize("n", [4, 9, 16])
+def test_compare_fits_80_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli_docs, "out", Console(file=buffer, width=80, soft_wrap=False, markup=False))
+    result = runner.invoke(app, ["compare", "bank", str(_compare_lines(tmp_path, n)), "--model", "fake:test"])
+    assert result.exit_code == 0, result.output
+    shown = buffer.getvalue()
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    assert f"Sentence number {n - 1} says the bank" in shown.replace("\n", " ").replace("  ", " ")
+    assert re.search(rf"^\s*{n}\b", shown, flags=re.MULTILINE) and "1.000" in shown
+
+
+def test_compare_json_is_rounded_as_the_table_shows(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", "bank", str(REPO / "corpora" / "demo" / "bank_lines.txt"),
+                                 "--model", "fake:test", "--json"])
+    matrix = json.loads(result.stdout)["similarity"]
+    assert all(len(repr(v).split(".")[-1]) <= cli_docs.DIGITS and -1.0 <= v <= 1.0 for row in matrix for v in row)
+    assert cli.plural(1, "sense") == "1 sense" and cli.plural(2, "query", "queries") == "2 queries"

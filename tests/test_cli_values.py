@@ -1,0 +1,144 @@
+"""Issue 15, items 2 and 3: every value checked before anything slow; a failed command leaves nothing behind."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensesearch import EncoderSettings, SenseIndex
+from sensesearch import encoder as encoder_module
+from sensesearch.cli import app
+
+from .fake_encoder import FakeEncoder
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def built(tmp_path: Path, bank_corpus: Path) -> Path:
+    index = tmp_path / "idx"
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(index), "--model", "fake:test", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return index
+
+
+@pytest.fixture
+def no_model_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any model load fails the test: the command had to stop before it."""
+    def refuse(settings: EncoderSettings, device: str | None) -> FakeEncoder:
+        raise AssertionError("the model was loaded before the bad value was noticed")
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", refuse)
+
+
+def _usage_error(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Error" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["usages", "bank", "--sort", "bogus"], "'bogus' is not one of"),
+    (["usages", "bank", "--sort", "score"], "'score' is not one of"),
+    (["query", "the [[bank]]", "--sort", "Left"], "'Left' is not one of"),
+    (["query", "the [[bank]]", "--any-word", "--nprobe", "0"], "--nprobe"),
+    (["query", "the [[bank]]", "--any-word", "--nprobe", "-3"], "--nprobe"),
+    (["query", "the [[bank]]", "--nprobe", "4"], "--nprobe applies only with --any-word"),
+    (["query", "the [[bank]]", "--device", "bogus"], "not a torch device"),
+    (["query", "the [[bank]]", "--device", "cpu:3"], "no device"),
+    (["senses", "bank", "--plot", "{tmp}/no/such/folder/bank.png"], "does not exist"),
+    (["index", "{corpus}", "--compression", "zip"], "'zip' is not one of"),
+    (["index", "{corpus}", "--layers", "x:y"], "cannot read layers"),
+    (["index", "{corpus}", "--model", "{tmp}/no-such-model"], "no such model folder"),
+    (["compare", "bank", "{corpus}/bank.txt", "--model", "./missing-model"], "no such model folder"),
+])
+def test_bad_values_fail_before_the_model_loads(built: Path, bank_corpus: Path, tmp_path: Path, no_model_load: None,
+                                                args: list[str], message: str) -> None:
+    filled = [a.format(tmp=tmp_path, corpus=bank_corpus) for a in args] + ["--index", str(built)] * (
+        args[0] != "compare")
+    _usage_error(filled, message)
+
+
+def test_cuda_on_a_cpu_build_of_torch(built: Path, no_model_load: None) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    _usage_error(["query", "the [[bank]]", "--index", str(built), "--device", "cuda"], "CUDA")
+
+
+def test_unknown_hub_model_fails_at_once_offline(tmp_path: Path, bank_corpus: Path) -> None:
+    started = time.perf_counter()
+    _usage_error(["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "no-such-org/no-such-model"],
+                 "not in the local Hugging Face cache")
+    assert time.perf_counter() - started < 10
+    assert not (tmp_path / "i").exists()
+
+
+def test_any_word_on_an_index_without_vectors_is_one_line(tmp_path: Path) -> None:
+    SenseIndex.create(tmp_path / "empty", settings=EncoderSettings(model="fake:test")).close()
+    result = runner.invoke(app, ["query", "the [[bank]]", "--any-word", "--index", str(tmp_path / "empty")])
+    assert result.exit_code != 0
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binary\xff\xfe" * 20, None])
+def test_all_inputs_skipped_creates_no_index(tmp_path: Path, content: bytes | None) -> None:
+    source = tmp_path / "in"
+    source.mkdir()
+    if content is not None:
+        (source / "only.txt").write_bytes(content)
+    index = tmp_path / "made" / "idx"
+    result = runner.invoke(app, ["index", str(source), "--index", str(index), "--model", "fake:test"])
+    assert result.exit_code == 1 and "nothing was indexed" in result.output
+    assert not index.exists()
+    again = runner.invoke(app, ["index", str(source.parent / "in"), "--index", str(index), "--model", "fake:test",
+                                "--layers", "-1"])
+    assert "was built with other settings" not in again.output
+
+
+def test_all_skipped_into_an_existing_empty_folder_removes_only_what_it_made(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    (folder / "notes.md").write_text("mine")
+    result = runner.invoke(app, ["index", str(tmp_path / "empty.txt"), "--index", str(folder), "--model", "fake:test"])
+    assert result.exit_code == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.md"]
+
+
+def test_ray_engine_without_ray_leaves_no_folder(tmp_path: Path, bank_corpus: Path, no_model_load: None) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("Ray is installed here")
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test",
+                                 "--engine", "ray"])
+    assert result.exit_code == 1 and "needs Ray" in result.output
+    assert not (tmp_path / "i").exists()
+
+
+def test_failed_database_leaves_no_folder(tmp_path: Path, bank_corpus: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test",
+                                 "--db", f"postgresql://nobody@127.0.0.1:{port}/none"])
+    assert result.exit_code == 1
+    assert len([line for line in result.output.splitlines() if line.startswith("Error: ")]) == 1
+    assert "Traceback" not in result.output and not (tmp_path / "i").exists()
+
+
+def test_serve_on_a_busy_port_fails_before_loading_and_prints_no_url(built: Path, no_model_load: None) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--index", str(built), "--port", str(port)])
+    assert result.exit_code == 1 and "already in use" in result.output
+    assert "http://" not in result.output
