@@ -39,7 +39,11 @@ class EncodedSentence:
 
 @dataclass(frozen=True)
 class Hit:
-    """One usage of a word: where it stands, and its score against a query (None for plain listings)."""
+    """One usage of a word: where it stands, and its score against a query (None for plain listings).
+
+    `left` and `right` (the sentence's text before and after the word) are derived from sentence,
+    start and end; they are fields so that JSON answers (CLI and HTTP API alike) carry them.
+    """
 
     occurrence_id: int
     word: str
@@ -52,23 +56,18 @@ class Hit:
     doc_start: int
     score: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    left: str = field(init=False, default="")
+    right: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "left", self.sentence[: self.start])
+        object.__setattr__(self, "right", self.sentence[self.end :])
         # A cosine of unit vectors lies in [-1, 1]; decoded SQ8/PQ codes and float sums can stray past 1.0.
         if self.score is not None and not -1.0 <= self.score <= 1.0:
             object.__setattr__(self, "score", min(1.0, max(-1.0, self.score)))
 
-    @property
-    def left(self) -> str:
-        return self.sentence[: self.start]
-
-    @property
-    def right(self) -> str:
-        return self.sentence[self.end :]
-
     def to_dict(self) -> dict[str, Any]:
-        """The fields, plus the sentence's text left and right of the word (as in KWIC CSV rows)."""
-        return {**asdict(self), "left": self.left, "right": self.right}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -149,4 +149,4 @@ def test_cli_precision_is_stored_and_checked(tmp_path: Path, bank_corpus: Path) 
     assert clash.exit_code == 1 and "precision" in clash.output
     wrong = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "other"), "--model", "fake:x",
                                 "--precision", "bf16", "--quiet"])
-    assert wrong.exit_code == 1 and "precision must be one of" in wrong.output
+    assert wrong.exit_code == 2 and "'bf16' is not one of" in wrong.output
