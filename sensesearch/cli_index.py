@@ -31,7 +31,7 @@ Engine = choices("Engine", sensesearch.ENGINES)
 @app.command()
 @guarded
 def index(
-    paths: Annotated[list[str], typer.Argument(metavar="PATHS...",
+    paths: Annotated[list[str], typer.Argument(metavar="PATH",
                                                help="Files, folders (recursively: .txt, .jsonl) or - for stdin.")],
     index: IndexOption = Path(DEFAULT_INDEX),
     model: ModelOption = None,

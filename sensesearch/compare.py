@@ -59,5 +59,6 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
         except QueryError:
             raise QueryError(f"no word the model reads at {text[start:end]!r} in {text[:60]!r}") from None
     matrix = np.stack(vectors) @ np.stack(vectors).T
-    return Comparison(word=word, sentences=[text for text, _, _ in located],
-                      similarity=np.round(matrix, 4).tolist())
+    # Rounded as Python floats (float32 rounding prints 0.9599999785423279) and kept within [-1, 1].
+    similarity = [[round(min(1.0, max(-1.0, float(v))), 4) for v in row] for row in matrix]
+    return Comparison(word=word, sentences=[text for text, _, _ in located], similarity=similarity)

@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from pydantic import computed_field
 
 
 @dataclass(frozen=True)
@@ -40,47 +39,35 @@ class EncodedSentence:
 
 @dataclass(frozen=True)
 class Hit:
-    """One usage of a word: where it stands, and its score against a query (None for plain listings)."""
+    """One usage of a word: where it stands, and its score against a query (None for plain listings).
 
-    # Field docstrings become the HTTP API schema's descriptions (the server serves this dataclass).
-    __pydantic_config__ = {"use_attribute_docstrings": True}
+    `left` and `right` (the sentence's text before and after the word) are derived from sentence,
+    start and end; they are fields so that JSON answers (CLI and HTTP API alike) carry them.
+    """
 
     occurrence_id: int
     word: str
     sentence: str
     start: int
-    """Start of the word in `sentence`, in Unicode code points (Python str indices; not UTF-16 units)."""
     end: int
-    """End (exclusive) of the word in `sentence`, in Unicode code points (a phrase: its last word's end)."""
     document: str
     sentence_id: int
     position: int
     doc_start: int
-    """Start of the word in its document's text, in Unicode code points."""
     score: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    left: str = field(init=False, default="")
+    right: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "left", self.sentence[: self.start])
+        object.__setattr__(self, "right", self.sentence[self.end :])
         # A cosine of unit vectors lies in [-1, 1]; decoded SQ8/PQ codes and float sums can stray past 1.0.
         if self.score is not None and not -1.0 <= self.score <= 1.0:
             object.__setattr__(self, "score", min(1.0, max(-1.0, self.score)))
 
-    # computed_field: the HTTP API's hits carry left/right like the CLI's --json and --csv.
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def left(self) -> str:
-        """The sentence's text before the word."""
-        return self.sentence[: self.start]
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def right(self) -> str:
-        """The sentence's text after the word."""
-        return self.sentence[self.end :]
-
     def to_dict(self) -> dict[str, Any]:
-        """The fields, plus the sentence's text left and right of the word (as in KWIC CSV rows)."""
-        return {**asdict(self), "left": self.left, "right": self.right}
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,11 @@ def test_bench_precision_smoke(tmp_path: Path) -> None:
     result = run_benchmark("bench_precision.py", "--data", str(tmp_path / "cwsd"), "--words", "1",
                            "--train", "6", "--test", "3")
     assert {"float32", "int8", "accuracy_change_points", "ratio_int8_vs_float32_speed"} <= set(result)
+
+
+@pytest.mark.slow
+def test_bench_cold_query_smoke() -> None:
+    result = run_benchmark("bench_cold_query.py", "--runs", "1")
+    assert set(result["stages_s"]) == {"cli_import", "torch_import", "transformers_import", "open_index",
+                                       "model_load", "first_query", "warm_query"}
+    assert set(result["commands_s"]) == {"help", "info", "query"} and result["cold_total_s"] > 0

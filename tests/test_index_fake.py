@@ -78,7 +78,7 @@ def test_query_errors(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderS
         index.add([bank_corpus])
         with pytest.raises(QueryError):
             index.query("no marker here")
-        with pytest.raises(WordNotFoundError, match="--any-word"):
+        with pytest.raises(WordNotFoundError, match="does not occur in the index"):
             index.query("the [[zebra]] ran")
 
 

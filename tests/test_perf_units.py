@@ -149,7 +149,7 @@ def test_cli_precision_is_stored_and_checked(tmp_path: Path, bank_corpus: Path) 
     assert clash.exit_code == 1 and "precision" in clash.output
     wrong = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "other"), "--model", "fake:x",
                                 "--precision", "fp8", "--quiet"])
-    assert wrong.exit_code == 1 and "precision must be one of" in wrong.output
+    assert wrong.exit_code == 2 and "'fp8' is not one of" in wrong.output
     off_cuda = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "other"), "--model", "fake:x",
                                    "--precision", "bf16", "--device", "cpu", "--quiet"])
     assert off_cuda.exit_code == 1 and "precision bf16 needs a CUDA device" in off_cuda.output

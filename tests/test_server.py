@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
@@ -14,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from sensesearch import Hit, SenseIndex, kwic, server_state
+from sensesearch import Hit, SenseIndex, kwic
 from sensesearch.cli import app as cli_app
 from sensesearch.config import EncoderSettings
 from sensesearch.senses import SenseReport, induce_senses
@@ -155,7 +156,7 @@ def test_senses_and_plot_come_from_one_real_clustering_run(client: TestClient, i
         calls.append((word, k))
         return induce_senses(index, word, k=k, **options)
 
-    monkeypatch.setattr(server_state, "induce_senses", counted)
+    monkeypatch.setattr(SenseIndex, "senses", counted)
     report = client.get("/api/senses", params={"word": "Bank", "k": 2})
     assert report.status_code == 200
     data = report.json()
@@ -225,12 +226,19 @@ def test_serve_command_binds_loopback_and_takes_the_token_from_the_environment(
     import uvicorn
 
     started: dict = {}
-    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: started.update(app=application, **kwargs))
+
+    def run(server: uvicorn.Server, sockets: list | None = None) -> None:
+        started.update(app=server.config.app, address=sockets[0].getsockname() if sockets else None)
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     monkeypatch.setenv("SENSESEARCH_TOKEN", "from-env")
-    result = CliRunner().invoke(cli_app, ["serve", "--index", str(index_path), "--port", "8123"])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(cli_app, ["serve", "--index", str(index_path), "--port", str(port)])
     assert result.exit_code == 0, result.output
-    assert started["host"] == "127.0.0.1" and started["port"] == 8123
-    assert "http://127.0.0.1:8123/#token=from-env" in result.stderr
+    assert started["address"] == ("127.0.0.1", port)
+    assert f"http://127.0.0.1:{port}/#token=from-env" in result.stderr
     with TestClient(started["app"]) as served:
         assert served.get("/api/info").status_code == 401
         assert served.get("/api/info", headers={"Authorization": "Bearer from-env"}).status_code == 200
