@@ -45,19 +45,27 @@ class Hit:
     start and end; they are fields so that JSON answers (CLI and HTTP API alike) carry them.
     """
 
+    # Field docstrings become the HTTP API schema's descriptions (the server serves this dataclass).
+    __pydantic_config__ = {"use_attribute_docstrings": True}
+
     occurrence_id: int
     word: str
     sentence: str
     start: int
+    """Start of the word in `sentence`, in Unicode code points (Python str indices; not UTF-16 units)."""
     end: int
+    """End (exclusive) of the word in `sentence`, in Unicode code points (a phrase: its last word's end)."""
     document: str
     sentence_id: int
     position: int
     doc_start: int
+    """Start of the word in its document's text, in Unicode code points."""
     score: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     left: str = field(init=False, default="")
+    """The sentence's text before the word."""
     right: str = field(init=False, default="")
+    """The sentence's text after the word."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "left", self.sentence[: self.start])

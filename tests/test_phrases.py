@@ -135,6 +135,7 @@ def test_http_api_words_phrases_and_offset_units(phrase_index: Path) -> None:
         query = client.post("/api/query", json={"text": "the [[well-known]] one"}).json()
         assert [h["word"] for h in query] == ["well-known"]
         schema = client.get("/openapi.json").json()["components"]["schemas"]
-        for model, field in (("Hit", "start"), ("Hit", "end"), ("Hit", "doc_start"),
+        hit = "Hit-Output" if "Hit-Output" in schema else "Hit"  # separate schemas once Hit has output-only fields
+        for model, field in ((hit, "start"), (hit, "end"), (hit, "doc_start"),
                              ("WordSpan", "start"), ("WordSpan", "end")):
             assert "Unicode code points" in schema[model]["properties"][field]["description"]
