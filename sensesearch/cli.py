@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import sys
@@ -18,14 +17,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import kwic
+from . import jsonsafe, kwic
 from .compare import compare as compare_usages
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
                      EncoderSettings, IndexConfig, parse_layers)
 from .corpus import check_paths
 from .encoder import load_encoder
 from .engines import check_engine, open_engine
-from .errors import SenseSearchError
+from .errors import SenseSearchError, UsageError
 from .index import SenseIndex
 from .ingest import ChunkEncoder
 from .records import IngestReport
@@ -59,14 +58,14 @@ DeviceOption = Annotated[Optional[str], typer.Option(help="torch device (default
 
 
 def guarded(command: F) -> F:
-    """Turn domain errors into one line on stderr and exit code 1, never a traceback."""
+    """Turn domain errors into one line on stderr and exit code 1 (2 for a UsageError), never a traceback."""
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:
             err.print(Text.assemble(("Error: ", "bold red"), str(exc)), soft_wrap=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from None
         except KeyboardInterrupt:
             err.print("Interrupted.")
             raise typer.Exit(130) from None
@@ -85,7 +84,7 @@ def encoder_settings(model: str | None, layers: str | None, combine: str | None,
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(jsonsafe.dumps(data, indent=2) + "\n")
 
 
 @app.command()

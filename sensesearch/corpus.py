@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 from charset_normalizer import from_bytes
 
 from .errors import InputError
+from .jsonsafe import load_record
 from .records import Document, Skipped
 
 log = logging.getLogger(__name__)
@@ -167,9 +168,9 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             continue
         where = f"{path_text(path)}:{lineno}"
         try:
-            record = json.loads(line)
-        except ValueError as exc:
-            yield Skipped(where, f"not valid JSON ({exc.msg})")
+            record = load_record(line)
+        except InputError as exc:
+            yield Skipped(where, str(exc))
             continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             yield Skipped(where, 'record has no string "text" field')
