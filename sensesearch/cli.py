@@ -22,6 +22,7 @@ from .compare import compare as compare_usages
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
                      EncoderSettings, IndexConfig, parse_layers)
 from .corpus import check_paths
+from .inputs import check_names
 from .encoder import load_encoder
 from .engines import check_engine, open_engine
 from .errors import SenseSearchError, UsageError
@@ -38,8 +39,19 @@ out = Console(soft_wrap=False, highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX", "indexes/default")
-IndexOption = Annotated[Path, typer.Option("--index", "-i", help="Index folder (env SENSESEARCH_INDEX).")]
+# An empty SENSESEARCH_INDEX counts as unset: Path("") would be the current folder.
+DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX") or "indexes/default"
+
+
+def _index_folder(value: str | Path) -> Path:
+    try:
+        return Path(check_names([value], "index folder")[0])
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+IndexOption = Annotated[Path, typer.Option("--index", "-i", parser=_index_folder,
+                                           help="Index folder (env SENSESEARCH_INDEX).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")]
@@ -117,7 +129,11 @@ def index(
     if compression not in COMPRESSION_CHOICES:
         raise SenseSearchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}")
     check_engine(engine, address, workers)
-    check_paths(paths)
+    scan = check_paths(paths)
+    if scan.skipped and not quiet:  # said before the model loads, so a wrong input costs no wait
+        err.print(f"Will skip {len(scan.skipped)} input{'s' if len(scan.skipped) != 1 else ''} that cannot be read:")
+        for skipped in scan.skipped:
+            err.print(f"  {skipped.path}: {skipped.reason}", markup=False, soft_wrap=True)
     exists = (index / "config.json").exists()
     asked: EncoderSettings | None = None
     if not exists or any((model, layers, combine, pooling, precision)):

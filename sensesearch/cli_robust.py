@@ -63,23 +63,36 @@ def remove(
     paths: Annotated[list[str], typer.Argument(help="Indexed files, folders (everything below) or JSONL ids.")],
     index: IndexOption = Path(DEFAULT_INDEX),
     wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed; change nothing.")] = False,
     json_: JsonOption = False,
 ) -> None:
     """Remove documents, their vectors and rows, from an index; nothing is removed if a name matches nothing.
 
-    Example: sensesearch remove corpora/demo/senses.txt --index indexes/default
+    A folder removes every document below it: try --dry-run first to see which.
+
+    Example: sensesearch remove corpora/demo/senses.txt --index indexes/default --dry-run
     """
-    with SenseIndex.open(index, lock_timeout=wait) as target:
+    with SenseIndex.open(index, read_only=dry_run, lock_timeout=wait) as target:
         matches = target.matching_documents(paths)
         unmatched = [name for name, docs in matches.items() if not docs]
         if unmatched:
             raise InputError("no indexed document matches " + ", ".join(unmatched) + "; nothing was removed "
                              "(see `sensesearch info` and the document labels in query output)")
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
-        target.remove_documents(list(chosen.values()))
+        if not dry_run:
+            target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
     if json_:
-        emit_json({"removed": labels})
-    else:
-        out.print(f"Removed {len(labels)} document{'s' if len(labels) != 1 else ''} from {index}: "
-                  + ", ".join(labels), markup=False)
+        emit_json({"would_remove": labels, "dry_run": True} if dry_run else {"removed": labels})
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    out.print(f"{verb} {len(labels)} document{'s' if len(labels) != 1 else ''} from {index}:",
+              markup=False, soft_wrap=True)
+    for name, docs in matches.items():
+        if len(docs) > 1 or docs[0].label != name:
+            out.print(f"  {name} names {len(docs)} document{'s' if len(docs) != 1 else ''}:",
+                      markup=False, soft_wrap=True)
+        for doc in docs:
+            out.print(f"    {doc.label}", markup=False, soft_wrap=True)
+    if dry_run:
+        out.print("Nothing was removed (--dry-run).")
