@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, guarded, out
+from .corpus import path_text
 from .errors import InputError
 from .index import SenseIndex
 from .verify import VerifyReport, verify_index
@@ -76,7 +77,7 @@ def remove(
         matches = target.matching_documents(paths)
         unmatched = [name for name, docs in matches.items() if not docs]
         if unmatched:
-            raise InputError("no indexed document matches " + ", ".join(unmatched) + "; nothing was removed "
+            raise InputError("no indexed document matches " + ", ".join(map(path_text, unmatched)) + "; nothing was removed "
                              "(see `sensesearch info` and the document labels in query output)")
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
         if not dry_run:
@@ -90,7 +91,7 @@ def remove(
               markup=False, soft_wrap=True)
     for name, docs in matches.items():
         if len(docs) > 1 or docs[0].label != name:
-            out.print(f"  {name} names {len(docs)} document{'s' if len(docs) != 1 else ''}:",
+            out.print(f"  {path_text(name)} names {len(docs)} document{'s' if len(docs) != 1 else ''}:",
                       markup=False, soft_wrap=True)
         for doc in docs:
             out.print(f"    {doc.label}", markup=False, soft_wrap=True)
