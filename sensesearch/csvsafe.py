@@ -4,7 +4,8 @@ Corpus text is untrusted: a word, a context or a document label can begin with "
 "@", which Excel, LibreOffice and Google Sheets evaluate as a formula when the file is opened
 (formula or "CSV injection"). Following OWASP's CSV Injection advice, such a text cell is written
 with a single quote in front; numbers are written as numbers, so a negative cosine stays a number.
-The page's JavaScript export (static/app.js, `csvCell`) applies the same rule.
+The page's JavaScript export (static/app.js, `csvCell`) applies the same rule. A program that
+needs the exact text reads the JSON output instead (or drops the one quote before such a character).
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ def neutralise(value: Any) -> Any:
 
 
 class SafeWriter:
-    """A `csv.writer` (Unix line ends) whose every cell goes through `neutralise`."""
+    """A `csv.writer` (Unix line ends) whose every cell goes through `neutralise`.
+
+    Every text cell is quoted: with "\n" line ends the csv module leaves a lone carriage return
+    unquoted, and spreadsheets start a new row there, so "a\r=cmd" would put a formula at a row start.
+    """
 
     def __init__(self, stream: TextIO) -> None:
-        self._writer = csv.writer(stream, lineterminator="\n")
+        self._writer = csv.writer(stream, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
 
     def writerow(self, row: Iterable[Any]) -> None:
         self._writer.writerow([neutralise(cell) for cell in row])
