@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -12,7 +13,6 @@ import pytest
 from typer.testing import CliRunner
 
 from sensesearch import SenseIndex
-from sensesearch import index as index_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.corpus import read_corpus
@@ -84,14 +84,10 @@ def test_an_empty_index_option_or_variable_is_not_the_current_folder(tmp_path: P
     result = runner.invoke(app, ["index", str(corpus), "--index", "", "--model", "fake:x"])
     assert result.exit_code == 2 and "empty index folder name" in result.output
     assert not (tmp_path / "config.json").exists()
-    monkeypatch.setenv("SENSESEARCH_INDEX", "")
-    assert index_module is not None
-    import importlib
-
-    from sensesearch import cli
-    assert importlib.reload(cli).DEFAULT_INDEX == "indexes/default"
-    monkeypatch.delenv("SENSESEARCH_INDEX")
-    importlib.reload(cli)
+    script = "from sensesearch.cli import DEFAULT_INDEX; print(DEFAULT_INDEX)"
+    shown = subprocess.run([sys.executable, "-c", script], env={**os.environ, "SENSESEARCH_INDEX": ""},
+                           capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "indexes/default"
 
 
 def test_remove_dry_run_lists_a_folder_s_documents_and_removes_nothing(built: tuple[Path, Path]) -> None:

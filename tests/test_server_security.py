@@ -133,3 +133,23 @@ def test_stored_non_finite_numbers_come_out_as_strict_json(tmp_path: Path, fake_
 
 def _refuse(name: str) -> None:
     raise AssertionError(f"{name} is not JSON")
+
+
+def test_serve_passes_its_address_and_allowed_hosts_and_quotes_the_token(index_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from sensesearch.server_state import IndexService
+
+    served: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda application, **options: served.update(app=application, **options))
+    monkeypatch.setattr(IndexService, "warm", lambda self: None)
+    result = CliRunner().invoke(cli_app, ["serve", "--index", str(index_path), "--host", "127.0.0.1",
+                                          "--allow-host", "search.lab.example", "--token", "a%b&c#d"])
+    assert result.exit_code == 0, result.output
+    assert "#token=a%25b%26c%23d" in result.stderr
+    with TestClient(served["app"], base_url="http://127.0.0.1") as client:
+        auth = {"Authorization": "Bearer a%b&c#d"}
+        assert client.get("/api/info", headers={**auth, "Host": "search.lab.example:8000"}).status_code == 200
+        assert client.get("/api/info", headers={**auth, "Host": "localhost:8000"}).status_code == 200
+        assert client.get("/api/info", headers={**auth, "Host": "evil.example:8000"}).status_code == 400
