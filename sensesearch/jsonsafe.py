@@ -35,15 +35,28 @@ def load_record(line: str) -> Any:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
         raise InputError(f"not valid JSON ({getattr(exc, 'msg', exc)})") from None
-    found = depth(record, stop_after=MAX_DEPTH)
-    if found > MAX_DEPTH:
+    if depth(record, stop_after=MAX_DEPTH) > MAX_DEPTH:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(record, dict):
-        rest = {key: value for key, value in record.items() if key != "text"}
-        size = len(json.dumps(rest, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
-        if size > MAX_META_BYTES:
-            raise InputError(f"fields other than \"text\" take {size:,} bytes, more than the {MAX_META_BYTES:,} allowed")
+        check_metadata({key: value for key, value in record.items() if key != "text"}, 'fields other than "text"')
     return record
+
+
+def check_metadata(meta: Any, what: str = "metadata") -> None:
+    """Raise InputError if `meta` nests deeper than MAX_DEPTH or takes more than MAX_META_BYTES as JSON.
+
+    Every Document's metadata passes here, whether read from JSONL or built by a caller of the API.
+    """
+    if depth(meta, stop_after=MAX_DEPTH) > MAX_DEPTH:
+        raise InputError(f"{what} nested deeper than {MAX_DEPTH} levels")
+    try:
+        text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} cannot be written as JSON: {exc}") from None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_META_BYTES:
+        raise InputError(f"{what} take{'s' if what == 'metadata' else ''} {size:,} bytes, "
+                         f"more than the {MAX_META_BYTES:,} allowed")
 
 
 def depth(value: Any, stop_after: int | None = None) -> int:

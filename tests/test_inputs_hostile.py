@@ -16,7 +16,7 @@ from sensesearch import SenseIndex
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.corpus import read_corpus
-from sensesearch.errors import UsageError
+from sensesearch.errors import InputError, UsageError
 from sensesearch.inputs import scan_inputs
 from sensesearch.jsonsafe import MAX_DEPTH, MAX_META_BYTES, load_record
 from sensesearch.records import Document, Skipped
@@ -213,6 +213,17 @@ def test_load_record_bounds() -> None:
     for bad, reason in (("[" * 5000, "nested deeper"), ('{"a": 1', "not valid JSON"), ("[" * 40 + "]" * 40, "nested")):
         with pytest.raises(Exception, match=reason):
             load_record(bad)
+
+
+def test_documents_built_through_the_api_are_bounded_too(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    deep: dict = {}
+    node = deep
+    for _ in range(600):
+        node["a"] = {}
+        node = node["a"]
+    for meta, reason in ((deep, "nested deeper"), ({"x": "y" * MAX_META_BYTES}, "more than the")):
+        with pytest.raises(InputError, match=reason):
+            Document(key="k", label="l", path="p", text="the bank", content_hash="h", meta=meta)
 
 
 def _refuse(name: str) -> None:
