@@ -173,5 +173,10 @@ def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str
     text = text.lstrip("\ufeff")
     if not text.strip():
         yield Skipped(skip_as or label, "empty document")
-    else:
-        yield Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)
+        return
+    try:
+        document = Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)
+    except InputError as exc:  # metadata over the bounds, from whatever source supplied it
+        yield Skipped(skip_as or label, str(exc))
+        return
+    yield document

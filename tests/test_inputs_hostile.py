@@ -226,5 +226,13 @@ def test_documents_built_through_the_api_are_bounded_too(tmp_path: Path, fake_se
             Document(key="k", label="l", path="p", text="the bank", content_hash="h", meta=meta)
 
 
+def test_a_reader_skips_a_document_whose_metadata_is_over_the_bounds() -> None:
+    from sensesearch.corpus import _document_or_skip
+
+    made = list(_document_or_skip("k", "label", "p", "the bank", {"x": "y" * MAX_META_BYTES}, skip_as="p:3"))
+    assert len(made) == 1 and isinstance(made[0], Skipped) and made[0].path == "p:3"
+    assert "more than the" in made[0].reason
+
+
 def _refuse(name: str) -> None:
     raise AssertionError(f"{name} is not JSON")
