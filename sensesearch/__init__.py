@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_LAYERS, DEFAULT_MODEL, POOLING_CHOICES,
                      PRECISION_CHOICES, EncoderSettings, IndexConfig, parse_layers)
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
-                     ModelLoadError, QueryError, SenseCountError, SenseSearchError, WordNotFoundError)
+                     ModelLoadError, QueryError, SenseCountError, SenseSearchError, UsageError, WordNotFoundError)
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 
 __version__ = "0.1.0"
@@ -35,10 +35,14 @@ _LAZY: dict[str, tuple[str, str]] = {
     "kwic_rows": ("kwic", "kwic_rows"),
     "hits_to_csv": ("kwic", "to_csv"),
     "hits_to_json": ("kwic", "to_json"),
+    "json_dumps": ("jsonsafe", "dumps"),
+    "records_to_csv": ("csvsafe", "records_to_csv"),
     "parse_marked": ("query", "parse_marked"),
     "word_spans": ("query", "word_spans"),
     "is_punctuation": ("query", "is_punctuation"),
     "check_paths": ("corpus", "check_paths"),
+    "check_names": ("inputs", "check_names"),
+    "path_text": ("inputs", "path_text"),
     "read_corpus": ("corpus", "read_corpus"),
     "physical_lines": ("corpus", "physical_lines"),
     "input_files": ("corpus", "expand_paths"),
@@ -61,7 +65,7 @@ __all__ = sorted([
     "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_LAYERS", "DEFAULT_MODEL", "POOLING_CHOICES",
     "PRECISION_CHOICES", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
     "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
-    "InputError", "ModelLoadError", "QueryError", "SenseCountError", "SenseSearchError", "Skipped",
+    "InputError", "ModelLoadError", "QueryError", "SenseCountError", "SenseSearchError", "Skipped", "UsageError",
     "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
 ])
 
@@ -73,6 +77,7 @@ if TYPE_CHECKING:
     from .devices import check_device, check_model
     from .encoder import Encoder, load_encoder
     from .engines import ENGINES, check_engine, open_engine
+    from .inputs import check_names, path_text
     from .evaldata import read_coarsewsd, read_wic
     from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic
     from .evaluate import METHODS as EVAL_METHODS
@@ -80,6 +85,8 @@ if TYPE_CHECKING:
     from .kwic import kwic_rows, render_kwic, sort_hits
     from .kwic import to_csv as hits_to_csv
     from .kwic import to_json as hits_to_json
+    from .jsonsafe import dumps as json_dumps
+    from .csvsafe import records_to_csv
     from .query import is_punctuation, normalize_form, parse_marked, word_spans
     from .senses import SenseReport, plot_senses
     from .verify import VerifyReport, verify_index

@@ -9,7 +9,6 @@ checked by parameter callbacks, so a bad value fails (exit 2) before a model or 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import sys
@@ -24,7 +23,7 @@ from rich.text import Text
 
 import sensesearch
 from sensesearch import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
-                         EncoderSettings, SenseSearchError, parse_layers)
+                         EncoderSettings, SenseSearchError, UsageError, parse_layers)
 
 app = typer.Typer(
     help="Find usages of a word like this one: contextual word vectors over a whole corpus.\n\n"
@@ -90,8 +89,19 @@ def _check_plot(path: Path) -> None:
         raise SenseSearchError(f"{path} is a folder; name a .png file")
 
 
-DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX", "indexes/default")
-IndexOption = Annotated[Path, typer.Option("--index", "-i", help="Index folder (env SENSESEARCH_INDEX).")]
+# An empty SENSESEARCH_INDEX counts as unset: Path("") would be the current folder.
+DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX") or "indexes/default"
+
+
+def _index_folder(value: str | Path) -> Path:
+    try:
+        return Path(sensesearch.check_names([value], "index folder")[0])
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+IndexOption = Annotated[Path, typer.Option("--index", "-i", parser=_index_folder,
+                                           help="Index folder (env SENSESEARCH_INDEX).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
@@ -119,7 +129,7 @@ PlotOption = Annotated[Optional[Path], typer.Option(
 def guarded(command: F) -> F:
     """Turn every error into one line on stderr and a non-zero exit, never a traceback.
 
-    Domain errors exit 1. An unexpected error (a bug, or a FAISS/torch failure) also gets one line;
+    Domain errors exit 1 (2 for a UsageError). An unexpected error (a bug, or a FAISS/torch failure) also gets one line;
     SENSESEARCH_TRACEBACK=1 shows the traceback instead.
     """
     @functools.wraps(command)
@@ -127,7 +137,7 @@ def guarded(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:
-            fail(str(exc))
+            fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
         except KeyboardInterrupt:
             err.print("Interrupted.")
             raise typer.Exit(130) from None
@@ -160,7 +170,7 @@ def encoder_settings(model: str | None, layers: str | None, combine: Any, poolin
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(sensesearch.json_dumps(data, indent=2) + "\n")
 
 
 def _version(given: bool) -> None:

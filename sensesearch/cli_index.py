@@ -61,7 +61,11 @@ def index(
     progress = CommandProgress(err, quiet)
     engine = value(engine)
     sensesearch.check_engine(engine, address, workers)
-    sensesearch.check_paths(paths)
+    scan = sensesearch.check_paths(paths)
+    if scan.skipped and not quiet:  # said before the model loads, so a wrong input costs no wait
+        err.print(f"Will skip {plural(len(scan.skipped), 'input')} that cannot be read:")
+        for skipped in scan.skipped:
+            err.print(f"  {skipped.path}: {skipped.reason}", markup=False, soft_wrap=True)
     exists = (index / "config.json").exists()
     asked = None
     if not exists or any((model, layers, combine, pooling, precision)):

@@ -64,23 +64,36 @@ def remove(
     paths: Annotated[list[str], typer.Argument(help="Indexed files, folders (everything below) or JSONL ids.")],
     index: IndexOption = Path(DEFAULT_INDEX),
     wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed; change nothing.")] = False,
     json_: JsonOption = False,
 ) -> None:
     """Remove documents, their vectors and rows, from an index; nothing is removed if a name matches nothing.
 
+    A folder removes every document below it: try --dry-run first to see which.
+
     \b
-    Example: sensesearch remove corpora/demo/senses.txt --index indexes/demo
+    Example: sensesearch remove corpora/demo/senses.txt --index indexes/demo --dry-run
     """
-    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
+    with sensesearch.SenseIndex.open(index, read_only=dry_run, lock_timeout=wait) as target:
         matches = target.matching_documents(paths)
         unmatched = [name for name, docs in matches.items() if not docs]
         if unmatched:
-            raise InputError("no indexed document matches " + ", ".join(unmatched) + "; nothing was removed "
-                             "(`sensesearch documents` lists them)")
+            raise InputError("no indexed document matches " + ", ".join(map(sensesearch.path_text, unmatched))
+                             + "; nothing was removed (`sensesearch documents` lists them)")
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
-        target.remove_documents(list(chosen.values()))
+        if not dry_run:
+            target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
     if json_:
-        emit_json({"removed": labels})
-    else:
-        out.print(f"Removed {plural(len(labels), 'document')} from {index}: " + ", ".join(labels))
+        emit_json({"would_remove": labels, "dry_run": True} if dry_run else {"removed": labels})
+        return
+    verb = "Would remove" if dry_run else "Removed"
+    out.print(f"{verb} {plural(len(labels), 'document')} from {index}:", markup=False, soft_wrap=True)
+    for name, docs in matches.items():
+        if len(docs) > 1 or docs[0].label != name:
+            out.print(f"  {sensesearch.path_text(name)} names {plural(len(docs), 'document')}:",
+                      markup=False, soft_wrap=True)
+        for doc in docs:
+            out.print(f"    {doc.label}", markup=False, soft_wrap=True)
+    if dry_run:
+        out.print("Nothing was removed (--dry-run).")

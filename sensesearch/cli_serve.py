@@ -6,13 +6,15 @@ import ipaddress
 import secrets
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
+from urllib.parse import quote
 
 import typer
 
 from sensesearch import SenseSearchError
 
 from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, app, err, guarded
+from .server_guard import check_token
 
 
 @app.command()
@@ -24,6 +26,9 @@ def serve(
     token: Annotated[str | None, typer.Option(
         envvar="SENSESEARCH_TOKEN", show_envvar=True,
         help="Require 'Authorization: Bearer TOKEN' on every API call ('random' makes one up).")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option(
+        "--allow-host", help="Also answer requests that name this host (e.g. a DNS name of this machine); "
+                             "repeatable. Other names are refused, which stops DNS-rebinding pages.")] = None,
     device: DeviceOption = None,
 ) -> None:
     """Serve the index read-only: JSON API under /api, OpenAPI at /openapi.json, the page at /.
@@ -39,17 +44,17 @@ def serve(
 
     if token == "random":
         token = secrets.token_urlsafe(18)
-    if token is not None and not token.strip():
-        raise SenseSearchError("--token must not be empty")
+    if token is not None:
+        check_token(token)
     listener = bind(host, port)
     try:
         if not _is_loopback(host) and token is None:
             err.print(f"Warning: serving on {host} without --token: anyone who can reach it can query the index")
-        application = create_app(index, token=token, device=device)
+        application = create_app(index, token=token, device=device, host=host, allow_hosts=allow_host or ())
         err.print("loading the model ...")
         application.state.service.warm()
         shown = f"[{host}]" if ":" in host else host
-        fragment = f"#token={token}" if token else ""
+        fragment = f"#token={quote(token, safe='')}" if token else ""
         err.print(f"sensesearch serving {index} at http://{shown}:{port}/{fragment}  (Ctrl+C stops it)")
         server = uvicorn.Server(uvicorn.Config(application, log_level="warning"))
         server.run(sockets=[listener])

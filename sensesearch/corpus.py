@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import sys
 import unicodedata
@@ -16,13 +15,12 @@ from typing import Any, BinaryIO
 from charset_normalizer import from_bytes
 
 from .errors import InputError
+from .inputs import JSONL_SUFFIXES, STDIN, InputScan, path_text, read_regular, scan_inputs
+from .jsonsafe import load_record
 from .records import Document, Skipped
 
 log = logging.getLogger(__name__)
 
-TEXT_SUFFIXES = {".txt", ".text", ".md"}
-JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-STDIN = "-"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 MOSTLY_ASCII = 0.8
@@ -47,16 +45,13 @@ def physical_lines(text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def path_text(path: str | Path) -> str:
-    """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+def check_paths(paths: Iterable[str | Path]) -> InputScan:
+    """The inputs to read and those set aside, found without opening any (see inputs.scan_inputs).
 
-
-def check_paths(paths: Iterable[str | Path]) -> None:
-    """Raise InputError naming every input that does not exist, before anything is written."""
-    missing = [str(p) for p in paths if str(p) != STDIN and not Path(p).exists()]
-    if missing:
-        raise InputError("no such file or folder: " + ", ".join(path_text(m) for m in missing))
+    Raises UsageError for an empty name and InputError naming every input that does not exist,
+    before anything is written or loaded.
+    """
+    return scan_inputs(paths)
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -101,21 +96,10 @@ def _oddity(text: str) -> tuple[int, int]:
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path | Skipped]:
-    """Named files as they are, folders recursively (text and JSONL files), in a stable order."""
-    for raw in paths:
-        if str(raw) == STDIN:
-            yield Path(STDIN)
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES)
-            if not found:
-                yield Skipped(str(path), "folder holds no .txt or .jsonl files")
-            yield from found
-        elif path.is_file():
-            yield path
-        else:
-            raise InputError(f"no such file or folder: {path_text(path)}")
+    """Every input set aside (first, so it is reported before any slow work), then the files to read."""
+    scan = scan_inputs(paths)
+    yield from scan.skipped
+    yield from scan.files
 
 
 def read_corpus(paths: Iterable[str | Path], stdin: BinaryIO | None = None) -> Iterator[Document | Skipped]:
@@ -145,9 +129,11 @@ def _read_stdin(stream: BinaryIO) -> Iterator[Document | Skipped]:
 def read_text_file(path: Path) -> Document | Skipped:
     """One plain-text file as one document."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         return Skipped(path_text(path), f"cannot read: {exc.strerror or exc}")
+    except InputError as exc:
+        return Skipped(path_text(path), str(exc))
     try:
         text, encoding = decode_bytes(data)
     except InputError as exc:
@@ -162,7 +148,7 @@ def read_text_file(path: Path) -> Document | Skipped:
 def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
     """One document per JSON line with a "text" field; `id` names it, other fields are kept as metadata."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
         text, _ = decode_bytes(data)
     except OSError as exc:
         yield Skipped(path_text(path), f"cannot read: {exc.strerror or exc}")
@@ -178,9 +164,9 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             continue
         where = f"{path_text(path)}:{lineno}"
         try:
-            record = json.loads(line)
-        except ValueError as exc:
-            yield Skipped(where, f"not valid JSON ({exc.msg})")
+            record = load_record(line)
+        except InputError as exc:
+            yield Skipped(where, str(exc))
             continue
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             yield Skipped(where, 'record has no string "text" field')
@@ -206,5 +192,10 @@ def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str
     text = text.lstrip("\ufeff")
     if not text.strip():
         yield Skipped(skip_as or label, "empty document")
-    else:
-        yield Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)
+        return
+    try:
+        document = Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)
+    except InputError as exc:  # metadata over the bounds, from whatever source supplied it
+        yield Skipped(skip_as or label, str(exc))
+        return
+    yield document

@@ -39,3 +39,7 @@ class ModelLoadError(SenseSearchError):
 
 class SenseCountError(SenseSearchError):
     """More senses are asked of a word than it has usages."""
+
+
+class UsageError(SenseSearchError):
+    """A value the user gave cannot be used as given (an empty name, a token no client can send); CLI exit 2."""

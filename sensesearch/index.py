@@ -14,6 +14,7 @@ from filelock import FileLock, Timeout
 from . import dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .corpus import check_paths, path_text, read_corpus
+from .inputs import check_names
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
@@ -54,7 +55,7 @@ class SenseIndex:
                compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
                device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
         """Make a new, empty index at `path` (a folder that must not hold an index yet)."""
-        folder = Path(path)
+        folder = Path(check_names([path], "index folder")[0])
         if (folder / CONFIG_FILE).exists():
             raise SenseSearchError(f"{folder} already holds an index; open it instead")
         if folder.exists() and not folder.is_dir():
@@ -87,7 +88,7 @@ class SenseIndex:
     def open(cls, path: str | Path, *, read_only: bool = False, encoder: Encoder | None = None,
              device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
         """Open an existing index; a writer takes the folder's lock and drops vectors left by a crash."""
-        folder = Path(path)
+        folder = Path(check_names([path], "index folder")[0])
         config = read_index_config(folder)
         lock = None if read_only else acquire_write_lock(folder, lock_timeout)
         try:
@@ -191,7 +192,7 @@ class SenseIndex:
         """For each path (a folder: everything below it) or label, the stored documents it names."""
         stored = self.store.all_documents()
         found: dict[str, list[DocumentRow]] = {}
-        for wanted in paths_or_labels:
+        for wanted in check_names(paths_or_labels, "document"):
             key = path_text(Path(wanted).resolve())
             found[wanted] = [doc for doc in stored if doc.label == wanted or _under(doc.key, key)]
         return found

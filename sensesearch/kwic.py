@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -15,6 +12,8 @@ from rich.console import Console
 from rich.text import Text
 
 from .normalize import word_key
+from . import jsonsafe
+from .csvsafe import records_to_csv
 from .records import Hit
 
 _SPACE = re.compile(r"\s+")
@@ -44,15 +43,13 @@ def kwic_rows(hits: Sequence[Hit]) -> list[dict[str, Any]]:
 
 
 def to_csv(hits: Sequence[Hit]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(kwic_rows(hits))
-    return buffer.getvalue()
+    """KWIC rows as CSV, cells that would start a spreadsheet formula neutralised (see csvsafe)."""
+    return records_to_csv(kwic_rows(hits), CSV_FIELDS)
 
 
 def to_json(hits: Sequence[Hit]) -> str:
-    return json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2)
+    """Hits as strict JSON (a non-finite score or metadata number is null)."""
+    return jsonsafe.dumps([h.to_dict() for h in hits], indent=2)
 
 
 def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = None) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .jsonsafe import check_metadata
+
 
 @dataclass(frozen=True)
 class Document:
@@ -18,6 +20,10 @@ class Document:
     text: str
     content_hash: str
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Unbounded metadata would be stored, then break every JSON answer that shows it.
+        check_metadata(self.meta)
 
 
 @dataclass(frozen=True)

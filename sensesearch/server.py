@@ -1,8 +1,9 @@
 """HTTP API and concordance page over one read-only SenseIndex (FastAPI; `sensesearch serve` runs it)."""
 
-import json
+import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,11 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sensesearch import Encoder, is_punctuation, normalize_form, sort_hits, word_spans
+from sensesearch import Encoder, is_punctuation, json_dumps, normalize_form, sort_hits, word_spans
 
 from .errors import (
     ConfigMismatchError,
@@ -30,6 +31,7 @@ from .errors import (
     WordNotFoundError,
 )
 from .records import Hit, IndexInfo
+from .server_guard import RequestGuard, allowed_hosts, check_token
 from .server_state import IndexService
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,12 @@ class WordSpan(BaseModel):
     stored: bool = Field(description="False for punctuation, which the index does not store as occurrences.")
 
 
+class ReloadRequest(BaseModel):
+    """Body of POST /api/reload: an empty JSON object (a JSON body is what keeps cross-site forms out)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
 class ErrorOut(BaseModel):
     """Every error answer: one readable line, plus validation details where there are any."""
 
@@ -92,18 +100,28 @@ class ErrorOut(BaseModel):
 
 WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS,
                                  description="The word, or a phrase of adjacent words (case-insensitive).")]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422)}
 
 
 def create_app(index_path: str | Path, token: str | None = None, *, encoder: Encoder | None = None,
-               device: str | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The API and page over the index at `index_path`, opened read-only; `token` demands a bearer token."""
+               device: str | None = None, max_body_bytes: int = MAX_BODY_BYTES, host: str = "127.0.0.1",
+               allow_hosts: Sequence[str] = ()) -> FastAPI:
+    """The API and page over the index at `index_path`, opened read-only; `token` demands a bearer token.
+
+    Requests must name, in their Host header, the address the server is bound to (`host`; loopback
+    names for a loopback address) or one of `allow_hosts`, which stops DNS-rebinding pages (see
+    server_guard). Raises UsageError for a token no HTTP client can send (anything but visible ASCII).
+    """
+    if token is not None:
+        check_token(token)
+    hosts = allowed_hosts(host, allow_hosts)
     service = IndexService(Path(index_path), encoder=encoder, device=device)
     app = FastAPI(title="sensesearch", version="0.1.0", summary="Word-sense similarity search over a corpus.",
-                  docs_url=None, redoc_url=None,
+                  docs_url=None, redoc_url=None, default_response_class=_StrictJSON,
                   responses=ERRORS)
     app.state.service = service
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestGuard, hosts=hosts, on_error=_error)
     _add_error_handlers(app)
 
     @app.middleware("http")
@@ -114,10 +132,15 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
     bearer = HTTPBearer(auto_error=False, description="Needed only when the server was started with --token.")
 
+    wanted = hashlib.sha256(token.encode("ascii")).digest() if token is not None else b""
+
     def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         if token is None:
             return
-        if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
+        # Starlette decodes header bytes as latin-1, so encoding back gives exactly the bytes sent;
+        # digests of equal length keep the comparison's time independent of the token's length too.
+        presented = credentials.credentials.encode("latin-1") if credentials is not None else b""
+        if credentials is None or not secrets.compare_digest(hashlib.sha256(presented).digest(), wanted):
             raise HTTPException(401, "a valid bearer token is required (Authorization: Bearer TOKEN)",
                                 headers={"WWW-Authenticate": "Bearer"})
 
@@ -167,8 +190,11 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         return service.call(lambda index: index.info()).to_dict()
 
     @app.post("/api/reload", response_model=IndexInfo, dependencies=guard, tags=["index"])
-    def reload() -> dict[str, Any]:
-        """Reopen the index from disk (new documents also appear without this; it picks up a rebuilt index)."""
+    def reload(_body: ReloadRequest) -> dict[str, Any]:
+        """Reopen the index from disk (new documents also appear without this; it picks up a rebuilt index).
+
+        Send `{}` as JSON: other content types are refused with 415.
+        """
         return service.reload().to_dict()
 
     @app.get("/", include_in_schema=False)
@@ -217,7 +243,17 @@ class _AsciiJSON(JSONResponse):
     """Escapes everything outside ASCII, so text that is not valid Unicode can be reported back too."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        return json_dumps(content, ascii_only=True).encode("ascii")
+
+
+class _StrictJSON(JSONResponse):
+    """Every answer as strict JSON: a non-finite number is null, never `NaN` (which a browser cannot parse)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return json_dumps(content).encode("utf-8")
+        except UnicodeEncodeError:
+            return json_dumps(content, ascii_only=True).encode("ascii")
 
 
 def _error(status: int, message: str, detail: list[Any] | None = None,

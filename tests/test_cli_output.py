@@ -62,7 +62,7 @@ def test_http_api_hints_only_at_its_own_fields(built: Path) -> None:
 
     from sensesearch.server import create_app
 
-    with TestClient(create_app(built)) as client:
+    with TestClient(create_app(built), base_url="http://127.0.0.1") as client:
         for path in ("/api/usages?word=zebra", "/api/senses?word=zebra"):
             message = client.get(path).json()["error"]
             assert "does not occur" in message and "any-word" not in message and "any_word" not in message

@@ -124,7 +124,7 @@ def test_http_api_words_phrases_and_offset_units(phrase_index: Path) -> None:
 
     from sensesearch.server import create_app
 
-    with TestClient(create_app(phrase_index, encoder=FakeEncoder())) as client:
+    with TestClient(create_app(phrase_index, encoder=FakeEncoder()), base_url="http://127.0.0.1") as client:
         words = client.post("/api/words", json={"text": "\U0001f600 I don't bank at \u94f6\u884c."}).json()
         assert [(w["start"], w["end"], w["word"], w["stored"]) for w in words] == [
             (0, 1, "\U0001f600", False), (2, 3, "I", True), (4, 7, "don", True), (7, 8, "'", False),

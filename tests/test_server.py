@@ -21,6 +21,7 @@ from sensesearch.config import EncoderSettings
 from sensesearch.senses import SenseReport, induce_senses
 from sensesearch.server import MAX_BODY_BYTES, MAX_K, MAX_TEXT_CHARS, create_app
 
+LOCAL = "http://127.0.0.1"  # the Host a loopback server answers to (TestClient says "testserver")
 RIVER_QUERY = "They fished from the [[bank]] of the river."
 
 
@@ -35,7 +36,7 @@ def index_path(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings
 @pytest.fixture
 def client(index_path: Path) -> Iterator[TestClient]:
     application = create_app(index_path)
-    with TestClient(application) as test_client:
+    with TestClient(application, base_url=LOCAL) as test_client:
         yield test_client
     application.state.service.close()
 
@@ -106,7 +107,7 @@ def test_malformed_oversized_and_non_unicode_bodies(client: TestClient) -> None:
 
 
 def test_token_is_required_when_set(index_path: Path) -> None:
-    with TestClient(create_app(index_path, token="s3cret")) as guarded_client:
+    with TestClient(create_app(index_path, token="s3cret"), base_url=LOCAL) as guarded_client:
         missing = guarded_client.get("/api/info")
         assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
         assert "bearer token" in missing.json()["error"]
@@ -128,7 +129,7 @@ def test_new_documents_appear_without_restart_and_nothing_is_written(client: Tes
     assert client.get("/api/usages", params={"word": "otter"}).status_code == 404
     for _ in range(3):
         client.post("/api/query", json={"text": RIVER_QUERY})
-        client.post("/api/reload")
+        client.post("/api/reload", json={})
     assert {name: digest(name) for name in before} == before
     extra = tmp_path / "more"
     extra.mkdir()
@@ -138,7 +139,7 @@ def test_new_documents_appear_without_restart_and_nothing_is_written(client: Tes
     found = client.post("/api/query", json={"text": "The [[otter]] swam away.", "k": 3})
     assert found.status_code == 200 and [hit["word"] for hit in found.json()] == ["otter"]
     assert len(client.post("/api/query", json={"text": RIVER_QUERY, "k": 50}).json()) == 7
-    assert client.post("/api/reload").json()["documents"] == 2
+    assert client.post("/api/reload", json={}).json()["documents"] == 2
 
 
 def test_parallel_requests_share_one_index_safely(client: TestClient) -> None:
@@ -239,7 +240,7 @@ def test_serve_command_binds_loopback_and_takes_the_token_from_the_environment(
     assert result.exit_code == 0, result.output
     assert started["address"] == ("127.0.0.1", port)
     assert f"http://127.0.0.1:{port}/#token=from-env" in result.stderr
-    with TestClient(started["app"]) as served:
+    with TestClient(started["app"], base_url=LOCAL) as served:
         assert served.get("/api/info").status_code == 401
         assert served.get("/api/info", headers={"Authorization": "Bearer from-env"}).status_code == 200
 
@@ -258,7 +259,7 @@ def test_real_model_query_through_the_api(tmp_path: Path, minilm) -> None:
     corpus = Path(__file__).resolve().parents[1] / "corpora" / "demo" / "senses.txt"
     with SenseIndex.create(tmp_path / "real", encoder=minilm) as index:
         index.add([corpus])
-    with TestClient(create_app(tmp_path / "real", encoder=minilm)) as real:
+    with TestClient(create_app(tmp_path / "real", encoder=minilm), base_url=LOCAL) as real:
         river = real.post("/api/query", json={"text": "We sat on the grassy [[bank]] of the river.", "k": 5}).json()
         money = real.post("/api/query", json={"text": "She paid the money into her [[bank]] account.", "k": 5}).json()
     river_words = ("river", "stream", "canoe", "canal", "willow", "bridge", "mill", "herons")

@@ -43,7 +43,7 @@ def steered(case, word: str, before: str, after: str):
 def api_schema(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings):
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
         index.add([bank_corpus])
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(tmp_path / "idx"))
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(tmp_path / "idx", allow_hosts=["testserver"]))
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])

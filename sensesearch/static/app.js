@@ -338,8 +338,13 @@ function showSenses(report, word) {
 
 // ---- CSV export ---------------------------------------------------------------------------------
 
+// Text a spreadsheet would run as a formula (OWASP "CSV injection") gets a leading single quote;
+// numbers stay numbers. The same rule as sensesearch/csvsafe.py, which the CLI's --csv uses.
+const FORMULA_START = /^[=+\-@\t\r\n]/;
+
 function csvCell(value) {
-  const text = value === null || value === undefined ? "" : String(value);
+  let text = value === null || value === undefined ? "" : String(value);
+  if (typeof value !== "number" && FORMULA_START.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -1,0 +1,165 @@
+"""Which named inputs are files to read: names checked, folders listed, odd files set aside, nothing opened.
+
+Runs before anything slow (the model load), so that a mistyped or empty name fails at once and every
+input that will not be read (a named pipe, a socket, a device, a symbolic-link loop, a broken link,
+an unreadable folder) is known, with its reason, before the first document is encoded. A named pipe
+is never opened: opening one blocks until some other process writes to it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError, UsageError
+from .records import Skipped
+
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+STDIN = "-"
+
+
+@dataclass
+class InputScan:
+    """The regular files to read, in a stable order (Path("-") for stdin), and the inputs left out, with why."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def path_text(path: str | Path) -> str:
+    """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def check_names(names: Iterable[str | Path], what: str = "file or folder") -> list[str]:
+    """`names` as a list; UsageError for an empty or blank one, which would otherwise mean the current folder.
+
+    An unset shell variable (`sensesearch remove "$DOC"`) gives an empty name; a name that is all
+    white space is as unlikely to be meant. Either widens an operation to everything under ".".
+    """
+    listed = [str(name) for name in names]
+    for name in listed:
+        if not name.strip():
+            raise UsageError(f"an empty {what} name ({name!r}) names nothing (is a shell variable unset?); "
+                             "write . for the current folder")
+    return listed
+
+
+def scan_inputs(names: Iterable[str | Path]) -> InputScan:
+    """Classify each named input without opening it: files, folders (recursively: .txt, .md, .jsonl), "-".
+
+    Raises UsageError for an empty name and InputError naming every input that does not exist.
+    Inside folders only files with a corpus suffix are considered; symbolic links to folders are
+    not followed there (as `grep -r` does), but named on the command line they are.
+    """
+    scan = InputScan()
+    missing: list[str] = []
+    for name in check_names(names):
+        if name == STDIN:
+            scan.files.append(Path(STDIN))
+            continue
+        path = Path(name)
+        kind, reason = _classify(path)
+        if kind == "missing":
+            missing.append(path_text(path))
+        elif kind == "dir":
+            _walk(path, scan)
+        elif kind == "file":
+            scan.files.append(path)
+        else:
+            scan.skipped.append(Skipped(path_text(path), reason))
+    if missing:
+        raise InputError("no such file or folder: " + ", ".join(missing))
+    return scan
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; InputError for anything else (checked on the open file, so never blocks)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputError(_os_reason(exc)) from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(_kind_reason(mode))
+        return handle.read()
+
+
+def _walk(folder: Path, scan: InputScan) -> None:
+    found: list[Path] = []
+    skipped: list[Skipped] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError as exc:
+            skipped.append(Skipped(path_text(current), f"cannot list folder: {_os_reason(exc)}"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+            elif entry.is_symlink() and _links_to_folder(path):
+                skipped.append(Skipped(path_text(path), "symbolic link to a folder: not followed inside a folder "
+                                                        "(name it on the command line to index it)"))
+            elif path.suffix.lower() in TEXT_SUFFIXES | JSONL_SUFFIXES:
+                kind, reason = _classify(path)
+                if kind == "file":
+                    found.append(path)
+                else:
+                    skipped.append(Skipped(path_text(path), reason))
+    if not found and not skipped:
+        skipped.append(Skipped(path_text(folder), "folder holds no .txt or .jsonl files"))
+    scan.files.extend(sorted(found))
+    scan.skipped.extend(sorted(skipped, key=lambda s: s.path))
+
+
+def _links_to_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _classify(path: Path) -> tuple[str, str]:
+    """("file" | "dir" | "missing" | "skip", reason) of a path, by stat alone."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            try:
+                target = os.readlink(path)
+            except OSError:
+                return "missing", ""
+            return "skip", f"broken symbolic link (to {path_text(target)})"
+        return "skip", _os_reason(exc)
+    if stat.S_ISDIR(mode):
+        return "dir", ""
+    if stat.S_ISREG(mode):
+        return "file", ""
+    return "skip", _kind_reason(mode)
+
+
+def _kind_reason(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file: not read (pipe it to stdin with - instead)"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    return "not a regular file"
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop (a link that leads back to itself)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return f"cannot read: {exc.strerror or exc}"
