@@ -47,7 +47,8 @@ QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress ba
 DocumentOption = Annotated[Optional[list[str]], typer.Option(
     "--document", "-d", help="Only usages in this document (path or JSONL id); repeatable.")]
 ModelOption = Annotated[Optional[str], typer.Option(
-    "--model", "-m", help=f"Hugging Face id or local path of a BERT-family encoder [default: {DEFAULT_MODEL}].")]
+    "--model", "-m", help="Hugging Face id or local path of a BERT-family encoder, or tfhub:FOLDER (a TF Hub "
+    f"BERT encoder SavedModel) [default: {DEFAULT_MODEL}].")]
 LayersOption = Annotated[Optional[str], typer.Option(
     help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 [default: -4,-3,-2,-1].")]
 CombineOption = Annotated[Optional[str], typer.Option(help=f"How layers combine: {'|'.join(COMBINE_CHOICES)} [default: sum].")]
