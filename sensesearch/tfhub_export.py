@@ -23,6 +23,7 @@ import numpy as np
 
 from .encoder import resolve_model_path
 from .errors import ModelLoadError
+from .tfhub import import_tensorflow
 
 _INPUT_NAMES = ("input_word_ids", "input_mask", "input_type_ids")
 
@@ -33,8 +34,10 @@ def export_tfhub_bert(model: str, target: str | Path) -> Path:
     `target` must not exist yet. Returns the SavedModel folder. Raises ModelLoadError when the
     checkpoint is not a BERT model with absolute positions or the vocabulary is missing.
     """
+    import transformers
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+    transformers.utils.logging.disable_progress_bar()
     folder = Path(target)
     if folder.exists():
         raise ModelLoadError(f"{folder} exists already; name a new folder for the SavedModel")
@@ -49,15 +52,18 @@ def export_tfhub_bert(model: str, target: str | Path) -> Path:
     weights = {name: tensor.detach().float().numpy() for name, tensor in AutoModel.from_pretrained(path).state_dict().items()}
     lower = bool(getattr(tokenizer, "do_lower_case", True))
 
-    import tensorflow as tf
+    tf = import_tensorflow()
+    import keras
 
+    if keras.backend.backend() != "tensorflow":
+        raise ModelLoadError(f"the export needs Keras on TensorFlow; KERAS_BACKEND is {keras.backend.backend()!r}")
     encoder = _build_encoder(config)
     _copy_weights(encoder, weights, config.num_hidden_layers)
     with tempfile.TemporaryDirectory() as scratch:
         # The asset is copied into the SavedModel's assets/ folder under its own name, vocab.txt.
         asset_source = Path(scratch) / "vocab.txt"
         shutil.copyfile(vocab, asset_source)
-        module = _TFHubModule(encoder, str(asset_source), lower)
+        module = _tfhub_module_class()(encoder, str(asset_source), lower)
         specs = {name: tf.TensorSpec([None, None], tf.int32, name=name) for name in _INPUT_NAMES}
         module.__call__.get_concrete_function(specs, training=False)
         module.__call__.get_concrete_function(specs, training=True)
@@ -186,7 +192,3 @@ def _tfhub_module_class() -> type:
             return {**result, **flat}
 
     return TFHubModule
-
-
-def _TFHubModule(encoder: Any, vocab: str, lower: bool) -> Any:
-    return _tfhub_module_class()(encoder, vocab, lower)
