@@ -12,10 +12,13 @@ when such a model is loaded, never before; it comes with the optional extra `sen
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -56,13 +59,36 @@ def savedmodel_folder(model: str) -> Path:
 
 def import_tensorflow() -> Any:
     """TensorFlow, or a ModelLoadError naming the extra that installs it."""
-    # TensorFlow's C++ start-up lines (oneDNN, CPU features) would land in the CLI's output.
+    if "tensorflow" in sys.modules and sys.modules["tensorflow"] is not None:
+        return sys.modules["tensorflow"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import tensorflow as tf
-    except ImportError:
-        raise ModelLoadError(f"tfhub: models need TensorFlow, which is not installed: {INSTALL_HINT}") from None
+        with _stderr_silenced():
+            import tensorflow as tf
+    except ImportError as exc:
+        if sys.modules.get("tensorflow", False) is None or importlib.util.find_spec("tensorflow") is None:
+            raise ModelLoadError(f"tfhub: models need TensorFlow, which is not installed: {INSTALL_HINT}") from None
+        raise ModelLoadError(f"TensorFlow is installed but cannot be imported ({exc}); reinstall it: "
+                             f"{INSTALL_HINT}") from None
     return tf
+
+
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the block.
+
+    TensorFlow's C++ start-up lines (oneDNN notice, CPU features) are written before its log level
+    is read, so TF_CPP_MIN_LOG_LEVEL alone leaves them in every command's output.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def savedmodel_fingerprint(folder: Path) -> str:

@@ -266,3 +266,18 @@ def test_opening_with_other_weights_under_the_same_path_is_refused(minilm_savedm
     with SenseIndex.open(index, read_only=True) as opened, pytest.raises((ConfigMismatchError, SenseSearchError),
                                                                         match="fingerprint"):
         opened.query("the [[bank]] of the river", k=1)
+
+
+@pytest.mark.slow
+@needs_tf
+def test_bench_tfhub_smoke(minilm_savedmodel: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_tfhub.py"), "--docs", "1", "--chars", "600",
+                           "--rounds", "1", "--savedmodel", str(minilm_savedmodel)],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout
+    result = json.loads(lines[0])
+    assert set(result["pieces_per_s"]) == {"transformers", "tfhub"} and result["word_pieces"] > 0
+    assert result["max_abs_diff"] <= 1e-4 and result["min_cosine"] >= 0.9999
