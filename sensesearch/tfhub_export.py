@@ -15,12 +15,14 @@ Source of the interface: the TF Model Garden BERT encoders published on TF Hub /
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .config import DEFAULT_MODEL
 from .encoder import resolve_model_path
 from .errors import ModelLoadError
 from .tfhub import import_tensorflow
@@ -42,7 +44,12 @@ def export_tfhub_bert(model: str, target: str | Path) -> Path:
     if folder.exists():
         raise ModelLoadError(f"{folder} exists already; name a new folder for the SavedModel")
     path = resolve_model_path(model)
-    config = AutoConfig.from_pretrained(path)
+    if not Path(path).is_dir():
+        raise ModelLoadError(f"no folder {path!r}: the export reads a local checkpoint and never downloads")
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path!r} is no Hugging Face checkpoint: {str(exc).splitlines()[0]}") from None
     if config.model_type != "bert" or getattr(config, "position_embedding_type", "absolute") != "absolute":
         raise ModelLoadError(f"{model!r} is a {config.model_type} model; only BERT with absolute positions converts")
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -192,3 +199,25 @@ def _tfhub_module_class() -> type:
             return {**result, **flat}
 
     return TFHubModule
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sensesearch.tfhub_export MODEL TARGET`: export and print the `--model` value to use."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sensesearch.tfhub_export",
+                                     description="Write a local BERT checkpoint as a TF Hub BERT encoder SavedModel.")
+    parser.add_argument("model", help=f"a local Hugging Face BertModel folder, or {DEFAULT_MODEL} (the bundled MiniLM)")
+    parser.add_argument("target", help="the SavedModel folder to create (must not exist)")
+    args = parser.parse_args(argv)
+    try:
+        folder = export_tfhub_bert(args.model, args.target)
+    except (ModelLoadError, OSError, ValueError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    print(f"--model tfhub:{folder.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
