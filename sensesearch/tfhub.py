@@ -163,8 +163,8 @@ class TFHubEncoder(TransformerEncoder):
         folder = savedmodel_folder(settings.model)
         if settings.precision != "float32":
             raise ModelLoadError(f"precision {settings.precision!r} is for Hugging Face models; tfhub: runs float32")
-        tf = import_tensorflow()
         target = tf_device(device)
+        tf = import_tensorflow()
         try:
             loaded = tf.saved_model.load(str(folder))
         except Exception as exc:  # TensorFlow raises many unrelated types for an unreadable SavedModel
