@@ -57,7 +57,8 @@ def export_tfhub_bert(model: str, target: str | Path) -> Path:
     if not vocab.is_file():
         raise ModelLoadError(f"{model!r} has no vocab.txt to carry as the SavedModel's vocabulary asset")
     weights = {name: tensor.detach().float().numpy() for name, tensor in AutoModel.from_pretrained(path).state_dict().items()}
-    lower = bool(getattr(tokenizer, "do_lower_case", True))
+    # The tokenizer's behaviour, not a config key whose name and default differ between versions.
+    lower = tokenizer.tokenize("A") == ["a"]
 
     tf = import_tensorflow()
     import keras
@@ -66,7 +67,9 @@ def export_tfhub_bert(model: str, target: str | Path) -> Path:
         raise ModelLoadError(f"the export needs Keras on TensorFlow; KERAS_BACKEND is {keras.backend.backend()!r}")
     encoder = _build_encoder(config)
     _copy_weights(encoder, weights, config.num_hidden_layers)
-    with tempfile.TemporaryDirectory() as scratch:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and renamed at the end, so a failed export leaves no half SavedModel.
+    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=f".{folder.name}.") as scratch:
         # The asset is copied into the SavedModel's assets/ folder under its own name, vocab.txt.
         asset_source = Path(scratch) / "vocab.txt"
         shutil.copyfile(vocab, asset_source)
@@ -75,7 +78,8 @@ def export_tfhub_bert(model: str, target: str | Path) -> Path:
         module.__call__.get_concrete_function(specs, training=False)
         module.__call__.get_concrete_function(specs, training=True)
         serving = module.serve.get_concrete_function(specs)
-        tf.saved_model.save(module, str(folder), signatures={"serving_default": serving})
+        tf.saved_model.save(module, str(Path(scratch) / "savedmodel"), signatures={"serving_default": serving})
+        (Path(scratch) / "savedmodel").rename(folder)
     return folder
 
 
@@ -172,6 +176,8 @@ def _copy_weights(encoder: Any, weights: dict[str, np.ndarray], n_layers: int) -
         norm(block.output_norm, p + "output.LayerNorm")
     if "pooler.dense.weight" in weights:
         dense(encoder.pooler, "pooler.dense")
+    else:  # a checkpoint without a pooler: pooled_output is zeros rather than random
+        encoder.pooler.set_weights([np.zeros_like(w) for w in encoder.pooler.get_weights()])
 
 
 def _tfhub_module_class() -> type:
