@@ -26,6 +26,7 @@ from sensesearch.config import DEFAULT_LAYERS, EncoderSettings
 from sensesearch.encoder import ENCODER_FACTORIES, load_encoder, resolve_model_path
 from sensesearch.errors import ModelLoadError
 from sensesearch.tfhub import INSTALL_HINT, savedmodel_fingerprint, tf_device, wordpiece_tokenizer
+from sensesearch.tfhub_export import export_tfhub_bert
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "corpora" / "demo"
@@ -149,12 +150,43 @@ def test_a_cased_vocabulary_keeps_case(tmp_path: Path) -> None:
         wordpiece_tokenizer(vocab, lower=True, max_length=512)
 
 
+def test_without_a_do_lower_case_flag_the_vocabulary_decides(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from sensesearch.tfhub import _vocabulary
+
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nbank\n##s\n")
+    assert _vocabulary(SimpleNamespace(), tmp_path) == (assets / "vocab.txt", True)
+    (assets / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nBank\nbank\n")
+    assert _vocabulary(SimpleNamespace(), tmp_path) == (assets / "vocab.txt", False)
+    (assets / "vocab.txt").unlink()
+    with pytest.raises(ModelLoadError, match="no vocabulary"):
+        _vocabulary(SimpleNamespace(), tmp_path)
+
+
+def test_export_refuses_what_it_cannot_convert_before_writing(tmp_path: Path) -> None:
+    from sensesearch.tfhub_export import main
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    with pytest.raises(ModelLoadError, match="exists already"):
+        export_tfhub_bert(EncoderSettings().model, taken)
+    with pytest.raises(ModelLoadError, match="never downloads"):
+        export_tfhub_bert("bert-base-uncased", tmp_path / "out")
+    (tmp_path / "roberta").mkdir()
+    (tmp_path / "roberta" / "config.json").write_text('{"model_type": "roberta"}')
+    with pytest.raises(ModelLoadError, match="only BERT"):
+        export_tfhub_bert(str(tmp_path / "roberta"), tmp_path / "out")
+    assert main([str(tmp_path / "absent"), str(tmp_path / "out")]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roberta", "taken"]
+
+
 # ---- with TensorFlow: the bundled MiniLM as a TF Hub SavedModel ------------------------------------
 
 @pytest.fixture(scope="module")
 def minilm_savedmodel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from sensesearch.tfhub_export import export_tfhub_bert
-
     return export_tfhub_bert(EncoderSettings().model, tmp_path_factory.mktemp("tfhub") / "minilm")
 
 
