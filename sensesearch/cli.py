@@ -111,8 +111,8 @@ DocumentOption = Annotated[Optional[list[str]], typer.Option(
          "repeatable.")]
 ModelOption = Annotated[Optional[str], typer.Option(
     "--model", "-m", callback=_check(_check_model),
-    help=f"Model folder or Hugging Face id of a BERT-family encoder (offline unless HF_HUB_OFFLINE=0) "
-         f"[default: {DEFAULT_MODEL}].")]
+    help="Model folder or Hugging Face id of a BERT-family encoder (offline unless HF_HUB_OFFLINE=0), or "
+         f"tfhub:FOLDER (a TF Hub BERT encoder SavedModel) [default: {DEFAULT_MODEL}].")]
 LayersOption = Annotated[Optional[str], typer.Option(
     callback=_check(parse_layers), help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 [default: -4,-3,-2,-1].")]
 CombineOption = Annotated[Optional[Combine], typer.Option(help="How layers combine [default: sum].")]  # type: ignore[valid-type]

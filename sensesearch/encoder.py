@@ -40,7 +40,16 @@ class Encoder(Protocol):
 
 
 EncoderFactory = Callable[[EncoderSettings, str | None], Encoder]
-ENCODER_FACTORIES: dict[str, EncoderFactory] = {}
+
+
+def _tfhub_encoder(settings: EncoderSettings, device: str | None) -> Encoder:
+    # Imported here so that TensorFlow (and tfhub.py) load only when a tfhub: model is used.
+    from .tfhub import load_tfhub_encoder
+
+    return load_tfhub_encoder(settings, device)
+
+
+ENCODER_FACTORIES: dict[str, EncoderFactory] = {"tfhub": _tfhub_encoder}
 """Model-id prefixes ("name:") served by a factory other than Hugging Face; plugins register here."""
 
 
