@@ -103,9 +103,9 @@ class WordSenses:
         """Usages tagged `sense` (or "unassigned"), in corpus order; each hit's score is its margin."""
         return sense_usages(self.index, self.word, sense, limit=limit, documents=documents)
 
-    def query(self, text: str, sense: str, k: int = 10) -> list[Hit]:
-        """The k usages in `sense` nearest to the [[marked]] word of `text`; score = cosine."""
-        return sense_query(self.index, self.word, text, sense, k=k)
+    def query(self, text: str, sense: str, k: int = 10, documents: Sequence[str] | None = None) -> list[Hit]:
+        """The k usages in `sense` nearest to the [[marked]] word of `text` (optionally within documents); cosine."""
+        return sense_query(self.index, self.word, text, sense, k=k, documents=documents)
 
     def documents(self, sense: str, min_count: int = 1) -> list[SenseDocument]:
         """Documents with at least `min_count` usages in `sense`, with counts, most first."""

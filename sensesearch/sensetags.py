@@ -185,15 +185,15 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
     chosen = tags.sense == tags.sense_index(sense)
     ids, margins = tags.ids[chosen], tags.margin[chosen]
     if documents:
-        allowed = {i for form in inventory_of(index, word).forms for i in index.store.occurrence_ids(form, documents)}
-        keep = np.asarray([int(i) in allowed for i in ids.tolist()], dtype=bool)
+        keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents))
         ids, margins = ids[keep], margins[keep]
     if limit:
         ids, margins = ids[:limit], margins[:limit]
     return index.hits(ids.tolist(), margins.tolist())
 
 
-def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10) -> list[Hit]:
+def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10,
+                documents: Sequence[str] | None = None) -> list[Hit]:
     """Usages of `word` tagged `sense` nearest to the [[marked]] word of `text`, best first; score = cosine."""
     if k < 1:
         raise QueryError("k must be at least 1")
@@ -202,11 +202,19 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
     if normalize_form(marked.word) not in inventory.forms:
         raise QueryError(f"the marked word {marked.word!r} is not one of the forms {', '.join(inventory.forms)}")
     ids = word_tags(index, inventory.word).ids_of(sense)
+    if documents:
+        ids = _within(index, inventory, ids, documents)
     if not len(ids):
         return []
     scores = index.vectors.reconstruct(ids) @ vector
     top = np.argsort(-scores, kind="stable")[:k]
     return index.hits(ids[top].tolist(), scores[top].tolist())
+
+
+def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str]) -> np.ndarray:
+    """The ids that lie in the named documents (labels or paths, as --document takes them)."""
+    allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents)]
+    return ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,220 @@
+"""CLI `sense` sub-commands: define, list, configure and remove a word's named senses; tags and documents by sense."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, err, guarded, out
+from .errors import SenseSearchError
+from .index import SenseIndex
+from .inventory import WordInventory
+from .records import Hit
+from .sense_api import parse_word_sense
+from .sense_examples import DEFAULT_CLUSTER_EXAMPLES
+from .tagging import METHODS
+
+sense_app = typer.Typer(
+    help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n"
+         'Example: sensesearch sense add bank finance "She paid the cheque into the [[bank]]." --index indexes/demo',
+    no_args_is_help=True)
+app.add_typer(sense_app, name="sense")
+WaitOption = Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")]
+
+
+@sense_app.command("add")
+@guarded
+def add(
+    word: Annotated[str, typer.Argument(help="The word whose sense this is.")],
+    name: Annotated[Optional[str], typer.Argument(help="The sense's name, e.g. finance (not with --from-file).")] = None,
+    examples: Annotated[Optional[list[str]], typer.Argument(
+        help='Example sentences with the word marked: "the [[bank]] raised its rates".')] = None,
+    from_cluster: Annotated[Optional[int], typer.Option(
+        help="Take the most central usages of this induced sense (numbered as `senses` prints them).")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="With --from-cluster: the --k given to `senses`.")] = None,
+    seed: Annotated[int, typer.Option(help="With --from-cluster: the --seed given to `senses`.")] = 0,
+    take: Annotated[int, typer.Option(min=1, help="With --from-cluster: how many central usages to keep.")] = DEFAULT_CLUSTER_EXAMPLES,
+    from_file: Annotated[Optional[Path], typer.Option(
+        help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: WaitOption = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Add example usages to a named sense of a word (the sense is made if new).
+
+    Example: sensesearch sense add bank river --from-cluster 2 --index indexes/demo
+    """
+    given = [examples and "example sentences", from_cluster is not None and "--from-cluster",
+             from_file is not None and "--from-file"]
+    chosen = [g for g in given if g]
+    if len(chosen) != 1:
+        raise SenseSearchError("give example sentences, --from-cluster N or --from-file PATH (exactly one of them)")
+    if from_file is None and name is None:
+        raise SenseSearchError("name the sense, e.g. sensesearch sense add bank finance ...")
+    if from_file is not None and name is not None:
+        raise SenseSearchError("--from-file takes the sense names from the file; leave out NAME")
+    with SenseIndex.open(index, lock_timeout=wait) as target:
+        senses = target.sense(word)
+        before = {s.name: len(s.examples) for s in (senses.inventory() or WordInventory("", (), "", 0, 0, "")).senses}
+        if from_file is not None:
+            added = senses.add_from_file(from_file)
+        elif from_cluster is not None:
+            assert name is not None
+            grown = senses.add_from_cluster(name, from_cluster, k=k, seed=seed, limit=take)
+            added = {s.name: len(s.examples) - before.get(s.name, 0) for s in grown.senses if s.name == name}
+        else:
+            assert name is not None and examples
+            senses.add(name, examples)
+            added = {name: len(examples)}
+        found = senses.inventory()
+    assert found is not None
+    if json_:
+        emit_json(found.to_dict())
+        return
+    err.print(f"Added to {found.word}: " + ", ".join(f"{n} (+{c})" for n, c in added.items()))
+    _print_inventory(found)
+
+
+@sense_app.command("list")
+@guarded
+def list_senses(
+    word: Annotated[Optional[str], typer.Argument(help="Only this word [default: every word with senses].")] = None,
+    examples: Annotated[bool, typer.Option("--examples", help="Show every example sentence.")] = False,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    json_: JsonOption = False,
+) -> None:
+    """List the named senses of a word (or of every word) with their examples and usage counts.
+
+    Example: sensesearch sense list bank --examples --index indexes/demo
+    """
+    with SenseIndex.open(index, read_only=True) as source:
+        if word is not None:
+            one = source.sense(word).inventory()
+            if one is None:
+                raise SenseSearchError(f"{word!r} has no sense inventory")
+            found = [one]
+        else:
+            found = [w for w in (source.sense(n).inventory() for n in _words(source)) if w is not None]
+        counts = {w.word: _counts(source, w.word) for w in found}
+    if json_:
+        emit_json([{**w.to_dict(examples), "usages": counts[w.word]} for w in found])
+        return
+    if not found:
+        err.print("No senses defined yet: sensesearch sense add WORD NAME \"a [[marked]] example\"")
+    for inventory in found:
+        _print_inventory(inventory, counts[inventory.word], examples)
+
+
+def _words(source: SenseIndex) -> list[str]:
+    from .inventory import Inventory
+
+    return [w.word for w in Inventory(source.store).words()]
+
+
+def _counts(source: SenseIndex, word: str) -> dict[str, int] | None:
+    try:
+        return source.sense(word).tags().counts()
+    except SenseSearchError:
+        return None  # the word does not occur (yet), or has no senses left
+
+
+def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = None, examples: bool = False) -> None:
+    how = inventory.method + (f", k={inventory.k}" if inventory.method == "knn" else "")
+    forms = f"; forms {', '.join(inventory.forms)}" if len(inventory.forms) > 1 else ""
+    out.print(f"[bold]{inventory.word}[/]  ({how}; margin threshold {inventory.threshold:g}{forms})", markup=True)
+    table = Table(show_header=True, header_style="bold", box=None)
+    for column in ("sense", "examples", "usages"):
+        table.add_column(column, justify="left" if column == "sense" else "right")
+    for sense in inventory.senses:
+        table.add_row(sense.name, str(len(sense.examples)), str(counts[sense.name]) if counts else "-")
+    if counts:
+        table.add_row("unassigned", "", str(counts["unassigned"]))
+    out.print(table)
+    if examples:
+        for sense in inventory.senses:
+            for example in sense.examples:
+                text = example.text
+                out.print(f"  {sense.name}: {text[:example.start]}[[{text[example.start:example.end]}]]"
+                          f"{text[example.end:]}  ({example.source})", markup=False)
+
+
+@sense_app.command("remove")
+@guarded
+def remove(
+    word: Annotated[str, typer.Argument(help="The word.")],
+    name: Annotated[Optional[str], typer.Argument(help="The sense to remove [default: every sense of the word].")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: WaitOption = 0,
+) -> None:
+    """Remove one named sense of a word, or all of them.
+
+    Example: sensesearch sense remove bank river --index indexes/demo
+    """
+    with SenseIndex.open(index, lock_timeout=wait) as target:
+        removed = target.sense(word).remove(name)
+    err.print(f"Removed from {word}: {', '.join(removed)}")
+
+
+@sense_app.command("config")
+@guarded
+def config(
+    word: Annotated[str, typer.Argument(help="The word.")],
+    method: Annotated[Optional[str], typer.Option(help=f"{'|'.join(METHODS)}: nearest sense centroid, or vote of k nearest examples.")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="Examples that vote with --method knn.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(
+        help="Usages whose margin is below this stay unassigned (centroid: cosine lead, knn: vote-share lead).")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: WaitOption = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Set how a word's usages are tagged: method, k and the margin threshold.
+
+    Example: sensesearch sense config bank --threshold 0.02 --index indexes/demo
+    """
+    with SenseIndex.open(index, lock_timeout=wait) as target:
+        found = target.sense(word).configure(method=method, k=k, threshold=threshold)
+        counts = _counts(target, found.word)
+    if json_:
+        emit_json({**found.to_dict(), "usages": counts})
+        return
+    _print_inventory(found, counts)
+
+
+@sense_app.command("documents")
+@guarded
+def documents(
+    word_sense: Annotated[str, typer.Argument(help="WORD:SENSE, e.g. bank:finance.")],
+    min_count: Annotated[int, typer.Option("--min", min=1, help="Only documents with at least this many usages in the sense.")] = 1,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    json_: JsonOption = False,
+) -> None:
+    """Documents where a word is used in a sense, with how many of its usages there are in that sense.
+
+    Example: sensesearch sense documents bank:finance --min 2 --index indexes/demo
+    """
+    word, sense = parse_word_sense(word_sense)
+    with SenseIndex.open(index, read_only=True) as source:
+        found = source.sense(word).documents(sense, min_count=min_count)
+    if json_:
+        emit_json([d.to_dict() for d in found])
+        return
+    table = Table(show_header=True, header_style="bold", box=None)
+    for column in ("document", sense, "all usages"):
+        table.add_column(column, justify="left" if column == "document" else "right")
+    for doc in found:
+        table.add_row(doc.document, str(doc.count), str(doc.usages))
+    out.print(table)
+
+
+def sense_query_hits(source: SenseIndex, text: str, sense: str, k: int, any_word: bool,
+                     document: list[str] | None) -> list[Hit]:
+    """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word); same-word search only."""
+    if any_word:
+        raise SenseSearchError("--sense searches the usages of one word: leave out --any-word")
+    from .query import parse_marked
+
+    word, name = parse_word_sense(sense) if ":" in sense else (parse_marked(text).word, sense)
+    return source.sense(word).query(text, name, k=k, documents=document)
