@@ -56,6 +56,9 @@ PrecisionOption = Annotated[Optional[str], typer.Option(
     help=f"Model arithmetic: {'|'.join(PRECISION_CHOICES)} (int8: dynamic quantisation, faster on CPU) "
          "[default: float32].")]
 DeviceOption = Annotated[Optional[str], typer.Option(help="torch device (default: cuda, then mps, then cpu).")]
+SenseOption = Annotated[Optional[str], typer.Option(
+    "--sense", help="Only usages tagged with this named sense (see `sensesearch sense`); score = tag margin "
+                    "for usages, cosine for query.")]
 
 
 def guarded(command: F) -> F:
@@ -179,13 +182,19 @@ def query(
     json_: JsonOption = False,
     csv_: CsvOption = False,
     device: DeviceOption = None,
+    sense: SenseOption = None,
 ) -> None:
     """Find the usages nearest in meaning to the marked word.
 
     Example: sensesearch query "We sat on the [[bank]] of the river." --index indexes/default -k 5
     """
     with SenseIndex.open(index, read_only=True, device=device) as source:
-        hits = source.query(text, k=k, any_word=any_word, documents=document, nprobe=nprobe)
+        if sense:
+            from .cli_sense import sense_query_hits
+
+            hits = sense_query_hits(source, text, sense, k, any_word, document)
+        else:
+            hits = source.query(text, k=k, any_word=any_word, documents=document, nprobe=nprobe)
     _print_hits(kwic.sort_hits(hits, sort), json_, csv_)
 
 
@@ -208,13 +217,17 @@ def usages(
     document: DocumentOption = None,
     json_: JsonOption = False,
     csv_: CsvOption = False,
+    sense: SenseOption = None,
 ) -> None:
     """List the usages of a word as keyword-in-context lines.
 
     Example: sensesearch usages bank --index indexes/default --sort right --limit 20
     """
     with SenseIndex.open(index, read_only=True) as source:
-        hits = source.usages(word, limit=limit, documents=document)
+        if sense:
+            hits = source.sense(word).usages(sense, limit=limit, documents=document)
+        else:
+            hits = source.usages(word, limit=limit, documents=document)
     _print_hits(kwic.sort_hits(hits, sort), json_, csv_)
 
 
@@ -286,3 +299,4 @@ def main() -> None:
 from . import cli_serve  # noqa: E402,F401
 from . import cli_robust  # noqa: E402,F401
 from . import cli_eval  # noqa: E402,F401
+from . import cli_sense  # noqa: E402,F401
