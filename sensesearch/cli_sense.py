@@ -208,13 +208,3 @@ def documents(
         table.add_row(doc.document, str(doc.count), str(doc.usages))
     out.print(table)
 
-
-def sense_query_hits(source: SenseIndex, text: str, sense: str, k: int, any_word: bool,
-                     document: list[str] | None) -> list[Hit]:
-    """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word); same-word search only."""
-    if any_word:
-        raise SenseSearchError("--sense searches the usages of one word: leave out --any-word")
-    from .query import parse_marked
-
-    word, name = parse_word_sense(sense) if ":" in sense else (parse_marked(text).word, sense)
-    return source.sense(word).query(text, name, k=k, documents=document)

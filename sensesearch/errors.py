@@ -39,3 +39,7 @@ class ModelLoadError(SenseSearchError):
 
 class SenseCountError(SenseSearchError):
     """More senses are asked of a word than it has usages."""
+
+
+class SenseNotFoundError(SenseSearchError):
+    """A word has no sense inventory, or no sense of the given name."""

@@ -20,7 +20,7 @@ from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Integer, La
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import InputError, SenseSearchError
+from .errors import InputError, SenseNotFoundError, SenseSearchError
 from .query import normalize_form
 from .store import MetaStore, metadata, settings
 from .tagging import DEFAULT_KNN, check_method
@@ -227,10 +227,10 @@ class Inventory:
         """
         found = self.get(word)
         if found is None:
-            raise SenseSearchError(f"{word!r} has no sense inventory")
+            raise SenseNotFoundError(f"{word!r} has no sense inventory")
         names = found.sense_names() if name is None else [check_name(name)]
         if name is not None and names[0] not in found.sense_names():
-            raise SenseSearchError(f"{word!r} has no sense {name!r} (senses: {', '.join(found.sense_names())})")
+            raise SenseNotFoundError(f"{word!r} has no sense {name!r} (senses: {', '.join(found.sense_names())})")
         with self.store.begin() as conn:
             ids = list(conn.execute(select(inventory_senses.c.id).where(
                 inventory_senses.c.word == found.word, inventory_senses.c.name.in_(names))).scalars())
@@ -250,7 +250,7 @@ class Inventory:
         """Change how `word`'s usages are tagged; unset values stay. InputError on a bad value."""
         found = self.get(word)
         if found is None:
-            raise SenseSearchError(f"{word!r} has no sense inventory; add senses first")
+            raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses first")
         method = method or found.method
         k = found.k if k is None else k
         check_method(method, k)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import InputError, SenseSearchError
+from .errors import InputError, QueryError, SenseSearchError
 from .evaldata import WsdItem
 from .inventory import Example, Inventory, WordInventory
-from .query import normalize_form
+from .query import normalize_form, parse_marked
 from .records import Hit
 from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_items, item_forms, marked_item,
                              read_labelled)
@@ -118,3 +118,12 @@ def parse_word_sense(value: str) -> tuple[str, str]:
     if not sep or not word.strip() or not sense.strip():
         raise SenseSearchError(f"name the sense as WORD:SENSE, e.g. bank:finance, not {value!r}")
     return word.strip(), sense.strip()
+
+
+def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_word: bool = False,
+                   documents: Sequence[str] | None = None) -> list[Hit]:
+    """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word); same-word search only."""
+    if any_word:
+        raise QueryError("a sense belongs to one word: search by sense without any-word")
+    word, name = parse_word_sense(sense) if ":" in sense else (parse_marked(text).word, sense)
+    return index.sense(word).query(text, name, k=k, documents=documents)

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import BigInteger, Column, Float, Integer, String, Table, Text, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import QueryError, SenseSearchError, WordNotFoundError
+from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
 from .inventory import Inventory, WordInventory
 from .query import normalize_form
 from .records import Hit
@@ -67,7 +67,7 @@ class WordTags:
         if name == "unassigned":
             return UNASSIGNED
         if name not in self.senses:
-            raise SenseSearchError(f"{self.word!r} has no sense {name!r} (senses: {', '.join(self.senses)})")
+            raise SenseNotFoundError(f"{self.word!r} has no sense {name!r} (senses: {', '.join(self.senses)})")
         return self.senses.index(name)
 
     def ids_of(self, name: str) -> np.ndarray:
@@ -100,7 +100,7 @@ def inventory_of(index: SenseIndex, word: str) -> WordInventory:
     """The inventory of `word`; SenseSearchError when it has none."""
     found = Inventory(index.store).get(word)
     if found is None or not found.senses:
-        raise SenseSearchError(f"{word!r} has no sense inventory; add senses with `sensesearch sense add {word} ...`")
+        raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses with `sensesearch sense add {word} ...`")
     return found
 
 
