@@ -190,9 +190,9 @@ def query(
     """
     with SenseIndex.open(index, read_only=True, device=device) as source:
         if sense:
-            from .cli_sense import sense_query_hits
+            from .sense_api import query_by_sense
 
-            hits = sense_query_hits(source, text, sense, k, any_word, document)
+            hits = query_by_sense(source, text, sense, k, any_word, document)
         else:
             hits = source.query(text, k=k, any_word=any_word, documents=document, nprobe=nprobe)
     _print_hits(kwic.sort_hits(hits, sort), json_, csv_)
