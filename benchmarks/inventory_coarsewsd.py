@@ -24,8 +24,9 @@ from sensesearch.config import EncoderSettings
 from sensesearch.encoder import load_encoder
 from sensesearch.evaldata import read_coarsewsd
 from sensesearch.evaluate import evaluate_coarsewsd
-from sensesearch.sense_eval import inventory_accuracy
+from sensesearch.sense_eval import inventory_accuracy, inventory_tags
 
+THRESHOLDS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
 SPLITTER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "split_coarsewsd.py"
 
 
@@ -58,6 +59,14 @@ def main() -> None:
                                        encoder=encoder)
         inventory_s = time.perf_counter() - started
         eval_sq8 = evaluate_coarsewsd(train, test, settings, method=args.method, k=args.k, encoder=encoder)
+        rows = [r for found in inventory_tags(train, test, settings, method=args.method, k=args.k,
+                                              encoder=encoder).values() for r in found]
+    curve = {}
+    for threshold in THRESHOLDS:
+        kept = [(g, p) for g, p, m in rows if m >= threshold]
+        curve[str(threshold)] = {"coverage": round(100.0 * len(kept) / len(rows), 1),
+                                 "accuracy_assigned": round(100.0 * sum(g == p for g, p in kept) / len(kept), 2)
+                                 if kept else None}
     per_word_eval = {w: s.accuracy for w, s in report.per_word.items()}
     print(json.dumps({
         "words": words, "train_per_word": args.train, "test_per_word": args.test, "method": args.method,
@@ -66,6 +75,7 @@ def main() -> None:
         "eval_mean_accuracy": report.mean_accuracy,
         "inventory_mean_accuracy": round(sum(inventory.values()) / len(inventory), 2),
         "eval_sq8_mean_accuracy": eval_sq8.mean_accuracy,
+        "threshold_curve_sq8": curve,
         "seconds": {"eval": round(eval_s, 1), "inventory": round(inventory_s, 1)},
     }))
 
