@@ -131,7 +131,7 @@ def test_tags_are_cached_and_follow_the_corpus_and_the_inventory(tagged: SenseIn
     first = tagged.sense("bank").tags()
     assert tagged.sense("bank").tags() is first
     db = sqlite3.connect(tagged.path / "meta.sqlite")
-    assert db.execute("SELECT count(*) FROM sense_tags WHERE word='bank'").fetchone()[0] == 6
+    assert db.execute("SELECT key FROM sense_tags WHERE word='bank'").fetchone()[0] == first.key
     extra = tmp_path / "c.txt"
     extra.write_text(line(RIVER[5], "bank") + "\n")
     tagged.add([extra])
