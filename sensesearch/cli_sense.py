@@ -12,7 +12,6 @@ from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, err, gu
 from .errors import SenseSearchError
 from .index import SenseIndex
 from .inventory import WordInventory
-from .records import Hit
 from .sense_api import parse_word_sense
 from .sense_examples import DEFAULT_CLUSTER_EXAMPLES
 from .tagging import METHODS
@@ -70,12 +69,13 @@ def add(
             senses.add(name, examples)
             added = {name: len(examples)}
         found = senses.inventory()
-    assert found is not None
+        assert found is not None
+        counts = _counts(target, found.word)
     if json_:
-        emit_json(found.to_dict())
+        emit_json({**found.to_dict(), "usages": counts})
         return
     err.print(f"Added to {found.word}: " + ", ".join(f"{n} (+{c})" for n, c in added.items()))
-    _print_inventory(found)
+    _print_inventory(found, counts)
 
 
 @sense_app.command("list")
