@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 UNASSIGNED = -1
 
 sense_tags = Table(
-    "sense_tags", metadata,
+    "sense_tag_cache", metadata,
     Column("word", Text, primary_key=True),
     Column("key", String(128), nullable=False),
     Column("senses", Text, nullable=False),
@@ -237,5 +237,6 @@ def sense_documents(index: SenseIndex, word: str, sense: str, min_count: int = 1
     inside = (where >= 0) & (tags.ids < stops[np.maximum(where, 0)])
     total = np.bincount(where[inside], minlength=len(docs))
     in_sense = np.bincount(where[inside & (tags.sense == wanted)], minlength=len(docs))
-    found = [SenseDocument(docs[i].label, int(in_sense[i]), int(total[i])) for i in np.flatnonzero(in_sense >= min_count)]
+    found = [SenseDocument(docs[i].label, int(in_sense[i]), int(total[i]))
+             for i in np.flatnonzero(in_sense >= min_count)]
     return sorted(found, key=lambda d: (-d.count, d.document))

@@ -78,7 +78,8 @@ class ErrorOut(BaseModel):
 
 
 WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS, description="The word (case-insensitive).")]
-SenseParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS, description="Only usages tagged with this named sense.")]
+SenseParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS,
+                                         description="Only usages tagged with this named sense.")]
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422)}
 
 
