@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Integer, LargeBinary, String, Table, Text,
-                        UniqueConstraint, delete, func, select, update)
+                        UniqueConstraint, delete, func, inspect, select, update)
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import InputError, SenseNotFoundError, SenseSearchError
 from .query import normalize_form
@@ -146,14 +145,11 @@ class Inventory:
         self._ready = True
 
     def _tables_exist(self) -> bool:
+        """Whether the store has inventory tables; a read, so readers never write or need the CREATE right."""
         if self._ready:
             return True
-        try:
-            with self.store.begin() as conn:
-                self._ensure(conn)
-        except SQLAlchemyError:
-            return False  # a reader without the right to create tables: no inventory yet
-        return True
+        with self.store.engine.connect() as conn:
+            return inspect(conn).has_table(inventory_words.name, schema=self.store.schema)
 
     def words(self) -> list[WordInventory]:
         """Every word with an inventory, in word order."""

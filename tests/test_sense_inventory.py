@@ -131,7 +131,7 @@ def test_tags_are_cached_and_follow_the_corpus_and_the_inventory(tagged: SenseIn
     first = tagged.sense("bank").tags()
     assert tagged.sense("bank").tags() is first
     db = sqlite3.connect(tagged.path / "meta.sqlite")
-    assert db.execute("SELECT key FROM sense_tags WHERE word='bank'").fetchone()[0] == first.key
+    assert db.execute("SELECT key FROM sense_tag_cache WHERE word='bank'").fetchone()[0] == first.key
     extra = tmp_path / "c.txt"
     extra.write_text(line(RIVER[5], "bank") + "\n")
     tagged.add([extra])
@@ -210,3 +210,22 @@ def test_inventory_tagging_accuracy_equals_eval_coarsewsd(wsd_dirs: tuple[Path, 
     report = evaluate_coarsewsd(train, test, settings, method=method, k=3, compression="flat")
     through_inventory = inventory_accuracy(train, test, settings, method=method, k=3, compression="flat")
     assert through_inventory == {w: s.accuracy for w, s in report.per_word.items()}
+
+
+def test_an_index_made_before_the_inventory_gets_its_tables(tmp_path: Path, two_word_corpus: Path,  # noqa: F811
+                                                            fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([two_word_corpus])
+    db = sqlite3.connect(tmp_path / "idx" / "meta.sqlite")
+    db.execute("DROP TABLE IF EXISTS inventory_examples")
+    db.execute("DROP TABLE IF EXISTS inventory_senses")
+    db.execute("DROP TABLE IF EXISTS inventory_words")
+    db.commit()
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as reader:
+        assert reader.sense("bank").inventory() is None
+        with pytest.raises(SenseSearchError, match="no sense inventory"):
+            reader.sense("bank").usages("finance")
+    with SenseIndex.open(tmp_path / "idx") as writer:
+        define(writer)
+        assert writer.sense("bank").tags().counts() == {"finance": 3, "river": 3, "unassigned": 0}
+    db.close()
