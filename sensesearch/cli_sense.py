@@ -18,7 +18,7 @@ from .tagging import METHODS
 
 sense_app = typer.Typer(
     help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n"
-         'Example: sensesearch sense add bank finance "She paid the cheque into the [[bank]]." --index indexes/demo',
+         'Example: sensesearch sense add bank finance "She paid the cheque into the \\[\\[bank]]." --index indexes/demo',
     no_args_is_help=True)
 app.add_typer(sense_app, name="sense")
 WaitOption = Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")]
@@ -30,7 +30,7 @@ def add(
     word: Annotated[str, typer.Argument(help="The word whose sense this is.")],
     name: Annotated[Optional[str], typer.Argument(help="The sense's name, e.g. finance (not with --from-file).")] = None,
     examples: Annotated[Optional[list[str]], typer.Argument(
-        help='Example sentences with the word marked: "the [[bank]] raised its rates".')] = None,
+        help='Example sentences with the word marked: "the \\[\\[bank]] raised its rates".')] = None,
     from_cluster: Annotated[Optional[int], typer.Option(
         help="Take the most central usages of this induced sense (numbered as `senses` prints them).")] = None,
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="With --from-cluster: the --k given to `senses`.")] = None,
@@ -103,7 +103,7 @@ def list_senses(
         emit_json([{**w.to_dict(examples), "usages": counts[w.word]} for w in found])
         return
     if not found:
-        err.print("No senses defined yet: sensesearch sense add WORD NAME \"a [[marked]] example\"")
+        err.print("No senses defined yet: sensesearch sense add WORD NAME \"a [[marked]] example\"", markup=False)
     for inventory in found:
         _print_inventory(inventory, counts[inventory.word], examples)
 
