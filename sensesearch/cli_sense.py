@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, err, guarded, out
 from .errors import SenseSearchError
@@ -74,7 +75,7 @@ def add(
     if json_:
         emit_json({**found.to_dict(), "usages": counts})
         return
-    err.print(f"Added to {found.word}: " + ", ".join(f"{n} (+{c})" for n, c in added.items()))
+    err.print(f"Added to {found.word}: " + ", ".join(f"{n} (+{c})" for n, c in added.items()), markup=False)
     _print_inventory(found, counts)
 
 
@@ -124,7 +125,7 @@ def _counts(source: SenseIndex, word: str) -> dict[str, int] | None:
 def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = None, examples: bool = False) -> None:
     how = inventory.method + (f", k={inventory.k}" if inventory.method == "knn" else "")
     forms = f"; forms {', '.join(inventory.forms)}" if len(inventory.forms) > 1 else ""
-    out.print(f"[bold]{inventory.word}[/]  ({how}; margin threshold {inventory.threshold:g}{forms})", markup=True)
+    out.print(Text.assemble((inventory.word, "bold"), f"  ({how}; margin threshold {inventory.threshold:g}{forms})"))
     table = Table(show_header=True, header_style="bold", box=None)
     for column in ("sense", "examples", "usages"):
         table.add_column(column, justify="left" if column == "sense" else "right")
@@ -155,7 +156,7 @@ def remove(
     """
     with SenseIndex.open(index, lock_timeout=wait) as target:
         removed = target.sense(word).remove(name)
-    err.print(f"Removed from {word}: {', '.join(removed)}")
+    err.print(f"Removed from {word}: {', '.join(removed)}", markup=False)
 
 
 @sense_app.command("config")
