@@ -130,7 +130,7 @@ def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = N
     for column in ("sense", "examples", "usages"):
         table.add_column(column, justify="left" if column == "sense" else "right")
     for sense in inventory.senses:
-        table.add_row(sense.name, str(len(sense.examples)), str(counts[sense.name]) if counts else "-")
+        table.add_row(Text(sense.name), str(len(sense.examples)), str(counts[sense.name]) if counts else "-")
     if counts:
         table.add_row("unassigned", "", str(counts["unassigned"]))
     out.print(table)
@@ -203,9 +203,9 @@ def documents(
         emit_json([d.to_dict() for d in found])
         return
     table = Table(show_header=True, header_style="bold", box=None)
-    for column in ("document", sense, "all usages"):
+    for column in ("document", Text(sense), "all usages"):
         table.add_column(column, justify="left" if column == "document" else "right")
     for doc in found:
-        table.add_row(doc.document, str(doc.count), str(doc.usages))
+        table.add_row(Text(doc.document), str(doc.count), str(doc.usages))
     out.print(table)
 

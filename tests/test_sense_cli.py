@@ -93,3 +93,13 @@ def test_errors_are_one_line(built: Path, args: list[str], message: str) -> None
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)
     assert message in " ".join(result.output.split())
+
+
+def test_names_with_brackets_print_as_written(built: Path) -> None:
+    added = runner.invoke(app, ["sense", "add", "bank", "[bold]loans", examples("bank", "finance")[0],
+                                "--index", str(built)])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["sense", "list", "bank", "--index", str(built)])
+    assert listed.exit_code == 0 and "[bold]loans" in listed.stdout
+    docs = runner.invoke(app, ["sense", "documents", "bank:[bold]loans", "--index", str(built)])
+    assert docs.exit_code == 0 and "[bold]loans" in docs.stdout
