@@ -229,3 +229,12 @@ def test_an_index_made_before_the_inventory_gets_its_tables(tmp_path: Path, two_
         define(writer)
         assert writer.sense("bank").tags().counts() == {"finance": 3, "river": 3, "unassigned": 0}
     db.close()
+
+
+def test_search_by_sense_within_documents(tagged: SenseIndex) -> None:
+    b_txt = [d["document"] for d in tagged.documents() if d["document"].endswith("b.txt")]
+    river = tagged.sense("bank").usages("river", documents=b_txt)
+    assert len(river) == 2 and {h.document for h in river} == set(b_txt)
+    near = tagged.sense("bank").query(marked(RIVER[3], "bank"), "river", k=5, documents=b_txt)
+    assert len(near) == 2 and all(h.document in b_txt for h in near)
+    assert tagged.sense("bank").usages("finance", documents=b_txt) == []
