@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from . import kwic
 from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, err, guarded, out
 from .errors import SenseSearchError
 from .index import SenseIndex
@@ -209,3 +212,48 @@ def documents(
         table.add_row(Text(doc.document), str(doc.count), str(doc.usages))
     out.print(table)
 
+
+
+@sense_app.command("tags")
+@guarded
+def tags(
+    word: Annotated[str, typer.Argument(help="The word whose usages to show with their sense tags.")],
+    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many usages (corpus order).")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    json_: JsonOption = False,
+    csv_: Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")] = False,
+) -> None:
+    """Every usage of a word with its sense tag and margin: the corpus's sense annotation, for export.
+
+    Example: sensesearch sense tags bank --csv --index indexes/demo > bank-senses.csv
+    """
+    with SenseIndex.open(index, read_only=True) as source:
+        found = source.sense(word).tagged(limit)
+    rows = [{**kwic.kwic_rows([hit])[0], "sense": sense, "margin": round(margin, 6)} for hit, sense, margin in found]
+    if json_:
+        emit_json(rows)
+    elif csv_:
+        writer = csv.DictWriter(sys.stdout, fieldnames=["sense", "margin", *kwic.CSV_FIELDS], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table(show_header=True, header_style="bold", box=None)
+        widest = max([len(r["sense"] or "unassigned") for r in rows] + [5])
+        # Sense, margin and word never shrink; contexts and the document give way on a narrow terminal.
+        table.add_column("sense", no_wrap=True, min_width=widest)
+        table.add_column("margin", justify="right", no_wrap=True, min_width=6)
+        word_width = max([len(r["word"]) for r in rows] + [4])
+        # What the fixed columns leave is shared by the two contexts, as kwic.render_kwic does.
+        context = max(8, (out.width - widest - word_width - 6 - 16 - 12) // 2)
+        table.add_column("left", justify="right", no_wrap=True, max_width=context)
+        table.add_column("word", no_wrap=True, min_width=word_width)
+        table.add_column("right", no_wrap=True, max_width=context)
+        table.add_column("document", no_wrap=True, overflow="ellipsis", max_width=16)
+        for row in rows:
+            left, right = row["left"], row["right"]
+            # Contexts are cut at their far end, so the words next to the keyword always show.
+            left = left if len(left) <= context else "…" + left[1 - context:]
+            right = right if len(right) <= context else right[:context - 1] + "…"
+            table.add_row(Text(row["sense"] or "unassigned"), f"{row['margin']:.3f}", Text(left), Text(row["word"]),
+                          Text(right), Text(row["document"].rsplit("/", 1)[-1]))
+        out.print(table)

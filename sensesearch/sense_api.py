@@ -99,6 +99,13 @@ class WordSenses:
         """Every usage's sense and margin (cached; recomputed after the corpus or the inventory changes)."""
         return word_tags(self.index, self.word)
 
+    def tagged(self, limit: int | None = None) -> list[tuple[Hit, str | None, float]]:
+        """Every usage (up to `limit`, corpus order) with its sense name (None: unassigned) and margin."""
+        tags = self.tags()
+        ids = tags.ids[:limit] if limit else tags.ids
+        tag_of = tags.by_id()
+        return [(hit, *tag_of[hit.occurrence_id]) for hit in self.index.hits(ids.tolist())]
+
     def usages(self, sense: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
         """Usages tagged `sense` (or "unassigned"), in corpus order; each hit's score is its margin."""
         return sense_usages(self.index, self.word, sense, limit=limit, documents=documents)

@@ -10,7 +10,6 @@ from fastapi.params import Depends
 from .errors import SenseNotFoundError, SenseSearchError
 from .index import SenseIndex
 from .inventory import Inventory
-from .sensetags import UNASSIGNED
 from .server_state import IndexService
 
 MAX_WORD_CHARS = 100
@@ -60,12 +59,7 @@ def _inventories(index: SenseIndex, word: str | None, examples: bool) -> list[di
 
 
 def _tagged(index: SenseIndex, word: str, limit: int) -> dict[str, Any]:
-    tags = index.sense(word).tags()
-    tag_of = {int(i): (int(s), float(m)) for i, s, m in
-              zip(tags.ids[:limit].tolist(), tags.sense[:limit].tolist(), tags.margin[:limit].tolist())}
-    rows = []
-    for hit in index.hits(tags.ids[:limit].tolist()):
-        sense, margin = tag_of[hit.occurrence_id]
-        rows.append({**hit.to_dict(), "sense": None if sense == UNASSIGNED else tags.senses[sense],
-                     "margin": round(margin, 6)})
+    senses = index.sense(word)
+    tags = senses.tags()
+    rows = [{**hit.to_dict(), "sense": sense, "margin": round(margin, 6)} for hit, sense, margin in senses.tagged(limit)]
     return {"word": tags.word, "senses": tags.senses, "counts": tags.counts(), "usages": rows}

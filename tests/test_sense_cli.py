@@ -103,3 +103,15 @@ def test_names_with_brackets_print_as_written(built: Path) -> None:
     assert listed.exit_code == 0 and "[bold]loans" in listed.stdout
     docs = runner.invoke(app, ["sense", "documents", "bank:[bold]loans", "--index", str(built)])
     assert docs.exit_code == 0 and "[bold]loans" in docs.stdout
+
+
+def test_tags_export(built: Path) -> None:
+    result = runner.invoke(app, ["sense", "tags", "cell", "--index", str(built), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 5 and all(r["sense"] == expected_sense(r["sentence"]) and r["margin"] > 0 for r in rows)
+    as_csv = runner.invoke(app, ["sense", "tags", "cell", "--limit", "2", "--index", str(built), "--csv"])
+    lines = as_csv.stdout.strip().splitlines()
+    assert as_csv.exit_code == 0 and lines[0].startswith("sense,margin,score,document") and len(lines) == 3
+    table = runner.invoke(app, ["sense", "tags", "cell", "--index", str(built)])
+    assert table.exit_code == 0 and "prison" in table.stdout and "biology" in table.stdout
