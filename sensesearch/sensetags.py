@@ -2,7 +2,8 @@
 
 Tags are computed on demand by `tagging.classify` (the classifier `eval coarsewsd` uses) and kept
 in the store with a key made of the inventory revision and a digest of the index's documents, so
-adding or removing documents or changing the inventory makes the next read recompute them. A
+adding or removing documents or changing the inventory makes the next read recompute them (in full:
+classifying is cheap next to reading the vectors, see benchmarks/bench_sense_tagging.py). A
 usage whose margin is below the word's threshold is left unassigned (sense None).
 """
 
@@ -60,7 +61,7 @@ class WordTags:
     key: str
 
     def sense_index(self, name: str) -> int:
-        """Position of sense `name`; SenseSearchError naming the word's senses when unknown."""
+        """Position of sense `name` (-1 for "unassigned"); SenseNotFoundError naming the word's senses when unknown."""
         if name == "unassigned":
             return UNASSIGNED
         if name not in self.senses:
@@ -94,7 +95,7 @@ def content_digest(index: SenseIndex) -> str:
 
 
 def inventory_of(index: SenseIndex, word: str) -> WordInventory:
-    """The inventory of `word`; SenseSearchError when it has none."""
+    """The inventory of `word`; SenseNotFoundError when it has none."""
     found = Inventory(index.store).get(word)
     if found is None or not found.senses:
         raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses with `sensesearch sense add {word} ...`")
@@ -104,7 +105,8 @@ def inventory_of(index: SenseIndex, word: str) -> WordInventory:
 def word_tags(index: SenseIndex, word: str) -> WordTags:
     """Tags of every usage of `word`'s inventory forms, from the cache when it is current, else computed and stored."""
     inventory = inventory_of(index, word)
-    key = f"{inventory.revision}:{content_digest(index)}"
+    # The vector layout is in the key too: an IVF rebuild re-quantises every stored vector.
+    key = f"{inventory.revision}:{content_digest(index)}:{index.vectors.describe()}"[:128]
     memo = _memo.setdefault(index, {})
     cached = memo.get(inventory.word)
     if cached is not None and cached.key == key:
