@@ -27,9 +27,7 @@ from .evaldata import WicPair, WsdWord
 from .index import SenseIndex
 from .query import normalize_form
 from .records import Document
-from .tagging import DEFAULT_KNN, METHODS, classify, pick_word, target_vectors
-
-__all__ = ["DEFAULT_KNN", "METHODS", "pick_word", "target_vectors"]
+from .tagging import DEFAULT_KNN, METHODS, classify, pick_word, target_vectors  # noqa: F401  (pick_word: callers')
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]

@@ -75,9 +75,10 @@ def classify(examples: np.ndarray, labels: Sequence[str], usages: np.ndarray, me
         raise InputError(f"{len(examples)} example vectors with {len(labels)} labels; need one label each, and some")
     senses = sorted(set(labels))
     label_ids = np.searchsorted(np.asarray(senses), np.asarray(labels))
-    train = unit(np.asarray(examples, dtype=np.float32))
-    if method == "centroid":
-        train = unit(np.stack([train[label_ids == s].mean(axis=0) for s in range(len(senses))]))
+    train = np.asarray(examples, dtype=np.float32)
+    # Stored and encoded vectors are unit length already; the centroid is the plain mean, renormalised.
+    train = unit(np.stack([train[label_ids == s].mean(axis=0) for s in range(len(senses))])
+                 if method == "centroid" else train)
     sense = np.zeros(len(usages), dtype=np.int64)
     margin = np.zeros(len(usages), dtype=np.float32)
     for start in range(0, len(usages), CLASSIFY_CHUNK):

@@ -81,9 +81,7 @@ def test_classify_centroid_and_knn_margins_on_known_vectors() -> None:
     examples = np.array([[1, 0], [1, 0.2], [0, 1]], dtype=np.float32)
     usages = np.array([[1, 0], [0.6, 0.8]], dtype=np.float32)
     tags = classify(examples, ["a", "a", "b"], usages, "centroid")
-    # Examples are made unit length before averaging.
-    mean_a = np.array([1, 0]) + np.array([1, 0.2]) / np.linalg.norm([1, 0.2])
-    centre_a = mean_a / np.linalg.norm(mean_a)
+    centre_a = np.array([2, 0.2]) / np.linalg.norm([2, 0.2])  # the mean of a's examples, renormalised
     assert tags.labels() == ["a", "b"]
     assert tags.margin[0] == pytest.approx(centre_a[0] - 0.0, abs=1e-6)
     assert tags.margin[1] == pytest.approx(0.8 - (0.6 * centre_a[0] + 0.8 * centre_a[1]), abs=1e-6)
