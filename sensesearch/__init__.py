@@ -11,8 +11,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_LAYERS, DEFAULT_MODEL, POOLING_CHOICES,
-                     PRECISION_CHOICES, EncoderSettings, IndexConfig, parse_layers)
+from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMPLES, DEFAULT_LAYERS, DEFAULT_MODEL,
+                     POOLING_CHOICES, PRECISION_CHOICES, SENSE_METHODS, EncoderSettings, IndexConfig, parse_layers)
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
                      ModelLoadError, QueryError, SenseCountError, SenseSearchError, UsageError, WordNotFoundError)
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
@@ -36,6 +36,13 @@ _LAZY: dict[str, tuple[str, str]] = {
     "hits_to_csv": ("kwic", "to_csv"),
     "hits_to_json": ("kwic", "to_json"),
     "json_dumps": ("jsonsafe", "dumps"),
+    "CSV_FIELDS": ("kwic", "CSV_FIELDS"),
+    "fit_left": ("kwic", "fit_left"),
+    "fit_right": ("kwic", "fit_right"),
+    "query_by_sense": ("sense_api", "query_by_sense"),
+    "parse_word_sense": ("sense_api", "parse_word_sense"),
+    "WordSenses": ("sense_api", "WordSenses"),
+    "WordInventory": ("inventory", "WordInventory"),
     "records_to_csv": ("csvsafe", "records_to_csv"),
     "parse_marked": ("query", "parse_marked"),
     "word_spans": ("query", "word_spans"),
@@ -62,8 +69,8 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = sorted([
-    "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_LAYERS", "DEFAULT_MODEL", "POOLING_CHOICES",
-    "PRECISION_CHOICES", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
+    "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
+    "POOLING_CHOICES", "PRECISION_CHOICES", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
     "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
     "InputError", "ModelLoadError", "QueryError", "SenseCountError", "SenseSearchError", "Skipped", "UsageError",
     "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
@@ -82,7 +89,9 @@ if TYPE_CHECKING:
     from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic
     from .evaluate import METHODS as EVAL_METHODS
     from .index import SenseIndex, read_index_config
-    from .kwic import kwic_rows, render_kwic, sort_hits
+    from .inventory import WordInventory
+    from .kwic import CSV_FIELDS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits
+    from .sense_api import WordSenses, parse_word_sense, query_by_sense
     from .kwic import to_csv as hits_to_csv
     from .kwic import to_json as hits_to_json
     from .jsonsafe import dumps as json_dumps

@@ -124,6 +124,9 @@ DeviceOption = Annotated[Optional[str], typer.Option(
     callback=_check(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
 PlotOption = Annotated[Optional[Path], typer.Option(
     callback=_check(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
+SenseOption = Annotated[Optional[str], typer.Option(
+    "--sense", help="Only usages tagged with this named sense (see `sensesearch sense`): `usages` shows each "
+                    "one's tag margin, `query` ranks them by cosine.")]
 
 
 def guarded(command: F) -> F:
@@ -194,4 +197,4 @@ def main() -> None:
     app()
 
 
-from . import cli_index, cli_search, cli_docs, cli_serve, cli_robust, cli_eval  # noqa: E402,F401,I001
+from . import cli_index, cli_search, cli_docs, cli_serve, cli_robust, cli_eval, cli_sense  # noqa: E402,F401,I001

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ import sensesearch
 from sensesearch import Hit, QueryError, SenseSearchError, WordNotFoundError
 
 from .cli import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, app, choices, err,
-                  fail, guarded, out, plural, value)
+                  SenseOption, fail, guarded, out, plural, value)
 from .cli_progress import CommandProgress
 
 QuerySort = choices("QuerySort", ("score", "left", "right"))
@@ -28,12 +25,17 @@ class QueryOptions:
     """What one query asks besides its text; the shell changes these between queries."""
 
     def __init__(self, k: int = 10, any_word: bool = False, documents: list[str] | None = None,
-                 sort: str = "score", nprobe: int | None = None) -> None:
+                 sort: str = "score", nprobe: int | None = None, sense: str | None = None) -> None:
         self.k, self.any_word, self.documents, self.sort, self.nprobe = k, any_word, documents, sort, nprobe
+        self.sense = sense
 
     def run(self, source: sensesearch.SenseIndex, text: str) -> list[Hit]:
         try:
-            hits = source.query(text, k=self.k, any_word=self.any_word, documents=self.documents, nprobe=self.nprobe)
+            if self.sense:
+                hits = sensesearch.query_by_sense(source, text, self.sense, self.k, self.any_word, self.documents)
+            else:
+                hits = source.query(text, k=self.k, any_word=self.any_word, documents=self.documents,
+                                    nprobe=self.nprobe)
         except WordNotFoundError as exc:
             raise WordNotFoundError(str(exc) + ("" if self.any_word else ANY_WORD_HINT)) from None
         return sensesearch.sort_hits(hits, self.sort)
@@ -82,6 +84,7 @@ def query(
     json_: JsonOption = False,
     csv_: CsvOption = False,
     device: DeviceOption = None,
+    sense: SenseOption = None,
 ) -> None:
     """Find the usages nearest in meaning to the marked word.
 
@@ -102,7 +105,7 @@ def query(
     lines = _query_lines(file) if file is not None else [(0, text or "")]
     with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
         options = QueryOptions(k, any_word, source.resolve_documents(document) if document else None,
-                               value(sort), nprobe)
+                               value(sort), nprobe, sense)
         with CommandProgress(err, log_lines=False) as progress:
             progress.phase("loading the model")
             source.encoder  # noqa: B018  (loaded under the spinner, not silently inside the first query)
@@ -119,7 +122,7 @@ def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: lis
     """Answer each line in turn; a line that fails is reported and the rest still run. Returns the failures."""
     failed = 0
     results: list[dict[str, Any]] = []
-    writer = None
+    header_written = False
     for number, line in lines:
         try:
             hits = options.run(source, line)
@@ -131,17 +134,15 @@ def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: lis
         if json_:
             results.append({"line": number, "query": line, "hits": [h.to_dict() for h in hits]})
         elif csv_:
-            rows = list(csv.DictReader(io.StringIO(sensesearch.hits_to_csv(hits))))
-            if writer is None:
-                fields = ["line", "query", *(rows[0].keys() if rows else [])]
-                writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
-                writer.writeheader()
-            writer.writerows({"line": number, "query": line, **row} for row in rows)
+            rows = [{"line": number, "query": line, **row} for row in sensesearch.kwic_rows(hits)]
+            sys.stdout.write(sensesearch.records_to_csv(rows, ["line", "query", *sensesearch.CSV_FIELDS])
+                             .split("\n", 1)[1 if header_written else 0])
+            header_written = True
         else:
             out.print(f"\n{number}: {line}", style="bold")
             sensesearch.render_kwic(hits, out)
     if json_:
-        sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(sensesearch.json_dumps(results, indent=2) + "\n")
     return failed
 
 
@@ -156,6 +157,7 @@ def usages(
     document: DocumentOption = None,
     json_: JsonOption = False,
     csv_: CsvOption = False,
+    sense: SenseOption = None,
 ) -> None:
     """List the usages of a word as keyword-in-context lines.
 
@@ -166,7 +168,10 @@ def usages(
         fail("choose one of --json and --csv", 2)
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
         labels = source.resolve_documents(document) if document else None
-        hits = source.usages(word, limit=limit, documents=labels)
+        if sense:
+            hits = source.sense(word).usages(sense, limit=limit, documents=labels)
+        else:
+            hits = source.usages(word, limit=limit, documents=labels)
     print_hits(sensesearch.sort_hits(hits, None if value(sort) == "position" else value(sort)), json_, csv_)
 
 

@@ -15,6 +15,10 @@ DEFAULT_LAYERS: tuple[int, ...] = (-4, -3, -2, -1)
 COMBINE_CHOICES = ("sum", "mean", "concat")
 POOLING_CHOICES = ("mean", "first")
 COMPRESSION_CHOICES = ("sq8", "fp16", "flat", "pq")
+SENSE_METHODS = ("centroid", "knn")
+"""How a usage gets its named sense: nearest sense centroid, or a vote of the k nearest examples."""
+DEFAULT_CLUSTER_EXAMPLES = 20
+"""Central usages kept as a sense's examples when it is defined from an induced cluster."""
 PRECISION_CHOICES = ("float32", "int8", "fp16", "bf16")
 """Model arithmetic: int8 dynamic quantisation runs on CPU only, fp16/bf16 autocast on CUDA only."""
 DEFAULT_PRECISION = "float32"

@@ -43,3 +43,7 @@ class SenseCountError(SenseSearchError):
 
 class UsageError(SenseSearchError):
     """A value the user gave cannot be used as given (an empty name, a token no client can send); CLI exit 2."""
+
+
+class SenseNotFoundError(SenseSearchError):
+    """A word has no sense inventory, or no sense of the given name."""

@@ -23,15 +23,13 @@ from .config import EncoderSettings
 from .corpus import content_hash
 from .encoder import Encoder, load_encoder
 from .errors import InputError, SenseSearchError
-from .evaldata import WicPair, WsdItem, WsdWord, target_sentence
+from .evaldata import WicPair, WsdWord
 from .index import SenseIndex
 from .query import normalize_form
 from .records import Document
+from .tagging import DEFAULT_KNN, METHODS, classify, pick_word, target_vectors  # noqa: F401  (pick_word: callers')
 
 log = logging.getLogger(__name__)
-METHODS = ("centroid", "knn")
-DEFAULT_KNN = 5
-ENCODE_CHUNK = 256
 Progress = Callable[[str], None]
 
 
@@ -59,31 +57,14 @@ def majority_accuracy(train: Sequence[str], test: Sequence[str]) -> float:
     return accuracy(test, [most] * len(test))
 
 
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12)
-
-
 def centroid_predict(train: np.ndarray, labels: Sequence[str], test: np.ndarray) -> list[str]:
-    """Label of the nearest (cosine) sense centroid for each test row."""
-    senses = sorted(set(labels))
-    label_array = np.asarray(labels)
-    centroids = _unit(np.stack([train[label_array == s].mean(axis=0) for s in senses]))
-    return [senses[i] for i in np.argmax(_unit(test) @ centroids.T, axis=1)]
+    """Label of the nearest (cosine) sense centroid for each test row (sensesearch.tagging.classify)."""
+    return classify(train, labels, test, "centroid").labels()
 
 
 def knn_predict(train: np.ndarray, labels: Sequence[str], test: np.ndarray, k: int = DEFAULT_KNN) -> list[str]:
-    """Majority label among the k most similar training rows; ties go to the larger summed similarity."""
-    scores = _unit(test) @ _unit(train).T
-    k = min(k, len(labels))
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    predicted = []
-    for row, neighbours in enumerate(top):
-        votes: dict[str, tuple[int, float]] = {}
-        for j in neighbours:
-            count, total = votes.get(labels[j], (0, 0.0))
-            votes[labels[j]] = (count + 1, total + float(scores[row, j]))
-        predicted.append(max(votes, key=lambda s: votes[s]))
-    return predicted
+    """Majority label among the k most similar training rows (sensesearch.tagging.classify)."""
+    return classify(train, labels, test, "knn", k).labels()
 
 
 def best_threshold(scores: Sequence[float], same: Sequence[bool]) -> tuple[float, float]:
@@ -107,32 +88,6 @@ def best_threshold(scores: Sequence[float], same: Sequence[bool]) -> tuple[float
     else:
         threshold = (values[best - 1] + values[best]) / 2
     return float(threshold), 100.0 * float(correct[best]) / len(values)
-
-
-# ---- encoding target usages ----------------------------------------------------------------------
-
-def target_vectors(encoder: Encoder, items: Sequence[WsdItem]) -> np.ndarray:
-    """Unit vector of each item's target word, from its sentence as the index would cut it."""
-    located = [target_sentence(item) for item in items]
-    vectors = np.zeros((len(items), encoder.dim), dtype=np.float32)
-    for chunk_start in range(0, len(located), ENCODE_CHUNK):
-        chunk = located[chunk_start:chunk_start + ENCODE_CHUNK]
-        for offset, ((sentence, start, end), enc) in enumerate(zip(chunk, encoder.encode([s for s, _, _ in chunk]))):
-            row = pick_word(enc.spans, start, end)
-            if row is None:
-                raise InputError(f"no model word at {sentence[start:end]!r} in {sentence[:60]!r}")
-            vectors[chunk_start + offset] = enc.vectors[row]
-    return vectors
-
-
-def pick_word(spans: np.ndarray, start: int, end: int) -> int | None:
-    """Row of the model word overlapping [start, end) the most (a token may split into several words)."""
-    best, best_overlap = None, 0
-    for row, (s, e) in enumerate(spans.tolist()):
-        overlap = min(e, end) - max(s, start)
-        if overlap > best_overlap:
-            best, best_overlap = row, overlap
-    return best
 
 
 # ---- CoarseWSD-20 --------------------------------------------------------------------------------
@@ -221,8 +176,7 @@ def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], sett
                     progress(f"labelling {len(data.items)} test usages of {word}")
                 _, vectors, labels = labelled_usages(index, train[word])
                 queries = target_vectors(index.encoder, data.items)
-                predicted = (centroid_predict(vectors, labels, queries) if method == "centroid"
-                             else knn_predict(vectors, labels, queries, k))
+                predicted = classify(vectors, labels, queries, method, k).labels()
                 gold = [item.sense for item in data.items]
                 per_word[word] = WordScore(accuracy=round(accuracy(gold, predicted), 2), n=len(gold),
                                            macro_f1=round(macro_f1(gold, predicted), 2),

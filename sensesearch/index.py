@@ -24,6 +24,7 @@ from .store import DocumentRow, MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
 if TYPE_CHECKING:
+    from .sense_api import WordSenses
     from .senses import SenseReport
 
 log = logging.getLogger(__name__)
@@ -270,6 +271,18 @@ class SenseIndex:
         from .senses import induce_senses  # senses imports this module
 
         return induce_senses(self, word, k=k, examples=examples, documents=documents, seed=seed)
+
+    def sense(self, word: str) -> WordSenses:
+        """The named senses of `word`: define them, tag its usages, search within a sense (sensesearch.sense_api)."""
+        from .sense_api import WordSenses  # sense_api works on this class
+
+        return WordSenses(self, word)
+
+    def sense_words(self) -> list[WordInventory]:
+        """Every word that has a sense inventory, with its senses (sensesearch.inventory)."""
+        from .inventory import Inventory
+
+        return Inventory(self.store).words()
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Occurrence ids and stored vectors of every usage of `word`."""

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sensesearch import Encoder, is_punctuation, json_dumps, normalize_form, sort_hits, word_spans
+from sensesearch import Encoder, is_punctuation, json_dumps, normalize_form, query_by_sense, sort_hits, word_spans
 
 from .errors import (
     ConfigMismatchError,
@@ -27,11 +27,13 @@ from .errors import (
     ModelLoadError,
     QueryError,
     SenseCountError,
+    SenseNotFoundError,
     SenseSearchError,
     WordNotFoundError,
 )
 from .records import Hit, IndexInfo
 from .server_guard import RequestGuard, allowed_hosts, check_token
+from .server_sense import add_sense_routes
 from .server_state import IndexService
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
-    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (IndexCorruptError, 500),
+    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (SenseNotFoundError, 404),
+    (IndexCorruptError, 500),
     (ConfigMismatchError, 500), (ModelLoadError, 500),
 )
 Sort = Literal["score", "left", "right"]
@@ -64,6 +67,8 @@ class QueryRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=MAX_K)
     any_word: bool = False
     sort: Sort = "score"
+    sense: str | None = Field(default=None, max_length=MAX_WORD_CHARS,
+                              description="Only usages tagged with this named sense (SENSE or WORD:SENSE).")
 
 
 OFFSET_UNIT = "in Unicode code points (Python str indices), not UTF-16 code units or bytes"
@@ -101,6 +106,8 @@ class ErrorOut(BaseModel):
 WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS,
                                  description="The word, or a phrase of adjacent words (case-insensitive).")]
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422)}
+SenseParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS,
+                                         description="Only usages tagged with this named sense.")]
 
 
 def create_app(index_path: str | Path, token: str | None = None, *, encoder: Encoder | None = None,
@@ -150,7 +157,11 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
     def query(body: QueryRequest) -> list[dict[str, Any]]:
         """Usages nearest in meaning to the marked word (same word by default, any word if asked)."""
         try:
-            hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word))
+            if body.sense:
+                hits = service.call(lambda index: query_by_sense(index, body.text, body.sense or "", body.k,
+                                                                 body.any_word))
+            else:
+                hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word))
         except WordNotFoundError as exc:
             # The hint names this operation's own field; /api/usages and /api/senses have no such option.
             hint = "" if body.any_word else '; set "any_word": true to search usages of every word'
@@ -159,9 +170,12 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
     @app.get("/api/usages", response_model=list[Hit], dependencies=guard, tags=["search"])
     def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
-               sort: Sort = "score") -> list[dict[str, Any]]:
+               sort: Sort = "score", sense: SenseParam = None) -> list[dict[str, Any]]:
         """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
-        hits = service.call(lambda index: index.usages(word, limit=limit))
+        if sense:
+            hits = service.call(lambda index: index.sense(word).usages(sense, limit=limit))
+        else:
+            hits = service.call(lambda index: index.usages(word, limit=limit))
         return [hit.to_dict() for hit in sort_hits(hits, sort)]
 
     @app.post("/api/words", response_model=list[WordSpan], dependencies=guard, tags=["search"])
@@ -183,6 +197,8 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         """A 2-D map of a word's usages coloured by sense group, as PNG."""
         png = service.plot(word, k)
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    add_sense_routes(app, service, guard)
 
     @app.get("/api/info", response_model=IndexInfo, dependencies=guard, tags=["index"])
     def info() -> dict[str, Any]:

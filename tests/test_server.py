@@ -217,7 +217,8 @@ def test_page_static_files_headers_and_schema(client: TestClient) -> None:
     assert client.get("/static/../server.py").status_code == 404
     schema = client.get("/openapi.json").json()
     assert set(schema["paths"]) == {"/api/query", "/api/usages", "/api/senses", "/api/senses/plot.png", "/api/info",
-                                    "/api/reload", "/api/words"}
+                                    "/api/reload", "/api/words", "/api/inventory", "/api/sense/tags",
+                                    "/api/sense/documents"}
     missing = client.get("/api/nothing-here")
     assert missing.status_code == 404 and missing.json() == {"error": "Not Found"}
 

@@ -35,7 +35,10 @@ def steered(case, word: str, before: str, after: str):
     if isinstance(case.body, dict) and "text" in case.body:
         case.body["text"] = f"{before}[[{word}]]{after}"
     if isinstance(case.query, dict) and "word" in case.query:
-        case.query["word"] = word
+        # Only "bank" has named senses (see api_schema); the sense routes answer 404 for other words.
+        case.query["word"] = "bank" if case.operation.path.startswith("/api/sense/") else word
+    if isinstance(case.query, dict) and case.query.get("sense") is not None:
+        case.query["sense"] = "finance"
     return case
 
 
@@ -43,13 +46,15 @@ def steered(case, word: str, before: str, after: str):
 def api_schema(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings):
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
         index.add([bank_corpus])
+        index.sense("bank").add("finance", ["The [[bank]] lent money at a low rate."])
+        index.sense("bank").add("river", ["Reeds grew on the muddy [[bank]] of the river."])
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(tmp_path / "idx", allow_hosts=["testserver"]))
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_no_request_from_the_schema_gets_a_server_error(api_schema, mode: GenerationMode) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 7
+    assert len(operations) == 10  # 7 + the sense inventory routes (server_sense.py)
     statuses: set[int] = set()  # of one operation
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and operation.label in TAKE_NO_INPUT:

@@ -9,7 +9,7 @@ const SENSE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#
   "#bcbd22", "#17becf"];
 
 const $ = (id) => document.getElementById(id);
-const state = { hits: [], sort: "score", label: "", token: null, words: new Map() };
+const state = { hits: [], sort: "score", label: "", token: null, words: new Map(), inventory: null, tags: new Map() };
 
 function takeToken() {
   const match = location.hash.match(/token=([^&]+)/);
@@ -145,14 +145,18 @@ async function runQuery() {
                      "shift-click a second word to mark a phrase).", true);
   }
   const body = { text, k: Number($("k").value) || 10, any_word: $("any-word").checked };
+  const marked = parseMarked(text);
+  await loadInventory(marked.clean.slice(marked.start, marked.end));
+  if ($("sense").value && !body.any_word) body.sense = $("sense").value;
   try {
     const { result, seconds } = await timed("Searching", async () =>
       (await api("/api/query", { method: "POST", headers: { "Content-Type": "application/json" },
                                  body: JSON.stringify(body) })).json());
     const word = parseMarked(text);
     state.label = word.clean.slice(word.start, word.end);
-    showHits(result, `${result.length} usages nearest to “${state.label}”${body.any_word ? " (any word)" : ""}`,
-             seconds);
+    await loadTags();
+    showHits(result, `${result.length} usages nearest to “${state.label}”${body.any_word ? " (any word)" : ""}`
+             + (body.sense ? ` in the sense “${body.sense}”` : ""), seconds);
   } catch (error) {
     setStatus(error.message, true);
   }
@@ -162,11 +166,16 @@ async function runUsages() {
   const word = await currentWord();
   if (!word) return setStatus("Type a word, or click one in the sentence.", true);
   const limit = Math.max(Number($("k").value) || 20, 200);
+  await loadInventory(word);
+  const sense = $("sense").value;
+  const only = sense ? `&sense=${encodeURIComponent(sense)}` : "";
   try {
     const { result, seconds } = await timed("Listing usages", async () =>
-      (await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}`)).json());
+      (await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}${only}`)).json());
     state.label = word;
-    showHits(result, `${result.length} usages of “${word}” in corpus order`, seconds);
+    await loadTags();
+    showHits(result, `${result.length} usages of “${word}”${sense ? ` in the sense “${sense}”` : ""} in corpus order`,
+             seconds);
   } catch (error) {
     setStatus(error.message, true);
   }
@@ -241,7 +250,13 @@ function kwicRow(hit, onPick, scale = null) {
     row.append(cell);
   }
   if (typeof hit.score === "number" && scale) row.cells[0].style.setProperty("--s", scale(hit.score).toFixed(3));
-  row.title = `${hit.sentence}\n— ${hit.document}\nClick to search with this usage`;
+  const tag = state.tags.get(hit.occurrence_id);
+  const named = tag && tag.sense ? ` · sense: ${tag.sense} (margin ${tag.margin.toFixed(3)})` : tag ? " · unassigned" : "";
+  if (tag && tag.sense) {
+    row.classList.add("tagged");
+    row.style.setProperty("--sense", senseColour(tag.sense));
+  }
+  row.title = `${hit.sentence}\n— ${hit.document}${named}\nClick to search with this usage`;
   row.addEventListener("click", () => onPick(hit));
   return row;
 }
@@ -279,6 +294,50 @@ function renderHits() {
   }
   $("results").hidden = state.hits.length === 0;
   $("export").disabled = state.hits.length === 0;
+}
+
+// ---- named senses (sense inventory) -------------------------------------------------------------
+
+// The word's named senses fill the sense picker; a word without any hides it and clears the colours.
+async function loadInventory(word) {
+  const key = (word || "").toLocaleLowerCase();
+  if (state.inventory && state.inventory.key === key) return;
+  state.inventory = { key, word: null, senses: [] };
+  state.tags = new Map();
+  if (key) {
+    try {
+      const [found] = await (await api(`/api/inventory?word=${encodeURIComponent(word)}`)).json();
+      state.inventory = { key, word: found.word, senses: found.senses.map((s) => s.name) };
+    } catch (error) {
+      state.inventory = { key, word: null, senses: [] };  // 404: the word has no named senses
+    }
+  }
+  const names = state.inventory.senses;
+  const options = [new Option("any", "")].concat(names.map((name) => new Option(name, name)));
+  $("sense").replaceChildren(...options);
+  $("sense-pick").hidden = names.length === 0;
+  $("sense-legend").replaceChildren(...names.map((name) => {
+    const chip = document.createElement("span");
+    chip.textContent = name;
+    chip.style.setProperty("--sense", senseColour(name));
+    return chip;
+  }));
+}
+
+const senseColour = (name) =>
+  SENSE_COLOURS[Math.max(0, state.inventory.senses.indexOf(name)) % SENSE_COLOURS.length];
+
+// Tags of the word's usages (the first 2,000 in corpus order) colour the KWIC lines by sense.
+async function loadTags() {
+  state.tags = new Map();
+  if (!state.inventory || !state.inventory.word) return;
+  try {
+    const tagged = await (await api(`/api/sense/tags?word=${encodeURIComponent(state.inventory.word)}&limit=2000`))
+      .json();
+    for (const usage of tagged.usages) state.tags.set(usage.occurrence_id, usage);
+  } catch (error) {
+    state.tags = new Map();
+  }
 }
 
 // ---- senses -------------------------------------------------------------------------------------

@@ -1,0 +1,253 @@
+"""CLI `sense` sub-commands: define, list, configure and remove a word's named senses; tags and documents by sense."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+import sensesearch
+from sensesearch import DEFAULT_CLUSTER_EXAMPLES, SENSE_METHODS, SenseSearchError
+
+if TYPE_CHECKING:
+    from sensesearch import SenseIndex, WordInventory
+
+from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, err, guarded, out
+
+sense_app = typer.Typer(
+    help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n"
+         'Example: sensesearch sense add bank finance "She paid the cheque into the [[bank]]." --index indexes/demo',
+    no_args_is_help=True)
+app.add_typer(sense_app, name="sense")
+WaitOption = Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")]
+
+
+@sense_app.command("add")
+@guarded
+def add(
+    word: Annotated[str, typer.Argument(help="The word whose sense this is.")],
+    name: Annotated[Optional[str], typer.Argument(help="The sense's name, e.g. finance (not with --from-file).")] = None,
+    examples: Annotated[Optional[list[str]], typer.Argument(
+        help='Example sentences with the word marked: "the [[bank]] raised its rates".')] = None,
+    from_cluster: Annotated[Optional[int], typer.Option(
+        help="Take the most central usages of this induced sense (numbered as `senses` prints them).")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="With --from-cluster: the --k given to `senses`.")] = None,
+    seed: Annotated[int, typer.Option(help="With --from-cluster: the --seed given to `senses`.")] = 0,
+    take: Annotated[int, typer.Option(min=1, help="With --from-cluster: how many central usages to keep.")] = DEFAULT_CLUSTER_EXAMPLES,
+    from_file: Annotated[Optional[Path], typer.Option(
+        help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: WaitOption = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Add example usages to a named sense of a word (the sense is made if new).
+
+    Example: sensesearch sense add bank river --from-cluster 2 --index indexes/demo
+    """
+    given = [examples and "example sentences", from_cluster is not None and "--from-cluster",
+             from_file is not None and "--from-file"]
+    chosen = [g for g in given if g]
+    if len(chosen) != 1:
+        raise SenseSearchError("give example sentences, --from-cluster N or --from-file PATH (exactly one of them)")
+    if from_file is None and name is None:
+        raise SenseSearchError("name the sense, e.g. sensesearch sense add bank finance ...")
+    if from_file is not None and name is not None:
+        raise SenseSearchError("--from-file takes the sense names from the file; leave out NAME")
+    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
+        senses = target.sense(word)
+        known = senses.inventory()
+        before = {s.name: len(s.examples) for s in known.senses} if known else {}
+        if from_file is not None:
+            added = senses.add_from_file(from_file)
+        elif from_cluster is not None:
+            assert name is not None
+            grown = senses.add_from_cluster(name, from_cluster, k=k, seed=seed, limit=take)
+            added = {s.name: len(s.examples) - before.get(s.name, 0) for s in grown.senses if s.name == name}
+        else:
+            assert name is not None and examples
+            senses.add(name, examples)
+            added = {name: len(examples)}
+        found = senses.inventory()
+        assert found is not None
+        counts = _counts(target, found.word)
+    if json_:
+        emit_json({**found.to_dict(), "usages": counts})
+        return
+    err.print(f"Added to {found.word}: " + ", ".join(f"{n} (+{c})" for n, c in added.items()), markup=False)
+    _print_inventory(found, counts)
+
+
+@sense_app.command("list")
+@guarded
+def list_senses(
+    word: Annotated[Optional[str], typer.Argument(help="Only this word [default: every word with senses].")] = None,
+    examples: Annotated[bool, typer.Option("--examples", help="Show every example sentence.")] = False,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    json_: JsonOption = False,
+) -> None:
+    """List the named senses of a word (or of every word) with their examples and usage counts.
+
+    Example: sensesearch sense list bank --examples --index indexes/demo
+    """
+    with sensesearch.SenseIndex.open(index, read_only=True) as source:
+        if word is not None:
+            one = source.sense(word).inventory()
+            if one is None:
+                raise SenseSearchError(f"{word!r} has no sense inventory")
+            found = [one]
+        else:
+            found = [w for w in (source.sense(n).inventory() for n in _words(source)) if w is not None]
+        counts = {w.word: _counts(source, w.word) for w in found}
+    if json_:
+        emit_json([{**w.to_dict(examples), "usages": counts[w.word]} for w in found])
+        return
+    if not found:
+        err.print("No senses defined yet: sensesearch sense add WORD NAME \"a [[marked]] example\"", markup=False)
+    for inventory in found:
+        _print_inventory(inventory, counts[inventory.word], examples)
+
+
+def _words(source: SenseIndex) -> list[str]:
+    return [w.word for w in source.sense_words()]
+
+
+def _counts(source: SenseIndex, word: str) -> dict[str, int] | None:
+    try:
+        return source.sense(word).tags().counts()
+    except SenseSearchError:
+        return None  # the word does not occur (yet), or has no senses left
+
+
+def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = None, examples: bool = False) -> None:
+    how = inventory.method + (f", k={inventory.k}" if inventory.method == "knn" else "")
+    forms = f"; forms {', '.join(inventory.forms)}" if len(inventory.forms) > 1 else ""
+    out.print(Text.assemble((inventory.word, "bold"), f"  ({how}; margin threshold {inventory.threshold:g}{forms})"))
+    table = Table(show_header=True, header_style="bold", box=None)
+    for column in ("sense", "examples", "usages"):
+        table.add_column(column, justify="left" if column == "sense" else "right")
+    for sense in inventory.senses:
+        table.add_row(Text(sense.name), str(len(sense.examples)), str(counts[sense.name]) if counts else "-")
+    if counts:
+        table.add_row("unassigned", "", str(counts["unassigned"]))
+    out.print(table)
+    if examples:
+        for sense in inventory.senses:
+            for example in sense.examples:
+                text = example.text
+                out.print(f"  {sense.name}: {text[:example.start]}[[{text[example.start:example.end]}]]"
+                          f"{text[example.end:]}  ({example.source})", markup=False)
+
+
+@sense_app.command("remove")
+@guarded
+def remove(
+    word: Annotated[str, typer.Argument(help="The word.")],
+    name: Annotated[Optional[str], typer.Argument(help="The sense to remove [default: every sense of the word].")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: WaitOption = 0,
+) -> None:
+    """Remove one named sense of a word, or all of them.
+
+    Example: sensesearch sense remove bank river --index indexes/demo
+    """
+    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
+        removed = target.sense(word).remove(name)
+    err.print(f"Removed from {word}: {', '.join(removed)}", markup=False)
+
+
+@sense_app.command("config")
+@guarded
+def config(
+    word: Annotated[str, typer.Argument(help="The word.")],
+    method: Annotated[Optional[str], typer.Option(help=f"{'|'.join(SENSE_METHODS)}: nearest sense centroid, or vote of k nearest examples.")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="Examples that vote with --method knn.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(
+        help="Usages whose margin is below this stay unassigned (centroid: cosine lead, knn: vote-share lead).")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: WaitOption = 0,
+    json_: JsonOption = False,
+) -> None:
+    """Set how a word's usages are tagged: method, k and the margin threshold.
+
+    Example: sensesearch sense config bank --threshold 0.02 --index indexes/demo
+    """
+    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
+        found = target.sense(word).configure(method=method, k=k, threshold=threshold)
+        counts = _counts(target, found.word)
+    if json_:
+        emit_json({**found.to_dict(), "usages": counts})
+        return
+    _print_inventory(found, counts)
+
+
+@sense_app.command("documents")
+@guarded
+def documents(
+    word_sense: Annotated[str, typer.Argument(help="WORD:SENSE, e.g. bank:finance.")],
+    min_count: Annotated[int, typer.Option("--min", min=1, help="Only documents with at least this many usages in the sense.")] = 1,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    json_: JsonOption = False,
+) -> None:
+    """Documents where a word is used in a sense, with how many of its usages there are in that sense.
+
+    Example: sensesearch sense documents bank:finance --min 2 --index indexes/demo
+    """
+    word, sense = sensesearch.parse_word_sense(word_sense)
+    with sensesearch.SenseIndex.open(index, read_only=True) as source:
+        found = source.sense(word).documents(sense, min_count=min_count)
+    if json_:
+        emit_json([d.to_dict() for d in found])
+        return
+    table = Table(show_header=True, header_style="bold", box=None)
+    for column in ("document", Text(sense), "all usages"):
+        table.add_column(column, justify="left" if column == "document" else "right")
+    for doc in found:
+        table.add_row(Text(doc.document), str(doc.count), str(doc.usages))
+    out.print(table)
+
+
+
+@sense_app.command("tags")
+@guarded
+def tags(
+    word: Annotated[str, typer.Argument(help="The word whose usages to show with their sense tags.")],
+    limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many usages (corpus order).")] = None,
+    index: IndexOption = Path(DEFAULT_INDEX),
+    json_: JsonOption = False,
+    csv_: Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")] = False,
+) -> None:
+    """Every usage of a word with its sense tag and margin: the corpus's sense annotation, for export.
+
+    Example: sensesearch sense tags bank --csv --index indexes/demo > bank-senses.csv
+    """
+    with sensesearch.SenseIndex.open(index, read_only=True) as source:
+        found = source.sense(word).tagged(limit)
+    rows = [{**sensesearch.kwic_rows([hit])[0], "sense": sense, "margin": round(margin, 6)} for hit, sense, margin in found]
+    if json_:
+        emit_json(rows)
+    elif csv_:
+        sys.stdout.write(sensesearch.records_to_csv(rows, ["sense", "margin", *sensesearch.CSV_FIELDS]))
+    else:
+        table = Table(show_header=True, header_style="bold", box=None)
+        widest = max([len(r["sense"] or "unassigned") for r in rows] + [5])
+        # Sense, margin and word never shrink; contexts and the document give way on a narrow terminal.
+        table.add_column("sense", no_wrap=True, min_width=widest)
+        table.add_column("margin", justify="right", no_wrap=True, min_width=6)
+        word_width = max([len(r["word"]) for r in rows] + [4])
+        # What the fixed columns leave is shared by the two contexts, as kwic.render_kwic does.
+        context = max(8, (out.width - widest - word_width - 6 - 16 - 12) // 2)
+        table.add_column("left", justify="right", no_wrap=True, max_width=context)
+        table.add_column("word", no_wrap=True, min_width=word_width)
+        table.add_column("right", no_wrap=True, max_width=context)
+        table.add_column("document", no_wrap=True, overflow="ellipsis", max_width=16)
+        for row in rows:
+            left, right = row["left"], row["right"]
+            # Contexts are cut at their far end, so the words next to the keyword always show.
+            left, right = sensesearch.fit_left(left, context), sensesearch.fit_right(right, context, ellipsis=True)
+            table.add_row(Text(row["sense"] or "unassigned"), f"{row['margin']:.3f}", Text(left), Text(row["word"]),
+                          Text(right), Text(row["document"].rsplit("/", 1)[-1]))
+        out.print(table)

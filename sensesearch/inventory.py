@@ -1,0 +1,265 @@
+"""The sense inventory of an index: named senses of a word, each defined by example usages, in the metadata store.
+
+Tables live in the store's SQLAlchemy MetaData (so `MetaStore` creates them with the rest) and are
+also created here on first use, idempotently, for stores made before the inventory existed. Each
+example keeps its sentence, the target's character span in it and its vector (float32, the index's
+recipe), so tagging needs no model. Every change gives the word a new revision token, which keys the
+tag cache (sensesearch.sensetags).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Integer, LargeBinary, String, Table, Text,
+                        UniqueConstraint, delete, func, inspect, select, update)
+from sqlalchemy.engine import Connection
+
+from .errors import InputError, SenseNotFoundError, SenseSearchError
+from .query import normalize_form
+from .store import MetaStore, metadata, settings
+from .tagging import DEFAULT_KNN, check_method
+
+INVENTORY_SCHEMA = "1"
+"""Recorded in `settings` as sense_inventory_schema; a numbered migration replaces it once the store has them."""
+
+inventory_words = Table(
+    "inventory_words", metadata,
+    Column("word", Text, primary_key=True),
+    Column("forms", JSON, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("k", Integer, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("revision", String(32), nullable=False),
+)
+inventory_senses = Table(
+    "inventory_senses", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("word", Text, ForeignKey("inventory_words.word"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    UniqueConstraint("word", "name"),
+)
+inventory_examples = Table(
+    "inventory_examples", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sense_id", Integer, ForeignKey("inventory_senses.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("occurrence_id", BigInteger, nullable=True),
+    Column("vector", LargeBinary, nullable=False),
+)
+INVENTORY_TABLES = [inventory_words, inventory_senses, inventory_examples]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example usage: its sentence, the target's char span in it, its unit vector (dim float32), and origin.
+
+    source: "text" (given by the user), "file" (a labelled file) or "cluster" (a stored usage,
+    then occurrence_id names it).
+    """
+
+    text: str
+    start: int
+    end: int
+    vector: np.ndarray
+    source: str = "text"
+    occurrence_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "source": self.source,
+                "occurrence_id": self.occurrence_id}
+
+
+@dataclass(frozen=True)
+class SenseEntry:
+    """A named sense of a word and its examples."""
+
+    name: str
+    examples: tuple[Example, ...]
+
+    def to_dict(self, with_examples: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "n_examples": len(self.examples)}
+        if with_examples:
+            data["examples"] = [e.to_dict() for e in self.examples]
+        return data
+
+
+@dataclass(frozen=True)
+class WordInventory:
+    """A word's senses and how its usages are tagged (method, k for knn, margin threshold, forms covered)."""
+
+    word: str
+    forms: tuple[str, ...]
+    method: str
+    k: int
+    threshold: float
+    revision: str
+    senses: tuple[SenseEntry, ...] = field(default_factory=tuple)
+
+    def sense_names(self) -> list[str]:
+        return sorted(s.name for s in self.senses)
+
+    def training(self) -> tuple[np.ndarray, list[str]]:
+        """(m, dim) float32 example vectors and their m sense names."""
+        rows = [(e.vector, s.name) for s in self.senses for e in s.examples]
+        if not rows:
+            raise SenseSearchError(f"{self.word!r} has no sense examples")
+        return np.stack([r[0] for r in rows]).astype(np.float32), [r[1] for r in rows]
+
+    def to_dict(self, with_examples: bool = False) -> dict[str, Any]:
+        return {"word": self.word, "forms": list(self.forms), "method": self.method,
+                "k": self.k if self.method == "knn" else None, "threshold": self.threshold,
+                "revision": self.revision, "senses": [s.to_dict(with_examples) for s in self.senses]}
+
+
+def check_name(name: str) -> str:
+    """A sense name, stripped; InputError when empty, holding ':' (as in word:sense) or named "unassigned"."""
+    clean = name.strip()
+    if not clean or ":" in clean or "\t" in clean or "\n" in clean or clean == "unassigned":
+        raise InputError(f"a sense name must be non-empty, without ':', tabs or line breaks, and not "
+                         f"'unassigned' (kept for usages below the margin threshold), not {name!r}")
+    return clean
+
+
+class Inventory:
+    """Reads and changes the sense inventory of one metadata store."""
+
+    def __init__(self, store: MetaStore) -> None:
+        self.store = store
+        self._ready = False
+
+    def _ensure(self, conn: Connection) -> None:
+        if self._ready:
+            return
+        metadata.create_all(conn, tables=INVENTORY_TABLES)
+        found = conn.execute(select(settings.c.value).where(settings.c.key == "sense_inventory_schema")).scalar()
+        if found is None:
+            conn.execute(settings.insert().values(key="sense_inventory_schema", value=INVENTORY_SCHEMA))
+        self._ready = True
+
+    def _tables_exist(self) -> bool:
+        """Whether the store has inventory tables; a read, so readers never write or need the CREATE right."""
+        if self._ready:
+            return True
+        with self.store.engine.connect() as conn:
+            return inspect(conn).has_table(inventory_words.name, schema=self.store.schema)
+
+    def words(self) -> list[WordInventory]:
+        """Every word with an inventory, in word order."""
+        if not self._tables_exist():
+            return []
+        with self.store.engine.connect() as conn:
+            names = list(conn.execute(select(inventory_words.c.word).order_by(inventory_words.c.word)).scalars())
+        return [w for w in (self.get(n) for n in names) if w is not None]
+
+    def get(self, word: str) -> WordInventory | None:
+        """The inventory of `word` (any case), or None when it has none."""
+        if not self._tables_exist():
+            return None
+        key = normalize_form(word.strip())
+        with self.store.engine.connect() as conn:
+            row = conn.execute(select(inventory_words).where(inventory_words.c.word == key)).first()
+            if row is None:
+                return None
+            found = conn.execute(
+                select(inventory_senses.c.name, inventory_examples.c.text, inventory_examples.c.start,
+                       inventory_examples.c.end, inventory_examples.c.vector, inventory_examples.c.source,
+                       inventory_examples.c.occurrence_id)
+                .join(inventory_examples, inventory_examples.c.sense_id == inventory_senses.c.id, isouter=True)
+                .where(inventory_senses.c.word == key)
+                .order_by(inventory_senses.c.name, inventory_examples.c.id)).all()
+        grouped: dict[str, list[Example]] = {}
+        for name, text, start, end, blob, source, occurrence in found:
+            examples = grouped.setdefault(name, [])
+            if text is not None:
+                examples.append(Example(text, start, end, np.frombuffer(blob, dtype=np.float32).copy(), source,
+                                        None if occurrence is None else int(occurrence)))
+        return WordInventory(word=row.word, forms=tuple(row.forms), method=row.method, k=row.k,
+                             threshold=float(row.threshold), revision=row.revision,
+                             senses=tuple(SenseEntry(n, tuple(e)) for n, e in grouped.items()))
+
+    def add(self, word: str, name: str, examples: Sequence[Example], forms: Sequence[str] = ()) -> WordInventory:
+        """Add examples to sense `name` of `word` (both made if new); `forms` are more word forms to tag."""
+        key = normalize_form(word.strip())
+        name = check_name(name)
+        if not key or any(ch.isspace() for ch in key):
+            raise InputError(f"the inventory word must be one word, not {word!r}")
+        if not examples:
+            raise InputError(f"give at least one example usage of {word!r} in the sense {name!r}")
+        with self.store.begin() as conn:
+            self._ensure(conn)
+            row = conn.execute(select(inventory_words).where(inventory_words.c.word == key)).first()
+            known = list(row.forms) if row is not None else [key]
+            wanted = known + sorted({normalize_form(f) for f in forms} - set(known))
+            if row is None:
+                conn.execute(inventory_words.insert().values(word=key, forms=wanted, method="centroid",
+                                                             k=DEFAULT_KNN, threshold=0.0, revision=_revision()))
+            else:
+                conn.execute(update(inventory_words).where(inventory_words.c.word == key)
+                             .values(forms=wanted, revision=_revision()))
+            sense_id = conn.execute(select(inventory_senses.c.id).where(
+                inventory_senses.c.word == key, inventory_senses.c.name == name)).scalar()
+            if sense_id is None:
+                sense_id = conn.execute(inventory_senses.insert().values(word=key, name=name)).inserted_primary_key[0]
+            conn.execute(inventory_examples.insert(), [
+                {"sense_id": sense_id, "text": e.text, "start": e.start, "end": e.end, "source": e.source,
+                 "occurrence_id": e.occurrence_id, "vector": np.asarray(e.vector, dtype=np.float32).tobytes()}
+                for e in examples])
+        result = self.get(key)
+        assert result is not None
+        return result
+
+    def remove(self, word: str, name: str | None = None) -> list[str]:
+        """Remove one sense of `word`, or every sense (and its settings) when `name` is None; returns names removed.
+
+        SenseSearchError when the word or sense is not in the inventory.
+        """
+        found = self.get(word)
+        if found is None:
+            raise SenseNotFoundError(f"{word!r} has no sense inventory")
+        names = found.sense_names() if name is None else [check_name(name)]
+        if name is not None and names[0] not in found.sense_names():
+            raise SenseNotFoundError(f"{word!r} has no sense {name!r} (senses: {', '.join(found.sense_names())})")
+        with self.store.begin() as conn:
+            ids = list(conn.execute(select(inventory_senses.c.id).where(
+                inventory_senses.c.word == found.word, inventory_senses.c.name.in_(names))).scalars())
+            conn.execute(delete(inventory_examples).where(inventory_examples.c.sense_id.in_(ids)))
+            conn.execute(delete(inventory_senses).where(inventory_senses.c.id.in_(ids)))
+            left = conn.execute(select(func.count()).select_from(inventory_senses)
+                                .where(inventory_senses.c.word == found.word)).scalar()
+            if left:
+                conn.execute(update(inventory_words).where(inventory_words.c.word == found.word)
+                             .values(revision=_revision()))
+            else:
+                conn.execute(delete(inventory_words).where(inventory_words.c.word == found.word))
+        return names
+
+    def configure(self, word: str, method: str | None = None, k: int | None = None,
+                  threshold: float | None = None) -> WordInventory:
+        """Change how `word`'s usages are tagged; unset values stay. InputError on a bad value."""
+        found = self.get(word)
+        if found is None:
+            raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses first")
+        method = method or found.method
+        k = found.k if k is None else k
+        check_method(method, k)
+        threshold = found.threshold if threshold is None else float(threshold)
+        if not 0.0 <= threshold <= 2.0:
+            raise InputError(f"the margin threshold must lie in 0..2, not {threshold}")
+        with self.store.begin() as conn:
+            conn.execute(update(inventory_words).where(inventory_words.c.word == found.word)
+                         .values(method=method, k=k, threshold=threshold, revision=_revision()))
+        result = self.get(found.word)
+        assert result is not None
+        return result
+
+
+def _revision() -> str:
+    return uuid.uuid4().hex

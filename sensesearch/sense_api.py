@@ -1,0 +1,136 @@
+"""WordSenses: the Python API of one word's sense inventory, tags and search by sense (SenseIndex.sense(word))."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError, QueryError, SenseSearchError
+from .evaldata import WsdItem
+from .inventory import Example, Inventory, WordInventory
+from .query import normalize_form, parse_marked
+from .records import Hit
+from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_items, item_forms, marked_item,
+                             read_labelled)
+from .sensetags import SenseDocument, WordTags, forget, sense_documents, sense_query, sense_usages, word_tags
+
+if TYPE_CHECKING:
+    from .index import SenseIndex
+
+
+class WordSenses:
+    """Named senses of one word in one index: define them, tag every usage, search within a sense.
+
+    Example:
+        senses = index.sense("bank")
+        senses.add("finance", ["She paid the cheque into the [[bank]]."])
+        senses.add("river", ["They fished from the grassy [[bank]]."])
+        hits = senses.usages("finance")
+    """
+
+    def __init__(self, index: SenseIndex, word: str) -> None:
+        self.index = index
+        self.word = normalize_form(word.strip())
+        if not self.word:
+            raise InputError("name a word")
+        self._inventory = Inventory(index.store)
+
+    def inventory(self) -> WordInventory | None:
+        """The word's senses and tagging settings, or None when it has none."""
+        return self._inventory.get(self.word)
+
+    def add(self, name: str, examples: Sequence[str] = ()) -> WordInventory:
+        """Add marked example sentences ("... the [[bank]] ...") to sense `name` (made if new); needs the model."""
+        items = [marked_item(self.word, text, name) for text in examples]
+        if not items:
+            raise InputError(f"give at least one example sentence of {self.word!r} with the word marked [[like this]]")
+        self.index._require_writer()
+        return self._store(name, encode_items(self.index.encoder, items, "text"), item_forms(items))
+
+    def add_from_cluster(self, name: str, cluster: int, k: int | None = None, seed: int = 0,
+                         limit: int = DEFAULT_CLUSTER_EXAMPLES) -> WordInventory:
+        """Add the `limit` most central usages of induced sense `cluster` (as `senses` numbers it) to `name`."""
+        self.index._require_writer()
+        return self._store(name, cluster_examples(self.index, self.word, cluster, k=k, seed=seed, limit=limit), ())
+
+    def add_from_file(self, path: str | Path) -> dict[str, int]:
+        """Add every labelled example of a TSV/JSONL file or CoarseWSD word folder; examples added per sense."""
+        return self.add_items(read_labelled(path, self.word))
+
+    def add_items(self, items: Sequence[WsdItem], source: str = "file", forms: Sequence[str] = ()) -> dict[str, int]:
+        """Add labelled items (sentence, target span, sense name in `sense`); examples added per sense.
+
+        The forms the items mark, and `forms`, join the word forms whose usages are tagged.
+        """
+        if not items:
+            raise InputError(f"no labelled examples of {self.word!r}")
+        self.index._require_writer()
+        vectors = encode_items(self.index.encoder, items, source)
+        by_sense: dict[str, list[Example]] = {}
+        for item, example in zip(items, vectors):
+            by_sense.setdefault(item.sense, []).append(example)
+        forms = sorted(set(item_forms(items)) | {normalize_form(f) for f in forms})
+        for name, chosen in sorted(by_sense.items()):
+            self._store(name, chosen, forms)
+        return {name: len(chosen) for name, chosen in sorted(by_sense.items())}
+
+    def _store(self, name: str, examples: Sequence[Example], forms: Sequence[str]) -> WordInventory:
+        result = self._inventory.add(self.word, name, examples, forms)
+        forget(self.index, self.word)
+        return result
+
+    def remove(self, name: str | None = None) -> list[str]:
+        """Remove sense `name`, or the whole inventory of the word; returns the names removed."""
+        self.index._require_writer()
+        removed = self._inventory.remove(self.word, name)
+        forget(self.index, self.word)
+        return removed
+
+    def configure(self, method: str | None = None, k: int | None = None,
+                  threshold: float | None = None) -> WordInventory:
+        """Set the tagging method (centroid|knn), k for knn, and the margin below which usages stay unassigned."""
+        self.index._require_writer()
+        result = self._inventory.configure(self.word, method, k, threshold)
+        forget(self.index, self.word)
+        return result
+
+    def tags(self) -> WordTags:
+        """Every usage's sense and margin (cached; recomputed after the corpus or the inventory changes)."""
+        return word_tags(self.index, self.word)
+
+    def tagged(self, limit: int | None = None) -> list[tuple[Hit, str | None, float]]:
+        """Every usage (up to `limit`, corpus order) with its sense name (None: unassigned) and margin."""
+        tags = self.tags()
+        ids = tags.ids[:limit] if limit else tags.ids
+        tag_of = tags.by_id()
+        return [(hit, *tag_of[hit.occurrence_id]) for hit in self.index.hits(ids.tolist())]
+
+    def usages(self, sense: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
+        """Usages tagged `sense` (or "unassigned"), in corpus order; each hit's score is its margin."""
+        return sense_usages(self.index, self.word, sense, limit=limit, documents=documents)
+
+    def query(self, text: str, sense: str, k: int = 10, documents: Sequence[str] | None = None) -> list[Hit]:
+        """The k usages in `sense` nearest to the [[marked]] word of `text` (optionally within documents); cosine."""
+        return sense_query(self.index, self.word, text, sense, k=k, documents=documents)
+
+    def documents(self, sense: str, min_count: int = 1) -> list[SenseDocument]:
+        """Documents with at least `min_count` usages in `sense`, with counts, most first."""
+        return sense_documents(self.index, self.word, sense, min_count=min_count)
+
+
+def parse_word_sense(value: str) -> tuple[str, str]:
+    """"bank:finance" -> ("bank", "finance"); SenseSearchError when either part is missing."""
+    word, sep, sense = value.partition(":")
+    if not sep or not word.strip() or not sense.strip():
+        raise SenseSearchError(f"name the sense as WORD:SENSE, e.g. bank:finance, not {value!r}")
+    return word.strip(), sense.strip()
+
+
+def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_word: bool = False,
+                   documents: Sequence[str] | None = None) -> list[Hit]:
+    """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word); same-word search only."""
+    if any_word:
+        raise QueryError("a sense belongs to one word: search by sense without any-word")
+    word, name = parse_word_sense(sense) if ":" in sense else (parse_marked(text).word, sense)
+    return index.sense(word).query(text, name, k=k, documents=documents)

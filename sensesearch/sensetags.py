@@ -1,0 +1,244 @@
+"""Sense tags: every usage of an inventory word labelled with its nearest sense, cached, and search by sense.
+
+Tags are computed on demand by `tagging.classify` (the classifier `eval coarsewsd` uses) and kept
+in the store with a key made of the inventory revision and a digest of the index's documents, so
+adding or removing documents or changing the inventory makes the next read recompute them (in full:
+classifying is cheap next to reading the vectors, see benchmarks/bench_sense_tagging.py). A
+usage whose margin is below the word's threshold is left unassigned (sense None).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import weakref
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Column, LargeBinary, String, Table, Text, delete, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
+from .inventory import Inventory, WordInventory
+from .query import normalize_form
+from .records import Hit
+from .store import documents, metadata
+from .tagging import classify
+
+if TYPE_CHECKING:
+    from .index import SenseIndex
+
+log = logging.getLogger(__name__)
+UNASSIGNED = -1
+
+sense_tags = Table(
+    "sense_tag_cache", metadata,
+    Column("word", Text, primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("senses", Text, nullable=False),
+    # One row per word, arrays as little-endian bytes: reading 10^5 tags as rows cost more than tagging anew.
+    Column("ids", LargeBinary, nullable=False),
+    Column("sense", LargeBinary, nullable=False),
+    Column("margin", LargeBinary, nullable=False),
+)
+TAG_TABLES = [sense_tags]
+_memo: weakref.WeakKeyDictionary[Any, dict[str, WordTags]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, eq=False)
+class WordTags:
+    """Tags of every usage of one word: ids (n,) int64 in id order, sense (n,) int64 index into `senses`
+    or -1 (unassigned), margin (n,) float32 (see tagging.Tags); `key` is the cache key they were made for."""
+
+    word: str
+    senses: list[str]
+    ids: np.ndarray
+    sense: np.ndarray
+    margin: np.ndarray
+    key: str
+
+    def sense_index(self, name: str) -> int:
+        """Position of sense `name` (-1 for "unassigned"); SenseNotFoundError naming the word's senses when unknown."""
+        if name == "unassigned":
+            return UNASSIGNED
+        if name not in self.senses:
+            raise SenseNotFoundError(f"{self.word!r} has no sense {name!r} (senses: {', '.join(self.senses)})")
+        return self.senses.index(name)
+
+    def ids_of(self, name: str) -> np.ndarray:
+        """Occurrence ids tagged `name` ("unassigned": those below the threshold)."""
+        return self.ids[self.sense == self.sense_index(name)]
+
+    def counts(self) -> dict[str, int]:
+        """Usages per sense name, and "unassigned"."""
+        found = Counter(self.sense.tolist())
+        counts = {name: found.get(i, 0) for i, name in enumerate(self.senses)}
+        counts["unassigned"] = found.get(UNASSIGNED, 0)
+        return counts
+
+    def by_id(self) -> dict[int, tuple[str | None, float]]:
+        return {int(i): (self.senses[s] if s >= 0 else None, float(m))
+                for i, s, m in zip(self.ids.tolist(), self.sense.tolist(), self.margin.tolist())}
+
+
+def content_digest(index: SenseIndex) -> str:
+    """A digest of the stored documents (id, content hash, occurrence range): changes on every add or remove."""
+    digest = hashlib.sha256()
+    with index.store.engine.connect() as conn:
+        for row in conn.execute(select(documents.c.id, documents.c.content_hash, documents.c.first_occurrence,
+                                       documents.c.n_occurrences).order_by(documents.c.id)):
+            digest.update(f"{row[0]}:{row[1]}:{row[2]}:{row[3]};".encode())
+    return digest.hexdigest()[:32]
+
+
+def inventory_of(index: SenseIndex, word: str) -> WordInventory:
+    """The inventory of `word`; SenseNotFoundError when it has none."""
+    found = Inventory(index.store).get(word)
+    if found is None or not found.senses:
+        raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses with `sensesearch sense add {word} ...`")
+    return found
+
+
+def word_tags(index: SenseIndex, word: str) -> WordTags:
+    """Tags of every usage of `word`'s inventory forms, from the cache when it is current, else computed and stored."""
+    inventory = inventory_of(index, word)
+    # The vector layout is in the key too: an IVF rebuild re-quantises every stored vector.
+    key = f"{inventory.revision}:{content_digest(index)}:{index.vectors.describe()}"[:128]
+    memo = _memo.setdefault(index, {})
+    cached = memo.get(inventory.word)
+    if cached is not None and cached.key == key:
+        return cached
+    tags = _load(index, inventory.word, key)
+    if tags is None:
+        tags = compute_tags(index, inventory, key)
+        _save(index, tags)
+    memo[inventory.word] = tags
+    return tags
+
+
+def compute_tags(index: SenseIndex, inventory: WordInventory, key: str = "") -> WordTags:
+    """Classify every stored usage of the inventory's forms; WordNotFoundError when none occurs."""
+    parts = []
+    for form in inventory.forms:
+        try:
+            parts.append(index.word_vectors(form))
+        except WordNotFoundError:
+            continue
+    if not parts:
+        raise WordNotFoundError(f"{inventory.word!r} does not occur in the index")
+    ids = np.concatenate([p[0] for p in parts])
+    vectors = np.concatenate([p[1] for p in parts])
+    order = np.argsort(ids, kind="stable")
+    ids, vectors = ids[order], vectors[order]
+    examples, labels = inventory.training()
+    tags = classify(examples, labels, vectors, inventory.method, inventory.k)
+    sense = np.where(tags.margin >= inventory.threshold, tags.sense, UNASSIGNED).astype(np.int64)
+    return WordTags(word=inventory.word, senses=tags.senses, ids=ids, sense=sense, margin=tags.margin, key=key)
+
+
+def _load(index: SenseIndex, word: str, key: str) -> WordTags | None:
+    try:
+        with index.store.engine.connect() as conn:
+            row = conn.execute(select(sense_tags).where(sense_tags.c.word == word)).first()
+    except (SQLAlchemyError, SenseSearchError):
+        return None  # no cache table yet (made on the first save)
+    if row is None or row.key != key:
+        return None
+    return WordTags(word=word, senses=row.senses.split("\t"), ids=np.frombuffer(row.ids, dtype="<i8").astype(np.int64),
+                    sense=np.frombuffer(row.sense, dtype="<i2").astype(np.int64),
+                    margin=np.frombuffer(row.margin, dtype="<f4").astype(np.float32), key=key)
+
+
+def _save(index: SenseIndex, tags: WordTags) -> None:
+    """Store the tags; a failure (a reader without write rights, a busy database) only costs a recompute."""
+    try:
+        with index.store.begin() as conn:
+            metadata.create_all(conn, tables=TAG_TABLES)
+            conn.execute(delete(sense_tags).where(sense_tags.c.word == tags.word))
+            conn.execute(sense_tags.insert().values(
+                word=tags.word, key=tags.key, senses="\t".join(tags.senses), ids=tags.ids.astype("<i8").tobytes(),
+                sense=tags.sense.astype("<i2").tobytes(), margin=tags.margin.astype("<f4").tobytes()))
+    except (SQLAlchemyError, SenseSearchError) as exc:
+        log.warning("sense tags of %r were not cached: %s", tags.word, exc)
+
+
+def forget(index: SenseIndex, word: str) -> None:
+    """Drop the in-process tags of `word` (the stored ones are keyed, so they go stale by themselves)."""
+    _memo.get(index, {}).pop(normalize_form(word.strip()), None)
+
+
+# ---- search by sense -----------------------------------------------------------------------------
+
+def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = None,
+                 documents: Sequence[str] | None = None) -> list[Hit]:
+    """Usages of `word` tagged `sense` ("unassigned" for the doubtful ones), in corpus order; score = margin."""
+    tags = word_tags(index, word)
+    chosen = tags.sense == tags.sense_index(sense)
+    ids, margins = tags.ids[chosen], tags.margin[chosen]
+    if documents:
+        keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents))
+        ids, margins = ids[keep], margins[keep]
+    if limit:
+        ids, margins = ids[:limit], margins[:limit]
+    return index.hits(ids.tolist(), margins.tolist())
+
+
+def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10,
+                documents: Sequence[str] | None = None) -> list[Hit]:
+    """Usages of `word` tagged `sense` nearest to the [[marked]] word of `text`, best first; score = cosine."""
+    if k < 1:
+        raise QueryError("k must be at least 1")
+    inventory = inventory_of(index, word)
+    marked, vector = index.searcher.embed_marked(text)
+    if normalize_form(marked.word) not in inventory.forms:
+        raise QueryError(f"the marked word {marked.word!r} is not one of the forms {', '.join(inventory.forms)}")
+    ids = word_tags(index, inventory.word).ids_of(sense)
+    if documents:
+        ids = _within(index, inventory, ids, documents)
+    if not len(ids):
+        return []
+    scores = index.vectors.reconstruct(ids) @ vector
+    top = np.argsort(-scores, kind="stable")[:k]
+    return index.hits(ids[top].tolist(), scores[top].tolist())
+
+
+def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str]) -> np.ndarray:
+    """The ids that lie in the named documents (labels or paths, as --document takes them)."""
+    allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents)]
+    return ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
+
+
+@dataclass(frozen=True)
+class SenseDocument:
+    """A document and how many usages of the word it holds in the sense (and in all)."""
+
+    document: str
+    count: int
+    usages: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"document": self.document, "count": self.count, "usages": self.usages}
+
+
+def sense_documents(index: SenseIndex, word: str, sense: str, min_count: int = 1) -> list[SenseDocument]:
+    """Documents with at least `min_count` usages of `word` in `sense`, most such usages first."""
+    if min_count < 1:
+        raise QueryError("the minimum count must be at least 1")
+    tags = word_tags(index, word)
+    wanted = tags.sense_index(sense)
+    # A document's occurrences hold one contiguous id range (store.py), so ids map to documents by bisection.
+    docs = sorted(index.store.all_documents(), key=lambda d: d.first_occurrence)
+    if not docs:
+        return []
+    starts = np.asarray([d.first_occurrence for d in docs], dtype=np.int64)
+    stops = starts + np.asarray([d.n_occurrences for d in docs], dtype=np.int64)
+    where = np.searchsorted(starts, tags.ids, side="right") - 1
+    inside = (where >= 0) & (tags.ids < stops[np.maximum(where, 0)])
+    total = np.bincount(where[inside], minlength=len(docs))
+    in_sense = np.bincount(where[inside & (tags.sense == wanted)], minlength=len(docs))
+    found = [SenseDocument(docs[i].label, int(in_sense[i]), int(total[i]))
+             for i in np.flatnonzero(in_sense >= min_count)]
+    return sorted(found, key=lambda d: (-d.count, d.document))

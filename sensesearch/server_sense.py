@@ -1,0 +1,65 @@
+"""HTTP routes of the sense inventory: a word's named senses, every usage with its sense tag, documents by sense."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
+from fastapi.params import Depends
+
+from .errors import SenseNotFoundError, SenseSearchError
+from sensesearch import SenseIndex
+
+from .server_state import IndexService
+
+MAX_WORD_CHARS = 100
+MAX_TAGGED = 2000
+WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS, description="The word (case-insensitive).")]
+SenseParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS, description="A named sense of the word.")]
+
+
+def add_sense_routes(app: FastAPI, service: IndexService, guard: list[Depends]) -> None:
+    """Register /api/inventory, /api/sense/tags and /api/sense/documents on `app` (read-only)."""
+
+    @app.get("/api/inventory", dependencies=guard, tags=["senses"])
+    def inventory(word: Annotated[str | None, Query(max_length=MAX_WORD_CHARS)] = None,
+                  examples: bool = False) -> list[dict[str, Any]]:
+        """Named senses of one word (or of every word with senses), with examples if asked and usage counts."""
+        return service.call(lambda index: _inventories(index, word, examples))
+
+    @app.get("/api/sense/tags", dependencies=guard, tags=["senses"])
+    def tags(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_TAGGED)] = 200) -> dict[str, Any]:
+        """The word's usages in corpus order, each with its sense (null: unassigned) and margin; counts per sense."""
+        return service.call(lambda index: _tagged(index, word, limit))
+
+    @app.get("/api/sense/documents", dependencies=guard, tags=["senses"])
+    def documents(word: WordParam, sense: SenseParam,
+                  min_count: Annotated[int, Query(ge=1)] = 1) -> list[dict[str, Any]]:
+        """Documents with at least `min_count` usages of the word in the sense, most first, with counts."""
+        found = service.call(lambda index: index.sense(word).documents(sense, min_count=min_count))
+        return [d.to_dict() for d in found]
+
+
+def _inventories(index: SenseIndex, word: str | None, examples: bool) -> list[dict[str, Any]]:
+    if word is not None:
+        one = index.sense(word).inventory()
+        if one is None:
+            raise SenseNotFoundError(f"{word!r} has no sense inventory")
+        words = [one]
+    else:
+        words = index.sense_words()
+    answers = []
+    for found in words:
+        try:
+            counts: dict[str, int] | None = index.sense(found.word).tags().counts()
+        except SenseSearchError:  # a word with no usage yet still lists its senses
+            counts = None
+        answers.append({**found.to_dict(examples), "usages": counts})
+    return answers
+
+
+def _tagged(index: SenseIndex, word: str, limit: int) -> dict[str, Any]:
+    senses = index.sense(word)
+    tags = senses.tags()
+    rows = [{**hit.to_dict(), "sense": sense, "margin": round(margin, 6)} for hit, sense, margin in senses.tagged(limit)]
+    return {"word": tags.word, "senses": tags.senses, "counts": tags.counts(), "usages": rows}

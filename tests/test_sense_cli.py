@@ -1,0 +1,121 @@
+"""`sense` sub-commands and --sense on usages/query through typer's CliRunner (fake encoder)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensesearch.cli import app
+
+from .test_sense_inventory import examples, expected_sense, two_word_corpus  # noqa: F401  (fixture)
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def built(tmp_path: Path, two_word_corpus: Path) -> Path:  # noqa: F811
+    index = tmp_path / "idx"
+    result = runner.invoke(app, ["index", str(two_word_corpus), "--index", str(index), "--model", "fake:test", "-q"])
+    assert result.exit_code == 0, result.output
+    for word, senses in (("bank", ("finance", "river")), ("cell", ("biology", "prison"))):
+        for name in senses:
+            added = runner.invoke(app, ["sense", "add", word, name, *examples(word, name), "--index", str(index)])
+            assert added.exit_code == 0, added.output
+    return index
+
+
+def test_usages_and_query_by_sense(built: Path) -> None:
+    result = runner.invoke(app, ["usages", "bank", "--sense", "river", "--index", str(built), "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3 and {expected_sense(h["sentence"]) for h in hits} == {"river"}
+    assert all(h["score"] > 0 for h in hits)
+    for sense in ("prison", "cell:prison"):
+        result = runner.invoke(app, ["query", "The guard locked the [[cell]] door.", "--sense", sense,
+                                     "--index", str(built), "--json", "-k", "5"])
+        assert result.exit_code == 0, result.output
+        assert [expected_sense(h["sentence"]) for h in json.loads(result.stdout)] == ["prison", "prison"]
+
+
+def test_list_documents_config_and_remove(built: Path) -> None:
+    listed = runner.invoke(app, ["sense", "list", "--index", str(built), "--json"])
+    assert listed.exit_code == 0, listed.output
+    data = {w["word"]: w for w in json.loads(listed.stdout)}
+    assert data["bank"]["usages"] == {"finance": 3, "river": 3, "unassigned": 0}
+    assert data["cell"]["usages"] == {"biology": 3, "prison": 2, "unassigned": 0}
+    assert [s["name"] for s in data["cell"]["senses"]] == ["biology", "prison"]
+    docs = runner.invoke(app, ["sense", "documents", "cell:biology", "--index", str(built), "--json"])
+    assert docs.exit_code == 0, docs.output
+    assert [(Path(d["document"]).name, d["count"], d["usages"]) for d in json.loads(docs.stdout)] == [
+        ("a.txt", 2, 2), ("b.txt", 1, 3)]
+    docs = runner.invoke(app, ["sense", "documents", "cell:biology", "--min", "2", "--index", str(built), "--json"])
+    assert [Path(d["document"]).name for d in json.loads(docs.stdout)] == ["a.txt"]
+    text = runner.invoke(app, ["sense", "list", "bank", "--examples", "--index", str(built)])
+    assert text.exit_code == 0 and "finance" in text.stdout and "[[bank]]" in text.stdout
+    strict = runner.invoke(app, ["sense", "config", "bank", "--threshold", "2", "--index", str(built), "--json"])
+    assert strict.exit_code == 0, strict.output
+    assert json.loads(strict.stdout)["usages"]["unassigned"] == 6
+    removed = runner.invoke(app, ["sense", "remove", "bank", "river", "--index", str(built)])
+    assert removed.exit_code == 0 and "river" in removed.output
+    gone = runner.invoke(app, ["usages", "bank", "--sense", "river", "--index", str(built)])
+    assert gone.exit_code == 1 and "no sense 'river'" in gone.output
+
+
+def test_add_from_file_and_cluster(built: Path, tmp_path: Path) -> None:
+    tsv = tmp_path / "labels.tsv"
+    tsv.write_text("water\t" + examples("bank", "river")[1] + "\n")
+    added = runner.invoke(app, ["sense", "add", "bank", "--from-file", str(tsv), "--index", str(built), "--json"])
+    assert added.exit_code == 0, added.output
+    assert [s["name"] for s in json.loads(added.stdout)["senses"]] == ["finance", "river", "water"]
+    cluster = runner.invoke(app, ["sense", "add", "cell", "group1", "--from-cluster", "1", "-k", "2", "--take", "2",
+                                  "--index", str(built), "--json"])
+    assert cluster.exit_code == 0, cluster.output
+    assert {s["name"]: s["n_examples"] for s in json.loads(cluster.stdout)["senses"]}["group1"] == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sense", "add", "bank", "finance"], "exactly one of them"),
+    (["sense", "add", "bank", "finance", "no marker"], "mark the word"),
+    (["sense", "add", "bank", "finance", "a [[bank]]", "--from-cluster", "1"], "exactly one of them"),
+    (["sense", "documents", "bank", "--index", "IDX"], "WORD:SENSE"),
+    (["sense", "config", "bank", "--method", "svm", "--index", "IDX"], "method must be one of"),
+    (["usages", "bank", "--sense", "nope", "--index", "IDX"], "no sense 'nope'"),
+    (["usages", "zebra", "--sense", "nope", "--index", "IDX"], "no sense inventory"),
+])
+def test_errors_are_one_line(built: Path, args: list[str], message: str) -> None:
+    args = [str(built) if a == "IDX" else a for a in args]
+    if "--index" not in args:
+        args += ["--index", str(built)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert message in " ".join(result.output.split())
+
+
+def test_names_with_brackets_print_as_written(built: Path) -> None:
+    added = runner.invoke(app, ["sense", "add", "bank", "[bold]loans", examples("bank", "finance")[0],
+                                "--index", str(built)])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["sense", "list", "bank", "--index", str(built)])
+    assert listed.exit_code == 0 and "[bold]loans" in listed.stdout
+    docs = runner.invoke(app, ["sense", "documents", "bank:[bold]loans", "--index", str(built)])
+    assert docs.exit_code == 0 and "[bold]loans" in docs.stdout
+
+
+def test_tags_export(built: Path) -> None:
+    result = runner.invoke(app, ["sense", "tags", "cell", "--index", str(built), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 5 and all(r["sense"] == expected_sense(r["sentence"]) and r["margin"] > 0 for r in rows)
+    as_csv = runner.invoke(app, ["sense", "tags", "cell", "--limit", "2", "--index", str(built), "--csv"])
+    rows_read = list(csv.reader(io.StringIO(as_csv.stdout)))
+    assert as_csv.exit_code == 0 and rows_read[0][:4] == ["sense", "margin", "score", "document"]
+    assert len(rows_read) == 3
+    table = runner.invoke(app, ["sense", "tags", "cell", "--index", str(built)])
+    assert table.exit_code == 0 and "prison" in table.stdout and "biology" in table.stdout

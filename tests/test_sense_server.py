@@ -1,0 +1,52 @@
+"""The sense routes of the HTTP API (fake encoder): inventory, tags for colouring, usages/query/documents by sense."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sensesearch import SenseIndex
+from sensesearch.config import EncoderSettings
+from sensesearch.server import create_app
+
+from .test_sense_inventory import define, expected_sense, two_word_corpus  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def client(tmp_path: Path, two_word_corpus: Path, fake_settings: EncoderSettings) -> Iterator[TestClient]:  # noqa: F811
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([two_word_corpus])
+        define(index)
+    application = create_app(tmp_path / "idx")
+    with TestClient(application, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+    application.state.service.close()
+
+
+def test_inventory_and_tags_for_colouring(client: TestClient) -> None:
+    listed = client.get("/api/inventory").json()
+    assert [w["word"] for w in listed] == ["bank", "cell"]
+    assert listed[0]["usages"] == {"finance": 3, "river": 3, "unassigned": 0}
+    one = client.get("/api/inventory", params={"word": "CELL", "examples": True}).json()
+    assert [s["name"] for s in one[0]["senses"]] == ["biology", "prison"] and one[0]["senses"][0]["examples"]
+    tagged = client.get("/api/sense/tags", params={"word": "cell"}).json()
+    assert tagged["senses"] == ["biology", "prison"] and len(tagged["usages"]) == 5
+    for usage in tagged["usages"]:
+        assert usage["sense"] == expected_sense(usage["sentence"]) and usage["margin"] > 0
+    assert client.get("/api/inventory", params={"word": "zebra"}).status_code == 404
+
+
+def test_usages_query_and_documents_by_sense(client: TestClient) -> None:
+    river = client.get("/api/usages", params={"word": "bank", "sense": "river"}).json()
+    assert len(river) == 3 and {expected_sense(h["sentence"]) for h in river} == {"river"}
+    near = client.post("/api/query", json={"text": "The guard locked the [[cell]] door.", "sense": "prison"}).json()
+    assert [expected_sense(h["sentence"]) for h in near] == ["prison", "prison"]
+    docs = client.get("/api/sense/documents", params={"word": "bank", "sense": "finance", "min_count": 2}).json()
+    assert [(Path(d["document"]).name, d["count"], d["usages"]) for d in docs] == [("a.txt", 3, 4)]
+    missing = client.get("/api/usages", params={"word": "bank", "sense": "nope"})
+    assert missing.status_code == 404 and "no sense 'nope'" in missing.json()["error"]
+    refused = client.post("/api/query", json={"text": "a [[cell]]", "sense": "prison", "any_word": True})
+    assert refused.status_code == 400
