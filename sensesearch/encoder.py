@@ -10,7 +10,6 @@ and other backends register a factory in ENCODER_FACTORIES and bring only their 
 from __future__ import annotations
 
 import hashlib
-import logging
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,8 +23,6 @@ from .errors import ModelLoadError
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedSentence
 from .runner import DeviceBatch, PendingVectors, WordVectorRunner, check_precision, default_batch_tokens
-
-log = logging.getLogger(__name__)
 
 
 @runtime_checkable

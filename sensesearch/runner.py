@@ -10,7 +10,6 @@ next chunk while the device works (see `PendingVectors`).
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,8 +19,6 @@ import numpy as np
 
 from .errors import SenseSearchError
 from .planner import Batch, EncodingPlan
-
-log = logging.getLogger(__name__)
 
 LayerForward = Callable[[Any, Any], Any]
 """(input ids, attention mask), both (rows, width) int64 torch tensors on the runner's device ->
