@@ -220,7 +220,8 @@ def _print_hits(hits: list, json_: bool, csv_: bool) -> None:
 @app.command()
 @guarded
 def usages(
-    word: Annotated[str, typer.Argument(help="The word (case-insensitive).")],
+    word: Annotated[str, typer.Argument(
+        help="The word or phrase, e.g. bank, don't, \"interest rate\" (case-insensitive).")],
     index: IndexOption = Path(DEFAULT_INDEX),
     limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many usages.")] = None,
     sort: Annotated[str, typer.Option(help="Order by corpus position (score), left or right context.")] = "score",
