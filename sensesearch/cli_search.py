@@ -149,7 +149,8 @@ def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: lis
 @app.command()
 @guarded
 def usages(
-    word: Annotated[str, typer.Argument(help="The word (case-insensitive).")],
+    word: Annotated[str, typer.Argument(
+        help="The word or phrase, e.g. bank, don't, \"interest rate\" (case-insensitive).")],
     index: IndexOption = Path(DEFAULT_INDEX),
     limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many usages.")] = None,
     sort: Annotated[UsageSort, typer.Option(  # type: ignore[valid-type]

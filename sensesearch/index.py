@@ -258,11 +258,20 @@ class SenseIndex:
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
               nprobe: int | None = None) -> list[Hit]:
-        """Nearest usages to the word marked [[like this]] in `text`: same word by default, any word if asked."""
+        """Nearest usages to the word or phrase marked [[like this]] in `text`: same word by default, any word if asked.
+
+        A marked phrase ("the [[interest rate]] rose") is scored by the mean of its words' vectors
+        against the same adjacent words elsewhere. Hit offsets are code points of `Hit.sentence`.
+        """
         return self.searcher.query(text, k=k, any_word=any_word, documents=documents, nprobe=nprobe)
 
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
-        """Every usage of `word` (case-insensitive) in corpus order, up to `limit`."""
+        """Every usage of `word` (case-insensitive, any Unicode form) in corpus order, up to `limit`.
+
+        A word the pre-tokenizer splits (don't, 银行) or several words ("interest rate") is a phrase:
+        its usages are those stored words side by side, each Hit spanning the whole phrase.
+        WordNotFoundError when there is none.
+        """
         return self.searcher.usages(word, limit=limit, documents=documents)
 
     def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Sequence[str] | None = None,

@@ -18,11 +18,19 @@ from .records import Hit
 
 _SPACE = re.compile(r"\s+")
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
+_CONTROL = regex.compile(r"\p{Cc}")
+_PICTURES = {chr(c): chr(0x2400 + c) for c in range(0x20)} | {"\x7f": "\u2421"}
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
 
 
 def _flat(text: str) -> str:
     return _SPACE.sub(" ", text)
+
+
+def _shown(text: str) -> str:
+    """`text` on one terminal line: white space flattened, other control characters (which a terminal
+    would obey, e.g. ESC sequences) drawn as their Unicode control pictures or U+FFFD, one cell each."""
+    return _CONTROL.sub(lambda m: _PICTURES.get(m.group(), "\ufffd"), _flat(text))
 
 
 def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
@@ -62,8 +70,8 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
     if not hits:
         return
     show_score = any(h.score is not None for h in hits)
-    word_cells = max(4, *(cell_len(_flat(h.word)) for h in hits))
-    doc_cells = min(24, max(8, *(cell_len(_short(h.document)) for h in hits)))
+    word_cells = max(4, *(cell_len(_shown(h.word)) for h in hits))
+    doc_cells = min(24, max(8, *(cell_len(_shown(_short(h.document))) for h in hits)))
     score_cells = 6 if show_score else 0
     fixed = score_cells + word_cells + doc_cells + 3
     context = context or max(10, ((console.width or 120) - fixed - 1) // 2)
@@ -77,10 +85,10 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line = Text()
         if show_score:
             line.append(fit_left(f"{hit.score:.3f}", score_cells - 1) + " ")
-        line.append(fit_left(_flat(hit.left), context) + " ")
-        line.append(fit_right(_flat(hit.word), word_cells), style="bold cyan")
-        line.append(" " + fit_right(_flat(hit.right), context) + " ")
-        line.append(fit_right(_short(hit.document), doc_cells, ellipsis=True), style="dim")
+        line.append(fit_left(_shown(hit.left), context) + " ")
+        line.append(fit_right(_shown(hit.word), word_cells), style="bold cyan")
+        line.append(" " + fit_right(_shown(hit.right), context) + " ")
+        line.append(fit_right(_shown(_short(hit.document)), doc_cells, ellipsis=True), style="dim")
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
 
 

@@ -105,6 +105,10 @@ class Searcher:
             places = self._phrase_places(phrase, documents)
             if places:
                 return places
+        elif phrase.keys and phrase.keys[0] != form:  # one stored word in punctuation: "bank," or “bank”
+            ids = self.index.store.occurrence_ids(phrase.keys[0], documents)
+            if ids:
+                return [(i,) for i in ids]
         raise WordNotFoundError(self._not_found_message(word, form, phrase, documents))
 
     def _phrase_places(self, phrase: Phrase, documents: Sequence[str] | None) -> list[tuple[int, ...]]:

@@ -76,3 +76,16 @@ def test_cli_usages_keeps_the_words_before_the_keyword(tmp_path: Path, fake_sett
     assert result.exit_code == 0 and result.exception is None, result.output
     line = result.output.splitlines()[1]
     assert CJK[-7:] + "  bank" in line or CJK[-7:] + " bank" in line
+
+
+def test_control_characters_are_drawn_not_obeyed() -> None:
+    sentence = "Red \x1b[31mtext\x1b[0m and a bell\x07 by the bank\x00 here."
+    start = sentence.index("bank")
+    hit = Hit(occurrence_id=0, word="bank", sentence=sentence, start=start, end=start + 4, document="d\x1b.txt",
+              sentence_id=0, position=0, doc_start=start, score=None)
+    buffer = io.StringIO()
+    render_kwic([hit], Console(file=buffer, width=120, color_system=None))
+    printed = buffer.getvalue()
+    assert "\x1b" not in printed and "\x07" not in printed and "\x00" not in printed
+    line = printed.splitlines()[1]
+    assert "\u241b[31mtext\u241b[0m and a bell\u2407 by the  bank \u2400 here." in line

@@ -56,6 +56,12 @@ def test_usages_of_a_phrase_are_adjacent_stored_words(phrase_index: Path, phrase
         assert hit.sentence[hit.start:hit.end] == hit.word
 
 
+@pytest.mark.parametrize("word", ["known,", "\u201cknown\u201d", "(known)"])
+def test_one_word_in_punctuation_is_that_word(phrase_index: Path, word: str) -> None:
+    with SenseIndex.open(phrase_index, read_only=True) as index:
+        assert [h.word for h in index.usages(word)] == ["known", "known"]
+
+
 def test_query_for_a_marked_phrase_scores_span_vectors(phrase_index: Path) -> None:
     query = "Yesterday the [[interest rate]] fell."
     with SenseIndex.open(phrase_index, read_only=True) as index:
