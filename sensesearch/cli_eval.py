@@ -126,16 +126,24 @@ def senses(
         labels = source.resolve_documents(document) if document else None
         progress.phase(f"grouping the usages of {word!r}")
         report = source.senses(word, k=k, examples=examples, documents=labels, seed=seed)
+    plot_error = ""
     if plot is not None:
         try:
             sensesearch.plot_senses(report, plot)
         except OSError as exc:
-            # The report is still printed below: a plot that cannot be written must not lose it.
-            err.print(f"Error: cannot write the plot to {plot}: {exc.strerror or exc}")
-            plot = None
+            # The report is still printed: a plot that cannot be written must not lose it.
+            plot_error = f"cannot write the plot to {plot}: {exc.strerror or exc}"
     if json_:
         emit_json(report.to_dict())
-        return
+    else:
+        _print_senses(report)
+    if plot_error:
+        fail(plot_error)
+    if plot is not None:
+        err.print(f"Plot written to {plot}")
+
+
+def _print_senses(report: sensesearch.SenseReport) -> None:
     out.print(Text.assemble((report.word, "bold"), f": {plural(report.n_usages, 'usage')} in "
                             f"{plural(len(report.senses), 'sense')}. {report.method}"))
     for group in report.senses:
@@ -144,5 +152,3 @@ def senses(
                                 f"keywords: {', '.join(group.keywords) or '-'}"))
         if group.examples:
             sensesearch.render_kwic(group.examples, out)
-    if plot is not None:
-        err.print(f"Plot written to {plot}")

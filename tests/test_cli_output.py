@@ -164,3 +164,16 @@ def test_compare_json_is_rounded_as_the_table_shows(tmp_path: Path) -> None:
     matrix = json.loads(result.stdout)["similarity"]
     assert all(len(repr(v).split(".")[-1]) <= cli_docs.DIGITS and -1.0 <= v <= 1.0 for row in matrix for v in row)
     assert cli.plural(1, "sense") == "1 sense" and cli.plural(2, "query", "queries") == "2 queries"
+
+
+def test_a_plot_that_cannot_be_written_keeps_the_report(built: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import sensesearch
+
+    def full_disk(report: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sensesearch, "plot_senses", full_disk)
+    result = runner.invoke(app, ["senses", "bank", "--index", str(built), "-k", "2", "--plot", str(tmp_path / "b.png")])
+    assert result.exit_code == 1 and "sense 2" in result.stdout
+    assert "Error: cannot write the plot" in result.output and "No space left" in result.output
