@@ -21,6 +21,8 @@ from .errors import InputError
 from .evaldata import WsdItem, target_sentence
 from .records import EncodedSentence
 
+CLASSIFIER_VERSION = 1
+"""Part of the tag cache key: raise it whenever classify() would tag differently."""
 METHODS = ("centroid", "knn")
 DEFAULT_KNN = 5
 ENCODE_CHUNK = 256
