@@ -26,7 +26,7 @@ from .inventory import Inventory, WordInventory
 from .query import normalize_form
 from .records import Hit
 from .store import documents, metadata
-from .tagging import classify
+from .tagging import CLASSIFIER_VERSION, classify
 
 if TYPE_CHECKING:
     from .index import SenseIndex
@@ -106,7 +106,7 @@ def word_tags(index: SenseIndex, word: str) -> WordTags:
     """Tags of every usage of `word`'s inventory forms, from the cache when it is current, else computed and stored."""
     inventory = inventory_of(index, word)
     # The vector layout is in the key too: an IVF rebuild re-quantises every stored vector.
-    key = f"{inventory.revision}:{content_digest(index)}:{index.vectors.describe()}"[:128]
+    key = f"{CLASSIFIER_VERSION}:{inventory.revision}:{content_digest(index)}:{index.vectors.describe()}"[:128]
     memo = _memo.setdefault(index, {})
     cached = memo.get(inventory.word)
     if cached is not None and cached.key == key:

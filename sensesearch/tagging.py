@@ -22,6 +22,8 @@ from .errors import InputError
 from .evaldata import WsdItem, target_sentence
 from .records import EncodedSentence
 
+CLASSIFIER_VERSION = 1
+"""Part of the tag cache key: raise it whenever classify() would tag differently."""
 METHODS = SENSE_METHODS
 DEFAULT_KNN = 5
 ENCODE_CHUNK = 256
