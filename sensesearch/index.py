@@ -96,7 +96,7 @@ class SenseIndex:
             if config.db_url is None and not (folder / META_FILE).is_file():
                 raise IndexCorruptError(f"{folder / META_FILE} is missing")
             store = MetaStore(config.db_url or _sqlite_url(folder))
-            vectors = VectorStore.load(folder / VECTORS_FILE)
+            vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
             if vectors.dim != config.dim:
                 raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config says {config.dim}")
             index = cls(folder, config, store, vectors, encoder=encoder, read_only=read_only, device=device, lock=lock)
@@ -197,8 +197,7 @@ class SenseIndex:
         with self.store.begin() as conn:
             for doc in docs:
                 self.store.delete_document(conn, doc)
-        for doc in docs:
-            self.vectors.remove_range(doc.first_occurrence, doc.first_occurrence + doc.n_occurrences)
+        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
         self.save_vectors()
 
     def save_vectors(self) -> None:
@@ -232,7 +231,7 @@ class SenseIndex:
         stamp = self._stamp()
         if stamp == self._vectors_stamp or self._lock is not None:
             return False
-        self.vectors = VectorStore.load(self.path / VECTORS_FILE)
+        self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
         self._vectors_stamp = stamp
         return True
 

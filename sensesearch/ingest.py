@@ -274,7 +274,7 @@ class Ingestor:
         transaction.commit()
         self.committed_occurrence = self.next_occurrence
         self.since_checkpoint = 0
-        for doc in self.pending_removals:
-            self.vectors.remove_range(doc.first_occurrence, doc.first_occurrence + doc.n_occurrences)
+        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences)
+                                    for d in self.pending_removals])
         self.removed_after_checkpoint = bool(self.pending_removals)
         self.pending_removals = []
