@@ -162,15 +162,13 @@ def codec_problem(code: faiss.Index, decoded: np.ndarray) -> str | None:
 
     SQ8: empty per-dimension ranges (trained on one vector) or many values pinned to the ends of
     their ranges (trained on too few). PQ: sub-quantizers that give almost every vector one code.
-    Any code: many different occurrences decoding to the same vector.
+    Exact codes (flat, fp16) have nothing to check. Repeated sentences are no fault, so no test
+    counts distinct vectors.
     """
     code = faiss.downcast_index(code)
     n = len(decoded)
     if n < 2:
         return None
-    distinct = len(np.unique(np.round(decoded, 4), axis=0))
-    if n >= 16 and distinct < n / 2:
-        return f"the vector codec decodes {n} sampled usages to only {distinct} distinct vectors"
     sq = getattr(code, "sq", None)
     if sq is not None and sq.qtype == faiss.ScalarQuantizer.QT_8bit and sq.rangestat == faiss.ScalarQuantizer.RS_minmax:
         trained = faiss.vector_to_array(sq.trained)

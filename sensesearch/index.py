@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -17,6 +17,7 @@ from .corpus import check_paths, path_text, read_corpus
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
+from .reencode import reencoded_vectors
 from .records import Document, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
 from .store import DocumentRow, MetaStore
@@ -199,6 +200,18 @@ class SenseIndex:
                 self.store.delete_document(conn, doc)
         self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
         self.save_vectors()
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        """Re-encode every stored occurrence from the sentences in the metadata store and re-train the codec.
+
+        No corpus files are needed, only the model the index was built with (ConfigMismatchError if it
+        changed). `progress` gets the number of sentences done. Returns the number of vectors written.
+        """
+        self._require_writer()
+        self.vectors = reencoded_vectors(self.store, self.encoder.encode, self.config.dim, self.config.compression,
+                                         progress)
+        self.save_vectors()
+        return self.vectors.ntotal
 
     def save_vectors(self) -> None:
         self.vectors.save(self.path / VECTORS_FILE)

@@ -187,6 +187,10 @@ class VectorStore:
             selector = faiss.IDSelectorArray(ids)
         else:
             selector = faiss.IDSelectorBatch(ids)
+        return self._drop(selector)
+
+    def _drop(self, selector: faiss.IDSelector) -> int:
+        """The one place vectors leave the index: one pass over it per call."""
         self._sorted_ids = None
         return int(self.index.remove_ids(selector))
 
@@ -196,8 +200,7 @@ class VectorStore:
         if not ranges:
             return 0
         if len(ranges) == 1 and self.ivf is None:
-            self._sorted_ids = None
-            return int(self.index.remove_ids(faiss.IDSelectorRange(*ranges[0])))
+            return self._drop(faiss.IDSelectorRange(*ranges[0]))
         stored = self.sorted_ids()
         chosen = [stored[np.searchsorted(stored, first):np.searchsorted(stored, stop)] for first, stop in ranges]
         return self.remove(np.concatenate(chosen))

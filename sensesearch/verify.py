@@ -21,8 +21,9 @@ from sqlalchemy.engine import Connection
 
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
-from .errors import IndexCorruptError, ModelLoadError
+from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
 from .index import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
+from .reencode import reencoded_vectors
 from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
 from .vectors import VECTORS_FILE, VectorStore
 
@@ -92,6 +93,8 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
         if not repair or not findings.problems:
             return _report(folder, store, vectors, findings)
         repaired, dropped = _repair(folder, config, store, vectors, docs, findings)
+        if any(p.kind == "codec" for p in findings.problems):
+            repaired += (_reencode(folder, config, store, device),)
         after, vectors, _ = _check(folder, config, store, check_model=False, device=device)
         after.notes[:0] = findings.notes
         after.problems[:0] = [p for p in findings.problems if p.kind in UNREPAIRABLE and p not in after.problems]
@@ -101,6 +104,17 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
             store.close()
         if lock is not None:
             lock.release()
+
+
+def _reencode(folder: Path, config: IndexConfig, store: MetaStore, device: str | None) -> str:
+    """New vectors for every stored occurrence, from the stored sentences (the model is needed, the corpus is not)."""
+    encoder = load_encoder(config.encoder, device)
+    if encoder.fingerprint != config.model_fingerprint:
+        raise ConfigMismatchError(f"cannot re-encode: {config.encoder.model!r} now has weights fingerprint "
+                                  f"{encoder.fingerprint}, the index was built with {config.model_fingerprint}")
+    fresh = reencoded_vectors(store, encoder.encode, config.dim, config.compression)
+    fresh.save(folder / VECTORS_FILE)
+    return f"re-encoded {fresh.ntotal} vectors from the stored sentences ({fresh.describe()})"
 
 
 def _writer_active(folder: Path) -> bool:
@@ -137,6 +151,9 @@ def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: boo
         found.notes.append(f"{VECTORS_FILE}.tmp is left from an interrupted save (harmless; --repair deletes it)")
     if vectors is not None:
         _check_ids(vectors.ids(), rows, docs, found)
+        problem = vectors.codec_problem() if vectors.ntotal else None
+        if problem:
+            found.add("codec", f"{problem}; --repair re-encodes the stored sentences with a newly trained codec")
     return found, vectors, docs
 
 
@@ -167,7 +184,7 @@ def _load_vectors(folder: Path, config: IndexConfig, found: _Findings) -> Vector
         found.add("vectors", f"{folder / VECTORS_FILE} is missing")
         return None
     try:
-        vectors = VectorStore.load(folder / VECTORS_FILE)
+        vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
     except IndexCorruptError as exc:
         found.add("vectors", str(exc))
         return None
