@@ -67,6 +67,11 @@ class IndexConfig:
     db_url: str | None = None
     format_version: int = FORMAT_VERSION
 
+    def __post_init__(self) -> None:
+        if self.compression not in COMPRESSION_CHOICES:
+            raise ConfigMismatchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}, "
+                                      f"not {self.compression!r}")
+
     def to_json(self) -> str:
         data = asdict(self)
         data["encoder"]["layers"] = list(self.encoder.layers)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import QueryError, WordNotFoundError
+from .errors import IndexCorruptError, QueryError, WordNotFoundError
 from .query import MarkedQuery, normalize_form, parse_marked, span_vector
 from .records import Hit
 
@@ -48,6 +48,11 @@ class Searcher:
     def _nearest_any(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                      nprobe: int | None) -> list[Hit]:
         self.index.refresh()
+        if self.index.vectors.ntotal == 0:
+            if self.index.store.counts()["occurrences"]:
+                raise IndexCorruptError("the index has usages but its vectors file holds no vectors; "
+                                        "run `sensesearch verify --repair`")
+            raise WordNotFoundError("the index holds no usages yet; index a corpus first")
         if documents:
             return self._nearest_in_documents(vector, k, documents)
         # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not
@@ -81,8 +86,12 @@ class Searcher:
         if len(ids) == 0:
             raise WordNotFoundError(self._not_found_message(word, form, documents))
         self.index.refresh()
-        if self.index.read_only:
-            ids = ids[self.index.vectors.contains(ids)]
+        # Rows are committed only after their vectors are saved, and the file was re-read after the rows:
+        # a row without a vector is damage, never an answer with usages silently left out.
+        missing = int((~self.index.vectors.contains(ids)).sum())
+        if missing:
+            raise IndexCorruptError(f"{missing} of the {len(ids)} usages of {word.strip()!r} have no vector: the vectors "
+                                    "file does not match the metadata; run `sensesearch verify --repair`")
         return ids, self.index.vectors.reconstruct(ids)
 
     def _not_found_message(self, word: str, form: str, documents: Sequence[str] | None) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 from .codec import (IVF_TRAINING_PER_LIST, TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem,
                     compression_of, content_keys, configure, default_nprobe, exhaustive_code, ivf_lists, min_training,
                     retrain_level, sample_ids)
-from .errors import IndexCorruptError
+from .errors import IndexCorruptError, SenseSearchError
 
 VECTORS_FILE = "vectors.faiss"
 IVF_REBUILD_BATCH = 65_536
@@ -73,6 +73,11 @@ class VectorStore:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
+        except (OSError, RuntimeError) as exc:
+            tmp.unlink(missing_ok=True)
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise SenseSearchError(f"cannot save {path} ({reason[:160]}); the previous vectors file is "
+                                   "unchanged; free disk space or make the folder writable, then run it again") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -9,7 +9,7 @@ vectors second, the same order as every other writer, so an interrupted repair i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
-from .index import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
+from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
 from .reencode import reencoded_vectors
 from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
 from .vectors import VECTORS_FILE, VectorStore
@@ -92,12 +92,18 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
             findings.notes.append("another process is writing to this index: stray vectors may be its unfinished work")
         if not repair or not findings.problems:
             return _report(folder, store, vectors, findings)
-        repaired, dropped = _repair(folder, config, store, vectors, docs, findings)
+        if vectors is not None and vectors.dim != config.dim:
+            config = replace(config, dim=vectors.dim)
+            config.save(folder)
+            findings.notes.append(f"config.json's dim was set to {vectors.dim}, the stored vectors' dimension")
+        repaired, dropped = _repair(folder, config, store, vectors, docs, findings, device)
         if any(p.kind == "codec" for p in findings.problems):
             repaired += (_reencode(folder, config, store, device),)
-        after, vectors, _ = _check(folder, config, store, check_model=False, device=device)
+        model_problem = any(p.kind == "model" for p in findings.problems)
+        after, vectors, _ = _check(folder, config, store, check_model=model_problem, device=device)
         after.notes[:0] = findings.notes
-        after.problems[:0] = [p for p in findings.problems if p.kind in UNREPAIRABLE and p not in after.problems]
+        after.problems[:0] = [p for p in findings.problems if p.kind in UNREPAIRABLE and p.kind != "model"
+                              and p not in after.problems]
         return _report(folder, store, vectors, after, repaired, dropped)
     finally:
         if store is not None:
@@ -108,6 +114,9 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
 
 def _reencode(folder: Path, config: IndexConfig, store: MetaStore, device: str | None) -> str:
     """New vectors for every stored occurrence, from the stored sentences (the model is needed, the corpus is not)."""
+    if not store.counts()["occurrences"]:
+        VectorStore.create(config.dim, config.compression).save(folder / VECTORS_FILE)
+        return "wrote an empty vectors file (the metadata holds no occurrences)"
     encoder = load_encoder(config.encoder, device)
     if encoder.fingerprint != config.model_fingerprint:
         raise ConfigMismatchError(f"cannot re-encode: {config.encoder.model!r} now has weights fingerprint "
@@ -189,8 +198,10 @@ def _load_vectors(folder: Path, config: IndexConfig, found: _Findings) -> Vector
         found.add("vectors", str(exc))
         return None
     if vectors.dim != config.dim:
-        found.add("vectors", f"vectors have dimension {vectors.dim}, config.json says {config.dim}")
-        return None
+        # The vectors are the data and config.json a one-line claim about them: the data wins.
+        found.add("dimension", f"config.json says dimension {config.dim}, but the vectors file holds {vectors.ntotal} "
+                               f"vectors of dimension {vectors.dim}; --repair sets config.json to {vectors.dim} "
+                               "(no data is dropped for it)")
     return vectors
 
 
@@ -279,15 +290,19 @@ def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
 
 
 def _repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore | None,
-            docs: list[DocumentRow], found: _Findings) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            docs: list[DocumentRow], found: _Findings,
+            device: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Rows of untrusted documents and orphans go first (committed), then every vector without a row."""
     actions: list[str] = []
     if vectors is None:
+        # A damaged or missing vectors file is never an empty index: the rows stay, their vectors are made anew.
         broken = folder / VECTORS_FILE
         if broken.exists():
             broken.replace(folder / (VECTORS_FILE + ".corrupt"))
             actions.append(f"moved the unreadable vectors file aside to {VECTORS_FILE}.corrupt")
-        vectors = VectorStore.create(config.dim, config.compression)
+        actions.append(_reencode(folder, config, store, device))
+        vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
+        found.problems = [p for p in found.problems if p.kind != "vectors"]
         _check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)
     untrusted = {i for p in found.problems for i in p.documents}
     dropped = [d for d in docs if d.id in untrusted]

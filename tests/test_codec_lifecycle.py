@@ -9,7 +9,7 @@ import faiss
 import numpy as np
 import pytest
 
-from sensesearch import SenseIndex, codec
+from sensesearch import ConfigMismatchError, SenseIndex, codec
 from sensesearch.config import EncoderSettings
 from sensesearch.verify import verify_index
 from sensesearch.vectors import VectorStore
@@ -95,11 +95,10 @@ def test_reindex_rebuilds_vectors_from_the_stored_sentences(tmp_path: Path, fake
         bank.unlink()
         assert index.reindex() == index.info().occurrences
     assert top(tmp_path / "idx") == before
-    with SenseIndex.open(tmp_path / "idx", encoder=FakeEncoder(fake_settings, context_weight=0.1)) as index:
-        from sensesearch import ConfigMismatchError
-
-        with pytest.raises(ConfigMismatchError):
-            index.reindex()
+    with pytest.raises(ConfigMismatchError, match="fingerprint"):
+        SenseIndex.open(tmp_path / "idx", encoder=FakeEncoder(fake_settings, context_weight=0.1))
+    with pytest.raises(ConfigMismatchError, match="pooling"):
+        SenseIndex.open(tmp_path / "idx", encoder=FakeEncoder(EncoderSettings(model="fake:test", pooling="first")))
 
 
 @pytest.mark.parametrize("compression", ["sq8", "pq"])

@@ -129,7 +129,9 @@ def test_unreadable_vectors_file(damage: str, built: tuple[Path, Path], tmp_path
     code, report = _verify(target)
     assert code == 1 and report["problems"][0]["kind"] == "vectors"
     code, repaired = _verify(target, "--repair")
-    assert code == 0 and len(repaired["dropped_documents"]) == 8 and repaired["documents"] == 0
+    # Issue 17.2: a damaged vectors file is never an empty index; the rows stay and their vectors are re-encoded.
+    assert code == 0 and repaired["dropped_documents"] == [] and repaired["documents"] == 8
+    assert any("re-encoded" in action for action in repaired["repaired"])
     _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
 
 
