@@ -312,9 +312,9 @@ class SenseIndex:
     def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Sequence[str] | None = None,
                seed: int = 0) -> SenseReport:
         """Sense groups of `word`'s usages (see `sensesearch.senses.induce_senses`)."""
-        from .senses import induce_senses  # senses imports this module
+        from .senses import induce_senses  # scikit-learn loads only when senses are asked for
 
-        return induce_senses(self, word, k=k, examples=examples, documents=documents, seed=seed)
+        return induce_senses(self.searcher, word, k=k, examples=examples, documents=documents, seed=seed)
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Occurrence ids and stored vectors of every usage of `word`."""

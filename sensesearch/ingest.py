@@ -27,7 +27,7 @@ from .segment import split_sentences
 from .store import DocumentRow, documents, occurrences, sentences, words
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
+    from .parts import IndexParts
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,9 @@ class _Counters:
 
 
 class Ingestor:
-    """One ingest run over a stream of documents into a writable SenseIndex."""
+    """One ingest run over a stream of documents into a writable index (its parts: see parts.IndexParts)."""
 
-    def __init__(self, index: SenseIndex, progress: ProgressCallback | None = None,
+    def __init__(self, index: IndexParts, progress: ProgressCallback | None = None,
                  chunk_sentences: int | None = None, chunk_encoder: ChunkEncoder | None = None) -> None:
         self.index = index
         self.chunk_encoder = chunk_encoder or self._encode_in_process

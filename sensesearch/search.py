@@ -12,13 +12,13 @@ from .query import MarkedQuery, normalize_form, parse_marked, span_vector
 from .records import Hit
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
+    from .parts import IndexParts
 
 
 class Searcher:
-    """Query logic of one SenseIndex."""
+    """Query logic over an open index's parts (parts.IndexParts)."""
 
-    def __init__(self, index: SenseIndex) -> None:
+    def __init__(self, index: IndexParts) -> None:
         self.index = index
 
     def embed_marked(self, text: str, single_word: bool = True) -> tuple[MarkedQuery, np.ndarray]:

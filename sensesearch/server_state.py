@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import SenseIndex
 from .config import IndexConfig
 from .encoder import Encoder
-from .index import SenseIndex
 from .query import normalize_form
 from .records import IndexInfo
 from .senses import SenseReport, induce_senses, plot_senses
