@@ -46,6 +46,7 @@ class SenseIndex:
         self._encoder = encoder
         self._lock = lock
         self._vectors_stamp = self._stamp()
+        self._opened_identity = self._identity()
         self.searcher = Searcher(self)
 
     # ---- opening -------------------------------------------------------------------------------
@@ -285,10 +286,22 @@ class SenseIndex:
     # ---- reading -------------------------------------------------------------------------------
 
     def refresh(self) -> bool:
-        """Reload the vectors file if another process has saved a newer one; True if it did."""
+        """Reload the vectors file if another process has saved a newer one; True if it did.
+
+        A reader's view is one generation of the index: when the metadata store or config.json are
+        other files than the ones it opened (the index was rebuilt in place), rows, config and vectors
+        are all taken from the new index together, never new vectors over the old rows.
+        """
         stamp = self._stamp()
         if stamp == self._vectors_stamp or self._lock is not None:
             return False
+        if self._identity() != self._opened_identity:
+            config = read_index_config(self.path)
+            store = MetaStore(config.db_url or _sqlite_url(self.path))
+            self.store.close()
+            if (config.encoder, config.model_fingerprint) != (self.config.encoder, self.config.model_fingerprint):
+                self._encoder = None
+            self.store, self.config, self._opened_identity = store, config, self._identity()
         self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
         self._vectors_stamp = stamp
         return True
@@ -299,6 +312,17 @@ class SenseIndex:
         except FileNotFoundError:
             return (0, 0, 0)
         return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _identity(self) -> tuple[tuple[int, int], ...]:
+        """Which files the metadata store and config.json are (device, inode): new ones mean a rebuilt index."""
+        found = []
+        for name in (META_FILE, CONFIG_FILE):
+            try:
+                st = os.stat(self.path / name)
+                found.append((st.st_dev, st.st_ino))
+            except FileNotFoundError:
+                found.append((0, 0))
+        return tuple(found)
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
               nprobe: int | None = None) -> list[Hit]:

@@ -82,10 +82,14 @@ class Searcher:
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         form = normalize_form(word.strip())
-        ids = np.asarray(self.index.store.occurrence_ids(form, documents), dtype=np.int64)
+        store = self.index.store
+        ids = np.asarray(store.occurrence_ids(form, documents), dtype=np.int64)
+        self.index.refresh()
+        if self.index.store is not store:
+            # The index was rebuilt in place: the ids came from the old rows; ask the new ones.
+            ids = np.asarray(self.index.store.occurrence_ids(form, documents), dtype=np.int64)
         if len(ids) == 0:
             raise WordNotFoundError(self._not_found_message(word, form, documents))
-        self.index.refresh()
         # Rows are committed only after their vectors are saved, and the file was re-read after the rows:
         # a row without a vector is damage, never an answer with usages silently left out.
         missing = int((~self.index.vectors.contains(ids)).sum())

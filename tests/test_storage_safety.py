@@ -132,3 +132,20 @@ def test_full_disk_while_saving_vectors_leaves_no_tmp(tmp_path: Path, bank_corpu
             index.remove([str(bank_corpus / "bank.txt")])
     assert (target / VECTORS_FILE).read_bytes() == before
     assert not (target / (VECTORS_FILE + ".tmp")).exists()
+
+
+def test_reader_follows_an_index_rebuilt_in_place_as_one_generation(tmp_path: Path, bank_corpus: Path,
+                                                                    fake_settings: EncoderSettings) -> None:
+    import shutil
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "o.txt").write_text("A heron stood by the bank. " * 3 + "\n\nThe river bank was muddy.\n")
+    with SenseIndex.open(target, read_only=True) as reader:
+        assert len(reader.query("the [[bank]] of the river", k=10)) == 6
+        shutil.rmtree(target)
+        with SenseIndex.create(target, settings=fake_settings) as writer:
+            writer.add([other])
+        hits = reader.query("the [[bank]] of the river", k=10)
+        assert len(hits) == 4 and all(h.document.endswith("o.txt") and h.word == "bank" for h in hits)
