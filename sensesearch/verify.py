@@ -24,7 +24,7 @@ from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
 from .reencode import reencoded_vectors
-from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
+from .store import DAMAGED_DATABASE_ADVICE, DocumentRow, MetaStore, documents, occurrences, sentences, words
 from .vectors import VECTORS_FILE, VectorStore
 
 SHOWN = 5
@@ -150,7 +150,7 @@ def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: boo
     found = _Findings()
     _check_config(config, found, check_model, device)
     for message in store.integrity_problems():
-        found.add("database", message)
+        found.add("database", f"{message} (SQLite's own check; {DAMAGED_DATABASE_ADVICE})")
     docs = store.all_documents()
     rows = np.asarray(store.all_occurrence_ids(), dtype=np.int64)
     with store.engine.connect() as conn:

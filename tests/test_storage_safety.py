@@ -149,3 +149,18 @@ def test_reader_follows_an_index_rebuilt_in_place_as_one_generation(tmp_path: Pa
             writer.add([other])
         hits = reader.query("the [[bank]] of the river", k=10)
         assert len(hits) == 4 and all(h.document.endswith("o.txt") and h.word == "bank" for h in hits)
+
+
+def test_damaged_database_says_what_is_wrong_and_what_to_do(tmp_path: Path, bank_corpus: Path,
+                                                            fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    meta = target / "meta.sqlite"
+    data = bytearray(meta.read_bytes())
+    data[4096 * 2:4096 * 2 + 3000] = b"\x55" * len(data[4096 * 2:4096 * 2 + 3000])
+    meta.write_bytes(bytes(data))
+    (bank_corpus / "more.txt").write_text("Another bank opened.\n")
+    for args in (("index", bank_corpus, "--index", target, "--quiet"), ("verify", "--index", target, "--repair")):
+        result = run_cli(*args)
+        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "metadata database" in result.stderr and "restore meta.sqlite" in result.stderr
+        assert "verify --repair" not in result.stderr and "Traceback" not in result.stderr
