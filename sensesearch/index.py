@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 from filelock import FileLock
 
-from . import dburl
+from . import checksums, dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .corpus import check_paths, path_text, read_corpus
 from .encoder import Encoder, load_encoder
@@ -128,6 +128,11 @@ class SenseIndex:
             if vectors.dim != config.dim:
                 raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
                                         "`sensesearch verify --repair` checks which is right")
+            if not read_only:
+                # The quick check before writing: a writer must not build on changed bytes.
+                for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
+                    if problem:
+                        raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
             index = cls(folder, config, store, vectors, encoder=encoder, read_only=read_only, device=device, lock=lock)
             if not read_only:
                 index.recover()

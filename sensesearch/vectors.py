@@ -15,6 +15,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from . import checksums
 from .codec import (IVF_TRAINING_PER_LIST, TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem,
                     compression_of, content_keys, configure, default_nprobe, exhaustive_code, ivf_lists, min_training,
                     retrain_level, sample_ids)
@@ -72,6 +73,7 @@ class VectorStore:
             faiss.write_index(self.index, str(tmp))
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
+            checksums.record(path, checksums.file_digest(tmp))
             os.replace(tmp, path)
         except (OSError, RuntimeError) as exc:
             tmp.unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Column, Table, func, or_, select
 from sqlalchemy.engine import Connection
 
+from . import checksums
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
@@ -158,6 +159,9 @@ def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: boo
     vectors = _load_vectors(folder, config, found)
     if (folder / (VECTORS_FILE + ".tmp")).exists():
         found.notes.append(f"{VECTORS_FILE}.tmp is left from an interrupted save (harmless; --repair deletes it)")
+    for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
+        if problem:
+            found.add("checksum", problem)
     if vectors is not None:
         _check_ids(vectors.ids(), rows, docs, found)
         problem = vectors.codec_problem() if vectors.ntotal else None

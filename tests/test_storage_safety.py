@@ -88,7 +88,8 @@ def test_wrong_dim_in_config_is_repaired_from_the_data(tmp_path: Path, bank_corp
     with pytest.raises(IndexCorruptError, match="dimension"):
         SenseIndex.open(target)
     report = verify_index(target, check_model=False)
-    assert [p.kind for p in report.problems] == ["dimension"] and "999" in report.problems[0].detail
+    kinds = [p.kind for p in report.problems]
+    assert kinds == ["dimension", "checksum"] and "999" in report.problems[0].detail, kinds
     repaired = verify_index(target, repair=True, check_model=False)
     assert repaired.sound and not repaired.dropped_documents
     after = snapshot(target)
@@ -164,3 +165,25 @@ def test_damaged_database_says_what_is_wrong_and_what_to_do(tmp_path: Path, bank
         assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "metadata database" in result.stderr and "restore meta.sqlite" in result.stderr
         assert "verify --repair" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_changed_bytes_are_found_by_checksums(tmp_path: Path, bank_corpus: Path,
+                                              fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    assert verify_index(target, check_model=False).sound
+    config = json.loads((target / "config.json").read_text())
+    config["encoder"]["layers"] = [-1]
+    (target / "config.json").write_text(json.dumps(config))
+    report = verify_index(target, check_model=False)
+    assert [p.kind for p in report.problems] == ["checksum"] and "config.json" in report.problems[0].detail
+    with pytest.raises(IndexCorruptError, match="config.json"):
+        SenseIndex.open(target)
+    target = build(tmp_path / "second", bank_corpus, fake_settings)
+    vectors = target / VECTORS_FILE
+    data = bytearray(vectors.read_bytes())
+    data[-40] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    report = verify_index(target, check_model=False)
+    assert "checksum" in [p.kind for p in report.problems]
+    with pytest.raises(IndexCorruptError, match="vectors.faiss does not match"):
+        SenseIndex.open(target)
