@@ -52,10 +52,17 @@ def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
 
 
 def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
-    """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds."""
+    """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds.
+
+    SenseSearchError, before anything is changed, when the folder cannot be written (read-only media).
+    """
     lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
     try:
         lock.acquire()
     except Timeout:
         raise IndexLockedError(f"another process is writing to {folder}; try again when it is done") from None
+    except OSError as exc:
+        raise SenseSearchError(f"cannot write to {folder} ({exc.strerror or exc}): the index is on read-only "
+                               "media or its files are protected; nothing was changed. Reading commands still "
+                               "work; to change it, copy the folder somewhere writable") from None
     return lock

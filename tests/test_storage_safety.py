@@ -187,3 +187,22 @@ def test_changed_bytes_are_found_by_checksums(tmp_path: Path, bank_corpus: Path,
     assert "checksum" in [p.kind for p in report.problems]
     with pytest.raises(IndexCorruptError, match="vectors.faiss does not match"):
         SenseIndex.open(target)
+
+
+def test_writer_on_read_only_media_fails_with_one_line_before_changing_anything(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import filelock
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    before = snapshot(target)
+
+    def read_only(self: filelock.BaseFileLock, *args: object, **kwargs: object) -> None:
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", read_only)
+    with pytest.raises(SenseSearchError, match="read-only media") as caught:
+        SenseIndex.open(target).remove([str(bank_corpus / "bank.txt")])
+    assert "\n" not in str(caught.value)
+    monkeypatch.undo()
+    after = snapshot(target)
+    assert after.documents == before.documents and list(after.vector_ids) == list(before.vector_ids)
