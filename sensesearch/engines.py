@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from .errors import SenseSearchError
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
     from .ingest import ChunkEncoder
+    from .parts import Configured
 
 ENGINES = ("local", "ray")
 
@@ -31,7 +31,7 @@ def check_engine(engine: str, address: str | None = None, workers: int | None = 
 
 
 @contextlib.contextmanager
-def open_engine(engine: str, index: SenseIndex, address: str | None = None,
+def open_engine(engine: str, index: Configured, address: str | None = None,
                 workers: int | None = None) -> Iterator[ChunkEncoder | None]:
     """The chunk encoder for `engine` (None means in-process encoding), ready for `SenseIndex.add`."""
     check_engine(engine, address, workers)

@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
+from . import SenseIndex
 from .config import EncoderSettings
 from .corpus import content_hash
 from .encoder import Encoder, load_encoder
 from .errors import InputError, SenseSearchError
 from .evaldata import WicPair, WsdWord
-from .index import SenseIndex
+from .parts import UsageSource
 from .query import normalize_form
 from .records import Document
 from .tagging import DEFAULT_KNN, METHODS, classify, pick_word, target_vectors  # noqa: F401  (pick_word: callers')
@@ -132,7 +133,7 @@ def training_documents(words: dict[str, WsdWord]) -> list[Document]:
             for w, data in words.items() for i, item in enumerate(data.items)]
 
 
-def labelled_usages(index: SenseIndex, data: WsdWord) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def labelled_usages(index: UsageSource, data: WsdWord) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Occurrence ids, stored vectors and gold senses of one word's training targets, via the same-word lookup."""
     found_ids, vectors, labels = [], [], []
     for form in sorted({normalize_form(item.text[item.start:item.end]) for item in data.items}):

@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
-from . import dburl
+from . import checksums, dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .corpus import check_paths, path_text, read_corpus
 from .inputs import check_names
 from .encoder import Encoder, load_encoder
-from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
+from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
+from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, read_index_config,  # noqa: F401
+                     refuse_existing)
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
+from .reencode import reencoded_vectors
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
 from .store import DocumentRow, MetaStore
@@ -28,8 +31,6 @@ if TYPE_CHECKING:
     from .senses import SenseReport
 
 log = logging.getLogger(__name__)
-META_FILE = "meta.sqlite"
-LOCK_FILE = "write.lock"
 
 
 class SenseIndex:
@@ -47,6 +48,7 @@ class SenseIndex:
         self._encoder = encoder
         self._lock = lock
         self._vectors_stamp = self._stamp()
+        self._opened_identity = self._identity()
         self.searcher = Searcher(self)
 
     # ---- opening -------------------------------------------------------------------------------
@@ -54,23 +56,35 @@ class SenseIndex:
     @classmethod
     def create(cls, path: str | Path, model: str | None = None, *, settings: EncoderSettings | None = None,
                compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
-               device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
-        """Make a new, empty index at `path` (a folder that must not hold an index yet)."""
+               device: str | None = None, lock_timeout: float = 0, _lock: FileLock | None = None) -> SenseIndex:
+        """Make a new, empty index at `path` (a folder that must not hold an index yet).
+
+        Whether an index is there is decided once the folder's write lock is held, and nothing is
+        ever created over an existing metadata store or vectors file. On any error the disk is left
+        as it was (ConfigMismatchError for bad settings, before anything is created or loaded).
+        """
         folder = Path(check_names([path], "index folder")[0])
-        if (folder / CONFIG_FILE).exists():
-            raise SenseSearchError(f"{folder} already holds an index; open it instead")
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
         settings = settings or EncoderSettings()
         if model is not None:
             settings = EncoderSettings(**{**settings.__dict__, "model": model})
+        IndexConfig(encoder=settings, compression=compression)
+        if _lock is None and (folder / CONFIG_FILE).exists():
+            raise SenseSearchError(f"{folder} already holds an index; open it instead")
         encoder = encoder or load_encoder(settings, device)
+        check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
+                      encoder)
         db_url = dburl.with_namespace(db_url, folder) if db_url else None
+        made_folder = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
-        lock = acquire_write_lock(folder, lock_timeout)
+        lock = _lock or acquire_write_lock(folder, lock_timeout)
+        made: list[Path] = []
         try:
+            refuse_existing(folder)
             config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
                                  compression=compression, db_url=db_url)
+            made = [folder / name for name in (META_FILE, META_FILE + "-wal", META_FILE + "-shm", VECTORS_FILE)]
             store = MetaStore(db_url or _sqlite_url(folder))
             if db_url and store.next_ids() != (1, 1, 1, 1):
                 store.close()
@@ -81,26 +95,46 @@ class SenseIndex:
             index.save_vectors()
             config.save(folder)
         except BaseException:
-            lock.release()
+            for leftover in made:
+                leftover.unlink(missing_ok=True)
+            if _lock is None:
+                lock.release()
+                if made_folder:
+                    (folder / LOCK_FILE).unlink(missing_ok=True)
+                    if not any(folder.iterdir()):
+                        folder.rmdir()
             raise
         return index
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False, encoder: Encoder | None = None,
-             device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
-        """Open an existing index; a writer takes the folder's lock and drops vectors left by a crash."""
+             device: str | None = None, lock_timeout: float = 0, _lock: FileLock | None = None) -> SenseIndex:
+        """Open an existing index; a writer takes the folder's lock and drops vectors left by a crash.
+
+        An `encoder` given here must match config.json (model, fingerprint, dimension): ConfigMismatchError.
+        """
         folder = Path(check_names([path], "index folder")[0])
         config = read_index_config(folder)
-        lock = None if read_only else acquire_write_lock(folder, lock_timeout)
+        if encoder is not None:
+            check_encoder(folder, config, encoder)
+        lock = _lock or (None if read_only else acquire_write_lock(folder, lock_timeout))
         try:
             if not (folder / VECTORS_FILE).is_file():
-                raise IndexCorruptError(f"{folder / VECTORS_FILE} is missing")
+                raise IndexCorruptError(f"{folder / VECTORS_FILE} is missing: run `sensesearch verify --repair`, "
+                                        "which re-encodes the vectors from the stored sentences")
             if config.db_url is None and not (folder / META_FILE).is_file():
-                raise IndexCorruptError(f"{folder / META_FILE} is missing")
+                raise IndexCorruptError(f"{folder / META_FILE} is missing: the index's sentences are gone; "
+                                        "restore it from a backup or index the corpus into a new folder")
             store = MetaStore(config.db_url or _sqlite_url(folder))
-            vectors = VectorStore.load(folder / VECTORS_FILE)
+            vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
             if vectors.dim != config.dim:
-                raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config says {config.dim}")
+                raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
+                                        "`sensesearch verify --repair` checks which is right")
+            if not read_only:
+                # The quick check before writing: a writer must not build on changed bytes.
+                for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
+                    if problem:
+                        raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
             index = cls(folder, config, store, vectors, encoder=encoder, read_only=read_only, device=device, lock=lock)
             if not read_only:
                 index.recover()
@@ -114,22 +148,40 @@ class SenseIndex:
     def open_or_create(cls, path: str | Path, settings: EncoderSettings | None = None, *,
                        compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
                        device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
-        """Open the index at `path` for writing, checking `settings` against it, or create it."""
-        if (Path(path) / CONFIG_FILE).exists():
-            index = cls.open(path, encoder=encoder, device=device, lock_timeout=lock_timeout)
-            stored_db = index.config.db_url or _sqlite_url(index.path)
-            if db_url is not None and not dburl.same_database(stored_db, db_url):
+        """Open the index at `path` for writing, checking `settings` against it, or create it.
+
+        The choice is made with the folder's write lock held, so two processes started together
+        make one index between them, never two over each other.
+        """
+        folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise SenseSearchError(f"{folder} exists and is not a folder")
+        made_folder = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = acquire_write_lock(folder, lock_timeout)
+        try:
+            if not (folder / CONFIG_FILE).exists():
+                return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,
+                                  device=device, _lock=lock)
+            index = cls.open(path, encoder=encoder, device=device, _lock=lock)
+        except BaseException:
+            lock.release()
+            if made_folder and not (folder / CONFIG_FILE).exists():
+                (folder / LOCK_FILE).unlink(missing_ok=True)
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+            raise
+        stored_db = index.config.db_url or _sqlite_url(index.path)
+        if db_url is not None and not dburl.same_database(stored_db, db_url):
+            index.close()
+            raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
+                                      f"not {dburl.redact(db_url)}; leave out --db for an existing index")
+        if settings is not None:
+            differences = encoder_differences(index.config.encoder, settings)
+            if differences:
                 index.close()
-                raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
-                                          f"not {dburl.redact(db_url)}; leave out --db for an existing index")
-            if settings is not None:
-                differences = encoder_differences(index.config.encoder, settings)
-                if differences:
-                    index.close()
-                    raise ConfigMismatchError(f"{path} was built with other settings: " + "; ".join(differences))
-            return index
-        return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,
-                          device=device, lock_timeout=lock_timeout)
+                raise ConfigMismatchError(f"{path} was built with other settings: " + "; ".join(differences))
+        return index
 
     def close(self) -> None:
         self.store.close()
@@ -205,9 +257,20 @@ class SenseIndex:
         with self.store.begin() as conn:
             for doc in docs:
                 self.store.delete_document(conn, doc)
-        for doc in docs:
-            self.vectors.remove_range(doc.first_occurrence, doc.first_occurrence + doc.n_occurrences)
+        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
         self.save_vectors()
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        """Re-encode every stored occurrence from the sentences in the metadata store and re-train the codec.
+
+        No corpus files are needed, only the model the index was built with (ConfigMismatchError if it
+        changed). `progress` gets the number of sentences done. Returns the number of vectors written.
+        """
+        self._require_writer()
+        self.vectors = reencoded_vectors(self.store, self.encoder.encode, self.config.dim, self.config.compression,
+                                         progress)
+        self.save_vectors()
+        return self.vectors.ntotal
 
     def save_vectors(self) -> None:
         self.vectors.save(self.path / VECTORS_FILE)
@@ -236,11 +299,23 @@ class SenseIndex:
     # ---- reading -------------------------------------------------------------------------------
 
     def refresh(self) -> bool:
-        """Reload the vectors file if another process has saved a newer one; True if it did."""
+        """Reload the vectors file if another process has saved a newer one; True if it did.
+
+        A reader's view is one generation of the index: when the metadata store or config.json are
+        other files than the ones it opened (the index was rebuilt in place), rows, config and vectors
+        are all taken from the new index together, never new vectors over the old rows.
+        """
         stamp = self._stamp()
         if stamp == self._vectors_stamp or self._lock is not None:
             return False
-        self.vectors = VectorStore.load(self.path / VECTORS_FILE)
+        if self._identity() != self._opened_identity:
+            config = read_index_config(self.path)
+            store = MetaStore(config.db_url or _sqlite_url(self.path))
+            self.store.close()
+            if (config.encoder, config.model_fingerprint) != (self.config.encoder, self.config.model_fingerprint):
+                self._encoder = None
+            self.store, self.config, self._opened_identity = store, config, self._identity()
+        self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
         self._vectors_stamp = stamp
         return True
 
@@ -255,6 +330,17 @@ class SenseIndex:
         except FileNotFoundError:
             return (0, 0, 0)
         return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _identity(self) -> tuple[tuple[int, int], ...]:
+        """Which files the metadata store and config.json are (device, inode): new ones mean a rebuilt index."""
+        found = []
+        for name in (META_FILE, CONFIG_FILE):
+            try:
+                st = os.stat(self.path / name)
+                found.append((st.st_dev, st.st_ino))
+            except FileNotFoundError:
+                found.append((0, 0))
+        return tuple(found)
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
               nprobe: int | None = None) -> list[Hit]:
@@ -277,9 +363,9 @@ class SenseIndex:
     def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Sequence[str] | None = None,
                seed: int = 0) -> SenseReport:
         """Sense groups of `word`'s usages (see `sensesearch.senses.induce_senses`)."""
-        from .senses import induce_senses  # senses imports this module
+        from .senses import induce_senses  # scikit-learn loads only when senses are asked for
 
-        return induce_senses(self, word, k=k, examples=examples, documents=documents, seed=seed)
+        return induce_senses(self.searcher, word, k=k, examples=examples, documents=documents, seed=seed)
 
     def sense(self, word: str) -> WordSenses:
         """The named senses of `word`: define them, tag its usages, search within a sense (sensesearch.sense_api)."""
@@ -330,15 +416,6 @@ class SenseIndex:
                  "occurrences": d.n_occurrences} for d in self.store.all_documents()]
 
 
-def read_index_config(folder: Path) -> IndexConfig:
-    """The config of the index in `folder`; IndexNotFoundError when there is no index there."""
-    if not folder.is_dir():
-        raise IndexNotFoundError(f"no index at {folder}: the folder does not exist")
-    if not (folder / CONFIG_FILE).is_file():
-        raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
-    return IndexConfig.load(folder)
-
-
 def _sqlite_url(folder: Path) -> str:
     return f"sqlite:///{(folder / META_FILE).resolve()}"
 
@@ -350,13 +427,4 @@ def _files_size(folder: Path, name: str) -> int:
 def _under(key: str, wanted: str) -> bool:
     return key == wanted or key.startswith(wanted.rstrip(os.sep) + os.sep) or key.startswith(wanted + "#")
 
-
-def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
-    """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds."""
-    lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexLockedError(f"another process is writing to {folder}; try again when it is done") from None
-    return lock
 

@@ -28,7 +28,7 @@ from .segment import split_sentences
 from .store import DocumentRow, documents, occurrences, sentences, words
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
+    from .parts import IndexParts
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,9 @@ class _Counters:
 
 
 class Ingestor:
-    """One ingest run over a stream of documents into a writable SenseIndex."""
+    """One ingest run over a stream of documents into a writable index (its parts: see parts.IndexParts)."""
 
-    def __init__(self, index: SenseIndex, progress: ProgressCallback | None = None,
+    def __init__(self, index: IndexParts, progress: ProgressCallback | None = None,
                  chunk_sentences: int | None = None, chunk_encoder: ChunkEncoder | None = None) -> None:
         self.index = index
         self.chunk_encoder = chunk_encoder or self._encode_in_process
@@ -281,7 +281,7 @@ class Ingestor:
         transaction.commit()
         self.committed_occurrence = self.next_occurrence
         self.since_checkpoint = 0
-        for doc in self.pending_removals:
-            self.vectors.remove_range(doc.first_occurrence, doc.first_occurrence + doc.n_occurrences)
+        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences)
+                                    for d in self.pending_removals])
         self.removed_after_checkpoint = bool(self.pending_removals)
         self.pending_removals = []

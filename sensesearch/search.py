@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import QueryError, WordNotFoundError
+from .errors import IndexCorruptError, QueryError, WordNotFoundError
 from .query import (MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector,
                     word_spans)
 from .records import Hit
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
+    from .parts import IndexParts
 
 
 class Searcher:
-    """Query logic of one SenseIndex."""
+    """Query logic over an open index's parts (parts.IndexParts)."""
 
-    def __init__(self, index: SenseIndex) -> None:
+    def __init__(self, index: IndexParts) -> None:
         self.index = index
 
     def embed_marked(self, text: str) -> tuple[MarkedQuery, np.ndarray]:
@@ -41,7 +41,7 @@ class Searcher:
         marked, vector = self.embed_marked(text)
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe)
-        places, vectors = self._place_vectors(self.places(marked.word, documents))
+        places, vectors = self._place_vectors(marked.word, documents)
         scores = vectors @ vector
         top = np.argsort(-scores, kind="stable")[:k]
         return self.place_hits([places[i] for i in top.tolist()], scores[top].tolist())
@@ -49,6 +49,11 @@ class Searcher:
     def _nearest_any(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                      nprobe: int | None) -> list[Hit]:
         self.index.refresh()
+        if self.index.vectors.ntotal == 0:
+            if self.index.store.counts()["occurrences"]:
+                raise IndexCorruptError("the index has usages but its vectors file holds no vectors; "
+                                        "run `sensesearch verify --repair`")
+            raise WordNotFoundError("the index holds no usages yet; index a corpus first")
         if documents:
             return self._nearest_in_documents(vector, k, documents)
         # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not
@@ -78,7 +83,7 @@ class Searcher:
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Ids (int64, the first word's for a phrase) and unit vectors (float32, n x dim) of every usage."""
-        places, vectors = self._place_vectors(self.places(word, documents))
+        places, vectors = self._place_vectors(word, documents)
         return np.asarray([p[0] for p in places], dtype=np.int64), vectors
 
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
@@ -123,13 +128,23 @@ class Searcher:
                 found.append(place)
         return found
 
-    def _place_vectors(self, places: list[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], np.ndarray]:
-        """The places whose vectors are all present, and each one's unit vector (a phrase: its words' mean)."""
+    def _place_vectors(self, word: str, documents: Sequence[str] | None) -> tuple[list[tuple[int, ...]], np.ndarray]:
+        """The usages of `word` and each one's unit vector (a phrase: its words' mean).
+
+        Rows are read first and the vectors file re-read after them: rows are committed only after
+        their vectors are saved, so a row without a vector is damage (IndexCorruptError), never an
+        answer with usages silently left out. An index rebuilt in place is asked again.
+        """
+        store = self.index.store
+        places = self.places(word, documents)
         self.index.refresh()
-        if self.index.read_only:
-            flat = np.asarray([i for place in places for i in place], dtype=np.int64)
-            present = set(flat[self.index.vectors.contains(flat)].tolist())
-            places = [p for p in places if all(i in present for i in p)]
+        if self.index.store is not store:
+            places = self.places(word, documents)
+        flat = np.asarray([i for place in places for i in place], dtype=np.int64)
+        missing = int((~self.index.vectors.contains(flat)).sum())
+        if missing:
+            raise IndexCorruptError(f"{missing} of the {len(flat)} usages of {word.strip()!r} have no vector: the "
+                                    "vectors file does not match the metadata; run `sensesearch verify --repair`")
         width = max((len(p) for p in places), default=1)
         members = np.asarray(places, dtype=np.int64).reshape(len(places), width)
         if width == 1:

@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 
 from .errors import SenseCountError, SenseSearchError
-from .index import SenseIndex
+from .parts import UsageSource
 from .keywords import context_words, distinctive_words
 from .records import Hit
 
@@ -122,7 +122,7 @@ def cluster(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, str]:
     return model.predict(vectors).astype(np.int64), how
 
 
-def induce_senses(index: SenseIndex, word: str, k: int | None = None, examples: int = 5,
+def induce_senses(index: UsageSource, word: str, k: int | None = None, examples: int = 5,
                   documents: Sequence[str] | None = None, seed: int = 0) -> SenseReport:
     """Group the stored usages of `word` into senses (k given, or chosen by silhouette over 2..8)."""
     started = time.perf_counter()
@@ -169,7 +169,7 @@ def induce_senses(index: SenseIndex, word: str, k: int | None = None, examples: 
                        silhouette=scores, seconds=round(time.perf_counter() - started, 3))
 
 
-def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], ids: np.ndarray, index: SenseIndex,
+def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], ids: np.ndarray, index: UsageSource,
               examples: int, seed: int, notes: list[str]) -> tuple[SenseGroup, ...]:
     senses = sorted(set(labels.tolist()))
     in_keywords = _sample(len(hits), KEYWORD_SAMPLE, seed)

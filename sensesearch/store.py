@@ -22,6 +22,8 @@ from . import dburl
 from .errors import IndexCorruptError, SenseSearchError
 
 SCHEMA_VERSION = 1
+DAMAGED_DATABASE_ADVICE = ("restore meta.sqlite (with its -wal file) from a backup, or index the corpus again "
+                           "into a new folder and delete this one")
 metadata = MetaData()
 
 documents = Table(
@@ -81,9 +83,12 @@ def _domain_error(context: ExceptionContext) -> None:
         return
     detail = str(context.original_exception).splitlines()[0]
     where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
-    if isinstance(failure, OperationalError):
+    damaged = not isinstance(failure, OperationalError) or any(
+        word in detail.lower() for word in ("malformed", "not a database", "corrupt"))
+    if not damaged:
         raise SenseSearchError(f"the metadata database {where} failed: {detail}") from None
-    raise IndexCorruptError(f"the metadata database {where} is damaged: {detail}") from None
+    raise IndexCorruptError(f"the metadata database {where} is damaged: {detail}. The vectors file is not at fault "
+                            f"and repair cannot rebuild the sentences: {DAMAGED_DATABASE_ADVICE}") from None
 
 
 def make_engine(url: str) -> Engine:

@@ -3,87 +3,49 @@
 Small indexes are exhaustive (IndexIDMap2 over flat, SQ or PQ codes). Past `IVF_THRESHOLD`
 vectors the store is rebuilt as an inverted-file index with its own ids and a hash-table direct
 map (so same-word search can still reconstruct vectors by occurrence id); `choose_index_factory`
-is the one place that decides the layout from the size.
+is the one place that decides the layout from the size. Trained codes follow the life cycle in
+codec.py: exact codes until enough vectors exist, then training on a sample and re-encoding.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from .errors import IndexCorruptError
+from . import checksums
+from .codec import (IVF_TRAINING_PER_LIST, TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem,
+                    compression_of, content_keys, configure, default_nprobe, exhaustive_code, ivf_lists, min_training,
+                    retrain_level, sample_ids)
+from .errors import IndexCorruptError, SenseSearchError
 
 VECTORS_FILE = "vectors.faiss"
-SQ_RANGE_MARGIN = 0.2
-PQ_MIN_TRAINING = 1024
-PQ_MAX_BYTES = 32
-"""32-byte codes + 8-byte ids + ~45 B of metadata keep `pq` under 100 B/occurrence (bench_size.py)."""
-IVF_THRESHOLD = 100_000
-IVF_TRAINING_PER_LIST = 40
 IVF_REBUILD_BATCH = 65_536
-CODES = {"flat": "Flat", "fp16": "SQfp16", "sq8": "SQ8"}
-
-
-def pq_subquantizers(dim: int) -> int:
-    """The largest divisor of `dim` that keeps a PQ code at PQ_MAX_BYTES bytes or less."""
-    return max(m for m in range(1, min(dim, PQ_MAX_BYTES) + 1) if dim % m == 0)
-
-
-def ivf_lists(n: int) -> int:
-    """Inverted lists for n vectors: about 4 sqrt(n), as faiss's guidelines suggest."""
-    return max(1, int(round(4 * math.sqrt(n))))
-
-
-def default_nprobe(nlist: int) -> int:
-    """Lists visited per query: about 1.5% of them (recall@10 >= 0.9 on clustered data, see bench_query)."""
-    return max(8, int(math.ceil(nlist * 0.015)))
-
-
-def choose_index_factory(n: int, dim: int, compression: str = "sq8") -> str:
-    """FAISS factory string for n vectors of `dim`: exhaustive below IVF_THRESHOLD, IVF above."""
-    if compression == "pq":
-        code = f"PQ{pq_subquantizers(dim)}"
-    elif compression in CODES:
-        code = CODES[compression]
-    else:
-        raise ValueError(f"unknown compression {compression!r}")
-    return code if n < IVF_THRESHOLD else f"IVF{ivf_lists(n)},{code}"
-
-
-def _base_index(dim: int, compression: str) -> faiss.Index:
-    if compression == "sq8":
-        index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
-        _widen_sq_range(index)
-        return index
-    if compression == "pq":
-        # Built directly: the factory's "PQ" turns on polysemous training, minutes of CPU for no search gain here.
-        return faiss.IndexPQ(dim, pq_subquantizers(dim), 8, faiss.METRIC_INNER_PRODUCT)
-    return faiss.index_factory(dim, choose_index_factory(0, dim, compression), faiss.METRIC_INNER_PRODUCT)
-
-
-def _widen_sq_range(index: faiss.Index) -> None:
-    # SQ8 is trained on the first batch only: a margin keeps later, slightly wider values from clipping.
-    index.sq.rangestat = faiss.ScalarQuantizer.RS_minmax
-    index.sq.rangestat_arg = SQ_RANGE_MARGIN
+CODEC_SAMPLE = 512
 
 
 class VectorStore:
-    """An IDMap2 over an exhaustive index, or an IVF index with ids; inner product on unit vectors = cosine."""
+    """An IDMap2 over an exhaustive index, or an IVF index with ids; inner product on unit vectors = cosine.
 
-    def __init__(self, index: faiss.Index) -> None:
+    `compression` is the code the store grows into (config.json's); the code in use may still be
+    the exact interim one (see codec.py).
+    """
+
+    def __init__(self, index: faiss.Index, compression: str | None = None) -> None:
         self.index = index
+        self.compression = compression or compression_of(self.code)
         self._sorted_ids: np.ndarray | None = None
+        # A loaded trained code counts as trained at its present size: re-trained once the data doubles from here.
+        self._trained_size = 0 if self.interim else self.ntotal
 
     @classmethod
     def create(cls, dim: int, compression: str) -> VectorStore:
-        return cls(faiss.IndexIDMap2(_base_index(dim, compression)))
+        return cls(faiss.IndexIDMap2(exhaustive_code(dim, compression, trained=False)), compression)
 
     @classmethod
-    def load(cls, path: Path) -> VectorStore:
+    def load(cls, path: Path, compression: str | None = None) -> VectorStore:
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as exc:
@@ -91,22 +53,39 @@ class VectorStore:
         # read_index already returns the concrete class; a downcast wrapper would not own the index.
         if isinstance(index, faiss.IndexIVF):
             index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        return cls(index)
+        elif not index.is_trained and index.ntotal == 0:
+            # An empty, untrained code from before the life cycle: start it on exact codes instead.
+            return cls.create(index.d, compression or compression_of(faiss.downcast_index(index.index)))
+        return cls(index, compression)
 
     def save(self, path: Path) -> None:
-        """Write to a temporary file, flush it to disk, then rename: a crash leaves the old file or the new one."""
+        """Write to a temporary file, flush it to disk, then rename: a crash leaves the old file or the new one.
+
+        On any failure (a full disk) the temporary file is deleted and the old file is left as it was.
+        The code is first trained if the size calls for it (`settle`).
+        """
+        self.settle()
         tmp = path.with_name(path.name + ".tmp")
         if self.ivf is not None:
             # The id -> list offset hash map would add 16 B per vector to the file; load() rebuilds it instead.
             self.ivf.set_direct_map_type(faiss.DirectMap.NoMap)
         try:
             faiss.write_index(self.index, str(tmp))
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            checksums.record(path, checksums.file_digest(tmp))
+            os.replace(tmp, path)
+        except (OSError, RuntimeError) as exc:
+            tmp.unlink(missing_ok=True)
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise SenseSearchError(f"cannot save {path} ({reason[:160]}); the previous vectors file is "
+                                   "unchanged; free disk space or make the folder writable, then run it again") from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         finally:
             if self.ivf is not None:
                 self.ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -130,24 +109,82 @@ class VectorStore:
         """The index itself when it is an inverted file (ids stored in its lists), else None."""
         return self.index if isinstance(self.index, faiss.IndexIVF) else None
 
+    @property
+    def code(self) -> faiss.Index:
+        """The index that holds the codes (the IVF index itself, or the one behind the IDMap2)."""
+        return self.index if self.ivf is not None else faiss.downcast_index(self.index.index)
+
+    @property
+    def interim(self) -> bool:
+        """True while exact codes stand in for a code that is not trained yet."""
+        return compression_of(self.code) != self.compression
+
     def describe(self) -> str:
         if self.ivf is not None:
-            return f"IVF{self.ivf.nlist},{_code_name(self.ivf)},nprobe={self.ivf.nprobe}"
-        return f"IDMap2,{_code_name(faiss.downcast_index(self.index.index))}"
+            return f"IVF{self.ivf.nlist},{code_name(self.ivf)},nprobe={self.ivf.nprobe}"
+        wanted = f" (exact until {min_training(self.compression)} vectors, then {self.compression})" if self.interim else ""
+        return f"IDMap2,{code_name(self.code)}{wanted}"
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add unit vectors under their occurrence ids (the code is trained when saved, see `settle`)."""
         if len(ids) == 0:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if not self.index.is_trained:
-            if isinstance(faiss.downcast_index(self.index.index), faiss.IndexPQ) and len(vectors) < PQ_MIN_TRAINING:
-                raise IndexCorruptError(
-                    f"PQ compression needs at least {PQ_MIN_TRAINING} occurrences in the first batch to train on")
+            # Only a store from before the codec life cycle gets here; train it on what it is given.
             self.index.train(vectors)
         self.index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
         self._sorted_ids = None
 
+    def settle(self) -> bool:
+        """Train the code if the size now calls for it (codec.retrain_level); True if it did.
+
+        Called before every save, so training sees everything a writer holds at a checkpoint,
+        not whatever batch happened to come first.
+        """
+        if self.ivf is not None:
+            return False
+        level = retrain_level(self.ntotal, self.compression)
+        due = level >= 0 if self.interim else level > max(0, retrain_level(self._trained_size, self.compression))
+        if due:
+            self.train_codec()
+        return due
+
+    def train_codec(self, seed: int | None = None) -> None:
+        """Train the exhaustive code on a random sample of every stored vector, then re-encode them all."""
+        if self.ivf is not None:
+            self.index = self.rebuilt(self.compression, seed=seed, force=True).index
+            return
+        least = min_training(self.compression)
+        if least == 0 or (self.interim and self.ntotal < least):
+            return
+        code = exhaustive_code(self.dim, self.compression, trained=self.ntotal >= least)
+        ids = self.sorted_ids()
+        if not code.is_trained:
+            code.train(self.training_sample(TRAINING_SAMPLE_MAX, seed))
+        fresh = faiss.IndexIDMap2(code)
+        for first in range(0, len(ids), IVF_REBUILD_BATCH):
+            batch = ids[first:first + IVF_REBUILD_BATCH]
+            fresh.add_with_ids(self.reconstruct(batch), batch)
+        self.index = fresh
+        self._sorted_ids = None
+        self._trained_size = self.ntotal
+
+    def training_sample(self, size: int, seed: int | None = None) -> np.ndarray:
+        """`size` stored vectors chosen and ordered by content (codec.content_keys), float32 (size, dim)."""
+        ids = self.sorted_ids()
+        keys = np.concatenate([content_keys(self.reconstruct(ids[first:first + IVF_REBUILD_BATCH]), seed)
+                               for first in range(0, len(ids), IVF_REBUILD_BATCH)] or [np.zeros(0, np.uint64)])
+        order = np.argsort(keys, kind="stable")[:size]
+        return self.reconstruct(ids[order])
+
+    def codec_problem(self, seed: int | None = None) -> str | None:
+        """Why the code in use cannot tell usages apart (see codec.codec_problem), judged on a sample; None if sound."""
+        ids = sample_ids(self.sorted_ids(), CODEC_SAMPLE, seed)
+        return codec_problem(self.code, self.reconstruct(ids))
+
     def remove(self, ids: np.ndarray) -> int:
+        """Remove the vectors of `ids` in one pass over the index; returns how many were stored."""
         if len(ids) == 0:
             return 0
         ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -157,17 +194,26 @@ class VectorStore:
             selector = faiss.IDSelectorArray(ids)
         else:
             selector = faiss.IDSelectorBatch(ids)
+        return self._drop(selector)
+
+    def _drop(self, selector: faiss.IDSelector) -> int:
+        """The one place vectors leave the index: one pass over it per call."""
         self._sorted_ids = None
         return int(self.index.remove_ids(selector))
 
-    def remove_range(self, first: int, stop: int) -> int:
-        if stop <= first:
+    def remove_ranges(self, ranges: list[tuple[int, int]]) -> int:
+        """Remove every id in the half-open [first, stop) ranges, in one pass over the index."""
+        ranges = [(first, stop) for first, stop in ranges if stop > first]
+        if not ranges:
             return 0
-        if self.ivf is not None:
-            stored = self.sorted_ids()
-            return self.remove(stored[np.searchsorted(stored, first):np.searchsorted(stored, stop)])
-        self._sorted_ids = None
-        return int(self.index.remove_ids(faiss.IDSelectorRange(first, stop)))
+        if len(ranges) == 1 and self.ivf is None:
+            return self._drop(faiss.IDSelectorRange(*ranges[0]))
+        stored = self.sorted_ids()
+        chosen = [stored[np.searchsorted(stored, first):np.searchsorted(stored, stop)] for first, stop in ranges]
+        return self.remove(np.concatenate(chosen))
+
+    def remove_range(self, first: int, stop: int) -> int:
+        return self.remove_ranges([(first, stop)])
 
     def ids(self) -> np.ndarray:
         if self.ivf is None:
@@ -208,42 +254,33 @@ class VectorStore:
             return self.index.search(query, k, params=params)
         return self.index.search(query, k)
 
-    def needs_rebuild(self, compression: str) -> bool:
+    def needs_rebuild(self, compression: str | None = None) -> bool:
         """True once the size calls for an IVF layout (or for 2x the lists of the current IVF)."""
-        wanted = choose_index_factory(self.ntotal, self.dim, compression)
+        wanted = choose_index_factory(self.ntotal, self.dim, compression or self.compression)
         if not wanted.startswith("IVF"):
             return False
         return self.ivf is None or ivf_lists(self.ntotal) >= 2 * self.ivf.nlist
 
-    def rebuilt(self, compression: str, seed: int = 0) -> VectorStore:
-        """A new IVF store holding the same ids, trained on a sample of the (decoded) stored vectors."""
+    def rebuilt(self, compression: str | None = None, seed: int | None = None, force: bool = False) -> VectorStore:
+        """A new IVF store holding the same ids, trained on a sample of the (decoded) stored vectors.
+
+        The sample is IVF_TRAINING_PER_LIST vectors per list, and at least what the code needs
+        (codec.min_training), never every vector.
+        """
+        compression = compression or self.compression
         factory = choose_index_factory(self.ntotal, self.dim, compression)
+        if force and not factory.startswith("IVF"):
+            factory = f"IVF{ivf_lists(self.ntotal)},{factory}"
         index = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
-        ivf = faiss.extract_index_ivf(index)
-        if isinstance(ivf, faiss.IndexIVFScalarQuantizer) and compression == "sq8":
-            _widen_sq_range(ivf)
-        if isinstance(ivf, faiss.IndexIVFPQ):
-            ivf.do_polysemous_training = False
+        ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+        configure(ivf, compression)
         ids = self.sorted_ids()
-        rng = np.random.default_rng(seed)
-        sample = np.sort(rng.choice(ids, size=min(len(ids), IVF_TRAINING_PER_LIST * ivf.nlist), replace=False))
+        wanted = max(IVF_TRAINING_PER_LIST * ivf.nlist, min_training(compression))
         ivf.cp.niter = 10
-        index.train(self.reconstruct(sample))
+        index.train(self.training_sample(min(wanted, TRAINING_SAMPLE_MAX * 4), seed))
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         ivf.nprobe = default_nprobe(ivf.nlist)
         for first in range(0, len(ids), IVF_REBUILD_BATCH):
             batch = ids[first:first + IVF_REBUILD_BATCH]
             index.add_with_ids(self.reconstruct(batch), batch)
-        return VectorStore(index)
-
-
-def _code_name(index: faiss.Index) -> str:
-    index = faiss.downcast_index(index)
-    if isinstance(index, (faiss.IndexScalarQuantizer, faiss.IndexIVFScalarQuantizer)):
-        kinds = {faiss.ScalarQuantizer.QT_8bit: "SQ8", faiss.ScalarQuantizer.QT_fp16: "SQfp16"}
-        return kinds.get(index.sq.qtype, "SQ")
-    if isinstance(index, faiss.IndexPQ):
-        return f"PQ{index.pq.M}"
-    if isinstance(index, faiss.IndexIVFPQ):
-        return f"PQ{index.pq.M}"
-    return type(index).__name__.removeprefix("Index").removeprefix("IVF") or "Flat"
+        return VectorStore(index, compression)

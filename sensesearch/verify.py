@@ -9,7 +9,7 @@ vectors second, the same order as every other writer, so an interrupted repair i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,13 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Column, Table, func, or_, select
 from sqlalchemy.engine import Connection
 
+from . import checksums
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
-from .errors import IndexCorruptError, ModelLoadError
-from .index import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
-from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
+from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
+from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
+from .reencode import reencoded_vectors
+from .store import DAMAGED_DATABASE_ADVICE, DocumentRow, MetaStore, documents, occurrences, sentences, words
 from .vectors import VECTORS_FILE, VectorStore
 
 SHOWN = 5
@@ -91,16 +93,38 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
             findings.notes.append("another process is writing to this index: stray vectors may be its unfinished work")
         if not repair or not findings.problems:
             return _report(folder, store, vectors, findings)
-        repaired, dropped = _repair(folder, config, store, vectors, docs, findings)
-        after, vectors, _ = _check(folder, config, store, check_model=False, device=device)
+        if vectors is not None and vectors.dim != config.dim:
+            config = replace(config, dim=vectors.dim)
+            config.save(folder)
+            findings.notes.append(f"config.json's dim was set to {vectors.dim}, the stored vectors' dimension")
+        repaired, dropped = _repair(folder, config, store, vectors, docs, findings, device)
+        if any(p.kind == "codec" for p in findings.problems):
+            repaired += (_reencode(folder, config, store, device),)
+        model_problem = any(p.kind == "model" for p in findings.problems)
+        after, vectors, _ = _check(folder, config, store, check_model=model_problem, device=device)
         after.notes[:0] = findings.notes
-        after.problems[:0] = [p for p in findings.problems if p.kind in UNREPAIRABLE and p not in after.problems]
+        after.problems[:0] = [p for p in findings.problems if p.kind in UNREPAIRABLE and p.kind != "model"
+                              and p not in after.problems]
         return _report(folder, store, vectors, after, repaired, dropped)
     finally:
         if store is not None:
             store.close()
         if lock is not None:
             lock.release()
+
+
+def _reencode(folder: Path, config: IndexConfig, store: MetaStore, device: str | None) -> str:
+    """New vectors for every stored occurrence, from the stored sentences (the model is needed, the corpus is not)."""
+    if not store.counts()["occurrences"]:
+        VectorStore.create(config.dim, config.compression).save(folder / VECTORS_FILE)
+        return "wrote an empty vectors file (the metadata holds no occurrences)"
+    encoder = load_encoder(config.encoder, device)
+    if encoder.fingerprint != config.model_fingerprint:
+        raise ConfigMismatchError(f"cannot re-encode: {config.encoder.model!r} now has weights fingerprint "
+                                  f"{encoder.fingerprint}, the index was built with {config.model_fingerprint}")
+    fresh = reencoded_vectors(store, encoder.encode, config.dim, config.compression)
+    fresh.save(folder / VECTORS_FILE)
+    return f"re-encoded {fresh.ntotal} vectors from the stored sentences ({fresh.describe()})"
 
 
 def _writer_active(folder: Path) -> bool:
@@ -127,7 +151,7 @@ def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: boo
     found = _Findings()
     _check_config(config, found, check_model, device)
     for message in store.integrity_problems():
-        found.add("database", message)
+        found.add("database", f"{message} (SQLite's own check; {DAMAGED_DATABASE_ADVICE})")
     docs = store.all_documents()
     rows = np.asarray(store.all_occurrence_ids(), dtype=np.int64)
     with store.engine.connect() as conn:
@@ -135,8 +159,14 @@ def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: boo
     vectors = _load_vectors(folder, config, found)
     if (folder / (VECTORS_FILE + ".tmp")).exists():
         found.notes.append(f"{VECTORS_FILE}.tmp is left from an interrupted save (harmless; --repair deletes it)")
+    for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
+        if problem:
+            found.add("checksum", problem)
     if vectors is not None:
         _check_ids(vectors.ids(), rows, docs, found)
+        problem = vectors.codec_problem() if vectors.ntotal else None
+        if problem:
+            found.add("codec", f"{problem}; --repair re-encodes the stored sentences with a newly trained codec")
     return found, vectors, docs
 
 
@@ -167,13 +197,15 @@ def _load_vectors(folder: Path, config: IndexConfig, found: _Findings) -> Vector
         found.add("vectors", f"{folder / VECTORS_FILE} is missing")
         return None
     try:
-        vectors = VectorStore.load(folder / VECTORS_FILE)
+        vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
     except IndexCorruptError as exc:
         found.add("vectors", str(exc))
         return None
     if vectors.dim != config.dim:
-        found.add("vectors", f"vectors have dimension {vectors.dim}, config.json says {config.dim}")
-        return None
+        # The vectors are the data and config.json a one-line claim about them: the data wins.
+        found.add("dimension", f"config.json says dimension {config.dim}, but the vectors file holds {vectors.ntotal} "
+                               f"vectors of dimension {vectors.dim}; --repair sets config.json to {vectors.dim} "
+                               "(no data is dropped for it)")
     return vectors
 
 
@@ -262,15 +294,19 @@ def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
 
 
 def _repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore | None,
-            docs: list[DocumentRow], found: _Findings) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            docs: list[DocumentRow], found: _Findings,
+            device: str | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Rows of untrusted documents and orphans go first (committed), then every vector without a row."""
     actions: list[str] = []
     if vectors is None:
+        # A damaged or missing vectors file is never an empty index: the rows stay, their vectors are made anew.
         broken = folder / VECTORS_FILE
         if broken.exists():
             broken.replace(folder / (VECTORS_FILE + ".corrupt"))
             actions.append(f"moved the unreadable vectors file aside to {VECTORS_FILE}.corrupt")
-        vectors = VectorStore.create(config.dim, config.compression)
+        actions.append(_reencode(folder, config, store, device))
+        vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
+        found.problems = [p for p in found.problems if p.kind != "vectors"]
         _check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)
     untrusted = {i for p in found.problems for i in p.documents}
     dropped = [d for d in docs if d.id in untrusted]

@@ -24,14 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sensesearch import encoder, ingest, vectors
-from sensesearch.normalize import fold
 from sensesearch.records import EncodedSentence
-from tests.fake_encoder import _WORD, DIM, FakeEncoder, word_vector
+from tests.fake_encoder import FakeEncoder, FastFakeEncoder
 
 FAULT_POINTS = ("before_checkpoint", "after_vectors_saved", "after_commit", "mid_vectors_write")
 
@@ -49,41 +47,11 @@ class _SlowFakeEncoder(FakeEncoder):
         return super().encode(sentences)
 
 
-class _FastFakeEncoder(FakeEncoder):
-    """The same recipe (own vector plus 0.8 x mean of up to 4 neighbours each side), vectorised."""
-
-    def __init__(self, settings: Any) -> None:
-        super().__init__(settings)
-        self.cache: dict[str, np.ndarray] = {}
-
-    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
-        results = []
-        for sentence in sentences:
-            folded = fold(sentence)  # as the real encoder does, so stored keys and offsets agree
-            matches = list(_WORD.finditer(folded.text))
-            spans = folded.spans(np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2))
-            own = np.zeros((len(matches), DIM), dtype=np.float32)
-            for i, m in enumerate(matches):
-                form = m.group()
-                if form not in self.cache:
-                    self.cache[form] = word_vector(form)
-                own[i] = self.cache[form]
-            sums = np.vstack([np.zeros((1, DIM), dtype=np.float32), np.cumsum(own, axis=0)])
-            rows = np.arange(len(matches))
-            low, high = np.maximum(rows - 4, 0), np.minimum(rows + 5, len(matches))
-            counts = (high - low - 1).astype(np.float32)[:, None]
-            context = (sums[high] - sums[low] - own) / np.maximum(counts, 1)
-            vectors = own + self.context_weight * context
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            results.append(EncodedSentence(spans=spans, vectors=vectors.astype(np.float32), n_pieces=len(matches)))
-        return results
-
-
 def _make_encoder(settings: Any, _device: str | None) -> FakeEncoder:
     delay = float(os.environ.get("FAKE_ENCODE_DELAY", "0"))
     hold = Path(os.environ["FAKE_HOLD_UNTIL"]) if os.environ.get("FAKE_HOLD_UNTIL") else None
     if os.environ.get("FAKE_FAST") == "1":
-        return _FastFakeEncoder(settings)
+        return FastFakeEncoder(settings)
     return _SlowFakeEncoder(settings, delay, hold) if delay > 0 or hold else FakeEncoder(settings)
 
 

@@ -55,3 +55,33 @@ class FakeEncoder:
                 vectors[i] = v / np.linalg.norm(v)
             results.append(EncodedSentence(spans=spans, vectors=vectors, n_pieces=len(matches)))
         return results
+
+
+class FastFakeEncoder(FakeEncoder):
+    """The same recipe (own vector plus 0.8 x mean of up to 4 neighbours each side), vectorised."""
+
+    def __init__(self, settings: EncoderSettings | None = None) -> None:
+        super().__init__(settings)
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        results = []
+        for sentence in sentences:
+            folded = fold(sentence)  # as the real encoder does, so stored keys and offsets agree
+            matches = list(_WORD.finditer(folded.text))
+            spans = folded.spans(np.array([(m.start(), m.end()) for m in matches], dtype=np.int32).reshape(-1, 2))
+            own = np.zeros((len(matches), DIM), dtype=np.float32)
+            for i, m in enumerate(matches):
+                form = m.group()
+                if form not in self.cache:
+                    self.cache[form] = word_vector(form)
+                own[i] = self.cache[form]
+            sums = np.vstack([np.zeros((1, DIM), dtype=np.float32), np.cumsum(own, axis=0)])
+            rows = np.arange(len(matches))
+            low, high = np.maximum(rows - 4, 0), np.minimum(rows + 5, len(matches))
+            counts = (high - low - 1).astype(np.float32)[:, None]
+            context = (sums[high] - sums[low] - own) / np.maximum(counts, 1)
+            vectors = own + self.context_weight * context
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            results.append(EncodedSentence(spans=spans, vectors=vectors.astype(np.float32), n_pieces=len(matches)))
+        return results

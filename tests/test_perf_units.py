@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from sensesearch import SenseIndex
-from sensesearch import vectors as vectors_module
+from sensesearch import codec as codec_module
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.errors import ConfigMismatchError, IndexCorruptError
 from sensesearch.segment import sentence_offsets
 from sensesearch.store import executemany_rows, metadata, occurrences
-from sensesearch.vectors import VectorStore, choose_index_factory, default_nprobe, ivf_lists, pq_subquantizers
+from sensesearch.codec import choose_index_factory, default_nprobe, ivf_lists, pq_subquantizers
+from sensesearch.vectors import VectorStore
 
 
 def unit_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -42,9 +43,9 @@ def test_choose_index_factory_by_size() -> None:
 @pytest.mark.parametrize("compression", ["sq8", "flat", "pq"])
 def test_rebuild_as_ivf_keeps_ids_and_vectors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               compression: str) -> None:
-    monkeypatch.setattr(vectors_module, "IVF_THRESHOLD", 1500)
+    monkeypatch.setattr(codec_module, "IVF_THRESHOLD", 1500)
     # PQ with one-dimensional sub-vectors trains very slowly; 6 dimensions each keeps the test quick.
-    monkeypatch.setattr(vectors_module, "PQ_MAX_BYTES", 8)
+    monkeypatch.setattr(codec_module, "PQ_MAX_BYTES", 8)
     dim, n = 48, 3000
     x = unit_vectors(n, dim)
     ids = np.arange(10, 10 + n, dtype=np.int64)
@@ -73,7 +74,7 @@ def test_rebuild_as_ivf_keeps_ids_and_vectors(tmp_path: Path, monkeypatch: pytes
 
 def test_index_switches_to_ivf_as_it_grows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                            fake_settings: EncoderSettings) -> None:
-    monkeypatch.setattr(vectors_module, "IVF_THRESHOLD", 300)
+    monkeypatch.setattr(codec_module, "IVF_THRESHOLD", 300)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     words = "river bank money loan water stream house field market trade".split()

@@ -1,0 +1,60 @@
+"""Checksums written with each atomic save, so that changed bytes (disk damage, an edit) are found, not served.
+
+A vectors file gets a `<name>.sum` beside it (BLAKE2b of its bytes), written after the new file is
+flushed and before it is renamed into place; the sum keeps the previous file's digest too, so a
+crash between the two renames never makes a sound file look damaged. config.json carries its own
+checksum over its canonical content (see config.IndexConfig).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+SUFFIX = ".sum"
+CHUNK = 1 << 20
+
+
+def file_digest(path: Path) -> str:
+    """BLAKE2b (32-byte) hex digest of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.blake2b(digest_size=32)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=32).hexdigest()
+
+
+def _sums(path: Path) -> dict[str, str] | None:
+    try:
+        data = json.loads(path.with_name(path.name + SUFFIX).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def record(path: Path, digest: str) -> None:
+    """Write `digest` as the expected digest of `path` (its current one kept as the previous), atomically."""
+    before = _sums(path) or {}
+    target = path.with_name(path.name + SUFFIX)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps({"blake2b": digest, "previous": before.get("blake2b", "")}))
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
+def mismatch(path: Path) -> str | None:
+    """Why `path` does not match the checksum written with it; None if it does or none was written (older index)."""
+    sums = _sums(path)
+    if sums is None or not path.is_file():
+        return None
+    if file_digest(path) in (sums.get("blake2b"), sums.get("previous")):
+        return None
+    return (f"{path.name} does not match the checksum written with it: its bytes changed after it was saved "
+            "(disk damage or an edit)")

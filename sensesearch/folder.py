@@ -1,0 +1,68 @@
+"""The index folder: its file names, its single-writer lock, and what may be created in it.
+
+Whether a folder holds an index is only decided with its write lock held (see SenseIndex.create
+and open_or_create); `refuse_existing` is the rule that nothing is ever created over data files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .config import CONFIG_FILE, IndexConfig, encoder_differences
+from .encoder import Encoder
+from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
+from .vectors import VECTORS_FILE
+
+META_FILE = "meta.sqlite"
+LOCK_FILE = "write.lock"
+
+
+def read_index_config(folder: Path) -> IndexConfig:
+    """The config of the index in `folder`; IndexNotFoundError when there is no index there."""
+    if not folder.is_dir():
+        raise IndexNotFoundError(f"no index at {folder}: the folder does not exist")
+    if not (folder / CONFIG_FILE).is_file():
+        raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
+    return IndexConfig.load(folder)
+
+
+def refuse_existing(folder: Path) -> None:
+    """SenseSearchError if `folder` holds an index or any of its data files (never create over them)."""
+    if (folder / CONFIG_FILE).exists():
+        raise SenseSearchError(f"{folder} already holds an index; open it instead")
+    found = [name for name in (META_FILE, VECTORS_FILE) if (folder / name).exists()]
+    if found:
+        raise IndexCorruptError(f"{folder} holds {' and '.join(found)} but no {CONFIG_FILE}: an index whose config "
+                                "was lost; nothing was created over it. Restore config.json from a backup, or move "
+                                "the folder away to index into a new one")
+
+
+def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
+    """ConfigMismatchError naming each way a given encoder differs from what the index was built with."""
+    differences = encoder_differences(config.encoder, encoder.settings) if hasattr(encoder, "settings") else []
+    if config.model_fingerprint and encoder.fingerprint != config.model_fingerprint:
+        differences.append(f"model fingerprint: index has {config.model_fingerprint!r}, "
+                           f"encoder has {encoder.fingerprint!r}")
+    if config.dim and encoder.dim != config.dim:
+        differences.append(f"dim: index has {config.dim}, encoder gives {encoder.dim}")
+    if differences:
+        raise ConfigMismatchError(f"the encoder given does not match {folder}: " + "; ".join(differences))
+
+
+def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
+    """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds.
+
+    SenseSearchError, before anything is changed, when the folder cannot be written (read-only media).
+    """
+    lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexLockedError(f"another process is writing to {folder}; try again when it is done") from None
+    except OSError as exc:
+        raise SenseSearchError(f"cannot write to {folder} ({exc.strerror or exc}): the index is on read-only "
+                               "media or its files are protected; nothing was changed. Reading commands still "
+                               "work; to change it, copy the folder somewhere writable") from None
+    return lock

@@ -1,0 +1,64 @@
+"""Re-encode an index's vectors from the sentences its metadata store already holds (no corpus files needed).
+
+Used by `verify --repair` when the vector codec cannot tell usages apart, and by SenseIndex.reindex.
+Each stored occurrence names its sentence and its row (`position`) in the encoder's output for that
+sentence; the fresh vector is taken from that row, after checking that the encoder still finds the
+same word there (same character span), so a changed model or tokenizer is reported, not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sqlalchemy import select
+
+from .errors import ConfigMismatchError
+from .records import EncodedSentence
+from .store import MetaStore, occurrences, sentences
+from .vectors import VectorStore
+
+SENTENCES_PER_BATCH = 512
+Encode = Callable[[Sequence[str]], list[EncodedSentence]]
+
+
+def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: str,
+                      progress: Callable[[int], None] | None = None) -> VectorStore:
+    """A new vector store holding a fresh vector for every stored occurrence, its codec trained on a sample of all.
+
+    Raises ConfigMismatchError when the encoder no longer finds a stored word at its stored span.
+    Memory: exact (fp16) codes of every vector until the codec is trained once at the end.
+    """
+    fresh = VectorStore.create(dim, compression)
+    last = 0
+    done = 0
+    with store.engine.connect() as conn:
+        while True:
+            batch = conn.execute(select(sentences.c.id, sentences.c.text).where(sentences.c.id > last)
+                                 .order_by(sentences.c.id).limit(SENTENCES_PER_BATCH)).all()
+            if not batch:
+                break
+            last = int(batch[-1][0])
+            rows = conn.execute(select(occurrences.c.id, occurrences.c.sentence_id, occurrences.c.position,
+                                       occurrences.c.start, occurrences.c.end)
+                                .where(occurrences.c.sentence_id.between(int(batch[0][0]), last))
+                                .order_by(occurrences.c.id)).all()
+            at = {int(sentence_id): i for i, (sentence_id, _) in enumerate(batch)}
+            encoded = encode([text for _, text in batch])
+            ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+            vectors = np.zeros((len(rows), dim), dtype=np.float32)
+            for i, (occurrence_id, sentence_id, position, start, end) in enumerate(rows):
+                enc = encoded[at[int(sentence_id)]]
+                if position >= len(enc.spans) or tuple(enc.spans[position].tolist()) != (start, end):
+                    raise ConfigMismatchError(
+                        f"the model no longer finds occurrence {occurrence_id} at characters {start}-{end} of "
+                        f"sentence {sentence_id}; the model or its tokenizer changed, so the corpus must be indexed anew")
+                vectors[i] = enc.vectors[position]
+            fresh.add(ids, vectors)
+            done += len(batch)
+            if progress:
+                progress(done)
+    fresh.train_codec()
+    if fresh.needs_rebuild():
+        fresh = fresh.rebuilt()
+    return fresh

@@ -1,0 +1,208 @@
+"""Never create over an index, never repair on the word of the least trustworthy file (issue 17 items 1, 2, 6, 8)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import faiss
+import pytest
+
+from sensesearch import (ConfigMismatchError, IndexCorruptError, SenseIndex, SenseSearchError, WordNotFoundError)
+from sensesearch.config import EncoderSettings
+from sensesearch.verify import verify_index
+from sensesearch.vectors import VECTORS_FILE, VectorStore
+
+from .robust_util import run_cli, snapshot, start_cli, write_corpus
+
+
+def build(tmp_path: Path, corpus: Path, settings: EncoderSettings) -> Path:
+    with SenseIndex.create(tmp_path / "idx", settings=settings) as index:
+        index.add([corpus])
+    return tmp_path / "idx"
+
+
+def test_two_processes_creating_one_index_make_one(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "c", 6, 8)
+    target = tmp_path / "new"
+    slow = {"FAKE_ENCODE_DELAY": "0.3", "FAKE_CHUNK_SENTENCES": "8"}
+    first = start_cli("index", corpus, "--index", target, "--model", "fake:race", "--quiet", "--wait", "60", **slow)
+    second = start_cli("index", corpus, "--index", target, "--model", "fake:race", "--quiet", "--wait", "60", **slow)
+    outs = [first.communicate(timeout=120), second.communicate(timeout=120)]
+    assert first.returncode == 0 and second.returncode == 0, outs
+    final = snapshot(target)
+    assert len(final.documents) == 6 and len(final.vector_ids) > 0
+    assert list(final.row_ids) == list(final.vector_ids)
+    answer = run_cli("query", "Sentence 1 of [[doc]] 2", "--index", target, "--json")
+    assert answer.returncode == 0 and json.loads(answer.stdout), answer.stderr
+
+
+def test_index_never_creates_over_data_without_config(tmp_path: Path, bank_corpus: Path,
+                                                      fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    before = (target / VECTORS_FILE).read_bytes()
+    (target / "config.json").unlink()
+    for attempt in (lambda: SenseIndex.open_or_create(target, fake_settings),
+                    lambda: SenseIndex.create(target, settings=fake_settings)):
+        with pytest.raises(IndexCorruptError, match="no config.json"):
+            attempt()
+    assert (target / VECTORS_FILE).read_bytes() == before and not (target / "config.json").exists()
+    result = run_cli("index", bank_corpus, "--index", target, "--model", "fake:x", "--quiet")
+    assert result.returncode == 1 and "no config.json" in result.stderr
+    assert (target / VECTORS_FILE).read_bytes() == before
+
+
+def test_reader_whose_rows_lack_vectors_reports_damage(tmp_path: Path, bank_corpus: Path,
+                                                       fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    VectorStore.create(32, "sq8").save(target / VECTORS_FILE)
+    with SenseIndex.open(target, read_only=True) as index:
+        with pytest.raises(IndexCorruptError, match="no vector"):
+            index.query("the [[bank]] of the river")
+        with pytest.raises(IndexCorruptError, match="no vectors"):
+            index.query("the [[bank]] of the river", any_word=True)
+
+
+def test_any_word_on_an_empty_index_is_a_clear_error(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    SenseIndex.create(tmp_path / "idx", settings=fake_settings).close()
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        with pytest.raises(WordNotFoundError, match="no usages yet"):
+            index.query("the [[bank]]", any_word=True)
+    result = run_cli("query", "the [[bank]]", "--any-word", "--index", tmp_path / "idx")
+    assert result.returncode == 1 and "Traceback" not in result.stderr and "no usages yet" in result.stderr
+
+
+def test_bad_compression_creates_nothing(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    with pytest.raises(ConfigMismatchError, match="compression"):
+        SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="zip")
+    assert not (tmp_path / "idx").exists()
+
+
+def test_wrong_dim_in_config_is_repaired_from_the_data(tmp_path: Path, bank_corpus: Path,
+                                                       fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    before = snapshot(target)
+    config = json.loads((target / "config.json").read_text())
+    config["dim"] = 999
+    (target / "config.json").write_text(json.dumps(config))
+    with pytest.raises(IndexCorruptError, match="dimension"):
+        SenseIndex.open(target)
+    report = verify_index(target, check_model=False)
+    kinds = [p.kind for p in report.problems]
+    assert kinds == ["dimension", "checksum"] and "999" in report.problems[0].detail, kinds
+    repaired = verify_index(target, repair=True, check_model=False)
+    assert repaired.sound and not repaired.dropped_documents
+    after = snapshot(target)
+    assert after.documents == before.documents and list(after.vector_ids) == list(before.vector_ids)
+    with SenseIndex.open(target) as index:
+        assert index.config.dim == 32 and len(index.query("the [[bank]] of the river", k=3)) == 3
+
+
+@pytest.mark.parametrize("damage", ["empty", "garbage", "missing"])
+def test_damaged_vectors_file_is_never_an_empty_index(tmp_path: Path, bank_corpus: Path,
+                                                      fake_settings: EncoderSettings, damage: str) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    with SenseIndex.open(target, read_only=True) as index:
+        expected = [(h.document, h.doc_start) for h in index.query("the [[bank]] of the river", k=4)]
+    path = target / VECTORS_FILE
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(b"" if damage == "empty" else b"\x00garbage" * 10)
+    with pytest.raises(IndexCorruptError):
+        SenseIndex.open(target)
+    report = verify_index(target, repair=True)
+    assert report.sound and not report.dropped_documents, report
+    with SenseIndex.open(target, read_only=True) as index:
+        assert [(h.document, h.doc_start) for h in index.query("the [[bank]] of the river", k=4)] == expected
+
+
+def test_full_disk_while_saving_vectors_leaves_no_tmp(tmp_path: Path, bank_corpus: Path,
+                                                      fake_settings: EncoderSettings,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    before = (target / VECTORS_FILE).read_bytes()
+
+    def disk_full(index: faiss.Index, name: str) -> None:
+        Path(name).write_bytes(b"partial")
+        raise RuntimeError("Error: 'ret == (n)' failed: write error: No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", disk_full)
+    with SenseIndex.open(target) as index:
+        with pytest.raises(SenseSearchError, match="space"):
+            index.remove([str(bank_corpus / "bank.txt")])
+    assert (target / VECTORS_FILE).read_bytes() == before
+    assert not (target / (VECTORS_FILE + ".tmp")).exists()
+
+
+def test_reader_follows_an_index_rebuilt_in_place_as_one_generation(tmp_path: Path, bank_corpus: Path,
+                                                                    fake_settings: EncoderSettings) -> None:
+    import shutil
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "o.txt").write_text("A heron stood by the bank. " * 3 + "\n\nThe river bank was muddy.\n")
+    with SenseIndex.open(target, read_only=True) as reader:
+        assert len(reader.query("the [[bank]] of the river", k=10)) == 6
+        shutil.rmtree(target)
+        with SenseIndex.create(target, settings=fake_settings) as writer:
+            writer.add([other])
+        hits = reader.query("the [[bank]] of the river", k=10)
+        assert len(hits) == 4 and all(h.document.endswith("o.txt") and h.word == "bank" for h in hits)
+
+
+def test_damaged_database_says_what_is_wrong_and_what_to_do(tmp_path: Path, bank_corpus: Path,
+                                                            fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    meta = target / "meta.sqlite"
+    data = bytearray(meta.read_bytes())
+    data[4096 * 2:4096 * 2 + 3000] = b"\x55" * len(data[4096 * 2:4096 * 2 + 3000])
+    meta.write_bytes(bytes(data))
+    (bank_corpus / "more.txt").write_text("Another bank opened.\n")
+    for args in (("index", bank_corpus, "--index", target, "--quiet"), ("verify", "--index", target, "--repair")):
+        result = run_cli(*args)
+        assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "metadata database" in result.stderr and "restore meta.sqlite" in result.stderr
+        assert "verify --repair" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_changed_bytes_are_found_by_checksums(tmp_path: Path, bank_corpus: Path,
+                                              fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    assert verify_index(target, check_model=False).sound
+    config = json.loads((target / "config.json").read_text())
+    config["encoder"]["layers"] = [-1]
+    (target / "config.json").write_text(json.dumps(config))
+    report = verify_index(target, check_model=False)
+    assert [p.kind for p in report.problems] == ["checksum"] and "config.json" in report.problems[0].detail
+    with pytest.raises(IndexCorruptError, match="config.json"):
+        SenseIndex.open(target)
+    target = build(tmp_path / "second", bank_corpus, fake_settings)
+    vectors = target / VECTORS_FILE
+    data = bytearray(vectors.read_bytes())
+    data[-40] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    report = verify_index(target, check_model=False)
+    assert "checksum" in [p.kind for p in report.problems]
+    with pytest.raises(IndexCorruptError, match="vectors.faiss does not match"):
+        SenseIndex.open(target)
+
+
+def test_writer_on_read_only_media_fails_with_one_line_before_changing_anything(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import filelock
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    before = snapshot(target)
+
+    def read_only(self: filelock.BaseFileLock, *args: object, **kwargs: object) -> None:
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", read_only)
+    with pytest.raises(SenseSearchError, match="read-only media") as caught:
+        SenseIndex.open(target).remove([str(bank_corpus / "bank.txt")])
+    assert "\n" not in str(caught.value)
+    monkeypatch.undo()
+    after = snapshot(target)
+    assert after.documents == before.documents and list(after.vector_ids) == list(before.vector_ids)
