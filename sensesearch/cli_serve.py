@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import typer
 
+import sensesearch
 from sensesearch import SenseSearchError
 
 from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, app, err, guarded
@@ -46,6 +47,7 @@ def serve(
         token = secrets.token_urlsafe(18)
     if token is not None:
         check_token(token)
+    sensesearch.read_index_config(index)  # a missing index is the error to show, not a busy port
     listener = bind(host, port)
     try:
         if not _is_loopback(host) and token is None:

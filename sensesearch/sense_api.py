@@ -16,7 +16,7 @@ from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_
 from .sensetags import SenseDocument, WordTags, forget, sense_documents, sense_query, sense_usages, word_tags
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
+    from . import SenseIndex
 
 
 class WordSenses:

@@ -16,7 +16,7 @@ from .corpus import content_hash
 from .encoder import Encoder
 from .evaldata import WsdWord
 from .evaluate import accuracy
-from .index import SenseIndex
+from . import SenseIndex
 from .records import Document
 from .sense_examples import item_forms
 from .tagging import DEFAULT_KNN

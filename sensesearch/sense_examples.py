@@ -22,7 +22,7 @@ from .query import normalize_form, parse_marked
 from .tagging import SentenceEncoder, target_vectors, unit
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
+    from . import SenseIndex
 
 
 

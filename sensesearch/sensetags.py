@@ -29,7 +29,7 @@ from .store import documents, metadata
 from .tagging import CLASSIFIER_VERSION, classify
 
 if TYPE_CHECKING:
-    from .index import SenseIndex
+    from . import SenseIndex
 
 log = logging.getLogger(__name__)
 UNASSIGNED = -1

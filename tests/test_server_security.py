@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,10 +143,13 @@ def test_serve_passes_its_address_and_allowed_hosts_and_quotes_the_token(index_p
     from sensesearch.server_state import IndexService
 
     served: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda application, **options: served.update(app=application, **options))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets=None: served.update(app=server.config.app))
     monkeypatch.setattr(IndexService, "warm", lambda self: None)
-    result = CliRunner().invoke(cli_app, ["serve", "--index", str(index_path), "--host", "127.0.0.1",
-                                          "--allow-host", "search.lab.example", "--token", "a%b&c#d"])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(cli_app, ["serve", "--index", str(index_path), "--host", "127.0.0.1", "--port",
+                                          str(port), "--allow-host", "search.lab.example", "--token", "a%b&c#d"])
     assert result.exit_code == 0, result.output
     assert "#token=a%25b%26c%23d" in result.stderr
     with TestClient(served["app"], base_url="http://127.0.0.1") as client:

@@ -95,8 +95,9 @@ def test_without_tensorflow_the_error_names_the_extra(tmp_path: Path, monkeypatc
     lines.write_text("The bank raised rates.\nThe river bank flooded.\n")
     result = runner.invoke(app, ["compare", "bank", str(lines), "--model", model])
     assert result.exit_code == 1 and not isinstance(result.exception, ModelLoadError)
-    message = [line for line in result.output.splitlines() if line.strip()]
-    assert len(message) == 1 and "pip install 'sensesearch[tf]'" in message[0]
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "pip install 'sensesearch[tf]'" in errors[0]
+    assert isinstance(result.exception, SystemExit)
     result = runner.invoke(app, ["index", str(DEMO), "--index", str(tmp_path / "idx"), "--model", model, "--quiet"])
     assert result.exit_code == 1 and "sensesearch[tf]" in result.output
     assert not (tmp_path / "idx" / "config.json").exists()
