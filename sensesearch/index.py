@@ -16,7 +16,9 @@ from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differenc
 from .corpus import check_paths, path_text, read_corpus
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
+from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
+from .lemmas import DEFAULT_LANGUAGE, parse_language
 from .records import Document, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
 from .store import DocumentRow, MetaStore
@@ -52,8 +54,12 @@ class SenseIndex:
     @classmethod
     def create(cls, path: str | Path, model: str | None = None, *, settings: EncoderSettings | None = None,
                compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
-               device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
-        """Make a new, empty index at `path` (a folder that must not hold an index yet)."""
+               device: str | None = None, lock_timeout: float = 0, lemma_language: str = DEFAULT_LANGUAGE) -> SenseIndex:
+        """Make a new, empty index at `path` (a folder that must not hold an index yet).
+
+        `lemma_language`: ISO 639 code(s) of the lemmatiser for words' lemmas ("en", "de,en").
+        """
+        parse_language(lemma_language)
         folder = Path(path)
         if (folder / CONFIG_FILE).exists():
             raise SenseSearchError(f"{folder} already holds an index; open it instead")
@@ -68,8 +74,8 @@ class SenseIndex:
         lock = acquire_write_lock(folder, lock_timeout)
         try:
             config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
-                                 compression=compression, db_url=db_url)
-            store = MetaStore(db_url or _sqlite_url(folder))
+                                 compression=compression, db_url=db_url, lemma_language=lemma_language)
+            store = MetaStore(db_url or _sqlite_url(folder), lemma_language=lemma_language)
             if db_url and store.next_ids() != (1, 1, 1, 1):
                 store.close()
                 raise SenseSearchError(f"{dburl.redact(db_url)} already holds another index's metadata; "
@@ -95,7 +101,7 @@ class SenseIndex:
                 raise IndexCorruptError(f"{folder / VECTORS_FILE} is missing")
             if config.db_url is None and not (folder / META_FILE).is_file():
                 raise IndexCorruptError(f"{folder / META_FILE} is missing")
-            store = MetaStore(config.db_url or _sqlite_url(folder))
+            store = MetaStore(config.db_url or _sqlite_url(folder), lemma_language=config.lemma_language)
             vectors = VectorStore.load(folder / VECTORS_FILE)
             if vectors.dim != config.dim:
                 raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config says {config.dim}")
@@ -244,24 +250,32 @@ class SenseIndex:
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
-              nprobe: int | None = None) -> list[Hit]:
-        """Nearest usages to the word marked [[like this]] in `text`: same word by default, any word if asked."""
-        return self.searcher.query(text, k=k, any_word=any_word, documents=documents, nprobe=nprobe)
+              nprobe: int | None = None, lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
+        """Nearest usages to the word marked [[like this]] in `text`: same word by default, any word if asked.
 
-    def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
-        """Every usage of `word` (case-insensitive) in corpus order, up to `limit`."""
-        return self.searcher.usages(word, limit=limit, documents=documents)
+        `lemma`: every form of the marked word's lemma counts as the same word. `where`: conditions
+        on document metadata and paths such as "year>=1900" (see sensesearch.filters).
+        """
+        return self.searcher.query(text, k=k, any_word=any_word, documents=documents, nprobe=nprobe, lemma=lemma,
+                                   where=where)
+
+    def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None,
+               lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
+        """Every usage of `word` (case-insensitive; every form of its lemma with `lemma`) in corpus order."""
+        return self.searcher.usages(word, limit=limit, documents=documents, lemma=lemma, where=where)
 
     def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Sequence[str] | None = None,
-               seed: int = 0) -> SenseReport:
+               seed: int = 0, lemma: bool = False, where: Sequence[Condition | str] = ()) -> SenseReport:
         """Sense groups of `word`'s usages (see `sensesearch.senses.induce_senses`)."""
         from .senses import induce_senses  # senses imports this module
 
-        return induce_senses(self, word, k=k, examples=examples, documents=documents, seed=seed)
+        return induce_senses(self, word, k=k, examples=examples, documents=documents, seed=seed, lemma=lemma,
+                             where=where)
 
-    def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Occurrence ids and stored vectors of every usage of `word`."""
-        return self.searcher.word_vectors(word, documents=documents)
+    def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
+                     where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Occurrence ids and stored vectors of every usage of `word` (of its lemma, within `where`)."""
+        return self.searcher.word_vectors(word, documents=documents, lemma=lemma, where=where)
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
         """Hits for occurrence ids, in the given order (ids without rows are left out)."""

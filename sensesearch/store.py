@@ -18,10 +18,11 @@ from sqlalchemy import (JSON, BigInteger, Column, Integer, MetaData, String, Tab
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
-from . import dburl
+from . import dburl, filters, migrations
 from .errors import IndexCorruptError, SenseSearchError
+from .lemmas import DEFAULT_LANGUAGE
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = migrations.LATEST
 metadata = MetaData()
 
 documents = Table(
@@ -49,6 +50,8 @@ words = Table(
     "words", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("form", Text, nullable=False, unique=True),
+    # Lemma of the form (sensesearch.lemmas); added to older stores by migrations.m002_word_lemmas.
+    Column("lemma", Text, nullable=True, index=True),
 )
 occurrences = Table(
     "occurrences", metadata,
@@ -157,7 +160,7 @@ class OccurrenceRow:
 class MetaStore:
     """Reads and writes the metadata tables; one instance per open index."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, lemma_language: str = DEFAULT_LANGUAGE) -> None:
         self.url = url
         self.schema = dburl.schema_of(url)
         try:
@@ -169,6 +172,7 @@ class MetaStore:
                     conn.execute(settings.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
                 elif int(found) > SCHEMA_VERSION:
                     raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
+            migrations.migrate(self.engine, migrations.MigrationContext(lemma_language=lemma_language))
         except SQLAlchemyError as exc:
             raise IndexCorruptError(f"metadata store {dburl.redact(url)} cannot be opened: {exc.orig or exc}") from None
 
@@ -224,6 +228,15 @@ class MetaStore:
                 row = own.execute(query).first()
         return DocumentRow(*row) if row else None
 
+    def documents_where(self, where: Sequence[filters.Condition]) -> list[DocumentRow]:
+        """The documents meeting every condition (see sensesearch.filters), in id order."""
+        query = (select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
+                        documents.c.first_sentence, documents.c.n_sentences, documents.c.first_occurrence,
+                        documents.c.n_occurrences)
+                 .where(filters.document_clause(where, documents, self.engine.dialect.name)).order_by(documents.c.id))
+        with self.engine.connect() as conn:
+            return [DocumentRow(*r) for r in conn.execute(query)]
+
     def all_documents(self) -> list[DocumentRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
@@ -251,14 +264,27 @@ class MetaStore:
         with self.engine.connect() as conn:
             return conn.execute(select(words.c.id).where(words.c.form == form)).scalar()
 
-    def occurrence_ids(self, form: str, document_labels: Sequence[str] | None = None) -> list[int]:
-        """Ids of all occurrences of a normalised form, in id order (optionally within some documents)."""
+    def occurrence_ids(self, form: str, document_labels: Sequence[str] | None = None, *, lemma: str | None = None,
+                       where: Sequence[filters.Condition] = ()) -> list[int]:
+        """Ids of all occurrences of a normalised form, in id order (optionally within some documents).
+
+        With `lemma` (the query's own lemma), every form sharing the stored lemma of `form` counts
+        too, or sharing `lemma` when `form` is not stored; `where` keeps the occurrences whose
+        documents meet every condition (see sensesearch.filters), evaluated in SQL.
+        """
+        matches = words.c.form == form
+        if lemma is not None:
+            stored = select(words.c.lemma).where(words.c.form == form).scalar_subquery()
+            matches = matches | (words.c.lemma == func.coalesce(stored, lemma))
         query = (select(occurrences.c.id).join(words, words.c.id == occurrences.c.word_id)
-                 .where(words.c.form == form).order_by(occurrences.c.id))
-        if document_labels:
+                 .where(matches).order_by(occurrences.c.id))
+        if document_labels or where:
             query = (query.join(sentences, sentences.c.id == occurrences.c.sentence_id)
-                     .join(documents, documents.c.id == sentences.c.document_id)
-                     .where(documents.c.label.in_(list(document_labels))))
+                     .join(documents, documents.c.id == sentences.c.document_id))
+        if document_labels:
+            query = query.where(documents.c.label.in_(list(document_labels)))
+        if where:
+            query = query.where(filters.document_clause(where, documents, self.engine.dialect.name))
         with self.engine.connect() as conn:
             return [int(r) for r in conn.execute(query).scalars()]
 
