@@ -28,6 +28,8 @@ from .engines import check_engine, open_engine
 from .errors import SenseSearchError
 from .index import SenseIndex
 from .ingest import ChunkEncoder
+from .cli_lexico import LemmaOption, WhereOption
+from .lemmas import DEFAULT_LANGUAGE
 from .records import IngestReport
 
 app = typer.Typer(
@@ -110,6 +112,8 @@ def index(
         help="Ray cluster for --engine ray, e.g. auto (default: start one here).")] = None,
     workers: Annotated[Optional[int], typer.Option(
         min=1, help="Encoder actors for --engine ray (default: one per GPU, else one per CPU).")] = None,
+    lemma_language: Annotated[str, typer.Option(
+        help="Language(s) of a new index's lemmas (ISO 639, e.g. en or de,en).")] = DEFAULT_LANGUAGE,
 ) -> None:
     """Index every word occurrence of the given texts (adds to an existing index).
 
@@ -125,7 +129,7 @@ def index(
         base = IndexConfig.load(index).encoder if exists else None
         asked = encoder_settings(model, layers, combine, pooling, base, precision)
     with (SenseIndex.open_or_create(index, asked, compression=compression, db_url=db, device=device,
-                                    lock_timeout=wait) as target,
+                                    lock_timeout=wait, lemma_language=lemma_language) as target,
           open_engine(engine, target, address, workers) as chunk_encoder):
         report = _run_with_progress(target, paths, quiet, chunk_encoder)
     if not quiet:
@@ -179,13 +183,16 @@ def query(
     json_: JsonOption = False,
     csv_: CsvOption = False,
     device: DeviceOption = None,
+    lemma: LemmaOption = False,
+    where: WhereOption = None,
 ) -> None:
     """Find the usages nearest in meaning to the marked word.
 
     Example: sensesearch query "We sat on the [[bank]] of the river." --index indexes/default -k 5
     """
     with SenseIndex.open(index, read_only=True, device=device) as source:
-        hits = source.query(text, k=k, any_word=any_word, documents=document, nprobe=nprobe)
+        hits = source.query(text, k=k, any_word=any_word, documents=document, nprobe=nprobe, lemma=lemma,
+                            where=where or ())
     _print_hits(kwic.sort_hits(hits, sort), json_, csv_)
 
 
@@ -208,13 +215,15 @@ def usages(
     document: DocumentOption = None,
     json_: JsonOption = False,
     csv_: CsvOption = False,
+    lemma: LemmaOption = False,
+    where: WhereOption = None,
 ) -> None:
     """List the usages of a word as keyword-in-context lines.
 
-    Example: sensesearch usages bank --index indexes/default --sort right --limit 20
+    Example: sensesearch usages bank --lemma --where 'year>=1950' --index indexes/default --sort right --limit 20
     """
     with SenseIndex.open(index, read_only=True) as source:
-        hits = source.usages(word, limit=limit, documents=document)
+        hits = source.usages(word, limit=limit, documents=document, lemma=lemma, where=where or ())
     _print_hits(kwic.sort_hits(hits, sort), json_, csv_)
 
 

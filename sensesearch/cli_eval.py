@@ -17,6 +17,9 @@ from .evaldata import read_coarsewsd, read_wic
 from .evaluate import DEFAULT_KNN, METHODS, evaluate_coarsewsd, evaluate_wic
 from .index import SenseIndex
 from .senses import induce_senses, plot_senses
+from .cli import CsvOption
+from .cli_lexico import BinWidthOption, ByOption, ChartOption, LemmaOption, WhereOption, print_timeline
+from .diachronic import plot_timeline, sense_timeline
 
 eval_app = typer.Typer(help="Measure how well usages fall apart by sense on public benchmarks.\n\n"
                             "Example: sensesearch eval coarsewsd /tmp/dev/train /tmp/dev/test --words bank,crane",
@@ -106,16 +109,38 @@ def senses(
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="Number of senses [default: chosen by silhouette over 2..8].")] = None,
     examples: Annotated[int, typer.Option(min=0, help="Usages nearest each sense's centre to show.")] = 5,
     document: DocumentOption = None,
-    plot: Annotated[Optional[Path], typer.Option(help="Write a 2-D picture of the usages, coloured by sense, to this PNG.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="Write a 2-D picture of the usages, coloured by sense, to this "
+                                                  "PNG (with --by: the senses' shares per bin).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the clustering and sampling.")] = 0,
     json_: JsonOption = False,
+    lemma: LemmaOption = False,
+    where: WhereOption = None,
+    by: ByOption = None,
+    bin_width: BinWidthOption = None,
+    chart: ChartOption = "area",
+    csv_: CsvOption = False,
 ) -> None:
     """Group a word's usages into senses, each with its size, typical usages and distinctive context words.
 
     Example: sensesearch senses bank --index indexes/default --plot bank.png
+    Example: sensesearch senses power --by decade --plot power.png --index indexes/state_union
     """
+    if chart not in ("area", "bars"):
+        raise typer.BadParameter(f"area or bars, not {chart!r}", param_hint="--chart")
     with SenseIndex.open(index, read_only=True) as source:
-        report = induce_senses(source, word, k=k, examples=examples, documents=document, seed=seed)
+        report = induce_senses(source, word, k=k, examples=examples, documents=document, seed=seed, lemma=lemma,
+                               where=where or ())
+        timeline = sense_timeline(source, report, by, bin_width) if by else None
+    if timeline is not None:
+        if plot is not None:
+            plot_timeline(timeline, plot, kind=chart)
+        if json_:
+            emit_json({**report.to_dict(), "by": timeline.to_dict()})
+        else:
+            print_timeline(timeline, out, csv_)
+        if plot is not None:
+            err.print(f"Chart written to {plot}")
+        return
     if plot is not None:
         plot_senses(report, plot)
     if json_:

@@ -117,7 +117,8 @@ class SenseIndex:
     @classmethod
     def open_or_create(cls, path: str | Path, settings: EncoderSettings | None = None, *,
                        compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
-                       device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
+                       device: str | None = None, lock_timeout: float = 0,
+                       lemma_language: str = DEFAULT_LANGUAGE) -> SenseIndex:
         """Open the index at `path` for writing, checking `settings` against it, or create it."""
         if (Path(path) / CONFIG_FILE).exists():
             index = cls.open(path, encoder=encoder, device=device, lock_timeout=lock_timeout)
@@ -133,7 +134,7 @@ class SenseIndex:
                     raise ConfigMismatchError(f"{path} was built with other settings: " + "; ".join(differences))
             return index
         return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,
-                          device=device, lock_timeout=lock_timeout)
+                          device=device, lock_timeout=lock_timeout, lemma_language=lemma_language)
 
     def close(self) -> None:
         self.store.close()
