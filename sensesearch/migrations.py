@@ -48,14 +48,14 @@ def m001_initial(conn: Connection, context: MigrationContext) -> None:
 
 def m002_word_lemmas(conn: Connection, context: MigrationContext) -> None:
     """words.lemma (indexed), filled for every stored word form with the index's lemmatiser."""
-    target = _qualified(conn, "words")
-    columns = {c["name"] for c in inspect(conn).get_columns("words", schema=_schema(conn))}
+    target = qualified_name(conn, "words")
+    columns = {c["name"] for c in inspect(conn).get_columns("words", schema=translated_schema(conn))}
     if "lemma" not in columns:
         conn.execute(text(f"ALTER TABLE {target} ADD COLUMN lemma TEXT"))
     lemma_of = Lemmatizer(context.lemma_language)
     # Lemmatise a spelling as it stands in the text (case matters to the lemmatiser in some languages).
-    surface = (f"(SELECT substr(s.text, o.start + 1, o.\"end\" - o.start) FROM {_qualified(conn, 'occurrences')} o "
-               f"JOIN {_qualified(conn, 'sentences')} s ON s.id = o.sentence_id WHERE o.word_id = w.id LIMIT 1)")
+    surface = (f"(SELECT substr(s.text, o.start + 1, o.\"end\" - o.start) FROM {qualified_name(conn, 'occurrences')} o "
+               f"JOIN {qualified_name(conn, 'sentences')} s ON s.id = o.sentence_id WHERE o.word_id = w.id LIMIT 1)")
     last = 0
     while True:
         rows = conn.execute(text(f"SELECT w.id, w.form, {surface} FROM {target} w WHERE w.lemma IS NULL "
@@ -65,7 +65,7 @@ def m002_word_lemmas(conn: Connection, context: MigrationContext) -> None:
         conn.execute(text(f"UPDATE {target} SET lemma = :lemma WHERE id = :id"),
                      [{"id": row[0], "lemma": lemma_of(row[2] or row[1])} for row in rows])
         last = rows[-1][0]
-    indexes = {ix["name"] for ix in inspect(conn).get_indexes("words", schema=_schema(conn))}
+    indexes = {ix["name"] for ix in inspect(conn).get_indexes("words", schema=translated_schema(conn))}
     if "ix_words_lemma" not in indexes:
         conn.execute(text(f"CREATE INDEX ix_words_lemma ON {target} (lemma)"))
 
@@ -76,7 +76,7 @@ LATEST = MIGRATIONS[-1][0]
 
 def applied(conn: Connection) -> set[int]:
     """Numbers of the migrations recorded in the store (empty for a store that predates the table)."""
-    if not inspect(conn).has_table("migrations", schema=_schema(conn)):
+    if not inspect(conn).has_table("migrations", schema=translated_schema(conn)):
         return set()
     return set(conn.execute(select(migrations_table.c.number)).scalars())
 
@@ -96,7 +96,7 @@ def migrate(engine: Engine, context: MigrationContext) -> list[str]:
     with engine.begin() as conn:
         # A write first: on SQLite it takes the writer's lock before the applied set is read again, and
         # it opens the transaction (pysqlite runs DDL outside one otherwise), so DDL rolls back too.
-        conn.execute(text(f"UPDATE {_qualified(conn, 'settings')} SET value = value WHERE key = 'schema_version'"))
+        conn.execute(text(f"UPDATE {qualified_name(conn, 'settings')} SET value = value WHERE key = 'schema_version'"))
         migrations_table.create(conn, checkfirst=True)
         for number, function in _pending(applied(conn)):
             log.info("migrating the metadata store: %s", function.__name__)
@@ -104,7 +104,7 @@ def migrate(engine: Engine, context: MigrationContext) -> list[str]:
             conn.execute(migrations_table.insert().values(
                 number=number, name=function.__name__, applied_at=datetime.now(timezone.utc).isoformat()))
             done.append(function.__name__)
-        conn.execute(text(f"UPDATE {_qualified(conn, 'settings')} SET value = :v WHERE key = 'schema_version'"),
+        conn.execute(text(f"UPDATE {qualified_name(conn, 'settings')} SET value = :v WHERE key = 'schema_version'"),
                      {"v": str(LATEST)})
     return done
 
@@ -113,14 +113,14 @@ def _pending(numbers: set[int]) -> list[tuple[int, Migration]]:
     return [(number, function) for number, function in MIGRATIONS if number not in numbers]
 
 
-def _schema(conn: Connection) -> str | None:
+def translated_schema(conn: Connection) -> str | None:
     """The schema the engine translates unqualified tables into (PostgreSQL ?schema=NAME), if any."""
     translate = conn.get_execution_options().get("schema_translate_map") or {}
     return translate.get(None)
 
 
-def _qualified(conn: Connection, table: str) -> str:
+def qualified_name(conn: Connection, table: str) -> str:
     """A table name quoted for raw SQL, with the translated schema (text() bypasses the translation)."""
     quote = conn.dialect.identifier_preparer.quote
-    schema = _schema(conn)
+    schema = translated_schema(conn)
     return f"{quote(schema)}.{quote(table)}" if schema else quote(table)

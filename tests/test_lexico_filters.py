@@ -23,13 +23,14 @@ RECORDS = [
 
 
 @pytest.fixture
-def meta_index(tmp_path: Path, fake_settings: EncoderSettings) -> Path:
+def meta_index(tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> Path:
+    """The corpus in an index on each metadata back end (SQLite; PostgreSQL where a test server is set)."""
     corpus = tmp_path / "corpus" / "speeches"
     corpus.mkdir(parents=True)
     (corpus / "records.jsonl").write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n")
     (corpus / "1950-Truman.txt").write_text("The bank of England.\n")
     (corpus / "2001-Bush.txt").write_text("A bank in Texas.\n")
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
         index.add([tmp_path / "corpus"])
     return tmp_path / "idx"
 

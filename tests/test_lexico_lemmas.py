@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from sensesearch import SenseIndex, WordNotFoundError
 from sensesearch import migrations
-from sensesearch.config import EncoderSettings
+from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.errors import ConfigMismatchError
 from sensesearch.lemmas import Lemmatizer, parse_language
+from sensesearch.store import make_engine
 
 BANKS = """The bank raised its rates.
 Two banks merged last year.
@@ -22,11 +22,12 @@ Our banking laws are old.
 
 
 @pytest.fixture
-def banks_index(tmp_path: Path, fake_settings: EncoderSettings) -> Path:
+def banks_index(tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> Path:
+    """A small index on each metadata back end (SQLite; PostgreSQL where a test server is set)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "banks.txt").write_text(BANKS)
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
         index.add([corpus])
     return tmp_path / "idx"
 
@@ -72,11 +73,28 @@ def test_index_in_another_language_stores_that_languages_lemmas(tmp_path: Path, 
 
 def _make_version_1(folder: Path) -> None:
     """Turn a store back into what sensesearch 0.1 wrote: no lemma column, no migrations table."""
-    db = sqlite3.connect(folder / "meta.sqlite")
-    db.executescript("DROP INDEX ix_words_lemma; ALTER TABLE words DROP COLUMN lemma; DROP TABLE migrations; "
-                     "UPDATE settings SET value = '1' WHERE key = 'schema_version';")
-    db.commit()
-    db.close()
+    config = IndexConfig.load(folder)
+    engine = make_engine(config.db_url or f"sqlite:///{folder / 'meta.sqlite'}")
+    with engine.begin() as conn:
+        name = migrations.qualified_name
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP INDEX ix_words_lemma"))
+        conn.execute(text(f"ALTER TABLE {name(conn, 'words')} DROP COLUMN lemma"))
+        conn.execute(text(f"DROP TABLE {name(conn, 'migrations')}"))
+        conn.execute(text(f"UPDATE {name(conn, 'settings')} SET value = '1' WHERE key = 'schema_version'"))
+    engine.dispose()
+
+
+def _columns_and_tables(folder: Path) -> tuple[set[str], set[str]]:
+    config = IndexConfig.load(folder)
+    engine = make_engine(config.db_url or f"sqlite:///{folder / 'meta.sqlite'}")
+    with engine.connect() as conn:
+        schema = migrations.translated_schema(conn)
+        found = inspect(conn)
+        columns = {c["name"] for c in found.get_columns("words", schema=schema)}
+        tables = set(found.get_table_names(schema=schema))
+    engine.dispose()
+    return columns, tables
 
 
 def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index: Path) -> None:
@@ -85,9 +103,11 @@ def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index
     with SenseIndex.open(banks_index, read_only=True) as index:
         assert [h.word for h in index.usages("bank", lemma=True)] == ["bank", "banks", "banked"]
         with index.store.engine.connect() as conn:
-            rows = conn.execute(text("SELECT number, name FROM migrations ORDER BY number")).all()
-            version = conn.execute(text("SELECT value FROM settings WHERE key = 'schema_version'")).scalar()
-            missing = conn.execute(text("SELECT count(*) FROM words WHERE lemma IS NULL")).scalar()
+            name = migrations.qualified_name
+            rows = conn.execute(text(f"SELECT number, name FROM {name(conn, 'migrations')} ORDER BY number")).all()
+            version = conn.execute(text(f"SELECT value FROM {name(conn, 'settings')} "
+                                        "WHERE key = 'schema_version'")).scalar()
+            missing = conn.execute(text(f"SELECT count(*) FROM {name(conn, 'words')} WHERE lemma IS NULL")).scalar()
     assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas")]
     assert version == str(migrations.LATEST) and missing == 0
     assert (banks_index / "vectors.faiss").read_bytes() == vectors_before
@@ -105,8 +125,5 @@ def test_failed_migration_leaves_the_store_as_it_was(banks_index: Path, monkeypa
     monkeypatch.setattr(migrations, "MIGRATIONS", ((1, migrations.m001_initial), (2, broken)))
     with pytest.raises(Exception, match="disk on fire"):
         SenseIndex.open(banks_index, read_only=True)
-    db = sqlite3.connect(banks_index / "meta.sqlite")
-    columns = [r[1] for r in db.execute("PRAGMA table_info(words)")]
-    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    db.close()
-    assert "lemma" not in columns and "migrations" not in tables
+    columns, tables = _columns_and_tables(banks_index)
+    assert "lemma" not in columns and "migrations" not in tables and "words" in tables
