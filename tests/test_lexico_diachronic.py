@@ -16,15 +16,15 @@ RIVER = "We had a picnic on the grassy bank of the river near the water."
 
 
 @pytest.fixture
-def shifting_index(tmp_path: Path, fake_settings: EncoderSettings) -> Path:
-    """River senses early, money senses late; two records without a year."""
+def shifting_index(tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> Path:
+    """River senses early, money senses late; two records without a year (on each metadata back end)."""
     records = []
     for year in range(1900, 1960, 5):
         text = RIVER if year < 1930 else MONEY
         records += [{"id": f"{year}-{i}", "year": year, "party": "A" if i else "B", "text": text} for i in range(2)]
     records += [{"id": "undated", "text": MONEY}, {"id": "dated", "date": "1951-02-03", "text": MONEY}]
     (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
         index.add([tmp_path / "c.jsonl"])
     return tmp_path / "idx"
 
