@@ -97,8 +97,13 @@ def glob_to_regex(pattern: str) -> str:
             out.append(".*")
         elif ch == "?":
             out.append(".")
-        elif ch == "[" and "]" in pattern[i + 2:] or ch == "[" and pattern[i + 1:i + 2] == "]":
-            close = pattern.index("]", i + 2)
+        elif ch == "[" and pattern.find("]", i + 2) != -1:
+            # As in the shell, a "]" right after "[" (or "[!") belongs to the class.
+            close = pattern.find("]", i + 3 if pattern[i + 1:i + 2] == "!" else i + 2)
+            if close == -1:
+                out.append(re.escape(ch))
+                i += 1
+                continue
             body = pattern[i + 1:close]
             negate = body.startswith("!")
             body = body[1:] if negate else body
