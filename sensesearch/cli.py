@@ -112,8 +112,8 @@ def index(
         help="Ray cluster for --engine ray, e.g. auto (default: start one here).")] = None,
     workers: Annotated[Optional[int], typer.Option(
         min=1, help="Encoder actors for --engine ray (default: one per GPU, else one per CPU).")] = None,
-    lemma_language: Annotated[str, typer.Option(
-        help="Language(s) of a new index's lemmas (ISO 639, e.g. en or de,en).")] = DEFAULT_LANGUAGE,
+    lemma_language: Annotated[Optional[str], typer.Option(
+        help=f"Language(s) of a new index's lemmas (ISO 639, e.g. en or de,en) [default: {DEFAULT_LANGUAGE}].")] = None,
 ) -> None:
     """Index every word occurrence of the given texts (adds to an existing index).
 

@@ -118,7 +118,7 @@ class SenseIndex:
     def open_or_create(cls, path: str | Path, settings: EncoderSettings | None = None, *,
                        compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
                        device: str | None = None, lock_timeout: float = 0,
-                       lemma_language: str = DEFAULT_LANGUAGE) -> SenseIndex:
+                       lemma_language: str | None = None) -> SenseIndex:
         """Open the index at `path` for writing, checking `settings` against it, or create it."""
         if (Path(path) / CONFIG_FILE).exists():
             index = cls.open(path, encoder=encoder, device=device, lock_timeout=lock_timeout)
@@ -127,6 +127,11 @@ class SenseIndex:
                 index.close()
                 raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
                                           f"not {dburl.redact(db_url)}; leave out --db for an existing index")
+            if lemma_language is not None and parse_language(lemma_language) != parse_language(
+                    index.config.lemma_language):
+                index.close()
+                raise ConfigMismatchError(f"{path} keeps lemmas for {index.config.lemma_language!r}, not "
+                                          f"{lemma_language!r}; leave out --lemma-language for an existing index")
             if settings is not None:
                 differences = encoder_differences(index.config.encoder, settings)
                 if differences:
@@ -134,7 +139,7 @@ class SenseIndex:
                     raise ConfigMismatchError(f"{path} was built with other settings: " + "; ".join(differences))
             return index
         return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,
-                          device=device, lock_timeout=lock_timeout, lemma_language=lemma_language)
+                          device=device, lock_timeout=lock_timeout, lemma_language=lemma_language or DEFAULT_LANGUAGE)
 
     def close(self) -> None:
         self.store.close()

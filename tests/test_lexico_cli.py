@@ -75,3 +75,16 @@ def test_senses_by_decade_as_table_csv_json_and_chart(built: Path, tmp_path: Pat
     assert plotted.exit_code == 0 and chart.read_bytes()[:4] == b"\x89PNG"
     wrong = runner.invoke(app, [*base, "--chart", "pie"])
     assert wrong.exit_code == 2
+
+
+def test_lemma_language_is_fixed_when_the_index_is_made(built: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "more.txt"
+    extra.write_text("Die Häuser sind alt.\n")
+    other = runner.invoke(app, ["index", str(extra), "--index", str(built), "--lemma-language", "de", "--quiet"])
+    assert other.exit_code == 1 and "keeps lemmas for 'en'" in other.output
+    unknown = runner.invoke(app, ["index", str(extra), "--index", str(tmp_path / "new"), "--model", "fake:test",
+                                  "--lemma-language", "xx", "--quiet"])
+    assert unknown.exit_code == 1 and "no lemmatiser for language xx" in unknown.output
+    assert not (tmp_path / "new" / "config.json").exists()
+    same = runner.invoke(app, ["index", str(extra), "--index", str(built), "--lemma-language", "en", "--quiet"])
+    assert same.exit_code == 0, same.output
