@@ -70,7 +70,15 @@ def m002_word_lemmas(conn: Connection, context: MigrationContext) -> None:
         conn.execute(text(f"CREATE INDEX ix_words_lemma ON {target} (lemma)"))
 
 
-MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas))
+def m003_document_ranges(conn: Connection, context: MigrationContext) -> None:
+    """An index on documents.first_occurrence: finds an occurrence's document for --where in one seek."""
+    indexes = {ix["name"] for ix in inspect(conn).get_indexes("documents", schema=translated_schema(conn))}
+    if "ix_documents_first_occurrence" not in indexes:
+        conn.execute(text(f"CREATE INDEX ix_documents_first_occurrence ON {qualified_name(conn, 'documents')} "
+                          "(first_occurrence)"))
+
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges))
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -35,7 +35,8 @@ documents = Table(
     Column("meta", JSON, nullable=False),
     Column("first_sentence", BigInteger, nullable=False),
     Column("n_sentences", Integer, nullable=False),
-    Column("first_occurrence", BigInteger, nullable=False),
+    # Indexed (migrations.m003_document_ranges) to find an occurrence's document without its sentence row.
+    Column("first_occurrence", BigInteger, nullable=False, index=True),
     Column("n_occurrences", Integer, nullable=False),
     Column("n_pieces", BigInteger, nullable=False),
 )
@@ -125,6 +126,19 @@ def executemany_rows(conn: Connection, table: Table, columns: Sequence[str], row
     else:
         params = [dict(zip(columns, row)) for row in rows]
     conn.exec_driver_sql(str(compiled), params)  # type: ignore[arg-type]
+
+
+def owning_document(occurrence_id: Any) -> Any:
+    """SQL for the id of the document holding `occurrence_id` (a column or value).
+
+    A document's occurrences are one id range starting at its first_occurrence, so the holder is
+    the document with the greatest first_occurrence not above the id: one seek in the index on
+    first_occurrence, with no occurrence or sentence row read (measured 3-10x faster than joining
+    through sentences on a 1 M-occurrence index, benchmarks/bench_where.py).
+    """
+    holder = documents.alias("holder")
+    return (select(holder.c.id).where(holder.c.first_occurrence <= occurrence_id)
+            .order_by(holder.c.first_occurrence.desc()).limit(1).correlate_except(holder).scalar_subquery())
 
 
 @dataclass(frozen=True)
@@ -279,8 +293,7 @@ class MetaStore:
         query = (select(occurrences.c.id).join(words, words.c.id == occurrences.c.word_id)
                  .where(matches).order_by(occurrences.c.id))
         if document_labels or where:
-            query = (query.join(sentences, sentences.c.id == occurrences.c.sentence_id)
-                     .join(documents, documents.c.id == sentences.c.document_id))
+            query = query.join(documents, documents.c.id == owning_document(occurrences.c.id))
         if document_labels:
             query = query.where(documents.c.label.in_(list(document_labels)))
         if where:

@@ -79,10 +79,21 @@ def _make_version_1(folder: Path) -> None:
         name = migrations.qualified_name
         if conn.dialect.name == "sqlite":
             conn.execute(text("DROP INDEX ix_words_lemma"))
+        schema = migrations.translated_schema(conn)
+        conn.execute(text(f"DROP INDEX {schema + '.' if schema else ''}ix_documents_first_occurrence"))
         conn.execute(text(f"ALTER TABLE {name(conn, 'words')} DROP COLUMN lemma"))
         conn.execute(text(f"DROP TABLE {name(conn, 'migrations')}"))
         conn.execute(text(f"UPDATE {name(conn, 'settings')} SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
+
+
+def _index_names(folder: Path) -> set[str]:
+    config = IndexConfig.load(folder)
+    engine = make_engine(config.db_url or f"sqlite:///{folder / 'meta.sqlite'}")
+    with engine.connect() as conn:
+        names = {ix["name"] for ix in inspect(conn).get_indexes("documents", schema=migrations.translated_schema(conn))}
+    engine.dispose()
+    return names
 
 
 def _columns_and_tables(folder: Path) -> tuple[set[str], set[str]]:
@@ -108,9 +119,10 @@ def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index
             version = conn.execute(text(f"SELECT value FROM {name(conn, 'settings')} "
                                         "WHERE key = 'schema_version'")).scalar()
             missing = conn.execute(text(f"SELECT count(*) FROM {name(conn, 'words')} WHERE lemma IS NULL")).scalar()
-    assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas")]
+    assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas"), (3, "m003_document_ranges")]
     assert version == str(migrations.LATEST) and missing == 0
     assert (banks_index / "vectors.faiss").read_bytes() == vectors_before
+    assert "ix_documents_first_occurrence" in _index_names(banks_index)
     with SenseIndex.open(banks_index, read_only=True) as index:
         assert migrations.migrate(index.store.engine, migrations.MigrationContext()) == []
 
@@ -122,7 +134,8 @@ def test_failed_migration_leaves_the_store_as_it_was(banks_index: Path, monkeypa
         migrations.m002_word_lemmas(conn, context)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", ((1, migrations.m001_initial), (2, broken)))
+    monkeypatch.setattr(migrations, "MIGRATIONS", ((1, migrations.m001_initial), (2, broken),
+                                                   (3, migrations.m003_document_ranges)))
     with pytest.raises(Exception, match="disk on fire"):
         SenseIndex.open(banks_index, read_only=True)
     columns, tables = _columns_and_tables(banks_index)
