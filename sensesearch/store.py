@@ -288,7 +288,8 @@ class MetaStore:
         """
         matches = words.c.form == form
         if lemma is not None:
-            stored = select(words.c.lemma).where(words.c.form == form).scalar_subquery()
+            known = words.alias("known")
+            stored = select(known.c.lemma).where(known.c.form == form).correlate_except(known).scalar_subquery()
             matches = matches | (words.c.lemma == func.coalesce(stored, lemma))
         query = (select(occurrences.c.id).join(words, words.c.id == occurrences.c.word_id)
                  .where(matches).order_by(occurrences.c.id))
