@@ -49,6 +49,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "is_punctuation": ("query", "is_punctuation"),
     "check_paths": ("corpus", "check_paths"),
     "check_names": ("inputs", "check_names"),
+    "parse_condition": ("filters", "parse_condition"),
+    "sense_timeline": ("diachronic", "sense_timeline"),
+    "plot_timeline": ("diachronic", "plot_timeline"),
+    "SenseTimeline": ("diachronic", "SenseTimeline"),
     "path_text": ("inputs", "path_text"),
     "read_corpus": ("corpus", "read_corpus"),
     "physical_lines": ("corpus", "physical_lines"),
@@ -83,7 +87,9 @@ if TYPE_CHECKING:
     from .corpus import expand_paths as input_files
     from .devices import check_device, check_model
     from .encoder import Encoder, load_encoder
+    from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
+    from .filters import parse_condition
     from .inputs import check_names, path_text
     from .evaldata import read_coarsewsd, read_wic
     from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic

@@ -14,6 +14,8 @@ import sensesearch
 from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, DocumentOption, IndexOption, JsonOption,
                   LayersOption, ModelOption, PlotOption, PoolingOption, app, emit_json, encoder_settings, err, fail,
                   guarded, out, plural, value)
+from .cli import CsvOption
+from .cli_lexico import BinWidthOption, ByOption, ChartOption, LemmaOption, WhereOption, print_timeline
 from .cli_progress import CommandProgress
 
 eval_app = typer.Typer(help="Measure how well usages fall apart by sense on public benchmarks.\n\n"
@@ -116,16 +118,39 @@ def senses(
     plot: PlotOption = None,
     seed: Annotated[int, typer.Option(help="Seed of the clustering and sampling.")] = 0,
     json_: JsonOption = False,
+    lemma: LemmaOption = False,
+    where: WhereOption = None,
+    by: ByOption = None,
+    bin_width: BinWidthOption = None,
+    chart: ChartOption = "area",
+    csv_: CsvOption = False,
 ) -> None:
     """Group a word's usages into senses, each with its size, typical usages and distinctive context words.
 
     \b
     Example: sensesearch senses bank --index indexes/demo --plot bank.png
+
+    \b
+    Example: sensesearch senses bank --by document --index indexes/demo
     """
+    if chart not in ("area", "bars"):
+        raise typer.BadParameter(f"area or bars, not {chart!r}", param_hint="--chart")
     with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
         labels = source.resolve_documents(document) if document else None
         progress.phase(f"grouping the usages of {word!r}")
-        report = source.senses(word, k=k, examples=examples, documents=labels, seed=seed)
+        report = source.senses(word, k=k, examples=examples, documents=labels, seed=seed, lemma=lemma,
+                               where=where or ())
+        timeline = sensesearch.sense_timeline(source, report, by, bin_width) if by else None
+    if timeline is not None:
+        if plot is not None:
+            sensesearch.plot_timeline(timeline, plot, kind=chart)
+        if json_:
+            emit_json({**report.to_dict(), "by": timeline.to_dict()})
+        else:
+            print_timeline(timeline, out, csv_)
+        if plot is not None:
+            err.print(f"Chart written to {plot}")
+        return
     plot_error = ""
     if plot is not None:
         try:

@@ -52,6 +52,8 @@ def index(
         help="Ray cluster for --engine ray, e.g. auto [default: start one here].")] = None,
     workers: Annotated[Optional[int], typer.Option(
         min=1, help="Encoder actors for --engine ray [default: one per GPU, else one per CPU].")] = None,
+    lemma_language: Annotated[Optional[str], typer.Option(
+        help="Language(s) of a new index's lemmas (ISO 639, e.g. en or de,en) [default: en].")] = None,
 ) -> None:
     """Index every word occurrence of the given texts (adds to an existing index).
 
@@ -77,7 +79,8 @@ def index(
         with progress, _skips_listed_once(not quiet):
             progress.phase("loading the model")
             with (sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,
-                                                        device=device, lock_timeout=wait) as target,
+                                                        device=device, lock_timeout=wait,
+                                                        lemma_language=lemma_language) as target,
                   sensesearch.open_engine(engine, target, address, workers) as chunk_encoder):
                 report = _add(target, paths, progress, total, chunk_encoder)
         indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced

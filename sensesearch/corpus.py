@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 from charset_normalizer import from_bytes
 
+from . import sidecar
 from .errors import InputError
 from .inputs import JSONL_SUFFIXES, STDIN, InputScan, path_text, read_regular, scan_inputs
 from .jsonsafe import load_record
@@ -127,7 +128,7 @@ def _read_stdin(stream: BinaryIO) -> Iterator[Document | Skipped]:
 
 
 def read_text_file(path: Path) -> Document | Skipped:
-    """One plain-text file as one document."""
+    """One plain-text file as one document, with the fields its folder's metadata.csv gives it."""
     try:
         data = read_regular(path)
     except OSError as exc:
@@ -142,7 +143,11 @@ def read_text_file(path: Path) -> Document | Skipped:
         log.info("%s decoded as %s", path_text(path), encoding)
     key = path_text(path.resolve())
     meta: dict[str, Any] = {} if encoding == "utf-8" else {"encoding": encoding}
-    return next(_document_or_skip(key, path_text(path), path_text(path), text, meta))
+    found = next(_document_or_skip(key, path_text(path), path_text(path), text, meta))
+    try:
+        return sidecar.with_sidecar(found, path) if isinstance(found, Document) else found
+    except InputError as exc:
+        return Skipped(path_text(path), str(exc))
 
 
 def read_jsonl(path: Path) -> Iterator[Document | Skipped]:

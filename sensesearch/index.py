@@ -19,7 +19,9 @@ from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
 from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, read_index_config,  # noqa: F401
                      refuse_existing)
+from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
+from .lemmas import DEFAULT_LANGUAGE, parse_language
 from .reencode import reencoded_vectors
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
@@ -56,13 +58,16 @@ class SenseIndex:
     @classmethod
     def create(cls, path: str | Path, model: str | None = None, *, settings: EncoderSettings | None = None,
                compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
-               device: str | None = None, lock_timeout: float = 0, _lock: FileLock | None = None) -> SenseIndex:
+               device: str | None = None, lock_timeout: float = 0, lemma_language: str = DEFAULT_LANGUAGE,
+               _lock: FileLock | None = None) -> SenseIndex:
         """Make a new, empty index at `path` (a folder that must not hold an index yet).
 
         Whether an index is there is decided once the folder's write lock is held, and nothing is
         ever created over an existing metadata store or vectors file. On any error the disk is left
         as it was (ConfigMismatchError for bad settings, before anything is created or loaded).
+        `lemma_language`: ISO 639 code(s) of the lemmatiser for words' lemmas ("en", "de,en").
         """
+        parse_language(lemma_language)
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
@@ -83,9 +88,9 @@ class SenseIndex:
         try:
             refuse_existing(folder)
             config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
-                                 compression=compression, db_url=db_url)
+                                 compression=compression, db_url=db_url, lemma_language=lemma_language)
             made = [folder / name for name in (META_FILE, META_FILE + "-wal", META_FILE + "-shm", VECTORS_FILE)]
-            store = MetaStore(db_url or _sqlite_url(folder))
+            store = MetaStore(db_url or _sqlite_url(folder), lemma_language=lemma_language)
             if db_url and store.next_ids() != (1, 1, 1, 1):
                 store.close()
                 raise SenseSearchError(f"{dburl.redact(db_url)} already holds another index's metadata; "
@@ -125,7 +130,7 @@ class SenseIndex:
             if config.db_url is None and not (folder / META_FILE).is_file():
                 raise IndexCorruptError(f"{folder / META_FILE} is missing: the index's sentences are gone; "
                                         "restore it from a backup or index the corpus into a new folder")
-            store = MetaStore(config.db_url or _sqlite_url(folder))
+            store = MetaStore(config.db_url or _sqlite_url(folder), lemma_language=config.lemma_language)
             vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
             if vectors.dim != config.dim:
                 raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
@@ -147,7 +152,8 @@ class SenseIndex:
     @classmethod
     def open_or_create(cls, path: str | Path, settings: EncoderSettings | None = None, *,
                        compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
-                       device: str | None = None, lock_timeout: float = 0) -> SenseIndex:
+                       device: str | None = None, lock_timeout: float = 0,
+                       lemma_language: str | None = None) -> SenseIndex:
         """Open the index at `path` for writing, checking `settings` against it, or create it.
 
         The choice is made with the folder's write lock held, so two processes started together
@@ -162,7 +168,7 @@ class SenseIndex:
         try:
             if not (folder / CONFIG_FILE).exists():
                 return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,
-                                  device=device, _lock=lock)
+                                  device=device, lemma_language=lemma_language or DEFAULT_LANGUAGE, _lock=lock)
             index = cls.open(path, encoder=encoder, device=device, _lock=lock)
         except BaseException:
             lock.release()
@@ -176,6 +182,11 @@ class SenseIndex:
             index.close()
             raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
                                       f"not {dburl.redact(db_url)}; leave out --db for an existing index")
+        if lemma_language is not None and parse_language(lemma_language) != parse_language(
+                index.config.lemma_language):
+            index.close()
+            raise ConfigMismatchError(f"{path} keeps lemmas for {index.config.lemma_language!r}, not "
+                                      f"{lemma_language!r}; leave out --lemma-language for an existing index")
         if settings is not None:
             differences = encoder_differences(index.config.encoder, settings)
             if differences:
@@ -343,29 +354,34 @@ class SenseIndex:
         return tuple(found)
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
-              nprobe: int | None = None) -> list[Hit]:
+              nprobe: int | None = None, lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
         """Nearest usages to the word or phrase marked [[like this]] in `text`: same word by default, any word if asked.
 
         A marked phrase ("the [[interest rate]] rose") is scored by the mean of its words' vectors
         against the same adjacent words elsewhere. Hit offsets are code points of `Hit.sentence`.
+        `lemma`: every form of the marked word's lemma counts as the same word. `where`: conditions
+        on document metadata and paths such as "year>=1900" (see sensesearch.filters).
         """
-        return self.searcher.query(text, k=k, any_word=any_word, documents=documents, nprobe=nprobe)
+        return self.searcher.query(text, k=k, any_word=any_word, documents=documents, nprobe=nprobe, lemma=lemma,
+                                   where=where)
 
-    def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
+    def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None,
+               lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
         """Every usage of `word` (case-insensitive, any Unicode form) in corpus order, up to `limit`.
 
         A word the pre-tokenizer splits (don't, 银行) or several words ("interest rate") is a phrase:
         its usages are those stored words side by side, each Hit spanning the whole phrase.
-        WordNotFoundError when there is none.
+        `lemma` and `where` as in `query`. WordNotFoundError when there is none.
         """
-        return self.searcher.usages(word, limit=limit, documents=documents)
+        return self.searcher.usages(word, limit=limit, documents=documents, lemma=lemma, where=where)
 
     def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Sequence[str] | None = None,
-               seed: int = 0) -> SenseReport:
+               seed: int = 0, lemma: bool = False, where: Sequence[Condition | str] = ()) -> SenseReport:
         """Sense groups of `word`'s usages (see `sensesearch.senses.induce_senses`)."""
         from .senses import induce_senses  # scikit-learn loads only when senses are asked for
 
-        return induce_senses(self.searcher, word, k=k, examples=examples, documents=documents, seed=seed)
+        return induce_senses(self.searcher, word, k=k, examples=examples, documents=documents, seed=seed,
+                             lemma=lemma, where=where)
 
     def sense(self, word: str) -> WordSenses:
         """The named senses of `word`: define them, tag its usages, search within a sense (sensesearch.sense_api)."""
@@ -379,9 +395,10 @@ class SenseIndex:
 
         return Inventory(self.store).words()
 
-    def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Occurrence ids and stored vectors of every usage of `word`."""
-        return self.searcher.word_vectors(word, documents=documents)
+    def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
+                     where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Occurrence ids and stored vectors of every usage of `word` (of its lemma, within `where`)."""
+        return self.searcher.word_vectors(word, documents=documents, lemma=lemma, where=where)
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
         """Hits for occurrence ids, in the given order (ids without rows are left out)."""

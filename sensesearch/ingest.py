@@ -22,6 +22,7 @@ import numpy as np
 
 from .encoder import encode_chunks
 from .errors import SenseSearchError
+from .lemmas import lemmatizer
 from .query import is_punctuation, normalize_form
 from .records import Document, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
@@ -100,6 +101,7 @@ class Ingestor:
         self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
         self.word_ids = self.store.word_ids()
+        self.lemma_of = lemmatizer(index.config.lemma_language)
         # Surface strings seen in this run -> word id (None: punctuation); ids start at 1, so 0 means unseen.
         self.surface_ids: dict[str, int | None] = {}
         self.next_document, self.next_sentence, self.next_occurrence, self.next_word = self.store.next_ids()
@@ -201,7 +203,7 @@ class Ingestor:
         texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
         sentence_rows: list[tuple[int, int, int, str]] = []
         occurrence_rows: list[tuple[int, int, int, int, int, int]] = []
-        new_words: list[tuple[int, str]] = []
+        new_words: list[tuple[int, str, str]] = []
         vector_blocks, id_blocks = [], []
         finished = []
         for (doc, i), text, enc in zip(chunk, texts, encoded):
@@ -232,7 +234,7 @@ class Ingestor:
             self.counters.pieces += enc.n_pieces
             if doc.done_sentences == len(doc.spans):
                 finished.append(doc)
-        self.store.insert_rows(conn, words, ("id", "form"), new_words)
+        self.store.insert_rows(conn, words, ("id", "form", "lemma"), new_words)
         self.store.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
         self.store.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"), occurrence_rows)
         if vector_blocks:
@@ -245,7 +247,7 @@ class Ingestor:
             self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
         return finished
 
-    def _word_id(self, surface: str, new_words: list[tuple[int, str]]) -> int | None:
+    def _word_id(self, surface: str, new_words: list[tuple[int, str, str]]) -> int | None:
         """The word id of a surface string (None for punctuation), remembered for the rest of the run."""
         if is_punctuation(surface):
             self.surface_ids[surface] = None
@@ -255,7 +257,7 @@ class Ingestor:
         if word_id is None:
             word_id = self.word_ids[form] = self.next_word
             self.next_word += 1
-            new_words.append((word_id, form))
+            new_words.append((word_id, form, self.lemma_of(surface)))
         self.surface_ids[surface] = word_id
         return word_id
 

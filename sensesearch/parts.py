@@ -7,7 +7,7 @@ front ends may hand the parts anything else that does.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,7 +28,8 @@ class Configured(Protocol):
 class UsageSource(Protocol):
     """Where sense induction and evaluation read usages: vectors of a word, and hits for ids."""
 
-    def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
+                     where: Sequence[Any] = ()) -> tuple[np.ndarray, np.ndarray]: ...
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]: ...
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import IndexCorruptError, QueryError, WordNotFoundError
+from .filters import Condition, describe, parse_conditions
+from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector,
                     word_spans)
 from .records import Hit
@@ -34,28 +36,29 @@ class Searcher:
         return marked, vector
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
-              nprobe: int | None = None) -> list[Hit]:
+              nprobe: int | None = None, lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
         """Usages nearest to the marked span: a word, or a phrase (its vector the mean of its words')."""
         if k < 1:
             raise QueryError("k must be at least 1")
+        conditions = parse_conditions(where)
         marked, vector = self.embed_marked(text)
         if any_word:
-            return self._nearest_any(vector, k, documents, nprobe)
-        places, vectors = self._place_vectors(marked.word, documents)
+            return self._nearest_any(vector, k, documents, nprobe, conditions)
+        places, vectors = self._place_vectors(marked.word, documents, lemma, conditions)
         scores = vectors @ vector
         top = np.argsort(-scores, kind="stable")[:k]
         return self.place_hits([places[i] for i in top.tolist()], scores[top].tolist())
 
     def _nearest_any(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
-                     nprobe: int | None) -> list[Hit]:
+                     nprobe: int | None, where: Sequence[Condition] = ()) -> list[Hit]:
         self.index.refresh()
         if self.index.vectors.ntotal == 0:
             if self.index.store.counts()["occurrences"]:
                 raise IndexCorruptError("the index has usages but its vectors file holds no vectors; "
                                         "run `sensesearch verify --repair`")
             raise WordNotFoundError("the index holds no usages yet; index a corpus first")
-        if documents:
-            return self._nearest_in_documents(vector, k, documents)
+        if documents or where:
+            return self._nearest_in_documents(vector, k, documents, where)
         # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not
         # repair) yield no hit; ask for more until k hits are found or every vector has been seen.
         wanted = k
@@ -67,11 +70,13 @@ class Searcher:
                 return hits[:k]
             wanted = min(wanted * 4, self.index.vectors.ntotal)
 
-    def _nearest_in_documents(self, vector: np.ndarray, k: int, documents: Sequence[str]) -> list[Hit]:
-        ranges = [(d.first_occurrence, d.n_occurrences) for d in self.index.store.all_documents()
-                  if d.label in documents]
+    def _nearest_in_documents(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
+                              where: Sequence[Condition] = ()) -> list[Hit]:
+        chosen = self.index.store.documents_where(where) if where else self.index.store.all_documents()
+        ranges = [(d.first_occurrence, d.n_occurrences) for d in chosen if not documents or d.label in documents]
         if not ranges:
-            raise WordNotFoundError("none of the named documents is in the index")
+            raise WordNotFoundError("none of the named documents is in the index" if not where
+                                    else f"no document in the index meets {describe(where)}")
         ids = np.concatenate([np.arange(first, first + n, dtype=np.int64) for first, n in ranges])
         ids = ids[self.index.vectors.contains(ids)]
         return self._best_hits(ids, self.index.vectors.reconstruct(ids) @ vector, k)
@@ -81,40 +86,52 @@ class Searcher:
         top = np.argsort(-scores, kind="stable")[:k]
         return self.hits(ids[top].tolist(), scores[top].tolist())
 
-    def word_vectors(self, word: str, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
+                     where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:
         """Ids (int64, the first word's for a phrase) and unit vectors (float32, n x dim) of every usage."""
-        places, vectors = self._place_vectors(word, documents)
+        places, vectors = self._place_vectors(word, documents, lemma, parse_conditions(where))
         return np.asarray([p[0] for p in places], dtype=np.int64), vectors
 
-    def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
-        """Usages of a word or phrase in corpus order."""
-        places = self.places(word, documents)
+    def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None,
+               lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
+        """Usages of a word or phrase in corpus order (every form of its lemma with `lemma`, within `where`)."""
+        places = self.places(word, documents, lemma, parse_conditions(where))
         return self.place_hits(places[:limit] if limit else places)
 
     # ---- words and phrases: a user's word is one stored word, or adjacent stored words ------------
 
-    def places(self, word: str, documents: Sequence[str] | None = None) -> list[tuple[int, ...]]:
+    def places(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
+               where: Sequence[Condition] = ()) -> list[tuple[int, ...]]:
         """Occurrence ids of each usage of `word`: 1-tuples for a stored word, n-tuples for a phrase.
 
         A word the pre-tokenizer splits (don't, well-known, 银行) or several words (interest rate) is a
         phrase: its stored words at the same row offsets of one sentence, with the same text between.
+        `lemma` widens a word to every form of its lemma; `where` keeps documents meeting the conditions.
         WordNotFoundError when there is none; its message names no option (only a front end knows its own).
         """
         form = normalize_form(word.strip())
-        ids = self.index.store.occurrence_ids(form, documents)
+        lemma_form = lemmatizer(self.index.config.lemma_language)(form) if lemma else None
+        ids = self.index.store.occurrence_ids(form, documents, lemma=lemma_form, where=where)
         if ids:
             return [(i,) for i in ids]
         phrase = (Phrase(word, ((0, form),), ()) if is_one_word(word)
                   else phrase_of(word, word_spans(self.index.encoder, word)))
         if len(phrase.words_at) > 1:
-            places = self._phrase_places(phrase, documents)
+            places = self._within(self._phrase_places(phrase, documents), where)
             if places:
                 return places
         elif phrase.keys and phrase.keys[0] != form:  # one stored word in punctuation: "bank," or “bank”
-            ids = self.index.store.occurrence_ids(phrase.keys[0], documents)
+            ids = self.index.store.occurrence_ids(phrase.keys[0], documents, where=where)
             if ids:
                 return [(i,) for i in ids]
-        raise WordNotFoundError(self._not_found_message(word, form, phrase, documents))
+        raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, lemma_form, where))
+
+    def _within(self, places: list[tuple[int, ...]], where: Sequence[Condition]) -> list[tuple[int, ...]]:
+        """The places in documents that meet `where` (all places when there is no condition)."""
+        if not where or not places:
+            return places
+        ranges = [(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in self.index.store.documents_where(where)]
+        return [p for p in places if any(low <= p[0] < high for low, high in ranges)]
 
     def _phrase_places(self, phrase: Phrase, documents: Sequence[str] | None) -> list[tuple[int, ...]]:
         candidates = self.index.store.phrase_occurrence_ids(phrase.words_at, documents)
@@ -128,7 +145,8 @@ class Searcher:
                 found.append(place)
         return found
 
-    def _place_vectors(self, word: str, documents: Sequence[str] | None) -> tuple[list[tuple[int, ...]], np.ndarray]:
+    def _place_vectors(self, word: str, documents: Sequence[str] | None, lemma: bool = False,
+                       where: Sequence[Condition] = ()) -> tuple[list[tuple[int, ...]], np.ndarray]:
         """The usages of `word` and each one's unit vector (a phrase: its words' mean).
 
         Rows are read first and the vectors file re-read after them: rows are committed only after
@@ -136,10 +154,10 @@ class Searcher:
         answer with usages silently left out. An index rebuilt in place is asked again.
         """
         store = self.index.store
-        places = self.places(word, documents)
+        places = self.places(word, documents, lemma, where)
         self.index.refresh()
         if self.index.store is not store:
-            places = self.places(word, documents)
+            places = self.places(word, documents, lemma, where)
         flat = np.asarray([i for place in places for i in place], dtype=np.int64)
         missing = int((~self.index.vectors.contains(flat)).sum())
         if missing:
@@ -163,13 +181,15 @@ class Searcher:
         return [replace(h, end=end_of[h.occurrence_id], word=h.sentence[h.start:end_of[h.occurrence_id]])
                 for h in hits if h.occurrence_id in end_of]
 
-    def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None) -> str:
-        where = " in the chosen documents" if documents else ""
+    def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
+                           lemma: str | None = None, where: Sequence[Condition] = ()) -> str:
+        scope = (" in the chosen documents" if documents else "") + (" " + describe(where) if where else "")
         if len(phrase.words_at) > 1:
-            message = (f"{word!r} does not occur in the index{where} as the adjacent words "
+            message = (f"{word!r} does not occur in the index{scope} as the adjacent words "
                        + " ".join(phrase.keys))
         else:
-            message = f"{word!r} does not occur in the index{where}"
+            what = f"{word!r} (lemma {lemma!r})" if lemma is not None else repr(word)
+            message = f"{what} does not occur in the index{scope}"
             similar = self.index.store.top_forms(form[:3]) if len(form) >= 3 else []
             if similar:
                 message += f" (known words starting alike: {', '.join(similar)})"

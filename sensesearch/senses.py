@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 
 from .errors import SenseCountError, SenseSearchError
+from .filters import Condition
 from .parts import UsageSource
 from .keywords import context_words, distinctive_words
 from .records import Hit
@@ -123,10 +124,14 @@ def cluster(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, str]:
 
 
 def induce_senses(index: UsageSource, word: str, k: int | None = None, examples: int = 5,
-                  documents: Sequence[str] | None = None, seed: int = 0) -> SenseReport:
-    """Group the stored usages of `word` into senses (k given, or chosen by silhouette over 2..8)."""
+                  documents: Sequence[str] | None = None, seed: int = 0, lemma: bool = False,
+                  where: Sequence[Condition | str] = ()) -> SenseReport:
+    """Group the stored usages of `word` into senses (k given, or chosen by silhouette over 2..8).
+
+    `lemma` and `where` choose the usages as in SenseIndex.usages.
+    """
     started = time.perf_counter()
-    ids, vectors = index.word_vectors(word, documents=documents)
+    ids, vectors = index.word_vectors(word, documents=documents, lemma=lemma, where=where)
     n = len(ids)
     if k is not None and k < 1:
         raise SenseCountError(f"ask for at least 1 sense of {word!r}, not {k}")

@@ -44,6 +44,8 @@ MAX_K = 200
 MAX_USAGES = 2000
 MAX_SENSES = 12
 MAX_BODY_BYTES = 16 * 1024
+MAX_WHERE = 20
+MAX_WHERE_CHARS = 300
 STATIC = resources.files("sensesearch") / "static"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
@@ -69,6 +71,11 @@ class QueryRequest(BaseModel):
     sort: Sort = "score"
     sense: str | None = Field(default=None, max_length=MAX_WORD_CHARS,
                               description="Only usages tagged with this named sense (SENSE or WORD:SENSE).")
+
+    lemma: bool = Field(default=False, description="Every form of the marked word's lemma counts as the same word.")
+    where: list[Annotated[str, Field(max_length=MAX_WHERE_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_WHERE, examples=[["year>=1900", "path=corpora/state_union/19*"]],
+        description="Conditions on document metadata and path (FIELD OP VALUE), all of which must hold.")
 
 
 OFFSET_UNIT = "in Unicode code points (Python str indices), not UTF-16 code units or bytes"
@@ -108,6 +115,13 @@ WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS,
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422)}
 SenseParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS,
                                          description="Only usages tagged with this named sense.")]
+LemmaParam = Annotated[bool, Query(description="Every form of the word's lemma counts as the same word.")]
+WhereParam = Annotated[list[Annotated[str, Query(max_length=MAX_WHERE_CHARS)]], Query(
+    max_length=MAX_WHERE, description="Condition on document metadata or path, FIELD OP VALUE (e.g. year>=1900); "
+                                      "repeatable, all must hold.")]
+ByParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS, description=(
+    "Share of each sense per bin of year, decade, document or a metadata field (numbers binned)."))]
+BinWidthParam = Annotated[float | None, Query(gt=0, le=1e12, description="Width of the bins of a numeric `by` field.")]
 
 
 def create_app(index_path: str | Path, token: str | None = None, *, encoder: Encoder | None = None,
@@ -161,7 +175,8 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
                 hits = service.call(lambda index: query_by_sense(index, body.text, body.sense or "", body.k,
                                                                  body.any_word))
             else:
-                hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word))
+                hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word,
+                                                              lemma=body.lemma, where=body.where))
         except WordNotFoundError as exc:
             # The hint names this operation's own field; /api/usages and /api/senses have no such option.
             hint = "" if body.any_word else '; set "any_word": true to search usages of every word'
@@ -170,12 +185,13 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
     @app.get("/api/usages", response_model=list[Hit], dependencies=guard, tags=["search"])
     def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
-               sort: Sort = "score", sense: SenseParam = None) -> list[dict[str, Any]]:
+               sort: Sort = "score", sense: SenseParam = None, lemma: LemmaParam = False,
+               where: WhereParam = []) -> list[dict[str, Any]]:
         """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
         if sense:
             hits = service.call(lambda index: index.sense(word).usages(sense, limit=limit))
         else:
-            hits = service.call(lambda index: index.usages(word, limit=limit))
+            hits = service.call(lambda index: index.usages(word, limit=limit, lemma=lemma, where=where))
         return [hit.to_dict() for hit in sort_hits(hits, sort)]
 
     @app.post("/api/words", response_model=list[WordSpan], dependencies=guard, tags=["search"])
@@ -186,16 +202,29 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
                          stored=not is_punctuation(body.text[s:e])) for s, e in spans.tolist()]
 
     @app.get("/api/senses", dependencies=guard, tags=["senses"])
-    def senses(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> dict[str, Any]:
-        """Sense groups of a word: size, keywords and example usages of each, and each usage's group."""
+    def senses(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None,
+               lemma: LemmaParam = False, where: WhereParam = [], by: ByParam = None,
+               bin_width: BinWidthParam = None) -> dict[str, Any]:
+        """Sense groups of a word: size, keywords and example usages of each, and each usage's group.
+
+        With `by`, also `"by"`: each sense's usages and share per bin of that field.
+        """
+        report = service.senses(word, k, lemma, tuple(where)).to_dict()
+        if by:
+            report["by"] = service.timeline(word, k, by, bin_width, lemma, tuple(where)).to_dict()
         # Clustering hands out numpy numbers; they must not turn into a 500.
-        return jsonable_encoder(service.senses(word, k).to_dict(), custom_encoder=NUMPY_TO_PLAIN)
+        return jsonable_encoder(report, custom_encoder=NUMPY_TO_PLAIN)
 
     @app.get("/api/senses/plot.png", dependencies=guard, tags=["senses"], response_class=Response,
              responses={200: {"content": {"image/png": {}}}})
-    def senses_plot(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None) -> Response:
-        """A 2-D map of a word's usages coloured by sense group, as PNG."""
-        png = service.plot(word, k)
+    def senses_plot(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None,
+                    lemma: LemmaParam = False, where: WhereParam = [], by: ByParam = None,
+                    bin_width: BinWidthParam = None, chart: Literal["area", "bars"] = "area") -> Response:
+        """A 2-D map of a word's usages coloured by sense group, as PNG; with `by`, the senses' shares per bin."""
+        if by:
+            png = service.timeline_plot(service.timeline(word, k, by, bin_width, lemma, tuple(where)), chart)
+        else:
+            png = service.plot(word, k, lemma, tuple(where))
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     add_sense_routes(app, service, guard)

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sensesearch import Encoder, IndexInfo, SenseIndex, SenseReport, normalize_form, plot_senses, read_index_config
+from sensesearch import (Encoder, IndexInfo, SenseIndex, SenseReport, SenseTimeline, normalize_form, parse_conditions,
+                         plot_senses, plot_timeline, read_index_config, sense_timeline)
 
 T = TypeVar("T")
 CACHED_REPORTS = 16
@@ -53,25 +54,40 @@ class IndexService:
             self._reports.clear()
             return fresh.info()
 
-    def senses(self, word: str, k: int | None) -> SenseReport:
+    def senses(self, word: str, k: int | None, lemma: bool = False, where: tuple[str, ...] = ()) -> SenseReport:
         """The SenseReport of `word`, cached until the vectors file changes."""
-        return self._report(word, k, with_plot=False)[0]
+        return self._report(word, k, with_plot=False, lemma=lemma, where=where)[0]
 
-    def plot(self, word: str, k: int | None) -> bytes:
+    def plot(self, word: str, k: int | None, lemma: bool = False, where: tuple[str, ...] = ()) -> bytes:
         """The PNG map of `word`'s sense groups."""
-        png = self._report(word, k, with_plot=True)[1]
+        png = self._report(word, k, with_plot=True, lemma=lemma, where=where)[1]
         assert png is not None
         return png
+
+    def timeline(self, word: str, k: int | None, by: str, bin_width: float | None = None, lemma: bool = False,
+                 where: tuple[str, ...] = ()) -> SenseTimeline:
+        """The shares of `word`'s senses per bin of `by` (sensesearch.diachronic), from the cached report."""
+        report = self.senses(word, k, lemma, where)
+        return self.call(lambda index: sense_timeline(index, report, by, bin_width))
+
+    def timeline_plot(self, timeline: SenseTimeline, chart: str) -> bytes:
+        """The PNG chart of a timeline."""
+        buffer = io.BytesIO()
+        plot_timeline(timeline, buffer, kind=chart)
+        return buffer.getvalue()
 
     def close(self) -> None:
         with self._lock:
             self._index.close()
 
-    def _report(self, word: str, k: int | None, with_plot: bool) -> tuple[SenseReport, bytes | None]:
+    def _report(self, word: str, k: int | None, with_plot: bool, lemma: bool = False,
+                where: tuple[str, ...] = ()) -> tuple[SenseReport, bytes | None]:
+        conditions = parse_conditions(where)
         with self._lock:
             self._index.refresh()
-            key = (normalize_form(word.strip()), k, self._index.vectors_stamp)
-            report, png = self._reports.get(key) or (self._index.senses(word, k=k, examples=5), None)
+            key = (normalize_form(word.strip()), k, lemma, conditions, self._index.vectors_stamp)
+            report, png = self._reports.get(key) or (
+                self._index.senses(word, k=k, examples=5, lemma=lemma, where=conditions), None)
             if with_plot and png is None:
                 buffer = io.BytesIO()
                 plot_senses(report, buffer)

@@ -87,7 +87,7 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
     lock = acquire_write_lock(folder, 0) if repair else None
     store: MetaStore | None = None
     try:
-        store = MetaStore(config.db_url or f"sqlite:///{(folder / META_FILE).resolve()}")
+        store = MetaStore(config.db_url or f"sqlite:///{(folder / META_FILE).resolve()}", lemma_language=config.lemma_language)
         findings, vectors, docs = _check(folder, config, store, check_model, device)
         if lock is None and _writer_active(folder):
             findings.notes.append("another process is writing to this index: stray vectors may be its unfinished work")

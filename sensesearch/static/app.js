@@ -144,7 +144,7 @@ async function runQuery() {
     return setStatus("Click the word you mean in the sentence below the box (or mark it like [[this]]; " +
                      "shift-click a second word to mark a phrase).", true);
   }
-  const body = { text, k: Number($("k").value) || 10, any_word: $("any-word").checked };
+  const body = { text, k: Number($("k").value) || 10, any_word: $("any-word").checked, ...filters() };
   const marked = parseMarked(text);
   await loadInventory(marked.clean.slice(marked.start, marked.end));
   if ($("sense").value && !body.any_word) body.sense = $("sense").value;
@@ -171,7 +171,7 @@ async function runUsages() {
   const only = sense ? `&sense=${encodeURIComponent(sense)}` : "";
   try {
     const { result, seconds } = await timed("Listing usages", async () =>
-      (await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}${only}`)).json());
+      (await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}${only}${filterQuery()}`)).json());
     state.label = word;
     await loadTags();
     showHits(result, `${result.length} usages of “${word}”${sense ? ` in the sense “${sense}”` : ""} in corpus order`,
@@ -342,15 +342,35 @@ async function loadTags() {
 
 // ---- senses -------------------------------------------------------------------------------------
 
+// The lemma toggle and the "where" conditions (separated by ;) apply to every request.
+function filters() {
+  const where = $("where").value.split(";").map((c) => c.trim()).filter(Boolean);
+  return { lemma: $("lemma").checked, where };
+}
+
+function filterQuery() {
+  const { lemma, where } = filters();
+  return (lemma ? "&lemma=true" : "") + where.map((c) => `&where=${encodeURIComponent(c)}`).join("");
+}
+
 async function runSenses() {
   const word = await currentWord();
   if (!word) return setStatus("Mark or click a word first, then ask for its senses.", true);
+  const by = $("by").value.trim();
+  const query = `word=${encodeURIComponent(word)}${filterQuery()}`;
+  const byQuery = by ? `&by=${encodeURIComponent(by)}` : "";
   try {
     const { result, seconds } = await timed(`Grouping the usages of “${word}”`, async () =>
-      (await api(`/api/senses?word=${encodeURIComponent(word)}`)).json());
+      (await api(`/api/senses?${query}${byQuery}`)).json());
     showSenses(result, word);
     setStatus(`${result.senses.length} sense groups of “${word}” · ${seconds.toFixed(2)} s`);
-    const plot = await api(`/api/senses/plot.png?word=${encodeURIComponent(word)}`);
+    $("timeline").parentElement.hidden = true;
+    if (by) {
+      const chart = await api(`/api/senses/plot.png?${query}${byQuery}`);
+      $("timeline").src = URL.createObjectURL(await chart.blob());
+      $("timeline").parentElement.hidden = false;
+    }
+    const plot = await api(`/api/senses/plot.png?${query}`);
     $("plot").src = URL.createObjectURL(await plot.blob());
     $("plot").parentElement.hidden = false;
   } catch (error) {

@@ -1,0 +1,71 @@
+"""CLI pieces for lexicographers: the --lemma and --where options, and the senses-by-field table.
+
+Shared by `usages`, `query` and `senses`; conditions are checked when the options are read, so
+a malformed one is a usage error (exit 2) before any index or model is opened.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import sensesearch
+from sensesearch import QueryError, records_to_csv
+
+if TYPE_CHECKING:
+    from sensesearch import SenseTimeline
+
+
+def _check_where(values: Optional[list[str]]) -> Optional[list[str]]:
+    for value in values or []:
+        try:
+            sensesearch.parse_condition(value)
+        except QueryError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return values
+
+
+LemmaOption = Annotated[bool, typer.Option(
+    "--lemma", help="Count every form of the word's lemma as the same word (bank: bank, banks, banked).")]
+WhereOption = Annotated[Optional[list[str]], typer.Option(
+    "--where", "-w", callback=_check_where,
+    help="Only documents meeting FIELD OP VALUE (OP: = != < <= > >=; numbers, ISO dates, * globs, a|b), "
+         "on metadata fields, path or document; repeatable, all must hold. E.g. --where 'year>=1900' "
+         "--where 'path=corpora/state_union/19*'.")]
+ByOption = Annotated[Optional[str], typer.Option(
+    "--by", help="Share of each sense per bin of year, decade, document or a metadata field (numbers binned).")]
+BinWidthOption = Annotated[Optional[float], typer.Option(
+    "--bin-width", min=0, help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
+                               "else a round width giving about 10 bins).")]
+ChartOption = Annotated[str, typer.Option(
+    "--chart", help="With --by and --plot: area (stacked shares) or bars (stacked bars).")]
+
+
+def timeline_csv(timeline: SenseTimeline) -> str:
+    """The timeline as CSV: one row per bin, usages and share of each sense (cells neutralised)."""
+    rows = timeline.rows()
+    return records_to_csv(rows, list(rows[0]) if rows else ["bin"])
+
+
+def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> None:
+    """A table of bins (rows) by senses (columns: share, with usages), or CSV on stdout."""
+    if csv_:
+        sys.stdout.write(timeline_csv(timeline))
+        return
+    for sense, keywords in zip(timeline.senses, timeline.keywords):
+        console.print(f"[bold]sense {sense}[/]: {', '.join(keywords) or '-'}", markup=True)
+    table = Table(show_header=True, header_style="bold")
+    table.add_column(timeline.by)
+    table.add_column("usages", justify="right")
+    for sense in timeline.senses:
+        table.add_column(f"sense {sense}", justify="right")
+    for b in timeline.bins:
+        cells = ["-" if share is None else f"{100 * share:.0f}% ({count})" for count, share in zip(b.counts, b.shares)]
+        table.add_row(b.label, str(b.usages), *cells)
+    console.print(table)
+    if timeline.missing:
+        console.print(f"{timeline.missing} usages come from documents without a value for {timeline.by}.")

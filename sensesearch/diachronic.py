@@ -1,0 +1,250 @@
+"""Senses across time (or any metadata field): the share of each induced sense per bin, and its chart.
+
+The senses are induced once over all of a word's usages (sensesearch.senses); each usage is then
+counted in the bin of its document's field value, so a sense's share can rise and fall across
+bins while its meaning stays one cluster. This is the "sense frequency over time" view of
+diachronic sense-change studies (e.g. Giulianelli et al. 2020, "Analysing lexical semantic change
+with contextualised word representations", ACL), which concordancers do not offer.
+
+`by` is `year` (the field `year`, else the first four digits of `date`), `decade` (the same,
+in bins of ten), `document` (one bin per document) or any metadata field. Numeric fields are
+binned: one bin per value when there are few values, else equal-width bins of a round width
+(or `bin_width`); empty bins in between are kept, so gaps in the record stay visible. Text
+fields get one bin per value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import select
+
+from .errors import QueryError
+from .store import documents, occurrences, sentences
+
+if TYPE_CHECKING:
+    from . import SenseIndex
+    from .senses import SenseReport
+
+MAX_EXACT_VALUES = 15
+TARGET_BINS = 10
+_YEAR = re.compile(r"^\s*(-?\d{1,4})(?!\d)")
+_BATCH = 900
+
+
+@dataclass(frozen=True)
+class SenseBin:
+    """One bin: its label and numeric range [start, end) (None for text values), usages per sense."""
+
+    label: str
+    start: float | None
+    end: float | None
+    usages: int
+    counts: tuple[int, ...]
+
+    @property
+    def shares(self) -> tuple[float | None, ...]:
+        """Each sense's share of the bin's usages (0..1); None for every sense of an empty bin."""
+        return tuple(c / self.usages if self.usages else None for c in self.counts)
+
+
+@dataclass(frozen=True)
+class SenseTimeline:
+    """Sense shares of one word per bin of a field; `senses[i]` is the sense counted in `counts[i]`."""
+
+    word: str
+    by: str
+    senses: tuple[int, ...]
+    keywords: tuple[tuple[str, ...], ...]
+    bins: tuple[SenseBin, ...]
+    missing: int
+    bin_width: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"word": self.word, "by": self.by, "bin_width": self.bin_width, "missing": self.missing,
+                "senses": [{"sense": s, "keywords": list(k)} for s, k in zip(self.senses, self.keywords)],
+                "bins": [{"label": b.label, "start": b.start, "end": b.end, "usages": b.usages,
+                          "counts": {str(s): c for s, c in zip(self.senses, b.counts)},
+                          "shares": {str(s): None if v is None else round(v, 4) for s, v in zip(self.senses, b.shares)}}
+                         for b in self.bins]}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat row per bin (for CSV): label, range, usages, then usages and share of each sense."""
+        out = []
+        for b in self.bins:
+            row: dict[str, Any] = {"bin": b.label, "start": b.start, "end": b.end, "usages": b.usages}
+            for sense, count, share in zip(self.senses, b.counts, b.shares):
+                row[f"sense_{sense}_usages"] = count
+                row[f"sense_{sense}_share"] = "" if share is None else round(share, 4)
+            out.append(row)
+        return out
+
+
+def field_value(meta: dict[str, Any], label: str, by: str) -> Any:
+    """The value a document contributes to `by` (None when it has none)."""
+    if by == "document":
+        return label
+    if by in ("year", "decade"):
+        for key in ("year", "date"):
+            value = meta.get(key)
+            if isinstance(value, bool) or value is None:
+                continue
+            if isinstance(value, (int, float)):
+                return int(value)
+            found = _YEAR.match(str(value))
+            if found:
+                return int(found.group(1))
+        return None
+    value = meta.get(by[len("meta."):] if by.startswith("meta.") else by)
+    return None if isinstance(value, (dict, list)) else value
+
+
+def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> dict[int, Any]:
+    """Occurrence id -> its document's value for `by`, read in batches of ids (never the whole table)."""
+    query = (select(occurrences.c.id, documents.c.meta, documents.c.label)
+             .join(sentences, sentences.c.id == occurrences.c.sentence_id)
+             .join(documents, documents.c.id == sentences.c.document_id))
+    found: dict[int, Any] = {}
+    with index.store.engine.connect() as conn:
+        for first in range(0, len(occurrence_ids), _BATCH):
+            batch = [int(i) for i in occurrence_ids[first:first + _BATCH]]
+            for oid, meta, label in conn.execute(query.where(occurrences.c.id.in_(batch))):
+                if isinstance(meta, str):
+                    meta = json.loads(meta or "{}")
+                found[int(oid)] = field_value(meta or {}, label, by)
+    return found
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
+
+
+def _round_width(span: float) -> float:
+    """A 1, 2 or 5 times a power of ten giving at most about TARGET_BINS bins over `span`."""
+    raw = max(span / TARGET_BINS, 1e-12)
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _label(start: float, width: float, by: str) -> str:
+    if by == "decade":
+        return f"{int(start)}s"
+    if width == 1 and float(start).is_integer():
+        return str(int(start))
+    spell = (lambda x: str(int(x)) if float(x).is_integer() else f"{x:g}")
+    return f"{spell(start)}–{spell(start + width)}"
+
+
+def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
+              ) -> tuple[list[tuple[str, float | None, float | None]], list[int | None], float | None]:
+    """Bins for `values`: (label, start, end) each, every value's bin index (None: no value), the width used."""
+    present = [v for v in values if v is not None and v != ""]
+    numbers = [_number(v) for v in present]
+    if bin_width is not None and bin_width <= 0:
+        raise QueryError(f"the bin width must be positive, not {bin_width:g}")
+    if by == "document" or not present or any(n is None for n in numbers):
+        if bin_width is not None and present:
+            raise QueryError(f"{by} has values that are not numbers; --bin-width applies to numeric fields")
+        labels = sorted({str(v) for v in present})
+        where = {label: i for i, label in enumerate(labels)}
+        return ([(label, None, None) for label in labels],
+                [None if v is None or v == "" else where[str(v)] for v in values], None)
+    low, high = min(numbers), max(numbers)  # type: ignore[type-var]
+    distinct = sorted(set(numbers))  # type: ignore[type-var]
+    if bin_width is None:
+        if by == "decade":
+            bin_width = 10.0
+        elif by == "year" or (len(distinct) <= MAX_EXACT_VALUES and all(float(n).is_integer() for n in distinct)
+                              and high - low < MAX_EXACT_VALUES):
+            bin_width = 1.0
+        else:
+            bin_width = _round_width(high - low)
+    first = math.floor(low / bin_width) * bin_width  # type: ignore[operator]
+    count = int(math.floor((high - first) / bin_width)) + 1  # type: ignore[operator]
+    bins = [(_label(first + i * bin_width, bin_width, by), first + i * bin_width, first + (i + 1) * bin_width)
+            for i in range(count)]
+    index: list[int | None] = []
+    for v in values:
+        n = None if v is None or v == "" else _number(v)
+        index.append(None if n is None else min(int(math.floor((n - first) / bin_width)), count - 1))
+    return bins, index, bin_width
+
+
+def sense_timeline(index: SenseIndex, report: SenseReport, by: str, bin_width: float | None = None) -> SenseTimeline:
+    """Usages and share of each of `report`'s senses per bin of `by`; QueryError when no usage has a value."""
+    ids = [a.occurrence_id for a in report.assignments]
+    values_of = usage_values(index, ids, by)
+    values = [values_of.get(i) for i in ids]
+    if all(v is None or v == "" for v in values):
+        hint = " (the field year, or a date field)" if by in ("year", "decade") else ""
+        raise QueryError(f"no usage of {report.word!r} comes from a document with a value for {by!r}{hint}; "
+                         "JSONL fields and metadata.csv sidecars give documents fields")
+    bins, where, width = make_bins(values, by, bin_width)
+    senses = tuple(g.sense for g in report.senses)
+    column = {s: i for i, s in enumerate(senses)}
+    tally: Counter[tuple[int, int]] = Counter()
+    for assignment, b in zip(report.assignments, where):
+        if b is not None:
+            tally[(b, column[assignment.sense])] += 1
+    out = []
+    for b, (label, start, end) in enumerate(bins):
+        counts = tuple(tally[(b, c)] for c in range(len(senses)))
+        out.append(SenseBin(label=label, start=start, end=end, usages=sum(counts), counts=counts))
+    return SenseTimeline(word=report.word, by=by, senses=senses, keywords=tuple(g.keywords for g in report.senses),
+                         bins=tuple(out), missing=sum(1 for b in where if b is None), bin_width=width)
+
+
+def plot_timeline(timeline: SenseTimeline, target: str | Path | BinaryIO, kind: str = "area") -> None:
+    """Write a PNG: each sense's share per bin (stacked area, or stacked bars), usages per bin below.
+
+    Empty bins are left out of the area (it joins their neighbours) and drawn empty as bars.
+    Raises QueryError for an unknown `kind`.
+    """
+    if kind not in ("area", "bars"):
+        raise QueryError(f"the chart kind is area or bars, not {kind!r}")
+    from matplotlib.figure import Figure
+
+    numeric = timeline.bins and timeline.bins[0].start is not None
+    if not numeric:
+        kind = "bars"
+    figure = Figure(figsize=(10, 6.5), dpi=110, layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    positions = list(range(len(timeline.bins)))
+    labels = [b.label for b in timeline.bins]
+    palette = [f"C{i}" for i in range(10)]
+    colours = [palette[(s - 1) % len(palette)] for s in timeline.senses]
+    names = [f"{s}: {', '.join(k[:4]) or '(no keywords)'}" for s, k in zip(timeline.senses, timeline.keywords)]
+    if kind == "area":
+        kept = [i for i, b in enumerate(timeline.bins) if b.usages]
+        layers = [[100 * (timeline.bins[i].shares[j] or 0.0) for i in kept] for j in range(len(timeline.senses))]
+        top.stackplot(kept, layers, labels=names, colors=colours, alpha=0.85)
+    else:
+        base = [0.0] * len(positions)
+        for j, (name, colour) in enumerate(zip(names, colours)):
+            heights = [100 * (b.shares[j] or 0.0) for b in timeline.bins]
+            top.bar(positions, heights, bottom=base, color=colour, label=name, width=0.85)
+            base = [a + h for a, h in zip(base, heights)]
+    top.set_ylim(0, 100)
+    top.set_ylabel("share of usages (%)")
+    top.set_title(f"Senses of “{timeline.word}” by {timeline.by}: "
+                  f"{sum(b.usages for b in timeline.bins):,} usages in {len(timeline.bins)} bins")
+    top.legend(title="sense: keywords", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=9)
+    bottom.bar(positions, [b.usages for b in timeline.bins], color="0.55", width=0.85)
+    bottom.set_ylabel("usages")
+    step = max(1, len(labels) // 20)
+    bottom.set_xticks(positions[::step], labels[::step], rotation=60 if len(labels) > 8 else 0, fontsize=8)
+    figure.savefig(target, format="png")

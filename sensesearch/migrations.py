@@ -1,0 +1,134 @@
+"""Numbered schema migrations of the metadata store, applied in order, each recorded in `migrations`.
+
+An index written by an older sensesearch is brought up to date when it is opened, in place, in
+one transaction: nothing is re-embedded. Migrations are append-only: a released one is never
+edited, a change is a new number. Each function brings a store from the schema before it to the
+schema after it, and leaves a store that already has its change as it is (a store created by
+this version's `create_all` already holds every column), so running one twice is harmless.
+The same pattern as sqlite-utils' `migrations.py` and llm's `embeddings_migrations.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, inspect, select, text
+from sqlalchemy.engine import Connection, Engine
+
+from .lemmas import DEFAULT_LANGUAGE, Lemmatizer
+
+log = logging.getLogger(__name__)
+
+_own = MetaData()
+migrations_table = Table(
+    "migrations", _own,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("applied_at", String(40), nullable=False),
+)
+LEMMA_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class MigrationContext:
+    """What a migration may need beyond the database: the index's settings."""
+
+    lemma_language: str = DEFAULT_LANGUAGE
+
+
+Migration = Callable[[Connection, MigrationContext], None]
+
+
+def m001_initial(conn: Connection, context: MigrationContext) -> None:
+    """The schema of sensesearch 0.1 (documents, sentences, words, occurrences, settings); made by create_all."""
+
+
+def m002_word_lemmas(conn: Connection, context: MigrationContext) -> None:
+    """words.lemma (indexed), filled for every stored word form with the index's lemmatiser."""
+    target = qualified_name(conn, "words")
+    columns = {c["name"] for c in inspect(conn).get_columns("words", schema=translated_schema(conn))}
+    if "lemma" not in columns:
+        conn.execute(text(f"ALTER TABLE {target} ADD COLUMN lemma TEXT"))
+    lemma_of = Lemmatizer(context.lemma_language)
+    # Lemmatise a spelling as it stands in the text (case matters to the lemmatiser in some languages).
+    surface = (f"(SELECT substr(s.text, o.start + 1, o.\"end\" - o.start) FROM {qualified_name(conn, 'occurrences')} o "
+               f"JOIN {qualified_name(conn, 'sentences')} s ON s.id = o.sentence_id WHERE o.word_id = w.id LIMIT 1)")
+    last = 0
+    while True:
+        rows = conn.execute(text(f"SELECT w.id, w.form, {surface} FROM {target} w WHERE w.lemma IS NULL "
+                                 "AND w.id > :last ORDER BY w.id LIMIT :n"), {"last": last, "n": LEMMA_BATCH}).all()
+        if not rows:
+            break
+        conn.execute(text(f"UPDATE {target} SET lemma = :lemma WHERE id = :id"),
+                     [{"id": row[0], "lemma": lemma_of(row[2] or row[1])} for row in rows])
+        last = rows[-1][0]
+    indexes = {ix["name"] for ix in inspect(conn).get_indexes("words", schema=translated_schema(conn))}
+    if "ix_words_lemma" not in indexes:
+        conn.execute(text(f"CREATE INDEX ix_words_lemma ON {target} (lemma)"))
+
+
+def m003_document_ranges(conn: Connection, context: MigrationContext) -> None:
+    """An index on documents.first_occurrence: finds an occurrence's document for --where in one seek."""
+    indexes = {ix["name"] for ix in inspect(conn).get_indexes("documents", schema=translated_schema(conn))}
+    if "ix_documents_first_occurrence" not in indexes:
+        conn.execute(text(f"CREATE INDEX ix_documents_first_occurrence ON {qualified_name(conn, 'documents')} "
+                          "(first_occurrence)"))
+
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges))
+LATEST = MIGRATIONS[-1][0]
+
+
+def applied(conn: Connection) -> set[int]:
+    """Numbers of the migrations recorded in the store (empty for a store that predates the table)."""
+    if not inspect(conn).has_table("migrations", schema=translated_schema(conn)):
+        return set()
+    return set(conn.execute(select(migrations_table.c.number)).scalars())
+
+
+def migrate(engine: Engine, context: MigrationContext) -> list[str]:
+    """Apply every migration not yet recorded, in number order, in one transaction; returns their names.
+
+    A store that is up to date is only read, so read-only users never write. When something is
+    pending, the transaction takes the write lock first and looks again, so two processes opening
+    one old index at once apply each migration once. Raises whatever the database raises; the
+    transaction is then rolled back and the store left as it was.
+    """
+    with engine.connect() as conn:
+        if not _pending(applied(conn)):
+            return []
+    done: list[str] = []
+    with engine.begin() as conn:
+        # A write first: on SQLite it takes the writer's lock before the applied set is read again, and
+        # it opens the transaction (pysqlite runs DDL outside one otherwise), so DDL rolls back too.
+        conn.execute(text(f"UPDATE {qualified_name(conn, 'settings')} SET value = value WHERE key = 'schema_version'"))
+        migrations_table.create(conn, checkfirst=True)
+        for number, function in _pending(applied(conn)):
+            log.info("migrating the metadata store: %s", function.__name__)
+            function(conn, context)
+            conn.execute(migrations_table.insert().values(
+                number=number, name=function.__name__, applied_at=datetime.now(timezone.utc).isoformat()))
+            done.append(function.__name__)
+        conn.execute(text(f"UPDATE {qualified_name(conn, 'settings')} SET value = :v WHERE key = 'schema_version'"),
+                     {"v": str(LATEST)})
+    return done
+
+
+def _pending(numbers: set[int]) -> list[tuple[int, Migration]]:
+    return [(number, function) for number, function in MIGRATIONS if number not in numbers]
+
+
+def translated_schema(conn: Connection) -> str | None:
+    """The schema the engine translates unqualified tables into (PostgreSQL ?schema=NAME), if any."""
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    return translate.get(None)
+
+
+def qualified_name(conn: Connection, table: str) -> str:
+    """A table name quoted for raw SQL, with the translated schema (text() bypasses the translation)."""
+    quote = conn.dialect.identifier_preparer.quote
+    schema = translated_schema(conn)
+    return f"{quote(schema)}.{quote(table)}" if schema else quote(table)

@@ -1,0 +1,85 @@
+"""Metadata sidecars: a `metadata.csv` next to plain-text files gives each file fields (year, author...).
+
+The CSV has a header row; the column `file` names a file in the same folder (e.g. 1945-Truman.txt),
+every other column is a field. Values that spell whole or decimal numbers are stored as numbers,
+so `--where year>=1950` compares numerically; empty cells are left out. The fields become the
+document's metadata, exactly as a JSONL record's extra fields do, and `--where` / `senses --by`
+read them. A file's metadata is part of what decides whether it changed: editing its row makes
+the next `index` run replace the document, so the index never keeps outdated fields.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .records import Document
+
+SIDECAR_NAME = "metadata.csv"
+FILE_COLUMN = "file"
+_INTEGER = re.compile(r"^[-+]?\d+$")
+_DECIMAL = re.compile(r"^[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def typed(value: str) -> Any:
+    """A CSV cell as int, float or (stripped) text."""
+    value = value.strip()
+    if _INTEGER.match(value):
+        return int(value)
+    if _DECIMAL.match(value):
+        return float(value)
+    return value
+
+
+def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
+    """File name -> fields of one sidecar CSV; InputError naming the line when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the metadata sidecar {path}: {exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    if reader.fieldnames is None or FILE_COLUMN not in reader.fieldnames:
+        raise InputError(f"the metadata sidecar {path} needs a header row with a {FILE_COLUMN!r} column")
+    table: dict[str, dict[str, Any]] = {}
+    for row in reader:
+        name = (row.get(FILE_COLUMN) or "").strip()
+        if not name:
+            raise InputError(f"{path}:{reader.line_num}: the {FILE_COLUMN!r} cell is empty")
+        if None in row:
+            raise InputError(f"{path}:{reader.line_num}: more cells than header columns")
+        table[name] = {key.strip(): typed(value) for key, value in row.items()
+                       if key != FILE_COLUMN and key and value is not None and value.strip()}
+    return table
+
+
+@functools.lru_cache(maxsize=64)
+def _sidecar_of(folder: Path, stamp: tuple[int, int]) -> dict[str, dict[str, Any]]:
+    return read_sidecar(folder / SIDECAR_NAME)
+
+
+def sidecar_fields(path: Path) -> dict[str, Any]:
+    """The fields the sidecar next to `path` gives it (empty without a sidecar or a row)."""
+    sidecar = path.parent / SIDECAR_NAME
+    try:
+        stat = sidecar.stat()
+    except OSError:
+        return {}
+    return dict(_sidecar_of(path.parent, (stat.st_mtime_ns, stat.st_size)).get(path.name, {}))
+
+
+def with_sidecar(document: Document, path: Path) -> Document:
+    """`document` with its sidecar fields added to its metadata, and a hash that covers them."""
+    fields = sidecar_fields(path)
+    if not fields:
+        return document
+    meta = {**document.meta, **fields}
+    stamp = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
+    digest = hashlib.sha256(document.content_hash.encode() + b"\0" + stamp).hexdigest()
+    return replace(document, meta=meta, content_hash=digest)

@@ -1,0 +1,89 @@
+"""Senses across time or any field (issue 14 item 3): bins, shares per sense, the chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sensesearch import QueryError, SenseIndex
+from sensesearch.config import EncoderSettings
+from sensesearch.diachronic import field_value, make_bins, plot_timeline, sense_timeline
+
+MONEY = "The bank lent money to the farmers at a low rate of interest."
+RIVER = "We had a picnic on the grassy bank of the river near the water."
+
+
+@pytest.fixture
+def shifting_index(tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> Path:
+    """River senses early, money senses late; two records without a year (on each metadata back end)."""
+    records = []
+    for year in range(1900, 1960, 5):
+        text = RIVER if year < 1930 else MONEY
+        records += [{"id": f"{year}-{i}", "year": year, "party": "A" if i else "B", "text": text} for i in range(2)]
+    records += [{"id": "undated", "text": MONEY}, {"id": "dated", "date": "1951-02-03", "text": MONEY}]
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([tmp_path / "c.jsonl"])
+    return tmp_path / "idx"
+
+
+def test_decade_bins_show_one_sense_giving_way_to_the_other(shifting_index: Path) -> None:
+    with SenseIndex.open(shifting_index, read_only=True) as index:
+        report = index.senses("bank", k=2)
+        timeline = sense_timeline(index, report, "decade")
+    assert [b.label for b in timeline.bins] == ["1900s", "1910s", "1920s", "1930s", "1940s", "1950s"]
+    assert [b.usages for b in timeline.bins] == [4, 4, 4, 4, 4, 5]      # the "date" record counts in the 1950s
+    assert timeline.missing == 1 and timeline.bin_width == 10
+    early, late = timeline.bins[0].shares, timeline.bins[-1].shares
+    assert sorted(early) == [0.0, 1.0] and sorted(late) == [0.0, 1.0] and early != late
+    assert sum(timeline.bins[2].counts) == timeline.bins[2].usages
+    rows = timeline.rows()
+    assert set(rows[0]) == {"bin", "start", "end", "usages", "sense_1_usages", "sense_1_share",
+                            "sense_2_usages", "sense_2_share"}
+
+
+def test_year_bins_keep_empty_years_and_text_fields_get_one_bin_per_value(shifting_index: Path) -> None:
+    with SenseIndex.open(shifting_index, read_only=True) as index:
+        report = index.senses("bank", k=2)
+        by_year = sense_timeline(index, report, "year")
+        by_party = sense_timeline(index, report, "party")
+    assert by_year.bins[0].label == "1900" and by_year.bins[-1].label == "1955" and len(by_year.bins) == 56
+    assert by_year.bins[1].usages == 0 and by_year.bins[1].shares == (None, None)
+    assert [(b.label, b.usages) for b in by_party.bins] == [("A", 12), ("B", 12)] and by_party.missing == 2
+
+
+def test_numeric_fields_get_round_width_bins() -> None:
+    bins, where, width = make_bins([0.5, 3, 17, 99.9, None], "score")
+    assert width == 10 and bins[0] == ("0–10", 0, 10) and len(bins) == 10
+    assert where == [0, 0, 1, 9, None]
+    bins, where, width = make_bins([3, 1, 2, 3], "rating")
+    assert [b[0] for b in bins] == ["1", "2", "3"] and where == [2, 0, 1, 2] and width == 1
+    bins, _, width = make_bins([1945, 1951, 2006], "year", bin_width=25)
+    assert [b[0] for b in bins] == ["1925–1950", "1950–1975", "1975–2000", "2000–2025"]
+    with pytest.raises(QueryError):
+        make_bins(["x", "y"], "party", bin_width=5)
+
+
+def test_year_comes_from_a_year_or_date_field() -> None:
+    assert field_value({"year": "1945"}, "d", "year") == 1945
+    assert field_value({"date": "1961-01-30"}, "d", "decade") == 1961
+    assert field_value({"title": "x"}, "d", "year") is None
+    assert field_value({}, "doc-7", "document") == "doc-7"
+
+
+def test_a_field_no_usage_has_is_an_error_that_says_how_to_add_one(shifting_index: Path) -> None:
+    with SenseIndex.open(shifting_index, read_only=True) as index:
+        report = index.senses("bank", k=2)
+        with pytest.raises(QueryError, match="metadata.csv"):
+            sense_timeline(index, report, "president")
+
+
+def test_charts_are_pngs(shifting_index: Path, tmp_path: Path) -> None:
+    with SenseIndex.open(shifting_index, read_only=True) as index:
+        report = index.senses("bank", k=2)
+        for by, kind in (("decade", "area"), ("year", "bars"), ("party", "area")):
+            target = tmp_path / f"{by}.png"
+            plot_timeline(sense_timeline(index, report, by), target, kind=kind)
+            assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,111 @@
+"""--where conditions (issue 14 item 2): parsing, SQL over document metadata and paths, search within subcorpora."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sensesearch import QueryError, SenseIndex, WordNotFoundError
+from sensesearch.config import EncoderSettings
+from sensesearch.filters import Condition, glob_to_regex, parse_condition
+
+RECORDS = [
+    {"id": "a", "year": 1850, "party": "Whig", "date": "1850-03-01", "text": "The bank failed in the panic."},
+    {"id": "b", "year": 1901, "party": "Republican", "date": "1901-12-03", "text": "The bank lent money to farmers."},
+    {"id": "c", "year": "1933", "party": "Democratic", "date": "1933-03-04", "urgent": True,
+     "text": "Every bank closed for a holiday."},
+    {"id": "d", "year": 1961.5, "party": "Democratic", "date": "1961-01-30", "urgent": False,
+     "text": "The bank of the river flooded."},
+    {"id": "e", "party": "Democratic Farmer", "text": "A bank robbery, with no year."},
+]
+
+
+@pytest.fixture
+def meta_index(tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> Path:
+    """The corpus in an index on each metadata back end (SQLite; PostgreSQL where a test server is set)."""
+    corpus = tmp_path / "corpus" / "speeches"
+    corpus.mkdir(parents=True)
+    (corpus / "records.jsonl").write_text("\n".join(json.dumps(r) for r in RECORDS) + "\n")
+    (corpus / "1950-Truman.txt").write_text("The bank of England.\n")
+    (corpus / "2001-Bush.txt").write_text("A bank in Texas.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([tmp_path / "corpus"])
+    return tmp_path / "idx"
+
+
+def _documents(index: SenseIndex, *where: str) -> list[str]:
+    return [h.document for h in index.usages("bank", where=list(where))]
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    (["year>=1900"], ["b", "c", "d"]),                 # a numeric string ("1933") counts as a number
+    (["year>=1900", "year<1950"], ["b", "c"]),
+    (["year=1901"], ["b"]),
+    (["year!=1901"], ["a", "c", "d"]),                  # e has no year: it matches no condition on year
+    (["party=Democratic"], ["c", "d"]),                 # exact, not a prefix
+    (["party=Democratic*"], ["c", "d", "e"]),
+    (["party=Whig|Republican"], ["a", "b"]),
+    (["party!=Democratic"], ["a", "b", "e"]),
+    (["date>=1901-12-03"], ["b", "c", "d"]),
+    (["date<1933-03"], ["a", "b"]),
+    (["urgent=true"], ["c"]),
+    (["urgent=false"], ["d"]),
+    (["document=c|e"], ["c", "e"]),
+    (["party=Democratic", "year>1950"], ["d"]),
+])
+def test_metadata_conditions_choose_the_right_documents(meta_index: Path, where: list[str], expected: list[str]) -> None:
+    with SenseIndex.open(meta_index, read_only=True) as index:
+        found = [d for d in _documents(index, *where) if d in "abcde"]
+    assert found == expected
+
+
+def test_path_globs_match_the_given_path_and_the_tail_of_the_absolute_one(meta_index: Path) -> None:
+    with SenseIndex.open(meta_index, read_only=True) as index:
+        given = sorted(h.document.rsplit("/", 1)[-1] for h in index.usages("bank", where=["path=*/speeches/19*"]))
+        tail = sorted(h.document.rsplit("/", 1)[-1] for h in index.usages("bank", where=["path=speeches/2*.txt"]))
+        jsonl = len(index.usages("bank", where=["path=corpus/speeches/*.jsonl"]))
+        absolute = len(index.usages("bank", where=[f"path={meta_index.parent.resolve()}/corpus/speeches/*.txt"]))
+        none = index.usages("bank", where=["path!=*.jsonl"])
+    assert given == ["1950-Truman.txt"] and tail == ["2001-Bush.txt"] and jsonl == 5 and absolute == 2
+    assert len(none) == 2
+
+
+def test_filters_reach_query_senses_and_any_word_search(meta_index: Path) -> None:
+    with SenseIndex.open(meta_index, read_only=True) as index:
+        hits = index.query("the [[bank]] of the river", k=10, where=["party=Democratic"])
+        anywhere = index.query("the [[bank]] of the river", k=50, any_word=True, where=["year<1900"])
+        report = index.senses("bank", k=2, where=["year>=1900"])
+    assert sorted(h.document for h in hits) == ["c", "d"]
+    assert {h.document for h in anywhere} == {"a"} and len(anywhere) == 6
+    assert report.n_usages == 3
+
+
+def test_nothing_matching_says_which_conditions(meta_index: Path) -> None:
+    with SenseIndex.open(meta_index, read_only=True) as index, \
+            pytest.raises(WordNotFoundError, match="where year>=3000 and party=Whig"):
+        index.usages("bank", where=["year>=3000", "party=Whig"])
+
+
+@pytest.mark.parametrize("text", ["year", ">=1900", "year>=", "path<a", "urgent>true", "=x"])
+def test_unreadable_conditions_are_usage_errors(text: str) -> None:
+    with pytest.raises(QueryError):
+        parse_condition(text)
+
+
+def test_parse_keeps_field_op_value_and_kind() -> None:
+    assert parse_condition(" year >= 1900 ") == Condition("year", ">=", "1900")
+    assert parse_condition("party==Democratic").op == "="
+    assert parse_condition("path=corpora/state_union/19*").kind == "glob"
+    assert parse_condition("date<1945-06").kind == "date"
+    assert parse_condition("meta.path=x").field == "meta.path"
+
+
+def test_glob_to_regex_anchors_and_escapes() -> None:
+    import re
+
+    regex = re.compile(glob_to_regex("corpora/su/19[4-5]?-*.txt"))
+    assert regex.match("corpora/su/1945-Truman.txt")
+    assert not regex.match("corpora/su/1965-Johnson.txt") and not regex.match("corpora/su/1945-Truman.txtx")
+    assert re.compile(glob_to_regex("a[!b]c")).match("axc") and not re.compile(glob_to_regex("a[!b]c")).match("abc")

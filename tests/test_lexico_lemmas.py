@@ -1,0 +1,142 @@
+"""Lemmas (issue 14 item 1): the lemmatiser, lemma-widened search and the numbered migration that adds lemmas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from sensesearch import SenseIndex, WordNotFoundError
+from sensesearch import migrations
+from sensesearch.config import EncoderSettings, IndexConfig
+from sensesearch.errors import ConfigMismatchError
+from sensesearch.lemmas import Lemmatizer, parse_language
+from sensesearch.store import make_engine
+
+BANKS = """The bank raised its rates.
+Two banks merged last year.
+The pilot banked the plane sharply.
+Our banking laws are old.
+"""
+
+
+@pytest.fixture
+def banks_index(tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> Path:
+    """A small index on each metadata back end (SQLite; PostgreSQL where a test server is set)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "banks.txt").write_text(BANKS)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+    return tmp_path / "idx"
+
+
+def test_lemmatizer_maps_inflected_forms_to_their_lemma() -> None:
+    lemma = Lemmatizer("en")
+    assert [lemma(w) for w in ("bank", "banks", "banked", "children", "ran")] == ["bank", "bank", "bank", "child", "run"]
+    assert Lemmatizer("de")("häuser") == "haus"
+
+
+def test_unknown_language_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(ConfigMismatchError, match="no lemmatiser for language xx.*en"):
+        parse_language("xx")
+    assert parse_language("de, en") == ("de", "en")
+
+
+def test_usages_with_lemma_list_every_form_and_without_only_the_word(banks_index: Path) -> None:
+    with SenseIndex.open(banks_index, read_only=True) as index:
+        plain = index.usages("bank")
+        widened = index.usages("bank", lemma=True)
+        from_inflected = index.usages("Banks", lemma=True)
+        hits = index.query("a [[bank]] account", k=10, lemma=True)
+    assert [h.word for h in plain] == ["bank"]
+    assert [h.word for h in widened] == ["bank", "banks", "banked"]
+    assert [h.word for h in from_inflected] == ["bank", "banks", "banked"]
+    assert sorted(h.word for h in hits) == ["bank", "banked", "banks"]
+
+
+def test_lemma_search_names_the_lemma_when_nothing_matches(banks_index: Path) -> None:
+    with SenseIndex.open(banks_index, read_only=True) as index, \
+            pytest.raises(WordNotFoundError, match="'rivers' \\(lemma 'river'\\)"):
+        index.usages("rivers", lemma=True)
+
+
+def test_index_in_another_language_stores_that_languages_lemmas(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    (tmp_path / "de.txt").write_text("Die Häuser sind alt. Das Haus ist neu.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, lemma_language="de") as index:
+        index.add([tmp_path / "de.txt"])
+        assert [h.word for h in index.usages("haus", lemma=True)] == ["Häuser", "Haus"]
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert index.config.lemma_language == "de"
+
+
+def _make_version_1(folder: Path) -> None:
+    """Turn a store back into what sensesearch 0.1 wrote: no lemma column, no migrations table."""
+    config = IndexConfig.load(folder)
+    engine = make_engine(config.db_url or f"sqlite:///{folder / 'meta.sqlite'}")
+    with engine.begin() as conn:
+        name = migrations.qualified_name
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP INDEX ix_words_lemma"))
+        schema = migrations.translated_schema(conn)
+        conn.execute(text(f"DROP INDEX {schema + '.' if schema else ''}ix_documents_first_occurrence"))
+        conn.execute(text(f"ALTER TABLE {name(conn, 'words')} DROP COLUMN lemma"))
+        conn.execute(text(f"DROP TABLE {name(conn, 'migrations')}"))
+        conn.execute(text(f"UPDATE {name(conn, 'settings')} SET value = '1' WHERE key = 'schema_version'"))
+    engine.dispose()
+
+
+def _index_names(folder: Path) -> set[str]:
+    config = IndexConfig.load(folder)
+    engine = make_engine(config.db_url or f"sqlite:///{folder / 'meta.sqlite'}")
+    with engine.connect() as conn:
+        names = {ix["name"] for ix in inspect(conn).get_indexes("documents", schema=migrations.translated_schema(conn))}
+    engine.dispose()
+    return names
+
+
+def _columns_and_tables(folder: Path) -> tuple[set[str], set[str]]:
+    config = IndexConfig.load(folder)
+    engine = make_engine(config.db_url or f"sqlite:///{folder / 'meta.sqlite'}")
+    with engine.connect() as conn:
+        schema = migrations.translated_schema(conn)
+        found = inspect(conn)
+        columns = {c["name"] for c in found.get_columns("words", schema=schema)}
+        tables = set(found.get_table_names(schema=schema))
+    engine.dispose()
+    return columns, tables
+
+
+def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index: Path) -> None:
+    _make_version_1(banks_index)
+    vectors_before = (banks_index / "vectors.faiss").read_bytes()
+    with SenseIndex.open(banks_index, read_only=True) as index:
+        assert [h.word for h in index.usages("bank", lemma=True)] == ["bank", "banks", "banked"]
+        with index.store.engine.connect() as conn:
+            name = migrations.qualified_name
+            rows = conn.execute(text(f"SELECT number, name FROM {name(conn, 'migrations')} ORDER BY number")).all()
+            version = conn.execute(text(f"SELECT value FROM {name(conn, 'settings')} "
+                                        "WHERE key = 'schema_version'")).scalar()
+            missing = conn.execute(text(f"SELECT count(*) FROM {name(conn, 'words')} WHERE lemma IS NULL")).scalar()
+    assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas"), (3, "m003_document_ranges")]
+    assert version == str(migrations.LATEST) and missing == 0
+    assert (banks_index / "vectors.faiss").read_bytes() == vectors_before
+    assert "ix_documents_first_occurrence" in _index_names(banks_index)
+    with SenseIndex.open(banks_index, read_only=True) as index:
+        assert migrations.migrate(index.store.engine, migrations.MigrationContext()) == []
+
+
+def test_failed_migration_leaves_the_store_as_it_was(banks_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _make_version_1(banks_index)
+
+    def broken(conn, context):  # type: ignore[no-untyped-def]
+        migrations.m002_word_lemmas(conn, context)
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", ((1, migrations.m001_initial), (2, broken),
+                                                   (3, migrations.m003_document_ranges)))
+    with pytest.raises(Exception, match="disk on fire"):
+        SenseIndex.open(banks_index, read_only=True)
+    columns, tables = _columns_and_tables(banks_index)
+    assert "lemma" not in columns and "migrations" not in tables and "words" in tables

@@ -1,0 +1,74 @@
+"""Metadata sidecars for plain-text corpora (issue 14 item 2): metadata.csv next to the files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from sensesearch import SenseIndex
+from sensesearch.config import EncoderSettings
+from sensesearch.errors import InputError
+from sensesearch.sidecar import read_sidecar
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def speeches(tmp_path: Path) -> Path:
+    folder = tmp_path / "speeches"
+    folder.mkdir()
+    (folder / "1945-Truman.txt").write_text("The bank of the river.\n")
+    (folder / "1981-Reagan.txt").write_text("The bank raised rates.\n")
+    (folder / "metadata.csv").write_text("file,year,president,score\n1945-Truman.txt,1945,Truman,0.5\n"
+                                         "1981-Reagan.txt,1981,Reagan,\n")
+    return folder
+
+
+def test_sidecar_fields_become_typed_document_metadata(tmp_path: Path, speeches: Path,
+                                                       fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([speeches])
+        hits = index.usages("bank")
+        later = index.usages("bank", where=["year>=1950"])
+    assert report.documents_indexed == 2 and not report.skipped
+    assert [h.meta for h in hits] == [{"year": 1945, "president": "Truman", "score": 0.5},
+                                      {"year": 1981, "president": "Reagan"}]
+    assert [h.meta["president"] for h in later] == ["Reagan"]
+
+
+def test_editing_a_row_replaces_the_document_so_fields_stay_true(tmp_path: Path, speeches: Path,
+                                                                 fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([speeches])
+        (speeches / "metadata.csv").write_text("file,year,president\n1945-Truman.txt,1946,Truman\n"
+                                               "1981-Reagan.txt,1981,Reagan\n")
+        again = index.add([speeches])
+        years = [h.meta["year"] for h in index.usages("bank")]
+    assert again.documents_replaced == 1 and again.documents_unchanged == 1
+    assert sorted(years) == [1946, 1981]
+
+
+def test_a_broken_sidecar_skips_its_files_with_the_reason(tmp_path: Path, speeches: Path,
+                                                           fake_settings: EncoderSettings) -> None:
+    (speeches / "metadata.csv").write_text("name,year\n1945-Truman.txt,1945\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([speeches])
+    assert report.documents_indexed == 0 and len(report.skipped) == 2
+    assert "'file' column" in report.skipped[0].reason
+
+
+def test_read_sidecar_reports_the_bad_line(tmp_path: Path) -> None:
+    (tmp_path / "metadata.csv").write_text("file,year\na.txt,1900,extra\n")
+    with pytest.raises(InputError, match="metadata.csv:2"):
+        read_sidecar(tmp_path / "metadata.csv")
+
+
+def test_bundled_state_union_sidecar_names_every_address() -> None:
+    folder = REPO / "corpora" / "state_union"
+    rows = list(csv.DictReader((folder / "metadata.csv").open()))
+    assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.glob("*.txt"))
+    assert all(r["file"].startswith(r["year"]) and r["file"][5:].startswith(r["president"].split()[-1][:4])
+               or "Bush" in r["file"] for r in rows)
+    assert {r["party"] for r in rows} == {"Democratic", "Republican"}
