@@ -50,6 +50,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check_paths": ("corpus", "check_paths"),
     "check_names": ("inputs", "check_names"),
     "parse_condition": ("filters", "parse_condition"),
+    "parse_conditions": ("filters", "parse_conditions"),
     "sense_timeline": ("diachronic", "sense_timeline"),
     "plot_timeline": ("diachronic", "plot_timeline"),
     "SenseTimeline": ("diachronic", "SenseTimeline"),
@@ -89,7 +90,7 @@ if TYPE_CHECKING:
     from .encoder import Encoder, load_encoder
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
-    from .filters import parse_condition
+    from .filters import parse_condition, parse_conditions
     from .inputs import check_names, path_text
     from .evaldata import read_coarsewsd, read_wic
     from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic

@@ -33,12 +33,12 @@ def verify(
     if json_:
         emit_json(report.to_dict())
     else:
-        _print_verify(report)
+        _print_verify(report, repaired_already=repair)
     if not report.sound:
         raise typer.Exit(1)
 
 
-def _print_verify(report: sensesearch.VerifyReport) -> None:
+def _print_verify(report: sensesearch.VerifyReport, repaired_already: bool = False) -> None:
     out.print(f"{report.path}: {plural(report.documents, 'document')}, {plural(report.sentences, 'sentence')}, "
               f"{plural(report.occurrences, 'occurrence')}, {plural(report.vectors, 'vector')}")
     for action in report.repaired:
@@ -54,7 +54,9 @@ def _print_verify(report: sensesearch.VerifyReport) -> None:
     out.print(f"{plural(len(report.problems), 'problem')}:")
     for problem in report.problems:
         out.print(f"  - {problem.kind}: {problem.detail}", markup=False)
-    if not report.repaired:
+    # A damaged database is beyond --repair (its problem line says what to do instead); a repair
+    # already run must not send the user round again.
+    if not report.repaired and not repaired_already and any(p.kind != "database" for p in report.problems):
         out.print("run `sensesearch verify --repair` to drop what cannot be trusted")
 
 

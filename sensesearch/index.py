@@ -71,7 +71,8 @@ class SenseIndex:
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
-        settings = settings or EncoderSettings()
+        # An encoder handed in brings its own recipe unless settings are given to check it against.
+        settings = settings or (encoder.settings if encoder is not None else EncoderSettings())
         if model is not None:
             settings = EncoderSettings(**{**settings.__dict__, "model": model})
         IndexConfig(encoder=settings, compression=compression)

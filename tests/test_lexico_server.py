@@ -26,7 +26,7 @@ def client(tmp_path: Path, fake_settings: EncoderSettings) -> Iterator[TestClien
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
         index.add([tmp_path / "c.jsonl"])
     application = create_app(tmp_path / "idx")
-    with TestClient(application) as test_client:
+    with TestClient(application, base_url="http://127.0.0.1") as test_client:
         yield test_client
     application.state.service.close()
 
