@@ -20,14 +20,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from .config import EncoderSettings
-from .encoder import TransformerEncoder
+from .encoder import PlannedEncoder
 from .errors import ModelLoadError
+from .planner import make_planner
+from .runner import WordVectorRunner
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +153,9 @@ class SavedModelLayers:
         return np.stack([outputs[i].numpy() for i in self.blocks]).astype(np.float32, copy=False)
 
 
-class TFHubEncoder(TransformerEncoder):
-    """The transformers path's planning, batching and pooling over a TF Hub SavedModel's forward pass.
-
-    The one coupling to TransformerEncoder's internals: the attributes set at the end of __init__ and
-    `self.model`, a callable shaped like a Hugging Face model call (see `_TorchFacade`).
-    """
+class TFHubEncoder(PlannedEncoder):
+    """The shared planner (tokenizer only) and runner (layer combination, subword pooling) over a TF Hub
+    SavedModel's forward pass: only `SavedModelLayers` differs from the transformers path."""
 
     def __init__(self, settings: EncoderSettings, device: str | None = None, batch_tokens: int = 4096) -> None:
         folder = savedmodel_folder(settings.model)
@@ -174,45 +172,15 @@ class TFHubEncoder(TransformerEncoder):
         tokenizer = wordpiece_tokenizer(vocab, lower, positions)
         n_blocks, hidden = _probe(loaded, tokenizer, settings.model)
         log.info("tfhub model %s: %d layers, hidden %d, lower-case %s", folder, n_blocks, hidden, lower)
-
         self.settings = settings
-        self.batch_tokens = batch_tokens
-        self.device = "cpu"  # where the returned hidden states live; TensorFlow places the model itself
         self.tokenizer = tokenizer
         self.fingerprint = savedmodel_fingerprint(folder)
-        self.model = _TorchFacade(SavedModelLayers(loaded, settings.layers, n_blocks, target, settings.model),
-                                  settings.layers)
-        self.window_width = min(settings.max_length, positions) - 2
-        self.overlap = min(settings.stride, self.window_width // 2)
         self.dim = hidden * len(settings.layers) if settings.combine == "concat" else hidden
-        self.cls_id = tokenizer.cls_token_id
-        self.sep_id = tokenizer.sep_token_id
-        self.pad_id = tokenizer.pad_token_id or 0
-
-
-class _TorchFacade:
-    """Answers `model(input_ids=, attention_mask=, output_hidden_states=True).hidden_states[layer]`."""
-
-    def __init__(self, run: SavedModelLayers, layers: Sequence[int]) -> None:
-        self.run = run
-        self.slot = {layer: i for i, layer in enumerate(layers)}
-
-    def __call__(self, input_ids: Any, attention_mask: Any, output_hidden_states: bool = True) -> SimpleNamespace:
-        import torch
-
-        stacked = torch.from_numpy(self.run(input_ids.cpu().numpy(), attention_mask.cpu().numpy()))
-        return SimpleNamespace(hidden_states=_ChosenLayers(stacked, self.slot))
-
-
-class _ChosenLayers:
-    """Indexable by the transformers layer number; holds only the layers the recipe chose."""
-
-    def __init__(self, stacked: Any, slot: dict[int, int]) -> None:
-        self.stacked = stacked
-        self.slot = slot
-
-    def __getitem__(self, layer: int) -> Any:
-        return self.stacked[self.slot[layer]]
+        self.planner = make_planner(tokenizer, settings, batch_tokens, max_positions=positions)
+        layers = SavedModelLayers(loaded, settings.layers, n_blocks, target, settings.model)
+        # The hidden states come back to the host: TensorFlow places the model itself.
+        self.runner = WordVectorRunner(lambda ids, mask: layers(ids.cpu().numpy(), mask.cpu().numpy()),
+                                       combine=settings.combine, dim=self.dim, device="cpu")
 
 
 def load_tfhub_encoder(settings: EncoderSettings, device: str | None = None) -> TFHubEncoder:
