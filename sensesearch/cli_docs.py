@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -47,25 +45,43 @@ def info(index: IndexOption = Path(DEFAULT_INDEX), json_: JsonOption = False) ->
 
 @app.command()
 @guarded
-def documents(index: IndexOption = Path(DEFAULT_INDEX), json_: JsonOption = False, csv_: CsvOption = False) -> None:
+def documents(
+    index: IndexOption = Path(DEFAULT_INDEX),
+    sense: Annotated[Optional[str], typer.Option(
+        "--sense", metavar="WORD:SENSE", help="Only documents using WORD in this named sense, with how many of its "
+                                              "usages are tagged so (see `sensesearch sense`).")] = None,
+    min_count: Annotated[int, typer.Option("--min", min=1, help="With --sense: at least this many such usages.")] = 1,
+    json_: JsonOption = False,
+    csv_: CsvOption = False,
+) -> None:
     """List the indexed documents: the label that -d and `remove` accept, path, counts and metadata.
 
     \b
     Example: sensesearch documents --index indexes/demo --csv
+
+    \b
+    Example: sensesearch documents --sense bank:finance --min 2 --index indexes/demo
     """
     if json_ and csv_:
         fail("choose one of --json and --csv", 2)
+    if sense is not None:
+        if csv_:
+            fail("--sense lists documents as a table or --json", 2)
+        from .cli_sense import print_sense_documents
+
+        print_sense_documents(index, sense, min_count, json_)
+        return
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
         entries = source.catalog()
     if json_:
         emit_json([e.to_dict() for e in entries])
         return
     if csv_:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["label", "path", "sentences", "occurrences", "word_pieces", "meta"])
-        for e in entries:
-            writer.writerow([e.label, e.path, e.sentences, e.occurrences, e.word_pieces,
-                             json.dumps(e.meta, ensure_ascii=False) if e.meta else ""])
+        fields = ["label", "path", "sentences", "occurrences", "word_pieces", "meta"]
+        rows = [{"label": e.label, "path": e.path, "sentences": e.sentences, "occurrences": e.occurrences,
+                 "word_pieces": e.word_pieces, "meta": sensesearch.json_dumps(e.meta) if e.meta else ""}
+                for e in entries]
+        sys.stdout.write(sensesearch.records_to_csv(rows, fields))
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("document", overflow="fold")
@@ -118,9 +134,9 @@ def compare(
     if json_:
         emit_json({**result.to_dict(), "similarity": matrix})
     elif csv_:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["#", "sentence", *range(1, len(matrix) + 1)])
-        writer.writerows([i, sentence, *row] for i, (sentence, row) in enumerate(zip(result.sentences, matrix), 1))
+        fields = ["#", "sentence", *map(str, range(1, len(matrix) + 1))]
+        rows = [dict(zip(fields, [i, sentence, *row])) for i, (sentence, row) in enumerate(zip(result.sentences, matrix), 1)]
+        sys.stdout.write(sensesearch.records_to_csv(rows, fields))
     else:
         print_matrix(result.sentences, matrix, out.width)
 

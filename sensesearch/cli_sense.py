@@ -196,6 +196,11 @@ def documents(
 
     Example: sensesearch sense documents bank:finance --min 2 --index indexes/demo
     """
+    print_sense_documents(index, word_sense, min_count, json_)
+
+
+def print_sense_documents(index: Path, word_sense: str, min_count: int, json_: bool) -> None:
+    """The documents with at least `min_count` usages of WORD:SENSE, as a table or JSON (`documents --sense` too)."""
     word, sense = sensesearch.parse_word_sense(word_sense)
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
         found = source.sense(word).documents(sense, min_count=min_count)
@@ -208,7 +213,6 @@ def documents(
     for doc in found:
         table.add_row(Text(doc.document), str(doc.count), str(doc.usages))
     out.print(table)
-
 
 
 @sense_app.command("tags")

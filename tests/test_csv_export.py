@@ -110,3 +110,17 @@ def test_page_export_follows_the_same_rule(hostile_index: Path) -> None:
     for field in ("document", "word", "sentence", "start", "end", "occurrence_id"):
         assert [row[field] for row in exported] == [row[field] for row in expected], field
     assert [row["left"].startswith("'") for row in exported] == [row["left"].startswith("'") for row in expected]
+
+
+def test_documents_and_compare_csv_are_neutralised(hostile_index: Path, tmp_path: Path) -> None:
+    listed = CliRunner().invoke(app, ["documents", "--index", str(hostile_index), "--csv"])
+    assert listed.exit_code == 0, listed.output
+    labels = [row[0] for row in list(csv.reader(io.StringIO(listed.stdout)))[1:]]
+    assert labels and all(label[0] not in FORMULA_STARTS for label in labels)
+    assert any(label.startswith("'=HYPERLINK") for label in labels)
+    lines = tmp_path / "lines.txt"
+    lines.write_text("=cmd the bank paid.\n@SUM the river bank.\n")
+    compared = CliRunner().invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--csv"])
+    assert compared.exit_code == 0, compared.output
+    sentences = [row[1] for row in list(csv.reader(io.StringIO(compared.stdout)))[1:]]
+    assert sentences == ["'=cmd the bank paid.", "'@SUM the river bank."]

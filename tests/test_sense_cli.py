@@ -56,6 +56,9 @@ def test_list_documents_config_and_remove(built: Path) -> None:
         ("a.txt", 2, 2), ("b.txt", 1, 3)]
     docs = runner.invoke(app, ["sense", "documents", "cell:biology", "--min", "2", "--index", str(built), "--json"])
     assert [Path(d["document"]).name for d in json.loads(docs.stdout)] == ["a.txt"]
+    listed = runner.invoke(app, ["documents", "--sense", "cell:biology", "--min", "2", "--index", str(built), "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(Path(d["document"]).name, d["count"]) for d in json.loads(listed.stdout)] == [("a.txt", 2)]
     text = runner.invoke(app, ["sense", "list", "bank", "--examples", "--index", str(built)])
     assert text.exit_code == 0 and "finance" in text.stdout and "[[bank]]" in text.stdout
     strict = runner.invoke(app, ["sense", "config", "bank", "--threshold", "2", "--index", str(built), "--json"])
