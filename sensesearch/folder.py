@@ -19,6 +19,11 @@ META_FILE = "meta.sqlite"
 LOCK_FILE = "write.lock"
 
 
+def sqlite_url(folder: Path) -> str:
+    """The SQLAlchemy URL of the metadata store kept in the index folder itself (the default)."""
+    return f"sqlite:///{(folder / META_FILE).resolve()}"
+
+
 def read_index_config(folder: Path) -> IndexConfig:
     """The config of the index in `folder`; IndexNotFoundError when there is no index there."""
     if not folder.is_dir():

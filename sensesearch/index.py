@@ -11,17 +11,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 from filelock import FileLock
 
-from . import checksums, dburl
-from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
+from . import dburl
+from .config import CONFIG_FILE, IndexConfig
 from .corpus import check_paths, path_text, read_corpus
 from .inputs import check_names
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
-from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, read_index_config,  # noqa: F401
-                     refuse_existing)
+from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
 from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
-from .lemmas import DEFAULT_LANGUAGE, parse_language
+from .opening import IndexOpening
 from .reencode import reencoded_vectors
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
@@ -29,13 +28,14 @@ from .store import DocumentRow, MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
 if TYPE_CHECKING:
+    from .inventory import WordInventory
     from .sense_api import WordSenses
     from .senses import SenseReport
 
 log = logging.getLogger(__name__)
 
 
-class SenseIndex:
+class SenseIndex(IndexOpening):
     """A folder holding config.json, vectors.faiss and meta.sqlite; see DESIGN.md for the format."""
 
     def __init__(self, path: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore,
@@ -52,148 +52,6 @@ class SenseIndex:
         self._vectors_stamp = self._stamp()
         self._opened_identity = self._identity()
         self.searcher = Searcher(self)
-
-    # ---- opening -------------------------------------------------------------------------------
-
-    @classmethod
-    def create(cls, path: str | Path, model: str | None = None, *, settings: EncoderSettings | None = None,
-               compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
-               device: str | None = None, lock_timeout: float = 0, lemma_language: str = DEFAULT_LANGUAGE,
-               _lock: FileLock | None = None) -> SenseIndex:
-        """Make a new, empty index at `path` (a folder that must not hold an index yet).
-
-        Whether an index is there is decided once the folder's write lock is held, and nothing is
-        ever created over an existing metadata store or vectors file. On any error the disk is left
-        as it was (ConfigMismatchError for bad settings, before anything is created or loaded).
-        `lemma_language`: ISO 639 code(s) of the lemmatiser for words' lemmas ("en", "de,en").
-        """
-        parse_language(lemma_language)
-        folder = Path(check_names([path], "index folder")[0])
-        if folder.exists() and not folder.is_dir():
-            raise SenseSearchError(f"{folder} exists and is not a folder")
-        # An encoder handed in brings its own recipe unless settings are given to check it against.
-        settings = settings or (encoder.settings if encoder is not None else EncoderSettings())
-        if model is not None:
-            settings = EncoderSettings(**{**settings.__dict__, "model": model})
-        IndexConfig(encoder=settings, compression=compression)
-        if _lock is None and (folder / CONFIG_FILE).exists():
-            raise SenseSearchError(f"{folder} already holds an index; open it instead")
-        encoder = encoder or load_encoder(settings, device)
-        check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
-                      encoder)
-        db_url = dburl.with_namespace(db_url, folder) if db_url else None
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
-        lock = _lock or acquire_write_lock(folder, lock_timeout)
-        made: list[Path] = []
-        try:
-            refuse_existing(folder)
-            config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
-                                 compression=compression, db_url=db_url, lemma_language=lemma_language)
-            made = [folder / name for name in (META_FILE, META_FILE + "-wal", META_FILE + "-shm", VECTORS_FILE)]
-            store = MetaStore(db_url or _sqlite_url(folder), lemma_language=lemma_language)
-            if db_url and store.next_ids() != (1, 1, 1, 1):
-                store.close()
-                raise SenseSearchError(f"{dburl.redact(db_url)} already holds another index's metadata; "
-                                       "name a free schema with ?schema=NAME or drop that one")
-            vectors = VectorStore.create(encoder.dim, compression)
-            index = cls(folder, config, store, vectors, encoder=encoder, device=device, lock=lock)
-            index.save_vectors()
-            config.save(folder)
-        except BaseException:
-            for leftover in made:
-                leftover.unlink(missing_ok=True)
-            if _lock is None:
-                lock.release()
-                if made_folder:
-                    (folder / LOCK_FILE).unlink(missing_ok=True)
-                    if not any(folder.iterdir()):
-                        folder.rmdir()
-            raise
-        return index
-
-    @classmethod
-    def open(cls, path: str | Path, *, read_only: bool = False, encoder: Encoder | None = None,
-             device: str | None = None, lock_timeout: float = 0, _lock: FileLock | None = None) -> SenseIndex:
-        """Open an existing index; a writer takes the folder's lock and drops vectors left by a crash.
-
-        An `encoder` given here must match config.json (model, fingerprint, dimension): ConfigMismatchError.
-        """
-        folder = Path(check_names([path], "index folder")[0])
-        config = read_index_config(folder)
-        if encoder is not None:
-            check_encoder(folder, config, encoder)
-        lock = _lock or (None if read_only else acquire_write_lock(folder, lock_timeout))
-        try:
-            if not (folder / VECTORS_FILE).is_file():
-                raise IndexCorruptError(f"{folder / VECTORS_FILE} is missing: run `sensesearch verify --repair`, "
-                                        "which re-encodes the vectors from the stored sentences")
-            if config.db_url is None and not (folder / META_FILE).is_file():
-                raise IndexCorruptError(f"{folder / META_FILE} is missing: the index's sentences are gone; "
-                                        "restore it from a backup or index the corpus into a new folder")
-            store = MetaStore(config.db_url or _sqlite_url(folder), lemma_language=config.lemma_language)
-            vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
-            if vectors.dim != config.dim:
-                raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
-                                        "`sensesearch verify --repair` checks which is right")
-            if not read_only:
-                # The quick check before writing: a writer must not build on changed bytes.
-                for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
-                    if problem:
-                        raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
-            index = cls(folder, config, store, vectors, encoder=encoder, read_only=read_only, device=device, lock=lock)
-            if not read_only:
-                index.recover()
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
-        return index
-
-    @classmethod
-    def open_or_create(cls, path: str | Path, settings: EncoderSettings | None = None, *,
-                       compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
-                       device: str | None = None, lock_timeout: float = 0,
-                       lemma_language: str | None = None) -> SenseIndex:
-        """Open the index at `path` for writing, checking `settings` against it, or create it.
-
-        The choice is made with the folder's write lock held, so two processes started together
-        make one index between them, never two over each other.
-        """
-        folder = Path(path)
-        if folder.exists() and not folder.is_dir():
-            raise SenseSearchError(f"{folder} exists and is not a folder")
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
-        lock = acquire_write_lock(folder, lock_timeout)
-        try:
-            if not (folder / CONFIG_FILE).exists():
-                return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,
-                                  device=device, lemma_language=lemma_language or DEFAULT_LANGUAGE, _lock=lock)
-            index = cls.open(path, encoder=encoder, device=device, _lock=lock)
-        except BaseException:
-            lock.release()
-            if made_folder and not (folder / CONFIG_FILE).exists():
-                (folder / LOCK_FILE).unlink(missing_ok=True)
-                if not any(folder.iterdir()):
-                    folder.rmdir()
-            raise
-        stored_db = index.config.db_url or _sqlite_url(index.path)
-        if db_url is not None and not dburl.same_database(stored_db, db_url):
-            index.close()
-            raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
-                                      f"not {dburl.redact(db_url)}; leave out --db for an existing index")
-        if lemma_language is not None and parse_language(lemma_language) != parse_language(
-                index.config.lemma_language):
-            index.close()
-            raise ConfigMismatchError(f"{path} keeps lemmas for {index.config.lemma_language!r}, not "
-                                      f"{lemma_language!r}; leave out --lemma-language for an existing index")
-        if settings is not None:
-            differences = encoder_differences(index.config.encoder, settings)
-            if differences:
-                index.close()
-                raise ConfigMismatchError(f"{path} was built with other settings: " + "; ".join(differences))
-        return index
 
     def close(self) -> None:
         self.store.close()
@@ -322,7 +180,7 @@ class SenseIndex:
             return False
         if self._identity() != self._opened_identity:
             config = read_index_config(self.path)
-            store = MetaStore(config.db_url or _sqlite_url(self.path))
+            store = MetaStore(config.db_url or sqlite_url(self.path))
             self.store.close()
             if (config.encoder, config.model_fingerprint) != (self.config.encoder, self.config.model_fingerprint):
                 self._encoder = None
@@ -415,7 +273,7 @@ class SenseIndex:
                          layers=list(enc.layers), combine=enc.combine, pooling=enc.pooling,
                          compression=self.config.compression, index_type=self.vectors.describe(),
                          bytes_vectors=_files_size(self.path, VECTORS_FILE), bytes_meta=meta_bytes,
-                         db_url=dburl.redact(self.config.db_url) if self.config.db_url else _sqlite_url(self.path))
+                         db_url=dburl.redact(self.config.db_url) if self.config.db_url else sqlite_url(self.path))
 
     def catalog(self) -> list[DocumentEntry]:
         """Every indexed document: label, path, key, counts and metadata (see sensesearch.catalog)."""
@@ -432,10 +290,6 @@ class SenseIndex:
     def documents(self) -> list[dict[str, Any]]:
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,
                  "occurrences": d.n_occurrences} for d in self.store.all_documents()]
-
-
-def _sqlite_url(folder: Path) -> str:
-    return f"sqlite:///{(folder / META_FILE).resolve()}"
 
 
 def _files_size(folder: Path, name: str) -> int:
