@@ -14,7 +14,7 @@ import sensesearch
 from sensesearch import DEFAULT_CLUSTER_EXAMPLES, SENSE_METHODS, SenseSearchError
 
 if TYPE_CHECKING:
-    from sensesearch import SenseIndex, WordInventory
+    from sensesearch import WordInventory
 
 from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, err, guarded, out
 
@@ -73,7 +73,7 @@ def add(
             added = {name: len(examples)}
         found = senses.inventory()
         assert found is not None
-        counts = _counts(target, found.word)
+        counts = target.sense(found.word).counts()
     if json_:
         emit_json({**found.to_dict(), "usages": counts})
         return
@@ -94,14 +94,8 @@ def list_senses(
     Example: sensesearch sense list bank --examples --index indexes/demo
     """
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
-        if word is not None:
-            one = source.sense(word).inventory()
-            if one is None:
-                raise SenseSearchError(f"{word!r} has no sense inventory")
-            found = [one]
-        else:
-            found = [w for w in (source.sense(n).inventory() for n in _words(source)) if w is not None]
-        counts = {w.word: _counts(source, w.word) for w in found}
+        found = source.sense_words(word)
+        counts = {w.word: source.sense(w.word).counts() for w in found}
     if json_:
         emit_json([{**w.to_dict(examples), "usages": counts[w.word]} for w in found])
         return
@@ -109,17 +103,6 @@ def list_senses(
         err.print("No senses defined yet: sensesearch sense add WORD NAME \"a [[marked]] example\"", markup=False)
     for inventory in found:
         _print_inventory(inventory, counts[inventory.word], examples)
-
-
-def _words(source: SenseIndex) -> list[str]:
-    return [w.word for w in source.sense_words()]
-
-
-def _counts(source: SenseIndex, word: str) -> dict[str, int] | None:
-    try:
-        return source.sense(word).tags().counts()
-    except SenseSearchError:
-        return None  # the word does not occur (yet), or has no senses left
 
 
 def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = None, examples: bool = False) -> None:
@@ -177,7 +160,7 @@ def config(
     """
     with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
         found = target.sense(word).configure(method=method, k=k, threshold=threshold)
-        counts = _counts(target, found.word)
+        counts = target.sense(found.word).counts()
     if json_:
         emit_json({**found.to_dict(), "usages": counts})
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,23 @@ DEFAULT_PRECISION = "float32"
 float32 forward speed on an H200 (issue 12); bf16 pays off only for larger models (--precision bf16)."""
 CONFIG_FILE = "config.json"
 
+
+
+def whole_number_env(name: str, minimum: int) -> int | None:
+    """The whole number in environment variable `name` (None when unset or blank).
+
+    Raises SenseSearchError, before any work starts, for a value that is not a whole number >= `minimum`.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise SenseSearchError(f"{name} must be a whole number >= {minimum}, not {raw!r}")
+    return value
 
 @dataclass(frozen=True)
 class EncoderSettings:

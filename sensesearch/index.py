@@ -16,7 +16,7 @@ from .config import CONFIG_FILE, IndexConfig
 from .corpus import check_paths, path_text, read_corpus
 from .inputs import check_names
 from .encoder import Encoder, load_encoder
-from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
+from .errors import ConfigMismatchError, IndexCorruptError, SenseNotFoundError, SenseSearchError
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
 from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
@@ -248,11 +248,16 @@ class SenseIndex(IndexOpening):
 
         return WordSenses(self, word)
 
-    def sense_words(self) -> list[WordInventory]:
-        """Every word that has a sense inventory, with its senses (sensesearch.inventory)."""
+    def sense_words(self, word: str | None = None) -> list[WordInventory]:
+        """The sense inventory of `word` (SenseNotFoundError if it has none), or of every word that has one."""
         from .inventory import Inventory
 
-        return Inventory(self.store).words()
+        if word is None:
+            return Inventory(self.store).words()
+        found = self.sense(word).inventory()
+        if found is None:
+            raise SenseNotFoundError(f"{word!r} has no sense inventory")
+        return [found]
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
                      where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,6 @@ commit leaves vectors whose rows never landed; the next writer drops them (Sense
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +20,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 import numpy as np
 
 from .encoder import encode_chunks
-from .errors import SenseSearchError
+from .config import whole_number_env
 from .lemmas import lemmatizer
 from .query import is_punctuation, normalize_form
 from .records import Document, EncodedSentence, IngestReport, Skipped
@@ -53,16 +52,8 @@ CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
 
 def checkpoint_occurrences() -> int:
     """The smallest number of occurrences between checkpoints: $SENSESEARCH_CHECKPOINT_OCCURRENCES or the default."""
-    raw = os.environ.get(CHECKPOINT_ENV)
-    if raw is None or not raw.strip():
-        return MIN_CHECKPOINT_OCCURRENCES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise SenseSearchError(f"{CHECKPOINT_ENV} must be a positive whole number, not {raw!r}")
-    return value
+    chosen = whole_number_env(CHECKPOINT_ENV, 1)
+    return MIN_CHECKPOINT_OCCURRENCES if chosen is None else chosen
 
 
 @dataclass

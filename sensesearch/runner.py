@@ -10,13 +10,13 @@ next chunk while the device works (see `PendingVectors`).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .config import whole_number_env
 from .errors import SenseSearchError
 from .planner import Batch, EncodingPlan
 
@@ -52,15 +52,9 @@ def default_batch_tokens(device: str) -> int:
     8,192-131,072, so a large GPU gets batches big enough to keep it busy (BERT-large at 131,072
     tokens keeps all hidden states in some 15 GB of float32).
     """
-    raw = os.environ.get(BATCH_TOKENS_ENV, "").strip()
-    if raw:
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value < 64:
-            raise SenseSearchError(f"{BATCH_TOKENS_ENV} must be a whole number >= 64, not {raw!r}")
-        return value
+    chosen = whole_number_env(BATCH_TOKENS_ENV, 64)
+    if chosen is not None:
+        return chosen
     if device.startswith("cuda"):
         import torch
 

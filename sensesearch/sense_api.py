@@ -99,6 +99,13 @@ class WordSenses:
         """Every usage's sense and margin (cached; recomputed after the corpus or the inventory changes)."""
         return word_tags(self.index, self.word)
 
+    def counts(self) -> dict[str, int] | None:
+        """Usages per sense (and "unassigned"); None while the word has no usage or no sense to tag with."""
+        try:
+            return self.tags().counts()
+        except SenseSearchError:
+            return None
+
     def tagged(self, limit: int | None = None) -> list[tuple[Hit, str | None, float]]:
         """Every usage (up to `limit`, corpus order) with its sense name (None: unassigned) and margin."""
         tags = self.tags()

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from fastapi.params import Depends
 
-from .errors import SenseNotFoundError, SenseSearchError
 from sensesearch import SenseIndex
 
 from .server_state import IndexService
@@ -41,21 +40,7 @@ def add_sense_routes(app: FastAPI, service: IndexService, guard: list[Depends]) 
 
 
 def _inventories(index: SenseIndex, word: str | None, examples: bool) -> list[dict[str, Any]]:
-    if word is not None:
-        one = index.sense(word).inventory()
-        if one is None:
-            raise SenseNotFoundError(f"{word!r} has no sense inventory")
-        words = [one]
-    else:
-        words = index.sense_words()
-    answers = []
-    for found in words:
-        try:
-            counts: dict[str, int] | None = index.sense(found.word).tags().counts()
-        except SenseSearchError:  # a word with no usage yet still lists its senses
-            counts = None
-        answers.append({**found.to_dict(examples), "usages": counts})
-    return answers
+    return [{**found.to_dict(examples), "usages": index.sense(found.word).counts()} for found in index.sense_words(word)]
 
 
 def _tagged(index: SenseIndex, word: str, limit: int) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
+import pytest
+
 from sensesearch.config import EncoderSettings
 from sensesearch.index import SenseIndex
 from sensesearch.ingest import CHUNK_CHARS
@@ -60,3 +62,23 @@ def test_in_process_ingest_streams_through_encode_stream(tmp_path: Path, bank_co
         report = index.add([bank_corpus])
         assert encoder.streamed == len(encoder.chunk_chars) >= 1
         assert report.occurrences > 0 and index.query("money in the [[bank]]", k=2)
+
+
+def test_whole_number_settings_from_the_environment_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch.errors import SenseSearchError
+    from sensesearch.ingest import MIN_CHECKPOINT_OCCURRENCES, checkpoint_occurrences
+    from sensesearch.runner import default_batch_tokens
+
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", " ")
+    assert checkpoint_occurrences() == MIN_CHECKPOINT_OCCURRENCES
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "250")
+    assert checkpoint_occurrences() == 250
+    for bad in ("0", "-5", "many"):
+        monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", bad)
+        with pytest.raises(SenseSearchError, match="SENSESEARCH_CHECKPOINT_OCCURRENCES must be a whole number >= 1"):
+            checkpoint_occurrences()
+    monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "2048")
+    assert default_batch_tokens("cpu") == 2048
+    monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "63")
+    with pytest.raises(SenseSearchError, match="SENSESEARCH_BATCH_TOKENS must be a whole number >= 64"):
+        default_batch_tokens("cpu")
