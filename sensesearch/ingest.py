@@ -1,9 +1,15 @@
 """Ingest documents: segment, encode in large batches, write rows and vectors, checkpoint safely.
 
 Write order is what keeps the FAISS file and the metadata in agreement: rows go into an open
-transaction, vectors into the in-memory FAISS index; at a checkpoint (only between documents) the
-FAISS file is saved atomically first and the transaction committed second. A crash before the
-commit leaves vectors whose rows never landed; the next writer drops them (SenseIndex.recover).
+transaction, vectors into the in-memory FAISS index; at a checkpoint the FAISS file is saved
+atomically first and the transaction committed second. A crash before the commit leaves vectors
+whose rows never landed; the next writer drops them (SenseIndex.recover).
+
+Checkpoints fall every so many occurrences, inside a document too, so what a run holds pending is
+bounded by occurrences, not by document size. A document cut by a checkpoint is committed with the
+sentences it has so far and `sentences_total` set; it is completed (the column cleared) in a later
+transaction. A run that stops first leaves it marked: verify reports it, --repair removes it, and
+the next ingest deletes and redoes it (never counted as unchanged).
 """
 
 from __future__ import annotations
@@ -48,6 +54,9 @@ make unbounded (2,048 sentences of up to 2,000 characters are 4 MB of text)."""
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
+CHARS_PER_OCCURRENCE = 4
+"""A low estimate of characters per occurrence in prose (English averages 5-6 with spaces and punctuation):
+chunks hold at most min_checkpoint of this many characters, so a small checkpoint setting gives small chunks."""
 
 
 def checkpoint_occurrences() -> int:
@@ -66,6 +75,7 @@ class _PendingDocument:
     n_occurrences: int = 0
     n_pieces: int = 0
     done_sentences: int = 0
+    stored: bool = False
 
 
 @dataclass
@@ -112,8 +122,11 @@ class Ingestor:
                 for encoded in self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out)):
                     chunk = handed_out.popleft()
                     for pending in self._write_chunk(conn, chunk, encoded):
-                        self._insert_document(conn, pending)
-                    if self._checkpoint_due(chunk):
+                        self._store_document(conn, pending)
+                    if self._threshold_reached():
+                        last = chunk[-1][0]
+                        if last.done_sentences < len(last.spans):
+                            self._store_document(conn, last)
                         self._checkpoint(transaction)
                         transaction = conn.begin()
                 self._checkpoint(transaction)
@@ -142,7 +155,11 @@ class Ingestor:
                 continue
             seen[item.key] = item.content_hash
             existing = self.store.document_by_key(item.key)
-            if existing is not None:
+            if existing is not None and existing.interrupted:
+                log.info("indexing %s again: an earlier run stopped inside it", item.label)
+                self.store.delete_document(self.conn, existing)
+                self.pending_removals.append(existing)
+            elif existing is not None:
                 if existing.content_hash == item.content_hash:
                     self.counters.unchanged += 1
                     continue
@@ -162,18 +179,17 @@ class Ingestor:
     def _chunks(self, pending: Iterator[_PendingDocument]) -> Iterator[list[tuple[_PendingDocument, int]]]:
         """Runs of (document, sentence index) of at most chunk_sentences and about CHUNK_CHARS, in corpus order.
 
-        A run also ends at the first document end after a checkpoint fell due: checkpoints happen only
-        between documents, and full runs rarely end exactly on a document's last sentence.
+        Chunks are also kept under about min_checkpoint occurrences (CHARS_PER_OCCURRENCE), since
+        checkpoints fall between chunks: a small checkpoint setting then bounds what is pending.
         """
         chunk: list[tuple[_PendingDocument, int]] = []
         chars = 0
+        most_chars = min(CHUNK_CHARS, self.min_checkpoint * CHARS_PER_OCCURRENCE)
         for doc in pending:
             for i, (start, end) in enumerate(doc.spans):
                 chunk.append((doc, i))
                 chars += end - start
-                document_done = i == len(doc.spans) - 1
-                if (len(chunk) >= self.chunk_sentences or chars >= CHUNK_CHARS
-                        or (document_done and self._threshold_reached())):
+                if len(chunk) >= self.chunk_sentences or chars >= most_chars:
                     yield chunk
                     chunk, chars = [], 0
         if chunk:
@@ -252,18 +268,20 @@ class Ingestor:
         self.surface_ids[surface] = word_id
         return word_id
 
-    def _insert_document(self, conn: Connection, pending: _PendingDocument) -> None:
+    def _store_document(self, conn: Connection, pending: _PendingDocument) -> None:
+        """Write a document's row as far as it got: complete, or (before a checkpoint inside it) partial."""
         doc = pending.doc
+        done = pending.done_sentences
+        values = dict(n_sentences=done, n_occurrences=pending.n_occurrences, n_pieces=pending.n_pieces,
+                      sentences_total=None if done == len(pending.spans) else len(pending.spans))
+        if pending.stored:
+            conn.execute(documents.update().where(documents.c.id == pending.doc_id).values(**values))
+            return
         conn.execute(documents.insert().values(
             id=pending.doc_id, key=doc.key, label=doc.label, path=doc.path, content_hash=doc.content_hash,
-            meta=doc.meta, first_sentence=pending.first_sentence, n_sentences=len(pending.spans),
-            first_occurrence=pending.first_occurrence, n_occurrences=pending.n_occurrences,
-            n_pieces=pending.n_pieces))
-
-    def _checkpoint_due(self, chunk: list[tuple[_PendingDocument, int]]) -> bool:
-        last_doc, last_sentence = chunk[-1]
-        between_documents = last_sentence == len(last_doc.spans) - 1
-        return between_documents and self._threshold_reached()
+            meta=doc.meta, first_sentence=pending.first_sentence, first_occurrence=pending.first_occurrence,
+            **values))
+        pending.stored = True
 
     def _threshold_reached(self) -> bool:
         return self.since_checkpoint >= max(self.min_checkpoint, int(CHECKPOINT_GROWTH * self.vectors.ntotal))

@@ -78,7 +78,15 @@ def m003_document_ranges(conn: Connection, context: MigrationContext) -> None:
                           "(first_occurrence)"))
 
 
-MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges))
+def m004_partial_documents(conn: Connection, context: MigrationContext) -> None:
+    """documents.sentences_total: set while a document is partly indexed (checkpoints may fall inside one)."""
+    columns = {c["name"] for c in inspect(conn).get_columns("documents", schema=translated_schema(conn))}
+    if "sentences_total" not in columns:
+        conn.execute(text(f"ALTER TABLE {qualified_name(conn, 'documents')} ADD COLUMN sentences_total INTEGER"))
+
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges),
+                                                 (4, m004_partial_documents))
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -41,6 +41,9 @@ documents = Table(
     Column("first_occurrence", BigInteger, nullable=False, index=True),
     Column("n_occurrences", Integer, nullable=False),
     Column("n_pieces", BigInteger, nullable=False),
+    # Set only while a document is partly indexed (a checkpoint fell inside it): its whole sentence
+    # count, so a crash before it is finished is seen, not taken for a complete document (m004).
+    Column("sentences_total", Integer, nullable=True),
 )
 sentences = Table(
     "sentences", metadata,
@@ -158,6 +161,13 @@ class DocumentRow:
     n_sentences: int
     first_occurrence: int
     n_occurrences: int
+    sentences_total: int | None = None
+    """None for a complete document; else it was cut short after n_sentences of this many sentences."""
+
+    @property
+    def interrupted(self) -> bool:
+        """True when an ingest run stopped inside this document (it holds only its first n_sentences)."""
+        return self.sentences_total is not None
 
 
 @dataclass(frozen=True)
@@ -239,7 +249,7 @@ class MetaStore:
     def document_by_key(self, key: str, conn: Connection | None = None) -> DocumentRow | None:
         query = select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
                        documents.c.first_sentence, documents.c.n_sentences, documents.c.first_occurrence,
-                       documents.c.n_occurrences).where(documents.c.key == key)
+                       documents.c.n_occurrences, documents.c.sentences_total).where(documents.c.key == key)
         if conn is not None:
             row = conn.execute(query).first()
         else:
@@ -251,7 +261,7 @@ class MetaStore:
         """The documents meeting every condition (see sensesearch.filters), in id order."""
         query = (select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
                         documents.c.first_sentence, documents.c.n_sentences, documents.c.first_occurrence,
-                        documents.c.n_occurrences)
+                        documents.c.n_occurrences, documents.c.sentences_total)
                  .where(filters.document_clause(where, documents, self.engine.dialect.name)).order_by(documents.c.id))
         with self.engine.connect() as conn:
             return [DocumentRow(*r) for r in conn.execute(query)]
@@ -260,7 +270,8 @@ class MetaStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
                                        documents.c.first_sentence, documents.c.n_sentences,
-                                       documents.c.first_occurrence, documents.c.n_occurrences)
+                                       documents.c.first_occurrence, documents.c.n_occurrences,
+                                       documents.c.sentences_total)
                                 .order_by(documents.c.id)).all()
         return [DocumentRow(*r) for r in rows]
 

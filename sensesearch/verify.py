@@ -220,6 +220,10 @@ def _check_rows(conn: Connection, docs: list[DocumentRow], found: _Findings) -> 
         .select_from(occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id))
         .group_by(sentences.c.document_id))}
     for doc in docs:
+        if doc.interrupted:
+            found.add("interrupted", f"{doc.label!r} was cut short after {doc.n_sentences} of {doc.sentences_total} "
+                                     "sentences (an ingest run stopped inside it); --repair removes it and the next "
+                                     "index run indexes it again", [doc.id])
         n_sent, lo_sent, hi_sent = per_doc_sentences.get(doc.id, (0, None, None))
         n_occ, lo_occ, hi_occ = per_doc_occurrences.get(doc.id, (0, None, None))
         inside = (_within(lo_sent, hi_sent, doc.first_sentence, doc.n_sentences)
