@@ -82,6 +82,7 @@ def _make_version_1(folder: Path) -> None:
         schema = migrations.translated_schema(conn)
         conn.execute(text(f"DROP INDEX {schema + '.' if schema else ''}ix_documents_first_occurrence"))
         conn.execute(text(f"ALTER TABLE {name(conn, 'words')} DROP COLUMN lemma"))
+        conn.execute(text(f"ALTER TABLE {name(conn, 'documents')} DROP COLUMN sentences_total"))
         conn.execute(text(f"DROP TABLE {name(conn, 'migrations')}"))
         conn.execute(text(f"UPDATE {name(conn, 'settings')} SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
@@ -96,13 +97,13 @@ def _index_names(folder: Path) -> set[str]:
     return names
 
 
-def _columns_and_tables(folder: Path) -> tuple[set[str], set[str]]:
+def _columns_and_tables(folder: Path, table: str = "words") -> tuple[set[str], set[str]]:
     config = IndexConfig.load(folder)
     engine = make_engine(config.db_url or f"sqlite:///{folder / 'meta.sqlite'}")
     with engine.connect() as conn:
         schema = migrations.translated_schema(conn)
         found = inspect(conn)
-        columns = {c["name"] for c in found.get_columns("words", schema=schema)}
+        columns = {c["name"] for c in found.get_columns(table, schema=schema)}
         tables = set(found.get_table_names(schema=schema))
     engine.dispose()
     return columns, tables
@@ -119,10 +120,12 @@ def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index
             version = conn.execute(text(f"SELECT value FROM {name(conn, 'settings')} "
                                         "WHERE key = 'schema_version'")).scalar()
             missing = conn.execute(text(f"SELECT count(*) FROM {name(conn, 'words')} WHERE lemma IS NULL")).scalar()
-    assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas"), (3, "m003_document_ranges")]
+    assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas"), (3, "m003_document_ranges"),
+                                        (4, "m004_partial_documents")]
     assert version == str(migrations.LATEST) and missing == 0
     assert (banks_index / "vectors.faiss").read_bytes() == vectors_before
     assert "ix_documents_first_occurrence" in _index_names(banks_index)
+    assert "sentences_total" in _columns_and_tables(banks_index, "documents")[0]
     with SenseIndex.open(banks_index, read_only=True) as index:
         assert migrations.migrate(index.store.engine, migrations.MigrationContext()) == []
 

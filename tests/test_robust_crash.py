@@ -165,3 +165,45 @@ def test_real_model_killed_mid_ingest_resumes_to_the_same_index(tmp_path: Path, 
     with SenseIndex.create(tmp_path / "whole", encoder=minilm, compression="flat") as whole:
         whole.add([corpus])
     assert_same_content(snapshot(target), snapshot(tmp_path / "whole"), atol=1e-4)
+
+
+def _one_long_document(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "long", 1, 300)
+
+
+MID_DOCUMENT = {"SENSESEARCH_CHECKPOINT_OCCURRENCES": "100"}
+
+
+def test_killed_after_a_checkpoint_inside_one_document_then_redone(tmp_path: Path) -> None:
+    """Issue 17.15: checkpoints fall inside a long document; a kill after one leaves it marked, never 'unchanged'."""
+    corpus, target = _one_long_document(tmp_path), tmp_path / "idx"
+    killed = run_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", "--quiet",
+                     FAKE_FAULT="after_commit:2", **MID_DOCUMENT)
+    assert killed.returncode == KILLED, killed.stderr
+    assert assert_readable_and_complete(target) == 1
+    with SenseIndex.open(target, read_only=True) as index:
+        (doc,) = index.store.all_documents()
+        assert doc.interrupted and 0 < doc.n_sentences < doc.sentences_total == 300
+        assert index.documents()[0]["sentences"] == doc.n_sentences
+    found = runner.invoke(app, ["verify", "--index", str(target)])
+    assert found.exit_code == 1
+    assert "1 problem:" in found.stdout and found.stdout.count("- interrupted:") == 1, found.stdout
+    assert "cut short after" in found.stdout and "--repair removes it" in found.stdout
+    resumed = run_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", **MID_DOCUMENT)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Indexed 1 document (0 unchanged" in resumed.stdout + resumed.stderr, resumed.stderr
+    assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
+    assert runner.invoke(app, ["verify", "--index", str(target)]).exit_code == 0
+
+
+def test_repair_removes_a_document_cut_short_by_a_kill(tmp_path: Path) -> None:
+    corpus, target = _one_long_document(tmp_path), tmp_path / "idx"
+    killed = run_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", "--quiet",
+                     FAKE_FAULT="after_vectors_saved:3", **MID_DOCUMENT)
+    assert killed.returncode == KILLED, killed.stderr
+    repaired = runner.invoke(app, ["verify", "--index", str(target), "--repair"])
+    assert repaired.exit_code == 0 and "dropped 1 untrusted" in repaired.stdout, repaired.stdout
+    with SenseIndex.open(target, read_only=True) as index:
+        assert index.store.all_documents() == [] and index.vectors.ntotal == 0
+    assert _index(corpus, target).returncode == 0
+    assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
