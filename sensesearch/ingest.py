@@ -15,6 +15,7 @@ the next ingest deletes and redoes it (never counted as unchanged).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,6 +30,7 @@ from .encoder import encode_chunks
 from .config import whole_number_env
 from .lemmas import lemmatizer
 from .query import is_punctuation, normalize_form
+from .readahead import ReadAhead
 from .records import Document, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
 from .store import DocumentRow, documents, occurrences, sentences, words
@@ -51,6 +53,8 @@ CHUNK_CHARS = 200_000
 """Characters per encoder call at most (about 36,000 occurrences of English): a chunk's pieces, plans and
 vectors are held at once, so memory is bounded by text size, not by a sentence count that long sentences
 make unbounded (2,048 sentences of up to 2,000 characters are 4 MB of text)."""
+WRITE_AHEAD = 2
+"""Encoded chunks waiting for the writer at most: enough to keep the encoder busy, little memory."""
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
@@ -69,6 +73,7 @@ def checkpoint_occurrences() -> int:
 class _PendingDocument:
     doc: Document
     spans: list[tuple[int, int]]
+    replaces: DocumentRow | None = None
     doc_id: int = 0
     first_sentence: int = 0
     first_occurrence: int = 0
@@ -110,30 +115,47 @@ class Ingestor:
         self.since_checkpoint = 0
         self.committed_occurrence = self.next_occurrence
         self.pending_removals: list[DocumentRow] = []
+        # The read-ahead thread touches the connection (and pending_removals) only while holding this.
+        self.conn_lock = threading.Lock()
+        self.stopping = False
         self.removed_after_checkpoint = False
 
     def run(self, items: Iterable[Document | Skipped]) -> IngestReport:
+        """Encode on a read-ahead thread (WRITE_AHEAD chunks at most), write and checkpoint on this one.
+
+        Rows, vectors and checkpoints stay on the calling thread, in chunk order; the read-ahead
+        thread uses the connection only under `conn_lock` (to look up and delete replaced documents).
+        """
         started = time.perf_counter()
         with self.store.engine.connect() as conn:
             self.conn = conn
             transaction = conn.begin()
+            handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
+            encoded_chunks = ReadAhead(
+                lambda: iter(self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out))),
+                WRITE_AHEAD, name="sensesearch-encode")
             try:
-                handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
-                for encoded in self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out)):
+                for encoded in encoded_chunks:
                     chunk = handed_out.popleft()
-                    for pending in self._write_chunk(conn, chunk, encoded):
-                        self._store_document(conn, pending)
-                    if self._threshold_reached():
-                        last = chunk[-1][0]
-                        if last.done_sentences < len(last.spans):
-                            self._store_document(conn, last)
-                        self._checkpoint(transaction)
-                        transaction = conn.begin()
-                self._checkpoint(transaction)
+                    with self.conn_lock:
+                        for pending in self._write_chunk(conn, chunk, encoded):
+                            self._store_document(conn, pending)
+                        if self._threshold_reached():
+                            last = chunk[-1][0]
+                            if last.done_sentences < len(last.spans):
+                                self._store_document(conn, last)
+                            self._checkpoint(transaction)
+                            transaction = conn.begin()
+                with self.conn_lock:
+                    self._checkpoint(transaction)
             except BaseException:
-                transaction.rollback()
-                self.vectors.remove_range(self.committed_occurrence, 2**62)
+                with self.conn_lock:
+                    self.stopping = True
+                    transaction.rollback()
+                    self.vectors.remove_range(self.committed_occurrence, 2**62)
                 raise
+            finally:
+                encoded_chunks.close()
         if self.removed_after_checkpoint:
             self.index.save_vectors()
         c = self.counters
@@ -154,23 +176,31 @@ class Ingestor:
                     self._skip(Skipped(item.label, "another document with the same id came earlier in this run"))
                 continue
             seen[item.key] = item.content_hash
-            existing = self.store.document_by_key(item.key)
-            if existing is not None and existing.interrupted:
-                log.info("indexing %s again: an earlier run stopped inside it", item.label)
-                self.store.delete_document(self.conn, existing)
-                self.pending_removals.append(existing)
-            elif existing is not None:
-                if existing.content_hash == item.content_hash:
+            with self.conn_lock:
+                if self.stopping:
+                    return
+                existing = self.store.document_by_key(item.key, self.conn)
+                if existing is not None and existing.interrupted:
+                    log.info("indexing %s again: an earlier run stopped inside it", item.label)
+                elif existing is not None and existing.content_hash == item.content_hash:
                     self.counters.unchanged += 1
                     continue
-                self.store.delete_document(self.conn, existing)
-                self.pending_removals.append(existing)
-                self.counters.replaced += 1
+                elif existing is not None:
+                    self.counters.replaced += 1
             spans = split_sentences(item.text)
+            if not spans and existing is not None:
+                with self.conn_lock:
+                    if self.stopping:
+                        return
+                    # Nothing will replace it: the old version goes now.
+                    self.store.delete_document(self.conn, existing)
+                    self.pending_removals.append(existing)
             if not spans:
                 self._skip(Skipped(item.label, "no sentences"))
                 continue
-            yield _PendingDocument(item, spans)
+            # The old version's rows go with the new one's first chunk, in the same transaction, so a
+            # crash in between never leaves the document missing.
+            yield _PendingDocument(item, spans, replaces=existing)
 
     def _skip(self, item: Skipped) -> None:
         log.warning("skipped %s: %s", item.path, item.reason, extra={"listed_in_report": True})
@@ -215,6 +245,9 @@ class Ingestor:
         finished = []
         for (doc, i), text, enc in zip(chunk, texts, encoded):
             if i == 0:
+                if doc.replaces is not None:
+                    self.store.delete_document(conn, doc.replaces)
+                    self.pending_removals.append(doc.replaces)
                 doc.doc_id = self.next_document
                 self.next_document += 1
                 doc.first_sentence, doc.first_occurrence = self.next_sentence, self.next_occurrence

@@ -117,3 +117,42 @@ def test_any_word_search_of_a_reader_skips_stray_vectors_and_still_returns_k(
         hits = reader.query("the [[river]] bank", k=5, any_word=True)
         assert len(hits) == 5 and all(h.occurrence_id < 10_000 for h in hits)
         assert len(reader.query("the [[river]] bank", k=1000, any_word=True)) == reader.info().occurrences
+
+
+def test_checkpoints_fall_inside_one_long_document(tmp_path: Path, fake_settings: EncoderSettings,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17.15: pending work is bounded by occurrences; a single document no longer is one transaction."""
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "100")
+    corpus = write_corpus(tmp_path / "c", 1, 200)
+    checkpoints = _count_checkpoints(monkeypatch)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([corpus])
+        (doc,) = index.store.all_documents()
+    assert report.documents_indexed == 1 and not doc.interrupted and doc.n_sentences == 200
+    inside = [vectors for done, vectors in checkpoints if done == 0]
+    assert len(inside) >= 5 and all(v < report.occurrences for v in inside), checkpoints
+
+
+def test_an_encoder_error_reaches_the_caller_and_leaves_the_index_as_it_was(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encoding runs ahead on its own thread; its errors are raised in the caller, nothing half-written stays."""
+    corpus = write_corpus(tmp_path / "c", 6, 5)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+    before = snapshot(tmp_path / "idx")
+    write_corpus(tmp_path / "c", 6, 5, tag="x")
+    calls = []
+
+    def failing(self: ingest.Ingestor, chunks):  # type: ignore[no-untyped-def]
+        for chunk in chunks:
+            calls.append(len(chunk))
+            if len(calls) == 2:
+                raise SenseSearchError("encoder broke")
+            yield self.index.encoder.encode(chunk)
+
+    monkeypatch.setattr(ingest.Ingestor, "_encode_in_process", failing)
+    monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 5)
+    with SenseIndex.open(tmp_path / "idx") as index, pytest.raises(SenseSearchError, match="encoder broke"):
+        index.add([corpus])
+    after = snapshot(tmp_path / "idx")
+    assert after.documents == before.documents and np.array_equal(after.vector_ids, before.vector_ids)
