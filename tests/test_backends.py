@@ -74,6 +74,8 @@ def test_interrupted_run_resumes_to_the_index_a_clean_run_builds(
         tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingest, "MIN_CHECKPOINT_OCCURRENCES", 50)
     monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 512)
+    # Chunks as long as 512 sentences, not capped by the small checkpoint size (four whole documents).
+    monkeypatch.setattr(ingest, "CHARS_PER_OCCURRENCE", 10_000)
     corpus = write_corpus(tmp_path / "corpus", n_docs=6)
     encoder = FakeEncoder(fake_settings)
 

@@ -66,6 +66,8 @@ def test_ray_run_interrupted_then_resumed_equals_local_build(
         tmp_path: Path, fake_settings: EncoderSettings, ray_cluster: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ingest, "MIN_CHECKPOINT_OCCURRENCES", 50)
     monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 512)
+    # Chunks as long as 512 sentences, not capped by the small checkpoint size (four whole documents).
+    monkeypatch.setattr(ingest, "CHARS_PER_OCCURRENCE", 10_000)
     corpus = write_corpus(tmp_path / "corpus", n_docs=6)
 
     def crash_after_first_chunk(chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
