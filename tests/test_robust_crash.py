@@ -207,3 +207,22 @@ def test_repair_removes_a_document_cut_short_by_a_kill(tmp_path: Path) -> None:
         assert index.store.all_documents() == [] and index.vectors.ntotal == 0
     assert _index(corpus, target).returncode == 0
     assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
+
+
+def test_ctrl_c_while_encoding_ahead_stops_promptly_and_resumes(corpus: Path, tmp_path: Path) -> None:
+    """SIGINT reaches the writing thread while the encoding thread works ahead; both stop, the files agree."""
+    target = tmp_path / "idx"
+    # An index that exists before the run (an interrupted first run removes the index it created).
+    assert _index(corpus / "d000.txt", target).returncode == 0
+    child = start_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", "--quiet",
+                      FAKE_ENCODE_DELAY="0.2", **SMALL_STEPS)
+    deadline = time.monotonic() + 60
+    while _committed_documents(target) < 2 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.1)
+    assert child.poll() is None, child.communicate()
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode not in (0, KILLED), stderr
+    assert 1 < assert_readable_and_complete(target) < N_DOCS
+    assert _index(corpus, target).returncode == 0
+    assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
