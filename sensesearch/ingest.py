@@ -1,9 +1,8 @@
-"""Ingest documents: segment, encode in large batches, write rows and vectors, checkpoint safely.
+"""Ingest documents: segment, encode in large batches, hand rows and vectors to the store's writer, checkpoint.
 
-Write order is what keeps the FAISS file and the metadata in agreement: rows go into an open
-transaction, vectors into the in-memory FAISS index; at a checkpoint (only between documents) the
-FAISS file is saved atomically first and the transaction committed second. A crash before the
-commit leaves vectors whose rows never landed; the next writer drops them (SenseIndex.recover).
+The write order that keeps the FAISS file and the metadata in agreement is the writer's
+(storage_writer.StoreWriter); this module decides only when a checkpoint falls due (only between
+documents, after enough occurrences) and which ids the new rows take (from the writer's next ids).
 """
 
 from __future__ import annotations
@@ -13,22 +12,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-from sqlalchemy.engine import Connection, RootTransaction
 
 import numpy as np
 
-from .encoder import encode_chunks
+from .encoder import Encoder, encode_chunks
+from .errors import SenseSearchError
 from .config import whole_number_env
 from .lemmas import lemmatizer
 from .query import is_punctuation, normalize_form
 from .records import Document, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
-from .store import DocumentRow, documents, occurrences, sentences, words
-
-if TYPE_CHECKING:
-    from .parts import IndexParts
+from .parts import IngestWriter
 
 log = logging.getLogger(__name__)
 
@@ -80,49 +74,41 @@ class _Counters:
 
 
 class Ingestor:
-    """One ingest run over a stream of documents into a writable index (its parts: see parts.IndexParts)."""
+    """One ingest run over a stream of documents through a store writer (storage_writer.StoreWriter).
 
-    def __init__(self, index: IndexParts, progress: ProgressCallback | None = None,
-                 chunk_sentences: int | None = None, chunk_encoder: ChunkEncoder | None = None) -> None:
-        self.index = index
+    `encoder` encodes in process; it may be None when `chunk_encoder` does the encoding elsewhere.
+    `lemma_language`: ISO 639 code(s) of the lemmatiser for new words' lemmas.
+    """
+
+    def __init__(self, writer: IngestWriter, encoder: Encoder | None, lemma_language: str,
+                 progress: ProgressCallback | None = None, chunk_sentences: int | None = None,
+                 chunk_encoder: ChunkEncoder | None = None) -> None:
+        self.writer = writer
+        self.encoder = encoder
         self.chunk_encoder = chunk_encoder or self._encode_in_process
-        self.store = index.store
-        self.vectors = index.vectors
         self.progress = progress
         self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
-        self.word_ids = self.store.word_ids()
-        self.lemma_of = lemmatizer(index.config.lemma_language)
+        self.word_ids = writer.word_ids()
+        self.lemma_of = lemmatizer(lemma_language)
         # Surface strings seen in this run -> word id (None: punctuation); ids start at 1, so 0 means unseen.
         self.surface_ids: dict[str, int | None] = {}
-        self.next_document, self.next_sentence, self.next_occurrence, self.next_word = self.store.next_ids()
+        self.next_document, self.next_sentence, self.next_occurrence, self.next_word = writer.next_ids()
         self.min_checkpoint = checkpoint_occurrences()
         self.since_checkpoint = 0
-        self.committed_occurrence = self.next_occurrence
-        self.pending_removals: list[DocumentRow] = []
-        self.removed_after_checkpoint = False
 
     def run(self, items: Iterable[Document | Skipped]) -> IngestReport:
+        """Index `items`; on any failure the writer drops what was not committed and the error goes on."""
         started = time.perf_counter()
-        with self.store.engine.connect() as conn:
-            self.conn = conn
-            transaction = conn.begin()
-            try:
-                handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
-                for encoded in self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out)):
-                    chunk = handed_out.popleft()
-                    for pending in self._write_chunk(conn, chunk, encoded):
-                        self._insert_document(conn, pending)
-                    if self._checkpoint_due(chunk):
-                        self._checkpoint(transaction)
-                        transaction = conn.begin()
-                self._checkpoint(transaction)
-            except BaseException:
-                transaction.rollback()
-                self.vectors.remove_range(self.committed_occurrence, 2**62)
-                raise
-        if self.removed_after_checkpoint:
-            self.index.save_vectors()
+        with self.writer:
+            handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
+            for encoded in self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out)):
+                chunk = handed_out.popleft()
+                for pending in self._write_chunk(chunk, encoded):
+                    self._insert_document(pending)
+                if self._checkpoint_due(chunk):
+                    self._checkpoint()
+            self._checkpoint()
         c = self.counters
         return IngestReport(documents_indexed=c.indexed, documents_unchanged=c.unchanged,
                             documents_replaced=c.replaced, sentences=c.sentences, occurrences=c.occurrences,
@@ -141,13 +127,12 @@ class Ingestor:
                     self._skip(Skipped(item.label, "another document with the same id came earlier in this run"))
                 continue
             seen[item.key] = item.content_hash
-            existing = self.store.document_by_key(item.key)
+            existing = self.writer.document_by_key(item.key)
             if existing is not None:
                 if existing.content_hash == item.content_hash:
                     self.counters.unchanged += 1
                     continue
-                self.store.delete_document(self.conn, existing)
-                self.pending_removals.append(existing)
+                self.writer.replace(existing)
                 self.counters.replaced += 1
             spans = split_sentences(item.text)
             if not spans:
@@ -180,7 +165,9 @@ class Ingestor:
             yield chunk
 
     def _encode_in_process(self, chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
-        return encode_chunks(self.index.encoder, chunks)
+        if self.encoder is None:
+            raise SenseSearchError("an Ingestor without a chunk encoder needs an encoder")
+        return encode_chunks(self.encoder, chunks)
 
     def _chunk_texts(self, pending: Iterator[_PendingDocument],
                      handed_out: deque[list[tuple[_PendingDocument, int]]]) -> Iterator[list[str]]:
@@ -189,7 +176,7 @@ class Ingestor:
             handed_out.append(chunk)
             yield [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
 
-    def _write_chunk(self, conn: Connection, chunk: list[tuple[_PendingDocument, int]],
+    def _write_chunk(self, chunk: list[tuple[_PendingDocument, int]],
                      encoded: list[EncodedSentence]) -> list[_PendingDocument]:
         texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
         sentence_rows: list[tuple[int, int, int, str]] = []
@@ -225,11 +212,11 @@ class Ingestor:
             self.counters.pieces += enc.n_pieces
             if doc.done_sentences == len(doc.spans):
                 finished.append(doc)
-        self.store.insert_rows(conn, words, ("id", "form", "lemma"), new_words)
-        self.store.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
-        self.store.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"), occurrence_rows)
         if vector_blocks:
-            self.vectors.add(np.concatenate(id_blocks), np.concatenate(vector_blocks))
+            ids, vectors = np.concatenate(id_blocks), np.concatenate(vector_blocks)
+        else:
+            ids, vectors = np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        self.writer.add(new_words, sentence_rows, occurrence_rows, ids, vectors)
         self.since_checkpoint += len(occurrence_rows)
         self.counters.sentences += len(sentence_rows)
         self.counters.occurrences += len(occurrence_rows)
@@ -252,13 +239,13 @@ class Ingestor:
         self.surface_ids[surface] = word_id
         return word_id
 
-    def _insert_document(self, conn: Connection, pending: _PendingDocument) -> None:
+    def _insert_document(self, pending: _PendingDocument) -> None:
         doc = pending.doc
-        conn.execute(documents.insert().values(
+        self.writer.add_document(
             id=pending.doc_id, key=doc.key, label=doc.label, path=doc.path, content_hash=doc.content_hash,
             meta=doc.meta, first_sentence=pending.first_sentence, n_sentences=len(pending.spans),
             first_occurrence=pending.first_occurrence, n_occurrences=pending.n_occurrences,
-            n_pieces=pending.n_pieces))
+            n_pieces=pending.n_pieces)
 
     def _checkpoint_due(self, chunk: list[tuple[_PendingDocument, int]]) -> bool:
         last_doc, last_sentence = chunk[-1]
@@ -266,15 +253,9 @@ class Ingestor:
         return between_documents and self._threshold_reached()
 
     def _threshold_reached(self) -> bool:
-        return self.since_checkpoint >= max(self.min_checkpoint, int(CHECKPOINT_GROWTH * self.vectors.ntotal))
+        return self.since_checkpoint >= max(self.min_checkpoint, int(CHECKPOINT_GROWTH * self.writer.ntotal))
 
-    def _checkpoint(self, transaction: RootTransaction) -> None:
-        """Vectors to disk first, rows second; vectors of replaced documents go only after the commit."""
-        self.index.save_vectors()
-        transaction.commit()
-        self.committed_occurrence = self.next_occurrence
+    def _checkpoint(self) -> None:
+        """Make everything written so far durable (the writer's order: vectors saved, then rows committed)."""
+        self.writer.checkpoint()
         self.since_checkpoint = 0
-        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences)
-                                    for d in self.pending_removals])
-        self.removed_after_checkpoint = bool(self.pending_removals)
-        self.pending_removals = []
