@@ -52,7 +52,12 @@ class Snapshot:
 
 
 class OccurrenceStore:
-    """Rows (MetaStore) and vectors (VectorStore) of one index folder; see the module docstring for the rules."""
+    """Rows (MetaStore) and vectors (VectorStore) of one index folder; see the module docstring for the rules.
+
+    `id_range` (storage_writer.IdRange) bounds the ids its writers hand out: the default, from 1 and
+    unbounded, is a single index; a shard built apart for a later merge takes its own range. The
+    range is not stored in config.json yet: a shard's builder passes it each time it opens the store.
+    """
 
     def __init__(self, path: Path, config: IndexConfig, meta: MetaStore, vectors: VectorStore, *,
                  read_only: bool = False, lock: FileLock | None = None, id_range: IdRange | None = None) -> None:
@@ -67,7 +72,8 @@ class OccurrenceStore:
         self._identity = self._files_identity()
 
     @classmethod
-    def create(cls, path: Path, config: IndexConfig, *, lock: FileLock | None = None) -> OccurrenceStore:
+    def create(cls, path: Path, config: IndexConfig, *, lock: FileLock | None = None,
+               id_range: IdRange | None = None) -> OccurrenceStore:
         """A new, empty store in `path`: metadata store, then an empty vectors file (config.json is the caller's).
 
         SenseSearchError when `config.db_url` names a database that already holds rows. The lock
@@ -75,8 +81,9 @@ class OccurrenceStore:
         """
         meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language)
         try:
-            storage = cls(path, config, meta, VectorStore.create(config.dim, config.compression), lock=lock)
-            if config.db_url and storage.next_ids() != (1, 1, 1, 1):
+            storage = cls(path, config, meta, VectorStore.create(config.dim, config.compression), lock=lock,
+                          id_range=id_range)
+            if config.db_url and meta.next_ids() != (1, 1, 1, 1):
                 raise SenseSearchError(f"{dburl.redact(config.db_url)} already holds another index's metadata; "
                                        "name a free schema with ?schema=NAME or drop that one")
             storage.save_vectors()
@@ -86,8 +93,8 @@ class OccurrenceStore:
         return storage
 
     @classmethod
-    def open(cls, path: Path, config: IndexConfig, *, read_only: bool = False,
-             lock: FileLock | None = None) -> OccurrenceStore:
+    def open(cls, path: Path, config: IndexConfig, *, read_only: bool = False, lock: FileLock | None = None,
+             id_range: IdRange | None = None) -> OccurrenceStore:
         """Open the store of an existing index; a writer (holding `lock`) first drops vectors left by a crash.
 
         IndexCorruptError when a file is missing, the vectors' dimension differs from config.json or
@@ -110,7 +117,7 @@ class OccurrenceStore:
                 for problem in (IndexConfig.checksum_problem(path), checksums.mismatch(path / VECTORS_FILE)):
                     if problem:
                         raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
-            storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock)
+            storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock, id_range=id_range)
             if not read_only:
                 storage.recover()
         except BaseException:
