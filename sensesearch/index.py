@@ -123,7 +123,7 @@ class SenseIndex(IndexOpening):
 
     def remove(self, paths_or_labels: Sequence[str]) -> list[str]:
         """Remove documents given by path (a folder removes everything below it) or label; returns labels."""
-        self.storage.require_writer()
+        self._require_writer()
         chosen = {doc.id: doc for docs in self.matching_documents(paths_or_labels).values() for doc in docs}
         self.remove_documents(list(chosen.values()))
         return [doc.label for doc in chosen.values()]
@@ -147,8 +147,12 @@ class SenseIndex(IndexOpening):
         No corpus files are needed, only the model the index was built with (ConfigMismatchError if it
         changed). `progress` gets the number of sentences done. Returns the number of vectors written.
         """
-        self.storage.require_writer()
+        self._require_writer()
         return self.storage.reencode(self.encoder.encode, progress)
+
+    def _require_writer(self) -> None:
+        """SenseSearchError for an index opened read-only (sense_api's writes ask this too)."""
+        self.storage.require_writer()
 
     def save_vectors(self) -> None:
         """Save the vectors atomically (OccurrenceStore.save_vectors)."""
