@@ -1,4 +1,4 @@
-"""SenseIndex: the public entry point that ties the encoder, the vector store and the metadata store."""
+"""SenseIndex: the public entry point, a facade composing the occurrence store, an Ingestor, a Searcher and senses."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from sensesearch.corpus import read_corpus
 from sensesearch.folder import read_index_config
 from sensesearch.ingest import Ingestor
 from sensesearch.storage import OccurrenceStore
-from sensesearch.storage_writer import IdRange
+from sensesearch.storage_writer import IdRange, StoreWriter
 from sensesearch.vectors import VECTORS_FILE, VectorStore
 
 from .fake_encoder import FakeEncoder
@@ -33,7 +33,8 @@ def _unit(n: int, seed: int = 0) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def _write_document(writer, doc_id: int, first: int, n: int, key: str, word_id: int, new_word: bool) -> None:  # type: ignore[no-untyped-def]
+def _write_document(writer: StoreWriter, doc_id: int, first: int, n: int, key: str, word_id: int,
+                    new_word: bool) -> None:
     """One document of one sentence holding n occurrences of one word, ids from `first` (= the sentence id)."""
     text = " ".join(["bank"] * n)
     words = [(word_id, "bank", "bank")] if new_word else []
