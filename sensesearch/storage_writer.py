@@ -53,8 +53,12 @@ class IdRange:
         found = []
         with meta.engine.connect() as conn:
             for table in ID_TABLES:
-                top = conn.execute(select(func.max(table.c.id)).where(table.c.id >= self.first,
-                                                                      table.c.id < self.stop)).scalar()
+                query = select(func.max(table.c.id)).where(table.c.id >= self.first)
+                if self.size is not None:
+                    # Only a bounded range compares with its end: PostgreSQL refuses an INTEGER compared
+                    # with an unbounded range's 2**62 ("integer out of range").
+                    query = query.where(table.c.id < self.stop)
+                top = conn.execute(query).scalar()
                 found.append(self.first if top is None else int(top) + 1)
         return found[0], found[1], found[2], found[3]
 
