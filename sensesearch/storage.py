@@ -60,7 +60,14 @@ class OccurrenceStore:
     """
 
     def __init__(self, path: Path, config: IndexConfig, meta: MetaStore, vectors: VectorStore, *,
-                 read_only: bool = False, lock: FileLock | None = None, id_range: IdRange | None = None) -> None:
+                 read_only: bool = False, lock: FileLock | None = None, id_range: IdRange | None = None,
+                 loaded: tuple[Identity, Stamp] | None = None) -> None:
+        """`loaded`: the generation (files' identity, vectors stamp) as seen before `meta` and `vectors` were read.
+
+        Taken before the reads, a generation can only be older than the data, so a change made while
+        reading makes the next refresh reload; taken after, it could describe a newer vectors file
+        than the one loaded and hide it (new rows over old vectors). Defaults to the files now.
+        """
         self.path = path
         self.config = config
         self.meta = meta
@@ -68,8 +75,7 @@ class OccurrenceStore:
         self.read_only = read_only
         self.id_range = id_range or IdRange()
         self._lock = lock
-        self._stamp = self._file_stamp()
-        self._identity = self._files_identity()
+        self._identity, self._stamp = loaded or (_files_identity(path), _file_stamp(path))
 
     @classmethod
     def create(cls, path: Path, config: IndexConfig, *, lock: FileLock | None = None,
@@ -106,6 +112,7 @@ class OccurrenceStore:
         if config.db_url is None and not (path / META_FILE).is_file():
             raise IndexCorruptError(f"{path / META_FILE} is missing: the index's sentences are gone; "
                                     "restore it from a backup or index the corpus into a new folder")
+        loaded = (_files_identity(path), _file_stamp(path))
         meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language)
         try:
             vectors = VectorStore.load(path / VECTORS_FILE, config.compression)
@@ -117,7 +124,8 @@ class OccurrenceStore:
                 for problem in (IndexConfig.checksum_problem(path), checksums.mismatch(path / VECTORS_FILE)):
                     if problem:
                         raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
-            storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock, id_range=id_range)
+            storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock, id_range=id_range,
+                          loaded=loaded)
             if not read_only:
                 storage.recover()
         except BaseException:
@@ -150,7 +158,7 @@ class OccurrenceStore:
     def save_vectors(self) -> None:
         """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp."""
         self.vectors.save(self.path / VECTORS_FILE)
-        self._stamp = self._file_stamp()
+        self._stamp = _file_stamp(self.path)
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Rows first (committed), vectors second in one pass over the index: a crash in between leaves only strays."""
@@ -211,14 +219,15 @@ class OccurrenceStore:
         rebuilt in place), rows, config and vectors are all taken from the new index together. A
         writer holding the lock never reloads: nobody else can have written.
         """
-        stamp = self._file_stamp()
+        stamp = _file_stamp(self.path)
         if stamp == self._stamp or self._lock is not None:
             return False
-        if self._files_identity() != self._identity:
+        identity = _files_identity(self.path)
+        if identity != self._identity:
             config = read_index_config(self.path)
             meta = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language)
             self.meta.close()
-            self.meta, self.config, self._identity = meta, config, self._files_identity()
+            self.meta, self.config, self._identity = meta, config, identity
         self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
         self._stamp = stamp
         return True
@@ -243,20 +252,23 @@ class OccurrenceStore:
         """Identity (inode, mtime in ns, size) of the vectors file loaded; changes with each save."""
         return self._stamp
 
-    def _file_stamp(self) -> Stamp:
-        try:
-            st = os.stat(self.path / VECTORS_FILE)
-        except FileNotFoundError:
-            return (0, 0, 0)
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def _files_identity(self) -> Identity:
-        """Which files the metadata store and config.json are (device, inode): new ones mean a rebuilt index."""
-        found = []
-        for name in (META_FILE, CONFIG_FILE):
-            try:
-                st = os.stat(self.path / name)
-                found.append((st.st_dev, st.st_ino))
-            except FileNotFoundError:
-                found.append((0, 0))
-        return tuple(found)
+def _file_stamp(path: Path) -> Stamp:
+    """(inode, mtime in ns, size) of the vectors file in `path`; every atomic save changes it."""
+    try:
+        st = os.stat(path / VECTORS_FILE)
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _files_identity(path: Path) -> Identity:
+    """Which files the metadata store and config.json are (device, inode): new ones mean a rebuilt index."""
+    found = []
+    for name in (META_FILE, CONFIG_FILE):
+        try:
+            st = os.stat(path / name)
+            found.append((st.st_dev, st.st_ino))
+        except FileNotFoundError:
+            found.append((0, 0))
+    return tuple(found)

@@ -155,3 +155,31 @@ def test_the_default_range_starts_at_one_and_is_unbounded() -> None:
     assert IdRange().first == 1 and IdRange().stop >= 2**62
     with pytest.raises(SenseSearchError):
         IdRange(first=0)
+
+
+def test_a_save_while_a_reader_opens_is_taken_up_by_its_next_snapshot(tmp_path: Path, fake_settings: EncoderSettings,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: the stamp was read after loading the vectors, so a writer's save (and then commit) in between
+    was taken for the file already loaded, and the reader answered with the new rows over the old vectors."""
+    config = _config(fake_settings)
+    storage = OccurrenceStore.create(tmp_path, config)
+    with storage.writer() as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        writer.checkpoint()
+    original = VectorStore.load
+
+    def load_then_a_writer_saves(path: Path, compression: str | None = None) -> VectorStore:
+        loaded = original(path, compression)
+        monkeypatch.setattr(VectorStore, "load", original)
+        with storage.writer() as racing:
+            _write_document(racing, 2, 5, 3, "b", 1, False)
+            racing.checkpoint()
+        return loaded
+
+    monkeypatch.setattr(VectorStore, "load", load_then_a_writer_saves)
+    reader = OccurrenceStore.open(tmp_path, config, read_only=True)
+    assert reader.vectors.ntotal == 4 and len(reader.meta.all_occurrence_ids()) == 7
+    snapshot = reader.snapshot()
+    assert sorted(snapshot.vectors.ids().tolist()) == sorted(snapshot.meta.all_occurrence_ids()) == list(range(1, 8))
+    reader.close()
+    storage.close()
