@@ -128,7 +128,15 @@ class SenseIndex(IndexOpening):
             for doc in docs:
                 self.store.delete_document(conn, doc)
         self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
-        self.save_vectors()
+        try:
+            self.save_vectors()
+        except SenseSearchError as exc:
+            # Not the save's own "run it again": the rows are gone, so the names would match nothing; the
+            # next writer's recover() drops the vectors without rows, which finishes this removal.
+            reason = str(exc).split("; ")[0]
+            raise SenseSearchError(f"removed {len(docs)} document(s) from the metadata, but their vectors could not be "
+                                   f"dropped ({reason}); searches already leave them out, and the next writer "
+                                   "(`sensesearch index` or `remove`, or `verify --repair`) drops them") from None
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         """Re-encode every stored occurrence from the sentences in the metadata store and re-train the codec.
@@ -180,7 +188,8 @@ class SenseIndex(IndexOpening):
             return False
         if self._identity() != self._opened_identity:
             config = read_index_config(self.path)
-            store = MetaStore(config.db_url or sqlite_url(self.path))
+            store = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language,
+                              read_only=self.read_only)
             self.store.close()
             if (config.encoder, config.model_fingerprint) != (self.config.encoder, self.config.model_fingerprint):
                 self._encoder = None

@@ -13,7 +13,7 @@ from typing import Self
 
 from filelock import FileLock
 
-from . import checksums, dburl
+from . import access, checksums, dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
@@ -51,12 +51,13 @@ class IndexOpening:
         IndexConfig(encoder=settings, compression=compression)
         if _lock is None and (folder / CONFIG_FILE).exists():
             raise SenseSearchError(f"{folder} already holds an index; open it instead")
+        if _lock is None:
+            access.check_creatable(folder)  # read-only media: one line before the model loads
         encoder = encoder or load_encoder(settings, device)
         check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
                       encoder)
         db_url = dburl.with_namespace(db_url, folder) if db_url else None
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
+        made_folder = access.make_folder(folder)
         lock = _lock or acquire_write_lock(folder, lock_timeout)
         made: list[Path] = []
         try:
@@ -104,7 +105,8 @@ class IndexOpening:
             if config.db_url is None and not (folder / META_FILE).is_file():
                 raise IndexCorruptError(f"{folder / META_FILE} is missing: the index's sentences are gone; "
                                         "restore it from a backup or index the corpus into a new folder")
-            store = MetaStore(config.db_url or sqlite_url(folder), lemma_language=config.lemma_language)
+            store = MetaStore(config.db_url or sqlite_url(folder), lemma_language=config.lemma_language,
+                              read_only=read_only)
             vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
             if vectors.dim != config.dim:
                 raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
@@ -136,8 +138,7 @@ class IndexOpening:
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
+        made_folder = access.make_folder(folder)
         lock = acquire_write_lock(folder, lock_timeout)
         try:
             if not (folder / CONFIG_FILE).exists():
