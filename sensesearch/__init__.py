@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, tuple[str, str]] = {
     "SenseIndex": ("index", "SenseIndex"),
     "read_index_config": ("index", "read_index_config"),
+    "check_write_access": ("folder", "check_write_access"),
     "load_encoder": ("encoder", "load_encoder"),
     "Encoder": ("encoder", "Encoder"),
     "normalize_form": ("query", "normalize_form"),

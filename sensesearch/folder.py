@@ -83,6 +83,17 @@ def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
     return lock
 
 
+def check_write_access(folder: Path) -> None:
+    """ReadOnlyError (one line) when an index at `folder` cannot be changed or, if there is none yet, created.
+
+    Cheap (no lock, no model): front ends call it before they show progress or load anything.
+    """
+    if folder.is_dir():
+        access.check_writable(folder, WRITTEN_FILES)
+    else:
+        access.check_creatable(folder)
+
+
 def writer_active(folder: Path) -> bool:
     """Whether another process holds the folder's write lock; only looks (no lock file is created)."""
     return access.lock_held(folder / LOCK_FILE)
