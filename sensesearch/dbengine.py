@@ -45,7 +45,7 @@ def _domain_error(context: ExceptionContext) -> None:
         return
     detail = str(context.original_exception).splitlines()[0]
     where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
-    if "readonly database" in detail.lower():
+    if any(words in detail.lower() for words in ("readonly database", "read-only transaction")):
         raise ReadOnlyError(f"the metadata database {where} cannot be written ({detail}): it is on read-only "
                             "media or protected; nothing more was changed") from None
     damaged = not isinstance(failure, OperationalError) or any(

@@ -198,10 +198,28 @@ def test_reader_of_an_unwritable_folder_opens_sqlite_immutable_and_creates_no_fi
     assert access.sqlite_read_uri(idx / "meta.sqlite").endswith("?mode=ro&immutable=1")
     with SenseIndex.open(idx, read_only=True) as index:
         assert index.query(QUERY, k=3)
+        # While open, too: a writable connection would have made -wal and -shm (and removed them on close).
+        assert readonly_media.listing(read_only_folder) == before
     for args in reader_commands(idx, bank_corpus):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0 and result.exception is None, (args, result.output)
     assert readonly_media.listing(read_only_folder) == before
+
+
+def test_server_on_an_unwritable_folder_serves_and_creates_no_file(read_only_folder: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from sensesearch.server import create_app
+
+    before = readonly_media.listing(read_only_folder)
+    with TestClient(create_app(read_only_folder / "idx"), base_url="http://127.0.0.1") as client:
+        assert client.post("/api/query", json={"text": QUERY, "k": 3}).json()
+        for path, params in (("/api/usages", {"word": "bank"}), ("/api/info", {}), ("/api/senses", {"word": "bank"}),
+                             ("/api/sense/tags", {"word": "bank"}), ("/api/inventory", {"word": "bank"})):
+            response = client.get(path, params=params)
+            assert response.status_code == 200, (path, response.text)
+        assert client.post("/api/reload", json={}).status_code == 200
+        assert readonly_media.listing(read_only_folder) == before
 
 
 def test_writers_on_an_unwritable_folder_fail_before_the_model_loads(read_only_folder: Path, bank_corpus: Path,
@@ -304,3 +322,15 @@ def test_reader_that_follows_a_rebuilt_index_stays_read_only(media: Path, bank_c
             writer.add([bank_corpus])
         assert reader.refresh()
         assert reader.store.read_only and reader.query(QUERY, k=2)
+
+
+def test_a_readers_store_refuses_writes_at_the_database(tmp_path: Path, bank_corpus: Path,
+                                                        fake_settings: EncoderSettings, db_url: str | None) -> None:
+    from sensesearch.store import settings
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([bank_corpus])
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert index.usages("bank")
+        with pytest.raises(ReadOnlyError, match="cannot be written"), index.store.begin() as conn:
+            conn.execute(settings.insert().values(key="probe", value="x"))
