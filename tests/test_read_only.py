@@ -33,6 +33,7 @@ from .robust_util import REPO, snapshot
 
 QUERY = "money in the [[bank]]"
 needs_media = pytest.mark.skipif(not readonly_media.available(), reason="read-only bind mounts need unshare -rm")
+needs_chattr = pytest.mark.skipif(not readonly_media.immutable_available(), reason="chattr +i is not allowed here")
 
 # Run inside the child that sees the media read-only: the API and the CLI (CliRunner, in that process).
 CHILD = f"""
@@ -171,6 +172,40 @@ def test_commits_still_in_the_wal_are_read_on_read_only_media_never_skipped(medi
     run = got["cli"][0]
     assert run["code"] == 1 and run["crashed"] is None and "-shm" in run["output"], run
     assert len(run["output"].strip().splitlines()) == 1
+    assert readonly_media.listing(media) == before
+
+
+@needs_chattr
+def test_reader_of_an_immutable_index_answers_in_process_and_creates_nothing(media: Path, bank_corpus: Path) -> None:
+    idx = media / "idx"
+    for extra in ("meta.sqlite-wal", "meta.sqlite-shm"):
+        (idx / extra).unlink(missing_ok=True)
+    before = readonly_media.listing(media)
+    with readonly_media.immutable([idx, *idx.iterdir()]):
+        assert access.sqlite_read_uri(idx / "meta.sqlite").endswith("?mode=ro&immutable=1")
+        with SenseIndex.open(idx, read_only=True) as index:
+            assert index.query(QUERY, k=3)
+        for args in reader_commands(idx, bank_corpus):
+            result = CliRunner().invoke(app, args)
+            assert result.exit_code == 0 and result.exception is None, (args, result.output)
+    assert readonly_media.listing(media) == before
+
+
+@needs_chattr
+@pytest.mark.parametrize("name", ["vectors.faiss", "meta.sqlite", "config.json"])
+def test_one_immutable_file_stops_every_writer_before_any_change(media: Path, bank_corpus: Path, name: str) -> None:
+    idx = media / "idx"
+    (bank_corpus / "more.txt").write_text("The bank opened a new branch.\n")
+    before = readonly_media.listing(media)
+    with readonly_media.immutable([idx / name]):
+        for args in (["index", str(bank_corpus), "--index", str(idx), "--quiet"],
+                     ["remove", str(bank_corpus / "bank.txt"), "--index", str(idx)],
+                     ["verify", "--repair", "--no-model", "--index", str(idx)],
+                     ["sense", "add", "bank", "money", "a [[bank]] loan", "--index", str(idx)]):
+            result = CliRunner().invoke(app, args)
+            lines = result.output.strip().splitlines()
+            assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (args, result.output)
+            assert len(lines) == 1 and f"{name}: Operation not permitted" in lines[0], (args, result.output)
     assert readonly_media.listing(media) == before
 
 
