@@ -47,7 +47,7 @@ def folder_write_problem(folder: Path) -> str | None:
 def file_write_problem(path: Path) -> str | None:
     """Why an existing file cannot be opened for writing (nothing is truncated); None when it can or is absent."""
     try:
-        handle = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        handle = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:

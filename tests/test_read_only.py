@@ -369,3 +369,22 @@ def test_a_readers_store_refuses_writes_at_the_database(tmp_path: Path, bank_cor
         assert index.usages("bank")
         with pytest.raises(ReadOnlyError, match="cannot be written"), index.store.begin() as conn:
             conn.execute(settings.insert().values(key="probe", value="x"))
+
+
+def test_config_that_cannot_be_saved_is_one_error_and_the_old_file_stays(media: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch.config import IndexConfig
+
+    idx = media / "idx"
+    before = (idx / "config.json").read_bytes()
+    real_replace = Path.replace
+
+    def refused(self: Path, target: Path) -> Path:
+        if self.name == "config.json.tmp":
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", refused)
+    with pytest.raises(SenseSearchError, match="cannot save .*config.json \\(Read-only file system\\)"):
+        IndexConfig.load(idx).save(idx)
+    assert (idx / "config.json").read_bytes() == before and not (idx / "config.json.tmp").exists()
