@@ -9,9 +9,8 @@ an older state of the index would be a silent wrong answer.
 
 Writers check that the folder and every file they may change can be written before they take the
 lock, open the store or load a model, so read-only media or protected files cost one line and no
-change on disk. The check opens each file for writing (truncating nothing): that is what the kernel
-refuses on read-only media (EROFS) and for immutable or append-only files (EPERM) even to root, for
-whom permission bits alone never do.
+change on disk. The kernel's own access check answers: it refuses writes on read-only media (EROFS)
+and to immutable or append-only files (EPERM) even to root, for whom permission bits never do.
 """
 
 from __future__ import annotations
@@ -45,15 +44,17 @@ def folder_write_problem(folder: Path) -> str | None:
 
 
 def file_write_problem(path: Path) -> str | None:
-    """Why an existing file cannot be opened for writing (nothing is truncated); None when it can or is absent."""
-    try:
-        handle = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
+    """Why an existing file cannot be written; None when it can or is absent.
+
+    Asked with access(2), never by opening the file: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, and SQLite keeps its locks on meta.sqlite and its -shm so.
+    The kernel answers access(2) with EROFS on read-only media and EPERM for immutable files, to
+    root too.
+    """
+    if not os.path.lexists(path) or os.access(path, os.W_OK):
         return None
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    os.close(handle)
-    return None
+    return "read-only file system" if folder_write_problem(path.parent) == "read-only file system" else \
+        "write-protected (immutable, append-only or no write permission)"
 
 
 def write_problems(folder: Path, names: Sequence[str]) -> list[str]:

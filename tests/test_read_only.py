@@ -205,7 +205,7 @@ def test_one_immutable_file_stops_every_writer_before_any_change(media: Path, ba
             result = CliRunner().invoke(app, args)
             lines = result.output.strip().splitlines()
             assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (args, result.output)
-            assert len(lines) == 1 and f"{name}: Operation not permitted" in lines[0], (args, result.output)
+            assert len(lines) == 1 and f"{name}: write-protected" in lines[0], (args, result.output)
     assert readonly_media.listing(media) == before
 
 
@@ -219,7 +219,7 @@ def read_only_folder(media: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                         lambda folder: "read-only file system" if media in (folder, *folder.parents)
                         else real_folder(folder))
     monkeypatch.setattr(access, "file_write_problem",
-                        lambda path: os.strerror(errno.EROFS) if media in path.parents and path.exists()
+                        lambda path: "read-only file system" if media in path.parents and path.exists()
                         else real_file(path))
     for extra in ("meta.sqlite-wal", "meta.sqlite-shm", LOCK_FILE):
         (media / "idx" / extra).unlink(missing_ok=True)
@@ -281,18 +281,18 @@ def test_writers_on_an_unwritable_folder_fail_before_the_model_loads(read_only_f
 def test_an_immutable_file_stops_a_writer_before_it_changes_anything(media: Path, bank_corpus: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     idx = media / "idx"
-    real_open = os.open
+    real_access = os.access
 
-    def guarded_open(path: object, flags: int, *args: object, **kwargs: object) -> int:
-        if Path(str(path)) == idx / "vectors.faiss" and flags & (os.O_WRONLY | os.O_RDWR):
-            raise PermissionError(errno.EPERM, os.strerror(errno.EPERM))  # chattr +i answers so, even to root
-        return real_open(path, flags, *args, **kwargs)
+    def kernel_says(path: object, mode: int, *args: object, **kwargs: object) -> bool:
+        if Path(str(path)) == idx / "vectors.faiss" and mode & os.W_OK:
+            return False  # access(2) answers EPERM for chattr +i, even to root
+        return real_access(path, mode, *args, **kwargs)
 
     before = snapshot(idx)
     with monkeypatch.context() as patch:
-        patch.setattr(os, "open", guarded_open)
+        patch.setattr(os, "access", kernel_says)
         result = CliRunner().invoke(app, ["remove", str(bank_corpus / "bank.txt"), "--index", str(idx)])
-    assert result.exit_code == 1 and "vectors.faiss: Operation not permitted" in result.output, result.output
+    assert result.exit_code == 1 and "vectors.faiss: write-protected" in result.output, result.output
     after = snapshot(idx)
     assert after.documents == before.documents and list(after.vector_ids) == list(before.vector_ids)
 
