@@ -388,3 +388,14 @@ def test_config_that_cannot_be_saved_is_one_error_and_the_old_file_stays(media: 
     with pytest.raises(SenseSearchError, match="cannot save .*config.json \\(Read-only file system\\)"):
         IndexConfig.load(idx).save(idx)
     assert (idx / "config.json").read_bytes() == before and not (idx / "config.json.tmp").exists()
+
+
+def test_writers_fill_the_sense_tag_cache_that_readers_only_read(media: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch import sensetags
+
+    def recomputed(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a reader recomputed tags that `sense add` should have stored")
+
+    monkeypatch.setattr(sensetags, "compute_tags", recomputed)
+    with SenseIndex.open(media / "idx", read_only=True) as index:
+        assert {sense for _, sense, _ in index.sense("bank").tagged()} >= {"finance", "river"}
