@@ -22,8 +22,9 @@ from .vectors import VECTORS_FILE
 
 META_FILE = "meta.sqlite"
 LOCK_FILE = "write.lock"
-# Every file a writer may change, replace or delete (config.json is rewritten by create and repair).
-WRITTEN_FILES = (CONFIG_FILE, META_FILE, META_FILE + access.WAL_SUFFIX, META_FILE + access.SHM_SUFFIX, VECTORS_FILE,
+# Every file a writer changes, replaces or deletes. Not config.json: only create and a repair of its
+# dim rewrite it (and say so in one line if they cannot), so a protected config.json stops no writer.
+WRITTEN_FILES = (META_FILE, META_FILE + access.WAL_SUFFIX, META_FILE + access.SHM_SUFFIX, VECTORS_FILE,
                  VECTORS_FILE + CHECKSUM_SUFFIX, LOCK_FILE)
 
 

@@ -192,7 +192,7 @@ def test_reader_of_an_immutable_index_answers_in_process_and_creates_nothing(med
 
 
 @needs_chattr
-@pytest.mark.parametrize("name", ["vectors.faiss", "meta.sqlite", "config.json"])
+@pytest.mark.parametrize("name", ["vectors.faiss", "meta.sqlite", "vectors.faiss.sum"])
 def test_one_immutable_file_stops_every_writer_before_any_change(media: Path, bank_corpus: Path, name: str) -> None:
     idx = media / "idx"
     (bank_corpus / "more.txt").write_text("The bank opened a new branch.\n")
@@ -207,6 +207,15 @@ def test_one_immutable_file_stops_every_writer_before_any_change(media: Path, ba
             assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (args, result.output)
             assert len(lines) == 1 and f"{name}: write-protected" in lines[0], (args, result.output)
     assert readonly_media.listing(media) == before
+
+
+@needs_chattr
+def test_a_protected_config_stops_no_writer_that_leaves_it_alone(media: Path, bank_corpus: Path) -> None:
+    idx = media / "idx"
+    with readonly_media.immutable([idx / "config.json"]):
+        result = CliRunner().invoke(app, ["remove", str(bank_corpus / "bank.txt"), "--index", str(idx)])
+        assert result.exit_code == 0, result.output
+        assert verify_index(idx, check_model=False).sound
 
 
 # ---- the same errors at the OS boundary: runs everywhere ------------------------------------------------------
