@@ -79,8 +79,8 @@ __all__ = sorted([
     "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
     "POOLING_CHOICES", "PRECISION_CHOICES", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
     "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
-    "InputError", "ModelLoadError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped", "UsageError",
-    "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
+    "InputError", "ModelLoadError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
+    "UsageError", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
 ])
 
 if TYPE_CHECKING:

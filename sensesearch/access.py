@@ -125,8 +125,9 @@ def sqlite_read_uri(database: Path) -> str:
     if database.with_name(database.name + SHM_SUFFIX).exists():
         return base + "?mode=ro"
     raise ReadOnlyError(f"{wal} holds commits not yet copied into {database.name}, and on read-only media SQLite can "
-                        f"read them only with its {SHM_SUFFIX} file, which is missing; open the index once where it "
-                        "can be written (any command), or copy the folder somewhere writable")
+                        f"read them only with its {SHM_SUFFIX} file, which is missing; where the folder can be written, "
+                        "run `sensesearch verify --repair --no-model` on it once (a writer's close copies them "
+                        "in), or copy the folder somewhere writable")
 
 
 def lock_held(lock_file: Path) -> bool:
