@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from . import access, dburl
 from .errors import IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError
@@ -81,6 +82,10 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
             # The URI is chosen at each connect, so a -wal that appears later is read, never skipped.
             return sqlite3.connect(access.sqlite_read_uri(database), uri=True, check_same_thread=False)
         options["creator"] = connect
+        if access.folder_write_problem(database.parent) is not None:
+            # immutable=1 connections never look for changes; a read-only mount may still be written
+            # elsewhere (a container's :ro volume), so each use gets a fresh connection and view.
+            options["poolclass"] = NullPool
     try:
         engine = create_engine(dburl.engine_url(url), **options)
     except ImportError as exc:

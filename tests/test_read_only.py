@@ -408,3 +408,19 @@ def test_writers_fill_the_sense_tag_cache_that_readers_only_read(media: Path, mo
     monkeypatch.setattr(sensetags, "compute_tags", recomputed)
     with SenseIndex.open(media / "idx", read_only=True) as index:
         assert {sense for _, sense, _ in index.sense("bank").tagged()} >= {"finance", "river"}
+
+
+def test_reader_of_an_unwritable_folder_sees_what_a_writer_elsewhere_adds(read_only_folder: Path, tmp_path: Path) -> None:
+    """A read-only mount of a folder another system writes (a container's :ro volume): no stale immutable view."""
+    from .robust_util import run_cli
+
+    idx = read_only_folder / "idx"
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "loan.txt").write_text("The bank approved the loan.\nThe bank closed early.\n")
+    with SenseIndex.open(idx, read_only=True) as reader:
+        before = len(reader.usages("bank"))
+        written = run_cli("index", more, "--index", idx, "--quiet")  # another process: not under this test's patch
+        assert written.returncode == 0, written.stderr
+        assert reader.refresh()
+        assert len(reader.usages("bank")) == before + 2
