@@ -117,6 +117,11 @@ def migrate(engine: Engine, context: MigrationContext) -> list[str]:
     return done
 
 
+def pending(conn: Connection) -> list[str]:
+    """Names of the migrations the store still needs, in order; only reads (a read-only open asks this)."""
+    return [function.__name__ for _, function in _pending(applied(conn))]
+
+
 def _pending(numbers: set[int]) -> list[tuple[int, Migration]]:
     return [(number, function) for number, function in MIGRATIONS if number not in numbers]
 

@@ -13,7 +13,7 @@ from typing import Self
 
 from filelock import FileLock
 
-from . import dburl
+from . import access, dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, SenseSearchError
@@ -51,12 +51,13 @@ class IndexOpening:
         IndexConfig(encoder=settings, compression=compression)
         if _lock is None and (folder / CONFIG_FILE).exists():
             raise SenseSearchError(f"{folder} already holds an index; open it instead")
+        if _lock is None:
+            access.check_creatable(folder)  # read-only media: one line before the model loads
         encoder = encoder or load_encoder(settings, device)
         check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
                       encoder)
         db_url = dburl.with_namespace(db_url, folder) if db_url else None
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
+        made_folder = access.make_folder(folder)
         lock = _lock or acquire_write_lock(folder, lock_timeout)
         made: list[Path] = []
         try:
@@ -112,8 +113,7 @@ class IndexOpening:
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
+        made_folder = access.make_folder(folder)
         lock = acquire_write_lock(folder, lock_timeout)
         try:
             if not (folder / CONFIG_FILE).exists():

@@ -114,7 +114,8 @@ def word_tags(index: SenseIndex, word: str) -> WordTags:
     tags = _load(index, inventory.word, key)
     if tags is None:
         tags = compute_tags(index, inventory, key)
-        _save(index, tags)
+        if not index.store.read_only:  # a reader never writes, not even a cache (read-only media, shared indexes)
+            _save(index, tags)
     memo[inventory.word] = tags
     return tags
 

@@ -113,7 +113,7 @@ class OccurrenceStore:
             raise IndexCorruptError(f"{path / META_FILE} is missing: the index's sentences are gone; "
                                     "restore it from a backup or index the corpus into a new folder")
         loaded = (_files_identity(path), _file_stamp(path))
-        meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language)
+        meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language, read_only=read_only)
         try:
             vectors = VectorStore.load(path / VECTORS_FILE, config.compression)
             if vectors.dim != config.dim:
@@ -169,7 +169,15 @@ class OccurrenceStore:
             for doc in docs:
                 self.meta.delete_document(conn, doc)
         self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
-        self.save_vectors()
+        try:
+            self.save_vectors()
+        except SenseSearchError as exc:
+            # Not the save's own "run it again": the rows are gone, so the names would match nothing; the
+            # next writer's recover() drops the vectors without rows, which finishes this removal.
+            reason = str(exc).split("; ")[0]
+            raise SenseSearchError(f"removed {len(docs)} document(s) from the metadata, but their vectors could not be "
+                                   f"dropped ({reason}); searches already leave them out, and the next writer "
+                                   "(`sensesearch index` or `remove`, or `verify --repair`) drops them") from None
 
     def settle(self, phase: Callable[[str], None] | None = None) -> bool:
         """Rebuild the vectors as an IVF index once their number calls for it (codec life cycle); True if it did.
@@ -225,7 +233,8 @@ class OccurrenceStore:
         identity = _files_identity(self.path)
         if identity != self._identity:
             config = read_index_config(self.path)
-            meta = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language)
+            meta = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language,
+                             read_only=self.read_only)
             self.meta.close()
             self.meta, self.config, self._identity = meta, config, identity
         self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)

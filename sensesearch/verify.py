@@ -12,12 +12,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
 
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
-from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
+from .folder import META_FILE, acquire_write_lock, read_index_config, sqlite_url, writer_active
 from .reencode import Encode
 from . import storage_check
 from .storage_check import Findings, Problem, check_storage
@@ -62,9 +61,11 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
     lock = acquire_write_lock(folder, 0) if repair else None
     store: MetaStore | None = None
     try:
-        store = MetaStore(config.db_url or f"sqlite:///{(folder / META_FILE).resolve()}", lemma_language=config.lemma_language)
+        # Without --repair, verify is a reader: the store is opened read-only and nothing is written.
+        store = MetaStore(config.db_url or sqlite_url(folder), lemma_language=config.lemma_language,
+                          read_only=not repair)
         findings, vectors, docs = _check(folder, config, store, check_model, device)
-        if lock is None and _writer_active(folder):
+        if lock is None and writer_active(folder):
             findings.notes.append("another process is writing to this index: stray vectors may be its unfinished work")
         if not repair or not findings.problems:
             return _report(folder, store, vectors, findings)
@@ -100,16 +101,6 @@ def _checked_encode(config: IndexConfig, device: str | None) -> Callable[[], Enc
         return encoder.encode
 
     return load
-
-
-def _writer_active(folder: Path) -> bool:
-    probe = FileLock(str(folder / LOCK_FILE), timeout=0)
-    try:
-        probe.acquire()
-    except Timeout:
-        return True
-    probe.release()
-    return False
 
 
 def _report(folder: Path, store: MetaStore, vectors: VectorStore | None, findings: Findings,
