@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 
 import numpy as np
 
+from .digests import document_digest
 from .encoder import encode_chunks
 from .config import whole_number_env
 from .lemmas import lemmatizer
@@ -254,11 +255,12 @@ class Ingestor:
 
     def _insert_document(self, conn: Connection, pending: _PendingDocument) -> None:
         doc = pending.doc
-        conn.execute(documents.insert().values(
-            id=pending.doc_id, key=doc.key, label=doc.label, path=doc.path, content_hash=doc.content_hash,
-            meta=doc.meta, first_sentence=pending.first_sentence, n_sentences=len(pending.spans),
-            first_occurrence=pending.first_occurrence, n_occurrences=pending.n_occurrences,
-            n_pieces=pending.n_pieces))
+        row = dict(id=pending.doc_id, key=doc.key, label=doc.label, path=doc.path, content_hash=doc.content_hash,
+                   meta=doc.meta, first_sentence=pending.first_sentence, n_sentences=len(pending.spans),
+                   first_occurrence=pending.first_occurrence, n_occurrences=pending.n_occurrences,
+                   n_pieces=pending.n_pieces)
+        # The digest of the rows just written, in their transaction (sensesearch.digests; verify recomputes it).
+        conn.execute(documents.insert().values(**row, digest=document_digest(conn, row)))
 
     def _checkpoint_due(self, chunk: list[tuple[_PendingDocument, int]]) -> bool:
         last_doc, last_sentence = chunk[-1]

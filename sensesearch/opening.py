@@ -13,7 +13,7 @@ from typing import Self
 
 from filelock import FileLock
 
-from . import checksums, dburl
+from . import checksums, dburl, digests
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
@@ -111,7 +111,8 @@ class IndexOpening:
                                         "`sensesearch verify --repair` checks which is right")
             if not read_only:
                 # The quick check before writing: a writer must not build on changed bytes.
-                for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
+                for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE),
+                                digests.quick_problem(store.engine)):
                     if problem:
                         raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
             index = cls(folder, config, store, vectors, encoder=encoder, read_only=read_only, device=device, lock=lock)

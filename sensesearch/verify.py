@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import Column, Table, func, or_, select
 from sqlalchemy.engine import Connection
 
-from . import checksums
+from . import checksums, digests
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
@@ -156,6 +156,10 @@ def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: boo
     rows = np.asarray(store.all_occurrence_ids(), dtype=np.int64)
     with store.engine.connect() as conn:
         _check_rows(conn, docs, found)
+        lines, notes = digests.content_problems(conn)
+    for line, untrusted in lines:
+        found.add("content", line, untrusted)
+    found.notes += notes
     vectors = _load_vectors(folder, config, found)
     if (folder / (VECTORS_FILE + ".tmp")).exists():
         found.notes.append(f"{VECTORS_FILE}.tmp is left from an interrupted save (harmless; --repair deletes it)")
