@@ -28,6 +28,8 @@ from .store import documents, occurrences, sentences, words
 
 BATCH_OCCURRENCES = 50_000
 """Documents are read in batches of about this many occurrences (two range scans per batch)."""
+GAP_OCCURRENCES = 5_000
+"""Ids not held by the documents being read beyond which a batch ends rather than scan across them."""
 QUICK_OCCURRENCES = 20_000
 """The quick check on opening for writing reads about this many occurrences: the last-written documents
 first (a crash or a bad disk hits the newest pages most often), then a random sample of the rest."""
@@ -112,6 +114,11 @@ def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     size = 0
     for row in rows:
+        # A wide gap (a sample's runs; many removed documents) ends a batch: one range scan must not read it.
+        if batch and int(row["first_occurrence"]) - int(batch[-1]["first_occurrence"]) - int(
+                batch[-1]["n_occurrences"]) > GAP_OCCURRENCES:
+            yield batch
+            batch, size = [], 0
         batch.append(row)
         size += int(row["n_occurrences"]) + int(row["n_sentences"])
         if size >= BATCH_OCCURRENCES:
@@ -153,24 +160,29 @@ def _within(rows: Sequence[Any], ids: list[int], first: int, count: int) -> Sequ
 
 def quick_sample(conn: Connection, budget: int = QUICK_OCCURRENCES, seed: int | None = None) -> list[int]:
     """Ids of the documents the quick check reads: all when the index holds at most `budget` occurrences,
-    else the last-written ones up to half the budget and a random sample of the others up to the rest."""
-    rows = conn.execute(select(documents.c.id, documents.c.n_occurrences).order_by(documents.c.id.desc())).all()
-    if sum(int(r[1]) for r in rows) <= budget:
-        return [int(r[0]) for r in rows]
+    else the last-written ones up to half the budget and a run of neighbours from a random place for the rest
+    (runs, not scattered documents, so that each half is one range scan)."""
+    rows = [(int(i), int(n)) for i, n in conn.execute(
+        select(documents.c.id, documents.c.n_occurrences).order_by(documents.c.first_occurrence.desc()))]
+    if sum(n for _, n in rows) <= budget:
+        return [i for i, _ in rows]
+    chosen, spent, taken = _run(rows, 0, budget * LAST_WRITTEN)
+    rest = rows[taken:]
+    more, _, _ = _run(rest, random.Random(seed).randrange(len(rest)), budget - spent) if rest else ([], 0, 0)
+    return chosen + more
+
+
+def _run(rows: list[tuple[int, int]], start: int, budget: float) -> tuple[list[int], int, int]:
+    """Documents from rows[start:] until `budget` occurrences are reached (at least one if the budget is positive):
+    ids, occurrences, count."""
     chosen: list[int] = []
     spent = 0
-    rest = list(rows)
-    while rest and spent < budget * LAST_WRITTEN:
-        doc_id, n = rest.pop(0)
-        chosen.append(int(doc_id))
-        spent += int(n)
-    random.Random(seed).shuffle(rest)
-    for doc_id, n in rest:
-        if spent >= budget:
+    for doc_id, n in rows[start:]:
+        if spent >= budget and (chosen or budget <= 0):
             break
-        chosen.append(int(doc_id))
-        spent += int(n)
-    return chosen
+        chosen.append(doc_id)
+        spent += n
+    return chosen, spent, len(chosen)
 
 
 def count_without_digest(conn: Connection) -> int:
