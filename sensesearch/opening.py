@@ -112,6 +112,7 @@ class IndexOpening:
             if not read_only:
                 # The quick check before writing: a writer must not build on changed bytes.
                 for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE),
+                                checksums.missing(folder, CONFIG_FILE, VECTORS_FILE),
                                 digests.quick_problem(store.engine)):
                     if problem:
                         raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")

@@ -20,7 +20,7 @@ from sqlalchemy import Column, Table, func, or_, select
 from sqlalchemy.engine import Connection
 
 from . import checksums, digests
-from .config import COMPRESSION_CHOICES, IndexConfig
+from .config import COMPRESSION_CHOICES, CONFIG_FILE, IndexConfig
 from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config
@@ -163,7 +163,8 @@ def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: boo
     vectors = _load_vectors(folder, config, found)
     if (folder / (VECTORS_FILE + ".tmp")).exists():
         found.notes.append(f"{VECTORS_FILE}.tmp is left from an interrupted save (harmless; --repair deletes it)")
-    for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
+    for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE),
+                    checksums.missing(folder, CONFIG_FILE, VECTORS_FILE)):
         if problem:
             found.add("checksum", problem)
     if vectors is not None:

@@ -160,3 +160,17 @@ def test_postgres_store_writes_and_checks_digests(tmp_path: Path, bank_corpus: P
         conn.execute(text("UPDATE sentences SET text = replace(text, 'river', 'rivet') WHERE text LIKE '%grassy%'"))
     lines = content_lines(target)
     assert len(lines) == 1 and "bank.txt'" in lines[0], lines
+
+
+def test_deleted_vectors_sum_does_not_pass_as_an_older_index(tmp_path: Path, bank_corpus: Path,
+                                                             fake_settings: EncoderSettings) -> None:
+    target = build(tmp_path, bank_corpus, fake_settings)
+    vectors = target / "vectors.faiss"
+    data = bytearray(vectors.read_bytes())
+    data[-40] ^= 0xFF
+    vectors.write_bytes(bytes(data))
+    (target / "vectors.faiss.sum").unlink()
+    report = verify_index(target, check_model=False)
+    assert any(p.kind == "checksum" and "vectors.faiss.sum is missing" in p.detail for p in report.problems), report
+    with pytest.raises(IndexCorruptError, match="vectors.faiss.sum is missing"):
+        SenseIndex.open(target)
