@@ -6,13 +6,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from sensesearch import IndexCorruptError, SenseIndex
 from sensesearch.config import EncoderSettings
 from sensesearch.digests import damaged_documents, quick_problem, quick_sample
 from sensesearch.migrations import MIGRATIONS
-from sensesearch.store import MetaStore, documents
+from sensesearch.store import MetaStore, documents, sentences
 from sensesearch.verify import verify_index
 
 from .robust_util import run_cli
@@ -157,7 +157,9 @@ def test_postgres_store_writes_and_checks_digests(tmp_path: Path, bank_corpus: P
     target = build(tmp_path, bank_corpus, fake_settings, db_url=pg_url)
     assert verify_index(target, check_model=False).sound
     with SenseIndex.open(target) as index, index.store.begin() as conn:
-        conn.execute(text("UPDATE sentences SET text = replace(text, 'river', 'rivet') WHERE text LIKE '%grassy%'"))
+        # Through the table (not raw SQL), so the index's own schema in the database is used.
+        conn.execute(sentences.update().where(sentences.c.text.like("%grassy%"))
+                     .values(text=func.replace(sentences.c.text, "river", "rivet")))
     lines = content_lines(target)
     assert len(lines) == 1 and "bank.txt'" in lines[0], lines
 
