@@ -13,14 +13,14 @@ SQLite keeps no checksum of its pages, so a flipped byte inside a sentence's tex
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
 import json
 import random
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from .errors import SenseSearchError
@@ -32,7 +32,7 @@ GAP_OCCURRENCES = 5_000
 """Ids not held by the documents being read beyond which a batch ends rather than scan across them."""
 QUICK_OCCURRENCES = 20_000
 """The quick check on opening for writing reads about this many occurrences: the last-written documents
-first (a crash or a bad disk hits the newest pages most often), then a random sample of the rest."""
+(the ones an interrupted or faulty last write touched), then a run of documents from a random place."""
 LAST_WRITTEN = 0.5
 """Share of the quick check's budget spent on the last-written documents."""
 SHOWN = 20
@@ -54,10 +54,12 @@ class Damage:
 
 
 def _field(value: Any) -> str:
-    """One field, length-prefixed so that no text can imitate a field boundary."""
+    """One field, length-prefixed so that no text can imitate a field boundary (None apart from "")."""
+    if value is None:
+        return "N"
     if isinstance(value, (dict, list)):
         value = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    text = "" if value is None else str(value)
+    text = str(value)
     return f"{len(text)}:{text}"
 
 
@@ -80,7 +82,7 @@ def _sentence_query(low: int, high: int) -> Any:
 
 
 def _occurrence_query(low: int, high: int) -> Any:
-    # Outer join: an occurrence whose word row is gone still counts (with an empty form), so it changes the digest.
+    # Outer join: an occurrence whose word row is gone still counts (form None), so it changes the digest.
     return (select(occurrences.c.id, occurrences.c.sentence_id, occurrences.c.position, occurrences.c.start,
                    occurrences.c.end, words.c.form, words.c.lemma)
             .select_from(occurrences.outerjoin(words, words.c.id == occurrences.c.word_id))
@@ -183,11 +185,6 @@ def _run(rows: list[tuple[int, int]], start: int, budget: float) -> tuple[list[i
         chosen.append(doc_id)
         spent += n
     return chosen, spent, len(chosen)
-
-
-def count_without_digest(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(documents).where(documents.c.digest.is_(None))).scalar()
-               or 0)
 
 
 def fill_missing(conn: Connection) -> int:
