@@ -16,7 +16,7 @@ import hashlib
 import json
 import random
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,8 @@ QUICK_OCCURRENCES = 20_000
 (the ones an interrupted or faulty last write touched), then a run of documents from a random place."""
 LAST_WRITTEN = 0.5
 """Share of the quick check's budget spent on the last-written documents."""
+FEED_ROWS = 40_000
+"""Fields hashed at a time when streaming a document's rows."""
 SHOWN = 20
 """Damaged documents named one line each; the rest are counted in one more line."""
 DOCUMENT_FIELDS = ("id", "key", "label", "path", "content_hash", "meta", "first_sentence", "n_sentences",
@@ -63,17 +65,24 @@ def _field(value: Any) -> str:
     return f"{len(text)}:{text}"
 
 
-def _digest(row: Mapping[str, Any], sentence_rows: Sequence[Sequence[Any]],
-            occurrence_rows: Sequence[Sequence[Any]]) -> str:
+def _digest(row: Mapping[str, Any], sentence_rows: Iterable[Sequence[Any]],
+            occurrence_rows: Iterable[Sequence[Any]]) -> str:
+    """The digest of a document's fields and rows; rows may be streamed (hashed FEED_ROWS at a time)."""
     meta = row["meta"]
     if isinstance(meta, str):
         meta = json.loads(meta or "{}")
-    parts = [_field(meta if name == "meta" else row[name]) for name in DOCUMENT_FIELDS]
-    parts.append("|s")
-    parts.extend(_field(value) for sentence in sentence_rows for value in sentence)
-    parts.append("|o")
-    parts.extend(_field(value) for occurrence in occurrence_rows for value in occurrence)
-    return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=32).hexdigest()
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update("".join(_field(meta if name == "meta" else row[name]) for name in DOCUMENT_FIELDS).encode())
+    for marker, rows in (("|s", sentence_rows), ("|o", occurrence_rows)):
+        digest.update(marker.encode())
+        parts: list[str] = []
+        for values in rows:
+            parts.extend(_field(value) for value in values)
+            if len(parts) >= FEED_ROWS:
+                digest.update("".join(parts).encode("utf-8", "surrogatepass"))
+                parts = []
+        digest.update("".join(parts).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 def _sentence_query(low: int, high: int) -> Any:
@@ -96,8 +105,9 @@ def document_digest(conn: Connection, row: Mapping[str, Any]) -> str:
     sentences and occurrences, so the digest covers exactly what was written.
     """
     first_s, first_o = int(row["first_sentence"]), int(row["first_occurrence"])
-    sentence_rows = conn.execute(_sentence_query(first_s, first_s + int(row["n_sentences"]) - 1)).all()
-    occurrence_rows = conn.execute(_occurrence_query(first_o, first_o + int(row["n_occurrences"]) - 1)).all()
+    # Streamed, not fetched whole: one document may hold hundreds of thousands of occurrences.
+    sentence_rows = conn.execute(_sentence_query(first_s, first_s + int(row["n_sentences"]) - 1))
+    occurrence_rows = (r for r in conn.execute(_occurrence_query(first_o, first_o + int(row["n_occurrences"]) - 1)))
     return _digest(row, sentence_rows, occurrence_rows)
 
 
@@ -135,6 +145,9 @@ def _recomputed(conn: Connection, rows: list[dict[str, Any]]) -> Iterator[tuple[
     BATCH_OCCURRENCES occurrences: one range scan of sentences and one of occurrences per batch
     (documents' id ranges are contiguous and do not overlap)."""
     for batch in _batches(rows):
+        if len(batch) == 1 and int(batch[0]["n_occurrences"]) >= BATCH_OCCURRENCES:
+            yield batch[0], document_digest(conn, batch[0])
+            continue
         s_low = min(int(r["first_sentence"]) for r in batch)
         s_high = max(int(r["first_sentence"]) + int(r["n_sentences"]) for r in batch)
         o_low = min(int(r["first_occurrence"]) for r in batch)
