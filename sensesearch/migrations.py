@@ -78,7 +78,22 @@ def m003_document_ranges(conn: Connection, context: MigrationContext) -> None:
                           "(first_occurrence)"))
 
 
-MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges))
+def m005_document_digests(conn: Connection, context: MigrationContext) -> None:
+    """documents.digest, computed for every stored document from its rows as they are now.
+
+    Computing them (rather than leaving older documents "not checkable") protects an older index from
+    every change made after the upgrade; damage done before it cannot be told apart from the data.
+    """
+    from .digests import fill_missing  # the digests module reads through store's tables, which import this one
+
+    columns = {c["name"] for c in inspect(conn).get_columns("documents", schema=translated_schema(conn))}
+    if "digest" not in columns:
+        conn.execute(text(f"ALTER TABLE {qualified_name(conn, 'documents')} ADD COLUMN digest VARCHAR(64)"))
+    fill_missing(conn)
+
+
+MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges),
+                                                 (5, m005_document_digests))
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from . import checksums, dburl
+from . import checksums, dburl, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexCorruptError, SenseSearchError
 from .folder import META_FILE, read_index_config, sqlite_url
@@ -121,7 +121,8 @@ class OccurrenceStore:
                                         "`sensesearch verify --repair` checks which is right")
             if not read_only:
                 # The quick check before writing: a writer must not build on changed bytes.
-                for problem in (IndexConfig.checksum_problem(path), checksums.mismatch(path / VECTORS_FILE)):
+                for problem in (IndexConfig.checksum_problem(path), checksums.mismatch(path / VECTORS_FILE),
+                                checksums.missing(path, CONFIG_FILE, VECTORS_FILE), digests.quick_problem(meta.engine)):
                     if problem:
                         raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
             storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock, id_range=id_range,

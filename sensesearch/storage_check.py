@@ -19,8 +19,8 @@ import numpy as np
 from sqlalchemy import Column, Table, func, or_, select
 from sqlalchemy.engine import Connection
 
-from . import checksums
-from .config import IndexConfig
+from . import checksums, digests
+from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexCorruptError
 from .reencode import Encode, reencoded_vectors
 from .store import DAMAGED_DATABASE_ADVICE, DocumentRow, MetaStore, documents, occurrences, sentences, words
@@ -63,10 +63,15 @@ def check_storage(folder: Path, config: IndexConfig, meta: MetaStore,
     rows = np.asarray(meta.all_occurrence_ids(), dtype=np.int64)
     with meta.engine.connect() as conn:
         check_rows(conn, docs, found)
+        lines, notes = digests.content_problems(conn)
+    for line, untrusted in lines:
+        found.add("content", line, untrusted)
+    found.notes += notes
     vectors = load_vectors(folder, config, found)
     if (folder / (VECTORS_FILE + ".tmp")).exists():
         found.notes.append(f"{VECTORS_FILE}.tmp is left from an interrupted save (harmless; --repair deletes it)")
-    for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
+    for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE),
+                    checksums.missing(folder, CONFIG_FILE, VECTORS_FILE)):
         if problem:
             found.add("checksum", problem)
     if vectors is not None:

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, RootTransaction
 
+from .digests import document_digest
 from .errors import SenseSearchError
 from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
 from .vectors import VectorStore
@@ -149,7 +150,9 @@ class StoreWriter:
     def add_document(self, **values: Any) -> None:
         """A document row (the columns of store.documents) into the open transaction."""
         self.id_range.check(int(values["id"]), "document")
-        self._conn().execute(documents.insert().values(**values))
+        conn = self._conn()
+        # The digest of the rows just written, in their transaction (sensesearch.digests; verify recomputes it).
+        conn.execute(documents.insert().values(**values, digest=document_digest(conn, values)))
 
     def checkpoint(self) -> None:
         """Vectors to disk first, rows second; vectors of replaced documents go only after the commit."""

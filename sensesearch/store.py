@@ -40,6 +40,8 @@ documents = Table(
     Column("first_occurrence", BigInteger, nullable=False, index=True),
     Column("n_occurrences", Integer, nullable=False),
     Column("n_pieces", BigInteger, nullable=False),
+    # BLAKE2b of what answers depend on (sensesearch.digests); added to older stores by migrations.m005.
+    Column("digest", String(64), nullable=True),
 )
 sentences = Table(
     "sentences", metadata,

@@ -82,6 +82,7 @@ def _make_version_1(folder: Path) -> None:
         schema = migrations.translated_schema(conn)
         conn.execute(text(f"DROP INDEX {schema + '.' if schema else ''}ix_documents_first_occurrence"))
         conn.execute(text(f"ALTER TABLE {name(conn, 'words')} DROP COLUMN lemma"))
+        conn.execute(text(f"ALTER TABLE {name(conn, 'documents')} DROP COLUMN digest"))
         conn.execute(text(f"DROP TABLE {name(conn, 'migrations')}"))
         conn.execute(text(f"UPDATE {name(conn, 'settings')} SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
@@ -119,7 +120,7 @@ def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index
             version = conn.execute(text(f"SELECT value FROM {name(conn, 'settings')} "
                                         "WHERE key = 'schema_version'")).scalar()
             missing = conn.execute(text(f"SELECT count(*) FROM {name(conn, 'words')} WHERE lemma IS NULL")).scalar()
-    assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas"), (3, "m003_document_ranges")]
+    assert [tuple(r) for r in rows] == [(n, f.__name__) for n, f in migrations.MIGRATIONS]
     assert version == str(migrations.LATEST) and missing == 0
     assert (banks_index / "vectors.faiss").read_bytes() == vectors_before
     assert "ix_documents_first_occurrence" in _index_names(banks_index)
