@@ -46,9 +46,9 @@ class Searcher:
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe, conditions)
         places, vectors = self._place_vectors(marked.word, documents, lemma, conditions)
-        return self._ranked(places, vectors @ vector, vector, k)
+        return self.ranked(places, vectors @ vector, vector, k)
 
-    def _ranked(self, places: Sequence[tuple[int, ...]], scores: np.ndarray, vector: np.ndarray, k: int) -> list[Hit]:
+    def ranked(self, places: Sequence[tuple[int, ...]], scores: np.ndarray, vector: np.ndarray, k: int) -> list[Hit]:
         """Hits of the k best-scored places, best first (ties in the given order).
 
         Under a lossy code (rescore.rescores) the best CANDIDATES_PER_HIT * k places are scored again
@@ -89,7 +89,7 @@ class Searcher:
             wanted = min(wanted * 4, self.index.vectors.ntotal)
         if not lossy:
             return hits[:k]
-        return self._ranked([(h.occurrence_id,) for h in hits], np.asarray([h.score for h in hits], dtype=np.float32),
+        return self.ranked([(h.occurrence_id,) for h in hits], np.asarray([h.score for h in hits], dtype=np.float32),
                             vector, k)
 
     def _nearest_in_documents(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
@@ -101,7 +101,7 @@ class Searcher:
                                     else f"no document in the index meets {describe(where)}")
         ids = np.concatenate([np.arange(first, first + n, dtype=np.int64) for first, n in ranges])
         ids = ids[self.index.vectors.contains(ids)]
-        return self._ranked([(i,) for i in ids.tolist()], self.index.vectors.reconstruct(ids) @ vector, vector, k)
+        return self.ranked([(i,) for i in ids.tolist()], self.index.vectors.reconstruct(ids) @ vector, vector, k)
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
                      where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:
