@@ -20,6 +20,7 @@ from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector,
                     word_spans)
 from .records import Hit
+from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
 
 if TYPE_CHECKING:
     from .parts import SnapshotSource
@@ -58,9 +59,24 @@ class Searcher:
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe, conditions)
         places, vectors = self._place_vectors(marked.word, documents, lemma, conditions)
-        scores = vectors @ vector
-        top = np.argsort(-scores, kind="stable")[:k]
-        return self.place_hits([places[i] for i in top.tolist()], scores[top].tolist())
+        return self.ranked(places, vectors @ vector, vector, k)
+
+    def ranked(self, places: Sequence[tuple[int, ...]], scores: np.ndarray, vector: np.ndarray, k: int) -> list[Hit]:
+        """Hits of the k best-scored places, best first (ties in the given order).
+
+        Under a lossy code (rescore.rescores) the best CANDIDATES_PER_HIT * k places are scored again
+        from their sentences, and the hits carry those exact cosines.
+        """
+        lossy = rescores(self.source.config.compression)
+        top = np.argsort(-scores, kind="stable")[:k * CANDIDATES_PER_HIT if lossy else k]
+        chosen, scores = [places[i] for i in top.tolist()], scores[top]
+        if lossy and chosen:
+            rows = self.rows.occurrences_by_id([i for place in chosen for i in place])
+            chosen = [place for place in chosen if all(i in rows for i in place)]
+            scores = exact_vectors(chosen, rows, self.encoder().encode) @ vector
+            top = np.argsort(-scores, kind="stable")[:k]
+            chosen, scores = [chosen[i] for i in top.tolist()], scores[top]
+        return self.place_hits(chosen, scores.tolist())
 
     def _nearest_any(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                      nprobe: int | None, where: Sequence[Condition] = ()) -> list[Hit]:
@@ -75,14 +91,20 @@ class Searcher:
             return self._nearest_in_documents(vector, k, documents, where)
         # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not
         # repair) yield no hit; ask for more until k hits are found or every vector has been seen.
-        wanted = k
+        lossy = rescores(self.source.config.compression)
+        enough = k * CANDIDATES_PER_HIT if lossy else k
+        wanted = enough
         while True:
             scores, ids = vectors.search(vector[None, :], wanted, nprobe=nprobe)
             keep = ids[0] >= 0
             hits = self.hits(ids[0][keep].tolist(), scores[0][keep].tolist())
-            if len(hits) >= k or wanted >= vectors.ntotal:
-                return hits[:k]
+            if len(hits) >= enough or wanted >= vectors.ntotal:
+                break
             wanted = min(wanted * 4, vectors.ntotal)
+        if not lossy:
+            return hits[:k]
+        return self.ranked([(h.occurrence_id,) for h in hits], np.asarray([h.score for h in hits], dtype=np.float32),
+                           vector, k)
 
     def _nearest_in_documents(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                               where: Sequence[Condition] = ()) -> list[Hit]:
@@ -94,12 +116,7 @@ class Searcher:
         ids = np.concatenate([np.arange(first, first + n, dtype=np.int64) for first, n in ranges])
         vectors = self.source.snapshot().vectors
         ids = ids[vectors.contains(ids)]
-        return self._best_hits(ids, vectors.reconstruct(ids) @ vector, k)
-
-    def _best_hits(self, ids: np.ndarray, scores: np.ndarray, k: int) -> list[Hit]:
-        """Hits for the k highest scores, best first (ties in id order)."""
-        top = np.argsort(-scores, kind="stable")[:k]
-        return self.hits(ids[top].tolist(), scores[top].tolist())
+        return self.ranked([(i,) for i in ids.tolist()], vectors.reconstruct(ids) @ vector, vector, k)
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
                      where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:

@@ -201,9 +201,7 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
         ids = _within(index, inventory, ids, documents)
     if not len(ids):
         return []
-    scores = index.vectors.reconstruct(ids) @ vector
-    top = np.argsort(-scores, kind="stable")[:k]
-    return index.hits(ids[top].tolist(), scores[top].tolist())
+    return index.searcher.ranked([(i,) for i in ids.tolist()], index.vectors.reconstruct(ids) @ vector, vector, k)
 
 
 def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str]) -> np.ndarray:
