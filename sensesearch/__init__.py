@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMPLES, DEFAULT_LAYERS, DEFAULT_MODEL,
                      POOLING_CHOICES, PRECISION_CHOICES, SENSE_METHODS, EncoderSettings, IndexConfig, parse_layers)
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
-                     ModelLoadError, QueryError, SenseCountError, SenseSearchError, UsageError, WordNotFoundError)
+                     ModelLoadError, QueryError, ReadOnlyError, SenseCountError, SenseSearchError, UsageError,
+                     WordNotFoundError)
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 
 __version__ = "0.1.0"
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, tuple[str, str]] = {
     "SenseIndex": ("index", "SenseIndex"),
     "read_index_config": ("index", "read_index_config"),
+    "check_write_access": ("folder", "check_write_access"),
     "load_encoder": ("encoder", "load_encoder"),
     "Encoder": ("encoder", "Encoder"),
     "normalize_form": ("query", "normalize_form"),
@@ -77,8 +79,8 @@ __all__ = sorted([
     "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
     "POOLING_CHOICES", "PRECISION_CHOICES", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
     "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
-    "InputError", "ModelLoadError", "QueryError", "SenseCountError", "SenseSearchError", "Skipped", "UsageError",
-    "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
+    "InputError", "ModelLoadError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
+    "UsageError", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
 ])
 
 if TYPE_CHECKING:

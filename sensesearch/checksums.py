@@ -58,3 +58,23 @@ def mismatch(path: Path) -> str | None:
         return None
     return (f"{path.name} does not match the checksum written with it: its bytes changed after it was saved "
             "(disk damage or an edit)")
+
+
+def missing(folder: Path, config_file: str, data_file: str) -> str | None:
+    """Why `data_file` in `folder` should have a checksum beside it but has none; None when it has one or need not.
+
+    Every writer that puts a checksum into config.json saved the vectors (with their sum) first, so a
+    config.json with a checksum beside a vectors file without one means the sum was deleted: the vectors
+    may have been changed with it, and must not pass as an older, unchecked index.
+    """
+    path = folder / data_file
+    if not path.is_file() or _sums(path) is not None:
+        return None
+    try:
+        config = json.loads((folder / config_file).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(config, dict) or "checksum" not in config:
+        return None
+    return (f"{data_file}{SUFFIX} is missing although {config_file} carries a checksum (sensesearch writes both): "
+            f"{data_file} cannot be checked; restore both from a backup, or index the corpus into a new folder")

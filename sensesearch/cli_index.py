@@ -64,6 +64,7 @@ def index(
     engine = value(engine)
     sensesearch.check_engine(engine, address, workers)
     scan = sensesearch.check_paths(paths)
+    sensesearch.check_write_access(index)  # read-only media: one line, before any progress or model
     if scan.skipped and not quiet:  # said before the model loads, so a wrong input costs no wait
         err.print(f"Will skip {plural(len(scan.skipped), 'input')} that cannot be read:")
         for skipped in scan.skipped:

@@ -116,12 +116,20 @@ class IndexConfig:
         return cls(encoder=EncoderSettings(**enc), **{k: v for k, v in data.items() if k in known})
 
     def save(self, folder: Path) -> None:
-        """Write config.json atomically, with a checksum over its canonical content (see `checksum_problem`)."""
+        """Write config.json atomically, with a checksum over its canonical content (see `checksum_problem`).
+
+        SenseSearchError when it cannot be written (a full disk, read-only media); the old file stays.
+        """
         data = json.loads(self.to_json())
         data["checksum"] = text_digest(self.to_json())
         tmp = folder / (CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        tmp.replace(folder / CONFIG_FILE)
+        try:
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+            tmp.replace(folder / CONFIG_FILE)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise SenseSearchError(f"cannot save {folder / CONFIG_FILE} ({exc.strerror or exc}); the previous one "
+                                   "is unchanged") from None
 
     @classmethod
     def checksum_problem(cls, folder: Path) -> str | None:

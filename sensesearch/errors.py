@@ -47,3 +47,7 @@ class UsageError(SenseSearchError):
 
 class SenseNotFoundError(SenseSearchError):
     """A word has no sense inventory, or no sense of the given name."""
+
+
+class ReadOnlyError(SenseSearchError):
+    """An index cannot be changed where it lies (read-only media, protected files), or a read-only open would have to."""

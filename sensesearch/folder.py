@@ -2,6 +2,8 @@
 
 Whether a folder holds an index is only decided with its write lock held (see SenseIndex.create
 and open_or_create); `refuse_existing` is the rule that nothing is ever created over data files.
+A writer's lock is only taken once the folder and every file a writer changes can be written
+(sensesearch.access), so read-only media fail in one line before anything changes or loads.
 """
 
 from __future__ import annotations
@@ -10,13 +12,20 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from . import access
+from .checksums import SUFFIX as CHECKSUM_SUFFIX
 from .config import CONFIG_FILE, IndexConfig, encoder_differences
 from .encoder import Encoder
-from .errors import ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, SenseSearchError
+from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, ReadOnlyError,
+                     SenseSearchError)
 from .vectors import VECTORS_FILE
 
 META_FILE = "meta.sqlite"
 LOCK_FILE = "write.lock"
+# Every file a writer changes, replaces or deletes. Not config.json: only create and a repair of its
+# dim rewrite it (and say so in one line if they cannot), so a protected config.json stops no writer.
+WRITTEN_FILES = (META_FILE, META_FILE + access.WAL_SUFFIX, META_FILE + access.SHM_SUFFIX, VECTORS_FILE,
+                 VECTORS_FILE + CHECKSUM_SUFFIX, LOCK_FILE)
 
 
 def sqlite_url(folder: Path) -> str:
@@ -59,15 +68,33 @@ def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
 def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
     """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds.
 
-    SenseSearchError, before anything is changed, when the folder cannot be written (read-only media).
+    ReadOnlyError, before anything is created or changed, when the folder or one of the files a
+    writer changes cannot be written (read-only media, immutable or protected files).
     """
+    access.check_writable(folder, WRITTEN_FILES)
     lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
     try:
         lock.acquire()
     except Timeout:
         raise IndexLockedError(f"another process is writing to {folder}; try again when it is done") from None
     except OSError as exc:
-        raise SenseSearchError(f"cannot write to {folder} ({exc.strerror or exc}): the index is on read-only "
-                               "media or its files are protected; nothing was changed. Reading commands still "
-                               "work; to change it, copy the folder somewhere writable") from None
+        raise ReadOnlyError(f"cannot write to {folder} ({exc.strerror or exc}): the index is on read-only "
+                            "media or its files are protected; nothing was changed. Reading commands still "
+                            "work; to change it, copy the folder somewhere writable") from None
     return lock
+
+
+def check_write_access(folder: Path) -> None:
+    """ReadOnlyError (one line) when an index at `folder` cannot be changed or, if there is none yet, created.
+
+    Cheap (no lock, no model): front ends call it before they show progress or load anything.
+    """
+    if folder.is_dir():
+        access.check_writable(folder, WRITTEN_FILES)
+    else:
+        access.check_creatable(folder)
+
+
+def writer_active(folder: Path) -> bool:
+    """Whether another process holds the folder's write lock; only looks (no lock file is created)."""
+    return access.lock_held(folder / LOCK_FILE)

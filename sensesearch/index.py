@@ -1,29 +1,27 @@
-"""SenseIndex: the public entry point that ties the encoder, the vector store and the metadata store."""
+"""SenseIndex: the public entry point, a facade composing the occurrence store, an Ingestor, a Searcher and senses."""
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-from filelock import FileLock
 
 from . import dburl
-from .config import CONFIG_FILE, IndexConfig
+from .config import IndexConfig
 from .corpus import check_paths, path_text, read_corpus
 from .inputs import check_names
 from .encoder import Encoder, load_encoder
-from .errors import ConfigMismatchError, IndexCorruptError, SenseNotFoundError, SenseSearchError
+from .errors import ConfigMismatchError, SenseNotFoundError
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
 from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback
 from .opening import IndexOpening
-from .reencode import reencoded_vectors
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
+from .storage import OccurrenceStore
 from .store import DocumentRow, MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
@@ -32,32 +30,24 @@ if TYPE_CHECKING:
     from .sense_api import WordSenses
     from .senses import SenseReport
 
-log = logging.getLogger(__name__)
-
 
 class SenseIndex(IndexOpening):
-    """A folder holding config.json, vectors.faiss and meta.sqlite; see DESIGN.md for the format."""
+    """A folder holding config.json, vectors.faiss and meta.sqlite; see DESIGN.md for the format.
 
-    def __init__(self, path: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore,
-                 encoder: Encoder | None = None, read_only: bool = False, device: str | None = None,
-                 lock: FileLock | None = None) -> None:
-        self.path = path
-        self.config = config
-        self.store = store
-        self.vectors = vectors
-        self.read_only = read_only
+    A facade: rows, vectors, codec, lock and generation belong to the occurrence store
+    (`self.storage`, storage.OccurrenceStore); ingest runs an Ingestor over its writer, queries a
+    Searcher over its snapshots, senses and evaluation read through the searcher.
+    """
+
+    def __init__(self, storage: OccurrenceStore, encoder: Encoder | None = None, device: str | None = None) -> None:
+        self.storage = storage
         self.device = device
         self._encoder = encoder
-        self._lock = lock
-        self._vectors_stamp = self._stamp()
-        self._opened_identity = self._identity()
-        self.searcher = Searcher(self)
+        self._encoder_recipe = self._recipe() if encoder is not None else None
+        self.searcher = Searcher(storage, lambda: self.encoder)
 
     def close(self) -> None:
-        self.store.close()
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        self.storage.close()
 
     def __enter__(self) -> SenseIndex:
         return self
@@ -66,15 +56,47 @@ class SenseIndex(IndexOpening):
         self.close()
 
     @property
+    def path(self) -> Path:
+        return self.storage.path
+
+    @property
+    def config(self) -> IndexConfig:
+        """The configuration of the generation now loaded (an index rebuilt in place brings its own)."""
+        return self.storage.config
+
+    @property
+    def read_only(self) -> bool:
+        return self.storage.read_only
+
+    @property
+    def store(self) -> MetaStore:
+        """The metadata rows (read-only use: writes go through `storage`)."""
+        return self.storage.meta
+
+    @property
+    def vectors(self) -> VectorStore:
+        """The loaded vectors (read-only use: writes go through `storage`)."""
+        return self.storage.vectors
+
+    @property
     def encoder(self) -> Encoder:
-        """The model, loaded on first use and checked against the one the index was built with."""
+        """The model, loaded on first use and checked against the one the index was built with.
+
+        An index rebuilt in place with another model gets that model on the next use.
+        """
+        if self._encoder is not None and self._encoder_recipe != self._recipe():
+            self._encoder = None
         if self._encoder is None:
             self._encoder = load_encoder(self.config.encoder, self.device)
+            self._encoder_recipe = self._recipe()
         if self._encoder.fingerprint != self.config.model_fingerprint:
             raise ConfigMismatchError(
                 f"model {self.config.encoder.model!r} now has weights fingerprint {self._encoder.fingerprint}, "
                 f"the index was built with {self.config.model_fingerprint}")
         return self._encoder
+
+    def _recipe(self) -> tuple[object, str]:
+        return (self.config.encoder, self.config.model_fingerprint)
 
     # ---- writing -------------------------------------------------------------------------------
 
@@ -92,16 +114,11 @@ class SenseIndex(IndexOpening):
                       chunk_encoder: ChunkEncoder | None = None,
                       phase: Callable[[str], None] | None = None) -> IngestReport:
         """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
-        self._require_writer()
-        report = Ingestor(self, progress=progress, chunk_encoder=chunk_encoder).run(items)
-        if self.vectors.needs_rebuild(self.config.compression):
-            log.info("rebuilding %d vectors as an IVF index", self.vectors.ntotal)
-            if phase:
-                phase("building the vector index")
-            self.vectors = self.vectors.rebuilt(self.config.compression)
-            if phase:
-                phase("saving the vectors")
-            self.save_vectors()
+        writer = self.storage.writer()
+        encoder = None if chunk_encoder is not None else self.encoder
+        report = Ingestor(writer, encoder, self.config.lemma_language, progress=progress,
+                          chunk_encoder=chunk_encoder).run(items)
+        self.storage.settle(phase)
         return report
 
     def remove(self, paths_or_labels: Sequence[str]) -> list[str]:
@@ -121,14 +138,8 @@ class SenseIndex(IndexOpening):
         return found
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
-        """Rows first (committed), vectors second: a crash in between leaves only stray vectors."""
-        if not docs:
-            return
-        with self.store.begin() as conn:
-            for doc in docs:
-                self.store.delete_document(conn, doc)
-        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
-        self.save_vectors()
+        """Remove stored documents: rows and vectors, in one batched pass (OccurrenceStore.remove_documents)."""
+        self.storage.remove_documents(docs)
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         """Re-encode every stored occurrence from the sentences in the metadata store and re-train the codec.
@@ -137,80 +148,38 @@ class SenseIndex(IndexOpening):
         changed). `progress` gets the number of sentences done. Returns the number of vectors written.
         """
         self._require_writer()
-        self.vectors = reencoded_vectors(self.store, self.encoder.encode, self.config.dim, self.config.compression,
-                                         progress)
-        self.save_vectors()
-        return self.vectors.ntotal
+        return self.storage.reencode(self.encoder.encode, progress)
+
+    def _require_writer(self) -> None:
+        """SenseSearchError for an index opened read-only (sense_api's writes ask this too)."""
+        self.storage.require_writer()
 
     def save_vectors(self) -> None:
-        self.vectors.save(self.path / VECTORS_FILE)
-        self._vectors_stamp = self._stamp()
+        """Save the vectors atomically (OccurrenceStore.save_vectors)."""
+        self.storage.save_vectors()
 
     def recover(self) -> int:
         """Drop vectors whose rows were never committed (a crash mid-ingest); returns how many."""
-        stored = self.vectors.ids()
-        rows = np.asarray(self.store.all_occurrence_ids(), dtype=np.int64)
-        missing = np.setdiff1d(rows, stored, assume_unique=True)
-        if len(missing):
-            raise IndexCorruptError(
-                f"{len(missing)} occurrences have no vector (e.g. id {int(missing[0])}); the vectors file is older "
-                "than the metadata: run `sensesearch verify --repair`")
-        stray = np.setdiff1d(stored, rows, assume_unique=True)
-        if len(stray):
-            log.warning("dropping %d vectors left by an interrupted run", len(stray))
-            self.vectors.remove(stray)
-            self.save_vectors()
-        return int(len(stray))
-
-    def _require_writer(self) -> None:
-        if self.read_only:
-            raise SenseSearchError("this index was opened read-only")
+        return self.storage.recover()
 
     # ---- reading -------------------------------------------------------------------------------
 
     def refresh(self) -> bool:
-        """Reload the vectors file if another process has saved a newer one; True if it did.
+        """Take up vectors another process has saved, or a whole index rebuilt in place; True if it did.
 
-        A reader's view is one generation of the index: when the metadata store or config.json are
-        other files than the ones it opened (the index was rebuilt in place), rows, config and vectors
-        are all taken from the new index together, never new vectors over the old rows.
+        One definition of "changed" for every reader: OccurrenceStore.refresh.
         """
-        stamp = self._stamp()
-        if stamp == self._vectors_stamp or self._lock is not None:
-            return False
-        if self._identity() != self._opened_identity:
-            config = read_index_config(self.path)
-            store = MetaStore(config.db_url or sqlite_url(self.path))
-            self.store.close()
-            if (config.encoder, config.model_fingerprint) != (self.config.encoder, self.config.model_fingerprint):
-                self._encoder = None
-            self.store, self.config, self._opened_identity = store, config, self._identity()
-        self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
-        self._vectors_stamp = stamp
-        return True
+        return self.storage.refresh()
+
+    @property
+    def generation(self) -> tuple[object, ...]:
+        """Which generation of the index is loaded; it changes with every save or rebuild (a cache key)."""
+        return self.storage.generation
 
     @property
     def vectors_stamp(self) -> tuple[int, int, int]:
         """Identity (inode, mtime in ns, size) of the vectors file this object has loaded; changes with each save."""
-        return self._vectors_stamp
-
-    def _stamp(self) -> tuple[int, int, int]:
-        try:
-            st = os.stat(self.path / VECTORS_FILE)
-        except FileNotFoundError:
-            return (0, 0, 0)
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-    def _identity(self) -> tuple[tuple[int, int], ...]:
-        """Which files the metadata store and config.json are (device, inode): new ones mean a rebuilt index."""
-        found = []
-        for name in (META_FILE, CONFIG_FILE):
-            try:
-                st = os.stat(self.path / name)
-                found.append((st.st_dev, st.st_ino))
-            except FileNotFoundError:
-                found.append((0, 0))
-        return tuple(found)
+        return self.storage.vectors_stamp
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
               nprobe: int | None = None, lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:

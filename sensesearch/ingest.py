@@ -1,9 +1,8 @@
-"""Ingest documents: segment, encode in large batches, write rows and vectors, checkpoint safely.
+"""Ingest documents: segment, encode in large batches, hand rows and vectors to the store's writer, checkpoint.
 
-Write order is what keeps the FAISS file and the metadata in agreement: rows go into an open
-transaction, vectors into the in-memory FAISS index; at a checkpoint the FAISS file is saved
-atomically first and the transaction committed second. A crash before the commit leaves vectors
-whose rows never landed; the next writer drops them (SenseIndex.recover).
+The write order that keeps the FAISS file and the metadata in agreement is the writer's
+(storage_writer.StoreWriter); this module decides only when a checkpoint falls due and which ids the
+new rows take (from the writer's next ids).
 
 Checkpoints fall every so many occurrences, inside a document too, so what a run holds pending is
 bounded by occurrences, not by document size. A document cut by a checkpoint is committed with the
@@ -20,23 +19,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-from sqlalchemy.engine import Connection, RootTransaction
 
 import numpy as np
 
-from .encoder import encode_chunks
+from .encoder import Encoder, encode_chunks
+from .errors import SenseSearchError
 from .config import whole_number_env
 from .lemmas import lemmatizer
 from .query import is_punctuation, normalize_form
-from .readahead import ReadAhead
 from .records import Document, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
-from .store import DocumentRow, documents, occurrences, sentences, words
-
-if TYPE_CHECKING:
-    from .parts import IndexParts
+from .store import DocumentRow
+from .parts import IngestWriter
+from .readahead import ReadAhead
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +48,11 @@ CHUNK_CHARS = 200_000
 """Characters per encoder call at most (about 36,000 occurrences of English): a chunk's pieces, plans and
 vectors are held at once, so memory is bounded by text size, not by a sentence count that long sentences
 make unbounded (2,048 sentences of up to 2,000 characters are 4 MB of text)."""
-WRITE_AHEAD = 2
-"""Encoded chunks waiting for the writer at most: enough to keep the encoder busy, little memory."""
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
+WRITE_AHEAD = 2
+"""Encoded chunks waiting for the writer at most: enough to keep the encoder busy, little memory."""
 CHARS_PER_OCCURRENCE = 4
 """A low estimate of characters per occurrence in prose (English averages 5-6 with spaces and punctuation):
 chunks hold at most min_checkpoint of this many characters, so a small checkpoint setting gives small chunks."""
@@ -73,13 +68,13 @@ def checkpoint_occurrences() -> int:
 class _PendingDocument:
     doc: Document
     spans: list[tuple[int, int]]
-    replaces: DocumentRow | None = None
     doc_id: int = 0
     first_sentence: int = 0
     first_occurrence: int = 0
     n_occurrences: int = 0
     n_pieces: int = 0
     done_sentences: int = 0
+    replaces: DocumentRow | None = None
     stored: bool = False
 
 
@@ -95,41 +90,40 @@ class _Counters:
 
 
 class Ingestor:
-    """One ingest run over a stream of documents into a writable index (its parts: see parts.IndexParts)."""
+    """One ingest run over a stream of documents through a store writer (storage_writer.StoreWriter).
 
-    def __init__(self, index: IndexParts, progress: ProgressCallback | None = None,
-                 chunk_sentences: int | None = None, chunk_encoder: ChunkEncoder | None = None) -> None:
-        self.index = index
+    `encoder` encodes in process; it may be None when `chunk_encoder` does the encoding elsewhere.
+    `lemma_language`: ISO 639 code(s) of the lemmatiser for new words' lemmas.
+    """
+
+    def __init__(self, writer: IngestWriter, encoder: Encoder | None, lemma_language: str,
+                 progress: ProgressCallback | None = None, chunk_sentences: int | None = None,
+                 chunk_encoder: ChunkEncoder | None = None) -> None:
+        self.writer = writer
+        self.encoder = encoder
         self.chunk_encoder = chunk_encoder or self._encode_in_process
-        self.store = index.store
-        self.vectors = index.vectors
         self.progress = progress
         self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
-        self.word_ids = self.store.word_ids()
-        self.lemma_of = lemmatizer(index.config.lemma_language)
+        self.word_ids = writer.word_ids()
+        self.lemma_of = lemmatizer(lemma_language)
         # Surface strings seen in this run -> word id (None: punctuation); ids start at 1, so 0 means unseen.
         self.surface_ids: dict[str, int | None] = {}
-        self.next_document, self.next_sentence, self.next_occurrence, self.next_word = self.store.next_ids()
+        self.next_document, self.next_sentence, self.next_occurrence, self.next_word = writer.next_ids()
         self.min_checkpoint = checkpoint_occurrences()
         self.since_checkpoint = 0
-        self.committed_occurrence = self.next_occurrence
-        self.pending_removals: list[DocumentRow] = []
-        # The read-ahead thread touches the connection (and pending_removals) only while holding this.
+        # The read-ahead thread uses the writer (to look up and drop replaced documents) only while holding this.
         self.conn_lock = threading.Lock()
         self.stopping = False
-        self.removed_after_checkpoint = False
 
     def run(self, items: Iterable[Document | Skipped]) -> IngestReport:
-        """Encode on a read-ahead thread (WRITE_AHEAD chunks at most), write and checkpoint on this one.
+        """Index `items`; on any failure the writer drops what was not committed and the error goes on.
 
-        Rows, vectors and checkpoints stay on the calling thread, in chunk order; the read-ahead
-        thread uses the connection only under `conn_lock` (to look up and delete replaced documents).
+        Encoding runs on a read-ahead thread (WRITE_AHEAD chunks at most); rows, vectors and checkpoints
+        stay on the calling thread, in chunk order, which is also the thread a Ctrl-C reaches.
         """
         started = time.perf_counter()
-        with self.store.engine.connect() as conn:
-            self.conn = conn
-            transaction = conn.begin()
+        with self.writer:
             handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
             encoded_chunks = ReadAhead(
                 lambda: iter(self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out))),
@@ -138,26 +132,21 @@ class Ingestor:
                 for encoded in encoded_chunks:
                     chunk = handed_out.popleft()
                     with self.conn_lock:
-                        for pending in self._write_chunk(conn, chunk, encoded):
-                            self._store_document(conn, pending)
+                        for pending in self._write_chunk(chunk, encoded):
+                            self._store_document(pending)
                         if self._threshold_reached():
                             last = chunk[-1][0]
                             if last.done_sentences < len(last.spans):
-                                self._store_document(conn, last)
-                            self._checkpoint(transaction)
-                            transaction = conn.begin()
+                                self._store_document(last)
+                            self._checkpoint()
                 with self.conn_lock:
-                    self._checkpoint(transaction)
+                    self._checkpoint()
             except BaseException:
                 with self.conn_lock:
                     self.stopping = True
-                    transaction.rollback()
-                    self.vectors.remove_range(self.committed_occurrence, 2**62)
                 raise
             finally:
                 encoded_chunks.close()
-        if self.removed_after_checkpoint:
-            self.index.save_vectors()
         c = self.counters
         return IngestReport(documents_indexed=c.indexed, documents_unchanged=c.unchanged,
                             documents_replaced=c.replaced, sentences=c.sentences, occurrences=c.occurrences,
@@ -179,7 +168,7 @@ class Ingestor:
             with self.conn_lock:
                 if self.stopping:
                     return
-                existing = self.store.document_by_key(item.key, self.conn)
+                existing = self.writer.document_by_key(item.key)
                 if existing is not None and existing.interrupted:
                     log.info("indexing %s again: an earlier run stopped inside it", item.label)
                 elif existing is not None and existing.content_hash == item.content_hash:
@@ -192,9 +181,7 @@ class Ingestor:
                 with self.conn_lock:
                     if self.stopping:
                         return
-                    # Nothing will replace it: the old version goes now.
-                    self.store.delete_document(self.conn, existing)
-                    self.pending_removals.append(existing)
+                    self.writer.replace(existing)  # nothing will take its place: the old version goes now
             if not spans:
                 self._skip(Skipped(item.label, "no sentences"))
                 continue
@@ -226,7 +213,9 @@ class Ingestor:
             yield chunk
 
     def _encode_in_process(self, chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
-        return encode_chunks(self.index.encoder, chunks)
+        if self.encoder is None:
+            raise SenseSearchError("an Ingestor without a chunk encoder needs an encoder")
+        return encode_chunks(self.encoder, chunks)
 
     def _chunk_texts(self, pending: Iterator[_PendingDocument],
                      handed_out: deque[list[tuple[_PendingDocument, int]]]) -> Iterator[list[str]]:
@@ -235,7 +224,7 @@ class Ingestor:
             handed_out.append(chunk)
             yield [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
 
-    def _write_chunk(self, conn: Connection, chunk: list[tuple[_PendingDocument, int]],
+    def _write_chunk(self, chunk: list[tuple[_PendingDocument, int]],
                      encoded: list[EncodedSentence]) -> list[_PendingDocument]:
         texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
         sentence_rows: list[tuple[int, int, int, str]] = []
@@ -245,12 +234,11 @@ class Ingestor:
         finished = []
         for (doc, i), text, enc in zip(chunk, texts, encoded):
             if i == 0:
-                if doc.replaces is not None:
-                    self.store.delete_document(conn, doc.replaces)
-                    self.pending_removals.append(doc.replaces)
                 doc.doc_id = self.next_document
                 self.next_document += 1
                 doc.first_sentence, doc.first_occurrence = self.next_sentence, self.next_occurrence
+                if doc.replaces is not None:
+                    self.writer.replace(doc.replaces)
             sentence_id = self.next_sentence
             self.next_sentence += 1
             sentence_rows.append((sentence_id, doc.doc_id, doc.spans[i][0], text))
@@ -274,11 +262,11 @@ class Ingestor:
             self.counters.pieces += enc.n_pieces
             if doc.done_sentences == len(doc.spans):
                 finished.append(doc)
-        self.store.insert_rows(conn, words, ("id", "form", "lemma"), new_words)
-        self.store.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
-        self.store.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"), occurrence_rows)
         if vector_blocks:
-            self.vectors.add(np.concatenate(id_blocks), np.concatenate(vector_blocks))
+            ids, vectors = np.concatenate(id_blocks), np.concatenate(vector_blocks)
+        else:
+            ids, vectors = np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        self.writer.add(new_words, sentence_rows, occurrence_rows, ids, vectors)
         self.since_checkpoint += len(occurrence_rows)
         self.counters.sentences += len(sentence_rows)
         self.counters.occurrences += len(occurrence_rows)
@@ -301,31 +289,21 @@ class Ingestor:
         self.surface_ids[surface] = word_id
         return word_id
 
-    def _store_document(self, conn: Connection, pending: _PendingDocument) -> None:
+    def _store_document(self, pending: _PendingDocument) -> None:
         """Write a document's row as far as it got: complete, or (before a checkpoint inside it) partial."""
         doc = pending.doc
         done = pending.done_sentences
-        values = dict(n_sentences=done, n_occurrences=pending.n_occurrences, n_pieces=pending.n_pieces,
-                      sentences_total=None if done == len(pending.spans) else len(pending.spans))
-        if pending.stored:
-            conn.execute(documents.update().where(documents.c.id == pending.doc_id).values(**values))
-            return
-        conn.execute(documents.insert().values(
-            id=pending.doc_id, key=doc.key, label=doc.label, path=doc.path, content_hash=doc.content_hash,
-            meta=doc.meta, first_sentence=pending.first_sentence, first_occurrence=pending.first_occurrence,
-            **values))
+        self.writer.add_document(
+            update=pending.stored, id=pending.doc_id, key=doc.key, label=doc.label, path=doc.path,
+            content_hash=doc.content_hash, meta=doc.meta, first_sentence=pending.first_sentence, n_sentences=done,
+            first_occurrence=pending.first_occurrence, n_occurrences=pending.n_occurrences,
+            n_pieces=pending.n_pieces, sentences_total=None if done == len(pending.spans) else len(pending.spans))
         pending.stored = True
 
     def _threshold_reached(self) -> bool:
-        return self.since_checkpoint >= max(self.min_checkpoint, int(CHECKPOINT_GROWTH * self.vectors.ntotal))
+        return self.since_checkpoint >= max(self.min_checkpoint, int(CHECKPOINT_GROWTH * self.writer.ntotal))
 
-    def _checkpoint(self, transaction: RootTransaction) -> None:
-        """Vectors to disk first, rows second; vectors of replaced documents go only after the commit."""
-        self.index.save_vectors()
-        transaction.commit()
-        self.committed_occurrence = self.next_occurrence
+    def _checkpoint(self) -> None:
+        """Make everything written so far durable (the writer's order: vectors saved, then rows committed)."""
+        self.writer.checkpoint()
         self.since_checkpoint = 0
-        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences)
-                                    for d in self.pending_removals])
-        self.removed_after_checkpoint = bool(self.pending_removals)
-        self.pending_removals = []

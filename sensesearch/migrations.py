@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, inspect, select, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from .lemmas import DEFAULT_LANGUAGE, Lemmatizer
@@ -85,8 +85,22 @@ def m004_partial_documents(conn: Connection, context: MigrationContext) -> None:
         conn.execute(text(f"ALTER TABLE {qualified_name(conn, 'documents')} ADD COLUMN sentences_total INTEGER"))
 
 
+def m005_document_digests(conn: Connection, context: MigrationContext) -> None:
+    """documents.digest, computed for every stored document from its rows as they are now.
+
+    Computing them (rather than leaving older documents "not checkable") protects an older index from
+    every change made after the upgrade; damage done before it cannot be told apart from the data.
+    """
+    from .digests import fill_missing  # the digests module reads through store's tables, which import this one
+
+    columns = {c["name"] for c in inspect(conn).get_columns("documents", schema=translated_schema(conn))}
+    if "digest" not in columns:
+        conn.execute(text(f"ALTER TABLE {qualified_name(conn, 'documents')} ADD COLUMN digest VARCHAR(64)"))
+    fill_missing(conn)
+
+
 MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges),
-                                                 (4, m004_partial_documents))
+                                                 (4, m004_partial_documents), (5, m005_document_digests))
 LATEST = MIGRATIONS[-1][0]
 
 
@@ -123,6 +137,11 @@ def migrate(engine: Engine, context: MigrationContext) -> list[str]:
         conn.execute(text(f"UPDATE {qualified_name(conn, 'settings')} SET value = :v WHERE key = 'schema_version'"),
                      {"v": str(LATEST)})
     return done
+
+
+def pending(conn: Connection) -> list[str]:
+    """Names of the migrations the store still needs, in order; only reads (a read-only open asks this)."""
+    return [function.__name__ for _, function in _pending(applied(conn))]
 
 
 def _pending(numbers: set[int]) -> list[tuple[int, Migration]]:

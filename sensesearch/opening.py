@@ -13,16 +13,16 @@ from typing import Self
 
 from filelock import FileLock
 
-from . import checksums, dburl
+from . import access, dburl
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
-from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
+from .errors import ConfigMismatchError, SenseSearchError
 from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, read_index_config, refuse_existing,
                      sqlite_url)
 from .inputs import check_names
 from .lemmas import DEFAULT_LANGUAGE, parse_language
-from .store import MetaStore
-from .vectors import VECTORS_FILE, VectorStore
+from .storage import OccurrenceStore
+from .vectors import VECTORS_FILE
 
 
 class IndexOpening:
@@ -51,12 +51,13 @@ class IndexOpening:
         IndexConfig(encoder=settings, compression=compression)
         if _lock is None and (folder / CONFIG_FILE).exists():
             raise SenseSearchError(f"{folder} already holds an index; open it instead")
+        if _lock is None:
+            access.check_creatable(folder)  # read-only media: one line before the model loads
         encoder = encoder or load_encoder(settings, device)
         check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
                       encoder)
         db_url = dburl.with_namespace(db_url, folder) if db_url else None
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
+        made_folder = access.make_folder(folder)
         lock = _lock or acquire_write_lock(folder, lock_timeout)
         made: list[Path] = []
         try:
@@ -64,14 +65,7 @@ class IndexOpening:
             config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
                                  compression=compression, db_url=db_url, lemma_language=lemma_language)
             made = [folder / name for name in (META_FILE, META_FILE + "-wal", META_FILE + "-shm", VECTORS_FILE)]
-            store = MetaStore(db_url or sqlite_url(folder), lemma_language=lemma_language)
-            if db_url and store.next_ids() != (1, 1, 1, 1):
-                store.close()
-                raise SenseSearchError(f"{dburl.redact(db_url)} already holds another index's metadata; "
-                                       "name a free schema with ?schema=NAME or drop that one")
-            vectors = VectorStore.create(encoder.dim, compression)
-            index = cls(folder, config, store, vectors, encoder=encoder, device=device, lock=lock)
-            index.save_vectors()
+            index = cls(OccurrenceStore.create(folder, config, lock=lock), encoder=encoder, device=device)
             config.save(folder)
         except BaseException:
             for leftover in made:
@@ -98,25 +92,8 @@ class IndexOpening:
             check_encoder(folder, config, encoder)
         lock = _lock or (None if read_only else acquire_write_lock(folder, lock_timeout))
         try:
-            if not (folder / VECTORS_FILE).is_file():
-                raise IndexCorruptError(f"{folder / VECTORS_FILE} is missing: run `sensesearch verify --repair`, "
-                                        "which re-encodes the vectors from the stored sentences")
-            if config.db_url is None and not (folder / META_FILE).is_file():
-                raise IndexCorruptError(f"{folder / META_FILE} is missing: the index's sentences are gone; "
-                                        "restore it from a backup or index the corpus into a new folder")
-            store = MetaStore(config.db_url or sqlite_url(folder), lemma_language=config.lemma_language)
-            vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
-            if vectors.dim != config.dim:
-                raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
-                                        "`sensesearch verify --repair` checks which is right")
-            if not read_only:
-                # The quick check before writing: a writer must not build on changed bytes.
-                for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE)):
-                    if problem:
-                        raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
-            index = cls(folder, config, store, vectors, encoder=encoder, read_only=read_only, device=device, lock=lock)
-            if not read_only:
-                index.recover()
+            storage = OccurrenceStore.open(folder, config, read_only=read_only, lock=lock)
+            index = cls(storage, encoder=encoder, device=device)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -136,8 +113,7 @@ class IndexOpening:
         folder = Path(path)
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
-        made_folder = not folder.exists()
-        folder.mkdir(parents=True, exist_ok=True)
+        made_folder = access.make_folder(folder)
         lock = acquire_write_lock(folder, lock_timeout)
         try:
             if not (folder / CONFIG_FILE).exists():

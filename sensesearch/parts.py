@@ -1,7 +1,9 @@
-"""What the parts below the facade need from an open index, as protocols (so none of them imports index.py).
+"""What the parts below the facade need from each other, as protocols (so none of them imports index.py).
 
-SenseIndex (index.py) composes the parts and satisfies every protocol here; tests and other
-front ends may hand the parts anything else that does.
+SenseIndex (index.py) composes the parts: an Ingestor over a store writer (IngestWriter), a
+Searcher over the occurrence store (SnapshotSource), senses and evaluation over a searcher or the
+facade (UsageSource), engines over anything Configured. Tests and other front ends may hand the
+parts anything else that satisfies these.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from .config import IndexConfig
-from .encoder import Encoder
 from .records import Hit
-from .store import MetaStore
-from .vectors import VectorStore
+from .storage import Snapshot
+from .store import DocumentRow, MetaStore
 
 
 class Configured(Protocol):
@@ -34,15 +35,40 @@ class UsageSource(Protocol):
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]: ...
 
 
-class IndexParts(Protocol):
-    """The parts an Ingestor writes through and a Searcher reads from."""
-
-    store: MetaStore
-    vectors: VectorStore
+class SnapshotSource(Protocol):
+    """Where a Searcher reads: the rows of the loaded generation, and snapshots (storage.OccurrenceStore)."""
 
     @property
-    def encoder(self) -> Encoder: ...
+    def config(self) -> IndexConfig: ...
 
-    def refresh(self) -> bool: ...
+    @property
+    def meta(self) -> MetaStore: ...
 
-    def save_vectors(self) -> None: ...
+    def snapshot(self, refresh: bool = True) -> Snapshot: ...
+
+
+class IngestWriter(Protocol):
+    """What an Ingestor writes through (storage_writer.StoreWriter): one write session, used as a context manager."""
+
+    def __enter__(self) -> IngestWriter: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None: ...
+
+    def next_ids(self) -> tuple[int, int, int, int]: ...
+
+    def word_ids(self) -> dict[str, int]: ...
+
+    @property
+    def ntotal(self) -> int: ...
+
+    def document_by_key(self, key: str) -> DocumentRow | None: ...
+
+    def replace(self, existing: DocumentRow) -> None: ...
+
+    def add(self, word_rows: Sequence[tuple[int, str, str]], sentence_rows: Sequence[tuple[int, int, int, str]],
+            occurrence_rows: Sequence[tuple[int, int, int, int, int, int]], ids: np.ndarray,
+            vectors: np.ndarray) -> None: ...
+
+    def add_document(self, update: bool = False, **values: Any) -> None: ...
+
+    def checkpoint(self) -> None: ...

@@ -8,18 +8,16 @@ same word there (same character span), so a changed model or tokenizer is report
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 from sqlalchemy import select
 
-from .errors import ConfigMismatchError
-from .records import EncodedSentence
+from .rescore import Encode, stored_row_vector
 from .store import MetaStore, occurrences, sentences
 from .vectors import VectorStore
 
 SENTENCES_PER_BATCH = 512
-Encode = Callable[[Sequence[str]], list[EncodedSentence]]
 
 
 def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: str,
@@ -48,12 +46,8 @@ def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: s
             ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
             vectors = np.zeros((len(rows), dim), dtype=np.float32)
             for i, (occurrence_id, sentence_id, position, start, end) in enumerate(rows):
-                enc = encoded[at[int(sentence_id)]]
-                if position >= len(enc.spans) or tuple(enc.spans[position].tolist()) != (start, end):
-                    raise ConfigMismatchError(
-                        f"the model no longer finds occurrence {occurrence_id} at characters {start}-{end} of "
-                        f"sentence {sentence_id}; the model or its tokenizer changed, so the corpus must be indexed anew")
-                vectors[i] = enc.vectors[position]
+                vectors[i] = stored_row_vector(encoded[at[int(sentence_id)]], position, start, end,
+                                               occurrence_id, sentence_id)
             fresh.add(ids, vectors)
             done += len(batch)
             if progress:

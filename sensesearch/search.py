@@ -1,34 +1,48 @@
-"""Search: same-word exact scoring from SQLite candidates, any-word ANN over FAISS, rows to Hits."""
+"""Search: same-word exact scoring from SQLite candidates, any-word ANN over FAISS, rows to Hits.
+
+Reads go through a snapshot source (storage.OccurrenceStore, or anything with the same
+`meta`/`config`/`snapshot`): rows are read first and the vectors from a snapshot taken after, so
+the vectors always cover the rows (see OccurrenceStore.snapshot).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .encoder import Encoder
 from .errors import IndexCorruptError, QueryError, WordNotFoundError
 from .filters import Condition, describe, parse_conditions
 from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector,
                     word_spans)
 from .records import Hit
+from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
 
 if TYPE_CHECKING:
-    from .parts import IndexParts
+    from .parts import SnapshotSource
+    from .store import MetaStore
 
 
 class Searcher:
-    """Query logic over an open index's parts (parts.IndexParts)."""
+    """Query logic over a snapshot source (parts.SnapshotSource) and an encoder (loaded on first use by `encoder`)."""
 
-    def __init__(self, index: IndexParts) -> None:
-        self.index = index
+    def __init__(self, source: SnapshotSource, encoder: Callable[[], Encoder]) -> None:
+        self.source = source
+        self.encoder = encoder
+
+    @property
+    def rows(self) -> MetaStore:
+        """The metadata rows of the generation now loaded (not reloaded: see the module docstring)."""
+        return self.source.meta
 
     def embed_marked(self, text: str) -> tuple[MarkedQuery, np.ndarray]:
         """The query sentence and the unit vector of its marked span (the mean of its words if several)."""
         marked = parse_marked(text)
-        encoded = self.index.encoder.encode([marked.text])[0]
+        encoded = self.encoder().encode([marked.text])[0]
         try:
             _, vector = span_vector(encoded, marked.start, marked.end)
         except QueryError:
@@ -45,15 +59,31 @@ class Searcher:
         if any_word:
             return self._nearest_any(vector, k, documents, nprobe, conditions)
         places, vectors = self._place_vectors(marked.word, documents, lemma, conditions)
-        scores = vectors @ vector
-        top = np.argsort(-scores, kind="stable")[:k]
-        return self.place_hits([places[i] for i in top.tolist()], scores[top].tolist())
+        return self.ranked(places, vectors @ vector, vector, k)
+
+    def ranked(self, places: Sequence[tuple[int, ...]], scores: np.ndarray, vector: np.ndarray, k: int) -> list[Hit]:
+        """Hits of the k best-scored places, best first (ties in the given order).
+
+        Under a lossy code (rescore.rescores) the best CANDIDATES_PER_HIT * k places are scored again
+        from their sentences, and the hits carry those exact cosines.
+        """
+        lossy = rescores(self.source.config.compression)
+        top = np.argsort(-scores, kind="stable")[:k * CANDIDATES_PER_HIT if lossy else k]
+        chosen, scores = [places[i] for i in top.tolist()], scores[top]
+        if lossy and chosen:
+            rows = self.rows.occurrences_by_id([i for place in chosen for i in place])
+            chosen = [place for place in chosen if all(i in rows for i in place)]
+            scores = exact_vectors(chosen, rows, self.encoder().encode) @ vector
+            top = np.argsort(-scores, kind="stable")[:k]
+            chosen, scores = [chosen[i] for i in top.tolist()], scores[top]
+        return self.place_hits(chosen, scores.tolist())
 
     def _nearest_any(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                      nprobe: int | None, where: Sequence[Condition] = ()) -> list[Hit]:
-        self.index.refresh()
-        if self.index.vectors.ntotal == 0:
-            if self.index.store.counts()["occurrences"]:
+        snapshot = self.source.snapshot()
+        vectors = snapshot.vectors
+        if vectors.ntotal == 0:
+            if snapshot.meta.counts()["occurrences"]:
                 raise IndexCorruptError("the index has usages but its vectors file holds no vectors; "
                                         "run `sensesearch verify --repair`")
             raise WordNotFoundError("the index holds no usages yet; index a corpus first")
@@ -61,30 +91,32 @@ class Searcher:
             return self._nearest_in_documents(vector, k, documents, where)
         # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not
         # repair) yield no hit; ask for more until k hits are found or every vector has been seen.
-        wanted = k
+        lossy = rescores(self.source.config.compression)
+        enough = k * CANDIDATES_PER_HIT if lossy else k
+        wanted = enough
         while True:
-            scores, ids = self.index.vectors.search(vector[None, :], wanted, nprobe=nprobe)
+            scores, ids = vectors.search(vector[None, :], wanted, nprobe=nprobe)
             keep = ids[0] >= 0
             hits = self.hits(ids[0][keep].tolist(), scores[0][keep].tolist())
-            if len(hits) >= k or wanted >= self.index.vectors.ntotal:
-                return hits[:k]
-            wanted = min(wanted * 4, self.index.vectors.ntotal)
+            if len(hits) >= enough or wanted >= vectors.ntotal:
+                break
+            wanted = min(wanted * 4, vectors.ntotal)
+        if not lossy:
+            return hits[:k]
+        return self.ranked([(h.occurrence_id,) for h in hits], np.asarray([h.score for h in hits], dtype=np.float32),
+                           vector, k)
 
     def _nearest_in_documents(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                               where: Sequence[Condition] = ()) -> list[Hit]:
-        chosen = self.index.store.documents_where(where) if where else self.index.store.all_documents()
+        chosen = self.rows.documents_where(where) if where else self.rows.all_documents()
         ranges = [(d.first_occurrence, d.n_occurrences) for d in chosen if not documents or d.label in documents]
         if not ranges:
             raise WordNotFoundError("none of the named documents is in the index" if not where
                                     else f"no document in the index meets {describe(where)}")
         ids = np.concatenate([np.arange(first, first + n, dtype=np.int64) for first, n in ranges])
-        ids = ids[self.index.vectors.contains(ids)]
-        return self._best_hits(ids, self.index.vectors.reconstruct(ids) @ vector, k)
-
-    def _best_hits(self, ids: np.ndarray, scores: np.ndarray, k: int) -> list[Hit]:
-        """Hits for the k highest scores, best first (ties in id order)."""
-        top = np.argsort(-scores, kind="stable")[:k]
-        return self.hits(ids[top].tolist(), scores[top].tolist())
+        vectors = self.source.snapshot().vectors
+        ids = ids[vectors.contains(ids)]
+        return self.ranked([(i,) for i in ids.tolist()], vectors.reconstruct(ids) @ vector, vector, k)
 
     def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
                      where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -110,18 +142,18 @@ class Searcher:
         WordNotFoundError when there is none; its message names no option (only a front end knows its own).
         """
         form = normalize_form(word.strip())
-        lemma_form = lemmatizer(self.index.config.lemma_language)(form) if lemma else None
-        ids = self.index.store.occurrence_ids(form, documents, lemma=lemma_form, where=where)
+        lemma_form = lemmatizer(self.source.config.lemma_language)(form) if lemma else None
+        ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
         if ids:
             return [(i,) for i in ids]
         phrase = (Phrase(word, ((0, form),), ()) if is_one_word(word)
-                  else phrase_of(word, word_spans(self.index.encoder, word)))
+                  else phrase_of(word, word_spans(self.encoder(), word)))
         if len(phrase.words_at) > 1:
             places = self._within(self._phrase_places(phrase, documents), where)
             if places:
                 return places
         elif phrase.keys and phrase.keys[0] != form:  # one stored word in punctuation: "bank," or “bank”
-            ids = self.index.store.occurrence_ids(phrase.keys[0], documents, where=where)
+            ids = self.rows.occurrence_ids(phrase.keys[0], documents, where=where)
             if ids:
                 return [(i,) for i in ids]
         raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, lemma_form, where))
@@ -130,12 +162,12 @@ class Searcher:
         """The places in documents that meet `where` (all places when there is no condition)."""
         if not where or not places:
             return places
-        ranges = [(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in self.index.store.documents_where(where)]
+        ranges = [(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in self.rows.documents_where(where)]
         return [p for p in places if any(low <= p[0] < high for low, high in ranges)]
 
     def _phrase_places(self, phrase: Phrase, documents: Sequence[str] | None) -> list[tuple[int, ...]]:
-        candidates = self.index.store.phrase_occurrence_ids(phrase.words_at, documents)
-        rows = self.index.store.occurrences_by_id([i for place in candidates for i in place])
+        candidates = self.rows.phrase_occurrence_ids(phrase.words_at, documents)
+        rows = self.rows.occurrences_by_id([i for place in candidates for i in place])
         found = []
         for place in candidates:
             words = [rows.get(i) for i in place]
@@ -153,21 +185,22 @@ class Searcher:
         their vectors are saved, so a row without a vector is damage (IndexCorruptError), never an
         answer with usages silently left out. An index rebuilt in place is asked again.
         """
-        store = self.index.store
+        read = self.source.snapshot(refresh=False)
         places = self.places(word, documents, lemma, where)
-        self.index.refresh()
-        if self.index.store is not store:
+        snapshot = self.source.snapshot()
+        if snapshot.meta is not read.meta:
             places = self.places(word, documents, lemma, where)
+        stored = snapshot.vectors
         flat = np.asarray([i for place in places for i in place], dtype=np.int64)
-        missing = int((~self.index.vectors.contains(flat)).sum())
+        missing = int((~stored.contains(flat)).sum())
         if missing:
             raise IndexCorruptError(f"{missing} of the {len(flat)} usages of {word.strip()!r} have no vector: the "
                                     "vectors file does not match the metadata; run `sensesearch verify --repair`")
         width = max((len(p) for p in places), default=1)
         members = np.asarray(places, dtype=np.int64).reshape(len(places), width)
         if width == 1:
-            return places, self.index.vectors.reconstruct(members[:, 0])
-        vectors = self.index.vectors.reconstruct(members.reshape(-1)).reshape(len(places), width, -1).mean(axis=1)
+            return places, stored.reconstruct(members[:, 0])
+        vectors = stored.reconstruct(members.reshape(-1)).reshape(len(places), width, -1).mean(axis=1)
         norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return places, (vectors / norms).astype(np.float32)
 
@@ -176,7 +209,7 @@ class Searcher:
         hits = self.hits([p[0] for p in places], scores)
         if all(len(p) == 1 for p in places):
             return hits
-        last = self.index.store.occurrences_by_id([p[-1] for p in places])
+        last = self.rows.occurrences_by_id([p[-1] for p in places])
         end_of = {p[0]: last[p[-1]].end for p in places if p[-1] in last}
         return [replace(h, end=end_of[h.occurrence_id], word=h.sentence[h.start:end_of[h.occurrence_id]])
                 for h in hits if h.occurrence_id in end_of]
@@ -190,13 +223,13 @@ class Searcher:
         else:
             what = f"{word!r} (lemma {lemma!r})" if lemma is not None else repr(word)
             message = f"{what} does not occur in the index{scope}"
-            similar = self.index.store.top_forms(form[:3]) if len(form) >= 3 else []
+            similar = self.rows.top_forms(form[:3]) if len(form) >= 3 else []
             if similar:
                 message += f" (known words starting alike: {', '.join(similar)})"
         return message
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
-        rows = self.index.store.occurrences_by_id(ids)
+        rows = self.rows.occurrences_by_id(ids)
         hits = []
         for i, occurrence_id in enumerate(ids):
             row = rows.get(int(occurrence_id))

@@ -77,14 +77,22 @@ class WordSenses:
 
     def _store(self, name: str, examples: Sequence[Example], forms: Sequence[str]) -> WordInventory:
         result = self._inventory.add(self.word, name, examples, forms)
-        forget(self.index, self.word)
+        self._retag()
         return result
+
+    def _retag(self) -> None:
+        """Tag the word's usages anew and store them: readers never store the cache, so writers fill it."""
+        forget(self.index, self.word)
+        try:
+            word_tags(self.index, self.word)
+        except SenseSearchError:
+            pass  # no usage or no sense left to tag with: readers will say so themselves
 
     def remove(self, name: str | None = None) -> list[str]:
         """Remove sense `name`, or the whole inventory of the word; returns the names removed."""
         self.index._require_writer()
         removed = self._inventory.remove(self.word, name)
-        forget(self.index, self.word)
+        self._retag()
         return removed
 
     def configure(self, method: str | None = None, k: int | None = None,
@@ -92,7 +100,7 @@ class WordSenses:
         """Set the tagging method (centroid|knn), k for knn, and the margin below which usages stay unassigned."""
         self.index._require_writer()
         result = self._inventory.configure(self.word, method, k, threshold)
-        forget(self.index, self.word)
+        self._retag()
         return result
 
     def tags(self) -> WordTags:

@@ -114,7 +114,8 @@ def word_tags(index: SenseIndex, word: str) -> WordTags:
     tags = _load(index, inventory.word, key)
     if tags is None:
         tags = compute_tags(index, inventory, key)
-        _save(index, tags)
+        if not index.store.read_only:  # a reader never writes, not even a cache (read-only media, shared indexes)
+            _save(index, tags)
     memo[inventory.word] = tags
     return tags
 
@@ -200,9 +201,7 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
         ids = _within(index, inventory, ids, documents)
     if not len(ids):
         return []
-    scores = index.vectors.reconstruct(ids) @ vector
-    top = np.argsort(-scores, kind="stable")[:k]
-    return index.hits(ids[top].tolist(), scores[top].tolist())
+    return index.searcher.ranked([(i,) for i in ids.tolist()], index.vectors.reconstruct(ids) @ vector, vector, k)
 
 
 def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str]) -> np.ndarray:

@@ -55,7 +55,7 @@ class IndexService:
             return fresh.info()
 
     def senses(self, word: str, k: int | None, lemma: bool = False, where: tuple[str, ...] = ()) -> SenseReport:
-        """The SenseReport of `word`, cached until the vectors file changes."""
+        """The SenseReport of `word`, cached until the index changes (SenseIndex.generation: a save or a rebuild)."""
         return self._report(word, k, with_plot=False, lemma=lemma, where=where)[0]
 
     def plot(self, word: str, k: int | None, lemma: bool = False, where: tuple[str, ...] = ()) -> bytes:
@@ -85,7 +85,7 @@ class IndexService:
         conditions = parse_conditions(where)
         with self._lock:
             self._index.refresh()
-            key = (normalize_form(word.strip()), k, lemma, conditions, self._index.vectors_stamp)
+            key = (normalize_form(word.strip()), k, lemma, conditions, self._index.generation)
             report, png = self._reports.get(key) or (
                 self._index.senses(word, k=k, examples=5, lemma=lemma, where=conditions), None)
             if with_plot and png is None:

@@ -1,7 +1,8 @@
 """Metadata store: documents, sentences, words and occurrences behind one SQLAlchemy URL.
 
 SQLite in the index folder by default (WAL mode, so readers never block the writer); any other
-SQLAlchemy URL (PostgreSQL) works the same, since the only dialect-specific code is the pragma hook.
+SQLAlchemy URL (PostgreSQL) works the same, since the only dialect-specific code is the engine setup
+(sensesearch.dbengine). A reader opens it read-only: nothing created, nothing migrated.
 Ids are allocated by the writer, not the database, so that FAISS ids are known before rows are
 written and shards built apart can be merged by offsetting ids.
 """
@@ -13,18 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, create_engine, event,
-                        func, inspect, select, text)
-from sqlalchemy.engine import Connection, Engine, ExceptionContext
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, func, inspect, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import dburl, filters, migrations
-from .errors import IndexCorruptError, SenseSearchError
+from .dbengine import DAMAGED_DATABASE_ADVICE, make_engine  # noqa: F401  (DAMAGED_...: verify's import)
+from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
 
 SCHEMA_VERSION = migrations.LATEST
-DAMAGED_DATABASE_ADVICE = ("restore meta.sqlite (with its -wal file) from a backup, or index the corpus again "
-                           "into a new folder and delete this one")
 metadata = MetaData()
 
 documents = Table(
@@ -44,6 +43,8 @@ documents = Table(
     # Set only while a document is partly indexed (a checkpoint fell inside it): its whole sentence
     # count, so a crash before it is finished is seen, not taken for a complete document (m004).
     Column("sentences_total", Integer, nullable=True),
+    # BLAKE2b of what answers depend on (sensesearch.digests); added to older stores by migrations.m005.
+    Column("digest", String(64), nullable=True),
 )
 sentences = Table(
     "sentences", metadata,
@@ -75,49 +76,6 @@ settings = Table(
 )
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _domain_error(context: ExceptionContext) -> None:
-    """Database failures a user can meet (a damaged file, a full disk) become domain errors, not tracebacks."""
-    failure = context.sqlalchemy_exception
-    if not isinstance(failure, DBAPIError) or isinstance(failure, (IntegrityError, ProgrammingError)):
-        return
-    detail = str(context.original_exception).splitlines()[0]
-    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
-    damaged = not isinstance(failure, OperationalError) or any(
-        word in detail.lower() for word in ("malformed", "not a database", "corrupt"))
-    if not damaged:
-        raise SenseSearchError(f"the metadata database {where} failed: {detail}") from None
-    raise IndexCorruptError(f"the metadata database {where} is damaged: {detail}. The vectors file is not at fault "
-                            f"and repair cannot rebuild the sentences: {DAMAGED_DATABASE_ADVICE}") from None
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, with the SQLite pragmas where it is SQLite and the index's own schema where named."""
-    schema = dburl.schema_of(url)
-    try:
-        engine = create_engine(dburl.engine_url(url))
-    except ImportError as exc:
-        raise SenseSearchError(f"no database driver for {dburl.redact(url)} ({exc}); for PostgreSQL install "
-                               "the extra: pip install 'sensesearch[postgres]'") from None
-    event.listen(engine, "handle_error", _domain_error)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    if schema is not None:
-        with engine.begin() as conn:
-            # Look first: CREATE SCHEMA IF NOT EXISTS still needs the CREATE right, which readers may lack.
-            if not inspect(conn).has_schema(schema):
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        engine = engine.execution_options(schema_translate_map={None: schema})
-    return engine
-
-
 def executemany_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert plain tuples (in `columns` order) with one driver-level executemany.
 
@@ -147,6 +105,20 @@ def owning_document(occurrence_id: Any) -> Any:
     holder = documents.alias("holder")
     return (select(holder.c.id).where(holder.c.first_occurrence <= occurrence_id)
             .order_by(holder.c.first_occurrence.desc()).limit(1).correlate_except(holder).scalar_subquery())
+
+
+def _check_readable(conn: Connection, url: str, schema: str | None) -> None:
+    """IndexCorruptError for a store without our tables or from a newer sensesearch; ReadOnlyError when it needs a migration."""
+    if not inspect(conn).has_table(documents.name, schema=schema):
+        raise IndexCorruptError(f"metadata store {dburl.redact(url)} holds no sensesearch tables")
+    found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
+    if found is not None and int(found) > SCHEMA_VERSION:
+        raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
+    pending = migrations.pending(conn)
+    if pending:
+        raise ReadOnlyError(f"the metadata store {dburl.redact(url)} was written by an older sensesearch and needs "
+                            f"migration {', '.join(pending)}, which a read-only open never makes: run "
+                            "`sensesearch verify --repair --no-model` on the index once with write access")
 
 
 @dataclass(frozen=True)
@@ -189,11 +161,21 @@ class OccurrenceRow:
 class MetaStore:
     """Reads and writes the metadata tables; one instance per open index."""
 
-    def __init__(self, url: str, lemma_language: str = DEFAULT_LANGUAGE) -> None:
+    def __init__(self, url: str, lemma_language: str = DEFAULT_LANGUAGE, read_only: bool = False) -> None:
+        """Open the store at `url`, creating its tables and applying pending migrations.
+
+        `read_only`: a reader's open (sensesearch.dbengine): nothing is created or migrated, and
+        ReadOnlyError says which command brings a store that needs a migration up to date.
+        """
         self.url = url
         self.schema = dburl.schema_of(url)
+        self.read_only = read_only
         try:
-            self.engine = make_engine(url)
+            self.engine = make_engine(url, read_only=read_only)
+            if read_only:
+                with self.engine.connect() as conn:
+                    _check_readable(conn, url, self.schema)
+                return
             with self.engine.begin() as conn:
                 metadata.create_all(conn)
                 found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sensesearch import encoder, ingest, vectors
+from sensesearch import encoder, ingest, storage_writer, vectors
 from sensesearch.records import EncodedSentence
 from tests.fake_encoder import FakeEncoder, FastFakeEncoder
 
@@ -66,6 +66,9 @@ class _MarkedTransaction:
         self.transaction.commit()
         self.reached("after_commit")
 
+    def rollback(self) -> None:
+        self.transaction.rollback()
+
 
 def _install_fault(spec: str) -> None:
     point, _, nth = spec.partition(":")
@@ -79,22 +82,23 @@ def _install_fault(spec: str) -> None:
             if remaining[0] == 0:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    original_checkpoint = ingest.Ingestor._checkpoint
+    original_checkpoint = storage_writer.StoreWriter.checkpoint
     original_save = vectors.VectorStore.save
 
-    def checkpoint(self: ingest.Ingestor, transaction: Any) -> None:
+    def checkpoint(self: storage_writer.StoreWriter) -> None:
         reached("before_checkpoint")
-        index_save = self.index.save_vectors
+        store_save = self.save_vectors
 
         def save_then_mark() -> None:
-            index_save()
+            store_save()
             reached("after_vectors_saved")
 
-        self.index.save_vectors = save_then_mark  # type: ignore[method-assign]
+        self.save_vectors = save_then_mark  # type: ignore[method-assign]
+        self.transaction = _MarkedTransaction(self.transaction, reached)  # type: ignore[assignment]
         try:
-            original_checkpoint(self, _MarkedTransaction(transaction, reached))  # type: ignore[arg-type]
+            original_checkpoint(self)
         finally:
-            del self.index.save_vectors
+            self.save_vectors = store_save  # type: ignore[method-assign]
 
     def save(self: vectors.VectorStore, path: Path) -> None:
         if point == "mid_vectors_write" and remaining[0] == 1:
@@ -105,7 +109,7 @@ def _install_fault(spec: str) -> None:
         reached("mid_vectors_write")
         original_save(self, path)
 
-    ingest.Ingestor._checkpoint = checkpoint  # type: ignore[method-assign]
+    storage_writer.StoreWriter.checkpoint = checkpoint  # type: ignore[method-assign]
     vectors.VectorStore.save = save  # type: ignore[method-assign]
 
 

@@ -83,6 +83,7 @@ def _make_version_1(folder: Path) -> None:
         conn.execute(text(f"DROP INDEX {schema + '.' if schema else ''}ix_documents_first_occurrence"))
         conn.execute(text(f"ALTER TABLE {name(conn, 'words')} DROP COLUMN lemma"))
         conn.execute(text(f"ALTER TABLE {name(conn, 'documents')} DROP COLUMN sentences_total"))
+        conn.execute(text(f"ALTER TABLE {name(conn, 'documents')} DROP COLUMN digest"))
         conn.execute(text(f"DROP TABLE {name(conn, 'migrations')}"))
         conn.execute(text(f"UPDATE {name(conn, 'settings')} SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
@@ -112,7 +113,7 @@ def _columns_and_tables(folder: Path, table: str = "words") -> tuple[set[str], s
 def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index: Path) -> None:
     _make_version_1(banks_index)
     vectors_before = (banks_index / "vectors.faiss").read_bytes()
-    with SenseIndex.open(banks_index, read_only=True) as index:
+    with SenseIndex.open(banks_index) as index:  # a writer's open migrates; a reader's never does
         assert [h.word for h in index.usages("bank", lemma=True)] == ["bank", "banks", "banked"]
         with index.store.engine.connect() as conn:
             name = migrations.qualified_name
@@ -120,8 +121,7 @@ def test_old_index_gets_lemmas_by_numbered_migration_without_rebuild(banks_index
             version = conn.execute(text(f"SELECT value FROM {name(conn, 'settings')} "
                                         "WHERE key = 'schema_version'")).scalar()
             missing = conn.execute(text(f"SELECT count(*) FROM {name(conn, 'words')} WHERE lemma IS NULL")).scalar()
-    assert [tuple(r) for r in rows] == [(1, "m001_initial"), (2, "m002_word_lemmas"), (3, "m003_document_ranges"),
-                                        (4, "m004_partial_documents")]
+    assert [tuple(r) for r in rows] == [(n, f.__name__) for n, f in migrations.MIGRATIONS]
     assert version == str(migrations.LATEST) and missing == 0
     assert (banks_index / "vectors.faiss").read_bytes() == vectors_before
     assert "ix_documents_first_occurrence" in _index_names(banks_index)
@@ -140,6 +140,33 @@ def test_failed_migration_leaves_the_store_as_it_was(banks_index: Path, monkeypa
     monkeypatch.setattr(migrations, "MIGRATIONS", ((1, migrations.m001_initial), (2, broken),
                                                    (3, migrations.m003_document_ranges)))
     with pytest.raises(Exception, match="disk on fire"):
-        SenseIndex.open(banks_index, read_only=True)
+        SenseIndex.open(banks_index)
     columns, tables = _columns_and_tables(banks_index)
     assert "lemma" not in columns and "migrations" not in tables and "words" in tables
+
+
+def test_read_only_open_never_migrates_and_says_what_to_run(banks_index: Path) -> None:
+    """Issue 17 item 9: a reader never writes, not even a migration; it names the command that migrates."""
+    from typer.testing import CliRunner
+
+    from sensesearch import ReadOnlyError
+    from sensesearch.cli import app
+
+    _make_version_1(banks_index)
+    before = {p.name: p.read_bytes() for p in banks_index.iterdir()}
+    with pytest.raises(ReadOnlyError, match="needs migration m001_initial.*verify --repair") as caught:
+        SenseIndex.open(banks_index, read_only=True)
+    assert "\n" not in str(caught.value)
+    result = CliRunner().invoke(app, ["usages", "bank", "--index", str(banks_index)])
+    assert result.exit_code == 1 and result.exception is not None and "verify --repair" in result.output
+    result = CliRunner().invoke(app, ["verify", "--no-model", "--index", str(banks_index)])
+    assert result.exit_code == 1 and "verify --repair" in result.output
+    after = {p.name: p.read_bytes() for p in banks_index.iterdir()}
+    # Writable media: a WAL reader may add SQLite's (empty) coordination files; every other byte is as it was.
+    assert {name: after[name] for name in before} == before
+    assert set(after) - set(before) <= {"meta.sqlite-wal", "meta.sqlite-shm"} and not after.get("meta.sqlite-wal")
+    assert "lemma" not in _columns_and_tables(banks_index)[0]
+    result = CliRunner().invoke(app, ["verify", "--repair", "--no-model", "--index", str(banks_index)])
+    assert result.exit_code == 0, result.output
+    with SenseIndex.open(banks_index, read_only=True) as index:
+        assert [h.word for h in index.usages("bank", lemma=True)] == ["bank", "banks", "banked"]

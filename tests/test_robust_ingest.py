@@ -19,9 +19,9 @@ def _count_checkpoints(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]
     seen: list[tuple[int, int]] = []
     original = ingest.Ingestor._checkpoint
 
-    def counting(self: ingest.Ingestor, transaction: object) -> None:
-        seen.append((self.counters.indexed, self.vectors.ntotal))
-        original(self, transaction)  # type: ignore[arg-type]
+    def counting(self: ingest.Ingestor) -> None:
+        seen.append((self.counters.indexed, self.writer.ntotal))
+        original(self)
 
     monkeypatch.setattr(ingest.Ingestor, "_checkpoint", counting)
     return seen

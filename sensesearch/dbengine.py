@@ -1,0 +1,106 @@
+"""SQLAlchemy engines for the metadata store: SQLite pragmas, read-only connections, failures as domain errors.
+
+The one dialect-specific spot of the store. A writer's SQLite connection runs in WAL mode so readers
+never block it; a reader's is opened read-only through a SQLite URI (`mode=ro`, and `immutable=1`
+on read-only media, see sensesearch.access), so no reader can write or create a file by mistake.
+A read-only PostgreSQL engine runs every transaction READ ONLY and never creates the index's schema.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
+
+from . import access, dburl
+from .errors import IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError
+
+DAMAGED_DATABASE_ADVICE = ("restore meta.sqlite (with its -wal file) from a backup, or index the corpus again "
+                           "into a new folder and delete this one")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Only the wait for a writer's checkpoint: setting the journal mode would be a write.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _domain_error(context: ExceptionContext) -> None:
+    """Database failures a user can meet (a damaged file, a full disk) become domain errors, not tracebacks."""
+    failure = context.sqlalchemy_exception
+    if not isinstance(failure, DBAPIError) or isinstance(failure, (IntegrityError, ProgrammingError)):
+        return
+    detail = str(context.original_exception).splitlines()[0]
+    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
+    if any(words in detail.lower() for words in ("readonly database", "read-only transaction")):
+        raise ReadOnlyError(f"the metadata database {where} cannot be written ({detail}): it is on read-only "
+                            "media or protected; nothing more was changed") from None
+    damaged = not isinstance(failure, OperationalError) or any(
+        word in detail.lower() for word in ("malformed", "not a database", "corrupt"))
+    if not damaged:
+        raise SenseSearchError(f"the metadata database {where} failed: {detail}") from None
+    raise IndexCorruptError(f"the metadata database {where} is damaged: {detail}. The vectors file is not at fault "
+                            f"and repair cannot rebuild the sentences: {DAMAGED_DATABASE_ADVICE}") from None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for other back ends and in-memory databases."""
+    parsed = dburl.parse(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def make_engine(url: str, read_only: bool = False) -> Engine:
+    """An engine for `url`, with the SQLite pragmas where it is SQLite and the index's own schema where named.
+
+    `read_only`: SQLite through a read-only URI (IndexNotFoundError when the file is missing: a reader
+    never creates one), PostgreSQL with READ ONLY transactions and no CREATE SCHEMA.
+    """
+    schema = dburl.schema_of(url)
+    database = sqlite_file(url) if read_only else None
+    options: dict[str, Any] = {}
+    if database is not None:
+        if not database.is_file():
+            raise IndexNotFoundError(f"the metadata database {database} does not exist")
+
+        def connect() -> sqlite3.Connection:
+            # The URI is chosen at each connect, so a -wal that appears later is read, never skipped.
+            return sqlite3.connect(access.sqlite_read_uri(database), uri=True, check_same_thread=False)
+        options["creator"] = connect
+        if access.folder_write_problem(database.parent) is not None:
+            # immutable=1 connections never look for changes; a read-only mount may still be written
+            # elsewhere (a container's :ro volume), so each use gets a fresh connection and view.
+            options["poolclass"] = NullPool
+    try:
+        engine = create_engine(dburl.engine_url(url), **options)
+    except ImportError as exc:
+        raise SenseSearchError(f"no database driver for {dburl.redact(url)} ({exc}); for PostgreSQL install "
+                               "the extra: pip install 'sensesearch[postgres]'") from None
+    event.listen(engine, "handle_error", _domain_error)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _reader_pragmas if read_only else _sqlite_pragmas)
+    if read_only and engine.dialect.name == "postgresql":
+        engine = engine.execution_options(postgresql_readonly=True)
+    if schema is not None:
+        if not read_only:
+            with engine.begin() as conn:
+                # Look first: CREATE SCHEMA IF NOT EXISTS still needs the CREATE right, which readers may lack.
+                if not inspect(conn).has_schema(schema):
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        engine = engine.execution_options(schema_translate_map={None: schema})
+    return engine

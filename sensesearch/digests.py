@@ -1,0 +1,261 @@
+"""Content digests of stored documents: what answers depend on, checked so changed rows are found, not served.
+
+Each document row carries `digest`: BLAKE2b over its own fields (key, label, path, content hash,
+metadata, id ranges, piece count), its sentences (id, document, start, text) and its occurrences
+(id, sentence, position, char offsets, and the form and lemma of the word each one points at), in
+id order. The writer computes it from the rows it has just inserted, in the same transaction and
+with the same code `verify` uses to recompute it, so both measure alike (issue 17 item 2). A word
+form shared by many documents is part of each one's digest: changing it damages all of them.
+SQLite keeps no checksum of its pages, so a flipped byte inside a sentence's text passes
+`PRAGMA quick_check`; only a digest like this one finds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import SenseSearchError
+from .store import documents, occurrences, sentences, words
+
+BATCH_OCCURRENCES = 50_000
+"""Documents are read in batches of about this many occurrences (two range scans per batch)."""
+GAP_OCCURRENCES = 5_000
+"""Ids not held by the documents being read beyond which a batch ends rather than scan across them."""
+QUICK_OCCURRENCES = 20_000
+"""The quick check on opening for writing reads about this many occurrences: the last-written documents
+(the ones an interrupted or faulty last write touched), then a run of documents from a random place."""
+LAST_WRITTEN = 0.5
+"""Share of the quick check's budget spent on the last-written documents."""
+FEED_ROWS = 40_000
+"""Fields hashed at a time when streaming a document's rows."""
+SHOWN = 20
+"""Damaged documents named one line each; the rest are counted in one more line."""
+DOCUMENT_FIELDS = ("id", "key", "label", "path", "content_hash", "meta", "first_sentence", "n_sentences",
+                   "first_occurrence", "n_occurrences", "n_pieces")
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A document whose rows no longer match the digest written with them (digest None: it has none)."""
+
+    id: int
+    key: str
+    label: str
+    path: str
+    content_hash: str
+    digest: str | None
+
+
+def _field(value: Any) -> str:
+    """One field, length-prefixed so that no text can imitate a field boundary (None apart from "")."""
+    if value is None:
+        return "N"
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = str(value)
+    return f"{len(text)}:{text}"
+
+
+def _digest(row: Mapping[str, Any], sentence_rows: Iterable[Sequence[Any]],
+            occurrence_rows: Iterable[Sequence[Any]]) -> str:
+    """The digest of a document's fields and rows; rows may be streamed (hashed FEED_ROWS at a time)."""
+    meta = row["meta"]
+    if isinstance(meta, str):
+        meta = json.loads(meta or "{}")
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update("".join(_field(meta if name == "meta" else row[name]) for name in DOCUMENT_FIELDS).encode())
+    for marker, rows in (("|s", sentence_rows), ("|o", occurrence_rows)):
+        digest.update(marker.encode())
+        parts: list[str] = []
+        for values in rows:
+            parts.extend(_field(value) for value in values)
+            if len(parts) >= FEED_ROWS:
+                digest.update("".join(parts).encode("utf-8", "surrogatepass"))
+                parts = []
+        digest.update("".join(parts).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _sentence_query(low: int, high: int) -> Any:
+    return (select(sentences.c.id, sentences.c.document_id, sentences.c.start, sentences.c.text)
+            .where(sentences.c.id.between(low, high)).order_by(sentences.c.id))
+
+
+def _occurrence_query(low: int, high: int) -> Any:
+    # Outer join: an occurrence whose word row is gone still counts (form None), so it changes the digest.
+    return (select(occurrences.c.id, occurrences.c.sentence_id, occurrences.c.position, occurrences.c.start,
+                   occurrences.c.end, words.c.form, words.c.lemma)
+            .select_from(occurrences.outerjoin(words, words.c.id == occurrences.c.word_id))
+            .where(occurrences.c.id.between(low, high)).order_by(occurrences.c.id))
+
+
+def document_digest(conn: Connection, row: Mapping[str, Any]) -> str:
+    """The digest of one document, from its fields in `row` (DOCUMENT_FIELDS) and its rows as `conn` sees them.
+
+    Called by the writer just before it inserts the document row, in the transaction that inserted its
+    sentences and occurrences, so the digest covers exactly what was written.
+    """
+    first_s, first_o = int(row["first_sentence"]), int(row["first_occurrence"])
+    # Streamed, not fetched whole: one document may hold hundreds of thousands of occurrences.
+    sentence_rows = conn.execute(_sentence_query(first_s, first_s + int(row["n_sentences"]) - 1))
+    occurrence_rows = (r for r in conn.execute(_occurrence_query(first_o, first_o + int(row["n_occurrences"]) - 1)))
+    return _digest(row, sentence_rows, occurrence_rows)
+
+
+def _document_rows(conn: Connection, ids: Sequence[int] | None) -> list[dict[str, Any]]:
+    query = select(*[documents.c[name] for name in DOCUMENT_FIELDS], documents.c.digest).order_by(
+        documents.c.first_occurrence)
+    found: list[dict[str, Any]] = []
+    if ids is None:
+        return [dict(r._mapping) for r in conn.execute(query)]
+    for start in range(0, len(ids), 900):
+        found += [dict(r._mapping) for r in conn.execute(query.where(documents.c.id.in_(list(ids[start:start + 900]))))]
+    return sorted(found, key=lambda r: r["first_occurrence"])
+
+
+def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        # A wide gap (a sample's runs; many removed documents) ends a batch: one range scan must not read it.
+        if batch and int(row["first_occurrence"]) - int(batch[-1]["first_occurrence"]) - int(
+                batch[-1]["n_occurrences"]) > GAP_OCCURRENCES:
+            yield batch
+            batch, size = [], 0
+        batch.append(row)
+        size += int(row["n_occurrences"]) + int(row["n_sentences"])
+        if size >= BATCH_OCCURRENCES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _recomputed(conn: Connection, rows: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each document row with the digest of its rows as they are now, read in batches of about
+    BATCH_OCCURRENCES occurrences: one range scan of sentences and one of occurrences per batch
+    (documents' id ranges are contiguous and do not overlap)."""
+    for batch in _batches(rows):
+        if len(batch) == 1 and int(batch[0]["n_occurrences"]) >= BATCH_OCCURRENCES:
+            yield batch[0], document_digest(conn, batch[0])
+            continue
+        s_low = min(int(r["first_sentence"]) for r in batch)
+        s_high = max(int(r["first_sentence"]) + int(r["n_sentences"]) for r in batch)
+        o_low = min(int(r["first_occurrence"]) for r in batch)
+        o_high = max(int(r["first_occurrence"]) + int(r["n_occurrences"]) for r in batch)
+        sentence_rows = conn.execute(_sentence_query(s_low, s_high - 1)).all()
+        occurrence_rows = conn.execute(_occurrence_query(o_low, o_high - 1)).all()
+        sentence_ids = [int(r[0]) for r in sentence_rows]
+        occurrence_ids = [int(r[0]) for r in occurrence_rows]
+        for row in batch:
+            own_s = _within(sentence_rows, sentence_ids, int(row["first_sentence"]), int(row["n_sentences"]))
+            own_o = _within(occurrence_rows, occurrence_ids, int(row["first_occurrence"]), int(row["n_occurrences"]))
+            yield row, _digest(row, own_s, own_o)
+
+
+def damaged_documents(conn: Connection, ids: Sequence[int] | None = None) -> list[Damage]:
+    """Documents (all, or those with `ids`) whose rows do not match their digest, or that have none."""
+    return [Damage(int(row["id"]), row["key"], row["label"], row["path"], row["content_hash"], row["digest"])
+            for row, digest in _recomputed(conn, _document_rows(conn, ids))
+            if row["digest"] is None or digest != row["digest"]]
+
+
+def _within(rows: Sequence[Any], ids: list[int], first: int, count: int) -> Sequence[Any]:
+    return rows[bisect_left(ids, first):bisect_left(ids, first + count)]
+
+
+def quick_sample(conn: Connection, budget: int = QUICK_OCCURRENCES, seed: int | None = None) -> list[int]:
+    """Ids of the documents the quick check reads: all when the index holds at most `budget` occurrences,
+    else the last-written ones up to half the budget and a run of neighbours from a random place for the rest
+    (runs, not scattered documents, so that each half is one range scan)."""
+    rows = [(int(i), int(n)) for i, n in conn.execute(
+        select(documents.c.id, documents.c.n_occurrences).order_by(documents.c.first_occurrence.desc()))]
+    if sum(n for _, n in rows) <= budget:
+        return [i for i, _ in rows]
+    chosen, spent, taken = _run(rows, 0, budget * LAST_WRITTEN)
+    rest = rows[taken:]
+    more, _, _ = _run(rest, random.Random(seed).randrange(len(rest)), budget - spent) if rest else ([], 0, 0)
+    return chosen + more
+
+
+def _run(rows: list[tuple[int, int]], start: int, budget: float) -> tuple[list[int], int, int]:
+    """Documents from rows[start:] until `budget` occurrences are reached (at least one if the budget is positive):
+    ids, occurrences, count."""
+    chosen: list[int] = []
+    spent = 0
+    for doc_id, n in rows[start:]:
+        if spent >= budget and (chosen or budget <= 0):
+            break
+        chosen.append(doc_id)
+        spent += n
+    return chosen, spent, len(chosen)
+
+
+def fill_missing(conn: Connection) -> int:
+    """Write the digest of every document that has none, from its rows as they are; returns how many."""
+    missing = [int(i) for i in conn.execute(select(documents.c.id).where(documents.c.digest.is_(None))).scalars()]
+    for row, digest in _recomputed(conn, _document_rows(conn, missing)):
+        conn.execute(documents.update().where(documents.c.id == row["id"]).values(digest=digest))
+    return len(missing)
+
+
+def _rebuildable(damage: Damage) -> bool:
+    """Whether the document's file still holds the text it was indexed from (so dropping it loses nothing)."""
+    from .corpus import read_corpus  # only for damaged documents: reading a corpus is no part of a clean check
+
+    try:
+        return any(getattr(d, "key", None) == damage.key and getattr(d, "content_hash", None) == damage.content_hash
+                   for d in read_corpus([damage.path]))
+    except (OSError, SenseSearchError):
+        return False
+
+
+def content_problems(conn: Connection, shown: int = SHOWN) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
+    """verify's content check: one (line, documents repair may drop) per damaged document, and notes.
+
+    A document is offered to repair (which drops it, to be indexed again) only when its file still holds
+    the text it was indexed from: the digest alone never decides that data is destroyed, since the digest
+    may be the damaged witness. Otherwise the line says how to restore it and repair keeps it.
+    """
+    damaged = damaged_documents(conn)
+    lines: list[tuple[str, tuple[int, ...]]] = []
+    notes = []
+    unchecked = [d for d in damaged if d.digest is None]
+    if unchecked:
+        notes.append(f"{len(unchecked)} documents have no content digest and were not checked")
+    changed = [d for d in damaged if d.digest is not None]
+    for damage in changed[:shown]:
+        what = (f"{damage.label!r}: its stored sentences, offsets or words no longer match the digest written with "
+                "them (disk damage or an edit), so its answers may be wrong")
+        if _rebuildable(damage):
+            lines.append((f"{what}; `sensesearch verify --repair` drops it, then index {damage.path} again",
+                          (damage.id,)))
+        else:
+            lines.append((f"{what}; its file {damage.path} no longer holds that text, so repair keeps it: restore "
+                          f"meta.sqlite from a backup, or index the corpus into a new folder", ()))
+    if len(changed) > shown:
+        rest = changed[shown:]
+        offered = tuple(d.id for d in rest if _rebuildable(d))
+        lines.append((f"{len(rest)} more documents have the same damage (e.g. {rest[0].label!r}); {len(offered)} of "
+                      "them can be dropped by `sensesearch verify --repair` and indexed again from their files",
+                      offered))
+    return lines, notes
+
+
+def quick_problem(engine: Engine, budget: int = QUICK_OCCURRENCES) -> str | None:
+    """The check a writer runs on opening: digests of a bounded sample (see quick_sample); why it fails, or None."""
+    with engine.connect() as conn:
+        damaged = [d for d in damaged_documents(conn, quick_sample(conn, budget)) if d.digest is not None]
+    if not damaged:
+        return None
+    return (f"{len(damaged)} document{'s' if len(damaged) != 1 else ''} (e.g. {damaged[0].label!r}) no longer match "
+            "the content digest written with their rows (disk damage or an edit in the metadata store)")

@@ -1,0 +1,71 @@
+"""Exact re-scoring under a lossy code: the best candidates' sentences are encoded again and scored exactly.
+
+A product-quantized index (`compression="pq"`) stores 32-byte codes whose own error is larger than
+the differences that rank usages: on 60,000 MiniLM vectors, PQ32's top 10 shares 0.46 of the exact
+top 10, and two indexes of the same vectors whose codebooks saw different training samples (as
+indexing the files in another order does) share only 0.42-0.48 of their top 10, with scores 0.05-0.07
+apart. The codes are good at finding candidates, though: the exact top 10 is 0.97-0.98 inside PQ's
+top 200. So the search takes CANDIDATES_PER_HIT candidates per wanted hit from the codes and scores
+them by their true cosine, from the sentences the metadata store holds, with the model the index was
+built with (as FAISS's "refine" step does with stored vectors, here without storing them). Scores are
+then exact and the answer no longer depends on how the codebooks were trained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ConfigMismatchError
+from .records import EncodedSentence
+from .store import OccurrenceRow
+
+CANDIDATES_PER_HIT = 20
+"""Measured (see the module docstring): 10 per hit finds 0.91-0.94 of the exact top 10, 20 finds 0.97-0.98."""
+LOSSY_CODES = frozenset({"pq"})
+"""Codes whose error exceeds 0.01 in cosine; sq8 (about 0.005) and the exact codes are not re-scored."""
+
+Encode = Callable[[Sequence[str]], list[EncodedSentence]]
+
+
+def rescores(compression: str) -> bool:
+    """Whether searches over an index with this compression re-score their candidates exactly."""
+    return compression in LOSSY_CODES
+
+
+def stored_row_vector(encoded: EncodedSentence, position: int, start: int, end: int,
+                      occurrence_id: int, sentence_id: int) -> np.ndarray:
+    """The encoder's vector for a stored occurrence: its `position` row, checked to cover the stored span.
+
+    ConfigMismatchError when the encoder finds another word there (the model or tokenizer changed).
+    """
+    if position >= len(encoded.spans) or tuple(encoded.spans[position].tolist()) != (start, end):
+        raise ConfigMismatchError(
+            f"the model no longer finds occurrence {occurrence_id} at characters {start}-{end} of "
+            f"sentence {sentence_id}; the model or its tokenizer changed, so the corpus must be indexed anew")
+    return encoded.vectors[position]
+
+
+def exact_vectors(places: Sequence[tuple[int, ...]], rows: Mapping[int, OccurrenceRow], encode: Encode) -> np.ndarray:
+    """Unit vectors (float32, len(places) x dim) of usages, from their sentences encoded again.
+
+    A place is one occurrence id, or the ids of a phrase's words (its vector is their unit mean, as
+    the search computes it from stored vectors). Every id must have a row in `rows`.
+    """
+    sentence_of: dict[int, int] = {}
+    texts: list[str] = []
+    for place in places:
+        for occurrence_id in place:
+            row = rows[occurrence_id]
+            if row.sentence_id not in sentence_of:
+                sentence_of[row.sentence_id] = len(texts)
+                texts.append(row.sentence_text)
+    encoded = encode(texts)
+    vectors = []
+    for place in places:
+        words = [stored_row_vector(encoded[sentence_of[rows[i].sentence_id]], rows[i].position, rows[i].start,
+                                   rows[i].end, i, rows[i].sentence_id) for i in place]
+        mean = np.mean(words, axis=0)
+        vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+    return np.asarray(vectors, dtype=np.float32).reshape(len(places), -1)

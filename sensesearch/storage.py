@@ -1,0 +1,284 @@
+"""The occurrence store: an index folder's metadata rows, FAISS vectors, codec, writer lock and generation, as one.
+
+It is the only place that knows the write order that keeps FAISS ids and SQL rows in step:
+- rows are committed only after the vectors they need are saved (a crash leaves vectors without
+  rows, never rows without vectors), so `recover` can drop stray vectors on the next writer's open;
+- removal commits the rows first and then drops the vectors in one batched pass, then saves;
+- a reader takes rows and vectors as one generation: a newer vectors file is loaded over the same
+  rows, and an index rebuilt in place (other metadata or config files) is taken whole, never new
+  vectors over old rows.
+Writing goes through `writer()` (storage_writer.StoreWriter); checks and repairs through
+storage_check. The SenseIndex facade and verify ask this object; nothing here imports them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+
+from . import checksums, dburl, digests
+from .config import CONFIG_FILE, IndexConfig
+from .errors import IndexCorruptError, SenseSearchError
+from .folder import META_FILE, read_index_config, sqlite_url
+from .reencode import Encode, reencoded_vectors
+from .store import DocumentRow, MetaStore
+from .storage_writer import IdRange, StoreWriter
+from .vectors import VECTORS_FILE, VectorStore
+
+log = logging.getLogger(__name__)
+
+Stamp = tuple[int, int, int]
+Identity = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One generation of an index: its config, rows and vectors, taken together.
+
+    `generation` changes whenever any of them does (a save by any process, or a rebuild in place);
+    it is what caches key on.
+    """
+
+    config: IndexConfig
+    meta: MetaStore
+    vectors: VectorStore
+    generation: tuple[Identity, Stamp]
+
+
+class OccurrenceStore:
+    """Rows (MetaStore) and vectors (VectorStore) of one index folder; see the module docstring for the rules.
+
+    `id_range` (storage_writer.IdRange) bounds the ids its writers hand out: the default, from 1 and
+    unbounded, is a single index; a shard built apart for a later merge takes its own range. The
+    range is not stored in config.json yet: a shard's builder passes it each time it opens the store.
+    """
+
+    def __init__(self, path: Path, config: IndexConfig, meta: MetaStore, vectors: VectorStore, *,
+                 read_only: bool = False, lock: FileLock | None = None, id_range: IdRange | None = None,
+                 loaded: tuple[Identity, Stamp] | None = None) -> None:
+        """`loaded`: the generation (files' identity, vectors stamp) as seen before `meta` and `vectors` were read.
+
+        Taken before the reads, a generation can only be older than the data, so a change made while
+        reading makes the next refresh reload; taken after, it could describe a newer vectors file
+        than the one loaded and hide it (new rows over old vectors). Defaults to the files now.
+        """
+        self.path = path
+        self.config = config
+        self.meta = meta
+        self.vectors = vectors
+        self.read_only = read_only
+        self.id_range = id_range or IdRange()
+        self._lock = lock
+        self._identity, self._stamp = loaded or (_files_identity(path), _file_stamp(path))
+
+    @classmethod
+    def create(cls, path: Path, config: IndexConfig, *, lock: FileLock | None = None,
+               id_range: IdRange | None = None) -> OccurrenceStore:
+        """A new, empty store in `path`: metadata store, then an empty vectors file (config.json is the caller's).
+
+        SenseSearchError when `config.db_url` names a database that already holds rows. The lock
+        stays the caller's to release if this fails.
+        """
+        meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language)
+        try:
+            storage = cls(path, config, meta, VectorStore.create(config.dim, config.compression), lock=lock,
+                          id_range=id_range)
+            if config.db_url and meta.next_ids() != (1, 1, 1, 1):
+                raise SenseSearchError(f"{dburl.redact(config.db_url)} already holds another index's metadata; "
+                                       "name a free schema with ?schema=NAME or drop that one")
+            storage.save_vectors()
+        except BaseException:
+            meta.close()
+            raise
+        return storage
+
+    @classmethod
+    def open(cls, path: Path, config: IndexConfig, *, read_only: bool = False, lock: FileLock | None = None,
+             id_range: IdRange | None = None) -> OccurrenceStore:
+        """Open the store of an existing index; a writer (holding `lock`) first drops vectors left by a crash.
+
+        IndexCorruptError when a file is missing, the vectors' dimension differs from config.json or
+        (for a writer) a checksum does not match.
+        """
+        if not (path / VECTORS_FILE).is_file():
+            raise IndexCorruptError(f"{path / VECTORS_FILE} is missing: run `sensesearch verify --repair`, "
+                                    "which re-encodes the vectors from the stored sentences")
+        if config.db_url is None and not (path / META_FILE).is_file():
+            raise IndexCorruptError(f"{path / META_FILE} is missing: the index's sentences are gone; "
+                                    "restore it from a backup or index the corpus into a new folder")
+        loaded = (_files_identity(path), _file_stamp(path))
+        meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language, read_only=read_only)
+        try:
+            vectors = VectorStore.load(path / VECTORS_FILE, config.compression)
+            if vectors.dim != config.dim:
+                raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
+                                        "`sensesearch verify --repair` checks which is right")
+            if not read_only:
+                # The quick check before writing: a writer must not build on changed bytes.
+                for problem in (IndexConfig.checksum_problem(path), checksums.mismatch(path / VECTORS_FILE),
+                                checksums.missing(path, CONFIG_FILE, VECTORS_FILE), digests.quick_problem(meta.engine)):
+                    if problem:
+                        raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
+            storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock, id_range=id_range,
+                          loaded=loaded)
+            if not read_only:
+                storage.recover()
+        except BaseException:
+            meta.close()
+            raise
+        return storage
+
+    def close(self) -> None:
+        """Close the metadata store and release the writer lock (if this store holds it)."""
+        self.meta.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def writer(self) -> StoreWriter:
+        """A write session (add rows and vectors, replace documents, checkpoint, roll back); see StoreWriter."""
+        self.require_writer()
+        return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range)
+
+    def require_writer(self) -> None:
+        if self.read_only:
+            raise SenseSearchError("this index was opened read-only")
+
+    def next_ids(self) -> tuple[int, int, int, int]:
+        """The next free (document, sentence, occurrence, word) ids within this store's id range."""
+        return self.id_range.next_ids(self.meta)
+
+    def save_vectors(self) -> None:
+        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp."""
+        self.vectors.save(self.path / VECTORS_FILE)
+        self._stamp = _file_stamp(self.path)
+
+    def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
+        """Rows first (committed), vectors second in one pass over the index: a crash in between leaves only strays."""
+        if not docs:
+            return
+        self.require_writer()
+        with self.meta.begin() as conn:
+            for doc in docs:
+                self.meta.delete_document(conn, doc)
+        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
+        try:
+            self.save_vectors()
+        except SenseSearchError as exc:
+            # Not the save's own "run it again": the rows are gone, so the names would match nothing; the
+            # next writer's recover() drops the vectors without rows, which finishes this removal.
+            reason = str(exc).split("; ")[0]
+            raise SenseSearchError(f"removed {len(docs)} document(s) from the metadata, but their vectors could not be "
+                                   f"dropped ({reason}); searches already leave them out, and the next writer "
+                                   "(`sensesearch index` or `remove`, or `verify --repair`) drops them") from None
+
+    def settle(self, phase: Callable[[str], None] | None = None) -> bool:
+        """Rebuild the vectors as an IVF index once their number calls for it (codec life cycle); True if it did.
+
+        `phase` hears the name of each slow step (for progress displays).
+        """
+        if not self.vectors.needs_rebuild(self.config.compression):
+            return False
+        log.info("rebuilding %d vectors as an IVF index", self.vectors.ntotal)
+        if phase:
+            phase("building the vector index")
+        self.vectors = self.vectors.rebuilt(self.config.compression)
+        if phase:
+            phase("saving the vectors")
+        self.save_vectors()
+        return True
+
+    def reencode(self, encode: Encode, progress: Callable[[int], None] | None = None) -> int:
+        """Replace every vector by a fresh one from the stored sentences, with a newly trained codec; returns how many."""
+        self.require_writer()
+        self.vectors = reencoded_vectors(self.meta, encode, self.config.dim, self.config.compression, progress)
+        self.save_vectors()
+        return self.vectors.ntotal
+
+    def recover(self) -> int:
+        """Drop vectors whose rows were never committed (a crash mid-ingest); returns how many."""
+        stored = self.vectors.ids()
+        rows = np.asarray(self.meta.all_occurrence_ids(), dtype=np.int64)
+        missing = np.setdiff1d(rows, stored, assume_unique=True)
+        if len(missing):
+            raise IndexCorruptError(
+                f"{len(missing)} occurrences have no vector (e.g. id {int(missing[0])}); the vectors file is older "
+                "than the metadata: run `sensesearch verify --repair`")
+        stray = np.setdiff1d(stored, rows, assume_unique=True)
+        if len(stray):
+            log.warning("dropping %d vectors left by an interrupted run", len(stray))
+            self.vectors.remove(stray)
+            self.save_vectors()
+        return int(len(stray))
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Take up a vectors file another process has saved since; True if it did (the one test of "changed").
+
+        When the metadata store or config.json are other files than the ones opened (the index was
+        rebuilt in place), rows, config and vectors are all taken from the new index together. A
+        writer holding the lock never reloads: nobody else can have written.
+        """
+        stamp = _file_stamp(self.path)
+        if stamp == self._stamp or self._lock is not None:
+            return False
+        identity = _files_identity(self.path)
+        if identity != self._identity:
+            config = read_index_config(self.path)
+            meta = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language,
+                             read_only=self.read_only)
+            self.meta.close()
+            self.meta, self.config, self._identity = meta, config, identity
+        self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
+        self._stamp = stamp
+        return True
+
+    def snapshot(self, refresh: bool = True) -> Snapshot:
+        """The current generation, after taking up a newer one from disk unless `refresh` is False.
+
+        Read rows from a snapshot taken without refresh and vectors from one taken after: vectors
+        are saved before rows are committed, so vectors read later cover every row read earlier.
+        """
+        if refresh:
+            self.refresh()
+        return Snapshot(self.config, self.meta, self.vectors, self.generation)
+
+    @property
+    def generation(self) -> tuple[Identity, Stamp]:
+        """Which metadata/config files (device, inode) and which vectors file (inode, mtime ns, size) are loaded."""
+        return (self._identity, self._stamp)
+
+    @property
+    def vectors_stamp(self) -> Stamp:
+        """Identity (inode, mtime in ns, size) of the vectors file loaded; changes with each save."""
+        return self._stamp
+
+
+def _file_stamp(path: Path) -> Stamp:
+    """(inode, mtime in ns, size) of the vectors file in `path`; every atomic save changes it."""
+    try:
+        st = os.stat(path / VECTORS_FILE)
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _files_identity(path: Path) -> Identity:
+    """Which files the metadata store and config.json are (device, inode): new ones mean a rebuilt index."""
+    found = []
+    for name in (META_FILE, CONFIG_FILE):
+        try:
+            st = os.stat(path / name)
+            found.append((st.st_dev, st.st_ino))
+        except FileNotFoundError:
+            found.append((0, 0))
+    return tuple(found)

@@ -1,0 +1,248 @@
+"""The occurrence store's checks and repair: rows against their documents, FAISS ids against rows, the codec.
+
+The checks read the rows before the vectors: a writer saves vectors before it commits rows, so a
+check racing a writer can at worst see vectors that are newer than the rows (reported as stray,
+never as missing). A repair (run with the writer lock held) deletes untrusted rows first
+(committed) and vectors second, the same order as every other writer, so an interrupted repair is
+itself repairable. verify.py adds the config and model checks and writes the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Column, Table, func, or_, select
+from sqlalchemy.engine import Connection
+
+from . import checksums, digests
+from .config import CONFIG_FILE, IndexConfig
+from .errors import IndexCorruptError
+from .reencode import Encode, reencoded_vectors
+from .store import DAMAGED_DATABASE_ADVICE, DocumentRow, MetaStore, documents, occurrences, sentences, words
+from .vectors import VECTORS_FILE, VectorStore
+
+SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One disagreement found in an index, and the documents it makes untrustworthy."""
+
+    kind: str
+    detail: str
+    documents: tuple[int, ...] = ()
+
+
+@dataclass
+class Findings:
+    """Problems and notes gathered by the checks, and the orphan rows a repair deletes."""
+
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    orphan_sentences: list[int] = field(default_factory=list)
+    orphan_occurrences: list[int] = field(default_factory=list)
+
+    def add(self, kind: str, detail: str, docs: Iterable[int] = ()) -> None:
+        self.problems.append(Problem(kind, detail, tuple(sorted(set(docs)))))
+
+
+def check_storage(folder: Path, config: IndexConfig, meta: MetaStore,
+                  found: Findings) -> tuple[VectorStore | None, list[DocumentRow]]:
+    """Check the database, the rows, the vectors file, the checksums, FAISS ids against rows and the codec.
+
+    Problems go into `found`; returns the vectors (None if unreadable) and the documents read.
+    """
+    for message in meta.integrity_problems():
+        found.add("database", f"{message} (SQLite's own check; {DAMAGED_DATABASE_ADVICE})")
+    docs = meta.all_documents()
+    rows = np.asarray(meta.all_occurrence_ids(), dtype=np.int64)
+    with meta.engine.connect() as conn:
+        check_rows(conn, docs, found)
+        lines, notes = digests.content_problems(conn)
+    for line, untrusted in lines:
+        found.add("content", line, untrusted)
+    found.notes += notes
+    vectors = load_vectors(folder, config, found)
+    if (folder / (VECTORS_FILE + ".tmp")).exists():
+        found.notes.append(f"{VECTORS_FILE}.tmp is left from an interrupted save (harmless; --repair deletes it)")
+    for problem in (IndexConfig.checksum_problem(folder), checksums.mismatch(folder / VECTORS_FILE),
+                    checksums.missing(folder, CONFIG_FILE, VECTORS_FILE)):
+        if problem:
+            found.add("checksum", problem)
+    if vectors is not None:
+        check_ids(vectors.ids(), rows, docs, found)
+        problem = vectors.codec_problem() if vectors.ntotal else None
+        if problem:
+            found.add("codec", f"{problem}; --repair re-encodes the stored sentences with a newly trained codec")
+    return vectors, docs
+
+
+def load_vectors(folder: Path, config: IndexConfig, found: Findings) -> VectorStore | None:
+    if not (folder / VECTORS_FILE).is_file():
+        found.add("vectors", f"{folder / VECTORS_FILE} is missing")
+        return None
+    try:
+        vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
+    except IndexCorruptError as exc:
+        found.add("vectors", str(exc))
+        return None
+    if vectors.dim != config.dim:
+        # The vectors are the data and config.json a one-line claim about them: the data wins.
+        found.add("dimension", f"config.json says dimension {config.dim}, but the vectors file holds {vectors.ntotal} "
+                               f"vectors of dimension {vectors.dim}; --repair sets config.json to {vectors.dim} "
+                               "(no data is dropped for it)")
+    return vectors
+
+
+def check_rows(conn: Connection, docs: list[DocumentRow], found: Findings) -> None:
+    """Each document's sentences and occurrences lie in its id ranges and match its counts; no orphans."""
+    by_id = {d.id: d for d in docs}
+    per_doc_sentences = {r[0]: r[1:] for r in conn.execute(
+        select(sentences.c.document_id, func.count(), func.min(sentences.c.id), func.max(sentences.c.id))
+        .group_by(sentences.c.document_id))}
+    per_doc_occurrences = {r[0]: r[1:] for r in conn.execute(
+        select(sentences.c.document_id, func.count(), func.min(occurrences.c.id), func.max(occurrences.c.id))
+        .select_from(occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id))
+        .group_by(sentences.c.document_id))}
+    for doc in docs:
+        if doc.interrupted:
+            found.add("interrupted", f"{doc.label!r} was cut short after {doc.n_sentences} of {doc.sentences_total} "
+                                     "sentences (an ingest run stopped inside it); --repair removes it and the next "
+                                     "index run indexes it again", [doc.id])
+        n_sent, lo_sent, hi_sent = per_doc_sentences.get(doc.id, (0, None, None))
+        n_occ, lo_occ, hi_occ = per_doc_occurrences.get(doc.id, (0, None, None))
+        inside = (_within(lo_sent, hi_sent, doc.first_sentence, doc.n_sentences)
+                  and _within(lo_occ, hi_occ, doc.first_occurrence, doc.n_occurrences))
+        if n_sent != doc.n_sentences or n_occ != doc.n_occurrences or not inside:
+            found.add("document", f"{doc.label!r} should hold {doc.n_sentences} sentences and {doc.n_occurrences} "
+                                  f"occurrences in its id ranges; the rows hold {n_sent} and {n_occ}", [doc.id])
+    _check_overlaps(docs, found)
+    found.orphan_sentences = _orphans(conn, sentences, sentences.c.document_id, documents, "document", found)
+    found.orphan_occurrences = _orphans(conn, occurrences, occurrences.c.sentence_id, sentences, "sentence", found)
+    joined = occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id)
+    unknown = [int(r) for r in conn.execute(
+        select(sentences.c.document_id).select_from(joined.outerjoin(words, words.c.id == occurrences.c.word_id))
+        .where(words.c.id.is_(None)).distinct()).scalars()]
+    if unknown:
+        found.add("words", f"occurrences point to unknown words in {_labels(unknown, by_id)}", unknown)
+    bad_offsets = [int(r) for r in conn.execute(
+        select(sentences.c.document_id).select_from(joined)
+        .where(or_(occurrences.c.start < 0, occurrences.c.end <= occurrences.c.start,
+                   occurrences.c.end > func.length(sentences.c.text))).distinct()).scalars()]
+    if bad_offsets:
+        found.add("offsets", f"occurrences lie outside their sentence in {_labels(bad_offsets, by_id)}", bad_offsets)
+
+
+def _orphans(conn: Connection, child: Table, link: Column[Any], parent: Table, parent_name: str,
+             found: Findings) -> list[int]:
+    """Ids of `child` rows whose `link` points at no `parent` row, noted in `found`."""
+    ids = [int(i) for i in conn.execute(select(child.c.id).outerjoin(parent, parent.c.id == link)
+                                        .where(parent.c.id.is_(None))).scalars()]
+    if ids:
+        found.add("orphans", f"{len(ids)} {child.name} belong to no {parent_name} (e.g. id {ids[0]})")
+    return ids
+
+
+def _within(low: int | None, high: int | None, first: int, count: int) -> bool:
+    return low is None or (first <= low and high is not None and high < first + count)
+
+
+def _check_overlaps(docs: list[DocumentRow], found: Findings) -> None:
+    for first, count, what in (("first_sentence", "n_sentences", "sentence"),
+                               ("first_occurrence", "n_occurrences", "occurrence")):
+        ordered = sorted((d for d in docs if getattr(d, count)), key=lambda d: getattr(d, first))
+        for before, after in pairwise(ordered):
+            if getattr(before, first) + getattr(before, count) > getattr(after, first):
+                found.add("ranges", f"documents {before.label!r} and {after.label!r} share {what} ids",
+                          [before.id, after.id])
+
+
+def check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], found: Findings) -> None:
+    """FAISS ids against occurrence ids, both ways; duplicates in FAISS."""
+    unique, counts = np.unique(stored, return_counts=True)
+    duplicated = unique[counts > 1]
+    stray = np.setdiff1d(unique, rows, assume_unique=True)
+    missing = np.setdiff1d(rows, unique, assume_unique=True)
+    if len(stray):
+        found.add("stray vectors", f"{len(stray)} vectors have no occurrence row (e.g. id {int(stray[0])}); "
+                                   "an interrupted run or removal leaves these")
+    by_id = {d.id: d for d in docs}
+    for bad, what in ((missing, "have no vector"), (np.intersect1d(duplicated, rows), "have several vectors")):
+        if not len(bad):
+            continue
+        owners = [d.id for d in docs
+                  if np.searchsorted(bad, d.first_occurrence) < np.searchsorted(bad, d.first_occurrence + d.n_occurrences)]
+        found.add("vectors", f"{len(bad)} occurrences {what} (e.g. id {int(bad[0])})"
+                             + (f", in {_labels(owners, by_id)}" if owners else ""), owners)
+
+
+def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
+    names = [repr(by_id[i].label) if i in by_id else f"document id {i}" for i in doc_ids[:SHOWN]]
+    more = f" and {len(doc_ids) - SHOWN} more" if len(doc_ids) > SHOWN else ""
+    return f"{len(doc_ids)} document{'s' if len(doc_ids) != 1 else ''}: " + ", ".join(names) + more
+
+
+def reencode(folder: Path, config: IndexConfig, store: MetaStore, encoder: Callable[[], Encode]) -> str:
+    """New vectors for every stored occurrence, from the stored sentences (the model is needed, the corpus is not).
+
+    `encoder` gives the checked model's encode function; it is called only when there is something to encode.
+    """
+    if not store.counts()["occurrences"]:
+        VectorStore.create(config.dim, config.compression).save(folder / VECTORS_FILE)
+        return "wrote an empty vectors file (the metadata holds no occurrences)"
+    fresh = reencoded_vectors(store, encoder(), config.dim, config.compression)
+    fresh.save(folder / VECTORS_FILE)
+    return f"re-encoded {fresh.ntotal} vectors from the stored sentences ({fresh.describe()})"
+
+
+def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore | None,
+            docs: list[DocumentRow], found: Findings,
+            encoder: Callable[[], Encode]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Rows of untrusted documents and orphans go first (committed), then every vector without a row."""
+    actions: list[str] = []
+    if vectors is None:
+        # A damaged or missing vectors file is never an empty index: the rows stay, their vectors are made anew.
+        broken = folder / VECTORS_FILE
+        if broken.exists():
+            broken.replace(folder / (VECTORS_FILE + ".corrupt"))
+            actions.append(f"moved the unreadable vectors file aside to {VECTORS_FILE}.corrupt")
+        actions.append(reencode(folder, config, store, encoder))
+        vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
+        found.problems = [p for p in found.problems if p.kind != "vectors"]
+        check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)
+    untrusted = {i for p in found.problems for i in p.documents}
+    dropped = [d for d in docs if d.id in untrusted]
+    with store.begin() as conn:
+        for doc in dropped:
+            conn.execute(occurrences.delete().where(occurrences.c.sentence_id.in_(
+                select(sentences.c.id).where(sentences.c.document_id == doc.id))))
+            conn.execute(sentences.delete().where(sentences.c.document_id == doc.id))
+            store.delete_document(conn, doc)
+        for start in range(0, len(found.orphan_occurrences), 900):
+            conn.execute(occurrences.delete().where(occurrences.c.id.in_(found.orphan_occurrences[start:start + 900])))
+        for start in range(0, len(found.orphan_sentences), 900):
+            conn.execute(sentences.delete().where(sentences.c.id.in_(found.orphan_sentences[start:start + 900])))
+    if dropped:
+        actions.append(f"dropped {len(dropped)} untrusted documents; index them again to restore them")
+    if found.orphan_occurrences or found.orphan_sentences:
+        actions.append(f"deleted {len(found.orphan_sentences)} orphan sentences and "
+                       f"{len(found.orphan_occurrences)} orphan occurrences")
+    stored = vectors.ids()
+    unique, counts = np.unique(stored, return_counts=True)
+    rows = np.asarray(store.all_occurrence_ids(), dtype=np.int64)
+    drop = np.union1d(np.setdiff1d(unique, rows, assume_unique=True), unique[counts > 1])
+    removed = vectors.remove(drop)
+    if removed or not (folder / VECTORS_FILE).exists():
+        vectors.save(folder / VECTORS_FILE)
+    if removed:
+        actions.append(f"removed {removed} vectors without a trustworthy occurrence row")
+    leftover = folder / (VECTORS_FILE + ".tmp")
+    if leftover.exists():
+        leftover.unlink()
+        actions.append(f"deleted the leftover {VECTORS_FILE}.tmp")
+    return tuple(actions), tuple(d.label for d in dropped)

@@ -1,0 +1,185 @@
+"""The occurrence store's write session and id allocation: rows and vectors made durable together at checkpoints.
+
+Write order is what keeps the FAISS file and the metadata in agreement: rows go into an open
+transaction, vectors into the in-memory FAISS index; at a checkpoint the FAISS file is saved
+atomically first and the transaction committed second. A crash before the commit leaves vectors
+whose rows never landed; the next writer drops them (OccurrenceStore.recover). Vectors of replaced
+documents are dropped only after the commit that deleted their rows, so no committed row ever
+lacks its vector. A writer that rolls back drops every vector it added since the last checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, RootTransaction
+
+from .digests import document_digest
+from .errors import SenseSearchError
+from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
+from .vectors import VectorStore
+
+ID_TABLES = (documents, sentences, occurrences, words)
+NO_LIMIT = 2**62
+
+
+@dataclass(frozen=True)
+class IdRange:
+    """The ids a store hands out, the same half-open range [first, first + size) for documents, sentences,
+    occurrences and words.
+
+    The default (from 1, unbounded) is one index on its own. Shards built apart to be merged later
+    each take their own range (shard i of n: first = 1 + i * size), so their occurrence ids, which
+    are also their FAISS ids, never collide and their vectors can be searched together.
+    """
+
+    first: int = 1
+    size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.first < 1 or (self.size is not None and self.size < 1):
+            raise SenseSearchError(f"an id range starts at 1 or later and holds at least one id, not {self}")
+
+    @property
+    def stop(self) -> int:
+        """One past the last id of the range."""
+        return NO_LIMIT if self.size is None else self.first + self.size
+
+    def next_ids(self, meta: MetaStore) -> tuple[int, int, int, int]:
+        """The next free (document, sentence, occurrence, word) ids: one past the highest used in the range."""
+        found = []
+        with meta.engine.connect() as conn:
+            for table in ID_TABLES:
+                query = select(func.max(table.c.id)).where(table.c.id >= self.first)
+                if self.size is not None:
+                    # Only a bounded range compares with its end: PostgreSQL refuses an INTEGER compared
+                    # with an unbounded range's 2**62 ("integer out of range").
+                    query = query.where(table.c.id < self.stop)
+                top = conn.execute(query).scalar()
+                found.append(self.first if top is None else int(top) + 1)
+        return found[0], found[1], found[2], found[3]
+
+    def check(self, last: int, what: str) -> None:
+        """SenseSearchError when id `last` of `what` lies past the range (this shard is full)."""
+        if last >= self.stop:
+            raise SenseSearchError(f"{what} id {last} lies past this index's id range "
+                                   f"[{self.first}, {self.stop}); give the shard a larger range")
+
+
+class StoreWriter:
+    """One write session over an occurrence store (use it as a context manager: a failure rolls back).
+
+    The ingest loop needs only this: `next_ids`, `word_ids`, `document_by_key`, `replace`, `add`,
+    `add_document`, `checkpoint`, `ntotal`. Ids are the caller's to hand out from `next_ids` on;
+    `add` checks they stay inside the store's id range.
+    """
+
+    def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[[], None],
+                 id_range: IdRange) -> None:
+        self.meta = meta
+        self.vectors = vectors
+        self.save_vectors = save_vectors
+        self.id_range = id_range
+        self.conn: Connection | None = None
+        self.transaction: RootTransaction | None = None
+        self.committed_occurrence = id_range.first
+        self.added_occurrence = id_range.first
+        self.pending_removals: list[DocumentRow] = []
+        self.removed_after_checkpoint = False
+
+    def __enter__(self) -> StoreWriter:
+        self.committed_occurrence = self.added_occurrence = self.next_ids()[2]
+        self.conn = self.meta.engine.connect()
+        self.transaction = self.conn.begin()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:
+            if exc_type is not None:
+                self.rollback()
+            elif self.removed_after_checkpoint:
+                self.save_vectors()
+        finally:
+            if self.conn is not None:
+                self.conn.close()
+            self.conn = self.transaction = None
+
+    def next_ids(self) -> tuple[int, int, int, int]:
+        """The next free (document, sentence, occurrence, word) ids within the store's id range."""
+        return self.id_range.next_ids(self.meta)
+
+    def word_ids(self) -> dict[str, int]:
+        """Every stored word form and its id."""
+        return self.meta.word_ids()
+
+    @property
+    def ntotal(self) -> int:
+        """Vectors held now, committed or not."""
+        return self.vectors.ntotal
+
+    def document_by_key(self, key: str) -> DocumentRow | None:
+        """The committed document stored under `key`, if any."""
+        return self.meta.document_by_key(key)
+
+    def replace(self, existing: DocumentRow) -> None:
+        """Delete a document's rows in this session; its vectors go right after the next commit."""
+        self.meta.delete_document(self._conn(), existing)
+        self.pending_removals.append(existing)
+
+    def add(self, word_rows: Sequence[tuple[int, str, str]], sentence_rows: Sequence[tuple[int, int, int, str]],
+            occurrence_rows: Sequence[tuple[int, int, int, int, int, int]], ids: np.ndarray,
+            vectors: np.ndarray) -> None:
+        """Rows (words: id, form, lemma; sentences: id, document_id, start, text; occurrences: id, sentence_id,
+        word_id, position, start, end) into the open transaction, and vectors (float32, n x dim) under `ids`."""
+        conn = self._conn()
+        for rows, what in ((word_rows, "word"), (sentence_rows, "sentence"), (occurrence_rows, "occurrence")):
+            if rows:
+                self.id_range.check(max(r[0] for r in rows), what)
+        self.meta.insert_rows(conn, words, ("id", "form", "lemma"), word_rows)
+        self.meta.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
+        self.meta.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"),
+                              occurrence_rows)
+        if len(ids):
+            self.vectors.add(ids, vectors)
+            self.added_occurrence = max(self.added_occurrence, int(ids.max()) + 1)
+
+    def add_document(self, update: bool = False, **values: Any) -> None:
+        """A document row (the columns of store.documents) into the open transaction; `update`: the row of a
+        document cut by a checkpoint, written again as it grows."""
+        self.id_range.check(int(values["id"]), "document")
+        conn = self._conn()
+        # The digest covers a finished document's rows as written, in their transaction (sensesearch.digests;
+        # verify recomputes it); a document cut by a checkpoint gets its digest when it is finished.
+        digest = document_digest(conn, values) if values.get("sentences_total") is None else None
+        if update:
+            conn.execute(documents.update().where(documents.c.id == values["id"]).values(**values, digest=digest))
+        else:
+            conn.execute(documents.insert().values(**values, digest=digest))
+
+    def checkpoint(self) -> None:
+        """Vectors to disk first, rows second; vectors of replaced documents go only after the commit."""
+        self.save_vectors()
+        assert self.transaction is not None and self.conn is not None, "checkpoint outside a write session"
+        self.transaction.commit()
+        self.transaction = self.conn.begin()
+        self.committed_occurrence = self.added_occurrence
+        self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences)
+                                    for d in self.pending_removals])
+        self.removed_after_checkpoint = bool(self.pending_removals)
+        self.pending_removals = []
+
+    def rollback(self) -> None:
+        """Drop the uncommitted rows and every vector added since the last checkpoint."""
+        if self.transaction is not None:
+            self.transaction.rollback()
+        self.vectors.remove_range(self.committed_occurrence, self.id_range.stop)
+        self.pending_removals = []
+
+    def _conn(self) -> Connection:
+        if self.conn is None:
+            raise SenseSearchError("a store writer is used inside `with writer:` only")
+        return self.conn

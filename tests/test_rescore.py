@@ -1,0 +1,86 @@
+"""Exact re-scoring under a lossy code (sensesearch.rescore): pq hits carry true cosines from their sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensesearch import SenseIndex, codec
+from sensesearch.config import EncoderSettings
+from sensesearch.records import EncodedSentence
+from sensesearch.rescore import exact_vectors
+from sensesearch.store import OccurrenceRow
+
+from .fake_encoder import FastFakeEncoder
+from .test_order_independence import ANY_WORD, QUERIES, write_corpus
+
+SETTINGS = EncoderSettings(model="fake:order")
+
+
+class CountingEncoder(FastFakeEncoder):
+    """Counts the sentences it is asked to encode."""
+
+    def __init__(self) -> None:
+        super().__init__(SETTINGS)
+        self.sentences = 0
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        self.sentences += len(sentences)
+        return super().encode(sentences)
+
+
+def built(folder: Path, files: list[Path], compression: str) -> None:
+    SenseIndex.create(folder, settings=SETTINGS, compression=compression, encoder=FastFakeEncoder(SETTINGS)).close()
+    with SenseIndex.open(folder, encoder=FastFakeEncoder(SETTINGS)) as index:
+        index.add(files)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_corpus(tmp_path_factory.mktemp("rescore") / "corpus")
+
+
+def test_pq_hits_carry_the_exact_cosine_of_their_sentence(tmp_path: Path, files: list[Path],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codec, "PQ_MAX_BYTES", 8)
+    built(tmp_path / "pq", files, "pq")
+    fresh = FastFakeEncoder(SETTINGS)
+    with SenseIndex.open(tmp_path / "pq", read_only=True, encoder=FastFakeEncoder(SETTINGS)) as index:
+        assert index.info().index_type.endswith("PQ8")
+        decoded_off = 0.0
+        for text, any_word in [(q, False) for q in QUERIES] + [(q, True) for q in ANY_WORD]:
+            _, vector = index.searcher.embed_marked(text)
+            hits = index.query(text, k=5, any_word=any_word)
+            assert len(hits) == 5
+            for hit in hits:
+                exact = float(fresh.encode([hit.sentence])[0].vectors[hit.position] @ vector)
+                decoded = float(index.vectors.reconstruct(np.array([hit.occurrence_id]))[0] @ vector)
+                assert hit.score == pytest.approx(exact, abs=1e-5)
+                decoded_off = max(decoded_off, abs(decoded - exact))
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        assert decoded_off > 0.01  # the codes alone would have answered with other scores
+
+
+def test_exact_codes_are_not_scored_again(tmp_path: Path, files: list[Path]) -> None:
+    built(tmp_path / "sq8", files[:2], "sq8")
+    counting = CountingEncoder()
+    with SenseIndex.open(tmp_path / "sq8", read_only=True, encoder=counting) as index:
+        index.query(QUERIES[0], k=5)
+        index.query(ANY_WORD[0], k=5, any_word=True)
+    assert counting.sentences == 2  # the two queries themselves
+
+
+def test_a_phrase_is_the_unit_mean_of_its_words_fresh_vectors() -> None:
+    encoder = FastFakeEncoder(SETTINGS)
+    sentence = "The interest rate rose again."
+    encoded = encoder.encode([sentence])[0]
+    rows = {7 + i: OccurrenceRow(id=7 + i, form="", position=i, start=int(s), end=int(e), sentence_id=3,
+                                 sentence_start=0, sentence_text=sentence, document="d", meta={})
+            for i, (s, e) in enumerate(encoded.spans.tolist())}
+    got = exact_vectors([(8, 9), (7,)], rows, encoder.encode)
+    mean = encoded.vectors[1] + encoded.vectors[2]
+    assert np.allclose(got[0], mean / np.linalg.norm(mean), atol=1e-6)
+    assert np.allclose(got[1], encoded.vectors[0], atol=1e-6)
