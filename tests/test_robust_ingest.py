@@ -148,7 +148,7 @@ def test_an_encoder_error_reaches_the_caller_and_leaves_the_index_as_it_was(
             calls.append(len(chunk))
             if len(calls) == 2:
                 raise SenseSearchError("encoder broke")
-            yield self.index.encoder.encode(chunk)
+            yield self.encoder.encode(chunk)
 
     monkeypatch.setattr(ingest.Ingestor, "_encode_in_process", failing)
     monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 5)
