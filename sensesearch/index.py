@@ -233,9 +233,10 @@ class SenseIndex(IndexOpening):
         """Occurrence ids and stored vectors of every usage of `word` (of its lemma, within `where`)."""
         return self.searcher.word_vectors(word, documents=documents, lemma=lemma, where=where)
 
-    def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
-        """Hits for occurrence ids, in the given order (ids without rows are left out)."""
-        return self.searcher.hits(ids, scores)
+    def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None, word: str | None = None) -> list[Hit]:
+        """Hits for occurrence ids, in the given order (ids without rows are left out); with the `word` or
+        phrase they are usages of, a phrase's hits span all its words."""
+        return self.searcher.hits(ids, scores, word)
 
     def info(self) -> IndexInfo:
         counts = self.store.counts()

@@ -206,7 +206,7 @@ class Searcher:
 
     def place_hits(self, places: Sequence[tuple[int, ...]], scores: Sequence[float] | None = None) -> list[Hit]:
         """Hits of words or phrases; a phrase's hit spans its first word's start to its last word's end."""
-        hits = self.hits([p[0] for p in places], scores)
+        hits = self._row_hits([p[0] for p in places], scores)
         if all(len(p) == 1 for p in places):
             return hits
         last = self.rows.occurrences_by_id([p[-1] for p in places])
@@ -228,7 +228,21 @@ class Searcher:
                 message += f" (known words starting alike: {', '.join(similar)})"
         return message
 
-    def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
+    def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None, word: str | None = None) -> list[Hit]:
+        """Hits for occurrence ids, in the given order (ids without rows are left out).
+
+        `word`: the word or phrase the ids are usages of (a phrase's first-word ids, as word_vectors
+        gives them); a phrase's hits then span all its words, not only the first.
+        """
+        if word is None:
+            return self._row_hits(ids, scores)
+        try:
+            by_first = {place[0]: place for place in self.places(word)}
+        except WordNotFoundError:  # a form reached only through its lemma: one stored word each
+            return self._row_hits(ids, scores)
+        return self.place_hits([by_first.get(int(i), (int(i),)) for i in ids], scores)
+
+    def _row_hits(self, ids: Sequence[int], scores: Sequence[float] | None = None) -> list[Hit]:
         rows = self.rows.occurrences_by_id(ids)
         hits = []
         for i, occurrence_id in enumerate(ids):

@@ -11,7 +11,7 @@ import random
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -158,10 +158,10 @@ def induce_senses(index: UsageSource, word: str, k: int | None = None, examples:
     renumber = np.zeros(k, dtype=np.int64)
     renumber[order] = np.arange(1, len(order) + 1)
     labels = renumber[labels]
-    hits = index.hits(ids.tolist())
+    hits = index.hits(ids.tolist(), word=word)
     if len(hits) != n:
         raise SenseSearchError("the index changed while reading; try again")
-    groups = _describe(vectors, labels, hits, ids, index, examples, seed, notes)
+    groups = _describe(vectors, labels, hits, examples, seed, notes)
     plotted = _sample(n, PLOT_POINTS, seed)
     if n > PLOT_POINTS:
         notes.append(f"plot shows a sample of {PLOT_POINTS:,}")
@@ -174,8 +174,8 @@ def induce_senses(index: UsageSource, word: str, k: int | None = None, examples:
                        silhouette=scores, seconds=round(time.perf_counter() - started, 3))
 
 
-def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], ids: np.ndarray, index: UsageSource,
-              examples: int, seed: int, notes: list[str]) -> tuple[SenseGroup, ...]:
+def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], examples: int, seed: int,
+              notes: list[str]) -> tuple[SenseGroup, ...]:
     senses = sorted(set(labels.tolist()))
     in_keywords = _sample(len(hits), KEYWORD_SAMPLE, seed)
     if len(hits) > KEYWORD_SAMPLE:
@@ -190,7 +190,8 @@ def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], ids: np.
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
         similarity = vectors[members] @ centre
         nearest = np.argsort(-similarity, kind="stable")[:examples]
-        shown = index.hits(ids[members[nearest]].tolist(), similarity[nearest].tolist()) if examples else []
+        shown = [replace(hits[i], score=round(float(score), 6))
+                 for i, score in zip(members[nearest].tolist(), similarity[nearest].tolist())]
         groups.append(SenseGroup(sense=sense, size=len(members), examples=tuple(shown), keywords=tuple(words)))
     return tuple(groups)
 

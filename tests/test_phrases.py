@@ -85,6 +85,17 @@ def test_phrase_vectors_for_senses(phrase_index: Path) -> None:
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
 
+def test_senses_of_a_phrase_show_the_whole_phrase(phrase_index: Path) -> None:
+    """Regression: sense examples and assignments of a phrase used to span only its first word."""
+    with SenseIndex.open(phrase_index, read_only=True) as index:
+        report = index.senses("interest rate", k=2, examples=2)
+        hits = index.hits(index.word_vectors("interest rate")[0].tolist(), word="interest rate")
+    shown = [h.word for group in report.senses for h in group.examples]
+    assert sorted(shown) == ["interest  rate", "interest rate"]
+    assert sorted(a.sentence[a.start:a.end] for a in report.assignments) == ["interest  rate", "interest rate"]
+    assert sorted(h.word for h in hits) == ["interest  rate", "interest rate"]
+
+
 def test_missing_phrase_says_so_the_same_way(phrase_index: Path) -> None:
     with SenseIndex.open(phrase_index, read_only=True) as index:
         with pytest.raises(WordNotFoundError) as usages_error:
