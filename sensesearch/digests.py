@@ -35,8 +35,8 @@ QUICK_OCCURRENCES = 20_000
 (the ones an interrupted or faulty last write touched), then a run of documents from a random place."""
 LAST_WRITTEN = 0.5
 """Share of the quick check's budget spent on the last-written documents."""
-FEED_ROWS = 40_000
-"""Fields hashed at a time when streaming a document's rows."""
+FEED_ROWS = 5_000
+"""Rows hashed at a time when streaming a document's rows."""
 SHOWN = 20
 """Damaged documents named one line each; the rest are counted in one more line."""
 DOCUMENT_FIELDS = ("id", "key", "label", "path", "content_hash", "meta", "first_sentence", "n_sentences",
@@ -75,14 +75,19 @@ def _digest(row: Mapping[str, Any], sentence_rows: Iterable[Sequence[Any]],
     digest.update("".join(_field(meta if name == "meta" else row[name]) for name in DOCUMENT_FIELDS).encode())
     for marker, rows in (("|s", sentence_rows), ("|o", occurrence_rows)):
         digest.update(marker.encode())
-        parts: list[str] = []
+        batch: list[tuple[Any, ...]] = []
         for values in rows:
-            parts.extend(_field(value) for value in values)
-            if len(parts) >= FEED_ROWS:
-                digest.update("".join(parts).encode("utf-8", "surrogatepass"))
-                parts = []
-        digest.update("".join(parts).encode("utf-8", "surrogatepass"))
+            batch.append(tuple(values))
+            if len(batch) >= FEED_ROWS:
+                _feed(digest, batch)
+                batch = []
+        _feed(digest, batch)
     return digest.hexdigest()
+
+
+def _feed(digest: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Rows as one JSON array (unambiguous, and encoded in C: a third of the time of field-by-field text)."""
+    digest.update(json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
 
 
 def _sentence_query(low: int, high: int) -> Any:
