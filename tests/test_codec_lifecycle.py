@@ -12,6 +12,7 @@ import pytest
 from sensesearch import ConfigMismatchError, SenseIndex, codec
 from sensesearch.config import EncoderSettings
 from sensesearch.verify import verify_index
+from sensesearch import vectors as vectors_module
 from sensesearch.vectors import VectorStore
 
 from .conftest import BANK_CORPUS
@@ -163,3 +164,85 @@ def test_cli_hello_then_demo_answers_like_one_run(tmp_path: Path) -> None:
     assert np.allclose([h["score"] for h in answers["runs"]], [h["score"] for h in answers["one"]], atol=0.01)
     assert answers["runs"][0]["score"] > 0.9 and "river" in answers["runs"][0]["sentence"]
     assert "sound" in run("verify", "--index", str(tmp_path / "runs"))
+
+
+def store_in_order(x: np.ndarray, ids: np.ndarray, compression: str = "sq8") -> VectorStore:
+    store = VectorStore.create(x.shape[1], compression)
+    store.add(ids, x[ids - 1])
+    return store
+
+
+def test_stored_gives_every_vector_in_id_order_whatever_the_layout() -> None:
+    x = unit_vectors(3000, 16)
+    ids = np.random.default_rng(1).permutation(np.arange(1, 3001))
+    for store in (store_in_order(x, np.arange(1, 3001)), store_in_order(x, ids)):
+        store.remove(np.arange(100, 200))
+        got_ids, got = zip(*store.stored(batch=700))
+        got_ids, got = np.concatenate(got_ids), np.concatenate(got)
+        expected = np.setdiff1d(np.arange(1, 3001), np.arange(100, 200))
+        assert np.array_equal(got_ids, expected)
+        assert np.array_equal(got, store.reconstruct(expected))
+    ivf = store_in_order(x, ids).rebuilt(force=True)
+    got_ids, got = zip(*ivf.stored(batch=700))
+    assert np.array_equal(np.concatenate(got_ids), np.arange(1, 3001))
+    assert np.array_equal(np.concatenate(got), ivf.reconstruct(np.arange(1, 3001)))
+
+
+def test_sq8_training_uses_every_vector_and_is_the_same_in_any_insertion_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_hashing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("min/max ranges do not depend on order: nothing to hash when every vector is used")
+
+    monkeypatch.setattr(vectors_module, "content_keys", no_hashing)
+    x = unit_vectors(codec.SQ8_MIN_TRAINING + 500, 16)
+    ids = np.arange(1, len(x) + 1)
+    stores = [store_in_order(x, ids), store_in_order(x, np.random.default_rng(2).permutation(ids))]
+    whole = stores[0].training_sample(codec.TRAINING_SAMPLE_MAX, ordered=False)
+    assert np.array_equal(whole, stores[0].reconstruct(ids))
+    for store in stores:
+        store.train_codec()
+        assert store.index.is_trained  # else the next add would train the code again, on that batch alone
+    trained = [faiss.vector_to_array(faiss.downcast_index(s.index.index).sq.trained) for s in stores]
+    assert np.array_equal(trained[0], trained[1])
+    # min/max ranges over all of them: the extreme values of the data are inside the ranges.
+    low, width = trained[0][:16], trained[0][16:]
+    assert np.all(low <= x.min(0) + 1e-3) and np.all(low + width >= x.max(0) - 1e-3)
+    assert np.array_equal(stores[0].reconstruct(ids), stores[1].reconstruct(ids))
+
+
+def test_content_keys_ignore_order_and_float_noise_below_fp16_precision() -> None:
+    x = unit_vectors(1000, 15)  # an odd width takes the padding path
+    keys = codec.content_keys(x)
+    assert len(np.unique(keys)) == 1000
+    order = np.random.default_rng(3).permutation(1000)
+    assert np.array_equal(codec.content_keys(x[order]), keys[order])
+    noisy = (x.view(np.uint32) ^ np.uint32(1)).view(np.float32)  # the last mantissa bit flipped
+    assert np.array_equal(codec.content_keys(noisy), keys)
+    assert not np.array_equal(codec.content_keys(x, seed=1), keys)
+
+
+def test_many_lists_train_by_two_level_kmeans_at_the_same_recall(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Clustered data (many small groups, as usages of the same words are), rebuilt as IVF with >= 256 lists.
+    rng = np.random.default_rng(4)
+    centres = unit_vectors(400, 32, seed=5)
+    x = centres[rng.integers(0, 400, 12_000)] + 0.15 * rng.standard_normal((12_000, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.arange(1, len(x) + 1)
+    queries = x[rng.choice(len(x), 300, replace=False)]
+    exact = faiss.IndexFlatIP(32)
+    exact.add(x)
+    truth = exact.search(queries, 10)[1] + 1
+
+    def recall(min_lists: int) -> tuple[float, np.ndarray]:
+        monkeypatch.setattr(codec, "TWO_LEVEL_MIN_LISTS", min_lists)
+        ivf = store_in_order(x, ids, "fp16").rebuilt("fp16", force=True)
+        assert ivf.ivf.nlist == codec.ivf_lists(len(x)) >= 256
+        found = ivf.search(queries, 10)[1]
+        return float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)])), \
+            faiss.vector_to_array(faiss.downcast_index(ivf.ivf.quantizer).codes)
+
+    one_level, _ = recall(10**9)
+    two_level, centroids = recall(256)
+    assert two_level >= one_level - 0.03, (two_level, one_level)
+    shuffled = store_in_order(x, rng.permutation(ids), "fp16").rebuilt("fp16", force=True)
+    assert np.array_equal(faiss.vector_to_array(faiss.downcast_index(shuffled.ivf.quantizer).codes), centroids)
