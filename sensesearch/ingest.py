@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .encoder import Encoder, encode_chunks
+from .encoder import Encoder, encode_chunks, runs_on_host
 from .errors import SenseSearchError
 from .config import whole_number_env
 from .lemmas import lemmatizer
@@ -102,6 +102,7 @@ class Ingestor:
         self.writer = writer
         self.encoder = encoder
         self.chunk_encoder = chunk_encoder or self._encode_in_process
+        self.encodes_off_host = chunk_encoder is not None or (encoder is not None and not runs_on_host(encoder))
         self.progress = progress
         self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
@@ -119,15 +120,17 @@ class Ingestor:
     def run(self, items: Iterable[Document | Skipped]) -> IngestReport:
         """Index `items`; on any failure the writer drops what was not committed and the error goes on.
 
-        Encoding runs on a read-ahead thread (WRITE_AHEAD chunks at most); rows, vectors and checkpoints
-        stay on the calling thread, in chunk order, which is also the thread a Ctrl-C reaches.
+        An encoder off the host (a GPU, a distributed engine) runs on a read-ahead thread, WRITE_AHEAD
+        chunks at most, so its work overlaps the writing; one on the host CPU runs in turn with it
+        (encoder.runs_on_host says why). Rows, vectors and checkpoints stay on the calling thread, in
+        chunk order, which is also the thread a Ctrl-C reaches.
         """
         started = time.perf_counter()
         with self.writer:
             handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
             encoded_chunks = ReadAhead(
                 lambda: iter(self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out))),
-                WRITE_AHEAD, name="sensesearch-encode")
+                WRITE_AHEAD if self.encodes_off_host else 0, name="sensesearch-encode")
             try:
                 for encoded in encoded_chunks:
                     chunk = handed_out.popleft()

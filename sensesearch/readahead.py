@@ -25,16 +25,26 @@ class _End:
 
 
 class ReadAhead(Generic[T]):
-    """Items of `make()` (called in the background thread), at most `depth` produced ahead of the consumer."""
+    """Items of `make()` (called in the background thread), at most `depth` produced ahead of the consumer.
+
+    `depth` 0: no thread; `make()` runs in the consumer, one item at a time, as a plain loop would.
+    """
 
     def __init__(self, make: Callable[[], Iterator[T]], depth: int, name: str = "sensesearch-readahead") -> None:
         self._items: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, depth))
         self._stop = threading.Event()
         self._make = make
-        self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
-        self._thread.start()
+        self._inline: Iterator[T] | None = None
+        self._thread: threading.Thread | None = None
+        if depth > 0:
+            self._thread = threading.Thread(target=self._produce, name=name, daemon=True)
+            self._thread.start()
 
     def __iter__(self) -> Iterator[T]:
+        if self._thread is None:
+            self._inline = self._make()
+            yield from self._inline
+            return
         while True:
             item = self._items.get()
             if isinstance(item, _End):
@@ -46,7 +56,10 @@ class ReadAhead(Generic[T]):
     def close(self) -> None:
         """Stop the background thread (it finishes the item in hand first) and wait for it."""
         self._stop.set()
-        if self._thread is not threading.current_thread():
+        close = getattr(self._inline, "close", None)
+        if close is not None:
+            close()
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(_JOIN_SECONDS)
 
     def _produce(self) -> None:

@@ -7,6 +7,8 @@ runs the normal entry point. Tests steer it through environment variables:
   FAKE_PEAK_FILE      a path: at exit, write this process's peak resident memory in kB (VmHWM; Linux);
   FAKE_FAST           "1": a vectorised fake encoder with cached word vectors, for multi-megabyte inputs;
   FAKE_CHUNK_SENTENCES sentences per encoding chunk (small chunks give many checkpoints on a small corpus);
+  FAKE_OFF_HOST       "1": the encoder says it runs off the host CPU, as on a GPU (ingest then encodes on a
+                      read-ahead thread while it writes);
   FAKE_FAULT          "<point>:<n>": SIGKILL this process at the n-th time it reaches <point>, one of
                       before_checkpoint, after_vectors_saved (saved, not yet committed),
                       after_commit (committed, replaced vectors not yet dropped) and
@@ -51,8 +53,11 @@ def _make_encoder(settings: Any, _device: str | None) -> FakeEncoder:
     delay = float(os.environ.get("FAKE_ENCODE_DELAY", "0"))
     hold = Path(os.environ["FAKE_HOLD_UNTIL"]) if os.environ.get("FAKE_HOLD_UNTIL") else None
     if os.environ.get("FAKE_FAST") == "1":
-        return FastFakeEncoder(settings)
-    return _SlowFakeEncoder(settings, delay, hold) if delay > 0 or hold else FakeEncoder(settings)
+        made: FakeEncoder = FastFakeEncoder(settings)
+    else:
+        made = _SlowFakeEncoder(settings, delay, hold) if delay > 0 or hold else FakeEncoder(settings)
+    made.runs_on_host = os.environ.get("FAKE_OFF_HOST") != "1"
+    return made
 
 
 class _MarkedTransaction:

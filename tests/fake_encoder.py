@@ -37,6 +37,7 @@ class FakeEncoder:
         self.context_weight = context_weight
         self.calls = 0
         self.sentences_seen = 0
+        self.runs_on_host = True  # tests set False to take ingest's read-ahead path, as a GPU encoder does
 
     def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
         self.calls += 1

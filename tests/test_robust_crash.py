@@ -122,13 +122,14 @@ def test_repeated_kills_at_timed_moments_then_resume(corpus: Path, tmp_path: Pat
     assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
 
 
-def test_kill_while_replacing_changed_files(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("off_host", ["0", "1"], ids=["encoding in turn", "encoding on a read-ahead thread"])
+def test_kill_while_replacing_changed_files(corpus: Path, tmp_path: Path, off_host: str) -> None:
     """Changed documents replace their old rows in the same commit; their old vectors go after it."""
     target = _build_uninterrupted(corpus, tmp_path / "idx")
     write_corpus(tmp_path / "new_text", N_DOCS // 2, N_SENTENCES + 2, tag="b")
     for i in range(0, N_DOCS, 2):
         (corpus / f"d{i:03d}.txt").write_text((tmp_path / "new_text" / f"d{i // 2:03d}.txt").read_text())
-    killed = _index(corpus, target, FAKE_FAULT="after_commit:1")
+    killed = _index(corpus, target, FAKE_FAULT="after_commit:1", FAKE_OFF_HOST=off_host)
     assert killed.returncode == KILLED
     assert assert_readable_and_complete(target) == N_DOCS
     resumed = _index(corpus, target)
@@ -209,13 +210,14 @@ def test_repair_removes_a_document_cut_short_by_a_kill(tmp_path: Path) -> None:
     assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
 
 
-def test_ctrl_c_while_encoding_ahead_stops_promptly_and_resumes(corpus: Path, tmp_path: Path) -> None:
-    """SIGINT reaches the writing thread while the encoding thread works ahead; both stop, the files agree."""
+@pytest.mark.parametrize("off_host", ["0", "1"], ids=["encoding in turn", "encoding on a read-ahead thread"])
+def test_ctrl_c_while_encoding_stops_promptly_and_resumes(corpus: Path, tmp_path: Path, off_host: str) -> None:
+    """SIGINT reaches the writing thread (and stops an encoding thread working ahead); the files agree."""
     target = tmp_path / "idx"
     # An index that exists before the run (an interrupted first run removes the index it created).
     assert _index(corpus / "d000.txt", target).returncode == 0
     child = start_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", "--quiet",
-                      FAKE_ENCODE_DELAY="0.2", **SMALL_STEPS)
+                      FAKE_ENCODE_DELAY="0.2", FAKE_OFF_HOST=off_host, **SMALL_STEPS)
     deadline = time.monotonic() + 60
     while _committed_documents(target) < 2 and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.1)
