@@ -1,8 +1,8 @@
 """Run an iterator in a background thread, a bounded number of items ahead of the thread that consumes it.
 
-Ingest uses it so that the encoder works on chunk n+1 while the calling thread writes chunk n (rows
-and vectors stay on the thread that owns the database connection and its transaction, which is
-also the thread a Ctrl-C reaches). An error in the background thread is raised again in the
+Ingest uses it, for an encoder off the host CPU, so that the encoder works on chunk n+1 while the
+calling thread writes chunk n (rows and vectors stay on the thread that owns the database connection
+and its transaction, which is also the thread a Ctrl-C reaches). An error in the background thread is raised again in the
 consumer; `close` stops the background thread at its next item and closes its iterator.
 """
 
