@@ -133,11 +133,16 @@ def train_ivf(index: faiss.Index, ivf: faiss.IndexIVF, sample: np.ndarray) -> No
     if ivf.nlist >= TWO_LEVEL_MIN_LISTS and not ivf.quantizer.ntotal:
         from faiss.contrib.clustering import two_level_clustering
 
-        # Sub-cluster counts follow cluster sizes, so each keeps IVF_TRAINING_PER_LIST points per centroid
-        # give or take rounding; faiss would print a warning for every one a point short.
-        centroids, _ = two_level_clustering(sample, int(math.isqrt(ivf.nlist)), ivf.nlist, spherical=ivf.cp.spherical,
-                                            seed=ivf.cp.seed, min_points_per_centroid=1)
-        ivf.quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+        try:
+            # Sub-cluster counts follow cluster sizes, so each keeps IVF_TRAINING_PER_LIST points per centroid
+            # give or take rounding; faiss would print a warning for every one a point short.
+            centroids, _ = two_level_clustering(sample, int(math.isqrt(ivf.nlist)), ivf.nlist,
+                                                spherical=ivf.cp.spherical, seed=ivf.cp.seed, min_points_per_centroid=1)
+            ivf.quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
+        except RuntimeError:
+            # A first-level cluster too small for even one share of the centroids (a small, far group of
+            # vectors) gets none, and faiss refuses a k-means with k = 0: one-level k-means then does it all.
+            ivf.quantizer.reset()
     ivf.cp.niter = 10
     index.train(sample)
 

