@@ -127,7 +127,7 @@ def train_ivf(index: faiss.Index, ivf: faiss.IndexIVF, sample: np.ndarray) -> No
 
     Two-level k-means (faiss.contrib.clustering: sqrt(nlist) clusters, each split in proportion to
     its size) costs a fraction of one k-means over all lists at the same recall: 110k MiniLM vectors
-    into 1,327 lists trained in 1.0-1.4 s instead of 3.9 s, recall@10 0.975 against 0.977 at the
+    into 1,327 lists trained in 1.4-1.8 s instead of 3.9 s, recall@10 0.975 against 0.977 at the
     default nprobe. Spherical like faiss's own IVF training for inner product, same seed.
     """
     if ivf.nlist >= TWO_LEVEL_MIN_LISTS and not ivf.quantizer.ntotal:
