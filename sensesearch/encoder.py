@@ -40,8 +40,9 @@ def runs_on_host(encoder: Encoder) -> bool:
     """Whether the encoder's forward pass computes on this machine's CPU (an encoder that does not say: yes).
 
     Ingest then encodes and writes in turn on one thread: Python writing rows beside a CPU forward pass
-    holds the GIL that the model's Python code needs between operations, and took 5-20% off the
-    pipeline's speed on 2 cores (bench_ingest, full/bare 0.80-0.90 against 0.97-1.01 in turn).
+    holds the GIL that the model's Python code needs between operations, and cost the pipeline 7-14%
+    on 2 cores (bench_ingest --docs 20, runs alternated: full/bare 0.876 and 0.903 overlapped, 0.975 and
+    1.012 in turn).
     An encoder on an accelerator sets `runs_on_host = False`, and its forward pass overlaps the writing.
     """
     return bool(getattr(encoder, "runs_on_host", True))
