@@ -214,7 +214,7 @@ class VectorStore:
         order = np.argsort(id_map, kind="stable")
         for first in range(0, len(order), batch):
             positions = order[first:first + batch]
-            if positions[-1] - positions[0] == len(positions) - 1 and bool(np.all(np.diff(positions) == 1)):
+            if bool(np.all(np.diff(positions) == 1)):
                 yield id_map[positions], inner.reconstruct_n(int(positions[0]), len(positions))
             else:
                 yield id_map[positions], inner.reconstruct_batch(positions)
