@@ -250,11 +250,9 @@ def test_many_lists_train_by_two_level_kmeans_at_the_same_recall(monkeypatch: py
     assert np.array_equal(faiss.vector_to_array(faiss.downcast_index(shuffled.ivf.quantizer).codes), centroids)
 
 
-def test_a_small_far_group_that_two_level_kmeans_cannot_split_falls_back_to_one_level() -> None:
-    # 15 groups and one tight, far group of 20 vectors: faiss's two-level k-means gives that group no
-    # second-level centroid and refuses a k-means with k = 0 (seed found by search; checked below).
-    from faiss.contrib.clustering import two_level_clustering
-
+def test_a_small_far_group_keeps_its_usages_findable_under_two_level_kmeans() -> None:
+    # 15 groups and one tight, far group of 20 vectors: the far group's coarse cluster may get no
+    # second-level centroid of its own (faiss.contrib's helper then refused a k-means with k = 0).
     rng = np.random.default_rng(9)
     centres = rng.standard_normal((16, 16)).astype(np.float32) * 3
     x = np.concatenate([centres[rng.integers(0, 15, 10_220)] + rng.standard_normal((10_220, 16)).astype(np.float32),
@@ -262,13 +260,35 @@ def test_a_small_far_group_that_two_level_kmeans_cannot_split_falls_back_to_one_
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     store = store_in_order(x, np.arange(1, len(x) + 1), "fp16")
     nlist = codec.ivf_lists(len(x))
-    sample = store.training_sample(codec.IVF_TRAINING_PER_LIST * nlist)
-    with pytest.raises(RuntimeError):
-        two_level_clustering(sample, int(np.sqrt(nlist)), nlist, spherical=True, seed=1234, min_points_per_centroid=1)
     ivf = store.rebuilt("fp16", force=True)
     assert ivf.ivf.nlist == nlist >= codec.TWO_LEVEL_MIN_LISTS and ivf.ntotal == len(x)
+    assert faiss.downcast_index(ivf.ivf.quantizer).ntotal == nlist
     found = ivf.search(x[-20:], 1, nprobe=nlist)[1][:, 0]
     assert np.all(found > len(x) - 20)  # the far group's vectors find themselves (or their twins)
+
+
+def test_two_level_kmeans_shares_add_up_to_k_and_follow_group_sizes() -> None:
+    # Three groups of very different sizes: each gets centroids in proportion, k in all.
+    rng = np.random.default_rng(2)
+    centres = unit_vectors(3, 16, seed=3) * 5
+    sizes = (6_000, 1_500, 60)
+    x = np.concatenate([centres[g] + 0.3 * rng.standard_normal((n, 16)).astype(np.float32) for g, n in enumerate(sizes)])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    centroids = codec.two_level_kmeans(x, 300, spherical=True, seed=1234)
+    assert centroids.shape == (300, 16) and centroids.dtype == np.float32
+    nearest_centre = np.argmax(centroids @ (centres / np.linalg.norm(centres, axis=1, keepdims=True)).T, axis=1)
+    counts = np.bincount(nearest_centre, minlength=3)
+    assert counts[0] > counts[1] > counts[2] >= 1, counts
+    assert np.array_equal(codec.two_level_kmeans(x, 300, spherical=True, seed=1234), centroids)
+
+
+def test_ivf_sq8_codes_the_vectors_themselves() -> None:
+    # No residuals: training the code needs no pass assigning the sample to lists.
+    x = unit_vectors(12_000, 16, seed=8)
+    ivf = store_in_order(x, np.arange(1, len(x) + 1), "sq8").rebuilt("sq8", force=True)
+    assert not faiss.downcast_index(ivf.ivf).by_residual
+    pq = store_in_order(x, np.arange(1, len(x) + 1), "pq").rebuilt("pq", force=True)
+    assert faiss.downcast_index(pq.ivf).by_residual
 
 
 def test_an_empty_store_gives_an_empty_training_sample() -> None:
