@@ -119,8 +119,12 @@ def content_keys(vectors: np.ndarray, seed: int | None = None) -> np.ndarray:
         return mixed.sum(axis=1, dtype=np.uint64)
 
 
-def order_free_training(compression: str) -> bool:
-    """Whether the code's training ignores the order of its sample: SQ8's per-dimension min/max ranges do, k-means does not."""
+def trains_on_extremes(compression: str) -> bool:
+    """Whether the trained code depends only on each dimension's min and max over its training data.
+
+    SQ8's ranges do (RS_minmax, set by `configure`): trained on two rows holding those extremes, it
+    comes out exactly as trained on every row, whatever their order, with no sample to draw.
+    """
     return compression == "sq8"
 
 

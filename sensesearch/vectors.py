@@ -19,7 +19,7 @@ import numpy as np
 from . import checksums
 from .codec import (IVF_TRAINING_PER_LIST, TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem,
                     compression_of, content_keys, configure, default_nprobe, exhaustive_code, ivf_lists, min_training,
-                    order_free_training, retrain_level, sample_ids, train_ivf)
+                    retrain_level, sample_ids, train_ivf, trains_on_extremes)
 from .errors import IndexCorruptError, SenseSearchError
 
 VECTORS_FILE = "vectors.faiss"
@@ -156,7 +156,8 @@ class VectorStore:
         return due
 
     def train_codec(self, seed: int | None = None) -> None:
-        """Train the exhaustive code on a sample of every stored vector (codec.training_sample), then re-encode them all."""
+        """Train the exhaustive code on every stored vector's extremes (SQ8) or on a sample of them
+        (codec.training_sample), then re-encode them all."""
         if self.ivf is not None:
             self.index = self.rebuilt(self.compression, seed=seed, force=True).index
             return
@@ -164,31 +165,35 @@ class VectorStore:
         if least == 0 or (self.interim and self.ntotal < least):
             return
         code = exhaustive_code(self.dim, self.compression, trained=self.ntotal >= least)
-        ordered = not order_free_training(self.compression)
-        sample = None if code.is_trained else self.training_sample(TRAINING_SAMPLE_MAX, seed, ordered=ordered)
-        if sample is not None:
-            code.train(sample)
+        if not code.is_trained:
+            code.train(self.extremes() if trains_on_extremes(self.compression)
+                       else self.training_sample(TRAINING_SAMPLE_MAX, seed))
         # Wrapped once trained: IndexIDMap2 copies is_trained when it is made.
         fresh = faiss.IndexIDMap2(code)
-        if sample is not None and not ordered and len(sample) == self.ntotal:
-            # The sample is the whole store in id order: decoded once, it is re-encoded as it is.
-            fresh.add_with_ids(sample, self.sorted_ids())
-        else:
-            for ids, vectors in self.stored():
-                fresh.add_with_ids(vectors, ids)
+        for ids, vectors in self.stored():
+            fresh.add_with_ids(vectors, ids)
         self.index = fresh
         self._sorted_ids = None
         self._trained_size = self.ntotal
 
-    def training_sample(self, size: int, seed: int | None = None, ordered: bool = True) -> np.ndarray:
-        """`size` stored vectors chosen by content (codec.content_keys), float32 (size, dim).
+    def extremes(self) -> np.ndarray:
+        """(2, dim) float32: each dimension's least and greatest value over every stored (decoded) vector.
 
-        `ordered`: in key order, for trainers whose result depends on the order (k-means seeds). A
-        trainer that does not care (`ordered=False`) gets every vector, in id order, when there
-        are no more than `size`, and no hashing is spent on them.
+        One streamed pass, no sample: what a min/max code trains on (codec.trains_on_extremes).
+        An SQ8 retraining of 139,000 MiniLM vectors took 0.17-0.2 s this way, 0.3-0.5 s from a hashed sample.
         """
-        if not ordered and self.ntotal <= size:
-            return next(self.stored(max(1, self.ntotal)), (None, np.zeros((0, self.dim), np.float32)))[1]
+        low = np.full(self.dim, np.inf, dtype=np.float32)
+        high = np.full(self.dim, -np.inf, dtype=np.float32)
+        for _, vectors in self.stored():
+            np.minimum(low, vectors.min(axis=0), out=low)
+            np.maximum(high, vectors.max(axis=0), out=high)
+        return np.stack([low, high])
+
+    def training_sample(self, size: int, seed: int | None = None) -> np.ndarray:
+        """`size` stored vectors chosen by content (codec.content_keys), in key order, float32 (size, dim).
+
+        In key order, the trained code (k-means seeds included) is the same whatever order the vectors came in.
+        """
         ids, keys = [np.zeros(0, np.int64)], [np.zeros(0, np.uint64)]
         for chunk, vectors in self.stored():
             ids.append(chunk)
