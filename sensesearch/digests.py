@@ -103,6 +103,30 @@ def _occurrence_query(low: int, high: int) -> Any:
             .where(occurrences.c.id.between(low, high)).order_by(occurrences.c.id))
 
 
+def _driver_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query` as the database driver gives them (plain tuples), read FEED_ROWS at a time.
+
+    On SQLite they bypass SQLAlchemy's Row objects (the 61 documents, 139,000 occurrences of the demo
+    index: digested one by one in 0.28-0.30 s instead of 0.34 s, by verify in 0.29-0.30 s instead of
+    0.40-0.42 s); elsewhere SQLAlchemy runs the
+    query, which also applies a PostgreSQL index's schema (as in MetaStore.insert_rows). Either way
+    it runs in `conn`'s transaction.
+    """
+    if conn.dialect.name != "sqlite":
+        yield from (tuple(row) for row in conn.execute(query))
+        return
+    compiled = query.compile(dialect=conn.dialect)
+    values = compiled.construct_params()
+    params = tuple(values[name] for name in compiled.positiontup or ()) if compiled.positional else values
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(FEED_ROWS):
+            yield from rows
+    finally:
+        cursor.close()
+
+
 def document_digest(conn: Connection, row: Mapping[str, Any]) -> str:
     """The digest of one document, from its fields in `row` (DOCUMENT_FIELDS) and its rows as `conn` sees them.
 
@@ -111,9 +135,8 @@ def document_digest(conn: Connection, row: Mapping[str, Any]) -> str:
     """
     first_s, first_o = int(row["first_sentence"]), int(row["first_occurrence"])
     # Streamed, not fetched whole: one document may hold hundreds of thousands of occurrences.
-    sentence_rows = conn.execute(_sentence_query(first_s, first_s + int(row["n_sentences"]) - 1))
-    occurrence_rows = (r for r in conn.execute(_occurrence_query(first_o, first_o + int(row["n_occurrences"]) - 1)))
-    return _digest(row, sentence_rows, occurrence_rows)
+    return _digest(row, _driver_rows(conn, _sentence_query(first_s, first_s + int(row["n_sentences"]) - 1)),
+                   _driver_rows(conn, _occurrence_query(first_o, first_o + int(row["n_occurrences"]) - 1)))
 
 
 def _document_rows(conn: Connection, ids: Sequence[int] | None) -> list[dict[str, Any]]:
@@ -157,8 +180,8 @@ def _recomputed(conn: Connection, rows: list[dict[str, Any]]) -> Iterator[tuple[
         s_high = max(int(r["first_sentence"]) + int(r["n_sentences"]) for r in batch)
         o_low = min(int(r["first_occurrence"]) for r in batch)
         o_high = max(int(r["first_occurrence"]) + int(r["n_occurrences"]) for r in batch)
-        sentence_rows = conn.execute(_sentence_query(s_low, s_high - 1)).all()
-        occurrence_rows = conn.execute(_occurrence_query(o_low, o_high - 1)).all()
+        sentence_rows = list(_driver_rows(conn, _sentence_query(s_low, s_high - 1)))
+        occurrence_rows = list(_driver_rows(conn, _occurrence_query(o_low, o_high - 1)))
         sentence_ids = [int(r[0]) for r in sentence_rows]
         occurrence_ids = [int(r[0]) for r in occurrence_rows]
         for row in batch:
