@@ -194,6 +194,36 @@ def test_changed_bytes_are_found_by_checksums(tmp_path: Path, bank_corpus: Path,
         SenseIndex.open(target)
 
 
+def test_vectors_sums_of_the_older_blake2b_format_still_check_and_carry_over(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    import hashlib
+
+    from sensesearch import checksums
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    vectors = target / VECTORS_FILE
+    sums = vectors.with_name(VECTORS_FILE + checksums.SUFFIX)
+    assert json.loads(sums.read_text())["algorithm"] == "sha256"
+    assert json.loads(sums.read_text())["digest"] == hashlib.sha256(vectors.read_bytes()).hexdigest()
+    old_bytes = vectors.read_bytes()
+    old_digest = hashlib.blake2b(old_bytes, digest_size=32).hexdigest()
+    sums.write_text(json.dumps({"blake2b": old_digest, "previous": ""}))  # as an index from before SHA-256
+    assert verify_index(target, check_model=False).sound
+    sums.write_text(json.dumps({"blake2b": "0" * 64, "previous": ""}))
+    assert "checksum" in [p.kind for p in verify_index(target, check_model=False).problems]
+    sums.write_text(json.dumps({"blake2b": old_digest, "previous": ""}))
+    (bank_corpus / "more.txt").write_text("Another bank opened by the river.\n")
+    with SenseIndex.open(target) as index:
+        index.add([bank_corpus])
+    written = json.loads(sums.read_text())
+    assert written["previous_algorithm"] == "blake2b" and written["previous"] == old_digest
+    # A crash between the two renames leaves the old file beside the new sum: still sound.
+    vectors.write_bytes(old_bytes)
+    assert checksums.mismatch(vectors) is None
+    vectors.write_bytes(old_bytes[:-1] + bytes([old_bytes[-1] ^ 1]))
+    assert checksums.mismatch(vectors) is not None
+
+
 def test_writer_on_read_only_media_fails_with_one_line_before_changing_anything(
         tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     import filelock
