@@ -83,3 +83,37 @@ def random_bert(size: str, folder: Path, seed: int = 0) -> Path:
     BertModel(config).eval().save_pretrained(folder)
     AutoTokenizer.from_pretrained(bundled).save_pretrained(folder)
     return folder
+
+
+class PooledVectorEncoder:
+    """The real planner's word spans with unit vectors taken in turn from a fixed pool.
+
+    An encoder whose only cost is tokenising: indexing with it measures what everything after the
+    model (rows, vectors, digests, checkpoints, the IVF build) can sustain, the ceiling of a full
+    pipeline on a device whose forward pass is nearly free. `runs_on_host` picks the ingest path
+    the real encoder would take (False: the read-ahead thread, as on CUDA).
+    """
+
+    POOL = 65_536
+
+    def __init__(self, encoder: Any, runs_on_host: bool) -> None:
+        import numpy as np
+
+        self.real = encoder
+        self.settings, self.dim, self.fingerprint = encoder.settings, encoder.dim, encoder.fingerprint
+        self.runs_on_host = runs_on_host
+        pool = np.random.default_rng(0).standard_normal((self.POOL, encoder.dim), dtype=np.float32)
+        self.pool = pool / np.linalg.norm(pool, axis=1, keepdims=True)
+        self.at = 0
+
+    def encode(self, sentences: Any) -> list[Any]:
+        from sensesearch.records import EncodedSentence
+
+        plan = self.real.plan(sentences)
+        out = []
+        for spans, pieces in zip(plan.spans, plan.pieces):
+            if self.at + len(spans) > self.POOL:
+                self.at = 0
+            out.append(EncodedSentence(spans, self.pool[self.at:self.at + len(spans)], pieces))
+            self.at += len(spans)
+        return out

@@ -5,7 +5,9 @@ bundled tokenizer and config (same compute per token as trained weights; nothing
 All figures count the same word pieces of the same sentences (the pipeline's own segmentation),
 so their ratios hold within one run. "bare" is the model alone on the pipeline's own batches,
 already on the device; "encoder" is TransformerEncoder.encode_stream over ingest-sized chunks;
-"full" is SenseIndex.add of the corpus files.
+"full" is SenseIndex.add of the corpus files, wall clock, the IVF build at its end included; "writer"
+is the same add with a model that costs nothing (PooledVectorEncoder): the most any model's full
+pipeline can reach with this writer on this machine.
 
     python benchmarks/bench_gpu.py --device cuda                          # all sizes, float32 and bf16
     python benchmarks/bench_gpu.py --device cpu --sizes minilm --docs 1 --chars 600   # smoke size
@@ -21,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import MODEL_SIZES, REPO, corpus_sentences, emit, random_bert, remove, subsample_corpus
+from _common import (MODEL_SIZES, REPO, PooledVectorEncoder, corpus_sentences, emit, random_bert, remove,
+                     subsample_corpus)
 
 from sensesearch.config import EncoderSettings
-from sensesearch.encoder import TransformerEncoder
+from sensesearch.encoder import TransformerEncoder, runs_on_host
 from sensesearch.index import SenseIndex
 from sensesearch.ingest import CHUNK_CHARS, CHUNK_SENTENCES
 
@@ -72,6 +75,17 @@ def bare_forward(encoder: TransformerEncoder, chunks: list[list[str]], precision
     return time.perf_counter() - started
 
 
+def indexed(encoder: Any, settings: EncoderSettings, corpus: Path, folder: Path,
+            args: argparse.Namespace) -> tuple[float, Any]:
+    """Wall seconds of SenseIndex.add of `corpus` into a new index (its IVF build included), and its report."""
+    with SenseIndex.create(folder, settings=settings, encoder=encoder, compression=args.compression) as index:
+        started = time.perf_counter()
+        report = index.add([corpus])
+        seconds = time.perf_counter() - started
+    remove(folder)
+    return seconds, report
+
+
 def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[list[str]], corpus: Path,
             workdir: Path, pieces: int) -> tuple[dict[str, Any], np.ndarray]:
     """Rates of one model at one precision, and its vectors for the first sentences (for cosines)."""
@@ -90,11 +104,9 @@ def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[
     started = time.perf_counter()
     encoded_pieces = sum(e.n_pieces for result in encoder.encode_stream(iter(chunks)) for e in result)
     seconds["encoder"] = time.perf_counter() - started
-    folder = workdir / f"index-{model.name}-{precision}"
-    with SenseIndex.create(folder, settings=settings, encoder=encoder, compression=args.compression) as index:
-        report = index.add([corpus])
-    seconds["full"] = report.seconds
-    remove(folder)
+    seconds["full"], report = indexed(encoder, settings, corpus, workdir / f"index-{model.name}-{precision}", args)
+    seconds["writer"], _ = indexed(PooledVectorEncoder(encoder, runs_on_host(encoder)), settings, corpus,
+                                   workdir / f"writer-{model.name}-{precision}", args)
     if encoded_pieces != pieces or report.word_pieces != pieces:
         raise SystemExit(f"pieces differ: counted {pieces}, encoder {encoded_pieces}, pipeline {report.word_pieces}")
     sample = [s for chunk in chunks for s in chunk][:COSINE_SENTENCES]
@@ -103,6 +115,7 @@ def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[
     result["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     result["encoder_vs_bare"] = round(seconds["bare"] / seconds["encoder"], 3)
     result["full_vs_bare"] = round(seconds["bare"] / seconds["full"], 3)
+    result["full_vs_writer"] = round(seconds["writer"] / seconds["full"], 3)
     result["batch_tokens"] = encoder.batch_tokens
     if args.device.startswith("cuda"):
         result["gpu_memory_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
