@@ -78,12 +78,13 @@ def bare_forward(encoder: TransformerEncoder, chunks: list[list[str]], precision
 def indexed(encoder: Any, settings: EncoderSettings, corpus: Path, folder: Path,
             args: argparse.Namespace) -> tuple[float, Any]:
     """Wall seconds of SenseIndex.add of `corpus` into a new index (its IVF build included), and its report."""
-    with SenseIndex.create(folder, settings=settings, encoder=encoder, compression=args.compression) as index:
-        started = time.perf_counter()
-        report = index.add([corpus])
-        seconds = time.perf_counter() - started
-    remove(folder)
-    return seconds, report
+    try:
+        with SenseIndex.create(folder, settings=settings, encoder=encoder, compression=args.compression) as index:
+            started = time.perf_counter()
+            report = index.add([corpus])
+            return time.perf_counter() - started, report
+    finally:
+        remove(folder)
 
 
 def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[list[str]], corpus: Path,

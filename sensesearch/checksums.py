@@ -67,14 +67,26 @@ def record(path: Path, digest: str) -> None:
 
 
 def mismatch(path: Path) -> str | None:
-    """Why `path` does not match the checksum written with it; None if it does or none was written (older index)."""
+    """Why `path` does not match the checksum written with it; None if it does or none was written (older index).
+
+    The file is hashed once per algorithm the sum names (once, nearly always), the last save's digest
+    tried first.
+    """
     sums = _sums(path)
     if sums is None or not path.is_file():
         return None
-    expected = [(algorithm, digest) for algorithm, digest in _expected(sums) if digest and algorithm in FILE_HASHES]
-    found = {algorithm: file_digest(path, algorithm) for algorithm, _ in expected}
-    if any(found[algorithm] == digest for algorithm, digest in expected):
-        return None
+    expected = [(algorithm, digest) for algorithm, digest in _expected(sums) if digest]
+    found: dict[str, str] = {}
+    for algorithm, digest in expected:
+        if algorithm in FILE_HASHES:
+            if algorithm not in found:
+                found[algorithm] = file_digest(path, algorithm)
+            if found[algorithm] == digest:
+                return None
+    unknown = sorted({algorithm for algorithm, _ in expected} - set(FILE_HASHES))
+    if unknown and not found:
+        return (f"{path.name}{SUFFIX} names a checksum this sensesearch cannot compute ({', '.join(unknown)}), so "
+                f"{path.name} cannot be checked: it was written by a newer sensesearch, or the sum file was edited")
     return (f"{path.name} does not match the checksum written with it: its bytes changed after it was saved "
             "(disk damage or an edit)")
 

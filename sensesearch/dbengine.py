@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, ExceptionContext
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from . import access, dburl
@@ -39,22 +39,34 @@ def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _domain_error(context: ExceptionContext) -> None:
-    """Database failures a user can meet (a damaged file, a full disk) become domain errors, not tracebacks."""
-    failure = context.sqlalchemy_exception
-    if not isinstance(failure, DBAPIError) or isinstance(failure, (IntegrityError, ProgrammingError)):
-        return
-    detail = str(context.original_exception).splitlines()[0]
-    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
+def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearchError | None:
+    """The domain error for a driver exception a user can meet (a damaged file, a full disk, read-only
+    media), by the driver's own PEP 249 classes; None for the rest (constraint and programming errors).
+
+    `where` names the database (a redacted URL). For reads that go past SQLAlchemy (digests._driver_rows)
+    as well as for everything SQLAlchemy runs (through the engine's handle_error hook).
+    """
+    if not isinstance(original, dbapi.Error) or isinstance(original, (dbapi.IntegrityError, dbapi.ProgrammingError)):
+        return None
+    detail = str(original).splitlines()[0] if str(original) else type(original).__name__
     if any(words in detail.lower() for words in ("readonly database", "read-only transaction")):
-        raise ReadOnlyError(f"the metadata database {where} cannot be written ({detail}): it is on read-only "
-                            "media or protected; nothing more was changed") from None
-    damaged = not isinstance(failure, OperationalError) or any(
+        return ReadOnlyError(f"the metadata database {where} cannot be written ({detail}): it is on read-only "
+                             "media or protected; nothing more was changed")
+    damaged = not isinstance(original, dbapi.OperationalError) or any(
         word in detail.lower() for word in ("malformed", "not a database", "corrupt"))
     if not damaged:
-        raise SenseSearchError(f"the metadata database {where} failed: {detail}") from None
-    raise IndexCorruptError(f"the metadata database {where} is damaged: {detail}. The vectors file is not at fault "
-                            f"and repair cannot rebuild the sentences: {DAMAGED_DATABASE_ADVICE}") from None
+        return SenseSearchError(f"the metadata database {where} failed: {detail}")
+    return IndexCorruptError(f"the metadata database {where} is damaged: {detail}. The vectors file is not at fault "
+                             f"and repair cannot rebuild the sentences: {DAMAGED_DATABASE_ADVICE}")
+
+
+def _domain_error(context: ExceptionContext) -> None:
+    if not isinstance(context.sqlalchemy_exception, DBAPIError) or context.original_exception is None:
+        return
+    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
+    error = domain_error(context.original_exception, context.dialect.dbapi, where)
+    if error is not None:
+        raise error from None
 
 
 def sqlite_file(url: str) -> Path | None:

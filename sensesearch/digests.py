@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
+from .dbengine import domain_error
 from .errors import SenseSearchError
 from .store import documents, occurrences, sentences, words
 
@@ -118,11 +119,18 @@ def _driver_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
     compiled = query.compile(dialect=conn.dialect)
     values = compiled.construct_params()
     params = tuple(values[name] for name in compiled.positiontup or ()) if compiled.positional else values
+    dbapi = conn.dialect.dbapi
     cursor = conn.connection.cursor()
     try:
         cursor.execute(str(compiled), params)
         while rows := cursor.fetchmany(FEED_ROWS):
             yield from rows
+    except dbapi.Error as exc:
+        # Past SQLAlchemy, so past the engine's handle_error hook: the same translation, by hand.
+        error = domain_error(exc, dbapi, conn.engine.url.render_as_string(hide_password=True))
+        if error is None:
+            raise
+        raise error from None
     finally:
         cursor.close()
 

@@ -4,7 +4,8 @@ Small indexes are exhaustive (IndexIDMap2 over flat, SQ or PQ codes). Past `IVF_
 vectors the store is rebuilt as an inverted-file index with its own ids and a hash-table direct
 map (so same-word search can still reconstruct vectors by occurrence id); `choose_index_factory`
 is the one place that decides the layout from the size. Trained codes follow the life cycle in
-codec.py: exact codes until enough vectors exist, then training on a sample and re-encoding.
+codec.py: exact codes until enough vectors exist, then training (on every vector's extremes for SQ8,
+on a sample for k-means) and re-encoding.
 """
 
 from __future__ import annotations
@@ -184,9 +185,10 @@ class VectorStore:
         """
         low = np.full(self.dim, np.inf, dtype=np.float32)
         high = np.full(self.dim, -np.inf, dtype=np.float32)
+        # fmin/fmax pass over NaN as faiss's own min/max training does.
         for _, vectors in self.stored():
-            np.minimum(low, vectors.min(axis=0), out=low)
-            np.maximum(high, vectors.max(axis=0), out=high)
+            np.fmin(low, np.nanmin(vectors, axis=0), out=low)
+            np.fmax(high, np.nanmax(vectors, axis=0), out=high)
         return np.stack([low, high])
 
     def training_sample(self, size: int, seed: int | None = None) -> np.ndarray:

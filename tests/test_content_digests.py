@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from sensesearch import IndexCorruptError, SenseIndex
+from sensesearch import IndexCorruptError, SenseIndex, SenseSearchError
 from sensesearch.config import EncoderSettings
 from sensesearch.digests import damaged_documents, quick_problem, quick_sample
 from sensesearch.migrations import MIGRATIONS
@@ -176,3 +176,43 @@ def test_deleted_vectors_sum_does_not_pass_as_an_older_index(tmp_path: Path, ban
     assert any(p.kind == "checksum" and "vectors.faiss.sum is missing" in p.detail for p in report.problems), report
     with pytest.raises(IndexCorruptError, match="vectors.faiss.sum is missing"):
         SenseIndex.open(target)
+
+
+@pytest.mark.parametrize("damage, error, words", [("page", IndexCorruptError, "is damaged: database disk image is malformed"),
+                                                   ("utf8", SenseSearchError, "failed: Could not decode to UTF-8")])
+def test_digest_reads_past_sqlalchemy_still_turn_database_failures_into_domain_errors(
+        tmp_path: Path, damage: str, error: type[Exception], words: str) -> None:
+    # The digests read rows through the SQLite driver's own cursor, past the engine's handle_error hook.
+    from sensesearch.dbengine import make_engine
+    from sensesearch.digests import document_digest
+    from sensesearch.store import metadata, occurrences, words as word_table
+
+    db = tmp_path / "meta.sqlite"
+    engine = make_engine(f"sqlite:///{db}")
+    metadata.create_all(engine)
+    n = 3000
+    with engine.begin() as conn:
+        conn.execute(word_table.insert(), [{"id": 1, "form": "bank", "lemma": "bank"}])
+        conn.execute(sentences.insert(), [{"id": i, "document_id": 1, "start": i * 600, "text": f"bank {i} " * 60}
+                                          for i in range(n)])
+        conn.execute(occurrences.insert(), [{"id": i, "sentence_id": i, "word_id": 1, "position": 0, "start": 0,
+                                             "end": 4} for i in range(n)])
+        row = dict(id=1, key="k", label="doc", path="/x", content_hash="h", meta={}, first_sentence=0,
+                   n_sentences=n, first_occurrence=0, n_occurrences=n, n_pieces=n)
+        conn.execute(documents.insert().values(**row, digest=document_digest(conn, row)))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert not damaged_documents(conn)
+    engine.dispose()
+    data = bytearray(db.read_bytes())
+    if damage == "utf8":
+        data[data.index(b"bank 1500 ")] ^= 0x80  # invalid UTF-8 in one sentence; quick_check still passes
+    else:
+        page = len(data) // 4096 // 3  # a page of sentences, which fill most of the file
+        data[page * 4096:(page + 1) * 4096] = b"\xff" * 4096
+    db.write_bytes(bytes(data))
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn, pytest.raises(error, match=words) as caught:
+        damaged_documents(conn)
+    assert "\n" not in str(caught.value)
+    engine.dispose()

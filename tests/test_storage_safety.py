@@ -221,7 +221,27 @@ def test_vectors_sums_of_the_older_blake2b_format_still_check_and_carry_over(
     vectors.write_bytes(old_bytes)
     assert checksums.mismatch(vectors) is None
     vectors.write_bytes(old_bytes[:-1] + bytes([old_bytes[-1] ^ 1]))
-    assert checksums.mismatch(vectors) is not None
+    assert "does not match" in (checksums.mismatch(vectors) or "")
+
+
+def test_vectors_sum_check_hashes_once_and_names_an_algorithm_it_cannot_compute(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch import checksums
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    with SenseIndex.open(target) as index:  # a second save: both digests in the sum are SHA-256 ones
+        index.add([bank_corpus])
+    vectors = target / VECTORS_FILE
+    sums = vectors.with_name(VECTORS_FILE + checksums.SUFFIX)
+    assert json.loads(sums.read_text())["previous_algorithm"] == "sha256"
+    calls: list[str] = []
+    digest = checksums.file_digest
+    monkeypatch.setattr(checksums, "file_digest", lambda path, algorithm: calls.append(algorithm) or digest(path, algorithm))
+    data = vectors.read_bytes()
+    vectors.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # matches neither digest: both are tried
+    assert "does not match" in (checksums.mismatch(vectors) or "") and calls == ["sha256"]
+    sums.write_text(json.dumps({"algorithm": "sha3_1024", "digest": "ab" * 32}))
+    assert "cannot compute (sha3_1024)" in (checksums.mismatch(vectors) or "")
 
 
 def test_writer_on_read_only_media_fails_with_one_line_before_changing_anything(
