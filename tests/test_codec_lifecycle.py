@@ -297,3 +297,13 @@ def test_ivf_sq8_codes_the_vectors_themselves() -> None:
 def test_an_empty_store_gives_an_empty_training_sample() -> None:
     store = VectorStore.create(16, "sq8")
     assert store.training_sample(100).shape == (0, 16)
+
+
+def test_sq8_extremes_pass_over_a_nan_as_faiss_does() -> None:
+    x = unit_vectors(200, 8, seed=6)
+    x[3, 2] = np.nan
+    store = store_in_order(x, np.arange(1, 201))
+    low, high = store.extremes()
+    assert np.all(np.isfinite(low)) and np.all(np.isfinite(high))
+    # fp16 interim codes: the extremes are the stored values, within fp16 precision.
+    assert np.allclose(low, np.nanmin(x, axis=0), atol=1e-3) and np.allclose(high, np.nanmax(x, axis=0), atol=1e-3)
