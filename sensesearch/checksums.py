@@ -21,7 +21,8 @@ CHUNK = 1 << 20
 FILE_ALGORITHM = "sha256"
 """Every vectors save hashes the whole file, and opening for writing hashes it again: SHA-256 runs on
 the CPU's SHA extensions (x86 SHA-NI, ARMv8), 1.7 GB/s here against BLAKE2b's 0.88 GB/s."""
-FILE_HASHES: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "blake2b": lambda: hashlib.blake2b(digest_size=32)}
+FILE_HASHES: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256,
+                                             "blake2b": lambda: hashlib.blake2b(digest_size=32)}
 """The algorithms a sum file may name: FILE_ALGORITHM, and the 32-byte BLAKE2b of older indexes."""
 
 
@@ -55,7 +56,8 @@ def _expected(sums: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def record(path: Path, digest: str) -> None:
-    """Write `digest` (FILE_ALGORITHM's) as the expected digest of `path`, its current one kept as the previous, atomically."""
+    """Write `digest` (FILE_ALGORITHM's) as the expected digest of `path`, atomically; the digest it
+    expected until now is kept as the previous one."""
     before = _expected(_sums(path) or {"digest": ""})[0]
     target = path.with_name(path.name + SUFFIX)
     tmp = target.with_name(target.name + ".tmp")

@@ -109,9 +109,8 @@ def _driver_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
 
     On SQLite they bypass SQLAlchemy's Row objects (the 61 documents, 139,000 occurrences of the demo
     index: digested one by one in 0.28-0.30 s instead of 0.34 s, by verify in 0.29-0.30 s instead of
-    0.40-0.42 s); elsewhere SQLAlchemy runs the
-    query, which also applies a PostgreSQL index's schema (as in MetaStore.insert_rows). Either way
-    it runs in `conn`'s transaction.
+    0.40-0.42 s); elsewhere SQLAlchemy runs the query, which also applies a PostgreSQL index's schema
+    (as in MetaStore.insert_rows). Either way it runs in `conn`'s transaction.
     """
     if conn.dialect.name != "sqlite":
         yield from (tuple(row) for row in conn.execute(query))

@@ -187,8 +187,8 @@ class VectorStore:
         high = np.full(self.dim, -np.inf, dtype=np.float32)
         # fmin/fmax pass over NaN as faiss's own min/max training does.
         for _, vectors in self.stored():
-            np.fmin(low, np.nanmin(vectors, axis=0), out=low)
-            np.fmax(high, np.nanmax(vectors, axis=0), out=high)
+            np.fmin(low, np.fmin.reduce(vectors, axis=0), out=low)
+            np.fmax(high, np.fmax.reduce(vectors, axis=0), out=high)
         return np.stack([low, high])
 
     def training_sample(self, size: int, seed: int | None = None) -> np.ndarray:

@@ -275,7 +275,8 @@ def test_two_level_kmeans_shares_add_up_to_k_and_follow_group_sizes() -> None:
     rng = np.random.default_rng(2)
     centres = unit_vectors(3, 16, seed=3) * 5
     sizes = (6_000, 1_500, 60)
-    x = np.concatenate([centres[g] + 0.3 * rng.standard_normal((n, 16)).astype(np.float32) for g, n in enumerate(sizes)])
+    x = np.concatenate([centres[g] + 0.3 * rng.standard_normal((n, 16)).astype(np.float32)
+                        for g, n in enumerate(sizes)])
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     centroids = codec.two_level_kmeans(x, 300, spherical=True, seed=1234)
     assert centroids.shape == (300, 16) and centroids.dtype == np.float32

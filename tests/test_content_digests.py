@@ -178,8 +178,9 @@ def test_deleted_vectors_sum_does_not_pass_as_an_older_index(tmp_path: Path, ban
         SenseIndex.open(target)
 
 
-@pytest.mark.parametrize("damage, error, words", [("page", IndexCorruptError, "is damaged: database disk image is malformed"),
-                                                   ("utf8", SenseSearchError, "failed: Could not decode to UTF-8")])
+@pytest.mark.parametrize("damage, error, words", [
+    ("page", IndexCorruptError, "is damaged: database disk image is malformed"),
+    ("utf8", SenseSearchError, "failed: Could not decode to UTF-8")])
 def test_digest_reads_past_sqlalchemy_still_turn_database_failures_into_domain_errors(
         tmp_path: Path, damage: str, error: type[Exception], words: str) -> None:
     # The digests read rows through the SQLite driver's own cursor, past the engine's handle_error hook.

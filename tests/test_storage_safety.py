@@ -236,7 +236,8 @@ def test_vectors_sum_check_hashes_once_and_names_an_algorithm_it_cannot_compute(
     assert json.loads(sums.read_text())["previous_algorithm"] == "sha256"
     calls: list[str] = []
     digest = checksums.file_digest
-    monkeypatch.setattr(checksums, "file_digest", lambda path, algorithm: calls.append(algorithm) or digest(path, algorithm))
+    monkeypatch.setattr(checksums, "file_digest",
+                        lambda path, algorithm: calls.append(algorithm) or digest(path, algorithm))
     data = vectors.read_bytes()
     vectors.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # matches neither digest: both are tried
     assert "does not match" in (checksums.mismatch(vectors) or "") and calls == ["sha256"]
