@@ -85,26 +85,32 @@ def random_bert(size: str, folder: Path, seed: int = 0) -> Path:
     return folder
 
 
-class PooledVectorEncoder:
-    """The real planner's word spans with unit vectors taken in turn from a fixed pool.
+class StandInEncoder:
+    """The real planner's word spans with random unit vectors in place of the model's.
 
-    An encoder whose only cost is tokenising: indexing with it measures what everything after the
-    model (rows, vectors, digests, checkpoints, the IVF build) can sustain, the ceiling of a full
-    pipeline on a device whose forward pass is nearly free. `runs_on_host` picks the ingest path
-    the real encoder would take (False: the read-ahead thread, as on CUDA).
+    A full-size index without the model's cost. `pool` 0 draws fresh vectors for every sentence
+    (all distinct, as search benchmarks need); `pool` N takes them in turn from N drawn once, so
+    encoding costs only the tokenising: indexing then measures what everything after the model
+    (rows, vectors, digests, checkpoints, the IVF build) can sustain, the ceiling of a full pipeline
+    on a device whose forward pass is nearly free. `runs_on_host` picks the ingest path the real
+    encoder would take (False: the read-ahead thread, as on CUDA).
     """
 
-    POOL = 65_536
-
-    def __init__(self, encoder: Any, runs_on_host: bool) -> None:
+    def __init__(self, encoder: Any, seed: int = 0, pool: int = 0, runs_on_host: bool = True) -> None:
         import numpy as np
 
         self.real = encoder
         self.settings, self.dim, self.fingerprint = encoder.settings, encoder.dim, encoder.fingerprint
         self.runs_on_host = runs_on_host
-        pool = np.random.default_rng(0).standard_normal((self.POOL, encoder.dim), dtype=np.float32)
-        self.pool = pool / np.linalg.norm(pool, axis=1, keepdims=True)
+        self.rng = np.random.default_rng(seed)
+        self.pool = self._unit(pool) if pool else None
         self.at = 0
+
+    def _unit(self, n: int) -> Any:
+        import numpy as np
+
+        x = self.rng.standard_normal((n, self.dim), dtype=np.float32)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
 
     def encode(self, sentences: Any) -> list[Any]:
         from sensesearch.records import EncodedSentence
@@ -112,7 +118,10 @@ class PooledVectorEncoder:
         plan = self.real.plan(sentences)
         out = []
         for spans, pieces in zip(plan.spans, plan.pieces):
-            if self.at + len(spans) > self.POOL:
+            if self.pool is None:
+                out.append(EncodedSentence(spans, self._unit(len(spans)), pieces))
+                continue
+            if self.at + len(spans) > len(self.pool):
                 self.at = 0
             out.append(EncodedSentence(spans, self.pool[self.at:self.at + len(spans)], pieces))
             self.at += len(spans)

@@ -6,7 +6,7 @@ All figures count the same word pieces of the same sentences (the pipeline's own
 so their ratios hold within one run. "bare" is the model alone on the pipeline's own batches,
 already on the device; "encoder" is TransformerEncoder.encode_stream over ingest-sized chunks;
 "full" is SenseIndex.add of the corpus files, wall clock, the IVF build at its end included; "writer"
-is the same add with a model that costs nothing (PooledVectorEncoder): the most any model's full
+is the same add with a model that costs nothing (_common.StandInEncoder with a vector pool): the most any model's full
 pipeline can reach with this writer on this machine.
 
     python benchmarks/bench_gpu.py --device cuda                          # all sizes, float32 and bf16
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import (MODEL_SIZES, REPO, PooledVectorEncoder, corpus_sentences, emit, random_bert, remove,
+from _common import (MODEL_SIZES, REPO, StandInEncoder, corpus_sentences, emit, random_bert, remove,
                      subsample_corpus)
 
 from sensesearch.config import EncoderSettings
@@ -32,6 +32,8 @@ from sensesearch.index import SenseIndex
 from sensesearch.ingest import CHUNK_CHARS, CHUNK_SENTENCES
 
 COSINE_SENTENCES = 500
+WRITER_POOL = 65_536
+"""Unit vectors the writer run takes in turn: drawing fresh ones would cost more than the writer."""
 
 
 def chunked(sentences: list[str]) -> list[list[str]]:
@@ -106,8 +108,9 @@ def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[
     encoded_pieces = sum(e.n_pieces for result in encoder.encode_stream(iter(chunks)) for e in result)
     seconds["encoder"] = time.perf_counter() - started
     seconds["full"], report = indexed(encoder, settings, corpus, workdir / f"index-{model.name}-{precision}", args)
-    seconds["writer"], writer_report = indexed(PooledVectorEncoder(encoder, runs_on_host(encoder)), settings,
-                                               corpus, workdir / f"writer-{model.name}-{precision}", args)
+    stand_in = StandInEncoder(encoder, pool=WRITER_POOL, runs_on_host=runs_on_host(encoder))
+    seconds["writer"], writer_report = indexed(stand_in, settings, corpus, workdir / f"writer-{model.name}-{precision}",
+                                               args)
     if encoded_pieces != pieces or report.word_pieces != pieces:
         raise SystemExit(f"pieces differ: counted {pieces}, encoder {encoded_pieces}, pipeline {report.word_pieces}")
     sample = [s for chunk in chunks for s in chunk][:COSINE_SENTENCES]

@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import REPO, emit, remove, rss_mb, subsample_corpus
+from _common import REPO, StandInEncoder, emit, remove, rss_mb, subsample_corpus
 
 from sensesearch.config import EncoderSettings
 from sensesearch.encoder import TransformerEncoder
 from sensesearch.index import SenseIndex
 from sensesearch.query import normalize_form
-from sensesearch.records import EncodedSentence
 from sensesearch.vectors import VectorStore
 
 K = 10
@@ -68,23 +67,6 @@ def same_word(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "ratio_p50_query_vs_encode": round(query["p50_ms"] / max(encode["p50_ms"], 1e-9), 3)}
 
 
-class RandomVectorEncoder:
-    """The real tokenizer's word spans with random unit vectors: a full-size index without the model's cost."""
-
-    def __init__(self, encoder: TransformerEncoder, seed: int) -> None:
-        self.real = encoder
-        self.settings, self.dim, self.fingerprint = encoder.settings, encoder.dim, encoder.fingerprint
-        self.rng = np.random.default_rng(seed)
-
-    def encode(self, sentences: Any) -> list[EncodedSentence]:
-        plan = self.real.plan(sentences)
-        out = []
-        for spans, pieces in zip(plan.spans, plan.pieces):
-            x = self.rng.standard_normal((len(spans), self.dim), dtype=np.float32)
-            out.append(EncodedSentence(spans, x / np.linalg.norm(x, axis=1, keepdims=True), pieces))
-        return out
-
-
 def same_word_at_scale(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Search and metadata cost on the full-size index, added per query to the real encoding time.
 
@@ -93,7 +75,7 @@ def same_word_at_scale(args: argparse.Namespace, workdir: Path) -> dict[str, Any
     measure it, and the model's part is timed on the same sentences separately.
     """
     encoder = TransformerEncoder(EncoderSettings())
-    stub = RandomVectorEncoder(encoder, args.seed)
+    stub = StandInEncoder(encoder, args.seed)
     corpus = subsample_corpus([Path(c) for c in args.corpus], workdir / "scale-corpus", args.scale_docs, 0)
     started = time.perf_counter()
     with SenseIndex.create(workdir / "scale", encoder=stub) as index:
