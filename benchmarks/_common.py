@@ -112,6 +112,10 @@ class StandInEncoder:
         x = self.rng.standard_normal((n, self.dim), dtype=np.float32)
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
+    def nearest_centroids(self, vectors: Any, centroids: Any) -> Any:
+        """The real encoder's IVF list assignment (on its device), as ingest would use it."""
+        return self.real.nearest_centroids(vectors, centroids)
+
     def encode(self, sentences: Any) -> list[Any]:
         from sensesearch.records import EncodedSentence
 

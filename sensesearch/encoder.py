@@ -14,7 +14,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from .errors import ModelLoadError
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedSentence
 from .runner import DeviceBatch, PendingVectors, WordVectorRunner, check_precision, default_batch_tokens
+
+if TYPE_CHECKING:
+    from .ivf import Assign
 
 
 @runtime_checkable
@@ -46,6 +49,14 @@ def runs_on_host(encoder: Encoder) -> bool:
     An encoder on an accelerator sets `runs_on_host = False`, and its forward pass overlaps the writing.
     """
     return bool(getattr(encoder, "runs_on_host", True))
+
+
+def device_assign(encoder: Encoder | None) -> Assign | None:
+    """The encoder's nearest-centroid search on its accelerator (`nearest_centroids`, an ivf.Assign), or None
+    for an encoder that computes on this machine's CPU, where FAISS's own search is as fast (see ivf.py)."""
+    if encoder is None or runs_on_host(encoder):
+        return None
+    return getattr(encoder, "nearest_centroids", None)
 
 
 EncoderFactory = Callable[[EncoderSettings, str | None], Encoder]
@@ -135,6 +146,10 @@ class PlannedEncoder:
             return []
         plan = self.planner.plan(sentences)
         return split_by_sentence(plan, self.runner.run(plan, self.planner.batches(plan)))
+
+    def nearest_centroids(self, vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+        """IVF list assignment on the model's device (an ivf.Assign; see WordVectorRunner.nearest)."""
+        return self.runner.nearest(vectors, centroids)
 
     def plan(self, sentences: Sequence[str]) -> EncodingPlan:
         """Tokenise `sentences` and cut them into model windows (the CPU-side work before the forward pass)."""

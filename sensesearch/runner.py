@@ -28,6 +28,8 @@ on the same device, in the order the settings list the layers. A numpy array is 
 HALF_PRECISIONS = ("fp16", "bf16")
 CPU_BATCH_TOKENS = 4096
 BATCH_TOKENS_ENV = "SENSESEARCH_BATCH_TOKENS"
+NEAREST_SCORES = 1 << 26
+"""Inner products held on the device at once when assigning vectors to centroids (256 MB of float32)."""
 
 
 def check_precision(precision: str, device: str) -> None:
@@ -146,6 +148,23 @@ class WordVectorRunner:
             return pieces.permute(1, 0, 2).reshape(pieces.shape[1], -1)
         combined = pieces.sum(0)
         return combined / pieces.shape[0] if self.combine == "mean" else combined
+
+    def nearest(self, vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+        """(n,) int64: for each row of `vectors` (n, d) float32, the row of `centroids` (k, d) float32 with the
+        highest inner product, computed on the runner's device, NEAREST_SCORES products at a time.
+
+        On a GPU this is the cheap way to fill an IVF index's lists (ivf.py): 493,000 vectors into
+        2,809 lists are 1.1 TFLOP of float32 products, which took FAISS 6.8 s on 2 CPU cores.
+        """
+        import torch
+
+        device = torch.device(self.device)
+        rows = max(1, NEAREST_SCORES // max(1, len(centroids)))
+        with torch.inference_mode():
+            table = torch.from_numpy(np.ascontiguousarray(centroids, dtype=np.float32)).to(device)
+            found = [(torch.from_numpy(np.ascontiguousarray(vectors[first:first + rows], dtype=np.float32)).to(device)
+                      @ table.T).argmax(dim=1) for first in range(0, len(vectors), rows)]
+            return torch.cat(found).cpu().numpy().astype(np.int64) if found else np.zeros(0, dtype=np.int64)
 
     def run(self, plan: EncodingPlan, batches: Sequence[Batch]) -> np.ndarray:
         """(plan.n_words, dim) float32 L2-normalised word vectors, computed now."""

@@ -26,6 +26,7 @@ from . import checksums, dburl, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexCorruptError, SenseSearchError
 from .folder import META_FILE, read_index_config, sqlite_url
+from .ivf import Assign
 from .reencode import Encode, reencoded_vectors
 from .store import DocumentRow, MetaStore
 from .storage_writer import IdRange, StoreWriter
@@ -143,10 +144,13 @@ class OccurrenceStore:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def writer(self) -> StoreWriter:
-        """A write session (add rows and vectors, replace documents, checkpoint, roll back); see StoreWriter."""
+    def writer(self, assign: Assign | None = None) -> StoreWriter:
+        """A write session (add rows and vectors, replace documents, checkpoint, roll back); see StoreWriter.
+
+        `assign` chooses the lists of vectors added to an IVF store (ivf.py), e.g. on the encoder's GPU.
+        """
         self.require_writer()
-        return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range)
+        return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range, assign)
 
     def require_writer(self) -> None:
         if self.read_only:
@@ -180,17 +184,18 @@ class OccurrenceStore:
                                    f"dropped ({reason}); searches already leave them out, and the next writer "
                                    "(`sensesearch index` or `remove`, or `verify --repair`) drops them") from None
 
-    def settle(self, phase: Callable[[str], None] | None = None) -> bool:
+    def settle(self, phase: Callable[[str], None] | None = None, assign: Assign | None = None) -> bool:
         """Rebuild the vectors as an IVF index once their number calls for it (codec life cycle); True if it did.
 
-        `phase` hears the name of each slow step (for progress displays).
+        `phase` hears the name of each slow step (for progress displays); `assign` chooses the vectors'
+        lists (ivf.py), FAISS on the CPU by default.
         """
         if not self.vectors.needs_rebuild(self.config.compression):
             return False
         log.info("rebuilding %d vectors as an IVF index", self.vectors.ntotal)
         if phase:
             phase("building the vector index")
-        self.vectors = self.vectors.rebuilt(self.config.compression)
+        self.vectors = self.vectors.rebuilt(self.config.compression, assign=assign)
         if phase:
             phase("saving the vectors")
         self.save_vectors()

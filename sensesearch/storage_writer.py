@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 
 from .digests import document_digest
 from .errors import SenseSearchError
+from .ivf import Assign
 from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
 from .vectors import VectorStore
 
@@ -75,13 +76,15 @@ class StoreWriter:
 
     The ingest loop needs only this: `next_ids`, `word_ids`, `document_by_key`, `replace`, `add`,
     `add_document`, `checkpoint`, `ntotal`. Ids are the caller's to hand out from `next_ids` on;
-    `add` checks they stay inside the store's id range.
+    `add` checks they stay inside the store's id range. `assign` chooses the lists of vectors added to
+    an IVF store (see ivf.py).
     """
 
     def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[[], None],
-                 id_range: IdRange) -> None:
+                 id_range: IdRange, assign: Assign | None = None) -> None:
         self.meta = meta
         self.vectors = vectors
+        self.assign = assign
         self.save_vectors = save_vectors
         self.id_range = id_range
         self.conn: Connection | None = None
@@ -144,7 +147,7 @@ class StoreWriter:
         self.meta.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"),
                               occurrence_rows)
         if len(ids):
-            self.vectors.add(ids, vectors)
+            self.vectors.add(ids, vectors, self.assign)
             self.added_occurrence = max(self.added_occurrence, int(ids.max()) + 1)
 
     def add_document(self, update: bool = False, **values: Any) -> None:

@@ -18,13 +18,12 @@ import faiss
 import numpy as np
 
 from . import checksums
-from .codec import (IVF_TRAINING_PER_LIST, TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem,
-                    compression_of, content_keys, configure, default_nprobe, exhaustive_code, ivf_lists, min_training,
-                    retrain_level, sample_ids, train_ivf, trains_on_extremes)
+from .codec import (TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem, compression_of, content_keys,
+                    exhaustive_code, ivf_lists, min_training, retrain_level, sample_ids, trains_on_extremes)
 from .errors import IndexCorruptError, SenseSearchError
+from .ivf import Assign, add_to_lists, build_ivf
 
 VECTORS_FILE = "vectors.faiss"
-IVF_REBUILD_BATCH = 65_536
 KEY_BATCH = 8_192
 """Rows decoded (and hashed, for a training sample) at once: about 8 bytes per dimension per row
 with content_keys' temporaries (25 MB at 384 dimensions; 65,536 rows took 450 MB, once the peak of a
@@ -131,16 +130,21 @@ class VectorStore:
         wanted = f" (exact until {min_training(self.compression)} vectors, then {self.compression})" if self.interim else ""
         return f"IDMap2,{code_name(self.code)}{wanted}"
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add unit vectors under their occurrence ids (the code is trained when saved, see `settle`)."""
+    def add(self, ids: np.ndarray, vectors: np.ndarray, assign: Assign | None = None) -> None:
+        """Add unit vectors under their occurrence ids (the code is trained when saved, see `settle`);
+        `assign` chooses an IVF store's lists (see ivf.py)."""
         if len(ids) == 0:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        self._sorted_ids = None
+        if self.ivf is not None:
+            add_to_lists(self.ivf, ids, vectors, assign)
+            return
         if not self.index.is_trained:
             # Only a store from before the codec life cycle gets here; train it on what it is given.
             self.index.train(vectors)
-        self.index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
-        self._sorted_ids = None
+        self.index.add_with_ids(vectors, ids)
 
     def settle(self) -> bool:
         """Train the code if the size now calls for it (codec.retrain_level); True if it did.
@@ -309,23 +313,9 @@ class VectorStore:
             return False
         return self.ivf is None or ivf_lists(self.ntotal) >= 2 * self.ivf.nlist
 
-    def rebuilt(self, compression: str | None = None, seed: int | None = None, force: bool = False) -> VectorStore:
-        """A new IVF store holding the same ids, trained on a sample of the (decoded) stored vectors.
-
-        The sample is IVF_TRAINING_PER_LIST vectors per list, and at least what the code needs
-        (codec.min_training), never every vector.
-        """
+    def rebuilt(self, compression: str | None = None, seed: int | None = None, force: bool = False,
+                assign: Assign | None = None) -> VectorStore:
+        """A new IVF store holding the same ids, trained on a sample of the (decoded) stored vectors
+        (ivf.build_ivf); `assign` chooses the vectors' lists (see ivf.py), FAISS on the CPU by default."""
         compression = compression or self.compression
-        factory = choose_index_factory(self.ntotal, self.dim, compression)
-        if force and not factory.startswith("IVF"):
-            factory = f"IVF{ivf_lists(self.ntotal)},{factory}"
-        index = faiss.index_factory(self.dim, factory, faiss.METRIC_INNER_PRODUCT)
-        ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
-        configure(ivf, compression)
-        wanted = max(IVF_TRAINING_PER_LIST * ivf.nlist, min_training(compression))
-        train_ivf(index, ivf, self.training_sample(min(wanted, TRAINING_SAMPLE_MAX * 4), seed))
-        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        ivf.nprobe = default_nprobe(ivf.nlist)
-        for ids, vectors in self.stored(IVF_REBUILD_BATCH):
-            index.add_with_ids(vectors, ids)
-        return VectorStore(index, compression)
+        return VectorStore(build_ivf(self, compression, seed, force, assign), compression)

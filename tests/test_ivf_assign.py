@@ -1,0 +1,151 @@
+"""IVF list assignment by the caller (ivf.Assign): the same lists and codes as FAISS's own, and ingest hands
+the encoder's device search to it only when the encoder runs off the host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+import sensesearch.codec as codec_module
+import sensesearch.runner as runner_module
+from sensesearch.config import EncoderSettings
+from sensesearch.encoder import device_assign
+from sensesearch.errors import SenseSearchError
+from sensesearch.index import SenseIndex
+from sensesearch.ivf import add_to_lists
+from sensesearch.runner import WordVectorRunner
+from sensesearch.vectors import VectorStore
+
+from .fake_encoder import FakeEncoder
+
+
+def unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def numpy_nearest(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    return np.argmax(vectors @ centroids.T, axis=1)
+
+
+def lists_of(index: faiss.Index) -> list[tuple[list[int], bytes]]:
+    """Each list's ids (sorted) and codes in id order: what an IVF index holds, whatever order it was filled in."""
+    ivf = faiss.extract_index_ivf(index)
+    out = []
+    for number in range(ivf.nlist):
+        size = ivf.invlists.list_size(number)
+        ids = faiss.rev_swig_ptr(ivf.invlists.get_ids(number), size).copy()
+        codes = faiss.rev_swig_ptr(ivf.invlists.get_codes(number), size * ivf.code_size).copy()
+        order = np.argsort(ids)
+        out.append((ids[order].tolist(), codes.reshape(size, ivf.code_size)[order].tobytes()))
+    return out
+
+
+def exhaustive_store(x: np.ndarray, compression: str) -> VectorStore:
+    store = VectorStore.create(x.shape[1], compression)
+    store.add(np.arange(1, len(x) + 1, dtype=np.int64), x)
+    store.train_codec()
+    return store
+
+
+@pytest.mark.parametrize("compression", ["sq8", "pq", "fp16"])
+def test_rebuilt_with_an_assignment_holds_what_faiss_own_assignment_holds(compression: str) -> None:
+    # PQ codes residuals from the list's centroid; it trains 256 centroids per sub-quantizer, so few dimensions.
+    dim = 8 if compression == "pq" else 32
+    store = exhaustive_store(unit_rows(12_000, dim, seed=1), compression)
+    calls = []
+
+    def counted(vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+        calls.append(len(vectors))
+        return numpy_nearest(vectors, centroids)
+
+    by_faiss = store.rebuilt(force=True)
+    by_caller = store.rebuilt(force=True, assign=counted)
+    assert sum(calls) == store.ntotal and by_caller.ivf is not None
+    assert lists_of(by_caller.index) == lists_of(by_faiss.index)
+    assert by_caller.ivf.nprobe == by_faiss.ivf.nprobe
+    ids = np.array([1, 500, 12_000], dtype=np.int64)
+    assert np.array_equal(by_caller.reconstruct(ids), by_faiss.reconstruct(ids))
+
+    more = unit_rows(700, dim, seed=2)
+    more_ids = np.arange(20_001, 20_701, dtype=np.int64)
+    by_faiss.add(more_ids, more)
+    by_caller.add(more_ids, more, counted)
+    assert calls[-1] == 700 and lists_of(by_caller.index) == lists_of(by_faiss.index)
+    assert by_caller.sorted_ids()[-1] == 20_700 and by_caller.contains(np.array([20_001]))[0]
+
+
+@pytest.mark.parametrize("wrong", [lambda v, c: np.zeros(len(v) - 1, dtype=np.int64),
+                                   lambda v, c: np.full(len(v), len(c), dtype=np.int64),
+                                   lambda v, c: np.full(len(v), -1, dtype=np.int64)])
+def test_a_wrong_assignment_is_refused_before_anything_is_added(wrong) -> None:  # type: ignore[no-untyped-def]
+    store = exhaustive_store(unit_rows(5_000, 16, seed=3), "sq8").rebuilt(force=True)
+    before = store.ntotal
+    with pytest.raises(SenseSearchError, match="list assignment"):
+        add_to_lists(store.ivf, np.arange(90_000, 90_010, dtype=np.int64), unit_rows(10, 16, seed=4), wrong)
+    assert store.ntotal == before
+
+
+def test_runner_nearest_matches_faiss_coarse_search_in_any_number_of_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    centroids = unit_rows(37, 24, seed=5)
+    vectors = unit_rows(1_000, 24, seed=6)
+    quantizer = faiss.IndexFlatIP(24)
+    quantizer.add(centroids)
+    expected = quantizer.search(vectors, 1)[1].ravel()
+    runner = WordVectorRunner(lambda ids, mask: None, combine="sum", dim=24, device="cpu")
+    monkeypatch.setattr(runner_module, "NEAREST_SCORES", 37 * 64)  # 64 rows at a time: 16 pieces
+    found = runner.nearest(vectors, centroids)
+    assert found.dtype == np.int64 and np.array_equal(found, expected)
+    assert runner.nearest(vectors[:0], centroids).shape == (0,)
+
+
+class OffHostEncoder(FakeEncoder):
+    """A fake encoder that says it runs on an accelerator and brings its own centroid search, counting rows."""
+
+    def __init__(self, settings: EncoderSettings) -> None:
+        super().__init__(settings)
+        self.runs_on_host = False
+        self.assigned = 0
+
+    def nearest_centroids(self, vectors: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+        self.assigned += len(vectors)
+        return numpy_nearest(vectors, centroids)
+
+
+def test_device_assign_only_for_encoders_off_the_host(fake_settings: EncoderSettings) -> None:
+    on_host = FakeEncoder(fake_settings)
+    off_host = OffHostEncoder(fake_settings)
+    assert device_assign(None) is None and device_assign(on_host) is None
+    assert device_assign(off_host) == off_host.nearest_centroids
+    off_host.runs_on_host = True
+    assert device_assign(off_host) is None
+
+
+def test_ingest_fills_ivf_lists_with_the_encoders_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        fake_settings: EncoderSettings) -> None:
+    monkeypatch.setattr(codec_module, "IVF_THRESHOLD", 300)
+    words = "river bank money loan water stream house field market trade".split()
+    texts = []
+    for part in range(2):
+        folder = tmp_path / f"corpus{part}"
+        folder.mkdir()
+        (folder / "a.txt").write_text("\n\n".join(
+            " ".join(words[(i * 7 + j + part) % len(words)] for j in range(12)) + "." for i in range(40)))
+        texts.append(folder)
+    built = {}
+    for name, encoder in (("device", OffHostEncoder(fake_settings)), ("faiss", FakeEncoder(fake_settings))):
+        with SenseIndex.create(tmp_path / name, settings=fake_settings, encoder=encoder) as index:
+            index.add([texts[0]])  # past IVF_THRESHOLD: rebuilt as IVF when the ingest ends
+            assert index.vectors.ivf is not None
+            index.add([texts[1]])  # into the IVF lists directly
+            built[name] = (lists_of(index.vectors.index), encoder)
+            assert [h.word for h in index.query("money in the [[bank]]", k=3)] == ["bank"] * 3
+    device_encoder = built["device"][1]
+    assert isinstance(device_encoder, OffHostEncoder)
+    # Each vector assigned once: the first corpus's by the rebuild, the second's as it was added.
+    with SenseIndex.open(tmp_path / "device", read_only=True) as index:
+        assert device_encoder.assigned == index.vectors.ntotal == 960
+    assert built["device"][0] == built["faiss"][0]
