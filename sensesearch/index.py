@@ -149,7 +149,7 @@ class SenseIndex(IndexOpening):
         changed). `progress` gets the number of sentences done. Returns the number of vectors written.
         """
         self._require_writer()
-        return self.storage.reencode(self.encoder.encode, progress)
+        return self.storage.reencode(self.encoder.encode, progress, device_assign(self.encoder))
 
     def _require_writer(self) -> None:
         """SenseSearchError for an index opened read-only (sense_api's writes ask this too)."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from sqlalchemy import select
 
+from .ivf import Assign
 from .rescore import Encode, stored_row_vector
 from .store import MetaStore, occurrences, sentences
 from .vectors import VectorStore
@@ -21,10 +22,11 @@ SENTENCES_PER_BATCH = 512
 
 
 def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: str,
-                      progress: Callable[[int], None] | None = None) -> VectorStore:
+                      progress: Callable[[int], None] | None = None, assign: Assign | None = None) -> VectorStore:
     """A new vector store holding a fresh vector for every stored occurrence, its codec trained on a sample of all.
 
     Raises ConfigMismatchError when the encoder no longer finds a stored word at its stored span.
+    `assign` chooses the lists when the result is an IVF index (ivf.py), FAISS on the CPU by default.
     Memory: exact (fp16) codes of every vector until the codec is trained once at the end.
     """
     fresh = VectorStore.create(dim, compression)
@@ -54,5 +56,5 @@ def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: s
                 progress(done)
     fresh.train_codec()
     if fresh.needs_rebuild():
-        fresh = fresh.rebuilt()
+        fresh = fresh.rebuilt(assign=assign)
     return fresh

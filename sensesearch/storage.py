@@ -201,10 +201,15 @@ class OccurrenceStore:
         self.save_vectors()
         return True
 
-    def reencode(self, encode: Encode, progress: Callable[[int], None] | None = None) -> int:
-        """Replace every vector by a fresh one from the stored sentences, with a newly trained codec; returns how many."""
+    def reencode(self, encode: Encode, progress: Callable[[int], None] | None = None,
+                 assign: Assign | None = None) -> int:
+        """Replace every vector by a fresh one from the stored sentences, with a newly trained codec; returns how many.
+
+        `assign` chooses an IVF index's lists (ivf.py), FAISS on the CPU by default.
+        """
         self.require_writer()
-        self.vectors = reencoded_vectors(self.meta, encode, self.config.dim, self.config.compression, progress)
+        self.vectors = reencoded_vectors(self.meta, encode, self.config.dim, self.config.compression, progress,
+                                         assign)
         self.save_vectors()
         return self.vectors.ntotal
 
