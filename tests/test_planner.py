@@ -145,3 +145,43 @@ def test_token_budget_chunks_bound_rows_times_longest() -> None:
     assert token_budget_chunks([3, 3, 4, 10, 10], 12) == [[0, 1, 2], [3], [4]]
     assert token_budget_chunks([50], 12) == [[0]]  # one oversized segment still runs, alone
     assert token_budget_chunks([], 12) == []
+
+
+def sentence_by_sentence(tokenizer: Any, text: str) -> tuple[list[int], list[int], list[int], list[int], list[list[int]]]:
+    """What Planner.tokenize gives for one sentence, worked out on its own through transformers' __call__:
+    pieces, each piece's word row (-1: none), each word's first and last piece, and its span in `text`."""
+    from sensesearch.normalize import fold
+
+    folded = fold(text)
+    encoding = tokenizer([folded.text], add_special_tokens=False, return_offsets_mapping=True).encodings[0]
+    numbers = sorted({w for w in encoding.word_ids if w is not None})
+    rows = [-1 if w is None else numbers.index(w) for w in encoding.word_ids]
+    first = [rows.index(r) for r in range(len(numbers))]
+    last = [len(rows) - 1 - rows[::-1].index(r) for r in range(len(numbers))]
+    spans = folded.spans(np.array([[encoding.offsets[f][0], encoding.offsets[e][1]] for f, e in zip(first, last)],
+                                  dtype=np.int64).reshape(-1, 2))
+    return list(encoding.ids), rows, first, last, np.asarray(spans).tolist()
+
+
+def test_batch_tokenize_matches_each_sentence_tokenized_alone(tokenizer: Any) -> None:
+    texts = ["The bank raised its rates.", "", "   ", "...!?", "Café déjà vu, naïve coöperation.",
+             "Cafe\u0301 with a combining accent", "ｂａｎｋ ﬁne ｆｕｌｌｗｉｄｔｈ", "soft\u00adhyphen zero\u200bwidth",
+             "日本語の文。次の文。", "emoji 😀 and ⚠️ signs", "tab\there\nnewline", "\x00control\x07chars",
+             f"{LONG_WORD} " * 40, "İstanbul ΣΊΣΥΦΟΣ straße", "a", "unknown ℵ ⌘ glyphs"]
+    found = planner(tokenizer).tokenize(texts)
+    assert len(found) == len(texts)
+    for text, sentence in zip(texts, found):
+        ids, rows, first, last, spans = sentence_by_sentence(tokenizer, text)
+        assert sentence.ids.tolist() == ids and sentence.word_of_piece.tolist() == rows, text
+        assert sentence.first_piece.tolist() == first and sentence.last_piece.tolist() == last, text
+        assert sentence.spans.dtype == np.int32 and sentence.spans.tolist() == spans, text
+
+
+def test_planner_plans_every_piece_whatever_the_tokenizer_was_set_to(tokenizer: Any) -> None:
+    from transformers import AutoTokenizer
+
+    limited = AutoTokenizer.from_pretrained(tokenizer.name_or_path)
+    limited.backend_tokenizer.enable_truncation(max_length=4)
+    limited.backend_tokenizer.enable_padding(length=64)
+    sentence = planner(limited).tokenize(["one two three four five six seven"])[0]
+    assert len(sentence.ids) == 7 and sentence.word_of_piece.tolist() == list(range(7))
