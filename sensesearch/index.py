@@ -116,11 +116,9 @@ class SenseIndex(IndexOpening):
         """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
         encoder = None if chunk_encoder is not None else self.encoder
         # IVF list assignment is most of an IVF build's cost; a GPU encoder's device does it in milliseconds.
-        assign = device_assign(encoder)
-        report = Ingestor(self.storage.writer(assign), encoder, self.config.lemma_language, progress=progress,
-                          chunk_encoder=chunk_encoder).run(items)
-        self.storage.settle(phase, assign)
-        return report
+        writer = self.storage.writer(device_assign(encoder), phase)
+        return Ingestor(writer, encoder, self.config.lemma_language, progress=progress,
+                        chunk_encoder=chunk_encoder).run(items)
 
     def remove(self, paths_or_labels: Sequence[str]) -> list[str]:
         """Remove documents given by path (a folder removes everything below it) or label; returns labels."""

@@ -143,7 +143,7 @@ class Ingestor:
                                 self._store_document(last)
                             self._checkpoint()
                 with self.conn_lock:
-                    self._checkpoint()
+                    self._checkpoint(last=True)
             except BaseException:
                 with self.conn_lock:
                     self.stopping = True
@@ -306,7 +306,8 @@ class Ingestor:
     def _threshold_reached(self) -> bool:
         return self.since_checkpoint >= max(self.min_checkpoint, int(CHECKPOINT_GROWTH * self.writer.ntotal))
 
-    def _checkpoint(self) -> None:
-        """Make everything written so far durable (the writer's order: vectors saved, then rows committed)."""
-        self.writer.checkpoint()
+    def _checkpoint(self, last: bool = False) -> None:
+        """Make everything written so far durable (the writer's order: vectors saved, then rows committed);
+        `last`: the run's final one (see StoreWriter.checkpoint)."""
+        self.writer.checkpoint(last)
         self.since_checkpoint = 0

@@ -55,6 +55,5 @@ def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: s
             if progress:
                 progress(done)
     fresh.train_codec()
-    if fresh.needs_rebuild():
-        fresh = fresh.rebuilt(assign=assign)
+    fresh.grow(assign)
     return fresh

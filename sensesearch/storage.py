@@ -144,13 +144,14 @@ class OccurrenceStore:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def writer(self, assign: Assign | None = None) -> StoreWriter:
+    def writer(self, assign: Assign | None = None, phase: Callable[[str], None] | None = None) -> StoreWriter:
         """A write session (add rows and vectors, replace documents, checkpoint, roll back); see StoreWriter.
 
-        `assign` chooses the lists of vectors added to an IVF store (ivf.py), e.g. on the encoder's GPU.
+        `assign` chooses the lists of vectors added to an IVF store (ivf.py), e.g. on the encoder's GPU;
+        `phase` hears the name of each slow step of its last checkpoint (for progress displays).
         """
         self.require_writer()
-        return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range, assign)
+        return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range, assign, phase)
 
     def require_writer(self) -> None:
         if self.read_only:
@@ -183,23 +184,6 @@ class OccurrenceStore:
             raise SenseSearchError(f"removed {len(docs)} document(s) from the metadata, but their vectors could not be "
                                    f"dropped ({reason}); searches already leave them out, and the next writer "
                                    "(`sensesearch index` or `remove`, or `verify --repair`) drops them") from None
-
-    def settle(self, phase: Callable[[str], None] | None = None, assign: Assign | None = None) -> bool:
-        """Rebuild the vectors as an IVF index once their number calls for it (codec life cycle); True if it did.
-
-        `phase` hears the name of each slow step (for progress displays); `assign` chooses the vectors'
-        lists (ivf.py), FAISS on the CPU by default.
-        """
-        if not self.vectors.needs_rebuild(self.config.compression):
-            return False
-        log.info("rebuilding %d vectors as an IVF index", self.vectors.ntotal)
-        if phase:
-            phase("building the vector index")
-        self.vectors = self.vectors.rebuilt(self.config.compression, assign=assign)
-        if phase:
-            phase("saving the vectors")
-        self.save_vectors()
-        return True
 
     def reencode(self, encode: Encode, progress: Callable[[int], None] | None = None,
                  assign: Assign | None = None) -> int:

@@ -313,6 +313,17 @@ class VectorStore:
             return False
         return self.ivf is None or ivf_lists(self.ntotal) >= 2 * self.ivf.nlist
 
+    def grow(self, assign: Assign | None = None) -> bool:
+        """Lay the store out anew as IVF, in place, when its size calls for it (`needs_rebuild`); True if it did.
+
+        `assign` chooses the vectors' lists (see ivf.py), FAISS on the CPU by default.
+        """
+        if not self.needs_rebuild():
+            return False
+        self.index = build_ivf(self, self.compression, assign=assign)
+        self._sorted_ids = None
+        return True
+
     def rebuilt(self, compression: str | None = None, seed: int | None = None, force: bool = False,
                 assign: Assign | None = None) -> VectorStore:
         """A new IVF store holding the same ids, trained on a sample of the (decoded) stored vectors

@@ -9,6 +9,8 @@ runs the normal entry point. Tests steer it through environment variables:
   FAKE_CHUNK_SENTENCES sentences per encoding chunk (small chunks give many checkpoints on a small corpus);
   FAKE_OFF_HOST       "1": the encoder says it runs off the host CPU, as on a GPU (ingest then encodes on a
                       read-ahead thread while it writes);
+  FAKE_IVF_THRESHOLD  vectors past which the index is laid out as IVF (codec.IVF_THRESHOLD), so that a
+                      small corpus reaches that layout;
   FAKE_FAULT          "<point>:<n>": SIGKILL this process at the n-th time it reaches <point>, one of
                       before_checkpoint, after_vectors_saved (saved, not yet committed),
                       after_commit (committed, replaced vectors not yet dropped) and
@@ -29,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sensesearch import encoder, ingest, storage_writer, vectors
+from sensesearch import codec, encoder, ingest, storage_writer, vectors
 from sensesearch.records import EncodedSentence
 from tests.fake_encoder import FakeEncoder, FastFakeEncoder
 
@@ -90,7 +92,7 @@ def _install_fault(spec: str) -> None:
     original_checkpoint = storage_writer.StoreWriter.checkpoint
     original_save = vectors.VectorStore.save
 
-    def checkpoint(self: storage_writer.StoreWriter) -> None:
+    def checkpoint(self: storage_writer.StoreWriter, last: bool = False) -> None:
         reached("before_checkpoint")
         store_save = self.save_vectors
 
@@ -101,7 +103,7 @@ def _install_fault(spec: str) -> None:
         self.save_vectors = save_then_mark  # type: ignore[method-assign]
         self.transaction = _MarkedTransaction(self.transaction, reached)  # type: ignore[assignment]
         try:
-            original_checkpoint(self)
+            original_checkpoint(self, last)
         finally:
             self.save_vectors = store_save  # type: ignore[method-assign]
 
@@ -136,6 +138,8 @@ if os.environ.get("FAKE_CHUNK_SENTENCES"):
         _original_init(self, *args, **kwargs)
 
     ingest.Ingestor.__init__ = _small_chunks  # type: ignore[method-assign]
+if os.environ.get("FAKE_IVF_THRESHOLD"):
+    codec.IVF_THRESHOLD = int(os.environ["FAKE_IVF_THRESHOLD"])
 if os.environ.get("FAKE_FAULT"):
     _install_fault(os.environ["FAKE_FAULT"])
 

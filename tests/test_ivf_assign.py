@@ -12,6 +12,7 @@ import pytest
 import sensesearch.codec as codec_module
 import sensesearch.runner as runner_module
 from sensesearch.config import EncoderSettings
+from sensesearch.corpus import read_corpus
 from sensesearch.encoder import device_assign
 from sensesearch.errors import SenseSearchError
 from sensesearch.index import SenseIndex
@@ -152,3 +153,26 @@ def test_ingest_fills_ivf_lists_with_the_encoders_search(tmp_path: Path, monkeyp
     # added), then once more by reindex's rebuild; the lists hold the same as FAISS's own assignment.
     assert built["device"][2:] == (960, 1920) and built["faiss"][2:] == (None, None)
     assert built["device"][:2] == built["faiss"][:2]
+
+
+def test_the_last_checkpoint_lays_out_and_saves_the_ivf_index_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   fake_settings: EncoderSettings) -> None:
+    monkeypatch.setattr(codec_module, "IVF_THRESHOLD", 300)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("\n\n".join(f"Sentence {i} of the river bank and the money bank." for i in range(60)))
+    saved: list[str] = []
+    original = VectorStore.save
+
+    def noted(self: VectorStore, path: Path) -> None:
+        saved.append(self.describe())
+        original(self, path)
+
+    phases: list[str] = []
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        monkeypatch.setattr(VectorStore, "save", noted)
+        index.add_documents(read_corpus([corpus]), phase=phases.append)
+        assert index.vectors.ivf is not None and index.info().occurrences == 600
+    # One save, already laid out as IVF: not an exhaustive save followed by the rebuilt index's.
+    assert [layout.split(",")[0] for layout in saved] == ["IVF98"]
+    assert phases == ["building the vector index", "saving the vectors"]

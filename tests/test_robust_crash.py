@@ -76,6 +76,33 @@ def test_kills_at_each_step_of_a_checkpoint_then_resume(corpus: Path, tmp_path: 
     assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
 
 
+def test_killed_once_the_last_checkpoint_saved_the_ivf_layout_then_resumed(tmp_path: Path) -> None:
+    """The run's last checkpoint lays the vectors out as IVF before saving them: a kill right after that save
+    leaves an IVF file holding vectors whose rows never landed; readers ignore them, the next run drops them."""
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus / "a", 20, N_SENTENCES)
+    ivf = {"FAKE_IVF_THRESHOLD": "3000"}  # 20 documents hold 1,600 occurrences, 50 hold 4,000
+    assert _index(corpus / "a", tmp_path / "idx", **ivf).returncode == 0
+    assert index_layout(tmp_path / "idx").startswith("IDMap2")
+    write_corpus(corpus / "b", 30, N_SENTENCES, tag="b")
+    # Without SMALL_STEPS the last checkpoint is the run's only one.
+    killed = run_cli("index", corpus, "--index", tmp_path / "idx", "--model", MODEL, "--compression", "flat", "--quiet",
+                     FAKE_FAULT="after_vectors_saved:1", **ivf)
+    assert killed.returncode == KILLED, killed.stderr
+    assert index_layout(tmp_path / "idx").startswith("IVF")
+    assert assert_readable_and_complete(tmp_path / "idx") == 20
+    assert _index(corpus, tmp_path / "idx", **ivf).returncode == 0
+    assert index_layout(tmp_path / "idx").startswith("IVF")
+    with SenseIndex.create(tmp_path / "whole", settings=EncoderSettings(model=MODEL), compression="flat") as whole:
+        assert whole.add([corpus]).documents_indexed == 50
+    assert_same_content(snapshot(tmp_path / "idx"), snapshot(tmp_path / "whole"))
+
+
+def index_layout(target: Path) -> str:
+    with SenseIndex.open(target, read_only=True) as index:
+        return index.vectors.describe()
+
+
 def test_stray_vectors_are_reported_by_verify_and_dropped_by_repair(corpus: Path, tmp_path: Path) -> None:
     target = tmp_path / "idx"
     assert _index(corpus, target, FAKE_FAULT="after_vectors_saved:3").returncode == KILLED

@@ -19,9 +19,9 @@ def _count_checkpoints(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]
     seen: list[tuple[int, int]] = []
     original = ingest.Ingestor._checkpoint
 
-    def counting(self: ingest.Ingestor) -> None:
+    def counting(self: ingest.Ingestor, last: bool = False) -> None:
         seen.append((self.counters.indexed, self.writer.ntotal))
-        original(self)
+        original(self, last)
 
     monkeypatch.setattr(ingest.Ingestor, "_checkpoint", counting)
     return seen
