@@ -176,3 +176,35 @@ def test_the_last_checkpoint_lays_out_and_saves_the_ivf_index_once(tmp_path: Pat
     # One save, already laid out as IVF: not an exhaustive save followed by the rebuilt index's.
     assert [layout.split(",")[0] for layout in saved] == ["IVF98"]
     assert phases == ["building the vector index", "saving the vectors"]
+
+
+def write_sentences(path: Path, tag: str, n: int) -> None:
+    path.write_text("\n\n".join(f"Sentence {i} of {tag} by the river bank and the money bank." for i in range(n)))
+
+
+@pytest.mark.parametrize(("old", "new", "laid_out"), [(20, 20, False), (20, 35, True)])
+def test_a_replaced_document_never_shapes_the_ivf_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         fake_settings: EncoderSettings, old: int, new: int,
+                                                         laid_out: bool) -> None:
+    """While a changed document is replaced, its old and new vectors are both held; the IVF decision and training
+    wait for the old ones to go, so the index is what a fresh build of the same documents gives."""
+    # 240 occurrences stay; the changing document holds 280 (old), then 280 or 490 (new): both versions together
+    # pass the threshold, the final documents only in the second case.
+    monkeypatch.setattr(codec_module, "IVF_THRESHOLD", 700)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_sentences(corpus / "stays.txt", "stays", 20)
+    write_sentences(corpus / "changes.txt", "the old one", old)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+        assert index.vectors.ivf is None
+        write_sentences(corpus / "changes.txt", "the new one", new)
+        assert index.add([corpus]).documents_replaced == 1
+        replaced = index.vectors
+    with SenseIndex.create(tmp_path / "fresh", settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+        fresh = index.vectors
+    assert replaced.ntotal == fresh.ntotal and (replaced.ivf is not None) == (fresh.ivf is not None) == laid_out
+    if laid_out:
+        centroids = [v.ivf.quantizer.reconstruct_n(0, v.ivf.nlist) for v in (replaced, fresh)]
+        assert np.array_equal(*centroids)
