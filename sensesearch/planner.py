@@ -125,8 +125,8 @@ class Planner:
         """Word pieces and word spans of each sentence: the one place text goes into the tokenizer.
 
         The batch goes to the Rust tokenizer itself (`backend_tokenizer`: transformers' __call__ adds
-        a Python conversion per sentence), and its pieces are grouped into words as one array: on the
-        23,044 sentences of both corpora this took 1.17 s against 2.03 s sentence by sentence.
+        a Python conversion per sentence), and its pieces are grouped into words as one array: the
+        23,044 sentences of both corpora, in chunks of 2,048, took 1.2 s against 2.2 s sentence by sentence.
         """
         if not sentences:
             return []
