@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .checksums import text_digest
+from .durable import replace_durably
 from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
 from .lemmas import DEFAULT_LANGUAGE
 
@@ -116,20 +117,15 @@ class IndexConfig:
         return cls(encoder=EncoderSettings(**enc), **{k: v for k, v in data.items() if k in known})
 
     def save(self, folder: Path) -> None:
-        """Write config.json atomically, with a checksum over its canonical content (see `checksum_problem`).
+        """Write config.json durably (durable.replace_durably), with a checksum over its canonical content
+        (see `checksum_problem`).
 
         SenseSearchError when it cannot be written (a full disk, read-only media); the old file stays.
         """
         data = json.loads(self.to_json())
         data["checksum"] = text_digest(self.to_json())
-        tmp = folder / (CONFIG_FILE + ".tmp")
-        try:
-            tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-            tmp.replace(folder / CONFIG_FILE)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise SenseSearchError(f"cannot save {folder / CONFIG_FILE} ({exc.strerror or exc}); the previous one "
-                                   "is unchanged") from None
+        text = json.dumps(data, indent=2, sort_keys=True)
+        replace_durably(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text), "one")
 
     @classmethod
     def checksum_problem(cls, folder: Path) -> str | None:

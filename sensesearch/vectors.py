@@ -10,7 +10,6 @@ on a sample for k-means) and re-encoding.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,8 @@ import numpy as np
 from . import checksums
 from .codec import (TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem, compression_of, content_keys,
                     exhaustive_code, ivf_lists, min_training, retrain_level, sample_ids, trains_on_extremes)
-from .errors import IndexCorruptError, SenseSearchError
+from .durable import replace_durably
+from .errors import IndexCorruptError
 from .ivf import Assign, add_to_lists, build_ivf
 
 VECTORS_FILE = "vectors.faiss"
@@ -64,38 +64,22 @@ class VectorStore:
         return cls(index, compression)
 
     def save(self, path: Path) -> None:
-        """Write to a temporary file, flush it to disk, then rename: a crash leaves the old file or the new one.
+        """Save to `path` durably, its checksum recorded before the rename (durable.replace_durably): a crash
+        leaves the old file or the new one; on a failure (a full disk) the old file stays, SenseSearchError.
 
-        On any failure (a full disk) the temporary file is deleted and the old file is left as it was.
         The code is first trained if the size calls for it (`settle`).
         """
         self.settle()
-        tmp = path.with_name(path.name + ".tmp")
         if self.ivf is not None:
             # The id -> list offset hash map would add 16 B per vector to the file; load() rebuilds it instead.
             self.ivf.set_direct_map_type(faiss.DirectMap.NoMap)
         try:
-            faiss.write_index(self.index, str(tmp))
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            checksums.record(path, checksums.file_digest(tmp))
-            os.replace(tmp, path)
-        except (OSError, RuntimeError) as exc:
-            tmp.unlink(missing_ok=True)
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise SenseSearchError(f"cannot save {path} ({reason[:160]}); the previous vectors file is "
-                                   "unchanged; free disk space or make the folder writable, then run it again") from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            replace_durably(path, lambda tmp: faiss.write_index(self.index, str(tmp)), "vectors file",
+                            "; free disk space or make the folder writable, then run it again",
+                            before_rename=lambda tmp: checksums.record(path, checksums.file_digest(tmp)))
         finally:
             if self.ivf is not None:
                 self.ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
     @property
     def ntotal(self) -> int:

@@ -135,6 +135,35 @@ def test_full_disk_while_saving_vectors_leaves_no_tmp(tmp_path: Path, bank_corpu
     assert not (target / (VECTORS_FILE + ".tmp")).exists()
 
 
+def test_whole_file_saves_flush_the_data_before_the_rename_and_the_folder_after(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """config.json used to be renamed into place unflushed: a power loss could leave the new name over no data."""
+    import os
+
+    from sensesearch.config import IndexConfig
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append("flush " + Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        real_fsync(fd)
+
+    def replace(source: str | Path, destination: str | Path) -> None:
+        events.append(f"rename {Path(source).name}")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    IndexConfig.load(target).save(target)
+    assert events == ["flush config.json.tmp", "rename config.json.tmp", f"flush {target.name}"]
+    events.clear()
+    VectorStore.load(target / VECTORS_FILE).save(target / VECTORS_FILE)
+    assert events == ["flush vectors.faiss.tmp", "flush vectors.faiss.sum.tmp", "rename vectors.faiss.sum.tmp",
+                      "rename vectors.faiss.tmp", f"flush {target.name}"]
+
+
 def test_reader_follows_an_index_rebuilt_in_place_as_one_generation(tmp_path: Path, bank_corpus: Path,
                                                                     fake_settings: EncoderSettings) -> None:
     import shutil

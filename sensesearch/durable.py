@@ -1,0 +1,47 @@
+"""Durable replacement of a whole file: written beside its target, flushed to disk, renamed over it, folder flushed.
+
+A crash leaves the old file or the new one, never a mix. The data is flushed before the rename, so
+a power loss cannot leave the new name over blocks that never reached the disk (ext4's and XFS's
+delayed allocation can); the folder is flushed after it, so the new name itself survives. Every
+index file rewritten whole (vectors.faiss, config.json) is saved through here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import SenseSearchError
+
+
+def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice: str = "",
+                    before_rename: Callable[[Path], None] | None = None) -> None:
+    """Save `path` anew: `write(tmp)` fills a temporary file beside it, which is flushed to disk and handed to
+    `before_rename` (to record its checksum, say), then renamed over `path`; the folder is flushed last.
+
+    On any failure the temporary file is deleted and `path` is left as it was. An OSError or a
+    RuntimeError (how FAISS reports I/O errors) becomes one SenseSearchError line: "cannot save PATH
+    (reason); the previous WHAT is unchanged" followed by `advice`.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename(tmp)
+        tmp.replace(path)
+    except (OSError, RuntimeError) as exc:
+        tmp.unlink(missing_ok=True)
+        text = str(exc).strip()
+        reason = getattr(exc, "strerror", None) or (text.splitlines()[-1] if text else type(exc).__name__)
+        raise SenseSearchError(f"cannot save {path} ({reason[:160]}); the previous {what} is unchanged{advice}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
