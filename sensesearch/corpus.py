@@ -194,10 +194,8 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
 
 def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any],
                       skip_as: str | None = None) -> Iterator[Document | Skipped]:
+    # An empty text is still a document: ingest skips it, and drops the version of it indexed before.
     text = text.lstrip("\ufeff")
-    if not text.strip():
-        yield Skipped(skip_as or label, "empty document")
-        return
     try:
         document = Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)
     except InputError as exc:  # metadata over the bounds, from whatever source supplied it

@@ -186,7 +186,7 @@ class Ingestor:
                         return
                     self.writer.replace(existing)  # nothing will take its place: the old version goes now
             if not spans:
-                self._skip(Skipped(item.label, "no sentences"))
+                self._skip(Skipped(item.label, "no sentences" if item.text.strip() else "empty document"))
                 continue
             # The old version's rows go with the new one's first chunk, in the same transaction, so a
             # crash in between never leaves the document missing.

@@ -156,3 +156,32 @@ def test_an_encoder_error_reaches_the_caller_and_leaves_the_index_as_it_was(
         index.add([corpus])
     after = snapshot(tmp_path / "idx")
     assert after.documents == before.documents and np.array_equal(after.vector_ids, before.vector_ids)
+
+
+@pytest.mark.parametrize("emptied", ["", "  \n\t\n", "\ufeff"])
+def test_a_file_or_record_emptied_since_it_was_indexed_is_dropped(tmp_path: Path, fake_settings: EncoderSettings,
+                                                                  emptied: str) -> None:
+    """An emptied file used to be skipped before its stored version was looked up, which then stayed searchable."""
+    corpus = write_corpus(tmp_path / "c", 3, 4)
+    records = tmp_path / "r.jsonl"
+    lines = [{"id": "kept", "text": "The river bank flooded."}, {"id": "emptied", "text": "The money bank lent."}]
+    records.write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus, records])
+        (corpus / "d001.txt").write_text(emptied)
+        lines[1]["text"] = emptied
+        records.write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+        report = index.add([corpus, records])
+        assert sorted(s.reason for s in report.skipped) == ["empty document", "empty document"]
+        assert report.documents_indexed == 0 and report.documents_unchanged == 3
+        labels = {d.label for d in index.store.all_documents()}
+        assert all("d001" not in label for label in labels) and "emptied" not in labels
+        assert {h.document for h in index.query("the [[doc]] of sentence", k=50)} == {
+            str(corpus / name) for name in ("d000.txt", "d002.txt")}
+    (corpus / "d001.txt").unlink()
+    lines.pop()
+    records.write_text("\n".join(json.dumps(r) for r in lines) + "\n")
+    with SenseIndex.create(tmp_path / "fresh", settings=fake_settings, compression="flat") as fresh:
+        fresh.add([corpus, records])
+    got, expected = snapshot(tmp_path / "idx"), snapshot(tmp_path / "fresh")
+    assert got.documents == expected.documents and got.occurrences == expected.occurrences
