@@ -45,7 +45,10 @@ def add_to_lists(ivf: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, assi
     if assign is None:
         ivf.add_with_ids(vectors, ids)
         return
-    lists = np.ascontiguousarray(assign(vectors, ivf.quantizer.reconstruct_n(0, ivf.nlist)), dtype=np.int64)
+    found = np.asarray(assign(vectors, ivf.quantizer.reconstruct_n(0, ivf.nlist)))
+    if not np.issubdtype(found.dtype, np.integer):
+        raise SenseSearchError(f"a list assignment gave {found.dtype} values, not list numbers")
+    lists = np.ascontiguousarray(found, dtype=np.int64)
     if lists.shape != ids.shape or int(lists.min()) < 0 or int(lists.max()) >= ivf.nlist:
         raise SenseSearchError(f"a list assignment gave {lists.shape[0]} list numbers in "
                                f"[{lists.min()}, {lists.max()}] for {len(ids)} vectors and {ivf.nlist} lists")

@@ -81,11 +81,12 @@ def test_rebuilt_with_an_assignment_holds_what_faiss_own_assignment_holds(compre
 
 @pytest.mark.parametrize("wrong", [lambda v, c: np.zeros(len(v) - 1, dtype=np.int64),
                                    lambda v, c: np.full(len(v), len(c), dtype=np.int64),
-                                   lambda v, c: np.full(len(v), -1, dtype=np.int64)])
+                                   lambda v, c: np.full(len(v), -1, dtype=np.int64),
+                                   lambda v, c: np.zeros(len(v), dtype=np.float32)])
 def test_a_wrong_assignment_is_refused_before_anything_is_added(wrong) -> None:  # type: ignore[no-untyped-def]
     store = exhaustive_store(unit_rows(5_000, 16, seed=3), "sq8").rebuilt(force=True)
     before = store.ntotal
-    with pytest.raises(SenseSearchError, match="list assignment"):
+    with pytest.raises(SenseSearchError, match="a list assignment gave"):
         add_to_lists(store.ivf, np.arange(90_000, 90_010, dtype=np.int64), unit_rows(10, 16, seed=4), wrong)
     assert store.ntotal == before
 
@@ -208,3 +209,32 @@ def test_a_replaced_document_never_shapes_the_ivf_layout(tmp_path: Path, monkeyp
     if laid_out:
         centroids = [v.ivf.quantizer.reconstruct_n(0, v.ivf.nlist) for v in (replaced, fresh)]
         assert np.array_equal(*centroids)
+
+
+def test_remove_and_repair_leave_the_layout_the_size_calls_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               fake_settings: EncoderSettings) -> None:
+    """An ingest killed before its session's end can leave an exhaustive store past the threshold; the next writer
+    of any kind lays it out (here the threshold is lowered after the build to stand in for such a store)."""
+    from sensesearch.verify import verify_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("a", "b", "c"):
+        write_sentences(corpus / f"{name}.txt", name, 20)
+    for target in ("removed", "repaired"):
+        with SenseIndex.create(tmp_path / target, settings=fake_settings, compression="flat") as index:
+            index.add([corpus])
+            assert index.vectors.ivf is None and index.vectors.ntotal == 720
+    monkeypatch.setattr(codec_module, "IVF_THRESHOLD", 300)
+    with SenseIndex.open(tmp_path / "removed") as index:
+        index.remove([str(corpus / "c.txt")])
+    with SenseIndex.open(tmp_path / "removed", read_only=True) as index:
+        assert index.vectors.describe().startswith("IVF") and index.vectors.ntotal == 480
+    # verify --repair, given something to repair (a stray vector), lays the store out too.
+    with SenseIndex.open(tmp_path / "repaired") as index:
+        index.storage.vectors.add(np.array([10_000], dtype=np.int64), unit_rows(1, index.vectors.dim, seed=9))
+        index.save_vectors()
+    report = verify_index(tmp_path / "repaired", check_model=False, repair=True)
+    assert any("inverted-file" in action for action in report.repaired), report.repaired
+    with SenseIndex.open(tmp_path / "repaired", read_only=True) as index:
+        assert index.vectors.describe().startswith("IVF") and index.vectors.ntotal == 720
