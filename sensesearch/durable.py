@@ -36,7 +36,8 @@ def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice
         tmp.unlink(missing_ok=True)
         text = str(exc).strip()
         reason = getattr(exc, "strerror", None) or (text.splitlines()[-1] if text else type(exc).__name__)
-        raise SenseSearchError(f"cannot save {path} ({reason[:160]}); the previous {what} is unchanged{advice}") from None
+        raise SenseSearchError(f"cannot save {path} ({reason[:160]}); "
+                               f"the previous {what} is unchanged{advice}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -53,7 +53,7 @@ def runs_on_host(encoder: Encoder) -> bool:
 
 def device_assign(encoder: Encoder | None) -> Assign | None:
     """The encoder's nearest-centroid search on its accelerator (`nearest_centroids`, an ivf.Assign), or None
-    for an encoder that computes on this machine's CPU, where FAISS's own search is as fast (see ivf.py)."""
+    for an encoder that computes on this machine's CPU, where FAISS's own search is faster (see ivf.py)."""
     if encoder is None or runs_on_host(encoder):
         return None
     return getattr(encoder, "nearest_centroids", None)

@@ -308,9 +308,7 @@ class VectorStore:
         self._sorted_ids = None
         return True
 
-    def rebuilt(self, compression: str | None = None, seed: int | None = None, force: bool = False,
-                assign: Assign | None = None) -> VectorStore:
-        """A new IVF store holding the same ids, trained on a sample of the (decoded) stored vectors
-        (ivf.build_ivf); `assign` chooses the vectors' lists (see ivf.py), FAISS on the CPU by default."""
+    def rebuilt(self, compression: str | None = None, seed: int | None = None, force: bool = False) -> VectorStore:
+        """A new IVF store holding the same ids, trained on a sample of the (decoded) stored vectors (ivf.build_ivf)."""
         compression = compression or self.compression
-        return VectorStore(build_ivf(self, compression, seed, force, assign), compression)
+        return VectorStore(build_ivf(self, compression, seed, force), compression)
