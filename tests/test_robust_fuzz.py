@@ -47,7 +47,8 @@ def test_reading_any_file_gives_a_document_or_a_skip(tmp_path: Path, data: bytes
     item = read_text_file(path)
     assert isinstance(item, (Document, Skipped))
     if isinstance(item, Document):
-        assert item.text.strip() and _storable(item.text) and _storable(item.label)
+        # A blank text is a document too: ingest skips it, after dropping any version indexed before.
+        assert _storable(item.text) and _storable(item.label)
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
