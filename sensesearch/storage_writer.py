@@ -173,7 +173,7 @@ class StoreWriter:
 
         `last`: the session's final checkpoint, where vectors whose number calls for an IVF layout are
         laid out so first (VectorStore.grow), and saved once: saving them exhaustive, then again as
-        the IVF index rebuilt from them, cost an extra whole save (0.45 s of 493,000 MiniLM vectors).
+        the IVF index rebuilt from them, cost an extra whole save (0.45 s for 493,000 vectors of 384 dimensions).
         When it also drops replaced documents' vectors, the layout waits for the save after the drop
         (at the session's end), so that, as in a fresh index of the same documents, only the vectors
         that stay decide whether there is one and train it.
