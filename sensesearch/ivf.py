@@ -3,9 +3,10 @@
 Filling the lists means finding, for every vector, the list centroid of highest inner product (the
 coarse quantizer's search), and that search is nearly all the cost: 493,000 random 384-dimension unit
 vectors (both bundled corpora's occurrences, at MiniLM's width) into 2,809 lists took 7.5 s of a 22 s
-ingest on 2 cores, of which FAISS encoding and appending the codes took 0.3 s. An `Assign` function lets the caller run that search where it is cheap, on the encoder's
-GPU; without one FAISS runs it on the CPU, which here beat torch on the CPU (6.8 s against 10.9 s).
-Either way the lists receive the same codes (FAISS's add_core, via faiss.contrib.ivf_tools).
+ingest on 2 cores, of which FAISS encoding and appending the codes took 0.3 s. An `Assign` function
+lets the caller run that search where it is cheap, on the encoder's GPU; without one FAISS runs it on
+the CPU, which here beat torch on the CPU (6.8 s against 10.9 s). Either way the lists receive the
+same codes (FAISS's add_core, via faiss.contrib.ivf_tools).
 """
 
 from __future__ import annotations
