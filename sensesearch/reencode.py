@@ -55,5 +55,5 @@ def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: s
             if progress:
                 progress(done)
     fresh.train_codec()
-    fresh.grow(assign)
+    fresh.fit_layout(assign)
     return fresh

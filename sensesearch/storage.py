@@ -175,9 +175,9 @@ class OccurrenceStore:
             for doc in docs:
                 self.meta.delete_document(conn, doc)
         self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in docs])
-        # Every writer leaves the layout the size calls for: an ingest killed before its session's end can leave
-        # an exhaustive store past IVF_THRESHOLD.
-        self.vectors.grow()
+        # Every writer leaves the layout the size calls for: removals can take an IVF store below IVF_THRESHOLD,
+        # and an ingest killed before its session's end can leave an exhaustive one past it.
+        self.vectors.fit_layout()
         try:
             self.save_vectors()
         except SenseSearchError as exc:

@@ -237,15 +237,14 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
     rows = np.asarray(store.all_occurrence_ids(), dtype=np.int64)
     drop = np.union1d(np.setdiff1d(unique, rows, assume_unique=True), unique[counts > 1])
     removed = vectors.remove(drop)
-    # As every writer does, lay out a store past IVF_THRESHOLD as IVF (a killed ingest can leave one exhaustive).
-    grown = vectors.grow()
-    if grown or removed or not (folder / VECTORS_FILE).exists():
+    # As every writer does, lay the store out as its size calls for (a killed ingest can leave one exhaustive).
+    laid_out = vectors.fit_layout()
+    if laid_out or removed or not (folder / VECTORS_FILE).exists():
         vectors.save(folder / VECTORS_FILE)
     if removed:
         actions.append(f"removed {removed} vectors without a trustworthy occurrence row")
-    if grown:
-        actions.append(f"laid the {vectors.ntotal} vectors out as an inverted-file index, as their number calls for "
-                       f"({vectors.describe()})")
+    if laid_out:
+        actions.append(f"laid the {vectors.ntotal} vectors out anew, as their number calls for ({vectors.describe()})")
     leftover = folder / (VECTORS_FILE + ".tmp")
     if leftover.exists():
         leftover.unlink()

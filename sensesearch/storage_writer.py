@@ -109,7 +109,7 @@ class StoreWriter:
             if exc_type is not None:
                 self.rollback()
             elif self.removed_after_checkpoint:
-                self._grow()
+                self._fit_layout()
                 self.save_vectors()
         finally:
             if self.conn is not None:
@@ -171,15 +171,16 @@ class StoreWriter:
     def checkpoint(self, last: bool = False) -> None:
         """Vectors to disk first, rows second; vectors of replaced documents go only after the commit.
 
-        `last`: the session's final checkpoint, where vectors whose number calls for an IVF layout are
-        laid out so first (VectorStore.grow), and saved once: saving them exhaustive, then again as
-        the IVF index rebuilt from them, cost an extra whole save (0.45 s for 493,000 vectors of 384 dimensions).
+        `last`: the session's final checkpoint, where vectors whose number calls for another layout (IVF,
+        say) are laid out so first (VectorStore.fit_layout), and saved once: saving them exhaustive, then
+        again as the IVF index rebuilt from them, cost an extra whole save (0.45 s for 493,000 vectors of
+        384 dimensions).
         When it also drops replaced documents' vectors, the layout waits for the save after the drop
         (at the session's end), so that, as in a fresh index of the same documents, only the vectors
         that stay decide whether there is one and train it.
         """
         if last and not self.pending_removals:
-            self._grow()
+            self._fit_layout()
         self.save_vectors()
         assert self.transaction is not None and self.conn is not None, "checkpoint outside a write session"
         self.transaction.commit()
@@ -190,14 +191,14 @@ class StoreWriter:
         self.removed_after_checkpoint = bool(self.pending_removals)
         self.pending_removals = []
 
-    def _grow(self) -> None:
-        """Lay the vectors out as IVF when their number calls for it, announcing the slow steps."""
+    def _fit_layout(self) -> None:
+        """Lay the vectors out anew when their number calls for another layout, announcing the slow steps."""
         if not self.vectors.needs_rebuild():
             return
-        log.info("laying %d vectors out as an IVF index", self.vectors.ntotal)
+        log.info("laying out %d vectors anew, as their number calls for", self.vectors.ntotal)
         if self.phase:
             self.phase("building the vector index")
-        self.vectors.grow(self.assign)
+        self.vectors.fit_layout(self.assign)
         if self.phase:
             self.phase("saving the vectors")
 

@@ -153,7 +153,12 @@ class VectorStore:
         least = min_training(self.compression)
         if least == 0 or (self.interim and self.ntotal < least):
             return
-        code = exhaustive_code(self.dim, self.compression, trained=self.ntotal >= least)
+        self._encode_exhaustive(seed)
+
+    def _encode_exhaustive(self, seed: int | None = None) -> None:
+        """Every stored vector into a fresh exhaustive code: the trained one once there are enough vectors to train
+        it on, the exact interim one before (codec.exhaustive_code)."""
+        code = exhaustive_code(self.dim, self.compression, trained=self.ntotal >= min_training(self.compression))
         if not code.is_trained:
             code.train(self.extremes() if trains_on_extremes(self.compression)
                        else self.training_sample(TRAINING_SAMPLE_MAX, seed))
@@ -163,7 +168,7 @@ class VectorStore:
             fresh.add_with_ids(vectors, ids)
         self.index = fresh
         self._sorted_ids = None
-        self._trained_size = self.ntotal
+        self._trained_size = 0 if self.interim else self.ntotal
 
     def extremes(self) -> np.ndarray:
         """(2, dim) float32: each dimension's least and greatest value over every stored (decoded) vector.
@@ -291,21 +296,26 @@ class VectorStore:
         return self.index.search(query, k)
 
     def needs_rebuild(self, compression: str | None = None) -> bool:
-        """True once the size calls for an IVF layout (or for 2x the lists of the current IVF)."""
+        """True when the size calls for another layout (codec.choose_index_factory): IVF past IVF_THRESHOLD,
+        exhaustive below it, and an IVF index whose size calls for 2x more or 2x fewer lists than it has."""
         wanted = choose_index_factory(self.ntotal, self.dim, compression or self.compression)
         if not wanted.startswith("IVF"):
-            return False
-        return self.ivf is None or ivf_lists(self.ntotal) >= 2 * self.ivf.nlist
+            return self.ivf is not None
+        lists = ivf_lists(self.ntotal)
+        return self.ivf is None or lists >= 2 * self.ivf.nlist or 2 * lists <= self.ivf.nlist
 
-    def grow(self, assign: Assign | None = None) -> bool:
-        """Lay the store out anew as IVF, in place, when its size calls for it (`needs_rebuild`); True if it did.
-
-        `assign` chooses the vectors' lists (see ivf.py), FAISS on the CPU by default.
+    def fit_layout(self, assign: Assign | None = None) -> bool:
+        """Lay the store out anew, in place, when its size calls for another layout (`needs_rebuild`): as IVF,
+        or exhaustive again once removals take it below IVF_THRESHOLD, as a fresh index of the same vectors
+        would be. True if it did. `assign` chooses an IVF layout's lists (see ivf.py), FAISS on the CPU by default.
         """
         if not self.needs_rebuild():
             return False
-        self.index = build_ivf(self, self.compression, assign=assign)
-        self._sorted_ids = None
+        if choose_index_factory(self.ntotal, self.dim, self.compression).startswith("IVF"):
+            self.index = build_ivf(self, self.compression, assign=assign)
+            self._sorted_ids = None
+        else:
+            self._encode_exhaustive()
         return True
 
     def rebuilt(self, compression: str | None = None, seed: int | None = None, force: bool = False) -> VectorStore:

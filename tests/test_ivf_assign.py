@@ -235,6 +235,28 @@ def test_remove_and_repair_leave_the_layout_the_size_calls_for(tmp_path: Path, m
         index.storage.vectors.add(np.array([10_000], dtype=np.int64), unit_rows(1, index.vectors.dim, seed=9))
         index.save_vectors()
     report = verify_index(tmp_path / "repaired", check_model=False, repair=True)
-    assert any("inverted-file" in action for action in report.repaired), report.repaired
+    assert any(action.startswith("laid the 720 vectors out anew") for action in report.repaired), report.repaired
     with SenseIndex.open(tmp_path / "repaired", read_only=True) as index:
         assert index.vectors.describe().startswith("IVF") and index.vectors.ntotal == 720
+
+
+def test_removals_lay_an_ivf_index_out_as_a_fresh_build_of_what_stays_would_be(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_settings: EncoderSettings) -> None:
+    """Removals used to leave an IVF index below the threshold, or with 4x the lists its size calls for."""
+    monkeypatch.setattr(codec_module, "IVF_THRESHOLD", 300)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, n in (("big", 240), ("small", 40), ("tiny", 15)):
+        write_sentences(corpus / f"{name}.txt", name, n)  # 12 words a sentence: 2,880, 480 and 180 occurrences
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+        assert index.vectors.describe().startswith("IVF238,")  # 3,540 vectors
+        index.remove([str(corpus / "big.txt")])  # 660 left: 103 lists called for, under half of 238
+        assert index.vectors.describe().startswith("IVF103,")
+        (corpus / "big.txt").unlink()
+        (corpus / "small.txt").write_text("")  # an emptied file: its vectors go, 180 left, below the threshold
+        index.add([corpus])
+        assert index.vectors.ivf is None and index.vectors.ntotal == 180
+        assert [h.word for h in index.query("money by the [[bank]]", k=3)] == ["bank"] * 3
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert index.vectors.describe() == "IDMap2,FlatIP" and index.vectors.ntotal == 180
