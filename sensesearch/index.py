@@ -115,7 +115,7 @@ class SenseIndex(IndexOpening):
                       phase: Callable[[str], None] | None = None) -> IngestReport:
         """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
         encoder = None if chunk_encoder is not None else self.encoder
-        # IVF list assignment is most of an IVF build's cost; a GPU encoder's device does it in milliseconds.
+        # IVF list assignment is most of an IVF build's cost; a GPU encoder's device does it as matrix products.
         writer = self.storage.writer(device_assign(encoder), phase)
         return Ingestor(writer, encoder, self.config.lemma_language, progress=progress,
                         chunk_encoder=chunk_encoder).run(items)
