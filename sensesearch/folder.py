@@ -8,8 +8,12 @@ A writer's lock is only taken once the folder and every file a writer changes ca
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import faiss
 from filelock import FileLock, Timeout
 
 from . import access
@@ -20,12 +24,17 @@ from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, I
                      SenseSearchError)
 from .vectors import VECTORS_FILE
 
+log = logging.getLogger(__name__)
+
 META_FILE = "meta.sqlite"
 LOCK_FILE = "write.lock"
 # Every file a writer changes, replaces or deletes. Not config.json: only create and a repair of its
 # dim rewrite it (and say so in one line if they cannot), so a protected config.json stops no writer.
 WRITTEN_FILES = (META_FILE, META_FILE + access.WAL_SUFFIX, META_FILE + access.SHM_SUFFIX, VECTORS_FILE,
                  VECTORS_FILE + CHECKSUM_SUFFIX, LOCK_FILE)
+BOOKKEEPING_TABLES = frozenset({"settings", "migrations"})
+"""Tables a new metadata store fills when it is made (its schema version, the migrations applied): rows
+there say nothing was indexed."""
 
 
 def sqlite_url(folder: Path) -> str:
@@ -43,14 +52,63 @@ def read_index_config(folder: Path) -> IndexConfig:
 
 
 def refuse_existing(folder: Path) -> None:
-    """SenseSearchError if `folder` holds an index or any of its data files (never create over them)."""
+    """SenseSearchError if `folder` holds an index or any of its data files (never create over them).
+
+    The one exception is what a create killed before it wrote config.json leaves behind (see
+    `discard_unfinished_create`): files that provably hold nothing are removed, so that running the
+    same command again makes the index instead of asking the user to move the folder away.
+    """
     if (folder / CONFIG_FILE).exists():
         raise SenseSearchError(f"{folder} already holds an index; open it instead")
+    if discard_unfinished_create(folder):
+        return
     found = [name for name in (META_FILE, VECTORS_FILE) if (folder / name).exists()]
     if found:
         raise IndexCorruptError(f"{folder} holds {' and '.join(found)} but no {CONFIG_FILE}: an index whose config "
                                 "was lost; nothing was created over it. Restore config.json from a backup, or move "
                                 "the folder away to index into a new one")
+
+
+def discard_unfinished_create(folder: Path) -> bool:
+    """Remove the files of an index whose creation stopped before config.json was written; True if there were any.
+
+    Only when every one of them provably holds nothing: the metadata store has no row outside
+    BOOKKEEPING_TABLES and the vectors file holds no vector (or was never finished: only its temporary
+    file is there). A file that cannot be read counts as data, so it is kept and refused as before.
+    Call with the folder's write lock held and config.json absent.
+    """
+    meta, vectors = folder / META_FILE, folder / VECTORS_FILE
+    temporary = [folder / f"{name}.tmp" for name in (VECTORS_FILE, VECTORS_FILE + CHECKSUM_SUFFIX, CONFIG_FILE)]
+    leftovers = [meta, meta.with_name(META_FILE + access.WAL_SUFFIX), meta.with_name(META_FILE + access.SHM_SUFFIX),
+                 vectors, vectors.with_name(VECTORS_FILE + CHECKSUM_SUFFIX), *temporary]
+    if not any(path.exists() for path in leftovers) or not (_holds_no_rows(meta) and _holds_no_vectors(vectors)):
+        return False
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    log.warning("removed the empty files of an index at %s whose creation was interrupted; making it anew", folder)
+    return True
+
+
+def _holds_no_rows(meta: Path) -> bool:
+    if not meta.exists():
+        return True
+    try:
+        # A plain connection, so that rows still in the write-ahead log are counted too.
+        with closing(sqlite3.connect(meta)) as conn:
+            tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return all(conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() is None
+                       for name in tables if name not in BOOKKEEPING_TABLES)
+    except sqlite3.Error:
+        return False
+
+
+def _holds_no_vectors(vectors: Path) -> bool:
+    if not vectors.exists():
+        return True
+    try:
+        return int(faiss.read_index(str(vectors)).ntotal) == 0
+    except RuntimeError:
+        return False
 
 
 def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:

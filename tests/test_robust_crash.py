@@ -76,6 +76,19 @@ def test_kills_at_each_step_of_a_checkpoint_then_resume(corpus: Path, tmp_path: 
     assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
 
 
+def test_killed_while_the_index_is_first_made_then_resumed(corpus: Path, tmp_path: Path) -> None:
+    """A kill inside the new index's first (empty) vectors save, before config.json exists: running the same
+    command again makes the index, instead of refusing the folder as one whose config was lost."""
+    target = tmp_path / "idx"
+    killed = _index(corpus, target, FAKE_FAULT="mid_vectors_write:1")
+    assert killed.returncode == KILLED, killed.stderr
+    assert (target / "meta.sqlite").exists() and not (target / "config.json").exists()
+    resumed = _index(corpus, target)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "creation was interrupted" in resumed.stderr
+    assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
+
+
 def test_killed_once_the_last_checkpoint_saved_the_ivf_layout_then_resumed(tmp_path: Path) -> None:
     """The run's last checkpoint lays the vectors out as IVF before saving them: a kill right after that save
     leaves an IVF file holding vectors whose rows never landed; readers ignore them, the next run drops them."""

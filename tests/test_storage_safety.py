@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import faiss
@@ -50,6 +52,49 @@ def test_index_never_creates_over_data_without_config(tmp_path: Path, bank_corpu
     result = run_cli("index", bank_corpus, "--index", target, "--model", "fake:x", "--quiet")
     assert result.returncode == 1 and "no config.json" in result.stderr
     assert (target / VECTORS_FILE).read_bytes() == before
+
+
+def test_only_files_that_provably_hold_nothing_are_taken_for_an_interrupted_create(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    """A create killed before config.json leaves an empty metadata store and vectors file: the next create
+    removes them. Any row, any vector or an unreadable file keeps the folder refused, its files untouched."""
+    with SenseIndex.create(tmp_path / "empty", settings=fake_settings):
+        pass
+    (tmp_path / "empty" / "config.json").unlink()
+    (tmp_path / "empty" / "vectors.faiss.tmp").write_bytes(b"half a file")
+    with SenseIndex.create(tmp_path / "empty", settings=fake_settings) as index:
+        assert index.add([bank_corpus]).documents_indexed > 0
+    assert not (tmp_path / "empty" / "vectors.faiss.tmp").exists()
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    (target / "config.json").unlink()
+    dim = faiss.read_index(str(target / VECTORS_FILE)).d
+    VectorStore.create(dim, "sq8").save(target / VECTORS_FILE)  # no vectors, but the rows remain
+    meta = (target / "meta.sqlite").read_bytes()
+    with pytest.raises(IndexCorruptError, match="no config.json"):
+        SenseIndex.create(target, settings=fake_settings)
+    assert (target / "meta.sqlite").read_bytes() == meta
+
+    for name, content in (("garbage", b"not a faiss index"), ("vectors", None)):
+        folder = tmp_path / name
+        with SenseIndex.create(folder, settings=fake_settings) as index:
+            if content is None:
+                index.add([bank_corpus])
+        if content is None:
+            index_rows_deleted(folder)  # rows gone, vectors kept: still data
+        else:
+            (folder / VECTORS_FILE).write_bytes(content)
+        (folder / "config.json").unlink()
+        vectors = (folder / VECTORS_FILE).read_bytes()
+        with pytest.raises(IndexCorruptError, match="no config.json"):
+            SenseIndex.create(folder, settings=fake_settings)
+        assert (folder / VECTORS_FILE).read_bytes() == vectors, name
+
+
+def index_rows_deleted(folder: Path) -> None:
+    with closing(sqlite3.connect(folder / "meta.sqlite")) as conn, conn:
+        for table in ("occurrences", "sentences", "words", "documents"):
+            conn.execute(f"DELETE FROM {table}")
 
 
 def test_reader_whose_rows_lack_vectors_reports_damage(tmp_path: Path, bank_corpus: Path,
