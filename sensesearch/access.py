@@ -112,7 +112,8 @@ def sqlite_read_uri(database: Path) -> str:
     sees each commit whole); `mode=ro&immutable=1` where it cannot and no -wal holds commits;
     ReadOnlyError where a -wal holds commits that only its missing -shm file would let SQLite read.
     """
-    base = "file:" + quote(str(database.absolute()), safe="/")
+    # The name's bytes, percent-encoded: a folder's name may hold bytes that are not UTF-8 (PEP 383).
+    base = "file:" + quote(os.fsencode(database.absolute()), safe="/")
     if folder_write_problem(database.parent) is None:
         return base + "?mode=ro"
     wal = database.with_name(database.name + WAL_SUFFIX)

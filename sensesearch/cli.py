@@ -9,6 +9,8 @@ checked by parameter callbacks, so a bad value fails (exit 2) before a model or 
 from __future__ import annotations
 
 import functools
+import io
+import inspect
 import logging
 import os
 import sys
@@ -20,6 +22,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.models import ArgumentInfo, ParameterInfo
 
 import sensesearch
 from sensesearch import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
@@ -36,6 +39,9 @@ out = Console(soft_wrap=False, highlight=False, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 TRACEBACK_ENV = "SENSESEARCH_TRACEBACK"
+NAMES_A_FILE = frozenset({"model", "db", "file", "paths", "document"})
+"""Text parameters that may name a file (a model folder, a database URL, input files, a document by its path): a
+file name may hold any bytes, so these are not held to UTF-8."""
 
 
 def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -135,8 +141,11 @@ def guarded(command: F) -> F:
     Domain errors exit 1 (2 for a UsageError). An unexpected error (a bug, or a FAISS/torch failure) also gets one line;
     SENSESEARCH_TRACEBACK=1 shows the traceback instead.
     """
+    labels = _parameter_labels(command)
+
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _check_text(kwargs, labels)
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:
@@ -154,6 +163,41 @@ def guarded(command: F) -> F:
             fail(f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
                  f"(set {TRACEBACK_ENV}=1 to see where)")
     return wrapper  # type: ignore[return-value]
+
+
+def _parameter_labels(command: Callable[..., Any]) -> dict[str, str]:
+    """How the command line names each parameter of `command`: its first option flag, or its argument's metavar."""
+    labels = {}
+    for name, parameter in inspect.signature(command, eval_str=True).parameters.items():
+        infos = [m for m in getattr(parameter.annotation, "__metadata__", ()) if isinstance(m, ParameterInfo)]
+        if infos and isinstance(infos[0], ArgumentInfo):
+            labels[name] = infos[0].metavar or name.upper()
+        else:
+            flags = [d for d in (infos[0].param_decls or ()) if d.startswith("--")] if infos else []
+            labels[name] = flags[0] if flags else "--" + name.replace("_", "-")
+    return labels
+
+
+def _check_text(given: dict[str, Any], labels: dict[str, str]) -> None:
+    """Exit 2 when a text parameter holds bytes that are not UTF-8, before the command starts.
+
+    Python hands such command-line bytes over as lone surrogates ("\\udcff" for 0xff, PEP 383), which
+    the tokenizer, SQLite and the terminal all refuse in their own ways; one check here names the
+    parameter instead. Path parameters (and NAMES_A_FILE) are left alone: a file name may hold any bytes.
+    """
+    for name, values in given.items():
+        if name in NAMES_A_FILE:
+            continue
+        for text in values if isinstance(values, (list, tuple)) else (values,):
+            if not isinstance(text, str):
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                char = ord(text[exc.start])
+                what = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+                fail(f"{labels.get(name, name)} is not valid UTF-8 text ({what} at character {exc.start + 1}); "
+                     "give it in UTF-8, or set the terminal's encoding to UTF-8", 2)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -192,6 +236,11 @@ def main() -> None:
     """Console-script entry point."""
     # Offline unless the user opted in: an unknown model id fails at once instead of retrying the network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    for stream in (sys.stdout, sys.stderr):
+        # A file name may hold bytes that are not UTF-8 (lone surrogates in Python, PEP 383): printed as escapes
+        # (valid JSON too), where a strict UTF-8 terminal would end the command with UnicodeEncodeError.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     logging.basicConfig(level=os.environ.get("SENSESEARCH_LOG", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
     app()

@@ -13,7 +13,6 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-import faiss
 from filelock import FileLock, Timeout
 
 from . import access
@@ -22,7 +21,7 @@ from .config import CONFIG_FILE, IndexConfig, encoder_differences
 from .encoder import Encoder
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, ReadOnlyError,
                      SenseSearchError)
-from .vectors import VECTORS_FILE
+from .vectors import VECTORS_FILE, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +105,8 @@ def _holds_no_vectors(vectors: Path) -> bool:
     if not vectors.exists():
         return True
     try:
-        return int(faiss.read_index(str(vectors)).ntotal) == 0
-    except RuntimeError:
+        return VectorStore.load(vectors).ntotal == 0
+    except (IndexCorruptError, OSError):
         return False
 
 

@@ -14,6 +14,7 @@ from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 
 from .fake_encoder import FakeEncoder
+from .robust_util import run_cli
 
 runner = CliRunner()
 
@@ -142,3 +143,35 @@ def test_serve_on_a_busy_port_fails_before_loading_and_prints_no_url(built: Path
         result = runner.invoke(app, ["serve", "--index", str(built), "--port", str(port)])
     assert result.exit_code == 1 and "already in use" in result.output
     assert "http://" not in result.output
+
+
+NOT_UTF8 = "\udcff"  # how Python hands over a command-line byte 0xff (PEP 383)
+
+
+@pytest.mark.parametrize("args, label", [
+    (["query", f"the [[bank]] {NOT_UTF8}"], "TEXT"),
+    (["query", "the [[bank]]", "--where", f"year>{NOT_UTF8}"], "--where"),
+    (["query", "the [[bank]]", "--sense", f"fin{NOT_UTF8}"], "--sense"),
+    (["usages", f"bank{NOT_UTF8}"], "WORD"),
+    (["senses", f"b{NOT_UTF8}nk"], "WORD"),
+    (["sense", "add", "bank", f"fin{NOT_UTF8}", "the [[bank]] lent"], "NAME"),
+    (["index", "corpus", "--lemma-language", f"e{NOT_UTF8}"], "--lemma-language"),
+])
+def test_text_that_is_not_utf8_is_a_usage_error_naming_the_parameter(
+        args: list[str], label: str, built: Path, no_model_load: None) -> None:
+    """Text with bytes that are not UTF-8 used to reach the tokenizer or SQLite ("unexpected TypeError")."""
+    _usage_error([*args, "--index", str(built)], f"{label} is not valid UTF-8 text (byte 0xff at character")
+
+
+def test_paths_that_are_not_utf8_still_work(tmp_path: Path, bank_corpus: Path) -> None:
+    """A file name may hold any bytes: path parameters are not held to UTF-8, and every command reads, writes and
+    prints such a folder's index (FAISS and SQLite's URIs took names as UTF-8 only), even on a strict terminal."""
+    corpus = tmp_path / f"corpus{NOT_UTF8}"
+    bank_corpus.rename(corpus)
+    index = tmp_path / f"idx{NOT_UTF8}"
+    strict = {"PYTHONIOENCODING": "utf-8:strict"}  # as under a UTF-8 locale (C.UTF-8 escapes by itself)
+    for args in (["index", corpus, "--model", "fake:test"], ["usages", "bank"], ["query", "the [[bank]] raised rates"],
+                 ["documents", "--json"], ["verify"], ["remove", corpus / "bank.txt"], ["index", corpus]):
+        result = run_cli(*args, "--index", index, **strict)
+        assert result.returncode == 0, (args, result.stderr)
+    assert "idx\\udcff" in run_cli("verify", "--index", index, **strict).stdout
