@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from contextlib import closing
@@ -168,9 +169,9 @@ def test_full_disk_while_saving_vectors_leaves_no_tmp(tmp_path: Path, bank_corpu
     target = build(tmp_path, bank_corpus, fake_settings)
     before = (target / VECTORS_FILE).read_bytes()
 
-    def disk_full(index: faiss.Index, name: str) -> None:
-        Path(name).write_bytes(b"partial")
-        raise RuntimeError("Error: 'ret == (n)' failed: write error: No space left on device")
+    def disk_full(index: faiss.Index, writer: faiss.PyCallbackIOWriter) -> None:
+        # The vectors go through a Python file (already made, so a partial one is left): a full disk fails its write.
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(faiss, "write_index", disk_full)
     with SenseIndex.open(target) as index:
