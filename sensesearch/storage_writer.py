@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, RootTransaction
 
-from .digests import document_digest
+from .digests import digest_of_rows, document_digest
 from .errors import SenseSearchError
 from .ivf import Assign
 from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
@@ -74,6 +74,38 @@ class IdRange:
                                    f"[{self.first}, {self.stop}); give the shard a larger range")
 
 
+class HeldRows:
+    """Sentence and occurrence rows as inserted (tuples starting with their id, ids ascending), looked up by id range."""
+
+    def __init__(self) -> None:
+        self.sentences: list[Sequence[Any]] = []
+        self.occurrences: list[Sequence[Any]] = []
+
+    def add(self, sentence_rows: Sequence[Sequence[Any]], occurrence_rows: Sequence[Sequence[Any]]) -> None:
+        self.sentences.extend(sentence_rows)
+        self.occurrences.extend(occurrence_rows)
+
+    def rows_of(self, first_sentence: int, n_sentences: int, first_occurrence: int,
+                n_occurrences: int) -> tuple[list[Sequence[Any]], list[Sequence[Any]]] | None:
+        """The held rows with ids first..first + n - 1 of each table, or None unless every one of them is held."""
+        sentence_rows = _id_run(self.sentences, first_sentence, n_sentences)
+        occurrence_rows = _id_run(self.occurrences, first_occurrence, n_occurrences)
+        return None if sentence_rows is None or occurrence_rows is None else (sentence_rows, occurrence_rows)
+
+
+def _id_run(rows: list[Sequence[Any]], first: int, count: int) -> list[Sequence[Any]] | None:
+    """rows[i:i + count] when they carry exactly the ids first..first + count - 1 (ids ascending, so checking both
+    ends suffices), else None."""
+    if count == 0:
+        return []
+    if not rows:
+        return None
+    at = first - int(rows[0][0])
+    if at < 0 or at + count > len(rows) or rows[at][0] != first or rows[at + count - 1][0] != first + count - 1:
+        return None
+    return rows[at:at + count]
+
+
 class StoreWriter:
     """One write session over an occurrence store (use it as a context manager: a failure rolls back).
 
@@ -97,6 +129,10 @@ class StoreWriter:
         self.added_occurrence = id_range.first
         self.pending_removals: list[DocumentRow] = []
         self.removed_after_checkpoint = False
+        # The rows inserted in the open transaction, in id order, so a document finished in it is digested from
+        # them (HeldRows) instead of reading them back; (form, lemma) of words by id, as far as needed so far.
+        self.held = HeldRows()
+        self.word_entries: dict[int, tuple[str, str | None]] = {}
 
     def __enter__(self) -> StoreWriter:
         self.committed_occurrence = self.added_occurrence = self.next_ids()[2]
@@ -151,6 +187,8 @@ class StoreWriter:
         self.meta.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
         self.meta.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"),
                               occurrence_rows)
+        self.held.add(sentence_rows, occurrence_rows)
+        self.word_entries.update((row[0], (row[1], row[2])) for row in word_rows)
         if len(ids):
             self.vectors.add(ids, vectors, self.assign)
             self.added_occurrence = max(self.added_occurrence, int(ids.max()) + 1)
@@ -162,11 +200,26 @@ class StoreWriter:
         conn = self._conn()
         # The digest covers a finished document's rows as written, in their transaction (sensesearch.digests;
         # verify recomputes it); a document cut by a checkpoint gets its digest when it is finished.
-        digest = document_digest(conn, values) if values.get("sentences_total") is None else None
+        digest = self._digest(conn, values) if values.get("sentences_total") is None else None
         if update:
             conn.execute(documents.update().where(documents.c.id == values["id"]).values(**values, digest=digest))
         else:
             conn.execute(documents.insert().values(**values, digest=digest))
+
+    def _digest(self, conn: Connection, values: dict[str, Any]) -> str:
+        """A finished document's digest: from the rows held when all of them were inserted in this transaction
+        (the 139,000 occurrences of the demo corpus: 0.19 s against 0.49 s read back), else read back."""
+        own = self.held.rows_of(int(values["first_sentence"]), int(values["n_sentences"]),
+                                int(values["first_occurrence"]), int(values["n_occurrences"]))
+        if own is None:
+            return document_digest(conn, values)
+        sentence_rows, occurrence_rows = own
+        unknown = {row[2] for row in occurrence_rows}.difference(self.word_entries)
+        if unknown:
+            self.word_entries.update(self.meta.word_entries(conn, unknown))
+        entries = self.word_entries
+        return digest_of_rows(values, sentence_rows,
+                              ((o[0], o[1], o[3], o[4], o[5], *entries.get(o[2], (None, None))) for o in occurrence_rows))
 
     def checkpoint(self, last: bool = False) -> None:
         """Vectors to disk first, rows second; vectors of replaced documents go only after the commit.
@@ -185,6 +238,7 @@ class StoreWriter:
         assert self.transaction is not None and self.conn is not None, "checkpoint outside a write session"
         self.transaction.commit()
         self.transaction = self.conn.begin()
+        self.held = HeldRows()
         self.committed_occurrence = self.added_occurrence
         self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences)
                                     for d in self.pending_removals])
@@ -206,6 +260,7 @@ class StoreWriter:
         """Drop the uncommitted rows and every vector added since the last checkpoint."""
         if self.transaction is not None:
             self.transaction.rollback()
+        self.held = HeldRows()
         self.vectors.remove_range(self.committed_occurrence, self.id_range.stop)
         self.pending_removals = []
 

@@ -10,7 +10,7 @@ written and shards built apart can be merged by offsetting ids.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,9 @@ from .lemmas import DEFAULT_LANGUAGE
 
 SCHEMA_VERSION = migrations.LATEST
 metadata = MetaData()
+
+ID_BATCH = 900
+"""Ids bound in one IN (...) list at most: under SQLite's oldest limit of 999 variables per statement."""
 
 documents = Table(
     "documents", metadata,
@@ -227,6 +230,15 @@ class MetaStore:
     def word_ids(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {form: wid for wid, form in conn.execute(select(words.c.id, words.c.form))}
+
+    def word_entries(self, conn: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+        """(form, lemma) of the words with `ids`, as `conn` sees them (ids not found are left out)."""
+        wanted = sorted(ids)
+        found: dict[int, tuple[str, str | None]] = {}
+        for first in range(0, len(wanted), ID_BATCH):
+            query = select(words.c.id, words.c.form, words.c.lemma).where(words.c.id.in_(wanted[first:first + ID_BATCH]))
+            found.update((int(i), (form, lemma)) for i, form, lemma in conn.execute(query))
+        return found
 
     def document_by_key(self, key: str, conn: Connection | None = None) -> DocumentRow | None:
         query = select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,

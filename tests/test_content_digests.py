@@ -217,3 +217,53 @@ def test_digest_reads_past_sqlalchemy_still_turn_database_failures_into_domain_e
         damaged_documents(conn)
     assert "\n" not in str(caught.value)
     engine.dispose()
+
+
+@pytest.mark.parametrize("checkpoint", ["1000000", "150"])
+def test_digests_from_the_rows_a_writer_holds_are_the_ones_verify_computes(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch, db_url: str | None,
+        checkpoint: str) -> None:
+    """The writer digests a document finished in its transaction from the rows it holds, not reading them back.
+
+    Checked against verify's own reading: new words and words stored by an earlier run (their lemma read from the
+    store), documents cut by checkpoints (read back, since their first rows were committed earlier), and a
+    document replaced by a new version in the same transaction.
+    """
+    from sensesearch import storage_writer
+
+    from .robust_util import write_corpus
+
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", checkpoint)
+    read_back = []
+    original = storage_writer.document_digest
+    monkeypatch.setattr(storage_writer, "document_digest",
+                        lambda conn, values: read_back.append(values["key"]) or original(conn, values))
+    first, second = write_corpus(tmp_path / "a", 6, 12), write_corpus(tmp_path / "b", 6, 12, tag="b")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([first])
+        (first / "d002.txt").write_text("A new version says word3 and doc 2 again.\n")
+        index.add([first, second])
+        n_documents = index.info().documents
+        with index.store.engine.connect() as conn:
+            assert damaged_documents(conn) == []
+            stored = conn.execute(select(func.count()).select_from(documents).where(documents.c.digest.isnot(None)))
+            assert stored.scalar() == n_documents == 12
+    if checkpoint == "1000000":
+        assert read_back == []
+    else:  # 12 sentences of 5 words: a checkpoint every 150 occurrences cuts some documents, not all
+        assert 0 < len(read_back) < n_documents
+
+
+def test_the_digest_format_stays_the_one_stored_digests_were_written_in() -> None:
+    """Digests already stored in indexes must keep matching: the values below were computed by the first
+    implementation (before rows were fed in islice batches), with a whole batch of 5,000 rows and an empty document."""
+    from sensesearch.digests import digest_of_rows
+
+    row = {"id": 7, "key": "a.txt", "label": "a.txt", "path": "/c/a.txt", "content_hash": "h", "meta": {"year": 1901},
+           "first_sentence": 1, "n_sentences": 2, "first_occurrence": 1, "n_occurrences": 5000, "n_pieces": 5100}
+    sentence_rows = [(1, 7, 0, "Bank é ŉ"), (2, 7, 9, "river")]
+    occurrence_rows = [(i, 1 + i % 2, i % 4, i, i + 3, f"w{i % 7}", None if i % 3 else f"l{i % 7}")
+                       for i in range(1, 5001)]
+    assert digest_of_rows(row, sentence_rows, iter(occurrence_rows)) == \
+        "d42248c7fbdebf1e96f526e9c4c86cd17f9bb09eb0bf4cbf62b33c139ff5c44c"
+    assert digest_of_rows(row, [], []) == "dc2c77f708a8de41a6ee6eb54bd09fb89253e1bf4628d278de77f5d5376d8fc9"
