@@ -117,16 +117,17 @@ class StandInEncoder:
         return self.real.nearest_centroids(vectors, centroids)
 
     def encode(self, sentences: Any) -> list[Any]:
-        from sensesearch.records import EncodedSentence
+        import numpy as np
+
+        from sensesearch.encoder import split_by_sentence
 
         plan = self.real.plan(sentences)
-        out = []
-        for spans, pieces in zip(plan.spans, plan.pieces):
-            if self.pool is None:
-                out.append(EncodedSentence(spans, self._unit(len(spans)), pieces))
-                continue
-            if self.at + len(spans) > len(self.pool):
-                self.at = 0
-            out.append(EncodedSentence(spans, self.pool[self.at:self.at + len(spans)], pieces))
-            self.at += len(spans)
-        return out
+        if self.pool is None:
+            return split_by_sentence(plan, self._unit(plan.n_words))
+        if plan.n_words > len(self.pool):
+            return split_by_sentence(plan, self.pool[np.arange(plan.n_words) % len(self.pool)])
+        # A view of the pool, no copy: on CUDA the vectors reach the host by DMA into a buffer handed over as is.
+        if self.at + plan.n_words > len(self.pool):
+            self.at = 0
+        self.at += plan.n_words
+        return split_by_sentence(plan, self.pool[self.at - plan.n_words:self.at])

@@ -21,7 +21,7 @@ import numpy as np
 from .config import DEFAULT_MODEL, DEFAULT_PRECISION, EncoderSettings
 from .errors import ModelLoadError
 from .planner import EncodingPlan, Planner, make_planner
-from .records import EncodedSentence
+from .records import EncodedChunk, EncodedSentence
 from .runner import DeviceBatch, PendingVectors, WordVectorRunner, check_precision, default_batch_tokens
 
 if TYPE_CHECKING:
@@ -189,11 +189,11 @@ class PlannedEncoder:
         return plan, self.runner.to_device_batches(self.planner.batches(plan))
 
 
-def split_by_sentence(plan: EncodingPlan, vectors: np.ndarray) -> list[EncodedSentence]:
+def split_by_sentence(plan: EncodingPlan, vectors: np.ndarray) -> EncodedChunk:
     """One EncodedSentence per planned sentence, its vectors a view of the plan's (n_words, dim) rows."""
     offsets = plan.word_offsets
-    return [EncodedSentence(spans=plan.spans[i], vectors=vectors[offsets[i]:offsets[i + 1]], n_pieces=plan.pieces[i])
-            for i in range(len(plan.spans))]
+    return EncodedChunk((EncodedSentence(spans=plan.spans[i], vectors=vectors[offsets[i]:offsets[i + 1]],
+                                         n_pieces=plan.pieces[i]) for i in range(len(plan.spans))), vectors)
 
 
 class TransformerEncoder(PlannedEncoder):

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from .errors import SenseSearchError
 from .config import whole_number_env
 from .lemmas import lemmatizer
 from .query import is_punctuation, normalize_form
-from .records import Document, EncodedSentence, IngestReport, Skipped
+from .records import Document, EncodedChunk, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
 from .store import DocumentRow
 from .parts import IngestWriter
@@ -53,6 +54,8 @@ CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
 WRITE_AHEAD = 2
 """Encoded chunks waiting for the writer at most: enough to keep the encoder busy, little memory."""
+PUNCTUATION = -1
+"""The word id a punctuation surface maps to in a run: it gets no occurrence."""
 CHARS_PER_OCCURRENCE = 4
 """A low estimate of characters per occurrence in prose (English averages 5-6 with spaces and punctuation):
 chunks hold at most min_checkpoint of this many characters, so a small checkpoint setting gives small chunks."""
@@ -108,8 +111,8 @@ class Ingestor:
         self.counters = _Counters()
         self.word_ids = writer.word_ids()
         self.lemma_of = lemmatizer(lemma_language)
-        # Surface strings seen in this run -> word id (None: punctuation); ids start at 1, so 0 means unseen.
-        self.surface_ids: dict[str, int | None] = {}
+        # Surface strings seen in this run -> word id (PUNCTUATION: not a word); ids start at 1, so 0 means unseen.
+        self.surface_ids: dict[str, int] = {}
         self.next_document, self.next_sentence, self.next_occurrence, self.next_word = writer.next_ids()
         self.min_checkpoint = checkpoint_occurrences()
         self.since_checkpoint = 0
@@ -229,46 +232,54 @@ class Ingestor:
 
     def _write_chunk(self, chunk: list[tuple[_PendingDocument, int]],
                      encoded: list[EncodedSentence]) -> list[_PendingDocument]:
+        """Rows and vectors of one encoded chunk to the writer; returns the documents it finished.
+
+        Word by word only where it must be (cutting out each surface string and looking it up, `_word_ids`),
+        the rest on whole-chunk arrays, and the vectors taken from an EncodedChunk at once: this method took
+        2.25-2.41 s instead of 2.41-2.77 s for the 493,129 occurrences of both corpora, writer included
+        (3 alternated runs).
+        """
         texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
+        counts = [len(enc.spans) for enc in encoded]
+        n_words = sum(counts)
+        spans = np.concatenate([enc.spans for enc in encoded]).astype(np.int64) if n_words else np.zeros((0, 2), np.int64)
+        sentence_of = np.repeat(np.arange(len(chunk)), counts)
+        starts, ends = spans[:, 0].tolist(), spans[:, 1].tolist()
+        word_ids, new_words = self._word_ids([texts[k][a:b] for k, a, b in zip(sentence_of.tolist(), starts, ends)])
+        chosen = np.flatnonzero(word_ids > 0)
+        kept = np.bincount(sentence_of[chosen], minlength=len(chunk)).tolist()
         sentence_rows: list[tuple[int, int, int, str]] = []
-        occurrence_rows: list[tuple[int, int, int, int, int, int]] = []
-        new_words: list[tuple[int, str, str]] = []
-        vector_blocks, id_blocks = [], []
         finished = []
-        for (doc, i), text, enc in zip(chunk, texts, encoded):
+        occurrence = self.next_occurrence
+        for (doc, i), text, enc, n_kept in zip(chunk, texts, encoded, kept):
             if i == 0:
                 doc.doc_id = self.next_document
                 self.next_document += 1
-                doc.first_sentence, doc.first_occurrence = self.next_sentence, self.next_occurrence
+                doc.first_sentence, doc.first_occurrence = self.next_sentence, occurrence
                 if doc.replaces is not None:
                     self.writer.replace(doc.replaces)
-            sentence_id = self.next_sentence
+            sentence_rows.append((self.next_sentence, doc.doc_id, doc.spans[i][0], text))
             self.next_sentence += 1
-            sentence_rows.append((sentence_id, doc.doc_id, doc.spans[i][0], text))
-            keep = []
-            for row, (start, end) in enumerate(enc.spans.tolist()):
-                surface = text[start:end]
-                word_id = self.surface_ids.get(surface, 0)
-                if word_id == 0:
-                    word_id = self._word_id(surface, new_words)
-                if word_id is None:
-                    continue
-                occurrence_rows.append((self.next_occurrence, sentence_id, word_id, row, start, end))
-                self.next_occurrence += 1
-                keep.append(row)
-            doc.n_occurrences += len(keep)
+            occurrence += n_kept
+            doc.n_occurrences += n_kept
             doc.n_pieces += enc.n_pieces
             doc.done_sentences += 1
-            if keep:
-                vector_blocks.append(enc.vectors[keep])
-                id_blocks.append(np.arange(self.next_occurrence - len(keep), self.next_occurrence, dtype=np.int64))
             self.counters.pieces += enc.n_pieces
             if doc.done_sentences == len(doc.spans):
                 finished.append(doc)
-        if vector_blocks:
-            ids, vectors = np.concatenate(id_blocks), np.concatenate(vector_blocks)
+        first_sentence = sentence_rows[0][0] if sentence_rows else self.next_sentence
+        positions = np.arange(n_words) - np.repeat(np.cumsum([0, *counts[:-1]]), counts)
+        ids = np.arange(self.next_occurrence, occurrence, dtype=np.int64)
+        occurrence_rows = list(zip(ids.tolist(), (sentence_of[chosen] + first_sentence).tolist(),
+                                   word_ids[chosen].tolist(), positions[chosen].tolist(),
+                                   spans[chosen, 0].tolist(), spans[chosen, 1].tolist()))
+        self.next_occurrence = occurrence
+        if not len(chosen):
+            vectors = np.zeros((0, 0), dtype=np.float32)
+        elif isinstance(encoded, EncodedChunk) and len(encoded.vectors) == n_words:
+            vectors = encoded.vectors[chosen]
         else:
-            ids, vectors = np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+            vectors = np.concatenate([enc.vectors for enc in encoded])[chosen]
         self.writer.add(new_words, sentence_rows, occurrence_rows, ids, vectors)
         self.since_checkpoint += len(occurrence_rows)
         self.counters.sentences += len(sentence_rows)
@@ -278,11 +289,21 @@ class Ingestor:
             self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
         return finished
 
-    def _word_id(self, surface: str, new_words: list[tuple[int, str, str]]) -> int | None:
-        """The word id of a surface string (None for punctuation), remembered for the rest of the run."""
+    def _word_ids(self, surfaces: list[str]) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
+        """(n,) int64 word ids of `surfaces` (PUNCTUATION for punctuation), and the rows of the words new to the store."""
+        word_ids = np.fromiter(map(self.surface_ids.get, surfaces, repeat(0)), dtype=np.int64, count=len(surfaces))
+        new_words: list[tuple[int, str, str]] = []
+        for at in np.flatnonzero(word_ids == 0).tolist():
+            # A surface new to this run may come again in the same chunk: by then it is known.
+            known = self.surface_ids.get(surfaces[at], 0)
+            word_ids[at] = known if known != 0 else self._word_id(surfaces[at], new_words)
+        return word_ids, new_words
+
+    def _word_id(self, surface: str, new_words: list[tuple[int, str, str]]) -> int:
+        """The word id of a surface string (PUNCTUATION for punctuation), remembered for the rest of the run."""
         if is_punctuation(surface):
-            self.surface_ids[surface] = None
-            return None
+            self.surface_ids[surface] = PUNCTUATION
+            return PUNCTUATION
         form = normalize_form(surface)
         word_id = self.word_ids.get(form)
         if word_id is None:

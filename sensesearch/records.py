@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,6 +42,16 @@ class EncodedSentence:
     spans: np.ndarray
     vectors: np.ndarray
     n_pieces: int
+
+
+class EncodedChunk(list[EncodedSentence]):
+    """The EncodedSentences of one chunk, in order, whose vectors are consecutive rows of `vectors`
+    (n_words, dim) float32: a writer takes them at once rather than joining the sentences' views again,
+    which copied every vector once more."""
+
+    def __init__(self, sentences: Iterable[EncodedSentence], vectors: np.ndarray) -> None:
+        super().__init__(sentences)
+        self.vectors = vectors
 
 
 @dataclass(frozen=True)

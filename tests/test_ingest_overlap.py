@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
 from sensesearch.encoder import runs_on_host
 from sensesearch.readahead import ReadAhead
-from sensesearch.records import EncodedSentence
+from sensesearch.records import EncodedChunk, EncodedSentence
 
 from .fake_encoder import FakeEncoder
 from .robust_util import write_corpus
@@ -80,3 +83,36 @@ def test_read_ahead_of_depth_zero_raises_the_source_error_in_the_consumer() -> N
 
     with pytest.raises(ValueError, match="bad chunk"):
         list(ReadAhead(items, 0))
+
+
+class JoinedChunkEncoder(FakeEncoder):
+    """Hands each chunk back as an EncodedChunk, its sentences' vectors views of one array, as PlannedEncoder does."""
+
+    def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+        encoded = super().encode(sentences)
+        joined = np.concatenate([e.vectors for e in encoded]) if encoded else np.zeros((0, self.dim), np.float32)
+        ends = np.cumsum([len(e.spans) for e in encoded]).tolist()
+        return EncodedChunk((EncodedSentence(e.spans, joined[end - len(e.spans):end], e.n_pieces)
+                             for e, end in zip(encoded, ends)), joined)
+
+
+def test_chunks_handed_back_joined_are_written_exactly_as_sentence_lists_are(
+        tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """The writer takes an EncodedChunk's vectors at once (no join); rows, ids, digests and vectors are the same,
+    with punctuation-only sentences, words new to the run repeated within a chunk, and small chunks."""
+    corpus = write_corpus(tmp_path / "corpus", 5, 20)
+    (corpus / "marks.txt").write_text("!!! ... ?\n-- ; !\nThe quay. The quay, again! Quay?\n")
+    built = {}
+    for name, encoder in (("lists", FakeEncoder(fake_settings)), ("joined", JoinedChunkEncoder(fake_settings))):
+        with SenseIndex.create(tmp_path / name, settings=fake_settings, encoder=encoder, compression="flat") as index:
+            index.add([corpus])
+            stored = list(index.vectors.stored())
+        with closing(sqlite3.connect(tmp_path / name / "meta.sqlite")) as conn:
+            rows = {table: conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+                    for table in ("sentences", "words", "occurrences")}
+            rows["documents"] = conn.execute("SELECT id, key, first_sentence, n_sentences, first_occurrence, "
+                                             "n_occurrences, n_pieces, digest FROM documents ORDER BY id").fetchall()
+        built[name] = (rows, np.concatenate([ids for ids, _ in stored]), np.concatenate([v for _, v in stored]))
+    (rows, ids, vectors), (joined_rows, joined_ids, joined_vectors) = built["lists"], built["joined"]
+    assert rows == joined_rows and len(rows["occurrences"]) > 400
+    assert np.array_equal(ids, joined_ids) and np.array_equal(vectors, joined_vectors)
