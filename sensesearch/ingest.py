@@ -19,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 
@@ -27,12 +26,12 @@ from .encoder import Encoder, encode_chunks, runs_on_host
 from .errors import SenseSearchError
 from .config import whole_number_env
 from .lemmas import lemmatizer
-from .query import is_punctuation, normalize_form
 from .records import Document, EncodedChunk, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
 from .store import DocumentRow
 from .parts import IngestWriter
 from .readahead import ReadAhead
+from .vocabulary import RunVocabulary
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,6 @@ CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
 WRITE_AHEAD = 2
 """Encoded chunks waiting for the writer at most: enough to keep the encoder busy, little memory."""
-PUNCTUATION = -1
-"""The word id a punctuation surface maps to in a run: it gets no occurrence."""
 CHARS_PER_OCCURRENCE = 4
 """A low estimate of characters per occurrence in prose (English averages 5-6 with spaces and punctuation):
 chunks hold at most min_checkpoint of this many characters, so a small checkpoint setting gives small chunks."""
@@ -109,11 +106,8 @@ class Ingestor:
         self.progress = progress
         self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
-        self.word_ids = writer.word_ids()
-        self.lemma_of = lemmatizer(lemma_language)
-        # Surface strings seen in this run -> word id (PUNCTUATION: not a word); ids start at 1, so 0 means unseen.
-        self.surface_ids: dict[str, int] = {}
-        self.next_document, self.next_sentence, self.next_occurrence, self.next_word = writer.next_ids()
+        self.next_document, self.next_sentence, self.next_occurrence, next_word = writer.next_ids()
+        self.vocabulary = RunVocabulary(writer.word_ids(), next_word, lemmatizer(lemma_language))
         self.min_checkpoint = checkpoint_occurrences()
         self.since_checkpoint = 0
         # The read-ahead thread uses the writer (to look up and drop replaced documents) only while holding this.
@@ -234,7 +228,7 @@ class Ingestor:
                      encoded: list[EncodedSentence]) -> list[_PendingDocument]:
         """Rows and vectors of one encoded chunk to the writer; returns the documents it finished.
 
-        Word by word only where it must be (cutting out each surface string and looking it up, `_word_ids`),
+        Word by word only where it must be (cutting out each surface string and looking it up, RunVocabulary),
         the rest on whole-chunk arrays, and the vectors taken from an EncodedChunk at once: this method took
         2.25-2.41 s instead of 2.41-2.77 s for the 493,129 occurrences of both corpora, writer included
         (3 alternated runs).
@@ -242,10 +236,12 @@ class Ingestor:
         texts = [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
         counts = [len(enc.spans) for enc in encoded]
         n_words = sum(counts)
-        spans = np.concatenate([enc.spans for enc in encoded]).astype(np.int64) if n_words else np.zeros((0, 2), np.int64)
+        spans = (np.concatenate([enc.spans for enc in encoded]).astype(np.int64) if n_words
+                 else np.zeros((0, 2), dtype=np.int64))
         sentence_of = np.repeat(np.arange(len(chunk)), counts)
         starts, ends = spans[:, 0].tolist(), spans[:, 1].tolist()
-        word_ids, new_words = self._word_ids([texts[k][a:b] for k, a, b in zip(sentence_of.tolist(), starts, ends)])
+        surfaces = [texts[k][a:b] for k, a, b in zip(sentence_of.tolist(), starts, ends)]
+        word_ids, new_words = self.vocabulary.ids_of(surfaces)
         chosen = np.flatnonzero(word_ids > 0)
         kept = np.bincount(sentence_of[chosen], minlength=len(chunk)).tolist()
         sentence_rows: list[tuple[int, int, int, str]] = []
@@ -288,30 +284,6 @@ class Ingestor:
         if self.progress:
             self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
         return finished
-
-    def _word_ids(self, surfaces: list[str]) -> tuple[np.ndarray, list[tuple[int, str, str]]]:
-        """(n,) int64 word ids of `surfaces` (PUNCTUATION for punctuation), and the rows of the words new to the store."""
-        word_ids = np.fromiter(map(self.surface_ids.get, surfaces, repeat(0)), dtype=np.int64, count=len(surfaces))
-        new_words: list[tuple[int, str, str]] = []
-        for at in np.flatnonzero(word_ids == 0).tolist():
-            # A surface new to this run may come again in the same chunk: by then it is known.
-            known = self.surface_ids.get(surfaces[at], 0)
-            word_ids[at] = known if known != 0 else self._word_id(surfaces[at], new_words)
-        return word_ids, new_words
-
-    def _word_id(self, surface: str, new_words: list[tuple[int, str, str]]) -> int:
-        """The word id of a surface string (PUNCTUATION for punctuation), remembered for the rest of the run."""
-        if is_punctuation(surface):
-            self.surface_ids[surface] = PUNCTUATION
-            return PUNCTUATION
-        form = normalize_form(surface)
-        word_id = self.word_ids.get(form)
-        if word_id is None:
-            word_id = self.word_ids[form] = self.next_word
-            self.next_word += 1
-            new_words.append((word_id, form, self.lemma_of(surface)))
-        self.surface_ids[surface] = word_id
-        return word_id
 
     def _store_document(self, pending: _PendingDocument) -> None:
         """Write a document's row as far as it got: complete, or (before a checkpoint inside it) partial."""

@@ -218,8 +218,9 @@ class StoreWriter:
         if unknown:
             self.word_entries.update(self.meta.word_entries(conn, unknown))
         entries = self.word_entries
-        return digest_of_rows(values, sentence_rows,
-                              ((o[0], o[1], o[3], o[4], o[5], *entries.get(o[2], (None, None))) for o in occurrence_rows))
+        # As verify reads them: (id, sentence_id, position, start, end, form, lemma); a missing word gives None, None.
+        return digest_of_rows(values, sentence_rows, ((o[0], o[1], o[3], o[4], o[5], *entries.get(o[2], (None, None)))
+                                                      for o in occurrence_rows))
 
     def checkpoint(self, last: bool = False) -> None:
         """Vectors to disk first, rows second; vectors of replaced documents go only after the commit.

@@ -236,7 +236,8 @@ class MetaStore:
         wanted = sorted(ids)
         found: dict[int, tuple[str, str | None]] = {}
         for first in range(0, len(wanted), ID_BATCH):
-            query = select(words.c.id, words.c.form, words.c.lemma).where(words.c.id.in_(wanted[first:first + ID_BATCH]))
+            batch = wanted[first:first + ID_BATCH]
+            query = select(words.c.id, words.c.form, words.c.lemma).where(words.c.id.in_(batch))
             found.update((int(i), (form, lemma)) for i, form, lemma in conn.execute(query))
         return found
 
