@@ -63,7 +63,7 @@ def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearch
 def _domain_error(context: ExceptionContext) -> None:
     if not isinstance(context.sqlalchemy_exception, DBAPIError) or context.original_exception is None:
         return
-    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "store"
+    where = dburl.redact(context.engine.url) if context.engine is not None else "store"
     error = domain_error(context.original_exception, context.dialect.dbapi, where)
     if error is not None:
         raise error from None

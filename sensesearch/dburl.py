@@ -70,12 +70,25 @@ def engine_url(url: str) -> URL:
     return _with_driver(parse(url).difference_update_query([SCHEMA_PARAM]))
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced by ***, for messages and `info`."""
+_STAND_IN = "sensesearch-database-path"
+
+
+def redact(url: str | URL) -> str:
+    """The URL with any password replaced by ***, for messages and `info`.
+
+    A database path holding bytes that are not UTF-8 (a folder's name may, PEP 383) is shown with \\xNN escapes:
+    SQLAlchemy cannot render it, and an error message must never fail on its way out.
+    """
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "<unreadable URL>"
+    database = parsed.database
+    shown = database.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") if database else database
+    if shown == database:
+        return parsed.render_as_string(hide_password=True)
+    # Rendered around a stand-in, which the escaped path then replaces (rendering would quote its backslashes).
+    return parsed.set(database=_STAND_IN).render_as_string(hide_password=True).replace(_STAND_IN, shown or "")
 
 
 def same_database(stored: str, given: str) -> bool:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
+from . import dburl
 from .dbengine import domain_error
 from .errors import SenseSearchError
 from .store import documents, occurrences, sentences, words
@@ -135,7 +136,7 @@ def _driver_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
             yield from rows
     except dbapi.Error as exc:
         # Past SQLAlchemy, so past the engine's handle_error hook: the same translation, by hand.
-        error = domain_error(exc, dbapi, conn.engine.url.render_as_string(hide_password=True))
+        error = domain_error(exc, dbapi, dburl.redact(conn.engine.url))
         if error is None:
             raise
         raise error from None

@@ -165,13 +165,22 @@ def test_text_that_is_not_utf8_is_a_usage_error_naming_the_parameter(
 
 def test_paths_that_are_not_utf8_still_work(tmp_path: Path, bank_corpus: Path) -> None:
     """A file name may hold any bytes: path parameters are not held to UTF-8, and every command reads, writes and
-    prints such a folder's index (FAISS and SQLite's URIs took names as UTF-8 only), even on a strict terminal."""
+    prints such a folder's index (FAISS, SQLite's URIs and the database error hook's URL took names as UTF-8 only),
+    even on a strict terminal."""
     corpus = tmp_path / f"corpus{NOT_UTF8}"
     bank_corpus.rename(corpus)
     index = tmp_path / f"idx{NOT_UTF8}"
     strict = {"PYTHONIOENCODING": "utf-8:strict"}  # as under a UTF-8 locale (C.UTF-8 escapes by itself)
     for args in (["index", corpus, "--model", "fake:test"], ["usages", "bank"], ["query", "the [[bank]] raised rates"],
-                 ["documents", "--json"], ["verify"], ["remove", corpus / "bank.txt"], ["index", corpus]):
+                 ["documents", "--json"], ["verify"], ["sense", "add", "bank", "finance", "the [[bank]] raised rates"],
+                 ["sense", "list"], ["remove", corpus / "bank.txt"], ["index", corpus]):
         result = run_cli(*args, "--index", index, **strict)
         assert result.returncode == 0, (args, result.stderr)
     assert "idx\\udcff" in run_cli("verify", "--index", index, **strict).stdout
+
+
+def test_database_urls_with_paths_that_are_not_utf8_are_shown_escaped() -> None:
+    from sensesearch.dburl import redact
+
+    assert redact(f"sqlite:////data/idx{NOT_UTF8}/meta.sqlite") == "sqlite:////data/idx\\xff/meta.sqlite"
+    assert redact("postgresql://user:secret@host/db") == "postgresql://user:***@host/db"
