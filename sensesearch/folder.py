@@ -19,6 +19,7 @@ from . import access
 from .checksums import SUFFIX as CHECKSUM_SUFFIX
 from .config import CONFIG_FILE, IndexConfig, encoder_differences
 from .encoder import Encoder
+from .migrations import MIGRATIONS
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, ReadOnlyError,
                      SenseSearchError)
 from .vectors import VECTORS_FILE, VectorStore
@@ -31,9 +32,11 @@ LOCK_FILE = "write.lock"
 # dim rewrite it (and say so in one line if they cannot), so a protected config.json stops no writer.
 WRITTEN_FILES = (META_FILE, META_FILE + access.WAL_SUFFIX, META_FILE + access.SHM_SUFFIX, VECTORS_FILE,
                  VECTORS_FILE + CHECKSUM_SUFFIX, LOCK_FILE)
-BOOKKEEPING_TABLES = frozenset({"settings", "migrations"})
-"""Tables a new metadata store fills when it is made (its schema version, the migrations applied): rows
-there say nothing was indexed."""
+BOOKKEEPING = {"settings": ("SELECT key FROM settings", {("schema_version",), ("sense_inventory_schema",)}),
+               "migrations": ("SELECT number, name FROM migrations",
+                              {(number, function.__name__) for number, function in MIGRATIONS})}
+"""The tables a new metadata store fills when it is made, and every row they may then hold (its schema versions,
+the migrations applied): rows like these say nothing was indexed; any other row is someone's data."""
 
 
 def sqlite_url(folder: Path) -> str:
@@ -71,19 +74,23 @@ def refuse_existing(folder: Path) -> None:
 def discard_unfinished_create(folder: Path) -> bool:
     """Remove the files of an index whose creation stopped before config.json was written; True if there were any.
 
-    Only when every one of them provably holds nothing: the metadata store has no row outside
-    BOOKKEEPING_TABLES and the vectors file holds no vector (or was never finished: only its temporary
-    file is there). A file that cannot be read counts as data, so it is kept and refused as before.
-    Call with the folder's write lock held and config.json absent.
+    Only when every one of them provably holds nothing: the metadata store has no rows but BOOKKEEPING's, and
+    the vectors file holds no vector (or was never finished: only its temporary file is there). A file that
+    cannot be read counts as data, so it is kept and refused as before. Call with the folder's write lock held
+    and config.json absent. SenseSearchError when a leftover cannot be removed.
     """
     meta, vectors = folder / META_FILE, folder / VECTORS_FILE
     temporary = [folder / f"{name}.tmp" for name in (VECTORS_FILE, VECTORS_FILE + CHECKSUM_SUFFIX, CONFIG_FILE)]
-    leftovers = [meta, meta.with_name(META_FILE + access.WAL_SUFFIX), meta.with_name(META_FILE + access.SHM_SUFFIX),
-                 vectors, vectors.with_name(VECTORS_FILE + CHECKSUM_SUFFIX), *temporary]
+    beside_meta = [meta.with_name(META_FILE + suffix) for suffix in (access.WAL_SUFFIX, access.SHM_SUFFIX, "-journal")]
+    leftovers = [meta, *beside_meta, vectors, vectors.with_name(VECTORS_FILE + CHECKSUM_SUFFIX), *temporary]
     if not any(path.exists() for path in leftovers) or not (_holds_no_rows(meta) and _holds_no_vectors(vectors)):
         return False
     for path in leftovers:
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise SenseSearchError(f"cannot remove {path}, left by an interrupted creation of this index "
+                                   f"({exc.strerror or exc}); remove it by hand, then run the command again") from None
     log.warning("removed the empty files of an index at %s whose creation was interrupted; making it anew", folder)
     return True
 
@@ -95,8 +102,11 @@ def _holds_no_rows(meta: Path) -> bool:
         # A plain connection, so that rows still in the write-ahead log are counted too.
         with closing(sqlite3.connect(meta)) as conn:
             tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            return all(conn.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone() is None
-                       for name in tables if name not in BOOKKEEPING_TABLES)
+            for name in tables:
+                query, allowed = BOOKKEEPING.get(name, (f'SELECT 1 FROM "{name}" LIMIT 1', set()))
+                if not {tuple(row) for row in conn.execute(query)} <= allowed:
+                    return False
+            return True
     except sqlite3.Error:
         return False
 

@@ -76,6 +76,16 @@ def test_only_files_that_provably_hold_nothing_are_taken_for_an_interrupted_crea
         SenseIndex.create(target, settings=fake_settings)
     assert (target / "meta.sqlite").read_bytes() == meta
 
+    foreign = tmp_path / "foreign"  # someone's database whose tables only share the bookkeeping tables' names
+    foreign.mkdir()
+    with closing(sqlite3.connect(foreign / "meta.sqlite")) as conn, conn:
+        conn.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("INSERT INTO settings VALUES ('theme', 'my important setting')")
+    with pytest.raises(IndexCorruptError, match="no config.json"):
+        SenseIndex.create(foreign, settings=fake_settings)
+    with closing(sqlite3.connect(foreign / "meta.sqlite")) as conn:
+        assert conn.execute("SELECT value FROM settings").fetchall() == [("my important setting",)]
+
     for name, content in (("garbage", b"not a faiss index"), ("vectors", None)):
         folder = tmp_path / name
         with SenseIndex.create(folder, settings=fake_settings) as index:
@@ -337,3 +347,13 @@ def test_writer_on_read_only_media_fails_with_one_line_before_changing_anything(
     monkeypatch.undo()
     after = snapshot(target)
     assert after.documents == before.documents and list(after.vector_ids) == list(before.vector_ids)
+
+
+def test_a_leftover_of_an_interrupted_create_that_cannot_be_removed_is_one_line(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings):
+        pass
+    (tmp_path / "idx" / "config.json").unlink()
+    (tmp_path / "idx" / "vectors.faiss.tmp").mkdir()  # not a file: unlink fails
+    result = run_cli("index", bank_corpus, "--index", tmp_path / "idx", "--model", "fake:x", "--quiet")
+    assert result.returncode == 1 and "cannot remove" in result.stderr and "unexpected" not in result.stderr
