@@ -22,7 +22,7 @@ from .records import Document, Skipped
 
 log = logging.getLogger(__name__)
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 MOSTLY_ASCII = 0.8
 _LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
@@ -35,8 +35,10 @@ def content_hash(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """`text` with lone surrogates (from JSON escapes such as "\\ud800") replaced, so it can be stored as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
+    """`text` with what a store cannot keep as text replaced by U+FFFD, one character for one (offsets stay): lone
+    surrogates (from JSON escapes such as "\\ud800"; not UTF-8) and NUL (PostgreSQL refuses it in text, and SQLite's
+    length() stops at it, so verify took a sentence holding one for too short for its words)."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def physical_lines(text: str) -> list[str]:
@@ -195,7 +197,7 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
 def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any],
                       skip_as: str | None = None) -> Iterator[Document | Skipped]:
     # An empty text is still a document: ingest skips it, and drops the version of it indexed before.
-    text = text.lstrip("\ufeff")
+    text = clean_text(text.lstrip("\ufeff"))
     try:
         document = Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)
     except InputError as exc:  # metadata over the bounds, from whatever source supplied it

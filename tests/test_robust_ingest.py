@@ -185,3 +185,23 @@ def test_a_file_or_record_emptied_since_it_was_indexed_is_dropped(tmp_path: Path
         fresh.add([corpus, records])
     got, expected = snapshot(tmp_path / "idx"), snapshot(tmp_path / "fresh")
     assert got.documents == expected.documents and got.occurrences == expected.occurrences
+
+
+def test_nul_characters_are_stored_as_replacement_characters_and_verify_passes(
+        tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> None:
+    """A NUL (a JSON "\\u0000", or in a text file past the binary check's first 64 KiB) used to be stored as is:
+    SQLite's length() stops at it, so verify took the sentence for too short for its words, and PostgreSQL
+    refuses it. The reader now puts U+FFFD in its place, one character for one, so offsets stay right."""
+    from sensesearch.verify import verify_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "records.jsonl").write_text(json.dumps({"id": "nul", "text": "A nul \u0000 beside the bank."}) + "\n")
+    (corpus / "long.txt").write_text("The river bank is green. " * 3000 + "Then a nul \u0000 by the bank.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        assert index.add([corpus]).documents_indexed == 2
+        texts = [hit.sentence for hit in index.usages("nul")]
+        hits = [hit for hit in index.usages("bank") if "\ufffd" in hit.sentence]
+    assert sorted(texts) == ["A nul \ufffd beside the bank.", "Then a nul \ufffd by the bank."]
+    assert all(hit.sentence[hit.start:hit.end] == "bank" for hit in hits) and len(hits) == 2
+    assert verify_index(tmp_path / "idx", check_model=False).sound
