@@ -189,15 +189,31 @@ def _check_text(given: dict[str, Any], labels: dict[str, str]) -> None:
         if name in NAMES_A_FILE:
             continue
         for text in values if isinstance(values, (list, tuple)) else (values,):
-            if not isinstance(text, str):
-                continue
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                char = ord(text[exc.start])
-                what = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
-                fail(f"{labels.get(name, name)} is not valid UTF-8 text ({what} at character {exc.start + 1}); "
-                     "give it in UTF-8, or set the terminal's encoding to UTF-8", 2)
+            problem = utf8_problem(text) if isinstance(text, str) else None
+            if problem:
+                fail(f"{labels.get(name, name)} {problem}", 2)
+
+
+def utf8_problem(text: str) -> str | None:
+    """Why `text` (from the command line or a terminal) cannot be used as text, or None: it holds bytes that are
+    not UTF-8, which Python hands over as lone surrogates (PEP 383)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = ord(text[exc.start])
+        what = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+        return (f"is not valid UTF-8 text ({what} at character {exc.start + 1}); give it in UTF-8, or set the "
+                "terminal's encoding to UTF-8")
+    return None
+
+
+def read_text_input(name: str | Path) -> str:
+    """A text file's content, or standard input's for "-", bytes that are not UTF-8 replaced (U+FFFD) either way.
+
+    OSError when the file cannot be read.
+    """
+    data = sys.stdin.buffer.read() if str(name) == "-" else Path(name).read_bytes()
+    return data.decode("utf-8", errors="replace")
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -241,6 +257,9 @@ def main() -> None:
         # (valid JSON too), where a strict UTF-8 terminal would end the command with UnicodeEncodeError.
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # Typed lines (`shell`) reach the command with such bytes as lone surrogates, which it reports (utf8_problem).
+        sys.stdin.reconfigure(errors="surrogateescape")
     logging.basicConfig(level=os.environ.get("SENSESEARCH_LOG", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
     app()

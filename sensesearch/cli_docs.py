@@ -15,7 +15,7 @@ from sensesearch import SenseSearchError
 
 from .cli import (DEFAULT_INDEX, CombineOption, CsvOption, DeviceOption, IndexOption, JsonOption, LayersOption,
                   ModelOption, PoolingOption, PrecisionOption, app, emit_json, encoder_settings, err, fail, guarded,
-                  out, plural)
+                  out, plural, read_text_input)
 from .cli_progress import CommandProgress
 
 DIGITS = 3
@@ -117,13 +117,10 @@ def compare(
     """
     if json_ and csv_:
         fail("choose one of --json and --csv", 2)
-    if file == "-":
-        lines = sensesearch.physical_lines(sys.stdin.read())
-    else:
-        try:
-            lines = sensesearch.physical_lines(Path(file).read_text(encoding="utf-8", errors="replace"))
-        except OSError as exc:
-            raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:
+        lines = sensesearch.physical_lines(read_text_input(file))
+    except OSError as exc:
+        raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
     settings = encoder_settings(model, layers, combine, pooling, precision=precision)
     with CommandProgress(err, quiet=json_ or csv_) as progress:
         progress.phase("loading the model")

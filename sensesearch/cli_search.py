@@ -13,7 +13,7 @@ import sensesearch
 from sensesearch import Hit, QueryError, SenseSearchError, WordNotFoundError
 
 from .cli import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, app, choices, err,
-                  SenseOption, fail, guarded, out, plural, value)
+                  SenseOption, fail, guarded, out, plural, read_text_input, utf8_problem, value)
 from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
 
@@ -55,7 +55,7 @@ def print_hits(hits: list[Hit], json_: bool, csv_: bool) -> None:
 def _query_lines(file: Path) -> list[tuple[int, str]]:
     """(line number, text) of each non-blank line; every line checked for its marker before the model loads."""
     try:
-        raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8", errors="replace")
+        raw = read_text_input(file)
     except OSError as exc:
         raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
     lines = [(n, line.strip()) for n, line in enumerate(sensesearch.physical_lines(raw), start=1) if line.strip()]
@@ -217,6 +217,10 @@ def shell(
         for line in _lines(interactive):
             if line in (":quit", ":q", ":exit"):
                 break
+            problem = utf8_problem(line)
+            if problem:
+                err.print(f"Error: the line {problem}")
+                continue
             try:
                 _shell_step(source, options, line)
             except SenseSearchError as exc:

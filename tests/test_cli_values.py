@@ -184,3 +184,36 @@ def test_database_urls_with_paths_that_are_not_utf8_are_shown_escaped() -> None:
 
     assert redact(f"sqlite:////data/idx{NOT_UTF8}/meta.sqlite") == "sqlite:////data/idx\\xff/meta.sqlite"
     assert redact("postgresql://user:secret@host/db") == "postgresql://user:***@host/db"
+
+
+def test_a_shell_line_that_is_not_utf8_is_an_error_line_and_the_shell_goes_on(built: Path) -> None:
+    import subprocess
+
+    from .robust_util import REPO, child_env, cli_command
+
+    script = b"the [[bank]] \xff raised\nMoney in the [[bank]].\n:quit\n"
+    result = subprocess.run(cli_command("shell", "--index", built), input=script, capture_output=True,
+                            env=child_env(PYTHONIOENCODING="utf-8:strict"), cwd=REPO, timeout=120, check=False)
+    errors = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 0, errors
+    assert "Error: the line is not valid UTF-8 text (byte 0xff at character 14)" in errors and "unexpected" not in errors
+    assert b"bank" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["query", "--file", "-", "--index"], ["compare", "bank", "-", "--model", "fake:test"]])
+def test_standard_input_that_is_not_utf8_is_read_as_a_file_is(args: list[str], built: Path) -> None:
+    """Bytes that are not UTF-8 on standard input are replaced (U+FFFD), as in a file given by name; they used to
+    reach the tokenizer as lone surrogates ("unexpected UnicodeEncodeError")."""
+    import subprocess
+
+    from .robust_util import REPO, child_env, cli_command
+
+    lines = b"the [[bank]] \xff raised rates\nwe sat on the [[bank]]\n"
+    if args[0] == "compare":
+        lines = lines.replace(b"[[", b"").replace(b"]]", b"")
+    if args[-1] == "--index":
+        args = [*args, str(built)]
+    result = subprocess.run(cli_command(*args), input=lines, capture_output=True,
+                            env=child_env(PYTHONIOENCODING="utf-8:strict"), cwd=REPO, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
+    assert "bank".encode() in result.stdout
