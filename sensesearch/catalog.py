@@ -43,12 +43,14 @@ def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str]) -> d
     shared by several files raises InputError (the user must give a path)."""
     found: dict[str, list[DocumentEntry]] = {}
     for name in names:
-        chosen = [e for e in entries if e.label == name]
+        # Labels and paths are stored as path_text spells them (bytes that are not UTF-8 as \xNN escapes).
+        spelt = path_text(name)
+        chosen = [e for e in entries if e.label == spelt]
         if not chosen:
             key = path_text(Path(name).resolve())
             chosen = [e for e in entries if _under(e.key, key)]
         if not chosen and name and os.sep not in name:
-            chosen = [e for e in entries if _base_name(e) == name]
+            chosen = [e for e in entries if _base_name(e) == spelt]
             files = sorted({e.path for e in chosen})
             if len(files) > 1:
                 raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(files[:4])}"

@@ -133,7 +133,7 @@ class SenseIndex(IndexOpening):
         found: dict[str, list[DocumentRow]] = {}
         for wanted in check_names(paths_or_labels, "document"):
             key = path_text(Path(wanted).resolve())
-            found[wanted] = [doc for doc in stored if doc.label == wanted or _under(doc.key, key)]
+            found[wanted] = [doc for doc in stored if doc.label == path_text(wanted) or _under(doc.key, key)]
         return found
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:

@@ -217,3 +217,15 @@ def test_standard_input_that_is_not_utf8_is_read_as_a_file_is(args: list[str], b
                             env=child_env(PYTHONIOENCODING="utf-8:strict"), cwd=REPO, timeout=120, check=False)
     assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
     assert "bank".encode() in result.stdout
+
+
+def test_a_document_named_with_bytes_that_are_not_utf8_is_found_as_typed() -> None:
+    """Labels and paths are stored with \\xNN escapes; a name typed with the raw bytes (as a shell passes a file
+    name) used to match nothing, as a base name or as a label."""
+    from sensesearch.catalog import match_documents
+    from sensesearch.records import DocumentEntry
+
+    stored = "/corpus/f\\xfe.txt"
+    entry = DocumentEntry(id=1, label=stored, path=stored, key=stored, sentences=1, occurrences=1, word_pieces=1)
+    for name in ("f\udcfe.txt", "f\\xfe.txt", "/corpus/f\udcfe.txt", stored):
+        assert match_documents([entry], [name])[name] == [entry], name
