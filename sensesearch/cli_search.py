@@ -246,7 +246,7 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
         sensesearch.render_kwic(options.run(source, line), out)
     elif command == ":usages" and argument:
         sensesearch.render_kwic(source.usages(argument, limit=options.k * 5), out)
-    elif command == ":k" and argument.isdigit() and int(argument) >= 1:
+    elif command == ":k" and argument.isdecimal() and int(argument) >= 1:
         options.k = int(argument)
     elif command == ":any" and argument in ("on", "off"):
         options.any_word = argument == "on"

@@ -106,7 +106,7 @@ def read_coarsewsd_word(folder: Path, limit: int | None = None, seed: int = 0) -
     items = []
     for number, (row, sense) in enumerate(zip(rows, gold), start=1):
         position, sep, text = row.partition("\t")
-        if not sep or not position.strip().isdigit():
+        if not sep or not position.strip().isdecimal():
             raise InputError(f"{data_file}:{number}: expected POS<TAB>sentence")
         start, end = token_span(text, int(position))
         items.append(WsdItem(word=folder.name, text=text, start=start, end=end, sense=sense.strip()))

@@ -85,6 +85,13 @@ def test_only_files_that_provably_hold_nothing_are_taken_for_an_interrupted_crea
         SenseIndex.create(foreign, settings=fake_settings)
     with closing(sqlite3.connect(foreign / "meta.sqlite")) as conn:
         assert conn.execute("SELECT value FROM settings").fetchall() == [("my important setting",)]
+    with SenseIndex.create(tmp_path / "view", settings=fake_settings):
+        pass
+    (tmp_path / "view" / "config.json").unlink()
+    with closing(sqlite3.connect(tmp_path / "view" / "meta.sqlite")) as conn, conn:
+        conn.execute("CREATE VIEW notes AS SELECT 'account 12345' AS note")  # text held in the schema, in no row
+    with pytest.raises(IndexCorruptError, match="no config.json"):
+        SenseIndex.create(tmp_path / "view", settings=fake_settings)
 
     for name, content in (("garbage", b"not a faiss index"), ("vectors", None)):
         folder = tmp_path / name
