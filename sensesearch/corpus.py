@@ -18,11 +18,11 @@ from . import sidecar
 from .errors import InputError
 from .inputs import JSONL_SUFFIXES, STDIN, InputScan, path_text, read_regular, scan_inputs
 from .jsonsafe import load_record
+from .normalize import clean_text
 from .records import Document, Skipped
 
 log = logging.getLogger(__name__)
 
-_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 MOSTLY_ASCII = 0.8
 _LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
@@ -34,11 +34,15 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def clean_text(text: str) -> str:
-    """`text` with what a store cannot keep as text replaced by U+FFFD, one character for one (offsets stay): lone
-    surrogates (from JSON escapes such as "\\ud800"; not UTF-8) and NUL (PostgreSQL refuses it in text, and SQLite's
-    length() stops at it, so verify took a sentence holding one for too short for its words)."""
-    return _UNSTORABLE.sub("\ufffd", text)
+def clean_value(value: Any) -> Any:
+    """A JSON value with clean_text applied to every string in it, keys included."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_value(v) for v in value]
+    return value
 
 
 def physical_lines(text: str) -> list[str]:
@@ -188,8 +192,7 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
                                      f"as text); the record on line {kept_line} was kept")
                 continue
             first_line_of[label] = (lineno, record_id)
-        meta = json.loads(clean_text(json.dumps({k: v for k, v in record.items() if k not in ("text", "id")},
-                                                ensure_ascii=False)))
+        meta = {k: v for k, v in record.items() if k not in ("text", "id")}
         yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta,
                                      skip_as=where)
 
@@ -199,7 +202,8 @@ def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str
     # An empty text is still a document: ingest skips it, and drops the version of it indexed before.
     text = clean_text(text.lstrip("\ufeff"))
     try:
-        document = Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text), meta=meta)
+        document = Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text),
+                            meta=clean_value(meta))
     except InputError as exc:  # metadata over the bounds, from whatever source supplied it
         yield Skipped(skip_as or label, str(exc))
         return

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from . import access, dburl
-from .errors import IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError
+from .errors import IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError, UsageError
 
 DAMAGED_DATABASE_ADVICE = ("restore meta.sqlite (with its -wal file) from a backup, or index the corpus again "
                            "into a new folder and delete this one")
@@ -41,7 +41,8 @@ def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearchError | None:
     """The domain error for a driver exception a user can meet (a damaged file, a full disk, read-only
-    media), by the driver's own PEP 249 classes; None for the rest (constraint and programming errors).
+    media, a value the database cannot take), by the driver's own PEP 249 classes; None for the rest
+    (constraint and programming errors).
 
     `where` names the database (a redacted URL). For reads that go past SQLAlchemy (digests._driver_rows)
     as well as for everything SQLAlchemy runs (through the engine's handle_error hook).
@@ -49,6 +50,11 @@ def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearch
     if not isinstance(original, dbapi.Error) or isinstance(original, (dbapi.IntegrityError, dbapi.ProgrammingError)):
         return None
     detail = str(original).splitlines()[0] if str(original) else type(original).__name__
+    if isinstance(original, dbapi.DataError):
+        # A value the database cannot hold or compare (PostgreSQL: a NUL in text or in a JSON escape): the value
+        # given is at fault, not the stored data.
+        return UsageError(f"the metadata database {where} cannot take a value it was given ({detail}); "
+                          "leave out the control characters")
     if any(words in detail.lower() for words in ("readonly database", "read-only transaction")):
         return ReadOnlyError(f"the metadata database {where} cannot be written ({detail}): it is on read-only "
                              "media or protected; nothing more was changed")

@@ -17,14 +17,17 @@ is the one dialect-specific part (SQLite's json_extract/json_type, PostgreSQL's 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Float, String, Table, and_, case, cast, false, func, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import QueryError
+from .normalize import clean_text
 
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
 BUILTIN_FIELDS = ("path", "document")
@@ -61,8 +64,9 @@ class Condition:
 
 
 def parse_condition(text: str) -> Condition:
-    """Parse FIELD OP VALUE; QueryError with an example when it is not one."""
-    found = _CONDITION.match(text)
+    """Parse FIELD OP VALUE; QueryError with an example when it is not one. Read as indexed metadata is
+    (normalize.clean_text), so a value holding a NUL matches the stored one."""
+    found = _CONDITION.match(clean_text(text))
     if not found or not found.group(1).strip():
         raise QueryError(f"cannot read the condition {text!r}: write FIELD OP VALUE with OP one of "
                          f"{' '.join(OPERATORS[1:])}, e.g. year>=1900 or path=corpora/state_union/19*")
@@ -181,25 +185,29 @@ def _negate_present(matched: ColumnElement[bool], documents: Table, name: str, d
     return and_(_json_present(documents, name, dialect), not_(func.coalesce(matched, false())))
 
 
-def _path(name: str) -> str:
-    return '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _sqlite_field(function: str, meta: ColumnElement[Any], name: str) -> ColumnElement[Any]:
+    """SQLite's json_type or json_extract of the field `name`. The metadata is stored as json.dumps spells it, a
+    non-ASCII key as \\uXXXX escapes, and SQLite before 3.45 matches a path's key against the key as spelt, not
+    as meant: `année` found nothing. Such a key is looked up both ways."""
+    spelt = "$." + json.dumps(name)
+    meant = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    call = getattr(func, function)
+    return call(meta, spelt) if spelt == meant else func.coalesce(call(meta, spelt), call(meta, meant))
 
 
 def _json_text(documents: Table, name: str, dialect: str) -> ColumnElement[str]:
     """The field as text (strings only on SQLite: a number never equals a word)."""
     if dialect == "sqlite":
-        path = _path(name)
-        return case((func.json_type(documents.c.meta, path) == "text", func.json_extract(documents.c.meta, path)),
-                    else_=None)
+        return case((_sqlite_field("json_type", documents.c.meta, name) == "text",
+                     _sqlite_field("json_extract", documents.c.meta, name)), else_=None)
     return documents.c.meta[name].as_string()
 
 
 def _json_number(documents: Table, name: str, dialect: str) -> ColumnElement[float]:
     """The field as a number: JSON numbers, and strings that spell one; NULL otherwise."""
     if dialect == "sqlite":
-        path = _path(name)
-        kind = func.json_type(documents.c.meta, path)
-        raw = func.json_extract(documents.c.meta, path)
+        kind = _sqlite_field("json_type", documents.c.meta, name)
+        raw = _sqlite_field("json_extract", documents.c.meta, name)
         spelt = func.ltrim(func.trim(raw), "+-")
         return case((kind.in_(("integer", "real")), raw),
                     (and_(kind == "text", spelt != "", spelt.op("GLOB")("*[0-9]*"),
@@ -211,13 +219,13 @@ def _json_number(documents: Table, name: str, dialect: str) -> ColumnElement[flo
 
 def _json_boolean(documents: Table, name: str, value: bool, dialect: str) -> ColumnElement[bool]:
     if dialect == "sqlite":
-        return func.json_type(documents.c.meta, _path(name)) == ("true" if value else "false")
+        return _sqlite_field("json_type", documents.c.meta, name) == ("true" if value else "false")
     return documents.c.meta[name].as_string() == ("true" if value else "false")
 
 
 def _json_present(documents: Table, name: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "sqlite":
-        return func.json_type(documents.c.meta, _path(name)).is_not(None)
+        return _sqlite_field("json_type", documents.c.meta, name).is_not(None)
     return documents.c.meta[name].as_string().is_not(None)
 
 

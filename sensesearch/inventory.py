@@ -9,6 +9,7 @@ tag cache (sensesearch.sensetags).
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -120,11 +121,14 @@ class WordInventory:
 
 
 def check_name(name: str) -> str:
-    """A sense name, stripped; InputError when empty, holding ':' (as in word:sense) or named "unassigned"."""
+    """A sense name, stripped; InputError when empty, holding ':' (as in word:sense), a control character (a tab,
+    a line break, NUL, a terminal escape) or a lone surrogate, or named "unassigned"."""
     clean = name.strip()
-    if not clean or ":" in clean or "\t" in clean or "\n" in clean or clean == "unassigned":
-        raise InputError(f"a sense name must be non-empty, without ':', tabs or line breaks, and not "
-                         f"'unassigned' (kept for usages below the margin threshold), not {name!r}")
+    if (not clean or ":" in clean or clean == "unassigned"
+            or any(unicodedata.category(c) in ("Cc", "Cs") for c in clean)):
+        raise InputError(f"a sense name must be non-empty, without ':' or control characters (tabs, line breaks, "
+                         f"NUL, escapes), and not 'unassigned' (kept for usages below the margin threshold), "
+                         f"not {name!r}")
     return clean
 
 

@@ -44,6 +44,7 @@ import regex
 _IGNORABLE = regex.compile(r"[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
+_UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,15 @@ def fold_text(text: str) -> str:
     return fold(text).text
 
 
+def clean_text(text: str) -> str:
+    """`text` with what a store cannot keep as text replaced by U+FFFD, one character for one (offsets stay): lone
+    surrogates (from JSON escapes such as "\\ud800", or bytes that are not UTF-8; no UTF-8 for them) and NUL
+    (PostgreSQL refuses it in text, and SQLite's length() stops at it, so verify took a sentence holding one for
+    too short for its words). Applied to every text read (corpus.py) and every word or query given, so they agree."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def word_key(word: str) -> str:
-    """The lookup key of a word: `fold_text`, Turkic I folded, full case folding, NFKC again."""
-    folded = unicodedata.normalize("NFKC", fold_text(word)).translate(_TURKIC)
+    """The lookup key of a word: `clean_text`, `fold_text`, Turkic I folded, full case folding, NFKC again."""
+    folded = unicodedata.normalize("NFKC", fold_text(clean_text(word))).translate(_TURKIC)
     return unicodedata.normalize("NFKC", folded.casefold()).replace("i\u0307", "i")

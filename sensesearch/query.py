@@ -11,7 +11,7 @@ import numpy as np
 import regex
 
 from .errors import QueryError
-from .normalize import word_key
+from .normalize import clean_text, word_key
 from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
@@ -31,7 +31,11 @@ class MarkedQuery:
 
 
 def parse_marked(text: str) -> MarkedQuery:
-    """Strip the single [[...]] marker from `text`; QueryError if there is none, several, or an empty one."""
+    """Strip the single [[...]] marker from `text`; QueryError if there is none, several, or an empty one.
+
+    The text is taken as indexed text is (normalize.clean_text: NUL and lone surrogates become U+FFFD).
+    """
+    text = clean_text(text)
     markers = list(_MARKER.finditer(text))
     if not markers:
         raise QueryError('mark the word to search for with double brackets, e.g. "the [[bank]] raised its rates"')

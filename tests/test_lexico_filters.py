@@ -109,3 +109,20 @@ def test_glob_to_regex_anchors_and_escapes() -> None:
     assert regex.match("corpora/su/1945-Truman.txt")
     assert not regex.match("corpora/su/1965-Johnson.txt") and not regex.match("corpora/su/1945-Truman.txtx")
     assert re.compile(glob_to_regex("a[!b]c")).match("axc") and not re.compile(glob_to_regex("a[!b]c")).match("abc")
+
+
+def test_metadata_fields_named_in_any_script_can_be_filtered(tmp_path: Path, fake_settings: EncoderSettings,
+                                                             db_url: str | None) -> None:
+    """SQLite keeps a non-ASCII key as json.dumps spelt it (\\u00e9) and, before 3.45, matched a path against that
+    spelling: `--where année=1900` found nothing, silently."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"id": "a", "text": "The bank rose.", "année": 1900, "région": "Île", "年": "明治"},
+               {"id": "b", "text": "The bank fell.", "année": 1950, "région": "Nord", "年": "昭和"}]
+    (corpus / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+        for where, expected in ((["année=1900"], ["The bank rose."]), (["année>1920"], ["The bank fell."]),
+                                (["région=Î*"], ["The bank rose."]), (["年=昭和"], ["The bank fell."]),
+                                (["région!=Nord", "année<2000"], ["The bank rose."])):
+            assert [h.sentence for h in index.usages("bank", where=where)] == expected, where

@@ -205,3 +205,42 @@ def test_nul_characters_are_stored_as_replacement_characters_and_verify_passes(
     assert sorted(texts) == ["A nul \ufffd beside the bank.", "Then a nul \ufffd by the bank."]
     assert all(hit.sentence[hit.start:hit.end] == "bank" for hit in hits) and len(hits) == 2
     assert verify_index(tmp_path / "idx", check_model=False).sound
+
+
+def test_nul_in_metadata_and_in_what_is_typed_agrees_with_what_was_indexed(
+        tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> None:
+    """Metadata kept its NULs (PostgreSQL then failed every --where on the index, calling it damaged), and a word,
+    query or filter typed with a NUL could not find text indexed with one. Both now read NUL as U+FFFD."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    record = {"id": "d1", "text": "The ba\u0000nk lent money. The bank was closed.", "source": "x\u0000y",
+              "k\u0000ey": 1}
+    (corpus / "records.jsonl").write_text(json.dumps(record) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+        assert index.catalog()[0].meta == {"source": "x\ufffdy", "k\ufffdey": 1}
+        assert [h.sentence for h in index.usages("ba\u0000nk")] == ["The ba\ufffdnk lent money."]
+        assert len(index.usages("bank", where=["source=x\u0000y"])) == 1
+        assert len(index.usages("bank", where=["k\u0000ey=1"])) == 1
+        assert [h.sentence for h in index.query("the [[ba\u0000nk]] lent")][:1] == ["The ba\ufffdnk lent money."]
+
+
+def test_a_value_the_database_cannot_take_is_a_usage_error_not_damage() -> None:
+    """PostgreSQL refuses a NUL in text with a DataError, which was reported as a damaged metadata database (with
+    the advice to restore a backup); the value given is at fault."""
+    import sqlite3
+
+    from sensesearch.dbengine import domain_error
+    from sensesearch.errors import UsageError
+
+    error = domain_error(sqlite3.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes"), sqlite3, "db")
+    assert isinstance(error, UsageError) and "damaged" not in str(error)
+
+
+@pytest.mark.parametrize("name", ["fin\u0000ance", "red\u001b[31m", "tab\there", "lone\udcff"])
+def test_sense_names_hold_no_control_characters(name: str) -> None:
+    from sensesearch.errors import InputError
+    from sensesearch.inventory import check_name
+
+    with pytest.raises(InputError, match="control characters"):
+        check_name(name)
