@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sensesearch.corpus import decode_bytes, read_jsonl, read_text_file
 from sensesearch.errors import InputError, QueryError
+from sensesearch.normalize import clean_text
 from sensesearch.query import parse_marked
 from sensesearch.records import Document, Skipped
 from sensesearch.segment import split_sentences
@@ -98,4 +99,5 @@ def test_parse_marked_finds_the_one_word_or_raises_query_error(text: str) -> Non
         return
     assert text.count("[[") == 1 and marked.word == marked.word.strip() and marked.word
     assert marked.text[marked.start:marked.end] == marked.word
-    assert marked.word in text
+    # The query is read as indexed text is: NUL and lone surrogates as U+FFFD, one for one.
+    assert marked.word in clean_text(text) and len(marked.text) == len(text) - 4
