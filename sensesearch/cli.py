@@ -21,6 +21,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 from typer.models import ArgumentInfo, ParameterInfo
 
@@ -35,8 +36,20 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     # Plain click help: rich markup would eat "[[bank]]" in examples, and flags would show "<bool>".
     rich_markup_mode=None)
-out = Console(soft_wrap=False, highlight=False, markup=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+class TerminalConsole(Console):
+    """A rich Console that draws the control characters of the plain strings it prints (kwic.drawn): a file name,
+    metadata or a typed line holding an ESC sequence would otherwise steer the terminal. Tables: TerminalTable."""
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        from .kwic import drawn
+
+        super().print(*(drawn(o) if isinstance(o, str) else o for o in objects), **options)
+
+
+out = TerminalConsole(soft_wrap=False, highlight=False, markup=False)
+err = TerminalConsole(stderr=True, highlight=False, soft_wrap=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 TRACEBACK_ENV = "SENSESEARCH_TRACEBACK"
 NAMES_A_FILE = frozenset({"model", "db", "file", "paths", "document"})
@@ -217,9 +230,23 @@ def read_text_input(name: str | Path) -> str:
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print `Error: message` on stderr and exit with `code`."""
-    err.print(Text.assemble(("Error: ", "bold red"), message))
+    """Print `Error: message` on stderr (control characters drawn, see TerminalConsole) and exit with `code`."""
+    from .kwic import drawn
+
+    err.print(Text.assemble(("Error: ", "bold red"), drawn(message)))
     raise typer.Exit(code)
+
+
+class TerminalTable(Table):
+    """A rich Table whose text cells are drawn as KWIC lines are (kwic.shown): a control character from a file name,
+    metadata or a sentence (a terminal obeys ESC sequences) shows as its control picture, one cell wide."""
+
+    def add_row(self, *renderables: Any, **options: Any) -> None:
+        from .kwic import shown
+
+        super().add_row(*(shown(cell) if isinstance(cell, str)
+                          else Text(shown(cell.plain), style=cell.style) if isinstance(cell, Text)
+                          else cell for cell in renderables), **options)
 
 
 def encoder_settings(model: str | None, layers: str | None, combine: Any, pooling: Any,

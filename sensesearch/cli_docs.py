@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
 import sensesearch
 from sensesearch import SenseSearchError
 
 from .cli import (DEFAULT_INDEX, CombineOption, CsvOption, DeviceOption, IndexOption, JsonOption, LayersOption,
-                  ModelOption, PoolingOption, PrecisionOption, app, emit_json, encoder_settings, err, fail, guarded,
-                  out, plural, read_text_input)
+                  ModelOption, PoolingOption, PrecisionOption, TerminalTable, app, emit_json, encoder_settings, err,
+                  fail, guarded, out, plural, read_text_input)
 from .cli_progress import CommandProgress
 
 DIGITS = 3
@@ -35,7 +34,7 @@ def info(index: IndexOption = Path(DEFAULT_INDEX), json_: JsonOption = False) ->
     if json_:
         emit_json(data)
         return
-    table = Table(show_header=False, box=None)
+    table = TerminalTable(show_header=False, box=None)
     for key, item in data.items():
         table.add_row(key, f"{item:,}" if isinstance(item, int) else str(item))
     n = max(data["occurrences"], 1)
@@ -83,7 +82,7 @@ def documents(
                 for e in entries]
         sys.stdout.write(sensesearch.records_to_csv(rows, fields))
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
+    table = TerminalTable(box=None, header_style="bold", pad_edge=False)
     table.add_column("document", overflow="fold")
     table.add_column("path", overflow="fold", style="dim")
     table.add_column("sentences", justify="right")
@@ -158,8 +157,8 @@ def print_matrix(sentences: list[str], matrix: list[list[float]], width: int) ->
 
 
 def _matrix_table(sentences: list[str] | None, matrix: list[list[float]], columns: range, number: int, cell: int,
-                  room: int) -> Table:
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+                  room: int) -> TerminalTable:
+    table = TerminalTable(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("#", justify="right", no_wrap=True, min_width=number)
     if sentences is not None:
         table.add_column("sentence", overflow="fold", max_width=room)

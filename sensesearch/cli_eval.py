@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 import sensesearch
 
 from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, DocumentOption, IndexOption, JsonOption,
-                  LayersOption, ModelOption, PlotOption, PoolingOption, app, emit_json, encoder_settings, err, fail,
-                  guarded, out, plural, value)
+                  LayersOption, ModelOption, PlotOption, PoolingOption, TerminalTable, app, emit_json,
+                  encoder_settings, err, fail, guarded, out, plural, value)
 from .cli import CsvOption
 from .cli_lexico import BinWidthOption, ByOption, ChartOption, LemmaOption, WhereOption, print_timeline
 from .cli_progress import CommandProgress
@@ -65,7 +64,7 @@ def eval_coarsewsd(
     if json_:
         emit_json(report.to_dict())
         return
-    table = Table(show_header=True, header_style="bold", box=None)
+    table = TerminalTable(show_header=True, header_style="bold", box=None)
     for name in ("word", "train", "test", "accuracy", "macro-F1", "majority"):
         table.add_column(name, justify="left" if name == "word" else "right")
     for word, score in report.per_word.items():

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 import sensesearch
 from sensesearch import QueryError, records_to_csv
+
+from .cli import TerminalTable
 
 if TYPE_CHECKING:
     from sensesearch import SenseTimeline
@@ -58,7 +59,7 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
         return
     for sense, keywords in zip(timeline.senses, timeline.keywords):
         console.print(f"[bold]sense {sense}[/]: {', '.join(keywords) or '-'}", markup=True)
-    table = Table(show_header=True, header_style="bold")
+    table = TerminalTable(show_header=True, header_style="bold")
     table.add_column(timeline.by)
     table.add_column("usages", justify="right")
     for sense in timeline.senses:

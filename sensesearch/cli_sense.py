@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 import sensesearch
@@ -16,7 +15,7 @@ from sensesearch import DEFAULT_CLUSTER_EXAMPLES, SENSE_METHODS, SenseSearchErro
 if TYPE_CHECKING:
     from sensesearch import WordInventory
 
-from .cli import DEFAULT_INDEX, IndexOption, JsonOption, app, emit_json, err, guarded, out
+from .cli import DEFAULT_INDEX, IndexOption, JsonOption, TerminalTable, app, emit_json, err, guarded, out
 
 sense_app = typer.Typer(
     help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n"
@@ -109,7 +108,7 @@ def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = N
     how = inventory.method + (f", k={inventory.k}" if inventory.method == "knn" else "")
     forms = f"; forms {', '.join(inventory.forms)}" if len(inventory.forms) > 1 else ""
     out.print(Text.assemble((inventory.word, "bold"), f"  ({how}; margin threshold {inventory.threshold:g}{forms})"))
-    table = Table(show_header=True, header_style="bold", box=None)
+    table = TerminalTable(show_header=True, header_style="bold", box=None)
     for column in ("sense", "examples", "usages"):
         table.add_column(column, justify="left" if column == "sense" else "right")
     for sense in inventory.senses:
@@ -190,7 +189,7 @@ def print_sense_documents(index: Path, word_sense: str, min_count: int, json_: b
     if json_:
         emit_json([d.to_dict() for d in found])
         return
-    table = Table(show_header=True, header_style="bold", box=None)
+    table = TerminalTable(show_header=True, header_style="bold", box=None)
     for column in ("document", Text(sense), "all usages"):
         table.add_column(column, justify="left" if column == "document" else "right")
     for doc in found:
@@ -219,7 +218,7 @@ def tags(
     elif csv_:
         sys.stdout.write(sensesearch.records_to_csv(rows, ["sense", "margin", *sensesearch.CSV_FIELDS]))
     else:
-        table = Table(show_header=True, header_style="bold", box=None)
+        table = TerminalTable(show_header=True, header_style="bold", box=None)
         widest = max([len(r["sense"] or "unassigned") for r in rows] + [5])
         # Sense, margin and word never shrink; contexts and the document give way on a narrow terminal.
         table.add_column("sense", no_wrap=True, min_width=widest)

@@ -27,10 +27,16 @@ def _flat(text: str) -> str:
     return _SPACE.sub(" ", text)
 
 
-def _shown(text: str) -> str:
+def shown(text: str) -> str:
     """`text` on one terminal line: white space flattened, other control characters (which a terminal
     would obey, e.g. ESC sequences) drawn as their Unicode control pictures or U+FFFD, one cell each."""
     return _CONTROL.sub(lambda m: _PICTURES.get(m.group(), "\ufffd"), _flat(text))
+
+
+def drawn(text: str) -> str:
+    """`text` with its control characters other than line breaks and tabs drawn as control pictures (or U+FFFD),
+    nothing else changed: printed file names, metadata or typed lines can never steer the terminal."""
+    return _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else _PICTURES.get(m.group(), "\ufffd"), text)
 
 
 def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
@@ -70,8 +76,8 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
     if not hits:
         return
     show_score = any(h.score is not None for h in hits)
-    word_cells = max(4, *(cell_len(_shown(h.word)) for h in hits))
-    doc_cells = min(24, max(8, *(cell_len(_shown(_short(h.document))) for h in hits)))
+    word_cells = max(4, *(cell_len(shown(h.word)) for h in hits))
+    doc_cells = min(24, max(8, *(cell_len(shown(_short(h.document))) for h in hits)))
     score_cells = 6 if show_score else 0
     fixed = score_cells + word_cells + doc_cells + 3
     context = context or max(10, ((console.width or 120) - fixed - 1) // 2)
@@ -85,10 +91,10 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line = Text()
         if show_score:
             line.append(fit_left(f"{hit.score:.3f}", score_cells - 1) + " ")
-        line.append(fit_left(_shown(hit.left), context) + " ")
-        line.append(fit_right(_shown(hit.word), word_cells), style="bold cyan")
-        line.append(" " + fit_right(_shown(hit.right), context) + " ")
-        line.append(fit_right(_shown(_short(hit.document)), doc_cells, ellipsis=True), style="dim")
+        line.append(fit_left(shown(hit.left), context) + " ")
+        line.append(fit_right(shown(hit.word), word_cells), style="bold cyan")
+        line.append(" " + fit_right(shown(hit.right), context) + " ")
+        line.append(fit_right(shown(_short(hit.document)), doc_cells, ellipsis=True), style="dim")
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
 
 

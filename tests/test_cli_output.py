@@ -178,3 +178,23 @@ def test_a_plot_that_cannot_be_written_keeps_the_report(built: Path, tmp_path: P
     result = runner.invoke(app, ["senses", "bank", "--index", str(built), "-k", "2", "--plot", str(tmp_path / "b.png")])
     assert result.exit_code == 1 and "sense 2" in result.stdout
     assert "Error: cannot write the plot" in result.output and "No space left" in result.output
+
+
+def test_control_characters_from_names_metadata_and_input_never_reach_the_terminal(tmp_path: Path) -> None:
+    """A file name, a metadata value, a compared line or a typed word holding an ESC sequence was printed raw by
+    `documents`, `compare`, `sense list` and error lines (KWIC lines already drew them): now drawn everywhere."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "red\x1b[31m.txt").write_text("The bank raised its rates.\n")
+    (corpus / "r.jsonl").write_text('{"id": "x\\u001b[2J", "text": "We sat on the river bank.", "src": "a\\u001b[1mb"}\n')
+    lines = tmp_path / "lines.txt"
+    lines.write_text("the bank \x1b[31m lent\nthe river bank\n")
+    index = tmp_path / "idx"
+    runs = [["index", str(corpus), "--index", str(index), "--model", "fake:test"], ["documents", "--index", str(index)],
+            ["compare", "bank", str(lines), "--model", "fake:test"], ["usages", "bank\x1b[31m", "--index", str(index)],
+            ["sense", "list", "--index", str(index)]]
+    for args in runs:
+        result = runner.invoke(app, args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        assert "\x1b" not in result.output, (args, result.output)
+    assert "\u241b" in runner.invoke(app, ["documents", "--index", str(index)]).output
