@@ -39,13 +39,11 @@ app = typer.Typer(
 
 
 class TerminalConsole(Console):
-    """A rich Console that draws the control characters of the plain strings it prints (kwic.drawn): a file name,
+    """A rich Console that draws the control characters of the plain strings it prints (sensesearch.terminal_text): a file name,
     metadata or a typed line holding an ESC sequence would otherwise steer the terminal. Tables: TerminalTable."""
 
     def print(self, *objects: Any, **options: Any) -> None:
-        from .kwic import drawn
-
-        super().print(*(drawn(o) if isinstance(o, str) else o for o in objects), **options)
+        super().print(*(sensesearch.terminal_text(o) if isinstance(o, str) else o for o in objects), **options)
 
 
 out = TerminalConsole(soft_wrap=False, highlight=False, markup=False)
@@ -231,19 +229,16 @@ def read_text_input(name: str | Path) -> str:
 
 def fail(message: str, code: int = 1) -> None:
     """Print `Error: message` on stderr (control characters drawn, see TerminalConsole) and exit with `code`."""
-    from .kwic import drawn
-
-    err.print(Text.assemble(("Error: ", "bold red"), drawn(message)))
+    err.print(Text.assemble(("Error: ", "bold red"), sensesearch.terminal_text(message)))
     raise typer.Exit(code)
 
 
 class TerminalTable(Table):
-    """A rich Table whose text cells are drawn as KWIC lines are (kwic.shown): a control character from a file name,
+    """A rich Table whose text cells are drawn as KWIC lines are (sensesearch.terminal_cell): a control character from a file name,
     metadata or a sentence (a terminal obeys ESC sequences) shows as its control picture, one cell wide."""
 
     def add_row(self, *renderables: Any, **options: Any) -> None:
-        from .kwic import shown
-
+        shown = sensesearch.terminal_cell
         super().add_row(*(shown(cell) if isinstance(cell, str)
                           else Text(shown(cell.plain), style=cell.style) if isinstance(cell, Text)
                           else cell for cell in renderables), **options)
