@@ -39,8 +39,9 @@ app = typer.Typer(
 
 
 class TerminalConsole(Console):
-    """A rich Console that draws the control characters of the plain strings it prints (sensesearch.terminal_text): a file name,
-    metadata or a typed line holding an ESC sequence would otherwise steer the terminal. Tables: TerminalTable."""
+    """A rich Console that draws the control characters of the plain strings it prints (sensesearch.terminal_text):
+    a file name, metadata or a typed line holding an ESC sequence would otherwise steer the terminal. Tables:
+    TerminalTable."""
 
     def print(self, *objects: Any, **options: Any) -> None:
         super().print(*(sensesearch.terminal_text(o) if isinstance(o, str) else o for o in objects), **options)
@@ -234,8 +235,9 @@ def fail(message: str, code: int = 1) -> None:
 
 
 class TerminalTable(Table):
-    """A rich Table whose text cells are drawn as KWIC lines are (sensesearch.terminal_cell): a control character from a file name,
-    metadata or a sentence (a terminal obeys ESC sequences) shows as its control picture, one cell wide."""
+    """A rich Table whose text cells are drawn as KWIC lines are (sensesearch.terminal_cell): a control character
+    from a file name, metadata or a sentence (a terminal obeys ESC sequences) shows as its control picture, one
+    cell wide."""
 
     def add_row(self, *renderables: Any, **options: Any) -> None:
         shown = sensesearch.terminal_cell

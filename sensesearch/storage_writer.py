@@ -207,8 +207,8 @@ class StoreWriter:
             conn.execute(documents.insert().values(**values, digest=digest))
 
     def _digest(self, conn: Connection, values: dict[str, Any]) -> str:
-        """A finished document's digest: from the rows held when all of them were inserted in this transaction
-        (the 139,000 occurrences of the demo corpus: 0.19 s against 0.49 s read back), else read back."""
+        """A finished document's digest: from the rows held when all of them were inserted in this transaction, else
+        read back (493,129 occurrences of both corpora: 0.99-1.08 s against 1.75-1.92 s, document rows included)."""
         own = self.held.rows_of(int(values["first_sentence"]), int(values["n_sentences"]),
                                 int(values["first_occurrence"]), int(values["n_occurrences"]))
         if own is None:

@@ -54,6 +54,8 @@ class VectorStore:
         try:
             with open(path, "rb") as handle:
                 index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
+        except OSError as exc:
+            raise IndexCorruptError(f"{path} cannot be read ({exc.strerror or exc})") from None
         except RuntimeError as exc:
             raise IndexCorruptError(f"{path} is not a readable FAISS index ({str(exc).splitlines()[0][:120]})") from None
         # read_index already returns the concrete class; a downcast wrapper would not own the index.
