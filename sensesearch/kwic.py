@@ -35,7 +35,12 @@ def shown(text: str) -> str:
 
 def drawn(text: str) -> str:
     """`text` with its control characters other than line breaks and tabs drawn as control pictures (or U+FFFD),
-    nothing else changed: printed file names, metadata or typed lines can never steer the terminal."""
+    nothing else changed: printed file names, metadata or typed lines can never steer the terminal. Bytes of a
+    file name that are not UTF-8 (lone surrogates, PEP 383) show as \\xNN, as stored labels spell them."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte: left to the stream's own escaping
+        pass
     return _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else _PICTURES.get(m.group(), "\ufffd"), text)
 
 
