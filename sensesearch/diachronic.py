@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 
 from .errors import QueryError
-from .store import documents, occurrences, sentences
+from .store import ID_BATCH, documents, occurrences, sentences
 
 if TYPE_CHECKING:
     from . import SenseIndex
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 MAX_EXACT_VALUES = 15
 TARGET_BINS = 10
 _YEAR = re.compile(r"^\s*(-?\d{1,4})(?!\d)")
-_BATCH = 900
 
 
 @dataclass(frozen=True)
@@ -113,8 +112,8 @@ def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> d
              .join(documents, documents.c.id == sentences.c.document_id))
     found: dict[int, Any] = {}
     with index.store.engine.connect() as conn:
-        for first in range(0, len(occurrence_ids), _BATCH):
-            batch = [int(i) for i in occurrence_ids[first:first + _BATCH]]
+        for first in range(0, len(occurrence_ids), ID_BATCH):
+            batch = [int(i) for i in occurrence_ids[first:first + ID_BATCH]]
             for oid, meta, label in conn.execute(query.where(occurrences.c.id.in_(batch))):
                 if isinstance(meta, str):
                     meta = json.loads(meta or "{}")

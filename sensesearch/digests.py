@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import dburl
 from .dbengine import domain_error
 from .errors import SenseSearchError
-from .store import documents, occurrences, sentences, words
+from .store import ID_BATCH, documents, occurrences, sentences, words
 
 BATCH_OCCURRENCES = 50_000
 """Documents are read in batches of about this many occurrences (two range scans per batch)."""
@@ -162,8 +162,9 @@ def _document_rows(conn: Connection, ids: Sequence[int] | None) -> list[dict[str
     found: list[dict[str, Any]] = []
     if ids is None:
         return [dict(r._mapping) for r in conn.execute(query)]
-    for start in range(0, len(ids), 900):
-        found += [dict(r._mapping) for r in conn.execute(query.where(documents.c.id.in_(list(ids[start:start + 900]))))]
+    for start in range(0, len(ids), ID_BATCH):
+        batch = list(ids[start:start + ID_BATCH])
+        found += [dict(r._mapping) for r in conn.execute(query.where(documents.c.id.in_(batch)))]
     return sorted(found, key=lambda r: r["first_occurrence"])
 
 

@@ -187,8 +187,8 @@ def _negate_present(matched: ColumnElement[bool], documents: Table, name: str, d
 
 def _sqlite_field(function: str, meta: ColumnElement[Any], name: str) -> ColumnElement[Any]:
     """SQLite's json_type or json_extract of the field `name`. The metadata is stored as json.dumps spells it, a
-    non-ASCII key as \\uXXXX escapes, and SQLite before 3.45 matches a path's key against the key as spelt, not
-    as meant: `année` found nothing. Such a key is looked up both ways."""
+    non-ASCII key with \\u escapes (é as \\u00e9), and SQLite before 3.45 matches a path's key against the key as
+    spelt, not as meant: `année` found nothing. Such a key is looked up both ways."""
     spelt = "$." + json.dumps(name)
     meant = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     call = getattr(func, function)
