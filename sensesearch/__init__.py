@@ -41,8 +41,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "CSV_FIELDS": ("kwic", "CSV_FIELDS"),
     "fit_left": ("kwic", "fit_left"),
     "fit_right": ("kwic", "fit_right"),
-    "terminal_text": ("kwic", "drawn"),
-    "terminal_cell": ("kwic", "shown"),
+    "terminal_text": ("terminal", "drawn"),
+    "terminal_cell": ("terminal", "shown"),
     "query_by_sense": ("sense_api", "query_by_sense"),
     "parse_word_sense": ("sense_api", "parse_word_sense"),
     "WordSenses": ("sense_api", "WordSenses"),
@@ -102,8 +102,8 @@ if TYPE_CHECKING:
     from .index import SenseIndex, read_index_config
     from .inventory import WordInventory
     from .kwic import CSV_FIELDS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits
-    from .kwic import drawn as terminal_text
-    from .kwic import shown as terminal_cell
+    from .terminal import drawn as terminal_text
+    from .terminal import shown as terminal_cell
     from .sense_api import WordSenses, parse_word_sense, query_by_sense
     from .kwic import to_csv as hits_to_csv
     from .kwic import to_json as hits_to_json

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,33 +14,11 @@ from .normalize import word_key
 from . import jsonsafe
 from .csvsafe import records_to_csv
 from .records import Hit
+from .terminal import flat as _flat
+from .terminal import shown
 
-_SPACE = re.compile(r"\s+")
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
-_CONTROL = regex.compile(r"\p{Cc}")
-_PICTURES = {chr(c): chr(0x2400 + c) for c in range(0x20)} | {"\x7f": "\u2421"}
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
-
-
-def _flat(text: str) -> str:
-    return _SPACE.sub(" ", text)
-
-
-def shown(text: str) -> str:
-    """`text` on one terminal line: white space flattened, other control characters (which a terminal
-    would obey, e.g. ESC sequences) drawn as their Unicode control pictures or U+FFFD, one cell each."""
-    return _CONTROL.sub(lambda m: _PICTURES.get(m.group(), "\ufffd"), _flat(text))
-
-
-def drawn(text: str) -> str:
-    """`text` with its control characters other than line breaks and tabs drawn as control pictures (or U+FFFD),
-    nothing else changed: printed file names, metadata or typed lines can never steer the terminal. Bytes of a
-    file name that are not UTF-8 (lone surrogates, PEP 383) show as \\xNN, as stored labels spell them."""
-    try:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that stands for no byte: left to the stream's own escaping
-        pass
-    return _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else _PICTURES.get(m.group(), "\ufffd"), text)
 
 
 def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:

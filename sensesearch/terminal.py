@@ -1,0 +1,36 @@
+"""What may reach a terminal: text with its control characters drawn, never obeyed.
+
+Its own module, not part of kwic.py: every command-line print and table cell goes through it, not only KWIC lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+import regex
+
+_SPACE = re.compile(r"\s+")
+_CONTROL = regex.compile(r"\p{Cc}")
+_PICTURES = {chr(c): chr(0x2400 + c) for c in range(0x20)} | {"\x7f": "\u2421"}
+
+
+def flat(text: str) -> str:
+    """`text` with every run of white space (line breaks included) as one space."""
+    return _SPACE.sub(" ", text)
+
+
+def shown(text: str) -> str:
+    """`text` on one terminal line: white space flattened, other control characters (which a terminal
+    would obey, e.g. ESC sequences) drawn as their Unicode control pictures or U+FFFD, one cell each."""
+    return _CONTROL.sub(lambda m: _PICTURES.get(m.group(), "\ufffd"), flat(text))
+
+
+def drawn(text: str) -> str:
+    """`text` with its control characters other than line breaks and tabs drawn as control pictures (or U+FFFD),
+    nothing else changed: printed file names, metadata or typed lines can never steer the terminal. Bytes of a
+    file name that are not UTF-8 (lone surrogates, PEP 383) show as \\xNN, as stored labels spell them."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte: left to the stream's own escaping
+        pass
+    return _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else _PICTURES.get(m.group(), "\ufffd"), text)
