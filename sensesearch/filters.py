@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, String, Table, and_, case, cast, false, func, literal, not_, or_, true
+from sqlalchemy import Float, String, Table, and_, case, cast, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import QueryError
@@ -186,11 +186,20 @@ def _negate_present(matched: ColumnElement[bool], documents: Table, name: str, d
 
 
 def _sqlite_field(function: str, meta: ColumnElement[Any], name: str) -> ColumnElement[Any]:
-    """SQLite's json_type or json_extract of the field `name`. The metadata is stored as json.dumps spells it, a
-    non-ASCII key with \\u escapes (é as \\u00e9), and SQLite before 3.45 matches a path's key against the key as
-    spelt, not as meant: `année` found nothing. Such a key is looked up both ways."""
+    """SQLite's json_type or json_extract of the field `name`, for a key of any spelling.
+
+    The metadata is stored as json.dumps spells it, a non-ASCII key with \\u escapes (é as \\u00e9), and
+    SQLite before 3.45 matches a path's key against the key as spelt, not as meant: `année` found nothing.
+    Such a key is looked up both ways. No path of those versions can name a key holding a double quote
+    (the path's key ends at the next one, escaped or not), so such a key is found by json_each, which
+    gives every key decoded: slower, as it walks the whole object, and needed only there.
+    """
+    if '"' in name:
+        member = func.json_each(meta).table_valued("key", "value", "type")
+        column = member.c.type if function == "json_type" else member.c.value
+        return select(column).where(member.c.key == name).limit(1).scalar_subquery()
     spelt = "$." + json.dumps(name)
-    meant = '$."' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    meant = '$."' + name.replace("\\", "\\\\") + '"'
     call = getattr(func, function)
     return call(meta, spelt) if spelt == meant else func.coalesce(call(meta, spelt), call(meta, meant))
 

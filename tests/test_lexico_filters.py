@@ -126,3 +126,27 @@ def test_metadata_fields_named_in_any_script_can_be_filtered(tmp_path: Path, fak
                                 (["région=Î*"], ["The bank rose."]), (["年=昭和"], ["The bank fell."]),
                                 (["région!=Nord", "année<2000"], ["The bank rose."])):
             assert [h.sentence for h in index.usages("bank", where=where)] == expected, where
+
+
+def test_metadata_fields_named_with_quotes_and_backslashes_can_be_filtered(tmp_path: Path,
+                                                                          fake_settings: EncoderSettings,
+                                                                          db_url: str | None) -> None:
+    """No JSON path of SQLite before 3.45 can name a key holding a double quote: `--where 'say "hi"=yes'`
+    matched nothing, silently. Keys with backslashes, dots, brackets and quotes of the other kind ride along."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"id": "a", "text": "The bank rose.", 'say "hi"': "yes", "a\\b": 1, "x.y": "p", "it's": True,
+                '"é"': "é"},
+               {"id": "b", "text": "The bank fell.", 'say "hi"': "no", "a\\b": 2, "x.y": "q", "it's": False,
+                '"é"': "e", "a[0]": "z"}]
+    (corpus / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+        for where, expected in ((['say "hi"=yes'], ["The bank rose."]), (['say "hi"!=yes'], ["The bank fell."]),
+                                (['say "hi"=n*'], ["The bank fell."]), (["a\\b>1"], ["The bank fell."]),
+                                (["x.y=p"], ["The bank rose."]), (["it's=false"], ["The bank fell."]),
+                                (['"é"=é'], ["The bank rose."]), (["a[0]=z"], ["The bank fell."]),
+                                (['say "hi"=yes|no', "a\\b<=2"], ["The bank rose.", "The bank fell."])):
+            assert sorted(h.sentence for h in index.usages("bank", where=where)) == sorted(expected), where
+        with pytest.raises(WordNotFoundError):
+            index.usages("bank", where=['say "hi"=maybe'])
