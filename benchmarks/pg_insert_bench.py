@@ -11,7 +11,9 @@ import time
 
 from sqlalchemy import text
 
-from sensesearch.store import MetaStore, occurrences
+from sensesearch.schema import occurrences
+
+from sensesearch.store import MetaStore
 
 ROWS = 100_000
 SCHEMA = "sensesearch_insert_bench"

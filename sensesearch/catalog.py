@@ -16,7 +16,8 @@ from sqlalchemy import select
 from .corpus import path_text
 from .errors import InputError
 from .records import DocumentEntry
-from .store import MetaStore, documents
+from .schema import documents
+from .store import MetaStore
 
 
 def list_documents(store: MetaStore) -> list[DocumentEntry]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 
 from .errors import QueryError
-from .store import ID_BATCH, documents, occurrences, sentences
+from .schema import ID_BATCH, documents, occurrences, sentences
 
 if TYPE_CHECKING:
     from . import SenseIndex

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import dburl
 from .dbengine import domain_error
 from .errors import SenseSearchError
-from .store import ID_BATCH, documents, occurrences, sentences, words
+from .schema import ID_BATCH, documents, occurrences, sentences, words
 
 BATCH_OCCURRENCES = 50_000
 """Documents are read in batches of about this many occurrences (two range scans per batch)."""

@@ -22,7 +22,8 @@ from .opening import IndexOpening
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
 from .storage import OccurrenceStore
-from .store import DocumentRow, MetaStore
+from .schema import DocumentRow
+from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
 if TYPE_CHECKING:

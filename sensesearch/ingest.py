@@ -28,7 +28,7 @@ from .config import whole_number_env
 from .lemmas import lemmatizer
 from .records import Document, EncodedChunk, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
-from .store import DocumentRow
+from .schema import DocumentRow
 from .parts import IngestWriter
 from .readahead import ReadAhead
 from .vocabulary import RunVocabulary

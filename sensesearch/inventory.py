@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection
 
 from .errors import InputError, SenseNotFoundError, SenseSearchError
 from .query import normalize_form
-from .store import MetaStore, metadata, settings
+from .schema import metadata, settings
+from .store import MetaStore
 from .tagging import DEFAULT_KNN, check_method
 
 INVENTORY_SCHEMA = "1"

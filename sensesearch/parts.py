@@ -16,7 +16,8 @@ import numpy as np
 from .config import IndexConfig
 from .records import Hit
 from .storage import Snapshot
-from .store import DocumentRow, MetaStore
+from .schema import DocumentRow
+from .store import MetaStore
 
 
 class Configured(Protocol):

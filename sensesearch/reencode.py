@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from .ivf import Assign
 from .rescore import Encode, stored_row_vector
-from .store import MetaStore, occurrences, sentences
+from .schema import occurrences, sentences
+from .store import MetaStore
 from .vectors import VectorStore
 
 SENTENCES_PER_BATCH = 512

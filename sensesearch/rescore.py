@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import ConfigMismatchError
 from .records import EncodedSentence
-from .store import OccurrenceRow
+from .schema import OccurrenceRow
 
 CANDIDATES_PER_HIT = 20
 """Measured (see the module docstring): 10 per hit finds 0.91-0.94 of the exact top 10, 20 finds 0.97-0.98."""

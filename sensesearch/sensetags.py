@@ -25,7 +25,7 @@ from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFou
 from .inventory import Inventory, WordInventory
 from .query import normalize_form
 from .records import Hit
-from .store import documents, metadata
+from .schema import documents, metadata
 from .tagging import CLASSIFIER_VERSION, classify
 
 if TYPE_CHECKING:

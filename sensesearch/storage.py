@@ -28,7 +28,8 @@ from .errors import IndexCorruptError, SenseSearchError
 from .folder import META_FILE, read_index_config, sqlite_url
 from .ivf import Assign
 from .reencode import Encode, reencoded_vectors
-from .store import DocumentRow, MetaStore
+from .schema import DocumentRow
+from .store import MetaStore
 from .storage_writer import IdRange, StoreWriter
 from .vectors import VECTORS_FILE, VectorStore
 

@@ -23,7 +23,9 @@ from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexCorruptError
 from .reencode import Encode, reencoded_vectors
-from .store import DAMAGED_DATABASE_ADVICE, DocumentRow, MetaStore, documents, occurrences, sentences, words
+from .dbengine import DAMAGED_DATABASE_ADVICE
+from .schema import DocumentRow, documents, occurrences, sentences, words
+from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
 SHOWN = 5

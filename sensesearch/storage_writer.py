@@ -22,7 +22,8 @@ from sqlalchemy.engine import Connection, RootTransaction
 from .digests import digest_of_rows, document_digest
 from .errors import SenseSearchError
 from .ivf import Assign
-from .store import DocumentRow, MetaStore, documents, occurrences, sentences, words
+from .schema import DocumentRow, documents, occurrences, sentences, words
+from .store import MetaStore
 from .vectors import VectorStore
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ class StoreWriter:
             self.added_occurrence = max(self.added_occurrence, int(ids.max()) + 1)
 
     def add_document(self, update: bool = False, **values: Any) -> None:
-        """A document row (the columns of store.documents) into the open transaction; `update`: the row of a
+        """A document row (the columns of schema.documents) into the open transaction; `update`: the row of a
         document cut by a checkpoint, written again as it grows."""
         self.id_range.check(int(values["id"]), "document")
         conn = self._conn()

@@ -20,7 +20,8 @@ from .folder import META_FILE, acquire_write_lock, read_index_config, sqlite_url
 from .reencode import Encode
 from . import storage_check
 from .storage_check import Findings, Problem, check_storage
-from .store import DocumentRow, MetaStore
+from .schema import DocumentRow
+from .store import MetaStore
 from .vectors import VectorStore
 
 UNREPAIRABLE = ("config", "model", "database")

@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from sensesearch import SenseIndex
-from sensesearch.store import documents, occurrences, sentences, words
+from sensesearch.schema import documents, occurrences, sentences, words
 from sensesearch.verify import verify_index
 
 REPO = Path(__file__).resolve().parents[1]

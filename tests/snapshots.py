@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import select
 
 from sensesearch import SenseIndex
-from sensesearch.store import documents, occurrences, sentences, words
+from sensesearch.schema import documents, occurrences, sentences, words
 
 
 @dataclass(frozen=True)

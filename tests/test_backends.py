@@ -18,7 +18,8 @@ from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.dburl import derived_schema, engine_url, redact, same_database, schema_of, with_namespace
 from sensesearch.records import EncodedSentence
-from sensesearch.store import MetaStore, documents, occurrences, sentences, words
+from sensesearch.schema import documents, occurrences, sentences, words
+from sensesearch.store import MetaStore
 
 from .fake_encoder import FakeEncoder
 from .snapshots import assert_same_index, snapshot, write_corpus

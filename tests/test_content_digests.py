@@ -12,7 +12,8 @@ from sensesearch import IndexCorruptError, SenseIndex, SenseSearchError
 from sensesearch.config import EncoderSettings
 from sensesearch.digests import damaged_documents, quick_problem, quick_sample
 from sensesearch.migrations import MIGRATIONS
-from sensesearch.store import MetaStore, documents, sentences
+from sensesearch.schema import documents, sentences
+from sensesearch.store import MetaStore
 from sensesearch.verify import verify_index
 
 from .robust_util import run_cli
@@ -186,7 +187,7 @@ def test_digest_reads_past_sqlalchemy_still_turn_database_failures_into_domain_e
     # The digests read rows through the SQLite driver's own cursor, past the engine's handle_error hook.
     from sensesearch.dbengine import make_engine
     from sensesearch.digests import document_digest
-    from sensesearch.store import metadata, occurrences, words as word_table
+    from sensesearch.schema import metadata, occurrences, words as word_table
 
     db = tmp_path / "meta.sqlite"
     engine = make_engine(f"sqlite:///{db}")

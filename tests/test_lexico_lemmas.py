@@ -12,7 +12,7 @@ from sensesearch import migrations
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.errors import ConfigMismatchError
 from sensesearch.lemmas import Lemmatizer, parse_language
-from sensesearch.store import make_engine
+from sensesearch.dbengine import make_engine
 
 BANKS = """The bank raised its rates.
 Two banks merged last year.

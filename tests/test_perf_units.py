@@ -15,7 +15,7 @@ from sensesearch import codec as codec_module
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.errors import ConfigMismatchError, IndexCorruptError
 from sensesearch.segment import sentence_offsets
-from sensesearch.store import executemany_rows, metadata, occurrences
+from sensesearch.schema import executemany_rows, metadata, occurrences
 from sensesearch.codec import choose_index_factory, default_nprobe, ivf_lists, pq_subquantizers
 from sensesearch.vectors import VectorStore
 

@@ -370,7 +370,7 @@ def test_reader_that_follows_a_rebuilt_index_stays_read_only(media: Path, bank_c
 
 def test_a_readers_store_refuses_writes_at_the_database(tmp_path: Path, bank_corpus: Path,
                                                         fake_settings: EncoderSettings, db_url: str | None) -> None:
-    from sensesearch.store import settings
+    from sensesearch.schema import settings
 
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
         index.add([bank_corpus])

@@ -12,7 +12,7 @@ from sensesearch import SenseIndex, codec
 from sensesearch.config import EncoderSettings
 from sensesearch.records import EncodedSentence
 from sensesearch.rescore import exact_vectors
-from sensesearch.store import OccurrenceRow
+from sensesearch.schema import OccurrenceRow
 
 from .fake_encoder import FastFakeEncoder
 from .test_order_independence import ANY_WORD, QUERIES, write_corpus

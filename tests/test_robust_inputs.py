@@ -121,7 +121,7 @@ def test_state_union_files_that_are_not_utf8_index_and_read_sensibly(tmp_path: P
     with SenseIndex.open(tmp_path / "idx", read_only=True) as index, index.store.engine.connect() as conn:
         from sqlalchemy import select
 
-        from sensesearch.store import documents, sentences
+        from sensesearch.schema import documents, sentences
         rows = dict(conn.execute(select(documents.c.label, documents.c.meta)).all())
         everything = " ".join(conn.execute(select(sentences.c.text)).scalars())
     encodings = {Path(label).stem: (meta if isinstance(meta, dict) else json.loads(meta))["encoding"]
@@ -250,7 +250,7 @@ def test_ten_megabytes_without_newline_or_punctuation(tmp_path: Path) -> None:
 def _sentences(index: SenseIndex) -> list[str]:
     from sqlalchemy import select
 
-    from sensesearch.store import sentences
+    from sensesearch.schema import sentences
     with index.store.engine.connect() as conn:
         return list(conn.execute(select(sentences.c.text)).scalars())
 

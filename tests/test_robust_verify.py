@@ -16,7 +16,7 @@ from sensesearch import IndexCorruptError, SenseIndex
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.index import acquire_write_lock
-from sensesearch.store import occurrences, sentences
+from sensesearch.schema import occurrences, sentences
 from sensesearch.vectors import VECTORS_FILE, VectorStore
 
 from .robust_util import snapshot, write_corpus
