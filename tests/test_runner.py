@@ -93,6 +93,34 @@ def test_layers_combine_and_pieces_pool_as_the_recipe_says(tokenizer: Any, setti
             np.testing.assert_allclose(got, want, atol=2e-5)
 
 
+def test_half_precision_forward_runs_under_autocast_and_stays_near_float32(tokenizer: Any) -> None:
+    """The fp16/bf16 forward (HFLayerForward under autocast) otherwise runs only on CUDA: here it runs on a tiny
+    random BERT on the CPU, through the runner, and must give float32 unit vectors within cosine 0.999 of
+    float32's, computed in half precision (not equal to them)."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from sensesearch.encoder import HFLayerForward
+
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=5,
+                                 num_attention_heads=2, intermediate_size=64)).eval()
+    settings = EncoderSettings(max_length=24, stride=4)
+    planner = make_planner(tokenizer, settings, 64)
+    plan = planner.plan(SENTENCES)
+    batches = planner.batches(plan)
+    vectors = {precision: WordVectorRunner(HFLayerForward(model, settings.layers, precision), combine="sum", dim=32,
+                                           device="cpu").run(plan, batches)
+               for precision in ("float32", "bf16", "fp16")}
+    assert vectors["float32"].shape == (plan.n_words, 32)
+    for precision in ("bf16", "fp16"):
+        got = vectors[precision]
+        assert got.dtype == np.float32 and got.shape == vectors["float32"].shape, precision
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        assert float(np.min(np.sum(got * vectors["float32"], axis=1))) >= 0.999, precision
+        assert not np.array_equal(got, vectors["float32"]), f"{precision} gave float32's very values"
+
+
 def test_stream_gives_what_encode_gives_chunk_by_chunk_in_order(tokenizer: Any) -> None:
     encoder = ToyEncoder(tokenizer, EncoderSettings(max_length=24, stride=4))
     chunks = [SENTENCES[:2], SENTENCES[2:4], [], SENTENCES[4:], SENTENCES]
