@@ -55,7 +55,7 @@ def synchronize(device: str) -> None:
     import torch
 
     if device.startswith("cuda"):
-        torch.cuda.synchronize()
+        torch.cuda.synchronize(torch.device(device))
 
 
 def bare_forward(encoder: TransformerEncoder, chunks: list[list[str]], precision: str) -> float:
@@ -109,7 +109,7 @@ def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[
         return {"seconds": {"bare": round(bare, 3)}, "bare_pieces_per_s": round(pieces / bare, 1)}, np.zeros((0, 0))
     encoder = TransformerEncoder(settings, device=args.device, batch_tokens=args.batch_tokens)
     if args.device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
+        torch.cuda.reset_peak_memory_stats(torch.device(args.device))
     seconds = {"bare": bare_forward(encoder, chunks, precision)}
     started = time.perf_counter()
     encoded_pieces = sum(e.n_pieces for result in encoder.encode_stream(iter(chunks)) for e in result)
@@ -132,7 +132,7 @@ def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[
     result["ivf_build_seconds"] = {"full": round(full_ivf, 3), "writer": round(writer_ivf, 3)}
     result["batch_tokens"] = encoder.batch_tokens
     if args.device.startswith("cuda"):
-        result["gpu_memory_peak_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        result["gpu_memory_peak_mb"] = round(torch.cuda.max_memory_allocated(torch.device(args.device)) / 2**20, 1)
     return result, vectors
 
 

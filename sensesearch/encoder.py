@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from .config import DEFAULT_MODEL, DEFAULT_PRECISION, EncoderSettings
+from .devices import check_device
 from .errors import ModelLoadError
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedChunk, EncodedSentence
@@ -213,6 +214,8 @@ class TransformerEncoder(PlannedEncoder):
         transformers.utils.logging.disable_progress_bar()
         self.settings = settings
         self.device = pick_device(device)
+        # One clear line for a device this machine lacks, before any weights load (torch's own is an AssertionError).
+        check_device(self.device)
         check_precision(settings.precision, self.device)
         self.batch_tokens = batch_tokens or default_batch_tokens(self.device)
         path = resolve_model_path(settings.model)

@@ -11,6 +11,7 @@ next chunk while the device works (see `PendingVectors`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +139,9 @@ class WordVectorRunner:
             host = torch.empty(vectors.shape, dtype=torch.float32, pin_memory=True)
             host.copy_(vectors, non_blocking=True)
             event = torch.cuda.Event()
-            event.record()
+            # On the stream the copy went to: a bare record() takes the current device's stream, which is
+            # cuda:0's in every thread, so on cuda:1 the event would pass before the copy had landed.
+            event.record(torch.cuda.current_stream(device))
             return PendingVectors(host, event, plan.n_words)
 
     def combine_layers(self, layers: Any, flat: Any) -> Any:
@@ -160,7 +163,10 @@ class WordVectorRunner:
 
         device = torch.device(self.device)
         rows = max(1, NEAREST_SCORES // max(1, len(centroids)))
-        with torch.inference_mode():
+        # A stream of its own on CUDA: the writer calls this while the read-ahead thread queues forward passes on
+        # the default stream, and its blocking copies would otherwise wait for all of them.
+        stream = torch.cuda.Stream(device) if self.cuda else None
+        with torch.inference_mode(), (torch.cuda.stream(stream) if stream is not None else nullcontext()):
             table = torch.from_numpy(np.ascontiguousarray(centroids, dtype=np.float32)).to(device)
             found = [(torch.from_numpy(np.ascontiguousarray(vectors[first:first + rows], dtype=np.float32)).to(device)
                       @ table.T).argmax(dim=1) for first in range(0, len(vectors), rows)]

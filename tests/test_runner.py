@@ -185,6 +185,26 @@ def test_refusal_comes_before_any_model_or_file(tmp_path: Path) -> None:
     assert not (tmp_path / "idx").exists()
 
 
+def test_an_encoder_on_a_device_this_machine_lacks_is_one_clear_error_before_the_weights_load(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library path (TransformerEncoder, load_encoder, the benchmarks) checks the device as the CLI does: torch's
+    own answer to a CUDA device on a build without CUDA is a bare AssertionError, after the weights have loaded."""
+    import transformers
+
+    from sensesearch.encoder import TransformerEncoder
+    from sensesearch.errors import ModelLoadError
+
+    def no_load(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("the weights were loaded before the device was checked")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", no_load)
+    for device in ("cuda", "cuda:3", "gpu"):
+        with pytest.raises(ModelLoadError, match="cuda|CUDA|not a torch device"):
+            TransformerEncoder(EncoderSettings(), device=device)
+        with pytest.raises(ModelLoadError):
+            load_encoder(EncoderSettings(), device)
+
+
 def test_precision_choices_are_stored_and_checked() -> None:
     config = IndexConfig(encoder=EncoderSettings(precision="bf16"))
     assert IndexConfig.from_json(config.to_json()).encoder.precision == "bf16"
