@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .jsonsafe import check_metadata
+from .jsonsafe import check_metadata, plain
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class Document:
     def __post_init__(self) -> None:
         # Unbounded metadata would be stored, then break every JSON answer that shows it.
         check_metadata(self.meta)
+        # The databases take strict JSON only: a number past float range (1e400 in a JSONL record reads as inf)
+        # was stored by SQLite as Infinity, malformed JSON that failed every later --where, and refused by
+        # PostgreSQL. It is null, as NaN and Infinity already are (jsonsafe.load_record).
+        object.__setattr__(self, "meta", plain(self.meta))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from sensesearch.errors import InputError, UsageError
 from sensesearch.inputs import scan_inputs
 from sensesearch.jsonsafe import MAX_DEPTH, MAX_META_BYTES, load_record
 from sensesearch.records import Document, Skipped
+from sensesearch.verify import verify_index
 
 runner = CliRunner()
 
@@ -205,6 +207,26 @@ def test_hostile_jsonl_records_are_skipped_at_read_time_and_good_files_survive(
         assert result.exit_code == 0, result.output
         metas = {hit["document"]: hit["meta"] for hit in json.loads(result.stdout, parse_constant=_refuse)}
         assert metas["n1"] == {"score": None, "range": [None, None]}
+
+
+def test_numbers_past_float_range_are_stored_as_null_and_break_nothing(tmp_path: Path, fake_settings: EncoderSettings,
+                                                                       db_url: str | None) -> None:
+    """1e400 is valid JSON and reads as inf: SQLite stored it as Infinity, malformed JSON that made every later
+    --where fail as "damaged", and PostgreSQL refused the whole run. Also through the API, and NaN there."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "big.jsonl").write_text('{"text": "a big bank", "id": "b1", "k": 1e400, "m": [-1e400, 2], "party": "x"}\n'
+                                      '{"text": "a small bank", "id": "s1", "k": 5, "party": "y"}\n')
+    api = Document(key="api#1", label="api-1", path="api", text="an api bank", content_hash="h",
+                   meta={"k": math.inf, "n": math.nan, "party": "x"})
+    assert api.meta == {"k": None, "n": None, "party": "x"}
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        assert index.add([corpus]).documents_indexed == 2
+        index.add_documents([api])
+        hits = {h.document: h.meta for h in index.usages("bank", where=["party=x"])}
+        assert hits == {"b1": {"k": None, "m": [None, 2], "party": "x"}, "api-1": {"k": None, "n": None, "party": "x"}}
+        assert [h.document for h in index.usages("bank", where=["k>1"])] == ["s1"]
+    assert verify_index(tmp_path / "idx", check_model=False).sound
 
 
 def test_load_record_bounds() -> None:
