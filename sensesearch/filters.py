@@ -7,23 +7,28 @@ of = != < <= > >=. The VALUE decides the comparison: a number compares numerical
 stored as JSON numbers or as numeric strings), an ISO date (1945, 1945-01, 1945-01-21, with time)
 compares as a date string, `true`/`false` match JSON booleans, anything else compares as text
 (exactly, case-sensitively); with = and != a value holding * ? or [..] is a glob and
-`a|b|c` means any of them. Documents lacking the field match no condition on it (not even !=).
-Several conditions all have to hold.
+`a|b|c` means any of them, each compared by its own kind. The stored value's JSON type decides what it
+can match: text, dates and globs match strings, numbers match JSON numbers and strings that spell one,
+true/false match JSON booleans. Documents lacking the field match no condition on it (not even !=);
+a JSON null is a value, which != matches. Several conditions all have to hold.
 
 Conditions become one boolean clause over the documents table, evaluated by the database: the
-search joins occurrences to their documents, so nothing is filtered in Python. The JSON access
-is the one dialect-specific part (SQLite's json_extract/json_type, PostgreSQL's ->> and ~).
+search joins occurrences to their documents, so nothing is filtered in Python. Reading a field
+(`_Field`: its JSON type and value) is the one dialect-specific part (SQLite's json_type and
+json_extract, PostgreSQL's json_typeof and ->>); both take the same regular expressions (SQLite's
+REGEXP is the Python function SQLAlchemy installs) and SQLite its own GLOB syntax.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, String, Table, and_, case, cast, false, func, literal, not_, or_, select, true
+from sqlalchemy import Float, Numeric, String, Table, and_, case, cast, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import QueryError
@@ -32,10 +37,12 @@ from .normalize import clean_text
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
 BUILTIN_FIELDS = ("path", "document")
 _CONDITION = re.compile(r"^\s*([^=!<>]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$", re.DOTALL)
-_NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+_NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)?$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_PG_NUMBER = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_NUMBER_TEXT = r"^[ \t\n\r\f\v]*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?[ \t\n\r\f\v]*$"
+"""A stored string that spells a number, as both regular expression engines read it; the white space around it
+is what both databases' casts skip."""
 
 
 @dataclass(frozen=True)
@@ -92,31 +99,38 @@ def document_clause(conditions: Sequence[Condition], documents: Table, dialect: 
     return and_(true(), *(_clause(c, documents, dialect) for c in conditions))
 
 
-def glob_to_regex(pattern: str) -> str:
-    """An anchored POSIX regular expression matching what the shell-style glob `pattern` matches."""
-    out, i = ["^"], 0
+def _glob_parts(pattern: str) -> Iterator[tuple[str, str]]:
+    """The shell-style glob as (kind, text) parts: ("*", ""), ("?", ""), ("class", body with ^ for negation)
+    or ("char", one literal character). As in the shell, a "]" right after "[" (or "[!") belongs to the class,
+    and a "[" that no "]" closes is a plain character."""
+    i = 0
     while i < len(pattern):
         ch = pattern[i]
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "[" and pattern.find("]", i + 2) != -1:
-            # As in the shell, a "]" right after "[" (or "[!") belongs to the class.
-            close = pattern.find("]", i + 3 if pattern[i + 1:i + 2] == "!" else i + 2)
-            if close == -1:
-                out.append(re.escape(ch))
-                i += 1
-                continue
+        close = pattern.find("]", i + 3 if pattern[i + 1:i + 2] in ("!", "^") else i + 2) if ch == "[" else -1
+        if ch in "*?":
+            yield ch, ""
+        elif close != -1:
             body = pattern[i + 1:close]
-            negate = body.startswith("!")
-            body = body[1:] if negate else body
-            out.append("[" + ("^" if negate else "") + body.replace("\\", "\\\\") + "]")
+            yield "class", "^" + body[1:] if body.startswith("!") else body
             i = close
         else:
-            out.append(re.escape(ch))
+            yield "char", ch
         i += 1
-    return "".join(out) + "$"
+
+
+def glob_to_regex(pattern: str) -> str:
+    """An anchored regular expression (POSIX and Python alike) matching what the glob `pattern` matches."""
+    pieces = {"*": lambda _: ".*", "?": lambda _: ".", "char": re.escape,
+              "class": lambda body: "[" + body.replace("\\", "\\\\") + "]"}
+    return "^" + "".join(pieces[kind](text) for kind, text in _glob_parts(pattern)) + "$"
+
+
+def glob_to_sqlite(pattern: str) -> str:
+    """The glob `pattern` in SQLite's GLOB syntax, which negates a class with ^ only (a [! class matched the
+    opposite of what was asked) and finds nothing for a [ that no ] closes (the shell takes it as itself)."""
+    pieces = {"*": lambda _: "*", "?": lambda _: "?", "class": lambda body: f"[{body}]",
+              "char": lambda ch: f"[{ch}]" if ch in "*?[" else ch}
+    return "".join(pieces[kind](text) for kind, text in _glob_parts(pattern))
 
 
 def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnElement[bool]:
@@ -127,7 +141,7 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
         matched = or_(*(_text_match(documents.c.label, v, dialect) for v in condition.value.split("|")))
     else:
         name = field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field
-        return _meta_clause(condition, name, documents, dialect)
+        return _meta_clause(condition, _Field.of(documents.c.meta, name, dialect))
     return not_(matched) if op == "!=" else matched
 
 
@@ -151,38 +165,87 @@ def _text_match(column: ColumnElement[str], value: str, dialect: str, force_glob
     if not (force_glob or _GLOB_CHARS.search(value)):
         return column == value
     if dialect == "sqlite":
-        return column.op("GLOB")(value)
+        return column.op("GLOB")(glob_to_sqlite(value))
     return column.regexp_match(glob_to_regex(value))
 
 
-def _meta_clause(condition: Condition, name: str, documents: Table, dialect: str) -> ColumnElement[bool]:
-    kind, op = condition.kind, condition.op
-    values = condition.value.split("|") if op in ("=", "!=") else [condition.value]
-    if kind == "boolean":
-        matched = _json_boolean(documents, name, condition.value == "true", dialect)
-        return _negate_present(matched, documents, name, dialect) if op == "!=" else matched
+_SQLITE_TYPES = {"string": "text"}
+"""JSON type names where SQLite's json_type differs from PostgreSQL's json_typeof (numbers: integer or real)."""
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A metadata field as both databases read it: its JSON type (NULL when the document lacks the field; a JSON
+    null is present) and its value (a string's text; a number as SQLite holds it, as text on PostgreSQL).
+
+    Every comparison goes through the type first, so the dialects agree: text and dates compare strings only,
+    numbers compare JSON numbers and strings that spell one, true/false compare JSON booleans only.
+    """
+
+    kind: ColumnElement[str]
+    value: ColumnElement[Any]
+    dialect: str
+
+    @classmethod
+    def of(cls, meta: ColumnElement[Any], name: str, dialect: str) -> _Field:
+        if dialect == "sqlite":
+            return cls(_sqlite_field("json_type", meta, name), _sqlite_field("json_extract", meta, name), dialect)
+        return cls(func.json_typeof(meta[name]), meta[name].as_string(), dialect)
+
+    def holds(self, kind: str) -> ColumnElement[bool]:
+        """The field holds a JSON string, number, true or false (`kind`), in either dialect's names for them."""
+        if self.dialect == "sqlite":
+            return self.kind.in_(("integer", "real")) if kind == "number" else self.kind == _SQLITE_TYPES.get(kind, kind)
+        if kind in ("true", "false"):
+            return and_(self.kind == "boolean", self.value == kind)
+        return self.kind == kind
+
+    def present(self) -> ColumnElement[bool]:
+        return self.kind.is_not(None)
+
+    def text(self) -> ColumnElement[str]:
+        return case((self.holds("string"), self.value), else_=None)
+
+    def number(self) -> ColumnElement[Any]:
+        """JSON numbers, and strings that spell one (_NUMBER_TEXT, white space around allowed); NULL otherwise.
+        PostgreSQL compares them as numeric, which takes 1e400 (float8 refused it, failing the whole query)."""
+        spells_one = and_(self.holds("string"), self.value.regexp_match(_NUMBER_TEXT))
+        return case((or_(self.holds("number"), spells_one), cast(self.value, self.numeric)), else_=None)
+
+    @property
+    def numeric(self) -> Any:
+        return Float() if self.dialect == "sqlite" else Numeric()
+
+    def number_literal(self, value: str) -> ColumnElement[Any]:
+        return literal(float(value), Float) if self.dialect == "sqlite" else literal(Decimal(value), Numeric)
+
+
+def _meta_clause(condition: Condition, field: _Field) -> ColumnElement[bool]:
+    op = condition.op
     if op in ("=", "!="):
-        matched = or_(*(_equals(documents, name, v, dialect) for v in values))
-        return _negate_present(matched, documents, name, dialect) if op == "!=" else matched
-    if kind == "number":
-        left: ColumnElement = _json_number(documents, name, dialect)
-        right: ColumnElement = literal(float(condition.value), Float)
+        matched = _equals_any(field, condition.value.split("|"))
+        return and_(field.present(), not_(func.coalesce(matched, false()))) if op == "!=" else matched
+    if condition.kind == "number":
+        left, right = field.number(), field.number_literal(condition.value)
     else:
-        left, right = _json_text(documents, name, dialect), literal(condition.value, String)
+        left, right = field.text(), literal(condition.value, String)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 
 
-def _equals(documents: Table, name: str, value: str, dialect: str) -> ColumnElement[bool]:
-    if _NUMBER.match(value):
-        return _json_number(documents, name, dialect) == float(value)
-    if _GLOB_CHARS.search(value):
-        return _text_match(_json_text(documents, name, dialect), value, dialect)
-    return _json_text(documents, name, dialect) == value
-
-
-def _negate_present(matched: ColumnElement[bool], documents: Table, name: str, dialect: str) -> ColumnElement[bool]:
-    """NOT matched, among documents that have the field (a missing field matches no condition)."""
-    return and_(_json_present(documents, name, dialect), not_(func.coalesce(matched, false())))
+def _equals_any(field: _Field, values: Sequence[str]) -> ColumnElement[bool]:
+    """The field equals one of `values`, each compared by its own kind (number, true/false, glob, text). Plain
+    numbers and texts go in one IN list each: SQLite refuses an OR of some 1,000 terms as too deep."""
+    numbers = [v for v in values if _NUMBER.match(v)]
+    booleans = sorted({v for v in values if v in ("true", "false")})
+    globs = [v for v in values if v not in numbers and v not in booleans and _GLOB_CHARS.search(v)]
+    texts = [v for v in values if v not in numbers and v not in booleans and v not in globs]
+    options = [field.holds(v) for v in booleans]
+    options += [_text_match(field.text(), v, field.dialect) for v in globs]
+    if numbers:
+        options.append(field.number().in_([field.number_literal(v) for v in numbers]))
+    if texts:
+        options.append(field.text().in_(texts))
+    return or_(*options)
 
 
 def _sqlite_field(function: str, meta: ColumnElement[Any], name: str) -> ColumnElement[Any]:
@@ -202,40 +265,6 @@ def _sqlite_field(function: str, meta: ColumnElement[Any], name: str) -> ColumnE
     meant = '$."' + name.replace("\\", "\\\\") + '"'
     call = getattr(func, function)
     return call(meta, spelt) if spelt == meant else func.coalesce(call(meta, spelt), call(meta, meant))
-
-
-def _json_text(documents: Table, name: str, dialect: str) -> ColumnElement[str]:
-    """The field as text (strings only on SQLite: a number never equals a word)."""
-    if dialect == "sqlite":
-        return case((_sqlite_field("json_type", documents.c.meta, name) == "text",
-                     _sqlite_field("json_extract", documents.c.meta, name)), else_=None)
-    return documents.c.meta[name].as_string()
-
-
-def _json_number(documents: Table, name: str, dialect: str) -> ColumnElement[float]:
-    """The field as a number: JSON numbers, and strings that spell one; NULL otherwise."""
-    if dialect == "sqlite":
-        kind = _sqlite_field("json_type", documents.c.meta, name)
-        raw = _sqlite_field("json_extract", documents.c.meta, name)
-        spelt = func.ltrim(func.trim(raw), "+-")
-        return case((kind.in_(("integer", "real")), raw),
-                    (and_(kind == "text", spelt != "", spelt.op("GLOB")("*[0-9]*"),
-                          not_(spelt.op("GLOB")("*[^0-9.eE]*"))), cast(func.trim(raw), Float)),
-                    else_=None)
-    raw_text = documents.c.meta[name].as_string()
-    return case((raw_text.regexp_match(_PG_NUMBER), cast(raw_text, Float)), else_=None)
-
-
-def _json_boolean(documents: Table, name: str, value: bool, dialect: str) -> ColumnElement[bool]:
-    if dialect == "sqlite":
-        return _sqlite_field("json_type", documents.c.meta, name) == ("true" if value else "false")
-    return documents.c.meta[name].as_string() == ("true" if value else "false")
-
-
-def _json_present(documents: Table, name: str, dialect: str) -> ColumnElement[bool]:
-    if dialect == "sqlite":
-        return _sqlite_field("json_type", documents.c.meta, name).is_not(None)
-    return documents.c.meta[name].as_string().is_not(None)
 
 
 def describe(conditions: Sequence[Condition]) -> str:

@@ -150,3 +150,32 @@ def test_metadata_fields_named_with_quotes_and_backslashes_can_be_filtered(tmp_p
             assert sorted(h.sentence for h in index.usages("bank", where=where)) == sorted(expected), where
         with pytest.raises(WordNotFoundError):
             index.usages("bank", where=['say "hi"=maybe'])
+
+
+VALUE_RECORDS = {"a": "5e", "b": "1E+5", "c": "\t5", "d": "1.2.3", "e": "+-1", "f": True, "g": False, "h": "true",
+                 "i": 5, "j": None, "l": {"a": 1}, "m": "1e400", "n": "a[b", "o": "!"}
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ("k=5", "ci"), ("k=100000", "b"), ("k=1.2", ""), ("k=0", ""), ("k<1", ""), ("k>1", "bcim"),
+    ("k=true", "f"), ("k=false", "g"), ("k=true|false", "fg"), ("k!=true", "abcdeghijlmno"),
+    ("k=*", "abcdehmno"), ("k=?", "o"), ("k!=5", "abdefghjlmno"), ("k=a[b", "n"), ("k=[!a]*", "abcdehmo"),
+    ("k=[^a]*", "abcdehmo"), ("document=[!a-c]", "defghijlmno"), ("k=" + "|".join(f"v{n}" for n in range(1500)) + "|5", "ci"),
+])
+def test_metadata_values_compare_by_their_json_type_alike_on_both_databases(
+        tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None, where: str, expected: str) -> None:
+    """Found by a helper comparing SQLite, PostgreSQL and the documented semantics: SQLite took "5e" and "1.2.3" for
+    numbers and missed "1E+5" and a tab before a number, and read [!a] as a class of "!" and "a"; PostgreSQL compared
+    numbers, booleans and objects as text, matched the string "true" for true, dropped JSON null from !=, and failed
+    the whole query on "1e400"; true|false ignored booleans on SQLite, and 1,500 alternatives were too deep for it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "r.jsonl").write_text("".join(json.dumps({"id": name, "text": f"The bank {name}.", "k": value}) + "\n"
+                                            for name, value in VALUE_RECORDS.items()))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+        try:
+            found = "".join(sorted(h.document for h in index.usages("bank", where=[where], limit=100)))
+        except WordNotFoundError:
+            found = ""
+    assert found == expected, where
