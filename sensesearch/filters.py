@@ -37,12 +37,15 @@ from .normalize import clean_text
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
 BUILTIN_FIELDS = ("path", "document")
 _CONDITION = re.compile(r"^\s*([^=!<>]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$", re.DOTALL)
-_NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+_NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,4})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)?$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_NUMBER_TEXT = r"^[ \t\n\r\f\v]*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?[ \t\n\r\f\v]*$"
+_NUMBER_TEXT = r"^[ \t\n\r\f\v]*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,4})?[ \t\n\r\f\v]*$"
 """A stored string that spells a number, as both regular expression engines read it; the white space around it
 is what both databases' casts skip."""
+NUMBER_TEXT_MAX = 1_000
+"""Characters a stored number string may have. With exponents of at most 4 digits this keeps every one inside
+PostgreSQL's numeric range (16,383 digits after the point), past which the cast failed the whole query."""
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,42 @@ def _glob_parts(pattern: str) -> Iterator[tuple[str, str]]:
 
 
 def glob_to_regex(pattern: str) -> str:
-    """An anchored regular expression (POSIX and Python alike) matching what the glob `pattern` matches."""
-    pieces = {"*": lambda _: ".*", "?": lambda _: ".", "char": re.escape,
-              "class": lambda body: "[" + body.replace("\\", "\\\\") + "]"}
+    """An anchored regular expression (POSIX and Python alike) matching what the glob `pattern` matches, classes
+    read as SQLite's GLOB reads them (_class_ranges), so the two databases agree."""
+    pieces = {"*": lambda _: ".*", "?": lambda _: ".", "char": re.escape, "class": _class_regex}
     return "^" + "".join(pieces[kind](text) for kind, text in _glob_parts(pattern)) + "$"
+
+
+def _class_regex(body: str) -> str:
+    negate = body.startswith("^")
+    members = "".join(_class_char(low) if low == high else f"{_class_char(low)}-{_class_char(high)}"
+                      for low, high in _class_ranges(body[1:] if negate else body))
+    return "[" + ("^" if negate else "") + members + "]"
+
+
+def _class_char(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch
+
+
+def _class_ranges(body: str) -> list[tuple[str, str]]:
+    """A glob class's members as (low, high) ranges, read as SQLite's GLOB reads them: a leading "]" is a
+    member; "-" between a member and a following character makes a range, empty when reversed (its first
+    end stays a member); any other "-" is itself. Nothing is a POSIX class ([:alpha:] is five members)."""
+    ranges: list[tuple[str, str]] = []
+    prior, i = None, 0
+    if body.startswith("]"):
+        ranges.append(("]", "]"))
+        i = 1
+    while i < len(body):
+        ch = body[i]
+        if ch == "-" and prior is not None and i + 1 < len(body):
+            if prior <= body[i + 1]:
+                ranges.append((prior, body[i + 1]))
+            prior, i = None, i + 2
+            continue
+        ranges.append((ch, ch))
+        prior, i = ch, i + 1
+    return ranges
 
 
 def glob_to_sqlite(pattern: str) -> str:
@@ -138,7 +173,11 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
     if field == "path":
         matched = _path_match(condition.value, documents, dialect)
     elif field == "document":
-        matched = or_(*(_text_match(documents.c.label, v, dialect) for v in condition.value.split("|")))
+        values = condition.value.split("|")
+        globs = [v for v in values if _GLOB_CHARS.search(v)]
+        plain = [v for v in values if v not in globs]
+        matched = or_(*([documents.c.label.in_(plain)] if plain else []),
+                      *([_glob_any(documents.c.label, globs, dialect)] if globs else []))
     else:
         name = field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field
         return _meta_clause(condition, _Field.of(documents.c.meta, name, dialect))
@@ -164,9 +203,15 @@ def _path_match(value: str, documents: Table, dialect: str) -> ColumnElement[boo
 def _text_match(column: ColumnElement[str], value: str, dialect: str, force_glob: bool = False) -> ColumnElement[bool]:
     if not (force_glob or _GLOB_CHARS.search(value)):
         return column == value
-    if dialect == "sqlite":
-        return column.op("GLOB")(glob_to_sqlite(value))
-    return column.regexp_match(glob_to_regex(value))
+    return _glob_any(column, [value], dialect)
+
+
+def _glob_any(column: ColumnElement[str], patterns: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """`column` matches one of the globs: SQLite's own GLOB for one, else one regular expression for all of them
+    (an OR of some 1,000 terms is too deep for SQLite, and PostgreSQL ran one expression per term)."""
+    if dialect == "sqlite" and len(patterns) == 1:
+        return column.op("GLOB")(glob_to_sqlite(patterns[0]))
+    return column.regexp_match("|".join(glob_to_regex(p) for p in patterns))
 
 
 _SQLITE_TYPES = {"string": "text"}
@@ -209,7 +254,8 @@ class _Field:
     def number(self) -> ColumnElement[Any]:
         """JSON numbers, and strings that spell one (_NUMBER_TEXT, white space around allowed); NULL otherwise.
         PostgreSQL compares them as numeric, which takes 1e400 (float8 refused it, failing the whole query)."""
-        spells_one = and_(self.holds("string"), self.value.regexp_match(_NUMBER_TEXT))
+        spells_one = and_(self.holds("string"), func.length(self.value) <= NUMBER_TEXT_MAX,
+                          self.value.regexp_match(_NUMBER_TEXT))
         return case((or_(self.holds("number"), spells_one), cast(self.value, self.numeric)), else_=None)
 
     @property
@@ -240,7 +286,8 @@ def _equals_any(field: _Field, values: Sequence[str]) -> ColumnElement[bool]:
     globs = [v for v in values if v not in numbers and v not in booleans and _GLOB_CHARS.search(v)]
     texts = [v for v in values if v not in numbers and v not in booleans and v not in globs]
     options = [field.holds(v) for v in booleans]
-    options += [_text_match(field.text(), v, field.dialect) for v in globs]
+    if globs:
+        options.append(_glob_any(field.text(), globs, field.dialect))
     if numbers:
         options.append(field.number().in_([field.number_literal(v) for v in numbers]))
     if texts:
