@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,6 +32,7 @@ from sqlalchemy import Float, Numeric, String, Table, and_, case, cast, false, f
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import QueryError
+from .globs import glob_to_regex, glob_to_sqlite
 from .normalize import clean_text
 
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
@@ -100,72 +101,6 @@ def parse_conditions(texts: Sequence[str] | None) -> tuple[Condition, ...]:
 def document_clause(conditions: Sequence[Condition], documents: Table, dialect: str) -> ColumnElement[bool]:
     """One SQL boolean over `documents` (the store's table) that holds where every condition holds."""
     return and_(true(), *(_clause(c, documents, dialect) for c in conditions))
-
-
-def _glob_parts(pattern: str) -> Iterator[tuple[str, str]]:
-    """The shell-style glob as (kind, text) parts: ("*", ""), ("?", ""), ("class", body with ^ for negation)
-    or ("char", one literal character). As in the shell, a "]" right after "[" (or "[!") belongs to the class,
-    and a "[" that no "]" closes is a plain character."""
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        close = pattern.find("]", i + 3 if pattern[i + 1:i + 2] in ("!", "^") else i + 2) if ch == "[" else -1
-        if ch in "*?":
-            yield ch, ""
-        elif close != -1:
-            body = pattern[i + 1:close]
-            yield "class", "^" + body[1:] if body.startswith("!") else body
-            i = close
-        else:
-            yield "char", ch
-        i += 1
-
-
-def glob_to_regex(pattern: str) -> str:
-    """An anchored regular expression (POSIX and Python alike) matching what the glob `pattern` matches, classes
-    read as SQLite's GLOB reads them (_class_ranges), so the two databases agree."""
-    pieces = {"*": lambda _: ".*", "?": lambda _: ".", "char": re.escape, "class": _class_regex}
-    return "^" + "".join(pieces[kind](text) for kind, text in _glob_parts(pattern)) + "$"
-
-
-def _class_regex(body: str) -> str:
-    negate = body.startswith("^")
-    members = "".join(_class_char(low) if low == high else f"{_class_char(low)}-{_class_char(high)}"
-                      for low, high in _class_ranges(body[1:] if negate else body))
-    return "[" + ("^" if negate else "") + members + "]"
-
-
-def _class_char(ch: str) -> str:
-    return "\\" + ch if ch in "\\]^-[" else ch
-
-
-def _class_ranges(body: str) -> list[tuple[str, str]]:
-    """A glob class's members as (low, high) ranges, read as SQLite's GLOB reads them: a leading "]" is a
-    member; "-" between a member and a following character makes a range, empty when reversed (its first
-    end stays a member); any other "-" is itself. Nothing is a POSIX class ([:alpha:] is five members)."""
-    ranges: list[tuple[str, str]] = []
-    prior, i = None, 0
-    if body.startswith("]"):
-        ranges.append(("]", "]"))
-        i = 1
-    while i < len(body):
-        ch = body[i]
-        if ch == "-" and prior is not None and i + 1 < len(body):
-            if prior <= body[i + 1]:
-                ranges.append((prior, body[i + 1]))
-            prior, i = None, i + 2
-            continue
-        ranges.append((ch, ch))
-        prior, i = ch, i + 1
-    return ranges
-
-
-def glob_to_sqlite(pattern: str) -> str:
-    """The glob `pattern` in SQLite's GLOB syntax, which negates a class with ^ only (a [! class matched the
-    opposite of what was asked) and finds nothing for a [ that no ] closes (the shell takes it as itself)."""
-    pieces = {"*": lambda _: "*", "?": lambda _: "?", "class": lambda body: f"[{body}]",
-              "char": lambda ch: f"[{ch}]" if ch in "*?[" else ch}
-    return "".join(pieces[kind](text) for kind, text in _glob_parts(pattern))
 
 
 def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnElement[bool]:

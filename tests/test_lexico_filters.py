@@ -9,7 +9,8 @@ import pytest
 
 from sensesearch import QueryError, SenseIndex, WordNotFoundError
 from sensesearch.config import EncoderSettings
-from sensesearch.filters import Condition, glob_to_regex, parse_condition
+from sensesearch.filters import Condition, parse_condition
+from sensesearch.globs import glob_to_regex
 
 RECORDS = [
     {"id": "a", "year": 1850, "party": "Whig", "date": "1850-03-01", "text": "The bank failed in the panic."},
