@@ -16,16 +16,16 @@ from sqlalchemy import select
 from .corpus import path_text
 from .errors import InputError
 from .records import DocumentEntry
-from .schema import documents
+from .schema import code_point_order, documents
 from .store import MetaStore
 
 
 def list_documents(store: MetaStore) -> list[DocumentEntry]:
-    """Every indexed document with its label, path, key, counts and metadata, in indexing order."""
+    """Every indexed document with its label, path, key, counts and metadata, by key (schema.corpus_order)."""
     columns = (documents.c.id, documents.c.label, documents.c.path, documents.c.key, documents.c.n_sentences,
                documents.c.n_occurrences, documents.c.n_pieces, documents.c.meta)
     with store.engine.connect() as conn:
-        rows = conn.execute(select(*columns).order_by(documents.c.id)).all()
+        rows = conn.execute(select(*columns).order_by(code_point_order(documents.c.key))).all()
     return [DocumentEntry(id=r[0], label=r[1], path=r[2], key=r[3], sentences=r[4], occurrences=r[5],
                           word_pieces=r[6], meta=dict(r[7] or {})) for r in rows]
 

@@ -264,7 +264,7 @@ class SenseIndex(IndexOpening):
 
     def documents(self) -> list[dict[str, Any]]:
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,
-                 "occurrences": d.n_occurrences} for d in self.store.all_documents()]
+                 "occurrences": d.n_occurrences} for d in sorted(self.store.all_documents(), key=lambda d: d.key)]
 
 
 def _files_size(folder: Path, name: str) -> int:

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 metadata = MetaData()
 
@@ -85,6 +87,33 @@ def executemany_rows(conn: Connection, table: Table, columns: Sequence[str], row
     else:
         params = [dict(zip(columns, row)) for row in rows]
     conn.exec_driver_sql(str(compiled), params)  # type: ignore[arg-type]
+
+
+def corpus_order(occurrence_id: Any) -> tuple[Any, Any]:
+    """ORDER BY terms for occurrences in corpus order, in a query joined to their documents: documents by key (the
+    file's absolute path, `#id` after it for a JSONL record), then text order within each (its occurrence ids
+    rise in text order). Never the indexing order, so usages, ties among equal scores and the input of sense
+    clustering are the same however the index was built (one run, file by file, after removals)."""
+    return code_point_order(documents.c.key), occurrence_id
+
+
+class code_point_order(FunctionElement[str]):
+    """A text column ordered by code point on every database: SQLite's default (BINARY) already does, and
+    PostgreSQL's database collation (en_US and the like) does not, so it gets COLLATE "C" (UTF-8 bytes)."""
+
+    name = "code_point_order"
+    inherit_cache = True
+    type = Text()
+
+
+@compiles(code_point_order)
+def _code_point_order_sql(element: code_point_order, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(code_point_order, "postgresql")
+def _code_point_order_postgresql(element: code_point_order, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.clauses, **kw)} COLLATE "C"'
 
 
 def owning_document(occurrence_id: Any) -> Any:

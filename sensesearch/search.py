@@ -27,6 +27,15 @@ if TYPE_CHECKING:
     from .store import MetaStore
 
 
+TIE_DECIMALS = 6
+"""Cosines equal to this many decimals are a tie: float32 products of equal vectors differ below it."""
+
+
+def _best_first(scores: np.ndarray) -> np.ndarray:
+    """Positions of `scores` from best to worst, ties (to TIE_DECIMALS places) in their given order."""
+    return np.argsort(-np.round(scores.astype(np.float64), TIE_DECIMALS), kind="stable")
+
+
 class Searcher:
     """Query logic over a snapshot source (parts.SnapshotSource) and an encoder (loaded on first use by `encoder`)."""
 
@@ -62,19 +71,21 @@ class Searcher:
         return self.ranked(places, vectors @ vector, vector, k)
 
     def ranked(self, places: Sequence[tuple[int, ...]], scores: np.ndarray, vector: np.ndarray, k: int) -> list[Hit]:
-        """Hits of the k best-scored places, best first (ties in the given order).
+        """Hits of the k best-scored places, best first; scores equal to TIE_DECIMALS places tie, and ties keep the
+        given order (corpus order, from `places`), not whichever rounding of a matrix product came out larger:
+        that depended on each row's position in the product, so on how the index was built.
 
         Under a lossy code (rescore.rescores) the best CANDIDATES_PER_HIT * k places are scored again
         from their sentences, and the hits carry those exact cosines.
         """
         lossy = rescores(self.source.config.compression)
-        top = np.argsort(-scores, kind="stable")[:k * CANDIDATES_PER_HIT if lossy else k]
+        top = _best_first(scores)[:k * CANDIDATES_PER_HIT if lossy else k]
         chosen, scores = [places[i] for i in top.tolist()], scores[top]
         if lossy and chosen:
             rows = self.rows.occurrences_by_id([i for place in chosen for i in place])
             chosen = [place for place in chosen if all(i in rows for i in place)]
             scores = exact_vectors(chosen, rows, self.encoder().encode) @ vector
-            top = np.argsort(-scores, kind="stable")[:k]
+            top = _best_first(scores)[:k]
             chosen, scores = [chosen[i] for i in top.tolist()], scores[top]
         return self.place_hits(chosen, scores.tolist())
 

@@ -50,7 +50,7 @@ _memo: weakref.WeakKeyDictionary[Any, dict[str, WordTags]] = weakref.WeakKeyDict
 
 @dataclass(frozen=True, eq=False)
 class WordTags:
-    """Tags of every usage of one word: ids (n,) int64 in id order, sense (n,) int64 index into `senses`
+    """Tags of every usage of one word: ids (n,) int64 in corpus order (schema.corpus_order), sense (n,) int64 index into `senses`
     or -1 (unassigned), margin (n,) float32 (see tagging.Tags); `key` is the cache key they were made for."""
 
     word: str
@@ -106,7 +106,8 @@ def word_tags(index: SenseIndex, word: str) -> WordTags:
     """Tags of every usage of `word`'s inventory forms, from the cache when it is current, else computed and stored."""
     inventory = inventory_of(index, word)
     # The vector layout is in the key too: an IVF rebuild re-quantises every stored vector.
-    key = f"{CLASSIFIER_VERSION}:{inventory.revision}:{content_digest(index)}:{index.vectors.describe()}"[:128]
+    # "c": tags listed in corpus order; caches from before, in id order, are made anew.
+    key = f"{CLASSIFIER_VERSION}c:{inventory.revision}:{content_digest(index)}:{index.vectors.describe()}"[:128]
     memo = _memo.setdefault(index, {})
     cached = memo.get(inventory.word)
     if cached is not None and cached.key == key:
@@ -132,7 +133,7 @@ def compute_tags(index: SenseIndex, inventory: WordInventory, key: str = "") -> 
         raise WordNotFoundError(f"{inventory.word!r} does not occur in the index")
     ids = np.concatenate([p[0] for p in parts])
     vectors = np.concatenate([p[1] for p in parts])
-    order = np.argsort(ids, kind="stable")
+    order = index.store.corpus_order(ids)
     ids, vectors = ids[order], vectors[order]
     examples, labels = inventory.training()
     tags = classify(examples, labels, vectors, inventory.method, inventory.k)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,8 +22,8 @@ from . import dburl, filters, migrations
 from .dbengine import make_engine
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
-from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, documents, executemany_rows, metadata, occurrences,
-                     owning_document, sentences, settings, words)
+from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, corpus_order, documents, executemany_rows, metadata,
+                     occurrences, owning_document, sentences, settings, words)
 
 SCHEMA_VERSION = migrations.LATEST
 
@@ -150,6 +151,18 @@ class MetaStore:
                                 .order_by(documents.c.id)).all()
         return [DocumentRow(*r) for r in rows]
 
+    def corpus_order(self, ids: np.ndarray) -> np.ndarray:
+        """The permutation (int64) that puts occurrence `ids` in corpus order (schema.corpus_order), as SQL's
+        ORDER BY would; for ids gathered from several queries. Ids of no document sort last, by id."""
+        docs = sorted(self.all_documents(), key=lambda d: d.first_occurrence)
+        starts = np.asarray([d.first_occurrence for d in docs], dtype=np.int64)
+        ends = starts + np.asarray([d.n_occurrences for d in docs], dtype=np.int64)
+        key_rank = np.argsort(np.argsort([d.key for d in docs], kind="stable"), kind="stable")
+        at = np.searchsorted(starts, ids, side="right") - 1
+        inside = (at >= 0) & (ids < ends[np.maximum(at, 0)]) if len(docs) else np.zeros(len(ids), dtype=bool)
+        rank = np.where(inside, key_rank[np.maximum(at, 0)] if len(docs) else 0, len(docs))
+        return np.lexsort((ids, rank)).astype(np.int64)
+
     @staticmethod
     def delete_document(conn: Connection, doc: DocumentRow) -> None:
         """Delete a document's rows (its id ranges are contiguous by construction)."""
@@ -160,10 +173,14 @@ class MetaStore:
         conn.execute(documents.delete().where(documents.c.id == doc.id))
 
     def counts(self) -> dict[str, int]:
+        """Rows of each table; "words" counts the word forms that still have a usage. A removed or replaced
+        document leaves its words' rows behind, and counting those made `info` depend on the index's history."""
+        used = select(occurrences.c.id).where(occurrences.c.word_id == words.c.id).exists()
         with self.engine.connect() as conn:
-            return {name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
-                    for name, table in (("documents", documents), ("sentences", sentences),
-                                        ("occurrences", occurrences), ("words", words))}
+            found = {name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+                     for name, table in (("documents", documents), ("sentences", sentences), ("occurrences", occurrences))}
+            found["words"] = int(conn.execute(select(func.count()).select_from(words).where(used)).scalar() or 0)
+        return found
 
     def word_id(self, form: str) -> int | None:
         with self.engine.connect() as conn:
@@ -171,7 +188,8 @@ class MetaStore:
 
     def occurrence_ids(self, form: str, document_labels: Sequence[str] | None = None, *, lemma: str | None = None,
                        where: Sequence[filters.Condition] = ()) -> list[int]:
-        """Ids of all occurrences of a normalised form, in id order (optionally within some documents).
+        """Ids of all occurrences of a normalised form, in corpus order (schema.corpus_order; optionally within some
+        documents).
 
         With `lemma` (the query's own lemma), every form sharing the stored lemma of `form` counts
         too, or sharing `lemma` when `form` is not stored; `where` keeps the occurrences whose
@@ -183,9 +201,8 @@ class MetaStore:
             stored = select(known.c.lemma).where(known.c.form == form).correlate_except(known).scalar_subquery()
             matches = matches | (words.c.lemma == func.coalesce(stored, lemma))
         query = (select(occurrences.c.id).join(words, words.c.id == occurrences.c.word_id)
-                 .where(matches).order_by(occurrences.c.id))
-        if document_labels or where:
-            query = query.join(documents, documents.c.id == owning_document(occurrences.c.id))
+                 .join(documents, documents.c.id == owning_document(occurrences.c.id))
+                 .where(matches).order_by(*corpus_order(occurrences.c.id)))
         if document_labels:
             query = query.where(documents.c.label.in_(list(document_labels)))
         if where:
@@ -195,7 +212,7 @@ class MetaStore:
 
     def phrase_occurrence_ids(self, words_at: Sequence[tuple[int, str]],
                               document_labels: Sequence[str] | None = None) -> list[tuple[int, ...]]:
-        """Where a phrase occurs: one tuple of occurrence ids per place, in id order of its first word.
+        """Where a phrase occurs: one tuple of occurrence ids per place, in corpus order of its first word (schema.corpus_order).
 
         `words_at` holds (row offset, normalised form) of each stored word of the phrase, the first at
         offset 0; a place is a sentence whose stored words at position p + offset have those forms.
@@ -213,10 +230,10 @@ class MetaStore:
                 query = query.where(parts[i].c.id == first.c.id + i, parts[i].c.sentence_id == first.c.sentence_id,
                                     parts[i].c.position == first.c.position + offset,
                                     parts[i].c.word_id == found[form])
+            query = query.join_from(first, documents, documents.c.id == owning_document(first.c.id))
             if document_labels:
-                query = query.where(sentences.c.id == first.c.sentence_id, documents.c.id == sentences.c.document_id,
-                                    documents.c.label.in_(list(document_labels)))
-            return [tuple(int(i) for i in row) for row in conn.execute(query.order_by(first.c.id))]
+                query = query.where(documents.c.label.in_(list(document_labels)))
+            return [tuple(int(i) for i in row) for row in conn.execute(query.order_by(*corpus_order(first.c.id)))]
 
     def all_occurrence_ids(self) -> list[int]:
         with self.engine.connect() as conn:

@@ -128,3 +128,44 @@ def test_any_split_points_answer_like_one_run(tmp_path_factory: pytest.TempPathF
     build(root / "split", [files[a:b] for a, b in zip(bounds, bounds[1:])], "sq8")
     overlap, difference = compare(answers(root / "one", k=100), answers(root / "split"))
     assert overlap >= 0.95 and difference <= TOLERANCE, (cuts, overlap, difference)
+
+
+def exact_answers(folder: Path) -> dict[str, object]:
+    """Everything that must not depend on how a flat (lossless) index was built, ids left out."""
+    settings_ = EncoderSettings(model="fake:order")
+    with SenseIndex.open(folder, read_only=True, encoder=FastFakeEncoder(settings_)) as index:
+        def spots(hits: Sequence) -> list[tuple[str, int, float | None]]:
+            return [(h.document, h.doc_start, None if h.score is None else round(float(h.score), 5)) for h in hits]
+
+        report = index.senses("bank", k=2)
+        return {"usages": spots(index.usages("bank")), "first": spots(index.usages("spring", limit=7)),
+                "ties": [spots(index.query("The [[bank]] was shut.", k=k)) for k in (1, 2, 3)],
+                "lemma": spots(index.usages("bank", lemma=True, limit=5)),
+                "senses": [(s.size, [(e.document, e.doc_start) for e in s.examples]) for s in report.senses],
+                "documents": [d["document"] for d in index.documents()], "words": index.info().words}
+
+
+def test_lossless_answers_are_the_same_however_the_index_was_built(tmp_path: Path,
+                                                                   corpus: tuple[Path, list[Path]]) -> None:
+    """Found by a helper building one corpus several ways: ties among equal scores, `usages` (also with a limit),
+    sense clustering and the document list followed the indexing order, and `info` counted the words of removed
+    documents. Three files hold the same sentence, so its usages tie exactly."""
+    _, files = corpus
+    extra = []
+    for name in ("zz.txt", "aa.txt", "mm.txt"):
+        path = tmp_path / "same" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("The bank was shut.\n\nA lone zebra grazed by the gate.\n")
+        extra.append(path)
+    chosen = [*files[:4], *extra]
+    build(tmp_path / "one", [chosen], "flat")
+    build(tmp_path / "reverse", [[f] for f in reversed(chosen)], "flat")
+    build(tmp_path / "removed", [[*chosen, files[5]]], "flat")
+    settings_ = EncoderSettings(model="fake:order")
+    with SenseIndex.open(tmp_path / "removed", encoder=FastFakeEncoder(settings_)) as index:
+        index.remove([str(files[5]), str(extra[0])])
+        index.add([extra[0]])
+    reference = exact_answers(tmp_path / "one")
+    assert [Path(h[0]).name for h in reference["ties"][2]] == ["aa.txt", "mm.txt", "zz.txt"]
+    for name in ("reverse", "removed"):
+        assert exact_answers(tmp_path / name) == reference, name
