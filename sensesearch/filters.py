@@ -175,7 +175,9 @@ class _Field:
     def holds(self, kind: str) -> ColumnElement[bool]:
         """The field holds a JSON string, number, true or false (`kind`), in either dialect's names for them."""
         if self.dialect == "sqlite":
-            return self.kind.in_(("integer", "real")) if kind == "number" else self.kind == _SQLITE_TYPES.get(kind, kind)
+            if kind == "number":
+                return self.kind.in_(("integer", "real"))
+            return self.kind == _SQLITE_TYPES.get(kind, kind)
         if kind in ("true", "false"):
             return and_(self.kind == "boolean", self.value == kind)
         return self.kind == kind

@@ -1,4 +1,4 @@
-"""Shell-style globs (* ? [..] [!..]) for the two databases: SQLite's own GLOB syntax and an anchored regular expression.
+"""Shell-style globs (* ? [..] [!..]) for the two databases: SQLite's GLOB syntax, and an anchored regular expression.
 
 Both read a class the way SQLite's GLOB reads it (its matchSet), so a glob matches the same strings on SQLite and
 PostgreSQL: SQLite negates with ^ only and finds nothing for a [ that no ] closes, PostgreSQL's regular

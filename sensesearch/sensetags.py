@@ -50,8 +50,9 @@ _memo: weakref.WeakKeyDictionary[Any, dict[str, WordTags]] = weakref.WeakKeyDict
 
 @dataclass(frozen=True, eq=False)
 class WordTags:
-    """Tags of every usage of one word: ids (n,) int64 in corpus order (schema.corpus_order), sense (n,) int64 index into `senses`
-    or -1 (unassigned), margin (n,) float32 (see tagging.Tags); `key` is the cache key they were made for."""
+    """Tags of every usage of one word: ids (n,) int64 in corpus order (schema.corpus_order), sense (n,) int64
+    index into `senses` or -1 (unassigned), margin (n,) float32 (see tagging.Tags); `key` is the cache key they
+    were made for."""
 
     word: str
     senses: list[str]

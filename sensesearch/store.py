@@ -178,7 +178,8 @@ class MetaStore:
         used = select(occurrences.c.id).where(occurrences.c.word_id == words.c.id).exists()
         with self.engine.connect() as conn:
             found = {name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
-                     for name, table in (("documents", documents), ("sentences", sentences), ("occurrences", occurrences))}
+                     for name, table in (("documents", documents), ("sentences", sentences),
+                                         ("occurrences", occurrences))}
             found["words"] = int(conn.execute(select(func.count()).select_from(words).where(used)).scalar() or 0)
         return found
 
@@ -212,7 +213,8 @@ class MetaStore:
 
     def phrase_occurrence_ids(self, words_at: Sequence[tuple[int, str]],
                               document_labels: Sequence[str] | None = None) -> list[tuple[int, ...]]:
-        """Where a phrase occurs: one tuple of occurrence ids per place, in corpus order of its first word (schema.corpus_order).
+        """Where a phrase occurs: one tuple of occurrence ids per place, in corpus order of its first word
+        (schema.corpus_order).
 
         `words_at` holds (row offset, normalised form) of each stored word of the phrase, the first at
         offset 0; a place is a sentence whose stored words at position p + offset have those forms.
