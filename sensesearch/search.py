@@ -36,6 +36,10 @@ def _best_first(scores: np.ndarray) -> np.ndarray:
     return np.argsort(-np.round(scores.astype(np.float64), TIE_DECIMALS), kind="stable")
 
 
+def _tied(one: Hit, other: Hit) -> bool:
+    return round(one.score or 0.0, TIE_DECIMALS) == round(other.score or 0.0, TIE_DECIMALS)
+
+
 class Searcher:
     """Query logic over a snapshot source (parts.SnapshotSource) and an encoder (loaded on first use by `encoder`)."""
 
@@ -101,7 +105,8 @@ class Searcher:
         if documents or where:
             return self._nearest_in_documents(vector, k, documents, where)
         # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not
-        # repair) yield no hit; ask for more until k hits are found or every vector has been seen.
+        # repair) yield no hit; ask for more until k hits are found or every vector has been seen. Also
+        # while the last hit ties with the k-th: which of the tied ones FAISS returned followed the build.
         lossy = rescores(self.source.config.compression)
         enough = k * CANDIDATES_PER_HIT if lossy else k
         wanted = enough
@@ -109,18 +114,32 @@ class Searcher:
             scores, ids = vectors.search(vector[None, :], wanted, nprobe=nprobe)
             keep = ids[0] >= 0
             hits = self.hits(ids[0][keep].tolist(), scores[0][keep].tolist())
-            if len(hits) >= enough or wanted >= vectors.ntotal:
+            if wanted >= vectors.ntotal or (len(hits) >= enough and not _tied(hits[enough - 1], hits[-1])):
                 break
             wanted = min(wanted * 4, vectors.ntotal)
+        hits = self._ties_in_corpus_order(hits)
         if not lossy:
             return hits[:k]
         return self.ranked([(h.occurrence_id,) for h in hits], np.asarray([h.score for h in hits], dtype=np.float32),
                            vector, k)
 
+    def _ties_in_corpus_order(self, hits: list[Hit]) -> list[Hit]:
+        """`hits` best first with equal scores (to TIE_DECIMALS places) in corpus order, as `ranked` gives them:
+        FAISS returns ties in its own order, which follows the order the vectors were added in. The documents
+        are read only when some scores tie."""
+        scores = np.round(np.asarray([h.score or 0.0 for h in hits], dtype=np.float64), TIE_DECIMALS)
+        if len(np.unique(scores)) == len(hits):
+            return hits
+        rank = np.empty(len(hits), dtype=np.int64)
+        rank[self.rows.corpus_order(np.asarray([h.occurrence_id for h in hits], dtype=np.int64))] = np.arange(len(hits))
+        return [hits[i] for i in np.lexsort((rank, -scores)).tolist()]
+
     def _nearest_in_documents(self, vector: np.ndarray, k: int, documents: Sequence[str] | None,
                               where: Sequence[Condition] = ()) -> list[Hit]:
         chosen = self.rows.documents_where(where) if where else self.rows.all_documents()
-        ranges = [(d.first_occurrence, d.n_occurrences) for d in chosen if not documents or d.label in documents]
+        # In corpus order (documents by key, then text order), which `ranked` keeps among equal scores.
+        ranges = [(d.first_occurrence, d.n_occurrences) for d in sorted(chosen, key=lambda d: d.key)
+                  if not documents or d.label in documents]
         if not ranges:
             raise WordNotFoundError("none of the named documents is in the index" if not where
                                     else f"no document in the index meets {describe(where)}")

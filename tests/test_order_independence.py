@@ -140,6 +140,9 @@ def exact_answers(folder: Path) -> dict[str, object]:
         report = index.senses("bank", k=2)
         return {"usages": spots(index.usages("bank")), "first": spots(index.usages("spring", limit=7)),
                 "ties": [spots(index.query("The [[bank]] was shut.", k=k)) for k in (1, 2, 3)],
+                "any": [spots(index.query("The [[bank]] was shut.", k=k, any_word=True)) for k in (1, 2, 4)],
+                "any_in": spots(index.query("The [[bank]] was shut.", k=2, any_word=True,
+                                            documents=[d["document"] for d in index.documents()][-4:])),
                 "lemma": spots(index.usages("bank", lemma=True, limit=5)),
                 "senses": [(s.size, [(e.document, e.doc_start) for e in s.examples]) for s in report.senses],
                 "documents": [d["document"] for d in index.documents()], "words": index.info().words}
@@ -147,9 +150,10 @@ def exact_answers(folder: Path) -> dict[str, object]:
 
 def test_lossless_answers_are_the_same_however_the_index_was_built(tmp_path: Path,
                                                                    corpus: tuple[Path, list[Path]]) -> None:
-    """Found by a helper building one corpus several ways: ties among equal scores, `usages` (also with a limit),
-    sense clustering and the document list followed the indexing order, and `info` counted the words of removed
-    documents. Three files hold the same sentence, so its usages tie exactly."""
+    """Found by helpers building one corpus several ways: ties among equal scores (also --any-word, where FAISS
+    returned one of the tied in its own order), `usages` (also with a limit), sense clustering and the document list
+    followed the indexing order, and `info` counted the words of removed documents. Three files hold the same
+    sentence, so its usages tie exactly."""
     _, files = corpus
     extra = []
     for name in ("zz.txt", "aa.txt", "mm.txt"):
@@ -167,5 +171,6 @@ def test_lossless_answers_are_the_same_however_the_index_was_built(tmp_path: Pat
         index.add([extra[0]])
     reference = exact_answers(tmp_path / "one")
     assert [Path(h[0]).name for h in reference["ties"][2]] == ["aa.txt", "mm.txt", "zz.txt"]
+    assert [Path(h[0]).name for h in reference["any"][1]] == ["aa.txt", "mm.txt"]
     for name in ("reverse", "removed"):
         assert exact_answers(tmp_path / name) == reference, name
