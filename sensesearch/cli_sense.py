@@ -60,18 +60,18 @@ def add(
         senses = target.sense(word)
         known = senses.inventory()
         before = {s.name: len(s.examples) for s in known.senses} if known else {}
-        if from_file is not None:
-            added = senses.add_from_file(from_file)
-        elif from_cluster is not None:
+        added = senses.add_from_file(from_file) if from_file is not None else {}
+        if from_cluster is not None:
             assert name is not None
-            grown = senses.add_from_cluster(name, from_cluster, k=k, seed=seed, limit=take)
-            added = {s.name: len(s.examples) - before.get(s.name, 0) for s in grown.senses if s.name == name}
-        else:
+            senses.add_from_cluster(name, from_cluster, k=k, seed=seed, limit=take)
+        elif from_file is None:
             assert name is not None and examples
             senses.add(name, examples)
-            added = {name: len(examples)}
         found = senses.inventory()
         assert found is not None
+        if from_file is None:
+            # Counted, not taken from the input: an example the sense already has is not added again.
+            added = {s.name: len(s.examples) - before.get(s.name, 0) for s in found.senses if s.name == name}
         counts = target.sense(found.word).counts()
     if json_:
         emit_json({**found.to_dict(), "usages": counts})

@@ -191,7 +191,7 @@ class Inventory:
                              senses=tuple(SenseEntry(n, tuple(e)) for n, e in grouped.items()))
 
     def add(self, word: str, name: str, examples: Sequence[Example], forms: Sequence[str] = ()) -> WordInventory:
-        """Add examples to sense `name` of `word` (both made if new); `forms` are more word forms to tag."""
+        """Add examples to sense `name` of `word` (both made if new), each once; `forms` are more word forms to tag."""
         key = normalize_form(word.strip())
         name = check_name(name)
         if not key or any(ch.isspace() for ch in key):
@@ -213,10 +213,21 @@ class Inventory:
                 inventory_senses.c.word == key, inventory_senses.c.name == name)).scalar()
             if sense_id is None:
                 sense_id = conn.execute(inventory_senses.insert().values(word=key, name=name)).inserted_primary_key[0]
-            conn.execute(inventory_examples.insert(), [
-                {"sense_id": sense_id, "text": e.text, "start": e.start, "end": e.end, "source": e.source,
-                 "occurrence_id": e.occurrence_id, "vector": np.asarray(e.vector, dtype=np.float32).tobytes()}
-                for e in examples])
+            # An example the sense already has (the same word in the same sentence) is not added again: it would
+            # weigh twice in the sense's centroid, and rerunning the same `sense add` would shift the tags.
+            seen = {tuple(r) for r in conn.execute(select(inventory_examples.c.text, inventory_examples.c.start,
+                                                          inventory_examples.c.end)
+                                                   .where(inventory_examples.c.sense_id == sense_id))}
+            fresh = []
+            for e in examples:
+                if (e.text, e.start, e.end) not in seen:
+                    seen.add((e.text, e.start, e.end))
+                    fresh.append(e)
+            if fresh:
+                conn.execute(inventory_examples.insert(), [
+                    {"sense_id": sense_id, "text": e.text, "start": e.start, "end": e.end, "source": e.source,
+                     "occurrence_id": e.occurrence_id, "vector": np.asarray(e.vector, dtype=np.float32).tobytes()}
+                    for e in fresh])
         result = self.get(key)
         assert result is not None
         return result

@@ -55,7 +55,8 @@ class WordSenses:
         return self._store(name, cluster_examples(self.index, self.word, cluster, k=k, seed=seed, limit=limit), ())
 
     def add_from_file(self, path: str | Path) -> dict[str, int]:
-        """Add every labelled example of a TSV/JSONL file or CoarseWSD word folder; examples added per sense."""
+        """Add every labelled example of a TSV/JSONL file or CoarseWSD word folder; examples added per sense (one
+        the sense already has is not added again)."""
         return self.add_items(read_labelled(path, self.word))
 
     def add_items(self, items: Sequence[WsdItem], source: str = "file", forms: Sequence[str] = ()) -> dict[str, int]:
@@ -71,9 +72,16 @@ class WordSenses:
         for item, example in zip(items, vectors):
             by_sense.setdefault(item.sense, []).append(example)
         forms = sorted(set(item_forms(items)) | {normalize_form(f) for f in forms})
+        added = {}
         for name, chosen in sorted(by_sense.items()):
-            self._store(name, chosen, forms)
-        return {name: len(chosen) for name, chosen in sorted(by_sense.items())}
+            before = self._example_count(name)
+            added[name] = self._example_count(name, self._store(name, chosen, forms)) - before
+        return added
+
+    def _example_count(self, name: str, inventory: WordInventory | None = None) -> int:
+        """Examples sense `name` holds (0 when new): an example it already has is not added again."""
+        found = inventory if inventory is not None else self.inventory()
+        return next((len(s.examples) for s in found.senses if s.name == name), 0) if found is not None else 0
 
     def _store(self, name: str, examples: Sequence[Example], forms: Sequence[str]) -> WordInventory:
         result = self._inventory.add(self.word, name, examples, forms)

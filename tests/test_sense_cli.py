@@ -82,6 +82,16 @@ def test_add_from_file_and_cluster(built: Path, tmp_path: Path) -> None:
     assert {s["name"]: s["n_examples"] for s in json.loads(cluster.stdout)["senses"]}["group1"] == 2
 
 
+def test_adding_examples_a_sense_already_has_adds_and_reports_none(built: Path, tmp_path: Path) -> None:
+    """The line says what was added, not what was given: an example the sense already has is not added again."""
+    again = runner.invoke(app, ["sense", "add", "bank", "river", *examples("bank", "river"), "--index", str(built)])
+    assert again.exit_code == 0 and "river (+0)" in again.output, again.output
+    tsv = tmp_path / "labels.tsv"
+    tsv.write_text("river\t" + examples("bank", "river")[0] + "\nfinance\tThe [[bank]] paid out.\n")
+    added = runner.invoke(app, ["sense", "add", "bank", "--from-file", str(tsv), "--index", str(built)])
+    assert added.exit_code == 0 and "finance (+1), river (+0)" in added.output, added.output
+
+
 @pytest.mark.parametrize("args, message", [
     (["sense", "add", "bank", "finance"], "exactly one of them"),
     (["sense", "add", "bank", "finance", "no marker"], "mark the word"),

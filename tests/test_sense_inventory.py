@@ -125,6 +125,19 @@ def test_inventory_is_listed_and_removed(tagged: SenseIndex) -> None:
         tagged.sense("bank").tags()
 
 
+def test_an_example_a_sense_already_has_is_not_added_again(tagged: SenseIndex) -> None:
+    """Found by a helper: `sense add` with the same example again counted it twice (n_examples 4 for 2), weighing it
+    twice in the centroid; now adding the same examples again, or one twice in one call, changes nothing."""
+    before = tagged.sense("bank").tags().counts()
+    tagged.sense("bank").add("river", examples("bank", "river") + examples("bank", "river")[:1])
+    found = tagged.sense("bank").inventory()
+    assert found is not None and [len(s.examples) for s in found.senses] == [2, 2]
+    assert tagged.sense("bank").tags().counts() == before
+    tagged.sense("bank").add("finance", [examples("bank", "finance")[0], examples("bank", "river")[0]])
+    found = tagged.sense("bank").inventory()
+    assert found is not None and [len(s.examples) for s in found.senses] == [3, 2]
+
+
 def test_tags_are_cached_and_follow_the_corpus_and_the_inventory(tagged: SenseIndex, tmp_path: Path) -> None:
     first = tagged.sense("bank").tags()
     assert tagged.sense("bank").tags() is first
