@@ -72,16 +72,12 @@ class WordSenses:
         for item, example in zip(items, vectors):
             by_sense.setdefault(item.sense, []).append(example)
         forms = sorted(set(item_forms(items)) | {normalize_form(f) for f in forms})
-        added = {}
+        # Counted, not taken from the input: an example a sense already has is not added again.
+        before = example_counts(self.inventory())
         for name, chosen in sorted(by_sense.items()):
-            before = self._example_count(name)
-            added[name] = self._example_count(name, self._store(name, chosen, forms)) - before
-        return added
-
-    def _example_count(self, name: str, inventory: WordInventory | None = None) -> int:
-        """Examples sense `name` holds (0 when new): an example it already has is not added again."""
-        found = inventory if inventory is not None else self.inventory()
-        return next((len(s.examples) for s in found.senses if s.name == name), 0) if found is not None else 0
+            grown = self._store(name, chosen, forms)
+        after = example_counts(grown)
+        return {name: after.get(name, 0) - before.get(name, 0) for name in sorted(by_sense)}
 
     def _store(self, name: str, examples: Sequence[Example], forms: Sequence[str]) -> WordInventory:
         result = self._inventory.add(self.word, name, examples, forms)
@@ -157,3 +153,8 @@ def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_wo
         raise QueryError("a sense belongs to one word: search by sense without any-word")
     word, name = parse_word_sense(sense) if ":" in sense else (parse_marked(text).word, sense)
     return index.sense(word).query(text, name, k=k, documents=documents)
+
+
+def example_counts(inventory: WordInventory | None) -> dict[str, int]:
+    """Examples per sense name of an inventory (none when there is no inventory)."""
+    return {s.name: len(s.examples) for s in inventory.senses} if inventory is not None else {}
