@@ -13,12 +13,17 @@ import pytest
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
+from sensesearch.corpus import read_corpus
 from sensesearch.encoder import runs_on_host
+from sensesearch.ingest import Ingestor
 from sensesearch.readahead import ReadAhead
 from sensesearch.records import EncodedChunk, EncodedSentence
+from sensesearch.storage import OccurrenceStore
+from sensesearch.storage_writer import StoreWriter
 
 from .fake_encoder import FakeEncoder
 from .robust_util import write_corpus
+from .test_storage import _config
 
 
 class ThreadRecordingEncoder(FakeEncoder):
@@ -116,3 +121,37 @@ def test_chunks_handed_back_joined_are_written_exactly_as_sentence_lists_are(
     (rows, ids, vectors), (joined_rows, joined_ids, joined_vectors) = built["lists"], built["joined"]
     assert rows == joined_rows and len(rows["occurrences"]) > 400
     assert np.array_equal(ids, joined_ids) and np.array_equal(vectors, joined_vectors)
+
+
+def test_document_lookups_never_wait_for_a_chunk_being_written(tmp_path: Path, fake_settings: EncoderSettings,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: the read-ahead thread looked documents up under the lock the calling thread holds while it writes
+    a chunk, so it planned nothing while a chunk was written (6.9 s of an 11.4 s ingest of both corpora)."""
+    corpus = write_corpus(tmp_path / "corpus", 30, 4)
+    config = _config(fake_settings)
+    (tmp_path / "idx").mkdir()
+    storage = OccurrenceStore.create(tmp_path / "idx", config)
+    looked_up = threading.Event()
+    writing = threading.Event()
+    waited: list[bool] = []
+    original_lookup, original_add = StoreWriter.document_by_key, StoreWriter.add
+
+    def lookup(self: StoreWriter, key: str) -> object:
+        if writing.is_set():
+            looked_up.set()
+        return original_lookup(self, key)
+
+    def add(self: StoreWriter, *args: object) -> None:
+        if not waited:
+            writing.set()
+            waited.append(looked_up.wait(10))
+        original_add(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(StoreWriter, "document_by_key", lookup)
+    monkeypatch.setattr(StoreWriter, "add", add)
+    encoder = ThreadRecordingEncoder(fake_settings, on_host=False)
+    report = Ingestor(storage.writer(), encoder, config.lemma_language,
+                      chunk_sentences=8).run(read_corpus([corpus]))
+    storage.close()
+    assert report.documents_indexed == 30
+    assert waited == [True]
