@@ -308,3 +308,22 @@ def test_sq8_extremes_pass_over_a_nan_as_faiss_does() -> None:
     assert np.all(np.isfinite(low)) and np.all(np.isfinite(high))
     # fp16 interim codes: the extremes are the stored values, within fp16 precision.
     assert np.allclose(low, np.nanmin(x, axis=0), atol=1e-3) and np.allclose(high, np.nanmax(x, axis=0), atol=1e-3)
+
+
+def test_a_trained_code_past_the_ivf_threshold_waits_for_the_ivf_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checkpoints past IVF_THRESHOLD re-trained the exhaustive SQ8 code and re-encoded every vector, just before the
+    session's end replaced it by an IVF layout with a code of its own."""
+    monkeypatch.setattr(codec, "IVF_THRESHOLD", 3000)
+    monkeypatch.setattr(codec, "SQ8_MIN_TRAINING", 500)
+    x = np.random.default_rng(0).standard_normal((5000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    store = VectorStore.create(16, "sq8")
+    store.add(np.arange(1, 1001), x[:1000])
+    assert store.settle() and not store.interim  # trained at 1,000 vectors
+    store.add(np.arange(1001, 2001), x[1000:2000])
+    assert store.settle()  # 2,000: the next generation, below the threshold: trained again
+    store.add(np.arange(2001, 5001), x[2000:])
+    assert codec.retrain_level(5000, "sq8") > codec.retrain_level(2000, "sq8")
+    assert not store.settle()  # due by size, but past the threshold
+    assert store.fit_layout() and store.ivf is not None
+    assert np.allclose(store.reconstruct(np.array([1, 4000])), x[[0, 3999]], atol=0.05)
