@@ -17,7 +17,7 @@ from .encoder import Encoder, device_assign, load_encoder
 from .errors import ConfigMismatchError, SenseNotFoundError
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
 from .filters import Condition
-from .ingest import ChunkEncoder, Ingestor, ProgressCallback
+from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
 from .opening import IndexOpening
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
 from .search import Searcher
@@ -117,7 +117,7 @@ class SenseIndex(IndexOpening):
         """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
         encoder = None if chunk_encoder is not None else self.encoder
         # IVF list assignment is most of an IVF build's cost; a GPU encoder's device does it as matrix products.
-        writer = self.storage.writer(device_assign(encoder), phase)
+        writer = self.storage.writer(device_assign(encoder), phase, background=encodes_off_host(encoder, chunk_encoder))
         return Ingestor(writer, encoder, self.config.lemma_language, progress=progress,
                         chunk_encoder=chunk_encoder).run(items)
 

@@ -58,6 +58,12 @@ CHARS_PER_OCCURRENCE = 4
 chunks hold at most min_checkpoint of this many characters, so a small checkpoint setting gives small chunks."""
 
 
+def encodes_off_host(encoder: Encoder | None, chunk_encoder: ChunkEncoder | None = None) -> bool:
+    """Whether an ingest with these encoders encodes away from this machine's CPU (a GPU, a distributed engine):
+    its encoding, and the writer's SQL (StoreWriter's `background`), then overlap the writing."""
+    return chunk_encoder is not None or (encoder is not None and not runs_on_host(encoder))
+
+
 def checkpoint_occurrences() -> int:
     """The smallest number of occurrences between checkpoints: $SENSESEARCH_CHECKPOINT_OCCURRENCES or the default."""
     chosen = whole_number_env(CHECKPOINT_ENV, 1)
@@ -102,7 +108,7 @@ class Ingestor:
         self.writer = writer
         self.encoder = encoder
         self.chunk_encoder = chunk_encoder or self._encode_in_process
-        self.encodes_off_host = chunk_encoder is not None or (encoder is not None and not runs_on_host(encoder))
+        self.encodes_off_host = encodes_off_host(encoder, chunk_encoder)
         self.progress = progress
         self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
@@ -120,8 +126,9 @@ class Ingestor:
 
         An encoder off the host (a GPU, a distributed engine) runs on a read-ahead thread, WRITE_AHEAD
         chunks at most, so its work overlaps the writing; one on the host CPU runs in turn with it
-        (encoder.runs_on_host says why). Rows, vectors and checkpoints stay on the calling thread, in
-        chunk order, which is also the thread a Ctrl-C reaches.
+        (encoder.runs_on_host says why). Rows, vectors and checkpoints are handed to the writer from the
+        calling thread, in chunk order, which is also the thread a Ctrl-C reaches (the writer may run the
+        SQL on a thread of its own, its `background`).
         """
         started = time.perf_counter()
         with self.writer:

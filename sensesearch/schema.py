@@ -7,6 +7,7 @@ come with a migration (sensesearch.migrations) that brings older stores up to th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,24 @@ def executemany_rows(conn: Connection, table: Table, columns: Sequence[str], row
     else:
         params = [dict(zip(columns, row)) for row in rows]
     conn.exec_driver_sql(str(compiled), params)  # type: ignore[arg-type]
+
+
+def json_insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[int, ...]]) -> None:
+    """Insert tuples of Python ints (in `columns` order) with one SQLite statement that reads them from a JSON array.
+
+    executemany lets go of Python's lock around every row's step, and a thread beside it that wants the lock
+    then takes turns with it row by row. Here SQLite works through the whole array with the lock let go
+    once, so the threads truly run side by side. Alone it is slower: 493,000 occurrence rows took 1.5-2.0 s
+    against executemany's 1.1-1.4 s (json.dumps 0.3 s of it), so it is for a writer on a thread of its own.
+    json_extract, not ->>: SQLite's JSON functions date from 3.9, ->> only from 3.38.
+    """
+    if not rows:
+        return
+    preparer = conn.dialect.identifier_preparer
+    picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
+    statement = (f"INSERT INTO {preparer.format_table(table)} ({', '.join(preparer.quote(n) for n in columns)}) "
+                 f"SELECT {picks} FROM json_each(?)")
+    conn.exec_driver_sql(statement, (json.dumps(rows, separators=(",", ":")),))
 
 
 def corpus_order(occurrence_id: Any) -> tuple[Any, Any]:

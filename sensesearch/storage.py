@@ -145,14 +145,16 @@ class OccurrenceStore:
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def writer(self, assign: Assign | None = None, phase: Callable[[str], None] | None = None) -> StoreWriter:
+    def writer(self, assign: Assign | None = None, phase: Callable[[str], None] | None = None,
+               background: bool = False) -> StoreWriter:
         """A write session (add rows and vectors, replace documents, checkpoint, roll back); see StoreWriter.
 
         `assign` chooses the lists of vectors added to an IVF store (ivf.py), e.g. on the encoder's GPU;
-        `phase` hears the name of each slow step of its last checkpoint (for progress displays).
+        `phase` hears the name of each slow step of its last checkpoint (for progress displays);
+        `background`: SQL runs on a thread beside the caller.
         """
         self.require_writer()
-        return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range, assign, phase)
+        return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range, assign, phase, background)
 
     def require_writer(self) -> None:
         if self.read_only:
@@ -162,9 +164,10 @@ class OccurrenceStore:
         """The next free (document, sentence, occurrence, word) ids within this store's id range."""
         return self.id_range.next_ids(self.meta)
 
-    def save_vectors(self) -> None:
-        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp."""
-        self.vectors.save(self.path / VECTORS_FILE)
+    def save_vectors(self, ready: Callable[[], None] | None = None) -> None:
+        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp;
+        `ready` as VectorStore.save takes it."""
+        self.vectors.save(self.path / VECTORS_FILE, ready)
         self._stamp = _file_stamp(self.path)
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:

@@ -6,6 +6,11 @@ atomically first and the transaction committed second. A crash before the commit
 whose rows never landed; the next writer drops them (OccurrenceStore.recover). Vectors of replaced
 documents are dropped only after the commit that deleted their rows, so no committed row ever
 lacks its vector. A writer that rolls back drops every vector it added since the last checkpoint.
+
+The transaction's statements go through a lane (lane.py): in the caller, or, for an ingest whose encoder
+works off this CPU, on a thread of their own, in the order given, while the caller goes on with vectors
+and the next chunk. A checkpoint waits for them before it commits, so it makes durable exactly what was
+given before it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 from .digests import digest_of_rows, document_digest
 from .errors import SenseSearchError
 from .ivf import Assign
+from .lane import DEPTH as LANE_DEPTH, Lane
 from .schema import DocumentRow, documents, occurrences, sentences, words
 from .store import MetaStore
 from .vectors import VectorStore
@@ -114,10 +120,16 @@ class StoreWriter:
     `add_document`, `checkpoint`, `ntotal`. Ids are the caller's to hand out from `next_ids` on;
     `add` checks they stay inside the store's id range. `assign` chooses the lists of vectors added to
     an IVF store (see ivf.py); `phase` hears the name of each slow step of the last checkpoint.
+
+    `background`: SQL runs on a thread of its own, beside the caller (for an encoder off this CPU; beside a
+    forward pass on it, a thread costs the model more than it saves, see encoder.runs_on_host). A database
+    error (a full disk, say) is then raised by the writer's next `add`, `add_document`, `replace` or
+    `checkpoint`, or on leaving the session, not by the call that caused it; either way the session rolls back.
     """
 
-    def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[[], None],
-                 id_range: IdRange, assign: Assign | None = None, phase: Callable[[str], None] | None = None) -> None:
+    def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[..., None],
+                 id_range: IdRange, assign: Assign | None = None, phase: Callable[[str], None] | None = None,
+                 background: bool = False) -> None:
         self.meta = meta
         self.vectors = vectors
         self.assign = assign
@@ -126,6 +138,8 @@ class StoreWriter:
         self.id_range = id_range
         self.conn: Connection | None = None
         self.transaction: RootTransaction | None = None
+        self.lane: Lane | None = None
+        self.background = background
         self.committed_occurrence = id_range.first
         self.added_occurrence = id_range.first
         self.pending_removals: list[DocumentRow] = []
@@ -139,19 +153,25 @@ class StoreWriter:
         self.committed_occurrence = self.added_occurrence = self.next_ids()[2]
         self.conn = self.meta.engine.connect()
         self.transaction = self.conn.begin()
+        self.lane = Lane(LANE_DEPTH if self.background else 0, name="sensesearch-sql")
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         try:
-            if exc_type is not None:
+            failed = self.lane.wait() if self.lane is not None else None
+            if exc_type is not None or failed is not None:
                 self.rollback()
+                if failed is not None and exc_type is None:
+                    raise failed
             elif self.removed_after_checkpoint:
                 self._fit_layout()
                 self.save_vectors()
         finally:
+            if self.lane is not None:
+                self.lane.close()
             if self.conn is not None:
                 self.conn.close()
-            self.conn = self.transaction = None
+            self.conn = self.transaction = self.lane = None
 
     def next_ids(self) -> tuple[int, int, int, int]:
         """The next free (document, sentence, occurrence, word) ids within the store's id range."""
@@ -172,24 +192,33 @@ class StoreWriter:
 
     def replace(self, existing: DocumentRow) -> None:
         """Delete a document's rows in this session; its vectors go right after the next commit."""
-        self.meta.delete_document(self._conn(), existing)
+        conn = self._conn()
+        self._lane().submit(lambda: self.meta.delete_document(conn, existing))
         self.pending_removals.append(existing)
 
     def add(self, word_rows: Sequence[tuple[int, str, str]], sentence_rows: Sequence[tuple[int, int, int, str]],
             occurrence_rows: Sequence[tuple[int, int, int, int, int, int]], ids: np.ndarray,
             vectors: np.ndarray) -> None:
         """Rows (words: id, form, lemma; sentences: id, document_id, start, text; occurrences: id, sentence_id,
-        word_id, position, start, end) into the open transaction, and vectors (float32, n x dim) under `ids`."""
+        word_id, position, start, end) into the open transaction, and vectors (float32, n x dim) under `ids`.
+
+        The rows may be inserted after this returns (`background`): the caller hands them over and never changes
+        them.
+        """
         conn = self._conn()
         for rows, what in ((word_rows, "word"), (sentence_rows, "sentence"), (occurrence_rows, "occurrence")):
             if rows:
                 self.id_range.check(max(r[0] for r in rows), what)
-        self.meta.insert_rows(conn, words, ("id", "form", "lemma"), word_rows)
-        self.meta.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
-        self.meta.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"),
-                              occurrence_rows)
+
+        def insert() -> None:
+            self.meta.insert_rows(conn, words, ("id", "form", "lemma"), word_rows)
+            self.meta.insert_rows(conn, sentences, ("id", "document_id", "start", "text"), sentence_rows)
+            self.meta.insert_rows(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"),
+                                  occurrence_rows, beside_python=self.background)
+            self.word_entries.update((row[0], (row[1], row[2])) for row in word_rows)
+
+        self._lane().submit(insert)
         self.held.add(sentence_rows, occurrence_rows)
-        self.word_entries.update((row[0], (row[1], row[2])) for row in word_rows)
         if len(ids):
             self.vectors.add(ids, vectors, self.assign)
             self.added_occurrence = max(self.added_occurrence, int(ids.max()) + 1)
@@ -199,19 +228,24 @@ class StoreWriter:
         document cut by a checkpoint, written again as it grows."""
         self.id_range.check(int(values["id"]), "document")
         conn = self._conn()
-        # The digest covers a finished document's rows as written, in their transaction (sensesearch.digests;
-        # verify recomputes it); a document cut by a checkpoint gets its digest when it is finished.
-        digest = self._digest(conn, values) if values.get("sentences_total") is None else None
-        if update:
-            conn.execute(documents.update().where(documents.c.id == values["id"]).values(**values, digest=digest))
-        else:
-            conn.execute(documents.insert().values(**values, digest=digest))
+        held = self.held
 
-    def _digest(self, conn: Connection, values: dict[str, Any]) -> str:
+        def write() -> None:
+            # The digest covers a finished document's rows as written, in their transaction (sensesearch.digests;
+            # verify recomputes it); a document cut by a checkpoint gets its digest when it is finished.
+            digest = self._digest(conn, held, values) if values.get("sentences_total") is None else None
+            if update:
+                conn.execute(documents.update().where(documents.c.id == values["id"]).values(**values, digest=digest))
+            else:
+                conn.execute(documents.insert().values(**values, digest=digest))
+
+        self._lane().submit(write)
+
+    def _digest(self, conn: Connection, held: HeldRows, values: dict[str, Any]) -> str:
         """A finished document's digest: from the rows held when all of them were inserted in this transaction, else
         read back (493,129 occurrences of both corpora: 0.99-1.08 s against 1.75-1.92 s, document rows included)."""
-        own = self.held.rows_of(int(values["first_sentence"]), int(values["n_sentences"]),
-                                int(values["first_occurrence"]), int(values["n_occurrences"]))
+        own = held.rows_of(int(values["first_sentence"]), int(values["n_sentences"]),
+                           int(values["first_occurrence"]), int(values["n_occurrences"]))
         if own is None:
             return document_digest(conn, values)
         sentence_rows, occurrence_rows = own
@@ -236,7 +270,9 @@ class StoreWriter:
         """
         if last and not self.pending_removals:
             self._fit_layout()
-        self.save_vectors()
+        # The lane finishes this checkpoint's rows while the vectors are written; the new file replaces the old
+        # only once they are in, so a statement that failed there leaves the disk as it was.
+        self.save_vectors(ready=self._lane().flush)
         assert self.transaction is not None and self.conn is not None, "checkpoint outside a write session"
         self.transaction.commit()
         self.transaction = self.conn.begin()
@@ -260,6 +296,8 @@ class StoreWriter:
 
     def rollback(self) -> None:
         """Drop the uncommitted rows and every vector added since the last checkpoint."""
+        if self.lane is not None:
+            self.lane.drop()  # the statement in hand finishes (the rest are skipped) before its transaction goes
         if self.transaction is not None:
             self.transaction.rollback()
         self.held = HeldRows()
@@ -270,3 +308,8 @@ class StoreWriter:
         if self.conn is None:
             raise SenseSearchError("a store writer is used inside `with writer:` only")
         return self.conn
+
+    def _lane(self) -> Lane:
+        if self.lane is None:
+            raise SenseSearchError("a store writer is used inside `with writer:` only")
+        return self.lane

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, func, inspect, select, text
+from sqlalchemy import Integer, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,8 +22,8 @@ from . import dburl, filters, migrations
 from .dbengine import make_engine
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
-from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, corpus_order, documents, executemany_rows, metadata,
-                     occurrences, owning_document, sentences, settings, words)
+from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, corpus_order, documents, executemany_rows, json_insert_rows,
+                     metadata, occurrences, owning_document, sentences, settings, words)
 
 SCHEMA_VERSION = migrations.LATEST
 
@@ -78,17 +78,20 @@ class MetaStore:
         return self.engine.begin()
 
     def insert_rows(self, conn: Connection, table: Table, columns: Sequence[str],
-                    rows: Sequence[tuple[Any, ...]]) -> None:
+                    rows: Sequence[tuple[Any, ...]], beside_python: bool = False) -> None:
         """Bulk insert of tuples (in `columns` order) in the caller's transaction.
 
         COPY on PostgreSQL with psycopg 3 (about 8x faster than executemany there, measured); a
         driver-level executemany on SQLite; SQLAlchemy's executemany elsewhere, which also applies the
-        schema translation that a hand-compiled statement would miss.
+        schema translation that a hand-compiled statement would miss. `beside_python`: the caller's thread
+        runs beside others, so whole numbers go to SQLite as one statement (schema.json_insert_rows).
         """
         if not rows:
             return
         dialect = conn.dialect
-        if dialect.name == "sqlite":
+        if dialect.name == "sqlite" and beside_python and all(isinstance(table.c[n].type, Integer) for n in columns):
+            json_insert_rows(conn, table, columns, rows)
+        elif dialect.name == "sqlite":
             executemany_rows(conn, table, columns, rows)
         elif dialect.name == "postgresql" and dialect.driver == "psycopg":
             quote = dialect.identifier_preparer.quote

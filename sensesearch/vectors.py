@@ -10,7 +10,7 @@ on a sample for k-means) and re-encoding.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import faiss
@@ -66,20 +66,25 @@ class VectorStore:
             return cls.create(index.d, compression or compression_of(faiss.downcast_index(index.index)))
         return cls(index, compression)
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, ready: Callable[[], None] | None = None) -> None:
         """Save to `path` durably, its checksum recorded before the rename (durable.replace_durably): a crash
         leaves the old file or the new one; on a failure (a full disk) the old file stays, SenseSearchError.
 
-        The code is first trained if the size calls for it (`settle`).
+        The code is first trained if the size calls for it (`settle`). `ready` is called once the new file is
+        written and flushed, before anything replaces the old one; an error it raises leaves the old file.
         """
+        def before_rename(tmp: Path) -> None:
+            if ready is not None:
+                ready()
+            checksums.record(path, checksums.file_digest(tmp))
+
         self.settle()
         if self.ivf is not None:
             # The id -> list offset hash map would add 16 B per vector to the file; load() rebuilds it instead.
             self.ivf.set_direct_map_type(faiss.DirectMap.NoMap)
         try:
             replace_durably(path, self._write, "vectors file",
-                            "; free disk space or make the folder writable, then run it again",
-                            before_rename=lambda tmp: checksums.record(path, checksums.file_digest(tmp)))
+                            "; free disk space or make the folder writable, then run it again", before_rename)
         finally:
             if self.ivf is not None:
                 self.ivf.set_direct_map_type(faiss.DirectMap.Hashtable)

@@ -96,8 +96,8 @@ def _install_fault(spec: str) -> None:
         reached("before_checkpoint")
         store_save = self.save_vectors
 
-        def save_then_mark() -> None:
-            store_save()
+        def save_then_mark(**options: object) -> None:
+            store_save(**options)
             reached("after_vectors_saved")
 
         self.save_vectors = save_then_mark  # type: ignore[method-assign]
@@ -107,14 +107,14 @@ def _install_fault(spec: str) -> None:
         finally:
             self.save_vectors = store_save  # type: ignore[method-assign]
 
-    def save(self: vectors.VectorStore, path: Path) -> None:
+    def save(self: vectors.VectorStore, path: Path, ready: object = None) -> None:
         if point == "mid_vectors_write" and remaining[0] == 1:
             tmp = path.with_name(path.name + ".tmp")
             original_save(self, tmp.with_name("half"))
             data = (tmp.with_name("half")).read_bytes()
             tmp.write_bytes(data[: len(data) // 2])
         reached("mid_vectors_write")
-        original_save(self, path)
+        original_save(self, path, ready)  # type: ignore[arg-type]
 
     storage_writer.StoreWriter.checkpoint = checkpoint  # type: ignore[method-assign]
     vectors.VectorStore.save = save  # type: ignore[method-assign]

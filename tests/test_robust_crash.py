@@ -62,12 +62,13 @@ def _committed_documents(target: Path) -> int:
         return 0
 
 
-def test_kills_at_each_step_of_a_checkpoint_then_resume(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("off_host", ["0", "1"], ids=["writing in the caller", "SQL on the writer's lane"])
+def test_kills_at_each_step_of_a_checkpoint_then_resume(corpus: Path, tmp_path: Path, off_host: str) -> None:
     """Each run resumes the last one and is killed at another step of a checkpoint; committed work only grows."""
     target = tmp_path / "idx"
     committed = []
     for fault in ("before_checkpoint:1", "after_vectors_saved:2", "mid_vectors_write:2", "after_commit:2"):
-        killed = _index(corpus, target, FAKE_FAULT=fault)
+        killed = _index(corpus, target, FAKE_FAULT=fault, FAKE_OFF_HOST=off_host)
         assert killed.returncode == KILLED, (fault, killed.stderr)
         committed.append(assert_readable_and_complete(target))
     assert committed[0] == 0 and committed == sorted(committed) and 0 < committed[-1] < N_DOCS, committed

@@ -1,0 +1,134 @@
+"""The writer's SQL lane (issue 12: rows written behind a bounded queue while the caller goes on): calls in order,
+failures raised a step later and rolled back, the same rows and vectors either way."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, select
+
+from sensesearch import SenseIndex
+from sensesearch.config import EncoderSettings
+from sensesearch.ingest import CHECKPOINT_ENV
+from sensesearch.lane import Lane
+from sensesearch.schema import (documents, executemany_rows, json_insert_rows, metadata, occurrences, sentences,
+                                words)
+from sensesearch.storage import OccurrenceStore
+
+from .test_ingest_overlap import ThreadRecordingEncoder
+from .robust_util import write_corpus
+from .test_storage import _agree, _config, _write_document
+
+def test_a_lane_runs_calls_in_order_on_a_thread_of_its_own() -> None:
+    seen: list[tuple[int, str]] = []
+    lane = Lane(depth=2, name="test-lane")
+    for i in range(50):
+        lane.submit(lambda i=i: seen.append((i, threading.current_thread().name)))
+    lane.flush()
+    lane.close()
+    assert seen == [(i, "test-lane") for i in range(50)]
+
+
+def test_a_failed_call_is_raised_at_the_next_step_and_the_calls_after_it_are_skipped() -> None:
+    ran: list[int] = []
+    lane = Lane(depth=8)
+    lane.submit(lambda: ran.append(1))
+    lane.submit(lambda: (_ for _ in ()).throw(KeyError("full disk")))
+    lane.submit(lambda: ran.append(3))
+    assert isinstance(lane.wait(), KeyError)
+    with pytest.raises(KeyError, match="full disk"):
+        lane.submit(lambda: ran.append(4))
+    with pytest.raises(KeyError, match="full disk"):
+        lane.flush()
+    lane.close()
+    assert ran == [1]
+
+
+def test_a_lane_of_depth_zero_runs_each_call_in_the_caller_and_raises_there() -> None:
+    names: list[str] = []
+    lane = Lane(depth=0)
+    lane.submit(lambda: names.append(threading.current_thread().name))
+    assert names == [threading.current_thread().name]
+    with pytest.raises(ZeroDivisionError):
+        lane.submit(lambda: 1 / 0)
+    lane.close()
+
+
+def test_drop_skips_the_calls_still_waiting() -> None:
+    started, release = threading.Event(), threading.Event()
+    ran: list[int] = []
+    lane = Lane(depth=8)
+    lane.submit(lambda: (started.set(), release.wait(5), ran.append(1)))
+    for i in range(2, 6):
+        lane.submit(lambda i=i: ran.append(i))
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    lane.drop()
+    lane.close()
+    assert ran == [1]
+
+
+def test_rows_inserted_from_json_are_the_rows_executemany_inserts(tmp_path: Path) -> None:
+    rows = [(1, 1, 7, 0, 0, 4), (2, 1, 8, 1, 5, 9), (2**62 - 1, 2**40, 2**31 - 1, 0, 0, 2**33)]
+    found = []
+    for name, insert in (("many", executemany_rows), ("json", json_insert_rows)):
+        engine = create_engine(f"sqlite:///{tmp_path / name}.sqlite")
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            insert(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"), rows)
+            insert(conn, occurrences, ("id", "sentence_id", "word_id", "position", "start", "end"), [])
+        with engine.connect() as conn:
+            found.append(conn.execute(select(occurrences).order_by(occurrences.c.id)).all())
+            types = conn.exec_driver_sql("SELECT DISTINCT typeof(word_id), typeof(\"end\") FROM occurrences").all()
+        engine.dispose()
+        assert types == [("integer", "integer")]
+    assert found[0] == found[1] == [tuple(r) for r in rows]
+
+
+def _tables(index: SenseIndex) -> dict[str, list[tuple[object, ...]]]:
+    with index.storage.meta.engine.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(select(t).order_by(t.c.id))]
+                for t in (documents, sentences, words, occurrences)}
+
+
+def test_an_off_host_ingest_writes_the_rows_and_vectors_an_ingest_in_turn_writes(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch, db_url: str | None) -> None:
+    """Checkpoints every 40 occurrences, so documents are cut by them and digests read rows back; the lane's rows,
+    digests and vectors must be exactly those of the writer that runs its SQL in the caller (on PostgreSQL too,
+    whose rows go by COPY)."""
+    monkeypatch.setenv(CHECKPOINT_ENV, "40")
+    found = []
+    for on_host in (True, False):
+        corpus = write_corpus(tmp_path / "corpus", 6, 25)
+        encoder = ThreadRecordingEncoder(fake_settings, on_host)
+        with SenseIndex.create(tmp_path / f"idx-{on_host}", settings=fake_settings, encoder=encoder,
+                               db_url=db_url) as index:
+            index.add([corpus])
+            (corpus / "d002.txt").write_text("Sentence one of a new d002. It replaced the old one.\n")
+            index.add([corpus])
+            vectors = index.storage.vectors
+            ids = np.sort(vectors.ids())
+            found.append((_tables(index), ids, vectors.reconstruct(ids)))
+    assert found[0][0] == found[1][0] and len(found[0][0]["occurrences"]) > 700
+    assert np.array_equal(found[0][1], found[1][1]) and np.array_equal(found[0][2], found[1][2])
+
+
+def test_a_database_error_on_the_lane_fails_the_session_and_leaves_the_disk_as_it_was(
+        tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    config = _config(fake_settings)
+    storage = OccurrenceStore.create(tmp_path, config)
+    with storage.writer(background=True) as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        writer.checkpoint()
+    assert _agree(tmp_path, config) == ([1, 2, 3, 4], [1, 2, 3, 4])
+    with pytest.raises(Exception, match="UNIQUE"), storage.writer(background=True) as writer:
+        _write_document(writer, 2, 5, 3, "b", 1, True)  # word 1 again: its insert fails on the lane
+        writer.checkpoint()
+    assert _agree(tmp_path, config) == ([1, 2, 3, 4], [1, 2, 3, 4])
+    assert storage.vectors.ntotal == 4
+    with storage.writer(background=True) as writer:
+        assert writer.next_ids() == (2, 2, 5, 2)
+    storage.close()
