@@ -30,7 +30,8 @@ from .ivf import Assign
 from .reencode import Encode, reencoded_vectors
 from .schema import DocumentRow
 from .store import MetaStore
-from .storage_writer import IdRange, StoreWriter
+from .idrange import IdRange
+from .storage_writer import StoreWriter
 from .vectors import VECTORS_FILE, VectorStore
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Snapshot:
 class OccurrenceStore:
     """Rows (MetaStore) and vectors (VectorStore) of one index folder; see the module docstring for the rules.
 
-    `id_range` (storage_writer.IdRange) bounds the ids its writers hand out: the default, from 1 and
+    `id_range` (idrange.IdRange) bounds the ids its writers hand out: the default, from 1 and
     unbounded, is a single index; a shard built apart for a later merge takes its own range. The
     range is not stored in config.json yet: a shard's builder passes it each time it opens the store.
     """

@@ -14,7 +14,8 @@ from sensesearch.corpus import read_corpus
 from sensesearch.folder import read_index_config
 from sensesearch.ingest import Ingestor
 from sensesearch.storage import OccurrenceStore
-from sensesearch.storage_writer import IdRange, StoreWriter
+from sensesearch.idrange import IdRange
+from sensesearch.storage_writer import StoreWriter
 from sensesearch.vectors import VECTORS_FILE, VectorStore
 
 from .fake_encoder import FakeEncoder
