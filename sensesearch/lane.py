@@ -31,6 +31,7 @@ class Lane:
         self._calls: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=max(1, depth))
         self._error: BaseException | None = None
         self._dropping = False
+        self._running = False
         self._thread: threading.Thread | None = None
         if depth > 0:
             self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -56,9 +57,12 @@ class Lane:
             self._calls.join()
         return self._error
 
-    def drop(self) -> None:
-        """Skip the calls still waiting, and wait for the one running, if any (a session rolling back)."""
+    def drop(self, cancel: Callable[[], object] | None = None) -> None:
+        """Skip the calls still waiting, and wait for the one running, if any, after `cancel()`-ing it (a session
+        rolling back: the calls would all be undone, and the one in hand may wait on another's lock)."""
         self._dropping = True
+        if self._running and cancel is not None:
+            cancel()
         self.wait()
 
     def close(self) -> None:
@@ -78,8 +82,10 @@ class Lane:
                 if call is None:
                     return
                 if self._error is None and not self._dropping:
+                    self._running = True
                     call()
             except BaseException as exc:  # noqa: BLE001 - raised again in the caller
                 self._error = exc
             finally:
+                self._running = False
                 self._calls.task_done()

@@ -110,10 +110,11 @@ class StoreWriter:
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         try:
-            failed = self.lane.wait() if self.lane is not None else None
+            # After a failure (Ctrl-C) the rollback drops the statements still queued; otherwise they finish first.
+            failed = None if exc_type is not None or self.lane is None else self.lane.wait()
             if exc_type is not None or failed is not None:
                 self.rollback()
-                if failed is not None and exc_type is None:
+                if failed is not None:
                     raise failed
             elif self.removed_after_checkpoint:
                 self._fit_layout()
@@ -249,7 +250,8 @@ class StoreWriter:
     def rollback(self) -> None:
         """Drop the uncommitted rows and every vector added since the last checkpoint."""
         if self.lane is not None:
-            self.lane.drop()  # the statement in hand finishes (the rest are skipped) before its transaction goes
+            # The statements still queued are skipped; the one in hand is cancelled and ends before its transaction.
+            self.lane.drop(cancel=self._cancel_statement)
         if self.transaction is not None:
             self.transaction.rollback()
         self.held = HeldRows()
@@ -260,6 +262,18 @@ class StoreWriter:
         if self.conn is None:
             raise SenseSearchError("a store writer is used inside `with writer:` only")
         return self.conn
+
+    def _cancel_statement(self) -> None:
+        """Ask the database to stop the lane's statement in hand: on PostgreSQL one waiting for another session's lock
+        would otherwise hold the rollback (and a Ctrl-C) until that lock goes. psycopg's cancel is made to be called
+        from another thread; SQLite's interrupt too, though it does not end a wait for a lock, which ends with the
+        busy timeout, as it does in the calling thread."""
+        raw = self.conn.connection.driver_connection if self.conn is not None else None
+        for name in ("cancel_safe", "cancel", "interrupt"):
+            method = getattr(raw, name, None)
+            if callable(method):
+                method()
+                return
 
     def _lane(self) -> Lane:
         if self.lane is None:

@@ -4,19 +4,24 @@ failures raised a step later and rolled back, the same rows and vectors either w
 from __future__ import annotations
 
 import threading
+import time
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
+from sensesearch.dburl import engine_url
 from sensesearch.ingest import CHECKPOINT_ENV
 from sensesearch.lane import Lane
 from sensesearch.schema import (documents, executemany_rows, json_insert_rows, metadata, occurrences, sentences,
                                 words)
 from sensesearch.storage import OccurrenceStore
+from sensesearch.store import MetaStore
 
 from .test_ingest_overlap import ThreadRecordingEncoder
 from .robust_util import write_corpus
@@ -132,3 +137,55 @@ def test_a_database_error_on_the_lane_fails_the_session_and_leaves_the_disk_as_i
     with storage.writer(background=True) as writer:
         assert writer.next_ids() == (2, 2, 5, 2)
     storage.close()
+
+
+def test_a_failure_drops_the_statements_still_queued_instead_of_running_them(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a helper: leaving a failed session first ran every queued statement (up to 32), then rolled them all
+    back, so Ctrl-C took seconds to stop an off-host ingest on a slow database."""
+    inserted: list[int] = []
+    original = MetaStore.insert_rows
+
+    def slow(self: MetaStore, conn: object, table: object, *args: object, **kwargs: object) -> None:
+        if table is occurrences:
+            time.sleep(0.2)
+            inserted.append(1)
+        original(self, conn, table, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MetaStore, "insert_rows", slow)
+    config = _config(fake_settings)
+    storage = OccurrenceStore.create(tmp_path, config)
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
+        for doc in range(20):
+            _write_document(writer, doc + 1, 1 + 10 * doc, 3, f"d{doc}", 1, doc == 0)
+        raise KeyboardInterrupt
+    assert time.perf_counter() - started < 2.0 and len(inserted) < 5
+    assert _agree(tmp_path, config) == ([], []) and storage.vectors.ntotal == 0
+    storage.close()
+
+
+def test_a_rollback_cancels_a_statement_waiting_for_another_sessions_lock(
+        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str) -> None:
+    """Found by a helper: on PostgreSQL, Ctrl-C during an off-host ingest waited for as long as another session held a
+    lock the lane's statement was waiting for; in the calling thread psycopg cancels it, on the lane nothing did.
+    The locking session ends itself after 20 s idle, so without the cancel this fails instead of hanging."""
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=pg_url) as index:
+        schema = index.storage.meta.schema
+        writer = index.storage.writer(background=True)
+        other = create_engine(engine_url(pg_url))
+        with other.connect() as locker:
+            locker.execute(text("SET idle_in_transaction_session_timeout = '20s'"))
+            # EXCLUSIVE: reads go on (the writer's own id lookups), inserts wait.
+            locker.execute(text(f'LOCK TABLE "{schema}".occurrences IN EXCLUSIVE MODE'))
+            started = time.perf_counter()
+            with pytest.raises(KeyboardInterrupt), writer:
+                _write_document(writer, 1, 1, 3, "a", 1, True)
+                time.sleep(0.5)  # the lane is now waiting for the lock
+                raise KeyboardInterrupt
+            waited = time.perf_counter() - started
+            with suppress(SQLAlchemyError):
+                locker.rollback()
+        other.dispose()
+        assert waited < 10, waited
+        assert index.info().occurrences == 0
