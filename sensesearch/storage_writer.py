@@ -9,13 +9,14 @@ lacks its vector. A writer that rolls back drops every vector it added since the
 
 The transaction's statements go through a lane (lane.py): in the caller, or, for an ingest whose encoder
 works off this CPU, on a thread of their own, in the order given, while the caller goes on with vectors
-and the next chunk. A checkpoint waits for them before it commits, so it makes durable exactly what was
-given before it.
+and the next chunk. A checkpoint's new vectors file replaces the old one only once they are done, and its
+commit follows, so a checkpoint makes durable exactly what was given before it.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -272,7 +273,10 @@ class StoreWriter:
         for name in ("cancel_safe", "cancel", "interrupt"):
             method = getattr(raw, name, None)
             if callable(method):
-                method()
+                # Best effort: a connection too broken to cancel on fails its statement anyway, and the rollback
+                # must go on to drop this session's vectors.
+                with suppress(Exception):
+                    method()
                 return
 
     def _lane(self) -> Lane:
