@@ -150,7 +150,7 @@ class VectorStore:
         Called before every save, so training sees everything a writer holds at a checkpoint,
         not whatever batch happened to come first. A trained exhaustive code past IVF_THRESHOLD is left as it
         is: the IVF layout due at the session's end trains a code of its own, and re-training this one first
-        re-encoded every vector for nothing (1.4-1.6 s of a 9 s ingest of both corpora, twice over).
+        re-encoded every vector for nothing (1.4-1.6 s of a 9 s ingest of both corpora with a stand-in model).
         """
         if self.ivf is not None:
             return False
