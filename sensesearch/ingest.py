@@ -176,7 +176,8 @@ class Ingestor:
             if self.stopping:
                 return
             # A lookup reads committed rows on a connection of its own, so it needs no lock: holding the writer's
-            # for it made this thread wait out every chunk being written (6.9 s of an 11.4 s run, both corpora).
+            # for it made this thread wait out every chunk being written (6.9 s under py-spy, for an ingest of both
+            # corpora that takes 11.4 s unprofiled).
             existing = self.writer.document_by_key(item.key)
             if existing is not None and existing.interrupted:
                 log.info("indexing %s again: an earlier run stopped inside it", item.label)
