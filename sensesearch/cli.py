@@ -41,9 +41,16 @@ app = typer.Typer(
 class TerminalConsole(Console):
     """A rich Console that draws the control characters of the plain strings it prints (sensesearch.terminal_text):
     a file name, metadata or a typed line holding an ESC sequence would otherwise steer the terminal. Tables:
-    TerminalTable."""
+    TerminalTable.
+
+    Text is word-wrapped at the terminal's width only on a terminal: written to a file or a pipe, rich would wrap it
+    at 80 columns, breaking paths and messages in two for grep and scripts (a verify problem line split "cut short
+    after" when the index path was long). Calls that lay out their own lines (KWIC) say soft_wrap themselves.
+    """
 
     def print(self, *objects: Any, **options: Any) -> None:
+        if options.get("soft_wrap") is None and not self.is_terminal:
+            options["soft_wrap"] = True
         super().print(*(sensesearch.terminal_text(o) if isinstance(o, str) else o for o in objects), **options)
 
 

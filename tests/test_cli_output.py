@@ -198,3 +198,14 @@ def test_control_characters_from_names_metadata_and_input_never_reach_the_termin
         assert result.exception is None or isinstance(result.exception, SystemExit), args
         assert "\x1b" not in result.output, (args, result.output)
     assert "\u241b" in runner.invoke(app, ["documents", "--index", str(index)]).output
+
+
+def test_lines_written_to_a_file_or_pipe_are_never_broken_at_80_columns(tmp_path: Path, bank_corpus: Path) -> None:
+    """Found by CI: rich wrapped output that is not a terminal at 80 columns, so a long index path put a line break
+    inside a verify problem's words (and a path's), and grep or a script reading the output missed them."""
+    index = tmp_path / ("a-folder-name-long-enough-to-push-every-line-past-eighty-columns" * 2) / "idx"
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(index), "--model", "fake:test"])
+    assert result.exit_code == 0, result.output
+    checked = runner.invoke(app, ["verify", "--index", str(index), "--no-model"])
+    assert checked.exit_code == 0 and checked.stdout.splitlines()[0].startswith(f"{index}: 1 document, ")
+    assert checked.stdout.splitlines()[1] == "sound: every vector has its row and every row its vector"
