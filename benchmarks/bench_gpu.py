@@ -5,6 +5,8 @@ bundled tokenizer and config (same compute per token as trained weights; nothing
 All figures count the same word pieces of the same sentences (the pipeline's own segmentation),
 so their ratios hold within one run. "bare" is the model alone on the pipeline's own batches,
 already on the device; "encoder" is TransformerEncoder.encode_stream over ingest-sized chunks;
+"planning" is the encoder's CPU half alone on one thread (tokenising, windows, padded batches: Planner.plan and
+batches over the same chunks), which must outpace "bare" for the device to be kept busy;
 "full" is SenseIndex.add_documents of the corpus files (what add does once paths are checked), wall clock,
 the IVF build at its end included; "writer" is the same add with a model that costs nothing
 (_common.StandInEncoder with a vector pool): the most any model's full pipeline can reach with this
@@ -79,6 +81,14 @@ def bare_forward(encoder: TransformerEncoder, chunks: list[list[str]], precision
     return time.perf_counter() - started
 
 
+def planning(encoder: TransformerEncoder, chunks: list[list[str]]) -> float:
+    """Seconds for the planner alone to turn every chunk into padded batches, on the calling thread."""
+    started = time.perf_counter()
+    for chunk in chunks:
+        encoder.planner.batches(encoder.planner.plan(chunk))
+    return time.perf_counter() - started
+
+
 def indexed(encoder: Any, settings: EncoderSettings, corpus: Path, folder: Path,
             args: argparse.Namespace) -> tuple[float, Any, float, float]:
     """Wall seconds of adding `corpus` to a new index (its IVF build included), its report, the seconds
@@ -111,7 +121,7 @@ def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[
     encoder = TransformerEncoder(settings, device=args.device, batch_tokens=args.batch_tokens)
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats(torch.device(args.device))
-    seconds = {"bare": bare_forward(encoder, chunks, precision)}
+    seconds = {"bare": bare_forward(encoder, chunks, precision), "planning": planning(encoder, chunks)}
     started = time.perf_counter()
     encoded_pieces = sum(e.n_pieces for result in encoder.encode_stream(iter(chunks)) for e in result)
     seconds["encoder"] = time.perf_counter() - started
@@ -127,6 +137,7 @@ def measure(model: Path, precision: str, args: argparse.Namespace, chunks: list[
     result: dict[str, Any] = {f"{k}_pieces_per_s": round(pieces / max(v, 1e-9), 1) for k, v in seconds.items()}
     result["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     result["encoder_vs_bare"] = round(seconds["bare"] / seconds["encoder"], 3)
+    result["planning_vs_bare"] = round(seconds["bare"] / seconds["planning"], 3)
     result["full_vs_bare"] = round(seconds["bare"] / seconds["full"], 3)
     result["full_vs_writer"] = round(seconds["writer"] / seconds["full"], 3)
     # The IVF build (centroids trained, lists filled: on the encoder's device where it has one) within each wall.

@@ -19,7 +19,8 @@ import numpy as np
 
 from .config import whole_number_env
 from .errors import SenseSearchError
-from .planner import Batch, EncodingPlan
+from .batching import Batch
+from .planner import EncodingPlan
 
 LayerForward = Callable[[Any, Any], Any]
 """(input ids, attention mask), both (rows, width) int64 torch tensors on the runner's device ->

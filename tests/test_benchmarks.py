@@ -41,7 +41,7 @@ def test_bench_gpu_smoke_on_cpu() -> None:
     assert result["device"] == "cpu" and minilm["word_pieces"] > 0
     fp32 = minilm["float32"]
     assert {"bare_pieces_per_s", "encoder_pieces_per_s", "full_pieces_per_s", "encoder_vs_bare", "full_vs_bare",
-            "writer_pieces_per_s", "full_vs_writer"} <= set(fp32)
+            "writer_pieces_per_s", "full_vs_writer", "planning_pieces_per_s", "planning_vs_bare"} <= set(fp32)
     assert fp32["ivf_build_seconds"] == {"full": 0.0, "writer": 0.0}  # far below IVF_THRESHOLD
     assert 0 < fp32["calling_thread_cpu_seconds"]["writer"] <= fp32["seconds"]["writer"] * 1.05
     # The writer's ceiling: the same add with a model that costs nothing is faster than with the model.

@@ -9,7 +9,8 @@ import pytest
 
 from sensesearch.config import EncoderSettings
 from sensesearch.errors import ModelLoadError
-from sensesearch.planner import EncodingPlan, Planner, make_planner, special_token_template, token_budget_chunks
+from sensesearch.batching import token_budget_chunks
+from sensesearch.planner import EncodingPlan, Planner, make_planner, special_token_template
 from sensesearch.windows import best_window, plan_windows
 
 LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis"  # 17 word pieces in MiniLM's vocabulary
@@ -185,3 +186,28 @@ def test_planner_plans_every_piece_whatever_the_tokenizer_was_set_to(tokenizer: 
     limited.backend_tokenizer.enable_padding(length=64)
     sentence = planner(limited).tokenize(["one two three four five six seven"])[0]
     assert len(sentence.ids) == 7 and sentence.word_of_piece.tolist() == list(range(7))
+
+
+@pytest.mark.parametrize("pooling", ["mean", "first"])
+@pytest.mark.parametrize("max_length", [512, 12])
+def test_whole_chunk_segments_equal_the_ones_planned_sentence_by_sentence(tokenizer: Any, pooling: str,
+                                                                          max_length: int) -> None:
+    """plan() builds the segments of sentences that fit one window as whole-chunk arrays; they must be what
+    `segments` gives each sentence alone (and long sentences keep their place among them)."""
+    texts = ["The bank raised its rates.", "", "a", "Café déjà vu, naïve coöperation.", "...!?",
+             f"short {LONG_WORD} words", "soft\u00adhyphen zero\u200bwidth", " ".join(["river"] * 30), "   ",
+             "日本語の文。次の文。", "one two three four five six seven eight nine ten eleven"]
+    p = planner(tokenizer, max_length=max_length, stride=3, pooling=pooling)
+    plan = p.plan(texts)
+    expected = [segment for i, sentence in enumerate(p.tokenize(texts)) for segment in p.segments(i, sentence)]
+    assert len(plan.segments) == len(expected) > len(texts) - 3
+    for found, wanted in zip(plan.segments, expected):
+        assert found.sentence == wanted.sentence
+        for a, b in ((found.ids, wanted.ids), (found.positions, wanted.positions), (found.word_rows, wanted.word_rows)):
+            assert a.dtype == np.int64 and a.tolist() == b.tolist()
+
+
+def test_an_empty_chunk_plans_nothing(tokenizer: Any) -> None:
+    p = planner(tokenizer)
+    plan = p.plan([])
+    assert plan.spans == [] and plan.pieces == [] and plan.word_offsets.tolist() == [0] and p.batches(plan) == []
