@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sensesearch.config import EncoderSettings
 from sensesearch.errors import ModelLoadError
@@ -211,3 +213,27 @@ def test_an_empty_chunk_plans_nothing(tokenizer: Any) -> None:
     p = planner(tokenizer)
     plan = p.plan([])
     assert plan.spans == [] and plan.pieces == [] and plan.word_offsets.tolist() == [0] and p.batches(plan) == []
+
+
+WORDS = ["bank", "river", "sensesearch", "Café", "cafe\u0301", "ﬁne", "日本語", "😀", "co\u00adop", "x", ".", ",", "İ",
+         "zero\u200bwidth", "\u0000", LONG_WORD[:20], "ｆｕｌｌ"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.lists(st.sampled_from(WORDS + [" ", "  ", "\t"]), max_size=40).map("".join), max_size=12),
+       max_length=st.integers(min_value=4, max_value=40), stride=st.integers(min_value=0, max_value=10),
+       pooling=st.sampled_from(["mean", "first"]), budget=st.integers(min_value=1, max_value=300))
+def test_any_chunk_plans_and_packs_as_its_sentences_do_one_by_one(tokenizer: Any, texts: list[str], max_length: int,
+                                                                   stride: int, pooling: str, budget: int) -> None:
+    p = planner(tokenizer, max_length=max_length, stride=stride, pooling=pooling, batch_tokens=budget)
+    plan = p.plan(texts)
+    expected = [segment for i, sentence in enumerate(p.tokenize(texts)) for segment in p.segments(i, sentence)]
+    assert [(s.sentence, s.ids.tolist(), s.positions.tolist(), s.word_rows.tolist()) for s in plan.segments] == \
+        [(s.sentence, s.ids.tolist(), s.positions.tolist(), s.word_rows.tolist()) for s in expected]
+    fed: list[tuple[int, int]] = []
+    for batch in p.batches(plan):
+        assert batch.ids.shape[0] == 1 or batch.ids.size <= budget
+        fed.extend(zip(batch.words.tolist(), batch.ids.reshape(-1)[batch.flat].tolist()))
+    wanted = [(int(plan.word_offsets[s.sentence]) + row, int(s.ids[pos]))
+              for s in expected for pos, row in zip(s.positions.tolist(), s.word_rows.tolist())]
+    assert sorted(fed) == sorted(wanted)
