@@ -224,6 +224,19 @@ def test_content_keys_ignore_order_and_float_noise_below_fp16_precision() -> Non
     assert not np.array_equal(codec.content_keys(x, seed=1), keys)
 
 
+def test_content_keys_are_the_documented_hash_and_leave_their_input_alone() -> None:
+    """The keys computed in place are the ones the formula gives (so samples, hence trained codes, stay what they
+    were), and the caller's vectors are not the buffer they are computed in."""
+    x = unit_vectors(300, 16)
+    before = x.copy()
+    words = (x.view(np.uint32) & np.uint32(codec.FP16_MANTISSA_MASK)).view(np.uint64)
+    weights = np.random.default_rng(codec.TRAINING_SEED).integers(1, 2**63, size=8, dtype=np.uint64) | np.uint64(1)
+    with np.errstate(over="ignore"):
+        mixed = words * weights
+        expected = (mixed ^ (mixed >> np.uint64(29))).sum(axis=1, dtype=np.uint64)
+    assert np.array_equal(codec.content_keys(x), expected) and np.array_equal(x, before)
+
+
 def test_many_lists_train_by_two_level_kmeans_at_the_same_recall(monkeypatch: pytest.MonkeyPatch) -> None:
     # Clustered data (many small groups, as usages of the same words are), rebuilt as IVF with >= 256 lists.
     rng = np.random.default_rng(4)
