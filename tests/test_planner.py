@@ -237,3 +237,16 @@ def test_any_chunk_plans_and_packs_as_its_sentences_do_one_by_one(tokenizer: Any
     wanted = [(int(plan.word_offsets[s.sentence]) + row, int(s.ids[pos]))
               for s in expected for pos, row in zip(s.positions.tolist(), s.word_rows.tolist())]
     assert sorted(fed) == sorted(wanted)
+
+
+def test_word_ids_of_pieces_that_belong_to_no_word_are_minus_one() -> None:
+    """The int fast path fails on None (a tokenizer that gives a piece no word); the fallback keeps every number."""
+    from types import SimpleNamespace
+
+    from sensesearch.planner import _word_ids
+
+    plain = [SimpleNamespace(word_ids=[0, 0, 1]), SimpleNamespace(word_ids=[0])]
+    assert _word_ids(plain, 4).tolist() == [0, 0, 1, 0]
+    gaps = [SimpleNamespace(word_ids=[None, 0, 2**40]), SimpleNamespace(word_ids=[]), SimpleNamespace(word_ids=[None])]
+    found = _word_ids(gaps, 4)
+    assert found.dtype == np.int64 and found.tolist() == [-1, 0, 2**40, -1]
