@@ -18,7 +18,8 @@ class Segment:
     """One model input: a window of one sentence's pieces wrapped in the tokenizer's special tokens.
 
     ids: the model input ids, special tokens included; positions: (n,) int64 rows of `ids` whose
-    hidden states feed a word; word_rows: (n,) int64 the sentence's word row each of them feeds.
+    hidden states feed a word; word_rows: (n,) int64 the sentence's word row each of them feeds (counted
+    within the sentence; a SegmentTable holds them as the plan's rows).
     """
 
     sentence: int
@@ -53,7 +54,7 @@ class SegmentTable:
     def of(segments: Sequence[Segment], word_start: np.ndarray) -> SegmentTable:
         """Segment objects as a table; `word_start[i]` is sentence i's first row among the plan's words."""
         def joined(arrays: list[np.ndarray]) -> np.ndarray:
-            return np.concatenate(arrays).astype(np.int64) if arrays else np.zeros(0, dtype=np.int64)
+            return np.concatenate(arrays).astype(np.int64, copy=False) if arrays else np.zeros(0, dtype=np.int64)
 
         return SegmentTable(np.array([s.sentence for s in segments], dtype=np.int64),
                             joined([s.ids for s in segments]), run_starts([len(s.ids) for s in segments]),
@@ -78,11 +79,12 @@ class SegmentTable:
         return SegmentTable(self.sentence[order], self.ids[ids], run_starts(lengths), self.feed_positions[feeds],
                             self.feed_words[feeds], run_starts(feed_counts))
 
-    def segment(self, j: int) -> Segment:
-        """Segment j on its own, its word rows still the plan's (not counted within its sentence)."""
+    def segment(self, j: int, word_start: np.ndarray) -> Segment:
+        """Segment j on its own, in copies, its word rows counted within its sentence again (`of`'s inverse)."""
         feeds = slice(self.feed_start[j], self.feed_start[j + 1])
-        return Segment(int(self.sentence[j]), self.ids[self.id_start[j]:self.id_start[j + 1]],
-                       self.feed_positions[feeds], self.feed_words[feeds])
+        sentence = int(self.sentence[j])
+        return Segment(sentence, self.ids[self.id_start[j]:self.id_start[j + 1]].copy(),
+                       self.feed_positions[feeds].copy(), self.feed_words[feeds] - word_start[sentence])
 
 
 @dataclass(frozen=True)

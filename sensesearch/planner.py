@@ -73,6 +73,7 @@ class ChunkPieces:
 class EncodingPlan:
     """Sentences cut into model segments, with each sentence's word spans and piece count.
 
+    table: the segments in (sentence, window) order, their word rows the plan's (batching.SegmentTable);
     spans[i]: (n_words_i, 2) int32 char offsets; pieces[i]: word pieces of sentence i (no special
     tokens); word_offsets: (n_sentences + 1,) int64, sentence i's words are rows
     word_offsets[i]:word_offsets[i + 1] of the plan's (n_words, dim) vector matrix.
@@ -89,13 +90,8 @@ class EncodingPlan:
 
     @property
     def segments(self) -> list[Segment]:
-        """The segments one by one, word rows counted within each sentence (a view for inspection)."""
-        out = []
-        for j in range(len(self.table.sentence)):
-            segment = self.table.segment(j)
-            out.append(Segment(segment.sentence, segment.ids, segment.positions,
-                               segment.word_rows - self.word_offsets[segment.sentence]))
-        return out
+        """The segments one by one (copies, for inspection: batching reads `table`)."""
+        return [self.table.segment(j, self.word_offsets) for j in range(len(self.table.sentence))]
 
 
 class Planner:
@@ -135,7 +131,7 @@ class Planner:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def tokenize(self, sentences: Sequence[str]) -> list[TokenizedSentence]:
-        """Word pieces and word spans of each sentence (`pieces`, one sentence at a time)."""
+        """Word pieces and word spans of each sentence: the chunk's `pieces`, cut sentence by sentence."""
         chunk = self.pieces(sentences)
         return [chunk.sentence(i) for i in range(len(sentences))]
 
@@ -167,7 +163,7 @@ class Planner:
         word_start = np.searchsorted(words // base, np.arange(len(encodings) + 1))
         rows = np.full(total, -1, dtype=np.int64)
         rows[in_word] = word_of_piece - word_start[sentence_of_piece[in_word]]
-        spans = np.stack([offsets[first, 0], offsets[last, 1]], axis=1).astype(np.int32).reshape(-1, 2)
+        spans = np.stack([offsets[first, 0], offsets[last, 1]], axis=1).astype(np.int32)
         for i, sentence in enumerate(folded):
             if sentence.changed:
                 kept = slice(word_start[i], word_start[i + 1])
@@ -189,7 +185,7 @@ class Planner:
         return EncodingPlan(table, spans, counts.tolist(), chunk.word_start)
 
     def _single_window_segments(self, chunk: ChunkPieces, chosen: np.ndarray) -> SegmentTable:
-        """The one segment of each sentence in `chosen` (all shorter than a window), built as whole arrays."""
+        """The one segment of each sentence in `chosen` (all of which fit one window), built as whole arrays."""
         head, tail = len(self.prefix), len(self.suffix)
         starts = chunk.piece_start[chosen]
         lengths = chunk.piece_start[chosen + 1] - starts
@@ -201,12 +197,12 @@ class Planner:
         ids[(id_start[:-1, None] + np.arange(head)).ravel()] = np.tile(self.prefix, len(chosen))
         ids[((body + lengths)[:, None] + np.arange(tail)).ravel()] = np.tile(self.suffix, len(chosen))
         feeds = self._feeds(chunk.word_of_piece, chunk.first_piece)
-        fed = pieces[feeds[pieces]]
-        segment = np.repeat(np.arange(len(chosen)), lengths)[feeds[pieces]]
-        sentence = chosen[segment]
-        return SegmentTable(chosen.astype(np.int64), ids, id_start, fed - starts[segment] + head,
-                            chunk.word_start[sentence] + chunk.word_of_piece[fed],
-                            run_starts(np.bincount(segment, minlength=len(chosen))))
+        keep = feeds[pieces]
+        fed = pieces[keep]
+        segment_of_fed = np.repeat(np.arange(len(chosen)), lengths)[keep]
+        return SegmentTable(chosen.astype(np.int64), ids, id_start, fed - starts[segment_of_fed] + head,
+                            chunk.word_start[chosen[segment_of_fed]] + chunk.word_of_piece[fed],
+                            run_starts(np.bincount(segment_of_fed, minlength=len(chosen))))
 
     def segments(self, index: int, sentence: TokenizedSentence) -> list[Segment]:
         """The windows of one sentence that feed at least one word, in window order."""
@@ -246,14 +242,15 @@ class Planner:
         wrapped = np.concatenate([self.prefix, ids[start:end], self.suffix]).astype(np.int64)
         return Segment(index, wrapped, pieces - start + len(self.prefix), np.asarray(word_rows, dtype=np.int64))
 
+
 def _word_ids(encodings: Sequence[Any], total: int) -> np.ndarray:
     """(total,) int64 pre-tokenizer word number of every piece, -1 for a piece of no word (None: special tokens,
     which the planner does not ask for, so the int fast path almost always holds)."""
     try:
         return np.fromiter(chain.from_iterable(e.word_ids for e in encodings), dtype=np.int64, count=total)
     except TypeError:
-        numbers = np.array(list(chain.from_iterable(e.word_ids for e in encodings)), dtype=np.float64)
-        return np.where(np.isnan(numbers), -1, numbers).astype(np.int64)
+        return np.fromiter((-1 if w is None else w for w in chain.from_iterable(e.word_ids for e in encodings)),
+                           dtype=np.int64, count=total)
 
 
 def make_planner(tokenizer: Any, settings: EncoderSettings, batch_tokens: int, *, max_positions: int | None = None) -> Planner:
