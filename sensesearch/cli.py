@@ -45,13 +45,22 @@ class TerminalConsole(Console):
 
     Text is word-wrapped at the terminal's width only on a terminal: written to a file or a pipe, rich would wrap it
     at 80 columns, breaking paths and messages in two for grep and scripts (a verify problem line split "cut short
-    after" when the index path was long). Calls that lay out their own lines (KWIC) say soft_wrap themselves.
+    after" when the index path was long). Asked of the file itself, not of rich's is_terminal, which FORCE_COLOR
+    (set by many CI systems) makes true for a pipe. Calls that lay out their own lines (KWIC) say soft_wrap
+    themselves; elsewhere this replaces the console's own soft_wrap setting.
     """
 
     def print(self, *objects: Any, **options: Any) -> None:
-        if options.get("soft_wrap") is None and not self.is_terminal:
+        if options.get("soft_wrap") is None and not _is_a_terminal(self.file):
             options["soft_wrap"] = True
         super().print(*(sensesearch.terminal_text(o) if isinstance(o, str) else o for o in objects), **options)
+
+
+def _is_a_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed file
+        return False
 
 
 out = TerminalConsole(soft_wrap=False, highlight=False, markup=False)

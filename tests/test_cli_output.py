@@ -209,3 +209,7 @@ def test_lines_written_to_a_file_or_pipe_are_never_broken_at_80_columns(tmp_path
     checked = runner.invoke(app, ["verify", "--index", str(index), "--no-model"])
     assert checked.exit_code == 0 and checked.stdout.splitlines()[0].startswith(f"{index}: 1 document, ")
     assert checked.stdout.splitlines()[1] == "sound: every vector has its row and every row its vector"
+    # FORCE_COLOR (set by many CI systems) makes rich call a pipe a terminal; the line must stay whole there too.
+    piped = io.StringIO()
+    cli.TerminalConsole(file=piped, force_terminal=True, soft_wrap=False).print("word " * 40)
+    assert piped.getvalue().count("\n") == 1
