@@ -17,8 +17,8 @@ import faiss
 import numpy as np
 
 from . import checksums
-from .codec import (TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem, compression_of, content_keys,
-                    exhaustive_code, ivf_lists, min_training, retrain_level, sample_ids, trains_on_extremes)
+from .codec import (TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem, compression_of, exhaustive_code,
+                    keyed_ids, ivf_lists, min_training, retrain_level, sample_ids, trains_on_extremes)
 from .durable import replace_durably
 from .errors import IndexCorruptError
 from .ivf import Assign, add_to_lists, build_ivf
@@ -207,12 +207,8 @@ class VectorStore:
 
         In key order, the trained code (k-means seeds included) is the same whatever order the vectors came in.
         """
-        ids, keys = [np.zeros(0, np.int64)], [np.zeros(0, np.uint64)]
-        for chunk, vectors in self.stored():
-            ids.append(chunk)
-            keys.append(content_keys(vectors, seed))
-        chosen = np.concatenate(ids)[np.argsort(np.concatenate(keys), kind="stable")[:size]]
-        return self.reconstruct(chosen)
+        ids, keys = keyed_ids(self.stored(), seed)
+        return self.reconstruct(ids[np.argsort(keys, kind="stable")[:size]])
 
     def stored(self, batch: int = KEY_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored (ids int64 (b,), decoded vectors float32 (b, dim)), `batch` at a time, in ascending id order.

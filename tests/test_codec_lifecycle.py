@@ -193,7 +193,7 @@ def test_sq8_training_uses_every_vector_and_is_the_same_in_any_insertion_order(
     def no_hashing(*args: object, **kwargs: object) -> None:
         raise AssertionError("min/max ranges do not depend on order: nothing to hash when every vector is used")
 
-    monkeypatch.setattr(vectors_module, "content_keys", no_hashing)
+    monkeypatch.setattr(codec, "content_keys", no_hashing)
     monkeypatch.setattr(vectors_module, "TRAINING_SAMPLE_MAX", 1000)  # more vectors than a sample holds
     x = unit_vectors(codec.SQ8_MIN_TRAINING + 500, 16)
     ids = np.arange(1, len(x) + 1)
@@ -235,6 +235,16 @@ def test_content_keys_are_the_documented_hash_and_leave_their_input_alone() -> N
         mixed = words * weights
         expected = (mixed ^ (mixed >> np.uint64(29))).sum(axis=1, dtype=np.uint64)
     assert np.array_equal(codec.content_keys(x), expected) and np.array_equal(x, before)
+
+
+def test_keyed_ids_hash_every_batch_in_order_on_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = unit_vectors(5000, 16)
+    batches = [(np.arange(first, min(first + 333, 5000)), x[first:first + 333]) for first in range(0, 5000, 333)]
+    for threads in (1, 3):
+        monkeypatch.setattr(codec, "KEY_THREADS", threads)
+        ids, keys = codec.keyed_ids(iter(batches), seed=7)
+        assert np.array_equal(ids, np.arange(5000)) and np.array_equal(keys, codec.content_keys(x, seed=7))
+    assert [a.tolist() for a in codec.keyed_ids(iter([]))] == [[], []]
 
 
 def test_many_lists_train_by_two_level_kmeans_at_the_same_recall(monkeypatch: pytest.MonkeyPatch) -> None:
