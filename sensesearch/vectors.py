@@ -73,27 +73,34 @@ class VectorStore:
         The code is first trained if the size calls for it (`settle`). `ready` is called once the new file is
         written and flushed, before anything replaces the old one; an error it raises leaves the old file.
         """
+        digests: list[str] = []
+
+        def write(tmp: Path) -> None:
+            digests.append(self._write(tmp))
+
         def before_rename(tmp: Path) -> None:
             if ready is not None:
                 ready()
-            checksums.record(path, checksums.file_digest(tmp))
+            checksums.record(path, digests[0])
 
         self.settle()
         if self.ivf is not None:
             # The id -> list offset hash map would add 16 B per vector to the file; load() rebuilds it instead.
             self.ivf.set_direct_map_type(faiss.DirectMap.NoMap)
         try:
-            replace_durably(path, self._write, "vectors file",
+            replace_durably(path, write, "vectors file",
                             "; free disk space or make the folder writable, then run it again", before_rename)
         finally:
             if self.ivf is not None:
                 self.ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
 
-    def _write(self, path: Path) -> None:
+    def _write(self, path: Path) -> str:
+        """Write the index to `path`; its checksum (checksums.FILE_ALGORITHM), hashed as the bytes go out."""
         # Through a Python file, not a file name: FAISS takes names as UTF-8 text only, and a folder's name
         # may hold any bytes (Python hands them over as lone surrogates, PEP 383). As fast, byte for byte the same.
-        with open(path, "wb") as handle:
-            faiss.write_index(self.index, faiss.PyCallbackIOWriter(handle.write))
+        with open(path, "wb") as handle, checksums.HashingWriter(handle) as out:
+            faiss.write_index(self.index, faiss.PyCallbackIOWriter(out.write))
+            return out.hexdigest()
 
     @property
     def ntotal(self) -> int:

@@ -364,3 +364,31 @@ def test_a_leftover_of_an_interrupted_create_that_cannot_be_removed_is_one_line(
     (tmp_path / "idx" / "vectors.faiss.tmp").mkdir()  # not a file: unlink fails
     result = run_cli("index", bank_corpus, "--index", tmp_path / "idx", "--model", "fake:x", "--quiet")
     assert result.returncode == 1 and "cannot remove" in result.stderr and "unexpected" not in result.stderr
+
+
+def test_a_save_records_the_digest_of_the_bytes_on_disk_hashed_as_they_were_written(tmp_path: Path) -> None:
+    """The checksum is computed beside the write (checksums.HashingWriter), not by reading the file back: it must
+    still be the file's own digest, over many pieces, and a failed write must not leave the hashing thread."""
+    import threading
+
+    import numpy as np
+
+    from sensesearch import checksums
+
+    store = VectorStore.create(64, "flat")
+    rng = np.random.default_rng(0)
+    store.add(np.arange(40_000, dtype=np.int64), rng.standard_normal((40_000, 64), dtype=np.float32))  # 10 MB
+    path = tmp_path / VECTORS_FILE
+    store.save(path)
+    assert checksums.mismatch(path) is None
+    recorded = json.loads(path.with_name(VECTORS_FILE + checksums.SUFFIX).read_text())["digest"]
+    assert recorded == checksums.file_digest(path)
+    with open(tmp_path / "other", "wb") as handle, checksums.HashingWriter(handle) as out:
+        for piece in (b"a" * 5000, b"", b"b" * 3):
+            out.write(piece)
+        assert out.hexdigest() == checksums.FILE_HASHES[checksums.FILE_ALGORITHM](b"a" * 5000 + b"bbb").hexdigest()
+    with pytest.raises(ZeroDivisionError), open(tmp_path / "third", "wb") as handle, \
+            checksums.HashingWriter(handle) as out:
+        out.write(b"x" * 100)
+        raise ZeroDivisionError
+    assert not [t for t in threading.enumerate() if t.name == "sensesearch-hash"]
