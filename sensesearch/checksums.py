@@ -1,8 +1,9 @@
 """Checksums written with each atomic save, so that changed bytes (disk damage, an edit) are found, not served.
 
 A vectors file gets a `<name>.sum` beside it (SHA-256 of its bytes, hashed as they are written:
-HashingWriter), written after the new file is flushed and before it is renamed into place; the sum keeps the previous file's digest too, so a
-crash between the two renames never makes a sound file look damaged. Sums written before SHA-256
+HashingWriter), written after the new file is flushed and before it is renamed into place; the sum
+keeps the previous file's digest too, so a crash between the two renames never makes a sound file
+look damaged. Sums written before SHA-256
 (BLAKE2b, `{"blake2b": ..., "previous": ...}`) are still read and checked. config.json carries its own
 checksum over its canonical content (see config.IndexConfig).
 """

@@ -205,15 +205,13 @@ class Planner:
                             run_starts(np.bincount(segment_of_fed, minlength=len(chosen))))
 
     def segments(self, index: int, sentence: TokenizedSentence) -> list[Segment]:
-        """The windows of one sentence that feed at least one word, in window order."""
+        """The windows of one sentence that feed at least one word, in window order. `plan` uses it for sentences
+        longer than one window; the whole-array segments of the others must equal what it gives them."""
         ids, rows = sentence.ids, sentence.word_of_piece
         if not len(sentence.spans):
             return []
         windows = plan_windows(len(ids), self.width, self.overlap)
         feeds = self._feeds(rows, sentence.first_piece)
-        if len(windows) == 1:
-            pieces = np.flatnonzero(feeds)
-            return [self._segment(index, ids, 0, len(ids), pieces, rows[pieces])]
         pieces_of_window: list[list[int]] = [[] for _ in windows]
         chosen = [best_window(first, last, windows)
                   for first, last in zip(sentence.first_piece.tolist(), sentence.last_piece.tolist())]
