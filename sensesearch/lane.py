@@ -1,12 +1,14 @@
-"""Run calls one after another, in the order given, on one background thread: a write session's database lane.
+"""Run calls one after another, in the order given, on one background thread: a write session's lane.
 
-A store writer hands its SQL statements (row inserts, document digests, deletes) to a lane, so that the
-database's work overlaps the caller's (building the next chunk's rows, adding vectors to FAISS, saving
-them). Keeping every statement of a transaction on one thread, in order, keeps the transaction what
-it would be had the caller run them itself.
+A store writer hands its writes (row inserts, document digests, deletes, vectors into FAISS, checkpoints) to a
+lane, so that they overlap the caller's work (building the next chunk's rows while the model encodes).
+Keeping every write of a session on one thread, in order, keeps each transaction and each saved vectors
+file what it would be had the caller made them itself.
 
 The first call that raises stops the lane: later calls are skipped, and the error is raised again in
 the caller at its next `submit` or `flush`, so a failure is never lost, only reported a step later.
+A caller that gives up (`drop`) skips the calls still waiting, except a kept one (a checkpoint) and those
+before it, which still run: what the caller was told is on its way to disk gets there.
 """
 
 from __future__ import annotations
@@ -18,17 +20,25 @@ from collections.abc import Callable
 DEPTH = 32
 """Calls waiting at most. A writer's calls hold a chunk's rows or one document's, which its session holds
 until the next checkpoint anyway; a depth of 4 made the caller wait for the lane at bursts of documents."""
+MAX_BYTES = 512 * 2**20
+"""Bytes of arrays (chunks' vectors) the waiting calls hold at most: 32 chunks of 36,000 BERT-large vectors would
+be 4.7 GB. 512 MiB is 9 chunks of MiniLM's: room for the lane to save a checkpoint while the caller goes on."""
 
 
 class Lane:
-    """One background thread running submitted calls in order, at most `depth` of them waiting.
+    """One background thread running submitted calls in order, at most `depth` of them and `max_bytes` of the
+    arrays they hold waiting.
 
     `depth` 0: no thread; each call runs in `submit`, in the caller, and raises there. `close()` the lane
     when done: its thread ends once the calls before it have run.
     """
 
-    def __init__(self, depth: int = DEPTH, name: str = "sensesearch-lane") -> None:
-        self._calls: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=max(1, depth))
+    def __init__(self, depth: int = DEPTH, name: str = "sensesearch-lane", max_bytes: int = MAX_BYTES) -> None:
+        self._calls: queue.Queue[tuple[Callable[[], object], int, bool] | None] = queue.Queue(maxsize=max(1, depth))
+        self._max_bytes = max_bytes
+        self._bytes_waiting = 0
+        self._kept_waiting = 0
+        self._room = threading.Condition()
         self._error: BaseException | None = None
         self._dropping = False
         self._running = False
@@ -37,14 +47,21 @@ class Lane:
             self._thread = threading.Thread(target=self._run, name=name, daemon=True)
             self._thread.start()
 
-    def submit(self, call: Callable[[], object]) -> None:
-        """Queue `call` after those submitted before it (waiting while `depth` wait), or run it now without a
-        thread; raises the error of an earlier call instead, if one failed."""
+    def submit(self, call: Callable[[], object], nbytes: int = 0, kept: bool = False) -> None:
+        """Queue `call`, which holds arrays of `nbytes`, after those submitted before it (waiting while `depth` wait or
+        their arrays and these would pass `max_bytes`), or run it now without a thread; raises the error of an earlier
+        call instead, if one failed. `kept`: a `drop` still runs it, and the calls before it."""
         self._raise()
         if self._thread is None:
             call()
-        else:
-            self._calls.put(call)
+            return
+        with self._room:
+            # A call holding more than max_bytes still goes, once the lane has nothing else waiting.
+            while self._bytes_waiting and self._bytes_waiting + nbytes > self._max_bytes:
+                self._room.wait()
+            self._bytes_waiting += nbytes
+            self._kept_waiting += kept
+        self._calls.put((call, nbytes, kept))
 
     def flush(self) -> None:
         """Wait until every submitted call has run; raise the error of the first one that failed."""
@@ -58,10 +75,11 @@ class Lane:
         return self._error
 
     def drop(self, cancel: Callable[[], object] | None = None) -> None:
-        """Skip the calls still waiting, and wait for the one running, if any, after `cancel()`-ing it (a session
-        rolling back: the calls would all be undone, and the one in hand may wait on another's lock)."""
+        """Skip the calls still waiting after the last kept one, and wait for the rest, after `cancel()`-ing the one
+        running if none is kept (a session rolling back: those calls would all be undone, and the one in hand may
+        wait on another's lock)."""
         self._dropping = True
-        if self._running and cancel is not None:
+        if self._running and cancel is not None and not self._kept_waiting:
             cancel()
         self.wait()
 
@@ -77,15 +95,21 @@ class Lane:
 
     def _run(self) -> None:
         while True:
-            call = self._calls.get()
+            item = self._calls.get()
             try:
-                if call is None:
+                if item is None:
                     return
-                if self._error is None and not self._dropping:
+                if self._error is None and (not self._dropping or self._kept_waiting):
                     self._running = True
-                    call()
+                    item[0]()
             except BaseException as exc:  # noqa: BLE001 - raised again in the caller
                 self._error = exc
             finally:
                 self._running = False
+                if item is not None:
+                    # Run or skipped, the call's arrays are let go: a caller waiting for room goes on.
+                    with self._room:
+                        self._bytes_waiting -= item[1]
+                        self._kept_waiting -= item[2]
+                        self._room.notify_all()
                 self._calls.task_done()

@@ -165,10 +165,9 @@ class OccurrenceStore:
         """The next free (document, sentence, occurrence, word) ids within this store's id range."""
         return self.id_range.next_ids(self.meta)
 
-    def save_vectors(self, ready: Callable[[], None] | None = None) -> None:
-        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp;
-        `ready` as VectorStore.save takes it."""
-        self.vectors.save(self.path / VECTORS_FILE, ready)
+    def save_vectors(self) -> None:
+        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp."""
+        self.vectors.save(self.path / VECTORS_FILE)
         self._stamp = _file_stamp(self.path)
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:

@@ -10,7 +10,7 @@ on a sample for k-means) and re-encoding.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
@@ -66,12 +66,11 @@ class VectorStore:
             return cls.create(index.d, compression or compression_of(faiss.downcast_index(index.index)))
         return cls(index, compression)
 
-    def save(self, path: Path, ready: Callable[[], None] | None = None) -> None:
+    def save(self, path: Path) -> None:
         """Save to `path` durably, its checksum recorded before the rename (durable.replace_durably): a crash
         leaves the old file or the new one; on a failure (a full disk) the old file stays, SenseSearchError.
 
-        The code is first trained if the size calls for it (`settle`). `ready` is called once the new file is
-        written and flushed, before anything replaces the old one; an error it raises leaves the old file.
+        The code is first trained if the size calls for it (`settle`).
         """
         digests: list[str] = []
 
@@ -79,8 +78,6 @@ class VectorStore:
             digests.append(self._write(tmp))
 
         def before_rename(tmp: Path) -> None:
-            if ready is not None:
-                ready()
             checksums.record(path, digests[0])
 
         self.settle()

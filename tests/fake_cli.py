@@ -62,21 +62,6 @@ def _make_encoder(settings: Any, _device: str | None) -> FakeEncoder:
     return made
 
 
-class _MarkedTransaction:
-    """Stands in for the ingest transaction so that a fault can strike right after the commit."""
-
-    def __init__(self, transaction: Any, reached: Any) -> None:
-        self.transaction = transaction
-        self.reached = reached
-
-    def commit(self) -> None:
-        self.transaction.commit()
-        self.reached("after_commit")
-
-    def rollback(self) -> None:
-        self.transaction.rollback()
-
-
 def _install_fault(spec: str) -> None:
     point, _, nth = spec.partition(":")
     if point not in FAULT_POINTS:
@@ -90,33 +75,38 @@ def _install_fault(spec: str) -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     original_checkpoint = storage_writer.StoreWriter.checkpoint
+    original_commit = storage_writer.StoreWriter._commit
     original_save = vectors.VectorStore.save
 
     def checkpoint(self: storage_writer.StoreWriter, last: bool = False) -> None:
         reached("before_checkpoint")
-        store_save = self.save_vectors
+        if not getattr(self.save_vectors, "marks_the_save", False):
+            store_save = self.save_vectors
 
-        def save_then_mark(**options: object) -> None:
-            store_save(**options)
-            reached("after_vectors_saved")
+            def save_then_mark() -> None:
+                store_save()
+                reached("after_vectors_saved")
 
-        self.save_vectors = save_then_mark  # type: ignore[method-assign]
-        self.transaction = _MarkedTransaction(self.transaction, reached)  # type: ignore[assignment]
-        try:
-            original_checkpoint(self, last)
-        finally:
-            self.save_vectors = store_save  # type: ignore[method-assign]
+            # Kept for the session: off the caller, the checkpoint's save runs later, on the writer's lane.
+            save_then_mark.marks_the_save = True  # type: ignore[attr-defined]
+            self.save_vectors = save_then_mark  # type: ignore[method-assign]
+        original_checkpoint(self, last)
 
-    def save(self: vectors.VectorStore, path: Path, ready: object = None) -> None:
+    def commit(self: storage_writer.StoreWriter) -> None:
+        original_commit(self)
+        reached("after_commit")
+
+    def save(self: vectors.VectorStore, path: Path) -> None:
         if point == "mid_vectors_write" and remaining[0] == 1:
             tmp = path.with_name(path.name + ".tmp")
             original_save(self, tmp.with_name("half"))
             data = (tmp.with_name("half")).read_bytes()
             tmp.write_bytes(data[: len(data) // 2])
         reached("mid_vectors_write")
-        original_save(self, path, ready)  # type: ignore[arg-type]
+        original_save(self, path)
 
     storage_writer.StoreWriter.checkpoint = checkpoint  # type: ignore[method-assign]
+    storage_writer.StoreWriter._commit = commit  # type: ignore[method-assign]
     vectors.VectorStore.save = save  # type: ignore[method-assign]
 
 

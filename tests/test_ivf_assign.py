@@ -3,7 +3,6 @@ the encoder's device search to it only when the encoder runs off the host."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import faiss
@@ -166,9 +165,9 @@ def test_the_last_checkpoint_lays_out_and_saves_the_ivf_index_once(tmp_path: Pat
     saved: list[str] = []
     original = VectorStore.save
 
-    def noted(self: VectorStore, path: Path, ready: Callable[[], None] | None = None) -> None:
+    def noted(self: VectorStore, path: Path) -> None:
         saved.append(self.describe())
-        original(self, path, ready)
+        original(self, path)
 
     phases: list[str] = []
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:

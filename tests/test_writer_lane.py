@@ -16,12 +16,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
 from sensesearch.dburl import engine_url
+from sensesearch.errors import SenseSearchError
 from sensesearch.ingest import CHECKPOINT_ENV
 from sensesearch.lane import Lane
 from sensesearch.schema import (documents, executemany_rows, json_insert_rows, metadata, occurrences, sentences,
                                 words)
 from sensesearch.storage import OccurrenceStore
 from sensesearch.store import MetaStore
+from sensesearch.vectors import VectorStore
 
 from .test_ingest_overlap import ThreadRecordingEncoder
 from .robust_util import write_corpus
@@ -74,6 +76,59 @@ def test_drop_skips_the_calls_still_waiting() -> None:
     lane.drop()
     lane.close()
     assert ran == [1]
+
+
+def test_drop_still_runs_a_kept_call_and_the_calls_before_it_without_cancelling() -> None:
+    started, release = threading.Event(), threading.Event()
+    ran: list[int] = []
+    cancelled: list[int] = []
+    lane = Lane(depth=8)
+    lane.submit(lambda: (started.set(), release.wait(5), ran.append(1)))
+    lane.submit(lambda: ran.append(2))
+    lane.submit(lambda: ran.append(3), kept=True)
+    lane.submit(lambda: ran.append(4))
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    lane.drop(cancel=lambda: cancelled.append(1))
+    lane.close()
+    assert ran == [1, 2, 3] and cancelled == []
+
+
+def test_calls_wait_while_the_arrays_queued_before_them_would_pass_the_bound() -> None:
+    """A lane counts the bytes its waiting calls hold (a chunk's vectors): the caller waits for room instead of
+    queueing chunk after chunk behind a slow checkpoint; one call larger than the bound still goes, alone."""
+    release = threading.Event()
+    ran: list[int] = []
+    lane = Lane(depth=32, max_bytes=100)
+    lane.submit(lambda: (release.wait(5), ran.append(0)))
+    lane.submit(lambda: ran.append(1), nbytes=60)
+    queued_third = threading.Event()
+    third = threading.Thread(target=lambda: (lane.submit(lambda: ran.append(2), nbytes=60), queued_third.set()))
+    third.start()
+    assert not queued_third.wait(0.3), "60 + 60 bytes pass the bound of 100: the third call must wait"
+    release.set()
+    assert queued_third.wait(5)
+    third.join()
+    lane.submit(lambda: ran.append(3), nbytes=500)
+    lane.flush()
+    lane.close()
+    assert ran == [0, 1, 2, 3]
+
+
+def test_skipped_calls_give_their_room_back() -> None:
+    """Calls a rollback drops still let go of their bytes: otherwise the next 80-byte call would wait forever."""
+    started, release = threading.Event(), threading.Event()
+    lane = Lane(depth=8, max_bytes=100)
+    lane.submit(lambda: (started.set(), release.wait(5)))
+    lane.submit(lambda: None, nbytes=80)
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    lane.drop()
+    done = threading.Event()
+    later = threading.Thread(target=lambda: (lane.submit(lambda: None, nbytes=80), done.set()), daemon=True)
+    later.start()
+    assert done.wait(5)
+    lane.close()
 
 
 def test_rows_inserted_from_json_are_the_rows_executemany_inserts(tmp_path: Path) -> None:
@@ -136,6 +191,87 @@ def test_a_database_error_on_the_lane_fails_the_session_and_leaves_the_disk_as_i
     assert storage.vectors.ntotal == 4
     with storage.writer(background=True) as writer:
         assert writer.next_ids() == (2, 2, 5, 2)
+    storage.close()
+
+
+def test_an_off_host_checkpoint_is_made_on_the_lane_while_the_caller_goes_on(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: saving the vectors file at a checkpoint (0.4-0.7 s per checkpoint for both corpora) stopped the
+    caller, so the model waited; off the caller it is the lane's, after the writes given before it."""
+    saves: list[tuple[str, int]] = []
+    original = VectorStore.save
+
+    def slow_save(self: VectorStore, path: Path) -> None:
+        time.sleep(0.5)
+        saves.append((threading.current_thread().name, self.ntotal))
+        original(self, path)
+
+    monkeypatch.setattr(VectorStore, "save", slow_save)
+    config = _config(fake_settings)
+    storage = OccurrenceStore.create(tmp_path, config)
+    saves.clear()
+    with storage.writer(background=True) as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        started = time.perf_counter()
+        writer.checkpoint()
+        _write_document(writer, 2, 5, 3, "b", 1, False)
+        assert time.perf_counter() - started < 0.3, "the caller waited for the save"
+        assert writer.ntotal == 7  # counted as given, whether or not the lane has added them yet
+        writer.lane.flush()
+        assert _agree(tmp_path, config) == ([1, 2, 3, 4], [1, 2, 3, 4]), "the second document's rows or vectors leaked"
+        writer.checkpoint(last=True)
+    assert saves == [("sensesearch-sql", 4), ("MainThread", 7)]
+    assert _agree(tmp_path, config) == ([1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7])
+    storage.close()
+
+
+def test_a_session_stopped_after_a_checkpoint_still_makes_it(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the Ray resume test: a Ctrl-C (or an encoder failure) right after an off-host checkpoint dropped it
+    while it waited on the lane, losing work the caller had been told was on its way to disk."""
+    original = VectorStore.save
+
+    def slow_save(self: VectorStore, path: Path) -> None:
+        time.sleep(0.3)
+        original(self, path)
+
+    config = _config(fake_settings)
+    storage = OccurrenceStore.create(tmp_path, config)
+    monkeypatch.setattr(VectorStore, "save", slow_save)
+    with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        writer.checkpoint()
+        _write_document(writer, 2, 5, 3, "b", 1, False)
+        raise KeyboardInterrupt
+    assert _agree(tmp_path, config) == ([1, 2, 3, 4], [1, 2, 3, 4])
+    assert sorted(storage.vectors.ids().tolist()) == [1, 2, 3, 4]
+    storage.close()
+
+
+def test_a_checkpoint_that_fails_on_the_lane_fails_the_session_and_leaves_the_last_one_on_disk(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = VectorStore.save
+    calls: list[int] = []
+
+    def failing_save(self: VectorStore, path: Path) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise SenseSearchError(f"cannot save {path} (No space left on device); the previous vectors file is unchanged")
+        original(self, path)
+
+    monkeypatch.setattr(VectorStore, "save", failing_save)
+    config = _config(fake_settings)
+    storage = OccurrenceStore.create(tmp_path, config)
+    calls.clear()
+    with pytest.raises(SenseSearchError, match="No space left"), storage.writer(background=True) as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        writer.checkpoint()
+        _write_document(writer, 2, 5, 3, "b", 1, False)
+        writer.checkpoint()  # its save fails on the lane
+        writer.lane.wait()
+        _write_document(writer, 3, 8, 2, "c", 1, False)  # raises the lane's error
+    assert _agree(tmp_path, config) == ([1, 2, 3, 4], [1, 2, 3, 4])
+    assert sorted(storage.vectors.ids().tolist()) == [1, 2, 3, 4]  # the rollback dropped what was not committed
     storage.close()
 
 
