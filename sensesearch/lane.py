@@ -7,8 +7,9 @@ file what it would be had the caller made them itself.
 
 The first call that raises stops the lane: later calls are skipped, and the error is raised again in
 the caller at its next `submit` or `flush`, so a failure is never lost, only reported a step later.
-A caller that gives up (`drop`) skips the calls still waiting, except a kept one (a checkpoint) and those
-before it, which still run: what the caller was told is on its way to disk gets there.
+A caller that gives up (`drop`) skips the calls still waiting, except the last kept one (a checkpoint, which
+makes those before it durable too) and the calls before it: what the caller was told is on its way to disk
+gets there, unless that takes longer than DROP_GRACE.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ until the next checkpoint anyway; a depth of 4 made the caller wait for the lane
 MAX_BYTES = 512 * 2**20
 """Bytes of arrays (chunks' vectors) the waiting calls hold at most: 32 chunks of 36,000 BERT-large vectors would
 be 4.7 GB. 512 MiB is 9 chunks of MiniLM's: room for the lane to save a checkpoint while the caller goes on."""
+DROP_GRACE = 5.0
+"""Seconds a drop (Ctrl-C) waits for a kept call before giving it up and cancelling the call in hand: long enough
+for a checkpoint's save, short enough that a statement waiting on another session's lock does not hold a Ctrl-C."""
 
 
 class Lane:
@@ -41,6 +45,7 @@ class Lane:
         self._room = threading.Condition()
         self._error: BaseException | None = None
         self._dropping = False
+        self._giving_up = False
         self._running = False
         self._thread: threading.Thread | None = None
         if depth > 0:
@@ -61,7 +66,12 @@ class Lane:
                 self._room.wait()
             self._bytes_waiting += nbytes
             self._kept_waiting += kept
-        self._calls.put((call, nbytes, kept))
+        try:
+            self._calls.put((call, nbytes, kept))
+        except BaseException:
+            # Interrupted (Ctrl-C) while the queue was full: the call never went in.
+            self._let_go(nbytes, kept)
+            raise
 
     def flush(self) -> None:
         """Wait until every submitted call has run; raise the error of the first one that failed."""
@@ -74,12 +84,16 @@ class Lane:
             self._calls.join()
         return self._error
 
-    def drop(self, cancel: Callable[[], object] | None = None) -> None:
-        """Skip the calls still waiting after the last kept one, and wait for the rest, after `cancel()`-ing the one
-        running if none is kept (a session rolling back: those calls would all be undone, and the one in hand may
-        wait on another's lock)."""
+    def drop(self, cancel: Callable[[], object] | None = None, grace: float = DROP_GRACE) -> None:
+        """Skip the calls still waiting but the last kept one and those before it, which run for at most `grace`
+        seconds; then skip them too and `cancel()` the one in hand (a session rolling back: the skipped calls would
+        all be undone, and the one in hand may wait on another's lock). Returns once the lane is idle."""
         self._dropping = True
-        if self._running and cancel is not None and not self._kept_waiting:
+        with self._room:
+            kept_made = self._room.wait_for(lambda: not self._kept_waiting, timeout=grace)
+        if not kept_made:
+            self._giving_up = True
+        if self._running and cancel is not None:
             cancel()
         self.wait()
 
@@ -99,7 +113,7 @@ class Lane:
             try:
                 if item is None:
                     return
-                if self._error is None and (not self._dropping or self._kept_waiting):
+                if self._error is None and self._runs(item[2]):
                     self._running = True
                     item[0]()
             except BaseException as exc:  # noqa: BLE001 - raised again in the caller
@@ -108,8 +122,18 @@ class Lane:
                 self._running = False
                 if item is not None:
                     # Run or skipped, the call's arrays are let go: a caller waiting for room goes on.
-                    with self._room:
-                        self._bytes_waiting -= item[1]
-                        self._kept_waiting -= item[2]
-                        self._room.notify_all()
+                    self._let_go(item[1], item[2])
                 self._calls.task_done()
+
+    def _runs(self, kept: bool) -> bool:
+        """Whether a call comes to run: always, unless dropping; then only up to the last kept call (counted in
+        _kept_waiting, with this one if kept), which alone of the kept ones runs, within the grace."""
+        if not self._dropping:
+            return True
+        return not self._giving_up and (self._kept_waiting == 1 if kept else self._kept_waiting > 0)
+
+    def _let_go(self, nbytes: int, kept: bool) -> None:
+        with self._room:
+            self._bytes_waiting -= nbytes
+            self._kept_waiting -= kept
+            self._room.notify_all()

@@ -78,20 +78,57 @@ def test_drop_skips_the_calls_still_waiting() -> None:
     assert ran == [1]
 
 
-def test_drop_still_runs_a_kept_call_and_the_calls_before_it_without_cancelling() -> None:
+def _blocked_lane(depth: int = 8) -> tuple[Lane, threading.Event, list[int]]:
+    """A lane whose first call (recording 0) waits until the returned event is set."""
     started, release = threading.Event(), threading.Event()
     ran: list[int] = []
-    cancelled: list[int] = []
-    lane = Lane(depth=8)
-    lane.submit(lambda: (started.set(), release.wait(5), ran.append(1)))
-    lane.submit(lambda: ran.append(2))
-    lane.submit(lambda: ran.append(3), kept=True)
-    lane.submit(lambda: ran.append(4))
+    lane = Lane(depth=depth)
+    lane.submit(lambda: (started.set(), release.wait(5), ran.append(0)))
     assert started.wait(5)
+    return lane, release, ran
+
+
+def test_drop_runs_the_last_kept_call_and_those_before_it_but_no_earlier_kept_one() -> None:
+    """The last checkpoint given makes the earlier ones' rows durable too: a Ctrl-C waits for one save, not each."""
+    lane, release, ran = _blocked_lane()
+    cancelled: list[int] = []
+    for i, kept in ((1, True), (2, False), (3, True), (4, False)):
+        lane.submit(lambda i=i: ran.append(i), kept=kept)
     threading.Timer(0.2, release.set).start()
     lane.drop(cancel=lambda: cancelled.append(1))
     lane.close()
-    assert ran == [1, 2, 3] and cancelled == []
+    assert ran == [0, 2, 3] and cancelled == []
+
+
+def test_a_kept_call_not_reached_within_the_grace_is_given_up_and_the_call_in_hand_cancelled() -> None:
+    """Found by a helper: on PostgreSQL a statement waiting on another session's lock held a Ctrl-C for as long as
+    the lock lasted whenever a checkpoint was queued behind it, since a kept call turned the cancel off."""
+    lane, release, ran = _blocked_lane()
+    lane.submit(lambda: ran.append(1), kept=True)
+    started = time.perf_counter()
+    lane.drop(cancel=release.set, grace=0.3)
+    lane.close()
+    assert ran == [0] and 0.25 < time.perf_counter() - started < 3
+
+
+def test_a_submit_interrupted_while_the_queue_is_full_leaves_no_kept_call_behind(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a helper: Ctrl-C in a submit waiting for a full queue left the kept count at 1, so a later drop ran
+    every queued call and never cancelled the one in hand."""
+    lane, release, ran = _blocked_lane()
+    lane.submit(lambda: ran.append(1), nbytes=10)
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lane._calls, "put", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        lane.submit(lambda: ran.append(2), nbytes=10, kept=True)
+    monkeypatch.undo()
+    lane.drop(cancel=release.set)
+    lane.close()
+    assert ran == [0]
+    assert (lane._kept_waiting, lane._bytes_waiting) == (0, 0)
 
 
 def test_calls_wait_while_the_arrays_queued_before_them_would_pass_the_bound() -> None:
@@ -275,6 +312,27 @@ def test_a_checkpoint_that_fails_on_the_lane_fails_the_session_and_leaves_the_la
     storage.close()
 
 
+def test_a_checkpoint_failing_while_the_session_stops_for_another_reason_is_reported(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a helper: a Ctrl-C after a checkpoint whose save then failed on the lane (a full disk) said only
+    "Interrupted.": the checkpoint the caller was told of silently never happened."""
+
+    def full_disk(self: VectorStore, path: Path) -> None:
+        raise SenseSearchError(f"cannot save {path} (No space left on device); the previous vectors file is unchanged")
+
+    config = _config(fake_settings)
+    storage = OccurrenceStore.create(tmp_path, config)
+    monkeypatch.setattr(VectorStore, "save", full_disk)
+    with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        writer.checkpoint()
+        raise KeyboardInterrupt
+    assert "No space left on device" in caplog.text and "last checkpoint may not have been made" in caplog.text
+    assert _agree(tmp_path, config) == ([], [])
+    storage.close()
+
+
 def test_a_failure_drops_the_statements_still_queued_instead_of_running_them(
         tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by a helper: leaving a failed session first ran every queued statement (up to 32), then rolled them all
@@ -305,8 +363,9 @@ def test_a_failure_drops_the_statements_still_queued_instead_of_running_them(
     storage.close()
 
 
+@pytest.mark.parametrize("checkpoint_queued", [False, True], ids=["rows only", "a checkpoint queued behind them"])
 def test_a_rollback_cancels_a_statement_waiting_for_another_sessions_lock(
-        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str) -> None:
+        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str, checkpoint_queued: bool) -> None:
     """Found by a helper: on PostgreSQL, Ctrl-C during an off-host ingest waited for as long as another session held a
     lock the lane's statement was waiting for; in the calling thread psycopg cancels it, on the lane nothing did.
     The locking session ends itself after 20 s idle, so without the cancel this fails instead of hanging."""
@@ -321,6 +380,8 @@ def test_a_rollback_cancels_a_statement_waiting_for_another_sessions_lock(
             started = time.perf_counter()
             with pytest.raises(KeyboardInterrupt), writer:
                 _write_document(writer, 1, 1, 3, "a", 1, True)
+                if checkpoint_queued:
+                    writer.checkpoint()  # waits on the lane behind the locked insert: given up after the grace
                 time.sleep(0.5)  # the lane is now waiting for the lock
                 raise KeyboardInterrupt
             waited = time.perf_counter() - started
