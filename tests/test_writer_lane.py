@@ -262,6 +262,15 @@ def test_an_off_host_checkpoint_is_made_on_the_lane_while_the_caller_goes_on(
     storage.close()
 
 
+def _interrupt_after_a_checkpoint(storage: OccurrenceStore) -> None:
+    """On an off-host writer: document a (occurrences 1-4), a checkpoint, document b (5-7), then a Ctrl-C."""
+    with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        writer.checkpoint()
+        _write_document(writer, 2, 5, 3, "b", 1, False)
+        raise KeyboardInterrupt
+
+
 def test_a_session_stopped_after_a_checkpoint_still_makes_it(
         tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found by the Ray resume test: a Ctrl-C (or an encoder failure) right after an off-host checkpoint dropped it
@@ -275,11 +284,7 @@ def test_a_session_stopped_after_a_checkpoint_still_makes_it(
     config = _config(fake_settings)
     storage = OccurrenceStore.create(tmp_path, config)
     monkeypatch.setattr(VectorStore, "save", slow_save)
-    with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
-        _write_document(writer, 1, 1, 4, "a", 1, True)
-        writer.checkpoint()
-        _write_document(writer, 2, 5, 3, "b", 1, False)
-        raise KeyboardInterrupt
+    _interrupt_after_a_checkpoint(storage)
     assert _agree(tmp_path, config) == ([1, 2, 3, 4], [1, 2, 3, 4])
     assert sorted(storage.vectors.ids().tolist()) == [1, 2, 3, 4]
     storage.close()
@@ -324,10 +329,7 @@ def test_a_checkpoint_failing_while_the_session_stops_for_another_reason_is_repo
     config = _config(fake_settings)
     storage = OccurrenceStore.create(tmp_path, config)
     monkeypatch.setattr(VectorStore, "save", full_disk)
-    with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
-        _write_document(writer, 1, 1, 4, "a", 1, True)
-        writer.checkpoint()
-        raise KeyboardInterrupt
+    _interrupt_after_a_checkpoint(storage)
     assert "No space left on device" in caplog.text and "last checkpoint may not have been made" in caplog.text
     assert _agree(tmp_path, config) == ([], [])
     storage.close()
