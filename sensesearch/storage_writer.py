@@ -83,19 +83,18 @@ class StoreWriter:
         self.lane = Lane(LANE_DEPTH if self.background else 0, name="sensesearch-sql")
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, *_: object) -> None:
         try:
             # After a failure (Ctrl-C) the rollback drops the statements still queued; otherwise they finish first.
             failed = None if exc_type is not None or self.lane is None else self.lane.wait()
             if exc_type is not None or failed is not None:
-                self.rollback()
+                lost = self.rollback()
                 if failed is not None:
                     raise failed
-                lost = self.lane.wait() if self.lane is not None else None
-                if lost is not None:
+                if lost is not None and lost is not exc:
                     # The session's own error goes on; this one (a checkpoint's full disk, say) must not go unheard.
-                    log.warning("the writes given before stopping failed too, so the last checkpoint may not have "
-                                "been made: %s", str(lost).splitlines()[0] if str(lost) else type(lost).__name__)
+                    log.warning("the last checkpoint given before stopping was not made: %s",
+                                str(lost).splitlines()[0] if str(lost) else type(lost).__name__)
             elif self.removed_after_checkpoint:
                 self._fit_layout()
                 self.save_vectors()
@@ -249,17 +248,21 @@ class StoreWriter:
         if self.phase:
             self.phase("saving the vectors")
 
-    def rollback(self) -> None:
-        """Drop the uncommitted rows and every vector added since the last checkpoint."""
+    def rollback(self) -> BaseException | None:
+        """Drop the uncommitted rows and every vector added since the last checkpoint; returns why a checkpoint
+        given to the lane was not made (Lane.drop), if one was not."""
+        lost = None
         if self.lane is not None:
-            # The statements still queued are skipped; the one in hand is cancelled and ends before its transaction.
-            self.lane.drop(cancel=self._cancel_statement)
+            # The last checkpoint given is made first, for DROP_GRACE at most; the statements after it are skipped,
+            # and one in hand is cancelled and ends before its transaction.
+            lost = self.lane.drop(cancel=self._cancel_statement)
         if self.transaction is not None:
             self.transaction.rollback()
         self.held = HeldRows()
         self.vectors.remove_range(self.committed_occurrence, self.id_range.stop)
         self.given_vectors = self.vectors.ntotal
         self.pending_removals = []
+        return lost
 
     def _conn(self) -> Connection:
         if self.conn is None:

@@ -3,10 +3,13 @@ failures raised a step later and rolled back, the same rows and vectors either w
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,24 +114,50 @@ def test_a_kept_call_not_reached_within_the_grace_is_given_up_and_the_call_in_ha
     assert ran == [0] and 0.25 < time.perf_counter() - started < 3
 
 
-def test_a_submit_interrupted_while_the_queue_is_full_leaves_no_kept_call_behind(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Found by a helper: Ctrl-C in a submit waiting for a full queue left the kept count at 1, so a later drop ran
-    every queued call and never cancelled the one in hand."""
-    lane, release, ran = _blocked_lane()
+def test_a_submit_interrupted_while_the_lane_is_full_leaves_nothing_behind() -> None:
+    """Found by a helper: Ctrl-C in a submit waiting for a full queue left a kept count at 1, so a later drop ran every
+    queued call and never cancelled the one in hand; counts are now read off the waiting calls themselves."""
+    lane, release, ran = _blocked_lane(depth=1)
     lane.submit(lambda: ran.append(1), nbytes=10)
-
-    def interrupted(*_: object, **__: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(lane._calls, "put", interrupted)
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
     with pytest.raises(KeyboardInterrupt):
-        lane.submit(lambda: ran.append(2), nbytes=10, kept=True)
-    monkeypatch.undo()
-    lane.drop(cancel=release.set)
+        lane.submit(lambda: ran.append(2), nbytes=10, kept=True)  # waits for room until the SIGINT
+    cancelled: list[int] = []
+    assert lane.drop(cancel=lambda: (cancelled.append(1), release.set())) is None
     lane.close()
-    assert ran == [0]
-    assert (lane._kept_waiting, lane._bytes_waiting) == (0, 0)
+    assert ran == [0] and cancelled == [1]
+
+
+def test_a_second_interrupt_gives_the_kept_call_up_at_once() -> None:
+    """Found by a helper: a second Ctrl-C during the grace cut the rollback short, and closing the lane then waited,
+    without cancelling, for a statement held by another session's lock."""
+    lane, release, ran = _blocked_lane()
+    lane.submit(lambda: ran.append(1), kept=True)
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.perf_counter()
+    lost = lane.drop(cancel=release.set, grace=30)
+    lane.close()
+    assert isinstance(lost, TimeoutError) and "second interrupt" in str(lost)
+    assert ran == [0] and time.perf_counter() - started < 3
+
+
+def test_drop_tells_why_the_kept_call_was_not_made() -> None:
+    lane, release, _ = _blocked_lane()
+    lane.submit(lambda: None, kept=True)
+    lost = lane.drop(cancel=release.set, grace=0.2)
+    assert isinstance(lost, TimeoutError) and "given up 0.2 s after stopping" in str(lost)
+    lane.close()
+    lane, release, _ = _blocked_lane()
+    lane.submit(lambda: 1 / 0, kept=True)
+    release.set()
+    assert isinstance(lane.drop(), ZeroDivisionError)
+    lane.close()
+    release = threading.Event()
+    lane = Lane(depth=8)
+    lane.submit(lambda: (release.wait(5), 1 / 0))  # fails once cancelled, as an interrupted statement does
+    lane.submit(lambda: None)
+    assert lane.drop(cancel=release.set) is None  # nothing kept: the cancel's own error is no lost checkpoint
+    lane.close()
 
 
 def test_calls_wait_while_the_arrays_queued_before_them_would_pass_the_bound() -> None:
@@ -330,8 +359,32 @@ def test_a_checkpoint_failing_while_the_session_stops_for_another_reason_is_repo
     storage = OccurrenceStore.create(tmp_path, config)
     monkeypatch.setattr(VectorStore, "save", full_disk)
     _interrupt_after_a_checkpoint(storage)
-    assert "No space left on device" in caplog.text and "last checkpoint may not have been made" in caplog.text
+    assert "the last checkpoint given before stopping was not made" in caplog.text
+    assert "No space left on device" in caplog.text
     assert _agree(tmp_path, config) == ([], [])
+    storage.close()
+
+
+def test_a_statement_cancelled_by_a_ctrl_c_with_no_checkpoint_given_is_no_lost_checkpoint(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Found by a helper: the drop's own cancel of a long statement was then reported as a lost checkpoint."""
+    original = MetaStore.insert_rows
+
+    def long_statement(self: MetaStore, conn: Any, table: object, *args: object, **kwargs: object) -> None:
+        conn.execute(text("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) "
+                          "SELECT count(*) FROM c"))
+        original(self, conn, table, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MetaStore, "insert_rows", long_statement)
+    storage = OccurrenceStore.create(tmp_path, _config(fake_settings))
+    with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
+        _write_document(writer, 1, 1, 4, "a", 1, True)
+        time.sleep(0.3)  # the lane is inside the long statement
+        raised = time.perf_counter()
+        raise KeyboardInterrupt
+    assert time.perf_counter() - raised < 3, "the statement in hand was not cancelled"
+    assert "checkpoint" not in caplog.text
     storage.close()
 
 
