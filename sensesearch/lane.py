@@ -35,6 +35,8 @@ for a checkpoint's save, short enough that a statement waiting on another sessio
 
 @dataclass(frozen=True)
 class _Call:
+    """A submitted call, the bytes of the arrays it holds, and whether a drop still makes it (a checkpoint)."""
+
     run: Callable[[], object]
     nbytes: int
     kept: bool
@@ -109,9 +111,9 @@ class Lane:
             if not kept_made:
                 self._giving_up = True
             # A kept call made leaves nothing running after it; anything else in hand is what holds the stop.
-            cancelling = self._in_hand is not None and cancel is not None and not (kept_given and kept_made)
-        if cancelling:
-            cancel()  # type: ignore[misc]
+            cancelling = self._in_hand is not None and not (kept_given and kept_made)
+        if cancelling and cancel is not None:
+            cancel()
         failure = self.wait()
         if not kept_given or (kept_made and failure is None):
             return None
