@@ -52,7 +52,7 @@ class StoreWriter:
     either way the session rolls back.
     """
 
-    def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[..., None],
+    def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[[], None],
                  id_range: IdRange, assign: Assign | None = None, phase: Callable[[str], None] | None = None,
                  background: bool = False) -> None:
         self.meta = meta

@@ -75,22 +75,24 @@ def _install_fault(spec: str) -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     original_checkpoint = storage_writer.StoreWriter.checkpoint
+    original_enter = storage_writer.StoreWriter.__enter__
     original_commit = storage_writer.StoreWriter._commit
     original_save = vectors.VectorStore.save
 
     def checkpoint(self: storage_writer.StoreWriter, last: bool = False) -> None:
         reached("before_checkpoint")
-        if not getattr(self.save_vectors, "marks_the_save", False):
-            store_save = self.save_vectors
-
-            def save_then_mark() -> None:
-                store_save()
-                reached("after_vectors_saved")
-
-            # Kept for the session: off the caller, the checkpoint's save runs later, on the writer's lane.
-            save_then_mark.marks_the_save = True  # type: ignore[attr-defined]
-            self.save_vectors = save_then_mark  # type: ignore[method-assign]
         original_checkpoint(self, last)
+
+    def enter(self: storage_writer.StoreWriter) -> storage_writer.StoreWriter:
+        # Wrapped for the session: off the caller, a checkpoint's save runs later, on the writer's lane.
+        store_save = self.save_vectors
+
+        def save_then_mark() -> None:
+            store_save()
+            reached("after_vectors_saved")
+
+        self.save_vectors = save_then_mark  # type: ignore[method-assign]
+        return original_enter(self)
 
     def commit(self: storage_writer.StoreWriter) -> None:
         original_commit(self)
@@ -106,6 +108,7 @@ def _install_fault(spec: str) -> None:
         original_save(self, path)
 
     storage_writer.StoreWriter.checkpoint = checkpoint  # type: ignore[method-assign]
+    storage_writer.StoreWriter.__enter__ = enter  # type: ignore[method-assign]
     storage_writer.StoreWriter._commit = commit  # type: ignore[method-assign]
     vectors.VectorStore.save = save  # type: ignore[method-assign]
 
