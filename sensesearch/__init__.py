@@ -25,6 +25,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SenseIndex": ("index", "SenseIndex"),
     "read_index_config": ("index", "read_index_config"),
     "check_write_access": ("folder", "check_write_access"),
+    "release_outside_store": ("claim", "release_outside_store"),
     "load_encoder": ("encoder", "load_encoder"),
     "Encoder": ("encoder", "Encoder"),
     "normalize_form": ("query", "normalize_form"),
@@ -86,6 +87,7 @@ __all__ = sorted([
 ])
 
 if TYPE_CHECKING:
+    from .claim import release_outside_store
     from .compare import Comparison
     from .compare import compare as compare_usages
     from .corpus import check_paths, physical_lines, read_corpus

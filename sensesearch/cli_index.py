@@ -167,7 +167,8 @@ def _size(path: str) -> int:
 
 
 class _Undo:
-    """What a run that creates an index must remove if it fails: the folder, or what it added to one."""
+    """What a run that creates an index must remove if it fails: the folder, or what it added to one, and the
+    tables it made in a metadata store outside the folder (a PostgreSQL schema), which may hold committed rows."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -175,6 +176,9 @@ class _Undo:
         self.before = set(folder.iterdir()) if self.existed else set()
 
     def undo(self) -> None:
+        if (self.folder / "config.json").is_file():
+            with contextlib.suppress(SenseSearchError):  # no readable config: nothing was claimed outside
+                sensesearch.release_outside_store(self.folder, sensesearch.read_index_config(self.folder))
         if not self.existed:
             shutil.rmtree(self.folder, ignore_errors=True)
             # Parents made along with the folder stay: they may be shared, and are empty at worst.

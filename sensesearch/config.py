@@ -97,6 +97,8 @@ class IndexConfig:
     format_version: int = FORMAT_VERSION
     # Language(s) of the lemmatiser that fills words.lemma (sensesearch.lemmas), e.g. "en" or "de,en".
     lemma_language: str = DEFAULT_LANGUAGE
+    # The identity the metadata store is claimed under (sensesearch.claim); None in indexes made before claims.
+    index_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.compression not in COMPRESSION_CHOICES:
@@ -106,6 +108,9 @@ class IndexConfig:
     def to_json(self) -> str:
         data = asdict(self)
         data["encoder"]["layers"] = list(self.encoder.layers)
+        if self.index_id is None:
+            # Left out, not null: an older index's config.json keeps the text its checksum was taken over.
+            del data["index_id"]
         return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod

@@ -8,12 +8,13 @@ A read-only PostgreSQL engine runs every transaction READ ONLY and never creates
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
@@ -83,6 +84,19 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def schema_ddl_lock(conn: Connection, schema: str | None) -> None:
+    """On PostgreSQL, hold a lock on `schema`'s name until `conn`'s transaction ends, so that two processes making
+    the same schema or its tables take turns: made at once, the second's CREATE failed on the catalog's unique
+    key ("duplicate key value violates unique constraint pg_type_typname_nsp_index") instead of finding them made.
+    A transaction-level advisory lock (PostgreSQL manual, "Advisory Locks"); nothing elsewhere.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.blake2b(f"sensesearch schema {schema}".encode(), digest_size=8).digest(), "big",
+                         signed=True)
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def make_engine(url: str, read_only: bool = False) -> Engine:
     """An engine for `url`, with the SQLite pragmas where it is SQLite and the index's own schema where named.
 
@@ -117,6 +131,7 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
     if schema is not None:
         if not read_only:
             with engine.begin() as conn:
+                schema_ddl_lock(conn, schema)
                 # Look first: CREATE SCHEMA IF NOT EXISTS still needs the CREATE right, which readers may lack.
                 if not inspect(conn).has_schema(schema):
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

@@ -17,6 +17,7 @@ from filelock import FileLock, Timeout
 
 from . import access
 from .checksums import SUFFIX as CHECKSUM_SUFFIX
+from .claim import INDEX_ID_KEY
 from .config import CONFIG_FILE, IndexConfig, encoder_differences
 from .encoder import Encoder
 from .migrations import MIGRATIONS
@@ -32,11 +33,13 @@ LOCK_FILE = "write.lock"
 # dim rewrite it (and say so in one line if they cannot), so a protected config.json stops no writer.
 WRITTEN_FILES = (META_FILE, META_FILE + access.WAL_SUFFIX, META_FILE + access.SHM_SUFFIX, VECTORS_FILE,
                  VECTORS_FILE + CHECKSUM_SUFFIX, LOCK_FILE)
-BOOKKEEPING = {"settings": ("SELECT key FROM settings", {("schema_version",), ("sense_inventory_schema",)}),
+BOOKKEEPING = {"settings": ("SELECT key FROM settings",
+                            {("schema_version",), ("sense_inventory_schema",), (INDEX_ID_KEY,)}),
                "migrations": ("SELECT number, name FROM migrations",
                               {(number, function.__name__) for number, function in MIGRATIONS})}
 """The tables a new metadata store fills when it is made, and every row they may then hold (its schema versions,
-the migrations applied): rows like these say nothing was indexed; any other row is someone's data."""
+the migrations applied, the claim of the index being made): rows like these say nothing was indexed; any other
+row is someone's data."""
 
 
 def sqlite_url(folder: Path) -> str:

@@ -13,7 +13,8 @@ from typing import Self
 
 from filelock import FileLock
 
-from . import access, dburl
+from . import access, checksums, dburl
+from .claim import claim, new_index_id, release_outside_store
 from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, SenseSearchError
@@ -37,7 +38,9 @@ class IndexOpening:
 
         Whether an index is there is decided once the folder's write lock is held, and nothing is
         ever created over an existing metadata store or vectors file. On any error the disk is left
-        as it was (ConfigMismatchError for bad settings, before anything is created or loaded).
+        as it was (ConfigMismatchError for bad settings, before anything is created or loaded), a metadata
+        store outside the folder included. SenseSearchError when `db_url` names a store that holds rows or
+        that another index has claimed (sensesearch.claim).
         `lemma_language`: ISO 639 code(s) of the lemmatiser for words' lemmas ("en", "de,en").
         """
         parse_language(lemma_language)
@@ -60,14 +63,24 @@ class IndexOpening:
         made_folder = access.make_folder(folder)
         lock = _lock or acquire_write_lock(folder, lock_timeout)
         made: list[Path] = []
+        index_id = new_index_id()
+        config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
+                             compression=compression, db_url=db_url, lemma_language=lemma_language, index_id=index_id)
+        storage: OccurrenceStore | None = None
         try:
             refuse_existing(folder)
-            config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
-                                 compression=compression, db_url=db_url, lemma_language=lemma_language)
-            made = [folder / name for name in (META_FILE, META_FILE + "-wal", META_FILE + "-shm", VECTORS_FILE)]
-            index = cls(OccurrenceStore.create(folder, config, lock=lock), encoder=encoder, device=device)
+            made = [folder / name for name in (META_FILE, META_FILE + "-wal", META_FILE + "-shm", VECTORS_FILE,
+                                               VECTORS_FILE + checksums.SUFFIX, CONFIG_FILE)]
+            storage = OccurrenceStore.create(folder, config, lock=lock)
+            index = cls(storage, encoder=encoder, device=device)
             config.save(folder)
+            # Claimed once config.json is written: a create killed before that leaves an outside store free for the
+            # same command run again, since no file of it lies in the folder for discard_unfinished_create to find.
+            claim(storage.meta.engine, index_id, storage.meta.url)
         except BaseException:
+            if storage is not None:
+                storage.meta.close()
+                release_outside_store(folder, config)
             for leftover in made:
                 leftover.unlink(missing_ok=True)
             if _lock is None:

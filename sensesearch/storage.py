@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from filelock import FileLock
 
-from . import checksums, dburl, digests
+from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexCorruptError, SenseSearchError
 from .folder import META_FILE, read_index_config, sqlite_url
@@ -83,18 +83,14 @@ class OccurrenceStore:
     @classmethod
     def create(cls, path: Path, config: IndexConfig, *, lock: FileLock | None = None,
                id_range: IdRange | None = None) -> OccurrenceStore:
-        """A new, empty store in `path`: metadata store, then an empty vectors file (config.json is the caller's).
-
-        SenseSearchError when `config.db_url` names a database that already holds rows. The lock
-        stays the caller's to release if this fails.
+        """A new, empty store in `path`: metadata store, then an empty vectors file (config.json, and claiming the
+        metadata store for the index, sensesearch.claim, are the caller's). The lock stays the caller's to release
+        if this fails.
         """
         meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language)
         try:
             storage = cls(path, config, meta, VectorStore.create(config.dim, config.compression), lock=lock,
                           id_range=id_range)
-            if config.db_url and meta.next_ids() != (1, 1, 1, 1):
-                raise SenseSearchError(f"{dburl.redact(config.db_url)} already holds another index's metadata; "
-                                       "name a free schema with ?schema=NAME or drop that one")
             storage.save_vectors()
         except BaseException:
             meta.close()

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import dburl, filters, migrations
-from .dbengine import make_engine
+from .dbengine import make_engine, schema_ddl_lock
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
 from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, corpus_order, documents, executemany_rows, json_insert_rows,
@@ -61,6 +61,7 @@ class MetaStore:
                     _check_readable(conn, url, self.schema)
                 return
             with self.engine.begin() as conn:
+                schema_ddl_lock(conn, self.schema)
                 metadata.create_all(conn)
                 found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
                 if found is None:

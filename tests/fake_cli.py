@@ -13,8 +13,9 @@ runs the normal entry point. Tests steer it through environment variables:
                       small corpus reaches that layout;
   FAKE_FAULT          "<point>:<n>": SIGKILL this process at the n-th time it reaches <point>, one of
                       before_checkpoint, after_vectors_saved (saved, not yet committed),
-                      after_commit (committed, replaced vectors not yet dropped) and
-                      mid_vectors_write (a half-written temporary vectors file).
+                      after_commit (committed, replaced vectors not yet dropped),
+                      mid_vectors_write (a half-written temporary vectors file) and
+                      before_config (a new index's store made, its config.json not yet written).
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sensesearch import codec, encoder, ingest, storage_writer, vectors
+from sensesearch import codec, config, encoder, ingest, storage_writer, vectors
 from sensesearch.records import EncodedSentence
 from tests.fake_encoder import FakeEncoder, FastFakeEncoder
 
-FAULT_POINTS = ("before_checkpoint", "after_vectors_saved", "after_commit", "mid_vectors_write")
+FAULT_POINTS = ("before_checkpoint", "after_vectors_saved", "after_commit", "mid_vectors_write", "before_config")
 
 
 class _SlowFakeEncoder(FakeEncoder):
@@ -78,6 +79,7 @@ def _install_fault(spec: str) -> None:
     original_enter = storage_writer.StoreWriter.__enter__
     original_commit = storage_writer.StoreWriter._commit
     original_save = vectors.VectorStore.save
+    original_config_save = config.IndexConfig.save
 
     def checkpoint(self: storage_writer.StoreWriter, last: bool = False) -> None:
         reached("before_checkpoint")
@@ -107,7 +109,12 @@ def _install_fault(spec: str) -> None:
         reached("mid_vectors_write")
         original_save(self, path)
 
+    def config_save(self: config.IndexConfig, folder: Path) -> None:
+        reached("before_config")
+        original_config_save(self, folder)
+
     storage_writer.StoreWriter.checkpoint = checkpoint  # type: ignore[method-assign]
+    config.IndexConfig.save = config_save  # type: ignore[method-assign]
     storage_writer.StoreWriter.__enter__ = enter  # type: ignore[method-assign]
     storage_writer.StoreWriter._commit = commit  # type: ignore[method-assign]
     vectors.VectorStore.save = save  # type: ignore[method-assign]

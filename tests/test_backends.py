@@ -7,6 +7,8 @@ without one on a developer's machine and fail in CI.
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -212,3 +214,113 @@ def test_each_user_connects_as_themselves_and_a_reader_needs_no_create_right(
             conn.execute(text(f'DROP OWNED BY "{reader}"'))
             conn.execute(text(f'DROP ROLE "{reader}"'))
         admin.dispose()
+
+
+def _schemas(pg_url: str) -> set[str]:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(engine_url(pg_url))
+    try:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_schema_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("outside", ["postgresql", "sqlite file"])
+def test_an_index_run_that_creates_an_index_with_an_outside_store_and_is_stopped_leaves_no_rows_behind(
+        tmp_path: Path, outside: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Ctrl-C after a checkpoint committed rows: the folder goes, and so do the store's tables (and the schema
+    derived for the folder), so the same command run again builds the index (it used to fail: "already holds
+    another index's metadata")."""
+    from sensesearch import encoder as encoder_module
+
+    url = request.getfixturevalue("pg_url") if outside == "postgresql" else f"sqlite:///{tmp_path / 'outside.db'}"
+
+    monkeypatch.setattr(ingest, "MIN_CHECKPOINT_OCCURRENCES", 50)
+    monkeypatch.setattr(ingest, "CHARS_PER_OCCURRENCE", 1)  # chunks of about 50 characters
+    corpus = write_corpus(tmp_path / "corpus", n_docs=6)
+
+    class StoppedByHand(FakeEncoder):
+        def encode(self, sentences: Sequence[str]) -> list[EncodedSentence]:
+            if self.calls == 5:
+                raise KeyboardInterrupt
+            return super().encode(sentences)
+
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "stopped", lambda settings, device: StoppedByHand(settings))
+    folder = tmp_path / "idx"
+    args = ["index", str(corpus), "--index", str(folder), "--db", url, "-q"]
+    stopped = CliRunner().invoke(app, [*args, "--model", "stopped:test"])
+    assert stopped.exit_code == 130 and "Interrupted" in stopped.output
+    assert not folder.exists()
+    if outside == "postgresql":
+        assert derived_schema(folder) not in _schemas(url)
+    else:
+        assert sqlite3.connect(tmp_path / "outside.db").execute("SELECT name FROM sqlite_master").fetchall() == []
+    again = CliRunner().invoke(app, [*args, "--model", "fake:test"])
+    assert again.exit_code == 0, again.output
+    with SenseIndex.open(folder, read_only=True) as index:
+        assert index.info().documents == 6
+
+
+def test_a_schema_claimed_by_an_index_is_refused_to_another_even_while_it_holds_no_rows(
+        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str) -> None:
+    url = pg_url + "?schema=team_claimed"
+    with SenseIndex.create(tmp_path / "a", settings=fake_settings, db_url=url) as first:
+        assert first.info().occurrences == 0
+    with pytest.raises(SenseSearchError, match="already holds another index's metadata"):
+        SenseIndex.create(tmp_path / "b", settings=fake_settings, db_url=url)
+    assert not (tmp_path / "b").exists()
+    with SenseIndex.open(tmp_path / "a") as first:
+        assert first.info().documents == 0
+
+
+def test_of_two_indexes_made_at_once_on_one_schema_one_is_refused(tmp_path: Path, fake_settings: EncoderSettings,
+                                                                  pg_url: str) -> None:
+    url = pg_url + "?schema=team_race"
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def make(name: str) -> None:
+        start.wait()
+        try:
+            SenseIndex.create(tmp_path / name, settings=fake_settings, db_url=url).close()
+            outcomes[name] = "made"
+        except SenseSearchError as exc:
+            outcomes[name] = str(exc)
+
+    threads = [threading.Thread(target=make, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert list(outcomes.values()).count("made") == 1, outcomes
+    refused = [name for name, outcome in outcomes.items() if outcome != "made"]
+    assert len(refused) == 1 and "already holds another index's metadata" in outcomes[refused[0]]
+    assert not (tmp_path / refused[0]).exists()
+
+
+def test_a_create_that_fails_after_making_its_schema_gives_it_up(tmp_path: Path, fake_settings: EncoderSettings,
+                                                                pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch.config import IndexConfig
+
+    def full_disk(self: IndexConfig, folder: Path) -> None:
+        raise SenseSearchError("cannot write config.json: No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(IndexConfig, "save", full_disk)
+        with pytest.raises(SenseSearchError, match="No space left"):
+            SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=pg_url)
+    assert not (tmp_path / "idx").exists() and derived_schema(tmp_path / "idx") not in _schemas(pg_url)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=pg_url) as index:
+        assert index.info().documents == 0
+
+
+def test_a_run_that_indexes_nothing_into_a_new_postgres_index_leaves_the_server_as_it_was(
+        tmp_path: Path, pg_url: str) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    folder = tmp_path / "idx"
+    result = CliRunner().invoke(app, ["index", str(tmp_path / "empty.txt"), "--index", str(folder),
+                                      "--model", "fake:test", "--db", pg_url])
+    assert result.exit_code == 1 and "nothing was indexed" in " ".join(result.output.split())
+    assert not folder.exists() and derived_schema(folder) not in _schemas(pg_url)

@@ -44,8 +44,8 @@ def _build_uninterrupted(corpus: Path, target: Path) -> Path:
     return target
 
 
-def _index(corpus: Path, target: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", "--quiet",
+def _index(corpus: Path, target: Path, *more: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", "--quiet", *more,
                    **SMALL_STEPS, **env)
 
 
@@ -88,6 +88,21 @@ def test_killed_while_the_index_is_first_made_then_resumed(corpus: Path, tmp_pat
     assert resumed.returncode == 0, resumed.stderr
     assert "creation was interrupted" in resumed.stderr
     assert_same_content(snapshot(target), snapshot(_build_uninterrupted(corpus, tmp_path / "whole")))
+
+
+def test_killed_while_an_index_with_a_postgres_store_is_first_made_then_made_again(
+        corpus: Path, tmp_path: Path, pg_url: str) -> None:
+    """A kill before config.json is written, the metadata in a PostgreSQL schema: no file of that store lies in the
+    folder to be found and discarded, so the schema must not have been claimed for an index never finished."""
+    target = tmp_path / "idx"
+    for fault in ("mid_vectors_write:1", "before_config:1"):
+        killed = _index(corpus, target, "--db", pg_url, FAKE_FAULT=fault)
+        assert killed.returncode == KILLED, killed.stderr
+        assert not (target / "config.json").exists()
+    made = _index(corpus, target, "--db", pg_url)
+    assert made.returncode == 0, made.stderr
+    with SenseIndex.open(target, read_only=True) as index:
+        assert index.info().documents == N_DOCS
 
 
 def test_killed_once_the_last_checkpoint_saved_the_ivf_layout_then_resumed(tmp_path: Path) -> None:

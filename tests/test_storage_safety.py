@@ -286,6 +286,30 @@ def test_changed_bytes_are_found_by_checksums(tmp_path: Path, bank_corpus: Path,
         SenseIndex.open(target)
 
 
+def test_an_index_from_before_claims_keeps_its_config_checksum_and_a_new_one_names_its_claim(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    from sqlalchemy import create_engine
+
+    from sensesearch.checksums import text_digest
+    from sensesearch.claim import owner
+    from sensesearch.config import IndexConfig
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    config = json.loads((target / "config.json").read_text())
+    engine = create_engine(f"sqlite:///{target / 'meta.sqlite'}")
+    with engine.connect() as conn:
+        assert len(config["index_id"]) == 32 and owner(conn) == config["index_id"]
+    engine.dispose()
+    # As sensesearch wrote config.json before claims: no index_id, the checksum over the text without it.
+    del config["index_id"], config["checksum"]
+    config["checksum"] = text_digest(json.dumps(config, indent=2, sort_keys=True))
+    (target / "config.json").write_text(json.dumps(config))
+    assert IndexConfig.checksum_problem(target) is None and IndexConfig.load(target).index_id is None
+    assert verify_index(target, check_model=False).sound
+    with SenseIndex.open(target) as index:
+        assert index.info().occurrences == 61
+
+
 def test_vectors_sums_of_the_older_blake2b_format_still_check_and_carry_over(
         tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
     import hashlib

@@ -1,0 +1,128 @@
+"""Which index a metadata store belongs to: claimed when the index is made, given up when that is undone.
+
+A store outside the index folder (a PostgreSQL schema, a SQLite file named with --db) outlives the
+folder. Without a record of whose rows it holds, a second index could adopt a store another one
+had just made (its tables still empty), and a run that made an index, committed rows and then was
+stopped left rows that the same command run again took for another index's and refused. So the
+index's identity (config.json's `index_id`, a random UUID) is written into the store's `settings`
+table in the transaction that checks the store is free: of two indexes made on one store at once,
+the second's insert meets the first's key and fails. Undoing a failed make drops the store's tables
+only while that claim is still its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from . import dburl
+from .config import IndexConfig
+from .dbengine import make_engine
+from .errors import SenseSearchError
+from .migrations import migrations_table, translated_schema
+from .schema import documents, metadata, occurrences, sentences, settings, words
+
+log = logging.getLogger(__name__)
+
+INDEX_ID_KEY = "index_id"
+"""The `settings` key under which a store names the index it belongs to."""
+RELEASE_LOCK_TIMEOUT = "5s"
+"""How long giving a PostgreSQL store up waits for a reader's lock on its tables before it leaves them."""
+
+
+def new_index_id() -> str:
+    """A fresh index identity: 32 hexadecimal digits of a random UUID (RFC 9562, version 4)."""
+    return uuid.uuid4().hex
+
+
+def owner(conn: Connection) -> str | None:
+    """The identity of the index that claimed the store `conn` reads, None for an unclaimed store
+    (a new one, or one made before sensesearch recorded claims)."""
+    return conn.execute(select(settings.c.value).where(settings.c.key == INDEX_ID_KEY)).scalar()
+
+
+def claim(engine: Engine, index_id: str, url: str) -> None:
+    """Record `index_id` as the owner of the store behind `engine` (whose URL is `url`).
+
+    SenseSearchError when the store is claimed already or holds rows (an index made before claims).
+    """
+    refused = SenseSearchError(f"{dburl.redact(url)} already holds another index's metadata; "
+                               "name a free schema with ?schema=NAME or drop that one")
+    try:
+        with engine.begin() as conn:
+            if owner(conn) is not None or _holds_rows(conn):
+                raise refused
+            conn.execute(settings.insert().values(key=INDEX_ID_KEY, value=index_id))
+    except IntegrityError:
+        raise refused from None
+
+
+def _holds_rows(conn: Connection) -> bool:
+    return any(conn.execute(select(t.c.id).limit(1)).first() is not None
+               for t in (documents, sentences, occurrences, words))
+
+
+def release(engine: Engine, index_id: str, drop_schema: bool) -> bool:
+    """Drop sensesearch's tables from the store behind `engine` if `index_id` still owns it, in one
+    transaction; then its schema too when `drop_schema` and nothing else is left in it. Returns whether
+    the store was ours. Tables of other programs in the same schema stay.
+
+    `drop_schema` says the schema is the one derived from the path of the folder being undone, which no
+    other index uses: there, an unclaimed store without rows (a create that failed before claiming it)
+    counts as ours too.
+
+    SenseSearchError (through the engine's error hook) when the database fails or, on PostgreSQL, a
+    reader holds the tables longer than RELEASE_LOCK_TIMEOUT; the store is then left as it was.
+    """
+    with engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            conn.execute(text(f"SET LOCAL lock_timeout = '{RELEASE_LOCK_TIMEOUT}'"))
+        schema = translated_schema(conn)
+        present = set(inspect(conn).get_table_names(schema=schema))
+        if settings.name not in present:
+            return False
+        claimed = owner(conn)
+        if claimed != index_id and not (claimed is None and drop_schema and not _holds_rows(conn)):
+            return False
+        for table in [*reversed(metadata.sorted_tables), migrations_table]:
+            if table.name in present:
+                table.drop(conn)
+        if drop_schema and postgres and schema is not None:
+            left = inspect(conn)
+            if not left.get_table_names(schema=schema) and not left.get_view_names(schema=schema):
+                quote = conn.dialect.identifier_preparer.quote
+                try:
+                    with conn.begin_nested():
+                        conn.execute(text(f"DROP SCHEMA {quote(schema)} RESTRICT"))
+                except (SQLAlchemyError, SenseSearchError):
+                    pass  # another program's sequence or function lives there: the schema stays, without our tables
+    return True
+
+
+def release_outside_store(folder: Path, config: IndexConfig) -> bool:
+    """Give up the metadata store of the index made at `folder` (`release`) when it lies outside the folder
+    (config.db_url): for a run that made the index and failed, before it removes the folder. The schema goes
+    too when it is the one derived from the folder's path (dburl.with_namespace). Returns whether the store
+    was still that index's and was dropped. Never raises for a database failure, which must not hide the
+    failure being undone: it logs a warning saying what to drop by hand.
+    """
+    if config.db_url is None or config.index_id is None:
+        return False
+    schema = dburl.schema_of(config.db_url)
+    try:
+        engine = make_engine(config.db_url)
+        try:
+            return release(engine, config.index_id, drop_schema=schema == dburl.derived_schema(folder))
+        finally:
+            engine.dispose()
+    except (SenseSearchError, SQLAlchemyError) as exc:
+        log.warning("the tables this run made in %s stay (%s); drop %s before indexing into %s again",
+                    dburl.redact(config.db_url), str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    f"schema {schema}" if schema else "them", folder)
+        return False
