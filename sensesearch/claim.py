@@ -7,7 +7,8 @@ stopped left rows that the same command run again took for another index's and r
 index's identity (config.json's `index_id`, a random UUID) is written into the store's `settings`
 table in the transaction that checks the store is free: of two indexes made on one store at once,
 the second's insert meets the first's key and fails. Undoing a failed make drops the store's tables
-only while that claim is still its own.
+only while that claim is still its own, and a store holding another program's tables under sensesearch's
+names (a shared schema with its own `settings`) is refused before anything is written into them.
 """
 
 from __future__ import annotations
@@ -62,6 +63,25 @@ def claim(engine: Engine, index_id: str, url: str) -> None:
         raise refused from None
 
 
+def refuse_foreign_tables(conn: Connection, url: str) -> None:
+    """SenseSearchError when the store `conn` writes to holds tables named like sensesearch's (a `settings` or
+    `words` of another program's, in a schema shared with it) without being a sensesearch store, whose
+    `settings` always records its schema version: sensesearch would write its rows into them, and undoing a
+    failed create would drop them. Before any table is made, in the transaction that makes them."""
+    schema = translated_schema(conn)
+    present = set(inspect(conn).get_table_names(schema=schema))
+    named_like_ours = sorted(present & {*metadata.tables, migrations_table.name})
+    if not named_like_ours:
+        return
+    columns = ({c["name"] for c in inspect(conn).get_columns(settings.name, schema=schema)}
+               if settings.name in present else set())
+    if {"key", "value"} <= columns and conn.execute(
+            select(settings.c.value).where(settings.c.key == "schema_version")).scalar() is not None:
+        return
+    raise SenseSearchError(f"{dburl.redact(url)} holds tables named like sensesearch's ({', '.join(named_like_ours)}) "
+                           "that sensesearch did not make; name a schema of its own with ?schema=NAME")
+
+
 def _holds_rows(conn: Connection) -> bool:
     return any(conn.execute(select(t.c.id).limit(1)).first() is not None
                for t in (documents, sentences, occurrences, words))
@@ -69,16 +89,23 @@ def _holds_rows(conn: Connection) -> bool:
 
 def release(engine: Engine, index_id: str, drop_schema: bool) -> bool:
     """Drop sensesearch's tables from the store behind `engine` if `index_id` still owns it, in one
-    transaction; then its schema too when `drop_schema` and nothing else is left in it. Returns whether
-    the store was ours. Tables of other programs in the same schema stay.
+    transaction; then its schema too when `drop_schema` and nothing else is left in it. Where they cannot
+    be dropped (a database role that does not own them, a reader's lock held past RELEASE_LOCK_TIMEOUT),
+    they are emptied of rows and of the claim instead, which frees the store as well. Returns whether the
+    store was ours.
 
     `drop_schema` says the schema is the one derived from the path of the folder being undone, which no
     other index uses: there, an unclaimed store without rows (a create that failed before claiming it)
-    counts as ours too.
-
-    SenseSearchError (through the engine's error hook) when the database fails or, on PostgreSQL, a
-    reader holds the tables longer than RELEASE_LOCK_TIMEOUT; the store is then left as it was.
+    counts as ours too. SenseSearchError (through the engine's error hook) when the database fails.
     """
+    try:
+        return _release(engine, index_id, drop_schema, drop=True)
+    except (SQLAlchemyError, SenseSearchError) as exc:
+        log.info("emptying the tables instead of dropping them: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return _release(engine, index_id, drop_schema, drop=False)
+
+
+def _release(engine: Engine, index_id: str, drop_schema: bool, drop: bool) -> bool:
     with engine.begin() as conn:
         postgres = conn.dialect.name == "postgresql"
         if postgres:
@@ -90,6 +117,12 @@ def release(engine: Engine, index_id: str, drop_schema: bool) -> bool:
         claimed = owner(conn)
         if claimed != index_id and not (claimed is None and drop_schema and not _holds_rows(conn)):
             return False
+        if not drop:
+            for table in reversed(metadata.sorted_tables):
+                if table.name in present and table is not settings:
+                    conn.execute(table.delete())
+            conn.execute(settings.delete().where(settings.c.key == INDEX_ID_KEY))
+            return True
         for table in [*reversed(metadata.sorted_tables), migrations_table]:
             if table.name in present:
                 table.drop(conn)
@@ -109,8 +142,8 @@ def release_outside_store(folder: Path, config: IndexConfig) -> bool:
     """Give up the metadata store of the index made at `folder` (`release`) when it lies outside the folder
     (config.db_url): for a run that made the index and failed, before it removes the folder. The schema goes
     too when it is the one derived from the folder's path (dburl.with_namespace). Returns whether the store
-    was still that index's and was dropped. Never raises for a database failure, which must not hide the
-    failure being undone: it logs a warning saying what to drop by hand.
+    was still that index's and was given up. Never raises for a database failure, which must not hide the
+    failure being undone: it logs a warning saying what to empty or drop by hand.
     """
     if config.db_url is None or config.index_id is None:
         return False
@@ -122,7 +155,8 @@ def release_outside_store(folder: Path, config: IndexConfig) -> bool:
         finally:
             engine.dispose()
     except (SenseSearchError, SQLAlchemyError) as exc:
-        log.warning("the tables this run made in %s stay (%s); drop %s before indexing into %s again",
-                    dburl.redact(config.db_url), str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                    f"schema {schema}" if schema else "them", folder)
+        log.warning("what this run wrote to %s stays (%s); empty or drop sensesearch's tables there%s before "
+                    "indexing into %s again", dburl.redact(config.db_url),
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    f" (schema {schema})" if schema else "", folder)
         return False

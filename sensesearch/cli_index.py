@@ -76,22 +76,26 @@ def index(
         asked = encoder_settings(model, layers, combine, pooling, base, precision)
     total = None if STDIN in paths else _total_bytes(paths)
     made = _Undo(index) if not exists else None
+    # Undone only if this run made the index: another run may make it between the look above and the lock taken
+    # below, and this one then opens that index (and may fail on it) instead.
+    created = False
     try:
         with progress, _skips_listed_once(not quiet):
             progress.phase("loading the model")
-            with (sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,
-                                                        device=device, lock_timeout=wait,
-                                                        lemma_language=lemma_language) as target,
-                  sensesearch.open_engine(engine, target, address, workers) as chunk_encoder):
-                report = _add(target, paths, progress, total, chunk_encoder)
+            with sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,
+                                                       device=device, lock_timeout=wait,
+                                                       lemma_language=lemma_language) as target:
+                created = target.created
+                with sensesearch.open_engine(engine, target, address, workers) as chunk_encoder:
+                    report = _add(target, paths, progress, total, chunk_encoder)
         indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
         if report.skipped and not indexed:
             first = report.skipped[0]
             raise SenseSearchError(f"nothing was indexed: {'the input was' if len(report.skipped) == 1 else f'all {len(report.skipped)} inputs were'} "
                                    f"skipped (first: {first.path}: {first.reason})"
-                                   + ("; no index was created" if made else ""))
+                                   + ("; no index was created" if created and made else ""))
     except BaseException:
-        if made is not None:
+        if made is not None and created:
             made.undo()
         raise
     if not quiet:

@@ -29,6 +29,10 @@ from .vectors import VECTORS_FILE
 class IndexOpening:
     """The constructors of SenseIndex (see the module docstring)."""
 
+    created: bool = False
+    """True for an index this object's `create` made (`open_or_create` too may have): a front end that fails
+    afterwards undoes only an index it made, never one another process made meanwhile."""
+
     @classmethod
     def create(cls, path: str | Path, model: str | None = None, *, settings: EncoderSettings | None = None,
                compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
@@ -73,6 +77,7 @@ class IndexOpening:
                                                VECTORS_FILE + checksums.SUFFIX, CONFIG_FILE)]
             storage = OccurrenceStore.create(folder, config, lock=lock)
             index = cls(storage, encoder=encoder, device=device)
+            index.created = True
             config.save(folder)
             # Claimed once config.json is written: a create killed before that leaves an outside store free for the
             # same command run again, since no file of it lies in the folder for discard_unfinished_create to find.

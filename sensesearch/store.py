@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import dburl, filters, migrations
+from .claim import refuse_foreign_tables
 from .dbengine import make_engine, schema_ddl_lock
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
@@ -62,6 +63,7 @@ class MetaStore:
                 return
             with self.engine.begin() as conn:
                 schema_ddl_lock(conn, self.schema)
+                refuse_foreign_tables(conn, url)
                 metadata.create_all(conn)
                 found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
                 if found is None:

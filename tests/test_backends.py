@@ -7,6 +7,7 @@ without one on a developer's machine and fail in CI.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -324,3 +325,71 @@ def test_a_run_that_indexes_nothing_into_a_new_postgres_index_leaves_the_server_
                                       "--model", "fake:test", "--db", pg_url])
     assert result.exit_code == 1 and "nothing was indexed" in " ".join(result.output.split())
     assert not folder.exists() and derived_schema(folder) not in _schemas(pg_url)
+
+
+def test_a_run_that_finds_the_index_made_meanwhile_by_another_run_never_removes_it_on_failing(
+        tmp_path: Path, bank_corpus: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run looked for config.json before it held the folder's lock; another run made the index in between, and
+    this one, asked for other settings, fails on it: it must not undo what it did not make (the folder, the tables)."""
+    folder = tmp_path / "idx"
+    real = SenseIndex.open_or_create.__func__  # type: ignore[attr-defined]
+
+    def made_meanwhile(cls: type[SenseIndex], path: Path, *args: object, **kwargs: object) -> SenseIndex:
+        with SenseIndex.create(path, settings=EncoderSettings(model="fake:other"), db_url=db_url) as other:
+            other.add([bank_corpus])
+        return real(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(SenseIndex, "open_or_create", classmethod(made_meanwhile))
+    result = CliRunner().invoke(app, ["index", str(bank_corpus), "--index", str(folder), "--model", "fake:test",
+                                      *(["--db", db_url] if db_url else [])])
+    assert result.exit_code == 1 and "built with other settings" in " ".join(result.output.split())
+    monkeypatch.undo()
+    with SenseIndex.open(folder, read_only=True) as index:
+        assert index.info().occurrences == 61
+
+
+def test_a_schema_holding_another_programs_tables_named_like_ours_is_refused_and_left_alone(
+        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(engine_url(pg_url))
+    with admin.begin() as conn:
+        conn.execute(text("CREATE SCHEMA shop"))
+        conn.execute(text("CREATE TABLE shop.settings (key varchar(64) PRIMARY KEY, value text NOT NULL)"))
+        conn.execute(text("INSERT INTO shop.settings VALUES ('theme', 'dark')"))
+        conn.execute(text("CREATE TABLE shop.orders (id int PRIMARY KEY)"))
+    with pytest.raises(SenseSearchError, match=r"tables named like sensesearch's \(settings\)"):
+        SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=pg_url + "?schema=shop")
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT key, value FROM shop.settings")).all() == [("theme", "dark")]
+        assert conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'shop' ORDER BY 1")
+                            ).scalars().all() == ["orders", "settings"]
+    admin.dispose()
+    assert not (tmp_path / "idx").exists()
+
+
+def test_a_stopped_create_whose_tables_a_reader_holds_empties_them_instead(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DROP TABLE waits for a reader's lock; past the timeout the tables are emptied (DELETE takes no lock a reader
+    holds), which frees the schema for the same command as well."""
+    from sqlalchemy import create_engine, text
+
+    from sensesearch import claim
+    from sensesearch.config import IndexConfig
+
+    monkeypatch.setattr(claim, "RELEASE_LOCK_TIMEOUT", "200ms")
+    folder = tmp_path / "idx"
+    url = pg_url + "?schema=held"
+    with SenseIndex.create(folder, settings=EncoderSettings(model="fake:test"), db_url=url) as index:
+        index.add([write_corpus(tmp_path / "corpus", n_docs=2)])
+    reader = create_engine(engine_url(pg_url))
+    with reader.connect() as held:
+        assert held.execute(text("SELECT count(*) FROM held.documents")).scalar() == 2  # its transaction stays open
+        assert claim.release_outside_store(folder, IndexConfig.load(folder))
+    with reader.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM held.documents")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM held.settings WHERE key = 'index_id'")).scalar() == 0
+    reader.dispose()
+    shutil.rmtree(folder)
+    with SenseIndex.create(folder, settings=EncoderSettings(model="fake:test"), db_url=url) as index:
+        assert index.info().documents == 0
