@@ -64,12 +64,12 @@ class IndexOpening:
         check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
                       encoder)
         db_url = dburl.with_namespace(db_url, folder) if db_url else None
-        made_folder = access.make_folder(folder)
-        lock = _lock or acquire_write_lock(folder, lock_timeout)
-        made: list[Path] = []
         index_id = new_index_id()
         config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
                              compression=compression, db_url=db_url, lemma_language=lemma_language, index_id=index_id)
+        made_folder = access.make_folder(folder)
+        lock = _lock or acquire_write_lock(folder, lock_timeout)
+        made: list[Path] = []
         storage: OccurrenceStore | None = None
         try:
             refuse_existing(folder)
