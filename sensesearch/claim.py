@@ -17,7 +17,7 @@ import logging
 import uuid
 from pathlib import Path
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Table, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -65,21 +65,39 @@ def claim(engine: Engine, index_id: str, url: str) -> None:
 
 def refuse_foreign_tables(conn: Connection, url: str) -> None:
     """SenseSearchError when the store `conn` writes to holds tables named like sensesearch's (a `settings` or
-    `words` of another program's, in a schema shared with it) without being a sensesearch store, whose
-    `settings` always records its schema version: sensesearch would write its rows into them, and undoing a
-    failed create would drop them. Before any table is made, in the transaction that makes them."""
+    `words` of another program's, in a schema shared with it) that are not a sensesearch store's: sensesearch
+    would write its rows into them, and undoing a failed create would drop them. Called before any table is
+    made, in the transaction that makes them.
+
+    A sensesearch store holds its four tables of rows and a `settings` that records its schema version (all
+    made together since the first version); a store whose making was cut short (SQLite makes tables outside
+    the transaction) holds some of them, each with our columns and no row. Anything else is someone else's.
+    """
     schema = translated_schema(conn)
     present = set(inspect(conn).get_table_names(schema=schema))
-    named_like_ours = sorted(present & {*metadata.tables, migrations_table.name})
-    if not named_like_ours:
+    named_like_ours = [t for t in [*metadata.sorted_tables, migrations_table] if t.name in present]
+    if not named_like_ours or _is_a_store(conn, present, schema):
         return
-    columns = ({c["name"] for c in inspect(conn).get_columns(settings.name, schema=schema)}
-               if settings.name in present else set())
-    if {"key", "value"} <= columns and conn.execute(
-            select(settings.c.value).where(settings.c.key == "schema_version")).scalar() is not None:
+    if all(_fits(conn, table, schema) and conn.execute(select(1).select_from(table).limit(1)).first() is None
+           for table in named_like_ours):
         return
-    raise SenseSearchError(f"{dburl.redact(url)} holds tables named like sensesearch's ({', '.join(named_like_ours)}) "
-                           "that sensesearch did not make; name a schema of its own with ?schema=NAME")
+    raise SenseSearchError(f"{dburl.redact(url)} holds tables named like sensesearch's "
+                           f"({', '.join(sorted(t.name for t in named_like_ours))}) that another program made; name "
+                           + ("a schema of the index's own with ?schema=NAME" if schema else "a file of the index's own"))
+
+
+def _is_a_store(conn: Connection, present: set[str], schema: str | None) -> bool:
+    if not {settings.name, *(t.name for t in (documents, sentences, occurrences, words))} <= present:
+        return False
+    return _fits(conn, settings, schema) and conn.execute(
+        select(settings.c.value).where(settings.c.key == "schema_version")).scalar() is not None
+
+
+def _fits(conn: Connection, table: Table, schema: str | None) -> bool:
+    """Whether the table of that name in the store has every column of ours (a later migration's may still be
+    missing only from a store of ours, which `_is_a_store` recognises first)."""
+    found = {column["name"] for column in inspect(conn).get_columns(table.name, schema=schema)}
+    return {column.name for column in table.columns} <= found
 
 
 def _holds_rows(conn: Connection) -> bool:

@@ -393,3 +393,44 @@ def test_a_stopped_create_whose_tables_a_reader_holds_empties_them_instead(
     shutil.rmtree(folder)
     with SenseIndex.create(folder, settings=EncoderSettings(model="fake:test"), db_url=url) as index:
         assert index.info().documents == 0
+
+
+def test_another_programs_settings_that_records_a_schema_version_is_no_store_of_ours(
+        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(engine_url(pg_url))
+    with admin.begin() as conn:
+        conn.execute(text("CREATE SCHEMA app"))
+        conn.execute(text("CREATE TABLE app.settings (key varchar(64) PRIMARY KEY, value text NOT NULL)"))
+        conn.execute(text("INSERT INTO app.settings VALUES ('schema_version', '1'), ('theme', 'dark')"))
+    with pytest.raises(SenseSearchError, match="another program made"):
+        SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=pg_url + "?schema=app")
+    with admin.connect() as conn:
+        assert conn.execute(text("SELECT key, value FROM app.settings ORDER BY key")).all() == [
+            ("schema_version", "1"), ("theme", "dark")]
+    admin.dispose()
+
+
+def test_an_outside_sqlite_store_whose_making_was_cut_short_is_made_on_the_next_run(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite makes tables outside the transaction: a create stopped right after them leaves tables with no
+    schema version, which the next run completes instead of taking them for another program's."""
+    from sqlalchemy import event
+
+    from sensesearch.schema import metadata
+
+    url = f"sqlite:///{tmp_path / 'outside.db'}"
+
+    def stopped(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    event.listen(metadata, "after_create", stopped)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=url)
+    finally:
+        event.remove(metadata, "after_create", stopped)
+    assert sqlite3.connect(tmp_path / "outside.db").execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=url) as index:
+        assert index.info().documents == 0
