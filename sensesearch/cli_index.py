@@ -76,28 +76,27 @@ def index(
         asked = encoder_settings(model, layers, combine, pooling, base, precision)
     total = None if STDIN in paths else _total_bytes(paths)
     made = _Undo(index) if not exists else None
-    # Undone only if this run made the index: another run may make it between the look above and the lock taken
-    # below, and this one then opens that index (and may fail on it) instead.
-    created = False
-    try:
-        with progress, _skips_listed_once(not quiet):
-            progress.phase("loading the model")
-            with sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,
-                                                       device=device, lock_timeout=wait,
-                                                       lemma_language=lemma_language) as target:
-                created = target.created
+    with progress, _skips_listed_once(not quiet):
+        progress.phase("loading the model")
+        with sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,
+                                                   device=device, lock_timeout=wait,
+                                                   lemma_language=lemma_language) as target:
+            # Undone only if this run made the index: another run may make it between the look above and the lock
+            # open_or_create takes, and this one then opens that index (and may fail on it) instead.
+            undo = made if target.created else None
+            try:
                 with sensesearch.open_engine(engine, target, address, workers) as chunk_encoder:
                     report = _add(target, paths, progress, total, chunk_encoder)
-        indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
-        if report.skipped and not indexed:
-            first = report.skipped[0]
-            raise SenseSearchError(f"nothing was indexed: {'the input was' if len(report.skipped) == 1 else f'all {len(report.skipped)} inputs were'} "
-                                   f"skipped (first: {first.path}: {first.reason})"
-                                   + ("; no index was created" if created and made else ""))
-    except BaseException:
-        if made is not None and created:
-            made.undo()
-        raise
+                indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
+                if report.skipped and not indexed:
+                    first = report.skipped[0]
+                    raise SenseSearchError(f"nothing was indexed: {'the input was' if len(report.skipped) == 1 else f'all {len(report.skipped)} inputs were'} "
+                                           f"skipped (first: {first.path}: {first.reason})"
+                                           + ("; no index was created" if undo else ""))
+            except BaseException:
+                if undo is not None:
+                    undo.undo(target)
+                raise
     if not quiet:
         _print_report(report, index, progress.elapsed())
 
@@ -179,19 +178,27 @@ class _Undo:
         self.existed = folder.is_dir()
         self.before = set(folder.iterdir()) if self.existed else set()
 
-    def undo(self) -> None:
-        if (self.folder / "config.json").is_file():
-            with contextlib.suppress(SenseSearchError):  # no readable config: nothing was claimed outside
-                sensesearch.release_outside_store(self.folder, sensesearch.read_index_config(self.folder))
-        if not self.existed:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            # Parents made along with the folder stay: they may be shared, and are empty at worst.
-            return
-        for entry in set(self.folder.iterdir()) - self.before:
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+    def undo(self, made: sensesearch.SenseIndex) -> None:
+        """Remove what the run made of the index `made`, holding the folder's write lock until its file goes last,
+        so that a run waiting for the lock finds the folder as it was, never the index half removed."""
+        lock = made.close_keeping_lock()
+        lock_file = Path(lock.lock_file) if lock is not None else None
+        try:
+            sensesearch.release_outside_store(self.folder, made.config)
+            for entry in set(self.folder.iterdir()) - self.before - {lock_file}:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+            if lock_file is not None and lock_file not in self.before:
+                lock_file.unlink(missing_ok=True)
+            if not self.existed:
+                # Parents made along with the folder stay: they may be shared, and are empty at worst.
+                with contextlib.suppress(OSError):
+                    self.folder.rmdir()
+        finally:
+            if lock is not None:
+                lock.release()
 
 
 def _print_report(report: IngestReport, index_path: Path, seconds: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -138,23 +139,34 @@ def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
         raise ConfigMismatchError(f"the encoder given does not match {folder}: " + "; ".join(differences))
 
 
-def acquire_write_lock(folder: Path, timeout: float) -> FileLock:
+def acquire_write_lock(folder: Path, timeout: float, remake: bool = False) -> FileLock:
     """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds.
 
     ReadOnlyError, before anything is created or changed, when the folder or one of the files a
-    writer changes cannot be written (read-only media, immutable or protected files).
+    writer changes cannot be written (read-only media, immutable or protected files). A folder removed
+    while this waits (a run that made the index there and failed removes it, lock file last) is made
+    again and waited on for the rest of `timeout` when the caller makes an index where there is none
+    (`remake`), else IndexNotFoundError.
     """
     access.check_writable(folder, WRITTEN_FILES)
-    lock = FileLock(str(folder / LOCK_FILE), timeout=timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise IndexLockedError(f"another process is writing to {folder}; try again when it is done") from None
-    except OSError as exc:
-        raise ReadOnlyError(f"cannot write to {folder} ({exc.strerror or exc}): the index is on read-only "
-                            "media or its files are protected; nothing was changed. Reading commands still "
-                            "work; to change it, copy the folder somewhere writable") from None
-    return lock
+    deadline = time.monotonic() + timeout
+    while True:
+        lock = FileLock(str(folder / LOCK_FILE), timeout=max(0.0, deadline - time.monotonic()))
+        try:
+            lock.acquire()
+            return lock
+        except Timeout:
+            raise IndexLockedError(f"another process is writing to {folder}; try again when it is done") from None
+        except FileNotFoundError:
+            if folder.is_dir():
+                raise
+            if not remake:
+                raise IndexNotFoundError(f"{folder} was removed while this run waited to write to it") from None
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReadOnlyError(f"cannot write to {folder} ({exc.strerror or exc}): the index is on read-only "
+                                "media or its files are protected; nothing was changed. Reading commands still "
+                                "work; to change it, copy the folder somewhere writable") from None
 
 
 def check_write_access(folder: Path) -> None:

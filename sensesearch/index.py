@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
+from filelock import FileLock
 
 from . import dburl
 from .config import IndexConfig
@@ -49,6 +50,11 @@ class SenseIndex(IndexOpening):
 
     def close(self) -> None:
         self.storage.close()
+
+    def close_keeping_lock(self) -> FileLock | None:
+        """Close the index but keep holding the folder's write lock, returned (None for a reader): for a front end
+        that removes an index it made and failed to fill, so that no run waiting for the lock opens it meanwhile."""
+        return self.storage.close(keep_lock=True)
 
     def __enter__(self) -> SenseIndex:
         return self

@@ -68,7 +68,7 @@ class IndexOpening:
         config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
                              compression=compression, db_url=db_url, lemma_language=lemma_language, index_id=index_id)
         made_folder = access.make_folder(folder)
-        lock = _lock or acquire_write_lock(folder, lock_timeout)
+        lock = _lock or acquire_write_lock(folder, lock_timeout, remake=True)
         made: list[Path] = []
         storage: OccurrenceStore | None = None
         try:
@@ -132,7 +132,7 @@ class IndexOpening:
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
         made_folder = access.make_folder(folder)
-        lock = acquire_write_lock(folder, lock_timeout)
+        lock = acquire_write_lock(folder, lock_timeout, remake=True)
         try:
             if not (folder / CONFIG_FILE).exists():
                 return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,

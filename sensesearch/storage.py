@@ -133,12 +133,15 @@ class OccurrenceStore:
             raise
         return storage
 
-    def close(self) -> None:
-        """Close the metadata store and release the writer lock (if this store holds it)."""
+    def close(self, keep_lock: bool = False) -> FileLock | None:
+        """Close the metadata store and release the writer lock (if this store holds it); `keep_lock`: hand the
+        lock, still held, to the caller instead (returned), to release once done with the folder."""
         self.meta.close()
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        lock, self._lock = self._lock, None
+        if lock is not None and not keep_lock:
+            lock.release()
+            return None
+        return lock
 
     # ---- writing -------------------------------------------------------------------------------
 
