@@ -348,20 +348,23 @@ def test_a_run_that_finds_the_index_made_meanwhile_by_another_run_never_removes_
         assert index.info().occurrences == 61
 
 
+@pytest.mark.parametrize("rows", [[("theme", "dark")], [("schema_version", "1"), ("theme", "dark")]],
+                         ids=["its own keys", "a schema_version of its own too"])
 def test_a_schema_holding_another_programs_tables_named_like_ours_is_refused_and_left_alone(
-        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str) -> None:
+        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str, rows: list[tuple[str, str]]) -> None:
     from sqlalchemy import create_engine, text
 
     admin = create_engine(engine_url(pg_url))
     with admin.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS shop CASCADE"))
         conn.execute(text("CREATE SCHEMA shop"))
         conn.execute(text("CREATE TABLE shop.settings (key varchar(64) PRIMARY KEY, value text NOT NULL)"))
-        conn.execute(text("INSERT INTO shop.settings VALUES ('theme', 'dark')"))
+        conn.execute(text("INSERT INTO shop.settings VALUES (:key, :value)"), [dict(key=k, value=v) for k, v in rows])
         conn.execute(text("CREATE TABLE shop.orders (id int PRIMARY KEY)"))
-    with pytest.raises(SenseSearchError, match=r"tables named like sensesearch's \(settings\)"):
+    with pytest.raises(SenseSearchError, match=r"tables named like sensesearch's \(settings\) that another program"):
         SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=pg_url + "?schema=shop")
     with admin.connect() as conn:
-        assert conn.execute(text("SELECT key, value FROM shop.settings")).all() == [("theme", "dark")]
+        assert conn.execute(text("SELECT key, value FROM shop.settings ORDER BY key")).all() == rows
         assert conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'shop' ORDER BY 1")
                             ).scalars().all() == ["orders", "settings"]
     admin.dispose()
@@ -393,23 +396,6 @@ def test_a_stopped_create_whose_tables_a_reader_holds_empties_them_instead(
     shutil.rmtree(folder)
     with SenseIndex.create(folder, settings=EncoderSettings(model="fake:test"), db_url=url) as index:
         assert index.info().documents == 0
-
-
-def test_another_programs_settings_that_records_a_schema_version_is_no_store_of_ours(
-        tmp_path: Path, fake_settings: EncoderSettings, pg_url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(engine_url(pg_url))
-    with admin.begin() as conn:
-        conn.execute(text("CREATE SCHEMA app"))
-        conn.execute(text("CREATE TABLE app.settings (key varchar(64) PRIMARY KEY, value text NOT NULL)"))
-        conn.execute(text("INSERT INTO app.settings VALUES ('schema_version', '1'), ('theme', 'dark')"))
-    with pytest.raises(SenseSearchError, match="another program made"):
-        SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=pg_url + "?schema=app")
-    with admin.connect() as conn:
-        assert conn.execute(text("SELECT key, value FROM app.settings ORDER BY key")).all() == [
-            ("schema_version", "1"), ("theme", "dark")]
-    admin.dispose()
 
 
 def test_an_outside_sqlite_store_whose_making_was_cut_short_is_made_on_the_next_run(
