@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +42,27 @@ def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+INSUFFICIENT_PRIVILEGE = "42501"
+"""PostgreSQL's SQLSTATE for a statement the role has no right to (PostgreSQL manual, Appendix A, class 42)."""
+
+
 def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearchError | None:
     """The domain error for a driver exception a user can meet (a damaged file, a full disk, read-only
-    media, a value the database cannot take), by the driver's own PEP 249 classes; None for the rest
-    (constraint and programming errors).
+    media, a value the database cannot take, a database role without the rights asked for), by the driver's
+    own PEP 249 classes and SQLSTATE; None for the rest (constraint and programming errors).
 
     `where` names the database (a redacted URL). For reads that go past SQLAlchemy (digests._driver_rows)
     as well as for everything SQLAlchemy runs (through the engine's handle_error hook).
     """
-    if not isinstance(original, dbapi.Error) or isinstance(original, (dbapi.IntegrityError, dbapi.ProgrammingError)):
+    if not isinstance(original, dbapi.Error):
         return None
     detail = str(original).splitlines()[0] if str(original) else type(original).__name__
+    if getattr(original, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+        return ReadOnlyError(f"the metadata database {where} refuses this database role ({detail}); reading needs "
+                             "USAGE on the index's schema and SELECT on its tables, adding to the index INSERT, "
+                             "UPDATE and DELETE too, and sense commands CREATE on the schema: ask its owner")
+    if isinstance(original, (dbapi.IntegrityError, dbapi.ProgrammingError)):
+        return None
     if isinstance(original, dbapi.DataError):
         # A value the database cannot hold or compare (PostgreSQL: a NUL in text or in a JSON escape): the value
         # given is at fault, not the stored data.
@@ -65,6 +77,19 @@ def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearch
         return SenseSearchError(f"the metadata database {where} failed: {detail}")
     return IndexCorruptError(f"the metadata database {where} is damaged: {detail}. The vectors file is not at fault "
                              f"and repair cannot rebuild the sentences: {DAMAGED_DATABASE_ADVICE}")
+
+
+@contextmanager
+def driver_errors(dbapi: Any, where: str) -> Iterator[None]:
+    """Driver exceptions raised in the block as their domain errors (`domain_error`), for work done on the driver's
+    own cursor, which bypasses the engine's handle_error hook (digests' SQLite reads, PostgreSQL COPY)."""
+    try:
+        yield
+    except dbapi.Error as exc:
+        error = domain_error(exc, dbapi, where)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _domain_error(context: ExceptionContext) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from . import dburl
-from .dbengine import domain_error
+from .dbengine import driver_errors
 from .errors import SenseSearchError
 from .schema import ID_BATCH, documents, occurrences, sentences, words
 
@@ -128,18 +128,12 @@ def _driver_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
     compiled = query.compile(dialect=conn.dialect)
     values = compiled.construct_params()
     params = tuple(values[name] for name in compiled.positiontup or ()) if compiled.positional else values
-    dbapi = conn.dialect.dbapi
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(str(compiled), params)
-        while rows := cursor.fetchmany(FEED_ROWS):
-            yield from rows
-    except dbapi.Error as exc:
-        # Past SQLAlchemy, so past the engine's handle_error hook: the same translation, by hand.
-        error = domain_error(exc, dbapi, dburl.redact(conn.engine.url))
-        if error is None:
-            raise
-        raise error from None
+        with driver_errors(conn.dialect.dbapi, dburl.redact(conn.engine.url)):
+            cursor.execute(str(compiled), params)
+            while rows := cursor.fetchmany(FEED_ROWS):
+                yield from rows
     finally:
         cursor.close()
 

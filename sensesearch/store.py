@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import dburl, filters, migrations
 from .claim import refuse_foreign_tables
-from .dbengine import make_engine, schema_ddl_lock
+from .dbengine import driver_errors, make_engine, schema_ddl_lock
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
 from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, corpus_order, documents, executemany_rows, json_insert_rows,
@@ -100,7 +100,8 @@ class MetaStore:
             quote = dialect.identifier_preparer.quote
             target = f"{quote(self.schema)}.{quote(table.name)}" if self.schema else quote(table.name)
             statement = f"COPY {target} ({', '.join(quote(n) for n in columns)}) FROM STDIN"
-            with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            with (driver_errors(dialect.dbapi, dburl.redact(self.url)),
+                  conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy):
                 for row in rows:
                     copy.write_row(row)
         else:

@@ -420,3 +420,38 @@ def test_an_outside_sqlite_store_whose_making_was_cut_short_is_made_on_the_next_
     assert sqlite3.connect(tmp_path / "outside.db").execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=url) as index:
         assert index.info().documents == 0
+
+
+def test_a_role_with_read_rights_only_adding_to_an_index_gets_one_line_naming_the_rights(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, pg_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import URL, create_engine, make_url, text
+
+    owner = make_url(pg_url)
+    shared = URL.create(owner.drivername, host=owner.host, port=owner.port, database=owner.database).render_as_string()
+    monkeypatch.setenv("PGUSER", owner.username or "postgres")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=shared) as index:
+        index.add([bank_corpus])
+        schema = schema_of(index.config.db_url)
+    reader = f"sensesearch_ro_{tmp_path.name[-12:].lower()}".replace("-", "_")
+    admin = create_engine(engine_url(pg_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{reader}" LOGIN'))
+        conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader}"'))
+        conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{reader}"'))
+    try:
+        monkeypatch.setenv("PGUSER", reader)
+        (bank_corpus / "more.txt").write_text("The bank by the river flooded in spring.\n")
+        result = CliRunner().invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "idx"), "-q"])
+        errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert len(errors) == 1 and "refuses this database role" in " ".join(result.output.split())
+        assert "unexpected" not in result.output
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP OWNED BY "{reader}"'))
+            conn.execute(text(f'DROP ROLE "{reader}"'))
+        admin.dispose()
+    monkeypatch.setenv("PGUSER", owner.username or "postgres")
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert index.info().documents == 1
