@@ -6,6 +6,7 @@ without one on a developer's machine and fail in CI.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -187,18 +188,20 @@ def test_url_helpers(tmp_path: Path) -> None:
         with_namespace("not a url", tmp_path)
 
 
-def test_each_user_connects_as_themselves_and_a_reader_needs_no_create_right(
-        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, pg_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@contextlib.contextmanager
+def _index_read_by_a_select_only_role(folder: Path, corpus: Path, settings: EncoderSettings, pg_url: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An index made by the server's own user on a URL naming no user, then PGUSER set to a new role holding only
+    USAGE on its schema and SELECT on its tables (yielded); the role goes, and PGUSER is the owner's, afterwards."""
     from sqlalchemy import URL, create_engine, make_url, text
 
     owner = make_url(pg_url)
     shared = URL.create(owner.drivername, host=owner.host, port=owner.port, database=owner.database).render_as_string()
     monkeypatch.setenv("PGUSER", owner.username or "postgres")
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=shared) as index:
-        index.add([bank_corpus])
+    with SenseIndex.create(folder, settings=settings, db_url=shared) as index:
+        index.add([corpus])
         schema = schema_of(index.config.db_url)
-    reader = f"sensesearch_reader_{tmp_path.name[-12:].lower()}".replace("-", "_")
+    reader = f"sensesearch_reader_{folder.parent.name[-12:].lower()}".replace("-", "_")
     admin = create_engine(engine_url(pg_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE ROLE "{reader}" LOGIN'))
@@ -206,15 +209,26 @@ def test_each_user_connects_as_themselves_and_a_reader_needs_no_create_right(
         conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{reader}"'))
     try:
         monkeypatch.setenv("PGUSER", reader)
-        with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
-            assert len(index.usages("bank")) == 6
-            with index.store.engine.connect() as conn:
-                assert conn.execute(text("SELECT current_user")).scalar() == reader
+        yield reader
     finally:
+        monkeypatch.setenv("PGUSER", owner.username or "postgres")
         with admin.connect() as conn:
             conn.execute(text(f'DROP OWNED BY "{reader}"'))
             conn.execute(text(f'DROP ROLE "{reader}"'))
         admin.dispose()
+
+
+def test_each_user_connects_as_themselves_and_a_reader_needs_no_create_right(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, pg_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    with _index_read_by_a_select_only_role(tmp_path / "idx", bank_corpus, fake_settings, pg_url,
+                                           monkeypatch) as reader:
+        with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+            assert len(index.usages("bank")) == 6
+            with index.store.engine.connect() as conn:
+                assert conn.execute(text("SELECT current_user")).scalar() == reader
 
 
 def _schemas(pg_url: str) -> set[str]:
@@ -425,33 +439,12 @@ def test_an_outside_sqlite_store_whose_making_was_cut_short_is_made_on_the_next_
 def test_a_role_with_read_rights_only_adding_to_an_index_gets_one_line_naming_the_rights(
         tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, pg_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from sqlalchemy import URL, create_engine, make_url, text
-
-    owner = make_url(pg_url)
-    shared = URL.create(owner.drivername, host=owner.host, port=owner.port, database=owner.database).render_as_string()
-    monkeypatch.setenv("PGUSER", owner.username or "postgres")
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=shared) as index:
-        index.add([bank_corpus])
-        schema = schema_of(index.config.db_url)
-    reader = f"sensesearch_ro_{tmp_path.name[-12:].lower()}".replace("-", "_")
-    admin = create_engine(engine_url(pg_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE ROLE "{reader}" LOGIN'))
-        conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{reader}"'))
-        conn.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{reader}"'))
-    try:
-        monkeypatch.setenv("PGUSER", reader)
+    with _index_read_by_a_select_only_role(tmp_path / "idx", bank_corpus, fake_settings, pg_url, monkeypatch):
         (bank_corpus / "more.txt").write_text("The bank by the river flooded in spring.\n")
         result = CliRunner().invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "idx"), "-q"])
         errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
         assert len(errors) == 1 and "refuses this database role" in " ".join(result.output.split())
         assert "unexpected" not in result.output
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP OWNED BY "{reader}"'))
-            conn.execute(text(f'DROP ROLE "{reader}"'))
-        admin.dispose()
-    monkeypatch.setenv("PGUSER", owner.username or "postgres")
     with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
         assert index.info().documents == 1
