@@ -51,8 +51,8 @@ def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearch
     media, a value the database cannot take, a database role without the rights asked for), by the driver's
     own PEP 249 classes and SQLSTATE; None for the rest (constraint and programming errors).
 
-    `where` names the database (a redacted URL). For reads that go past SQLAlchemy (digests._driver_rows)
-    as well as for everything SQLAlchemy runs (through the engine's handle_error hook).
+    `where` names the database (a redacted URL). For everything SQLAlchemy runs (through the engine's
+    handle_error hook) and, through `driver_errors`, for work on the driver's own cursor.
     """
     if not isinstance(original, dbapi.Error):
         return None
