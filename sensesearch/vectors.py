@@ -1,4 +1,4 @@
-"""Vector storage: a FAISS index whose ids are occurrence ids, saved atomically to one file.
+"""Vector storage: a FAISS index whose ids are occurrence ids, held in memory and saved to one file (vectorfile.py).
 
 Small indexes are exhaustive (IndexIDMap2 over flat, SQ or PQ codes). Past `IVF_THRESHOLD`
 vectors the store is rebuilt as an inverted-file index with its own ids and a hash-table direct
@@ -16,12 +16,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from . import checksums
 from .codec import (TRAINING_SAMPLE_MAX, choose_index_factory, code_name, codec_problem, compression_of, exhaustive_code,
                     keyed_ids, ivf_lists, min_training, retrain_level, sample_ids, trains_on_extremes)
-from .durable import replace_durably
 from .errors import IndexCorruptError
 from .ivf import Assign, add_to_lists, build_ivf
+from .vectorfile import read_index, write_index
 
 VECTORS_FILE = "vectors.faiss"
 KEY_BATCH = 8_192
@@ -51,53 +50,18 @@ class VectorStore:
 
     @classmethod
     def load(cls, path: Path, compression: str | None = None) -> VectorStore:
-        try:
-            with open(path, "rb") as handle:
-                index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
-        except OSError as exc:
-            raise IndexCorruptError(f"{path} cannot be read ({exc.strerror or exc})") from None
-        except RuntimeError as exc:
-            raise IndexCorruptError(f"{path} is not a readable FAISS index ({str(exc).splitlines()[0][:120]})") from None
-        # read_index already returns the concrete class; a downcast wrapper would not own the index.
-        if isinstance(index, faiss.IndexIVF):
-            index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        elif not index.is_trained and index.ntotal == 0:
+        """The store saved at `path` (vectorfile.read_index); raises IndexCorruptError if it cannot be read."""
+        index = read_index(path)
+        if not isinstance(index, faiss.IndexIVF) and not index.is_trained and index.ntotal == 0:
             # An empty, untrained code from before the life cycle: start it on exact codes instead.
             return cls.create(index.d, compression or compression_of(faiss.downcast_index(index.index)))
         return cls(index, compression)
 
     def save(self, path: Path) -> None:
-        """Save to `path` durably, its checksum recorded before the rename (durable.replace_durably): a crash
-        leaves the old file or the new one; on a failure (a full disk) the old file stays, SenseSearchError.
-
-        The code is first trained if the size calls for it (`settle`).
-        """
-        digests: list[str] = []
-
-        def write(tmp: Path) -> None:
-            digests.append(self._write(tmp))
-
-        def before_rename(tmp: Path) -> None:
-            checksums.record(path, digests[0])
-
+        """Save to `path` durably (vectorfile.write_index), the code first trained if the size calls for it
+        (`settle`); raises SenseSearchError on a failure, the old file left as it was."""
         self.settle()
-        if self.ivf is not None:
-            # The id -> list offset hash map would add 16 B per vector to the file; load() rebuilds it instead.
-            self.ivf.set_direct_map_type(faiss.DirectMap.NoMap)
-        try:
-            replace_durably(path, write, "vectors file",
-                            "; free disk space or make the folder writable, then run it again", before_rename)
-        finally:
-            if self.ivf is not None:
-                self.ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-
-    def _write(self, path: Path) -> str:
-        """Write the index to `path`; its checksum (checksums.FILE_ALGORITHM), hashed as the bytes go out."""
-        # Through a Python file, not a file name: FAISS takes names as UTF-8 text only, and a folder's name
-        # may hold any bytes (Python hands them over as lone surrogates, PEP 383). As fast, byte for byte the same.
-        with open(path, "wb") as handle, checksums.HashingWriter(handle) as out:
-            faiss.write_index(self.index, faiss.PyCallbackIOWriter(out.write))
-            return out.hexdigest()
+        write_index(self.index, path)
 
     @property
     def ntotal(self) -> int:
