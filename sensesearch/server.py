@@ -1,7 +1,6 @@
 """HTTP API and concordance page over one read-only SenseIndex (FastAPI; `sensesearch serve` runs it)."""
 
 import hashlib
-import logging
 import secrets
 from collections.abc import Sequence
 from importlib import resources
@@ -11,32 +10,19 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sensesearch import Encoder, is_punctuation, json_dumps, normalize_form, query_by_sense, sort_hits, word_spans
+from sensesearch import Encoder, is_punctuation, normalize_form, query_by_sense, sort_hits, word_spans
 
-from .errors import (
-    ConfigMismatchError,
-    IndexCorruptError,
-    ModelLoadError,
-    QueryError,
-    SenseCountError,
-    SenseNotFoundError,
-    SenseSearchError,
-    WordNotFoundError,
-)
+from .errors import WordNotFoundError
 from .records import Hit, IndexInfo
 from .server_guard import RequestGuard, allowed_hosts, check_token
+from .server_http import BodyLimit, ErrorOut, StrictJSON, add_error_handlers, error_response
 from .server_sense import add_sense_routes
 from .server_state import IndexService
-
-log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2000
 MAX_WORD_CHARS = 100
@@ -53,11 +39,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-_STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
-    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (SenseNotFoundError, 404),
-    (IndexCorruptError, 500),
-    (ConfigMismatchError, 500), (ModelLoadError, 500),
-)
 Sort = Literal["score", "left", "right"]
 NUMPY_TO_PLAIN: dict[Any, Any] = {np.generic: lambda value: value.item(), np.ndarray: lambda array: array.tolist()}
 
@@ -103,13 +84,6 @@ class ReloadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
 
 
-class ErrorOut(BaseModel):
-    """Every error answer: one readable line, plus validation details where there are any."""
-
-    error: str
-    detail: list[Any] | None = None
-
-
 WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS,
                                  description="The word, or a phrase of adjacent words (case-insensitive).")]
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422)}
@@ -138,12 +112,12 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
     hosts = allowed_hosts(host, allow_hosts)
     service = IndexService(Path(index_path), encoder=encoder, device=device)
     app = FastAPI(title="sensesearch", version="0.1.0", summary="Word-sense similarity search over a corpus.",
-                  docs_url=None, redoc_url=None, default_response_class=_StrictJSON,
+                  docs_url=None, redoc_url=None, default_response_class=StrictJSON,
                   responses=ERRORS)
     app.state.service = service
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.add_middleware(RequestGuard, hosts=hosts, on_error=_error)
-    _add_error_handlers(app)
+    app.add_middleware(RequestGuard, hosts=hosts, on_error=error_response)
+    add_error_handlers(app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -248,87 +222,3 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
-
-
-class _TooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is larger than {limit} bytes")
-
-
-class BodyLimit:
-    """Refuse request bodies over `max_bytes`, by Content-Length or by counting what arrives."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_bytes:
-            await _error(413, f"request body is larger than {self.max_bytes} bytes")(scope, receive, send)
-            return
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                # An HTTPException, because FastAPI turns other errors while reading a body into a 400.
-                raise _TooLarge(self.max_bytes)
-            return message
-
-        await self.app(scope, counted, send)
-
-
-class _AsciiJSON(JSONResponse):
-    """Escapes everything outside ASCII, so text that is not valid Unicode can be reported back too."""
-
-    def render(self, content: Any) -> bytes:
-        return json_dumps(content, ascii_only=True).encode("ascii")
-
-
-class _StrictJSON(JSONResponse):
-    """Every answer as strict JSON: a non-finite number is null, never `NaN` (which a browser cannot parse)."""
-
-    def render(self, content: Any) -> bytes:
-        try:
-            return json_dumps(content).encode("utf-8")
-        except UnicodeEncodeError:
-            return json_dumps(content, ascii_only=True).encode("ascii")
-
-
-def _error(status: int, message: str, detail: list[Any] | None = None,
-           headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
-    if detail is not None:
-        body["detail"] = detail
-    return _AsciiJSON(body, status_code=status, headers=headers)
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(SenseSearchError)
-    async def domain_error(_request: Request, exc: SenseSearchError) -> JSONResponse:
-        status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 400)
-        if status >= 500:
-            log.error("index problem: %s", exc)
-        return _error(status, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # The rejected input is left out: the caller has it, and it may be up to the body limit long.
-        errors = jsonable_encoder([{key: value for key, value in error.items() if key != "input"}
-                                   for error in exc.errors()])
-        first = errors[0] if errors else {}
-        if first.get("type") == "json_invalid":
-            return _error(422, "the request body is not valid JSON", errors)
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        message = f"{where}: {first.get('msg', 'invalid request')}" if where else first.get("msg", "invalid request")
-        return _error(422, message, errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))

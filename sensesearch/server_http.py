@@ -1,0 +1,127 @@
+"""How the server answers over HTTP: strict JSON bodies, one-line error bodies with the status each error kind
+maps to, and the request-body size limit. server.py holds the routes; server_guard.py what keeps other sites out."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sensesearch import json_dumps
+
+from .errors import (
+    ConfigMismatchError,
+    IndexCorruptError,
+    ModelLoadError,
+    QueryError,
+    SenseCountError,
+    SenseNotFoundError,
+    SenseSearchError,
+    WordNotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
+    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (SenseNotFoundError, 404),
+    (IndexCorruptError, 500),
+    (ConfigMismatchError, 500), (ModelLoadError, 500),
+)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: one readable line, plus validation details where there are any."""
+
+    error: str
+    detail: list[Any] | None = None
+
+
+class _TooLarge(HTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body is larger than {limit} bytes")
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes`, by Content-Length or by counting what arrives."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            await error_response(413, f"request body is larger than {self.max_bytes} bytes")(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # An HTTPException, because FastAPI turns other errors while reading a body into a 400.
+                raise _TooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class AsciiJSON(JSONResponse):
+    """Escapes everything outside ASCII, so text that is not valid Unicode can be reported back too."""
+
+    def render(self, content: Any) -> bytes:
+        return json_dumps(content, ascii_only=True).encode("ascii")
+
+
+class StrictJSON(JSONResponse):
+    """Every answer as strict JSON: a non-finite number is null, never `NaN` (which a browser cannot parse)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return json_dumps(content).encode("utf-8")
+        except UnicodeEncodeError:
+            return json_dumps(content, ascii_only=True).encode("ascii")
+
+
+def error_response(status: int, message: str, detail: list[Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """The body of every error answer (ErrorOut): `{"error": message}`, with `detail` where given."""
+    body: dict[str, Any] = {"error": message}
+    if detail is not None:
+        body["detail"] = detail
+    return AsciiJSON(body, status_code=status, headers=headers)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error `app` raises answered as `error_response`: domain errors with their STATUS_OF status."""
+    @app.exception_handler(SenseSearchError)
+    async def domain_error(_request: Request, exc: SenseSearchError) -> JSONResponse:
+        status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 400)
+        if status >= 500:
+            log.error("index problem: %s", exc)
+        return error_response(status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The rejected input is left out: the caller has it, and it may be up to the body limit long.
+        errors = jsonable_encoder([{key: value for key, value in error.items() if key != "input"}
+                                   for error in exc.errors()])
+        first = errors[0] if errors else {}
+        if first.get("type") == "json_invalid":
+            return error_response(422, "the request body is not valid JSON", errors)
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else first.get("msg", "invalid request")
+        return error_response(422, message, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
