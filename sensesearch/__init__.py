@@ -61,7 +61,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SenseTimeline": ("diachronic", "SenseTimeline"),
     "path_text": ("inputs", "path_text"),
     "read_corpus": ("corpus", "read_corpus"),
-    "physical_lines": ("corpus", "physical_lines"),
+    "physical_lines": ("decoding", "physical_lines"),
+    "decode_text": ("decoding", "decode_bytes"),
     "input_files": ("corpus", "expand_paths"),
     "ENGINES": ("engines", "ENGINES"),
     "check_engine": ("engines", "check_engine"),
@@ -90,8 +91,10 @@ if TYPE_CHECKING:
     from .claim import release_outside_store
     from .compare import Comparison
     from .compare import compare as compare_usages
-    from .corpus import check_paths, physical_lines, read_corpus
+    from .corpus import check_paths, read_corpus
     from .corpus import expand_paths as input_files
+    from .decoding import decode_bytes as decode_text
+    from .decoding import physical_lines
     from .devices import check_device, check_model
     from .encoder import Encoder, load_encoder
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline

@@ -27,7 +27,7 @@ from typer.models import ArgumentInfo, ParameterInfo
 
 import sensesearch
 from sensesearch import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
-                         EncoderSettings, SenseSearchError, UsageError, parse_layers)
+                         EncoderSettings, InputError, SenseSearchError, UsageError, parse_layers)
 
 app = typer.Typer(
     help="Find usages of a word like this one: contextual word vectors over a whole corpus.\n\n"
@@ -236,12 +236,17 @@ def utf8_problem(text: str) -> str | None:
 
 
 def read_text_input(name: str | Path) -> str:
-    """A text file's content, or standard input's for "-", bytes that are not UTF-8 replaced (U+FFFD) either way.
+    """A text file's content, or standard input's for "-", decoded as `index` decodes a corpus (sensesearch.decode_text).
 
-    OSError when the file cannot be read.
+    InputError naming the file when it cannot be read or is not text.
     """
-    data = sys.stdin.buffer.read() if str(name) == "-" else Path(name).read_bytes()
-    return data.decode("utf-8", errors="replace")
+    try:
+        data = sys.stdin.buffer.read() if str(name) == "-" else Path(name).read_bytes()
+        return sensesearch.decode_text(data)[0]
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+    except InputError as exc:
+        raise InputError(f"cannot read {name}: {exc}") from None
 
 
 def fail(message: str, code: int = 1) -> None:

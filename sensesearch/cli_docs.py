@@ -10,7 +10,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 import sensesearch
-from sensesearch import SenseSearchError
 
 from .cli import (DEFAULT_INDEX, CombineOption, CsvOption, DeviceOption, IndexOption, JsonOption, LayersOption,
                   ModelOption, PoolingOption, PrecisionOption, TerminalTable, app, emit_json, encoder_settings, err,
@@ -116,10 +115,7 @@ def compare(
     """
     if json_ and csv_:
         fail("choose one of --json and --csv", 2)
-    try:
-        lines = sensesearch.physical_lines(read_text_input(file))
-    except OSError as exc:
-        raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
+    lines = sensesearch.physical_lines(read_text_input(file))
     settings = encoder_settings(model, layers, combine, pooling, precision=precision)
     with CommandProgress(err, quiet=json_ or csv_) as progress:
         progress.phase("loading the model")

@@ -54,10 +54,7 @@ def print_hits(hits: list[Hit], json_: bool, csv_: bool) -> None:
 
 def _query_lines(file: Path) -> list[tuple[int, str]]:
     """(line number, text) of each non-blank line; every line checked for its marker before the model loads."""
-    try:
-        raw = read_text_input(file)
-    except OSError as exc:
-        raise SenseSearchError(f"cannot read {file}: {exc.strerror or exc}") from None
+    raw = read_text_input(file)
     lines = [(n, line.strip()) for n, line in enumerate(sensesearch.physical_lines(raw), start=1) if line.strip()]
     if not lines:
         raise QueryError(f"{file} holds no query: write one sentence with a [[marked]] word a line")

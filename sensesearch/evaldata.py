@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpus import physical_lines
+from .decoding import physical_lines, read_text
 from .errors import InputError
 from .segment import split_sentences
 
@@ -87,9 +87,11 @@ def _gold_for(data_file: Path) -> Path:
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        return physical_lines(path.read_text(encoding="utf-8"))
+        return physical_lines(read_text(path)[0])
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except InputError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
 
 
 def read_coarsewsd_word(folder: Path, limit: int | None = None, seed: int = 0) -> WsdWord:
@@ -100,8 +102,8 @@ def read_coarsewsd_word(folder: Path, limit: int | None = None, seed: int = 0) -
     if len(rows) != len(gold):
         raise InputError(f"{data_file} has {len(rows)} lines but its gold file has {len(gold)}")
     try:
-        classes = {str(k): str(v) for k, v in json.loads((folder / "classes_map.txt").read_text()).items()}
-    except (OSError, ValueError, AttributeError) as exc:
+        classes = {str(k): str(v) for k, v in json.loads(read_text(folder / "classes_map.txt")[0]).items()}
+    except (OSError, ValueError, AttributeError, InputError) as exc:
         raise InputError(f"cannot read {folder / 'classes_map.txt'}: {exc}") from None
     items = []
     for number, (row, sense) in enumerate(zip(rows, gold), start=1):

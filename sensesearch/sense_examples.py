@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import DEFAULT_CLUSTER_EXAMPLES
+from .decoding import physical_lines, read_text
 from .errors import InputError, QueryError, SenseCountError
 from .evaldata import WsdItem, read_coarsewsd_word
 from .inventory import Example, check_name
@@ -63,11 +64,11 @@ def read_labelled(path: str | Path, word: str) -> list[WsdItem]:
         return [WsdItem(word, i.text, i.start, i.end, check_name(data.classes.get(i.sense, i.sense)))
                 for i in data.items]
     try:
-        lines = source.read_text(encoding="utf-8").splitlines()
+        lines = physical_lines(read_text(source)[0])
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text") from None
+    except InputError as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
     items = []
     for number, line in enumerate(lines, start=1):
         where = f"{path}:{number}: "

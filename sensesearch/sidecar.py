@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .decoding import read_text
 from .errors import InputError
 from .records import Document
 
@@ -41,8 +42,10 @@ def typed(value: str) -> Any:
 def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
     """File name -> fields of one sidecar CSV; InputError naming the line when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        text, _ = read_text(path)
+    except OSError as exc:
+        raise InputError(f"cannot read the metadata sidecar {path}: {exc.strerror or exc}") from None
+    except InputError as exc:
         raise InputError(f"cannot read the metadata sidecar {path}: {exc}") from None
     reader = csv.DictReader(text.splitlines())
     if reader.fieldnames is None or FILE_COLUMN not in reader.fieldnames:

@@ -1,0 +1,110 @@
+"""Bytes to text: the one decoder of every text a user hands over in a file (corpora, query files, compare's lines,
+labelled sense examples, metadata sidecars), so a file that one command reads, every command reads alike.
+
+UTF-8 first, a byte-order mark's encoding where there is one; UTF-8 that has a few stray bytes of a legacy encoding
+(the commonest mix in real corpora: a cp1252 quote pasted into UTF-8 text) or that was cut inside its last
+character stays UTF-8, those bytes alone repaired; anything else is left to charset-normalizer's detector.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from .errors import InputError
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_STRAY = re.compile("[\udc80-\udcff]+")
+"""Bytes the UTF-8 decoder could not read, as its surrogateescape handler hands them over (PEP 383)."""
+MOSTLY_ASCII = 0.8
+_LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
+_BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
+         ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
+STRAY_ENCODING = "cp1252"
+"""How stray bytes in UTF-8 text are read: Windows' Western code page, where such bytes (curly quotes, dashes,
+accented letters) mostly come from; its five undefined bytes become U+FFFD."""
+REPAIRED = f"utf-8+{STRAY_ENCODING}"
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode bytes to text; returns (text, encoding), the encoding "utf-8+cp1252" for UTF-8 with stray bytes read
+    as cp1252 (see `repaired_utf8`). A byte-order mark is not part of the text. Raises InputError for binary data.
+    """
+    for encoding, bom in _BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace"), encoding
+    if b"\x00" in data[:65536]:
+        raise InputError("binary file (contains NUL bytes)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    repaired = repaired_utf8(data)
+    if repaired is not None:
+        return repaired
+    candidates = [(str(m), m.encoding) for m in from_bytes(data) if m.encoding]
+    if not candidates:
+        raise InputError("not text in any encoding the detector knows")
+    non_ascii = len(data.translate(None, bytes(range(128))))
+    if non_ascii > (1 - MOSTLY_ASCII) * len(data):
+        return candidates[0]
+    # The detector may leave out cp1252 itself, the commonest legacy encoding of mostly-ASCII text.
+    try:
+        candidates.append((data.decode("cp1252"), "cp1252"))
+    except UnicodeDecodeError:
+        pass
+    return min(candidates, key=lambda c: (_oddity(c[0]), c[1] not in _LATIN_DEFAULTS))
+
+
+def repaired_utf8(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of bytes that are UTF-8 but for a few: None unless the characters read as UTF-8 outnumber
+    the bytes that are not (text in a legacy encoding all but never holds a valid multi-byte sequence), or the only
+    fault is a last character cut short.
+
+    Stray bytes are read as STRAY_ENCODING, one character each (encoding "utf-8+cp1252"); a cut last character
+    becomes U+FFFD (encoding "utf-8"), as a decoder that replaces errors would make it.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    text = decoder.decode(data, final=False)
+    cut = bool(decoder.getstate()[0])
+    stray = sum(len(run) for run in _STRAY.findall(text))
+    if stray and len(_NON_ASCII.findall(text)) - stray <= stray:
+        return None
+    text = _STRAY.sub(_stray_text, text) + ("\ufffd" if cut else "")
+    return text, REPAIRED if stray else "utf-8"
+
+
+def _stray_text(run: re.Match[str]) -> str:
+    return bytes(ord(ch) - 0xDC00 for ch in run.group()).decode(STRAY_ENCODING, errors="replace")
+
+
+def read_text(path: str | Path) -> tuple[str, str]:
+    """A file's text and encoding (`decode_bytes`). Raises OSError when it cannot be read, InputError for binary data."""
+    return decode_bytes(Path(path).read_bytes())
+
+
+def physical_lines(text: str) -> list[str]:
+    """`text` cut at "\n" only (a trailing "\r" dropped), unlike str.splitlines, which also cuts at
+    U+2028, U+0085, form feeds and other separators that can sit inside one record or sentence."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def _oddity(text: str) -> tuple[int, int]:
+    """(implausible, all) non-ASCII characters of a decoding of mostly-ASCII (so Latin-script) text.
+
+    With a handful of non-ASCII bytes the detector has little evidence, and e.g. Big5 curly quotes
+    read as "manĪ”s" in cp775. In Latin-script text, controls, unassigned code points and letters
+    of other scripts are implausible; fewer characters means multi-byte sequences read as one.
+    """
+    odd = 0
+    found = _NON_ASCII.findall(text)
+    for ch in found:
+        category = unicodedata.category(ch)
+        if category[0] == "C" or (category[0] == "L" and not unicodedata.name(ch, "").startswith("LATIN")):
+            odd += 1
+    return odd, len(found)

@@ -1,0 +1,111 @@
+"""One decoder for every file a user hands over: UTF-8 with stray legacy bytes or a cut last character stays UTF-8,
+a second byte-order mark stays in the text (offsets count it), and query files, compare's lines, labelled sense
+examples, metadata sidecars and evaluation data are read as a corpus is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sensesearch.cli import app
+from sensesearch.corpus import read_text_file
+from sensesearch.decoding import decode_bytes
+from sensesearch.evaldata import read_coarsewsd_word
+from sensesearch.records import Document
+from sensesearch.sense_examples import read_labelled
+from sensesearch.sidecar import read_sidecar
+
+runner = CliRunner()
+MIXED = "Das Café in München. The naïve bank. " * 3
+
+
+def test_utf8_with_a_stray_cp1252_byte_stays_utf8_and_reads_that_byte_as_cp1252() -> None:
+    text, encoding = decode_bytes(MIXED.encode() + b"One \x92 quote and an undefined \x81 byte.\n")
+    assert text == MIXED + "One \u2019 quote and an undefined \ufffd byte.\n"
+    assert encoding == "utf-8+cp1252"
+
+
+@pytest.mark.parametrize("head", ["The café owner didn’t open the bank. " * 2, "Plain ASCII text, then "])
+def test_utf8_cut_inside_its_last_character_is_utf8_with_a_replacement_character(head: str) -> None:
+    text, encoding = decode_bytes((head + "End —").encode()[:-1])
+    assert (text, encoding) == (head + "End \ufffd", "utf-8")
+
+
+def test_legacy_text_with_a_chance_utf8_pair_stays_legacy() -> None:
+    # "Ã©" in cp1252 is the UTF-8 of "é"; one such pair among many cp1252 letters does not make the file UTF-8.
+    original = "Le café était très animé. Ã© " + "Très bien, à bientôt. " * 3
+    text, encoding = decode_bytes(original.encode("cp1252"))
+    assert text == original and encoding != "utf-8+cp1252"
+
+
+def test_a_second_byte_order_mark_stays_in_the_text(tmp_path: Path) -> None:
+    path = tmp_path / "dbom.txt"
+    path.write_bytes("\ufeff\ufeffDouble BOM bank.\n".encode())
+    document = read_text_file(path)
+    assert isinstance(document, Document) and document.text == "\ufeffDouble BOM bank.\n"
+
+
+def test_offsets_count_a_second_byte_order_mark(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "dbom.txt").write_bytes("\ufeff\ufeffDouble BOM bank.\n".encode())
+    (corpus / "j.jsonl").write_text(json.dumps({"id": "r", "text": "\ufeffA record's bank."}) + "\n")
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(corpus), "--index", index, "--model", "fake:test", "--quiet"]).exit_code == 0
+    hits = json.loads(runner.invoke(app, ["usages", "bank", "--index", index, "--json"]).stdout)
+    originals = {"dbom.txt": "\ufeffDouble BOM bank.\n", "r": "\ufeffA record's bank."}
+    assert sorted(Path(h["document"]).name for h in hits) == ["dbom.txt", "r"]
+    for hit in hits:
+        assert originals[Path(hit["document"]).name][hit["doc_start"]:hit["doc_start"] + 4] == "bank"
+
+
+def _legacy(path: Path, text: str, encoding: str = "cp1252") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8-sig"])
+def test_query_file_is_read_as_a_corpus_is(tmp_path: Path, encoding: str) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("We sat in the café by the bank.\n")
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(corpus), "--index", index, "--model", "fake:test", "--quiet"]).exit_code == 0
+    queries = _legacy(tmp_path / "q.txt", "The [[café]] was open.\n", encoding)
+    result = runner.invoke(app, ["query", "--file", str(queries), "--index", index, "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)[0]
+    assert answer["query"] == "The [[café]] was open." and answer["hits"][0]["word"] == "café"
+
+
+def test_compare_reads_its_lines_as_a_corpus_is(tmp_path: Path) -> None:
+    lines = _legacy(tmp_path / "cp.txt", "We sat at the café.\nThe café sold tea.\n")
+    result = runner.invoke(app, ["compare", "café", str(lines), "--model", "fake:test", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sentences"] == ["We sat at the café.", "The café sold tea."]
+
+
+def test_a_binary_query_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(b"\x00\x01[[bank]]\x00")
+    result = runner.invoke(app, ["compare", "bank", str(binary), "--model", "fake:test"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert f"cannot read {binary}: binary file" in result.output
+
+
+def test_labelled_examples_sidecars_and_evaluation_data_are_read_as_a_corpus_is(tmp_path: Path) -> None:
+    examples = _legacy(tmp_path / "ex.tsv", "drink\tA [[café]] au lait.\nplace\tThe [[café]] opened.\n")
+    assert [(e.sense, e.text) for e in read_labelled(examples, "café")] == [
+        ("drink", "A café au lait."), ("place", "The café opened.")]
+    sidecar = _legacy(tmp_path / "metadata.csv", "file,author\na.txt,Renée\n")
+    assert read_sidecar(sidecar) == {"a.txt": {"author": "Renée"}}
+    word = tmp_path / "café"
+    word.mkdir()
+    _legacy(word / "train.data.txt", "1\tLe café noir.\n")
+    _legacy(word / "train.gold.txt", "0\n")
+    _legacy(word / "classes_map.txt", json.dumps({"0": "boisson_café"}, ensure_ascii=False))
+    data = read_coarsewsd_word(word)
+    assert data.items[0].text == "Le café noir." and data.classes == {"0": "boisson_café"}
