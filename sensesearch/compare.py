@@ -55,9 +55,9 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
     vectors = []
     for (text, start, end), enc in zip(located, encoded):
         try:
-            vectors.append(span_vector(enc, start, end)[1])
-        except QueryError:
-            raise QueryError(f"no word the model reads at {text[start:end]!r} in {text[:60]!r}") from None
+            vectors.append(span_vector(enc, start, end, text)[1])
+        except QueryError as exc:
+            raise QueryError(f"{exc}, in {text[:60]!r}") from None
     matrix = np.stack(vectors) @ np.stack(vectors).T
     # Rounded as Python floats (float32 rounding prints 0.9599999785423279) and kept within [-1, 1].
     similarity = [[round(min(1.0, max(-1.0, float(v))), 4) for v in row] for row in matrix]

@@ -14,6 +14,7 @@ import functools
 import unicodedata
 
 from .errors import ConfigMismatchError
+from .normalize import fold_text
 
 DEFAULT_LANGUAGE = "en"
 LEMMA_CACHE = 200_000
@@ -50,8 +51,13 @@ class Lemmatizer:
         self._cached = functools.lru_cache(maxsize=LEMMA_CACHE)(self._lemmatize)
 
     def __call__(self, surface: str) -> str:
-        """The lemma of `surface` (best as written in the text), case-folded and NFKC like stored forms."""
-        return self._cached(surface)
+        """The lemma of `surface` (best as written in the text), case-folded and NFKC like stored forms.
+
+        The surface is first read as the model reads it (normalize.fold_text: NFKC, invisible characters removed,
+        case kept), so the lemma of a word type does not hang on the spelling it happened to come in first: "ﬁles"
+        (a ligature) or fullwidth "ＲＡＮ" would otherwise be unknown to the dictionary and be their own lemmas.
+        """
+        return self._cached(fold_text(surface))
 
     def _lemmatize(self, form: str) -> str:
         from simplemma import lemmatize

@@ -38,6 +38,8 @@ def parse_marked(text: str) -> MarkedQuery:
     text = clean_text(text)
     markers = list(_MARKER.finditer(text))
     if not markers:
+        if "[[" in text or "]]" in text:
+            raise QueryError("unbalanced [[ ]] marker in the query")
         raise QueryError('mark the word to search for with double brackets, e.g. "the [[bank]] raised its rates"')
     if len(markers) > 1:
         raise QueryError(f"mark exactly one word; found {len(markers)} markers: "
@@ -47,7 +49,7 @@ def parse_marked(text: str) -> MarkedQuery:
     stripped = inner.strip()
     if not stripped:
         raise QueryError("the marked word is empty: put a word between [[ and ]]")
-    if "[[" in inner or "]]" in text[marker.end():] or "[[" in text[marker.end():]:
+    if "[[" in inner or "]]" in text[:marker.start()] or "]]" in text[marker.end():] or "[[" in text[marker.end():]:
         raise QueryError("unbalanced [[ ]] marker in the query")
     lead = len(inner) - len(inner.lstrip())
     clean = text[: marker.start()] + inner + text[marker.end():]
@@ -61,8 +63,12 @@ def normalize_form(word: str) -> str:
 
 
 def is_punctuation(word: str) -> bool:
-    """True for tokens made only of punctuation and symbols; those are not stored as occurrences."""
-    return all(unicodedata.category(ch)[0] in "PSZC" for ch in word)
+    """True for tokens made only of punctuation and symbols; those are not stored as occurrences.
+
+    Marks count as what they sit on: emoji variation selector 16 (U+FE0F, a mark) makes "❤️" no more a word than
+    "❤", and the keycap mark leaves "1️⃣" a digit.
+    """
+    return all(unicodedata.category(ch)[0] in "PSZCM" for ch in word)
 
 
 def words_in_span(spans: np.ndarray, start: int, end: int) -> list[int]:
@@ -70,14 +76,21 @@ def words_in_span(spans: np.ndarray, start: int, end: int) -> list[int]:
     return [i for i, (s, e) in enumerate(spans.tolist()) if s < end and e > start]
 
 
-def span_vector(encoded: EncodedSentence, start: int, end: int) -> tuple[list[int], np.ndarray]:
-    """Rows of the words overlapping [start, end) and the unit mean of their vectors.
+def span_vector(encoded: EncodedSentence, start: int, end: int, text: str) -> tuple[list[int], np.ndarray]:
+    """Rows of the words of `text` (the encoded sentence) that [start, end) marks, and the unit mean of their vectors.
 
-    QueryError when the span holds no word the model reads (e.g. only spaces or control characters).
+    Punctuation among them is left out, as ingest leaves it out of a stored phrase, unless the span holds nothing
+    else: "[[bank.]]" is the word "bank" as the index stores it. QueryError when the span cuts a word ("b[[a]]nk":
+    the lookup would be of "a", the vector of "bank") or holds no word the model reads (only spaces, say).
     """
     rows = words_in_span(encoded.spans, start, end)
     if not rows:
-        raise QueryError("the marked text holds no word the model reads")
+        raise QueryError(f"the marked text {text[start:end]!r} holds no word the model reads")
+    for s, e in encoded.spans[rows].tolist():
+        if s < start or e > end:
+            raise QueryError(f"the marker cuts the word {text[s:e]!r}: mark whole words, e.g. [[{text[s:e]}]]")
+    stored = [row for row in rows if not is_punctuation(text[encoded.spans[row][0]:encoded.spans[row][1]])]
+    rows = stored or rows
     vector = encoded.vectors[rows].mean(axis=0)
     return rows, (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
 

@@ -56,10 +56,7 @@ class Searcher:
         """The query sentence and the unit vector of its marked span (the mean of its words if several)."""
         marked = parse_marked(text)
         encoded = self.encoder().encode([marked.text])[0]
-        try:
-            _, vector = span_vector(encoded, marked.start, marked.end)
-        except QueryError:
-            raise QueryError(f"the marked text {marked.word!r} holds no word the model reads") from None
+        _, vector = span_vector(encoded, marked.start, marked.end, marked.text)
         return marked, vector
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
@@ -168,22 +165,25 @@ class Searcher:
 
         A word the pre-tokenizer splits (don't, well-known, 银行) or several words (interest rate) is a
         phrase: its stored words at the same row offsets of one sentence, with the same text between.
-        `lemma` widens a word to every form of its lemma; `where` keeps documents meeting the conditions.
+        `lemma` widens one stored word to every form of its lemma (a phrase is matched as written: the lemmatiser
+        reads "don't" as "do"); `where` keeps documents meeting the conditions.
         WordNotFoundError when there is none; its message names no option (only a front end knows its own).
         """
         form = normalize_form(word.strip())
-        lemma_form = lemmatizer(self.source.config.lemma_language)(form) if lemma else None
+        one_word = is_one_word(word)
+        lemma_of = lemmatizer(self.source.config.lemma_language) if lemma else None
+        lemma_form = lemma_of(form) if lemma_of is not None and one_word else None
         ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
         if ids:
             return [(i,) for i in ids]
-        phrase = (Phrase(word, ((0, form),), ()) if is_one_word(word)
-                  else phrase_of(word, word_spans(self.encoder(), word)))
+        phrase = Phrase(word, ((0, form),), ()) if one_word else phrase_of(word, word_spans(self.encoder(), word))
         if len(phrase.words_at) > 1:
             places = self._within(self._phrase_places(phrase, documents), where)
             if places:
                 return places
         elif phrase.keys and phrase.keys[0] != form:  # one stored word in punctuation: "bank," or “bank”
-            ids = self.rows.occurrence_ids(phrase.keys[0], documents, where=where)
+            lemma_form = lemma_of(phrase.keys[0]) if lemma_of is not None else None
+            ids = self.rows.occurrence_ids(phrase.keys[0], documents, lemma=lemma_form, where=where)
             if ids:
                 return [(i,) for i in ids]
         raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, lemma_form, where))

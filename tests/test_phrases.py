@@ -71,9 +71,9 @@ def test_query_for_a_marked_phrase_scores_span_vectors(phrase_index: Path) -> No
         encoder = FakeEncoder()
         clean = query.replace("[[", "").replace("]]", "")
         start = clean.index("interest")
-        _, want = span_vector(encoder.encode([clean])[0], start, start + len("interest rate"))
+        _, want = span_vector(encoder.encode([clean])[0], start, start + len("interest rate"), clean)
         for hit in hits:
-            _, usage = span_vector(encoder.encode([hit.sentence])[0], hit.start, hit.end)
+            _, usage = span_vector(encoder.encode([hit.sentence])[0], hit.start, hit.end, hit.sentence)
             assert hit.score == pytest.approx(float(usage @ want), abs=1e-4)
         assert len(index.query("They [[don't]] mind.", k=5)) == 2
 

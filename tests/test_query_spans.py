@@ -1,0 +1,103 @@
+"""A marked span means whole words as the index stores them: a marker that cuts a word is refused, punctuation in it
+is left out of the vector as ingest leaves it out, stray brackets are named; lemmas hang on the word, not on the
+Unicode spelling it came in first, and lemma search widens single words only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sensesearch import QueryError, SenseIndex
+from sensesearch.cli import app
+from sensesearch.query import is_punctuation, parse_marked, span_vector
+
+from .fake_encoder import FakeEncoder
+
+runner = CliRunner()
+
+
+def _index(tmp_path: Path, text: str) -> str:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(text)
+    index = str(tmp_path / "idx")
+    result = runner.invoke(app, ["index", str(corpus), "--index", index, "--model", "fake:test", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return index
+
+
+@pytest.mark.parametrize("query, cut", [("The b[[a]]nk raised rates.", "bank"), ("The [[ban]]k raised rates.", "bank"),
+                                        ("We [[went to the ba]]nk.", "bank")])
+def test_a_marker_that_cuts_a_word_is_refused_naming_it(tmp_path: Path, query: str, cut: str) -> None:
+    index = _index(tmp_path, "The bank raised rates. A cat sat.\n")
+    with SenseIndex.open(index) as opened, pytest.raises(QueryError, match=f"cuts the word '{cut}'"):
+        opened.query(query, k=1)
+    result = runner.invoke(app, ["query", query, "--index", index])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit) and "cuts the word" in result.output
+
+
+def test_compare_refuses_a_marker_that_cuts_a_word(tmp_path: Path) -> None:
+    lines = tmp_path / "l.txt"
+    lines.write_text("The [[ban]]k lent money.\nThe river bank flooded.\n")
+    result = runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test"])
+    assert result.exit_code == 1 and "cuts the word 'bank'" in result.output
+
+
+@pytest.mark.parametrize("marked", ["We went to the [[bank.]] anyway.", "We went to the [[(bank)]] anyway.",
+                                    "We went to the [[ bank, ]] anyway."])
+def test_punctuation_inside_the_marker_leaves_the_vector_of_the_word(marked: str) -> None:
+    encoder = FakeEncoder()
+    plain = parse_marked(marked.replace("[[", "").replace("]]", "").replace("bank", "[[bank]]", 1))
+    query = parse_marked(marked)
+    assert query.text == plain.text
+    _, want = span_vector(encoder.encode([plain.text])[0], plain.start, plain.end, plain.text)
+    _, got = span_vector(encoder.encode([query.text])[0], query.start, query.end, query.text)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_query_identical_to_a_stored_sentence_scores_one_with_punctuation_in_the_marker(tmp_path: Path) -> None:
+    index = _index(tmp_path, "We went to the bank, anyway.\n")
+    with SenseIndex.open(index) as opened:
+        hit = opened.query("We went to the [[bank,]] anyway.", k=1)[0]
+    assert hit.word == "bank" and hit.score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_marker_of_punctuation_only_still_has_a_vector() -> None:
+    encoder = FakeEncoder()
+    marked = parse_marked("Wait [[...]] what?")
+    rows, vector = span_vector(encoder.encode([marked.text])[0], marked.start, marked.end, marked.text)
+    assert len(rows) == 3 and np.linalg.norm(vector) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text", ["bank]] x [[y]]", "the [[bank", "the bank]] rose", "[[a]] b ]]"])
+def test_stray_brackets_are_named_as_an_unbalanced_marker(text: str) -> None:
+    with pytest.raises(QueryError, match="unbalanced"):
+        parse_marked(text)
+
+
+@pytest.mark.parametrize("token, stored", [("❤️", False), ("🏳️\u200d🌈", False), ("👋🏽", False), ("1️⃣", True),
+                                           ("café", True), ("cafe\u0301", True)])
+def test_emoji_with_a_variation_selector_are_symbols_like_the_rest(token: str, stored: bool) -> None:
+    assert is_punctuation(token) is not stored
+
+
+def test_a_lemma_does_not_hang_on_the_spelling_a_word_came_in_first(tmp_path: Path) -> None:
+    index = _index(tmp_path, "The \ufb01les were lost. The files were found. He \uff32\uff21\uff2e fast. She ran home.\n")
+    for word, forms in (("file", {"ﬁles", "files"}), ("run", {"ＲＡＮ", "ran"})):
+        result = runner.invoke(app, ["usages", word, "--lemma", "--index", index, "--json"])
+        assert result.exit_code == 0, result.output
+        assert {hit["word"] for hit in json.loads(result.stdout)} == forms
+
+
+def test_lemma_search_of_a_phrase_matches_the_phrase_as_written(tmp_path: Path) -> None:
+    index = _index(tmp_path, "I do it. She does it. They did it. I don't know.\n")
+    result = runner.invoke(app, ["usages", "don't", "--lemma", "--index", index, "--json"])
+    assert result.exit_code == 0, result.output
+    assert [hit["word"] for hit in json.loads(result.stdout)] == ["don't"]
+    widened = runner.invoke(app, ["usages", "does,", "--lemma", "--index", index, "--json"])
+    # "don" is a stored word too (of "don't"), and simplemma's English dictionary gives it the lemma "do".
+    assert {hit["word"] for hit in json.loads(widened.stdout)} >= {"did", "do", "does"}
