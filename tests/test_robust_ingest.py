@@ -158,7 +158,7 @@ def test_an_encoder_error_reaches_the_caller_and_leaves_the_index_as_it_was(
     assert after.documents == before.documents and np.array_equal(after.vector_ids, before.vector_ids)
 
 
-@pytest.mark.parametrize("emptied", ["", "  \n\t\n", "\ufeff"])
+@pytest.mark.parametrize("emptied", ["", "  \n\t\n", "\ufeff", "\u200b\ufeff\u00ad \ufeff"])
 def test_a_file_or_record_emptied_since_it_was_indexed_is_dropped(tmp_path: Path, fake_settings: EncoderSettings,
                                                                   emptied: str) -> None:
     """An emptied file used to be skipped before its stored version was looked up, which then stayed searchable."""

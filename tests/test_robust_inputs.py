@@ -160,7 +160,7 @@ def small_index(tmp_path: Path, bank_corpus: Path) -> Path:
     ("no marker at all", "mark the word"),
     ("the [[bank]] and the [[river]]", "found 2 markers"),
     ("the [[ ]] is empty", "marked word is empty"),
-    ("an [[unclosed marker", "mark the word"),
+    ("an [[unclosed marker", "unbalanced"),
     ("the [[zebra]] grazed", "'zebra' does not occur in the index"),
 ])
 def test_bad_queries(query: str, expected: str, small_index: Path) -> None:
