@@ -26,7 +26,7 @@ from .encoder import Encoder, encode_chunks, runs_on_host
 from .errors import SenseSearchError
 from .config import whole_number_env
 from .lemmas import lemmatizer
-from .normalize import fold_text
+from .normalize import has_visible
 from .records import Document, EncodedChunk, EncodedSentence, IngestReport, Skipped
 from .segment import split_sentences
 from .schema import DocumentRow
@@ -194,8 +194,7 @@ class Ingestor:
                         return
                     self.writer.replace(existing)  # nothing will take its place: the old version goes now
             if not spans:
-                # Nothing but white space and invisible characters (a lone BOM, zero-width spaces) is empty too.
-                self._skip(Skipped(item.label, "no sentences" if fold_text(item.text).strip() else "empty document"))
+                self._skip(Skipped(item.label, "no sentences" if has_visible(item.text) else "empty document"))
                 continue
             # The old version's rows go with the new one's first chunk, in the same transaction, so a
             # crash in between never leaves the document missing.

@@ -42,6 +42,7 @@ import numpy as np
 import regex
 
 _IGNORABLE = regex.compile(r"[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_VISIBLE = regex.compile(r"[^\s\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
@@ -97,6 +98,12 @@ def fold(text: str) -> Folded:
 def fold_text(text: str) -> str:
     """What the model reads for `text`: ignorables removed, NFKC (no case folding)."""
     return fold(text).text
+
+
+def has_visible(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether text[start:end] holds anything but white space and the ignorables `fold` removes (a BOM, a
+    zero-width space): text with nothing else is no sentence and no document, since the model reads nothing there."""
+    return _VISIBLE.search(text, start, len(text) if end is None else end) is not None
 
 
 def clean_text(text: str) -> str:

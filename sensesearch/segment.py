@@ -27,6 +27,8 @@ from ctypes import byref, c_char_p, c_int, c_int32, create_string_buffer
 import blingfire
 import numpy as np
 
+from .normalize import has_visible
+
 MAX_SENTENCE_CHARS = 2000
 BLOCK_CHARS = 100_000
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
@@ -55,7 +57,7 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS,
             if marker and pieces:
                 pieces[0] = (unit_start, pieces[0][1])
             spans.extend(pieces)
-    return spans
+    return [(start, end) for start, end in spans if has_visible(text, start, end)]
 
 
 def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:

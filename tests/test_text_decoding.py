@@ -109,3 +109,10 @@ def test_labelled_examples_sidecars_and_evaluation_data_are_read_as_a_corpus_is(
     _legacy(word / "classes_map.txt", json.dumps({"0": "boisson_café"}, ensure_ascii=False))
     data = read_coarsewsd_word(word)
     assert data.items[0].text == "Le café noir." and data.classes == {"0": "boisson_café"}
+
+
+def test_a_paragraph_of_invisible_characters_is_no_sentence() -> None:
+    from sensesearch.segment import split_sentences
+
+    text = "Real text here.\n\n\u200b\ufeff\u00ad\n\nMore text."
+    assert [text[s:e] for s, e in split_sentences(text)] == ["Real text here.", "More text."]
