@@ -26,11 +26,13 @@ from ctypes import byref, c_char_p, c_int, c_int32, create_string_buffer
 
 import blingfire
 import numpy as np
+import regex
 
 from .normalize import has_visible
 
 MAX_SENTENCE_CHARS = 2000
 BLOCK_CHARS = 100_000
+_CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _LAST_SPACE = re.compile(r"\s(?=\S*$)")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\(?(?:\d{1,3}|[a-z])[.)])[ \t]+(?=\S)")
@@ -122,7 +124,7 @@ def _cut_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int
     while end - start > max_chars:
         window = text[start : start + max_chars]
         space = _LAST_SPACE.search(window.rstrip())
-        cut = start + (space.start() if space and space.start() > max_chars // 2 else max_chars)
+        cut = start + space.start() if space and space.start() > max_chars // 2 else _cluster_cut(text, start, max_chars)
         pieces.append((start, cut))
         start = cut
         while start < end and text[start].isspace():
@@ -130,6 +132,17 @@ def _cut_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int
     if start < end:
         pieces.append((start, end))
     return pieces
+
+
+def _cluster_cut(text: str, start: int, max_chars: int) -> int:
+    """The last grapheme cluster boundary (Unicode UAX #29, regex's \\X) within max_chars of `start`: a cut with no
+    space to take never parts a letter from its accents or an emoji from its skin tone."""
+    cut = start
+    for cluster in _CLUSTER.finditer(text, start, start + max_chars + 1):
+        if cluster.end() - start > max_chars:
+            break
+        cut = cluster.end()
+    return cut if cut > start else start + max_chars
 
 
 def sentence_offsets(text: str) -> list[tuple[int, int]]:

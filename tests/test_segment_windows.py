@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+
+import pytest
+
 from sensesearch.segment import split_sentences
 from sensesearch.windows import best_window, plan_windows
 
@@ -45,3 +49,13 @@ def test_best_window_maximises_context_on_both_sides() -> None:
     assert best_window(400, 401, windows) == 0
     assert best_window(500, 505, windows) == 1
     assert best_window(999, 999, windows) == len(windows) - 1
+
+
+
+@pytest.mark.parametrize("text, cluster", [("a" * 1993 + "e\u0301" * 10 + " end.", "e\u0301"),
+                                           ("x" * 1999 + "\U0001f44b\U0001f3fd" + "y" * 30, "\U0001f44b\U0001f3fd")])
+def test_a_cut_with_no_space_to_take_keeps_grapheme_clusters_whole(text: str, cluster: str) -> None:
+    spans = split_sentences(text)
+    assert len(spans) == 2 and spans[0][1] == spans[1][0]
+    assert all(unicodedata.category(text[start])[0] != "M" and text[start] != "\U0001f3fd" for start, _ in spans)
+    assert sum(text[s:e].count(cluster) for s, e in spans) == text.count(cluster)
