@@ -8,7 +8,8 @@ has it. One resolver serves `documents`, every `-d` filter and `remove`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePath
 
 from sqlalchemy import select
@@ -38,26 +39,39 @@ def _base_name(entry: DocumentEntry) -> str:
     return PurePath(entry.path).name
 
 
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
 def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str]) -> dict[str, list[DocumentEntry]]:
     """For each name, the documents it names: by label; else by path (a folder: all below it); else by
-    the base name of one indexed file. A name that matches nothing maps to an empty list; a base name
-    shared by several files raises InputError (the user must give a path)."""
+    the base name of one indexed file. A name that matches nothing as spelt is tried again in Unicode NFC on both
+    sides (macOS stores file names decomposed, so `café.txt` typed and `cafe\u0301.txt` indexed are one name).
+    A name that matches nothing maps to an empty list; a base name shared by several files raises InputError (the
+    user must give a path)."""
     found: dict[str, list[DocumentEntry]] = {}
     for name in names:
-        # Labels and paths are stored as path_text spells them (bytes that are not UTF-8 as \xNN escapes).
-        spelt = path_text(name)
-        chosen = [e for e in entries if e.label == spelt]
-        if not chosen:
-            key = path_text(Path(name).resolve())
-            chosen = [e for e in entries if _under(e.key, key)]
-        if not chosen and name and os.sep not in name:
-            chosen = [e for e in entries if _base_name(e) == spelt]
-            files = sorted({e.path for e in chosen})
-            if len(files) > 1:
-                raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(files[:4])}"
-                                 f"{', ...' if len(files) > 4 else ''}); give the path or the label")
-        found[name] = chosen
+        chosen = _matching(entries, name, lambda text: text)
+        found[name] = chosen or _matching(entries, name, _nfc)
     return found
+
+
+def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str], str]) -> list[DocumentEntry]:
+    """The documents `name` names (see match_documents), names and stored labels, keys and paths compared as `form`
+    spells them."""
+    # Labels and paths are stored as path_text spells them (bytes that are not UTF-8 as \xNN escapes).
+    spelt = form(path_text(name))
+    chosen = [e for e in entries if form(e.label) == spelt]
+    if not chosen:
+        key = form(path_text(Path(name).resolve()))
+        chosen = [e for e in entries if _under(form(e.key), key)]
+    if not chosen and name and os.sep not in name:
+        chosen = [e for e in entries if form(_base_name(e)) == spelt]
+        files = sorted({e.path for e in chosen})
+        if len(files) > 1:
+            raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(files[:4])}"
+                             f"{', ...' if len(files) > 4 else ''}); give the path or the label")
+    return chosen
 
 
 def resolve_labels(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[str]:

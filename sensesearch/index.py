@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -12,7 +11,7 @@ from filelock import FileLock
 
 from . import dburl
 from .config import IndexConfig
-from .corpus import check_paths, path_text, read_corpus
+from .corpus import check_paths, read_corpus
 from .inputs import check_names
 from .encoder import Encoder, device_assign, load_encoder
 from .errors import ConfigMismatchError, SenseNotFoundError
@@ -135,13 +134,14 @@ class SenseIndex(IndexOpening):
         return [doc.label for doc in chosen.values()]
 
     def matching_documents(self, paths_or_labels: Sequence[str]) -> dict[str, list[DocumentRow]]:
-        """For each path (a folder: everything below it) or label, the stored documents it names."""
-        stored = self.store.all_documents()
-        found: dict[str, list[DocumentRow]] = {}
-        for wanted in check_names(paths_or_labels, "document"):
-            key = path_text(Path(wanted).resolve())
-            found[wanted] = [doc for doc in stored if doc.label == path_text(wanted) or _under(doc.key, key)]
-        return found
+        """For each label, path (a folder: everything below it) or unique base name, the stored documents it names,
+        resolved as `-d` resolves them (catalog.match_documents; InputError for a base name of several files)."""
+        from .catalog import match_documents
+
+        names = check_names(paths_or_labels, "document")
+        stored = {doc.id: doc for doc in self.store.all_documents()}
+        return {name: [stored[entry.id] for entry in chosen if entry.id in stored]
+                for name, chosen in match_documents(self.catalog(), names).items()}
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Remove stored documents: rows and vectors, in one batched pass (OccurrenceStore.remove_documents)."""
@@ -275,9 +275,3 @@ class SenseIndex(IndexOpening):
 
 def _files_size(folder: Path, name: str) -> int:
     return sum(p.stat().st_size for p in folder.glob(name + "*") if p.is_file())
-
-
-def _under(key: str, wanted: str) -> bool:
-    return key == wanted or key.startswith(wanted.rstrip(os.sep) + os.sep) or key.startswith(wanted + "#")
-
-

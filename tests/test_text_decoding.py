@@ -116,3 +116,19 @@ def test_a_paragraph_of_invisible_characters_is_no_sentence() -> None:
 
     text = "Real text here.\n\n\u200b\ufeff\u00ad\n\nMore text."
     assert [text[s:e] for s, e in split_sentences(text)] == ["Real text here.", "More text."]
+
+
+def test_a_document_named_in_another_unicode_form_is_found_by_every_command(tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "cafe\u0301.txt").write_text("The bank by the café.\n")  # decomposed, as macOS names files
+    (corpus / "other.txt").write_text("Another bank.\n")
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(corpus), "--index", index, "--model", "fake:test", "--quiet"]).exit_code == 0
+    typed = "caf\u00e9.txt"
+    hits = runner.invoke(app, ["usages", "bank", "-d", typed, "--index", index, "--json"])
+    assert hits.exit_code == 0, hits.output
+    assert [Path(h["document"]).name for h in json.loads(hits.stdout)] == ["cafe\u0301.txt"]
+    removed = runner.invoke(app, ["remove", str(corpus / typed), "--index", index, "--json"])
+    assert removed.exit_code == 0, removed.output
+    assert [Path(label).name for label in json.loads(removed.stdout)["removed"]] == ["cafe\u0301.txt"]
