@@ -164,10 +164,24 @@ class Planner:
         rows = np.full(total, -1, dtype=np.int64)
         rows[in_word] = word_of_piece - word_start[sentence_of_piece[in_word]]
         spans = np.stack([offsets[first, 0], offsets[last, 1]], axis=1).astype(np.int32)
-        for i, sentence in enumerate(folded):
-            if sentence.changed:
-                kept = slice(word_start[i], word_start[i + 1])
-                spans[kept] = sentence.spans(spans[kept])
+        changed = [i for i, sentence in enumerate(folded) if sentence.changed]
+        for i in changed:
+            kept = slice(word_start[i], word_start[i + 1])
+            spans[kept] = folded[i].spans(spans[kept])
+        if changed:
+            # One original character can fold into several words ("⑴" into "(1)", "ﷺ" into four Arabic words);
+            # they are one word of the text, one occurrence, not several at the same place.
+            sentence_of_word = words // base
+            repeated = np.flatnonzero((spans[1:] == spans[:-1]).all(axis=1)
+                                      & (sentence_of_word[1:] == sentence_of_word[:-1])) + 1
+            if len(repeated):
+                merged = np.cumsum(np.isin(np.arange(len(words)), repeated, invert=True)) - 1
+                kept_words = np.setdiff1d(np.arange(len(words)), repeated)
+                group_last = np.full(len(kept_words), -1, dtype=np.int64)
+                np.maximum.at(group_last, merged, last)
+                first, last, spans = first[kept_words], group_last, spans[kept_words]
+                word_start = np.searchsorted(sentence_of_word[kept_words], np.arange(len(encodings) + 1))
+                rows[in_word] = merged[word_of_piece] - word_start[sentence_of_piece[in_word]]
         return ChunkPieces(ids, rows, run_starts(counts), first, last, word_start.astype(np.int64), spans)
 
     def plan(self, sentences: Sequence[str]) -> EncodingPlan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -250,3 +251,23 @@ def test_word_ids_of_pieces_that_belong_to_no_word_are_minus_one() -> None:
     gaps = [SimpleNamespace(word_ids=[None, 0, 2**40]), SimpleNamespace(word_ids=[]), SimpleNamespace(word_ids=[None])]
     found = _word_ids(gaps, 4)
     assert found.dtype == np.int64 and found.tolist() == [-1, 0, 2**40, -1]
+
+
+def test_a_character_that_folds_into_several_words_is_one_word(tokenizer: Any) -> None:
+    """"⑴" folds (NFKC) into "(1)" and "ﷺ" into four Arabic words: each was stored as 3 or 4 occurrences at the
+    same place, listed 3 and 4 times by `usages`."""
+    sentences = ["Plain words only.", "Item \u2474 is first; the prophet \ufdfa said so. \u2474\u2475 x",
+                 "Long " + "\u2474 " * 300 + "end."]
+    small = planner(tokenizer, max_length=64, stride=16)
+    plan = small.plan(sentences)
+    for i, sentence in enumerate(sentences):
+        spans = plan.spans[i].tolist()
+        assert len(spans) == len({tuple(span) for span in spans}), sentence[:40]
+    assert [sentences[1][s:e] for s, e in plan.spans[1].tolist()] == [
+        "Item", "\u2474", "is", "first", ";", "the", "prophet", "\ufdfa", "said", "so", ".", "\u2474", "\u2475", "x"]
+    fed = segment_pieces(plan, 1)
+    assert fed[1] == tokenizer("(1)", add_special_tokens=False)["input_ids"]
+    assert fed[7] == tokenizer(unicodedata.normalize("NFKC", "\ufdfa"), add_special_tokens=False)["input_ids"]
+    long_fed = segment_pieces(plan, 2)
+    assert sorted(long_fed) == list(range(len(plan.spans[2]))) and len(plan.spans[2]) == 303  # Long, 300 x ⑴, end, .
+    assert plan.pieces[2] == len(tokenizer(sentences[2].replace("\u2474", "(1)"), add_special_tokens=False)["input_ids"])
