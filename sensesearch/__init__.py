@@ -33,6 +33,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check_model": ("devices", "check_model"),
     "compare_usages": ("compare", "compare"),
     "Comparison": ("compare", "Comparison"),
+    "check_compare_lines": ("compare", "check_lines"),
     "sort_hits": ("kwic", "sort_hits"),
     "render_kwic": ("kwic", "render_kwic"),
     "kwic_rows": ("kwic", "kwic_rows"),
@@ -91,6 +92,7 @@ if TYPE_CHECKING:
     from .claim import release_outside_store
     from .compare import Comparison
     from .compare import compare as compare_usages
+    from .compare import check_lines as check_compare_lines
     from .corpus import check_paths, read_corpus
     from .corpus import expand_paths as input_files
     from .decoding import decode_bytes as decode_text

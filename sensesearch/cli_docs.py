@@ -117,6 +117,7 @@ def compare(
         fail("choose one of --json and --csv", 2)
     lines = sensesearch.physical_lines(read_text_input(file))
     settings = encoder_settings(model, layers, combine, pooling, precision=precision)
+    sensesearch.check_compare_lines(word, lines)
     with CommandProgress(err, quiet=json_ or csv_) as progress:
         progress.phase("loading the model")
         encoder = sensesearch.load_encoder(settings, device)

@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import regex
 
 from .encoder import Encoder
 from .errors import QueryError
 from .query import is_punctuation, normalize_form, parse_marked, phrase_of, span_vector, word_spans
+
+_LETTER = regex.compile(r"[\p{L}\p{N}]")
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,34 @@ def locate(word: str, line: str, encoder: Encoder) -> tuple[str, int, int]:
     raise QueryError(f"{word!r} does not occur in: {line[:80]!r}")
 
 
-def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
-    """Embed `word` in each line and return all pairwise cosines."""
-    lines = [line.strip() for line in lines if line.strip()]
-    if not lines:
+def check_lines(word: str, lines: Sequence[str]) -> list[str]:
+    """The non-blank lines, stripped, once each is seen to be able to hold `word`: QueryError (naming the line)
+    for a bad marker, or for a line whose letters and digits do not even contain the word's (a necessary condition
+    for `locate`, checked without a tokenizer, so before any model loads).
+    """
+    kept = [line.strip() for line in lines if line.strip()]
+    if not kept:
         raise QueryError("no sentences to compare")
+    wanted = _letters(normalize_form(word))
+    for number, line in enumerate(kept, start=1):
+        try:
+            if "[[" in line or "]]" in line:
+                parse_marked(line)
+            elif wanted not in _letters(normalize_form(line)):
+                raise QueryError(f"{word!r} does not occur in: {line[:80]!r}")
+        except QueryError as exc:
+            raise QueryError(f"line {number}: {exc}") from None
+    return kept
+
+
+def _letters(key: str) -> str:
+    """A word key's letters and digits, in order: what stays of a phrase whatever splits it into words."""
+    return "".join(_LETTER.findall(key))
+
+
+def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
+    """Embed `word` in each line and return all pairwise cosines (lines as `check_lines` keeps them)."""
+    lines = check_lines(word, lines)
     located = []
     for number, line in enumerate(lines, start=1):
         try:

@@ -132,3 +132,19 @@ def test_a_document_named_in_another_unicode_form_is_found_by_every_command(tmp_
     removed = runner.invoke(app, ["remove", str(corpus / typed), "--index", index, "--json"])
     assert removed.exit_code == 0, removed.output
     assert [Path(label).name for label in json.loads(removed.stdout)["removed"]] == ["cafe\u0301.txt"]
+
+
+def test_compare_names_a_line_without_the_word_before_the_model_loads(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import sensesearch
+
+    def no_model(*_: object) -> None:
+        raise AssertionError("the model loaded before the lines were checked")
+
+    monkeypatch.setattr(sensesearch, "load_encoder", no_model)
+    lines = _legacy(tmp_path / "l.txt", "We sat at the café.\nThe tea was cold.\n")
+    result = runner.invoke(app, ["compare", "café", str(lines), "--model", "fake:test"])
+    assert result.exit_code == 1 and "line 2: 'café' does not occur" in result.output
+    marked = _legacy(tmp_path / "m.txt", "The [[café]] opened.\nan [[unclosed marker\n")
+    result = runner.invoke(app, ["compare", "café", str(marked), "--model", "fake:test"])
+    assert result.exit_code == 1 and "line 2: unbalanced" in result.output
