@@ -31,6 +31,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "normalize_form": ("query", "normalize_form"),
     "check_device": ("devices", "check_device"),
     "check_model": ("devices", "check_model"),
+    "parse_lemma_language": ("lemmas", "parse_language"),
     "compare_usages": ("compare", "compare"),
     "Comparison": ("compare", "Comparison"),
     "check_compare_lines": ("compare", "check_lines"),
@@ -49,6 +50,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "parse_word_sense": ("sense_api", "parse_word_sense"),
     "WordSenses": ("sense_api", "WordSenses"),
     "WordInventory": ("inventory", "WordInventory"),
+    "check_sense_name": ("inventory", "check_name"),
     "records_to_csv": ("csvsafe", "records_to_csv"),
     "parse_marked": ("query", "parse_marked"),
     "word_spans": ("query", "word_spans"),
@@ -98,6 +100,7 @@ if TYPE_CHECKING:
     from .decoding import decode_bytes as decode_text
     from .decoding import physical_lines
     from .devices import check_device, check_model
+    from .lemmas import parse_language as parse_lemma_language
     from .encoder import Encoder, load_encoder
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
@@ -108,6 +111,7 @@ if TYPE_CHECKING:
     from .evaluate import METHODS as EVAL_METHODS
     from .index import SenseIndex, read_index_config
     from .inventory import WordInventory
+    from .inventory import check_name as check_sense_name
     from .kwic import CSV_FIELDS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell

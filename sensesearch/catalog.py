@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from .corpus import path_text
 from .errors import InputError
+from .inputs import check_names
 from .records import DocumentEntry
 from .schema import code_point_order, documents
 from .store import MetaStore
@@ -48,9 +49,9 @@ def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str]) -> d
     the base name of one indexed file. A name that matches nothing as spelt is tried again in Unicode NFC on both
     sides (macOS stores file names decomposed, so `café.txt` typed and `cafe\u0301.txt` indexed are one name).
     A name that matches nothing maps to an empty list; a base name shared by several files raises InputError (the
-    user must give a path)."""
+    user must give a path); an empty name, UsageError (an unset shell variable; it would name every path)."""
     found: dict[str, list[DocumentEntry]] = {}
-    for name in names:
+    for name in check_names(names, "document"):
         chosen = _matching(entries, name, lambda text: text)
         found[name] = chosen or _matching(entries, name, _nfc)
     return found

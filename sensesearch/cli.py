@@ -93,10 +93,11 @@ def value(option: Any) -> Any:
     return option.value if isinstance(option, Enum) else option
 
 
-def _check(check: Callable[[Any], None]) -> Callable[[Any], Any]:
+def check_value(check: Callable[[Any], None]) -> Callable[[Any], Any]:
     """A parameter callback that turns a SenseSearchError of `check` into click's usage error (exit 2)."""
     def callback(given: Any) -> Any:
-        if given is not None:
+        # Text that is not UTF-8 is named, with its parameter, by the command's own check (see _check_text).
+        if given is not None and not (isinstance(given, str) and utf8_problem(given)):
             try:
                 check(given)
             except SenseSearchError as exc:
@@ -139,25 +140,28 @@ IndexOption = Annotated[Path, typer.Option("--index", "-i", parser=_index_folder
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
+WaitOption = Annotated[float, typer.Option(min=0, help="Seconds to wait for another writer to finish.")]
+SEED_MAX = 2**32 - 1
+"""The largest seed scikit-learn's k-means and NumPy's legacy generators take."""
 DocumentOption = Annotated[Optional[list[str]], typer.Option(
     "--document", "-d", metavar="DOCUMENT",
     help="Only usages in this document: its label, its path or a unique file name (see `sensesearch documents`); "
          "repeatable.")]
 ModelOption = Annotated[Optional[str], typer.Option(
-    "--model", "-m", callback=_check(_check_model),
+    "--model", "-m", callback=check_value(_check_model),
     help="Model folder or Hugging Face id of a BERT-family encoder (offline unless HF_HUB_OFFLINE=0), or "
          f"tfhub:FOLDER (a TF Hub BERT encoder SavedModel) [default: {DEFAULT_MODEL}].")]
 LayersOption = Annotated[Optional[str], typer.Option(
-    callback=_check(parse_layers), help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 [default: -4,-3,-2,-1].")]
+    callback=check_value(parse_layers), help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 (8 to 11) [default: -4,-3,-2,-1].")]
 CombineOption = Annotated[Optional[Combine], typer.Option(help="How layers combine [default: sum].")]  # type: ignore[valid-type]
 PoolingOption = Annotated[Optional[Pooling], typer.Option(help="How word pieces pool [default: mean].")]  # type: ignore[valid-type]
 PrecisionOption = Annotated[Optional[Precision], typer.Option(  # type: ignore[valid-type]
     help="Model arithmetic (int8: dynamic quantisation, CPU only; fp16/bf16: autocast, CUDA only, "
          "faster for BERT-base and larger) [default: float32].")]
 DeviceOption = Annotated[Optional[str], typer.Option(
-    callback=_check(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
+    callback=check_value(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
 PlotOption = Annotated[Optional[Path], typer.Option(
-    callback=_check(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
+    callback=check_value(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
 SenseOption = Annotated[Optional[str], typer.Option(
     "--sense", help="Only usages tagged with this named sense (see `sensesearch sense`): `usages` shows each "
                     "one's tag margin, `query` ranks them by cosine.")]

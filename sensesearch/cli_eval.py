@@ -13,7 +13,7 @@ import sensesearch
 from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, DocumentOption, IndexOption, JsonOption,
                   LayersOption, ModelOption, PlotOption, PoolingOption, TerminalTable, app, emit_json,
                   encoder_settings, err, fail, guarded, out, plural, value)
-from .cli import CsvOption
+from .cli import SEED_MAX, CsvOption
 from .cli_lexico import BinWidthOption, ByOption, ChartOption, LemmaOption, WhereOption, print_timeline
 from .cli_progress import CommandProgress
 
@@ -35,7 +35,7 @@ def eval_coarsewsd(
     words: Annotated[Optional[str], typer.Option(help="Comma-separated words to evaluate [default: all].")] = None,
     max_train: Annotated[Optional[int], typer.Option(min=1, help="Subsample at most this many training usages per word.")] = None,
     max_test: Annotated[Optional[int], typer.Option(min=1, help="Subsample at most this many test usages per word.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the subsample.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed of the subsample.")] = 0,
     model: ModelOption = None,
     layers: LayersOption = None,
     combine: CombineOption = None,
@@ -51,7 +51,9 @@ def eval_coarsewsd(
     """
     if method not in ("centroid", "knn"):
         fail(f"--method must be centroid or knn, not {method!r}", 2)
-    chosen = [w.strip() for w in words.split(",") if w.strip()] if words else None
+    chosen = [w.strip() for w in words.split(",") if w.strip()] if words is not None else None
+    if chosen == []:
+        fail("--words names no word: give comma-separated words, or leave it out for all", 2)
     test = sensesearch.read_coarsewsd(test_dir, chosen, limit=max_test, seed=seed)
     train = sensesearch.read_coarsewsd(train_dir, list(test), limit=max_train, seed=seed)
     settings = encoder_settings(model, layers, combine, pooling)
@@ -115,7 +117,7 @@ def senses(
     examples: Annotated[int, typer.Option(min=0, help="Usages nearest each sense's centre to show.")] = 5,
     document: DocumentOption = None,
     plot: PlotOption = None,
-    seed: Annotated[int, typer.Option(help="Seed of the clustering and sampling.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="Seed of the clustering and sampling.")] = 0,
     json_: JsonOption = False,
     lemma: LemmaOption = False,
     where: WhereOption = None,

@@ -20,8 +20,8 @@ import sensesearch
 from sensesearch import Document, IngestReport, SenseSearchError, Skipped
 
 from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption, ModelOption,
-                  PoolingOption, PrecisionOption, QuietOption, app, choices, encoder_settings, err, guarded, plural,
-                  value)
+                  PoolingOption, PrecisionOption, QuietOption, WaitOption, app, check_value, choices, encoder_settings, err,
+                  guarded, plural, value)
 from .cli_progress import CommandProgress
 
 STDIN = "-"
@@ -42,7 +42,7 @@ def index(
         help="Vector storage of a new index.")] = "sq8",  # type: ignore[assignment]
     precision: PrecisionOption = None,
     device: DeviceOption = None,
-    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for another writer to finish.")] = 0,
+    wait: WaitOption = 0,
     quiet: QuietOption = False,
     db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of a new index's metadata store, e.g. "
                   "postgresql://host/db [default: SQLite in the index folder].")] = None,
@@ -53,6 +53,7 @@ def index(
     workers: Annotated[Optional[int], typer.Option(
         min=1, help="Encoder actors for --engine ray [default: one per GPU, else one per CPU].")] = None,
     lemma_language: Annotated[Optional[str], typer.Option(
+        callback=check_value(sensesearch.parse_lemma_language),
         help="Language(s) of a new index's lemmas (ISO 639, e.g. en or de,en) [default: en].")] = None,
 ) -> None:
     """Index every word occurrence of the given texts (adds to an existing index).

@@ -10,7 +10,7 @@ import typer
 import sensesearch
 from sensesearch import InputError
 
-from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, app, emit_json, guarded, out, plural
+from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption, app, emit_json, guarded, out, plural
 
 
 @app.command()
@@ -65,7 +65,7 @@ def _print_verify(report: sensesearch.VerifyReport, repaired_already: bool = Fal
 def remove(
     paths: Annotated[list[str], typer.Argument(help="Indexed files, folders (everything below) or JSONL ids.")],
     index: IndexOption = Path(DEFAULT_INDEX),
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")] = 0,
+    wait: WaitOption = 0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed; change nothing.")] = False,
     json_: JsonOption = False,
 ) -> None:

@@ -10,32 +10,39 @@ import typer
 from rich.text import Text
 
 import sensesearch
-from sensesearch import DEFAULT_CLUSTER_EXAMPLES, SENSE_METHODS, SenseSearchError
+from sensesearch import DEFAULT_CLUSTER_EXAMPLES, SENSE_METHODS, UsageError
 
 if TYPE_CHECKING:
     from sensesearch import WordInventory
 
-from .cli import DEFAULT_INDEX, IndexOption, JsonOption, TerminalTable, app, emit_json, err, guarded, out
+from .cli import (DEFAULT_INDEX, SEED_MAX, IndexOption, JsonOption, TerminalTable, WaitOption, app, check_value, emit_json,
+                  err, guarded, out)
 
 sense_app = typer.Typer(
     help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n"
          'Example: sensesearch sense add bank finance "She paid the cheque into the [[bank]]." --index indexes/demo',
     no_args_is_help=True)
 app.add_typer(sense_app, name="sense")
-WaitOption = Annotated[float, typer.Option(help="Seconds to wait for another writer to finish.")]
+
+
+def _check_method(method: str | None) -> str | None:
+    if method is not None and method not in SENSE_METHODS:
+        raise typer.BadParameter(f"{method!r} is not one of {', '.join(SENSE_METHODS)}")
+    return method
 
 
 @sense_app.command("add")
 @guarded
 def add(
     word: Annotated[str, typer.Argument(help="The word whose sense this is.")],
-    name: Annotated[Optional[str], typer.Argument(help="The sense's name, e.g. finance (not with --from-file).")] = None,
+    name: Annotated[Optional[str], typer.Argument(callback=check_value(sensesearch.check_sense_name),
+                                                  help="The sense's name, e.g. finance (not with --from-file).")] = None,
     examples: Annotated[Optional[list[str]], typer.Argument(
         help='Example sentences with the word marked: "the [[bank]] raised its rates".')] = None,
     from_cluster: Annotated[Optional[int], typer.Option(
         help="Take the most central usages of this induced sense (numbered as `senses` prints them).")] = None,
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="With --from-cluster: the --k given to `senses`.")] = None,
-    seed: Annotated[int, typer.Option(help="With --from-cluster: the --seed given to `senses`.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="With --from-cluster: the --seed given to `senses`.")] = 0,
     take: Annotated[int, typer.Option(min=1, help="With --from-cluster: how many central usages to keep.")] = DEFAULT_CLUSTER_EXAMPLES,
     from_file: Annotated[Optional[Path], typer.Option(
         help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
@@ -51,11 +58,11 @@ def add(
              from_file is not None and "--from-file"]
     chosen = [g for g in given if g]
     if len(chosen) != 1:
-        raise SenseSearchError("give example sentences, --from-cluster N or --from-file PATH (exactly one of them)")
+        raise UsageError("give example sentences, --from-cluster N or --from-file PATH (exactly one of them)")
     if from_file is None and name is None:
-        raise SenseSearchError("name the sense, e.g. sensesearch sense add bank finance ...")
+        raise UsageError("name the sense, e.g. sensesearch sense add bank finance ...")
     if from_file is not None and name is not None:
-        raise SenseSearchError("--from-file takes the sense names from the file; leave out NAME")
+        raise UsageError("--from-file takes the sense names from the file; leave out NAME")
     with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
         senses = target.sense(word)
         known = senses.inventory()
@@ -145,10 +152,11 @@ def remove(
 @guarded
 def config(
     word: Annotated[str, typer.Argument(help="The word.")],
-    method: Annotated[Optional[str], typer.Option(help=f"{'|'.join(SENSE_METHODS)}: nearest sense centroid, or vote of k nearest examples.")] = None,
+    method: Annotated[Optional[str], typer.Option(callback=_check_method,
+                                                  help=f"{'|'.join(SENSE_METHODS)}: nearest sense centroid, or vote of k nearest examples.")] = None,
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="Examples that vote with --method knn.")] = None,
     threshold: Annotated[Optional[float], typer.Option(
-        help="Usages whose margin is below this stay unassigned (centroid: cosine lead, knn: vote-share lead).")] = None,
+        min=0, max=2, help="Usages whose margin is below this stay unassigned (centroid: cosine lead, knn: vote-share lead).")] = None,
     index: IndexOption = Path(DEFAULT_INDEX),
     wait: WaitOption = 0,
     json_: JsonOption = False,

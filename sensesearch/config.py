@@ -74,15 +74,24 @@ class EncoderSettings:
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
-    """Parse a layer list such as "-4,-3,-2,-1" or "8:12" (Python-style range)."""
+    """Parse a layer list such as "-4,-3,-2,-1" or "8:12" (a Python range: layers 8 to 11).
+
+    ConfigMismatchError for text that is not one, an empty selection ("5:2") or a layer named twice.
+    """
     text = text.strip()
     try:
         if ":" in text:
             start, stop = (int(p) for p in text.split(":", 1))
-            return tuple(range(start, stop))
-        return tuple(int(p) for p in text.split(",") if p.strip())
+            layers = tuple(range(start, stop))
+        else:
+            layers = tuple(int(p) for p in text.split(","))
     except ValueError:
-        raise ConfigMismatchError(f"cannot read layers {text!r}: use e.g. -4,-3,-2,-1") from None
+        raise ConfigMismatchError(f"cannot read layers {text!r}: use e.g. -4,-3,-2,-1 or 8:12 (layers 8 to 11)") from None
+    if not layers:
+        raise ConfigMismatchError(f"layers {text!r} select no layer: a range's end is left out, so 8:12 is 8 to 11")
+    if len(set(layers)) < len(layers):
+        raise ConfigMismatchError(f"layers {text!r} name a layer twice")
+    return layers
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from .senses import SenseReport
 
 MAX_EXACT_VALUES = 15
+MAX_BINS = 1_000
+"""Bins of one timeline at most: each is a row of the table and a slice of the chart, and all are made, empty or not."""
 TARGET_BINS = 10
 _YEAR = re.compile(r"^\s*(-?\d{1,4})(?!\d)")
 
@@ -132,6 +134,13 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def _bin_count(low: float, high: float, width: float) -> int:
+    """How many bins of `width` from the one holding `low` to the one holding `high` (a float: never built)."""
+    first = math.floor(low / width) * width
+    count = math.floor((high - first) / width) + 1
+    return int(min(count, 2 ** 62))
+
+
 def _round_width(span: float) -> float:
     """A 1, 2 or 5 times a power of ten giving at most about TARGET_BINS bins over `span`."""
     raw = max(span / TARGET_BINS, 1e-12)
@@ -172,8 +181,14 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
             bin_width = 1.0
         else:
             bin_width = _round_width(high - low)
+        if _bin_count(low, high, bin_width) > MAX_BINS:  # years 1 to 2024 by year, say: widen as for any field
+            bin_width = _round_width(high - low)
+    count = _bin_count(low, high, bin_width)
+    if count > MAX_BINS:
+        least = _round_width((high - low) * TARGET_BINS / (MAX_BINS - 1))
+        raise QueryError(f"a bin width of {bin_width:g} cuts {by} ({low:g} to {high:g}) into {count:,} bins; at most "
+                         f"{MAX_BINS:,}: choose a width of at least {least:g}")
     first = math.floor(low / bin_width) * bin_width  # type: ignore[operator]
-    count = int(math.floor((high - first) / bin_width)) + 1  # type: ignore[operator]
     bins = [(_label(first + i * bin_width, bin_width, by), first + i * bin_width, first + (i + 1) * bin_width)
             for i in range(count)]
     index: list[int | None] = []

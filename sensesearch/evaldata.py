@@ -123,6 +123,10 @@ def read_coarsewsd(folder: str | Path, words: Sequence[str] | None = None, limit
     if not root.is_dir():
         raise InputError(f"no such folder: {root}")
     available = sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.data.txt")))
+    if not available:
+        hint = (f"; it is one word's folder: give the folder above it, {root.resolve().parent}"
+                if any(root.glob("*.data.txt")) else "")
+        raise InputError(f"{root} holds no word folders (sub-folders with a *.data.txt file){hint}")
     chosen = list(words) if words else available
     missing = [w for w in chosen if w not in available]
     if missing:

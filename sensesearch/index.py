@@ -12,7 +12,6 @@ from filelock import FileLock
 from . import dburl
 from .config import IndexConfig
 from .corpus import check_paths, read_corpus
-from .inputs import check_names
 from .encoder import Encoder, device_assign, load_encoder
 from .errors import ConfigMismatchError, SenseNotFoundError
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
@@ -138,10 +137,9 @@ class SenseIndex(IndexOpening):
         resolved as `-d` resolves them (catalog.match_documents; InputError for a base name of several files)."""
         from .catalog import match_documents
 
-        names = check_names(paths_or_labels, "document")
         stored = {doc.id: doc for doc in self.store.all_documents()}
         return {name: [stored[entry.id] for entry in chosen if entry.id in stored]
-                for name, chosen in match_documents(self.catalog(), names).items()}
+                for name, chosen in match_documents(self.catalog(), paths_or_labels).items()}
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Remove stored documents: rows and vectors, in one batched pass (OccurrenceStore.remove_documents)."""

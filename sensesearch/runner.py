@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .config import whole_number_env
-from .errors import SenseSearchError
+from .errors import UsageError
 from .batching import Batch
 from .planner import EncodingPlan
 
@@ -39,14 +39,14 @@ def check_precision(precision: str, device: str) -> None:
 
     fp16/bf16 autocast runs on CUDA only: on CPUs without bf16 units it is slower than float32 and
     fp16 matrix products are not implemented for every op. int8 dynamic quantisation runs on CPU only.
-    Raises SenseSearchError with one line saying what to use instead.
+    Raises UsageError (a value the user chose) with one line saying what to use instead.
     """
     kind = device.split(":", 1)[0]
     if precision in HALF_PRECISIONS and kind != "cuda":
-        raise SenseSearchError(f"precision {precision} needs a CUDA device, not {device}; "
+        raise UsageError(f"precision {precision} needs a CUDA device, not {device}; "
                                "use float32 (or int8 on CPU)")
     if precision == "int8" and kind != "cpu":
-        raise SenseSearchError(f"precision int8 runs on the CPU only, not on {device}; use float32, bf16 or fp16")
+        raise UsageError(f"precision int8 runs on the CPU only, not on {device}; use float32, bf16 or fp16")
 
 
 def default_batch_tokens(device: str) -> int:

@@ -252,6 +252,12 @@ class Searcher:
                        + " ".join(phrase.keys))
         else:
             what = f"{word!r} (lemma {lemma!r})" if lemma is not None else repr(word)
+            everywhere = len(self.rows.occurrence_ids(form, lemma=lemma)) if scope else 0
+            if everywhere:
+                # The word is there: the scope is what left nothing, and words "starting alike" would name itself.
+                met = " (no indexed document meets it)" if where and not self.rows.documents_where(where) else ""
+                return (f"{what} has no usage{scope}{met}, though the index has {everywhere} "
+                        f"usage{'s' if everywhere != 1 else ''} of it")
             message = f"{what} does not occur in the index{scope}"
             similar = self.rows.top_forms(form[:3]) if len(form) >= 3 else []
             if similar:

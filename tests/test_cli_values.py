@@ -56,12 +56,40 @@ def _usage_error(args: list[str], message: str) -> None:
     (["index", "{corpus}", "--layers", "x:y"], "cannot read layers"),
     (["index", "{corpus}", "--model", "{tmp}/no-such-model"], "no such model folder"),
     (["compare", "bank", "{corpus}/bank.txt", "--model", "./missing-model"], "no such model folder"),
+    (["senses", "bank", "--by", "year", "--bin-width", "0"], "above 0"),
+    (["senses", "bank", "--by", "year", "--bin-width", "inf"], "above 0"),
+    (["senses", "bank", "--seed", "-5"], "--seed"),
+    (["remove", "x", "--wait", "-5"], "--wait"),
+    (["sense", "config", "bank", "--method", "bogus"], "'bogus' is not one of"),
+    (["sense", "config", "bank", "--threshold", "-5"], "--threshold"),
+    (["usages", "bank", "-d", ""], "empty document name"),
+    (["query", "the [[bank]]", "-d", " "], "empty document name"),
+    (["usages", "bank", "--where", "year>>5"], "one operator"),
+    (["usages", "bank", "--where", "year=>5"], "one operator"),
+    (["documents", "--sense", "bank"], "WORD:SENSE"),
+    (["index", "{corpus}", "--layers", "5:2"], "select no layer"),
+    (["index", "{corpus}", "--layers", "1,1"], "name a layer twice"),
+    (["index", "{corpus}", "--lemma-language", "xx"], "no lemmatiser for language xx"),
+    (["sense", "add", "bank", "finance"], "exactly one of them"),
+    (["sense", "add", "bank", "finance", "the [[bank]] x", "--from-cluster", "1"], "exactly one of them"),
+    (["sense", "add", "bank", "a:b", "the [[bank]] x"], "a sense name must be"),
+    (["sense", "add", "bank", "river", "the [[river]] flows"], "not a form of 'bank'"),
 ])
 def test_bad_values_fail_before_the_model_loads(built: Path, bank_corpus: Path, tmp_path: Path, no_model_load: None,
                                                 args: list[str], message: str) -> None:
     filled = [a.format(tmp=tmp_path, corpus=bank_corpus) for a in args] + ["--index", str(built)] * (
         args[0] != "compare")
     _usage_error(filled, message)
+
+
+def test_eval_refuses_an_empty_word_list_and_a_word_folder_for_the_word_folders(tmp_path: Path,
+                                                                               no_model_load: None) -> None:
+    word = tmp_path / "bank"
+    word.mkdir()
+    (word / "train.data.txt").write_text("1\tThe bank rose.\n")
+    _usage_error(["eval", "coarsewsd", str(tmp_path), str(tmp_path), "--words", ""], "--words names no word")
+    result = runner.invoke(app, ["eval", "coarsewsd", str(word), str(word)])
+    assert result.exit_code == 1 and "holds no word folders" in result.output and "one word's folder" in result.output
 
 
 def test_cuda_on_a_cpu_build_of_torch(built: Path, no_model_load: None) -> None:

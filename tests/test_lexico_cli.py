@@ -84,7 +84,7 @@ def test_lemma_language_is_fixed_when_the_index_is_made(built: Path, tmp_path: P
     assert other.exit_code == 1 and "keeps lemmas for 'en'" in other.output
     unknown = runner.invoke(app, ["index", str(extra), "--index", str(tmp_path / "new"), "--model", "fake:test",
                                   "--lemma-language", "xx", "--quiet"])
-    assert unknown.exit_code == 1 and "no lemmatiser for language xx" in unknown.output
+    assert unknown.exit_code == 2 and "no lemmatiser for language xx" in unknown.output
     assert not (tmp_path / "new" / "config.json").exists()
     same = runner.invoke(app, ["index", str(extra), "--index", str(built), "--lemma-language", "en", "--quiet"])
     assert same.exit_code == 0, same.output

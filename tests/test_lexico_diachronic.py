@@ -66,6 +66,17 @@ def test_numeric_fields_get_round_width_bins() -> None:
         make_bins(["x", "y"], "party", bin_width=5)
 
 
+def test_bins_are_counted_before_they_are_made() -> None:
+    """--bin-width 1e-9 over 1990-2000 made 10^10 bins: the command grew until the system killed it."""
+    with pytest.raises(QueryError, match=r"10,000,000,001 bins; at most 1,000: choose a width of at least 0\.02"):
+        make_bins([1990, 2000], "year", bin_width=1e-9)
+    bins, _, width = make_bins([1990, 2000], "year", bin_width=0.02)
+    assert len(bins) == 501 and width == 0.02
+    # Without a width, a year field spanning millennia is widened as any numeric field is, not cut by year.
+    bins, _, width = make_bins([1, 2024, None], "year")
+    assert width == 500 and len(bins) == 5
+
+
 def test_year_comes_from_a_year_or_date_field() -> None:
     assert field_value({"year": "1945"}, "d", "year") == 1945
     assert field_value({"date": "1961-01-30"}, "d", "decade") == 1961

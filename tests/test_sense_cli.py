@@ -92,21 +92,22 @@ def test_adding_examples_a_sense_already_has_adds_and_reports_none(built: Path, 
     assert added.exit_code == 0 and "finance (+1), river (+0)" in added.output, added.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sense", "add", "bank", "finance"], "exactly one of them"),
-    (["sense", "add", "bank", "finance", "no marker"], "mark the word"),
-    (["sense", "add", "bank", "finance", "a [[bank]]", "--from-cluster", "1"], "exactly one of them"),
-    (["sense", "documents", "bank", "--index", "IDX"], "WORD:SENSE"),
-    (["sense", "config", "bank", "--method", "svm", "--index", "IDX"], "method must be one of"),
-    (["usages", "bank", "--sense", "nope", "--index", "IDX"], "no sense 'nope'"),
-    (["usages", "zebra", "--sense", "nope", "--index", "IDX"], "no sense inventory"),
+@pytest.mark.parametrize("args, message, code", [
+    (["sense", "add", "bank", "finance"], "exactly one of them", 2),
+    (["sense", "add", "bank", "finance", "no marker"], "mark the word", 1),
+    (["sense", "add", "bank", "finance", "a [[bank]]", "--from-cluster", "1"], "exactly one of them", 2),
+    (["sense", "documents", "bank", "--index", "IDX"], "WORD:SENSE", 2),
+    (["sense", "config", "bank", "--method", "svm", "--index", "IDX"], "'svm' is not one of centroid, knn", 2),
+    (["usages", "bank", "--sense", "nope", "--index", "IDX"], "no sense 'nope'", 1),
+    (["usages", "zebra", "--sense", "nope", "--index", "IDX"], "no sense inventory", 1),
 ])
-def test_errors_are_one_line(built: Path, args: list[str], message: str) -> None:
+def test_errors_are_one_line(built: Path, args: list[str], message: str, code: int) -> None:
+    """Values the user gave that cannot be used as given are usage errors (exit 2), others exit 1."""
     args = [str(built) if a == "IDX" else a for a in args]
     if "--index" not in args:
         args += ["--index", str(built)]
     result = runner.invoke(app, args)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == code, result.output
     assert isinstance(result.exception, SystemExit)
     assert message in " ".join(result.output.split())
 

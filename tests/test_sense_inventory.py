@@ -11,7 +11,7 @@ import pytest
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
-from sensesearch.errors import InputError, SenseSearchError
+from sensesearch.errors import InputError, SenseSearchError, UsageError
 from sensesearch.evaldata import read_coarsewsd
 from sensesearch.evaluate import evaluate_coarsewsd
 from sensesearch.sense_eval import inventory_accuracy
@@ -249,3 +249,18 @@ def test_search_by_sense_within_documents(tagged: SenseIndex) -> None:
     near = tagged.sense("bank").query(marked(RIVER[3], "bank"), "river", k=5, documents=b_txt)
     assert len(near) == 2 and all(h.document in b_txt for h in near)
     assert tagged.sense("bank").usages("finance", documents=b_txt) == []
+
+
+def test_examples_of_another_word_never_widen_a_words_usages(tagged: SenseIndex, tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """`sense add bank river "the [[river]] flows"` made "river" a form of bank: usages of river were tagged
+    and listed as bank's."""
+    with pytest.raises(UsageError, match="marks 'cell', which is not a form of 'bank'"):
+        tagged.sense("bank").add("river", ["The [[cell]] divided."])
+    labelled = tmp_path / "labelled.tsv"
+    labelled.write_text("river\tWe sat on the [[banks]] of the stream.\nriver\tThe [[cell]] was dark.\n")
+    added = tagged.sense("bank").add_from_file(labelled)
+    found = tagged.sense("bank").inventory()
+    assert added == {"river": 2} and found is not None
+    assert "cell" not in found.forms and "banks" in found.forms
+    assert "mark 'cell', not a form of 'bank'" in caplog.text
