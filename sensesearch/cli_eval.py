@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -108,6 +109,10 @@ def eval_wic(
               f"(tuning accuracy {report.tune_accuracy:.2f} on {report.n_tune} pairs; {report.seconds:.0f} s)")
 
 
+USAGE_SENSE_FIELDS = ["sense", "document", "word", "start", "end", "sentence"]
+"""`senses --csv` without --by: one row per usage (start and end: code points into the sentence)."""
+
+
 @app.command()
 @guarded
 def senses(
@@ -136,6 +141,8 @@ def senses(
     """
     if chart not in ("area", "bars"):
         raise typer.BadParameter(f"area or bars, not {chart!r}", param_hint="--chart")
+    if json_ and csv_:
+        fail("choose one of --json and --csv", 2)
     with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
         labels = source.resolve_documents(document) if document else None
         progress.phase(f"grouping the usages of {word!r}")
@@ -161,6 +168,10 @@ def senses(
             plot_error = f"cannot write the plot to {plot}: {exc.strerror or exc}"
     if json_:
         emit_json(report.to_dict())
+    elif csv_:
+        sys.stdout.write(sensesearch.records_to_csv(
+            [{"sense": a.sense, "document": a.document, "word": a.sentence[a.start:a.end], "start": a.start, "end": a.end,
+              "sentence": a.sentence} for a in report.assignments], USAGE_SENSE_FIELDS))
     else:
         _print_senses(report)
     if plot_error:

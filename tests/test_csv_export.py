@@ -17,6 +17,8 @@ from sensesearch.config import EncoderSettings
 from sensesearch.csvsafe import FORMULA_STARTS, SafeWriter, neutralise, records_to_csv
 from sensesearch.server import create_app
 
+runner = CliRunner()
+
 CHROMIUM = Path("/usr/bin/chromium")
 HOSTILE = [
     {"id": "=HYPERLINK(\"http://evil.example\",\"x\")", "text": "=1+2 then the bank paid out."},
@@ -124,3 +126,16 @@ def test_documents_and_compare_csv_are_neutralised(hostile_index: Path, tmp_path
     assert compared.exit_code == 0, compared.output
     sentences = [row[1] for row in list(csv.reader(io.StringIO(compared.stdout)))[1:]]
     assert sentences == ["'=cmd the bank paid.", "'@SUM the river bank."]
+
+
+def test_senses_csv_lists_every_usage_with_its_sense_and_refuses_json_too(tmp_path: Path, bank_corpus: Path) -> None:
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(bank_corpus), "--index", index, "--model", "fake:test", "-q"]).exit_code == 0
+    result = runner.invoke(app, ["senses", "bank", "-k", "2", "--csv", "--index", index])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    report = json.loads(runner.invoke(app, ["senses", "bank", "-k", "2", "--json", "--index", index]).stdout)
+    assert len(rows) == report["n_usages"] > 0 and {r["sense"] for r in rows} == {"1", "2"}
+    assert all(r["sentence"][int(r["start"]):int(r["end"])] == r["word"] and r["word"].lower() == "bank" for r in rows)
+    both = runner.invoke(app, ["senses", "bank", "--csv", "--json", "--index", index])
+    assert both.exit_code == 2 and "choose one of --json and --csv" in both.output
