@@ -42,6 +42,20 @@ class QueryOptions:
             raise WordNotFoundError(str(exc) + ("" if self.any_word else ANY_WORD_HINT)) from None
         return sensesearch.sort_hits(hits, self.sort)
 
+    def check(self, source: sensesearch.SenseIndex, text: str) -> None:
+        """Refuse what `run` would refuse without the model, before it loads: an unknown sense, or a one-word
+        query (a phrase needs the tokenizer to split it) whose word has no usage where asked (SQL only)."""
+        marked = sensesearch.parse_marked(text)
+        try:
+            if self.sense and not self.any_word:
+                word, name = (sensesearch.parse_word_sense(self.sense) if ":" in self.sense
+                              else (marked.word, self.sense))
+                source.sense(word).usages(name, limit=1, documents=self.documents)
+            elif not self.any_word and sensesearch.is_one_word(marked.word):
+                source.usages(marked.word, limit=1, documents=self.documents, lemma=self.lemma, where=self.where)
+        except WordNotFoundError as exc:
+            raise WordNotFoundError(str(exc) + ANY_WORD_HINT) from None
+
 
 def print_hits(hits: list[Hit], json_: bool, csv_: bool) -> None:
     if json_:
@@ -107,6 +121,8 @@ def query(
     with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
         options = QueryOptions(k, any_word, source.resolve_documents(document) if document else None,
                                value(sort), nprobe, sense, lemma, where)
+        if file is None:
+            options.check(source, lines[0][1])
         with CommandProgress(err, log_lines=False) as progress:
             progress.phase("loading the model")
             source.encoder  # noqa: B018  (loaded under the spinner, not silently inside the first query)

@@ -92,6 +92,19 @@ def test_eval_refuses_an_empty_word_list_and_a_word_folder_for_the_word_folders(
     assert result.exit_code == 1 and "holds no word folders" in result.output and "one word's folder" in result.output
 
 
+@pytest.mark.parametrize("args, message", [
+    (["query", "the [[zebra]] grazed"], "'zebra' does not occur in the index"),
+    (["query", "the [[bank]] rose", "--where", "year>1900"], "'bank' has no usage where year>1900"),
+    (["query", "the [[bank]] rose", "--sense", "nope"], "no sense inventory"),
+    (["query", "the [[bank]] rose", "--sense", "bank:nope"], "no sense inventory"),
+])
+def test_a_query_the_index_cannot_answer_fails_before_the_model_loads(built: Path, no_model_load: None,
+                                                                      args: list[str], message: str) -> None:
+    result = runner.invoke(app, [*args, "--index", str(built)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert message in " ".join(result.output.split())
+
+
 def test_cuda_on_a_cpu_build_of_torch(built: Path, no_model_load: None) -> None:
     import torch
 
