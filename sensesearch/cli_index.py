@@ -86,7 +86,7 @@ def index(
             # open_or_create takes, and this one then opens that index (and may fail on it) instead.
             undo = made if target.created else None
             try:
-                with sensesearch.open_engine(engine, target, address, workers) as chunk_encoder:
+                with sensesearch.open_engine(engine, target, address, workers, quiet=quiet) as chunk_encoder:
                     report = _add(target, paths, progress, total, chunk_encoder)
                 indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
                 if report.skipped and not indexed:

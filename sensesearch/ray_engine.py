@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 WAVE_CHUNKS_PER_WORKER = 32
 BATCH_SENTENCES = 256
+QUIET_LOGGERS = ("ray", "ray.data")  # silenced by quiet: Ray's loggers, and Ray Data's (own level and handlers)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class RayChunkEncoder:
     def __init__(self, settings: EncoderSettings, fingerprint: str, dim: int, *, address: str | None = None,
                  workers: int | None = None, cpus_per_worker: float | None = None,
                  make_encoder: Callable[[], Encoder] | None = None,
-                 wave_chunks: int | None = None, batch_sentences: int = BATCH_SENTENCES) -> None:
+                 wave_chunks: int | None = None, batch_sentences: int = BATCH_SENTENCES, quiet: bool = False) -> None:
         self.settings = settings
         self.fingerprint = fingerprint
         self.dim = dim
@@ -107,22 +108,59 @@ class RayChunkEncoder:
         self.make_encoder = make_encoder
         self.wave_chunks = wave_chunks
         self.batch_sentences = batch_sentences
+        self.quiet = quiet
         self._started_ray = False
+        self._silenced: list[tuple[logging.Logger | logging.Handler, int | bool]] = []
         self._stats: dict[str, list[float]] = {}
 
     def __enter__(self) -> Self:
         ray = _ray()
+        if self.quiet:
+            self._silence_ray()
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            except BaseException:
+                self._restore_ray_logging()
+                raise
             self._started_ray = self.address is None
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._started_ray:
-            _ray().shutdown()
-            self._started_ray = False
+        try:
+            if self._started_ray:
+                _ray().shutdown()
+                self._started_ray = False
+        finally:
+            self._restore_ray_logging()
+
+    def _silence_ray(self) -> None:
+        """Quiet: Ray's Python notices (the token-auth notice, Ray Data's progress and INFO lines) stay off stderr.
+
+        Ray's C++ core prints its own ERROR lines (core_worker.cc) to stderr; nothing in Python reaches those.
+        """
+        ray_logger, data_logger = (logging.getLogger(name) for name in QUIET_LOGGERS)
+        # Every "ray.*" logger without a level of its own, whichever handler (Ray's or the root's) would print it.
+        self._silenced.append((ray_logger, ray_logger.level))
+        ray_logger.setLevel(logging.CRITICAL)
+        # Ray Data sets its own level and handlers: its console handler is raised, its log file keeps everything.
+        for handler in data_logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                self._silenced.append((handler, handler.level))
+                handler.setLevel(logging.CRITICAL)
+        if data_logger.propagate:
+            self._silenced.append((data_logger, True))
+            data_logger.propagate = False
+
+    def _restore_ray_logging(self) -> None:
+        while self._silenced:
+            target, saved = self._silenced.pop()
+            if isinstance(saved, bool):
+                target.propagate = saved  # type: ignore[union-attr]
+            else:
+                target.setLevel(saved)
 
     def worker_stats(self) -> list[WorkerStats]:
         """Per actor, everything it encoded through this object so far."""

@@ -5,8 +5,13 @@ Needs the extra sensesearch[ray]; skipped without it on a developer's machine, a
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -17,9 +22,12 @@ if not os.environ.get("CI"):
     pytest.importorskip("ray")
 import ray  # noqa: E402
 
-from sensesearch import SenseIndex, SenseSearchError, ingest  # noqa: E402
+from sensesearch import SenseIndex, SenseSearchError, ingest, ray_engine  # noqa: E402
+from sensesearch import encoder as encoder_module  # noqa: E402
+from sensesearch import engines as engines_module  # noqa: E402
 from sensesearch.cli import app  # noqa: E402
 from sensesearch.config import EncoderSettings  # noqa: E402
+from sensesearch.errors import UsageError  # noqa: E402
 from sensesearch.ray_engine import RayChunkEncoder  # noqa: E402
 from sensesearch.records import EncodedSentence  # noqa: E402
 
@@ -124,3 +132,101 @@ def test_cli_ray_engine_into_postgres_with_minilm_equals_local_cli_build(tmp_pat
     assert len(local.ids) > 400
     # Padding differs between batchings, so vectors agree to float tolerance, not bit for bit.
     assert assert_same_index(by_ray, local) < 1e-4
+
+
+def _closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_cli_unreachable_address_fails_in_seconds_before_the_model_loads(
+        tmp_path: Path, bank_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    address = f"127.0.0.1:{_closed_port()}"
+    loaded: list[str] = []
+    monkeypatch.setattr(engines_module, "RAY_CONNECT_TIMEOUT_S", 2.0)
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", lambda s, d: loaded.append("model") or FakeEncoder(s))
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["index", str(bank_corpus), "-i", str(tmp_path / "idx"), "-m", "fake:test", "-q",
+                                      "--engine", "ray", "--address", address])
+    assert time.monotonic() - started < 10
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert f"Error: cannot reach a Ray cluster at --address {address}: connection refused" in output
+    assert "GCS" in output and not loaded and not (tmp_path / "idx").exists()
+
+
+@pytest.mark.parametrize("address, endpoint", [
+    ("auto", None), ("local", None), ("head:6379", ("head", 6379, False)), ("10.0.0.5:1", ("10.0.0.5", 1, False)),
+    ("[::1]:6379", ("::1", 6379, False)), ("ray://head:10001", ("head", 10001, True)),
+    ("ray://[fe80::1]:10001", ("fe80::1", 10001, True)), ("ray://head", None), ("anyscale://my-cluster", None),
+])
+def test_ray_endpoint_of_each_address_form(address: str, endpoint: tuple[str, int, bool] | None) -> None:
+    assert engines_module.ray_endpoint(address) == endpoint
+
+
+@pytest.mark.parametrize("address", ["head", "head:", "head:port", "head:0", "head:70000", ":6379", "::1:6379",
+                                     "ray://head:x", "http://head:8265", "[::1"])
+def test_malformed_address_is_a_usage_error(address: str) -> None:
+    with pytest.raises(UsageError, match="--address must be auto, HOST:PORT"):
+        engines_module.check_ray_address(address)
+
+
+def test_address_check_refuses_a_web_server_and_reads_ray_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def answer(reply: bytes) -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(64)
+                conn.sendall(reply)
+
+        thread = threading.Thread(target=answer, args=(b"HTTP/1.1 400 Bad Request\r\n\r\n",))
+        thread.start()
+        monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+        with pytest.raises(SenseSearchError, match=f"at RAY_ADDRESS 127.0.0.1:{port}: an HTTP server answers"):
+            engines_module.check_ray_address("auto")
+        thread.join()
+        thread = threading.Thread(target=answer, args=(b"\x00\x00\x00\x04\x00",))  # an HTTP/2 SETTINGS frame
+        thread.start()
+        engines_module.check_ray_address(None)  # the GCS answers HTTP/2: passes
+        thread.join()
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_closed_port()}")
+    with pytest.raises(SenseSearchError, match="connection refused"):
+        engines_module.check_ray_address(None)
+
+
+def test_quiet_keeps_rays_notices_off_stderr_and_restores_logging(
+        fake_settings: EncoderSettings, ray_cluster: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import ray.data  # noqa: F401  (sets up Ray Data's own logging, as the engine's first use does)
+
+    data_handlers = [(h, h.level) for h in logging.getLogger("ray.data").handlers]
+    ray_level = logging.getLogger("ray").level
+    capsys.readouterr()
+    with _fake_ray(fake_settings, quiet=True):
+        logging.getLogger("ray._private.authentication.authentication_token_setup").warning("token notice")
+        logging.getLogger("ray.data._internal.execution.streaming_executor").info("execution finished")
+    err = capsys.readouterr().err
+    assert "token notice" not in err and "execution finished" not in err
+    assert logging.getLogger("ray").level == ray_level
+    assert [(h, h.level) for h in logging.getLogger("ray.data").handlers] == data_handlers
+
+
+def test_open_engine_passes_quiet_to_the_ray_engine(fake_settings: EncoderSettings, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[dict[str, object]] = []
+
+    @contextlib.contextmanager
+    def fake_engine(*args: object, **options: object) -> Iterator[None]:
+        made.append(options)
+        yield None
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(ray_engine, "RayChunkEncoder", fake_engine)
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        with engines_module.open_engine("ray", index, quiet=True):
+            pass
+    assert made and made[0]["quiet"] is True
