@@ -44,7 +44,7 @@ def index(
     device: DeviceOption = None,
     wait: WaitOption = 0,
     quiet: QuietOption = False,
-    db: Annotated[Optional[str], typer.Option("--db", help="SQLAlchemy URL of a new index's metadata store, e.g. "
+    db: Annotated[Optional[str], typer.Option("--db", callback=check_value(sensesearch.check_db_url), help="SQLAlchemy URL of a new index's metadata store, e.g. "
                   "postgresql://host/db [default: SQLite in the index folder].")] = None,
     engine: Annotated[Engine, typer.Option(  # type: ignore[valid-type]
         help="Where the model runs: local (this process) or ray (Ray Data workers).")] = "local",  # type: ignore[assignment]

@@ -16,9 +16,10 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from .errors import SenseSearchError
+from .errors import SenseSearchError, UsageError
 
 SCHEMA_PARAM = "schema"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 DEFAULT_PG_DRIVER = "postgresql+psycopg"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -29,6 +30,18 @@ def parse(url: str) -> URL:
         return make_url(url)
     except ArgumentError as exc:
         raise SenseSearchError(f"cannot read database URL {url!r}: {exc}") from None
+
+
+def check_url(url: str) -> None:
+    """UsageError for a `--db` URL that SQLAlchemy cannot read or that names a database other than the two the
+    metadata store's SQL is written for (SQLite and PostgreSQL: `--where` and the digests have a form for each)."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise UsageError(f"cannot read the database URL ({exc}); write e.g. postgresql://HOST/DB") from None
+    if backend not in SUPPORTED_BACKENDS:
+        raise UsageError(f"{backend} databases are not supported: use postgresql://HOST/DB, or leave --db out for "
+                         "SQLite in the index folder")
 
 
 def is_postgres(url: str) -> bool:
