@@ -31,6 +31,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "normalize_form": ("query", "normalize_form"),
     "check_device": ("devices", "check_device"),
     "check_model": ("devices", "check_model"),
+    "check_layers": ("devices", "check_layers"),
     "check_db_url": ("dburl", "check_url"),
     "parse_lemma_language": ("lemmas", "parse_language"),
     "compare_usages": ("compare", "compare"),
@@ -101,7 +102,7 @@ if TYPE_CHECKING:
     from .corpus import expand_paths as input_files
     from .decoding import decode_bytes as decode_text
     from .decoding import physical_lines
-    from .devices import check_device, check_model
+    from .devices import check_device, check_layers, check_model
     from .dburl import check_url as check_db_url
     from .lemmas import parse_language as parse_lemma_language
     from .encoder import Encoder, load_encoder

@@ -7,12 +7,14 @@ clear ModelLoadError raised in well under a second.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from .config import DEFAULT_MODEL
-from .errors import ModelLoadError
+from .errors import ModelLoadError, UsageError
 
 _DEVICE = re.compile(r"(cpu|cuda|mps|xpu)(?::(\d+))?")
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?")
@@ -85,3 +87,40 @@ def check_model(model: str) -> None:
     if not isinstance(try_to_load_from_cache(model, "config.json"), str):
         raise ModelLoadError(f"no such model folder, and model {model!r} is not in the local Hugging Face cache; "
                              f"to download it, run once with {OFFLINE_ENV}=0")
+
+
+def check_layers(model: str, layers: Sequence[int]) -> None:
+    """UsageError for a layer `model` lacks, read from its config.json (`num_hidden_layers`) before any weights load.
+
+    Hidden states count the embeddings as layer 0, so a model of n layers has 0..n, or -(n + 1)..-1 from the end.
+    A model whose config.json cannot be read without a download (a hub id not in the cache, a registered factory,
+    a config without the field) passes: the encoder checks again once loaded.
+    """
+    config = _config_file(model)
+    try:
+        count = int(json.loads(config.read_text(encoding="utf-8"))["num_hidden_layers"]) if config else None
+    except (OSError, ValueError, KeyError, TypeError):
+        count = None
+    if count is None:
+        return
+    missing = [layer for layer in layers if not -(count + 1) <= layer <= count]
+    if missing:
+        raise UsageError(f"layer {missing[0]} does not exist: {model} has {count} layers (0 is the embeddings, "
+                         f"-1 the last), so layers run from {-(count + 1)} to {count}")
+
+
+def _config_file(model: str) -> Path | None:
+    """The config.json of a model folder, of the bundled model or of a cached hub id; None when there is none here."""
+    from .encoder import ENCODER_FACTORIES, resolve_model_path
+
+    if ":" in model and model.split(":", 1)[0] in ENCODER_FACTORIES:
+        return None
+    path = Path(resolve_model_path(model)).expanduser()
+    if path.is_dir():
+        return path / "config.json"
+    if _HUB_ID.fullmatch(model) is None:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(model, "config.json")
+    return Path(cached) if isinstance(cached, str) else None

@@ -71,6 +71,8 @@ def _usage_error(args: list[str], message: str) -> None:
     (["index", "{corpus}", "--layers", "1,1"], "name a layer twice"),
     (["index", "{corpus}", "--lemma-language", "xx"], "no lemmatiser for language xx"),
     (["index", "{corpus}", "--db", "notaurl"], "cannot read the database URL"),
+    (["compare", "bank", "{corpus}/bank.txt", "--layers", "99"], "layer 99 does not exist"),
+    (["compare", "bank", "{corpus}/bank.txt", "--layers", "1:99"], "layer 7 does not exist"),
     (["index", "{corpus}", "--db", "mysql://x/y"], "mysql databases are not supported"),
     (["sense", "add", "bank", "finance"], "exactly one of them"),
     (["sense", "add", "bank", "finance", "the [[bank]] x", "--from-cluster", "1"], "exactly one of them"),
