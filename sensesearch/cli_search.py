@@ -107,7 +107,7 @@ def query(
     Example: sensesearch query "We sat on the [[bank]] of the river." --index indexes/demo -k 5
 
     \b
-    Example: sensesearch query --file queries.txt --index indexes/demo --json
+    Example: sensesearch query --file examples/queries.txt --index indexes/demo --json
     """
     if (text is None) == (file is None):
         fail("give either a TEXT to search for or --file with one query a line", 2)

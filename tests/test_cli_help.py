@@ -1,7 +1,7 @@
 """Every command's help renders as printed text, and every `Example:` line in it runs (fake encoder).
 
 Placeholders in the examples are replaced by what the help says they are: `indexes/demo` by an index
-of corpora/demo, `queries.txt` by a file of marked sentences, /tmp/dev by a CoarseWSD-20 layout, the
+of corpora/demo, /tmp/dev by a CoarseWSD-20 layout, the
 WiC files by small WiC files, `--port 8000` by a free port.
 """
 
@@ -93,8 +93,6 @@ def _materials(tmp_path: Path) -> dict[str, str]:
                           ("river", "Reeds grew on the muddy [[bank]] of the river.")):
         added = runner.invoke(app, ["sense", "add", "bank", name, example, "--index", str(index)])
         assert added.exit_code == 0, added.output
-    queries = tmp_path / "queries.txt"
-    queries.write_text("Money in the [[bank]].\nWe sat on the [[bank]] of the river.\n")
     dev = tmp_path / "dev"
     rows = {"bank": ["1\tthe bank lent money", "3\twe sat on the bank", "1\ta bank loan", "2\tthe river bank"],
             "crane": ["1\ta crane flew", "1\tthe crane lifted steel", "2\ta crane nested", "1\tthe crane moved"]}
@@ -111,7 +109,8 @@ def _materials(tmp_path: Path) -> dict[str, str]:
     for name in ("train", "dev"):
         (wic / f"{name}.data.txt").write_text("\n".join([pair, pair.replace("we sat on", "she paid the")]) + "\n")
         (wic / f"{name}.gold.txt").write_text("F\nT\n")
-    return {"indexes/demo": str(index), "corpora/demo": str(DEMO), "queries.txt": str(queries),
+    # Files the repository ships (corpora/demo, examples/queries.txt) are read where it keeps them.
+    return {"indexes/demo": str(index), "corpora/demo": str(DEMO), "examples/": str(REPO / "examples") + "/",
             "/tmp/dev": str(dev), "../shared/data/wic": str(wic), "bank.png": str(tmp_path / "bank.png"),
             "--port 8000": f"--port {_free_port()}"}
 
