@@ -38,8 +38,8 @@ def index(
     layers: LayersOption = None,
     combine: CombineOption = None,
     pooling: PoolingOption = None,
-    compression: Annotated[Compression, typer.Option(  # type: ignore[valid-type]
-        help="Vector storage of a new index.")] = "sq8",  # type: ignore[assignment]
+    compression: Annotated[Optional[Compression], typer.Option(  # type: ignore[valid-type]
+        help="Vector storage of a new index [default: sq8].")] = None,
     precision: PrecisionOption = None,
     device: DeviceOption = None,
     wait: WaitOption = 0,

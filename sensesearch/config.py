@@ -19,6 +19,7 @@ DEFAULT_LAYERS: tuple[int, ...] = (-4, -3, -2, -1)
 COMBINE_CHOICES = ("sum", "mean", "concat")
 POOLING_CHOICES = ("mean", "first")
 COMPRESSION_CHOICES = ("sq8", "fp16", "flat", "pq")
+DEFAULT_COMPRESSION = "sq8"
 SENSE_METHODS = ("centroid", "knn")
 """How a usage gets its named sense: nearest sense centroid, or a vote of the k nearest examples."""
 DEFAULT_CLUSTER_EXAMPLES = 20
@@ -101,7 +102,7 @@ class IndexConfig:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     model_fingerprint: str = ""
     dim: int = 0
-    compression: str = "sq8"
+    compression: str = DEFAULT_COMPRESSION
     db_url: str | None = None
     format_version: int = FORMAT_VERSION
     # Language(s) of the lemmatiser that fills words.lemma (sensesearch.lemmas), e.g. "en" or "de,en".

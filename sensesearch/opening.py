@@ -15,7 +15,7 @@ from filelock import FileLock
 
 from . import access, checksums, dburl
 from .claim import claim, new_index_id, release_outside_store
-from .config import CONFIG_FILE, EncoderSettings, IndexConfig, encoder_differences
+from .config import CONFIG_FILE, DEFAULT_COMPRESSION, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, SenseSearchError
 from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, read_index_config, refuse_existing,
@@ -35,7 +35,7 @@ class IndexOpening:
 
     @classmethod
     def create(cls, path: str | Path, model: str | None = None, *, settings: EncoderSettings | None = None,
-               compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
+               compression: str = DEFAULT_COMPRESSION, db_url: str | None = None, encoder: Encoder | None = None,
                device: str | None = None, lock_timeout: float = 0, lemma_language: str = DEFAULT_LANGUAGE,
                _lock: FileLock | None = None) -> Self:
         """Make a new, empty index at `path` (a folder that must not hold an index yet).
@@ -120,10 +120,13 @@ class IndexOpening:
 
     @classmethod
     def open_or_create(cls, path: str | Path, settings: EncoderSettings | None = None, *,
-                       compression: str = "sq8", db_url: str | None = None, encoder: Encoder | None = None,
+                       compression: str | None = None, db_url: str | None = None, encoder: Encoder | None = None,
                        device: str | None = None, lock_timeout: float = 0,
                        lemma_language: str | None = None) -> Self:
         """Open the index at `path` for writing, checking `settings` against it, or create it.
+
+        `compression`, `db_url` and `lemma_language` are a new index's (sq8, SQLite in the folder and English when
+        None); given for an existing index, they must be its own (ConfigMismatchError otherwise).
 
         The choice is made with the folder's write lock held, so two processes started together
         make one index between them, never two over each other.
@@ -135,7 +138,8 @@ class IndexOpening:
         lock = acquire_write_lock(folder, lock_timeout, remake=True)
         try:
             if not (folder / CONFIG_FILE).exists():
-                return cls.create(path, settings=settings, compression=compression, db_url=db_url, encoder=encoder,
+                return cls.create(path, settings=settings, compression=compression or DEFAULT_COMPRESSION,
+                                  db_url=db_url, encoder=encoder,
                                   device=device, lemma_language=lemma_language or DEFAULT_LANGUAGE, _lock=lock)
             index = cls.open(path, encoder=encoder, device=device, _lock=lock)
         except BaseException:
@@ -150,6 +154,10 @@ class IndexOpening:
             index.close()
             raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
                                       f"not {dburl.redact(db_url)}; leave out --db for an existing index")
+        if compression is not None and compression != index.config.compression:
+            index.close()
+            raise ConfigMismatchError(f"{path} stores its vectors as {index.config.compression}, not {compression}; "
+                                      "leave out --compression for an existing index")
         if lemma_language is not None and parse_language(lemma_language) != parse_language(
                 index.config.lemma_language):
             index.close()

@@ -274,3 +274,10 @@ def test_a_document_named_with_bytes_that_are_not_utf8_is_found_as_typed() -> No
     entry = DocumentEntry(id=1, label=stored, path=stored, key=stored, sentences=1, occurrences=1, word_pieces=1)
     for name in ("f\udcfe.txt", "f\\xfe.txt", "/corpus/f\udcfe.txt", stored):
         assert match_documents([entry], [name])[name] == [entry], name
+
+
+def test_another_compression_for_an_existing_index_is_refused_not_ignored(built: Path, bank_corpus: Path,
+                                                                           no_model_load: None) -> None:
+    other = runner.invoke(app, ["index", str(bank_corpus), "--index", str(built), "--compression", "pq", "-q"])
+    assert other.exit_code == 1 and "stores its vectors as sq8, not pq" in other.output
+    assert isinstance(other.exception, SystemExit)
