@@ -6,6 +6,7 @@ knows only the file: how FAISS reads and writes it, what goes wrong there, and w
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import faiss
@@ -13,6 +14,8 @@ import faiss
 from . import checksums
 from .durable import replace_durably
 from .errors import IndexCorruptError
+
+log = logging.getLogger(__name__)
 
 
 def read_index(path: Path) -> faiss.Index:
@@ -26,7 +29,10 @@ def read_index(path: Path) -> faiss.Index:
     except OSError as exc:
         raise IndexCorruptError(f"{path} cannot be read ({exc.strerror or exc})") from None
     except RuntimeError as exc:
-        raise IndexCorruptError(f"{path} is not a readable FAISS index ({str(exc).splitlines()[0][:120]})") from None
+        # FAISS's own text names its C++ functions and source lines: for the log, not for the user.
+        log.debug("faiss.read_index(%s): %s", path, exc)
+        raise IndexCorruptError(f"{path} is not a readable FAISS index (damaged or cut short); `sensesearch verify "
+                                f"--index {path.parent} --repair` makes it again from the stored sentences") from None
     if isinstance(index, faiss.IndexIVF):
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
     return index

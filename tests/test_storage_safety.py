@@ -9,6 +9,7 @@ from contextlib import closing
 from pathlib import Path
 
 import faiss
+import numpy as np
 import pytest
 
 from sensesearch import (ConfigMismatchError, IndexCorruptError, SenseIndex, SenseSearchError, WordNotFoundError)
@@ -416,3 +417,15 @@ def test_a_save_records_the_digest_of_the_bytes_on_disk_hashed_as_they_were_writ
         out.write(b"x" * 100)
         raise ZeroDivisionError
     assert not [t for t in threading.enumerate() if t.name == "sensesearch-hash"]
+
+
+def test_a_cut_short_vectors_file_is_named_with_the_command_that_makes_it_again(tmp_path: Path) -> None:
+    path = tmp_path / VECTORS_FILE
+    store = VectorStore.create(16, "flat")
+    store.add(np.arange(50, dtype=np.int64), np.eye(50, 16, dtype=np.float32))
+    store.save(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(IndexCorruptError) as caught:
+        VectorStore.load(path)
+    message = str(caught.value)
+    assert f"sensesearch verify --index {tmp_path} --repair" in message and "faiss::" not in message
