@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import ReadOnlyError
+from .errors import ReadOnlyError, UsageError
 
 try:
     import fcntl
@@ -84,6 +84,9 @@ def check_creatable(folder: Path) -> None:
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"cannot create an index at {folder}: {existing} is a file, not a folder; "
+                         "nothing was changed")
     reason = folder_write_problem(existing)
     if reason is not None:
         raise ReadOnlyError(f"cannot create an index at {folder}: {existing} cannot be written ({reason}); "

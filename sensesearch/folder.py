@@ -51,7 +51,8 @@ def sqlite_url(folder: Path) -> str:
 def read_index_config(folder: Path) -> IndexConfig:
     """The config of the index in `folder`; IndexNotFoundError when there is no index there."""
     if not folder.is_dir():
-        raise IndexNotFoundError(f"no index at {folder}: the folder does not exist")
+        what = "is a file, not an index folder" if folder.exists() else "does not exist"
+        raise IndexNotFoundError(f"no index at {folder}: it {what}")
     if not (folder / CONFIG_FILE).is_file():
         raise IndexNotFoundError(f"{folder} is not a sensesearch index (no {CONFIG_FILE})")
     return IndexConfig.load(folder)

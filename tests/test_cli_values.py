@@ -281,3 +281,20 @@ def test_another_compression_for_an_existing_index_is_refused_not_ignored(built:
     other = runner.invoke(app, ["index", str(bank_corpus), "--index", str(built), "--compression", "pq", "-q"])
     assert other.exit_code == 1 and "stores its vectors as sq8, not pq" in other.output
     assert isinstance(other.exception, SystemExit)
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["usages", "bank"], 1, "it is a file, not an index folder"),
+    (["info"], 1, "it is a file, not an index folder"),
+    (["index", "{corpus}"], 2, "is a file, not a folder; nothing was changed"),
+])
+def test_an_index_path_that_is_a_file_is_named_as_one(tmp_path: Path, bank_corpus: Path, no_model_load: None,
+                                                      args: list[str], code: int, message: str) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not an index")
+    for target in (afile, afile / "sub"):
+        if args[0] != "index" and target != afile:
+            continue
+        result = runner.invoke(app, [a.format(corpus=bank_corpus) for a in args] + ["--index", str(target)])
+        assert result.exit_code == code and message in " ".join(result.output.split()), result.output
+    assert afile.read_text() == "not an index"

@@ -250,7 +250,7 @@ def test_serve_command_reports_a_missing_index_in_one_line(tmp_path: Path) -> No
     result = CliRunner().invoke(cli_app, ["serve", "--index", str(tmp_path / "none")])
     assert result.exit_code == 1
     message = " ".join(result.stderr.split())  # rich wraps long lines at the terminal width
-    assert message == f"Error: no index at {tmp_path / 'none'}: the folder does not exist"
+    assert message == f"Error: no index at {tmp_path / 'none'}: it does not exist"
     help_text = CliRunner().invoke(cli_app, ["serve", "--help"]).output
     assert "Example: sensesearch serve" in help_text
 
