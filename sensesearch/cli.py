@@ -93,13 +93,17 @@ def value(option: Any) -> Any:
     return option.value if isinstance(option, Enum) else option
 
 
-def check_value(check: Callable[[Any], None]) -> Callable[[Any], Any]:
-    """A parameter callback that turns a SenseSearchError of `check` into click's usage error (exit 2)."""
+def check_value(check: Callable[[Any], Any] | str) -> Callable[[Any], Any]:
+    """A parameter callback that turns a SenseSearchError of `check` into click's usage error (exit 2).
+
+    `check` may be the name of a public `sensesearch` function, looked up when a value comes: options are made when
+    the command line is imported, and `--help` must not import the store or the lemmatiser behind such checks.
+    """
     def callback(given: Any) -> Any:
         # Text that is not UTF-8 is named, with its parameter, by the command's own check (see _check_text).
         if given is not None and not (isinstance(given, str) and utf8_problem(given)):
             try:
-                check(given)
+                (getattr(sensesearch, check) if isinstance(check, str) else check)(given)
             except SenseSearchError as exc:
                 raise typer.BadParameter(str(exc)) from None
         return given
@@ -122,6 +126,8 @@ def _check_plot(path: Path) -> None:
         raise SenseSearchError(f"folder {folder} is not writable")
     if path.is_dir():
         raise SenseSearchError(f"{path} is a folder; name a .png file")
+    if path.suffix.lower() != ".png":
+        raise SenseSearchError(f"the picture is a PNG: name the file .png, not {path.name!r}")
 
 
 # An empty SENSESEARCH_INDEX counts as unset: Path("") would be the current folder.

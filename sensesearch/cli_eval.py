@@ -52,6 +52,9 @@ def eval_coarsewsd(
     """
     if method not in ("centroid", "knn"):
         fail(f"--method must be centroid or knn, not {method!r}", 2)
+    for folder in (train_dir, test_dir):
+        if not folder.is_dir():
+            fail(f"no such folder: {folder}")
     chosen = [w.strip() for w in words.split(",") if w.strip()] if words is not None else None
     if chosen == []:
         fail("--words names no word: give comma-separated words, or leave it out for all", 2)

@@ -44,8 +44,9 @@ def index(
     device: DeviceOption = None,
     wait: WaitOption = 0,
     quiet: QuietOption = False,
-    db: Annotated[Optional[str], typer.Option("--db", callback=check_value(sensesearch.check_db_url), help="SQLAlchemy URL of a new index's metadata store, e.g. "
-                  "postgresql://host/db [default: SQLite in the index folder].")] = None,
+    db: Annotated[Optional[str], typer.Option("--db", callback=check_value("check_db_url"), help=(
+        "SQLAlchemy URL of a new index's metadata store, e.g. postgresql://host/db [default: SQLite in the index "
+        "folder]."))] = None,
     engine: Annotated[Engine, typer.Option(  # type: ignore[valid-type]
         help="Where the model runs: local (this process) or ray (Ray Data workers).")] = "local",  # type: ignore[assignment]
     address: Annotated[Optional[str], typer.Option(
@@ -53,7 +54,7 @@ def index(
     workers: Annotated[Optional[int], typer.Option(
         min=1, help="Encoder actors for --engine ray [default: one per GPU, else one per CPU].")] = None,
     lemma_language: Annotated[Optional[str], typer.Option(
-        callback=check_value(sensesearch.parse_lemma_language),
+        callback=check_value("parse_lemma_language"),
         help="Language(s) of a new index's lemmas (ISO 639, e.g. en or de,en) [default: en].")] = None,
 ) -> None:
     """Index every word occurrence of the given texts (adds to an existing index).

@@ -35,7 +35,7 @@ def _check_method(method: str | None) -> str | None:
 @guarded
 def add(
     word: Annotated[str, typer.Argument(help="The word whose sense this is.")],
-    name: Annotated[Optional[str], typer.Argument(callback=check_value(sensesearch.check_sense_name),
+    name: Annotated[Optional[str], typer.Argument(callback=check_value("check_sense_name"),
                                                   help="The sense's name, e.g. finance (not with --from-file).")] = None,
     examples: Annotated[Optional[list[str]], typer.Argument(
         help='Example sentences with the word marked: "the [[bank]] raised its rates".')] = None,

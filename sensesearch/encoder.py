@@ -223,7 +223,8 @@ class TransformerEncoder(PlannedEncoder):
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModel.from_pretrained(path, dtype=torch.float32)
         except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"cannot load model {settings.model!r}: {str(exc).splitlines()[0]}") from None
+            # transformers' messages run over several lines ("... from one of:\n (1) ..."): one line, all of it.
+            raise ModelLoadError(f"cannot load model {settings.model!r}: {' '.join(str(exc).split())[:400]}") from None
         if not getattr(self.tokenizer, "is_fast", False):
             raise ModelLoadError(f"model {settings.model!r} has no fast tokenizer; word offsets need one")
         model.eval()

@@ -15,6 +15,8 @@ from .normalize import clean_text, word_key
 from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+_WORD_CHAR = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}]")
+_JOINED = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}](?!\p{Han})[\p{L}\p{M}\p{N}]")
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,26 @@ def parse_marked(text: str) -> MarkedQuery:
     lead = len(inner) - len(inner.lstrip())
     clean = text[: marker.start()] + inner + text[marker.end():]
     start = marker.start() + lead
-    return MarkedQuery(text=clean, start=start, end=start + len(stripped))
+    marked = MarkedQuery(text=clean, start=start, end=start + len(stripped))
+    cut = _cut_word(clean, marked.start, marked.end)
+    if cut is not None:
+        raise QueryError(f"the marker cuts the word {cut!r}: mark whole words, e.g. [[{cut}]]")
+    return marked
+
+
+def _cut_word(text: str, start: int, end: int) -> str | None:
+    """The word [start, end) cuts, seen without a tokenizer: a BERT-style pre-tokenizer never parts two letters,
+    marks or digits that touch (a CJK ideograph is a word of its own), so a marker edge between two is inside one."""
+    for edge in (start, end):
+        if 0 < edge < len(text) and _JOINED.fullmatch(text[edge - 1:edge + 1]):
+            first = edge
+            while first > 0 and _WORD_CHAR.fullmatch(text[first - 1]):
+                first -= 1
+            last = edge
+            while last < len(text) and _WORD_CHAR.fullmatch(text[last]):
+                last += 1
+            return text[first:last]
+    return None
 
 
 def normalize_form(word: str) -> str:

@@ -52,6 +52,7 @@ def _usage_error(args: list[str], message: str) -> None:
     (["query", "the [[bank]]", "--device", "bogus"], "not a torch device"),
     (["query", "the [[bank]]", "--device", "cpu:3"], "no device"),
     (["senses", "bank", "--plot", "{tmp}/no/such/folder/bank.png"], "does not exist"),
+    (["senses", "bank", "--plot", "{tmp}/bank.txt"], "name the file .png"),
     (["index", "{corpus}", "--compression", "zip"], "'zip' is not one of"),
     (["index", "{corpus}", "--layers", "x:y"], "cannot read layers"),
     (["index", "{corpus}", "--model", "{tmp}/no-such-model"], "no such model folder"),

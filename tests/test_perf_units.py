@@ -153,5 +153,5 @@ def test_cli_precision_is_stored_and_checked(tmp_path: Path, bank_corpus: Path) 
     assert wrong.exit_code == 2 and "'fp8' is not one of" in wrong.output
     off_cuda = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "other"), "--model", "fake:x",
                                    "--precision", "bf16", "--device", "cpu", "--quiet"])
-    assert off_cuda.exit_code == 1 and "precision bf16 needs a CUDA device" in off_cuda.output
+    assert off_cuda.exit_code == 2 and "precision bf16 needs a CUDA device" in off_cuda.output
     assert not (tmp_path / "other").exists()
