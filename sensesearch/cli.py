@@ -1,9 +1,8 @@
-"""The `sensesearch` command line: the typer app, shared options and error handling.
+"""The `sensesearch` command line: the typer app, output and error handling (shared options: cli_options.py).
 
 Commands live in cli_*.py modules and use only the public API (`sensesearch` exports, records,
 errors). Every heavy import (torch, transformers, FAISS, SQLAlchemy, scikit-learn) happens inside a
-command body, so `sensesearch --help` and `sensesearch info` start fast. Option values are typed or
-checked by parameter callbacks, so a bad value fails (exit 2) before a model or an index is opened.
+command body, so `sensesearch --help` and `sensesearch info` start fast.
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,8 +24,9 @@ from rich.text import Text
 from typer.models import ArgumentInfo, ParameterInfo
 
 import sensesearch
-from sensesearch import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
-                         EncoderSettings, InputError, SenseSearchError, UsageError, parse_layers)
+from sensesearch import InputError, SenseSearchError, UsageError
+
+from .cli_options import utf8_problem
 
 app = typer.Typer(
     help="Find usages of a word like this one: contextual word vectors over a whole corpus.\n\n"
@@ -72,105 +71,9 @@ NAMES_A_FILE = frozenset({"model", "db", "file", "paths", "document"})
 file name may hold any bytes, so these are not held to UTF-8."""
 
 
-def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
-    """A str Enum typer shows and checks as a choice."""
-    return Enum(name, {value: value for value in values}, type=str)  # type: ignore[return-value]
-
-
-Combine = choices("Combine", COMBINE_CHOICES)
-Pooling = choices("Pooling", POOLING_CHOICES)
-Precision = choices("Precision", PRECISION_CHOICES)
-Compression = choices("Compression", COMPRESSION_CHOICES)
-
-
 def plural(n: int, noun: str, many: str | None = None) -> str:
     """'1 document', '2 documents', '1,234 usages', '2 queries' (with many="queries")."""
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {many or noun + 's'}"
-
-
-def value(option: Any) -> Any:
-    """The plain value of an Enum option (None stays None)."""
-    return option.value if isinstance(option, Enum) else option
-
-
-def check_value(check: Callable[[Any], Any] | str) -> Callable[[Any], Any]:
-    """A parameter callback that turns a SenseSearchError of `check` into click's usage error (exit 2).
-
-    `check` may be the name of a public `sensesearch` function, looked up when a value comes: options are made when
-    the command line is imported, and `--help` must not import the store or the lemmatiser behind such checks.
-    """
-    def callback(given: Any) -> Any:
-        # Text that is not UTF-8 is named, with its parameter, by the command's own check (see _check_text).
-        if given is not None and not (isinstance(given, str) and utf8_problem(given)):
-            try:
-                (getattr(sensesearch, check) if isinstance(check, str) else check)(given)
-            except SenseSearchError as exc:
-                raise typer.BadParameter(str(exc)) from None
-        return given
-    return callback
-
-
-def _check_model(model: str) -> None:
-    sensesearch.check_model(model)
-
-
-def _check_device(device: str) -> None:
-    sensesearch.check_device(device)
-
-
-def _check_plot(path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SenseSearchError(f"folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise SenseSearchError(f"folder {folder} is not writable")
-    if path.is_dir():
-        raise SenseSearchError(f"{path} is a folder; name a .png file")
-    if path.suffix.lower() != ".png":
-        raise SenseSearchError(f"the picture is a PNG: name the file .png, not {path.name!r}")
-
-
-# An empty SENSESEARCH_INDEX counts as unset: Path("") would be the current folder.
-DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX") or "indexes/default"
-
-
-def _index_folder(value: str | Path) -> Path:
-    try:
-        return Path(sensesearch.check_names([value], "index folder")[0])
-    except UsageError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-IndexOption = Annotated[Path, typer.Option("--index", "-i", parser=_index_folder,
-                                           help="Index folder (env SENSESEARCH_INDEX).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
-WaitOption = Annotated[float, typer.Option(min=0, help="Seconds to wait for another writer to finish.")]
-SEED_MAX = 2**32 - 1
-"""The largest seed scikit-learn's k-means and NumPy's legacy generators take."""
-DocumentOption = Annotated[Optional[list[str]], typer.Option(
-    "--document", "-d", metavar="DOCUMENT",
-    help="Only usages in this document: its label, its path or a unique file name (see `sensesearch documents`); "
-         "repeatable.")]
-ModelOption = Annotated[Optional[str], typer.Option(
-    "--model", "-m", callback=check_value(_check_model),
-    help="Model folder or Hugging Face id of a BERT-family encoder (offline unless HF_HUB_OFFLINE=0), or "
-         f"tfhub:FOLDER (a TF Hub BERT encoder SavedModel) [default: {DEFAULT_MODEL}].")]
-LayersOption = Annotated[Optional[str], typer.Option(
-    callback=check_value(parse_layers), help="Hidden layers to combine, e.g. -4,-3,-2,-1 or 8:12 (8 to 11) [default: -4,-3,-2,-1].")]
-CombineOption = Annotated[Optional[Combine], typer.Option(help="How layers combine [default: sum].")]  # type: ignore[valid-type]
-PoolingOption = Annotated[Optional[Pooling], typer.Option(help="How word pieces pool [default: mean].")]  # type: ignore[valid-type]
-PrecisionOption = Annotated[Optional[Precision], typer.Option(  # type: ignore[valid-type]
-    help="Model arithmetic (int8: dynamic quantisation, CPU only; fp16/bf16: autocast, CUDA only, "
-         "faster for BERT-base and larger) [default: float32].")]
-DeviceOption = Annotated[Optional[str], typer.Option(
-    callback=check_value(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
-PlotOption = Annotated[Optional[Path], typer.Option(
-    callback=check_value(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
-SenseOption = Annotated[Optional[str], typer.Option(
-    "--sense", help="Only usages tagged with this named sense (see `sensesearch sense`): `usages` shows each "
-                    "one's tag margin, `query` ranks them by cosine.")]
 
 
 def guarded(command: F) -> F:
@@ -232,19 +135,6 @@ def _check_text(given: dict[str, Any], labels: dict[str, str]) -> None:
                 fail(f"{labels.get(name, name)} {problem}", 2)
 
 
-def utf8_problem(text: str) -> str | None:
-    """Why `text` (from the command line or a terminal) cannot be used as text, or None: it holds bytes that are
-    not UTF-8, which Python hands over as lone surrogates (PEP 383)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        char = ord(text[exc.start])
-        what = f"byte 0x{char - 0xDC00:02x}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
-        return (f"is not valid UTF-8 text ({what} at character {exc.start + 1}); give it in UTF-8, or set the "
-                "terminal's encoding to UTF-8")
-    return None
-
-
 def read_text_input(name: str | Path) -> str:
     """A text file's content, or standard input's for "-", decoded as `index` decodes a corpus (sensesearch.decode_text).
 
@@ -275,19 +165,6 @@ class TerminalTable(Table):
         super().add_row(*(shown(cell) if isinstance(cell, str)
                           else Text(shown(cell.plain), style=cell.style) if isinstance(cell, Text)
                           else cell for cell in renderables), **options)
-
-
-def encoder_settings(model: str | None, layers: str | None, combine: Any, pooling: Any,
-                     base: EncoderSettings | None = None, precision: Any = None) -> EncoderSettings:
-    """Settings from CLI options, the unset ones taken from `base` (an existing index) or the defaults; UsageError
-    for a layer the model lacks, read from its config.json before any weights load (sensesearch.check_layers)."""
-    base = base or EncoderSettings()
-    settings = EncoderSettings(model=model or base.model, layers=parse_layers(layers) if layers else base.layers,
-                               combine=value(combine) or base.combine, pooling=value(pooling) or base.pooling,
-                               max_length=base.max_length, stride=base.stride,
-                               precision=value(precision) or base.precision)
-    sensesearch.check_layers(settings.model, settings.layers)
-    return settings
 
 
 def emit_json(data: Any) -> None:

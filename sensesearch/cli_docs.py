@@ -11,9 +11,9 @@ import typer
 
 import sensesearch
 
-from .cli import (DEFAULT_INDEX, CombineOption, CsvOption, DeviceOption, IndexOption, JsonOption, LayersOption,
-                  ModelOption, PoolingOption, PrecisionOption, TerminalTable, app, emit_json, encoder_settings, err,
-                  fail, guarded, out, plural, read_text_input)
+from .cli import TerminalTable, app, emit_json, err, fail, guarded, out, plural, read_text_input
+from .cli_options import (DEFAULT_INDEX, CombineOption, CsvOption, DeviceOption, IndexOption, JsonOption, LayersOption,
+                          ModelOption, PoolingOption, PrecisionOption, encoder_settings)
 from .cli_progress import CommandProgress
 
 DIGITS = 3

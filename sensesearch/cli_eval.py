@@ -11,10 +11,10 @@ from rich.text import Text
 
 import sensesearch
 
-from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, DocumentOption, IndexOption, JsonOption,
-                  LayersOption, ModelOption, PlotOption, PoolingOption, TerminalTable, app, emit_json,
-                  encoder_settings, err, fail, guarded, out, plural, value)
-from .cli import SEED_MAX, CsvOption
+from .cli import TerminalTable, app, emit_json, err, fail, guarded, out, plural
+from .cli_options import (DEFAULT_INDEX, SEED_MAX, CombineOption, Compression, CsvOption, DeviceOption, DocumentOption,
+                          IndexOption, JsonOption, LayersOption, ModelOption, PlotOption, PoolingOption,
+                          encoder_settings, value)
 from .cli_lexico import BinWidthOption, ByOption, ChartOption, LemmaOption, WhereOption, print_timeline
 from .cli_progress import CommandProgress
 

@@ -19,9 +19,10 @@ import typer
 import sensesearch
 from sensesearch import Document, IngestReport, SenseSearchError, Skipped
 
-from .cli import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption, ModelOption,
-                  PoolingOption, PrecisionOption, QuietOption, WaitOption, app, check_value, choices, encoder_settings, err,
-                  guarded, plural, value)
+from .cli import app, err, guarded, plural
+from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption,
+                          ModelOption, PoolingOption, PrecisionOption, QuietOption, WaitOption, check_value, choices,
+                          encoder_settings, value)
 from .cli_progress import CommandProgress
 
 STDIN = "-"

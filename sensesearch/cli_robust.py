@@ -10,7 +10,8 @@ import typer
 import sensesearch
 from sensesearch import InputError
 
-from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption, app, emit_json, guarded, out, plural
+from .cli import app, emit_json, guarded, out, plural
+from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
 
 
 @app.command()

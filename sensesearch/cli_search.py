@@ -12,8 +12,9 @@ import typer
 import sensesearch
 from sensesearch import Hit, QueryError, SenseSearchError, WordNotFoundError
 
-from .cli import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, app, choices, err,
-                  SenseOption, fail, guarded, out, plural, read_text_input, utf8_problem, value)
+from .cli import app, err, fail, guarded, out, plural, read_text_input
+from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
+                          SenseOption, utf8_problem, value)
 from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
 

@@ -15,8 +15,8 @@ from sensesearch import DEFAULT_CLUSTER_EXAMPLES, SENSE_METHODS, UsageError
 if TYPE_CHECKING:
     from sensesearch import WordInventory
 
-from .cli import (DEFAULT_INDEX, SEED_MAX, IndexOption, JsonOption, TerminalTable, WaitOption, app, check_value, emit_json,
-                  err, guarded, out)
+from .cli import TerminalTable, app, emit_json, err, guarded, out
+from .cli_options import DEFAULT_INDEX, SEED_MAX, IndexOption, JsonOption, WaitOption, check_value
 
 sense_app = typer.Typer(
     help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n"

@@ -14,7 +14,8 @@ import typer
 import sensesearch
 from sensesearch import SenseSearchError
 
-from .cli import DEFAULT_INDEX, DeviceOption, IndexOption, app, err, guarded
+from .cli import app, err, guarded
+from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption
 from .server_guard import check_token
 
 

@@ -86,7 +86,7 @@ def test_an_empty_index_option_or_variable_is_not_the_current_folder(tmp_path: P
     result = runner.invoke(app, ["index", str(corpus), "--index", "", "--model", "fake:x"])
     assert result.exit_code == 2 and "empty index folder name" in result.output
     assert not (tmp_path / "config.json").exists()
-    script = "from sensesearch.cli import DEFAULT_INDEX; print(DEFAULT_INDEX)"
+    script = "from sensesearch.cli_options import DEFAULT_INDEX; print(DEFAULT_INDEX)"
     shown = subprocess.run([sys.executable, "-c", script], env={**os.environ, "SENSESEARCH_INDEX": ""},
                            capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "indexes/default"
