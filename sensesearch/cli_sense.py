@@ -123,6 +123,11 @@ def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = N
     if counts:
         table.add_row("unassigned", "", str(counts["unassigned"]))
     out.print(table)
+    if len(inventory.senses) == 1:
+        # With nothing to lead, a usage's margin is its cosine to the one sense: say what that makes of the tags.
+        err.print(f"{inventory.word} has one sense: every usage whose cosine to it reaches the threshold "
+                  f"({inventory.threshold:g}) is tagged with it; add a second sense to tell usages apart",
+                  markup=False)
     if examples:
         for sense in inventory.senses:
             for example in sense.examples:
