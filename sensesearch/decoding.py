@@ -20,9 +20,11 @@ from .errors import InputError
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _STRAY = re.compile("[\udc80-\udcff]+")
 """Bytes the UTF-8 decoder could not read, as its surrogateescape handler hands them over (PEP 383)."""
+_STRAY_LETTER = re.compile("[\udca0-\udcff]")
 MOSTLY_ASCII = 0.8
 _LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
-_BOMS = (("utf-8-sig", b"\xef\xbb\xbf"), ("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
+_UTF8_BOM = b"\xef\xbb\xbf"
+_BOMS = (("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
          ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
 STRAY_ENCODING = "cp1252"
 """How stray bytes in UTF-8 text are read: Windows' Western code page, where such bytes (curly quotes, dashes,
@@ -34,6 +36,10 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode bytes to text; returns (text, encoding), the encoding "utf-8+cp1252" for UTF-8 with stray bytes read
     as cp1252 (see `repaired_utf8`). A byte-order mark is not part of the text. Raises InputError for binary data.
     """
+    if data.startswith(_UTF8_BOM):
+        # Declared UTF-8: its faults are repaired whatever their number, as in UTF-8 without the mark.
+        text, encoding = _utf8_repaired(data[len(_UTF8_BOM):])
+        return text, "utf-8-sig" + encoding.removeprefix("utf-8")
     for encoding, bom in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace"), encoding
@@ -61,19 +67,28 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
 
 def repaired_utf8(data: bytes) -> tuple[str, str] | None:
-    """(text, encoding) of bytes that are UTF-8 but for a few: None unless the characters read as UTF-8 outnumber
-    the bytes that are not (text in a legacy encoding all but never holds a valid multi-byte sequence), or the only
-    fault is a last character cut short.
+    """(text, encoding) of bytes that are UTF-8 but for a few (`_utf8_repaired`), or None when they read better as a
+    legacy encoding.
 
-    Stray bytes are read as STRAY_ENCODING, one character each (encoding "utf-8+cp1252"); a cut last character
-    becomes U+FFFD (encoding "utf-8"), as a decoder that replaces errors would make it.
+    UTF-8 needs at least one valid multi-byte character, and at least as many as the stray bytes in 0xA0-0xFF, where
+    single-byte encodings keep their letters (a cp1252 "é" followed by ASCII is one such stray; Big5 and the like
+    are mostly such bytes, with a valid UTF-8 pair here and there by chance). Stray bytes in 0x80-0x9F are cp1252's
+    quotes and dashes, pasted into UTF-8 text in pairs, and weigh nothing: "café “nice”" stays UTF-8. A last
+    character cut short is a stray too: "Fuß" in latin-1 at the end of an ASCII file stays latin-1.
     """
+    escaped = data.decode("utf-8", errors="surrogateescape")
+    sound = sum(1 for ch in _NON_ASCII.findall(escaped) if not "\udc80" <= ch <= "\udcff")
+    letters = len(_STRAY_LETTER.findall(escaped))
+    return _utf8_repaired(data) if sound and sound >= letters else None
+
+
+def _utf8_repaired(data: bytes) -> tuple[str, str]:
+    """`data` read as UTF-8, stray bytes as STRAY_ENCODING one character each (encoding "utf-8+cp1252"), a last
+    character cut short as U+FFFD (encoding "utf-8"), as a decoder that replaces errors would make it."""
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     text = decoder.decode(data, final=False)
     cut = bool(decoder.getstate()[0])
-    stray = sum(len(run) for run in _STRAY.findall(text))
-    if stray and len(_NON_ASCII.findall(text)) - stray <= stray:
-        return None
+    stray = _STRAY.search(text) is not None
     text = _STRAY.sub(_stray_text, text) + ("\ufffd" if cut else "")
     return text, REPAIRED if stray else "utf-8"
 

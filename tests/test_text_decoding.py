@@ -28,10 +28,27 @@ def test_utf8_with_a_stray_cp1252_byte_stays_utf8_and_reads_that_byte_as_cp1252(
     assert encoding == "utf-8+cp1252"
 
 
-@pytest.mark.parametrize("head", ["The café owner didn’t open the bank. " * 2, "Plain ASCII text, then "])
-def test_utf8_cut_inside_its_last_character_is_utf8_with_a_replacement_character(head: str) -> None:
+def test_utf8_cut_inside_its_last_character_is_utf8_with_a_replacement_character() -> None:
+    head = "The café owner didn’t open the bank. " * 2
     text, encoding = decode_bytes((head + "End —").encode()[:-1])
     assert (text, encoding) == (head + "End \ufffd", "utf-8")
+
+
+@pytest.mark.parametrize("original", ["We met at the café", "Ich gehe zu Fuß"])
+def test_a_legacy_file_ending_in_its_only_accented_letter_stays_legacy(original: str) -> None:
+    """The last byte of "café" in latin-1 starts a UTF-8 sequence: read as UTF-8 cut short it became "caf\ufffd"."""
+    assert decode_bytes(original.encode("latin-1"))[0] == original
+
+
+@pytest.mark.parametrize("data, text, encoding", [
+    ("The café is ".encode() + b"\x93nice\x94.\n", "The café is “nice”.\n", "utf-8+cp1252"),
+    ("One é, a ".encode() + b"\x93quote\x94 and\xa0a space.", "One é, a “quote” and\xa0a space.", "utf-8+cp1252"),
+    (b"\xef\xbb\xbf" + "The café is ".encode() + b"\x93quoted\x94", "The café is “quoted”", "utf-8-sig+cp1252"),
+    (b"\xef\xbb\xbf" + "Cut —".encode()[:-1], "Cut \ufffd", "utf-8-sig"),
+])
+def test_pasted_cp1252_quotes_and_a_byte_order_mark_keep_utf8(data: bytes, text: str, encoding: str) -> None:
+    """A pair of cp1252 quotes outweighed one UTF-8 "é", and a file with a UTF-8 BOM lost its quotes to U+FFFD."""
+    assert decode_bytes(data) == (text, encoding)
 
 
 def test_legacy_text_with_a_chance_utf8_pair_stays_legacy() -> None:
