@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from .corpus import path_text
 from .errors import InputError
-from .inputs import check_names
+from .inputs import JSONL_SUFFIXES, check_names
 from .records import DocumentEntry
 from .schema import code_point_order, documents
 from .store import MetaStore
@@ -33,7 +33,11 @@ def list_documents(store: MetaStore) -> list[DocumentEntry]:
 
 
 def _under(key: str, wanted: str) -> bool:
-    return key == wanted or key.startswith(wanted.rstrip(os.sep) + os.sep) or key.startswith(wanted + "#")
+    """Whether the document stored under `key` is the file `wanted`, lies in the folder `wanted`, or is a record of
+    the JSON Lines file `wanted` (keys FILE#ID; a folder "a" must not take a file "a#1.txt")."""
+    if key == wanted or key.startswith(wanted.rstrip(os.sep) + os.sep):
+        return True
+    return PurePath(wanted).suffix.lower() in JSONL_SUFFIXES and key.startswith(wanted + "#")
 
 
 def _base_name(entry: DocumentEntry) -> str:
@@ -63,9 +67,12 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
     # Labels and paths are stored as path_text spells them (bytes that are not UTF-8 as \xNN escapes).
     spelt = form(path_text(name))
     chosen = [e for e in entries if form(e.label) == spelt]
+    _one_document(name, [e.key for e in chosen], "the label of")
     if not chosen:
         key = form(path_text(Path(name).resolve()))
         chosen = [e for e in entries if _under(form(e.key), key)]
+        # Files apart on disk whose names differ only in Unicode form are one name here: never both.
+        _one_document(name, [e.key for e in chosen if form(e.key) == key], "the path of")
     if not chosen and name and os.sep not in name:
         chosen = [e for e in entries if form(_base_name(e)) == spelt]
         files = sorted({e.path for e in chosen})
@@ -73,6 +80,15 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
             raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(files[:4])}"
                              f"{', ...' if len(files) > 4 else ''}); give the path or the label")
     return chosen
+
+
+def _one_document(name: str, keys: Sequence[str], what: str) -> None:
+    """InputError when `name` is `what` several documents, which then only their paths (or FILE#ID) tell apart."""
+    distinct = sorted(set(keys))
+    if len(distinct) > 1:
+        raise InputError(f"{name!r} is {what} {len(distinct)} documents ({', '.join(distinct[:4])}"
+                         f"{', ...' if len(distinct) > 4 else ''}); give the path as `sensesearch documents` lists it, "
+                         "or FILE.jsonl#ID for a record")
 
 
 def resolve_labels(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[str]:

@@ -165,3 +165,38 @@ def test_compare_names_a_line_without_the_word_before_the_model_loads(tmp_path: 
     marked = _legacy(tmp_path / "m.txt", "The [[café]] opened.\nan [[unclosed marker\n")
     result = runner.invoke(app, ["compare", "café", str(marked), "--model", "fake:test"])
     assert result.exit_code == 1 and "line 2: unbalanced" in result.output
+
+
+def _indexed(tmp_path: Path, files: dict[str, str]) -> str:
+    corpus = tmp_path / "corp"
+    for name, text in files.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text)
+    index = str(tmp_path / "idx")
+    result = runner.invoke(app, ["index", str(corpus), "--index", index, "--model", "fake:test", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return index
+
+
+def _would_remove(index: str, name: str) -> list[str]:
+    result = runner.invoke(app, ["remove", name, "--index", index, "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    return sorted(Path(label).name for label in json.loads(result.stdout)["would_remove"])
+
+
+def test_a_folder_name_never_takes_a_sibling_file_named_folder_hash(tmp_path: Path) -> None:
+    index = _indexed(tmp_path, {"a/notes.txt": "A note on the bank.\n", "a#1.txt": "Money went to the bank.\n"})
+    assert _would_remove(index, str(tmp_path / "corp" / "a")) == ["notes.txt"]
+
+
+def test_a_name_that_is_the_label_or_path_of_two_documents_is_refused_not_both_removed(tmp_path: Path) -> None:
+    clash = str(tmp_path / "corp" / "other.txt")
+    index = _indexed(tmp_path, {"other.txt": "The bank.\n", "r.jsonl": json.dumps({"id": clash, "text": "A bank."})})
+    result = runner.invoke(app, ["remove", clash, "--index", index, "--dry-run"])
+    assert result.exit_code == 1 and "is the label of 2 documents" in result.output
+    composed, decomposed = "\u00c5.txt", "A\u030a.txt"
+    index = _indexed(tmp_path / "u", {composed: "One bank.\n", decomposed: "Two banks.\n"})
+    typed = str(tmp_path / "u" / "corp" / "\u212b.txt")  # ANGSTROM SIGN: NFC makes it U+00C5 too
+    result = runner.invoke(app, ["remove", typed, "--index", index, "--dry-run"])
+    assert result.exit_code == 1 and "of 2 documents" in result.output
+    assert _would_remove(index, str(tmp_path / "u" / "corp" / composed)) == [composed]
