@@ -11,7 +11,7 @@ import numpy as np
 import regex
 
 from .errors import QueryError
-from .normalize import clean_text, word_key
+from .normalize import clean_text, fold_text, word_key
 from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
@@ -84,12 +84,13 @@ def normalize_form(word: str) -> str:
 
 
 def is_punctuation(word: str) -> bool:
-    """True for tokens made only of punctuation and symbols; those are not stored as occurrences.
+    """True for tokens made only of punctuation and symbols as the model reads them (normalize.fold_text: NFKC, so
+    "㍻" is the word 平成 and "㎏" the word kg, not symbols); those are not stored as occurrences.
 
     Marks count as what they sit on: emoji variation selector 16 (U+FE0F, a mark) makes "❤️" no more a word than
     "❤", and the keycap mark leaves "1️⃣" a digit.
     """
-    return all(unicodedata.category(ch)[0] in "PSZCM" for ch in word)
+    return all(unicodedata.category(ch)[0] in "PSZCM" for ch in (word if word.isascii() else fold_text(word)))
 
 
 def words_in_span(spans: np.ndarray, start: int, end: int) -> list[int]:
