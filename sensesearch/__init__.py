@@ -58,6 +58,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "word_spans": ("query", "word_spans"),
     "is_punctuation": ("query", "is_punctuation"),
     "is_one_word": ("query", "is_one_word"),
+    "bare_word": ("query", "bare_word"),
     "check_paths": ("corpus", "check_paths"),
     "check_names": ("inputs", "check_names"),
     "parse_condition": ("filters", "parse_condition"),
@@ -124,7 +125,7 @@ if TYPE_CHECKING:
     from .kwic import to_json as hits_to_json
     from .jsonsafe import dumps as json_dumps
     from .csvsafe import records_to_csv
-    from .query import is_one_word, is_punctuation, normalize_form, parse_marked, word_spans
+    from .query import bare_word, is_one_word, is_punctuation, normalize_form, parse_marked, word_spans
     from .senses import SenseReport, plot_senses
     from .verify import VerifyReport, verify_index
 

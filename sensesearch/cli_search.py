@@ -46,14 +46,13 @@ class QueryOptions:
     def check(self, source: sensesearch.SenseIndex, text: str) -> None:
         """Refuse what `run` would refuse without the model, before it loads: an unknown sense, or a one-word
         query (a phrase needs the tokenizer to split it) whose word has no usage where asked (SQL only)."""
-        marked = sensesearch.parse_marked(text)
+        word = sensesearch.bare_word(sensesearch.parse_marked(text).word)
         try:
             if self.sense and not self.any_word:
-                word, name = (sensesearch.parse_word_sense(self.sense) if ":" in self.sense
-                              else (marked.word, self.sense))
+                word, name = sensesearch.parse_word_sense(self.sense) if ":" in self.sense else (word, self.sense)
                 source.sense(word).usages(name, limit=1, documents=self.documents)
-            elif not self.any_word and sensesearch.is_one_word(marked.word):
-                source.usages(marked.word, limit=1, documents=self.documents, lemma=self.lemma, where=self.where)
+            elif not self.any_word and sensesearch.is_one_word(word):
+                source.usages(word, limit=1, documents=self.documents, lemma=self.lemma, where=self.where)
         except WordNotFoundError as exc:
             raise WordNotFoundError(str(exc) + ANY_WORD_HINT) from None
 

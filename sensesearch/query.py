@@ -15,6 +15,7 @@ from .normalize import clean_text, fold_text, word_key
 from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
+_CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _WORD_CHAR = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}]")
 _JOINED = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}](?!\p{Han})[\p{L}\p{M}\p{N}]")
 
@@ -51,7 +52,8 @@ def parse_marked(text: str) -> MarkedQuery:
     stripped = inner.strip()
     if not stripped:
         raise QueryError("the marked word is empty: put a word between [[ and ]]")
-    if "[[" in inner or "]]" in text[:marker.start()] or "]]" in text[marker.end():] or "[[" in text[marker.end():]:
+    if ("[[" in inner or "]]" in text[:marker.start()] or "]]" in text[marker.end():] or "[[" in text[marker.end():]
+            or text[marker.start() - 1:marker.start()] == "[" or text[marker.end():marker.end() + 1] == "]"):
         raise QueryError("unbalanced [[ ]] marker in the query")
     lead = len(inner) - len(inner.lstrip())
     clean = text[: marker.start()] + inner + text[marker.end():]
@@ -91,6 +93,18 @@ def is_punctuation(word: str) -> bool:
     "❤", and the keycap mark leaves "1️⃣" a digit.
     """
     return all(unicodedata.category(ch)[0] in "PSZCM" for ch in (word if word.isascii() else fold_text(word)))
+
+
+def bare_word(text: str) -> str:
+    """`text` without the white space, punctuation and symbols around it (whole grapheme clusters that
+    `is_punctuation`), so "bank.", "(bank)" and “bank” ask for the word bank as the index stores it; text of
+    nothing else is left as it is."""
+    clusters = _CLUSTER.findall(text)
+    first = next((i for i, c in enumerate(clusters) if not is_punctuation(c)), None)
+    if first is None:
+        return text
+    last = next(i for i in range(len(clusters) - 1, -1, -1) if not is_punctuation(clusters[i]))
+    return "".join(clusters[first:last + 1])
 
 
 def words_in_span(spans: np.ndarray, start: int, end: int) -> list[int]:

@@ -17,8 +17,8 @@ from .encoder import Encoder
 from .errors import IndexCorruptError, QueryError, WordNotFoundError
 from .filters import Condition, describe, parse_conditions
 from .lemmas import lemmatizer
-from .query import (MarkedQuery, Phrase, gap_key, is_one_word, normalize_form, parse_marked, phrase_of, span_vector,
-                    word_spans)
+from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, normalize_form, parse_marked, phrase_of,
+                    span_vector, word_spans)
 from .records import Hit
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
 
@@ -169,21 +169,23 @@ class Searcher:
         reads "don't" as "do"); `where` keeps documents meeting the conditions.
         WordNotFoundError when there is none; its message names no option (only a front end knows its own).
         """
-        form = normalize_form(word.strip())
-        one_word = is_one_word(word)
+        core = bare_word(word)  # "bank." and “bank” are the word bank: no tokenizer needed to see it
+        form = normalize_form(core)
+        one_word = is_one_word(core)
         lemma_of = lemmatizer(self.source.config.lemma_language) if lemma else None
         lemma_form = lemma_of(form) if lemma_of is not None and one_word else None
         ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
         if ids:
             return [(i,) for i in ids]
-        phrase = Phrase(word, ((0, form),), ()) if one_word else phrase_of(word, word_spans(self.encoder(), word))
+        phrase = Phrase(core, ((0, form),), ()) if one_word else phrase_of(word, word_spans(self.encoder(), word))
         if len(phrase.words_at) > 1:
             places = self._within(self._phrase_places(phrase, documents), where)
             if places:
                 return places
-        elif phrase.keys and phrase.keys[0] != form:  # one stored word in punctuation: "bank," or “bank”
-            lemma_form = lemma_of(phrase.keys[0]) if lemma_of is not None else None
-            ids = self.rows.occurrence_ids(phrase.keys[0], documents, lemma=lemma_form, where=where)
+        elif phrase.keys and phrase.keys[0] != form:  # one stored word in inner punctuation: "'bank'-"
+            form = phrase.keys[0]
+            lemma_form = lemma_of(form) if lemma_of is not None else None
+            ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
             if ids:
                 return [(i,) for i in ids]
         raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, lemma_form, where))

@@ -11,7 +11,7 @@ from .errors import InputError, QueryError, SenseSearchError, UsageError
 from .evaldata import WsdItem
 from .inventory import Example, Inventory, WordInventory
 from .lemmas import lemmatizer
-from .query import normalize_form, parse_marked
+from .query import bare_word, normalize_form, parse_marked
 from .records import Hit
 from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_items, item_forms, marked_item,
                              read_labelled)
@@ -171,7 +171,7 @@ def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_wo
     """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word); same-word search only."""
     if any_word:
         raise QueryError("a sense belongs to one word: search by sense without any-word")
-    word, name = parse_word_sense(sense) if ":" in sense else (parse_marked(text).word, sense)
+    word, name = parse_word_sense(sense) if ":" in sense else (bare_word(parse_marked(text).word), sense)
     return index.sense(word).query(text, name, k=k, documents=documents)
 
 

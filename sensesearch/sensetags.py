@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
 from .inventory import Inventory, WordInventory
-from .query import normalize_form
+from .query import bare_word, normalize_form, parse_marked
 from .records import Hit
 from .schema import documents, metadata
 from .tagging import CLASSIFIER_VERSION, classify
@@ -195,9 +195,10 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
     if k < 1:
         raise QueryError("k must be at least 1")
     inventory = inventory_of(index, word)
-    marked, vector = index.searcher.embed_marked(text)
-    if normalize_form(marked.word) not in inventory.forms:
+    marked = parse_marked(text)
+    if normalize_form(bare_word(marked.word)) not in inventory.forms:  # checked before the model loads
         raise QueryError(f"the marked word {marked.word!r} is not one of the forms {', '.join(inventory.forms)}")
+    _, vector = index.searcher.embed_marked(text)
     ids = word_tags(index, inventory.word).ids_of(sense)
     if documents:
         ids = _within(index, inventory, ids, documents)

@@ -73,7 +73,8 @@ def test_a_marker_of_punctuation_only_still_has_a_vector() -> None:
     assert len(rows) == 3 and np.linalg.norm(vector) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("text", ["bank]] x [[y]]", "the [[bank", "the bank]] rose", "[[a]] b ]]"])
+@pytest.mark.parametrize("text", ["bank]] x [[y]]", "the [[bank", "the bank]] rose", "[[a]] b ]]", "the [[bank]]] x",
+                                  "the [[[bank]] x"])
 def test_stray_brackets_are_named_as_an_unbalanced_marker(text: str) -> None:
     with pytest.raises(QueryError, match="unbalanced"):
         parse_marked(text)
@@ -104,3 +105,17 @@ def test_lemma_search_of_a_phrase_matches_the_phrase_as_written(tmp_path: Path) 
     widened = runner.invoke(app, ["usages", "does,", "--lemma", "--index", index, "--json"])
     # "don" is a stored word too (of "don't"), and simplemma's English dictionary gives it the lemma "do".
     assert {hit["word"] for hit in json.loads(widened.stdout)} >= {"did", "do", "does"}
+
+
+def test_a_marked_word_in_punctuation_is_the_word_everywhere(tmp_path: Path) -> None:
+    """`[[bank.]]`: sense add refused it as "not a form of 'bank'", and a filtered query said it did not occur at all."""
+    index = _index(tmp_path, "The bank rose. We sat on the bank.\n")
+    added = runner.invoke(app, ["sense", "add", "bank", "geo", "The [[bank.]] of it.", "--index", index])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["sense", "list", "--index", index, "--json"])
+    assert listed.exit_code == 0 and json.loads(listed.stdout)[0]["forms"] == ["bank"]
+    filtered = runner.invoke(app, ["query", "the [[(bank)]] ran", "--index", index, "--where", "year>1995"])
+    assert filtered.exit_code == 1 and "no usage where year>1995 (no indexed document meets it), though the index has 2" in filtered.output
+    with SenseIndex.open(index) as opened:
+        assert [hit.word for hit in opened.query("We sat on the [[“bank”]].", k=2)] == ["bank", "bank"]
+        assert len(opened.sense("bank").query("the [[bank.]] x", "geo", k=5)) == 2
