@@ -53,7 +53,7 @@ def parse_marked(text: str) -> MarkedQuery:
     if not stripped:
         raise QueryError("the marked word is empty: put a word between [[ and ]]")
     if ("[[" in inner or "]]" in text[:marker.start()] or "]]" in text[marker.end():] or "[[" in text[marker.end():]
-            or text[marker.start() - 1:marker.start()] == "[" or text[marker.end():marker.end() + 1] == "]"):
+            or inner.startswith("[") or text[marker.end():marker.end() + 1] == "]"):
         raise QueryError("unbalanced [[ ]] marker in the query")
     lead = len(inner) - len(inner.lstrip())
     clean = text[: marker.start()] + inner + text[marker.end():]
