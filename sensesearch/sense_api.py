@@ -51,7 +51,7 @@ class WordSenses:
             raise InputError(f"give at least one example sentence of {self.word!r} with the word marked [[like this]]")
         forms, strangers = self._forms_of_word(item_forms(items))
         if strangers:
-            raise UsageError(f"an example marks {strangers[0]!r}, which is not a form of {self.word!r} (nor of its "
+            raise QueryError(f"an example marks {strangers[0]!r}, which is not a form of {self.word!r} (nor of its "
                              f"lemma): mark {self.word!r} itself, e.g. \"the [[{self.word}]] ...\"")
         self.index._require_writer()
         return self._store(name, encode_items(self.index.encoder, items, "text"), forms)

@@ -78,7 +78,6 @@ def _usage_error(args: list[str], message: str) -> None:
     (["sense", "add", "bank", "finance"], "exactly one of them"),
     (["sense", "add", "bank", "finance", "the [[bank]] x", "--from-cluster", "1"], "exactly one of them"),
     (["sense", "add", "bank", "a:b", "the [[bank]] x"], "a sense name must be"),
-    (["sense", "add", "bank", "river", "the [[river]] flows"], "not a form of 'bank'"),
 ])
 def test_bad_values_fail_before_the_model_loads(built: Path, bank_corpus: Path, tmp_path: Path, no_model_load: None,
                                                 args: list[str], message: str) -> None:
@@ -102,6 +101,7 @@ def test_eval_refuses_an_empty_word_list_and_a_word_folder_for_the_word_folders(
     (["query", "the [[bank]] rose", "--where", "year>1900"], "'bank' has no usage where year>1900"),
     (["query", "the [[bank]] rose", "--sense", "nope"], "no sense inventory"),
     (["query", "the [[bank]] rose", "--sense", "bank:nope"], "no sense inventory"),
+    (["sense", "add", "bank", "river", "the [[river]] flows"], "not a form of 'bank'"),
 ])
 def test_a_query_the_index_cannot_answer_fails_before_the_model_loads(built: Path, no_model_load: None,
                                                                       args: list[str], message: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
-from sensesearch.errors import InputError, SenseSearchError, UsageError
+from sensesearch.errors import InputError, QueryError, SenseSearchError
 from sensesearch.evaldata import read_coarsewsd
 from sensesearch.evaluate import evaluate_coarsewsd
 from sensesearch.sense_eval import inventory_accuracy
@@ -255,7 +255,7 @@ def test_examples_of_another_word_never_widen_a_words_usages(tagged: SenseIndex,
                                                             caplog: pytest.LogCaptureFixture) -> None:
     """`sense add bank river "the [[river]] flows"` made "river" a form of bank: usages of river were tagged
     and listed as bank's."""
-    with pytest.raises(UsageError, match="marks 'cell', which is not a form of 'bank'"):
+    with pytest.raises(QueryError, match="marks 'cell', which is not a form of 'bank'"):
         tagged.sense("bank").add("river", ["The [[cell]] divided."])
     labelled = tmp_path / "labelled.tsv"
     labelled.write_text("river\tWe sat on the [[banks]] of the stream.\nriver\tThe [[cell]] was dark.\n")
