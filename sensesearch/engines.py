@@ -31,9 +31,9 @@ ADDRESS_FORMS = "auto, HOST:PORT (the head node's GCS port, 6379 by default) or 
 def check_engine(engine: str, address: str | None = None, workers: int | None = None) -> None:
     """Reject an unknown engine, or Ray options without the Ray engine, before anything is written."""
     if engine not in ENGINES:
-        raise SenseSearchError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "local" and (address is not None or workers is not None):
-        raise SenseSearchError("--address and --workers apply to --engine ray")
+        raise UsageError("--address and --workers apply to --engine ray")
     # Checked here, before a model loads or an index folder is made, not when the engine starts.
     if engine == "ray" and importlib.util.find_spec("ray") is None:
         raise SenseSearchError("--engine ray needs Ray, which is not installed: pip install 'sensesearch[ray]'")

@@ -29,8 +29,8 @@ def test_local_engine_imports_nothing_from_ray(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args, message, code", [
     (["--engine", "spark"], "'spark' is not one of 'local', 'ray'", 2),
-    (["--workers", "2"], "apply to --engine ray", 1),
-    (["--address", "auto"], "apply to --engine ray", 1),
+    (["--workers", "2"], "apply to --engine ray", 2),
+    (["--address", "auto"], "apply to --engine ray", 2),
 ])
 def test_bad_engine_options_fail_before_anything_is_written(tmp_path: Path, bank_corpus: Path, args: list[str],
                                                           message: str, code: int) -> None:
