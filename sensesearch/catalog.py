@@ -32,12 +32,13 @@ def list_documents(store: MetaStore) -> list[DocumentEntry]:
                           word_pieces=r[6], meta=dict(r[7] or {})) for r in rows]
 
 
-def _under(key: str, wanted: str) -> bool:
-    """Whether the document stored under `key` is the file `wanted`, lies in the folder `wanted`, or is a record of
-    the JSON Lines file `wanted` (keys FILE#ID; a folder "a" must not take a file "a#1.txt")."""
+def _under(entry: DocumentEntry, key: str, wanted: str) -> bool:
+    """Whether `entry` (stored under `key`) is the file `wanted`, lies in the folder `wanted`, or is a record of the
+    JSON Lines file `wanted` (keys FILE#ID, FILE resolved: judged by the record's own path, since a link to the file
+    may name a target without the suffix; a folder "a" must not take a file "a#1.txt")."""
     if key == wanted or key.startswith(wanted.rstrip(os.sep) + os.sep):
         return True
-    return PurePath(wanted).suffix.lower() in JSONL_SUFFIXES and key.startswith(wanted + "#")
+    return PurePath(entry.path).suffix.lower() in JSONL_SUFFIXES and key.startswith(wanted + "#")
 
 
 def _base_name(entry: DocumentEntry) -> str:
@@ -70,7 +71,7 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
     _one_document(name, [e.key for e in chosen], "the label of")
     if not chosen:
         key = form(path_text(Path(name).resolve()))
-        chosen = [e for e in entries if _under(form(e.key), key)]
+        chosen = [e for e in entries if _under(e, form(e.key), key)]
         # Files apart on disk whose names differ only in Unicode form are one name here: never both.
         _one_document(name, [e.key for e in chosen if form(e.key) == key], "the path of")
     if not chosen and name and os.sep not in name:

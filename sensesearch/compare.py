@@ -54,7 +54,7 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
     wanted = _letters(normalize_form(word))
     for number, line in enumerate(kept, start=1):
         try:
-            if "[[" in line or "]]" in line:
+            if "[[" in line:  # as `locate` reads a line: "a[b[0]] at the bank" holds no marker
                 parse_marked(line)
             elif wanted not in _letters(normalize_form(line)):
                 raise QueryError(f"{word!r} does not occur in: {line[:80]!r}")

@@ -21,6 +21,9 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _STRAY = re.compile("[\udc80-\udcff]+")
 """Bytes the UTF-8 decoder could not read, as its surrogateescape handler hands them over (PEP 383)."""
 _STRAY_LETTER = re.compile("[\udca0-\udcff]")
+_SOUND = re.compile("[\u00a0-\u036f\u0800-\ud7ff\ue000-\U0010ffff]|[\u0370-\u07ff]{2,}")
+"""Characters that make bytes look like UTF-8: all but C1 controls, and the two-byte scripts (Greek to NKo) only in
+runs, since a cp1252 capital or ß before a cp1252 quote is a valid two-byte sequence of one of them ("ß“" = U+07D4)."""
 MOSTLY_ASCII = 0.8
 _LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -77,7 +80,7 @@ def repaired_utf8(data: bytes) -> tuple[str, str] | None:
     character cut short is a stray too: "Fuß" in latin-1 at the end of an ASCII file stays latin-1.
     """
     escaped = data.decode("utf-8", errors="surrogateescape")
-    sound = sum(1 for ch in _NON_ASCII.findall(escaped) if not "\udc80" <= ch <= "\udcff")
+    sound = len(_SOUND.findall(escaped))
     letters = len(_STRAY_LETTER.findall(escaped))
     return _utf8_repaired(data) if sound and sound >= letters else None
 
@@ -87,7 +90,10 @@ def _utf8_repaired(data: bytes) -> tuple[str, str]:
     character cut short as U+FFFD (encoding "utf-8"), as a decoder that replaces errors would make it."""
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     text = decoder.decode(data, final=False)
-    cut = bool(decoder.getstate()[0])
+    tail = decoder.getstate()[0]
+    # One lead byte left is as likely a stray legacy letter ("Fu\xdf") as a cut character: read as the other strays.
+    cut = len(tail) > 1
+    text += "" if cut else tail.decode("utf-8", errors="surrogateescape")
     stray = _STRAY.search(text) is not None
     text = _STRAY.sub(_stray_text, text) + ("\ufffd" if cut else "")
     return text, REPAIRED if stray else "utf-8"

@@ -124,26 +124,30 @@ def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> d
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, or None (booleans, text, and nan or inf, which no bin holds)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
     try:
-        return float(str(value))
-    except ValueError:
+        number = float(value) if isinstance(value, (int, float)) else float(str(value))
+    except (ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _bin_count(low: float, high: float, width: float) -> int:
-    """How many bins of `width` from the one holding `low` to the one holding `high` (a float: never built)."""
-    first = math.floor(low / width) * width
-    count = math.floor((high - first) / width) + 1
-    return int(min(count, 2 ** 62))
+    """How many bins of `width` from the one holding `low` to the one holding `high` (counted, never built); past
+    float range (a width of 1e-320, values near 1e308) as good as endless."""
+    try:
+        first = math.floor(low / width) * width
+        count = math.floor((high - first) / width) + 1
+    except (OverflowError, ValueError):
+        return 2 ** 62
+    return int(min(count, 2 ** 62)) if math.isfinite(first) else 2 ** 62
 
 
 def _round_width(span: float) -> float:
     """A 1, 2 or 5 times a power of ten giving at most about TARGET_BINS bins over `span`."""
-    raw = max(span / TARGET_BINS, 1e-12)
+    raw = max(span / TARGET_BINS, 1e-12) if math.isfinite(span) else 1e307  # -1e308 to 1e308 spans past floats
     power = 10 ** math.floor(math.log10(raw))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 

@@ -21,7 +21,7 @@ from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Integer, La
 from sqlalchemy.engine import Connection
 
 from .errors import InputError, SenseNotFoundError, SenseSearchError
-from .query import normalize_form
+from .query import bare_key, normalize_form
 from .schema import metadata, settings
 from .store import MetaStore
 from .tagging import DEFAULT_KNN, check_method
@@ -168,7 +168,7 @@ class Inventory:
         """The inventory of `word` (any case), or None when it has none."""
         if not self._tables_exist():
             return None
-        key = normalize_form(word.strip())
+        key = bare_key(word)
         with self.store.engine.connect() as conn:
             row = conn.execute(select(inventory_words).where(inventory_words.c.word == key)).first()
             if row is None:
@@ -192,7 +192,7 @@ class Inventory:
 
     def add(self, word: str, name: str, examples: Sequence[Example], forms: Sequence[str] = ()) -> WordInventory:
         """Add examples to sense `name` of `word` (both made if new), each once; `forms` are more word forms to tag."""
-        key = normalize_form(word.strip())
+        key = bare_key(word)
         name = check_name(name)
         if not key or any(ch.isspace() for ch in key):
             raise InputError(f"the inventory word must be one word, not {word!r}")

@@ -41,7 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
-_IGNORABLE = regex.compile(r"[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+IGNORABLE = r"[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]"
+"""The characters `fold` removes, as a `regex` class."""
+_IGNORABLE = regex.compile(IGNORABLE)
 _VISIBLE = regex.compile(r"[^\s\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})

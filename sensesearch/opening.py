@@ -56,6 +56,8 @@ class IndexOpening:
         if model is not None:
             settings = EncoderSettings(**{**settings.__dict__, "model": model})
         IndexConfig(encoder=settings, compression=compression)
+        if db_url is not None:
+            dburl.check_url(db_url)  # SQLite or PostgreSQL, before the model loads
         if _lock is None and (folder / CONFIG_FILE).exists():
             raise SenseSearchError(f"{folder} already holds an index; open it instead")
         if _lock is None:

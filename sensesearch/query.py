@@ -11,11 +11,12 @@ import numpy as np
 import regex
 
 from .errors import QueryError
-from .normalize import clean_text, fold_text, word_key
+from .normalize import IGNORABLE, clean_text, fold_text, word_key
 from .records import EncodedSentence
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
+_IGNORED = regex.compile(IGNORABLE)
 _WORD_CHAR = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}]")
 _JOINED = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}](?!\p{Han})[\p{L}\p{M}\p{N}]")
 
@@ -69,14 +70,20 @@ def _cut_word(text: str, start: int, end: int) -> str | None:
     """The word [start, end) cuts, seen without a tokenizer: a BERT-style pre-tokenizer never parts two letters,
     marks or digits that touch (a CJK ideograph is a word of its own), so a marker edge between two is inside one."""
     for edge in (start, end):
-        if 0 < edge < len(text) and _JOINED.fullmatch(text[edge - 1:edge + 1]):
+        # Characters fold drops (a zero-width space, a soft hyphen) do not part words: look past them.
+        before, after = edge - 1, edge
+        while before >= 0 and _IGNORED.fullmatch(text[before]):
+            before -= 1
+        while after < len(text) and _IGNORED.fullmatch(text[after]):
+            after += 1
+        if before >= 0 and after < len(text) and _JOINED.fullmatch(text[before] + text[after]):
             first = edge
-            while first > 0 and _WORD_CHAR.fullmatch(text[first - 1]):
+            while first > 0 and (_WORD_CHAR.fullmatch(text[first - 1]) or _IGNORED.fullmatch(text[first - 1])):
                 first -= 1
             last = edge
-            while last < len(text) and _WORD_CHAR.fullmatch(text[last]):
+            while last < len(text) and (_WORD_CHAR.fullmatch(text[last]) or _IGNORED.fullmatch(text[last])):
                 last += 1
-            return text[first:last]
+            return fold_text(text[first:last])
     return None
 
 
@@ -105,6 +112,11 @@ def bare_word(text: str) -> str:
         return text
     last = next(i for i in range(len(clusters) - 1, -1, -1) if not is_punctuation(clusters[i]))
     return "".join(clusters[first:last + 1])
+
+
+def bare_key(text: str) -> str:
+    """The lookup key of the word `text` names, punctuation around it left out: normalize_form(bare_word(text))."""
+    return normalize_form(bare_word(text))
 
 
 def words_in_span(spans: np.ndarray, start: int, end: int) -> list[int]:

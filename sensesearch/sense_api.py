@@ -11,7 +11,7 @@ from .errors import InputError, QueryError, SenseSearchError, UsageError
 from .evaldata import WsdItem
 from .inventory import Example, Inventory, WordInventory
 from .lemmas import lemmatizer
-from .query import bare_word, normalize_form, parse_marked
+from .query import bare_key, bare_word, normalize_form, parse_marked
 from .records import Hit
 from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_items, item_forms, marked_item,
                              read_labelled)
@@ -35,7 +35,7 @@ class WordSenses:
 
     def __init__(self, index: SenseIndex, word: str) -> None:
         self.index = index
-        self.word = normalize_form(word.strip())
+        self.word = bare_key(word)  # "bank." is bank, as `usages` reads it
         if not self.word:
             raise InputError("name a word")
         self._inventory = Inventory(index.store)

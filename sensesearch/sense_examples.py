@@ -19,7 +19,7 @@ from .decoding import physical_lines, read_text
 from .errors import InputError, QueryError, SenseCountError
 from .evaldata import WsdItem, read_coarsewsd_word
 from .inventory import Example, check_name
-from .query import bare_word, normalize_form, parse_marked
+from .query import bare_key, parse_marked
 from .tagging import SentenceEncoder, target_vectors, unit
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def encode_items(encoder: SentenceEncoder, items: Sequence[WsdItem], source: str
 
 def item_forms(items: Sequence[WsdItem]) -> list[str]:
     """The normalised word forms the items mark, without punctuation around them (query.bare_word)."""
-    return sorted({normalize_form(bare_word(i.text[i.start:i.end])) for i in items})
+    return sorted({bare_key(i.text[i.start:i.end]) for i in items})
 
 
 def read_labelled(path: str | Path, word: str) -> list[WsdItem]:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
 from .inventory import Inventory, WordInventory
-from .query import bare_word, normalize_form, parse_marked
+from .query import bare_key, parse_marked
 from .records import Hit
 from .schema import documents, metadata
 from .tagging import CLASSIFIER_VERSION, classify
@@ -170,7 +170,7 @@ def _save(index: SenseIndex, tags: WordTags) -> None:
 
 def forget(index: SenseIndex, word: str) -> None:
     """Drop the in-process tags of `word` (the stored ones are keyed, so they go stale by themselves)."""
-    _memo.get(index, {}).pop(normalize_form(word.strip()), None)
+    _memo.get(index, {}).pop(bare_key(word), None)
 
 
 # ---- search by sense -----------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
         raise QueryError("k must be at least 1")
     inventory = inventory_of(index, word)
     marked = parse_marked(text)
-    if normalize_form(bare_word(marked.word)) not in inventory.forms:  # checked before the model loads
+    if bare_key(marked.word) not in inventory.forms:  # checked before the model loads
         raise QueryError(f"the marked word {marked.word!r} is not one of the forms {', '.join(inventory.forms)}")
     _, vector = index.searcher.embed_marked(text)
     ids = word_tags(index, inventory.word).ids_of(sense)

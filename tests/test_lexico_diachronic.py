@@ -98,3 +98,13 @@ def test_charts_are_pngs(shifting_index: Path, tmp_path: Path) -> None:
             target = tmp_path / f"{by}.png"
             plot_timeline(sense_timeline(index, report, by), target, kind=kind)
             assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("values, width", [([1990, 2000], 1e-320), ([-1e308, 1e308], None), ([1, float("inf")], None)])
+def test_bins_past_float_range_are_refused_or_skipped_never_a_crash(values: list[float], width: float | None) -> None:
+    try:
+        bins, _, _ = make_bins(values, "score", bin_width=width)
+    except QueryError as exc:
+        assert "at most 1,000" in str(exc)
+    else:
+        assert 0 < len(bins) <= 1_000

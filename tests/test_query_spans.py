@@ -31,7 +31,8 @@ def _index(tmp_path: Path, text: str) -> str:
 
 
 @pytest.mark.parametrize("query, cut", [("The b[[a]]nk raised rates.", "bank"), ("The [[ban]]k raised rates.", "bank"),
-                                        ("We [[went to the ba]]nk.", "bank")])
+                                        ("We [[went to the ba]]nk.", "bank"), ("The [[ba]]\u00adnk rose.", "bank"),
+                                        ("The [[bank]]\u200bs rose.", "banks")])
 def test_a_marker_that_cuts_a_word_is_refused_naming_it(tmp_path: Path, query: str, cut: str) -> None:
     index = _index(tmp_path, "The bank raised rates. A cat sat.\n")
     with SenseIndex.open(index) as opened, pytest.raises(QueryError, match=f"cuts the word '{cut}'"):
@@ -119,3 +120,35 @@ def test_a_marked_word_in_punctuation_is_the_word_everywhere(tmp_path: Path) -> 
     with SenseIndex.open(index) as opened:
         assert [hit.word for hit in opened.query("We sat on the [[“bank”]].", k=2)] == ["bank", "bank"]
         assert len(opened.sense("bank").query("the [[bank.]] x", "geo", k=5)) == 2
+
+
+def test_text_values_may_start_with_an_operator_mark_numbers_may_not() -> None:
+    from sensesearch.filters import parse_condition
+
+    assert str(parse_condition("tag=!urgent")) == "tag=!urgent" and str(parse_condition("title=<none>")) == "title=<none>"
+    with pytest.raises(QueryError, match="one operator"):
+        parse_condition("year=>1900")
+
+
+def test_sense_commands_read_a_word_in_punctuation_as_the_word(tmp_path: Path) -> None:
+    index = _index(tmp_path, "The bank rose. We sat on the bank.\n")
+    with SenseIndex.open(index) as opened:
+        opened.sense("bank.").add("geo", ["The [[bank]] of it."])
+        assert opened.sense("(bank)").inventory() is not None
+        assert len(opened.sense("bank,").usages("geo")) == 2
+
+
+def test_the_python_api_refuses_a_database_other_than_sqlite_and_postgresql(tmp_path: Path) -> None:
+    from sensesearch import UsageError
+
+    with pytest.raises(UsageError, match="mysql databases are not supported"):
+        SenseIndex.create(tmp_path / "idx", "fake:test", db_url="mysql://u@h/db")
+    assert not (tmp_path / "idx").exists()
+
+
+def test_compare_checks_lines_as_it_reads_them() -> None:
+    """A line with "]]" but no "[[" holds no marker for compare; its check refused it as an unbalanced marker."""
+    from sensesearch.compare import check_lines
+
+    assert check_lines("bank", ["x = a[b[0]] at the bank", "the [[bank]] rose"]) == [
+        "x = a[b[0]] at the bank", "the [[bank]] rose"]

@@ -34,10 +34,20 @@ def test_utf8_cut_inside_its_last_character_is_utf8_with_a_replacement_character
     assert (text, encoding) == (head + "End \ufffd", "utf-8")
 
 
-@pytest.mark.parametrize("original", ["We met at the café", "Ich gehe zu Fuß"])
-def test_a_legacy_file_ending_in_its_only_accented_letter_stays_legacy(original: str) -> None:
-    """The last byte of "café" in latin-1 starts a UTF-8 sequence: read as UTF-8 cut short it became "caf\ufffd"."""
-    assert decode_bytes(original.encode("latin-1"))[0] == original
+@pytest.mark.parametrize("original", ["We met at the café", "Ich gehe zu Fuß", "Das macht „Spaß“ heute."])
+def test_legacy_text_that_looks_like_a_little_utf8_stays_legacy(original: str) -> None:
+    """The last byte of "café" in latin-1 starts a UTF-8 sequence: read as UTF-8 cut short it became "caf\ufffd";
+    "ß“" in cp1252 is the valid UTF-8 of an NKo letter."""
+    assert decode_bytes(original.encode("cp1252"))[0] == original
+
+
+@pytest.mark.parametrize("data, text", [
+    ("café naïve ".encode() + b"Fu\xdf", "café naïve Fuß"),
+    (b"\xef\xbb\xbfcaf\xe9", "café"),
+    ("Привет, мир ".encode() + b"\x93x\x94", "Привет, мир “x”"),
+])
+def test_a_stray_last_byte_is_a_stray_byte_and_scripts_count_as_utf8(data: bytes, text: str) -> None:
+    assert decode_bytes(data)[0] == text
 
 
 @pytest.mark.parametrize("data, text, encoding", [
@@ -200,3 +210,15 @@ def test_a_name_that_is_the_label_or_path_of_two_documents_is_refused_not_both_r
     result = runner.invoke(app, ["remove", typed, "--index", index, "--dry-run"])
     assert result.exit_code == 1 and "of 2 documents" in result.output
     assert _would_remove(index, str(tmp_path / "u" / "corp" / composed)) == [composed]
+
+
+def test_records_of_a_linked_jsonl_file_are_named_by_the_links_path(tmp_path: Path) -> None:
+    """Keys hold the resolved path; a link to a cache file without a suffix (DVC, git-annex) still names a JSONL."""
+    corpus = tmp_path / "corp"
+    (corpus / "cache").mkdir(parents=True)
+    (corpus / "cache" / "3fa9").write_text("\n".join(json.dumps({"id": f"r{i}", "text": "A bank."}) for i in (1, 2)))
+    (corpus / "data.jsonl").symlink_to(corpus / "cache" / "3fa9")
+    index = str(tmp_path / "idx")
+    made = runner.invoke(app, ["index", str(corpus / "data.jsonl"), "--index", index, "--model", "fake:test", "-q"])
+    assert made.exit_code == 0, made.output
+    assert _would_remove(index, str(corpus / "data.jsonl")) == ["r1", "r2"]
