@@ -50,6 +50,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "terminal_cell": ("terminal", "shown"),
     "query_by_sense": ("sense_api", "query_by_sense"),
     "parse_word_sense": ("sense_api", "parse_word_sense"),
+    "sense_of_query": ("sense_api", "sense_of_query"),
     "WordSenses": ("sense_api", "WordSenses"),
     "WordInventory": ("inventory", "WordInventory"),
     "check_sense_name": ("inventory", "check_name"),
@@ -120,7 +121,7 @@ if TYPE_CHECKING:
     from .kwic import CSV_FIELDS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell
-    from .sense_api import WordSenses, parse_word_sense, query_by_sense
+    from .sense_api import WordSenses, parse_word_sense, query_by_sense, sense_of_query
     from .kwic import to_csv as hits_to_csv
     from .kwic import to_json as hits_to_json
     from .jsonsafe import dumps as json_dumps

@@ -49,7 +49,7 @@ class QueryOptions:
         word = sensesearch.bare_word(sensesearch.parse_marked(text).word)
         try:
             if self.sense and not self.any_word:
-                word, name = sensesearch.parse_word_sense(self.sense) if ":" in self.sense else (word, self.sense)
+                word, name = sensesearch.sense_of_query(text, self.sense)
                 source.sense(word).usages(name, limit=1, documents=self.documents)
             elif not self.any_word and sensesearch.is_one_word(word):
                 source.usages(word, limit=1, documents=self.documents, lemma=self.lemma, where=self.where)

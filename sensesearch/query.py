@@ -18,7 +18,6 @@ _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _IGNORED = regex.compile(IGNORABLE)
 _WORD_CHAR = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}]")
-_JOINED = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}](?!\p{Han})[\p{L}\p{M}\p{N}]")
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,8 @@ def _cut_word(text: str, start: int, end: int) -> str | None:
             before -= 1
         while after < len(text) and _IGNORED.fullmatch(text[after]):
             after += 1
-        if before >= 0 and after < len(text) and _JOINED.fullmatch(text[before] + text[after]):
+        if (before >= 0 and after < len(text) and _WORD_CHAR.fullmatch(text[before])
+                and _WORD_CHAR.fullmatch(text[after])):
             first = edge
             while first > 0 and (_WORD_CHAR.fullmatch(text[first - 1]) or _IGNORED.fullmatch(text[first - 1])):
                 first -= 1

@@ -171,8 +171,13 @@ def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_wo
     """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word); same-word search only."""
     if any_word:
         raise QueryError("a sense belongs to one word: search by sense without any-word")
-    word, name = parse_word_sense(sense) if ":" in sense else (bare_word(parse_marked(text).word), sense)
+    word, name = sense_of_query(text, sense)
     return index.sense(word).query(text, name, k=k, documents=documents)
+
+
+def sense_of_query(text: str, sense: str) -> tuple[str, str]:
+    """(word, sense name) that `query --sense` asks for: WORD:SENSE as given, else SENSE of the marked word."""
+    return parse_word_sense(sense) if ":" in sense else (bare_word(parse_marked(text).word), sense)
 
 
 def example_counts(inventory: WordInventory | None) -> dict[str, int]:
