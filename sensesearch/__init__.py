@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, tuple[str, str]] = {
     "SenseIndex": ("index", "SenseIndex"),
     "read_index_config": ("index", "read_index_config"),
+    "check_reopen": ("opening", "check_reopen"),
     "check_write_access": ("folder", "check_write_access"),
     "release_outside_store": ("claim", "release_outside_store"),
     "load_encoder": ("encoder", "load_encoder"),
@@ -116,6 +117,7 @@ if TYPE_CHECKING:
     from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic
     from .evaluate import METHODS as EVAL_METHODS
     from .index import SenseIndex, read_index_config
+    from .opening import check_reopen
     from .inventory import WordInventory
     from .inventory import check_name as check_sense_name
     from .kwic import CSV_FIELDS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits

@@ -72,13 +72,15 @@ def index(
         err.print(f"Will skip {plural(len(scan.skipped), 'input')} that cannot be read:")
         for skipped in scan.skipped:
             err.print(f"  {skipped.path}: {skipped.reason}", markup=False, soft_wrap=True)
-    exists = (index / "config.json").exists()
+    existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
     asked = None
-    if not exists or any((model, layers, combine, pooling, precision)):
-        base = sensesearch.read_index_config(index).encoder if exists else None
-        asked = encoder_settings(model, layers, combine, pooling, base, precision)
+    if existing is None or any((model, layers, combine, pooling, precision)):
+        asked = encoder_settings(model, layers, combine, pooling, existing and existing.encoder, precision)
+    if existing is not None:  # a setting the index does not have: one line, before the model loads
+        sensesearch.check_reopen(index, existing, asked, compression=value(compression), db_url=db,
+                                 lemma_language=lemma_language)
     total = None if STDIN in paths else _total_bytes(paths)
-    made = _Undo(index) if not exists else None
+    made = _Undo(index) if existing is None else None
     with progress, _skips_listed_once(not quiet):
         progress.phase("loading the model")
         with sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,

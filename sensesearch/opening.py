@@ -151,23 +151,32 @@ class IndexOpening:
                 if not any(folder.iterdir()):
                     folder.rmdir()
             raise
-        stored_db = index.config.db_url or sqlite_url(index.path)
-        if db_url is not None and not dburl.same_database(stored_db, db_url):
+        try:
+            check_reopen(path, index.config, settings, compression=compression, db_url=db_url,
+                         lemma_language=lemma_language)
+        except ConfigMismatchError:
             index.close()
-            raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
-                                      f"not {dburl.redact(db_url)}; leave out --db for an existing index")
-        if compression is not None and compression != index.config.compression:
-            index.close()
-            raise ConfigMismatchError(f"{path} stores its vectors as {index.config.compression}, not {compression}; "
-                                      "leave out --compression for an existing index")
-        if lemma_language is not None and parse_language(lemma_language) != parse_language(
-                index.config.lemma_language):
-            index.close()
-            raise ConfigMismatchError(f"{path} keeps lemmas for {index.config.lemma_language!r}, not "
-                                      f"{lemma_language!r}; leave out --lemma-language for an existing index")
-        if settings is not None:
-            differences = encoder_differences(index.config.encoder, settings)
-            if differences:
-                index.close()
-                raise ConfigMismatchError(f"{path} was built with other settings: " + "; ".join(differences))
+            raise
         return index
+
+
+def check_reopen(path: str | Path, config: IndexConfig, settings: EncoderSettings | None = None, *,
+                 compression: str | None = None, db_url: str | None = None, lemma_language: str | None = None) -> None:
+    """ConfigMismatchError when settings given for the existing index at `path` (its `config`) are not its own.
+
+    Reads nothing but `config`, so a front end calls it before any progress or model load; `open_or_create`
+    calls it again under the folder's write lock. None means "the index's own".
+    """
+    stored_db = config.db_url or sqlite_url(Path(path))
+    if db_url is not None and not dburl.same_database(stored_db, db_url):
+        raise ConfigMismatchError(f"{path} keeps its metadata in {dburl.redact(stored_db)}, "
+                                  f"not {dburl.redact(db_url)}; leave out --db for an existing index")
+    if compression is not None and compression != config.compression:
+        raise ConfigMismatchError(f"{path} stores its vectors as {config.compression}, not {compression}; "
+                                  "leave out --compression for an existing index")
+    if lemma_language is not None and parse_language(lemma_language) != parse_language(config.lemma_language):
+        raise ConfigMismatchError(f"{path} keeps lemmas for {config.lemma_language!r}, not "
+                                  f"{lemma_language!r}; leave out --lemma-language for an existing index")
+    differences = encoder_differences(config.encoder, settings) if settings is not None else []
+    if differences:
+        raise ConfigMismatchError(f"{path} was built with other settings: " + "; ".join(differences))

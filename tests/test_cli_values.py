@@ -61,6 +61,7 @@ def _usage_error(args: list[str], message: str) -> None:
     (["senses", "bank", "--by", "year", "--bin-width", "inf"], "above 0"),
     (["senses", "bank", "--seed", "-5"], "--seed"),
     (["remove", "x", "--wait", "-5"], "--wait"),
+    (["remove", "x", "--wait", "nan"], "--wait"),
     (["sense", "config", "bank", "--method", "bogus"], "'bogus' is not one of"),
     (["sense", "config", "bank", "--threshold", "-5"], "--threshold"),
     (["usages", "bank", "-d", ""], "empty document name"),
@@ -299,3 +300,13 @@ def test_an_index_path_that_is_a_file_is_named_as_one(tmp_path: Path, bank_corpu
         result = runner.invoke(app, [a.format(corpus=bank_corpus) for a in args] + ["--index", str(target)])
         assert result.exit_code == code and message in " ".join(result.output.split()), result.output
     assert afile.read_text() == "not an index"
+
+
+@pytest.mark.parametrize("option", [["--pooling", "first"], ["--compression", "flat"], ["--lemma-language", "de"],
+                                    ["--layers", "-2,-1"]])
+def test_a_setting_an_existing_index_lacks_is_one_line_before_any_progress(built: Path, bank_corpus: Path,
+                                                                            no_model_load: None,
+                                                                            option: list[str]) -> None:
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(built), *option])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.output.startswith("Error:") and "loading the model" not in result.output, result.output
