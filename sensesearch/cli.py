@@ -54,6 +54,15 @@ class TerminalConsole(Console):
             options["soft_wrap"] = True
         super().print(*(sensesearch.terminal_text(o) if isinstance(o, str) else o for o in objects), **options)
 
+    def on_broken_pipe(self) -> None:
+        """A reader that stops early (`| head`) is no failure: exit 0 as for any other output (rich exits 1).
+
+        Standard output goes to the null device first, so that the interpreter's last flush finds no pipe to break.
+        """
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0)
+
 
 def _is_a_terminal(stream: Any) -> bool:
     try:

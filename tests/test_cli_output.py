@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sensesearch import cli, cli_docs
 from sensesearch.cli import app
 
 from .conftest import BANK_CORPUS, REPO
+from .robust_util import child_env, cli_command, run_cli, write_corpus
 
 runner = CliRunner()
 
@@ -213,3 +215,18 @@ def test_lines_written_to_a_file_or_pipe_are_never_broken_at_80_columns(tmp_path
     piped = io.StringIO()
     cli.TerminalConsole(file=piped, force_terminal=True, soft_wrap=False).print("word " * 40)
     assert piped.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize("fmt", [[], ["--json"], ["--csv"]])
+def test_a_reader_that_stops_early_is_no_failure(tmp_path: Path, fmt: list[str]) -> None:
+    """`usages the | head -1`: the table, JSON and CSV all exit 0, silently, as the reader goes away (rich's
+    default is exit 1)."""
+    corpus = write_corpus(tmp_path / "corpus", 4, 400)
+    index = tmp_path / "idx"
+    assert run_cli("index", corpus, "--index", index, "--model", "fake:test", "--quiet").returncode == 0
+    child = subprocess.Popen(cli_command("usages", "doc", "--index", index, "--limit", "100000", *fmt),
+                             env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert child.stdout is not None and child.stdout.readline()
+    child.stdout.close()
+    _, errors = child.communicate(timeout=120)
+    assert child.returncode == 0 and not errors, errors
