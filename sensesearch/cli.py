@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from typer.models import ArgumentInfo, ParameterInfo
@@ -50,9 +51,25 @@ class TerminalConsole(Console):
     """
 
     def print(self, *objects: Any, **options: Any) -> None:
-        if options.get("soft_wrap") is None and not _is_a_terminal(self.file):
+        drawn = [sensesearch.terminal_text(o) if isinstance(o, str) else o for o in objects]
+        if _is_a_terminal(self.file):
+            super().print(*drawn, **options)
+            return
+        if options.get("soft_wrap") is None:
             options["soft_wrap"] = True
-        super().print(*(sensesearch.terminal_text(o) if isinstance(o, str) else o for o in objects), **options)
+        tables = [o for o in objects if isinstance(o, Table)]
+        if not tables:
+            super().print(*drawn, **options)
+            return
+        # A table row stays one line, as wide as it needs whatever COLUMNS says; rich caps a print's width at the
+        # console's, so the console is widened for this print.
+        unbounded = self.options.update_width(_UNBOUNDED)
+        kept = self._width
+        self.width = max(Measurement.get(self, unbounded, table).maximum for table in tables)
+        try:
+            super().print(*drawn, **options)
+        finally:
+            self._width = kept
 
     def on_broken_pipe(self) -> None:
         """A reader that stops early (`| head`) is no failure: exit 0 as for any other output (rich exits 1).
@@ -62,6 +79,10 @@ class TerminalConsole(Console):
         self.quiet = True
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(0)
+
+
+_UNBOUNDED = 1_000_000
+"""Columns a table may take when it is written to a file or a pipe: more than any row needs."""
 
 
 def _is_a_terminal(stream: Any) -> bool:

@@ -230,3 +230,19 @@ def test_a_reader_that_stops_early_is_no_failure(tmp_path: Path, fmt: list[str])
     child.stdout.close()
     _, errors = child.communicate(timeout=120)
     assert child.returncode == 0 and not errors, errors
+
+
+def test_a_table_written_to_a_pipe_keeps_each_row_on_one_line(tmp_path: Path, bank_corpus: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`documents | grep NAME` found half a label: written to a pipe, a table was still laid out at COLUMNS (or 80)
+    and a long path folded onto the next line."""
+    folder = tmp_path / ("a-folder-name-long-enough-to-push-a-label-past-any-width" * 2)
+    folder.mkdir()
+    (folder / "bank.txt").write_text((bank_corpus / "bank.txt").read_text())
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(folder), "--index", str(index), "--model", "fake:test", "-q"]).exit_code == 0
+    monkeypatch.setattr(cli.out, "_width", 40)  # as COLUMNS=40 would
+    table = runner.invoke(app, ["documents", "--index", str(index)])
+    lines = table.stdout.splitlines()
+    assert table.exit_code == 0 and len(lines) == 2 and str(folder / "bank.txt") in lines[1], table.stdout
+    assert lines[0].split() == ["document", "path", "sentences", "occurrences", "metadata"]
