@@ -39,6 +39,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Comparison": ("compare", "Comparison"),
     "check_compare_lines": ("compare", "check_lines"),
     "sort_hits": ("kwic", "sort_hits"),
+    "QUERY_SORTS": ("kwic", "QUERY_SORTS"),
+    "USAGE_SORTS": ("kwic", "USAGE_SORTS"),
     "render_kwic": ("kwic", "render_kwic"),
     "kwic_rows": ("kwic", "kwic_rows"),
     "hits_to_csv": ("kwic", "to_csv"),
@@ -120,7 +122,7 @@ if TYPE_CHECKING:
     from .opening import check_reopen
     from .inventory import WordInventory
     from .inventory import check_name as check_sense_name
-    from .kwic import CSV_FIELDS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits
+    from .kwic import CSV_FIELDS, QUERY_SORTS, USAGE_SORTS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell
     from .sense_api import WordSenses, parse_word_sense, query_by_sense, sense_of_query

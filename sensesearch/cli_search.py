@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 import sensesearch
-from sensesearch import Hit, QueryError, SenseSearchError, WordNotFoundError
+from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseSearchError, WordNotFoundError
 
 from .cli import app, err, fail, guarded, out, plural, read_text_input
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
@@ -18,8 +18,8 @@ from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption
 from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
 
-QuerySort = choices("QuerySort", ("score", "left", "right"))
-UsageSort = choices("UsageSort", ("position", "left", "right"))
+QuerySort = choices("QuerySort", QUERY_SORTS)
+UsageSort = choices("UsageSort", USAGE_SORTS)
 ANY_WORD_HINT = "; try --any-word to search usages of every word"
 
 
@@ -192,7 +192,7 @@ def usages(
             hits = source.sense(word).usages(sense, limit=limit, documents=labels)
         else:
             hits = source.usages(word, limit=limit, documents=labels, lemma=lemma, where=where or ())
-    print_hits(sensesearch.sort_hits(hits, None if value(sort) == "position" else value(sort)), json_, csv_)
+    print_hits(sensesearch.sort_hits(hits, value(sort)), json_, csv_)
 
 
 SHELL_HELP = """Type a sentence with one [[marked]] word to search (the model stays loaded). Commands:

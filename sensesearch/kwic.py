@@ -21,15 +21,22 @@ _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
 
 
+QUERY_SORTS = ("score", "left", "right")
+"""How query hits may be ordered: by score (as ranked), by left context (nearest word first) or by right context."""
+USAGE_SORTS = ("position", "left", "right")
+"""How usages may be ordered: by position in the corpus (as listed), or by left or right context."""
+
+
 def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
-    """Order hits by score (as given), by the words left of the keyword (nearest first), or right of it."""
-    if by in (None, "score"):
+    """Order hits as given (by None, "score" or "position"), by the words left of the keyword (nearest first), or
+    right of it; ValueError for another order."""
+    if by in (None, "score", "position"):
         return list(hits)
     if by == "left":
         return sorted(hits, key=lambda h: [word_key(w) for w in reversed(_flat(h.left).split())])
     if by == "right":
         return sorted(hits, key=lambda h: [word_key(w) for w in _flat(h.right).split()])
-    raise ValueError(f"sort must be score, left or right, not {by!r}")
+    raise ValueError(f"sort must be score, position, left or right, not {by!r}")
 
 
 def kwic_rows(hits: Sequence[Hit]) -> list[dict[str, Any]]:

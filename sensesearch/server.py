@@ -39,7 +39,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-Sort = Literal["score", "left", "right"]
+QuerySort = Literal["score", "left", "right"]  # kwic.QUERY_SORTS, spelled out for the OpenAPI schema
+UsageSort = Literal["position", "left", "right"]  # kwic.USAGE_SORTS
 NUMPY_TO_PLAIN: dict[Any, Any] = {np.generic: lambda value: value.item(), np.ndarray: lambda array: array.tolist()}
 
 
@@ -49,7 +50,7 @@ class QueryRequest(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["We sat on the [[bank]] of the river."])
     k: int = Field(default=10, ge=1, le=MAX_K)
     any_word: bool = False
-    sort: Sort = "score"
+    sort: QuerySort = "score"
     sense: str | None = Field(default=None, max_length=MAX_WORD_CHARS,
                               description="Only usages tagged with this named sense (SENSE or WORD:SENSE).")
 
@@ -159,7 +160,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
     @app.get("/api/usages", response_model=list[Hit], dependencies=guard, tags=["search"])
     def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
-               sort: Sort = "score", sense: SenseParam = None, lemma: LemmaParam = False,
+               sort: UsageSort = "position", sense: SenseParam = None, lemma: LemmaParam = False,
                where: WhereParam = []) -> list[dict[str, Any]]:
         """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
         if sense:

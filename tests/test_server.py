@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import typing
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
@@ -15,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from sensesearch import Hit, SenseIndex, kwic
+from sensesearch import Hit, SenseIndex, kwic, server
 from sensesearch.cli import app as cli_app
 from sensesearch.config import EncoderSettings
 from sensesearch.senses import SenseReport, induce_senses
@@ -68,6 +69,17 @@ def test_usages_and_info_mirror_the_python_api(client: TestClient, index_path: P
         assert usages.json() == [hit.to_dict() for hit in index.usages("bank", limit=4)]
         assert info.json() == index.info().to_dict()
     assert [hit["score"] for hit in usages.json()] == [None] * 4
+
+
+def test_usages_sort_as_the_command_line_names_them(client: TestClient) -> None:
+    """`usages --sort position|left|right` on the command line; the API had "score" for corpus order instead."""
+    listed = client.get("/api/usages", params={"word": "bank"}).json()
+    assert client.get("/api/usages", params={"word": "bank", "sort": "position"}).json() == listed
+    by_right = client.get("/api/usages", params={"word": "bank", "sort": "right"}).json()
+    assert by_right != listed and sorted(map(str, by_right)) == sorted(map(str, listed))
+    assert client.get("/api/usages", params={"word": "bank", "sort": "score"}).status_code == 422
+    assert typing.get_args(server.UsageSort) == kwic.USAGE_SORTS
+    assert typing.get_args(server.QuerySort) == kwic.QUERY_SORTS
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [
