@@ -71,6 +71,7 @@ class SenseReport:
     senses: tuple[SenseGroup, ...]
     assignments: tuple[Assignment, ...]
     chosen_by: str
+    """"given" (k asked for), "silhouette", "too few usages" (fewer than 3) or "no split" (no two groups found)."""
     method: str
     points: np.ndarray
     point_senses: np.ndarray
@@ -113,7 +114,7 @@ def cluster(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, str]:
     """Cluster label of every row, and a sentence saying how the centres were found."""
     n = len(vectors)
     if k == 1:
-        return np.zeros(n, dtype=np.int64), "one sense (too few usages to split)"
+        return np.zeros(n, dtype=np.int64), "every usage in one sense"
     if n <= FIT_SAMPLE:
         model = KMeans(n_clusters=k, n_init=2, max_iter=MAX_ITER, random_state=seed).fit(vectors)
         how = f"k-means on all {n:,} usages"
@@ -142,12 +143,13 @@ def induce_senses(index: UsageSource, word: str, k: int | None = None, examples:
     scores: dict[int, float] = {}
     if k is None:
         k, scores = choose_k(vectors, seed) if n >= 3 else (1, {})
-        chosen_by = "silhouette" if scores else "too few usages"
-        if scores:
-            notes.append(f"k={k} chosen by cosine silhouette over k=2..{max(scores)}"
-                         + (f" on a sample of {K_SAMPLE:,} usages" if n > K_SAMPLE else ""))
+        chosen_by = "silhouette" if scores else "too few usages" if n < 3 else "no split"
+        notes.append(f"k={k} chosen by cosine silhouette over k=2..{max(scores)}"
+                     + (f" on a sample of {K_SAMPLE:,} usages" if n > K_SAMPLE else "") if scores
+                     else "too few usages to split" if n < 3 else "the usages do not fall into two groups")
     else:
         chosen_by = "given"
+        notes.append(f"k={k} given")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         labels, how = cluster(vectors, k, seed)
@@ -197,7 +199,7 @@ def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], examples
 
 
 def _project(vectors: np.ndarray, seed: int) -> np.ndarray:
-    if len(vectors) < 2:
+    if len(vectors) < 2 or not np.ptp(vectors, axis=0).any():  # one point, however many usages: PCA divides by 0
         return np.zeros((len(vectors), 2), dtype=np.float32)
     return PCA(n_components=2, svd_solver="randomized", random_state=seed).fit_transform(vectors).astype(np.float32)
 

@@ -170,3 +170,18 @@ def test_senses_cli_json_text_and_plot(sense_index: tuple[Path, list[int]], tmp_
     assert "sense 1" in result.stdout and "keywords:" in result.stdout and (tmp_path / "p.png").is_file()
     result = runner.invoke(app, ["senses", "zebra", "--index", str(path)])
     assert result.exit_code == 1 and "does not occur" in result.output
+
+
+def test_one_sense_says_why_one(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """`senses power -k 1` on 241 usages said "one sense (too few usages to split)": the reason is told as it is."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "same.txt").write_text("The otter swam under the bridge.\n\n" * 6)
+    (corpus / "varied.txt").write_text("\n\n".join(f"A heron number {i} stood in reed bed {i * 7}." for i in range(6)))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        given = induce_senses(index, "heron", k=1)
+        assert given.chosen_by == "given" and given.method.startswith("k=1 given;") and "too few" not in given.method
+        alike = induce_senses(index, "otter")
+        assert alike.chosen_by == "no split" and "do not fall into two groups" in alike.method
+        assert [(g.sense, g.size) for g in alike.senses] == [(1, 6)] and not alike.points.any()
