@@ -3,7 +3,8 @@ labelled sense examples, metadata sidecars), so a file that one command reads, e
 
 UTF-8 first, a byte-order mark's encoding where there is one; UTF-8 that has a few stray bytes of a legacy encoding
 (the commonest mix in real corpora: a cp1252 quote pasted into UTF-8 text) or that was cut inside its last
-character stays UTF-8, those bytes alone repaired; anything else is left to charset-normalizer's detector.
+character stays UTF-8, those bytes alone repaired; anything else is left to charset-normalizer's detector, the
+readings it cannot tell apart ranked by how widely their encodings are used.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from fractions import Fraction
 from pathlib import Path
 
 from charset_normalizer import from_bytes
@@ -24,8 +26,19 @@ _STRAY_LETTER = re.compile("[\udca0-\udcff]")
 _SOUND = re.compile("[\u00a0-\u036f\u0800-\ud7ff\ue000-\U0010ffff]|[\u0370-\u07ff]{2,}")
 """Characters that make bytes look like UTF-8: all but C1 controls, and the two-byte scripts (Greek to NKo) only in
 runs, since a cp1252 capital or ß before a cp1252 quote is a valid two-byte sequence of one of them ("ß“" = U+07D4)."""
-MOSTLY_ASCII = 0.8
-_LATIN_DEFAULTS = ("cp1252", "latin_1", "iso8859_15")
+MOSTLY_ASCII = Fraction(4, 5)
+"""The share of ASCII bytes past which text is taken for Latin script (exact: 1 byte in 5 is not past it)."""
+_WEB_ORDER = ("cp1252", "latin_1", "iso8859_15", "cp1251", "gb18030", "gbk", "gb2312", "shift_jis", "cp932",
+              "cp1256", "iso8859_2", "euc_jp", "iso8859_9", "cp1250", "big5", "cp950", "cp1254", "euc_kr", "cp949",
+              "cp874", "tis_620", "cp1253", "iso8859_7", "cp1255", "cp1257", "koi8_r", "koi8_u")
+"""Legacy encodings, most used first: their share of web sites in W3Techs' survey of January 2010 (ISO-8859-1 as
+the cp1252 browsers read it, then Windows-1251, GB2312, Shift JIS, Windows-1256, ISO-8859-2, EUC-JP, ISO-8859-9,
+Windows-1250, Big5, Windows-1254, EUC-KR, Windows-874), then the other Windows and KOI8 code pages. Python's codec
+names, each family's supersets next to it."""
+_TIE_CHAOS = 0.005
+_TIE_COHERENCE = 0.02
+"""The margins within which charset-normalizer's ranking (CharsetMatch.__lt__) calls two readings' mess ratio and
+language coherence equal."""
 _UTF8_BOM = b"\xef\xbb\xbf"
 _BOMS = (("utf-32", b"\xff\xfe\x00\x00"), ("utf-32", b"\x00\x00\xfe\xff"),
          ("utf-16", b"\xff\xfe"), ("utf-16", b"\xfe\xff"))
@@ -55,7 +68,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     repaired = repaired_utf8(data)
     if repaired is not None:
         return repaired
-    candidates = [(str(m), m.encoding) for m in from_bytes(data) if m.encoding]
+    candidates = _detected(data)
     if not candidates:
         raise InputError("not text in any encoding the detector knows")
     non_ascii = len(data.translate(None, bytes(range(128))))
@@ -66,7 +79,30 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         candidates.append((data.decode("cp1252"), "cp1252"))
     except UnicodeDecodeError:
         pass
-    return min(candidates, key=lambda c: (_oddity(c[0]), c[1] not in _LATIN_DEFAULTS))
+    return min(candidates, key=lambda c: (_oddity(c[0]), _web_rank(c[1])))
+
+
+def _detected(data: bytes) -> list[tuple[str, str]]:
+    """charset-normalizer's readings of `data` (text, encoding), best first, each named by the most used of the
+    encodings that give the same text; readings the detector cannot tell apart (as its own ranking judges a tie:
+    mess and coherence within its margins, as many multi-byte characters) put the most used encoding first.
+
+    With a few non-ASCII bytes every reading ties, and the detector's order is then alphabetical: "Fuß" in cp1252
+    came out as cp1006 (Urdu), "Ærø" as cp037 (EBCDIC).
+    """
+    matches = [m for m in from_bytes(data) if m.encoding]
+    if not matches:
+        return []
+    first = matches[0]
+    tied = [abs(m.chaos - first.chaos) < _TIE_CHAOS and abs(m.coherence - first.coherence) <= _TIE_COHERENCE
+            and m.multi_byte_usage == first.multi_byte_usage for m in matches]
+    readings = [(str(m), min(m.could_be_from_charset or [m.encoding], key=_web_rank)) for m in matches]
+    ahead = sorted((r for r, t in zip(readings, tied) if t), key=lambda r: _web_rank(r[1]))
+    return ahead + [r for r, t in zip(readings, tied) if not t]
+
+
+def _web_rank(encoding: str) -> int:
+    return _WEB_ORDER.index(encoding) if encoding in _WEB_ORDER else len(_WEB_ORDER)
 
 
 def repaired_utf8(data: bytes) -> tuple[str, str] | None:
@@ -119,13 +155,19 @@ def _oddity(text: str) -> tuple[int, int]:
     """(implausible, all) non-ASCII characters of a decoding of mostly-ASCII (so Latin-script) text.
 
     With a handful of non-ASCII bytes the detector has little evidence, and e.g. Big5 curly quotes
-    read as "manĪ”s" in cp775. In Latin-script text, controls, unassigned code points and letters
-    of other scripts are implausible; fewer characters means multi-byte sequences read as one.
+    read as "manĪ”s" in cp775. In Latin-script text, controls, unassigned code points, letters
+    of other scripts and symbols or numbers between two letters ("przes³anie": Polish ł read as cp1252;
+    punctuation such as ’ or · may stand there) are implausible; fewer characters means multi-byte
+    sequences read as one.
     """
     odd = 0
-    found = _NON_ASCII.findall(text)
-    for ch in found:
+    found = list(_NON_ASCII.finditer(text))
+    for match in found:
+        ch = match.group()
         category = unicodedata.category(ch)
         if category[0] == "C" or (category[0] == "L" and not unicodedata.name(ch, "").startswith("LATIN")):
+            odd += 1
+        elif category[0] in "SN" and text[match.start() - 1:match.start()].isalpha() \
+                and text[match.end():match.end() + 1].isalpha():
             odd += 1
     return odd, len(found)
