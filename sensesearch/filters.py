@@ -151,7 +151,7 @@ def _glob_any(column: ColumnElement[str], patterns: Sequence[str], dialect: str)
     (an OR of some 1,000 terms is too deep for SQLite, and PostgreSQL ran one expression per term)."""
     if dialect == "sqlite" and len(patterns) == 1:
         return column.op("GLOB")(glob_to_sqlite(patterns[0]))
-    return column.regexp_match("|".join(glob_to_regex(p) for p in patterns))
+    return column.regexp_match("|".join(glob_to_regex(p, atomic=dialect == "sqlite") for p in patterns))
 
 
 _SQLITE_TYPES = {"string": "text"}

@@ -112,6 +112,34 @@ def test_glob_to_regex_anchors_and_escapes() -> None:
     assert re.compile(glob_to_regex("a[!b]c")).match("axc") and not re.compile(glob_to_regex("a[!b]c")).match("abc")
 
 
+@pytest.mark.parametrize("atomic", [False, True])
+def test_glob_to_regex_matches_what_a_glob_matches(atomic: bool) -> None:
+    """Each form against fnmatch on random globs and texts, newlines included (a file name may hold one)."""
+    import fnmatch
+    import random
+    import re
+
+    rng = random.Random(0)
+    for _ in range(5000):
+        pattern = "".join(rng.choice("ab*?") for _ in range(rng.randint(0, 7)))
+        text = "".join(rng.choice("ab\n" if atomic else "ab") for _ in range(rng.randint(0, 8)))
+        assert bool(re.search(glob_to_regex(pattern, atomic), text)) == fnmatch.fnmatchcase(text, pattern), (pattern,
+                                                                                                            text)
+
+
+def test_a_glob_of_many_stars_takes_no_time(meta_index: Path) -> None:
+    """`document=***********Z|Q*` (two globs: one Python regular expression on SQLite) took 20 s per label, one star
+    more four times that, under the lock every other request of the server waits for."""
+    import time
+
+    with SenseIndex.open(meta_index, read_only=True) as index:
+        started = time.perf_counter()
+        with pytest.raises(WordNotFoundError, match="no indexed document meets it"):
+            _documents(index, "document=" + "*" * 250 + "Z|" + "*a" * 120 + "*Z")
+        assert _documents(index, "document=" + "*" * 250 + "c|" + "?" * 400 + "*") == ["c"]
+        assert time.perf_counter() - started < 5
+
+
 def test_metadata_fields_named_in_any_script_can_be_filtered(tmp_path: Path, fake_settings: EncoderSettings,
                                                              db_url: str | None) -> None:
     """SQLite keeps a non-ASCII key as json.dumps spelt it (\\u00e9) and, before 3.45, matched a path against that
