@@ -152,8 +152,8 @@ def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: lis
             results.append({"line": number, "query": line, "hits": [h.to_dict() for h in hits]})
         elif csv_:
             rows = [{"line": number, "query": line, **row} for row in sensesearch.kwic_rows(hits)]
-            sys.stdout.write(sensesearch.records_to_csv(rows, ["line", "query", *sensesearch.CSV_FIELDS])
-                             .split("\n", 1)[1 if header_written else 0])
+            table = sensesearch.records_to_csv(rows, ["line", "query", *sensesearch.CSV_FIELDS])
+            sys.stdout.write(table.split("\n", 1)[1] if header_written else table)  # one header, first
             header_written = True
         else:
             out.print(f"\n{number}: {line}", style="bold")

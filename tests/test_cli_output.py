@@ -128,6 +128,11 @@ def test_query_file_answers_every_line_with_one_model_load(built: Path, tmp_path
     answers = json.loads(result.stdout)
     assert [a["line"] for a in answers] == [1, 3, 4] and [len(a["hits"]) for a in answers] == [2, 2, 0]
     assert "does not occur" in answers[2]["error"] and result.exit_code == 1 and len(loads) == 1
+    # CSV: one header, then every answered line's rows (the first line's rows were lost, its header left unended).
+    table = runner.invoke(app, ["query", "--file", str(queries), "--index", str(built), "-k", "2", "--csv"])
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert [row["line"] for row in rows] == ["1", "1", "3", "3"] and table.stdout.count("\"line\",\"query\"") == 1
+    assert all(row["word"] == "bank" and float(row["score"]) <= 1 for row in rows)
     bad = tmp_path / "bad.txt"
     bad.write_text("fine [[bank]]\nno marker here\n")
     refused = runner.invoke(app, ["query", "--file", str(bad), "--index", str(built)])
