@@ -35,7 +35,8 @@ class QueryOptions:
     def run(self, source: sensesearch.SenseIndex, text: str) -> list[Hit]:
         try:
             if self.sense:
-                hits = sensesearch.query_by_sense(source, text, self.sense, self.k, self.any_word, self.documents)
+                hits = sensesearch.query_by_sense(source, text, self.sense, self.k, self.any_word, self.documents,
+                                                  self.where)
             else:
                 hits = source.query(text, k=self.k, any_word=self.any_word, documents=self.documents,
                                     nprobe=self.nprobe, lemma=self.lemma, where=self.where)
@@ -50,7 +51,7 @@ class QueryOptions:
         try:
             if self.sense and not self.any_word:
                 word, name = sensesearch.sense_of_query(text, self.sense)
-                source.sense(word).usages(name, limit=1, documents=self.documents)
+                source.sense(word).usages(name, limit=1, documents=self.documents, where=self.where)
             elif not self.any_word and sensesearch.is_one_word(word):
                 source.usages(word, limit=1, documents=self.documents, lemma=self.lemma, where=self.where)
         except WordNotFoundError as exc:
@@ -189,7 +190,7 @@ def usages(
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
         labels = source.resolve_documents(document) if document else None
         if sense:
-            hits = source.sense(word).usages(sense, limit=limit, documents=labels)
+            hits = source.sense(word).usages(sense, limit=limit, documents=labels, where=where or ())
         else:
             hits = source.usages(word, limit=limit, documents=labels, lemma=lemma, where=where or ())
     print_hits(sensesearch.sort_hits(hits, value(sort)), json_, csv_)

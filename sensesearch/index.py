@@ -227,7 +227,7 @@ class SenseIndex(IndexOpening):
 
         if word is None:
             return Inventory(self.store).words()
-        found = self.sense(word).inventory()
+        found = Inventory(self.store).covering(word)
         if found is None:
             raise SenseNotFoundError(f"{word!r} has no sense inventory")
         return [found]

@@ -190,6 +190,19 @@ class Inventory:
                              threshold=float(row.threshold), revision=row.revision,
                              senses=tuple(SenseEntry(n, tuple(e)) for n, e in grouped.items()))
 
+    def covering(self, word: str) -> WordInventory | None:
+        """The inventory of `word`, else of the word whose tagged forms include it (banks: bank's, when bank's
+        inventory lists banks), else None."""
+        found = self.get(word)
+        if found is not None or not self._tables_exist():
+            return found
+        key = bare_key(word)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(select(inventory_words.c.word, inventory_words.c.forms)
+                                .order_by(inventory_words.c.word)).all()
+        owner = next((row.word for row in rows if key in row.forms), None)
+        return self.get(owner) if owner is not None else None
+
     def add(self, word: str, name: str, examples: Sequence[Example], forms: Sequence[str] = ()) -> WordInventory:
         """Add examples to sense `name` of `word` (both made if new), each once; `forms` are more word forms to tag."""
         key = bare_key(word)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InputError, QueryError, SenseSearchError, UsageError
 from .evaldata import WsdItem
+from .filters import Condition
 from .inventory import Example, Inventory, WordInventory
 from .lemmas import lemmatizer
 from .query import bare_key, bare_word, normalize_form, parse_marked
@@ -145,13 +146,17 @@ class WordSenses:
         tag_of = tags.by_id()
         return [(hit, *tag_of[hit.occurrence_id]) for hit in self.index.hits(ids.tolist())]
 
-    def usages(self, sense: str, limit: int | None = None, documents: Sequence[str] | None = None) -> list[Hit]:
-        """Usages tagged `sense` (or "unassigned"), in corpus order; each hit's score is its margin."""
-        return sense_usages(self.index, self.word, sense, limit=limit, documents=documents)
+    def usages(self, sense: str, limit: int | None = None, documents: Sequence[str] | None = None,
+               where: Sequence[Condition | str] = ()) -> list[Hit]:
+        """Usages tagged `sense` (or "unassigned"), in corpus order, within `documents` and `where` as for
+        SenseIndex.usages; each hit's score is its margin."""
+        return sense_usages(self.index, self.word, sense, limit=limit, documents=documents, where=where)
 
-    def query(self, text: str, sense: str, k: int = 10, documents: Sequence[str] | None = None) -> list[Hit]:
-        """The k usages in `sense` nearest to the [[marked]] word of `text` (optionally within documents); cosine."""
-        return sense_query(self.index, self.word, text, sense, k=k, documents=documents)
+    def query(self, text: str, sense: str, k: int = 10, documents: Sequence[str] | None = None,
+              where: Sequence[Condition | str] = ()) -> list[Hit]:
+        """The k usages in `sense` nearest to the [[marked]] word of `text` (within `documents` and `where`, as for
+        SenseIndex.query); cosine."""
+        return sense_query(self.index, self.word, text, sense, k=k, documents=documents, where=where)
 
     def documents(self, sense: str, min_count: int = 1) -> list[SenseDocument]:
         """Documents with at least `min_count` usages in `sense`, with counts, most first."""
@@ -167,12 +172,13 @@ def parse_word_sense(value: str) -> tuple[str, str]:
 
 
 def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_word: bool = False,
-                   documents: Sequence[str] | None = None) -> list[Hit]:
-    """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word); same-word search only."""
+                   documents: Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
+    """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word, or the word whose inventory tags it
+    as one of its forms); same-word search only, over every form the inventory tags (so --lemma adds nothing)."""
     if any_word:
         raise QueryError("a sense belongs to one word: search by sense without any-word")
     word, name = sense_of_query(text, sense)
-    return index.sense(word).query(text, name, k=k, documents=documents)
+    return index.sense(word).query(text, name, k=k, documents=documents, where=where)
 
 
 def sense_of_query(text: str, sense: str) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from sqlalchemy import Column, LargeBinary, String, Table, Text, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
+from .filters import Condition, parse_conditions
 from .inventory import Inventory, WordInventory
 from .query import bare_key, parse_marked
 from .records import Hit
@@ -96,8 +97,8 @@ def content_digest(index: SenseIndex) -> str:
 
 
 def inventory_of(index: SenseIndex, word: str) -> WordInventory:
-    """The inventory of `word`; SenseNotFoundError when it has none."""
-    found = Inventory(index.store).get(word)
+    """The inventory of `word`, or of the word that tags it as one of its forms; SenseNotFoundError when neither."""
+    found = Inventory(index.store).covering(word)
     if found is None or not found.senses:
         raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses with `sensesearch sense add {word} ...`")
     return found
@@ -176,13 +177,15 @@ def forget(index: SenseIndex, word: str) -> None:
 # ---- search by sense -----------------------------------------------------------------------------
 
 def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = None,
-                 documents: Sequence[str] | None = None) -> list[Hit]:
-    """Usages of `word` tagged `sense` ("unassigned" for the doubtful ones), in corpus order; score = margin."""
+                 documents: Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
+    """Usages of `word` tagged `sense` ("unassigned" for the doubtful ones), in corpus order; score = margin.
+    `documents` and `where` keep those in some documents, as for SenseIndex.usages."""
+    conditions = parse_conditions(where)
     tags = word_tags(index, word)
     chosen = tags.sense == tags.sense_index(sense)
     ids, margins = tags.ids[chosen], tags.margin[chosen]
-    if documents:
-        keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents))
+    if documents or conditions:
+        keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents, conditions))
         ids, margins = ids[keep], margins[keep]
     if limit:
         ids, margins = ids[:limit], margins[:limit]
@@ -190,26 +193,29 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
 
 
 def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10,
-                documents: Sequence[str] | None = None) -> list[Hit]:
-    """Usages of `word` tagged `sense` nearest to the [[marked]] word of `text`, best first; score = cosine."""
+                documents: Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
+    """Usages of `word` tagged `sense` nearest to the [[marked]] word of `text`, best first; score = cosine.
+    `documents` and `where` keep those in some documents, as for SenseIndex.query."""
     if k < 1:
         raise QueryError("k must be at least 1")
+    conditions = parse_conditions(where)
     inventory = inventory_of(index, word)
     marked = parse_marked(text)
     if bare_key(marked.word) not in inventory.forms:  # checked before the model loads
         raise QueryError(f"the marked word {marked.word!r} is not one of the forms {', '.join(inventory.forms)}")
     _, vector = index.searcher.embed_marked(text)
     ids = word_tags(index, inventory.word).ids_of(sense)
-    if documents:
-        ids = _within(index, inventory, ids, documents)
+    if documents or conditions:
+        ids = _within(index, inventory, ids, documents, conditions)
     if not len(ids):
         return []
     return index.searcher.ranked([(i,) for i in ids.tolist()], index.vectors.reconstruct(ids) @ vector, vector, k)
 
 
-def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str]) -> np.ndarray:
-    """The ids that lie in the named documents (labels or paths, as --document takes them)."""
-    allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents)]
+def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str] | None,
+            where: Sequence[Condition]) -> np.ndarray:
+    """The ids that lie in the named documents (labels) and in documents meeting every condition."""
+    allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents, where=where)]
     return ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
 
 

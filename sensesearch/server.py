@@ -148,7 +148,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         try:
             if body.sense:
                 hits = service.call(lambda index: query_by_sense(index, body.text, body.sense or "", body.k,
-                                                                 body.any_word))
+                                                                 body.any_word, where=body.where))
             else:
                 hits = service.call(lambda index: index.query(body.text, k=body.k, any_word=body.any_word,
                                                               lemma=body.lemma, where=body.where))
@@ -164,7 +164,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
                where: WhereParam = []) -> list[dict[str, Any]]:
         """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
         if sense:
-            hits = service.call(lambda index: index.sense(word).usages(sense, limit=limit))
+            hits = service.call(lambda index: index.sense(word).usages(sense, limit=limit, where=where))
         else:
             hits = service.call(lambda index: index.usages(word, limit=limit, lemma=lemma, where=where))
         return [hit.to_dict() for hit in sort_hits(hits, sort)]

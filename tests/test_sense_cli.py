@@ -133,3 +133,34 @@ def test_tags_export(built: Path) -> None:
     assert len(rows_read) == 3
     table = runner.invoke(app, ["sense", "tags", "cell", "--index", str(built)])
     assert table.exit_code == 0 and "prison" in table.stdout and "biology" in table.stdout
+
+
+def test_sense_searches_keep_to_the_where_conditions(built: Path) -> None:
+    """`--sense` with `--where` (CLI, and the same functions behind the HTTP API) ignored the conditions."""
+    listed = runner.invoke(app, ["usages", "bank", "--sense", "river", "--where", "path=*b.txt", "--index", str(built),
+                                 "--json"])
+    assert listed.exit_code == 0, listed.output
+    hits = json.loads(listed.stdout)
+    assert len(hits) == 2 and {Path(h["document"]).name for h in hits} == {"b.txt"}
+    found = runner.invoke(app, ["query", "The guard locked the [[cell]] door.", "--sense", "biology", "--where",
+                                "path=*b.txt", "-k", "5", "--index", str(built), "--json"])
+    assert found.exit_code == 0, found.output
+    assert [(Path(h["document"]).name, expected_sense(h["sentence"])) for h in json.loads(found.stdout)] == [
+        ("b.txt", "biology")]
+    refused = runner.invoke(app, ["usages", "bank", "--sense", "river", "--where", "year>>5", "--index", str(built)])
+    assert refused.exit_code == 2, refused.output
+
+
+def test_a_form_the_inventory_tags_finds_its_senses(built: Path) -> None:
+    """`query "the [[banks]] rose" --sense finance` said "'banks' has no sense inventory" though bank's lists banks."""
+    added = runner.invoke(app, ["sense", "add", "bank", "river", examples("banks", "river")[0], "--index", str(built)])
+    assert added.exit_code == 0, added.output
+    for args in (["usages", "banks", "--sense", "river"], ["sense", "list", "banks"],
+                 ["query", examples("banks", "river")[1], "--sense", "river"]):
+        result = runner.invoke(app, [*args, "--index", str(built), "--json"])
+        assert result.exit_code == 0, (args, result.output)
+    for sense in ("river", "finance"):
+        by_form, by_word = (json.loads(runner.invoke(app, ["usages", word, "--sense", sense, "--index", str(built),
+                                                           "--json"]).stdout) for word in ("banks", "bank"))
+        assert by_form == by_word
+    assert by_form and all(h["word"] == "bank" for h in by_form)

@@ -46,6 +46,14 @@ def test_usages_query_and_documents_by_sense(client: TestClient) -> None:
     assert [expected_sense(h["sentence"]) for h in near] == ["prison", "prison"]
     docs = client.get("/api/sense/documents", params={"word": "bank", "sense": "finance", "min_count": 2}).json()
     assert [(Path(d["document"]).name, d["count"], d["usages"]) for d in docs] == [("a.txt", 3, 4)]
+    # The page sends its subcorpus box with the sense picker: the conditions hold (they were dropped).
+    within = client.get("/api/usages", params={"word": "bank", "sense": "river", "where": "path=*b.txt"}).json()
+    assert len(within) == 2 and {h["document"].rsplit("/", 1)[-1] for h in within} == {"b.txt"}
+    near_b = client.post("/api/query", json={"text": "The guard locked the [[cell]] door.", "sense": "biology",
+                                             "where": ["path=*b.txt"]}).json()
+    assert [h["document"].rsplit("/", 1)[-1] for h in near_b] == ["b.txt"]
+    garbage = client.post("/api/query", json={"text": "a [[cell]]", "sense": "prison", "where": ["garbage"]})
+    assert garbage.status_code == 400 and "cannot read the condition" in garbage.json()["error"]
     missing = client.get("/api/usages", params={"word": "bank", "sense": "nope"})
     assert missing.status_code == 404 and "no sense 'nope'" in missing.json()["error"]
     refused = client.post("/api/query", json={"text": "a [[cell]]", "sense": "prison", "any_word": True})
