@@ -143,16 +143,20 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             first_line_of[label] = (lineno, record_id)
         meta = {k: v for k, v in record.items() if k not in ("text", "id")}
         yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta,
-                                     skip_as=where)
+                                     skip_as=where, meta_hashed=True)
 
 
 def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any],
-                      skip_as: str | None = None) -> Iterator[Document | Skipped]:
+                      skip_as: str | None = None, meta_hashed: bool = False) -> Iterator[Document | Skipped]:
+    """The document, or why it is skipped; `meta_hashed`: its hash covers `meta` too (the record's own fields, where
+    a file's metadata is derived from its bytes, as its encoding is)."""
     # An empty text is still a document: ingest skips it, and drops the version of it indexed before.
     text = clean_text(text)
     try:
-        document = Document(key=key, label=label, path=path, text=text, content_hash=content_hash(text),
-                            meta=clean_value(meta))
+        fields = clean_value(meta)
+        digest = content_hash(text)
+        document = Document(key=key, label=label, path=path, text=text, meta=fields,
+                            content_hash=sidecar.hash_with_fields(digest, fields) if meta_hashed and fields else digest)
     except InputError as exc:  # metadata over the bounds, from whatever source supplied it
         yield Skipped(skip_as or label, str(exc))
         return

@@ -82,7 +82,12 @@ def with_sidecar(document: Document, path: Path) -> Document:
     fields = sidecar_fields(path)
     if not fields:
         return document
-    meta = {**document.meta, **fields}
-    stamp = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
-    digest = hashlib.sha256(document.content_hash.encode() + b"\0" + stamp).hexdigest()
-    return replace(document, meta=meta, content_hash=digest)
+    return replace(document, meta={**document.meta, **fields},
+                   content_hash=hash_with_fields(document.content_hash, fields))
+
+
+def hash_with_fields(content_hash: str, fields: dict[str, Any]) -> str:
+    """A document's hash that covers metadata fields besides its text (hashed as `content_hash`): a field edited
+    alone (a sidecar row, a JSONL record's year) makes the document changed, so the next `index` run replaces it."""
+    stamp = json.dumps(fields, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(content_hash.encode() + b"\0" + stamp).hexdigest()

@@ -50,6 +50,22 @@ def test_editing_a_row_replaces_the_document_so_fields_stay_true(tmp_path: Path,
     assert sorted(years) == [1946, 1981]
 
 
+def test_editing_a_jsonl_records_fields_replaces_it_so_fields_stay_true(tmp_path: Path,
+                                                                       fake_settings: EncoderSettings) -> None:
+    """A JSONL record's hash covered its text only: a year edited alone was "unchanged" for ever after."""
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"id": "r1", "year": 1900, "text": "The bank closed."}\n'
+                       '{"id": "r2", "year": 1950, "text": "The bank opened."}\n')
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([records])
+        records.write_text('{"id": "r1", "year": 2000, "text": "The bank closed."}\n'
+                           '{"id": "r2", "year": 1950, "text": "The bank opened."}\n')
+        again = index.add([records])
+        assert again.documents_replaced == 1 and again.documents_unchanged == 1
+        assert [h.document for h in index.usages("bank", where=["year=2000"])] == ["r1"]
+        assert index.add([records]).documents_unchanged == 2
+
+
 def test_a_broken_sidecar_skips_its_files_with_the_reason(tmp_path: Path, speeches: Path,
                                                            fake_settings: EncoderSettings) -> None:
     (speeches / "metadata.csv").write_text("name,year\n1945-Truman.txt,1945\n")
