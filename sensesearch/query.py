@@ -49,17 +49,28 @@ def parse_marked(text: str) -> MarkedQuery:
                          + ", ".join(repr(m.group(0)) for m in markers))
     marker = markers[0]
     inner = marker.group(1)
-    stripped = inner.strip()
-    if not stripped:
+    if not inner.strip():
         raise QueryError("the marked word is empty: put a word between [[ and ]]")
     if ("[[" in inner or "]]" in text[:marker.start()] or "]]" in text[marker.end():] or "[[" in text[marker.end():]
             or inner.startswith("[") or text[marker.end():marker.end() + 1] == "]"):
         raise QueryError("unbalanced [[ ]] marker in the query")
-    lead = len(inner) - len(inner.lstrip())
-    clean = text[: marker.start()] + inner + text[marker.end():]
-    start = marker.start() + lead
-    marked = MarkedQuery(text=clean, start=start, end=start + len(stripped))
-    cut = _cut_word(clean, marked.start, marked.end)
+    return marked_span(text[: marker.start()] + inner + text[marker.end():], marker.start(),
+                       marker.start() + len(inner))
+
+
+def marked_span(text: str, start: int, end: int) -> MarkedQuery:
+    """The span [start, end) of `text` (character offsets) as a marked query, white space around it left out; the
+    checks `parse_marked` makes of a marker's span: QueryError when it is empty, out of range or cuts a word.
+    The text is taken as indexed text is (normalize.clean_text, which keeps every offset)."""
+    text = clean_text(text)
+    if not 0 <= start < end <= len(text):
+        raise QueryError(f"the span {start}..{end} is not within the text's {len(text)} characters")
+    inner = text[start:end]
+    if not inner.strip():
+        raise QueryError("the marked word is empty: put a word between [[ and ]]")
+    start += len(inner) - len(inner.lstrip())
+    marked = MarkedQuery(text=text, start=start, end=start + len(inner.strip()))
+    cut = _cut_word(text, marked.start, marked.end)
     if cut is not None:
         raise QueryError(f"the marker cuts the word {cut!r}: mark whole words, e.g. [[{cut}]]")
     return marked

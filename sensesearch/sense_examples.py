@@ -19,7 +19,7 @@ from .decoding import physical_lines, read_text
 from .errors import InputError, QueryError, SenseCountError
 from .evaldata import WsdItem, read_coarsewsd_word
 from .inventory import Example, check_name
-from .query import bare_key, parse_marked
+from .query import bare_key, marked_span, parse_marked
 from .tagging import SentenceEncoder, target_vectors, unit
 
 if TYPE_CHECKING:
@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 
 
 
-def marked_item(word: str, text: str, label: str = "", where: str = "") -> WsdItem:
-    """A marked sentence ("... the [[bank]] ...") as a labelled item; InputError when it marks no single word."""
+def marked_item(word: str, text: str, label: str = "", where: str = "", span: tuple[int, int] | None = None) -> WsdItem:
+    """A marked sentence ("... the [[bank]] ...", or `text` with the character offsets `span`) as a labelled item;
+    InputError when it marks no single whole word (the checks of query.parse_marked, offsets or not)."""
     try:
-        marked = parse_marked(text)
+        marked = parse_marked(text) if span is None else marked_span(text, *span)
     except QueryError as exc:
         raise InputError(f"{where}{exc}") from None
     if any(ch.isspace() for ch in marked.word):
@@ -107,9 +108,9 @@ def _json_item(word: str, line: str, where: str) -> WsdItem:
     if start is None and end is None:
         return marked_item(word, record["text"], _name(label, where), where)
     text = record["text"]
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+    if not (type(start) is int and type(end) is int and 0 <= start < end <= len(text)):  # not bools
         raise InputError(f'{where}"start" and "end" must be character offsets into "text"')
-    return WsdItem(word, text, start, end, _name(label, where))
+    return marked_item(word, text, _name(label, where), where, (start, end))
 
 
 def cluster_examples(index: SenseIndex, word: str, cluster: int, k: int | None = None, seed: int = 0,

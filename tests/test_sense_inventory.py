@@ -197,6 +197,20 @@ def test_examples_from_a_cluster_and_from_files(tmp_path: Path, two_word_corpus:
     bad.write_text("finance\tno marker here\n")
     with SenseIndex.open(tmp_path / "idx") as index, pytest.raises(InputError, match="bad.tsv:1"):
         index.sense("bank").add_from_file(bad)
+    # Offsets get the marker's checks: "b[[ank]]" was stored as an example of 'ank' (and tags moved with it).
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(json.dumps({"sense": "finance", "text": "The bank of the river.", "start": 5, "end": 8}) + "\n")
+    with SenseIndex.open(tmp_path / "idx") as index, pytest.raises(InputError, match="cut.jsonl:1: the marker cuts "
+                                                                                     "the word 'bank'"):
+        index.sense("bank").add_from_file(cut)
+    spaced = tmp_path / "spaced.jsonl"
+    spaced.write_text(json.dumps({"sense": "finance", "text": "The  bank  rose.", "start": 4, "end": 10}) + "\n")
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        before = index.sense("bank").inventory()
+    with SenseIndex.open(tmp_path / "idx") as index:
+        assert index.sense("bank").add_from_file(spaced) == {"finance": 1}
+        example = next(s for s in index.sense("bank").inventory().senses if s.name == "finance").examples[-1]
+    assert example.text[example.start:example.end] == "bank" and before is not None
 
 
 def test_bad_names_and_read_only_writes_are_refused(tagged: SenseIndex) -> None:
