@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -134,15 +135,29 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _decimal(number: float) -> Decimal:
+    """`number` as the decimal it is written as (0.3, not the binary float just below it): in binary, 0.3 / 0.1 is
+    2.9999999999999996, so a value of 0.3 fell into the bin 0.2-0.3 and a bin started at 0.30000000000000004."""
+    return Decimal(repr(float(number)))
+
+
+def _bin_of(number: float, first: Decimal, width: Decimal) -> int:
+    """Which bin of `width` from `first` holds `number`, counted in decimal."""
+    return int(((_decimal(number) - first) / width).to_integral_value(ROUND_FLOOR))
+
+
+def _first_bin(low: float, width: Decimal) -> Decimal:
+    return (_decimal(low) / width).to_integral_value(ROUND_FLOOR) * width
+
+
 def _bin_count(low: float, high: float, width: float) -> int:
     """How many bins of `width` from the one holding `low` to the one holding `high` (counted, never built); past
-    float range (a width of 1e-320, values near 1e308) as good as endless."""
+    decimal range (a width of 1e-320 over values near 1e308) as good as endless."""
     try:
-        first = math.floor(low / width) * width
-        count = math.floor((high - first) / width) + 1
-    except (OverflowError, ValueError):
+        exact = _decimal(width)
+        return min(_bin_of(high, _first_bin(low, exact), exact) + 1, 2 ** 62)
+    except ArithmeticError:  # decimal's overflow and invalid operations among them
         return 2 ** 62
-    return int(min(count, 2 ** 62)) if math.isfinite(first) else 2 ** 62
 
 
 def _round_width(span: float) -> float:
@@ -192,13 +207,14 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
         least = _round_width((high - low) * TARGET_BINS / (MAX_BINS - 1))
         raise QueryError(f"a bin width of {bin_width:g} cuts {by} ({low:g} to {high:g}) into {count:,} bins; at most "
                          f"{MAX_BINS:,}: choose a width of at least {least:g}")
-    first = math.floor(low / bin_width) * bin_width  # type: ignore[operator]
-    bins = [(_label(first + i * bin_width, bin_width, by), first + i * bin_width, first + (i + 1) * bin_width)
-            for i in range(count)]
+    width = _decimal(bin_width)
+    first = _first_bin(low, width)  # type: ignore[arg-type]
+    starts = [float(first + i * width) for i in range(count + 1)]
+    bins = [(_label(starts[i], bin_width, by), starts[i], starts[i + 1]) for i in range(count)]
     index: list[int | None] = []
     for v in values:
         n = None if v is None or v == "" else _number(v)
-        index.append(None if n is None else min(int(math.floor((n - first) / bin_width)), count - 1))
+        index.append(None if n is None else min(_bin_of(n, first, width), count - 1))
     return bins, index, bin_width
 
 

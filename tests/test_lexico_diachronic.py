@@ -66,6 +66,15 @@ def test_numeric_fields_get_round_width_bins() -> None:
         make_bins(["x", "y"], "party", bin_width=5)
 
 
+@pytest.mark.parametrize("bin_width", [None, 0.1])
+def test_decimal_values_fall_in_the_bin_their_digits_say(bin_width: float | None) -> None:
+    """In binary 0.3 / 0.1 is 2.9999999999999996: 0.3 and 0.7 fell one bin low, and a bin started at
+    0.30000000000000004 in the CSV."""
+    bins, where, width = make_bins([0.1, 0.2, 0.3, 0.3, 0.6, 0.7, 0.7, 0.9, 1.0], "score", bin_width)
+    assert width == 0.1 and where == [0, 1, 2, 2, 5, 6, 6, 8, 9]
+    assert [b[1] for b in bins] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] and bins[2][0] == "0.3–0.4"
+
+
 def test_bins_are_counted_before_they_are_made() -> None:
     """--bin-width 1e-9 over 1990-2000 made 10^10 bins: the command grew until the system killed it."""
     with pytest.raises(QueryError, match=r"10,000,000,001 bins; at most 1,000: choose a width of at least 0\.02"):
