@@ -48,11 +48,11 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
     for a bad marker, or for a line whose letters and digits do not even contain the word's (a necessary condition
     for `locate`, checked without a tokenizer, so before any model loads).
     """
-    kept = [line.strip() for line in lines if line.strip()]
-    if not kept:
+    numbered = _numbered(lines)
+    if not numbered:
         raise QueryError("no sentences to compare")
     wanted = _letters(normalize_form(word))
-    for number, line in enumerate(kept, start=1):
+    for number, line in numbered:
         try:
             if "[[" in line:  # as `locate` reads a line: "a[b[0]] at the bank" holds no marker
                 parse_marked(line)
@@ -60,7 +60,12 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
                 raise QueryError(f"{word!r} does not occur in: {line[:80]!r}")
         except QueryError as exc:
             raise QueryError(f"line {number}: {exc}") from None
-    return kept
+    return [line for _, line in numbered]
+
+
+def _numbered(lines: Sequence[str]) -> list[tuple[int, str]]:
+    """The non-blank lines, stripped, with their line numbers as an editor shows them (blank lines counted)."""
+    return [(number, line.strip()) for number, line in enumerate(lines, start=1) if line.strip()]
 
 
 def _letters(key: str) -> str:
@@ -70,9 +75,9 @@ def _letters(key: str) -> str:
 
 def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
     """Embed `word` in each line and return all pairwise cosines (lines as `check_lines` keeps them)."""
-    lines = check_lines(word, lines)
+    check_lines(word, lines)
     located = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in _numbered(lines):
         try:
             located.append(locate(word, line, encoder))
         except QueryError as exc:

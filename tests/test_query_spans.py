@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from sensesearch import QueryError, SenseIndex
+from sensesearch import EncoderSettings, QueryError, SenseIndex
 from sensesearch.cli import app
 from sensesearch.query import is_punctuation, parse_marked, span_vector
 
@@ -152,3 +152,14 @@ def test_compare_checks_lines_as_it_reads_them() -> None:
 
     assert check_lines("bank", ["x = a[b[0]] at the bank", "the [[bank]] rose"]) == [
         "x = a[b[0]] at the bank", "the [[bank]] rose"]
+
+
+def test_compare_names_lines_as_the_file_numbers_them() -> None:
+    """Blank lines were not counted: line 6 of the file was reported as line 5."""
+    from sensesearch.compare import check_lines, compare
+
+    lines = ["The bank rose.", "", "A bank fell.", "", "", "Rivers flow."]
+    with pytest.raises(QueryError, match="^line 6: 'bank' does not occur"):
+        check_lines("bank", lines)
+    with pytest.raises(QueryError, match="^line 4: "):
+        compare(FakeEncoder(EncoderSettings(model="fake:test")), "bank", ["The bank rose.", "", "", "Banks fell."])
