@@ -19,7 +19,7 @@ from .cli import TerminalTable, app, emit_json, err, guarded, out
 from .cli_options import DEFAULT_INDEX, SEED_MAX, IndexOption, JsonOption, WaitOption, check_value
 
 sense_app = typer.Typer(
-    help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n"
+    help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n\b\n"
          'Example: sensesearch sense add bank finance "She paid the cheque into the [[bank]]." --index indexes/demo',
     no_args_is_help=True)
 app.add_typer(sense_app, name="sense")
@@ -52,6 +52,7 @@ def add(
 ) -> None:
     """Add example usages to a named sense of a word (the sense is made if new).
 
+    \b
     Example: sensesearch sense add bank river --from-cluster 2 --index indexes/demo
     """
     given = [examples and "example sentences", from_cluster is not None and "--from-cluster",
@@ -97,6 +98,7 @@ def list_senses(
 ) -> None:
     """List the named senses of a word (or of every word) with their examples and usage counts.
 
+    \b
     Example: sensesearch sense list bank --examples --index indexes/demo
     """
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
@@ -146,6 +148,7 @@ def remove(
 ) -> None:
     """Remove one named sense of a word, or all of them.
 
+    \b
     Example: sensesearch sense remove bank river --index indexes/demo
     """
     with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
@@ -168,6 +171,7 @@ def config(
 ) -> None:
     """Set how a word's usages are tagged: method, k and the margin threshold.
 
+    \b
     Example: sensesearch sense config bank --threshold 0.02 --index indexes/demo
     """
     with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
@@ -189,6 +193,7 @@ def documents(
 ) -> None:
     """Documents where a word is used in a sense, with how many of its usages there are in that sense.
 
+    \b
     Example: sensesearch sense documents bank:finance --min 2 --index indexes/demo
     """
     print_sense_documents(index, word_sense, min_count, json_)
@@ -221,6 +226,7 @@ def tags(
 ) -> None:
     """Every usage of a word with its sense tag and margin: the corpus's sense annotation, for export.
 
+    \b
     Example: sensesearch sense tags bank --csv --index indexes/demo > bank-senses.csv
     """
     with sensesearch.SenseIndex.open(index, read_only=True) as source:

@@ -71,6 +71,10 @@ def test_help_text_is_clean(path: list[str]) -> None:
     assert re.search(r"\s\.(\s|$)", text) is None, "option help ending in ' .'"
     assert "<bool>" not in text
     assert "[]" not in text
+    # An example wrapped at the terminal's width breaks when pasted ("> bank-" then "senses.csv").
+    for paragraph in re.split(r"\n\s*\n", text):
+        if paragraph.strip().startswith("Example:"):
+            assert len(paragraph.strip().splitlines()) == 1, paragraph
 
 
 def test_usages_sort_does_not_promise_a_score() -> None:
