@@ -110,13 +110,16 @@ def guarded(command: F) -> F:
     """Turn every error into one line on stderr and a non-zero exit, never a traceback.
 
     Domain errors exit 1 (2 for a UsageError). An unexpected error (a bug, or a FAISS/torch failure) also gets one line;
-    SENSESEARCH_TRACEBACK=1 shows the traceback instead.
+    SENSESEARCH_TRACEBACK=1 shows the traceback instead. Before the command runs: text that is not UTF-8, and --json
+    with --csv, are usage errors.
     """
     labels = _parameter_labels(command)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _check_text(kwargs, labels)
+        if kwargs.get("json_") and kwargs.get("csv_"):
+            fail("choose one of --json and --csv", 2)
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:

@@ -60,8 +60,6 @@ def documents(
     \b
     Example: sensesearch documents --sense bank:finance --min 2 --index indexes/demo
     """
-    if json_ and csv_:
-        fail("choose one of --json and --csv", 2)
     if sense is not None:
         if csv_:
             fail("--sense lists documents as a table or --json", 2)
@@ -113,8 +111,6 @@ def compare(
     \b
     Example: sensesearch compare bank corpora/demo/bank_lines.txt
     """
-    if json_ and csv_:
-        fail("choose one of --json and --csv", 2)
     lines = sensesearch.physical_lines(read_text_input(file))
     settings = encoder_settings(model, layers, combine, pooling, precision=precision)
     sensesearch.check_compare_lines(word, lines)

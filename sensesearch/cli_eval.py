@@ -144,8 +144,6 @@ def senses(
     """
     if chart not in ("area", "bars"):
         raise typer.BadParameter(f"area or bars, not {chart!r}", param_hint="--chart")
-    if json_ and csv_:
-        fail("choose one of --json and --csv", 2)
     with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
         labels = source.resolve_documents(document) if document else None
         progress.phase(f"grouping the usages of {word!r}")

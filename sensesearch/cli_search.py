@@ -114,8 +114,6 @@ def query(
         fail("give either a TEXT to search for or --file with one query a line", 2)
     if nprobe is not None and not any_word:
         fail("--nprobe applies only with --any-word", 2)
-    if json_ and csv_:
-        fail("choose one of --json and --csv", 2)
     if text is not None:
         sensesearch.parse_marked(text)
     lines = _query_lines(file) if file is not None else [(0, text or "")]
@@ -185,8 +183,6 @@ def usages(
     \b
     Example: sensesearch usages bank --index indexes/demo --sort right --limit 20
     """
-    if json_ and csv_:
-        fail("choose one of --json and --csv", 2)
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
         labels = source.resolve_documents(document) if document else None
         if sense:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sensesearch import WordInventory
 
 from .cli import TerminalTable, app, emit_json, err, guarded, out
-from .cli_options import DEFAULT_INDEX, SEED_MAX, IndexOption, JsonOption, WaitOption, check_value
+from .cli_options import DEFAULT_INDEX, SEED_MAX, CsvOption, IndexOption, JsonOption, WaitOption, check_value
 
 sense_app = typer.Typer(
     help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n\b\n"
@@ -222,7 +222,7 @@ def tags(
     limit: Annotated[Optional[int], typer.Option(min=1, help="At most this many usages (corpus order).")] = None,
     index: IndexOption = Path(DEFAULT_INDEX),
     json_: JsonOption = False,
-    csv_: Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")] = False,
+    csv_: CsvOption = False,
 ) -> None:
     """Every usage of a word with its sense tag and margin: the corpus's sense annotation, for export.
 

@@ -139,3 +139,12 @@ def test_senses_csv_lists_every_usage_with_its_sense_and_refuses_json_too(tmp_pa
     assert all(r["sentence"][int(r["start"]):int(r["end"])] == r["word"] and r["word"].lower() == "bank" for r in rows)
     both = runner.invoke(app, ["senses", "bank", "--csv", "--json", "--index", index])
     assert both.exit_code == 2 and "choose one of --json and --csv" in both.output
+
+
+@pytest.mark.parametrize("args", [["usages", "bank"], ["query", "the [[bank]]"], ["senses", "bank"], ["documents"],
+                                  ["compare", "bank", "lines.txt"], ["sense", "tags", "bank"]])
+def test_json_with_csv_is_a_usage_error_for_every_command(tmp_path: Path, args: list[str]) -> None:
+    """`sense tags --json --csv` printed JSON and exited 0; the others refused, each with its own check."""
+    result = runner.invoke(app, [*args, "--json", "--csv", "--index", str(tmp_path / "none")][
+        :None if args[0] != "compare" else -2])
+    assert result.exit_code == 2 and "choose one of --json and --csv" in result.output, result.output
