@@ -89,10 +89,13 @@ class SenseTimeline:
         return out
 
 
-def field_value(meta: dict[str, Any], label: str, by: str) -> Any:
-    """The value a document contributes to `by` (None when it has none)."""
+def field_value(meta: dict[str, Any], label: str, by: str, path: str = "") -> Any:
+    """The value a document contributes to `by` (None when it has none): its label for "document", the file it came
+    from for "path" (as --where reads them; meta.path and meta.document reach metadata fields of those names)."""
     if by == "document":
         return label
+    if by == "path":
+        return path or None
     if by in ("year", "decade"):
         for key in ("year", "date"):
             value = meta.get(key)
@@ -110,17 +113,17 @@ def field_value(meta: dict[str, Any], label: str, by: str) -> Any:
 
 def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> dict[int, Any]:
     """Occurrence id -> its document's value for `by`, read in batches of ids (never the whole table)."""
-    query = (select(occurrences.c.id, documents.c.meta, documents.c.label)
+    query = (select(occurrences.c.id, documents.c.meta, documents.c.label, documents.c.path)
              .join(sentences, sentences.c.id == occurrences.c.sentence_id)
              .join(documents, documents.c.id == sentences.c.document_id))
     found: dict[int, Any] = {}
     with index.store.engine.connect() as conn:
         for first in range(0, len(occurrence_ids), ID_BATCH):
             batch = [int(i) for i in occurrence_ids[first:first + ID_BATCH]]
-            for oid, meta, label in conn.execute(query.where(occurrences.c.id.in_(batch))):
+            for oid, meta, label, path in conn.execute(query.where(occurrences.c.id.in_(batch))):
                 if isinstance(meta, str):
                     meta = json.loads(meta or "{}")
-                found[int(oid)] = field_value(meta or {}, label, by)
+                found[int(oid)] = field_value(meta or {}, label, by, path)
     return found
 
 
@@ -183,7 +186,7 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
     numbers = [_number(v) for v in present]
     if bin_width is not None and bin_width <= 0:
         raise QueryError(f"the bin width must be positive, not {bin_width:g}")
-    if by == "document" or not present or any(n is None for n in numbers):
+    if by in ("document", "path") or not present or any(n is None for n in numbers):
         if bin_width is not None and present:
             raise QueryError(f"{by} has values that are not numbers; --bin-width applies to numeric fields")
         labels = sorted({str(v) for v in present})

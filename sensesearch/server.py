@@ -95,7 +95,7 @@ WhereParam = Annotated[list[Annotated[str, Query(max_length=MAX_WHERE_CHARS)]], 
     max_length=MAX_WHERE, description="Condition on document metadata or path, FIELD OP VALUE (e.g. year>=1900); "
                                       "repeatable, all must hold.")]
 ByParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS, description=(
-    "Share of each sense per bin of year, decade, document or a metadata field (numbers binned)."))]
+    "Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned)."))]
 BinWidthParam = Annotated[float | None, Query(gt=0, le=1e12, description="Width of the bins of a numeric `by` field.")]
 
 

@@ -58,6 +58,8 @@ def _usage_error(args: list[str], message: str) -> None:
     (["index", "{corpus}", "--model", "{tmp}/no-such-model"], "no such model folder"),
     (["compare", "bank", "{corpus}/bank.txt", "--model", "./missing-model"], "no such model folder"),
     (["senses", "bank", "--by", "year", "--bin-width", "0"], "above 0"),
+    (["senses", "bank", "--by", ""], "name a field"),
+    (["senses", "bank", "--by", " "], "name a field"),
     (["senses", "bank", "--by", "year", "--bin-width", "inf"], "above 0"),
     (["senses", "bank", "--seed", "-5"], "--seed"),
     (["remove", "x", "--wait", "-5"], "--wait"),

@@ -91,6 +91,10 @@ def test_year_comes_from_a_year_or_date_field() -> None:
     assert field_value({"date": "1961-01-30"}, "d", "decade") == 1961
     assert field_value({"title": "x"}, "d", "year") is None
     assert field_value({}, "doc-7", "document") == "doc-7"
+    assert field_value({"path": "x"}, "doc-7", "path", "/c/1945.txt") == "/c/1945.txt"  # as --where path= reads it
+    assert field_value({"path": "x"}, "doc-7", "meta.path", "/c/1945.txt") == "x"
+    bins, where, _ = make_bins(["/c/1945", "/c/1950", None], "path")
+    assert [b[0] for b in bins] == ["/c/1945", "/c/1950"] and where == [0, 1, None]
 
 
 def test_a_field_no_usage_has_is_an_error_that_says_how_to_add_one(shifting_index: Path) -> None:
