@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 import sensesearch
-from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseSearchError, WordNotFoundError
+from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseSearchError, UsageError, WordNotFoundError
 
 from .cli import app, err, fail, guarded, out, plural, read_text_input
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
@@ -256,11 +256,17 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
         sensesearch.render_kwic(options.run(source, line), out)
     elif command == ":usages" and argument:
         sensesearch.render_kwic(source.usages(argument, limit=options.k * 5), out)
-    elif command == ":k" and argument.isdecimal() and int(argument) >= 1:
+    elif command == ":k":
+        if not (argument.isascii() and argument.isdecimal() and int(argument) >= 1):
+            raise UsageError(f":k takes a whole number of hits from 1, not {argument!r}")
         options.k = int(argument)
-    elif command == ":any" and argument in ("on", "off"):
+    elif command == ":any":
+        if argument not in ("on", "off"):
+            raise UsageError(f":any takes on or off, not {argument!r}")
         options.any_word = argument == "on"
-    elif command == ":sort" and argument in ("score", "left", "right"):
+    elif command == ":sort":
+        if argument not in QUERY_SORTS:
+            raise UsageError(f":sort takes {', '.join(QUERY_SORTS)}, not {argument!r}")
         options.sort = argument
     elif command == ":documents":
         for entry in source.catalog():

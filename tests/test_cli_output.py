@@ -145,6 +145,11 @@ def test_shell_keeps_the_model_and_survives_errors(built: Path) -> None:
     result = runner.invoke(app, ["shell", "--index", str(built)], input=script)
     assert result.exit_code == 0, result.output
     assert "Error: mark the word" in result.output and result.output.count("bank") >= 8
+    # A command given a value it cannot take says what it takes (":k 0" said "mark a word with [[ ]]").
+    wrong = runner.invoke(app, ["shell", "--index", str(built)], input=":k 0\n:any maybe\n:sort up\n:quit\n")
+    assert wrong.exit_code == 0, wrong.output
+    assert ":k takes a whole number of hits from 1, not '0'" in wrong.output and "mark a word" not in wrong.output
+    assert ":any takes on or off, not 'maybe'" in wrong.output and ":sort takes score, left, right" in wrong.output
 
 
 def _compare_lines(tmp_path: Path, n: int) -> Path:
