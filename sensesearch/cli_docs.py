@@ -87,9 +87,15 @@ def documents(
     table.add_column("metadata", overflow="fold")
     for e in entries:
         table.add_row(e.label, "" if e.path == e.label else e.path, f"{e.sentences:,}", f"{e.occurrences:,}",
-                      ", ".join(f"{k}={v}" for k, v in e.meta.items()))
+                      ", ".join(f"{k}={_meta_text(v)}" for k, v in e.meta.items()))
     out.print(table)
     err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")
+
+
+def _meta_text(value: object) -> str:
+    """A metadata value as its JSON spells it (null, true, 1.5, [1, 2]), text as it is: `year=None` showed
+    Python's spelling of a JSON null."""
+    return value if isinstance(value, str) else sensesearch.json_dumps(value)
 
 
 @app.command()

@@ -242,6 +242,16 @@ def test_a_reader_that_stops_early_is_no_failure(tmp_path: Path, fmt: list[str])
     assert child.returncode == 0 and not errors, errors
 
 
+def test_documents_shows_metadata_values_as_json_spells_them(tmp_path: Path) -> None:
+    """A JSON null showed as Python's None (year=None), true as True."""
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"id": "r1", "year": null, "urgent": true, "n": 1.5, "who": "Ann", "text": "The bank."}\n')
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(records), "--index", str(index), "--model", "fake:test", "-q"]).exit_code == 0
+    table = runner.invoke(app, ["documents", "--index", str(index)])
+    assert table.exit_code == 0 and "year=null, urgent=true, n=1.5, who=Ann" in table.stdout, table.stdout
+
+
 def test_a_table_written_to_a_pipe_keeps_each_row_on_one_line(tmp_path: Path, bank_corpus: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """`documents | grep NAME` found half a label: written to a pipe, a table was still laid out at COLUMNS (or 80)
