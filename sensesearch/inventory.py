@@ -20,7 +20,7 @@ from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Integer, La
                         UniqueConstraint, delete, func, inspect, select, update)
 from sqlalchemy.engine import Connection
 
-from .errors import InputError, SenseNotFoundError, SenseSearchError
+from .errors import InputError, SenseNotFoundError, SenseSearchError, UsageError
 from .query import bare_key, normalize_form
 from .schema import metadata, settings
 from .store import MetaStore
@@ -279,6 +279,10 @@ class Inventory:
         method = method or found.method
         k = found.k if k is None else k
         check_method(method, k)
+        examples = sum(len(sense.examples) for sense in found.senses)
+        if method == "knn" and k is not None and k >= examples:
+            raise UsageError(f"knn with k={k} lets all {examples} examples of {found.word!r} vote on every usage, "
+                             f"so every usage gets the same vote: give k below {examples}, or add examples first")
         threshold = found.threshold if threshold is None else float(threshold)
         if not 0.0 <= threshold <= 2.0:
             raise InputError(f"the margin threshold must lie in 0..2, not {threshold}")

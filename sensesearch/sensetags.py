@@ -138,6 +138,9 @@ def compute_tags(index: SenseIndex, inventory: WordInventory, key: str = "") -> 
     order = index.store.corpus_order(ids)
     ids, vectors = ids[order], vectors[order]
     examples, labels = inventory.training()
+    if inventory.method == "knn" and inventory.k is not None and inventory.k >= len(labels):
+        log.warning("%r: knn with k=%d over %d examples gives every usage the same vote; give k below %d "
+                    "(sensesearch sense config) or add examples", inventory.word, inventory.k, len(labels), len(labels))
     tags = classify(examples, labels, vectors, inventory.method, inventory.k)
     sense = np.where(tags.margin >= inventory.threshold, tags.sense, UNASSIGNED).astype(np.int64)
     return WordTags(word=inventory.word, senses=tags.senses, ids=ids, sense=sense, margin=tags.margin, key=key)
