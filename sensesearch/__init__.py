@@ -43,10 +43,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "USAGE_SORTS": ("kwic", "USAGE_SORTS"),
     "render_kwic": ("kwic", "render_kwic"),
     "kwic_rows": ("kwic", "kwic_rows"),
+    "context_cells": ("kwic", "context_cells"),
     "hits_to_csv": ("kwic", "to_csv"),
     "hits_to_json": ("kwic", "to_json"),
     "json_dumps": ("jsonsafe", "dumps"),
     "CSV_FIELDS": ("kwic", "CSV_FIELDS"),
+    "LISTING_FIELDS": ("kwic", "LISTING_FIELDS"),
     "fit_left": ("kwic", "fit_left"),
     "fit_right": ("kwic", "fit_right"),
     "terminal_text": ("terminal", "drawn"),
@@ -122,7 +124,8 @@ if TYPE_CHECKING:
     from .opening import check_reopen
     from .inventory import WordInventory
     from .inventory import check_name as check_sense_name
-    from .kwic import CSV_FIELDS, QUERY_SORTS, USAGE_SORTS, fit_left, fit_right, kwic_rows, render_kwic, sort_hits
+    from .kwic import (CSV_FIELDS, LISTING_FIELDS, QUERY_SORTS, USAGE_SORTS, context_cells, fit_left, fit_right, kwic_rows, render_kwic,
+                       sort_hits)
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell
     from .sense_api import WordSenses, parse_word_sense, query_by_sense, sense_of_query

@@ -112,8 +112,9 @@ def eval_wic(
               f"(tuning accuracy {report.tune_accuracy:.2f} on {report.n_tune} pairs; {report.seconds:.0f} s)")
 
 
-USAGE_SENSE_FIELDS = ["sense", "document", "word", "start", "end", "sentence"]
-"""`senses --csv` without --by: one row per usage (start and end: code points into the sentence)."""
+USAGE_SENSE_FIELDS = ["sense", *sensesearch.LISTING_FIELDS]
+"""`senses --csv` without --by: one row per usage, in the columns of `usages --csv` (start and end: code points
+into the sentence), its sense group first."""
 
 
 @app.command()
@@ -171,8 +172,9 @@ def senses(
         emit_json(report.to_dict())
     elif csv_:
         sys.stdout.write(sensesearch.records_to_csv(
-            [{"sense": a.sense, "document": a.document, "word": a.sentence[a.start:a.end], "start": a.start, "end": a.end,
-              "sentence": a.sentence} for a in report.assignments], USAGE_SENSE_FIELDS))
+            [{"sense": a.sense, "document": a.document, **sensesearch.context_cells(a.sentence, a.start, a.end),
+              "sentence": a.sentence, "start": a.start, "end": a.end, "occurrence_id": a.occurrence_id}
+             for a in report.assignments], USAGE_SENSE_FIELDS))
     else:
         _print_senses(report)
     if plot_error:

@@ -231,11 +231,13 @@ def tags(
     """
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
         found = source.sense(word).tagged(limit)
-    rows = [{**sensesearch.kwic_rows([hit])[0], "sense": sense, "margin": round(margin, 6)} for hit, sense, margin in found]
+    # A tagged usage has a margin, not a score: the always-empty score column stays out.
+    rows = [{"sense": sense, "margin": round(margin, 6), **{f: row[f] for f in sensesearch.LISTING_FIELDS}}
+            for row, (_, sense, margin) in zip(sensesearch.kwic_rows([hit for hit, _, _ in found]), found)]
     if json_:
         emit_json(rows)
     elif csv_:
-        sys.stdout.write(sensesearch.records_to_csv(rows, ["sense", "margin", *sensesearch.CSV_FIELDS]))
+        sys.stdout.write(sensesearch.records_to_csv(rows, ["sense", "margin", *sensesearch.LISTING_FIELDS]))
     else:
         table = TerminalTable(show_header=True, header_style="bold", box=None)
         widest = max([len(r["sense"] or "unassigned") for r in rows] + [5])

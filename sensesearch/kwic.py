@@ -19,6 +19,8 @@ from .terminal import shown
 
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
+LISTING_FIELDS = CSV_FIELDS[1:]
+"""The columns of a usage that has no score (sense tags, sense groups): those of `usages --csv` but the score."""
 
 
 QUERY_SORTS = ("score", "left", "right")
@@ -37,6 +39,13 @@ def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
     if by == "right":
         return sorted(hits, key=lambda h: [word_key(w) for w in _flat(h.right).split()])
     raise ValueError(f"sort must be score, position, left or right, not {by!r}")
+
+
+def context_cells(sentence: str, start: int, end: int) -> dict[str, str]:
+    """The left context, the word and the right context of the span [start, end) of `sentence` (code points), as
+    KWIC rows give them: each context on one line, trimmed."""
+    return {"left": _flat(sentence[:start]).strip(), "word": sentence[start:end],
+            "right": _flat(sentence[end:]).strip()}
 
 
 def kwic_rows(hits: Sequence[Hit]) -> list[dict[str, Any]]:

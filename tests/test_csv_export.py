@@ -137,6 +137,11 @@ def test_senses_csv_lists_every_usage_with_its_sense_and_refuses_json_too(tmp_pa
     report = json.loads(runner.invoke(app, ["senses", "bank", "-k", "2", "--json", "--index", index]).stdout)
     assert len(rows) == report["n_usages"] > 0 and {r["sense"] for r in rows} == {"1", "2"}
     assert all(r["sentence"][int(r["start"]):int(r["end"])] == r["word"] and r["word"].lower() == "bank" for r in rows)
+    # The columns of `usages --csv` (left, right and occurrence_id were missing), the sense for the score.
+    assert list(rows[0]) == ["sense", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id"]
+    ids = {a["occurrence_id"] for a in report["assignments"]}
+    assert {int(r["occurrence_id"]) for r in rows} == ids
+    assert all(r["sentence"].startswith(r["left"]) and r["sentence"].endswith(r["right"]) for r in rows)
     both = runner.invoke(app, ["senses", "bank", "--csv", "--json", "--index", index])
     assert both.exit_code == 2 and "choose one of --json and --csv" in both.output
 

@@ -132,7 +132,10 @@ def test_tags_export(built: Path) -> None:
     assert len(rows) == 5 and all(r["sense"] == expected_sense(r["sentence"]) and r["margin"] > 0 for r in rows)
     as_csv = runner.invoke(app, ["sense", "tags", "cell", "--limit", "2", "--index", str(built), "--csv"])
     rows_read = list(csv.reader(io.StringIO(as_csv.stdout)))
-    assert as_csv.exit_code == 0 and rows_read[0][:4] == ["sense", "margin", "score", "document"]
+    # The columns of `usages --csv`, a margin for the score (the score column was always empty).
+    assert as_csv.exit_code == 0 and rows_read[0] == ["sense", "margin", "document", "left", "word", "right",
+                                                      "sentence", "start", "end", "occurrence_id"]
+    assert "score" not in rows[0]
     assert len(rows_read) == 3
     table = runner.invoke(app, ["sense", "tags", "cell", "--index", str(built)])
     assert table.exit_code == 0 and "prison" in table.stdout and "biology" in table.stdout
