@@ -147,9 +147,8 @@ def senses(
     if json_ and csv_:
         fail("choose one of --json and --csv", 2)
     with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
-        labels = source.resolve_documents(document) if document else None
         progress.phase(f"grouping the usages of {word!r}")
-        report = source.senses(word, k=k, examples=examples, documents=labels, seed=seed, lemma=lemma,
+        report = source.senses(word, k=k, examples=examples, documents=document, seed=seed, lemma=lemma,
                                where=where or ())
         timeline = sensesearch.sense_timeline(source, report, by, bin_width) if by else None
     if timeline is not None:
