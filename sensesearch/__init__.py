@@ -12,7 +12,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMPLES, DEFAULT_LAYERS, DEFAULT_MODEL,
-                     POOLING_CHOICES, PRECISION_CHOICES, SENSE_METHODS, EncoderSettings, IndexConfig, parse_layers)
+                     POOLING_CHOICES, PRECISION_CHOICES, SEED_MAX, SENSE_METHODS, EncoderSettings, IndexConfig,
+                     parse_layers)
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
                      ModelLoadError, QueryError, ReadOnlyError, SenseCountError, SenseSearchError, UsageError,
                      WordNotFoundError)
@@ -67,6 +68,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "bare_word": ("query", "bare_word"),
     "check_paths": ("corpus", "check_paths"),
     "check_names": ("inputs", "check_names"),
+    "check_seed": ("arguments", "check_seed"),
+    "check_number": ("arguments", "real_number"),
     "parse_condition": ("filters", "parse_condition"),
     "parse_conditions": ("filters", "parse_conditions"),
     "sense_timeline": ("diachronic", "sense_timeline"),
@@ -94,7 +97,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = sorted([
     "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
-    "POOLING_CHOICES", "PRECISION_CHOICES", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
+    "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
     "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
     "InputError", "ModelLoadError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
     "UsageError", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
@@ -116,6 +119,8 @@ if TYPE_CHECKING:
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
     from .filters import parse_condition, parse_conditions
+    from .arguments import check_seed
+    from .arguments import real_number as check_number
     from .inputs import check_names, path_text
     from .evaldata import read_coarsewsd, read_wic
     from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from .corpus import path_text
 from .errors import InputError
-from .inputs import JSONL_SUFFIXES, check_names
+from .inputs import JSONL_SUFFIXES, check_names, fs_name
 from .records import DocumentEntry
 from .schema import code_point_order, documents
 from .store import MetaStore
@@ -70,7 +70,7 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
     chosen = [e for e in entries if form(e.label) == spelt]
     _one_document(name, [e.key for e in chosen], "the label of")
     if not chosen:
-        key = form(path_text(Path(name).resolve()))
+        key = form(path_text(Path(fs_name(name)).resolve()))
         chosen = [e for e in entries if _under(e, form(e.key), key)]
         # Files apart on disk whose names differ only in Unicode form are one name here: never both.
         _one_document(name, [e.key for e in chosen if form(e.key) == key], "the path of")
@@ -92,11 +92,19 @@ def _one_document(name: str, keys: Sequence[str], what: str) -> None:
                          "or FILE.jsonl#ID for a record")
 
 
-def resolve_labels(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[str]:
-    """The labels of the documents `names` name (see match_documents); InputError if a name matches none."""
+def named_documents(entries: Sequence[DocumentEntry], names: Sequence[str],
+                    consequence: str = "") -> dict[str, list[DocumentEntry]]:
+    """match_documents, with InputError naming every name that matches no document (`consequence`, e.g. "nothing
+    was removed", follows the names): a mistyped name must not quietly narrow or empty what is asked for."""
     matches = match_documents(entries, names)
     unmatched = [name for name, chosen in matches.items() if not chosen]
     if unmatched:
         raise InputError("no indexed document matches " + ", ".join(repr(n) for n in unmatched)
-                         + " (`sensesearch documents` lists them)")
+                         + (f"; {consequence}" if consequence else "") + " (`sensesearch documents` lists them)")
+    return matches
+
+
+def resolve_labels(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[str]:
+    """The labels of the documents `names` name (see match_documents); InputError if a name matches none."""
+    matches = named_documents(entries, names)
     return list(dict.fromkeys(e.label for chosen in matches.values() for e in chosen))

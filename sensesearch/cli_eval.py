@@ -146,9 +146,8 @@ def senses(
     if chart not in ("area", "bars"):
         raise typer.BadParameter(f"area or bars, not {chart!r}", param_hint="--chart")
     with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
-        labels = source.resolve_documents(document) if document else None
         progress.phase(f"grouping the usages of {word!r}")
-        report = source.senses(word, k=k, examples=examples, documents=labels, seed=seed, lemma=lemma,
+        report = source.senses(word, k=k, examples=examples, documents=document, seed=seed, lemma=lemma,
                                where=where or ())
         timeline = sensesearch.sense_timeline(source, report, by, bin_width) if by else None
     if timeline is not None:

@@ -6,7 +6,6 @@ a malformed one is a usage error (exit 2) before any index or model is opened.
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -17,13 +16,7 @@ import sensesearch
 from sensesearch import QueryError, records_to_csv
 
 from .cli import TerminalTable
-
-
-def _positive(given: float | None, what: str) -> float | None:
-    """A usage error (exit 2) for a number that must be above zero and finite."""
-    if given is not None and not 0 < given < math.inf:
-        raise typer.BadParameter(f"{what} must be a number above 0, not {given:g}")
-    return given
+from .cli_options import check_value
 
 
 if TYPE_CHECKING:
@@ -56,7 +49,7 @@ ByOption = Annotated[Optional[str], typer.Option(
     "--by", callback=_check_by,
     help="Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned).")]
 BinWidthOption = Annotated[Optional[float], typer.Option(
-    "--bin-width", callback=lambda width: _positive(width, "the bin width"), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
+    "--bin-width", callback=check_value(lambda width: sensesearch.check_number(width, "the bin width", positive=True)), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
                                "else a round width giving about 10 bins).")]
 ChartOption = Annotated[str, typer.Option(
     "--chart", help="With --by and --plot: area (stacked shares) or bars (stacked bars).")]

@@ -13,7 +13,7 @@ import typer
 
 import sensesearch
 from sensesearch import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
-                         EncoderSettings, SenseSearchError, UsageError, parse_layers)
+                         SEED_MAX, EncoderSettings, SenseSearchError, UsageError, parse_layers)
 
 
 def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -86,8 +86,6 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
 WaitOption = Annotated[float, typer.Option(min=0, help="Seconds to wait for another writer to finish.")]
-SEED_MAX = 2**32 - 1
-"""The largest seed scikit-learn's k-means and NumPy's legacy generators take."""
 DocumentOption = Annotated[Optional[list[str]], typer.Option(
     "--document", "-d", metavar="DOCUMENT",
     help="Only usages in this document: its label, its path or a unique file name (see `sensesearch documents`); "

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 import sensesearch
-from sensesearch import InputError
 
 from .cli import app, emit_json, guarded, out, plural
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
@@ -78,11 +77,7 @@ def remove(
     Example: sensesearch remove corpora/demo/senses.txt --index indexes/demo --dry-run
     """
     with sensesearch.SenseIndex.open(index, read_only=dry_run, lock_timeout=wait) as target:
-        matches = target.matching_documents(paths)
-        unmatched = [name for name, docs in matches.items() if not docs]
-        if unmatched:
-            raise InputError("no indexed document matches " + ", ".join(map(sensesearch.path_text, unmatched))
-                             + "; nothing was removed (`sensesearch documents` lists them)")
+        matches = target.matching_documents(paths)  # InputError, nothing removed, when a name matches nothing
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
         if not dry_run:
             target.remove_documents(list(chosen.values()))

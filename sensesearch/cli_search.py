@@ -118,8 +118,9 @@ def query(
         sensesearch.parse_marked(text)
     lines = _query_lines(file) if file is not None else [(0, text or "")]
     with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
-        options = QueryOptions(k, any_word, source.resolve_documents(document) if document else None,
-                               value(sort), nprobe, sense, lemma, where)
+        if document:
+            source.resolve_documents(document)  # the API resolves the names again; here they fail before the model
+        options = QueryOptions(k, any_word, document, value(sort), nprobe, sense, lemma, where)
         if file is None:
             options.check(source, lines[0][1])
         with CommandProgress(err, log_lines=False) as progress:
@@ -184,11 +185,10 @@ def usages(
     Example: sensesearch usages bank --index indexes/demo --sort right --limit 20
     """
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
-        labels = source.resolve_documents(document) if document else None
         if sense:
-            hits = source.sense(word).usages(sense, limit=limit, documents=labels, where=where or ())
+            hits = source.sense(word).usages(sense, limit=limit, documents=document, where=where or ())
         else:
-            hits = source.usages(word, limit=limit, documents=labels, lemma=lemma, where=where or ())
+            hits = source.usages(word, limit=limit, documents=document, lemma=lemma, where=where or ())
     print_hits(sensesearch.sort_hits(hits, value(sort)), json_, csv_)
 
 

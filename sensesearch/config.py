@@ -22,6 +22,9 @@ COMPRESSION_CHOICES = ("sq8", "fp16", "flat", "pq")
 DEFAULT_COMPRESSION = "sq8"
 SENSE_METHODS = ("centroid", "knn")
 """How a usage gets its named sense: nearest sense centroid, or a vote of the k nearest examples."""
+SEED_MAX = 2**32 - 1
+"""The largest random seed: scikit-learn's k-means and NumPy's legacy generators take 0..2**32 - 1 (checked by
+arguments.check_seed and the CLI's --seed)."""
 DEFAULT_CLUSTER_EXAMPLES = 20
 """Central usages kept as a sense's examples when it is defined from an induced cluster."""
 PRECISION_CHOICES = ("float32", "int8", "fp16", "bf16")

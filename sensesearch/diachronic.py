@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import select
 
+from .arguments import real_number
 from .errors import QueryError
 from .schema import ID_BATCH, documents, occurrences, sentences
 
@@ -184,8 +185,8 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
     """Bins for `values`: (label, start, end) each, every value's bin index (None: no value), the width used."""
     present = [v for v in values if v is not None and v != ""]
     numbers = [_number(v) for v in present]
-    if bin_width is not None and bin_width <= 0:
-        raise QueryError(f"the bin width must be positive, not {bin_width:g}")
+    if bin_width is not None:
+        bin_width = real_number(bin_width, "the bin width", positive=True)
     if by in ("document", "path") or not present or any(n is None for n in numbers):
         if bin_width is not None and present:
             raise QueryError(f"{by} has values that are not numbers; --bin-width applies to numeric fields")

@@ -31,7 +31,8 @@ from typing import Any
 from sqlalchemy import Float, Numeric, String, Table, and_, case, cast, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from .errors import QueryError
+from .arguments import one_or_many
+from .errors import QueryError, UsageError
 from .globs import glob_to_regex, glob_to_sqlite
 from .normalize import clean_text
 
@@ -98,9 +99,15 @@ def parse_condition(text: str) -> Condition:
     return condition
 
 
-def parse_conditions(texts: Sequence[str] | None) -> tuple[Condition, ...]:
-    """Every condition of a repeated `--where` option (already parsed ones pass through)."""
-    return tuple(t if isinstance(t, Condition) else parse_condition(t) for t in texts or ())
+def parse_conditions(texts: str | Condition | Sequence[str | Condition] | None) -> tuple[Condition, ...]:
+    """Every condition of a repeated `--where` option (already parsed ones pass through); one condition alone is a
+    list of one (arguments.one_or_many: never its characters). UsageError for an item that is neither."""
+    conditions = []
+    for item in one_or_many(texts, "where", Condition) or ():
+        if not isinstance(item, (str, Condition)):
+            raise UsageError(f"each where condition must be text such as 'year>=1900', not {item!r}")
+        conditions.append(item if isinstance(item, Condition) else parse_condition(item))
+    return tuple(conditions)
 
 
 def document_clause(conditions: Sequence[Condition], documents: Table, dialect: str) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import dburl
+from .arguments import name_list, optional_number, text_argument, whole_number
 from .config import IndexConfig
 from .corpus import check_paths, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
@@ -24,6 +25,11 @@ from .storage import OccurrenceStore
 from .schema import DocumentRow
 from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
+
+Documents = str | Sequence[str] | None
+"""Documents named as `-d` names them: one name, or several; None (or none) for every document."""
+Where = str | Condition | Sequence[Condition | str]
+"""`where` conditions: one, or several."""
 
 if TYPE_CHECKING:
     from .inventory import WordInventory
@@ -105,13 +111,15 @@ class SenseIndex(IndexOpening):
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def add(self, paths: Iterable[str | Path], progress: ProgressCallback | None = None,
+    def add(self, paths: str | Path | Iterable[str | Path], progress: ProgressCallback | None = None,
             stdin: BinaryIO | None = None, chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
         """Index files, folders (recursively) and "-" (stdin); unchanged documents are not indexed twice.
 
-        `chunk_encoder` replaces in-process encoding (e.g. sensesearch.ray_engine.RayChunkEncoder).
+        One path is a list of one. `chunk_encoder` replaces in-process encoding (e.g.
+        sensesearch.ray_engine.RayChunkEncoder). UsageError for an argument that is no path or list of paths,
+        InputError for a path that does not exist.
         """
-        paths = list(paths)
+        paths = name_list(paths, "paths") or []
         check_paths(paths)
         return self.add_documents(read_corpus(paths, stdin=stdin), progress=progress, chunk_encoder=chunk_encoder)
 
@@ -125,21 +133,25 @@ class SenseIndex(IndexOpening):
         return Ingestor(writer, encoder, self.config.lemma_language, progress=progress,
                         chunk_encoder=chunk_encoder).run(items)
 
-    def remove(self, paths_or_labels: Sequence[str]) -> list[str]:
-        """Remove documents given by path (a folder removes everything below it) or label; returns labels."""
+    def remove(self, paths_or_labels: str | Sequence[str]) -> list[str]:
+        """Remove documents given by path (a folder removes everything below it) or label (one name is a list of
+        one); returns labels. InputError naming every name that matches no document, and then nothing is removed,
+        as `sensesearch remove` does."""
         self._require_writer()
         chosen = {doc.id: doc for docs in self.matching_documents(paths_or_labels).values() for doc in docs}
         self.remove_documents(list(chosen.values()))
         return [doc.label for doc in chosen.values()]
 
-    def matching_documents(self, paths_or_labels: Sequence[str]) -> dict[str, list[DocumentRow]]:
-        """For each label, path (a folder: everything below it) or unique base name, the stored documents it names,
-        resolved as `-d` resolves them (catalog.match_documents; InputError for a base name of several files)."""
-        from .catalog import match_documents
+    def matching_documents(self, paths_or_labels: str | Sequence[str]) -> dict[str, list[DocumentRow]]:
+        """For each label, path (a folder: everything below it) or unique base name, the stored documents to remove,
+        resolved as `-d` resolves them (catalog.named_documents): InputError for a name that matches none ("nothing
+        was removed") or a base name of several files, UsageError for an empty name."""
+        from .catalog import named_documents
 
+        names = name_list(paths_or_labels, "documents") or []
         stored = {doc.id: doc for doc in self.store.all_documents()}
         return {name: [stored[entry.id] for entry in chosen if entry.id in stored]
-                for name, chosen in match_documents(self.catalog(), paths_or_labels).items()}
+                for name, chosen in named_documents(self.catalog(), names, "nothing was removed").items()}
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Remove stored documents: rows and vectors, in one batched pass (OccurrenceStore.remove_documents)."""
@@ -185,35 +197,44 @@ class SenseIndex(IndexOpening):
         """Identity (inode, mtime in ns, size) of the vectors file this object has loaded; changes with each save."""
         return self.storage.vectors_stamp
 
-    def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
-              nprobe: int | None = None, lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
+    def query(self, text: str, k: int = 10, any_word: bool = False, documents: Documents = None,
+              nprobe: int | None = None, lemma: bool = False, where: Where = ()) -> list[Hit]:
         """Nearest usages to the word or phrase marked [[like this]] in `text`: same word by default, any word if asked.
 
         A marked phrase ("the [[interest rate]] rose") is scored by the mean of its words' vectors
         against the same adjacent words elsewhere. Hit offsets are code points of `Hit.sentence`.
-        `lemma`: every form of the marked word's lemma counts as the same word. `where`: conditions
-        on document metadata and paths such as "year>=1900" (see sensesearch.filters).
+        `documents`: names as `sensesearch -d` takes them (label, path, folder, unique file name; one name is a
+        list of one). `lemma`: every form of the marked word's lemma counts as the same word. `where`: conditions
+        on document metadata and paths such as "year>=1900" (see sensesearch.filters; one is a list of one).
+        Raises UsageError for k or nprobe not a whole number from 1, InputError for a document name that matches
+        none, QueryError for a text without one marker, WordNotFoundError when the word has no usage.
         """
-        return self.searcher.query(text, k=k, any_word=any_word, documents=documents, nprobe=nprobe, lemma=lemma,
-                                   where=where)
+        k = whole_number(k, "k", least=1)
+        nprobe = optional_number(nprobe, "nprobe", least=1)
+        return self.searcher.query(text_argument(text, "the query text"), k=k, any_word=any_word,
+                                   documents=self.document_labels(documents), nprobe=nprobe, lemma=lemma, where=where)
 
-    def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None,
-               lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
-        """Every usage of `word` (case-insensitive, any Unicode form) in corpus order, up to `limit`.
+    def usages(self, word: str, limit: int | None = None, documents: Documents = None,
+               lemma: bool = False, where: Where = ()) -> list[Hit]:
+        """Every usage of `word` (case-insensitive, any Unicode form) in corpus order, up to `limit` (None: all).
 
         A word the pre-tokenizer splits (don't, 银行) or several words ("interest rate") is a phrase:
         its usages are those stored words side by side, each Hit spanning the whole phrase.
-        `lemma` and `where` as in `query`. WordNotFoundError when there is none.
+        `documents`, `lemma` and `where` as in `query`. UsageError for a limit that is not a whole number from 1,
+        InputError for an unknown document name, WordNotFoundError when there is no usage.
         """
-        return self.searcher.usages(word, limit=limit, documents=documents, lemma=lemma, where=where)
+        limit = optional_number(limit, "limit", least=1)
+        return self.searcher.usages(word, limit=limit, documents=self.document_labels(documents), lemma=lemma,
+                                    where=where)
 
-    def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Sequence[str] | None = None,
-               seed: int = 0, lemma: bool = False, where: Sequence[Condition | str] = ()) -> SenseReport:
-        """Sense groups of `word`'s usages (see `sensesearch.senses.induce_senses`)."""
+    def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Documents = None,
+               seed: int = 0, lemma: bool = False, where: Where = ()) -> SenseReport:
+        """Sense groups of `word`'s usages (see `sensesearch.senses.induce_senses`, which checks the arguments);
+        `documents` as in `query`."""
         from .senses import induce_senses  # scikit-learn loads only when senses are asked for
 
-        return induce_senses(self.searcher, word, k=k, examples=examples, documents=documents, seed=seed,
-                             lemma=lemma, where=where)
+        return induce_senses(self.searcher, word, k=k, examples=examples, documents=self.document_labels(documents),
+                             seed=seed, lemma=lemma, where=where)
 
     def sense(self, word: str) -> WordSenses:
         """The named senses of `word`: define them, tag its usages, search within a sense (sensesearch.sense_api)."""
@@ -232,10 +253,11 @@ class SenseIndex(IndexOpening):
             raise SenseNotFoundError(f"{word!r} has no sense inventory")
         return [found]
 
-    def word_vectors(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
-                     where: Sequence[Condition | str] = ()) -> tuple[np.ndarray, np.ndarray]:
-        """Occurrence ids and stored vectors of every usage of `word` (of its lemma, within `where`)."""
-        return self.searcher.word_vectors(word, documents=documents, lemma=lemma, where=where)
+    def word_vectors(self, word: str, documents: Documents = None, lemma: bool = False,
+                     where: Where = ()) -> tuple[np.ndarray, np.ndarray]:
+        """Occurrence ids and stored vectors of every usage of `word` (of its lemma, within `where`; `documents` as
+        in `query`)."""
+        return self.searcher.word_vectors(word, documents=self.document_labels(documents), lemma=lemma, where=where)
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None, word: str | None = None) -> list[Hit]:
         """Hits for occurrence ids, in the given order (ids without rows are left out); with the `word` or
@@ -260,11 +282,18 @@ class SenseIndex(IndexOpening):
 
         return list_documents(self.store)
 
-    def resolve_documents(self, names: Sequence[str]) -> list[str]:
-        """Labels of the documents named by label, path or unique file name; InputError if one matches none."""
+    def resolve_documents(self, names: str | Sequence[str]) -> list[str]:
+        """Labels of the documents named by label, path or unique file name (one name is a list of one);
+        InputError if one matches none."""
         from .catalog import resolve_labels
 
-        return resolve_labels(self.catalog(), names)
+        return resolve_labels(self.catalog(), name_list(names, "documents") or [])
+
+    def document_labels(self, documents: Documents) -> list[str] | None:
+        """The labels a `documents` argument names (resolve_documents), or None for no restriction (None or empty):
+        every method that takes `documents` reads names as the CLI's -d does, not only exact labels."""
+        names = name_list(documents, "documents")
+        return self.resolve_documents(names) if names else None
 
     def documents(self) -> list[dict[str, Any]]:
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from .records import Skipped
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 STDIN = "-"
+_NOT_BYTES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 @dataclass
@@ -32,8 +34,18 @@ class InputScan:
 
 
 def path_text(path: str | Path) -> str:
-    """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as storable text: bytes of a non-UTF-8 file name are spelt as \\xNN escapes, not dropped.
+
+    Such bytes reach Python as the surrogates U+DC80..U+DCFF (PEP 383); any other lone surrogate comes from
+    Python text, not from a file system, and cannot be encoded: it becomes U+FFFD, as normalize.clean_text
+    stores it in a label, so a name holding one finds that label instead of failing to encode."""
+    return os.fsencode(fs_name(path)).decode("utf-8", "backslashreplace")
+
+
+def fs_name(path: str | Path) -> str:
+    """`path` as text the file system can be asked about: lone surrogates other than PEP 383's bytes become U+FFFD
+    (see path_text), so os calls on it never raise UnicodeEncodeError."""
+    return _NOT_BYTES.sub("\ufffd", os.fspath(path))
 
 
 def check_names(names: Iterable[str | Path], what: str = "file or folder") -> list[str]:

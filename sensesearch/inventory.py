@@ -20,6 +20,7 @@ from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Integer, La
                         UniqueConstraint, delete, func, inspect, select, update)
 from sqlalchemy.engine import Connection
 
+from .arguments import real_number, whole_number
 from .errors import InputError, SenseNotFoundError, SenseSearchError, UsageError
 from .query import bare_key, normalize_form
 from .schema import metadata, settings
@@ -272,20 +273,19 @@ class Inventory:
 
     def configure(self, word: str, method: str | None = None, k: int | None = None,
                   threshold: float | None = None) -> WordInventory:
-        """Change how `word`'s usages are tagged; unset values stay. InputError on a bad value."""
+        """Change how `word`'s usages are tagged; unset values stay. InputError for an unknown method, UsageError
+        for k that is not a whole number from 1 or a threshold that is not a number in 0..2."""
         found = self.get(word)
         if found is None:
             raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses first")
         method = method or found.method
-        k = found.k if k is None else k
+        k = found.k if k is None else whole_number(k, "k", least=1)
         check_method(method, k)
         examples = sum(len(sense.examples) for sense in found.senses)
         if method == "knn" and k is not None and k >= examples:
             raise UsageError(f"knn with k={k} lets all {examples} examples of {found.word!r} vote on every usage, "
                              f"so every usage gets the same vote: give k below {examples}, or add examples first")
-        threshold = found.threshold if threshold is None else float(threshold)
-        if not 0.0 <= threshold <= 2.0:
-            raise InputError(f"the margin threshold must lie in 0..2, not {threshold}")
+        threshold = found.threshold if threshold is None else real_number(threshold, "the margin threshold", 0.0, 2.0)
         with self.store.begin() as conn:
             conn.execute(update(inventory_words).where(inventory_words.c.word == found.word)
                          .values(method=method, k=k, threshold=threshold, revision=_revision()))

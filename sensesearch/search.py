@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .arguments import text_argument
 from .encoder import Encoder
-from .errors import IndexCorruptError, QueryError, WordNotFoundError
+from .errors import IndexCorruptError, WordNotFoundError
 from .filters import Condition, describe, parse_conditions
 from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, normalize_form, parse_marked, phrase_of,
@@ -61,9 +62,9 @@ class Searcher:
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,
               nprobe: int | None = None, lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
-        """Usages nearest to the marked span: a word, or a phrase (its vector the mean of its words')."""
-        if k < 1:
-            raise QueryError("k must be at least 1")
+        """Usages nearest to the marked span: a word, or a phrase (its vector the mean of its words').
+
+        The arguments are checked by the facade (SenseIndex.query)."""
         conditions = parse_conditions(where)
         marked, vector = self.embed_marked(text)
         if any_word:
@@ -168,7 +169,10 @@ class Searcher:
         `lemma` widens one stored word to every form of its lemma (a phrase is matched as written: the lemmatiser
         reads "don't" as "do"); `where` keeps documents meeting the conditions.
         WordNotFoundError when there is none; its message names no option (only a front end knows its own).
+        UsageError when `word` is not text. The word is read as a query's marked word is (clean_text): a lone
+        surrogate finds the U+FFFD it was stored as, and never reaches the tokenizer, which cannot encode it.
         """
+        word = text_argument(word, "the word")
         core = bare_word(word)  # "bank." and “bank” are the word bank: no tokenizer needed to see it
         form = normalize_form(core)
         one_word = is_one_word(core)

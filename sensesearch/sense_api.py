@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .arguments import one_or_many, optional_number, text_argument
 from .errors import InputError, QueryError, SenseSearchError, UsageError
 from .evaldata import WsdItem
 from .filters import Condition
@@ -36,7 +37,7 @@ class WordSenses:
 
     def __init__(self, index: SenseIndex, word: str) -> None:
         self.index = index
-        self.word = bare_key(word)  # "bank." is bank, as `usages` reads it
+        self.word = bare_key(text_argument(word, "the word"))  # "bank." is bank, as `usages` reads it
         if not self.word:
             raise InputError("name a word")
         self._inventory = Inventory(index.store)
@@ -45,9 +46,13 @@ class WordSenses:
         """The word's senses and tagging settings, or None when it has none."""
         return self._inventory.get(self.word)
 
-    def add(self, name: str, examples: Sequence[str] = ()) -> WordInventory:
-        """Add marked example sentences ("... the [[bank]] ...") to sense `name` (made if new); needs the model."""
-        items = [marked_item(self.word, text, name) for text in examples]
+    def add(self, name: str, examples: str | Sequence[str] = ()) -> WordInventory:
+        """Add marked example sentences ("... the [[bank]] ...") to sense `name` (made if new); needs the model.
+
+        One sentence is a list of one. UsageError for an example that is not text, QueryError for one without
+        the word marked."""
+        items = [marked_item(self.word, text_argument(text, "an example"), name)
+                 for text in one_or_many(examples, "examples") or ()]
         if not items:
             raise InputError(f"give at least one example sentence of {self.word!r} with the word marked [[like this]]")
         forms, strangers = self._forms_of_word(item_forms(items))
@@ -59,7 +64,9 @@ class WordSenses:
 
     def add_from_cluster(self, name: str, cluster: int, k: int | None = None, seed: int = 0,
                          limit: int = DEFAULT_CLUSTER_EXAMPLES) -> WordInventory:
-        """Add the `limit` most central usages of induced sense `cluster` (as `senses` numbers it) to `name`."""
+        """Add the `limit` most central usages of induced sense `cluster` (as `senses` numbers it) to `name`.
+
+        k and seed as `senses` takes them; UsageError for a cluster or limit that is not a whole number from 1."""
         self.index._require_writer()
         return self._store(name, cluster_examples(self.index, self.word, cluster, k=k, seed=seed, limit=limit), ())
 
@@ -140,22 +147,25 @@ class WordSenses:
             return None
 
     def tagged(self, limit: int | None = None) -> list[tuple[Hit, str | None, float]]:
-        """Every usage (up to `limit`, corpus order) with its sense name (None: unassigned) and margin."""
+        """Every usage (up to `limit`, corpus order; None: all) with its sense name (None: unassigned) and margin.
+
+        UsageError for a limit that is not a whole number from 1."""
+        limit = optional_number(limit, "limit", least=1)
         tags = self.tags()
-        ids = tags.ids[:limit] if limit else tags.ids
+        ids = tags.ids[:limit]
         tag_of = tags.by_id()
         return [(hit, *tag_of[hit.occurrence_id]) for hit in self.index.hits(ids.tolist())]
 
-    def usages(self, sense: str, limit: int | None = None, documents: Sequence[str] | None = None,
+    def usages(self, sense: str, limit: int | None = None, documents: str | Sequence[str] | None = None,
                where: Sequence[Condition | str] = ()) -> list[Hit]:
         """Usages tagged `sense` (or "unassigned"), in corpus order, within `documents` and `where` as for
-        SenseIndex.usages; each hit's score is its margin."""
+        SenseIndex.usages; each hit's score is its margin (arguments and errors: sensetags.sense_usages)."""
         return sense_usages(self.index, self.word, sense, limit=limit, documents=documents, where=where)
 
-    def query(self, text: str, sense: str, k: int = 10, documents: Sequence[str] | None = None,
+    def query(self, text: str, sense: str, k: int = 10, documents: str | Sequence[str] | None = None,
               where: Sequence[Condition | str] = ()) -> list[Hit]:
         """The k usages in `sense` nearest to the [[marked]] word of `text` (within `documents` and `where`, as for
-        SenseIndex.query); cosine."""
+        SenseIndex.query); cosine (arguments and errors: sensetags.sense_query)."""
         return sense_query(self.index, self.word, text, sense, k=k, documents=documents, where=where)
 
     def documents(self, sense: str, min_count: int = 1) -> list[SenseDocument]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .arguments import whole_number
 from .config import DEFAULT_CLUSTER_EXAMPLES
 from .decoding import physical_lines, read_text
 from .errors import InputError, QueryError, SenseCountError
@@ -118,10 +119,11 @@ def cluster_examples(index: SenseIndex, word: str, cluster: int, k: int | None =
     """The `limit` most central usages of induced sense `cluster` (numbered as `senses` prints it, from 1).
 
     The clustering is rerun with the same k and seed as `sensesearch senses`, so the numbers agree.
-    SenseCountError when there is no such cluster.
+    SenseCountError when there is no such cluster; UsageError for a cluster or limit that is not a whole number from
+    1 (k and seed are checked by `senses`).
     """
-    if limit < 1:
-        raise InputError("take at least one example from the cluster")
+    cluster = whole_number(cluster, "cluster", least=1)
+    limit = whole_number(limit, "limit", least=1)
     report = index.senses(word, k=k, examples=0, seed=seed)
     numbers = [g.sense for g in report.senses]
     if cluster not in numbers:

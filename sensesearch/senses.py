@@ -21,6 +21,7 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 
+from .arguments import check_seed, optional_number, whole_number
 from .errors import SenseCountError, SenseSearchError
 from .filters import Condition
 from .parts import UsageSource
@@ -129,9 +130,14 @@ def induce_senses(index: UsageSource, word: str, k: int | None = None, examples:
                   where: Sequence[Condition | str] = ()) -> SenseReport:
     """Group the stored usages of `word` into senses (k given, or chosen by silhouette over 2..8).
 
-    `lemma` and `where` choose the usages as in SenseIndex.usages.
+    `lemma` and `where` choose the usages as in SenseIndex.usages. UsageError for k that is not a whole number,
+    `examples` not one from 0 or `seed` not one in 0..SEED_MAX (checked before the usages are read); SenseCountError
+    for k below 1 or above the number of usages; WordNotFoundError when the word has none.
     """
     started = time.perf_counter()
+    k = optional_number(k, "k")
+    examples = whole_number(examples, "examples", least=0)
+    seed = check_seed(seed)
     ids, vectors = index.word_vectors(word, documents=documents, lemma=lemma, where=where)
     n = len(ids)
     if k is not None and k < 1:

@@ -21,6 +21,7 @@ import numpy as np
 from sqlalchemy import Column, LargeBinary, String, Table, Text, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .arguments import optional_number, whole_number
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
 from .filters import Condition, parse_conditions
 from .inventory import Inventory, WordInventory
@@ -180,9 +181,13 @@ def forget(index: SenseIndex, word: str) -> None:
 # ---- search by sense -----------------------------------------------------------------------------
 
 def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = None,
-                 documents: Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
+                 documents: str | Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
     """Usages of `word` tagged `sense` ("unassigned" for the doubtful ones), in corpus order; score = margin.
-    `documents` and `where` keep those in some documents, as for SenseIndex.usages."""
+
+    `documents` and `where` keep those in some documents, as SenseIndex.usages takes them. UsageError for a limit
+    that is not a whole number from 1 (None: all), InputError for an unknown document name."""
+    limit = optional_number(limit, "limit", least=1)
+    documents = index.document_labels(documents)
     conditions = parse_conditions(where)
     tags = word_tags(index, word)
     chosen = tags.sense == tags.sense_index(sense)
@@ -196,11 +201,13 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
 
 
 def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10,
-                documents: Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
+                documents: str | Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
     """Usages of `word` tagged `sense` nearest to the [[marked]] word of `text`, best first; score = cosine.
-    `documents` and `where` keep those in some documents, as for SenseIndex.query."""
-    if k < 1:
-        raise QueryError("k must be at least 1")
+
+    `documents` and `where` keep those in some documents, as SenseIndex.query takes them. UsageError for k that is
+    not a whole number from 1, InputError for an unknown document name, QueryError for a text without one marker."""
+    k = whole_number(k, "k", least=1)
+    documents = index.document_labels(documents)
     conditions = parse_conditions(where)
     inventory = inventory_of(index, word)
     marked = parse_marked(text)
@@ -235,9 +242,9 @@ class SenseDocument:
 
 
 def sense_documents(index: SenseIndex, word: str, sense: str, min_count: int = 1) -> list[SenseDocument]:
-    """Documents with at least `min_count` usages of `word` in `sense`, most such usages first."""
-    if min_count < 1:
-        raise QueryError("the minimum count must be at least 1")
+    """Documents with at least `min_count` usages of `word` in `sense`, most such usages first; UsageError for a
+    min_count that is not a whole number from 1."""
+    min_count = whole_number(min_count, "min_count", least=1)
     tags = word_tags(index, word)
     wanted = tags.sense_index(sense)
     # A document's occurrences hold one contiguous id range (store.py), so ids map to documents by bisection.

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .arguments import whole_number
 from .config import SENSE_METHODS
 from .errors import InputError
 from .evaldata import WsdItem, target_sentence
@@ -63,11 +64,11 @@ def unit(rows: np.ndarray) -> np.ndarray:
 
 
 def check_method(method: str, k: int) -> None:
-    """InputError unless `method` is one of METHODS and k >= 1."""
+    """InputError unless `method` is one of METHODS; UsageError unless k is a whole number from 1 (a fraction reached
+    NumPy's slicing as a TypeError)."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if k < 1:
-        raise InputError("k must be at least 1")
+    whole_number(k, "k", least=1)
 
 
 def classify(examples: np.ndarray, labels: Sequence[str], usages: np.ndarray, method: str = "centroid",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensesearch import SenseIndex, SenseSearchError, ingest
+from sensesearch import InputError, SenseIndex, SenseSearchError, ingest
 from sensesearch.config import EncoderSettings
 
 from .robust_util import snapshot, write_corpus
@@ -94,7 +94,8 @@ def test_remove_by_path_folder_and_label(tmp_path: Path, fake_settings: EncoderS
         removed = index.remove([str(sub), str(corpus / "d001.txt"), "rec-2"])
         assert sorted(removed) == sorted([str(sub / "d000.txt"), str(sub / "d001.txt"), str(corpus / "d001.txt"),
                                           "rec-2"])
-        assert index.matching_documents(["nothing-like-this"]) == {"nothing-like-this": []}
+        with pytest.raises(InputError, match="no indexed document matches 'nothing-like-this'; nothing was removed"):
+            index.matching_documents(["nothing-like-this"])
         left = {d["document"] for d in index.documents()}
         assert left == {str(corpus / f"d00{i}.txt") for i in (0, 2, 3)} | {"rec-1"}
         assert index.vectors.ntotal == index.info().occurrences < total

@@ -1,0 +1,209 @@
+"""The Python API checks its arguments as the CLI and HTTP API do, and raises only SenseSearchError subclasses.
+
+Found by calling it as a careless or hostile program would: negative limits that sliced usages off, strings read
+as lists of characters, seeds and fractional k handed to scikit-learn, lone surrogates handed to the tokenizer,
+document names that only matched as exact labels, and removals that quietly matched nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sensesearch import (SEED_MAX, InputError, SenseCountError, SenseIndex, UsageError, WordNotFoundError,
+                         sense_timeline)
+from sensesearch import encoder as encoder_module
+from sensesearch.config import EncoderSettings
+
+from .conftest import BANK_CORPUS
+from .fake_encoder import FakeEncoder
+
+RECORDS = [{"id": "r1", "year": 1990, "text": "The bank by the river flooded."},
+           {"id": "r2", "year": 2010, "text": "The bank raised its fees again."},
+           {"id": "odd\ud800", "year": 2011, "text": "The ba\ud800nk sign fell."}]
+
+
+class StrictEncoder(FakeEncoder):
+    """The fake encoder, refusing text a real tokenizer cannot take: the Rust tokenizers raise TypeError on a lone
+    surrogate (no UTF-8 for it), which is how the word path failed outside the error hierarchy."""
+
+    def encode(self, sentences: Any) -> Any:
+        for sentence in sentences:
+            sentence.encode("utf-8")  # UnicodeEncodeError, as a real tokenizer's TypeError, on a lone surrogate
+        return super().encode(sentences)
+
+
+@pytest.fixture
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SenseIndex, Path]]:
+    """A writable index of corpus/bank.txt (6 usages of bank) and corpus/records.jsonl (r1, r2, and a record whose id
+    and text hold a lone surrogate, stored as U+FFFD), with the strict encoder."""
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", lambda settings, device: StrictEncoder(settings))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "bank.txt").write_text(BANK_CORPUS)
+    (corpus / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    with SenseIndex.create(tmp_path / "idx", settings=EncoderSettings(model="fake:test")) as index:
+        index.add([corpus])
+        yield index, corpus
+
+
+BAD_COUNTS = [0, -1, -5, 1.5, "3", True, [2]]
+
+
+@pytest.mark.parametrize("limit", BAD_COUNTS)
+def test_a_limit_that_is_not_a_whole_number_from_1_is_a_usage_error(built: tuple[SenseIndex, Path],
+                                                                    limit: Any) -> None:
+    index, _ = built
+    with pytest.raises(UsageError, match="limit must be"):
+        index.usages("bank", limit=limit)
+    assert len(index.usages("bank", limit=None)) == 8 and len(index.usages("bank", limit=3)) == 3
+    index.sense("bank").add("money", ["She paid the cheque into the [[bank]]."])
+    with pytest.raises(UsageError, match="limit must be"):
+        index.sense("bank").usages("money", limit=limit)
+    with pytest.raises(UsageError, match="limit must be"):
+        index.sense("bank").tagged(limit=limit)
+
+
+@pytest.mark.parametrize("k", [0, -1, 1.5, "3", None, True])
+def test_query_k_must_be_a_whole_number_from_1(built: tuple[SenseIndex, Path], k: Any) -> None:
+    index, _ = built
+    with pytest.raises(UsageError, match="k must be"):
+        index.query("the [[bank]] raised rates", k=k)
+    index.sense("bank").add("money", ["She paid the cheque into the [[bank]]."])
+    with pytest.raises(UsageError, match="k must be"):
+        index.sense("bank").query("the [[bank]] raised rates", "money", k=k)
+
+
+def test_nprobe_must_be_a_whole_number_from_1(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    for nprobe in (0, -2, 2.5):
+        with pytest.raises(UsageError, match="nprobe must be"):
+            index.query("the [[bank]] raised rates", any_word=True, nprobe=nprobe)
+
+
+def test_sense_arguments_are_checked_before_scikit_learn_sees_them(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    for examples in (-1, 1.5):
+        with pytest.raises(UsageError, match="examples must be"):
+            index.senses("bank", examples=examples)
+    for seed in (-1, 2**40, SEED_MAX + 1, 1.0, "1"):
+        with pytest.raises(UsageError, match="seed must be"):
+            index.senses("bank", seed=seed)
+        with pytest.raises(UsageError, match="seed must be"):
+            index.sense("bank").add_from_cluster("c", 1, seed=seed)
+    for k in (2.5, "2"):
+        with pytest.raises(UsageError, match="k must be"):
+            index.senses("bank", k=k)
+    with pytest.raises(SenseCountError):  # a count of senses below 1 stays a sense-count error
+        index.senses("bank", k=0)
+    for cluster in (0, 1.5):
+        with pytest.raises(UsageError, match="cluster must be"):
+            index.sense("bank").add_from_cluster("c", cluster)
+    assert index.senses("bank", k=2, seed=SEED_MAX, examples=0).senses[0].examples == ()
+
+
+def test_inventory_settings_and_counts_are_checked(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    senses = index.sense("bank")
+    senses.add("money", ["She paid the cheque into the [[bank]]."])
+    for threshold in (math.nan, math.inf, -0.1, 2.5, "0.1"):
+        with pytest.raises(UsageError, match="threshold must be"):
+            senses.configure(threshold=threshold)
+    for k in (0, 1.5):
+        with pytest.raises(UsageError, match="k must be"):
+            senses.configure(method="knn", k=k)
+    for min_count in (0, 1.5):
+        with pytest.raises(UsageError, match="min_count must be"):
+            senses.documents("money", min_count=min_count)
+    assert senses.configure(threshold=0.5).threshold == 0.5
+
+
+def test_bin_widths_must_be_finite_and_positive(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    report = index.senses("bank", k=1)
+    for width in (0, -1, math.nan, math.inf, "5"):
+        with pytest.raises(UsageError, match="the bin width must be a number above 0"):
+            sense_timeline(index, report, "year", width)
+
+
+def test_a_typed_word_with_lone_surrogates_is_read_as_u_fffd(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    found = index.usages("ba\ud800nk")
+    assert [h.word for h in found] == ["ba\ufffdnk"] == [h.word for h in index.usages("ba\ufffdnk")]
+    assert len(index.word_vectors("ba\udfffnk")[0]) == 1
+    for word in ("\ud800", "zz\ud800"):
+        with pytest.raises(WordNotFoundError):
+            index.usages(word)
+        with pytest.raises(WordNotFoundError):
+            index.senses(word)
+        with pytest.raises(WordNotFoundError):
+            index.word_vectors(word)
+    with pytest.raises(UsageError, match="word must be text"):
+        index.usages(b"bank")  # type: ignore[arg-type]
+
+
+def test_a_document_name_with_a_lone_surrogate_finds_its_u_fffd_label(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    assert index.resolve_documents(["odd\ud800"]) == ["odd\ufffd"]
+    with pytest.raises(InputError, match="no indexed document matches"):
+        index.resolve_documents(["\ud800"])
+
+
+def test_one_string_is_a_list_of_one(built: tuple[SenseIndex, Path], tmp_path: Path) -> None:
+    index, corpus = built
+    extra = tmp_path / "x.txt"
+    extra.write_text("A bank of fog rolled in.\n")
+    assert index.add(str(extra)).documents_indexed == 1
+    assert index.add(extra).documents_unchanged == 1  # a Path is one path too
+    assert index.usages("bank", where="year>=2000") == index.usages("bank", where=["year>=2000"])
+    assert len(index.usages("bank", where="year>=2000")) == 1
+    bank_txt = str(corpus / "bank.txt")
+    assert len(index.usages("bank", documents=bank_txt)) == 6
+    assert index.sense("bank").add("fog", "A [[bank]] of fog.").senses[0].name == "fog"
+    assert index.remove(str(extra)) == [str(extra)]
+    with pytest.raises(UsageError, match="must be a list"):
+        index.usages("bank", documents=42)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="where condition must be text"):
+        index.usages("bank", where=[42])  # type: ignore[list-item]
+
+
+def test_documents_are_named_as_the_cli_names_them(built: tuple[SenseIndex, Path],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    index, corpus = built
+    monkeypatch.chdir(corpus.parent)
+    every = index.usages("bank")
+    for name in ("corpus", str(corpus), "bank.txt", "corpus/bank.txt", str(corpus / "bank.txt"),
+                 "corpus/records.jsonl", "records.jsonl"):
+        expected = [h for h in every if (h.document == str(corpus / "bank.txt")) == ("bank" in name)
+                    or name.endswith("corpus")]
+        assert index.usages("bank", documents=[name]) == expected, name
+        assert len(index.word_vectors("bank", documents=[name])[0]) == len(expected), name
+    assert len(index.query("the [[bank]] raised rates", k=20, documents=["records.jsonl"])) == 2
+    with pytest.raises(InputError, match="no indexed document matches 'nope.txt'"):
+        index.usages("bank", documents=["bank.txt", "nope.txt"])
+    with pytest.raises(InputError, match="'nope.txt'"):
+        index.senses("bank", documents=["nope.txt"])
+
+
+def test_remove_refuses_an_unknown_name_and_removes_nothing(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    before = index.catalog()
+    for names in (["r1", "nope"], ["nope"]):
+        with pytest.raises(InputError, match="no indexed document matches 'nope'; nothing was removed"):
+            index.remove(names)
+    assert index.catalog() == before
+    assert index.remove("r1") == ["r1"]
+    assert "r1" not in {e.label for e in index.catalog()}
+
+
+def test_the_knn_k_of_an_evaluation_is_checked_as_every_k() -> None:
+    from sensesearch.tagging import classify
+
+    with pytest.raises(UsageError, match="k must be a whole number"):
+        classify(np.eye(2, dtype=np.float32), ["a", "b"], np.eye(2, dtype=np.float32), "knn", k=1.5)
