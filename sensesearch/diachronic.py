@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import select
 
+from .chartfonts import chart_fonts
 from .errors import QueryError
 from .schema import ID_BATCH, documents, occurrences, sentences
 
@@ -239,30 +240,31 @@ def plot_timeline(timeline: SenseTimeline, target: str | Path | BinaryIO, kind: 
     numeric = timeline.bins and timeline.bins[0].start is not None
     if not numeric:
         kind = "bars"
-    figure = Figure(figsize=(10, 6.5), dpi=110, layout="constrained")
-    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    positions = list(range(len(timeline.bins)))
-    labels = [b.label for b in timeline.bins]
-    palette = [f"C{i}" for i in range(10)]
-    colours = [palette[(s - 1) % len(palette)] for s in timeline.senses]
-    names = [f"{s}: {', '.join(k[:4]) or '(no keywords)'}" for s, k in zip(timeline.senses, timeline.keywords)]
-    if kind == "area":
-        kept = [i for i, b in enumerate(timeline.bins) if b.usages]
-        layers = [[100 * (timeline.bins[i].shares[j] or 0.0) for i in kept] for j in range(len(timeline.senses))]
-        top.stackplot(kept, layers, labels=names, colors=colours, alpha=0.85)
-    else:
-        base = [0.0] * len(positions)
-        for j, (name, colour) in enumerate(zip(names, colours)):
-            heights = [100 * (b.shares[j] or 0.0) for b in timeline.bins]
-            top.bar(positions, heights, bottom=base, color=colour, label=name, width=0.85)
-            base = [a + h for a, h in zip(base, heights)]
-    top.set_ylim(0, 100)
-    top.set_ylabel("share of usages (%)")
-    top.set_title(f"Senses of “{timeline.word}” by {timeline.by}: "
-                  f"{sum(b.usages for b in timeline.bins):,} usages in {len(timeline.bins)} bins")
-    top.legend(title="sense: keywords", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=9)
-    bottom.bar(positions, [b.usages for b in timeline.bins], color="0.55", width=0.85)
-    bottom.set_ylabel("usages")
-    step = max(1, len(labels) // 20)
-    bottom.set_xticks(positions[::step], labels[::step], rotation=60 if len(labels) > 8 else 0, fontsize=8)
-    figure.savefig(target, format="png")
+    with chart_fonts():
+        figure = Figure(figsize=(10, 6.5), dpi=110, layout="constrained")
+        top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        positions = list(range(len(timeline.bins)))
+        labels = [b.label for b in timeline.bins]
+        palette = [f"C{i}" for i in range(10)]
+        colours = [palette[(s - 1) % len(palette)] for s in timeline.senses]
+        names = [f"{s}: {', '.join(k[:4]) or '(no keywords)'}" for s, k in zip(timeline.senses, timeline.keywords)]
+        if kind == "area":
+            kept = [i for i, b in enumerate(timeline.bins) if b.usages]
+            layers = [[100 * (timeline.bins[i].shares[j] or 0.0) for i in kept] for j in range(len(timeline.senses))]
+            top.stackplot(kept, layers, labels=names, colors=colours, alpha=0.85)
+        else:
+            base = [0.0] * len(positions)
+            for j, (name, colour) in enumerate(zip(names, colours)):
+                heights = [100 * (b.shares[j] or 0.0) for b in timeline.bins]
+                top.bar(positions, heights, bottom=base, color=colour, label=name, width=0.85)
+                base = [a + h for a, h in zip(base, heights)]
+        top.set_ylim(0, 100)
+        top.set_ylabel("share of usages (%)")
+        top.set_title(f"Senses of “{timeline.word}” by {timeline.by}: "
+                      f"{sum(b.usages for b in timeline.bins):,} usages in {len(timeline.bins)} bins")
+        top.legend(title="sense: keywords", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=9)
+        bottom.bar(positions, [b.usages for b in timeline.bins], color="0.55", width=0.85)
+        bottom.set_ylabel("usages")
+        step = max(1, len(labels) // 20)
+        bottom.set_xticks(positions[::step], labels[::step], rotation=60 if len(labels) > 8 else 0, fontsize=8)
+        figure.savefig(target, format="png")
