@@ -6,7 +6,6 @@ a malformed one is a usage error (exit 2) before any index or model is opened.
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -19,10 +18,12 @@ from sensesearch import QueryError, records_to_csv
 from .cli import TerminalTable
 
 
-def _positive(given: float | None, what: str) -> float | None:
-    """A usage error (exit 2) for a number that must be above zero and finite."""
-    if given is not None and not 0 < given < math.inf:
-        raise typer.BadParameter(f"{what} must be a number above 0, not {given:g}")
+def _bin_width(given: float | None) -> float | None:
+    """A usage error (exit 2) for a bin width that is not a finite number above 0 (sensesearch.check_bin_width)."""
+    try:
+        sensesearch.check_bin_width(given)
+    except QueryError as exc:
+        raise typer.BadParameter(str(exc)) from None
     return given
 
 
@@ -49,7 +50,7 @@ WhereOption = Annotated[Optional[list[str]], typer.Option(
 ByOption = Annotated[Optional[str], typer.Option(
     "--by", help="Share of each sense per bin of year, decade, document or a metadata field (numbers binned).")]
 BinWidthOption = Annotated[Optional[float], typer.Option(
-    "--bin-width", callback=lambda width: _positive(width, "the bin width"), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
+    "--bin-width", callback=_bin_width, help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
                                "else a round width giving about 10 bins).")]
 ChartOption = Annotated[str, typer.Option(
     "--chart", help="With --by and --plot: area (stacked shares) or bars (stacked bars).")]

@@ -162,16 +162,22 @@ def _label(start: float, width: float, by: str) -> str:
     return f"{spell(start)}–{spell(start + width)}"
 
 
+def check_bin_width(bin_width: float | None) -> None:
+    """QueryError unless `bin_width` is None (choose one) or a finite number above 0; the one check of the CLI's
+    --bin-width, the API's bin_width and make_bins (nan passes a plain `<= 0` test, and no bin is infinitely wide)."""
+    if bin_width is not None and not 0 < bin_width < math.inf:
+        raise QueryError(f"the bin width must be a finite number above 0, not {bin_width:g}")
+
+
 def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
               ) -> tuple[list[tuple[str, float | None, float | None]], list[int | None], float | None]:
     """Bins for `values`: (label, start, end) each, every value's bin index (None: no value), the width used."""
     present = [v for v in values if v is not None and v != ""]
     numbers = [_number(v) for v in present]
-    if bin_width is not None and bin_width <= 0:
-        raise QueryError(f"the bin width must be positive, not {bin_width:g}")
+    check_bin_width(bin_width)
     if by == "document" or not present or any(n is None for n in numbers):
         if bin_width is not None and present:
-            raise QueryError(f"{by} has values that are not numbers; --bin-width applies to numeric fields")
+            raise QueryError(f"{by} has values that are not numbers; a bin width applies to numeric fields only")
         labels = sorted({str(v) for v in present})
         where = {label: i for i, label in enumerate(labels)}
         return ([(label, None, None) for label in labels],

@@ -66,6 +66,13 @@ def test_numeric_fields_get_round_width_bins() -> None:
         make_bins(["x", "y"], "party", bin_width=5)
 
 
+@pytest.mark.parametrize("width", [float("nan"), float("inf"), 0.0, -1.0])
+def test_a_bin_width_must_be_finite_and_above_zero(width: float) -> None:
+    """nan passed the old `<= 0` test and made a "cuts year into 2**62 bins" error; the CLI and API share this check."""
+    with pytest.raises(QueryError, match=f"the bin width must be a finite number above 0, not {width:g}"):
+        make_bins([1990, 2000], "year", bin_width=width)
+
+
 def test_bins_are_counted_before_they_are_made() -> None:
     """--bin-width 1e-9 over 1990-2000 made 10^10 bins: the command grew until the system killed it."""
     with pytest.raises(QueryError, match=r"10,000,000,001 bins; at most 1,000: choose a width of at least 0\.02"):
