@@ -31,6 +31,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_encoder": ("encoder", "load_encoder"),
     "Encoder": ("encoder", "Encoder"),
     "normalize_form": ("query", "normalize_form"),
+    "clean_text": ("normalize", "clean_text"),
     "check_device": ("devices", "check_device"),
     "check_model": ("devices", "check_model"),
     "check_layers": ("devices", "check_layers"),
@@ -73,6 +74,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "parse_condition": ("filters", "parse_condition"),
     "parse_conditions": ("filters", "parse_conditions"),
     "sense_timeline": ("diachronic", "sense_timeline"),
+    "check_bin_width": ("diachronic", "check_bin_width"),
     "plot_timeline": ("diachronic", "plot_timeline"),
     "SenseTimeline": ("diachronic", "SenseTimeline"),
     "path_text": ("inputs", "path_text"),
@@ -115,8 +117,9 @@ if TYPE_CHECKING:
     from .devices import check_device, check_layers, check_model
     from .dburl import check_url as check_db_url
     from .lemmas import parse_language as parse_lemma_language
+    from .normalize import clean_text
     from .encoder import Encoder, load_encoder
-    from .diachronic import SenseTimeline, plot_timeline, sense_timeline
+    from .diachronic import SenseTimeline, check_bin_width, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
     from .filters import parse_condition, parse_conditions
     from .arguments import check_seed

@@ -47,7 +47,7 @@ def real_number(value: object, name: str, least: float | None = None, most: floa
                 positive: bool = False) -> float:
     """`value` as a finite float in least..most (above 0 if `positive`); UsageError otherwise, NaN and infinity
     included (NaN compares false with every bound, so a bare comparison would let it through)."""
-    wanted = ("a number above 0" if positive else f"a number in {least:g}..{most:g}"
+    wanted = ("a finite number above 0" if positive else f"a number in {least:g}..{most:g}"
               if least is not None and most is not None else "a finite number")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise UsageError(f"{name} must be {wanted}, not {type(value).__name__} {value!r}")

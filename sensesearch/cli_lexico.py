@@ -49,7 +49,7 @@ ByOption = Annotated[Optional[str], typer.Option(
     "--by", callback=_check_by,
     help="Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned).")]
 BinWidthOption = Annotated[Optional[float], typer.Option(
-    "--bin-width", callback=check_value(lambda width: sensesearch.check_number(width, "the bin width", positive=True)), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
+    "--bin-width", callback=check_value("check_bin_width"), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
                                "else a round width giving about 10 bins).")]
 ChartOption = Annotated[str, typer.Option(
     "--chart", help="With --by and --plot: area (stacked shares) or bars (stacked bars).")]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 
 from .arguments import real_number
+from .chartfonts import chart_fonts
 from .errors import QueryError
 from .schema import ID_BATCH, documents, occurrences, sentences
 
@@ -180,16 +181,22 @@ def _label(start: float, width: float, by: str) -> str:
     return f"{spell(start)}–{spell(start + width)}"
 
 
+def check_bin_width(bin_width: float | None) -> float | None:
+    """`bin_width` as a float, or None (choose one); UsageError unless a finite number above 0. The one check of the
+    CLI's --bin-width, the HTTP API's bin_width and make_bins (nan passes a plain `<= 0` test, and no bin is
+    infinitely wide)."""
+    return None if bin_width is None else real_number(bin_width, "the bin width", positive=True)
+
+
 def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
               ) -> tuple[list[tuple[str, float | None, float | None]], list[int | None], float | None]:
     """Bins for `values`: (label, start, end) each, every value's bin index (None: no value), the width used."""
     present = [v for v in values if v is not None and v != ""]
     numbers = [_number(v) for v in present]
-    if bin_width is not None:
-        bin_width = real_number(bin_width, "the bin width", positive=True)
+    bin_width = check_bin_width(bin_width)
     if by in ("document", "path") or not present or any(n is None for n in numbers):
         if bin_width is not None and present:
-            raise QueryError(f"{by} has values that are not numbers; --bin-width applies to numeric fields")
+            raise QueryError(f"{by} has values that are not numbers; a bin width applies to numeric fields only")
         labels = sorted({str(v) for v in present})
         where = {label: i for i, label in enumerate(labels)}
         return ([(label, None, None) for label in labels],
@@ -259,30 +266,31 @@ def plot_timeline(timeline: SenseTimeline, target: str | Path | BinaryIO, kind: 
     numeric = timeline.bins and timeline.bins[0].start is not None
     if not numeric:
         kind = "bars"
-    figure = Figure(figsize=(10, 6.5), dpi=110, layout="constrained")
-    top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    positions = list(range(len(timeline.bins)))
-    labels = [b.label for b in timeline.bins]
-    palette = [f"C{i}" for i in range(10)]
-    colours = [palette[(s - 1) % len(palette)] for s in timeline.senses]
-    names = [f"{s}: {', '.join(k[:4]) or '(no keywords)'}" for s, k in zip(timeline.senses, timeline.keywords)]
-    if kind == "area":
-        kept = [i for i, b in enumerate(timeline.bins) if b.usages]
-        layers = [[100 * (timeline.bins[i].shares[j] or 0.0) for i in kept] for j in range(len(timeline.senses))]
-        top.stackplot(kept, layers, labels=names, colors=colours, alpha=0.85)
-    else:
-        base = [0.0] * len(positions)
-        for j, (name, colour) in enumerate(zip(names, colours)):
-            heights = [100 * (b.shares[j] or 0.0) for b in timeline.bins]
-            top.bar(positions, heights, bottom=base, color=colour, label=name, width=0.85)
-            base = [a + h for a, h in zip(base, heights)]
-    top.set_ylim(0, 100)
-    top.set_ylabel("share of usages (%)")
-    top.set_title(f"Senses of “{timeline.word}” by {timeline.by}: "
-                  f"{sum(b.usages for b in timeline.bins):,} usages in {len(timeline.bins)} bins")
-    top.legend(title="sense: keywords", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=9)
-    bottom.bar(positions, [b.usages for b in timeline.bins], color="0.55", width=0.85)
-    bottom.set_ylabel("usages")
-    step = max(1, len(labels) // 20)
-    bottom.set_xticks(positions[::step], labels[::step], rotation=60 if len(labels) > 8 else 0, fontsize=8)
-    figure.savefig(target, format="png")
+    with chart_fonts():
+        figure = Figure(figsize=(10, 6.5), dpi=110, layout="constrained")
+        top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        positions = list(range(len(timeline.bins)))
+        labels = [b.label for b in timeline.bins]
+        palette = [f"C{i}" for i in range(10)]
+        colours = [palette[(s - 1) % len(palette)] for s in timeline.senses]
+        names = [f"{s}: {', '.join(k[:4]) or '(no keywords)'}" for s, k in zip(timeline.senses, timeline.keywords)]
+        if kind == "area":
+            kept = [i for i, b in enumerate(timeline.bins) if b.usages]
+            layers = [[100 * (timeline.bins[i].shares[j] or 0.0) for i in kept] for j in range(len(timeline.senses))]
+            top.stackplot(kept, layers, labels=names, colors=colours, alpha=0.85)
+        else:
+            base = [0.0] * len(positions)
+            for j, (name, colour) in enumerate(zip(names, colours)):
+                heights = [100 * (b.shares[j] or 0.0) for b in timeline.bins]
+                top.bar(positions, heights, bottom=base, color=colour, label=name, width=0.85)
+                base = [a + h for a, h in zip(base, heights)]
+        top.set_ylim(0, 100)
+        top.set_ylabel("share of usages (%)")
+        top.set_title(f"Senses of “{timeline.word}” by {timeline.by}: "
+                      f"{sum(b.usages for b in timeline.bins):,} usages in {len(timeline.bins)} bins")
+        top.legend(title="sense: keywords", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=9)
+        bottom.bar(positions, [b.usages for b in timeline.bins], color="0.55", width=0.85)
+        bottom.set_ylabel("usages")
+        step = max(1, len(labels) // 20)
+        bottom.set_xticks(positions[::step], labels[::step], rotation=60 if len(labels) > 8 else 0, fontsize=8)
+        figure.savefig(target, format="png")

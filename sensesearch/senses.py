@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 
 from .arguments import check_seed, optional_number, whole_number
+from .chartfonts import chart_fonts
 from .errors import SenseCountError, SenseSearchError
 from .filters import Condition
 from .parts import UsageSource
@@ -214,18 +215,19 @@ def plot_senses(report: SenseReport, target: str | Path | BinaryIO) -> None:
     """Write a PNG: the usages' 2-D PCA projection coloured by sense, keywords in the legend."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(9, 6.5), dpi=110, layout="constrained")
-    axes = figure.subplots()
-    palette = [f"C{i}" for i in range(10)]
-    for group in report.senses:
-        chosen = report.point_senses == group.sense
-        label = f"{group.sense}: {', '.join(group.keywords[:4]) or '(no keywords)'}  ({group.size:,})"
-        axes.scatter(report.points[chosen, 0], report.points[chosen, 1], s=14, alpha=0.7, linewidths=0,
-                     color=palette[(group.sense - 1) % len(palette)], label=label)
-    shown = len(report.points)
-    axes.set_title(f"“{report.word}”: {report.n_usages:,} usages, {len(report.senses)} senses"
-                   + (f" ({shown:,} drawn)" if shown < report.n_usages else ""))
-    axes.set_xlabel("first principal component")
-    axes.set_ylabel("second principal component")
-    axes.legend(title="sense: keywords (usages)", loc="best", fontsize=8, title_fontsize=9, markerscale=1.5)
-    figure.savefig(target, format="png")
+    with chart_fonts():
+        figure = Figure(figsize=(9, 6.5), dpi=110, layout="constrained")
+        axes = figure.subplots()
+        palette = [f"C{i}" for i in range(10)]
+        for group in report.senses:
+            chosen = report.point_senses == group.sense
+            label = f"{group.sense}: {', '.join(group.keywords[:4]) or '(no keywords)'}  ({group.size:,})"
+            axes.scatter(report.points[chosen, 0], report.points[chosen, 1], s=14, alpha=0.7, linewidths=0,
+                         color=palette[(group.sense - 1) % len(palette)], label=label)
+        shown = len(report.points)
+        axes.set_title(f"“{report.word}”: {report.n_usages:,} usages, {len(report.senses)} senses"
+                       + (f" ({shown:,} drawn)" if shown < report.n_usages else ""))
+        axes.set_xlabel("first principal component")
+        axes.set_ylabel("second principal component")
+        axes.legend(title="sense: keywords (usages)", loc="best", fontsize=8, title_fontsize=9, markerscale=1.5)
+        figure.savefig(target, format="png")

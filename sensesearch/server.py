@@ -1,26 +1,27 @@
 """HTTP API and concordance page over one read-only SenseIndex (FastAPI; `sensesearch serve` runs it)."""
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
-from sensesearch import Encoder, is_punctuation, normalize_form, query_by_sense, sort_hits, word_spans
+from sensesearch import (Encoder, SenseSearchError, check_bin_width, clean_text, is_punctuation, normalize_form,
+                         query_by_sense, sort_hits, word_spans)
 
 from .errors import WordNotFoundError
 from .records import Hit, IndexInfo
-from .server_guard import RequestGuard, allowed_hosts, check_token
-from .server_http import BodyLimit, ErrorOut, StrictJSON, add_error_handlers, error_response
+from .server_gate import Gate, GuardedRoute
+from .server_guard import RequestGuard, allowed_hosts
+from .server_http import BodyLimit, ErrorOut, HeadAsGet, StrictJSON, add_error_handlers, error_response
 from .server_sense import add_sense_routes
 from .server_state import IndexService
 
@@ -44,18 +45,30 @@ UsageSort = Literal["position", "left", "right"]  # kwic.USAGE_SORTS
 NUMPY_TO_PLAIN: dict[Any, Any] = {np.generic: lambda value: value.item(), np.ndarray: lambda array: array.tolist()}
 
 
+def _as_typed(value: Any) -> Any:
+    """A JSON string as typed text is read: lone surrogates ("\\ud800", which no str of pydantic's can hold) and
+    NUL as U+FFFD, one for one (clean_text); anything but a string is left for strict validation to refuse."""
+    return clean_text(value) if isinstance(value, str) else value
+
+
+Text = Annotated[str, BeforeValidator(_as_typed)]
+STRICT = ConfigDict(strict=True)  # JSON says what type a value is: "k": "3" or true is no number of results
+
+
 class QueryRequest(BaseModel):
     """Body of POST /api/query: a sentence with one word marked [[like this]]."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["We sat on the [[bank]] of the river."])
+    model_config = STRICT
+
+    text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["We sat on the [[bank]] of the river."])
     k: int = Field(default=10, ge=1, le=MAX_K)
     any_word: bool = False
     sort: QuerySort = "score"
-    sense: str | None = Field(default=None, max_length=MAX_WORD_CHARS,
+    sense: Text | None = Field(default=None, max_length=MAX_WORD_CHARS,
                               description="Only usages tagged with this named sense (SENSE or WORD:SENSE).")
 
     lemma: bool = Field(default=False, description="Every form of the marked word's lemma counts as the same word.")
-    where: list[Annotated[str, Field(max_length=MAX_WHERE_CHARS)]] = Field(
+    where: list[Annotated[Text, Field(max_length=MAX_WHERE_CHARS)]] = Field(
         default_factory=list, max_length=MAX_WHERE, examples=[["year>=1900", "path=corpora/state_union/19*"]],
         description="Conditions on document metadata and path (FIELD OP VALUE), all of which must hold.")
 
@@ -66,7 +79,9 @@ OFFSET_UNIT = "in Unicode code points (Python str indices), not UTF-16 code unit
 class WordsRequest(BaseModel):
     """Body of POST /api/words: a sentence to split into the words the index stores."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["I don't bank at the well-known 银行."])
+    model_config = STRICT
+
+    text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, examples=["I don't bank at the well-known 银行."])
 
 
 class WordSpan(BaseModel):
@@ -82,12 +97,12 @@ class WordSpan(BaseModel):
 class ReloadRequest(BaseModel):
     """Body of POST /api/reload: an empty JSON object (a JSON body is what keeps cross-site forms out)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{}]})
 
 
 WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS,
                                  description="The word, or a phrase of adjacent words (case-insensitive).")]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422, 503)}
 SenseParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS,
                                          description="Only usages tagged with this named sense.")]
 LemmaParam = Annotated[bool, Query(description="Every form of the word's lemma counts as the same word.")]
@@ -96,7 +111,20 @@ WhereParam = Annotated[list[Annotated[str, Query(max_length=MAX_WHERE_CHARS)]], 
                                       "repeatable, all must hold.")]
 ByParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS, description=(
     "Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned)."))]
-BinWidthParam = Annotated[float | None, Query(gt=0, le=1e12, description="Width of the bins of a numeric `by` field.")]
+
+
+def _bin_width(width: float | None) -> float | None:
+    """The CLI's check of --bin-width (0, inf and nan refused alike), as a validation error of `bin_width`."""
+    try:
+        return check_bin_width(width)
+    except SenseSearchError as exc:
+        raise PydanticCustomError("bin_width", "{reason}", {"reason": str(exc)}) from None
+
+
+BinWidthParam = Annotated[float | None, AfterValidator(_bin_width), Query(
+    description="Width of the bins of a numeric `by` field.", json_schema_extra={"exclusiveMinimum": 0})]
+SensesParam = Annotated[int | None, Query(ge=1, le=MAX_SENSES, description=(
+    "Number of senses (as `senses -k`); more than the word has usages is a 400. Default: chosen by silhouette."))]
 
 
 def create_app(index_path: str | Path, token: str | None = None, *, encoder: Encoder | None = None,
@@ -108,14 +136,15 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
     names for a loopback address) or one of `allow_hosts`, which stops DNS-rebinding pages (see
     server_guard). Raises UsageError for a token no HTTP client can send (anything but visible ASCII).
     """
-    if token is not None:
-        check_token(token)
+    gate = Gate.for_token(token)
     hosts = allowed_hosts(host, allow_hosts)
     service = IndexService(Path(index_path), encoder=encoder, device=device)
     app = FastAPI(title="sensesearch", version="0.1.0", summary="Word-sense similarity search over a corpus.",
                   docs_url=None, redoc_url=None, default_response_class=StrictJSON,
                   responses=ERRORS)
     app.state.service = service
+    app.state.gate = gate
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestGuard, hosts=hosts, on_error=error_response)
     add_error_handlers(app)
@@ -126,23 +155,12 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    # The scheme only documents the token in the OpenAPI schema; GuardedRoute checks it (app.state.gate),
+    # before the body is read, which a dependency cannot do.
     bearer = HTTPBearer(auto_error=False, description="Needed only when the server was started with --token.")
+    api = APIRouter(route_class=GuardedRoute, dependencies=[Depends(bearer)])
 
-    wanted = hashlib.sha256(token.encode("ascii")).digest() if token is not None else b""
-
-    def authorize(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
-        if token is None:
-            return
-        # Starlette decodes header bytes as latin-1, so encoding back gives exactly the bytes sent;
-        # digests of equal length keep the comparison's time independent of the token's length too.
-        presented = credentials.credentials.encode("latin-1") if credentials is not None else b""
-        if credentials is None or not secrets.compare_digest(hashlib.sha256(presented).digest(), wanted):
-            raise HTTPException(401, "a valid bearer token is required (Authorization: Bearer TOKEN)",
-                                headers={"WWW-Authenticate": "Bearer"})
-
-    guard = [Depends(authorize)]
-
-    @app.post("/api/query", response_model=list[Hit], dependencies=guard, tags=["search"])
+    @api.post("/api/query", response_model=list[Hit], tags=["search"])
     def query(body: QueryRequest) -> list[dict[str, Any]]:
         """Usages nearest in meaning to the marked word (same word by default, any word if asked)."""
         try:
@@ -158,7 +176,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
             raise WordNotFoundError(f"{exc}{hint}") from None
         return [hit.to_dict() for hit in sort_hits(hits, body.sort)]
 
-    @app.get("/api/usages", response_model=list[Hit], dependencies=guard, tags=["search"])
+    @api.get("/api/usages", response_model=list[Hit], tags=["search"])
     def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
                sort: UsageSort = "position", sense: SenseParam = None, lemma: LemmaParam = False,
                where: WhereParam = []) -> list[dict[str, Any]]:
@@ -169,15 +187,15 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
             hits = service.call(lambda index: index.usages(word, limit=limit, lemma=lemma, where=where))
         return [hit.to_dict() for hit in sort_hits(hits, sort)]
 
-    @app.post("/api/words", response_model=list[WordSpan], dependencies=guard, tags=["search"])
+    @api.post("/api/words", response_model=list[WordSpan], tags=["search"])
     def words(body: WordsRequest) -> list[WordSpan]:
         """The words of a sentence as the index stores them, with their offsets (code points), for the page."""
         spans = service.call(lambda index: word_spans(index.encoder, body.text))
         return [WordSpan(start=s, end=e, word=body.text[s:e], key=normalize_form(body.text[s:e]),
                          stored=not is_punctuation(body.text[s:e])) for s, e in spans.tolist()]
 
-    @app.get("/api/senses", dependencies=guard, tags=["senses"])
-    def senses(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None,
+    @api.get("/api/senses", tags=["senses"])
+    def senses(word: WordParam, k: SensesParam = None,
                lemma: LemmaParam = False, where: WhereParam = [], by: ByParam = None,
                bin_width: BinWidthParam = None) -> dict[str, Any]:
         """Sense groups of a word: size, keywords and example usages of each, and each usage's group.
@@ -190,9 +208,9 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         # Clustering hands out numpy numbers; they must not turn into a 500.
         return jsonable_encoder(report, custom_encoder=NUMPY_TO_PLAIN)
 
-    @app.get("/api/senses/plot.png", dependencies=guard, tags=["senses"], response_class=Response,
+    @api.get("/api/senses/plot.png", tags=["senses"], response_class=Response,
              responses={200: {"content": {"image/png": {}}}})
-    def senses_plot(word: WordParam, k: Annotated[int | None, Query(ge=2, le=MAX_SENSES)] = None,
+    def senses_plot(word: WordParam, k: SensesParam = None,
                     lemma: LemmaParam = False, where: WhereParam = [], by: ByParam = None,
                     bin_width: BinWidthParam = None, chart: Literal["area", "bars"] = "area") -> Response:
         """A 2-D map of a word's usages coloured by sense group, as PNG; with `by`, the senses' shares per bin."""
@@ -202,20 +220,22 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
             png = service.plot(word, k, lemma, tuple(where))
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-    add_sense_routes(app, service, guard)
+    add_sense_routes(api, service)
 
-    @app.get("/api/info", response_model=IndexInfo, dependencies=guard, tags=["index"])
+    @api.get("/api/info", response_model=IndexInfo, tags=["index"])
     def info() -> dict[str, Any]:
         """Counts, model recipe and sizes of the served index."""
         return service.call(lambda index: index.info()).to_dict()
 
-    @app.post("/api/reload", response_model=IndexInfo, dependencies=guard, tags=["index"])
+    @api.post("/api/reload", response_model=IndexInfo, tags=["index"])
     def reload(_body: ReloadRequest) -> dict[str, Any]:
         """Reopen the index from disk (new documents also appear without this; it picks up a rebuilt index).
 
         Send `{}` as JSON: other content types are refused with 415.
         """
         return service.reload().to_dict()
+
+    app.include_router(api)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

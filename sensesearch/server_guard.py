@@ -1,4 +1,4 @@
-"""What keeps other web sites out of a local server: the Host check, JSON-only writes, and token rules.
+"""What keeps other web sites and strangers out of a local server: the Host check, the token, JSON-only writes.
 
 - DNS rebinding: a page on evil.example can make its own name resolve to 127.0.0.1 and then read
   the API as same-origin; its requests still say `Host: evil.example`. So only the names the
@@ -10,6 +10,11 @@
   sends JSON cross-site needs a CORS preflight, which this server never grants.
 - Tokens: HTTP header values are bytes, which Starlette reads as latin-1 and browsers refuse to send
   outside latin-1; a token is therefore limited to visible ASCII, refused at start otherwise.
+- Order: the Host check comes first, for every path; then routing (an unknown path is a 404, a method the
+  path does not take a 405); then, on an API route and before its body is read, the token (401) and the
+  content type (415) (server_gate.py). So a stranger learns nothing from how a body would have been read.
+
+This module stays free of FastAPI: `serve` checks a token with it before anything heavy is imported.
 """
 
 from __future__ import annotations
@@ -24,8 +29,6 @@ from .errors import UsageError
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-JSON_TYPES = frozenset({"application/json"})
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def host_name(value: str) -> str | None:
 
 
 class RequestGuard:
-    """ASGI middleware: refuse a Host not in `hosts` (400), and a body-carrying request that is not JSON (415)."""
+    """ASGI middleware: refuse a request whose Host is not in `hosts` (400), whatever its path."""
 
     def __init__(self, app: ASGIApp, hosts: HostRule, on_error: Callable[[int, str], ASGIApp]) -> None:
         self.app = app
@@ -105,21 +108,13 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        given = headers.get(b"host", b"").decode("latin-1")
+        given = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
         if not self.hosts.allows(host_name(given)):
             shown = given.split(":")[0] if given.count(":") == 1 else given
             message = (f"this server does not answer to the host name {given!r}; if it is yours, start the server "
                        f"with --allow-host {shown}" if given else "a Host header is required")
             await self.on_error(400, message)(scope, receive, send)
             return
-        if scope["method"] in BODY_METHODS:
-            media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
-            if media not in JSON_TYPES:
-                shown_type = media or "none"
-                await self.on_error(415, f"requests that send or change data must be JSON "
-                                         f"(Content-Type: application/json), not {shown_type}")(scope, receive, send)
-                return
         await self.app(scope, receive, send)
 
 

@@ -1,5 +1,5 @@
 """How the server answers over HTTP: strict JSON bodies, one-line error bodies with the status each error kind
-maps to, and the request-body size limit. server.py holds the routes; server_guard.py what keeps other sites out."""
+maps to, the request-body size limit, and HEAD. server.py holds the routes; server_guard.py what keeps others out."""
 
 import logging
 from typing import Any
@@ -17,8 +17,11 @@ from sensesearch import json_dumps
 from .errors import (
     ConfigMismatchError,
     IndexCorruptError,
+    IndexLockedError,
+    IndexNotFoundError,
     ModelLoadError,
     QueryError,
+    ReadOnlyError,
     SenseCountError,
     SenseNotFoundError,
     SenseSearchError,
@@ -27,10 +30,12 @@ from .errors import (
 
 log = logging.getLogger(__name__)
 
+# The client's own mistakes are 4xx; the served index's state is the server's problem (5xx): an index folder
+# gone or being replaced (503: may come back, e.g. once a rebuild finishes), files that cannot be read (500).
 STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
     (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (SenseNotFoundError, 404),
-    (IndexCorruptError, 500),
-    (ConfigMismatchError, 500), (ModelLoadError, 500),
+    (IndexNotFoundError, 503), (IndexLockedError, 503),
+    (IndexCorruptError, 500), (ConfigMismatchError, 500), (ModelLoadError, 500), (ReadOnlyError, 500),
 )
 
 
@@ -73,6 +78,27 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class HeadAsGet:
+    """Answer HEAD as GET without the body (HTTP allows HEAD wherever GET is; FastAPI's routes take only GET).
+
+    A path without GET answers HEAD as it answers GET: 405, with the methods it takes in Allow.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            # The headers, Content-Length included, stay those of GET, as HEAD's must.
+            await send({**message, "body": b""} if message["type"] == "http.response.body" else message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class AsciiJSON(JSONResponse):

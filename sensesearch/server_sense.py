@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query
-from fastapi.params import Depends
+from fastapi import APIRouter, Query
 
 from sensesearch import SenseIndex
 
@@ -17,21 +16,21 @@ WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS, descri
 SenseParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS, description="A named sense of the word.")]
 
 
-def add_sense_routes(app: FastAPI, service: IndexService, guard: list[Depends]) -> None:
-    """Register /api/inventory, /api/sense/tags and /api/sense/documents on `app` (read-only)."""
+def add_sense_routes(api: APIRouter, service: IndexService) -> None:
+    """Register /api/inventory, /api/sense/tags and /api/sense/documents on `api` (read-only)."""
 
-    @app.get("/api/inventory", dependencies=guard, tags=["senses"])
+    @api.get("/api/inventory", tags=["senses"])
     def inventory(word: Annotated[str | None, Query(max_length=MAX_WORD_CHARS)] = None,
                   examples: bool = False) -> list[dict[str, Any]]:
         """Named senses of one word (or of every word with senses), with examples if asked and usage counts."""
         return service.call(lambda index: _inventories(index, word, examples))
 
-    @app.get("/api/sense/tags", dependencies=guard, tags=["senses"])
+    @api.get("/api/sense/tags", tags=["senses"])
     def tags(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_TAGGED)] = 200) -> dict[str, Any]:
         """The word's usages in corpus order, each with its sense (null: unassigned) and margin; counts per sense."""
         return service.call(lambda index: _tagged(index, word, limit))
 
-    @app.get("/api/sense/documents", dependencies=guard, tags=["senses"])
+    @api.get("/api/sense/documents", tags=["senses"])
     def documents(word: WordParam, sense: SenseParam,
                   min_count: Annotated[int, Query(ge=1)] = 1) -> list[dict[str, Any]]:
         """Documents with at least `min_count` usages of the word in the sense, most first, with counts."""

@@ -73,7 +73,8 @@ class IndexService:
     def timeline_plot(self, timeline: SenseTimeline, chart: str) -> bytes:
         """The PNG chart of a timeline."""
         buffer = io.BytesIO()
-        plot_timeline(timeline, buffer, kind=chart)
+        with self._lock:  # matplotlib's settings and the warning filters (chartfonts) are process-wide
+            plot_timeline(timeline, buffer, kind=chart)
         return buffer.getvalue()
 
     def close(self) -> None:

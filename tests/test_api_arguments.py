@@ -128,7 +128,7 @@ def test_bin_widths_must_be_finite_and_positive(built: tuple[SenseIndex, Path]) 
     index, _ = built
     report = index.senses("bank", k=1)
     for width in (0, -1, math.nan, math.inf, "5"):
-        with pytest.raises(UsageError, match="the bin width must be a number above 0"):
+        with pytest.raises(UsageError, match="the bin width must be a finite number above 0"):
             sense_timeline(index, report, "year", width)
 
 

@@ -61,6 +61,7 @@ def _usage_error(args: list[str], message: str) -> None:
     (["senses", "bank", "--by", ""], "name a field"),
     (["senses", "bank", "--by", " "], "name a field"),
     (["senses", "bank", "--by", "year", "--bin-width", "inf"], "above 0"),
+    (["senses", "bank", "--by", "year", "--bin-width", "nan"], "finite number above 0, not nan"),
     (["senses", "bank", "--seed", "-5"], "--seed"),
     (["remove", "x", "--wait", "-5"], "--wait"),
     (["remove", "x", "--wait", "nan"], "--wait"),

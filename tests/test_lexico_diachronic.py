@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sensesearch import QueryError, SenseIndex
+from sensesearch import QueryError, SenseIndex, UsageError
 from sensesearch.config import EncoderSettings
 from sensesearch.diachronic import field_value, make_bins, plot_timeline, sense_timeline
 
@@ -73,6 +73,13 @@ def test_decimal_values_fall_in_the_bin_their_digits_say(bin_width: float | None
     bins, where, width = make_bins([0.1, 0.2, 0.3, 0.3, 0.6, 0.7, 0.7, 0.9, 1.0], "score", bin_width)
     assert width == 0.1 and where == [0, 1, 2, 2, 5, 6, 6, 8, 9]
     assert [b[1] for b in bins] == [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0] and bins[2][0] == "0.3–0.4"
+
+
+@pytest.mark.parametrize("width", [float("nan"), float("inf"), 0.0, -1.0])
+def test_a_bin_width_must_be_finite_and_above_zero(width: float) -> None:
+    """nan passed the old `<= 0` test and made a "cuts year into 2**62 bins" error; the CLI and API share this check."""
+    with pytest.raises(UsageError, match=f"the bin width must be a finite number above 0, not {width:g}"):
+        make_bins([1990, 2000], "year", bin_width=width)
 
 
 def test_bins_are_counted_before_they_are_made() -> None:

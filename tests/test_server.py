@@ -110,9 +110,6 @@ def test_malformed_oversized_and_non_unicode_bodies(client: TestClient) -> None:
 
     streamed = client.post("/api/query", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413 and "larger than" in streamed.json()["error"]
-    surrogate = b'{"text": "the [[bank]] \\ud800"}'
-    response = client.post("/api/query", content=surrogate, headers={"Content-Type": "application/json"})
-    assert response.status_code == 422 and "unicode" in response.json()["error"]
     assert client.get("/api/usages?word=%ED%A0%80").status_code == 404
     assert client.get("/api/usages", params={"word": "x" * 101}).status_code == 422
     assert client.get("/api/usages", params={"word": "bank", "limit": 0}).status_code == 422
@@ -192,7 +189,7 @@ def test_senses_and_plot_come_from_one_real_clustering_run(client: TestClient, i
     ({"word": "bank", "k": 7}, 400, "'bank' has only 6 usages, too few for 7 senses: ask for between 1 and 6"),
     ({"word": "otter", "k": 2}, 400, "'otter' has only 1 usage, too few for 2 senses"),
     ({"word": "zebra"}, 404, "'zebra' does not occur"),
-    ({"word": "bank", "k": 1}, 422, "k: Input should be greater than or equal to 2"),
+    ({"word": "bank", "k": 0}, 422, "k: Input should be greater than or equal to 1"),
 ])
 def test_senses_requests_a_word_cannot_meet_are_clear_4xx(client: TestClient, index_path: Path, tmp_path: Path,
                                                           params: dict, status: int, message: str) -> None:

@@ -1,0 +1,108 @@
+"""HTTP itself over the API: methods, status classes, strict JSON bodies, the order of the checks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from sensesearch import SenseIndex, UsageError
+from sensesearch.cli import app as cli_app
+from sensesearch.diachronic import make_bins
+from sensesearch.server import create_app
+
+from .test_server import LOCAL, RIVER_QUERY, client, index_path  # noqa: F401  (fixtures)
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_head_is_answered_wherever_get_is(client: TestClient) -> None:  # noqa: F811
+    for path in ("/", "/api/info", "/api/usages?word=bank", "/static/app.js"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers["content-length"] == str(len(got.content)), path
+    post_only = client.head("/api/reload")
+    assert post_only.status_code == 405 and post_only.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH"])
+def test_a_method_the_path_does_not_take_is_405_not_415(client: TestClient, method: str) -> None:  # noqa: F811
+    for path, allowed in (("/api/info", "GET"), ("/api/query", "POST"), ("/", "GET")):
+        response = client.request(method, path)
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"] == allowed and response.json() == {"error": "Method Not Allowed"}
+    assert client.request(method, "/api/nowhere").status_code == 404
+
+
+def test_an_index_gone_while_serving_is_a_503_in_one_line(client: TestClient, index_path: Path) -> None:  # noqa: F811
+    assert client.get("/api/info").status_code == 200
+    shutil.rmtree(index_path)
+    for response in (client.get("/api/info"), client.get("/api/usages", params={"word": "bank"}),
+                     client.post("/api/query", json={"text": RIVER_QUERY}), client.post("/api/reload", json={})):
+        assert response.status_code == 503, response.text
+        assert list(response.json()) == ["error"] and "does not exist" in response.json()["error"]
+
+
+def test_the_advice_for_too_many_senses_can_be_followed(client: TestClient, index_path: Path,  # noqa: F811
+                                                        tmp_path: Path) -> None:
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "snow.txt").write_text("A snowbank blocked the road.\n")
+    with SenseIndex.open(index_path) as writer:
+        writer.add([tmp_path / "more"])
+    refused = client.get("/api/senses", params={"word": "snowbank", "k": 2})
+    assert refused.status_code == 400 and refused.json()["error"].endswith("ask for between 1 and 1")
+    for path in ("/api/senses", "/api/senses/plot.png"):  # as `senses -k 1` does
+        assert client.get(path, params={"word": "snowbank", "k": 1}).status_code == 200, path
+    assert client.get("/api/senses", params={"word": "bank", "k": 1}).json()["chosen_by"] == "given"
+
+
+@pytest.mark.parametrize("width", ["nan", "inf", "-inf", "0", "-2"])
+def test_a_bin_width_is_refused_as_the_command_line_refuses_it(client: TestClient, index_path: Path,  # noqa: F811
+                                                               width: str) -> None:
+    message = f"the bin width must be a finite number above 0, not {float(width):g}"
+    for path in ("/api/senses", "/api/senses/plot.png"):
+        response = client.get(path, params={"word": "bank", "k": 2, "by": "document", "bin_width": width})
+        assert response.status_code == 422 and response.json()["error"] == f"query.bin_width: {message}"
+    printed = CliRunner().invoke(cli_app, ["senses", "bank", "--index", str(index_path), "--by", "year",
+                                           "--bin-width", width])
+    assert printed.exit_code == 2 and message in " ".join(printed.output.replace("│", " ").split())
+    with pytest.raises(UsageError, match="finite number above 0"):
+        make_bins([1990, 2000], "year", bin_width=float(width))
+
+
+@pytest.mark.parametrize("body", [
+    {"text": RIVER_QUERY, "k": True}, {"text": RIVER_QUERY, "k": "3"}, {"text": RIVER_QUERY, "k": 3.0},
+    {"text": RIVER_QUERY, "any_word": "true"}, {"text": RIVER_QUERY, "any_word": 1}, {"text": RIVER_QUERY, "lemma": 0},
+    {"text": 5}, {"text": RIVER_QUERY, "where": "year>1"}, {"text": RIVER_QUERY, "where": [1900]},
+])
+def test_json_bodies_are_typed_strictly(client: TestClient, body: dict) -> None:  # noqa: F811
+    response = client.post("/api/query", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["type"].endswith("_type")
+    assert client.post("/api/words", json={"text": ["a list"]}).status_code == 422
+    # Query strings are text by nature: "3" and "true" there are a number and a yes.
+    assert len(client.get("/api/usages", params={"word": "bank", "limit": "3", "lemma": "true"}).json()) == 3
+
+
+def test_lone_surrogates_and_nul_in_json_text_read_as_u_fffd(client: TestClient) -> None:  # noqa: F811
+    words = client.post("/api/words", content=b'{"text": "a\\ud800 bank\\u0000"}', headers=JSON)
+    assert words.status_code == 200, words.text
+    assert [(w["start"], w["word"]) for w in words.json()] == [(0, "a"), (1, "\ufffd"), (3, "bank"), (7, "\ufffd")]
+    query = client.post("/api/query", content=b'{"text": "the [[bank]] \\udc80 river", "k": 2, '
+                                              b'"where": ["path=*\\ud800*"]}', headers=JSON)
+    assert query.status_code == 404 and "path" in query.json()["error"]  # read, then no document matched
+
+
+def test_a_token_is_asked_for_before_the_body_is_read(index_path: Path) -> None:  # noqa: F811
+    with TestClient(create_app(index_path, token="s3cret"), base_url=LOCAL) as guarded:
+        for content, headers in ((b"{not json", JSON), (b'{"text": 5}', JSON), (b"text=x", {})):
+            refused = guarded.post("/api/query", content=content, headers=headers)
+            assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer", content
+        token = {"Authorization": "Bearer s3cret"}
+        assert guarded.post("/api/query", content=b"{not json", headers={**JSON, **token}).status_code == 422
+        assert guarded.post("/api/query", content=b"text=x", headers=token).status_code == 415
+        assert guarded.delete("/api/info").status_code == 405  # the method is wrong whoever asks
