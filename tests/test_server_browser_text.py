@@ -19,13 +19,14 @@ EMOJI = "\U0001f600\U0001f30a We sat on the bank of the river."
 CAFE = "The cafe\u0301 by the bank is open."
 CJK = "\u6211\u4eec\u5728\u94f6\u884c\u5de5\u4f5c\u3002"
 RATE = "The interest rate at the bank rose."
+WIKI = "The [[Harbour of Dover]] closed its gates in May."
 
 
 @pytest.fixture(scope="module")
 def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("browser-text")
     (folder / "c").mkdir()
-    (folder / "c" / "t.txt").write_text("\n\n".join([EMOJI, CAFE, CJK, RATE]) + "\n", encoding="utf-8")
+    (folder / "c" / "t.txt").write_text("\n\n".join([EMOJI, CAFE, CJK, RATE, WIKI]) + "\n", encoding="utf-8")
     with SenseIndex.create(folder / "idx", encoder=FakeEncoder(), compression="flat") as index:
         index.add([folder / "c"])
     with running(create_app(folder / "idx", encoder=FakeEncoder())) as url:
@@ -99,3 +100,18 @@ def test_phrase_usages_from_the_page(page) -> None:
     sync_api.expect(page.locator("#rows tr")).to_have_count(1)
     row = rows(page)[0]
     assert (row["left"], row["word"], row["right"]) == ("The", "interest rate", "at the bank rose.")
+
+
+def test_a_sentence_with_brackets_of_its_own_can_be_searched_with(page) -> None:
+    """Clicking a usage in "The [[Harbour of Dover]] ..." (wiki markup) sent "The [[Harbour of [[Dover]]]] ...",
+    which the server refused as an unbalanced marker; so did clicking a word of such a typed sentence."""
+    page.fill("#text", "We sailed from [[Dover]] at dawn.")
+    page.press("#text", "Enter")
+    sync_api.expect(page.locator("#status")).to_contain_text("usages nearest to “Dover”")
+    page.locator("#rows tr", has_text="Harbour").click()
+    sync_api.expect(page.locator("#text")).to_have_value("The [ [Harbour of [[Dover]] ] ] closed its gates in May.")
+    sync_api.expect(page.locator("#status")).not_to_have_class("status error")
+    sync_api.expect(page.locator("#rows tr").first.locator("td.score")).to_have_text("1.000")
+    page.locator("#tokens .token", has_text="Harbour").click()
+    sync_api.expect(page.locator("#text")).to_have_value("The [ [ [[Harbour]] of Dover ] ] closed its gates in May.")
+    sync_api.expect(page.locator("#status")).not_to_have_class("status error")

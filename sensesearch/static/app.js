@@ -110,9 +110,21 @@ async function renderTokens() {
   box.hidden = false;
 }
 
+// A sentence may hold brackets of its own ("the [[Bank of England]]" in wiki text), which would read as a second,
+// unbalanced marker: a space goes between two brackets, and between a bracket and the marker. BERT-style tokenizers
+// split every bracket off as a word of its own, so the word pieces, and the vector, stay the same.
+const bracketsApart = (text) => text.replace(/\[(?=\[)/g, "[ ").replace(/\](?=\])/g, "] ");
+
+// `text` with the code points `from` to `to` marked [[ ]].
+function markSpan(text, from, to) {
+  const left = bracketsApart(slicePoints(text, 0, from)).replace(/\[$/, "[ ");
+  const right = bracketsApart(slicePoints(text, to)).replace(/^\]/, " ]");
+  return `${left}[[${slicePoints(text, from, to)}]]${right}`;
+}
+
 // `from` and `to` are code point offsets of `clean`, as /api/words gives them.
 function markAndSearch(clean, from, to) {
-  $("text").value = `${slicePoints(clean, 0, from)}[[${slicePoints(clean, from, to)}]]${slicePoints(clean, to)}`;
+  $("text").value = markSpan(clean, from, to);
   renderTokens();
   runQuery();
 }
@@ -262,8 +274,7 @@ function kwicRow(hit, onPick, scale = null) {
 }
 
 function searchWith(hit) {
-  const s = hit.sentence;
-  $("text").value = `${slicePoints(s, 0, hit.start)}[[${slicePoints(s, hit.start, hit.end)}]]${slicePoints(s, hit.end)}`;
+  $("text").value = markSpan(hit.sentence, hit.start, hit.end);
   renderTokens();
   window.scrollTo({ top: 0, behavior: "smooth" });
   runQuery();
