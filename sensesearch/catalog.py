@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path, PurePath
 
 from sqlalchemy import select
 
 from .corpus import path_text
 from .errors import InputError
-from .inputs import JSONL_SUFFIXES, check_names, fs_name
+from .inputs import JSONL_SUFFIXES, STDIN, check_names, fs_name
 from .records import DocumentEntry
 from .schema import code_point_order, documents
 from .store import MetaStore
@@ -90,6 +90,20 @@ def _one_document(name: str, keys: Sequence[str], what: str) -> None:
         raise InputError(f"{name!r} is {what} {len(distinct)} documents ({', '.join(distinct[:4])}"
                          f"{', ...' if len(distinct) > 4 else ''}); give the path as `sensesearch documents` lists it, "
                          "or FILE.jsonl#ID for a record")
+
+
+def absent_documents(entries: Sequence[DocumentEntry], paths: Sequence[str | Path],
+                     read_keys: Collection[str]) -> list[DocumentEntry]:
+    """The documents indexed before from the files, folders and JSON Lines files `paths` (stdin aside) whose keys
+    are not among `read_keys`, the keys a run over those paths read: files since deleted from a folder, records
+    gone from a JSON Lines file, or inputs skipped this time. Read the way `remove` reads a path."""
+    absent: dict[int, DocumentEntry] = {}
+    for path in paths:
+        if str(path) == STDIN:
+            continue
+        key = path_text(Path(fs_name(str(path))).resolve())
+        absent.update((e.id, e) for e in entries if _under(e, e.key, key) and e.key not in read_keys)
+    return list(absent.values())
 
 
 def named_documents(entries: Sequence[DocumentEntry], names: Sequence[str],

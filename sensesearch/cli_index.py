@@ -160,9 +160,8 @@ def _add(target: sensesearch.SenseIndex, paths: list[str], progress: CommandProg
     target.encoder  # noqa: B018  (loaded here, so that the encoding phase's clock starts after it)
     progress.phase("reading and encoding", total=total, unit="bytes")
     started[0] = time.perf_counter()
-    return target.add_documents(read(sensesearch.read_corpus(paths)), progress=update,
-                                chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
-                                phase=progress.phase)
+    return target.add(paths, progress=update, chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
+                      phase=progress.phase, read=read)
 
 
 def _size(path: str) -> int:
@@ -216,3 +215,8 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
         err.print(f"Skipped {len(report.skipped):,}:")
         for skipped in report.skipped:
             err.print(f"  {skipped.path}: {skipped.reason}")
+    if report.absent:
+        # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
+        shown = ", ".join(report.absent[:5]) + (", ..." if len(report.absent) > 5 else "")
+        err.print(f"Not read this time, still indexed: {plural(len(report.absent), 'document')} indexed before from "
+                  f"these paths ({shown}): deleted since, or skipped; `sensesearch remove` takes them out")

@@ -161,3 +161,11 @@ def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str
         yield Skipped(skip_as or label, str(exc))
         return
     yield document
+
+
+def noting_keys(items: Iterable[Document | Skipped], keys: set[str]) -> Iterator[Document | Skipped]:
+    """`items` as they come, the key of each document added to `keys` (what a run read, for absent_documents)."""
+    for item in items:
+        if isinstance(item, Document):
+            keys.add(item.key)
+        yield item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -12,7 +13,7 @@ from filelock import FileLock
 from . import dburl
 from .arguments import name_list, optional_number, text_argument, whole_number
 from .config import IndexConfig
-from .corpus import check_paths, read_corpus
+from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
 from .errors import ConfigMismatchError, SenseNotFoundError
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
@@ -112,16 +113,28 @@ class SenseIndex(IndexOpening):
     # ---- writing -------------------------------------------------------------------------------
 
     def add(self, paths: str | Path | Iterable[str | Path], progress: ProgressCallback | None = None,
-            stdin: BinaryIO | None = None, chunk_encoder: ChunkEncoder | None = None) -> IngestReport:
+            stdin: BinaryIO | None = None, chunk_encoder: ChunkEncoder | None = None,
+            phase: Callable[[str], None] | None = None,
+            read: Callable[[Iterable[Document | Skipped]], Iterable[Document | Skipped]] | None = None
+            ) -> IngestReport:
         """Index files, folders (recursively) and "-" (stdin); unchanged documents are not indexed twice.
 
         One path is a list of one. `chunk_encoder` replaces in-process encoding (e.g.
-        sensesearch.ray_engine.RayChunkEncoder). UsageError for an argument that is no path or list of paths,
-        InputError for a path that does not exist.
+        sensesearch.ray_engine.RayChunkEncoder); `phase` as for add_documents; `read`, a pass-through of the
+        documents read (a front end's byte progress). The report's `absent` names what was indexed before from these
+        paths and not read now (catalog.absent_documents). UsageError for an argument that is no path or list of
+        paths, InputError for a path that does not exist.
         """
+        from .catalog import absent_documents
+
         paths = name_list(paths, "paths") or []
         check_paths(paths)
-        return self.add_documents(read_corpus(paths, stdin=stdin), progress=progress, chunk_encoder=chunk_encoder)
+        items = read_corpus(paths, stdin=stdin)
+        keys: set[str] = set()
+        report = self.add_documents(noting_keys(read(items) if read else items, keys), progress=progress,
+                                    chunk_encoder=chunk_encoder, phase=phase)
+        absent = absent_documents(self.catalog(), paths, keys)
+        return replace(report, absent=tuple(entry.label for entry in absent))
 
     def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
                       chunk_encoder: ChunkEncoder | None = None,

@@ -128,6 +128,9 @@ class IngestReport:
     word_pieces: int = 0
     seconds: float = 0.0
     skipped: tuple[Skipped, ...] = ()
+    absent: tuple[str, ...] = ()
+    """Labels of documents indexed before from the paths given that this run did not read: files since deleted
+    from a folder, records gone from a JSON Lines file, inputs skipped this time. They stay indexed until removed."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

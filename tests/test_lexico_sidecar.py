@@ -6,8 +6,10 @@ import csv
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from sensesearch import SenseIndex
+from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.errors import InputError
 from sensesearch.sidecar import read_sidecar
@@ -88,3 +90,25 @@ def test_bundled_state_union_sidecar_names_every_address() -> None:
     assert all(r["file"].startswith(r["year"]) and r["file"][5:].startswith(r["president"].split()[-1][:4])
                or "Bush" in r["file"] for r in rows)
     assert {r["party"] for r in rows} == {"Democratic", "Republican"}
+
+
+def test_documents_no_longer_read_from_their_paths_are_named_not_removed(tmp_path: Path,
+                                                                           fake_settings: EncoderSettings) -> None:
+    """A file deleted from an indexed folder, or a record from a JSONL file, kept answering queries after the next
+    `index` of the same paths, and nothing said so."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The bank rose.\n")
+    (corpus / "b.txt").write_text("The bank fell.\n")
+    (corpus / "r.jsonl").write_text('{"id": "r1", "text": "The bank closed."}\n{"id": "r2", "text": "A bank."}\n')
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        assert index.add([corpus]).absent == ()
+        (corpus / "b.txt").unlink()
+        (corpus / "r.jsonl").write_text('{"id": "r1", "text": "The bank closed."}\n')
+        again = index.add([corpus])
+        assert sorted(again.absent) == sorted([str(corpus / "b.txt"), "r2"]) and again.documents_unchanged == 2
+        assert len(index.catalog()) == 4  # named, never removed by an append
+        assert index.add([corpus / "a.txt"]).absent == ()  # one file given: only what lies under it counts
+    result = CliRunner().invoke(app, ["index", str(corpus), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    assert "Not read this time, still indexed: 2 documents" in " ".join(result.output.split())
