@@ -69,8 +69,9 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
     spelt = form(path_text(name))
     chosen = [e for e in entries if form(e.label) == spelt]
     _one_document(name, [e.key for e in chosen], "the label of")
-    if not chosen:
-        key = form(path_text(Path(fs_name(name)).resolve()))
+    resolved = _path_key(name) if not chosen else None
+    if resolved is not None:
+        key = form(resolved)
         chosen = [e for e in entries if _under(e, form(e.key), key)]
         # Files apart on disk whose names differ only in Unicode form are one name here: never both.
         _one_document(name, [e.key for e in chosen if form(e.key) == key], "the path of")
@@ -99,11 +100,19 @@ def absent_documents(entries: Sequence[DocumentEntry], paths: Sequence[str | Pat
     gone from a JSON Lines file, or inputs skipped this time. Read the way `remove` reads a path."""
     absent: dict[int, DocumentEntry] = {}
     for path in paths:
-        if str(path) == STDIN:
-            continue
-        key = path_text(Path(fs_name(str(path))).resolve())
-        absent.update((e.id, e) for e in entries if _under(e, e.key, key) and e.key not in read_keys)
+        key = _path_key(str(path)) if str(path) != STDIN else None
+        if key is not None:
+            absent.update((e.id, e) for e in entries if _under(e, e.key, key) and e.key not in read_keys)
     return list(absent.values())
+
+
+def _path_key(name: str) -> str | None:
+    """The key of what the path `name` holds, as ingest keys it (resolved); None for a path that cannot be resolved
+    (a symbolic link loop), under which nothing was indexed."""
+    try:
+        return path_text(Path(fs_name(name)).resolve())
+    except (OSError, RuntimeError):  # RuntimeError: a link loop, before Python 3.13
+        return None
 
 
 def named_documents(entries: Sequence[DocumentEntry], names: Sequence[str],

@@ -35,6 +35,12 @@ _WEB_ORDER = ("cp1252", "latin_1", "iso8859_15", "cp1251", "gb18030", "gbk", "gb
 the cp1252 browsers read it, then Windows-1251, GB2312, Shift JIS, Windows-1256, ISO-8859-2, EUC-JP, ISO-8859-9,
 Windows-1250, Big5, Windows-1254, EUC-KR, Windows-874), then the other Windows and KOI8 code pages. Python's codec
 names, each family's supersets next to it."""
+_SINGLE_BYTE = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "koi8_r")
+"""The Windows code pages of Europe and the Middle East, and KOI8-R: read as well as the detector's readings where
+it has little evidence."""
+SHORT_TEXT = 256
+"""Bytes below which the detector has too little evidence to be taken at its word (its readings then tie, and it
+prefers multi-byte ones: six bytes of cp1251 "Привет" came out as three GB18030 ideographs)."""
 _TIE_CHAOS = 0.005
 _TIE_COHERENCE = 0.02
 """The margins within which charset-normalizer's ranking (CharsetMatch.__lt__) calls two readings' mess ratio and
@@ -68,37 +74,58 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     repaired = repaired_utf8(data)
     if repaired is not None:
         return repaired
-    candidates = _detected(data)
+    candidates, clear = _detected(data)
     if not candidates:
         raise InputError("not text in any encoding the detector knows")
     non_ascii = len(data.translate(None, bytes(range(128))))
-    if non_ascii > (1 - MOSTLY_ASCII) * len(data):
+    mostly_ascii = non_ascii <= (1 - MOSTLY_ASCII) * len(data)
+    if not mostly_ascii and (clear or len(data) >= SHORT_TEXT):
         return candidates[0]
-    # The detector may leave out cp1252 itself, the commonest legacy encoding of mostly-ASCII text.
-    try:
-        candidates.append((data.decode("cp1252"), "cp1252"))
-    except UnicodeDecodeError:
-        pass
-    return min(candidates, key=lambda c: (_oddity(c[0]), _web_rank(c[1])))
+    # Little evidence (a few non-ASCII bytes, or few bytes at all): the detector's readings and those of the common
+    # single-byte code pages, which it may leave out (it offered only CJK readings of "Michał poszedł"), are judged
+    # by how plausible their text is; in mostly-ASCII text fewer characters also tell (multi-byte quotes read as one).
+    for encoding in _SINGLE_BYTE:
+        try:
+            candidates.append((data.decode(encoding), encoding))
+        except UnicodeDecodeError:
+            pass
+    return min(candidates, key=lambda c: (_oddity(c[0], count_all=mostly_ascii), _web_rank(c[1])))
 
 
-def _detected(data: bytes) -> list[tuple[str, str]]:
+def _detected(data: bytes) -> tuple[list[tuple[str, str]], bool]:
     """charset-normalizer's readings of `data` (text, encoding), best first, each named by the most used of the
     encodings that give the same text; readings the detector cannot tell apart (as its own ranking judges a tie:
     mess and coherence within its margins, as many multi-byte characters) put the most used encoding first.
+    Also whether the best is clear: no other text ties with it.
 
     With a few non-ASCII bytes every reading ties, and the detector's order is then alphabetical: "Fuß" in cp1252
     came out as cp1006 (Urdu), "Ærø" as cp037 (EBCDIC).
     """
-    matches = [m for m in from_bytes(data) if m.encoding]
+    # Without a byte-order mark, UTF-16 and UTF-32 text of any Latin-script language holds NUL bytes, which make a
+    # file binary before detection; a reading of NUL-free bytes as either ("Déjà vu" as 䓩櫠⁶甊) is noise.
+    matches = [m for m in from_bytes(data) if m.encoding and not m.encoding.startswith(("utf_16", "utf_32"))]
     if not matches:
-        return []
+        return [], False
     first = matches[0]
     tied = [abs(m.chaos - first.chaos) < _TIE_CHAOS and abs(m.coherence - first.coherence) <= _TIE_COHERENCE
             and m.multi_byte_usage == first.multi_byte_usage for m in matches]
-    readings = [(str(m), min(m.could_be_from_charset or [m.encoding], key=_web_rank)) for m in matches]
+    readings = [(str(m), _name(data, str(m), [m.encoding, *m.could_be_from_charset])) for m in matches]
     ahead = sorted((r for r, t in zip(readings, tied) if t), key=lambda r: _web_rank(r[1]))
-    return ahead + [r for r, t in zip(readings, tied) if not t]
+    clear = all(text == readings[0][0] for text, _ in ahead)
+    return ahead + [r for r, t in zip(readings, tied) if not t], clear
+
+
+def _name(data: bytes, text: str, encodings: list[str]) -> str:
+    """The most used of `encodings` that decodes `data` to `text` (the detector's list of alternatives holds some
+    that give other text: cp1252 among a UTF-16 reading's)."""
+    def same(encoding: str) -> bool:
+        try:
+            return data.decode(encoding) == text
+        except (UnicodeDecodeError, LookupError):
+            return False
+    own = _web_rank(encodings[0])
+    better = sorted((e for e in encodings[1:] if _web_rank(e) < own), key=_web_rank)
+    return next((e for e in better if same(e)), encodings[0])
 
 
 def _web_rank(encoding: str) -> int:
@@ -151,23 +178,53 @@ def physical_lines(text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def _oddity(text: str) -> tuple[int, int]:
-    """(implausible, all) non-ASCII characters of a decoding of mostly-ASCII (so Latin-script) text.
+def _oddity(text: str, count_all: bool = True) -> tuple[int, int]:
+    """(implausible, all) non-ASCII characters of one reading of bytes that give the detector little evidence;
+    `all` is counted only with `count_all` (0 otherwise).
 
-    With a handful of non-ASCII bytes the detector has little evidence, and e.g. Big5 curly quotes
-    read as "manĪ”s" in cp775. In Latin-script text, controls, unassigned code points, letters
-    of other scripts and symbols or numbers between two letters ("przes³anie": Polish ł read as cp1252;
-    punctuation such as ’ or · may stand there) are implausible; fewer characters means multi-byte
-    sequences read as one.
+    Implausible: controls, unassigned and private-use code points; a letter beside a letter of another script in one
+    word ("a駉": latin-1 "año" read as GB18030), or a capital after a small letter ("еЯнбй": Greek read as cp1251);
+    a symbol or number between two letters ("przes³anie": Polish ł
+    read as cp1252; punctuation such as ’ or · may stand there); a word of three or more Latin letters none of them
+    ASCII ("áàíê": Russian банк read as cp1252), which no Latin-script language spells. In mostly-ASCII text, also
+    a lone CJK character ("the 舰 decrease": cp1252 "½¢" read as GB18030; Chinese words come in runs), and fewer
+    characters means multi-byte sequences read as one (Big5 curly quotes read as "manĪ”s" in cp775).
     """
     odd = 0
     found = list(_NON_ASCII.finditer(text))
+    judged_words: set[int] = set()
     for match in found:
-        ch = match.group()
+        ch, at = match.group(), match.start()
         category = unicodedata.category(ch)
-        if category[0] == "C" or (category[0] == "L" and not unicodedata.name(ch, "").startswith("LATIN")):
+        before, after = text[at - 1:at] if at else "", text[at + 1:at + 2]
+        if category[0] == "C":
             odd += 1
-        elif category[0] in "SN" and text[match.start() - 1:match.start()].isalpha() \
-                and text[match.end():match.end() + 1].isalpha():
+        elif category[0] in "SN" and before.isalpha() and after.isalpha():
             odd += 1
-    return odd, len(found)
+        elif category[0] == "L":
+            if any(n.isalpha() and _script(n) != _script(ch) for n in (before, after)) or (
+                    category == "Lu" and before.islower()):
+                odd += 1
+                continue
+            first = at
+            while first and text[first - 1].isalpha():
+                first -= 1
+            if first in judged_words:
+                continue
+            judged_words.add(first)
+            last = at
+            while last < len(text) and text[last].isalpha():
+                last += 1
+            word = text[first:last]
+            if len(word) >= 3 and not any(c.isascii() for c in word) and all(_script(c) == "LATIN" for c in word):
+                odd += 1
+            elif count_all and len(word) == 1 and _script(ch) == "CJK":
+                odd += 1
+    return odd, len(found) if count_all else 0
+
+
+def _script(letter: str) -> str:
+    """The script of a letter, from its Unicode name; Chinese, Japanese and Korean are one (kanji and kana mix)."""
+    name = unicodedata.name(letter, "")
+    script = name.split(" ", 1)[0]
+    return "CJK" if script in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "HALFWIDTH", "FULLWIDTH") else script

@@ -173,6 +173,9 @@ def test_cli_index_keeps_good_inputs_and_lists_odd_ones_before_the_model_loads(
     for name in ("named.fifo", "self", "pipe.txt", "loop.txt", "broken.txt"):
         assert name in early, name
     assert "no such file" not in result.stderr
+    # A link loop names no document (resolving it had ended `index` and -d with "unexpected RuntimeError").
+    looped = runner.invoke(app, ["remove", str(tmp / "self"), "--index", str(tmp / "idx")])
+    assert looped.exit_code == 1 and "no indexed document matches" in looped.output, looped.output
 
 
 def test_a_missing_name_is_still_an_error_naming_each(tmp_path: Path) -> None:
