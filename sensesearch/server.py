@@ -52,7 +52,9 @@ def _as_typed(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_as_typed)]
-STRICT = ConfigDict(strict=True)  # JSON says what type a value is: "k": "3" or true is no number of results
+# JSON says what type a value is ("k": "3" or true is no number of results), and a field the API does not have is a
+# mistake to name ({"any_words": true} or {"documents": ...} had answered from the whole index).
+STRICT = ConfigDict(strict=True, extra="forbid")
 
 
 class QueryRequest(BaseModel):

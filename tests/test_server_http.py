@@ -88,6 +88,14 @@ def test_json_bodies_are_typed_strictly(client: TestClient, body: dict) -> None:
     assert len(client.get("/api/usages", params={"word": "bank", "limit": "3", "lemma": "true"}).json()) == 3
 
 
+@pytest.mark.parametrize("extra", [{"any_words": True}, {"documents": "a.txt"}, {"kk": 3}])
+def test_a_field_the_api_lacks_is_named_not_ignored(client: TestClient, extra: dict) -> None:  # noqa: F811
+    """A misspelt or unsupported field was ignored: the answer came from the whole index as if it held."""
+    response = client.post("/api/query", json={"text": RIVER_QUERY, **extra})
+    assert response.status_code == 422 and next(iter(extra)) in response.json()["error"], response.text
+    assert client.post("/api/words", json={"text": "a bank", **extra}).status_code == 422
+
+
 def test_lone_surrogates_and_nul_in_json_text_read_as_u_fffd(client: TestClient) -> None:  # noqa: F811
     words = client.post("/api/words", content=b'{"text": "a\\ud800 bank\\u0000"}', headers=JSON)
     assert words.status_code == 200, words.text
