@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .arguments import optional_number, whole_number
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
-from .filters import Condition, parse_conditions
+from .filters import Condition, describe, parse_conditions
 from .inventory import Inventory, WordInventory
 from .query import bare_key, parse_marked
 from .records import Hit
@@ -193,7 +193,7 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
     chosen = tags.sense == tags.sense_index(sense)
     ids, margins = tags.ids[chosen], tags.margin[chosen]
     if documents or conditions:
-        keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents, conditions))
+        keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents, conditions, sense))
         ids, margins = ids[keep], margins[keep]
     if limit:
         ids, margins = ids[:limit], margins[:limit]
@@ -216,17 +216,24 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
     _, vector = index.searcher.embed_marked(text)
     ids = word_tags(index, inventory.word).ids_of(sense)
     if documents or conditions:
-        ids = _within(index, inventory, ids, documents, conditions)
+        ids = _within(index, inventory, ids, documents, conditions, sense)
     if not len(ids):
         return []
     return index.searcher.ranked([(i,) for i in ids.tolist()], index.vectors.reconstruct(ids) @ vector, vector, k)
 
 
 def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str] | None,
-            where: Sequence[Condition]) -> np.ndarray:
-    """The ids that lie in the named documents (labels) and in documents meeting every condition."""
+            where: Sequence[Condition], sense: str) -> np.ndarray:
+    """The ids that lie in the named documents (labels) and in documents meeting every condition; WordNotFoundError,
+    as a search without a sense gives, when that leaves none of the sense's usages."""
     allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents, where=where)]
-    return ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
+    kept = ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
+    if len(ids) and not len(kept):
+        scope = (" in the chosen documents" if documents else "") + (" " + describe(where) if where else "")
+        met = " (no indexed document meets it)" if where and not index.store.documents_where(where) else ""
+        raise WordNotFoundError(f"{inventory.word!r} has no usage in the sense {sense!r}{scope}{met}, though it has "
+                                f"{len(ids)}")
+    return kept
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,12 @@ def test_sense_searches_keep_to_the_where_conditions(built: Path) -> None:
         ("b.txt", "biology")]
     refused = runner.invoke(app, ["usages", "bank", "--sense", "river", "--where", "year>>5", "--index", str(built)])
     assert refused.exit_code == 2, refused.output
+    # Conditions that leave none of the sense's usages say so, as without --sense (both printed nothing, exit 0).
+    for args in (["usages", "bank"], ["query", "The [[bank]] rose.", "-k", "3"]):
+        empty = runner.invoke(app, [*args, "--sense", "river", "--where", "nosuch=1", "--index", str(built)])
+        assert empty.exit_code == 1, empty.output
+        assert "'bank' has no usage in the sense 'river' where nosuch=1 (no indexed document meets it), though it " \
+               "has 3" in " ".join(empty.output.split()), empty.output
 
 
 def test_a_form_the_inventory_tags_finds_its_senses(built: Path) -> None:

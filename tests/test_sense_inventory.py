@@ -11,7 +11,7 @@ import pytest
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
-from sensesearch.errors import InputError, QueryError, SenseSearchError
+from sensesearch.errors import InputError, QueryError, SenseSearchError, WordNotFoundError
 from sensesearch.evaldata import read_coarsewsd
 from sensesearch.evaluate import evaluate_coarsewsd
 from sensesearch.sense_eval import inventory_accuracy
@@ -262,7 +262,9 @@ def test_search_by_sense_within_documents(tagged: SenseIndex) -> None:
     assert len(river) == 2 and {h.document for h in river} == set(b_txt)
     near = tagged.sense("bank").query(marked(RIVER[3], "bank"), "river", k=5, documents=b_txt)
     assert len(near) == 2 and all(h.document in b_txt for h in near)
-    assert tagged.sense("bank").usages("finance", documents=b_txt) == []
+    # As a search without a sense: the documents leave no usage, and that is said, not an empty answer.
+    with pytest.raises(WordNotFoundError, match="no usage in the sense 'finance' in the chosen documents"):
+        tagged.sense("bank").usages("finance", documents=b_txt)
 
 
 def test_examples_of_another_word_never_widen_a_words_usages(tagged: SenseIndex, tmp_path: Path,
