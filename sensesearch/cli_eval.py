@@ -145,6 +145,8 @@ def senses(
     """
     if chart not in ("area", "bars"):
         raise typer.BadParameter(f"area or bars, not {chart!r}", param_hint="--chart")
+    if bin_width is not None and by is None:  # it had been ignored, silently
+        raise typer.BadParameter("bins are made of a --by field: give --by too", param_hint="--bin-width")
     with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
         progress.phase(f"grouping the usages of {word!r}")
         report = source.senses(word, k=k, examples=examples, documents=document, seed=seed, lemma=lemma,

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from sensesearch import (Encoder, SenseSearchError, check_bin_width, clean_text, is_punctuation, normalize_form,
                          query_by_sense, sort_hits, word_spans)
 
-from .errors import WordNotFoundError
+from .errors import UsageError, WordNotFoundError
 from .records import Hit, IndexInfo
 from .server_gate import Gate, GuardedRoute
 from .server_guard import RequestGuard, allowed_hosts
@@ -123,6 +123,11 @@ def _bin_width(width: float | None) -> float | None:
         raise PydanticCustomError("bin_width", "{reason}", {"reason": str(exc)}) from None
 
 
+def _bins_need_by(by: str | None, bin_width: float | None) -> None:
+    if bin_width is not None and not by:  # it had been ignored, silently
+        raise UsageError("bins are made of a `by` field: give by too")
+
+
 BinWidthParam = Annotated[float | None, AfterValidator(_bin_width), Query(
     description="Width of the bins of a numeric `by` field.", json_schema_extra={"exclusiveMinimum": 0})]
 SensesParam = Annotated[int | None, Query(ge=1, le=MAX_SENSES, description=(
@@ -204,6 +209,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
         With `by`, also `"by"`: each sense's usages and share per bin of that field.
         """
+        _bins_need_by(by, bin_width)
         report = service.senses(word, k, lemma, tuple(where)).to_dict()
         if by:
             report["by"] = service.timeline(word, k, by, bin_width, lemma, tuple(where)).to_dict()
@@ -216,6 +222,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
                     lemma: LemmaParam = False, where: WhereParam = [], by: ByParam = None,
                     bin_width: BinWidthParam = None, chart: Literal["area", "bars"] = "area") -> Response:
         """A 2-D map of a word's usages coloured by sense group, as PNG; with `by`, the senses' shares per bin."""
+        _bins_need_by(by, bin_width)
         if by:
             png = service.timeline_plot(service.timeline(word, k, by, bin_width, lemma, tuple(where)), chart)
         else:

@@ -59,6 +59,7 @@ def _usage_error(args: list[str], message: str) -> None:
     (["compare", "bank", "{corpus}/bank.txt", "--model", "./missing-model"], "no such model folder"),
     (["senses", "bank", "--by", "year", "--bin-width", "0"], "above 0"),
     (["senses", "bank", "--by", ""], "name a field"),
+    (["senses", "bank", "--bin-width", "0.1"], "give --by too"),
     (["senses", "bank", "--by", " "], "name a field"),
     (["senses", "bank", "--by", "year", "--bin-width", "inf"], "above 0"),
     (["senses", "bank", "--by", "year", "--bin-width", "nan"], "finite number above 0, not nan"),

@@ -88,6 +88,13 @@ def test_json_bodies_are_typed_strictly(client: TestClient, body: dict) -> None:
     assert len(client.get("/api/usages", params={"word": "bank", "limit": "3", "lemma": "true"}).json()) == 3
 
 
+def test_a_bin_width_without_by_is_refused(client: TestClient) -> None:  # noqa: F811
+    """It had been ignored, in the API as on the command line."""
+    for path in ("/api/senses", "/api/senses/plot.png"):
+        response = client.get(path, params={"word": "bank", "k": 2, "bin_width": 5})
+        assert response.status_code == 400 and "give by too" in response.json()["error"], response.text
+
+
 @pytest.mark.parametrize("extra", [{"any_words": True}, {"documents": "a.txt"}, {"kk": 3}])
 def test_a_field_the_api_lacks_is_named_not_ignored(client: TestClient, extra: dict) -> None:  # noqa: F811
     """A misspelt or unsupported field was ignored: the answer came from the whole index as if it held."""
