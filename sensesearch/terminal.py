@@ -10,7 +10,9 @@ import re
 import regex
 
 _SPACE = re.compile(r"\s+")
-_CONTROL = regex.compile(r"\p{Cc}")
+# Bidirectional embeddings, overrides and isolates reorder what a terminal shows of everything after them (a file
+# name holding U+202E printed its tail backwards, as "Trojan Source" hides code): drawn like controls.
+_CONTROL = regex.compile(r"[\p{Cc}\u202a-\u202e\u2066-\u2069]")
 _PICTURES = {chr(c): chr(0x2400 + c) for c in range(0x20)} | {"\x7f": "\u2421"}
 
 

@@ -89,3 +89,14 @@ def test_control_characters_are_drawn_not_obeyed() -> None:
     assert "\x1b" not in printed and "\x07" not in printed and "\x00" not in printed
     line = printed.splitlines()[1]
     assert "\u241b[31mtext\u241b[0m and a bell\u2407 by the  bank \u2400 here." in line
+
+
+def test_bidirectional_overrides_are_drawn_not_obeyed() -> None:
+    """A file name or sentence holding U+202E (right-to-left override) made the terminal show what followed it
+    backwards; embeddings, overrides and isolates are drawn as U+FFFD, right-to-left text itself is left alone."""
+    from sensesearch import terminal_cell, terminal_text
+
+    for control in ("\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"):
+        assert terminal_text(f"evil{control}txt.exe") == "evil\ufffdtxt.exe"
+        assert terminal_cell(f"a{control}b") == "a\ufffdb"
+    assert terminal_text("שלום bank \u200f") == "שלום bank \u200f"  # a right-to-left mark only places neutrals
