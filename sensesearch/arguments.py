@@ -66,6 +66,15 @@ def text_argument(value: object, name: str) -> str:
     return clean_text(value)
 
 
+def word_argument(value: object, name: str = "the word") -> str:
+    """A word or phrase to look up, read as text_argument reads it; UsageError when it is empty or blank (`usages ""`
+    had answered "'' does not occur", and `compare ""` loaded the model first)."""
+    word = text_argument(value, name)
+    if not word.strip():
+        raise UsageError(f"{name} is empty: name a word")
+    return word
+
+
 def one_or_many(values: Item | Iterable[Item] | None, name: str, single: type | tuple[type, ...] = str
                 ) -> list[Item] | None:
     """A list argument as a list: None stays None, and one value of type `single` (str and os.PathLike are always

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
+from .arguments import word_argument
 from .encoder import Encoder
 from .errors import QueryError
 from .query import is_punctuation, normalize_form, parse_marked, phrase_of, span_vector, word_spans
@@ -48,6 +49,7 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
     for a bad marker, or for a line whose letters and digits do not even contain the word's (a necessary condition
     for `locate`, checked without a tokenizer, so before any model loads).
     """
+    word = word_argument(word)
     numbered = _numbered(lines)
     if not numbered:
         raise QueryError("no sentences to compare")

@@ -11,7 +11,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import dburl
-from .arguments import name_list, optional_number, text_argument, whole_number
+from .arguments import name_list, optional_number, text_argument, whole_number, word_argument
 from .config import IndexConfig
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
@@ -261,7 +261,7 @@ class SenseIndex(IndexOpening):
 
         if word is None:
             return Inventory(self.store).words()
-        found = Inventory(self.store).covering(word)
+        found = Inventory(self.store).covering(word_argument(word))
         if found is None:
             raise SenseNotFoundError(f"{word!r} has no sense inventory")
         return [found]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .arguments import text_argument
+from .arguments import word_argument
 from .encoder import Encoder
 from .errors import IndexCorruptError, WordNotFoundError
 from .filters import Condition, describe, parse_conditions
@@ -172,7 +172,7 @@ class Searcher:
         UsageError when `word` is not text. The word is read as a query's marked word is (clean_text): a lone
         surrogate finds the U+FFFD it was stored as, and never reaches the tokenizer, which cannot encode it.
         """
-        word = text_argument(word, "the word")
+        word = word_argument(word)
         core = bare_word(word)  # "bank." and “bank” are the word bank: no tokenizer needed to see it
         form = normalize_form(core)
         one_word = is_one_word(core)

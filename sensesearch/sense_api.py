@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .arguments import one_or_many, optional_number, text_argument
+from .arguments import one_or_many, optional_number, text_argument, word_argument
 from .errors import InputError, QueryError, SenseSearchError, UsageError
 from .evaldata import WsdItem
 from .filters import Condition
@@ -37,7 +37,7 @@ class WordSenses:
 
     def __init__(self, index: SenseIndex, word: str) -> None:
         self.index = index
-        self.word = bare_key(text_argument(word, "the word"))  # "bank." is bank, as `usages` reads it
+        self.word = bare_key(word_argument(word))  # "bank." is bank, as `usages` reads it
         if not self.word:
             raise InputError("name a word")
         self._inventory = Inventory(index.store)
