@@ -155,14 +155,18 @@ def _first_bin(low: float, width: Decimal) -> Decimal:
     return (_decimal(low) / width).to_integral_value(ROUND_FLOOR) * width
 
 
+_ENDLESS = 2 ** 62
+"""The bin count of a width too small to count bins of."""
+
+
 def _bin_count(low: float, high: float, width: float) -> int:
     """How many bins of `width` from the one holding `low` to the one holding `high` (counted, never built); past
     decimal range (a width of 1e-320 over values near 1e308) as good as endless."""
     try:
         exact = _decimal(width)
-        return min(_bin_of(high, _first_bin(low, exact), exact) + 1, 2 ** 62)
+        return min(_bin_of(high, _first_bin(low, exact), exact) + 1, _ENDLESS)
     except ArithmeticError:  # decimal's overflow and invalid operations among them
-        return 2 ** 62
+        return _ENDLESS
 
 
 def _round_width(span: float) -> float:
@@ -216,7 +220,8 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
     count = _bin_count(low, high, bin_width)
     if count > MAX_BINS:
         least = _round_width((high - low) * TARGET_BINS / (MAX_BINS - 1))
-        raise QueryError(f"a bin width of {bin_width:g} cuts {by} ({low:g} to {high:g}) into {count:,} bins; at most "
+        many = f"{count:,}" if count < _ENDLESS else "countless"  # past decimal range the count is only a bound
+        raise QueryError(f"a bin width of {bin_width:g} cuts {by} ({low:g} to {high:g}) into {many} bins; at most "
                          f"{MAX_BINS:,}: choose a width of at least {least:g}")
     width = _decimal(bin_width)
     first = _first_bin(low, width)  # type: ignore[arg-type]

@@ -88,6 +88,9 @@ def test_bins_are_counted_before_they_are_made() -> None:
         make_bins([1990, 2000], "year", bin_width=1e-9)
     bins, _, width = make_bins([1990, 2000], "year", bin_width=0.02)
     assert len(bins) == 501 and width == 0.02
+    # Too small to count: the message had given the bound (4,611,686,018,427,387,904) as the count.
+    with pytest.raises(QueryError, match=r"into countless bins; at most 1,000"):
+        make_bins([-1e308, 1e308], "score", bin_width=1e-300)
     # Without a width, a year field spanning millennia is widened as any numeric field is, not cut by year.
     bins, _, width = make_bins([1, 2024, None], "year")
     assert width == 500 and len(bins) == 5
