@@ -72,13 +72,20 @@ class TerminalConsole(Console):
             self._width = kept
 
     def on_broken_pipe(self) -> None:
-        """A reader that stops early (`| head`) is no failure: exit 0 as for any other output (rich exits 1).
+        """A reader that stops early (`| head`) is no failure: BrokenPipeError goes on to the command, as a plain
+        write's does, and `guarded` exits 0 unless the command had already failed (rich would exit 1 here).
 
         Standard output goes to the null device first, so that the interpreter's last flush finds no pipe to break.
         """
         self.quiet = True
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(0)
+        reader_gone()
+        raise BrokenPipeError
+
+
+def reader_gone() -> None:
+    """Standard output's reader stopped reading (`| head`): what is still written, the interpreter's last flush
+    included, goes to the null device instead of failing again (Python's guidance on SIGPIPE)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 _UNBOUNDED = 1_000_000
@@ -128,6 +135,7 @@ def guarded(command: F) -> F:
             err.print("Interrupted.")
             raise typer.Exit(130) from None
         except BrokenPipeError:
+            reader_gone()
             raise typer.Exit(0) from None
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise

@@ -12,7 +12,7 @@ import typer
 import sensesearch
 from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseSearchError, UsageError, WordNotFoundError
 
-from .cli import app, err, fail, guarded, out, plural, read_text_input
+from .cli import app, err, fail, guarded, out, plural, read_text_input, reader_gone
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
                           SenseOption, utf8_problem, value)
 from .cli_lexico import LemmaOption, WhereOption
@@ -140,26 +140,32 @@ def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: lis
     failed = 0
     results: list[dict[str, Any]] = []
     header_written = False
-    for number, line in lines:
-        try:
-            hits = options.run(source, line)
-        except (QueryError, WordNotFoundError) as exc:
-            failed += 1
-            err.print(f"Error: line {number}: {exc}")
-            results.append({"line": number, "query": line, "error": str(exc), "hits": []})
-            continue
+    try:
+        for number, line in lines:
+            try:
+                hits = options.run(source, line)
+            except (QueryError, WordNotFoundError) as exc:
+                failed += 1
+                err.print(f"Error: line {number}: {exc}")
+                results.append({"line": number, "query": line, "error": str(exc), "hits": []})
+                continue
+            if json_:
+                results.append({"line": number, "query": line, "hits": [h.to_dict() for h in hits]})
+            elif csv_:
+                rows = [{"line": number, "query": line, **row} for row in sensesearch.kwic_rows(hits)]
+                table = sensesearch.records_to_csv(rows, ["line", "query", *sensesearch.CSV_FIELDS])
+                sys.stdout.write(table.split("\n", 1)[1] if header_written else table)  # one header, first
+                header_written = True
+            else:
+                out.print(f"\n{number}: {line}", style="bold")
+                sensesearch.render_kwic(hits, out)
         if json_:
-            results.append({"line": number, "query": line, "hits": [h.to_dict() for h in hits]})
-        elif csv_:
-            rows = [{"line": number, "query": line, **row} for row in sensesearch.kwic_rows(hits)]
-            table = sensesearch.records_to_csv(rows, ["line", "query", *sensesearch.CSV_FIELDS])
-            sys.stdout.write(table.split("\n", 1)[1] if header_written else table)  # one header, first
-            header_written = True
-        else:
-            out.print(f"\n{number}: {line}", style="bold")
-            sensesearch.render_kwic(hits, out)
-    if json_:
-        sys.stdout.write(sensesearch.json_dumps(results, indent=2) + "\n")
+            sys.stdout.write(sensesearch.json_dumps(results, indent=2) + "\n")
+    except BrokenPipeError:
+        # The reader went away: no failure of its own, but lines that failed before still make the command fail.
+        if not failed:
+            raise
+        reader_gone()
     return failed
 
 

@@ -240,6 +240,15 @@ def test_a_reader_that_stops_early_is_no_failure(tmp_path: Path, fmt: list[str])
     child.stdout.close()
     _, errors = child.communicate(timeout=120)
     assert child.returncode == 0 and not errors, errors
+    # A query file whose first line failed still fails when the reader stops early (it exited 0, its summary lost).
+    queries = tmp_path / "q.txt"
+    queries.write_text("The [[zyzzyva]] word.\n" + "The [[doc]] says it.\n" * 30)
+    child = subprocess.Popen(cli_command("query", "--file", queries, "--index", index, "-k", "500", *fmt),
+                             env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert child.stdout is not None and child.stdout.readline()
+    child.stdout.close()
+    _, errors = child.communicate(timeout=120)
+    assert child.returncode == 1 and b"1 query of 31 failed" in errors, errors
 
 
 def test_documents_shows_metadata_values_as_json_spells_them(tmp_path: Path) -> None:
