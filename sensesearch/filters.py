@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .arguments import one_or_many
 from .errors import QueryError, UsageError
-from .globs import glob_to_regex, glob_to_sqlite
+from .globs import glob_to_regex, glob_to_sqlite, split_alternatives
 from .normalize import clean_text
 
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
@@ -120,7 +120,7 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
     if field == "path":
         matched = _path_match(condition.value, documents, dialect)
     elif field == "document":
-        values = condition.value.split("|")
+        values = split_alternatives(condition.value)
         globs = [v for v in values if _GLOB_CHARS.search(v)]
         plain = [v for v in values if v not in globs]
         matched = or_(*([documents.c.label.in_(plain)] if plain else []),
@@ -134,7 +134,7 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
 def _path_match(value: str, documents: Table, dialect: str) -> ColumnElement[bool]:
     """A path as it was given when indexing, or the tail of it or of the absolute path the index keeps (key)."""
     alternatives = []
-    for pattern in value.split("|"):
+    for pattern in split_alternatives(value):
         pattern = pattern.removeprefix("./")
         # A JSONL record's key is the file's absolute path + "#" + its id.
         tails = [pattern] if pattern.startswith("/") else [pattern, "*/" + pattern]
@@ -157,7 +157,7 @@ def _glob_any(column: ColumnElement[str], patterns: Sequence[str], dialect: str)
     """`column` matches one of the globs: SQLite's own GLOB for one, else one regular expression for all of them
     (an OR of some 1,000 terms is too deep for SQLite, and PostgreSQL ran one expression per term)."""
     if dialect == "sqlite" and len(patterns) == 1:
-        return column.op("GLOB")(glob_to_sqlite(patterns[0]))
+        return column.op("GLOB", is_comparison=True)(glob_to_sqlite(patterns[0]))  # boolean: != negates it
     return column.regexp_match("|".join(glob_to_regex(p, atomic=dialect == "sqlite") for p in patterns))
 
 
@@ -218,7 +218,7 @@ class _Field:
 def _meta_clause(condition: Condition, field: _Field) -> ColumnElement[bool]:
     op = condition.op
     if op in ("=", "!="):
-        matched = _equals_any(field, condition.value.split("|"))
+        matched = _equals_any(field, split_alternatives(condition.value))
         return and_(field.present(), not_(func.coalesce(matched, false()))) if op == "!=" else matched
     if condition.kind == "number":
         left, right = field.number(), field.number_literal(condition.value)

@@ -30,6 +30,23 @@ def _glob_parts(pattern: str) -> Iterator[tuple[str, str]]:
         i += 1
 
 
+def split_alternatives(value: str) -> list[str]:
+    """`a|b|c` as its alternatives; a "|" inside a glob class is the character itself, so `a[|]b.txt` names the file
+    a|b.txt, which no other spelling can (classes read as _glob_parts reads them)."""
+    alternatives, start, i = [], 0, 0
+    while i < len(value):
+        if value[i] == "[":
+            close = value.find("]", i + 3 if value[i + 1:i + 2] in ("!", "^") else i + 2)
+            if close != -1:
+                i = close + 1
+                continue
+        if value[i] == "|":
+            alternatives.append(value[start:i])
+            start = i + 1
+        i += 1
+    return [*alternatives, value[start:]]
+
+
 def glob_to_regex(pattern: str, atomic: bool = False) -> str:
     """An anchored regular expression (POSIX and Python alike) matching what the glob `pattern` matches, classes
     read as SQLite's GLOB reads them (_class_ranges), so the two databases agree.

@@ -214,3 +214,18 @@ def test_metadata_values_compare_by_their_json_type_alike_on_both_databases(
         except WordNotFoundError:
             found = ""
     assert found == expected, where
+
+
+def test_a_bar_in_a_glob_class_names_itself(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """`a|b` means a or b, so a document named a|b could not be chosen at all: `[|]` (a glob class) is the bar."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a|b.txt").write_text("The bank of the river.\n")
+    (corpus / "r.jsonl").write_text('{"id": "x|y", "text": "The bank lent money."}\n')
+    (corpus / "b.txt").write_text("A bank.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        assert _documents(index, "document=x[|]y") == ["x|y"]
+        assert [Path(d).name for d in _documents(index, "path=*/a[|]b.txt")] == ["a|b.txt"]
+        assert sorted(Path(d).name for d in _documents(index, "path=*/a|*/b.txt")) == ["b.txt"]
+        assert _documents(index, "document!=x[|]y") and "x|y" not in _documents(index, "document!=x[|]y")
