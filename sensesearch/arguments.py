@@ -66,6 +66,13 @@ def text_argument(value: object, name: str) -> str:
     return clean_text(value)
 
 
+def flag(value: object, name: str) -> bool:
+    """A yes/no argument; UsageError for anything but a bool (lemma="no" is truthy, and had widened the search)."""
+    if not isinstance(value, bool):
+        raise UsageError(f"{name} must be True or False, not {value!r}")
+    return value
+
+
 def word_argument(value: object, name: str = "the word") -> str:
     """A word or phrase to look up, read as text_argument reads it; UsageError when it is empty or blank (`usages ""`
     had answered "'' does not occur", and `compare ""` loaded the model first)."""

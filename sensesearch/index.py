@@ -11,7 +11,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import dburl
-from .arguments import name_list, optional_number, text_argument, whole_number, word_argument
+from .arguments import flag, name_list, optional_number, text_argument, whole_number, word_argument
 from .config import IndexConfig
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
@@ -224,6 +224,7 @@ class SenseIndex(IndexOpening):
         """
         k = whole_number(k, "k", least=1)
         nprobe = optional_number(nprobe, "nprobe", least=1)
+        any_word = flag(any_word, "any_word")
         return self.searcher.query(text_argument(text, "the query text"), k=k, any_word=any_word,
                                    documents=self.document_labels(documents), nprobe=nprobe, lemma=lemma, where=where)
 

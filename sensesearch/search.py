@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .arguments import word_argument
+from .arguments import flag, word_argument
 from .encoder import Encoder
 from .errors import IndexCorruptError, WordNotFoundError
 from .filters import Condition, describe, parse_conditions
@@ -173,6 +173,7 @@ class Searcher:
         surrogate finds the U+FFFD it was stored as, and never reaches the tokenizer, which cannot encode it.
         """
         word = word_argument(word)
+        lemma = flag(lemma, "lemma")
         core = bare_word(word)  # "bank." and “bank” are the word bank: no tokenizer needed to see it
         form = normalize_form(core)
         one_word = is_one_word(core)

@@ -70,6 +70,19 @@ def test_a_limit_that_is_not_a_whole_number_from_1_is_a_usage_error(built: tuple
         index.sense("bank").tagged(limit=limit)
 
 
+@pytest.mark.parametrize("value", ["no", "false", 0, 1, None])
+def test_yes_no_arguments_take_true_or_false_only(built: tuple[SenseIndex, Path], value: Any) -> None:
+    """lemma="no" is truthy: it had widened the search to every form of the lemma."""
+    index, _ = built
+    with pytest.raises(UsageError, match="lemma must be True or False"):
+        index.usages("bank", lemma=value)
+    with pytest.raises(UsageError, match="lemma must be True or False"):
+        index.senses("bank", lemma=value)
+    with pytest.raises(UsageError, match="any_word must be True or False"):
+        index.query("The [[bank]] rose.", any_word=value)
+    assert index.usages("bank", lemma=False) and index.usages("bank", lemma=True)
+
+
 @pytest.mark.parametrize("k", [0, -1, 1.5, "3", None, True])
 def test_query_k_must_be_a_whole_number_from_1(built: tuple[SenseIndex, Path], k: Any) -> None:
     index, _ = built
