@@ -181,7 +181,8 @@ def _label(start: float, width: float, by: str) -> str:
         return f"{int(start)}s"
     if width == 1 and float(start).is_integer():
         return str(int(start))
-    spell = (lambda x: str(int(x)) if float(x).is_integer() else f"{x:g}")
+    # Whole numbers in full up to 15 digits (years, counts), else as %g: 1e308 had been spelt in 309 digits.
+    spell = (lambda x: str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}")
     return f"{spell(start)}–{spell(start + width)}"
 
 

@@ -88,6 +88,8 @@ def test_bins_are_counted_before_they_are_made() -> None:
         make_bins([1990, 2000], "year", bin_width=1e-9)
     bins, _, width = make_bins([1990, 2000], "year", bin_width=0.02)
     assert len(bins) == 501 and width == 0.02
+    bins, _, _ = make_bins([1.0, 5e307], "score", bin_width=1e308)  # had been labelled in 309 digits
+    assert bins[0][0] == "0–1e+308"
     # Too small to count: the message had given the bound (4,611,686,018,427,387,904) as the count.
     with pytest.raises(QueryError, match=r"into countless bins; at most 1,000"):
         make_bins([-1e308, 1e308], "score", bin_width=1e-300)
