@@ -155,8 +155,10 @@ def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str
     try:
         fields = clean_value(meta)
         digest = content_hash(text)
+        hashed = meta_hashed and bool(fields)
         document = Document(key=key, label=label, path=path, text=text, meta=fields,
-                            content_hash=sidecar.hash_with_fields(digest, fields) if meta_hashed and fields else digest)
+                            content_hash=sidecar.hash_with_fields(digest, fields) if hashed else digest,
+                            text_hash=digest if hashed else "")
     except InputError as exc:  # metadata over the bounds, from whatever source supplied it
         yield Skipped(skip_as or label, str(exc))
         return

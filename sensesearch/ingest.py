@@ -182,7 +182,8 @@ class Ingestor:
             existing = self.writer.document_by_key(item.key)
             if existing is not None and existing.interrupted:
                 log.info("indexing %s again: an earlier run stopped inside it", item.label)
-            elif existing is not None and existing.content_hash == item.content_hash:
+            elif existing is not None and (existing.content_hash == item.content_hash
+                                           or self._hashed_before_fields(existing, item)):
                 self.counters.unchanged += 1
                 continue
             elif existing is not None:
@@ -199,6 +200,12 @@ class Ingestor:
             # The old version's rows go with the new one's first chunk, in the same transaction, so a
             # crash in between never leaves the document missing.
             yield _PendingDocument(item, spans, replaces=existing)
+
+    def _hashed_before_fields(self, existing: DocumentRow, item: Document) -> bool:
+        """Whether `existing` is `item` as an index made before a JSONL record's hash covered its fields stored it:
+        the text's hash alone, and the same fields (else every such record would be encoded anew once)."""
+        return (bool(item.text_hash) and existing.content_hash == item.text_hash
+                and self.writer.document_meta(existing.id) == item.meta)
 
     def _skip(self, item: Skipped) -> None:
         log.warning("skipped %s: %s", item.path, item.reason, extra={"listed_in_report": True})

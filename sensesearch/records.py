@@ -21,6 +21,9 @@ class Document:
     text: str
     content_hash: str
     meta: dict[str, Any] = field(default_factory=dict)
+    text_hash: str = ""
+    """The hash of the text alone, where `content_hash` covers metadata fields too (a JSONL record's): what an index
+    made before fields were hashed stored for it."""
 
     def __post_init__(self) -> None:
         # Unbounded metadata would be stored, then break every JSON answer that shows it.

@@ -122,6 +122,10 @@ class StoreWriter:
         """The committed document stored under `key`, if any."""
         return self.meta.document_by_key(key)
 
+    def document_meta(self, document_id: int) -> dict[str, Any]:
+        """The committed metadata fields of a document."""
+        return self.meta.document_meta(document_id)
+
     def replace(self, existing: DocumentRow) -> None:
         """Delete a document's rows in this session; its vectors go right after the next commit."""
         conn = self._conn()

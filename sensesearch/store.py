@@ -140,6 +140,12 @@ class MetaStore:
                 row = own.execute(query).first()
         return DocumentRow(*row) if row else None
 
+    def document_meta(self, document_id: int) -> dict[str, Any]:
+        """The stored metadata fields of a document (empty when it has none)."""
+        with self.engine.connect() as conn:
+            meta = conn.execute(select(documents.c.meta).where(documents.c.id == document_id)).scalar()
+        return (json.loads(meta or "{}") if isinstance(meta, str) else meta) or {}
+
     def documents_where(self, where: Sequence[filters.Condition]) -> list[DocumentRow]:
         """The documents meeting every condition (see sensesearch.filters), in id order."""
         query = (select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,

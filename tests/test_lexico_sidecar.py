@@ -112,3 +112,26 @@ def test_documents_no_longer_read_from_their_paths_are_named_not_removed(tmp_pat
     result = CliRunner().invoke(app, ["index", str(corpus), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
     assert "Not read this time, still indexed: 2 documents" in " ".join(result.output.split())
+
+
+def test_records_stored_with_a_text_only_hash_are_unchanged_while_their_fields_are(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index made before a record's hash covered its fields stored the text's hash alone: the next `index` of the
+    same file must not encode every such record anew, nor miss a field edited since."""
+    from sensesearch import sidecar
+
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"id": "r1", "year": 1900, "text": "The bank closed."}\n'
+                       '{"id": "r2", "year": 1900, "text": "The bank opened."}\n')
+    with monkeypatch.context() as before:
+        before.setattr(sidecar, "hash_with_fields", lambda text_hash, fields: text_hash)  # as the older code hashed
+        with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+            index.add([records])
+    with SenseIndex.open(tmp_path / "idx") as index:
+        again = index.add([records])
+        assert (again.documents_unchanged, again.documents_replaced, again.documents_indexed) == (2, 0, 0)
+        records.write_text('{"id": "r1", "year": 2000, "text": "The bank closed."}\n'
+                           '{"id": "r2", "year": 1900, "text": "The bank opened."}\n')
+        edited = index.add([records])
+        assert (edited.documents_unchanged, edited.documents_replaced) == (1, 1)
+        assert [h.document for h in index.usages("bank", where=["year=2000"])] == ["r1"]
