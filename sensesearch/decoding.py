@@ -184,9 +184,9 @@ def _oddity(text: str, count_all: bool = True) -> tuple[int, int]:
 
     Implausible: controls, unassigned and private-use code points; a letter beside a letter of another script in one
     word ("a駉": latin-1 "año" read as GB18030), or a capital after a small letter ("еЯнбй": Greek read as cp1251);
-    a symbol or number between two letters ("przes³anie": Polish ł
-    read as cp1252; punctuation such as ’ or · may stand there); a word of three or more Latin letters none of them
-    ASCII ("áàíê": Russian банк read as cp1252), which no Latin-script language spells. In mostly-ASCII text, also
+    a symbol or number between two letters ("przes³anie": Polish ł read as cp1252; punctuation such as ’ or · may
+    stand there); a word of three or more Latin letters none of them ASCII ("áàíê": Russian банк read as cp1252),
+    which no Latin-script language spells. In mostly-ASCII text, also
     a lone CJK character ("the 舰 decrease": cp1252 "½¢" read as GB18030; Chinese words come in runs), and fewer
     characters means multi-byte sequences read as one (Big5 curly quotes read as "manĪ”s" in cp775).
     """

@@ -266,3 +266,10 @@ def _sqlite_field(function: str, meta: ColumnElement[Any], name: str) -> ColumnE
 def describe(conditions: Sequence[Condition]) -> str:
     """The conditions as one readable phrase, for messages ("where year>=1900 and party=Democratic")."""
     return "where " + " and ".join(str(c) for c in conditions) if conditions else ""
+
+
+def describe_scope(documents: Sequence[str] | None, conditions: Sequence[Condition], met: bool = True) -> str:
+    """What a search was kept to, for a "has no usage ..." message: " in the chosen documents where year>=1900",
+    with " (no indexed document meets it)" when `met` is false; "" for the whole index."""
+    return ((" in the chosen documents" if documents else "") + (" " + describe(conditions) if conditions else "")
+            + ("" if met or not conditions else " (no indexed document meets it)"))

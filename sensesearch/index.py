@@ -16,6 +16,7 @@ from .config import IndexConfig
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
 from .errors import ConfigMismatchError, SenseNotFoundError
+from .inputs import STDIN
 from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
 from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
@@ -133,6 +134,8 @@ class SenseIndex(IndexOpening):
         keys: set[str] = set()
         report = self.add_documents(noting_keys(read(items) if read else items, keys), progress=progress,
                                     chunk_encoder=chunk_encoder, phase=phase)
+        if all(str(path) == STDIN for path in paths):  # nothing indexed before can be absent from stdin
+            return report
         absent = absent_documents(self.catalog(), paths, keys)
         return replace(report, absent=tuple(entry.label for entry in absent))
 

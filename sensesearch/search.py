@@ -16,7 +16,7 @@ import numpy as np
 from .arguments import flag, word_argument
 from .encoder import Encoder
 from .errors import IndexCorruptError, WordNotFoundError
-from .filters import Condition, describe, parse_conditions
+from .filters import Condition, describe, describe_scope, parse_conditions
 from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, normalize_form, parse_marked, phrase_of,
                     span_vector, word_spans)
@@ -253,7 +253,7 @@ class Searcher:
 
     def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
                            lemma: str | None = None, where: Sequence[Condition] = ()) -> str:
-        scope = (" in the chosen documents" if documents else "") + (" " + describe(where) if where else "")
+        scope = describe_scope(documents, where)
         if len(phrase.words_at) > 1:
             message = (f"{word!r} does not occur in the index{scope} as the adjacent words "
                        + " ".join(phrase.keys))
@@ -262,9 +262,9 @@ class Searcher:
             everywhere = len(self.rows.occurrence_ids(form, lemma=lemma)) if scope else 0
             if everywhere:
                 # The word is there: the scope is what left nothing, and words "starting alike" would name itself.
-                met = " (no indexed document meets it)" if where and not self.rows.documents_where(where) else ""
-                return (f"{what} has no usage{scope}{met}, though the index has {everywhere} "
-                        f"usage{'s' if everywhere != 1 else ''} of it")
+                met = not where or bool(self.rows.documents_where(where))
+                return (f"{what} has no usage{describe_scope(documents, where, met)}, though the index has "
+                        f"{everywhere} usage{'s' if everywhere != 1 else ''} of it")
             message = f"{what} does not occur in the index{scope}"
             similar = self.rows.top_forms(form[:3]) if len(form) >= 3 else []
             if similar:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .arguments import optional_number, whole_number
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
-from .filters import Condition, describe, parse_conditions
+from .filters import Condition, describe_scope, parse_conditions
 from .inventory import Inventory, WordInventory
 from .query import bare_key, parse_marked
 from .records import Hit
@@ -229,9 +229,8 @@ def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, docume
     allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents, where=where)]
     kept = ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
     if len(ids) and not len(kept):
-        scope = (" in the chosen documents" if documents else "") + (" " + describe(where) if where else "")
-        met = " (no indexed document meets it)" if where and not index.store.documents_where(where) else ""
-        raise WordNotFoundError(f"{inventory.word!r} has no usage in the sense {sense!r}{scope}{met}, though it has "
+        scope = describe_scope(documents, where, met=not where or bool(index.store.documents_where(where)))
+        raise WordNotFoundError(f"{inventory.word!r} has no usage in the sense {sense!r}{scope}, though it has "
                                 f"{len(ids)}")
     return kept
 
