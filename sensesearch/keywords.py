@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 
+import regex
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .normalize import fold_text
@@ -15,7 +15,9 @@ from .records import Hit
 
 CONTEXT_WORDS = 10
 PRIOR_WEIGHT = 0.1
-_LETTERS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_LETTERS = regex.compile(r"\p{L}[\p{L}\p{M}]*(?:['’]\p{L}[\p{L}\p{M}]*)?")
+"""A context word: letters with their combining marks (a vowel sign, a harakat, an accent), so "मैं" or "كَتَبَ" are
+one word, not cut at each mark."""
 
 
 def context_words(hit: Hit, window: int = CONTEXT_WORDS) -> set[str]:

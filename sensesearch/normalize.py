@@ -30,7 +30,11 @@ Accents are kept: "café" and "cafe" are different words.
 Offsets: `fold` works on extended grapheme clusters (UAX #29, the `regex` module's \\X) after the
 ignorables are removed, each cluster normalised on its own; every folded character records the
 cluster of the original it came from, so a folded span maps back to whole clusters of the original
-text. Offsets are Python str indices (Unicode code points) into the unnormalised text.
+text. Text that folding leaves as it is maps to itself, widened to whole clusters too: an uncased
+BERT tokenizer strips combining marks (its accent stripping removes category Mn), so its offsets
+stop before a word's last marks ("मैं" ended after "म", "كَتَبَ" before its final fatha). A word is
+thus the same span whatever else its sentence holds. Offsets are Python str indices (Unicode code
+points) into the unnormalised text.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ _VISIBLE = regex.compile(r"[^\s\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
+_EXTENDS_CLUSTER = regex.compile(r"[\p{M}\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}]")
+"""Characters that join the cluster before them (marks, ZWJ and the like): text without one is all one-character
+clusters, so spans into it need no widening."""
 
 
 @dataclass(frozen=True)
@@ -55,35 +62,51 @@ class Folded:
     """`text` folded from `original`; `starts[i]`, `ends[i]` is the original span of folded character i.
 
     Both maps are int64 arrays of len(text), or None where folding changed nothing (identity).
+    `clustered`: whether spans of an unchanged `text` may end or start inside a grapheme cluster.
     """
 
     original: str
     text: str
     starts: np.ndarray | None = None
     ends: np.ndarray | None = None
+    clustered: bool = False
 
     @property
     def changed(self) -> bool:
         return self.starts is not None
 
+    @property
+    def maps_spans(self) -> bool:
+        """Whether `spans` may change a span (folding changed the text, or it has clusters of several characters)."""
+        return self.starts is not None or self.clustered
+
     def spans(self, spans: np.ndarray) -> np.ndarray:
-        """(n, 2) int32 [start, end) spans of non-empty stretches of `text`, as spans of `original`."""
+        """(n, 2) int32 [start, end) spans of non-empty stretches of `text`, as spans of `original` covering
+        whole extended grapheme clusters."""
         spans = np.asarray(spans).reshape(-1, 2)
-        if self.starts is None or self.ends is None or len(spans) == 0:
+        if len(spans) == 0 or not self.maps_spans:
             return spans
+        if self.starts is None or self.ends is None:
+            return whole_clusters(self.original, spans)
         mapped = np.stack([self.starts[spans[:, 0]], self.ends[spans[:, 1] - 1]], axis=1)
         return mapped.astype(np.int32)
 
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """One [start, end) span of `text` (end > start) as a span of `original`."""
-        s, e = self.spans(np.array([[start, end]], dtype=np.int64))[0].tolist()
-        return int(s), int(e)
+
+def whole_clusters(text: str, spans: np.ndarray) -> np.ndarray:
+    """(n, 2) int32 spans of `text` widened to whole extended grapheme clusters (UAX #29): a start inside a cluster
+    moves back to the cluster's first character, an end inside one moves on past its last."""
+    edges = np.fromiter((0, *(m.end() for m in _CLUSTER.finditer(text))), dtype=np.int64)
+    starts = edges[np.searchsorted(edges, spans[:, 0], side="right") - 1]
+    ends = edges[np.searchsorted(edges, spans[:, 1], side="left")]
+    return np.stack([starts, ends], axis=1).astype(np.int32)
 
 
 def fold(text: str) -> Folded:
     """`text` with ignorables removed and NFKC applied (see the module docstring), with its offset map."""
-    if text.isascii() or (_IGNORABLE.search(text) is None and unicodedata.is_normalized("NFKC", text)):
+    if text.isascii():
         return Folded(text, text)
+    if _IGNORABLE.search(text) is None and unicodedata.is_normalized("NFKC", text):
+        return Folded(text, text, clustered=_EXTENDS_CLUSTER.search(text) is not None)
     kept = [i for i, ch in enumerate(text) if not _IGNORABLE.fullmatch(ch)]
     stripped = "".join(text[i] for i in kept)
     parts: list[str] = []

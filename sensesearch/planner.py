@@ -164,22 +164,28 @@ class Planner:
         rows = np.full(total, -1, dtype=np.int64)
         rows[in_word] = word_of_piece - word_start[sentence_of_piece[in_word]]
         spans = np.stack([offsets[first, 0], offsets[last, 1]], axis=1).astype(np.int32)
-        changed = [i for i, sentence in enumerate(folded) if sentence.changed]
-        for i in changed:
+        mapped = [i for i, sentence in enumerate(folded) if sentence.maps_spans]
+        for i in mapped:
             kept = slice(word_start[i], word_start[i + 1])
             spans[kept] = folded[i].spans(spans[kept])
-        if changed:
-            # One original character can fold into several words ("⑴" into "(1)", "ﷺ" into four Arabic words);
-            # they are one word of the text, one occurrence, not several at the same place.
+        if mapped:
+            # One original character can fold into several words ("⑴" into "(1)", "ﷺ" into four Arabic words), and
+            # words the tokenizer cut inside one grapheme cluster share it: one word of the text, one occurrence.
             sentence_of_word = words // base
-            repeated = np.flatnonzero((spans[1:] == spans[:-1]).all(axis=1)
+            # The furthest end so far in each word's sentence (ends shifted by sentence, so one running maximum).
+            shift = sentence_of_word * (int(spans[:, 1].max(initial=0)) + 1)
+            reach = np.maximum.accumulate(spans[:, 1] + shift) - shift
+            repeated = np.flatnonzero((spans[1:, 0] < reach[:-1])
                                       & (sentence_of_word[1:] == sentence_of_word[:-1])) + 1
             if len(repeated):
                 merged = np.cumsum(np.isin(np.arange(len(words)), repeated, invert=True)) - 1
                 kept_words = np.setdiff1d(np.arange(len(words)), repeated)
                 group_last = np.full(len(kept_words), -1, dtype=np.int64)
                 np.maximum.at(group_last, merged, last)
+                group_end = np.zeros(len(kept_words), dtype=np.int64)
+                np.maximum.at(group_end, merged, spans[:, 1])
                 first, last, spans = first[kept_words], group_last, spans[kept_words]
+                spans[:, 1] = group_end
                 word_start = np.searchsorted(sentence_of_word[kept_words], np.arange(len(encodings) + 1))
                 rows[in_word] = merged[word_of_piece] - word_start[sentence_of_piece[in_word]]
         return ChunkPieces(ids, rows, run_starts(counts), first, last, word_start.astype(np.int64), spans)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,18 +50,23 @@ def test_model_text_keeps_case_but_folds_forms() -> None:
     assert fold_text("Co\u00adoperate \uff22ank cafe\u0301") == "Cooperate Bank caf\u00e9"
 
 
+def _span(folded: Any, start: int, end: int) -> tuple[int, int]:
+    s, e = folded.spans(np.array([[start, end]], dtype=np.int64))[0].tolist()
+    return s, e
+
+
 def test_offset_map_points_into_the_original() -> None:
     original = "At the cafe\u0301 we co\u00adoperate \uff42\uff41\uff4e\uff4b."
     folded = fold(original)
     assert folded.text == "At the caf\u00e9 we cooperate bank."
     for word in ("caf\u00e9", "cooperate", "bank"):
         start = folded.text.index(word)
-        s, e = folded.span(start, start + len(word))
+        s, e = _span(folded, start, start + len(word))
         assert word_key(original[s:e]) == word
     start = folded.text.index("caf\u00e9")
-    assert folded.span(start, start + 4) == (7, 12)
+    assert _span(folded, start, start + 4) == (7, 12)
     start = folded.text.index("cooperate")
-    assert original[slice(*folded.span(start, start + 9))] == "co\u00adoperate"
+    assert original[slice(*_span(folded, start, start + 9))] == "co\u00adoperate"
 
 
 def test_unchanged_text_has_identity_map() -> None:
@@ -145,6 +151,9 @@ def test_context_keywords_and_sorting_read_folded_words() -> None:
                    sentence_id=0, position=0, doc_start=start)
 
     assert context_words(hit("The cafe\u0301 co\u00adoperate bank")) == {"caf\u00e9", "cooperate"}
+    # Letters keep their combining marks: "मैं नमस्ते" were cut into "म", "नमस" and "त" at each vowel sign.
+    assert context_words(hit("\u092e\u0948\u0902 \u0928\u092e\u0938\u094d\u0924\u0947 x\u0304 bank")) == {
+        "\u092e\u0948\u0902", "\u0928\u092e\u0938\u094d\u0924\u0947", "x\u0304"}
     hits = [hit("Zebra bank"), hit("cafe\u0301 bank"), hit("Caf\u00e9 bank"), hit("able bank")]
     assert [h.sentence for h in sort_hits(hits, "left")][:2] == ["able bank", "cafe\u0301 bank"]
 

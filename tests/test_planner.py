@@ -271,3 +271,39 @@ def test_a_character_that_folds_into_several_words_is_one_word(tokenizer: Any) -
     long_fed = segment_pieces(plan, 2)
     assert sorted(long_fed) == list(range(len(plan.spans[2]))) and len(plan.spans[2]) == 303  # Long, 300 x ⑴, end, .
     assert plan.pieces[2] == len(tokenizer(sentences[2].replace("\u2474", "(1)"), add_special_tokens=False)["input_ids"])
+
+
+def test_a_word_keeps_the_combining_marks_the_uncased_tokenizer_strips(tokenizer: Any) -> None:
+    """The uncased tokenizer's accent stripping drops category Mn, and its offsets stopped before a word's last
+    marks: "मैं" was stored as "म" (its vowel sign left at the start of the right context), "नमस्ते" as "नमस्त",
+    Arabic words lost their final short vowels, and a sentence holding a character that folding changes kept them,
+    so one word was stored under two keys."""
+    hindi = "\u092e\u0948\u0902 \u092c\u0948\u0902\u0915 \u0917\u092f\u093e \u0914\u0930 \u0928\u092e\u0938\u094d\u0924\u0947 \u0915\u0939\u093e\u0964"
+    sentences = [hindi, hindi[:-1] + " \uff42\u0964", "\u0643\u064e\u062a\u064e\u0628\u064e \u0641\u064a.",
+                 "\u0e09\u0e31\u0e19\u0e44\u0e1b\u0e18\u0e19\u0e32\u0e04\u0e32\u0e23\u0e19\u0e35\u0e49",
+                 "The symbol x\u0304 means.", "\u65e5\u0301\u672c x"]
+    plan = planner(tokenizer).plan(sentences)
+    words = [[s[a:b] for a, b in spans.tolist()] for s, spans in zip(sentences, plan.spans)]
+    assert words[0] == ["\u092e\u0948\u0902", "\u092c\u0948\u0902\u0915", "\u0917\u092f\u093e", "\u0914\u0930",
+                        "\u0928\u092e\u0938\u094d\u0924\u0947", "\u0915\u0939\u093e", "\u0964"]
+    assert words[1] == words[0][:-1] + ["\uff42", "\u0964"]
+    assert words[2] == ["\u0643\u064e\u062a\u064e\u0628\u064e", "\u0641\u064a", "."]
+    assert words[3] == [sentences[3]]
+    assert words[4] == ["The", "symbol", "x\u0304", "means", "."]
+    # A mark on a CJK character belongs to it, and the next character is a word of its own.
+    assert words[5] == ["\u65e5\u0301", "\u672c", "x"]
+
+
+
+def test_words_cut_inside_one_cluster_are_one_word_with_all_its_pieces(tokenizer: Any) -> None:
+    """The tokenizer splits every CJK ideograph off, even from an enclosing mark (category Me, which it keeps) that
+    belongs to its grapheme cluster: both pieces widen to the cluster, and they are one word, not two at one place."""
+    sentences = ["日⃝ 本⃝⃝ x", "plain x"]
+    chunk = planner(tokenizer).pieces(sentences)
+    first = chunk.sentence(0)
+    assert [sentences[0][a:b] for a, b in first.spans.tolist()] == ["日⃝", "本⃝⃝", "x"]
+    pieces = tokenizer(sentences[0], add_special_tokens=False)["input_ids"]
+    assert first.ids.tolist() == pieces and first.word_of_piece.tolist()[-1] == 2
+    assert first.first_piece.tolist()[0] == 0 and first.last_piece.tolist()[-1] == len(pieces) - 1
+    assert sorted(set(first.word_of_piece.tolist()) - {-1}) == [0, 1, 2]
+    assert chunk.sentence(1).spans.tolist() == [[0, 5], [6, 7]]
