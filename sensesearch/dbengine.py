@@ -15,19 +15,43 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import case, create_engine, event, func, inspect, literal_column, text
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import access, dburl
 from .errors import IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError, UsageError
+from .normalize import nfc
 
 DAMAGED_DATABASE_ADVICE = ("restore meta.sqlite (with its -wal file) from a backup, or index the corpus again "
                            "into a new folder and delete this one")
 
 
+SQLITE_NFC = "sensesearch_nfc"
+"""The SQL function installed on every SQLite connection: its text argument in NFC (normalize.nfc; NULL stays)."""
+
+
+def nfc_column(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """A text column read in Unicode NFC (`--where` compares text so, sensesearch.filters): SQLite through
+    SQLITE_NFC, PostgreSQL through its normalize(), which a database not in UTF8 refuses (there, as stored)."""
+    if dialect == "sqlite":
+        return getattr(func, SQLITE_NFC)(column)
+    return case((func.current_setting("server_encoding") == "UTF8", func.normalize(column, literal_column("NFC"))),
+                else_=column)
+
+
+def _nfc_or_null(value: str | None) -> str | None:
+    return None if value is None else nfc(value)
+
+
+def _sqlite_functions(dbapi_connection: Any) -> None:
+    dbapi_connection.create_function(SQLITE_NFC, 1, _nfc_or_null, deterministic=True)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_functions(dbapi_connection)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -36,6 +60,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_functions(dbapi_connection)
     # Only the wait for a writer's checkpoint: setting the journal mode would be a write.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=30000")

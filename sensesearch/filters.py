@@ -6,10 +6,12 @@ FIELD is `path` (the file a document came from), `document` (its label) or a met
 of = != < <= > >=. The VALUE decides the comparison: a number compares numerically (with numbers
 stored as JSON numbers or as numeric strings), an ISO date (1945, 1945-01, 1945-01-21, with time)
 compares as a date string, `true`/`false` match JSON booleans, anything else compares as text
-(exactly, case-sensitively); with = and != a value holding * ? or [..] is a glob and
+(exactly, case-sensitively, NFC); with = and != a value holding * ? or [..] is a glob and
 `a|b|c` means any of them, each compared by its own kind. The stored value's JSON type decides what it
 can match: text, dates and globs match strings, numbers match JSON numbers and strings that spell one,
-true/false match JSON booleans. Documents lacking the field match no condition on it (not even !=);
+true/false match JSON booleans. Text (paths and labels too) compares in Unicode NFC on both sides, as canonically
+equivalent spellings are one text (UAX #15): a value typed "Émile" matches one stored decomposed, as macOS file
+names and many exported files are, the way `-d` names a document. Documents lacking the field match no condition on it (not even !=);
 a JSON null is a value, which != matches. Several conditions all have to hold.
 
 Conditions become one boolean clause over the documents table, evaluated by the database: the
@@ -33,8 +35,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .arguments import one_or_many
 from .errors import QueryError, UsageError
+from .dbengine import nfc_column
 from .globs import glob_to_regex, glob_to_sqlite, split_alternatives
-from .normalize import clean_text
+from .normalize import clean_text, nfc
 
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
 BUILTIN_FIELDS = ("path", "document")
@@ -123,8 +126,9 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
         values = split_alternatives(condition.value)
         globs = [v for v in values if _GLOB_CHARS.search(v)]
         plain = [v for v in values if v not in globs]
-        matched = or_(*([documents.c.label.in_(plain)] if plain else []),
-                      *([_glob_any(documents.c.label, globs, dialect)] if globs else []))
+        label = nfc_column(documents.c.label, dialect)
+        matched = or_(*([label.in_([nfc(v) for v in plain])] if plain else []),
+                      *([_glob_any(label, globs, dialect)] if globs else []))
     else:
         name = field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field
         return _meta_clause(condition, _Field.of(documents.c.meta, name, dialect))
@@ -148,14 +152,17 @@ def _path_match(value: str, documents: Table, dialect: str) -> ColumnElement[boo
 
 
 def _text_match(column: ColumnElement[str], value: str, dialect: str, force_glob: bool = False) -> ColumnElement[bool]:
+    column = nfc_column(column, dialect)
     if not (force_glob or _GLOB_CHARS.search(value)):
-        return column == value
+        return column == nfc(value)
     return _glob_any(column, [value], dialect)
 
 
+
 def _glob_any(column: ColumnElement[str], patterns: Sequence[str], dialect: str) -> ColumnElement[bool]:
-    """`column` matches one of the globs: SQLite's own GLOB for one, else one regular expression for all of them
-    (an OR of some 1,000 terms is too deep for SQLite, and PostgreSQL ran one expression per term)."""
+    """`column` (read in NFC) matches one of the globs: SQLite's own GLOB for one, else one regular expression for
+    all of them (an OR of some 1,000 terms is too deep for SQLite, and PostgreSQL ran one expression per term)."""
+    patterns = [nfc(p) for p in patterns]
     if dialect == "sqlite" and len(patterns) == 1:
         return column.op("GLOB", is_comparison=True)(glob_to_sqlite(patterns[0]))  # boolean: != negates it
     return column.regexp_match("|".join(glob_to_regex(p, atomic=dialect == "sqlite") for p in patterns))
@@ -198,7 +205,8 @@ class _Field:
         return self.kind.is_not(None)
 
     def text(self) -> ColumnElement[str]:
-        return case((self.holds("string"), self.value), else_=None)
+        """A string's text in NFC (nfc_column); NULL for other JSON types."""
+        return case((self.holds("string"), nfc_column(self.value, self.dialect)), else_=None)
 
     def number(self) -> ColumnElement[Any]:
         """JSON numbers, and strings that spell one (_NUMBER_TEXT, white space around allowed); NULL otherwise.
@@ -223,7 +231,7 @@ def _meta_clause(condition: Condition, field: _Field) -> ColumnElement[bool]:
     if condition.kind == "number":
         left, right = field.number(), field.number_literal(condition.value)
     else:
-        left, right = field.text(), literal(condition.value, String)
+        left, right = field.text(), literal(nfc(condition.value), String)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 
 
@@ -240,7 +248,7 @@ def _equals_any(field: _Field, values: Sequence[str]) -> ColumnElement[bool]:
     if numbers:
         options.append(field.number().in_([field.number_literal(v) for v in numbers]))
     if texts:
-        options.append(field.text().in_(texts))
+        options.append(field.text().in_([nfc(v) for v in texts]))
     return or_(*options)
 
 

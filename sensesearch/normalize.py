@@ -139,6 +139,11 @@ def clean_text(text: str) -> str:
     return _UNSTORABLE.sub("\ufffd", text)
 
 
+def nfc(text: str) -> str:
+    """`text` in Unicode Normalization Form C (canonically equivalent spellings made one; UAX #15)."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def word_key(word: str) -> str:
     """The lookup key of a word: `clean_text`, `fold_text`, Turkic I folded, full case folding, NFKC again."""
     folded = unicodedata.normalize("NFKC", fold_text(clean_text(word))).translate(_TURKIC)

@@ -229,3 +229,30 @@ def test_a_bar_in_a_glob_class_names_itself(tmp_path: Path, fake_settings: Encod
         assert [Path(d).name for d in _documents(index, "path=*/a[|]b.txt")] == ["a|b.txt"]
         assert sorted(Path(d).name for d in _documents(index, "path=*/a|*/b.txt")) == ["b.txt"]
         assert _documents(index, "document!=x[|]y") and "x|y" not in _documents(index, "document!=x[|]y")
+
+
+def test_text_values_labels_and_paths_match_in_either_unicode_form(tmp_path: Path, fake_settings: EncoderSettings,
+                                                                     db_url: str | None) -> None:
+    """Canonically equivalent spellings are one text: `--where 'auteur=Émile Zola'` typed (NFC) found nothing when
+    the file held it decomposed (NFD, as macOS file names and many exports are), nor did `document=é3` or a path
+    typed NFC for a file named in NFD, though `-d` finds them."""
+    nfd, nfc = "E\u0301mile Zola", "\u00c9mile Zola"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    records = [{"id": "e\u03013", "text": "The bank rose.", "auteur": nfd, "ville": "Ni\u0301mes"},
+               {"id": "b", "text": "The bank fell.", "auteur": nfc, "ville": "Lyon"},
+               {"id": "c", "text": "The bank stood.", "auteur": "Emile Zola", "ville": "Paris"}]
+    (corpus / "r.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    (corpus / "re\u0301sume\u0301.txt").write_text("A bank of snow.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+        for where, expected in (([f"auteur={nfc}"], ["e\u03013", "b"]), ([f"auteur={nfd}"], ["e\u03013", "b"]),
+                                (["auteur=\u00c9mile*"], ["e\u03013", "b"]), (["auteur=E*"], ["c"]),
+                                ([f"auteur!={nfc}"], ["c"]), (["ville=N\u00edmes|Lyon"], ["e\u03013", "b"]),
+                                (["ville<N\u00edn"], ["e\u03013", "b"]), (["document=\u00e93"], ["e\u03013"]),
+                                (["document=\u00e9?"], ["e\u03013"]), (["document!=\u00e93", "auteur=*Zola"],
+                                                                         ["b", "c"])):
+            assert sorted(_documents(index, *where)) == sorted(expected), where
+        resume = [Path(d).name for d in _documents(index, "path=*/r\u00e9sum\u00e9.txt")]
+        assert resume == ["re\u0301sume\u0301.txt"]
+        assert [Path(d).name for d in _documents(index, "path=corpus/r\u00e9sum\u00e9.txt")] == resume
