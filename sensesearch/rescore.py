@@ -26,6 +26,9 @@ CANDIDATES_PER_HIT = 20
 LOSSY_CODES = frozenset({"pq"})
 """Codes whose error exceeds 0.01 in cosine; sq8 (about 0.005) and the exact codes are not re-scored."""
 
+ENCODE_SENTENCES = 1024
+"""Sentences encoded at once by exact_vectors: a chunk's word vectors (some 25 words a sentence) are held together."""
+
 Encode = Callable[[Sequence[str]], list[EncodedSentence]]
 
 
@@ -51,21 +54,27 @@ def exact_vectors(places: Sequence[tuple[int, ...]], rows: Mapping[int, Occurren
     """Unit vectors (float32, len(places) x dim) of usages, from their sentences encoded again.
 
     A place is one occurrence id, or the ids of a phrase's words (its vector is their unit mean, as
-    the search computes it from stored vectors). Every id must have a row in `rows`.
+    the search computes it from stored vectors). Every id must have a row in `rows`. Sentences are
+    encoded ENCODE_SENTENCES at a time, so every usage of a frequent word needs no more memory than that.
     """
-    sentence_of: dict[int, int] = {}
-    texts: list[str] = []
-    for place in places:
-        for occurrence_id in place:
-            row = rows[occurrence_id]
-            if row.sentence_id not in sentence_of:
-                sentence_of[row.sentence_id] = len(texts)
-                texts.append(row.sentence_text)
-    encoded = encode(texts)
-    vectors = []
-    for place in places:
-        words = [stored_row_vector(encoded[sentence_of[rows[i].sentence_id]], rows[i].position, rows[i].start,
-                                   rows[i].end, i, rows[i].sentence_id) for i in place]
-        mean = np.mean(words, axis=0)
-        vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+    vectors: list[np.ndarray] = []
+    first = 0
+    while first < len(places):
+        sentence_of: dict[int, int] = {}
+        texts: list[str] = []
+        last = first
+        while last < len(places) and (len(texts) < ENCODE_SENTENCES or rows[places[last][0]].sentence_id in sentence_of):
+            for occurrence_id in places[last]:
+                row = rows[occurrence_id]
+                if row.sentence_id not in sentence_of:
+                    sentence_of[row.sentence_id] = len(texts)
+                    texts.append(row.sentence_text)
+            last += 1
+        encoded = encode(texts)
+        for place in places[first:last]:
+            words = [stored_row_vector(encoded[sentence_of[rows[i].sentence_id]], rows[i].position, rows[i].start,
+                                       rows[i].end, i, rows[i].sentence_id) for i in place]
+            mean = np.mean(words, axis=0)
+            vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+        first = last
     return np.asarray(vectors, dtype=np.float32).reshape(len(places), -1)

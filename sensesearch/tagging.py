@@ -23,8 +23,9 @@ from .errors import InputError
 from .evaldata import WsdItem, target_sentence
 from .records import EncodedSentence
 
-CLASSIFIER_VERSION = 1
-"""Part of the tag cache key: raise it whenever classify() would tag differently."""
+CLASSIFIER_VERSION = 2
+"""Part of the tag cache key: raise it whenever classify() would tag differently, or its vectors change (2: a pq
+index's usages are read as exact vectors, not decoded codes)."""
 METHODS = SENSE_METHODS
 DEFAULT_KNN = 5
 ENCODE_CHUNK = 256
