@@ -11,7 +11,7 @@ import regex
 from .arguments import word_argument
 from .encoder import Encoder
 from .errors import QueryError
-from .query import is_punctuation, normalize_form, parse_marked, phrase_of, span_vector, word_spans
+from .query import is_punctuation, normalize_form, own_sentence, parse_marked, phrase_of, span_vector, word_spans
 
 _LETTER = regex.compile(r"[\p{L}\p{N}]")
 
@@ -84,9 +84,11 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
             located.append(locate(word, line, encoder))
         except QueryError as exc:
             raise QueryError(f"line {number}: {exc}") from None
-    encoded = encoder.encode([text for text, _, _ in located])
+    # Each line is encoded as the index would encode it: the sentence holding the target, not the whole line.
+    cut = [own_sentence(*place) for place in located]
+    encoded = encoder.encode([text for text, _, _ in cut])
     vectors = []
-    for (text, start, end), enc in zip(located, encoded):
+    for (text, start, end), enc in zip(cut, encoded):
         try:
             vectors.append(span_vector(enc, start, end, text)[1])
         except QueryError as exc:

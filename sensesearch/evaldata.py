@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .decoding import physical_lines, read_text
 from .errors import InputError
-from .segment import split_sentences
+from .segment import sentence_holding
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,11 @@ def token_span(text: str, position: int) -> tuple[int, int]:
 
 def target_sentence(item: WsdItem) -> tuple[str, int, int]:
     """The sentence holding the target, as the index would cut it, with the target span inside it."""
-    for start, end in split_sentences(item.text):
-        if start <= item.start < end:
-            return item.text[start:end], item.start - start, item.end - start
-    raise InputError(f"the target of {item.text[:60]!r} lies in no sentence")
+    found = sentence_holding(item.text, item.start, item.end)
+    if found is None:
+        raise InputError(f"the target of {item.text[:60]!r} lies in no sentence")
+    start, end = found
+    return item.text[start:end], item.start - start, item.end - start
 
 
 def subsample(items: Sequence[WsdItem], limit: int | None, seed: int, tag: str) -> tuple[WsdItem, ...]:

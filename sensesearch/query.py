@@ -13,6 +13,7 @@ import regex
 from .errors import QueryError
 from .normalize import IGNORABLE, clean_text, fold_text, word_key
 from .records import EncodedSentence
+from .segment import sentence_holding
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
@@ -133,6 +134,16 @@ def bare_key(text: str) -> str:
 def words_in_span(spans: np.ndarray, start: int, end: int) -> list[int]:
     """Rows of word spans that overlap the character range [start, end)."""
     return [i for i, (s, e) in enumerate(spans.tolist()) if s < end and e > start]
+
+
+def own_sentence(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """The sentence of `text` holding [start, end) as the index cuts text (segment.sentence_holding; all of `text`
+    where it lies in none), and the span's offsets in it: what is encoded for a query or a compared line, so that a
+    corpus sentence given in its paragraph gets the very vector the index stored for it (cosine 1.0, not 0.995)."""
+    found = sentence_holding(text, start, end)
+    if found is None:
+        return text, start, end
+    return text[found[0]:found[1]], start - found[0], end - found[0]
 
 
 def span_vector(encoded: EncodedSentence, start: int, end: int, text: str) -> tuple[list[int], np.ndarray]:

@@ -20,7 +20,7 @@ from .errors import IndexCorruptError, WordNotFoundError
 from .filters import Condition, describe, describe_scope, parse_conditions
 from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, normalize_form, parse_marked, phrase_of,
-                    span_vector, word_spans)
+                    own_sentence, span_vector, word_spans)
 from .records import Hit
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
 
@@ -59,8 +59,9 @@ class Searcher:
     def embed_marked(self, text: str) -> tuple[MarkedQuery, np.ndarray]:
         """The query sentence and the unit vector of its marked span (the mean of its words if several)."""
         marked = parse_marked(text)
-        encoded = self.encoder().encode([marked.text])[0]
-        _, vector = span_vector(encoded, marked.start, marked.end, marked.text)
+        sentence, start, end = own_sentence(marked.text, marked.start, marked.end)
+        encoded = self.encoder().encode([sentence])[0]
+        _, vector = span_vector(encoded, start, end, sentence)
         return marked, vector
 
     def query(self, text: str, k: int = 10, any_word: bool = False, documents: Sequence[str] | None = None,

@@ -62,6 +62,15 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS,
     return [(start, end) for start, end in spans if has_visible(text, start, end)]
 
 
+def sentence_holding(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of `text` an index encodes [start, end) in: the sentence of split_sentences holding it (the run of
+    sentences from the first to the last it overlaps, for a span across a boundary); None where it lies in none.
+    Whatever is encoded to be compared with indexed usages (a query, an evaluation item, a compared line) is cut
+    so, since a word's vector depends on all of the text encoded with it."""
+    inside = [(s, e) for s, e in split_sentences(text) if s < max(end, start + 1) and start < e]
+    return (inside[0][0], inside[-1][1]) if inside else None
+
+
 def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The paragraph text[start:end] cut before list items and after headings and one-line units."""
     if text.find("\n", start, end) < 0:

@@ -163,3 +163,26 @@ def test_compare_names_lines_as_the_file_numbers_them() -> None:
         check_lines("bank", lines)
     with pytest.raises(QueryError, match="^line 4: "):
         compare(FakeEncoder(EncoderSettings(model="fake:test")), "bank", ["The bank rose.", "", "", "Banks fell."])
+
+
+def test_a_query_or_compared_line_is_encoded_as_the_index_cuts_its_text(tmp_path: Path) -> None:
+    """A corpus line of two sentences given as the query found its own usage at 0.995, not 1.0, and `compare`
+    encoded whole lines, so neither reproduced the index's vectors: the index encodes sentence by sentence."""
+    from sensesearch.compare import compare
+    from sensesearch.segment import sentence_holding
+
+    line = "The steel beam swung from the crane. Workers watched the tall tower."
+    index = _index(tmp_path, line + "\nA crane waded through the marsh.\n")
+    with SenseIndex.open(index) as opened:
+        hits = opened.query(line.replace("crane", "[[crane]]"), k=1)
+        assert hits[0].sentence == "The steel beam swung from the crane." and hits[0].score == pytest.approx(1, abs=1e-4)
+        # The second sentence marked: its words' context is their own sentence, as stored.
+        assert opened.query(line.replace("Workers", "[[Workers]]"), k=1)[0].score == pytest.approx(1, abs=1e-4)
+        stored = opened.word_vectors("crane")[1]
+        encoder = opened.searcher.encoder()
+    found = compare(encoder, "crane", [line, "A crane waded through the marsh."]).similarity
+    assert found[0][1] == pytest.approx(float(stored[0] @ stored[1]), abs=2e-3)  # stored codes are sq8
+    assert found[0][1] == compare(encoder, "crane", ["The steel beam swung from the crane.",
+                                                     "A crane waded through the marsh."]).similarity[0][1]
+    assert sentence_holding(line, 30, 35) == (0, 36) and sentence_holding(line, 37, 44) == (37, len(line))
+    assert sentence_holding(line, 30, 44) == (0, len(line)) and sentence_holding("   ", 1, 2) is None
