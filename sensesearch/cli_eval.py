@@ -77,10 +77,8 @@ def eval_coarsewsd(
         table.add_row(word, str(score.n_train), str(score.n), f"{score.accuracy:.2f}", f"{score.macro_f1:.2f}",
                       f"{score.majority_baseline:.2f}")
     out.print(table)
-    recipe = f"{report.model}, layers {report.layers}, {report.combine}, pooling {report.pooling}"
     out.print(f"mean accuracy {report.mean_accuracy:.2f}  overall {report.overall_accuracy:.2f}  "
-              f"macro-F1 {report.macro_f1:.2f}  ({report.method}{f', k={report.k}' if report.k else ''}; {recipe}; "
-              f"{report.seconds:.0f} s)")
+              f"macro-F1 {report.macro_f1:.2f}  ({report.describe()}; {report.seconds:.0f} s)")
 
 
 @eval_app.command("wic")

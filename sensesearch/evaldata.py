@@ -36,6 +36,8 @@ class WsdWord:
     items: tuple[WsdItem, ...]
     classes: dict[str, str]
     source: str
+    limit: int | None = None
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,8 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def read_coarsewsd_word(folder: Path, limit: int | None = None, seed: int = 0) -> WsdWord:
-    """One word folder (`*.data.txt`, `*.gold.txt`, `classes_map.txt`), optionally subsampled."""
+    """One word folder (`*.data.txt`, `*.gold.txt`, `classes_map.txt`), optionally subsampled (at most `limit`
+    usages, drawn with `seed`; both kept on the WsdWord so a report can say what it measured)."""
     data_file = _one_data_file(folder)
     rows = _read_lines(data_file)
     gold = _read_lines(_gold_for(data_file))
@@ -114,7 +117,7 @@ def read_coarsewsd_word(folder: Path, limit: int | None = None, seed: int = 0) -
         start, end = token_span(text, int(position))
         items.append(WsdItem(word=folder.name, text=text, start=start, end=end, sense=sense.strip()))
     chosen = subsample(items, limit, seed, f"{folder.name}-{data_file.name}")
-    return WsdWord(word=folder.name, items=chosen, classes=classes, source=str(data_file))
+    return WsdWord(word=folder.name, items=chosen, classes=classes, source=str(data_file), limit=limit, seed=seed)
 
 
 def read_coarsewsd(folder: str | Path, words: Sequence[str] | None = None, limit: int | None = None,

@@ -102,6 +102,8 @@ class WordScore:
     macro_f1: float
     majority_baseline: float
     n_train: int
+    shared_with_train: int = 0
+    """Test usages whose sentence is also a training sentence of the word (a leak that inflates accuracy)."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,29 @@ class WsdReport:
     compression: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    train: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    max_train: int | None = None
+    max_test: int | None = None
+    seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def describe(self) -> str:
+        """What was measured, in a few words: method, recipe, compression and subsample."""
+        sample = ", ".join(f"{name} at most {limit} a word" for name, limit in (("training", self.max_train),
+                                                                               ("test", self.max_test)) if limit)
+        return (f"{self.method}{f', k={self.k}' if self.k else ''}; {self.model}, layers {self.layers}, "
+                f"{self.combine}, pooling {self.pooling}, {self.compression}"
+                + (f"; {sample}, seed {self.seed}" if sample else ""))
+
+
+def shared_sentences(train: WsdWord, test: WsdWord) -> int:
+    """Test usages of a word whose sentence (and target) is also one of its training usages: a test set that
+    overlaps the training one measures memory, not disambiguation (1-NN scores 100)."""
+    seen = {(item.text.strip(), item.start, item.end) for item in train.items}
+    return sum((item.text.strip(), item.start, item.end) in seen for item in test.items)
 
 
 def training_documents(words: dict[str, WsdWord]) -> list[Document]:
@@ -179,10 +201,14 @@ def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], sett
                 queries = target_vectors(index.encoder, data.items)
                 predicted = classify(vectors, labels, queries, method, k).labels()
                 gold = [item.sense for item in data.items]
+                shared = shared_sentences(train[word], data)
+                if shared:
+                    log.warning("%s: %d of the %d test usages are also training usages; the figures overstate "
+                                "accuracy (are TRAIN and TEST the same split?)", word, shared, len(data.items))
                 per_word[word] = WordScore(accuracy=round(accuracy(gold, predicted), 2), n=len(gold),
                                            macro_f1=round(macro_f1(gold, predicted), 2),
                                            majority_baseline=round(majority_accuracy(labels, gold), 2),
-                                           n_train=len(labels))
+                                           n_train=len(labels), shared_with_train=shared)
                 all_gold += [f"{word}:{g}" for g in gold]
                 all_predicted += [f"{word}:{p}" for p in predicted]
     scores = list(per_word.values())
@@ -193,7 +219,15 @@ def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], sett
         per_word=per_word, model=settings.model, layers=list(settings.layers), combine=settings.combine,
         pooling=settings.pooling, method=method, k=k if method == "knn" else None, compression=compression,
         seconds=round(time.perf_counter() - started, 1),
-        notes=["macro_f1 is the mean over words of each word's macro-F1 over its senses"])
+        notes=["macro_f1 is the mean over words of each word's macro-F1 over its senses"],
+        train=[train[w].source for w in test], test=[test[w].source for w in test],
+        max_train=_one_value([train[w].limit for w in test]), max_test=_one_value([w.limit for w in test.values()]),
+        seed=_one_value([train[w].seed for w in test] + [w.seed for w in test.values()]) or 0)
+
+
+def _one_value(values: Sequence[Any]) -> Any:
+    """The value all of `values` share (None when they differ or there are none)."""
+    return values[0] if values and all(v == values[0] for v in values) else None
 
 
 # ---- WiC -----------------------------------------------------------------------------------------
@@ -212,9 +246,15 @@ class WicReport:
     combine: str
     pooling: str
     seconds: float
+    shared_pairs: int = 0
+    """Test pairs that are also tuning pairs (the same two sentences and targets, in either order)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _pair_key(pair: WicPair) -> frozenset[tuple[str, int, int]]:
+    return frozenset((u.text.strip(), u.start, u.end) for u in (pair.first, pair.second))
 
 
 def pair_cosines(encoder: Encoder, pairs: Sequence[WicPair]) -> np.ndarray:
@@ -231,6 +271,11 @@ def evaluate_wic(tune: Sequence[WicPair], test: Sequence[WicPair], settings: Enc
             raise InputError(f"no {name} pairs")
         if any(p.same is None for p in pairs):
             raise InputError(f"every {name} pair needs a gold label (T or F)")
+    tuned = {_pair_key(p) for p in tune}
+    shared = sum(_pair_key(p) in tuned for p in test)
+    if shared:
+        log.warning("%d of the %d test pairs are also tuning pairs; the accuracy overstates (does TUNE hold the "
+                    "TEST file?)", shared, len(test))
     started = time.perf_counter()
     encoder = encoder or load_encoder(settings, device)
     threshold, tune_accuracy = best_threshold(pair_cosines(encoder, tune).tolist(), [bool(p.same) for p in tune])
@@ -240,4 +285,4 @@ def evaluate_wic(tune: Sequence[WicPair], test: Sequence[WicPair], settings: Enc
     return WicReport(accuracy=round(accuracy(gold, predicted), 2), threshold=round(threshold, 5), n=len(test),
                      tune_accuracy=round(tune_accuracy, 2), n_tune=len(tune), model=settings.model,
                      layers=list(settings.layers), combine=settings.combine, pooling=settings.pooling,
-                     seconds=round(time.perf_counter() - started, 1))
+                     seconds=round(time.perf_counter() - started, 1), shared_pairs=shared)
