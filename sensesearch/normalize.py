@@ -11,6 +11,9 @@ form it came in. Two levels, both defined here and nowhere else:
   (DerivedCoreProperties.txt) though not Cf. They are removed.
 - canonical and compatibility equivalents: Normalization Form KC (UAX #15), so NFD "cafe\\u0301"
   and NFC "café" are one string, ligatures such as U+FB01 "ﬁ" become "fi", and NBSP a space;
+- superscripts and subscripts (decomposition tags <super> and <sub>): NFKC makes them plain digits and
+  letters, and a space is put where text goes up or down, so a footnote mark "bank¹", "m²" or "Acme™" is
+  the word and a mark apart ("bank" "1"), not one word "bank1";
 - character widths: fullwidth and halfwidth forms (U+FF00..U+FFEF, widths as in UAX #11) are
   compatibility equivalents of their ordinary forms, so NFKC folds them ("ｂａｎｋ" -> "bank",
   halfwidth katakana -> katakana).
@@ -112,12 +115,26 @@ def fold(text: str) -> Folded:
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
+    position = ""
     for cluster in _CLUSTER.finditer(stripped):
         out = unicodedata.normalize("NFKC", cluster.group())
+        raised = _raised(cluster.group())
+        if raised != position and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():
+            # Where text goes up or down a line (footnote "bank¹", "m²", "H₂O", "Acme™") a space keeps NFKC's plain
+            # digits and letters from joining the word: "bank1" had been a word of its own, never found as bank.
+            out = " " + out
+        position = raised
         parts.append(out)
         starts.extend([kept[cluster.start()]] * len(out))
         ends.extend([kept[cluster.end() - 1] + 1] * len(out))
     return Folded(text, "".join(parts), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+
+
+def _raised(cluster: str) -> str:
+    """"super" or "sub" for a superscript or subscript character (its compatibility decomposition is tagged so in
+    UnicodeData.txt: ¹, ⁿ, ₂, ™), "" for any other."""
+    tag = unicodedata.decomposition(cluster[0])
+    return tag[1:tag.index(">")] if tag.startswith(("<super>", "<sub>")) else ""
 
 
 def fold_text(text: str) -> str:

@@ -178,3 +178,18 @@ def test_compare_finds_the_word_in_any_spelling() -> None:
     assert compare(FakeEncoder(), "cooperate", [lines[2], "We cooperate."]).sentences[0] == lines[2]
     assert compare(FakeEncoder(), "STRASSE", [lines[3], "Eine Strasse."]).similarity[0][1] < 1
     assert compare(FakeEncoder(), "interest rate", ["The interest rate rose.", "An interest  rate."]).sentences
+
+
+@pytest.mark.parametrize("make", [_real_planner, FakeEncoder], ids=["real-tokenizer", "fake-encoder"])
+def test_a_superscript_or_subscript_is_a_word_apart_from_the_word_it_marks(make) -> None:
+    """NFKC makes "¹" a plain "1", which joined the word: the footnoted "bank¹" was stored as the word "bank1" and
+    `usages bank` missed it; "Acme™" was "acmetm"."""
+    sentences = ["The bank\u00b9 was old, said Acme\u2122 of H\u2082O in m\u00b2.", "Note \u00b9\u00b2 and \u00b9bank."]
+    encoder = make()
+    spans = (encoder.plan(sentences).spans if hasattr(encoder, "plan")
+             else [e.spans for e in encoder.encode(sentences)])
+    words = [[s[a:b] for a, b in sp.tolist()] for s, sp in zip(sentences, spans)]
+    assert [w for w in words[0] if w not in ",."] == ["The", "bank", "\u00b9", "was", "old", "said", "Acme", "\u2122",
+                                                    "of", "H", "\u2082", "O", "in", "m", "\u00b2"]
+    assert [w for w in words[1] if w not in ",."] == ["Note", "\u00b9\u00b2", "and", "\u00b9", "bank"]
+    assert fold_text("bank\u00b9 x") == "bank 1 x" and word_key("bank\u00b9").split() == ["bank", "1"]
