@@ -20,13 +20,14 @@ CAFE = "The cafe\u0301 by the bank is open."
 CJK = "\u6211\u4eec\u5728\u94f6\u884c\u5de5\u4f5c\u3002"
 RATE = "The interest rate at the bank rose."
 WIKI = "The [[Harbour of Dover]] closed its gates in May."
+HEBREW = "\u05d4\u05d1\u05e0\u05e7 \u05e1\u05d2\u05e8 \u05d0\u05ea \u05d4\u05d3\u05dc\u05ea\u05d5\u05ea."
 
 
 @pytest.fixture(scope="module")
 def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("browser-text")
     (folder / "c").mkdir()
-    (folder / "c" / "t.txt").write_text("\n\n".join([EMOJI, CAFE, CJK, RATE, WIKI]) + "\n", encoding="utf-8")
+    (folder / "c" / "t.txt").write_text("\n\n".join([EMOJI, CAFE, CJK, RATE, WIKI, HEBREW]) + "\n", encoding="utf-8")
     with SenseIndex.create(folder / "idx", encoder=FakeEncoder(), compression="flat") as index:
         index.add([folder / "c"])
     with running(create_app(folder / "idx", encoder=FakeEncoder())) as url:
@@ -115,3 +116,18 @@ def test_a_sentence_with_brackets_of_its_own_can_be_searched_with(page) -> None:
     page.locator("#tokens .token", has_text="Harbour").click()
     sync_api.expect(page.locator("#text")).to_have_value("The [ [ [[Harbour]] of Dover ] ] closed its gates in May.")
     sync_api.expect(page.locator("#status")).not_to_have_class("status error")
+
+
+def test_right_to_left_contexts_and_the_query_box_run_in_their_own_direction(page) -> None:
+    """A Hebrew context was laid out left to right (its full stop at the wrong end), as was the query box."""
+    page.fill("#text", "\u05d4\u05d1\u05e0\u05e7 [[\u05e1\u05d2\u05e8]] \u05d0\u05ea")
+    page.press("#text", "Enter")
+    sync_api.expect(page.locator("#rows tr")).to_have_count(1)
+    directions = page.eval_on_selector_all("#rows tr td span[dir]", "spans => spans.map(s => getComputedStyle(s).direction)")
+    assert directions == ["rtl", "rtl", "rtl"]
+    assert page.eval_on_selector("#text", "box => getComputedStyle(box).direction") == "rtl"
+    page.fill("#text", "the [[interest rate]] fell")
+    page.click("#usages")
+    sync_api.expect(page.locator("#rows tr td.word")).to_have_text(["interest rate"])
+    directions = page.eval_on_selector_all("#rows tr td span[dir]", "spans => spans.map(s => getComputedStyle(s).direction)")
+    assert directions == ["ltr", "ltr", "ltr"]

@@ -251,9 +251,11 @@ function kwicRow(hit, onPick, scale = null) {
   for (const [name, text] of cells) {
     const cell = document.createElement("td");
     cell.className = name;
-    if (name === "left") {
-      // The cell runs right-to-left so that a too-long context is cut at its far end; the span keeps the text LTR.
+    if (name === "left" || name === "word" || name === "right") {
+      // Each text runs in its own direction (dir=auto, isolated), so Hebrew or Arabic keeps its final stop where
+      // the script puts it; the left cell runs right-to-left so that a too-long context is cut at its far end.
       const span = document.createElement("span");
+      span.dir = "auto";
       span.textContent = text;
       cell.append(span);
     } else {
