@@ -67,7 +67,7 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
                           read_only=not repair)
         findings, vectors, docs = _check(folder, config, store, check_model, device)
         if lock is None and writer_active(folder):
-            findings.notes.append("another process is writing to this index: stray vectors may be its unfinished work")
+            _in_progress(findings)
         if not repair or not findings.problems:
             return _report(folder, store, vectors, findings)
         if vectors is not None and vectors.dim != config.dim:
@@ -89,6 +89,21 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
             store.close()
         if lock is not None:
             lock.release()
+
+
+IN_PROGRESS = ("interrupted", "stray vectors")
+"""Kinds of finding that a writer at work leaves for a while (a document cut by a checkpoint, vectors saved before
+their rows commit): damage only once no writer holds the index."""
+
+
+def _in_progress(findings: Findings) -> None:
+    """Findings a running writer accounts for become a note: they were reported as damage to repair, so a verify
+    scheduled beside an `index` run failed, and following its advice would have cut the writer's work short."""
+    held = [p for p in findings.problems if p.kind in IN_PROGRESS]
+    findings.problems[:] = [p for p in findings.problems if p.kind not in IN_PROGRESS]
+    found = "; ".join(p.detail.split(" (")[0].split(";")[0] for p in held)
+    findings.notes.append("another process is writing to this index" + (
+        f", and this may be its work in progress, not damage: {found}; verify again once it is done" if held else ""))
 
 
 def _checked_encode(config: IndexConfig, device: str | None) -> Callable[[], Encode]:

@@ -17,12 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
 from sensesearch import SenseIndex
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.encoder import TransformerEncoder
+from sensesearch.folder import LOCK_FILE
 
 from .robust_util import assert_readable_and_complete, assert_same_content, run_cli, snapshot, start_cli, write_corpus
 
@@ -246,6 +248,12 @@ def test_killed_after_a_checkpoint_inside_one_document_then_redone(tmp_path: Pat
     assert found.exit_code == 1
     assert "1 problem:" in found.stdout and found.stdout.count("- interrupted:") == 1, found.stdout
     assert "cut short after" in found.stdout and "--repair removes it" in found.stdout
+    # While a writer holds the index, a cut document may be its work in progress: a note, not damage to repair.
+    with FileLock(str(target / LOCK_FILE)):
+        busy = runner.invoke(app, ["verify", "--index", str(target)])
+    assert busy.exit_code == 0, busy.stdout
+    assert "may be its work in progress" in busy.stdout and "cut short after" in busy.stdout
+    assert "--repair" not in busy.stdout
     resumed = run_cli("index", corpus, "--index", target, "--model", MODEL, "--compression", "flat", **MID_DOCUMENT)
     assert resumed.returncode == 0, resumed.stderr
     assert "Indexed 1 document (0 unchanged" in resumed.stdout + resumed.stderr, resumed.stderr
