@@ -212,6 +212,29 @@ def test_control_characters_from_names_metadata_and_input_never_reach_the_termin
     assert "\u241b" in runner.invoke(app, ["documents", "--index", str(index)]).output
 
 
+
+def test_names_listed_by_remove_and_index_stay_on_one_line_each(tmp_path: Path) -> None:
+    """`remove` printed a line break in a file name raw, so a crafted name showed a made-up extra line in the list of
+    what was removed (ESC and CR were drawn); the skipped and "not read this time" lists of `index` alike."""
+    corpus = tmp_path / "esc"
+    corpus.mkdir()
+    (corpus / "red\x1b[31mX\r\nname.txt").write_text("The bank is red.\n")
+    (corpus / "plain.txt").write_text("The bank is plain.\n")
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test"]).exit_code == 0
+    (corpus / "red\x1b[31mX\r\nname.txt").unlink()
+    (corpus / "bad\nname.txt").write_bytes(b"\x00\x01binary")
+    again = runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test"])
+    assert again.exit_code == 0, again.output
+    skipped = [line for line in again.output.splitlines() if "name.txt" in line]
+    assert len(skipped) == 2 and "esc/bad name.txt: binary" in skipped[0] and "X name.txt)" in skipped[1], skipped
+    removed = runner.invoke(app, ["remove", str(corpus), "--index", str(index)])
+    assert removed.exit_code == 0, removed.output
+    listed = removed.stdout.splitlines()
+    assert len(listed) == 4 and "\x1b" not in removed.stdout and "\r" not in removed.stdout, listed
+    assert any(line.strip().endswith("red\u241b[31mX name.txt") for line in listed), listed
+
+
 def test_lines_written_to_a_file_or_pipe_are_never_broken_at_80_columns(tmp_path: Path, bank_corpus: Path) -> None:
     """Found by CI: rich wrapped output that is not a terminal at 80 columns, so a long index path put a line break
     inside a verify problem's words (and a path's), and grep or a script reading the output missed them."""
