@@ -24,7 +24,6 @@ from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOptio
                           ModelOption, PoolingOption, PrecisionOption, QuietOption, WaitOption, check_value, choices,
                           encoder_settings, value)
 from .cli_progress import CommandProgress
-from .terminal import shown
 
 STDIN = "-"
 Engine = choices("Engine", sensesearch.ENGINES)
@@ -72,7 +71,7 @@ def index(
     if scan.skipped and not quiet:  # said before the model loads, so a wrong input costs no wait
         err.print(f"Will skip {plural(len(scan.skipped), 'input')} that cannot be read:")
         for skipped in scan.skipped:
-            err.print(f"  {shown(skipped.path)}: {shown(skipped.reason)}", markup=False, soft_wrap=True)
+            err.print(f"  {sensesearch.terminal_cell(skipped.path)}: {sensesearch.terminal_cell(skipped.reason)}", markup=False, soft_wrap=True)
     existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
     asked = None
     if existing is None or any((model, layers, combine, pooling, precision)):
@@ -215,10 +214,10 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
     if report.skipped:
         err.print(f"Skipped {len(report.skipped):,}:")
         for skipped in report.skipped:
-            err.print(f"  {shown(skipped.path)}: {shown(skipped.reason)}", markup=False, soft_wrap=True)
+            err.print(f"  {sensesearch.terminal_cell(skipped.path)}: {sensesearch.terminal_cell(skipped.reason)}", markup=False, soft_wrap=True)
     if report.absent:
         # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
-        names = ", ".join(shown(name) for name in report.absent[:5]) + (", ..." if len(report.absent) > 5 else "")
+        names = ", ".join(sensesearch.terminal_cell(name) for name in report.absent[:5]) + (", ..." if len(report.absent) > 5 else "")
         err.print(f"Not read this time, still indexed: {plural(len(report.absent), 'document')} indexed before from "
                   f"these paths ({names}): deleted since, or skipped; `sensesearch remove` takes them out",
                   markup=False)

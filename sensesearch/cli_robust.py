@@ -11,7 +11,6 @@ import sensesearch
 
 from .cli import app, emit_json, guarded, out, plural
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
-from .terminal import shown
 
 
 @app.command()
@@ -90,9 +89,9 @@ def remove(
     out.print(f"{verb} {plural(len(labels), 'document')} from {index}:", markup=False, soft_wrap=True)
     for name, docs in matches.items():
         if len(docs) > 1 or docs[0].label != name:
-            out.print(f"  {shown(sensesearch.path_text(name))} names {plural(len(docs), 'document')}:",
+            out.print(f"  {sensesearch.terminal_cell(sensesearch.path_text(name))} names {plural(len(docs), 'document')}:",
                       markup=False, soft_wrap=True)
         for doc in docs:
-            out.print(f"    {shown(doc.label)}", markup=False, soft_wrap=True)
+            out.print(f"    {sensesearch.terminal_cell(doc.label)}", markup=False, soft_wrap=True)
     if dry_run:
         out.print("Nothing was removed (--dry-run).")

@@ -17,7 +17,6 @@ from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption
                           SenseOption, utf8_problem, value)
 from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
-from .terminal import shown
 
 QuerySort = choices("QuerySort", QUERY_SORTS)
 UsageSort = choices("UsageSort", USAGE_SORTS)
@@ -277,7 +276,7 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
         options.sort = argument
     elif command == ":documents":
         for entry in source.catalog():
-            out.print(f"{shown(entry.label)}  ({plural(entry.occurrences, 'occurrence')})", markup=False)
+            out.print(f"{sensesearch.terminal_cell(entry.label)}  ({plural(entry.occurrences, 'occurrence')})", markup=False)
     elif command == ":help":
         err.print(SHELL_HELP.format(k=options.k, any="on" if options.any_word else "off", sort=options.sort))
     else:
