@@ -71,7 +71,7 @@ def index(
     if scan.skipped and not quiet:  # said before the model loads, so a wrong input costs no wait
         err.print(f"Will skip {plural(len(scan.skipped), 'input')} that cannot be read:")
         for skipped in scan.skipped:
-            err.print(f"  {sensesearch.terminal_cell(skipped.path)}: {sensesearch.terminal_cell(skipped.reason)}", markup=False, soft_wrap=True)
+            _print_skipped(skipped)
     existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
     asked = None
     if existing is None or any((model, layers, combine, pooling, precision)):
@@ -205,6 +205,11 @@ class _Undo:
                 lock.release()
 
 
+def _print_skipped(skipped: sensesearch.Skipped) -> None:
+    cell = sensesearch.terminal_cell
+    err.print(f"  {cell(skipped.path)}: {cell(skipped.reason)}", markup=False, soft_wrap=True)
+
+
 def _print_report(report: IngestReport, index_path: Path, seconds: float) -> None:
     rate = report.word_pieces / report.seconds if report.seconds else 0.0
     err.print(f"Indexed {plural(report.documents_indexed, 'document')} ({report.documents_unchanged:,} unchanged, "
@@ -214,10 +219,11 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
     if report.skipped:
         err.print(f"Skipped {len(report.skipped):,}:")
         for skipped in report.skipped:
-            err.print(f"  {sensesearch.terminal_cell(skipped.path)}: {sensesearch.terminal_cell(skipped.reason)}", markup=False, soft_wrap=True)
+            _print_skipped(skipped)
     if report.absent:
         # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
-        names = ", ".join(sensesearch.terminal_cell(name) for name in report.absent[:5]) + (", ..." if len(report.absent) > 5 else "")
+        names = (", ".join(sensesearch.terminal_cell(name) for name in report.absent[:5])
+                 + (", ..." if len(report.absent) > 5 else ""))
         err.print(f"Not read this time, still indexed: {plural(len(report.absent), 'document')} indexed before from "
                   f"these paths ({names}): deleted since, or skipped; `sensesearch remove` takes them out",
                   markup=False)
