@@ -79,6 +79,8 @@ class OccurrenceStore:
         self.id_range = id_range or IdRange()
         self._lock = lock
         self._identity, self._stamp = loaded or (_files_identity(path), _file_stamp(path))
+        # What the vectors file holds: this store at this version (None: not saved yet, as for a new index).
+        self._saved: tuple[VectorStore, int] | None = (vectors, vectors.version) if loaded else None
 
     @classmethod
     def create(cls, path: Path, config: IndexConfig, *, lock: FileLock | None = None,
@@ -165,8 +167,16 @@ class OccurrenceStore:
         return self.id_range.next_ids(self.meta)
 
     def save_vectors(self) -> None:
-        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp."""
+        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp.
+
+        A store unchanged since it was loaded or saved is not written: a run that indexed nothing (every input
+        unchanged, or a failure) rewrote the whole file and its checksums' `previous` entry.
+        """
+        self.vectors.settle()
+        if self._saved == (self.vectors, self.vectors.version) and (self.path / VECTORS_FILE).is_file():
+            return
         self.vectors.save(self.path / VECTORS_FILE)
+        self._saved = (self.vectors, self.vectors.version)
         self._stamp = _file_stamp(self.path)
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
@@ -239,6 +249,7 @@ class OccurrenceStore:
             self.meta.close()
             self.meta, self.config, self._identity = meta, config, identity
         self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
+        self._saved = (self.vectors, self.vectors.version)
         self._stamp = stamp
         return True
 

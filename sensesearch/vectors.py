@@ -41,6 +41,8 @@ class VectorStore:
         self.index = index
         self.compression = compression or compression_of(self.code)
         self._sorted_ids: np.ndarray | None = None
+        self.version = 0
+        """Counts the changes to the stored vectors, codes and layout (a save of an unchanged store is skipped)."""
         # A loaded trained code counts as trained at its present size: re-trained once the data doubles from here.
         self._trained_size = 0 if self.interim else self.ntotal
 
@@ -103,7 +105,7 @@ class VectorStore:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        self._sorted_ids = None
+        self._changed()
         if self.ivf is not None:
             add_to_lists(self.ivf, ids, vectors, assign)
             return
@@ -135,6 +137,7 @@ class VectorStore:
         (codec.training_sample), then re-encode them all."""
         if self.ivf is not None:
             self.index = self.rebuilt(self.compression, seed=seed, force=True).index
+            self._changed()
             return
         least = min_training(self.compression)
         if least == 0 or (self.interim and self.ntotal < least):
@@ -153,7 +156,7 @@ class VectorStore:
         for ids, vectors in self.stored():
             fresh.add_with_ids(vectors, ids)
         self.index = fresh
-        self._sorted_ids = None
+        self._changed()
         self._trained_size = 0 if self.interim else self.ntotal
 
     def extremes(self) -> np.ndarray:
@@ -221,7 +224,7 @@ class VectorStore:
 
     def _drop(self, selector: faiss.IDSelector) -> int:
         """The one place vectors leave the index: one pass over it per call."""
-        self._sorted_ids = None
+        self._changed()
         return int(self.index.remove_ids(selector))
 
     def remove_ranges(self, ranges: list[tuple[int, int]]) -> int:
@@ -245,6 +248,10 @@ class VectorStore:
         parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
                  for i in range(self.ivf.nlist) if lists.list_size(i)]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+    def _changed(self) -> None:
+        self._sorted_ids = None
+        self.version += 1
 
     def sorted_ids(self) -> np.ndarray:
         """All stored ids in ascending order, kept until the next add or remove."""
@@ -295,7 +302,7 @@ class VectorStore:
             return False
         if choose_index_factory(self.ntotal, self.dim, self.compression).startswith("IVF"):
             self.index = build_ivf(self, self.compression, assign=assign)
-            self._sorted_ids = None
+            self._changed()
         else:
             self._encode_exhaustive()
         return True

@@ -429,3 +429,27 @@ def test_a_cut_short_vectors_file_is_named_with_the_command_that_makes_it_again(
         VectorStore.load(path)
     message = str(caught.value)
     assert f"sensesearch verify --index {tmp_path} --repair" in message and "faiss::" not in message
+
+
+def test_a_run_that_changes_no_vector_leaves_the_vectors_file_as_it_was(tmp_path: Path, bank_corpus: Path,
+                                                                        fake_settings: EncoderSettings) -> None:
+    """Every unchanged input, a failed run (nothing to index) or a remove that matches nothing rewrote the whole
+    vectors file and overwrote the `previous` digest in its checksum file: the disk did not stay as it was."""
+    index = build(tmp_path, bank_corpus, fake_settings)
+    files = [index / VECTORS_FILE, index / (VECTORS_FILE + ".sum")]
+
+    def state() -> list[tuple[int, bytes]]:
+        return [(path.stat().st_mtime_ns, path.read_bytes()) for path in files]
+
+    before = state()
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert run_cli("index", bank_corpus, "--index", index, "--model", "fake:test").returncode == 0  # all unchanged
+    assert run_cli("index", empty, "--index", index, "--model", "fake:test").returncode == 1  # nothing to index
+    assert run_cli("remove", tmp_path / "nowhere.txt", "--index", index).returncode == 1
+    with SenseIndex.open(index, encoder=None) as opened:
+        opened.save_vectors()
+    assert state() == before
+    (bank_corpus / "more.txt").write_text("Another bank of the river.\n")
+    assert run_cli("index", bank_corpus, "--index", index, "--model", "fake:test").returncode == 0
+    assert state()[0] != before[0] and verify_index(index, check_model=False).sound
