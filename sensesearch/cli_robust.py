@@ -1,4 +1,4 @@
-"""CLI commands that keep an index sound: `verify` (with --repair) and `remove`."""
+"""CLI commands that keep an index sound: `verify` (with --repair), `remove` and `reindex`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import typer
 
 import sensesearch
 
-from .cli import app, emit_json, guarded, out, plural
+from .cli import app, emit_json, err, guarded, out, plural
+from .cli_progress import CommandProgress
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
 
 
@@ -95,3 +96,29 @@ def remove(
             out.print(f"    {sensesearch.terminal_cell(doc.label)}", markup=False, soft_wrap=True)
     if dry_run:
         out.print("Nothing was removed (--dry-run).")
+
+
+@app.command()
+@guarded
+def reindex(
+    index: IndexOption = Path(DEFAULT_INDEX),
+    wait: WaitOption = 0,
+    device: DeviceOption = None,
+) -> None:
+    """Encode every stored usage again from the sentences the index holds, its codes trained once on all of them.
+
+    An sq8 index built in several runs holds codes trained on the vectors it had at each step, so two builds of
+    the same documents can order near-ties apart; afterwards they hold the same codes. Needs the index's model,
+    not the corpus files.
+
+    \b
+    Example: sensesearch reindex --index indexes/demo
+    """
+    with CommandProgress(err) as progress, sensesearch.SenseIndex.open(index, lock_timeout=wait,
+                                                                         device=device) as target:
+        sentences = target.info().sentences
+        progress.phase("loading the model, then encoding the stored sentences again", total=sentences,
+                       unit="sentences")
+        written = target.reindex(progress=lambda done: progress.update(done))
+    out.print(f"Re-encoded {plural(written, 'usage')} of {plural(sentences, 'sentence')} in {index}", markup=False,
+              soft_wrap=True)
