@@ -57,8 +57,9 @@ def check_names(names: Iterable[str | Path], what: str = "file or folder") -> li
     listed = [str(name) for name in names]
     for name in listed:
         if not name.strip():
-            raise UsageError(f"an empty {what} name ({name!r}) names nothing (is a shell variable unset?); "
-                             "write . for the current folder")
+            # Only where reading is all it does: for `remove` or -d, "." names every document indexed from here.
+            advice = "; write . for the current folder" if what == "file or folder" else ""
+            raise UsageError(f"an empty {what} name ({name!r}) names nothing (is a shell variable unset?){advice}")
     return listed
 
 

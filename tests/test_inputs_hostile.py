@@ -54,6 +54,8 @@ def test_an_empty_name_to_remove_is_a_usage_error_and_nothing_is_removed(built: 
     result = runner.invoke(app, ["remove", name, "--index", str(target)])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
     assert "empty document name" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    # Never the advice that index's message gives: "." would name every document indexed from here.
+    assert "write ." not in result.stderr
     assert _documents(target) == 3
     with SenseIndex.open(target) as index:
         with pytest.raises(UsageError, match="empty"):
@@ -69,7 +71,7 @@ def test_an_empty_name_to_index_is_a_usage_error_before_anything_is_made(tmp_pat
     (tmp_path / "stray.txt").write_text("The bank of the river.\n")
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["index", name, "--index", str(tmp_path / "idx"), "--model", "fake:x"])
-    assert result.exit_code == 2 and "empty file or folder name" in result.stderr
+    assert result.exit_code == 2 and "empty file or folder name" in result.stderr and "write ." in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "idx").exists()
     with pytest.raises(UsageError):
         scan_inputs([str(tmp_path / "stray.txt"), name])
