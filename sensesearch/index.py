@@ -199,7 +199,9 @@ class SenseIndex(IndexOpening):
     def refresh(self) -> bool:
         """Take up vectors another process has saved, or a whole index rebuilt in place; True if it did.
 
-        One definition of "changed" for every reader: OccurrenceStore.refresh.
+        One definition of "changed" for every reader: OccurrenceStore.refresh. Every read (search, usages,
+        documents, info) does this first, so a long-lived reader (the shell, a notebook) never answers from an
+        index deleted or rebuilt under it (IndexNotFoundError once it is gone).
         """
         return self.storage.refresh()
 
@@ -241,6 +243,7 @@ class SenseIndex(IndexOpening):
         InputError for an unknown document name, WordNotFoundError when there is no usage.
         """
         limit = optional_number(limit, "limit", least=1)
+        self.refresh()
         return self.searcher.usages(word, limit=limit, documents=self.document_labels(documents), lemma=lemma,
                                     where=where)
 
@@ -282,6 +285,8 @@ class SenseIndex(IndexOpening):
         return self.searcher.hits(ids, scores, word)
 
     def info(self) -> IndexInfo:
+        """Counts, recipe and sizes of the index as it is on disk now (IndexNotFoundError once it is gone)."""
+        self.refresh()
         counts = self.store.counts()
         enc = self.config.encoder
         meta_bytes = self.store.size_bytes() if self.config.db_url else _files_size(self.path, META_FILE)
@@ -297,6 +302,7 @@ class SenseIndex(IndexOpening):
         """Every indexed document: label, path, key, counts and metadata (see sensesearch.catalog)."""
         from .catalog import list_documents
 
+        self.refresh()
         return list_documents(self.store)
 
     def resolve_documents(self, names: str | Sequence[str]) -> list[str]:
@@ -313,6 +319,7 @@ class SenseIndex(IndexOpening):
         return self.resolve_documents(names) if names else None
 
     def documents(self) -> list[dict[str, Any]]:
+        self.refresh()
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,
                  "occurrences": d.n_occurrences} for d in sorted(self.store.all_documents(), key=lambda d: d.key)]
 

@@ -424,3 +424,22 @@ def test_reader_of_an_unwritable_folder_sees_what_a_writer_elsewhere_adds(read_o
         assert written.returncode == 0, written.stderr
         assert reader.refresh()
         assert len(reader.usages("bank")) == before + 2
+
+
+def test_a_long_lived_reader_never_answers_from_an_index_deleted_under_it(tmp_path: Path, bank_corpus: Path,
+                                                                           fake_settings: EncoderSettings) -> None:
+    """In `shell`, after the index folder was deleted a query said so, but `:usages bank` and `:documents` went on
+    answering from the still-open database file."""
+    import shutil
+
+    from sensesearch import IndexNotFoundError
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([bank_corpus])
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as reader:
+        assert reader.usages("bank") and reader.documents() and reader.info().documents == 1
+        shutil.rmtree(tmp_path / "idx")
+        for read in (lambda: reader.usages("bank"), reader.documents, reader.catalog, reader.info,
+                     lambda: reader.query("The [[bank]] rose.", k=1)):
+            with pytest.raises(IndexNotFoundError):
+                read()
