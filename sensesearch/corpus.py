@@ -132,7 +132,11 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             yield Skipped(where, 'record has no string "text" field')
             continue
         record_id = record.get("id")
-        label = clean_text(str(record_id)) if record_id is not None else where
+        if isinstance(record_id, str) and not record_id.strip():
+            record_id = None  # an empty id would be an empty label: the record is named by its line, as without one
+        # A non-string id is named as JSON spells it (true, {"x": 1}), not as Python does (True, {'x': 1}).
+        label = (where if record_id is None else clean_text(record_id) if isinstance(record_id, str)
+                 else clean_text(json.dumps(record_id, ensure_ascii=False)))
         if record_id is not None:
             if label in first_line_of:
                 kept_line, kept_id = first_line_of[label]

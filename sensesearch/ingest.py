@@ -195,7 +195,9 @@ class Ingestor:
                         return
                     self.writer.replace(existing)  # nothing will take its place: the old version goes now
             if not spans:
-                self._skip(Skipped(item.label, "no sentences" if has_visible(item.text) else "empty document"))
+                # A JSONL record is named with its file (its label alone is its id).
+                named = item.label if item.label.startswith(item.path) else f"{item.path}#{item.label}"
+                self._skip(Skipped(named, "no sentences" if has_visible(item.text) else "empty document"))
                 continue
             # The old version's rows go with the new one's first chunk, in the same transaction, so a
             # crash in between never leaves the document missing.

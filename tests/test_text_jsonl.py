@@ -55,6 +55,19 @@ def test_number_and_string_ids_that_collide_say_which_won(tmp_path: Path) -> Non
     assert 'id "7"' in items[1].reason and "id 7 on line 1" in items[1].reason and "line 1 was kept" in items[1].reason
 
 
+def test_ids_that_are_not_strings_are_named_as_json_spells_them_and_an_empty_one_by_its_line(tmp_path: Path) -> None:
+    """`"id": {"x": 1}` was labelled {'x': 1} (Python's spelling), `true` True, and `"id": ""` gave a document with an
+    empty label, a blank cell in `documents`; an empty record with an id was skipped as "r9", without its file."""
+    path = _write(tmp_path / "c.jsonl", [_record(id={"x": 1}, text="An object id."), _record(id=True, text="True."),
+                                         _record(id="", text="An empty id."), _record(id=2.5, text="A float id."),
+                                         _record(id="r9", text="")])
+    items = list(read_jsonl(path))
+    assert [i.label for i in items if isinstance(i, Document)] == ['{"x": 1}', "true", f"{path}:3", "2.5", "r9"]
+    result = run_cli("index", path, "--index", tmp_path / "idx", "--model", "fake:test")
+    assert result.returncode == 0, result.stderr
+    assert f"{path}#r9: empty document" in result.stderr, result.stderr
+
+
 def test_cli_indexes_three_records_and_prints_each_skip_once(tmp_path: Path) -> None:
     good = _write(tmp_path / "good.jsonl", [_record(id=1, text="The bank\u2028of the river."),
                                             _record(id=2, text="Money\u0085in the bank."),
