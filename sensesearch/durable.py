@@ -22,9 +22,10 @@ def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice
 
     On any failure the temporary file is deleted and `path` is left as it was. An OSError or a
     RuntimeError (how FAISS reports I/O errors) becomes one SenseSearchError line: "cannot save PATH
-    (reason); the previous WHAT is unchanged" followed by `advice`.
+    (reason); the previous WHAT is unchanged" (or "no WHAT was written" where there was none) and `advice`.
     """
     tmp = path.with_name(path.name + ".tmp")
+    existed = path.exists()
     try:
         write(tmp)
         with open(tmp, "rb") as handle:
@@ -36,8 +37,10 @@ def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice
         tmp.unlink(missing_ok=True)
         text = str(exc).strip()
         reason = getattr(exc, "strerror", None) or (text.splitlines()[-1] if text else type(exc).__name__)
-        raise SenseSearchError(f"cannot save {path} ({reason[:160]}); "
-                               f"the previous {what} is unchanged{advice}") from None
+        # Only a file that was there stays unchanged: a new index's first save, or a folder deleted under the
+        # command, has none (the advice still says what to do).
+        kept = f"the previous {what} is unchanged" if existed and path.exists() else f"no {what} was written"
+        raise SenseSearchError(f"cannot save {path} ({reason[:160]}); {kept}{advice}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -197,6 +197,10 @@ def test_full_disk_while_saving_vectors_leaves_no_tmp(tmp_path: Path, bank_corpu
             index.remove([str(bank_corpus / "bank.txt")])
     assert (target / VECTORS_FILE).read_bytes() == before
     assert not (target / (VECTORS_FILE + ".tmp")).exists()
+    # A new index has no previous file to keep: it says that none was written (it had claimed one was unchanged).
+    with pytest.raises(SenseSearchError, match="space.*no vectors file was written"):
+        SenseIndex.create(tmp_path / "new", settings=fake_settings)
+    assert not (tmp_path / "new").exists()
 
 
 def test_whole_file_saves_flush_the_data_before_the_rename_and_the_folder_after(
