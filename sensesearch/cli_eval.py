@@ -99,10 +99,10 @@ def eval_wic(
     Example: sensesearch eval wic ../shared/data/wic/train.data.txt ../shared/data/wic/dev.data.txt --json
     """
     tune_pairs, test_pairs = sensesearch.read_wic(tune), sensesearch.read_wic(test)
+    settings = encoder_settings(model, layers, combine, pooling)  # a layer the model lacks: refused before the wait
     with CommandProgress(err) as progress:
         progress.phase(f"loading the model, then encoding {plural(2 * (len(tune_pairs) + len(test_pairs)), 'usage')}")
-        report = sensesearch.evaluate_wic(tune_pairs, test_pairs, encoder_settings(model, layers, combine, pooling),
-                                          device=device)
+        report = sensesearch.evaluate_wic(tune_pairs, test_pairs, settings, device=device)
     if json_:
         emit_json(report.to_dict())
         return

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from sensesearch import EncoderSettings, SenseIndex
 from sensesearch import encoder as encoder_module
@@ -35,11 +35,12 @@ def no_model_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", refuse)
 
 
-def _usage_error(args: list[str], message: str) -> None:
+def _usage_error(args: list[str], message: str) -> Result:
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert message in result.output and "Error" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result
 
 
 @pytest.mark.parametrize("args, message", [
@@ -103,6 +104,17 @@ def test_eval_refuses_an_empty_word_list_and_a_word_folder_for_the_word_folders(
     _usage_error(["eval", "coarsewsd", str(tmp_path), str(tmp_path), "--words", ""], "--words names no word")
     result = runner.invoke(app, ["eval", "coarsewsd", str(word), str(word)])
     assert result.exit_code == 1 and "holds no word folders" in result.output and "one word's folder" in result.output
+
+
+
+def test_eval_wic_refuses_a_layer_the_model_lacks_before_saying_it_loads_it(tmp_path: Path,
+                                                                           no_model_load: None) -> None:
+    """`eval wic --layers 9` printed "loading the model, then encoding ..." and only then the layer error."""
+    data = tmp_path / "t.data.txt"
+    data.write_text("bank\tN\t1-1\tThe bank rose .\tThe bank fell .\n")
+    (tmp_path / "t.gold.txt").write_text("T\n")
+    result = _usage_error(["eval", "wic", str(data), str(data), "--layers", "9"], "layer 9 does not exist")
+    assert "loading the model" not in result.output
 
 
 @pytest.mark.parametrize("args, message", [
