@@ -65,7 +65,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     for encoding, bom in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace"), encoding
-    if b"\x00" in data[:65536]:
+    if b"\x00" in data and not _text_with_stray_nuls(data):
         raise InputError("binary file (contains NUL bytes)")
     try:
         return data.decode("utf-8"), "utf-8"
@@ -146,6 +146,24 @@ def repaired_utf8(data: bytes) -> tuple[str, str] | None:
     sound = len(_SOUND.findall(escaped))
     letters = len(_STRAY_LETTER.findall(escaped))
     return _utf8_repaired(data) if sound and sound >= letters else None
+
+
+NUL_SHARE_MAX = 0.01
+"""Above this share of NUL bytes a file is binary (UTF-16 without a byte-order mark is near 0.5 in Latin scripts)."""
+
+
+def _text_with_stray_nuls(data: bytes) -> bool:
+    """Whether `data` is UTF-8 text holding a few NUL bytes (a damaged export, a NUL-padded record), which are
+    stored as U+FFFD (normalize.clean_text) rather than the whole file skipped as binary: at most NUL_SHARE_MAX of
+    the bytes, none in a run, and the rest valid UTF-8. Images, archives and BOM-less UTF-16 fail one or another."""
+    nuls = data.count(b"\x00")
+    if nuls > NUL_SHARE_MAX * len(data) or b"\x00\x00" in data:
+        return False
+    try:
+        data.replace(b"\x00", b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _utf8_repaired(data: bytes) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from sensesearch.cli import app
 from sensesearch.corpus import read_text_file
 from sensesearch.decoding import decode_bytes
+from sensesearch.errors import InputError
 from sensesearch.evaldata import read_coarsewsd_word
 from sensesearch.records import Document
 from sensesearch.sense_examples import read_labelled
@@ -222,3 +223,22 @@ def test_records_of_a_linked_jsonl_file_are_named_by_the_links_path(tmp_path: Pa
     made = runner.invoke(app, ["index", str(corpus / "data.jsonl"), "--index", index, "--model", "fake:test", "-q"])
     assert made.exit_code == 0, made.output
     assert _would_remove(index, str(corpus / "data.jsonl")) == ["r1", "r2"]
+
+
+def test_a_text_file_with_a_few_stray_nul_bytes_is_text_and_binary_data_is_not(tmp_path: Path) -> None:
+    """A UTF-8 text with one NUL byte from a damaged export was skipped whole as binary, though the README stores a
+    NUL as U+FFFD; a file of many NULs, NUL runs or UTF-16 without a byte-order mark stays binary."""
+    text = ("The bank raised its rates. " * 20).encode() + b"\x00" + "Caf\u00e9 by the river bank.\n".encode()
+    decoded, encoding = decode_bytes(text)
+    assert encoding == "utf-8" and decoded.count("\x00") == 1 and decoded.endswith("river bank.\n")
+    for binary in (b"\x00\x01[[bank]]\x00", ("The bank. " * 20).encode("utf-16-le"), b"ab\x00\x00cd" + b"x" * 500,
+                   b"\x89PNG\r\n\x1a\n" + b"\xff\xd8" * 300 + b"\x00"):
+        with pytest.raises(InputError, match="binary"):
+            decode_bytes(binary)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "damaged.txt").write_bytes(text)
+    index = tmp_path / "idx"
+    result = runner.invoke(app, ["index", str(tmp_path / "c"), "--index", str(index), "--model", "fake:test"])
+    assert result.exit_code == 0 and "Indexed 1 document" in result.output, result.output
+    hits = json.loads(runner.invoke(app, ["usages", "bank", "--index", str(index), "--json"]).stdout)
+    assert any("\ufffd" in hit["sentence"] for hit in hits) and not any("\x00" in hit["sentence"] for hit in hits)
