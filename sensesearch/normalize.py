@@ -118,19 +118,19 @@ def fold(text: str) -> Folded:
     position = ""
     for cluster in _CLUSTER.finditer(stripped):
         out = unicodedata.normalize("NFKC", cluster.group())
-        raised = _raised(cluster.group())
-        if raised != position and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():
+        up = raised(cluster.group())
+        if up != position and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():
             # Where text goes up or down a line (footnote "bank¹", "m²", "H₂O", "Acme™") a space keeps NFKC's plain
             # digits and letters from joining the word: "bank1" had been a word of its own, never found as bank.
             out = " " + out
-        position = raised
+        position = up
         parts.append(out)
         starts.extend([kept[cluster.start()]] * len(out))
         ends.extend([kept[cluster.end() - 1] + 1] * len(out))
     return Folded(text, "".join(parts), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
 
 
-def _raised(cluster: str) -> str:
+def raised(cluster: str) -> str:
     """"super" or "sub" for a superscript or subscript character (its compatibility decomposition is tagged so in
     UnicodeData.txt: ¹, ⁿ, ₂, ™), "" for any other."""
     tag = unicodedata.decomposition(cluster[0])

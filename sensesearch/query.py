@@ -11,7 +11,7 @@ import numpy as np
 import regex
 
 from .errors import QueryError
-from .normalize import IGNORABLE, clean_text, fold_text, word_key
+from .normalize import IGNORABLE, clean_text, fold_text, raised, word_key
 from .records import EncodedSentence
 from .segment import sentence_holding
 
@@ -87,16 +87,23 @@ def _cut_word(text: str, start: int, end: int) -> str | None:
             before -= 1
         while after < len(text) and _IGNORED.fullmatch(text[after]):
             after += 1
-        if (before >= 0 and after < len(text) and _WORD_CHAR.fullmatch(text[before])
-                and _WORD_CHAR.fullmatch(text[after])):
+        if before >= 0 and after < len(text) and _in_word(text[before], raised(text[after])) and _in_word(
+                text[after], raised(text[after])):
+            level = raised(text[after])
             first = edge
-            while first > 0 and (_WORD_CHAR.fullmatch(text[first - 1]) or _IGNORED.fullmatch(text[first - 1])):
+            while first > 0 and (_in_word(text[first - 1], level) or _IGNORED.fullmatch(text[first - 1])):
                 first -= 1
             last = edge
-            while last < len(text) and (_WORD_CHAR.fullmatch(text[last]) or _IGNORED.fullmatch(text[last])):
+            while last < len(text) and (_in_word(text[last], level) or _IGNORED.fullmatch(text[last])):
                 last += 1
             return fold_text(text[first:last])
     return None
+
+
+def _in_word(char: str, level: str) -> bool:
+    """Whether `char` continues a word written at `level` (normalize.raised): a letter, mark or digit on the same line,
+    since a superscript or subscript is a word apart from the text beside it ("bank¹" is bank and ¹)."""
+    return bool(_WORD_CHAR.fullmatch(char)) and raised(char) == level
 
 
 def normalize_form(word: str) -> str:

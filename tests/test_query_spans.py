@@ -186,3 +186,13 @@ def test_a_query_or_compared_line_is_encoded_as_the_index_cuts_its_text(tmp_path
                                                      "A crane waded through the marsh."]).similarity[0][1]
     assert sentence_holding(line, 30, 35) == (0, 36) and sentence_holding(line, 37, 44) == (37, len(line))
     assert sentence_holding(line, 30, 44) == (0, len(line)) and sentence_holding("   ", 1, 2) is None
+
+
+@pytest.mark.parametrize("query, word", [("We sat by the [[bank]]\u00b9 of the river.", "bank"),
+                                         ("Water is [[H]]\u2082O here.", "H"), ("[[bank\u00b9]] x", "bank\u00b9")])
+def test_a_marker_beside_a_superscript_or_subscript_marks_a_whole_word(query: str, word: str) -> None:
+    """A superscript is a word apart ("bank¹" is bank and ¹), but the marker check still took "[[bank]]¹" for a cut
+    of the word "bank 1" (quoting folded text the user never typed)."""
+    assert parse_marked(query).word == word
+    with pytest.raises(QueryError, match="cuts the word '12'"):
+        parse_marked("note\u00b9[[\u00b2]] x")
