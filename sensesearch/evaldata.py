@@ -48,6 +48,8 @@ class WicPair:
     first: WsdItem
     second: WsdItem
     same: bool | None
+    source: str = ""
+    """The *.data.txt file it was read from."""
 
 
 def token_span(text: str, position: int) -> tuple[int, int]:
@@ -169,5 +171,5 @@ def read_wic(path: str | Path) -> list[WicPair]:
             usages = [WsdItem(word, text, *token_span(text, i), sense="")
                       for text, i in ((text1, first_index), (text2, second_index))]
             same = {"T": True, "F": False}.get(label.strip())
-            pairs.append(WicPair(word=word, first=usages[0], second=usages[1], same=same))
+            pairs.append(WicPair(word=word, first=usages[0], second=usages[1], same=same, source=str(data_file)))
     return pairs

@@ -248,6 +248,8 @@ class WicReport:
     seconds: float
     shared_pairs: int = 0
     """Test pairs that are also tuning pairs (the same two sentences and targets, in either order)."""
+    tune: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -285,4 +287,10 @@ def evaluate_wic(tune: Sequence[WicPair], test: Sequence[WicPair], settings: Enc
     return WicReport(accuracy=round(accuracy(gold, predicted), 2), threshold=round(threshold, 5), n=len(test),
                      tune_accuracy=round(tune_accuracy, 2), n_tune=len(tune), model=settings.model,
                      layers=list(settings.layers), combine=settings.combine, pooling=settings.pooling,
-                     seconds=round(time.perf_counter() - started, 1), shared_pairs=shared)
+                     seconds=round(time.perf_counter() - started, 1), shared_pairs=shared,
+                     tune=_sources(tune), test=_sources(test))
+
+
+def _sources(pairs: Sequence[WicPair]) -> list[str]:
+    """The files `pairs` were read from, in reading order, each once."""
+    return list(dict.fromkeys(p.source for p in pairs if p.source))

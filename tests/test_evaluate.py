@@ -195,6 +195,8 @@ def test_wic_threshold_is_tuned_on_one_set_and_applied_to_another(tmp_path: Path
     assert {"accuracy", "threshold", "n"} <= set(json.loads(result.stdout))
     # The templates repeat, so every test pair is a tuning pair too: said, and counted.
     assert report.shared_pairs == 6 and json.loads(result.stdout)["shared_pairs"] == 6
+    assert json.loads(result.stdout)["tune"] == [str(tmp_path / "tune" / "train.data.txt")]
+    assert report.test == [str(tmp_path / "test" / "dev.data.txt")]
     write_wic(tmp_path / "other", "dev", 1)
     assert evaluate_wic(tune[1:6], read_wic(tmp_path / "other"), EncoderSettings(model="fake:test")).shared_pairs == 0
 
