@@ -251,7 +251,7 @@ function kwicRow(hit, onPick, scale = null) {
   for (const [name, text] of cells) {
     const cell = document.createElement("td");
     cell.className = name;
-    if (name === "left" || name === "word" || name === "right") {
+    if (name !== "score") {
       // Each text runs in its own direction (dir=auto, isolated), so Hebrew or Arabic keeps its final stop where
       // the script puts it; the left cell runs right-to-left so that a too-long context is cut at its far end.
       const span = document.createElement("span");
