@@ -86,7 +86,8 @@ def documents(
     table.add_column("occurrences", justify="right")
     table.add_column("metadata", overflow="fold")
     for e in entries:
-        table.add_row(e.label, "" if e.path == e.label else e.path, f"{e.sentences:,}", f"{e.occurrences:,}",
+        name = sensesearch.terminal_name  # a line break in a name drawn, not made a space like a real one
+        table.add_row(name(e.label), "" if e.path == e.label else name(e.path), f"{e.sentences:,}", f"{e.occurrences:,}",
                       ", ".join(f"{k}={_meta_text(v)}" for k, v in e.meta.items()))
     out.print(table)
     err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")

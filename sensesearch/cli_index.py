@@ -206,7 +206,7 @@ class _Undo:
 
 
 def _print_skipped(skipped: sensesearch.Skipped) -> None:
-    cell = sensesearch.terminal_cell
+    cell = sensesearch.terminal_name
     err.print(f"  {cell(skipped.path)}: {cell(skipped.reason)}", markup=False, soft_wrap=True)
 
 
@@ -222,7 +222,7 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
             _print_skipped(skipped)
     if report.absent:
         # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
-        names = (", ".join(sensesearch.terminal_cell(name) for name in report.absent[:5])
+        names = (", ".join(sensesearch.terminal_name(name) for name in report.absent[:5])
                  + (", ..." if len(report.absent) > 5 else ""))
         err.print(f"Not read this time, still indexed: {plural(len(report.absent), 'document')} indexed before from "
                   f"these paths ({names}): deleted since, or skipped; `sensesearch remove` takes them out",

@@ -90,10 +90,10 @@ def remove(
     out.print(f"{verb} {plural(len(labels), 'document')} from {index}:", markup=False, soft_wrap=True)
     for name, docs in matches.items():
         if len(docs) > 1 or docs[0].label != name:
-            out.print(f"  {sensesearch.terminal_cell(sensesearch.path_text(name))} names {plural(len(docs), 'document')}:",
+            out.print(f"  {sensesearch.terminal_name(sensesearch.path_text(name))} names {plural(len(docs), 'document')}:",
                       markup=False, soft_wrap=True)
         for doc in docs:
-            out.print(f"    {sensesearch.terminal_cell(doc.label)}", markup=False, soft_wrap=True)
+            out.print(f"    {sensesearch.terminal_name(doc.label)}", markup=False, soft_wrap=True)
     if dry_run:
         out.print("Nothing was removed (--dry-run).")
 

@@ -276,7 +276,7 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
         options.sort = argument
     elif command == ":documents":
         for entry in source.catalog():
-            out.print(f"{sensesearch.terminal_cell(entry.label)}  ({plural(entry.occurrences, 'occurrence')})",
+            out.print(f"{sensesearch.terminal_name(entry.label)}  ({plural(entry.occurrences, 'occurrence')})",
                       markup=False)
     elif command == ":help":
         err.print(SHELL_HELP.format(k=options.k, any="on" if options.any_word else "off", sort=options.sort))

@@ -27,12 +27,22 @@ def shown(text: str) -> str:
     return _CONTROL.sub(lambda m: _PICTURES.get(m.group(), "\ufffd"), flat(text))
 
 
+def named(text: str) -> str:
+    """A name (a file name, a label) on one line, every control character drawn, line breaks and tabs too (␊, ␍,
+    ␉): flattened to spaces, "a\nb.txt" and "a b.txt" printed alike. Bytes that are not UTF-8 show as \\xNN."""
+    return _CONTROL.sub(lambda m: _PICTURES.get(m.group(), "\ufffd"), _escaped(text))
+
+
+def _escaped(text: str) -> str:
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte: left to the stream's own escaping
+        return text
+
+
 def drawn(text: str) -> str:
     """`text` with its control characters other than line breaks and tabs drawn as control pictures (or U+FFFD),
     nothing else changed: printed file names, metadata or typed lines can never steer the terminal. Bytes of a
     file name that are not UTF-8 (lone surrogates, PEP 383) show as \\xNN, as stored labels spell them."""
-    try:
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that stands for no byte: left to the stream's own escaping
-        pass
-    return _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else _PICTURES.get(m.group(), "\ufffd"), text)
+    return _CONTROL.sub(lambda m: m.group() if m.group() in "\n\t" else _PICTURES.get(m.group(), "\ufffd"),
+                        _escaped(text))

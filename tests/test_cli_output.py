@@ -227,12 +227,15 @@ def test_names_listed_by_remove_and_index_stay_on_one_line_each(tmp_path: Path) 
     again = runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test"])
     assert again.exit_code == 0, again.output
     skipped = [line for line in again.output.splitlines() if "name.txt" in line]
-    assert len(skipped) == 2 and "esc/bad name.txt: binary" in skipped[0] and "X name.txt)" in skipped[1], skipped
+    # Line breaks are drawn (␍␊), not made spaces: "bad\nname.txt" never prints as a file "bad name.txt" would.
+    assert len(skipped) == 2 and "esc/bad\u240aname.txt: binary" in skipped[0] and "X\u240d\u240aname.txt)" in skipped[1]
+    documents = runner.invoke(app, ["documents", "--index", str(index)], terminal_width=400)
+    assert documents.exit_code == 0 and "X\u240d\u240aname.txt" in documents.stdout, documents.stdout
     removed = runner.invoke(app, ["remove", str(corpus), "--index", str(index)])
     assert removed.exit_code == 0, removed.output
     listed = removed.stdout.splitlines()
     assert len(listed) == 4 and "\x1b" not in removed.stdout and "\r" not in removed.stdout, listed
-    assert any(line.strip().endswith("red\u241b[31mX name.txt") for line in listed), listed
+    assert any(line.strip().endswith("red\u241b[31mX\u240d\u240aname.txt") for line in listed), listed
 
 
 def test_lines_written_to_a_file_or_pipe_are_never_broken_at_80_columns(tmp_path: Path, bank_corpus: Path) -> None:
