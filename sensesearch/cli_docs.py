@@ -85,10 +85,10 @@ def documents(
     table.add_column("sentences", justify="right")
     table.add_column("occurrences", justify="right")
     table.add_column("metadata", overflow="fold")
+    name = sensesearch.terminal_name  # a line break in a name drawn, not made a space like a real one
     for e in entries:
-        name = sensesearch.terminal_name  # a line break in a name drawn, not made a space like a real one
-        table.add_row(name(e.label), "" if e.path == e.label else name(e.path), f"{e.sentences:,}", f"{e.occurrences:,}",
-                      ", ".join(f"{k}={_meta_text(v)}" for k, v in e.meta.items()))
+        table.add_row(name(e.label), "" if e.path == e.label else name(e.path), f"{e.sentences:,}",
+                      f"{e.occurrences:,}", ", ".join(f"{k}={_meta_text(v)}" for k, v in e.meta.items()))
     out.print(table)
     err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")
 

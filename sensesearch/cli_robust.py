@@ -90,8 +90,8 @@ def remove(
     out.print(f"{verb} {plural(len(labels), 'document')} from {index}:", markup=False, soft_wrap=True)
     for name, docs in matches.items():
         if len(docs) > 1 or docs[0].label != name:
-            out.print(f"  {sensesearch.terminal_name(sensesearch.path_text(name))} names {plural(len(docs), 'document')}:",
-                      markup=False, soft_wrap=True)
+            shown = sensesearch.terminal_name(sensesearch.path_text(name))
+            out.print(f"  {shown} names {plural(len(docs), 'document')}:", markup=False, soft_wrap=True)
         for doc in docs:
             out.print(f"    {sensesearch.terminal_name(doc.label)}", markup=False, soft_wrap=True)
     if dry_run:
