@@ -72,6 +72,10 @@ def index(
         err.print(f"Will skip {plural(len(scan.skipped), 'input')} that cannot be read:")
         for skipped in scan.skipped:
             _print_skipped(skipped)
+    if not scan.files:  # every input left out (a link loop, a folder of no text files): no model to wait for
+        first = scan.skipped[0] if scan.skipped else None
+        raise SenseSearchError("nothing to index: " + (f"every input is skipped (first: {first.path}: {first.reason})"
+                                                       if first else "no input to read"))
     existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
     asked = None
     if existing is None or any((model, layers, combine, pooling, precision)):

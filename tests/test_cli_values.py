@@ -163,7 +163,8 @@ def test_all_inputs_skipped_creates_no_index(tmp_path: Path, content: bytes | No
         (source / "only.txt").write_bytes(content)
     index = tmp_path / "made" / "idx"
     result = runner.invoke(app, ["index", str(source), "--index", str(index), "--model", "fake:test"])
-    assert result.exit_code == 1 and "nothing was indexed" in result.output
+    # A folder of no text file is refused before the model loads (nothing to index), the others once read.
+    assert result.exit_code == 1 and ("nothing was indexed" in result.output or "nothing to index" in result.output)
     assert not index.exists()
     again = runner.invoke(app, ["index", str(source.parent / "in"), "--index", str(index), "--model", "fake:test",
                                 "--layers", "-1"])
@@ -330,3 +331,16 @@ def test_a_setting_an_existing_index_lacks_is_one_line_before_any_progress(built
     result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(built), *option])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert result.output.startswith("Error:") and "loading the model" not in result.output, result.output
+
+
+def test_inputs_that_are_all_left_out_fail_before_the_model_loads(tmp_path: Path, no_model_load: None) -> None:
+    """A folder of no text files, or a link loop, was only found unreadable after the model had loaded (5-10 s)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for inputs in ([empty], [tmp_path / "loop"], [empty, tmp_path / "loop"]):
+        result = runner.invoke(app, ["index", *map(str, inputs), "--index", str(tmp_path / "idx"), "--model",
+                                     "fake:test"])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert "nothing to index: every input is skipped" in " ".join(result.output.split())
+        assert not (tmp_path / "idx").exists()
