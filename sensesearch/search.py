@@ -164,6 +164,8 @@ class Searcher:
             log.info("encoding the %d usages of %r again: the index's pq codes are too coarse to compare usages",
                      len(places), word)
             rows = self.rows.occurrences_by_id([i for place in places for i in place])
+            # As `ranked` does: a usage whose row went since its vector was read (removed meanwhile) is left out.
+            places = [place for place in places if all(i in rows for i in place)]
             vectors = exact_vectors(places, rows, self.encoder().encode)
         return np.asarray([p[0] for p in places], dtype=np.int64), vectors
 
