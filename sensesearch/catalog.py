@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path, PurePath
 
@@ -18,6 +17,7 @@ from sqlalchemy import select
 from .corpus import path_text
 from .errors import InputError
 from .inputs import JSONL_SUFFIXES, STDIN, check_names, fs_name
+from .normalize import nfc
 from .records import DocumentEntry
 from .schema import code_point_order, documents
 from .store import MetaStore
@@ -46,10 +46,6 @@ def _base_name(entry: DocumentEntry) -> str:
     return PurePath(entry.path).name
 
 
-def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-
-
 def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str]) -> dict[str, list[DocumentEntry]]:
     """For each name, the documents it names: by label; else by path (a folder: all below it); else by
     the base name of one indexed file. A name that matches nothing as spelt is tried again in Unicode NFC on both
@@ -59,7 +55,7 @@ def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str]) -> d
     found: dict[str, list[DocumentEntry]] = {}
     for name in check_names(names, "document"):
         chosen = _matching(entries, name, lambda text: text)
-        found[name] = chosen or _matching(entries, name, _nfc)
+        found[name] = chosen or _matching(entries, name, nfc)
     return found
 
 

@@ -24,7 +24,7 @@ from .config import EncoderSettings
 from .corpus import content_hash
 from .encoder import Encoder, load_encoder
 from .errors import InputError, SenseSearchError
-from .evaldata import WicPair, WsdWord
+from .evaldata import WicPair, WsdItem, WsdWord
 from .parts import UsageSource
 from .query import normalize_form
 from .records import Document
@@ -144,8 +144,13 @@ class WsdReport:
 def shared_sentences(train: WsdWord, test: WsdWord) -> int:
     """Test usages of a word whose sentence (and target) is also one of its training usages: a test set that
     overlaps the training one measures memory, not disambiguation (1-NN scores 100)."""
-    seen = {(item.text.strip(), item.start, item.end) for item in train.items}
-    return sum((item.text.strip(), item.start, item.end) in seen for item in test.items)
+    seen = {_usage_key(item) for item in train.items}
+    return sum(_usage_key(item) in seen for item in test.items)
+
+
+def _usage_key(item: WsdItem) -> tuple[str, int, int]:
+    """A usage as the leak checks compare it: its sentence (white space around it aside) and the target's span."""
+    return item.text.strip(), item.start, item.end
 
 
 def training_documents(words: dict[str, WsdWord]) -> list[Document]:
@@ -256,7 +261,7 @@ class WicReport:
 
 
 def _pair_key(pair: WicPair) -> frozenset[tuple[str, int, int]]:
-    return frozenset((u.text.strip(), u.start, u.end) for u in (pair.first, pair.second))
+    return frozenset(_usage_key(u) for u in (pair.first, pair.second))
 
 
 def pair_cosines(encoder: Encoder, pairs: Sequence[WicPair]) -> np.ndarray:

@@ -81,7 +81,7 @@ class Folded:
     @property
     def maps_spans(self) -> bool:
         """Whether `spans` may change a span (folding changed the text, or it has clusters of several characters)."""
-        return self.starts is not None or self.clustered
+        return self.changed or self.clustered
 
     def spans(self, spans: np.ndarray) -> np.ndarray:
         """(n, 2) int32 [start, end) spans of non-empty stretches of `text`, as spans of `original` covering
