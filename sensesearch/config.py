@@ -112,6 +112,9 @@ class IndexConfig:
     lemma_language: str = DEFAULT_LANGUAGE
     # The identity the metadata store is claimed under (sensesearch.claim); None in indexes made before claims.
     index_id: str | None = None
+    # What the tokenizer does (hfmodel.tokenizer_fingerprint); "" in indexes made before it was recorded and for
+    # encoders whose model fingerprint covers their vocabulary (TF Hub).
+    tokenizer_fingerprint: str = ""
 
     def __post_init__(self) -> None:
         if self.compression not in COMPRESSION_CHOICES:
@@ -121,9 +124,11 @@ class IndexConfig:
     def to_json(self) -> str:
         data = asdict(self)
         data["encoder"]["layers"] = list(self.encoder.layers)
+        # Left out, not null or "": an older index's config.json keeps the text its checksum was taken over.
         if self.index_id is None:
-            # Left out, not null: an older index's config.json keeps the text its checksum was taken over.
             del data["index_id"]
+        if not self.tokenizer_fingerprint:
+            del data["tokenizer_fingerprint"]
         return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod

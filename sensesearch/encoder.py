@@ -21,6 +21,7 @@ import numpy as np
 from .config import DEFAULT_MODEL, DEFAULT_PRECISION, EncoderSettings
 from .devices import check_device
 from .errors import ModelLoadError
+from .hfmodel import check_loaded, tokenizer_fingerprint, usable_positions
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedChunk, EncodedSentence
 from .runner import DeviceBatch, PendingVectors, WordVectorRunner, check_precision, default_batch_tokens
@@ -227,10 +228,12 @@ class TransformerEncoder(PlannedEncoder):
             raise ModelLoadError(f"cannot load model {settings.model!r}: {' '.join(str(exc).split())[:400]}") from None
         if not getattr(self.tokenizer, "is_fast", False):
             raise ModelLoadError(f"model {settings.model!r} has no fast tokenizer; word offsets need one")
+        check_loaded(repr(settings.model), model, self.tokenizer)
         model.eval()
         # The fingerprint names the weights as shipped, so a float32 and an int8 index of one model agree
         # on it; the precision itself is an EncoderSettings field and is checked on its own.
         self.fingerprint = model_fingerprint(model)
+        self.tokenizer_fingerprint = tokenizer_fingerprint(self.tokenizer)
         if settings.precision == "int8":
             model = quantize_linear_int8(model)
         self.model = model.to(self.device)
@@ -239,7 +242,7 @@ class TransformerEncoder(PlannedEncoder):
             if not -(n_layers + 1) <= layer <= n_layers:
                 raise ModelLoadError(f"layer {layer} does not exist: {settings.model} has {n_layers} layers (0 = embeddings)")
         self.planner = make_planner(self.tokenizer, settings, self.batch_tokens,
-                                    max_positions=model.config.max_position_embeddings)
+                                    max_positions=usable_positions(model))
         self.window_width = self.planner.width
         hidden = model.config.hidden_size
         self.dim = hidden * len(settings.layers) if settings.combine == "concat" else hidden

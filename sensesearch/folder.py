@@ -134,6 +134,10 @@ def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
     if config.model_fingerprint and encoder.fingerprint != config.model_fingerprint:
         differences.append(f"model fingerprint: index has {config.model_fingerprint!r}, "
                            f"encoder has {encoder.fingerprint!r}")
+    tokenizer = getattr(encoder, "tokenizer_fingerprint", "")
+    if config.tokenizer_fingerprint and tokenizer != config.tokenizer_fingerprint:
+        differences.append(f"tokenizer fingerprint: index has {config.tokenizer_fingerprint!r}, "
+                           f"encoder has {tokenizer!r}")
     if config.dim and encoder.dim != config.dim:
         differences.append(f"dim: index has {config.dim}, encoder gives {encoder.dim}")
     if differences:

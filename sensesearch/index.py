@@ -106,6 +106,11 @@ class SenseIndex(IndexOpening):
             raise ConfigMismatchError(
                 f"model {self.config.encoder.model!r} now has weights fingerprint {self._encoder.fingerprint}, "
                 f"the index was built with {self.config.model_fingerprint}")
+        tokenizer = getattr(self._encoder, "tokenizer_fingerprint", "")
+        if self.config.tokenizer_fingerprint and tokenizer != self.config.tokenizer_fingerprint:
+            raise ConfigMismatchError(
+                f"model {self.config.encoder.model!r} now has another tokenizer (fingerprint {tokenizer}; the index "
+                f"was built with {self.config.tokenizer_fingerprint}): its words would not be the index's")
         return self._encoder
 
     def _recipe(self) -> tuple[object, str]:

@@ -68,7 +68,8 @@ class IndexOpening:
         db_url = dburl.with_namespace(db_url, folder) if db_url else None
         index_id = new_index_id()
         config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
-                             compression=compression, db_url=db_url, lemma_language=lemma_language, index_id=index_id)
+                             compression=compression, db_url=db_url, lemma_language=lemma_language, index_id=index_id,
+                             tokenizer_fingerprint=getattr(encoder, "tokenizer_fingerprint", ""))
         made_folder = access.make_folder(folder)
         lock = _lock or acquire_write_lock(folder, lock_timeout, remake=True)
         made: list[Path] = []

@@ -23,6 +23,7 @@ from .config import EncoderSettings
 from .errors import ModelLoadError
 from .normalize import fold
 from .windows import best_window, plan_windows
+from .wordbounds import CharClasses, needed, split_words
 
 @dataclass(frozen=True)
 class TokenizedSentence:
@@ -129,6 +130,7 @@ class Planner:
             raise ModelLoadError(f"a model window of {limit} tokens leaves no room for words")
         self.overlap = min(stride, self.width // 2)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.splits_words = needed(self.backend)
 
     def tokenize(self, sentences: Sequence[str]) -> list[TokenizedSentence]:
         """Word pieces and word spans of each sentence: the chunk's `pieces`, cut sentence by sentence."""
@@ -151,6 +153,9 @@ class Planner:
         offsets = np.fromiter(chain.from_iterable(chain.from_iterable(e.offsets for e in encodings)),
                               dtype=np.int64, count=2 * total).reshape(-1, 2)
         sentence_of_piece = np.repeat(np.arange(len(encodings), dtype=np.int64), counts)
+        classes = CharClasses([f.text for f in folded]) if self.splits_words else None
+        if classes is not None:
+            word_ids = split_words(word_ids, offsets, sentence_of_piece, classes)
         in_word = np.flatnonzero(word_ids >= 0)
         # Words are numbered by the pre-tokenizer within each sentence; rows number the words that kept a piece,
         # in (sentence, word number) order.
@@ -163,7 +168,11 @@ class Planner:
         word_start = np.searchsorted(words // base, np.arange(len(encodings) + 1))
         rows = np.full(total, -1, dtype=np.int64)
         rows[in_word] = word_of_piece - word_start[sentence_of_piece[in_word]]
-        spans = np.stack([offsets[first, 0], offsets[last, 1]], axis=1).astype(np.int32)
+        spans = np.stack([offsets[first, 0], offsets[last, 1]], axis=1)
+        if classes is not None:
+            text_start = classes.start[words // base][:, None]
+            spans = classes.trimmed(spans + text_start) - text_start
+        spans = spans.astype(np.int32)
         mapped = [i for i, sentence in enumerate(folded) if sentence.maps_spans]
         for i in mapped:
             kept = slice(word_start[i], word_start[i + 1])

@@ -1,0 +1,57 @@
+"""What a loaded Hugging Face model and tokenizer must offer the recipe, and what identifies the tokenizer.
+
+The recipe needs an encoder (every word sees both sides of it), a tokenizer with a vocabulary, and a
+window no longer than the positions the model can embed. transformers loads models that break each
+of these without a word: an encoder-decoder's AutoModel wants decoder inputs; a folder without tokenizer
+files gets a tokenizer of special tokens only, so every piece is [UNK]; RoBERTa-style position ids start
+after the padding index, so a model with `max_position_embeddings` n embeds only n - padding_idx - 1
+pieces (roberta-base: 514 positions, 512 pieces).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .errors import ModelLoadError
+
+TOKENIZER_PROBE = ("Hello, World! Café naïve RÉSUMÉ — don't (bank) 1,234.5 ﬁle straße İstanbul ΑΒΓ 銀行 東京 "
+                   "😀👍🏽 مرحبا नमस्ते ๑ ภาษาไทย")
+"""Text whose tokenization tells tokenizers apart beyond their vocabularies: case, accents, compatibility forms,
+punctuation, digits, CJK, emoji and other scripts."""
+
+
+def check_loaded(name: str, model: Any, tokenizer: Any) -> None:
+    """ModelLoadError for a model the recipe cannot run (encoder-decoder) or a tokenizer with no vocabulary."""
+    if getattr(model.config, "is_encoder_decoder", False):
+        raise ModelLoadError(f"{name} is an encoder-decoder model ({model.config.model_type}); sensesearch needs an "
+                             "encoder (BERT family), or the encoder of such a model saved on its own")
+    special = set(getattr(tokenizer, "all_special_tokens", []))
+    if not any(token not in special for token in tokenizer.get_vocab()):
+        raise ModelLoadError(f"the tokenizer of {name} has no vocabulary beyond its special tokens: the folder "
+                             "holds no tokenizer files (tokenizer.json, or vocab.txt and tokenizer_config.json)")
+
+
+def usable_positions(model: Any) -> int | None:
+    """How many pieces, special tokens included, the model can embed in one sequence; None when it does not say.
+
+    `max_position_embeddings`, less the positions below the first one for models whose position ids start
+    after the padding index (their position table has a `padding_idx`: RoBERTa, XLM-R, CamemBERT).
+    """
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if not limit:
+        return None
+    table = getattr(getattr(model, "embeddings", None), "position_embeddings", None)
+    padding = getattr(table, "padding_idx", None)
+    return int(limit) - (int(padding) + 1 if padding is not None else 0)
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """A short SHA-256 of what the tokenizer does: its vocabulary (token and id) and its pieces, offsets and
+    special tokens for TOKENIZER_PROBE. Another tokenizer file under the same model changes it."""
+    digest = hashlib.sha256()
+    for token, number in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1]):
+        digest.update(f"{number}\0{token}\0".encode("utf-8", "surrogatepass"))
+    probe = tokenizer(TOKENIZER_PROBE, add_special_tokens=True, return_offsets_mapping=True)
+    digest.update(repr((probe["input_ids"], probe["offset_mapping"])).encode())
+    return digest.hexdigest()[:16]
