@@ -17,7 +17,7 @@ import json
 import random
 from bisect import bisect_left
 from itertools import islice
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,6 +246,17 @@ def fill_missing(conn: Connection) -> int:
     for row, digest in _recomputed(conn, _document_rows(conn, missing)):
         conn.execute(documents.update().where(documents.c.id == row["id"]).values(digest=digest))
     return len(missing)
+
+
+def remade_after(conn: Connection, ids: Sequence[int], change: Callable[[], None]) -> int:
+    """Run `change` (an edit of documents `ids`' rows) and give each document that matched its digest before it the
+    digest of its rows after it; returns how many. A document that did not match keeps its old digest, so damage
+    done before the change stays visible to verify."""
+    intact = [row for row, digest in _recomputed(conn, _document_rows(conn, ids)) if digest == row["digest"]]
+    change()
+    for row, digest in _recomputed(conn, intact):
+        conn.execute(documents.update().where(documents.c.id == row["id"]).values(digest=digest))
+    return len(intact)
 
 
 def _rebuildable(damage: Damage) -> bool:

@@ -2,9 +2,10 @@
 
 A lemma is a property of a word type, not of an occurrence: simplemma looks a form up in its
 dictionary for the language (and falls back to rules, then to the form itself), without context.
-So "banks" and "banked" both get the lemma "bank", whatever sentence they stand in. Case matters
-to it in some languages (German "Haus" is a noun, "haus" a verb form), so the lemma is taken from
-a surface spelling as it stood in the text and then case-folded like the stored form.
+So "banks" and "banked" both get the lemma "bank", whatever sentence they stand in. The lemma is
+that of the stored (case-folded) form, so it never depends on which spelling of a word an index met
+first; case matters to simplemma in some languages (German "Haus" is a noun, "haus" a form of the
+verb hausen), so there a form is read capitalised, as nouns are written.
 Source: Barbaresi (2023), simplemma, https://github.com/adbar/simplemma (54 languages, data shipped).
 """
 
@@ -14,10 +15,13 @@ import functools
 import unicodedata
 
 from .errors import ConfigMismatchError
-from .normalize import fold_text
+from .normalize import word_key
 
 DEFAULT_LANGUAGE = "en"
 LEMMA_CACHE = 200_000
+CAPITALISED_NOUNS = frozenset({"de", "lb"})
+"""Languages that write every noun with a capital letter: a word form is read capitalised first ("haus" as Haus,
+not as a form of the verb hausen)."""
 
 
 def supported_languages() -> frozenset[str]:
@@ -50,25 +54,28 @@ class Lemmatizer:
         self._codes = parse_language(language)
         self._cached = functools.lru_cache(maxsize=LEMMA_CACHE)(self._lemmatize)
 
-    def __call__(self, surface: str) -> str:
-        """The lemma of `surface` (best as written in the text), case-folded and NFKC like stored forms.
+    def __call__(self, word: str) -> str:
+        """The lemma of a word form, case-folded and NFKC like stored forms; any spelling of the form gives the same.
 
-        The surface is first read as the model reads it (normalize.fold_text: NFKC, invisible characters removed,
-        case kept), so the lemma of a word type does not hang on the spelling it happened to come in first: "ﬁles"
-        (a ligature) or fullwidth "ＲＡＮ" would otherwise be unknown to the dictionary and be their own lemmas.
+        The lemma is a function of the stored form (normalize.word_key) alone, not of the spelling that
+        happened to be indexed first: otherwise "states" would get the lemma "states" in an index that met
+        "United States" first and "state" in one that met "the several states" first, and lemma search would
+        depend on the order of the files. simplemma reads the form lower-cased, or capitalised first in
+        CAPITALISED_NOUNS languages.
         """
-        return self._cached(fold_text(surface))
+        return self._cached(word_key(word))
 
     def _lemmatize(self, form: str) -> str:
         from simplemma import lemmatize
 
         lang = self._codes[0] if len(self._codes) == 1 else self._codes
+        spelling = form[:1].upper() + form[1:] if self._codes[0] in CAPITALISED_NOUNS else form
         # simplemma raises on some inputs it cannot split (odd scripts); the form is its own lemma then.
         try:
-            lemma = lemmatize(form, lang=lang)
+            lemma = lemmatize(spelling, lang=lang)
         except (ValueError, KeyError, IndexError):
             return form
-        return unicodedata.normalize("NFKC", lemma).casefold() or unicodedata.normalize("NFKC", form).casefold()
+        return unicodedata.normalize("NFKC", lemma).casefold() or form
 
 
 @functools.lru_cache(maxsize=8)

@@ -99,8 +99,36 @@ def m005_document_digests(conn: Connection, context: MigrationContext) -> None:
     fill_missing(conn)
 
 
+def m006_form_lemmas(conn: Connection, context: MigrationContext) -> None:
+    """words.lemma made again from each word's form alone (lemmas.Lemmatizer), not from the spelling met first.
+
+    Documents holding a word whose lemma changes get the digest of their new rows (digests.remade_after), those
+    whose rows matched their digest before; a document damaged before keeps its digest, and verify still says so.
+    """
+    from .digests import remade_after  # the digests module reads through store's tables, which import this one
+
+    words_table, lemma_of = qualified_name(conn, "words"), Lemmatizer(context.lemma_language)
+    lemmas: dict[int, str] = {}
+    last = 0
+    while rows := conn.execute(text(f"SELECT id, form, lemma FROM {words_table} WHERE id > :last ORDER BY id "
+                                    "LIMIT :n"), {"last": last, "n": LEMMA_BATCH}).all():
+        lemmas.update((int(row[0]), lemma) for row in rows if (lemma := lemma_of(row[1])) != row[2])
+        last = rows[-1][0]
+    if not lemmas:
+        return
+    changed, held = sorted(lemmas), set()
+    for start in range(0, len(changed), LEMMA_BATCH):
+        listed = ", ".join(map(str, changed[start:start + LEMMA_BATCH]))
+        held.update(conn.execute(text(
+            f"SELECT DISTINCT s.document_id FROM {qualified_name(conn, 'occurrences')} o JOIN "
+            f"{qualified_name(conn, 'sentences')} s ON s.id = o.sentence_id WHERE o.word_id IN ({listed})")).scalars())
+    remade_after(conn, sorted(held), lambda: conn.execute(text(f"UPDATE {words_table} SET lemma = :lemma WHERE id = :id"),
+                                                          [{"id": i, "lemma": lemmas[i]} for i in changed]))
+
+
 MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges),
-                                                 (4, m004_partial_documents), (5, m005_document_digests))
+                                                 (4, m004_partial_documents), (5, m005_document_digests),
+                                                 (6, m006_form_lemmas))
 LATEST = MIGRATIONS[-1][0]
 
 

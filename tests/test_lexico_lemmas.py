@@ -170,3 +170,46 @@ def test_read_only_open_never_migrates_and_says_what_to_run(banks_index: Path) -
     assert result.exit_code == 0, result.output
     with SenseIndex.open(banks_index, read_only=True) as index:
         assert [h.word for h in index.usages("bank", lemma=True)] == ["bank", "banks", "banked"]
+
+
+def test_lemma_does_not_depend_on_the_spelling_indexed_first(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """simplemma keeps capitalised "States" as it is: an index that met "United States" first stored the lemma
+    "states" for the form, and lemma search then missed "the several states" (or the other way round)."""
+    (tmp_path / "a.txt").write_text("The United States signed the treaty.\n")
+    (tmp_path / "b.txt").write_text("The several states kept their state laws.\n")
+    found = []
+    for name, order in (("ab", ["a.txt", "b.txt"]), ("ba", ["b.txt", "a.txt"])):
+        with SenseIndex.create(tmp_path / name, settings=fake_settings) as index:
+            for file in order:
+                index.add([tmp_path / file])
+            found.append(sorted((Path(h.document).name, h.word) for h in index.usages("state", lemma=True)))
+    assert found[0] == found[1] == [("a.txt", "States"), ("b.txt", "state"), ("b.txt", "states")]
+    assert Lemmatizer("en")("States") == Lemmatizer("en")("states") == "state"
+    assert Lemmatizer("de")("haus") == Lemmatizer("de")("Haus") == "haus"
+
+
+def test_migration_makes_lemmas_from_forms_and_keeps_digests_honest(tmp_path: Path,
+                                                                   fake_settings: EncoderSettings) -> None:
+    """An index written before m006: a lemma taken from the first spelling is made again from the form; a document
+    whose rows matched its digest gets the new rows' digest, one damaged before still fails the check."""
+    from sensesearch import digests
+
+    (tmp_path / "a.txt").write_text("The United States signed the treaty.\n")
+    (tmp_path / "b.txt").write_text("The several states kept their laws.\n")
+    (tmp_path / "c.txt").write_text("The states met.\n")
+    folder = tmp_path / "idx"
+    with SenseIndex.create(folder, settings=fake_settings) as index:
+        index.add([tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"])
+    engine = make_engine(f"sqlite:///{folder / 'meta.sqlite'}")
+    with engine.begin() as conn:  # what the earlier rule stored, digests made over it, m006 not applied
+        conn.execute(text("UPDATE words SET lemma = 'states' WHERE form = 'states'"))
+        conn.execute(text("UPDATE documents SET digest = NULL"))
+        digests.fill_missing(conn)
+        conn.execute(text("DELETE FROM migrations WHERE number = 6"))
+        conn.execute(text("UPDATE sentences SET text = 'The states MET.' WHERE text = 'The states met.'"))
+    assert migrations.migrate(engine, migrations.MigrationContext()) == ["m006_form_lemmas"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT lemma FROM words WHERE form = 'states'")).scalar() == "state"
+        damaged = [line for line, _ in digests.content_problems(conn)[0]]
+    engine.dispose()
+    assert len(damaged) == 1 and "c.txt" in damaged[0]
