@@ -17,7 +17,7 @@ from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMP
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
                      ModelLoadError, QueryError, ReadOnlyError, SenseCountError, SenseSearchError, UsageError,
                      WordNotFoundError)
-from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
+from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
 
 __version__ = "0.1.0"
 
@@ -40,9 +40,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "compare_usages": ("compare", "compare"),
     "Comparison": ("compare", "Comparison"),
     "check_compare_lines": ("compare", "check_lines"),
-    "sort_hits": ("kwic", "sort_hits"),
-    "QUERY_SORTS": ("kwic", "QUERY_SORTS"),
-    "USAGE_SORTS": ("kwic", "USAGE_SORTS"),
+    "sort_hits": ("kwicsort", "sort_hits"),
+    "QUERY_SORTS": ("kwicsort", "QUERY_SORTS"),
+    "USAGE_SORTS": ("kwicsort", "USAGE_SORTS"),
     "render_kwic": ("kwic", "render_kwic"),
     "kwic_rows": ("kwic", "kwic_rows"),
     "context_cells": ("kwic", "context_cells"),
@@ -103,7 +103,7 @@ __all__ = sorted([
     "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
     "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
     "InputError", "ModelLoadError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
-    "UsageError", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
+    "UsageError", "UsagePage", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
 ])
 
 if TYPE_CHECKING:
@@ -133,8 +133,8 @@ if TYPE_CHECKING:
     from .opening import check_reopen
     from .inventory import WordInventory
     from .inventory import check_name as check_sense_name
-    from .kwic import (CSV_FIELDS, LISTING_FIELDS, QUERY_SORTS, USAGE_SORTS, context_cells, fit_left, fit_right, kwic_rows, render_kwic,
-                       sort_hits)
+    from .kwic import CSV_FIELDS, LISTING_FIELDS, context_cells, fit_left, fit_right, kwic_rows, render_kwic
+    from .kwicsort import QUERY_SORTS, USAGE_SORTS, sort_hits
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell
     from .terminal import named as terminal_name

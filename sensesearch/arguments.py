@@ -105,3 +105,11 @@ def name_list(values: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] 
         if not isinstance(item, (str, os.PathLike)):
             raise UsageError(f"each of {name} must be text, not {type(item).__name__} {item!r}")
     return [os.fspath(item) for item in listed]  # type: ignore[misc]
+
+
+def choice(value: object, name: str, allowed: Iterable[str]) -> str:
+    """`value` if it is one of `allowed`, else UsageError naming them."""
+    options = tuple(allowed)
+    if not isinstance(value, str) or value not in options:
+        raise UsageError(f"{name} must be one of {', '.join(options)}, not {value!r}")
+    return value

@@ -21,6 +21,8 @@ from .cli_progress import CommandProgress
 QuerySort = choices("QuerySort", QUERY_SORTS)
 UsageSort = choices("UsageSort", USAGE_SORTS)
 ANY_WORD_HINT = "; try --any-word to search usages of every word"
+SHELL_USAGES_PER_HIT = 5
+"""The shell's :usages lists k times this many usages (sorted as :sort says, position for score)."""
 
 
 class QueryOptions:
@@ -192,14 +194,24 @@ def usages(
     """
     with sensesearch.SenseIndex.open(index, read_only=True) as source:
         if sense:
-            hits = source.sense(word).usages(sense, limit=limit, documents=document, where=where or ())
+            page = source.sense(word).usage_page(sense, limit=limit, documents=document, where=where or (),
+                                                 sort=value(sort))
         else:
-            hits = source.usages(word, limit=limit, documents=document, lemma=lemma, where=where or ())
-    print_hits(sensesearch.sort_hits(hits, value(sort)), json_, csv_)
+            page = source.usage_page(word, limit=limit, documents=document, lemma=lemma, where=where or (),
+                                     sort=value(sort))
+    print_hits(page.hits, json_, csv_)
+    if not (json_ or csv_):
+        note_cut(page, "--limit")
+
+
+def note_cut(page: sensesearch.UsagePage, how: str) -> None:
+    """Say on stderr how many usages a limit left out, so a cut list is never taken for all of them."""
+    if len(page.hits) < page.total:
+        err.print(f"{len(page.hits)} of {plural(page.total, 'usage')} shown ({how} sets how many)", markup=False)
 
 
 SHELL_HELP = """Type a sentence with one [[marked]] word to search (the model stays loaded). Commands:
-  :usages WORD       list WORD's usages        :k N              hits per query (now {k})
+  :usages WORD       list WORD's usages (k x 5) :k N             hits per query (now {k})
   :any on|off        any-word search ({any})     :sort score|left|right   order of lines ({sort})
   :documents         list the documents         :help             this text
   :quit              leave (or Ctrl+D)"""
@@ -261,7 +273,10 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
     if not command.startswith(":"):
         sensesearch.render_kwic(options.run(source, line), out)
     elif command == ":usages" and argument:
-        sensesearch.render_kwic(source.usages(argument, limit=options.k * 5), out)
+        page = source.usage_page(argument, limit=options.k * SHELL_USAGES_PER_HIT,
+                                 sort="position" if options.sort == "score" else options.sort)
+        sensesearch.render_kwic(page.hits, out)
+        note_cut(page, f":k, {SHELL_USAGES_PER_HIT} usages per hit")
     elif command == ":k":
         if not (argument.isascii() and argument.isdecimal() and int(argument) >= 1):
             raise UsageError(f":k takes a whole number of hits from 1, not {argument!r}")

@@ -11,7 +11,7 @@ import numpy as np
 from filelock import FileLock
 
 from . import dburl
-from .arguments import flag, name_list, optional_number, text_argument, whole_number, word_argument
+from .arguments import choice, flag, name_list, optional_number, text_argument, whole_number, word_argument
 from .config import IndexConfig
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
@@ -21,7 +21,8 @@ from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config,
 from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
 from .opening import IndexOpening
-from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped
+from .kwicsort import USAGE_SORTS
+from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
 from .search import Searcher
 from .storage import OccurrenceStore
 from .schema import DocumentRow
@@ -239,18 +240,26 @@ class SenseIndex(IndexOpening):
                                    documents=self.document_labels(documents), nprobe=nprobe, lemma=lemma, where=where)
 
     def usages(self, word: str, limit: int | None = None, documents: Documents = None,
-               lemma: bool = False, where: Where = ()) -> list[Hit]:
-        """Every usage of `word` (case-insensitive, any Unicode form) in corpus order, up to `limit` (None: all).
+               lemma: bool = False, where: Where = (), sort: str = "position") -> list[Hit]:
+        """Every usage of `word` (case-insensitive, any Unicode form), up to `limit` (None: all), in corpus order
+        or (`sort` "left" or "right") sorted by the words of that context, the limit taken after sorting.
 
         A word the pre-tokenizer splits (don't, 银行) or several words ("interest rate") is a phrase:
         its usages are those stored words side by side, each Hit spanning the whole phrase.
-        `documents`, `lemma` and `where` as in `query`. UsageError for a limit that is not a whole number from 1,
-        InputError for an unknown document name, WordNotFoundError when there is no usage.
+        `documents`, `lemma` and `where` as in `query`. UsageError for a limit that is not a whole number from 1
+        or another sort, InputError for an unknown document name, WordNotFoundError when there is no usage.
         """
+        return self.usage_page(word, limit, documents, lemma, where, sort).hits
+
+    def usage_page(self, word: str, limit: int | None = None, documents: Documents = None,
+                   lemma: bool = False, where: Where = (), sort: str = "position") -> UsagePage:
+        """`usages` and how many usages there are in all (UsagePage.total), for front ends that say what a limit
+        left out."""
         limit = optional_number(limit, "limit", least=1)
+        sort = choice(sort, "sort", USAGE_SORTS)
         self.refresh()
         return self.searcher.usages(word, limit=limit, documents=self.document_labels(documents), lemma=lemma,
-                                    where=where)
+                                    where=where, sort=sort)
 
     def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Documents = None,
                seed: int = 0, lemma: bool = False, where: Where = ()) -> SenseReport:

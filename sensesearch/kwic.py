@@ -10,7 +10,6 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from .normalize import word_key
 from . import jsonsafe
 from .csvsafe import records_to_csv
 from .records import Hit
@@ -21,24 +20,6 @@ _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
 LISTING_FIELDS = CSV_FIELDS[1:]
 """The columns of a usage that has no score (sense tags, sense groups): those of `usages --csv` but the score."""
-
-
-QUERY_SORTS = ("score", "left", "right")
-"""How query hits may be ordered: by score (as ranked), by left context (nearest word first) or by right context."""
-USAGE_SORTS = ("position", "left", "right")
-"""How usages may be ordered: by position in the corpus (as listed), or by left or right context."""
-
-
-def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
-    """Order hits as given (by None, "score" or "position"), by the words left of the keyword (nearest first), or
-    right of it; ValueError for another order."""
-    if by in (None, "score", "position"):
-        return list(hits)
-    if by == "left":
-        return sorted(hits, key=lambda h: [word_key(w) for w in reversed(_flat(h.left).split())])
-    if by == "right":
-        return sorted(hits, key=lambda h: [word_key(w) for w in _flat(h.right).split()])
-    raise ValueError(f"sort must be score, position, left or right, not {by!r}")
 
 
 def context_cells(sentence: str, start: int, end: int) -> dict[str, str]:

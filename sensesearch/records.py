@@ -103,6 +103,14 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class UsagePage:
+    """Some usages of a word (`hits`, in the order asked for, up to a limit) and how many it has in all (`total`)."""
+
+    hits: list[Hit]
+    total: int
+
+
+@dataclass(frozen=True)
 class DocumentEntry:
     """One indexed document as `sensesearch documents` lists it: its names, metadata and counts."""
 

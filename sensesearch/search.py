@@ -21,7 +21,8 @@ from .filters import Condition, describe, describe_scope, parse_conditions
 from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, normalize_form, parse_marked, phrase_of,
                     own_sentence, span_vector, word_spans)
-from .records import Hit
+from .kwicsort import sort_hits
+from .records import Hit, UsagePage
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
 
 if TYPE_CHECKING:
@@ -170,10 +171,13 @@ class Searcher:
         return np.asarray([p[0] for p in places], dtype=np.int64), vectors
 
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None,
-               lemma: bool = False, where: Sequence[Condition | str] = ()) -> list[Hit]:
-        """Usages of a word or phrase in corpus order (every form of its lemma with `lemma`, within `where`)."""
+               lemma: bool = False, where: Sequence[Condition | str] = (), sort: str = "position") -> UsagePage:
+        """Usages of a word or phrase (every form of its lemma with `lemma`, within `where`) in corpus order or
+        sorted by context (kwic.sort_hits), the first `limit` of them in that order, and how many there are."""
         places = self.places(word, documents, lemma, parse_conditions(where))
-        return self.place_hits(places[:limit] if limit else places)
+        if sort == "position":
+            return UsagePage(self.place_hits(places[:limit] if limit else places), len(places))
+        return UsagePage(sort_hits(self.place_hits(places), sort)[:limit], len(places))
 
     # ---- words and phrases: a user's word is one stored word, or adjacent stored words ------------
 

@@ -14,7 +14,7 @@ from .filters import Condition
 from .inventory import Example, Inventory, WordInventory
 from .lemmas import lemmatizer
 from .query import bare_key, bare_word, normalize_form, parse_marked
-from .records import Hit
+from .records import Hit, UsagePage
 from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_items, item_forms, marked_item,
                              read_labelled)
 from .sensetags import SenseDocument, WordTags, forget, sense_documents, sense_query, sense_usages, word_tags
@@ -157,10 +157,16 @@ class WordSenses:
         return [(hit, *tag_of[hit.occurrence_id]) for hit in self.index.hits(ids.tolist())]
 
     def usages(self, sense: str, limit: int | None = None, documents: str | Sequence[str] | None = None,
-               where: Sequence[Condition | str] = ()) -> list[Hit]:
-        """Usages tagged `sense` (or "unassigned"), in corpus order, within `documents` and `where` as for
-        SenseIndex.usages; each hit's score is its margin (arguments and errors: sensetags.sense_usages)."""
-        return sense_usages(self.index, self.word, sense, limit=limit, documents=documents, where=where)
+               where: Sequence[Condition | str] = (), sort: str = "position") -> list[Hit]:
+        """Usages tagged `sense` (or "unassigned"), in corpus order or sorted by context, within `documents` and
+        `where` as for SenseIndex.usages; each hit's score is its margin (arguments and errors:
+        sensetags.sense_usages)."""
+        return self.usage_page(sense, limit, documents, where, sort).hits
+
+    def usage_page(self, sense: str, limit: int | None = None, documents: str | Sequence[str] | None = None,
+                   where: Sequence[Condition | str] = (), sort: str = "position") -> UsagePage:
+        """`usages` and how many usages the sense has in all (within `documents` and `where`)."""
+        return sense_usages(self.index, self.word, sense, limit=limit, documents=documents, where=where, sort=sort)
 
     def query(self, text: str, sense: str, k: int = 10, documents: str | Sequence[str] | None = None,
               where: Sequence[Condition | str] = ()) -> list[Hit]:

@@ -21,12 +21,13 @@ import numpy as np
 from sqlalchemy import Column, LargeBinary, String, Table, Text, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .arguments import optional_number, whole_number
+from .arguments import choice, optional_number, whole_number
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
 from .filters import Condition, describe_scope, parse_conditions
 from .inventory import Inventory, WordInventory
 from .query import bare_key, parse_marked
-from .records import Hit
+from .kwicsort import USAGE_SORTS, sort_hits
+from .records import Hit, UsagePage
 from .schema import documents, metadata
 from .tagging import CLASSIFIER_VERSION, classify
 
@@ -181,12 +182,15 @@ def forget(index: SenseIndex, word: str) -> None:
 # ---- search by sense -----------------------------------------------------------------------------
 
 def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = None,
-                 documents: str | Sequence[str] | None = None, where: Sequence[Condition | str] = ()) -> list[Hit]:
-    """Usages of `word` tagged `sense` ("unassigned" for the doubtful ones), in corpus order; score = margin.
+                 documents: str | Sequence[str] | None = None, where: Sequence[Condition | str] = (),
+                 sort: str = "position") -> UsagePage:
+    """Usages of `word` tagged `sense` ("unassigned" for the doubtful ones), in corpus order or sorted by context
+    (kwicsort.sort_hits, before `limit` is taken), and how many there are; score = margin.
 
     `documents` and `where` keep those in some documents, as SenseIndex.usages takes them. UsageError for a limit
-    that is not a whole number from 1 (None: all), InputError for an unknown document name."""
+    that is not a whole number from 1 (None: all) or another sort, InputError for an unknown document name."""
     limit = optional_number(limit, "limit", least=1)
+    sort = choice(sort, "sort", USAGE_SORTS)
     documents = index.document_labels(documents)
     conditions = parse_conditions(where)
     tags = word_tags(index, word)
@@ -195,9 +199,11 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
     if documents or conditions:
         keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents, conditions, sense))
         ids, margins = ids[keep], margins[keep]
+    if sort != "position":
+        return UsagePage(sort_hits(index.hits(ids.tolist(), margins.tolist()), sort)[:limit], len(ids))
     if limit:
-        ids, margins = ids[:limit], margins[:limit]
-    return index.hits(ids.tolist(), margins.tolist())
+        return UsagePage(index.hits(ids[:limit].tolist(), margins[:limit].tolist()), len(ids))
+    return UsagePage(index.hits(ids.tolist(), margins.tolist()), len(ids))
 
 
 def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10,

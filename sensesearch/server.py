@@ -29,6 +29,8 @@ MAX_TEXT_CHARS = 2000
 MAX_WORD_CHARS = 100
 MAX_K = 200
 MAX_USAGES = 2000
+TOTAL_HEADER = "X-Total-Count"
+"""The header of /api/usages that says how many usages there are in all (a limit may show fewer)."""
 MAX_SENSES = 12
 MAX_BODY_BYTES = 16 * 1024
 MAX_WHERE = 20
@@ -184,15 +186,17 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         return [hit.to_dict() for hit in sort_hits(hits, body.sort)]
 
     @api.get("/api/usages", response_model=list[Hit], tags=["search"])
-    def usages(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
+    def usages(response: Response, word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
                sort: UsageSort = "position", sense: SenseParam = None, lemma: LemmaParam = False,
                where: WhereParam = []) -> list[dict[str, Any]]:
-        """Usages of a word in corpus order (or sorted by left / right context), up to `limit`."""
+        """Usages of a word in corpus order (or sorted by left / right context before the limit is taken), up to
+        `limit`; the X-Total-Count header says how many there are in all."""
         if sense:
-            hits = service.call(lambda index: index.sense(word).usages(sense, limit=limit, where=where))
+            page = service.call(lambda index: index.sense(word).usage_page(sense, limit=limit, where=where, sort=sort))
         else:
-            hits = service.call(lambda index: index.usages(word, limit=limit, lemma=lemma, where=where))
-        return [hit.to_dict() for hit in sort_hits(hits, sort)]
+            page = service.call(lambda index: index.usage_page(word, limit=limit, lemma=lemma, where=where, sort=sort))
+        response.headers[TOTAL_HEADER] = str(page.total)
+        return [hit.to_dict() for hit in page.hits]
 
     @api.post("/api/words", response_model=list[WordSpan], tags=["search"])
     def words(body: WordsRequest) -> list[WordSpan]:

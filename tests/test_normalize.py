@@ -142,7 +142,7 @@ def test_index_finds_every_spelling(tmp_path: Path, fake_settings: EncoderSettin
 
 def test_context_keywords_and_sorting_read_folded_words() -> None:
     from sensesearch.keywords import context_words
-    from sensesearch.kwic import sort_hits
+    from sensesearch.kwicsort import sort_hits
     from sensesearch.records import Hit
 
     def hit(sentence: str) -> Hit:

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from sensesearch import Hit, SenseIndex, kwic, server
+from sensesearch import Hit, SenseIndex, kwicsort, server
 from sensesearch.cli import app as cli_app
 from sensesearch.config import EncoderSettings
 from sensesearch.senses import SenseReport, induce_senses
@@ -57,7 +57,7 @@ def test_query_any_word_and_sorting(client: TestClient, index_path: Path) -> Non
     assert len(any_word) == 15 and len({hit["word"].lower() for hit in any_word}) > 1
     by_left = client.post("/api/query", json={"text": RIVER_QUERY, "k": 6, "sort": "left"}).json()
     with SenseIndex.open(index_path, read_only=True) as index:
-        expected = kwic.sort_hits(index.query(RIVER_QUERY, k=6), "left")
+        expected = kwicsort.sort_hits(index.query(RIVER_QUERY, k=6), "left")
     assert by_left == [hit.to_dict() for hit in expected]
     assert by_left != client.post("/api/query", json={"text": RIVER_QUERY, "k": 6}).json()
 
@@ -78,8 +78,8 @@ def test_usages_sort_as_the_command_line_names_them(client: TestClient) -> None:
     by_right = client.get("/api/usages", params={"word": "bank", "sort": "right"}).json()
     assert by_right != listed and sorted(map(str, by_right)) == sorted(map(str, listed))
     assert client.get("/api/usages", params={"word": "bank", "sort": "score"}).status_code == 422
-    assert typing.get_args(server.UsageSort) == kwic.USAGE_SORTS
-    assert typing.get_args(server.QuerySort) == kwic.QUERY_SORTS
+    assert typing.get_args(server.UsageSort) == kwicsort.USAGE_SORTS
+    assert typing.get_args(server.QuerySort) == kwicsort.QUERY_SORTS
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from matplotlib.colors import to_rgb
 
 from sensesearch import SenseIndex, kwic
+from sensesearch.kwicsort import context_key
 from sensesearch.senses import induce_senses, plot_senses
 from sensesearch.server import create_app
 
@@ -148,7 +149,8 @@ def test_marked_query_sorting_and_csv_export(page) -> None:
     assert river_share(rows(page), 5) <= 1
     page.click("th button[data-sort=left]")
     by_left = rows(page)
-    keys = [[w.casefold() for w in reversed(row["left"].lstrip("…").split())] for row in by_left]
+    # The page sorts as the command line does (kwicsort.context_key: words only, Unicode collation order).
+    keys = [context_key(row["left"].lstrip("…"), nearest_last=True) for row in by_left]
     assert keys == sorted(keys)
     sync_api.expect(page.locator("th button[data-sort=left]")).to_have_class("active")
     with page.expect_download() as download:

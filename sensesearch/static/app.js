@@ -182,12 +182,17 @@ async function runUsages() {
   const sense = $("sense").value;
   const only = sense ? `&sense=${encodeURIComponent(sense)}` : "";
   try {
-    const { result, seconds } = await timed("Listing usages", async () =>
-      (await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}${only}${filterQuery()}`)).json());
+    let total = 0;
+    const { result, seconds } = await timed("Listing usages", async () => {
+      const response = await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}${only}${filterQuery()}`);
+      total = Number(response.headers.get("X-Total-Count")) || 0;
+      return response.json();
+    });
     state.label = word;
     await loadTags();
-    showHits(result, `${result.length} usages of “${word}”${sense ? ` in the sense “${sense}”` : ""} in corpus order`,
-             seconds);
+    // A limit may show fewer usages than there are: say so.
+    const count = total > result.length ? `the first ${result.length} of ${total} usages` : `${result.length} usages`;
+    showHits(result, `${count} of “${word}”${sense ? ` in the sense “${sense}”` : ""} in corpus order`, seconds);
   } catch (error) {
     setStatus(error.message, true);
   }
@@ -216,11 +221,15 @@ async function currentWord() {
 const flat = (text) => text.replace(/\s+/g, " ");
 const leftOf = (hit) => flat(slicePoints(hit.sentence, 0, hit.start)).trim();
 const rightOf = (hit) => flat(slicePoints(hit.sentence, hit.end)).trim();
-const fold = (words) => words.map((w) => w.toLocaleLowerCase());
+// As kwicsort.context_key: the context's words (runs of letters, marks and digits), NFKC, in Unicode collation
+// order (the root collation of the browser's ICU: an accent or a capital decides only between equal words).
+const contextWord = /[\p{L}\p{M}\p{N}]+/gu;
+const words = (text) => text.normalize("NFKC").match(contextWord) || [];
+const collator = new Intl.Collator("und");
 
 function compareWords(a, b) {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const order = a[i].localeCompare(b[i]);
+    const order = collator.compare(a[i], b[i]);
     if (order !== 0) return order;
   }
   return a.length - b.length;
@@ -229,10 +238,10 @@ function compareWords(a, b) {
 function sortedHits() {
   const hits = [...state.hits];
   if (state.sort === "left") {
-    const key = (h) => fold(leftOf(h).split(" ").filter(Boolean).reverse());
+    const key = (h) => words(leftOf(h)).reverse();
     hits.sort((a, b) => compareWords(key(a), key(b)));
   } else if (state.sort === "right") {
-    const key = (h) => fold(rightOf(h).split(" ").filter(Boolean));
+    const key = (h) => words(rightOf(h));
     hits.sort((a, b) => compareWords(key(a), key(b)));
   }
   return hits;

@@ -1,0 +1,73 @@
+"""Concordance lines sorted by context: words only, in Unicode collation order, over every usage before a limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from sensesearch import SenseIndex, UsageError
+from sensesearch.cli import app
+from sensesearch.config import EncoderSettings
+from sensesearch.kwicsort import sort_hits
+from sensesearch.records import Hit
+from sensesearch.server import TOTAL_HEADER, create_app
+
+CITIES = ["The bank of Zurich.", "The bank of Écosse.", "The bank of Edinburgh.", "The bank (of Berlin).",
+          "The bank, Aachen.", "A 😀 bank of Oslo."]
+
+
+def hit(sentence: str, number: int = 0) -> Hit:
+    start = sentence.index("bank")
+    return Hit(occurrence_id=number, word="bank", sentence=sentence, start=start, end=start + 4, document="d",
+               sentence_id=number, position=0, doc_start=start)
+
+
+def test_context_sort_reads_words_in_collation_order_not_code_points_or_punctuation() -> None:
+    hits = [hit(s, i) for i, s in enumerate(CITIES)]
+    assert [h.right for h in sort_hits(hits, "right")] == [
+        ", Aachen.", " (of Berlin).", " of Écosse.", " of Edinburgh.", " of Oslo.", " of Zurich."]
+    # The emoji is no word: the word nearest the keyword on the left is "A".
+    assert [h.left for h in sort_hits(hits, "left")][0] == "A 😀 "
+
+
+@pytest.fixture
+def cities_index(tmp_path: Path, fake_settings: EncoderSettings) -> Path:
+    (tmp_path / "cities.txt").write_text("\n\n".join(CITIES) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([tmp_path / "cities.txt"])
+    return tmp_path / "idx"
+
+
+def test_limit_is_taken_after_sorting_everywhere(cities_index: Path) -> None:
+    """`usages --sort right --limit 2` is the first two lines of the sorted concordance, not the first two
+    usages in corpus order sorted (which gave Écosse and Zurich)."""
+    with SenseIndex.open(cities_index, read_only=True) as index:
+        page = index.usage_page("bank", limit=2, sort="right")
+        assert [h.right for h in page.hits] == [", Aachen.", " (of Berlin)."] and page.total == 6
+        assert index.usages("bank", limit=2, sort="right") == page.hits
+        assert len(index.usages("bank", limit=2)) == 2
+        with pytest.raises(UsageError, match="sort must be one of position, left, right"):
+            index.usages("bank", sort="score")
+    result = CliRunner().invoke(app, ["usages", "bank", "--index", str(cities_index), "--sort", "right",
+                                      "--limit", "2"])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert "Aachen" in result.stdout and "Berlin" in result.stdout and "Zurich" not in result.stdout
+    assert "2 of 6 usages shown (--limit sets how many)" in result.stderr
+    application = create_app(cities_index)
+    with TestClient(application, base_url="http://127.0.0.1") as client:
+        response = client.get("/api/usages", params={"word": "bank", "limit": 2, "sort": "right"})
+    application.state.service.close()
+    assert response.status_code == 200, response.text
+    assert [h["right"] for h in response.json()] == [", Aachen.", " (of Berlin)."]
+    assert response.headers[TOTAL_HEADER] == "6"
+
+
+def test_shell_usages_follow_sort_and_say_what_was_cut(cities_index: Path) -> None:
+    result = CliRunner().invoke(app, ["shell", "--index", str(cities_index)], input=":k 1\n:sort left\n:usages bank\n")
+    assert result.exit_code == 0 and result.exception is None, result.output
+    lines = [line for line in result.stdout.splitlines() if "bank" in line]
+    assert len(lines) == 5 and "A 😀" in lines[0]
+    assert "5 of 6 usages shown" in result.stderr
