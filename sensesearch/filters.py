@@ -5,7 +5,8 @@ FIELD is `path` (the file a document came from), `document` (its label) or a met
 (JSONL fields, sidecar columns; `meta.NAME` reaches a field called path or document). OP is one
 of = != < <= > >=. The VALUE decides the comparison: a number compares numerically (with numbers
 stored as JSON numbers or as numeric strings), an ISO date (1945, 1945-01, 1945-01-21, with time)
-compares as a date string, `true`/`false` match JSON booleans, anything else compares as text
+compares as a date string, naming a period (< and >= compare with its start, <= and > with its end; a bare
+year is a number and a date both, so date>=1945 and year>=1945 alike work), `true`/`false` match JSON booleans, anything else compares as text
 (exactly, case-sensitively, NFC); with = and != a value holding * ? or [..] is a glob and
 `a|b|c` means any of them, each compared by its own kind. The stored value's JSON type decides what it
 can match: text, dates and globs match strings, numbers match JSON numbers and strings that spell one,
@@ -44,6 +45,9 @@ BUILTIN_FIELDS = ("path", "document")
 _CONDITION = re.compile(r"^\s*([^=!<>]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$", re.DOTALL)
 _NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,4})?$")
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)?$")
+_YEAR = re.compile(r"^\d{4}$")
+_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}"
+"""A stored string that is an ISO date of a month or finer, as both regular expression engines read it."""
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _NUMBER_TEXT = r"^[ \t\n\r\f\v]*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,4})?[ \t\n\r\f\v]*$"
 """A stored string that spells a number, as both regular expression engines read it; the white space around it
@@ -208,6 +212,10 @@ class _Field:
         """A string's text in NFC (nfc_column); NULL for other JSON types."""
         return case((self.holds("string"), nfc_column(self.value, self.dialect)), else_=None)
 
+    def date(self) -> ColumnElement[str]:
+        """A string that starts as an ISO date with a month (1945-06...) as it is; NULL otherwise."""
+        return case((and_(self.holds("string"), self.value.regexp_match(_DATE_TEXT)), self.value), else_=None)
+
     def number(self) -> ColumnElement[Any]:
         """JSON numbers, and strings that spell one (_NUMBER_TEXT, white space around allowed); NULL otherwise.
         PostgreSQL compares them as numeric, which takes 1e400 (float8 refused it, failing the whole query)."""
@@ -224,15 +232,28 @@ class _Field:
 
 
 def _meta_clause(condition: Condition, field: _Field) -> ColumnElement[bool]:
-    op = condition.op
+    op, value = condition.op, condition.value
     if op in ("=", "!="):
-        matched = _equals_any(field, split_alternatives(condition.value))
+        matched = _equals_any(field, split_alternatives(value))
         return and_(field.present(), not_(func.coalesce(matched, false()))) if op == "!=" else matched
     if condition.kind == "number":
-        left, right = field.number(), field.number_literal(condition.value)
-    else:
-        left, right = field.text(), literal(nfc(condition.value), String)
+        left, right = field.number(), field.number_literal(value)
+        numeric = {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+        # A bare year (1945) is a number and an ISO date both: year>=1945 and date>=1945 alike.
+        return or_(numeric, _period_compare(field.date(), op, value)) if _YEAR.match(value) else numeric
+    if condition.kind == "date":
+        return _period_compare(field.text(), op, value)
+    left, right = field.text(), literal(nfc(value), String)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+
+
+def _period_compare(stored: ColumnElement[Any], op: str, value: str) -> ColumnElement[bool]:
+    """ISO date strings against a date that names a period (a year, a month, a day): < and >= compare with its
+    start, <= and > with its end, so date<=1945 holds for 1945-06-01 and date>1945-05 does not."""
+    start = literal(value, String)
+    within = stored.startswith(value)
+    return {"<": stored < start, ">=": stored >= start,
+            "<=": or_(stored <= start, within), ">": and_(stored > start, not_(within))}[op]
 
 
 def _equals_any(field: _Field, values: Sequence[str]) -> ColumnElement[bool]:
@@ -247,6 +268,8 @@ def _equals_any(field: _Field, values: Sequence[str]) -> ColumnElement[bool]:
         options.append(_glob_any(field.text(), globs, field.dialect))
     if numbers:
         options.append(field.number().in_([field.number_literal(v) for v in numbers]))
+        # A bare year is also the period an ISO date falls in: date=1945 holds for 1945-06-01.
+        options.extend(field.date().startswith(v + "-") for v in numbers if _YEAR.match(v))
     if texts:
         options.append(field.text().in_([nfc(v) for v in texts]))
     return or_(*options)

@@ -51,6 +51,16 @@ def _documents(index: SenseIndex, *where: str) -> list[str]:
     (["party!=Democratic"], ["a", "b", "e"]),
     (["date>=1901-12-03"], ["b", "c", "d"]),
     (["date<1933-03"], ["a", "b"]),
+    # A date names a period: <= and > compare with its end. A bare year is a date too, as the README says.
+    (["date<=1933-03"], ["a", "b", "c"]),
+    (["date>1933-03"], ["d"]),
+    (["date>=1933"], ["c", "d"]),
+    (["date<1933"], ["a", "b"]),
+    (["date<=1933"], ["a", "b", "c"]),
+    (["date>1933"], ["d"]),
+    (["date=1933"], ["c"]),
+    (["date=1850|1961"], ["a", "d"]),
+    (["date!=1933"], ["a", "b", "d"]),                  # e has no date
     (["urgent=true"], ["c"]),
     (["urgent=false"], ["d"]),
     (["document=c|e"], ["c", "e"]),
