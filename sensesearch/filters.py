@@ -272,6 +272,8 @@ def _equals_any(field: _Field, values: Sequence[str]) -> ColumnElement[bool]:
         options.extend(field.date().startswith(v + "-") for v in numbers if _YEAR.match(v))
     if texts:
         options.append(field.text().in_([nfc(v) for v in texts]))
+    # A date names a period: date=1945-06 holds for every day of June.
+    options.extend(field.date().startswith(v) for v in texts if _DATE.match(v))
     return or_(*options)
 
 

@@ -60,6 +60,7 @@ def _documents(index: SenseIndex, *where: str) -> list[str]:
     (["date>1933"], ["d"]),
     (["date=1933"], ["c"]),
     (["date=1850|1961"], ["a", "d"]),
+    (["date=1933-03|1850-03-01"], ["a", "c"]),
     (["date!=1933"], ["a", "b", "d"]),                  # e has no date
     (["urgent=true"], ["c"]),
     (["urgent=false"], ["d"]),
