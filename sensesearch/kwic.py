@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -56,7 +57,8 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         return
     show_score = any(h.score is not None for h in hits)
     word_cells = max(4, *(cell_len(shown(h.word)) for h in hits))
-    doc_cells = min(24, max(8, *(cell_len(shown(_short(h.document))) for h in hits)))
+    names = short_names(h.document for h in hits)
+    doc_cells = min(24, max(8, *(cell_len(shown(names[h.document])) for h in hits)))
     score_cells = 6 if show_score else 0
     fixed = score_cells + word_cells + doc_cells + 3
     context = context or max(10, ((console.width or 120) - fixed - 1) // 2)
@@ -73,7 +75,7 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line.append(fit_left(shown(hit.left), context) + " ")
         line.append(fit_right(shown(hit.word), word_cells), style="bold cyan")
         line.append(" " + fit_right(shown(hit.right), context) + " ")
-        line.append(fit_right(shown(_short(hit.document)), doc_cells, ellipsis=True), style="dim")
+        line.append(fit_right(shown(names[hit.document]), doc_cells, ellipsis=True), style="dim")
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
 
 
@@ -103,5 +105,20 @@ def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:
     return kept, used
 
 
-def _short(document: str) -> str:
-    return document.rsplit("/", 1)[-1]
+def short_names(labels: Iterable[str]) -> dict[str, str]:
+    """Each document label as the fewest of its last path parts that no other of `labels` ends with, so the
+    document column tells apart a/same.txt and b/same.txt (a JSONL record's "#id" stays whole: ids may hold /)."""
+    parts: dict[str, list[str]] = {}
+    for label in set(labels):
+        file, mark, record = label.partition(".jsonl#")
+        pieces = file.split("/")
+        pieces[-1] += mark + record
+        parts[label] = pieces
+    names: dict[str, str] = {}
+    for count in range(1, max((len(p) for p in parts.values()), default=0) + 1):
+        tails = Counter("/".join(p[-count:]) for p in parts.values())
+        for label, pieces in parts.items():
+            tail = "/".join(pieces[-count:])
+            if label not in names and (tails[tail] == 1 or count >= len(pieces)):
+                names[label] = tail
+    return names

@@ -100,3 +100,14 @@ def test_bidirectional_overrides_are_drawn_not_obeyed() -> None:
         assert terminal_text(f"evil{control}txt.exe") == "evil\ufffdtxt.exe"
         assert terminal_cell(f"a{control}b") == "a\ufffdb"
     assert terminal_text("שלום bank \u200f") == "שלום bank \u200f"  # a right-to-left mark only places neutrals
+
+
+def test_document_column_tells_apart_files_of_one_name() -> None:
+    """Both c8/a/same.txt and c8/b/same.txt were shown as "same.txt"; a JSONL record keeps its whole id."""
+    labels = ["/x/c8/a/same.txt", "/x/c8/b/same.txt", "/x/c8/t.jsonl#a/same.txt", "/y/other.txt"]
+    hits = [Hit(occurrence_id=i, word="bank", sentence="A bank.", start=2, end=6, document=label, sentence_id=i,
+                position=1, doc_start=2) for i, label in enumerate(labels)]
+    buffer = io.StringIO()
+    render_kwic(hits, Console(file=buffer, width=120, color_system=None))
+    shown = [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]]
+    assert shown == ["a/same.txt", "b/same.txt", "t.jsonl#a/same.txt", "other.txt"]
