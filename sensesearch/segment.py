@@ -38,6 +38,7 @@ _LAST_SPACE = re.compile(r"\s(?=\S*$)")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\(?(?:\d{1,3}|[a-z])[.)])[ \t]+(?=\S)")
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+\S")
 _UNDERLINE = re.compile(r"[ \t]*(?:={3,}|-{3,})[ \t]*")
+_TERMINAL = regex.compile(r"((?![.!?])\p{Sentence_Terminal}[\p{Pe}\p{Pf}\"']*)\s+")
 _FINAL = re.compile(r"[.!?;:,\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
 
 
@@ -120,11 +121,25 @@ def _split_paragraph(text: str, start: int, end: int, max_chars: int, block_char
             start = stop
             continue
         offsets = sentence_offsets(block)
-        pieces = [piece for s, e in offsets for piece in _cut_long(text, start + s, start + e, max_chars)]
+        pieces = [piece for s, e in offsets for part in _split_at_terminals(text, start + s, start + e)
+                  for piece in _cut_long(text, *part, max_chars)]
         if stop < end and len(pieces) > 1:
             pieces.pop()
         spans.extend(pieces)
         start = pieces[-1][1] if pieces else stop
+    return spans
+
+
+def _split_at_terminals(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The span [start, end) cut after each non-ASCII sentence terminal followed by white space, which Bling Fire
+    does not break at: the Devanagari danda "।", the Arabic question mark "؟", the Armenian, Ethiopic, Myanmar and
+    Khmer full stops (Unicode's Sentence_Terminal property, UAX #29; ". ! ?" stay Bling Fire's to judge)."""
+    spans = []
+    for found in _TERMINAL.finditer(text, start, end):
+        if found.end() < end:
+            spans.append((start, found.end(1)))
+            start = found.end()
+    spans.append((start, end))
     return spans
 
 

@@ -59,3 +59,11 @@ def test_a_cut_with_no_space_to_take_keeps_grapheme_clusters_whole(text: str, cl
     assert len(spans) == 2 and spans[0][1] == spans[1][0]
     assert all(unicodedata.category(text[start])[0] != "M" and text[start] != "\U0001f3fd" for start, _ in spans)
     assert sum(text[s:e].count(cluster) for s, e in spans) == text.count(cluster)
+
+
+def test_sentences_end_at_terminals_of_other_scripts() -> None:
+    """Bling Fire runs Hindi sentences ending in the danda together (and Arabic ones ending in "؟")."""
+    text = "मैं घर जा रहा हूँ। वह बाज़ार गया। 银行很好。 Hello there. مرحبا؟ كيف حالك. Ու՞ր ես։ Լավ եմ։"
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "मैं घर जा रहा हूँ।", "वह बाज़ार गया।", "银行很好。", "Hello there.", "مرحبا؟", "كيف حالك.", "Ու՞ր ես։",
+        "Լավ եմ։"]
