@@ -130,6 +130,9 @@ MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_wor
                                                  (4, m004_partial_documents), (5, m005_document_digests),
                                                  (6, m006_form_lemmas))
 LATEST = MIGRATIONS[-1][0]
+READABLE_WITHOUT = frozenset({6})
+"""Migrations that change data, not the schema: a reader may read a store still without them (its lemmas are then
+those the older rule made), so indexes on read-only media keep working; the next writer's open applies them."""
 
 
 def applied(conn: Connection) -> set[int]:
@@ -167,9 +170,11 @@ def migrate(engine: Engine, context: MigrationContext) -> list[str]:
     return done
 
 
-def pending(conn: Connection) -> list[str]:
-    """Names of the migrations the store still needs, in order; only reads (a read-only open asks this)."""
-    return [function.__name__ for _, function in _pending(applied(conn))]
+def pending(conn: Connection, reading: bool = False) -> list[str]:
+    """Names of the migrations the store still needs, in order (`reading`: those a reader cannot do without);
+    only reads (a read-only open asks this)."""
+    return [function.__name__ for number, function in _pending(applied(conn))
+            if not (reading and number in READABLE_WITHOUT)]
 
 
 def _pending(numbers: set[int]) -> list[tuple[int, Migration]]:

@@ -16,11 +16,11 @@ import numpy as np
 
 from .arguments import flag, word_argument
 from .encoder import Encoder
-from .errors import IndexCorruptError, WordNotFoundError
+from .errors import IndexCorruptError, QueryError, WordNotFoundError
 from .filters import Condition, describe, describe_scope, parse_conditions
 from .lemmas import lemmatizer
-from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, normalize_form, parse_marked, phrase_of,
-                    own_sentence, span_vector, word_spans)
+from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, is_punctuation, normalize_form,
+                    own_sentence, parse_marked, phrase_of, span_vector, word_spans)
 from .kwicsort import sort_hits
 from .records import Hit, UsagePage
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
@@ -196,6 +196,9 @@ class Searcher:
         word = word_argument(word)
         lemma = flag(lemma, "lemma")
         core = bare_word(word)  # "bank." and “bank” are the word bank: no tokenizer needed to see it
+        if is_punctuation(core):
+            raise QueryError(f"{word.strip()!r} is punctuation or symbols, which the index does not store: "
+                             "ask for a word")
         form = normalize_form(core)
         one_word = is_one_word(core)
         lemma_of = lemmatizer(self.source.config.lemma_language) if lemma else None

@@ -36,7 +36,7 @@ def _check_readable(conn: Connection, url: str, schema: str | None) -> None:
     found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
     if found is not None and int(found) > SCHEMA_VERSION:
         raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
-    pending = migrations.pending(conn)
+    pending = migrations.pending(conn, reading=True)
     if pending:
         raise ReadOnlyError(f"the metadata store {dburl.redact(url)} was written by an older sensesearch and needs "
                             f"migration {', '.join(pending)}, which a read-only open never makes: run "

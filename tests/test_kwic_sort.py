@@ -71,3 +71,12 @@ def test_shell_usages_follow_sort_and_say_what_was_cut(cities_index: Path) -> No
     lines = [line for line in result.stdout.splitlines() if "bank" in line]
     assert len(lines) == 5 and "A 😀" in lines[0]
     assert "5 of 6 usages shown" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["usages", ","], ["query", "The [[.]]"], ["usages", "«»"]])
+def test_punctuation_is_refused_as_no_word_without_a_useless_hint(cities_index: Path, args: list[str]) -> None:
+    """`query "[[.]]"` said "does not occur; try --any-word", which cannot help: punctuation is never stored."""
+    result = CliRunner().invoke(app, [*args, "--index", str(cities_index)])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
+    assert "is punctuation or symbols, which the index does not store" in result.output
+    assert "any-word" not in result.output

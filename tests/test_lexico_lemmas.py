@@ -213,3 +213,16 @@ def test_migration_makes_lemmas_from_forms_and_keeps_digests_honest(tmp_path: Pa
         damaged = [line for line, _ in digests.content_problems(conn)[0]]
     engine.dispose()
     assert len(damaged) == 1 and "c.txt" in damaged[0]
+
+
+def test_reader_reads_a_store_that_lacks_only_the_lemma_migration(banks_index: Path) -> None:
+    """m006 changes data, not the schema: an index on read-only media made before it still answers."""
+    config = IndexConfig.load(banks_index)
+    engine = make_engine(config.db_url or f"sqlite:///{banks_index / 'meta.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text(f"DELETE FROM {migrations.qualified_name(conn, 'migrations')} WHERE number = 6"))
+    engine.dispose()
+    with SenseIndex.open(banks_index, read_only=True) as index:
+        assert [h.word for h in index.usages("bank", lemma=True)] == ["bank", "banks", "banked"]
+    with SenseIndex.open(banks_index) as index, index.store.engine.connect() as conn:
+        assert migrations.pending(conn) == []
