@@ -15,8 +15,8 @@ from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMP
                      POOLING_CHOICES, PRECISION_CHOICES, SEED_MAX, SENSE_METHODS, EncoderSettings, IndexConfig,
                      parse_layers)
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
-                     ModelLoadError, QueryError, ReadOnlyError, SenseCountError, SenseSearchError, UsageError,
-                     WordNotFoundError)
+                     ModelLoadError, NotAWordError, QueryError, ReadOnlyError, SenseCountError, SenseSearchError,
+                     UsageError, WordNotFoundError)
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
 
 __version__ = "0.1.0"
@@ -102,7 +102,7 @@ __all__ = sorted([
     "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
     "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
     "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
-    "InputError", "ModelLoadError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
+    "InputError", "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
     "UsageError", "UsagePage", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
 ])
 

@@ -132,6 +132,28 @@ def mismatch(path: Path) -> str | None:
             "(disk damage or an edit)")
 
 
+def expected_digests(path: Path) -> set[tuple[str, str]]:
+    """(algorithm, hex digest) pairs `path`'s sum file accepts now (the last save's and the one before); empty
+    when there is no sum file (an older index)."""
+    sums = _sums(path)
+    return {(algorithm, digest) for algorithm, digest in _expected(sums) if digest} if sums is not None else set()
+
+
+def loaded_problem(path: Path, digest: str, before: set[tuple[str, str]]) -> str | None:
+    """Why the bytes just read from `path` (FILE_ALGORITHM `digest`) are not a save its sum file records; None when
+    they are, or when no sum was written. `before`: `expected_digests` read before reading the file, so a save
+    that lands meanwhile (new sum, then the rename) is no false alarm."""
+    accepted = before | expected_digests(path)
+    if not accepted:
+        return None
+    if (FILE_ALGORITHM, digest) in accepted:
+        return None
+    if any(algorithm != FILE_ALGORITHM for algorithm, _ in accepted):
+        return mismatch(path)  # an older sum (BLAKE2b) or a newer algorithm: hash the file again by its own
+    return (f"{path.name} does not match the checksum written with it: its bytes changed after it was saved "
+            "(disk damage or an edit)")
+
+
 def missing(folder: Path, config_file: str, data_file: str) -> str | None:
     """Why `data_file` in `folder` should have a checksum beside it but has none; None when it has one or need not.
 

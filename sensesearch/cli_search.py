@@ -10,7 +10,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 import sensesearch
-from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseSearchError, UsageError, WordNotFoundError
+from sensesearch import (QUERY_SORTS, USAGE_SORTS, Hit, NotAWordError, QueryError, SenseSearchError, UsageError,
+                         WordNotFoundError)
 
 from .cli import app, err, fail, guarded, out, plural, read_text_input, reader_gone
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
@@ -42,6 +43,8 @@ class QueryOptions:
             else:
                 hits = source.query(text, k=self.k, any_word=self.any_word, documents=self.documents,
                                     nprobe=self.nprobe, lemma=self.lemma, where=self.where)
+        except NotAWordError:
+            raise
         except WordNotFoundError as exc:
             raise WordNotFoundError(str(exc) + ("" if self.any_word else ANY_WORD_HINT)) from None
         return sensesearch.sort_hits(hits, self.sort)
@@ -56,6 +59,8 @@ class QueryOptions:
                 source.sense(word).usages(name, limit=1, documents=self.documents, where=self.where)
             elif not self.any_word and sensesearch.is_one_word(word):
                 source.usages(word, limit=1, documents=self.documents, lemma=self.lemma, where=self.where)
+        except NotAWordError:
+            raise
         except WordNotFoundError as exc:
             raise WordNotFoundError(str(exc) + ANY_WORD_HINT) from None
 

@@ -17,6 +17,10 @@ class WordNotFoundError(SenseSearchError):
     """The queried word has no usage in the index."""
 
 
+class NotAWordError(WordNotFoundError):
+    """What was asked for is punctuation or symbols, which the index never stores: no option finds it."""
+
+
 class IndexNotFoundError(SenseSearchError):
     """The index directory does not exist or holds no index."""
 

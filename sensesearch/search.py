@@ -16,7 +16,7 @@ import numpy as np
 
 from .arguments import flag, word_argument
 from .encoder import Encoder
-from .errors import IndexCorruptError, QueryError, WordNotFoundError
+from .errors import IndexCorruptError, NotAWordError, WordNotFoundError
 from .filters import Condition, describe, describe_scope, parse_conditions
 from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, is_punctuation, normalize_form,
@@ -197,8 +197,8 @@ class Searcher:
         lemma = flag(lemma, "lemma")
         core = bare_word(word)  # "bank." and “bank” are the word bank: no tokenizer needed to see it
         if is_punctuation(core):
-            raise QueryError(f"{word.strip()!r} is punctuation or symbols, which the index does not store: "
-                             "ask for a word")
+            raise NotAWordError(f"{word.strip()!r} is punctuation or symbols, which the index does not store: "
+                                "ask for a word")
         form = normalize_form(core)
         one_word = is_one_word(core)
         lemma_of = lemmatizer(self.source.config.lemma_language) if lemma else None

@@ -116,14 +116,17 @@ class OccurrenceStore:
         loaded = (_files_identity(path), _file_stamp(path))
         meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language, read_only=read_only)
         try:
-            vectors = VectorStore.load(path / VECTORS_FILE, config.compression)
+            # Readers too: damaged vectors are refused, never served (the bytes are hashed as they load).
+            missing_sum = checksums.missing(path, CONFIG_FILE, VECTORS_FILE)
+            if missing_sum:
+                raise IndexCorruptError(f"{missing_sum}; run `sensesearch verify` for details")
+            vectors = VectorStore.load(path / VECTORS_FILE, config.compression, check=True)
             if vectors.dim != config.dim:
                 raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
                                         "`sensesearch verify --repair` checks which is right")
             if not read_only:
-                # The quick check before writing: a writer must not build on changed bytes.
-                for problem in (IndexConfig.checksum_problem(path), checksums.mismatch(path / VECTORS_FILE),
-                                checksums.missing(path, CONFIG_FILE, VECTORS_FILE), digests.quick_problem(meta.engine)):
+                # The quick check before writing: a writer must not build on changed rows or settings.
+                for problem in (IndexConfig.checksum_problem(path), digests.quick_problem(meta.engine)):
                     if problem:
                         raise IndexCorruptError(f"{problem}; run `sensesearch verify` for details")
             storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock, id_range=id_range,
@@ -248,7 +251,7 @@ class OccurrenceStore:
                              read_only=self.read_only)
             self.meta.close()
             self.meta, self.config, self._identity = meta, config, identity
-        self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression)
+        self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression, check=True)
         self._saved = (self.vectors, self.vectors.version)
         self._stamp = stamp
         return True

@@ -18,14 +18,27 @@ from .errors import IndexCorruptError
 log = logging.getLogger(__name__)
 
 
-def read_index(path: Path) -> faiss.Index:
+def read_index(path: Path, check: bool = False) -> faiss.Index:
     """The FAISS index saved at `path`, as its concrete class; an IVF index gets its id -> list hash map back.
 
-    Raises IndexCorruptError (one line naming `path`) when the file cannot be read or is not a FAISS index.
+    `check`: the bytes are hashed as FAISS reads them (SHA-256, some 1.7 GB/s: 0.03 s for 139,000 SQ8 vectors)
+    and must be a save the checksum file records, so damaged bytes are never served (checksums.loaded_problem).
+    Raises IndexCorruptError (one line naming `path`) when the file cannot be read, is not a FAISS index or,
+    checked, does not match its checksum.
     """
+    before = checksums.expected_digests(path) if check else set()
+    digest = checksums.FILE_HASHES[checksums.FILE_ALGORITHM]()
+
+    def read(size: int) -> bytes:
+        data = handle.read(size)
+        digest.update(data)
+        return data
+
     try:
         with open(path, "rb") as handle:
-            index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
+            index = faiss.read_index(faiss.PyCallbackIOReader(read if check else handle.read))
+            if check:
+                digest.update(handle.read())  # bytes past what FAISS read are part of the file too
     except OSError as exc:
         raise IndexCorruptError(f"{path} cannot be read ({exc.strerror or exc})") from None
     except RuntimeError as exc:
@@ -33,6 +46,9 @@ def read_index(path: Path) -> faiss.Index:
         log.debug("faiss.read_index(%s): %s", path, exc)
         raise IndexCorruptError(f"{path} is not a readable FAISS index (damaged or cut short); `sensesearch verify "
                                 f"--index {path.parent} --repair` makes it again from the stored sentences") from None
+    problem = checksums.loaded_problem(path, digest.hexdigest(), before) if check else None
+    if problem:
+        raise IndexCorruptError(f"{problem}; run `sensesearch verify --index {path.parent}` for details")
     if isinstance(index, faiss.IndexIVF):
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
     return index

@@ -51,9 +51,10 @@ class VectorStore:
         return cls(faiss.IndexIDMap2(exhaustive_code(dim, compression, trained=False)), compression)
 
     @classmethod
-    def load(cls, path: Path, compression: str | None = None) -> VectorStore:
-        """The store saved at `path` (vectorfile.read_index); raises IndexCorruptError if it cannot be read."""
-        index = read_index(path)
+    def load(cls, path: Path, compression: str | None = None, check: bool = False) -> VectorStore:
+        """The store saved at `path` (vectorfile.read_index; `check`: against its checksum); raises
+        IndexCorruptError if it cannot be read."""
+        index = read_index(path, check)
         if not isinstance(index, faiss.IndexIVF) and not index.is_trained and index.ntotal == 0:
             # An empty, untrained code from before the life cycle: start it on exact codes instead.
             return cls.create(index.d, compression or compression_of(faiss.downcast_index(index.index)))

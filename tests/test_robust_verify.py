@@ -176,3 +176,28 @@ def test_remove_command(built: tuple[Path, Path]) -> None:
     assert _verify(target)[0] == 0
     missing_index = runner.invoke(app, ["remove", "x", "--index", str(target.parent / "nope")])
     assert missing_index.exit_code == 1 and "does not exist" in missing_index.stderr
+
+
+@pytest.mark.parametrize("command", [["usages", "w0"], ["query", "the [[w0]] here"], ["info"]])
+def test_readers_refuse_damaged_vectors_instead_of_answering(built: tuple[Path, Path], command: list[str]) -> None:
+    """Bytes changed in the middle of vectors.faiss (disk damage): `query` answered with wrong scores and exit 0;
+    only verify and writers checked the checksum."""
+    target = built[1]
+    path = target / VECTORS_FILE
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(255 - b for b in data[middle:middle + 64])
+    path.write_bytes(bytes(data))
+    result = runner.invoke(app, [*command, "--index", str(target)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "does not match the checksum written with it" in result.output
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        SenseIndex.open(target, read_only=True)
+    assert _verify(target)[0] == 1
+
+
+def test_readers_refuse_vectors_whose_sum_was_deleted(built: tuple[Path, Path]) -> None:
+    target = built[1]
+    (target / (VECTORS_FILE + ".sum")).unlink()
+    with pytest.raises(IndexCorruptError, match="is missing although config.json carries a checksum"):
+        SenseIndex.open(target, read_only=True)

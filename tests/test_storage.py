@@ -117,7 +117,7 @@ def test_a_snapshot_takes_an_index_rebuilt_in_place_as_a_new_generation(tmp_path
     reader = OccurrenceStore.open(tmp_path / "idx", config, read_only=True)
     before = reader.snapshot()
     assert reader.snapshot().generation == before.generation  # nothing changed: the same generation
-    for name in ("meta.sqlite", "config.json", VECTORS_FILE):  # a rebuild swaps every file in
+    for name in ("meta.sqlite", "config.json", VECTORS_FILE, VECTORS_FILE + ".sum"):  # a rebuild swaps every file in
         os.replace(tmp_path / "new" / name, tmp_path / "idx" / name)
     after = reader.snapshot(refresh=False)
     assert after.generation == before.generation and after.meta is before.meta  # only a refresh takes it up
@@ -169,8 +169,8 @@ def test_a_save_while_a_reader_opens_is_taken_up_by_its_next_snapshot(tmp_path: 
         writer.checkpoint()
     original = VectorStore.load
 
-    def load_then_a_writer_saves(path: Path, compression: str | None = None) -> VectorStore:
-        loaded = original(path, compression)
+    def load_then_a_writer_saves(path: Path, compression: str | None = None, check: bool = False) -> VectorStore:
+        loaded = original(path, compression, check)
         monkeypatch.setattr(VectorStore, "load", original)
         with storage.writer() as racing:
             _write_document(racing, 2, 5, 3, "b", 1, False)
