@@ -100,11 +100,15 @@ def record(path: Path, digest: str) -> None:
     before = _expected(_sums(path) or {"digest": ""})[0]
     target = path.with_name(path.name + SUFFIX)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps({"algorithm": FILE_ALGORITHM, "digest": digest,
-                               "previous_algorithm": before[0], "previous": before[1]}))
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    try:
+        tmp.write_text(json.dumps({"algorithm": FILE_ALGORITHM, "digest": digest,
+                                   "previous_algorithm": before[0], "previous": before[1]}))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk left an empty vectors.faiss.sum.tmp behind
+        raise
 
 
 def mismatch(path: Path) -> str | None:

@@ -221,7 +221,13 @@ class StoreWriter:
             if last and not removals:
                 self._fit_layout()
             self.save_vectors()
-            self._commit()
+            try:
+                self._commit()
+            except SenseSearchError as exc:
+                # Vectors go to disk before rows: say what a failed commit (a full disk) leaves, and what mends it.
+                raise type(exc)(f"{exc}; the vectors file, saved first, holds this checkpoint's vectors without "
+                                "their rows: the next `sensesearch index` or `sensesearch verify --repair` drops "
+                                "them") from None
             self.committed_occurrence = added
             self.vectors.remove_ranges([(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in removals])
             self.removed_after_checkpoint = bool(removals)

@@ -457,3 +457,42 @@ def test_a_run_that_changes_no_vector_leaves_the_vectors_file_as_it_was(tmp_path
     (bank_corpus / "more.txt").write_text("Another bank of the river.\n")
     assert run_cli("index", bank_corpus, "--index", index, "--model", "fake:test").returncode == 0
     assert state()[0] != before[0] and verify_index(index, check_model=False).sound
+
+
+def test_failed_commit_says_what_the_saved_vectors_hold_and_repair_mends_it(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk at the SQL commit, after the vectors were saved: the error named only the database, not the
+    vectors left without rows."""
+    from sensesearch.storage_writer import StoreWriter
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    more = write_corpus(tmp_path / "more", 3, 4)
+
+    def full(self: StoreWriter) -> None:
+        raise SenseSearchError("the metadata database meta.sqlite failed: database or disk is full")
+
+    monkeypatch.setattr(StoreWriter, "_commit", full)
+    with SenseIndex.open(target) as index, pytest.raises(SenseSearchError, match="disk is full.*without their rows.*"
+                                                                                 "verify --repair. drops them"):
+        index.add([more])
+    monkeypatch.undo()
+    assert not verify_index(target, check_model=False).sound
+    verify_index(target, repair=True, check_model=False)
+    assert verify_index(target, check_model=False).sound
+
+
+def test_full_disk_at_the_checksum_write_leaves_no_sum_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch import checksums
+
+    path = tmp_path / "vectors.faiss"
+    path.write_bytes(b"x")
+    real_fsync = __import__("os").fsync
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", full)
+    with pytest.raises(OSError):
+        checksums.record(path, "0" * 64)
+    monkeypatch.setattr("os.fsync", real_fsync)
+    assert not (tmp_path / "vectors.faiss.sum.tmp").exists()
