@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
-from .errors import IndexCorruptError
+from .errors import IndexCorruptError, SenseSearchError
 from .reencode import Encode, reencoded_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
@@ -213,7 +213,14 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
         if broken.exists():
             broken.replace(folder / (VECTORS_FILE + ".corrupt"))
             actions.append(f"moved the unreadable vectors file aside to {VECTORS_FILE}.corrupt")
-        actions.append(reencode(folder, config, store, encoder))
+        try:
+            actions.append(reencode(folder, config, store, encoder))
+        except SenseSearchError as exc:
+            if not actions:
+                raise
+            # Say where the damaged file went: the folder now lacks vectors.faiss, and the error alone hid why.
+            raise type(exc)(f"{exc}; the damaged vectors file was moved aside to {VECTORS_FILE}.corrupt: run "
+                            "`sensesearch verify --repair` again once there is room") from None
         vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
         found.problems = [p for p in found.problems if p.kind != "vectors"]
         check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)

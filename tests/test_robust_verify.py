@@ -201,3 +201,21 @@ def test_readers_refuse_vectors_whose_sum_was_deleted(built: tuple[Path, Path]) 
     (target / (VECTORS_FILE + ".sum")).unlink()
     with pytest.raises(IndexCorruptError, match="is missing although config.json carries a checksum"):
         SenseIndex.open(target, read_only=True)
+
+
+def test_repair_that_cannot_save_says_where_the_damaged_file_went(built: tuple[Path, Path],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a full disk, repair moved the damaged file aside, then failed saying only "no vectors file was written"."""
+    from sensesearch import SenseSearchError
+
+    target = built[1]
+    (target / VECTORS_FILE).write_bytes(b"garbage" * 100)
+
+    def full(self: VectorStore, path: Path) -> None:
+        raise SenseSearchError(f"cannot save {path} (No space left on device); no vectors file was written")
+
+    monkeypatch.setattr(VectorStore, "save", full)
+    result = runner.invoke(app, ["verify", "--repair", "--no-model", "--index", str(target)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "moved aside to vectors.faiss.corrupt" in result.output and "again once there is room" in result.output
+    assert (target / (VECTORS_FILE + ".corrupt")).exists()
