@@ -105,8 +105,9 @@ def check_layers(model: str, layers: Sequence[int]) -> None:
         return
     missing = [layer for layer in layers if not -(count + 1) <= layer <= count]
     if missing:
+        last = ",".join(str(layer) for layer in range(-min(count, 4), 0))
         raise UsageError(f"layer {missing[0]} does not exist: {model} has {count} layers (0 is the embeddings, "
-                         f"-1 the last), so layers run from {-(count + 1)} to {count}")
+                         f"-1 the last), so layers run from {-(count + 1)} to {count}; e.g. --layers {last}")
 
 
 def _config_file(model: str) -> Path | None:

@@ -191,3 +191,14 @@ def minilm_tokenizer():
 def test_bundled_model_records_a_tokenizer_fingerprint(minilm) -> None:
     """The bundled model's own tokenizer passes the vocabulary check; its window is BERT's 512 less 2."""
     assert len(minilm.tokenizer_fingerprint) == 16 and minilm.window_width == 510
+
+
+def test_too_few_layers_names_layers_that_exist(tmp_path: Path) -> None:
+    """A 2-layer model cannot sum the last four: the refusal now says which layers to ask for instead."""
+    from sensesearch import UsageError, check_layers
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2}))
+    with pytest.raises(UsageError, match=r"run from -3 to 2; e\.g\. --layers -2,-1$"):
+        check_layers(str(folder), (-4, -3, -2, -1))
