@@ -65,8 +65,14 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
     # Labels and paths are stored as path_text spells them (bytes that are not UTF-8 as \xNN escapes).
     spelt = form(path_text(name))
     chosen = [e for e in entries if form(e.label) == spelt]
-    _one_document(name, [e.key for e in chosen], "the label of")
-    resolved = _path_key(name) if not chosen else None
+    resolved = _path_key(name) if len({e.key for e in chosen}) != 1 else None
+    if len({e.key for e in chosen}) > 1:
+        # One label, several documents (a file and a JSON Lines record whose id spells its path): a path that names
+        # one of them on disk tells them apart.
+        key = form(resolved) if resolved is not None else None
+        on_disk = [e for e in chosen if key is not None and _under(e, form(e.key), key)]
+        _one_document(name, [e.key for e in on_disk or chosen], "the label of")
+        return on_disk
     if resolved is not None:
         key = form(resolved)
         chosen = [e for e in entries if _under(e, form(e.key), key)]
@@ -134,5 +140,14 @@ def named_documents(entries: Sequence[DocumentEntry], names: Sequence[str],
 
 def resolve_labels(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[str]:
     """The labels of the documents `names` name (see match_documents); InputError if a name matches none."""
-    matches = named_documents(entries, names)
-    return list(dict.fromkeys(e.label for chosen in matches.values() for e in chosen))
+    return list(dict.fromkeys(e.label for e in resolve_entries(entries, names)))
+
+
+def resolve_keys(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[str]:
+    """The keys of the documents `names` name, which, unlike labels, no two documents share (a JSON Lines record
+    whose id is "a/same.txt" has the label of the file a/same.txt); InputError if a name matches none."""
+    return list(dict.fromkeys(e.key for e in resolve_entries(entries, names)))
+
+
+def resolve_entries(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[DocumentEntry]:
+    return [e for chosen in named_documents(entries, names).values() for e in chosen]

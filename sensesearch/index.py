@@ -237,7 +237,7 @@ class SenseIndex(IndexOpening):
         nprobe = optional_number(nprobe, "nprobe", least=1)
         any_word = flag(any_word, "any_word")
         return self.searcher.query(text_argument(text, "the query text"), k=k, any_word=any_word,
-                                   documents=self.document_labels(documents), nprobe=nprobe, lemma=lemma, where=where)
+                                   documents=self.document_keys(documents), nprobe=nprobe, lemma=lemma, where=where)
 
     def usages(self, word: str, limit: int | None = None, documents: Documents = None,
                lemma: bool = False, where: Where = (), sort: str = "position") -> list[Hit]:
@@ -258,7 +258,7 @@ class SenseIndex(IndexOpening):
         limit = optional_number(limit, "limit", least=1)
         sort = choice(sort, "sort", USAGE_SORTS)
         self.refresh()
-        return self.searcher.usages(word, limit=limit, documents=self.document_labels(documents), lemma=lemma,
+        return self.searcher.usages(word, limit=limit, documents=self.document_keys(documents), lemma=lemma,
                                     where=where, sort=sort)
 
     def senses(self, word: str, k: int | None = None, examples: int = 5, documents: Documents = None,
@@ -267,7 +267,7 @@ class SenseIndex(IndexOpening):
         `documents` as in `query`."""
         from .senses import induce_senses  # scikit-learn loads only when senses are asked for
 
-        return induce_senses(self.searcher, word, k=k, examples=examples, documents=self.document_labels(documents),
+        return induce_senses(self.searcher, word, k=k, examples=examples, documents=self.document_keys(documents),
                              seed=seed, lemma=lemma, where=where)
 
     def sense(self, word: str) -> WordSenses:
@@ -291,7 +291,7 @@ class SenseIndex(IndexOpening):
                      where: Where = ()) -> tuple[np.ndarray, np.ndarray]:
         """Occurrence ids and stored vectors of every usage of `word` (of its lemma, within `where`; `documents` as
         in `query`)."""
-        return self.searcher.word_vectors(word, documents=self.document_labels(documents), lemma=lemma, where=where)
+        return self.searcher.word_vectors(word, documents=self.document_keys(documents), lemma=lemma, where=where)
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None, word: str | None = None) -> list[Hit]:
         """Hits for occurrence ids, in the given order (ids without rows are left out); with the `word` or
@@ -326,11 +326,14 @@ class SenseIndex(IndexOpening):
 
         return resolve_labels(self.catalog(), name_list(names, "documents") or [])
 
-    def document_labels(self, documents: Documents) -> list[str] | None:
-        """The labels a `documents` argument names (resolve_documents), or None for no restriction (None or empty):
-        every method that takes `documents` reads names as the CLI's -d does, not only exact labels."""
+    def document_keys(self, documents: Documents) -> list[str] | None:
+        """The keys of the documents a `documents` argument names (catalog.resolve_keys: by label, path or unique
+        file name), or None for no restriction (None or empty): every method that takes `documents` reads names as
+        the CLI's -d does, and filters by key, which no two documents share (labels may be)."""
+        from .catalog import resolve_keys
+
         names = name_list(documents, "documents")
-        return self.resolve_documents(names) if names else None
+        return resolve_keys(self.catalog(), names) if names else None
 
     def documents(self) -> list[dict[str, Any]]:
         self.refresh()

@@ -142,7 +142,7 @@ class Searcher:
         chosen = self.rows.documents_where(where) if where else self.rows.all_documents()
         # In corpus order (documents by key, then text order), which `ranked` keeps among equal scores.
         ranges = [(d.first_occurrence, d.n_occurrences) for d in sorted(chosen, key=lambda d: d.key)
-                  if not documents or d.label in documents]
+                  if not documents or d.key in documents]
         if not ranges:
             raise WordNotFoundError("none of the named documents is in the index" if not where
                                     else f"no document in the index meets {describe(where)}")

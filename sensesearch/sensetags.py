@@ -191,7 +191,7 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
     that is not a whole number from 1 (None: all) or another sort, InputError for an unknown document name."""
     limit = optional_number(limit, "limit", least=1)
     sort = choice(sort, "sort", USAGE_SORTS)
-    documents = index.document_labels(documents)
+    documents = index.document_keys(documents)
     conditions = parse_conditions(where)
     tags = word_tags(index, word)
     chosen = tags.sense == tags.sense_index(sense)
@@ -213,7 +213,7 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
     `documents` and `where` keep those in some documents, as SenseIndex.query takes them. UsageError for k that is
     not a whole number from 1, InputError for an unknown document name, QueryError for a text without one marker."""
     k = whole_number(k, "k", least=1)
-    documents = index.document_labels(documents)
+    documents = index.document_keys(documents)
     conditions = parse_conditions(where)
     inventory = inventory_of(index, word)
     marked = parse_marked(text)
@@ -230,7 +230,7 @@ def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10
 
 def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, documents: Sequence[str] | None,
             where: Sequence[Condition], sense: str) -> np.ndarray:
-    """The ids that lie in the named documents (labels) and in documents meeting every condition; WordNotFoundError,
+    """The ids that lie in the named documents (keys) and in documents meeting every condition; WordNotFoundError,
     as a search without a sense gives, when that leaves none of the sense's usages."""
     allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents, where=where)]
     kept = ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]

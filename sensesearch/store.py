@@ -200,7 +200,7 @@ class MetaStore:
         with self.engine.connect() as conn:
             return conn.execute(select(words.c.id).where(words.c.form == form)).scalar()
 
-    def occurrence_ids(self, form: str, document_labels: Sequence[str] | None = None, *, lemma: str | None = None,
+    def occurrence_ids(self, form: str, document_keys: Sequence[str] | None = None, *, lemma: str | None = None,
                        where: Sequence[filters.Condition] = ()) -> list[int]:
         """Ids of all occurrences of a normalised form, in corpus order (schema.corpus_order; optionally within some
         documents).
@@ -217,15 +217,15 @@ class MetaStore:
         query = (select(occurrences.c.id).join(words, words.c.id == occurrences.c.word_id)
                  .join(documents, documents.c.id == owning_document(occurrences.c.id))
                  .where(matches).order_by(*corpus_order(occurrences.c.id)))
-        if document_labels:
-            query = query.where(documents.c.label.in_(list(document_labels)))
+        if document_keys:
+            query = query.where(documents.c.key.in_(list(document_keys)))
         if where:
             query = query.where(filters.document_clause(where, documents, self.engine.dialect.name))
         with self.engine.connect() as conn:
             return [int(r) for r in conn.execute(query).scalars()]
 
     def phrase_occurrence_ids(self, words_at: Sequence[tuple[int, str]],
-                              document_labels: Sequence[str] | None = None) -> list[tuple[int, ...]]:
+                              document_keys: Sequence[str] | None = None) -> list[tuple[int, ...]]:
         """Where a phrase occurs: one tuple of occurrence ids per place, in corpus order of its first word
         (schema.corpus_order).
 
@@ -246,8 +246,8 @@ class MetaStore:
                                     parts[i].c.position == first.c.position + offset,
                                     parts[i].c.word_id == found[form])
             query = query.join_from(first, documents, documents.c.id == owning_document(first.c.id))
-            if document_labels:
-                query = query.where(documents.c.label.in_(list(document_labels)))
+            if document_keys:
+                query = query.where(documents.c.key.in_(list(document_keys)))
             return [tuple(int(i) for i in row) for row in conn.execute(query.order_by(*corpus_order(first.c.id)))]
 
     def all_occurrence_ids(self) -> list[int]:

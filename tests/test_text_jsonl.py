@@ -92,3 +92,25 @@ def test_line_files_of_sentences_and_eval_data_cut_at_newline_only(tmp_path: Pat
     result = CliRunner().invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--json"])
     assert result.exit_code == 0 and result.exception is None, result.output
     assert json.loads(result.stdout)["sentences"] == ["The bank\u2028of the river.", "Money in the bank."]
+
+
+def test_a_record_whose_id_spells_a_file_path_stays_apart_from_that_file(tmp_path: Path, fake_settings,
+                                                                         monkeypatch) -> None:
+    """A JSONL record with id "c8/a/same.txt" shares the label of the file c8/a/same.txt: `-d c8/a` took the
+    record too (documents were filtered by label), and `-d c8/a/same.txt` was refused as ambiguous."""
+    from sensesearch import SenseIndex
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c8" / "a").mkdir(parents=True)
+    (tmp_path / "c8" / "b").mkdir()
+    (tmp_path / "c8" / "a" / "same.txt").write_text("The bank is here.\n")
+    (tmp_path / "c8" / "b" / "same.txt").write_text("The river bank is there.\n")
+    (tmp_path / "c8" / "tricky.jsonl").write_text('{"id": "c8/a/same.txt", "text": "A bank record."}\n')
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add(["c8"])
+        sentences = lambda **kw: sorted(h.sentence for h in index.usages("bank", **kw))  # noqa: E731
+        assert sentences(documents=["c8/a"]) == ["The bank is here."]
+        assert sentences(documents=["c8/a/same.txt"]) == ["The bank is here."]
+        assert sentences(documents=["c8/tricky.jsonl"]) == ["A bank record."]
+        assert sentences(documents=["c8/tricky.jsonl#c8/a/same.txt"]) == ["A bank record."]
+        assert sentences(where=["path=c8/a/*"]) == ["The bank is here."]
