@@ -7,7 +7,8 @@ a malformed one is a usage error (exit 2) before any index or model is opened.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Optional
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -73,9 +74,23 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
     table.add_column("usages", justify="right")
     for sense in timeline.senses:
         table.add_column(f"sense {sense}", justify="right")
-    for b in timeline.bins:
-        cells = ["-" if share is None else f"{100 * share:.0f}% ({count})" for count, share in zip(b.counts, b.shares)]
-        table.add_row(b.label, str(b.usages), *cells)
+    # A run of empty bins is one row ("1790 – 1796"): the gap stays visible without 200 empty years of table.
+    for run in _runs_of_empty(timeline.bins):
+        first, last = run[0], run[-1]
+        cells = ["-" if share is None else f"{100 * share:.0f}% ({count})"
+                 for count, share in zip(first.counts, first.shares)]
+        table.add_row(first.label if len(run) == 1 else f"{first.label} – {last.label}", str(first.usages), *cells)
     console.print(table)
     if timeline.missing:
         console.print(f"{timeline.missing} usages come from documents without a value for {timeline.by}.")
+
+
+def _runs_of_empty(bins: Sequence[Any]) -> list[list[Any]]:
+    """Each bin (a SenseTimeline's) with usages alone, and each run of consecutive empty bins together."""
+    runs: list[list[Any]] = []
+    for b in bins:
+        if not b.usages and runs and not runs[-1][-1].usages:
+            runs[-1].append(b)
+        else:
+            runs.append([b])
+    return runs

@@ -64,6 +64,8 @@ def test_senses_by_decade_as_table_csv_json_and_chart(built: Path, tmp_path: Pat
     table = runner.invoke(app, base)
     assert table.exit_code == 0, table.output
     assert "1910s" in table.stdout and "1960s" in table.stdout and "100% (2)" in table.stdout
+    # A run of empty bins is one row of the table (the CSV and JSON keep every bin).
+    assert "1930s – 1940s" in table.stdout and "1940s  " not in table.stdout.replace("1930s – 1940s", "")
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*base, "--csv"]).stdout)))
     assert [r["bin"] for r in rows] == ["1910s", "1920s", "1930s", "1940s", "1950s", "1960s"]
     assert [r["usages"] for r in rows] == ["2", "2", "0", "0", "2", "2"]
