@@ -46,26 +46,32 @@ def _base_name(entry: DocumentEntry) -> str:
     return PurePath(entry.path).name
 
 
-def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str]) -> dict[str, list[DocumentEntry]]:
+def match_documents(entries: Sequence[DocumentEntry], names: Sequence[str],
+                    by_path: bool = False) -> dict[str, list[DocumentEntry]]:
     """For each name, the documents it names: by label; else by path (a folder: all below it); else by
     the base name of one indexed file. A name that matches nothing as spelt is tried again in Unicode NFC on both
     sides (macOS stores file names decomposed, so `café.txt` typed and `cafe\u0301.txt` indexed are one name).
     A name that matches nothing maps to an empty list; a base name shared by several files raises InputError (the
-    user must give a path); an empty name, UsageError (an unset shell variable; it would name every path)."""
+    user must give a path), and so does a label several documents share, unless `by_path` (filters that only read)
+    and the name is a path on disk that names one of them (a file, beside a JSON Lines record whose id spells its
+    path); `remove` never guesses. An empty name, UsageError (an unset shell variable; it would name every path)."""
     found: dict[str, list[DocumentEntry]] = {}
     for name in check_names(names, "document"):
-        chosen = _matching(entries, name, lambda text: text)
-        found[name] = chosen or _matching(entries, name, nfc)
+        chosen = _matching(entries, name, lambda text: text, by_path)
+        found[name] = chosen or _matching(entries, name, nfc, by_path)
     return found
 
 
-def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str], str]) -> list[DocumentEntry]:
+def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str], str],
+              by_path: bool = False) -> list[DocumentEntry]:
     """The documents `name` names (see match_documents), names and stored labels, keys and paths compared as `form`
     spells them."""
     # Labels and paths are stored as path_text spells them (bytes that are not UTF-8 as \xNN escapes).
     spelt = form(path_text(name))
     chosen = [e for e in entries if form(e.label) == spelt]
     resolved = _path_key(name) if len({e.key for e in chosen}) != 1 else None
+    if len({e.key for e in chosen}) > 1 and not by_path:
+        _one_document(name, [e.key for e in chosen], "the label of")
     if len({e.key for e in chosen}) > 1:
         # One label, several documents (a file and a JSON Lines record whose id spells its path): a path that names
         # one of them on disk tells them apart.
@@ -127,10 +133,10 @@ def _path_key(name: str) -> str | None:
 
 
 def named_documents(entries: Sequence[DocumentEntry], names: Sequence[str],
-                    consequence: str = "") -> dict[str, list[DocumentEntry]]:
+                    consequence: str = "", by_path: bool = False) -> dict[str, list[DocumentEntry]]:
     """match_documents, with InputError naming every name that matches no document (`consequence`, e.g. "nothing
     was removed", follows the names): a mistyped name must not quietly narrow or empty what is asked for."""
-    matches = match_documents(entries, names)
+    matches = match_documents(entries, names, by_path)
     unmatched = [name for name, chosen in matches.items() if not chosen]
     if unmatched:
         raise InputError("no indexed document matches " + ", ".join(repr(n) for n in unmatched)
@@ -150,4 +156,5 @@ def resolve_keys(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list
 
 
 def resolve_entries(entries: Sequence[DocumentEntry], names: Sequence[str]) -> list[DocumentEntry]:
-    return [e for chosen in named_documents(entries, names).values() for e in chosen]
+    """The documents `names` name for reading, where a path on disk may settle a label several documents share."""
+    return [e for chosen in named_documents(entries, names, by_path=True).values() for e in chosen]
