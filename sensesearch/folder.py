@@ -144,6 +144,16 @@ def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
         raise ConfigMismatchError(f"the encoder given does not match {folder}: " + "; ".join(differences))
 
 
+def check_word_rules(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
+    """ConfigMismatchError for adding to an index made before words were split past a pre-tokenizer that is not
+    BERT's (wordbounds.py; such indexes record no tokenizer fingerprint): its stored words keep the spaces and
+    punctuation of that time, so words added now would be other words, and `usages` would find only the new ones."""
+    if not config.tokenizer_fingerprint and getattr(getattr(encoder, "planner", None), "splits_words", False):
+        raise ConfigMismatchError(f"{folder} was made before sensesearch cut {config.encoder.model}'s words at "
+                                  "punctuation and white space as BERT does; its stored words would not match new "
+                                  "ones: index the corpus into a new folder")
+
+
 def acquire_write_lock(folder: Path, timeout: float, remake: bool = False) -> FileLock:
     """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds.
 

@@ -17,7 +17,8 @@ from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
 from .errors import ConfigMismatchError, SenseNotFoundError
 from .inputs import STDIN
-from .folder import LOCK_FILE, META_FILE, acquire_write_lock, read_index_config, sqlite_url  # noqa: F401
+from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_word_rules, read_index_config,  # noqa: F401
+                     sqlite_url)
 from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
 from .opening import IndexOpening
@@ -150,6 +151,8 @@ class SenseIndex(IndexOpening):
                       phase: Callable[[str], None] | None = None) -> IngestReport:
         """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
         encoder = None if chunk_encoder is not None else self.encoder
+        if encoder is not None:
+            check_word_rules(self.path, self.config, encoder)
         # IVF list assignment is most of an IVF build's cost; a GPU encoder's device does it as matrix products.
         writer = self.storage.writer(device_assign(encoder), phase, background=encodes_off_host(encoder, chunk_encoder))
         return Ingestor(writer, encoder, self.config.lemma_language, progress=progress,

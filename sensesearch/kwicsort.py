@@ -26,6 +26,11 @@ USAGE_SORTS = ("position", "left", "right")
 _CONTEXT_WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 
 
+CONTEXT_WORDS = 10
+"""Words of a context that sort it, nearest the keyword first; lines equal in all of them keep their order."""
+CONTEXT_CHARS = 50 * CONTEXT_WORDS
+
+
 @functools.lru_cache(maxsize=1)
 def _collator() -> Any:
     from pyuca import Collator  # its collation table loads in about 0.1 s, only when lines are sorted
@@ -33,15 +38,26 @@ def _collator() -> Any:
     return Collator()
 
 
-def context_key(context: str, nearest_last: bool = False) -> list[tuple[int, ...]]:
+@functools.lru_cache(maxsize=100_000)
+def _word_key(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A word's UCA key: its primary weights (letters alone, no accents or case) and its whole key."""
+    whole = tuple(_collator().sort_key(word))
+    return whole[:whole.index(0)] if 0 in whole else whole, whole
+
+
+def context_key(context: str, nearest_last: bool = False) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
     """The sort key of a context: its words as the model reads them (normalize.fold_text: NFKC, invisible
-    characters gone), runs of letters, marks and digits (punctuation, symbols and emoji do not count), nearest
-    the keyword first, each by its Unicode Collation Algorithm key (pyuca, the default table DUCET: an accent or
-    a capital decides only between words otherwise equal). `nearest_last`: the context is a left one, whose
-    last word stands next to the keyword. Source: Unicode Technical Standard #10."""
-    words = _CONTEXT_WORD.findall(fold_text(context))
-    collate = _collator().sort_key
-    return [collate(w) for w in (reversed(words) if nearest_last else words)]
+    characters gone), runs of letters, marks and digits (punctuation, symbols and emoji do not count), the
+    CONTEXT_WORDS nearest the keyword, nearest first, in Unicode Collation Algorithm order (pyuca, the default
+    table DUCET): every word's letters first, so that an accent or a capital decides only between contexts
+    otherwise equal ("the apple", "The apple", "the zebra"). `nearest_last`: the context is a left one, whose
+    last word stands next to the keyword. Source: Unicode Technical Standard #10, section 1.1 (levels)."""
+    # The characters nearest the keyword hold its CONTEXT_WORDS words but in odd text: the rest is never read.
+    near = context[-CONTEXT_CHARS:] if nearest_last else context[:CONTEXT_CHARS]
+    words = _CONTEXT_WORD.findall(fold_text(near))
+    nearest = (words[::-1] if nearest_last else words)[:CONTEXT_WORDS]
+    keys = [_word_key(w) for w in nearest]
+    return [k[0] for k in keys], [k[1] for k in keys]
 
 
 def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:

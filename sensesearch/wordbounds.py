@@ -11,7 +11,7 @@ word's span starts with a space. Here, for such tokenizers:
 - within a pre-tokenizer word, a new word starts wherever the pieces change between punctuation and
   anything else (punctuation as BERT's basic tokenizer defines it: Unicode category P*, and the ASCII
   symbols $+<=>^`|~ too); pieces stay whole, so a piece mixing both ("'s", "n't") is one piece of a word;
-- a piece of white space alone joins the piece after it in its word (the one before, at a word's end);
+- a piece of white space alone separates words: it joins the piece after it (the one before, at a word's end);
 - a word's span leaves out white space at both ends, and a word of white space alone is no word.
 
 For a tokenizer with BERT's pre-tokenizer all three change nothing, and `needed` says so, sparing the work.
@@ -106,9 +106,11 @@ def split_words(word_ids: np.ndarray, offsets: np.ndarray, sentence_of_piece: np
     has_before = before >= 0
     same = np.zeros(total, dtype=bool)
     same[has_before] = key[before[has_before]] == key[has_before]
-    turns = in_word & ~blank & same & (is_punct != np.where(has_before, is_punct[np.maximum(before, 0)], False))
-    # A piece that begins a word by turning, with blank pieces just before it (after the previous solid piece),
-    # takes those blank pieces along: the word boundary moves back to the first of them.
+    turns = in_word & ~blank & same & ((is_punct != np.where(has_before, is_punct[np.maximum(before, 0)], False))
+                                       | (before + 1 < order))
+    # A solid piece after white space inside a pre-tokenizer word (a tab or a line end that Metaspace does not split
+    # at) begins a word too. A piece that begins a word so, or by turning, with blank pieces just before it (after
+    # the previous solid piece), takes those blank pieces along: the word boundary moves back to the first of them.
     first_blank = np.where(turns, before + 1, order)
     starts = begins.copy()
     starts[first_blank[turns]] = True

@@ -80,3 +80,15 @@ def test_punctuation_is_refused_as_no_word_without_a_useless_hint(cities_index: 
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
     assert "is punctuation or symbols, which the index does not store" in result.output
     assert "any-word" not in result.output
+
+
+def test_letters_decide_before_case_or_accents_over_the_whole_context() -> None:
+    """Word-by-word full keys let the capital of the nearest word split a concordance in two blocks:
+    "the apple, the zebra, The apple, The zebra"."""
+    rights = ["bank the apple", "bank The zebra", "bank The apple", "bank the zebra", "bank Écosse", "bank ecosse"]
+    hits = [hit(s, i) for i, s in enumerate(rights)]
+    assert [h.right for h in sort_hits(hits, "right")] == [
+        " ecosse", " Écosse", " the apple", " The apple", " the zebra", " The zebra"]
+    lefts = ["Zany central bank", "The Central bank", "the central bank"]
+    assert [h.left for h in sort_hits([hit(s, i) for i, s in enumerate(lefts)], "left")] == [
+        "the central ", "The Central ", "Zany central "]

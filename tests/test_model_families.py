@@ -92,6 +92,10 @@ def test_split_words_keeps_leading_blank_pieces_with_the_word_they_lead_into() -
     word_ids = np.array([0, 0, 0, 0, 1, 1])
     words = split_words(word_ids, offsets, np.zeros(6, dtype=np.int64), CharClasses(texts))
     assert words.tolist() == [0, 0, 1, 2, 3, 3]
+    # White space inside one pre-tokenizer word (Metaspace splits at spaces only, not at tabs or line ends).
+    words = split_words(np.array([0, 0, 0]), np.array([[0, 7], [7, 8], [8, 12]]), np.zeros(3, dtype=np.int64),
+                        CharClasses(["between\ttabs"]))
+    assert words.tolist() == [0, 1, 1]
     # A word of blank pieces alone is no word.
     words = split_words(np.array([0, 1]), np.array([[0, 1], [1, 2]]), np.zeros(2, dtype=np.int64),
                         CharClasses(["  "]))
@@ -202,3 +206,22 @@ def test_too_few_layers_names_layers_that_exist(tmp_path: Path) -> None:
     (folder / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": 2}))
     with pytest.raises(UsageError, match=r"run from -3 to 2; e\.g\. --layers -2,-1$"):
         check_layers(str(folder), (-4, -3, -2, -1))
+
+
+def test_adding_to_a_non_bert_index_made_before_the_word_rules_is_refused(tmp_path: Path) -> None:
+    """Such an index stored " bank," with its space and comma: words added now would be other words (usages found
+    only the new ones) and verify said sound."""
+    from dataclasses import replace
+
+    from sensesearch.config import IndexConfig
+
+    model = xlmr_like(tmp_path / "model")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The bank, by the river.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=EncoderSettings(model=str(model)), compression="flat") as index:
+        index.add([corpus])
+    replace(IndexConfig.load(tmp_path / "idx"), tokenizer_fingerprint="").save(tmp_path / "idx")
+    (corpus / "b.txt").write_text("Another bank.\n")
+    with SenseIndex.open(tmp_path / "idx") as index, pytest.raises(ConfigMismatchError, match="into a new folder"):
+        index.add([corpus / "b.txt"])

@@ -174,7 +174,10 @@ async function runQuery() {
   }
 }
 
-async function runUsages() {
+// A listing cut by its limit is sorted by the server, over every usage, so a click on a column asks again.
+const ORDER = { position: "in corpus order", left: "sorted by left context", right: "sorted by right context" };
+
+async function runUsages(sort = "position") {
   const word = await currentWord();
   if (!word) return setStatus("Type a word, or click one in the sentence.", true);
   const limit = Math.max(Number($("k").value) || 20, 200);
@@ -184,7 +187,8 @@ async function runUsages() {
   try {
     let total = 0;
     const { result, seconds } = await timed("Listing usages", async () => {
-      const response = await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}${only}${filterQuery()}`);
+      const response = await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}&sort=${sort}` +
+                                 `${only}${filterQuery()}`);
       total = Number(response.headers.get("X-Total-Count")) || 0;
       return response.json();
     });
@@ -192,7 +196,8 @@ async function runUsages() {
     await loadTags();
     // A limit may show fewer usages than there are: say so.
     const count = total > result.length ? `the first ${result.length} of ${total} usages` : `${result.length} usages`;
-    showHits(result, `${count} of “${word}”${sense ? ` in the sense “${sense}”` : ""} in corpus order`, seconds);
+    showHits(result, `${count} of “${word}”${sense ? ` in the sense “${sense}”` : ""} ${ORDER[sort]}`, seconds,
+             sort === "position" ? "score" : sort, total > result.length);
   } catch (error) {
     setStatus(error.message, true);
   }
@@ -221,27 +226,31 @@ async function currentWord() {
 const flat = (text) => text.replace(/\s+/g, " ");
 const leftOf = (hit) => flat(slicePoints(hit.sentence, 0, hit.start)).trim();
 const rightOf = (hit) => flat(slicePoints(hit.sentence, hit.end)).trim();
-// As kwicsort.context_key: the context's words (runs of letters, marks and digits), NFKC, in Unicode collation
-// order (the root collation of the browser's ICU: an accent or a capital decides only between equal words).
+// As kwicsort.context_key: the context's ten words nearest the keyword (runs of letters, marks and digits), NFKC,
+// in Unicode collation order (the root collation of the browser's ICU): every word's letters first, then accents
+// and case, so that a capital decides only between contexts otherwise equal.
 const contextWord = /[\p{L}\p{M}\p{N}]+/gu;
 const words = (text) => text.normalize("NFKC").match(contextWord) || [];
+const letters = new Intl.Collator("und", { sensitivity: "base" });
 const collator = new Intl.Collator("und");
 
-function compareWords(a, b) {
+function compareBy(compare, a, b) {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const order = collator.compare(a[i], b[i]);
+    const order = compare(a[i], b[i]);
     if (order !== 0) return order;
   }
   return a.length - b.length;
 }
 
+const compareWords = (a, b) => compareBy(letters.compare, a, b) || compareBy(collator.compare, a, b);
+
 function sortedHits() {
   const hits = [...state.hits];
   if (state.sort === "left") {
-    const key = (h) => words(leftOf(h)).reverse();
+    const key = (h) => words(leftOf(h)).reverse().slice(0, 10);
     hits.sort((a, b) => compareWords(key(a), key(b)));
   } else if (state.sort === "right") {
-    const key = (h) => words(rightOf(h));
+    const key = (h) => words(rightOf(h)).slice(0, 10);
     hits.sort((a, b) => compareWords(key(a), key(b)));
   }
   return hits;
@@ -291,9 +300,10 @@ function searchWith(hit) {
   runQuery();
 }
 
-function showHits(hits, summary, seconds) {
+function showHits(hits, summary, seconds, sort = "score", cut = false) {
   state.hits = hits;
-  state.sort = "score";
+  state.sort = sort;
+  state.cut = cut;
   state.summary = summary;
   $("senses").hidden = true;
   renderHits();
@@ -483,11 +493,16 @@ function start() {
   takeToken();
   $("text").addEventListener("input", scheduleTokens);
   $("search").addEventListener("submit", (event) => { event.preventDefault(); runQuery(); });
-  $("usages").addEventListener("click", runUsages);
+  $("usages").addEventListener("click", () => runUsages());
   $("senses-button").addEventListener("click", runSenses);
   $("export").addEventListener("click", exportCsv);
   for (const button of document.querySelectorAll("th button[data-sort]")) {
-    button.addEventListener("click", () => { state.sort = button.dataset.sort; renderHits(); });
+    button.addEventListener("click", () => {
+      const sort = button.dataset.sort;
+      if (state.cut && sort !== state.sort) return runUsages(sort === "score" ? "position" : sort);
+      state.sort = sort;
+      renderHits();
+    });
   }
   renderTokens();
   showInfo();
