@@ -75,7 +75,7 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line.append(fit_left(shown(hit.left), context) + " ")
         line.append(fit_right(shown(hit.word), word_cells), style="bold cyan")
         line.append(" " + fit_right(shown(hit.right), context) + " ")
-        line.append(fit_right(shown(names[hit.document]), doc_cells, ellipsis=True), style="dim")
+        line.append(_fit_tail(shown(names[hit.document]), doc_cells), style="dim")
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
 
 
@@ -90,6 +90,15 @@ def fit_right(text: str, cells: int, ellipsis: bool = False) -> str:
     mark = "\u2026" if ellipsis and cell_len(text) > cells else ""
     kept, used = _take(_CLUSTER.findall(text), cells - len(mark))
     return "".join(kept) + mark + " " * (cells - used - len(mark))
+
+
+def _fit_tail(text: str, cells: int) -> str:
+    """`text` padded on the right to `cells`, or "…" and its end when it is wider: the end of a document name (the
+    folder nearest the file, the file) is what tells two documents apart."""
+    if cell_len(text) <= cells:
+        return text + " " * (cells - cell_len(text))
+    kept, used = _take(reversed(_CLUSTER.findall(text)), cells - 1)
+    return "\u2026" + "".join(reversed(kept)) + " " * (cells - 1 - used)
 
 
 def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:

@@ -133,6 +133,9 @@ LATEST = MIGRATIONS[-1][0]
 READABLE_WITHOUT = frozenset({6})
 """Migrations that change data, not the schema: a reader may read a store still without them (its lemmas are then
 those the older rule made), so indexes on read-only media keep working; the next writer's open applies them."""
+SCHEMA_LEVEL = max(number for number, _ in MIGRATIONS if number not in READABLE_WITHOUT)
+"""The schema_version a store records: its last migration that changed the schema. A data-only migration leaves it,
+so an older sensesearch of the same schema still opens the store after a newer one migrated it."""
 
 
 def applied(conn: Connection) -> set[int]:
@@ -166,7 +169,7 @@ def migrate(engine: Engine, context: MigrationContext) -> list[str]:
                 number=number, name=function.__name__, applied_at=datetime.now(timezone.utc).isoformat()))
             done.append(function.__name__)
         conn.execute(text(f"UPDATE {qualified_name(conn, 'settings')} SET value = :v WHERE key = 'schema_version'"),
-                     {"v": str(LATEST)})
+                     {"v": str(SCHEMA_LEVEL)})
     return done
 
 

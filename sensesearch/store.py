@@ -26,7 +26,7 @@ from .lemmas import DEFAULT_LANGUAGE
 from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, corpus_order, documents, executemany_rows, json_insert_rows,
                      metadata, occurrences, owning_document, sentences, settings, words)
 
-SCHEMA_VERSION = migrations.LATEST
+SCHEMA_VERSION = migrations.SCHEMA_LEVEL
 
 
 def _check_readable(conn: Connection, url: str, schema: str | None) -> None:
@@ -34,7 +34,7 @@ def _check_readable(conn: Connection, url: str, schema: str | None) -> None:
     if not inspect(conn).has_table(documents.name, schema=schema):
         raise IndexCorruptError(f"metadata store {dburl.redact(url)} holds no sensesearch tables")
     found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
-    if found is not None and int(found) > SCHEMA_VERSION:
+    if found is not None and int(found) > migrations.LATEST:
         raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
     pending = migrations.pending(conn, reading=True)
     if pending:
@@ -68,7 +68,7 @@ class MetaStore:
                 found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
                 if found is None:
                     conn.execute(settings.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-                elif int(found) > SCHEMA_VERSION:
+                elif int(found) > migrations.LATEST:
                     raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
             migrations.migrate(self.engine, migrations.MigrationContext(lemma_language=lemma_language))
         except SQLAlchemyError as exc:

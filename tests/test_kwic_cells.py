@@ -111,3 +111,15 @@ def test_document_column_tells_apart_files_of_one_name() -> None:
     render_kwic(hits, Console(file=buffer, width=120, color_system=None))
     shown = [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]]
     assert shown == ["a/same.txt", "b/same.txt", "t.jsonl#a/same.txt", "other.txt"]
+
+
+def test_a_long_document_name_keeps_its_end() -> None:
+    """The 24-cell column cut names at their end, where two folders of one long prefix differ."""
+    labels = ["/c/inaugural_addresses_president_washington/same.txt",
+              "/c/inaugural_addresses_president_jefferson/same.txt"]
+    hits = [Hit(occurrence_id=i, word="bank", sentence="A bank.", start=2, end=6, document=label, sentence_id=i,
+                position=1, doc_start=2) for i, label in enumerate(labels)]
+    buffer = io.StringIO()
+    render_kwic(hits, Console(file=buffer, width=120, color_system=None))
+    shown = [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]]
+    assert shown == ["\u2026ent_washington/same.txt", "\u2026dent_jefferson/same.txt"]
