@@ -68,3 +68,25 @@ def test_senses_by_decade_draws_the_shares_chart(page) -> None:
     page.fill("#by", "")
     page.click("#senses-button")
     sync_api.expect(chart).to_be_hidden()
+
+
+def test_a_cut_usage_list_says_so_and_sorts_on_the_server(tmp_path: Path) -> None:
+    """The page listed the first 200 usages as "200 usages ... in corpus order" and sorted only those."""
+    names = [f"town{i:03d}" for i in range(230)]
+    (tmp_path / "c.txt").write_text("\n\n".join(f"The bank of {name}." for name in reversed(names)) + "\n")
+    settings = EncoderSettings(model="fake:test")
+    with SenseIndex.create(tmp_path / "idx", settings=settings) as index:
+        index.add([tmp_path / "c.txt"])
+    with running(create_app(tmp_path / "idx", encoder=FakeEncoder(settings))) as url, \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.fill("#text", "bank")
+        page.click("#usages")
+        sync_api.expect(page.locator("#status")).to_contain_text("the first 200 of 230 usages of “bank” in corpus order")
+        page.click("th button[data-sort=right]")
+        sync_api.expect(page.locator("#status")).to_contain_text("sorted by right context")
+        rights = page.eval_on_selector_all("#rows td.right", "cells => cells.map(c => c.textContent)")
+        assert len(rights) == 200 and "town000" in rights[0] and "town199" in rights[-1]
+        browser.close()
