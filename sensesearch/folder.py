@@ -129,7 +129,8 @@ def _holds_no_vectors(vectors: Path) -> bool:
 
 
 def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
-    """ConfigMismatchError naming each way a given encoder differs from what the index was built with."""
+    """ConfigMismatchError naming each way an encoder (given, or loaded from the index's recipe) differs from what
+    the index was built with: settings, weights and tokenizer fingerprints, dimension."""
     differences = encoder_differences(config.encoder, encoder.settings) if hasattr(encoder, "settings") else []
     if config.model_fingerprint and encoder.fingerprint != config.model_fingerprint:
         differences.append(f"model fingerprint: index has {config.model_fingerprint!r}, "
@@ -141,7 +142,7 @@ def check_encoder(folder: Path, config: IndexConfig, encoder: Encoder) -> None:
     if config.dim and encoder.dim != config.dim:
         differences.append(f"dim: index has {config.dim}, encoder gives {encoder.dim}")
     if differences:
-        raise ConfigMismatchError(f"the encoder given does not match {folder}: " + "; ".join(differences))
+        raise ConfigMismatchError(f"the model does not match the index at {folder}: " + "; ".join(differences))
 
 
 def check_word_rules(folder: Path, config: IndexConfig, encoder: Encoder) -> None:

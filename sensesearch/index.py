@@ -15,10 +15,10 @@ from .arguments import choice, flag, name_list, optional_number, text_argument, 
 from .config import IndexConfig
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
-from .errors import ConfigMismatchError, SenseNotFoundError
+from .errors import SenseNotFoundError
 from .inputs import STDIN
-from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_word_rules, read_index_config,  # noqa: F401
-                     sqlite_url)
+from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, check_word_rules,  # noqa: F401
+                     read_index_config, sqlite_url)
 from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
 from .opening import IndexOpening
@@ -104,15 +104,8 @@ class SenseIndex(IndexOpening):
         if self._encoder is None:
             self._encoder = load_encoder(self.config.encoder, self.device)
             self._encoder_recipe = self._recipe()
-        if self._encoder.fingerprint != self.config.model_fingerprint:
-            raise ConfigMismatchError(
-                f"model {self.config.encoder.model!r} now has weights fingerprint {self._encoder.fingerprint}, "
-                f"the index was built with {self.config.model_fingerprint}")
-        tokenizer = getattr(self._encoder, "tokenizer_fingerprint", "")
-        if self.config.tokenizer_fingerprint and tokenizer != self.config.tokenizer_fingerprint:
-            raise ConfigMismatchError(
-                f"model {self.config.encoder.model!r} now has another tokenizer (fingerprint {tokenizer}; the index "
-                f"was built with {self.config.tokenizer_fingerprint}): its words would not be the index's")
+        # The model files may have changed since the index was built (weights, tokenizer): ConfigMismatchError.
+        check_encoder(self.path, self.config, self._encoder)
         return self._encoder
 
     def _recipe(self) -> tuple[object, str]:
