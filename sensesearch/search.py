@@ -173,7 +173,7 @@ class Searcher:
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None,
                lemma: bool = False, where: Sequence[Condition | str] = (), sort: str = "position") -> UsagePage:
         """Usages of a word or phrase (every form of its lemma with `lemma`, within `where`) in corpus order or
-        sorted by context (kwic.sort_hits), the first `limit` of them in that order, and how many there are."""
+        sorted by context (kwicsort.sort_hits), the first `limit` of them in that order, and how many there are."""
         places = self.places(word, documents, lemma, parse_conditions(where))
         if sort == "position":
             return UsagePage(self.place_hits(places[:limit] if limit else places), len(places))
