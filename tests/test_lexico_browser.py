@@ -27,9 +27,14 @@ def page(tmp_path: Path) -> Iterator[object]:
                for y in (1910, 1920, 1950, 1960) for i in range(2)]
     records.append({"id": "forms", "year": 1990, "text": "Two banks merged. The pilot banked the plane."})
     (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    yield from served_page(tmp_path, tmp_path / "c.jsonl")
+
+
+def served_page(tmp_path: Path, corpus: Path) -> Iterator[object]:
+    """The page of a fake-encoder index of `corpus`, in headless Chromium; no script error may happen on it."""
     settings = EncoderSettings(model="fake:test")
     with SenseIndex.create(tmp_path / "idx", settings=settings) as index:
-        index.add([tmp_path / "c.jsonl"])
+        index.add([corpus])
     with running(create_app(tmp_path / "idx", encoder=FakeEncoder(settings))) as url, \
             sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -37,7 +42,7 @@ def page(tmp_path: Path) -> Iterator[object]:
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.goto(url)
-        sync_api.expect(page.locator("#info")).to_contain_text("documents")
+        sync_api.expect(page.locator("#info")).to_contain_text("usages of")
         yield page
         browser.close()
         assert problems == []
@@ -74,14 +79,7 @@ def test_a_cut_usage_list_says_so_and_sorts_on_the_server(tmp_path: Path) -> Non
     """The page listed the first 200 usages as "200 usages ... in corpus order" and sorted only those."""
     names = [f"town{i:03d}" for i in range(230)]
     (tmp_path / "c.txt").write_text("\n\n".join(f"The bank of {name}." for name in reversed(names)) + "\n")
-    settings = EncoderSettings(model="fake:test")
-    with SenseIndex.create(tmp_path / "idx", settings=settings) as index:
-        index.add([tmp_path / "c.txt"])
-    with running(create_app(tmp_path / "idx", encoder=FakeEncoder(settings))) as url, \
-            sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(url)
+    for page in served_page(tmp_path, tmp_path / "c.txt"):
         page.fill("#text", "bank")
         page.click("#usages")
         sync_api.expect(page.locator("#status")).to_contain_text("the first 200 of 230 usages of “bank” in corpus order")
@@ -89,4 +87,3 @@ def test_a_cut_usage_list_says_so_and_sorts_on_the_server(tmp_path: Path) -> Non
         sync_api.expect(page.locator("#status")).to_contain_text("sorted by right context")
         rights = page.eval_on_selector_all("#rows td.right", "cells => cells.map(c => c.textContent)")
         assert len(rights) == 200 and "town000" in rights[0] and "town199" in rights[-1]
-        browser.close()
