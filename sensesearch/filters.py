@@ -6,8 +6,8 @@ FIELD is `path` (the file a document came from), `document` (its label) or a met
 of = != < <= > >=. The VALUE decides the comparison: a number compares numerically (with numbers
 stored as JSON numbers or as numeric strings), an ISO date (1945, 1945-01, 1945-01-21, with time)
 compares as a date string, naming a period (< and >= compare with its start, <= and > with its end; a bare
-year is a number and a date both, so date>=1945 and year>=1945 alike work), `true`/`false` match JSON booleans, anything else compares as text
-(exactly, case-sensitively, NFC); with = and != a value holding * ? or [..] is a glob and
+year is a number and a date both, so date>=1945 and year>=1945 alike work), `true`/`false` match JSON
+booleans, anything else compares as text (exactly, case-sensitively, NFC); with = and != a value holding * ? or [..] is a glob and
 `a|b|c` means any of them, each compared by its own kind. The stored value's JSON type decides what it
 can match: text, dates and globs match strings, numbers match JSON numbers and strings that spell one,
 true/false match JSON booleans. Text (paths and labels too) compares in Unicode NFC on both sides, as canonically

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def read_index(path: Path, check: bool = False) -> faiss.Index:
     """The FAISS index saved at `path`, as its concrete class; an IVF index gets its id -> list hash map back.
 
-    `check`: the bytes are hashed as FAISS reads them (SHA-256, some 1.7 GB/s: 0.03 s for 139,000 SQ8 vectors)
+    `check`: the bytes are hashed as FAISS reads them (SHA-256: 0.03 s for a 37 MB SQ8 file, 0.08 s for 147 MB)
     and must be a save the checksum file records, so damaged bytes are never served (checksums.loaded_problem).
     Raises IndexCorruptError (one line naming `path`) when the file cannot be read, is not a FAISS index or,
     checked, does not match its checksum.
