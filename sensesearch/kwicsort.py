@@ -9,13 +9,13 @@ through pyuca's default table (DUCET).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import regex
 
 from .normalize import fold_text
-from .records import Hit
+from .records import Hit, UsagePage
 
 QUERY_SORTS = ("score", "left", "right")
 """How query hits may be ordered: by score (as ranked), by left context (nearest word first) or by right context."""
@@ -70,3 +70,11 @@ def sort_hits(hits: Sequence[Hit], by: str | None) -> list[Hit]:
     if by == "right":
         return sorted(hits, key=lambda h: context_key(h.right))
     raise ValueError(f"sort must be score, position, left or right, not {by!r}")
+
+
+def usage_page(total: int, first: Callable[[int | None], list[Hit]], sort: str, limit: int | None) -> UsagePage:
+    """The first `limit` of `total` usages in the order `sort` names, from `first(n)`: the hits of the first n
+    usages in corpus order (None: all). Sorting by context reads them all, so the limit is taken after it."""
+    if sort in ("score", "position"):
+        return UsagePage(first(limit), total)
+    return UsagePage(sort_hits(first(None), sort)[:limit], total)

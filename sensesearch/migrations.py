@@ -122,8 +122,12 @@ def m006_form_lemmas(conn: Connection, context: MigrationContext) -> None:
         held.update(conn.execute(text(
             f"SELECT DISTINCT s.document_id FROM {qualified_name(conn, 'occurrences')} o JOIN "
             f"{qualified_name(conn, 'sentences')} s ON s.id = o.sentence_id WHERE o.word_id IN ({listed})")).scalars())
-    remade_after(conn, sorted(held), lambda: conn.execute(text(f"UPDATE {words_table} SET lemma = :lemma WHERE id = :id"),
-                                                          [{"id": i, "lemma": lemmas[i]} for i in changed]))
+
+    def update() -> None:
+        conn.execute(text(f"UPDATE {words_table} SET lemma = :lemma WHERE id = :id"),
+                     [{"id": i, "lemma": lemmas[i]} for i in changed])
+
+    remade_after(conn, sorted(held), update)
 
 
 MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_initial), (2, m002_word_lemmas), (3, m003_document_ranges),

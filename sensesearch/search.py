@@ -21,7 +21,7 @@ from .filters import Condition, describe, describe_scope, parse_conditions
 from .lemmas import lemmatizer
 from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, is_punctuation, normalize_form,
                     own_sentence, parse_marked, phrase_of, span_vector, word_spans)
-from .kwicsort import sort_hits
+from .kwicsort import usage_page
 from .records import Hit, UsagePage
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
 
@@ -173,11 +173,9 @@ class Searcher:
     def usages(self, word: str, limit: int | None = None, documents: Sequence[str] | None = None,
                lemma: bool = False, where: Sequence[Condition | str] = (), sort: str = "position") -> UsagePage:
         """Usages of a word or phrase (every form of its lemma with `lemma`, within `where`) in corpus order or
-        sorted by context (kwicsort.sort_hits), the first `limit` of them in that order, and how many there are."""
+        sorted by context (kwicsort.usage_page), the first `limit` of them in that order, and how many there are."""
         places = self.places(word, documents, lemma, parse_conditions(where))
-        if sort == "position":
-            return UsagePage(self.place_hits(places[:limit] if limit else places), len(places))
-        return UsagePage(sort_hits(self.place_hits(places), sort)[:limit], len(places))
+        return usage_page(len(places), lambda n: self.place_hits(places[:n]), sort, limit)
 
     # ---- words and phrases: a user's word is one stored word, or adjacent stored words ------------
 

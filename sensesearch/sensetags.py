@@ -26,7 +26,7 @@ from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFou
 from .filters import Condition, describe_scope, parse_conditions
 from .inventory import Inventory, WordInventory
 from .query import bare_key, parse_marked
-from .kwicsort import USAGE_SORTS, sort_hits
+from .kwicsort import USAGE_SORTS, usage_page
 from .records import Hit, UsagePage
 from .schema import documents, metadata
 from .tagging import CLASSIFIER_VERSION, classify
@@ -185,7 +185,7 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
                  documents: str | Sequence[str] | None = None, where: Sequence[Condition | str] = (),
                  sort: str = "position") -> UsagePage:
     """Usages of `word` tagged `sense` ("unassigned" for the doubtful ones), in corpus order or sorted by context
-    (kwicsort.sort_hits, before `limit` is taken), and how many there are; score = margin.
+    (kwicsort.usage_page, before `limit` is taken), and how many there are; score = margin.
 
     `documents` and `where` keep those in some documents, as SenseIndex.usages takes them. UsageError for a limit
     that is not a whole number from 1 (None: all) or another sort, InputError for an unknown document name."""
@@ -199,11 +199,7 @@ def sense_usages(index: SenseIndex, word: str, sense: str, limit: int | None = N
     if documents or conditions:
         keep = np.isin(ids, _within(index, inventory_of(index, word), ids, documents, conditions, sense))
         ids, margins = ids[keep], margins[keep]
-    if sort != "position":
-        return UsagePage(sort_hits(index.hits(ids.tolist(), margins.tolist()), sort)[:limit], len(ids))
-    if limit:
-        return UsagePage(index.hits(ids[:limit].tolist(), margins[:limit].tolist()), len(ids))
-    return UsagePage(index.hits(ids.tolist(), margins.tolist()), len(ids))
+    return usage_page(len(ids), lambda n: index.hits(ids[:n].tolist(), margins[:n].tolist()), sort, limit)
 
 
 def sense_query(index: SenseIndex, word: str, text: str, sense: str, k: int = 10,

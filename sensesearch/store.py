@@ -35,7 +35,7 @@ def _check_readable(conn: Connection, url: str, schema: str | None) -> None:
         raise IndexCorruptError(f"metadata store {dburl.redact(url)} holds no sensesearch tables")
     found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
     if found is not None and int(found) > migrations.LATEST:
-        raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
+        raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({migrations.LATEST})")
     pending = migrations.pending(conn, reading=True)
     if pending:
         raise ReadOnlyError(f"the metadata store {dburl.redact(url)} was written by an older sensesearch and needs "
@@ -69,7 +69,7 @@ class MetaStore:
                 if found is None:
                     conn.execute(settings.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
                 elif int(found) > migrations.LATEST:
-                    raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({SCHEMA_VERSION})")
+                    raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({migrations.LATEST})")
             migrations.migrate(self.engine, migrations.MigrationContext(lemma_language=lemma_language))
         except SQLAlchemyError as exc:
             raise IndexCorruptError(f"metadata store {dburl.redact(url)} cannot be opened: {exc.orig or exc}") from None

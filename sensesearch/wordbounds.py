@@ -21,6 +21,7 @@ Source: Devlin et al. (2019), BERT, google-research/bert tokenization.py (`_is_p
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,8 +37,6 @@ def needed(backend: Any) -> bool:
 
 def is_punctuation_char(char: str) -> bool:
     """BERT's punctuation: Unicode category P*, or ASCII 33-47, 58-64, 91-96, 123-126 (symbols such as $ and ^)."""
-    import unicodedata
-
     code = ord(char)
     return 33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126 \
         or unicodedata.category(char).startswith("P")
