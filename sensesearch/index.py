@@ -23,6 +23,7 @@ from .filters import Condition
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
 from .opening import IndexOpening
 from .kwicsort import USAGE_SORTS
+from .lemmas import lemmatizer
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
 from .search import Searcher
 from .storage import OccurrenceStore
@@ -143,6 +144,7 @@ class SenseIndex(IndexOpening):
                       chunk_encoder: ChunkEncoder | None = None,
                       phase: Callable[[str], None] | None = None) -> IngestReport:
         """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
+        lemmatizer(self.config.lemma_language).warm()  # beside the model's loading, if it has not loaded yet
         encoder = None if chunk_encoder is not None else self.encoder
         if encoder is not None:
             check_word_rules(self.path, self.config, encoder)

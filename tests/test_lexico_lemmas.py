@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,29 @@ def test_lemmatizer_maps_inflected_forms_to_their_lemma() -> None:
     lemma = Lemmatizer("en")
     assert [lemma(w) for w in ("bank", "banks", "banked", "children", "ran")] == ["bank", "bank", "bank", "child", "run"]
     assert Lemmatizer("de")("häuser") == "haus"
+
+
+def test_warm_loads_the_dictionary_on_its_own_thread_and_the_first_word_waits_for_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import simplemma
+
+    calls: list[tuple[str, str, float, float]] = []
+
+    def slow_load(word: str, lang: object) -> str:
+        started = time.perf_counter()
+        if threading.current_thread().name == "sensesearch-lemmas":
+            time.sleep(0.3)  # the dictionary's load
+        calls.append((threading.current_thread().name, word, started, time.perf_counter()))
+        return word
+
+    monkeypatch.setattr(simplemma, "lemmatize", slow_load)
+    lemma = Lemmatizer("en")
+    lemma.warm()
+    lemma.warm()
+    assert lemma("Banks") == "banks"
+    assert [(thread, word) for thread, word, _, _ in calls] == [("sensesearch-lemmas", "a"),
+                                                                 ("MainThread", "banks")]
+    assert calls[1][2] >= calls[0][3]  # the word waited for the load, instead of loading a second copy beside it
 
 
 def test_unknown_language_is_refused_with_the_known_ones() -> None:
