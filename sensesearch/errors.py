@@ -49,6 +49,10 @@ class UsageError(SenseSearchError):
     """A value the user gave cannot be used as given (an empty name, a token no client can send); CLI exit 2."""
 
 
+class IndexClosedError(UsageError):
+    """A SenseIndex is used after `close()` (or its `with` block): it holds no lock and no store any more."""
+
+
 class SenseNotFoundError(SenseSearchError):
     """A word has no sense inventory, or no sense of the given name."""
 

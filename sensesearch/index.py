@@ -86,7 +86,8 @@ class SenseIndex(IndexOpening):
 
     @property
     def store(self) -> MetaStore:
-        """The metadata rows (read-only use: writes go through `storage`)."""
+        """The metadata rows (read-only use: writes go through `storage`); IndexClosedError once closed."""
+        self.storage.require_open()
         return self.storage.meta
 
     @property
@@ -187,7 +188,7 @@ class SenseIndex(IndexOpening):
         return self.storage.reencode(self.encoder.encode, progress, device_assign(self.encoder))
 
     def _require_writer(self) -> None:
-        """SenseSearchError for an index opened read-only (sense_api's writes ask this too)."""
+        """IndexClosedError once closed, ReadOnlyError for an index opened read-only (sense_api's writes ask this too)."""
         self.storage.require_writer()
 
     def save_vectors(self) -> None:

@@ -24,7 +24,7 @@ from filelock import FileLock
 
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
-from .errors import IndexCorruptError, SenseSearchError
+from .errors import IndexClosedError, IndexCorruptError, ReadOnlyError, SenseSearchError
 from .folder import META_FILE, read_index_config, sqlite_url
 from .ivf import Assign
 from .reencode import Encode, reencoded_vectors
@@ -78,6 +78,7 @@ class OccurrenceStore:
         self.read_only = read_only
         self.id_range = id_range or IdRange()
         self._lock = lock
+        self.closed = False
         self._identity, self._stamp = loaded or (_files_identity(path), _file_stamp(path))
         # What the vectors file holds: this store at this version (None: not saved yet, as for a new index).
         self._saved: tuple[VectorStore, int] | None = (vectors, vectors.version) if loaded else None
@@ -142,6 +143,7 @@ class OccurrenceStore:
         """Close the metadata store and release the writer lock (if this store holds it); `keep_lock`: hand the
         lock, still held, to the caller instead (returned), to release once done with the folder."""
         self.meta.close()
+        self.closed = True
         lock, self._lock = self._lock, None
         if lock is not None and not keep_lock:
             lock.release()
@@ -161,9 +163,17 @@ class OccurrenceStore:
         self.require_writer()
         return StoreWriter(self.meta, self.vectors, self.save_vectors, self.id_range, assign, phase, background)
 
+    def require_open(self) -> None:
+        """IndexClosedError once closed: a closed store no longer holds the write lock, so a write through it could
+        interleave with another writer's and break the index (a closed writer's add left 435 rows without vectors)."""
+        if self.closed:
+            raise IndexClosedError(f"the index at {self.path} was closed; open it again to use it")
+
     def require_writer(self) -> None:
+        """IndexClosedError once closed, ReadOnlyError for a store opened read-only."""
+        self.require_open()
         if self.read_only:
-            raise SenseSearchError("this index was opened read-only")
+            raise ReadOnlyError(f"the index at {self.path} was opened read-only; open it without read_only to change it")
 
     def next_ids(self) -> tuple[int, int, int, int]:
         """The next free (document, sentence, occurrence, word) ids within this store's id range."""
@@ -241,6 +251,7 @@ class OccurrenceStore:
         rebuilt in place), rows, config and vectors are all taken from the new index together. A
         writer holding the lock never reloads: nobody else can have written.
         """
+        self.require_open()
         stamp = _file_stamp(self.path)
         if stamp == self._stamp or self._lock is not None:
             return False
@@ -262,6 +273,7 @@ class OccurrenceStore:
         Read rows from a snapshot taken without refresh and vectors from one taken after: vectors
         are saved before rows are committed, so vectors read later cover every row read earlier.
         """
+        self.require_open()
         if refresh:
             self.refresh()
         return Snapshot(self.config, self.meta, self.vectors, self.generation)

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensesearch import ConfigMismatchError, IndexLockedError, QueryError, SenseIndex, WordNotFoundError
+from sensesearch import ConfigMismatchError, IndexClosedError, IndexLockedError, QueryError, SenseIndex, WordNotFoundError
 from sensesearch.config import EncoderSettings
+from sensesearch.verify import verify_index
 
 
 def test_add_stores_every_word_occurrence(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
@@ -71,6 +72,23 @@ def test_second_writer_is_refused(tmp_path: Path, fake_settings: EncoderSettings
             SenseIndex.open(tmp_path / "idx")
         with SenseIndex.open(tmp_path / "idx", read_only=True) as reader:
             assert reader.info().occurrences == 0
+
+
+def test_a_closed_index_refuses_writes_and_reads_while_another_writer_holds_the_folder(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    (tmp_path / "more.txt").write_text("The bank closed early. We walked along the river bank.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as closed:
+        closed.add([bank_corpus])
+    with SenseIndex.open(tmp_path / "idx") as writer:
+        for use in (lambda: closed.add([tmp_path / "more.txt"]), lambda: closed.remove("bank.txt"),
+                    lambda: closed.reindex(), lambda: closed.usages("bank"), lambda: closed.info(),
+                    lambda: closed.query("the [[bank]] of the river")):
+            with pytest.raises(IndexClosedError, match="was closed; open it again"):
+                use()
+        writer.add([tmp_path / "more.txt"])
+    assert verify_index(tmp_path / "idx").problems == ()
+    with SenseIndex.open(tmp_path / "idx") as index:
+        assert index.info().documents == 2
 
 
 def test_query_errors(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:

@@ -239,7 +239,11 @@ def test_serve_command_binds_loopback_and_takes_the_token_from_the_environment(
     started: dict = {}
 
     def run(server: uvicorn.Server, sockets: list | None = None) -> None:
-        started.update(app=server.config.app, address=sockets[0].getsockname() if sockets else None)
+        started.update(address=sockets[0].getsockname() if sockets else None)
+        # Requests while the command serves: once it returns, the index it opened is closed.
+        with TestClient(server.config.app, base_url=LOCAL) as served:
+            started.update(anonymous=served.get("/api/info").status_code,
+                           bearer=served.get("/api/info", headers={"Authorization": "Bearer from-env"}).status_code)
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
     monkeypatch.setenv("SENSESEARCH_TOKEN", "from-env")
@@ -250,9 +254,7 @@ def test_serve_command_binds_loopback_and_takes_the_token_from_the_environment(
     assert result.exit_code == 0, result.output
     assert started["address"] == ("127.0.0.1", port)
     assert f"http://127.0.0.1:{port}/#token=from-env" in result.stderr
-    with TestClient(started["app"], base_url=LOCAL) as served:
-        assert served.get("/api/info").status_code == 401
-        assert served.get("/api/info", headers={"Authorization": "Bearer from-env"}).status_code == 200
+    assert (started["anonymous"], started["bearer"]) == (401, 200)
 
 
 def test_serve_command_reports_a_missing_index_in_one_line(tmp_path: Path) -> None:
