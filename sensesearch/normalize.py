@@ -4,11 +4,15 @@ A word a reader sees as the same must be stored, looked up and embedded as the s
 form it came in. Two levels, both defined here and nowhere else:
 
 `fold_text` (what the model reads; corpus sentences and query sentences alike) folds
+- white space of every kind (form feed, vertical tab, NEL, the line and paragraph separators U+2028/U+2029,
+  the information separators U+001C..U+001F, the zero-width space U+200B): each becomes a space, so it parts
+  words as a space does whatever the tokenizer (SEPARATORS);
 - invisible format characters: General_Category Cf (UAX #44), e.g. soft hyphen U+00AD, zero width
-  space U+200B, zero width (non-)joiner U+200C/U+200D, word joiner U+2060, byte order mark U+FEFF,
+  (non-)joiner U+200C/U+200D, word joiner U+2060, byte order mark U+FEFF,
   bidi marks U+200E/U+200F/U+202A..U+202E; also the variation selectors U+FE00..U+FE0F and
   U+E0100..U+E01EF and the combining grapheme joiner U+034F, which are Default_Ignorable_Code_Point
-  (DerivedCoreProperties.txt) though not Cf. They are removed.
+  (DerivedCoreProperties.txt) though not Cf. They are removed, and so is a line break after a soft hyphen
+  (a word cut at a line end: "govern\u00ad\nment" reads as government).
 - canonical and compatibility equivalents: Normalization Form KC (UAX #15), so NFD "cafe\\u0301"
   and NFC "café" are one string, ligatures such as U+FB01 "ﬁ" become "fi", and NBSP a space;
 - superscripts and subscripts (decomposition tags <super> and <sub>): NFKC makes them plain digits and
@@ -48,9 +52,20 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
-IGNORABLE = r"[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]"
-"""The characters `fold` removes, as a `regex` class."""
+IGNORABLE = r"(?!\u200b)[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]"
+"""The characters `fold` removes, as a `regex` class (the zero-width space is a separator, see SEPARATORS)."""
 _IGNORABLE = regex.compile(IGNORABLE)
+SEPARATORS = "\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009" \
+    "\u200a\u200b\u2028\u2029\u202f\u205f\u3000"
+"""What `fold` makes a space: every White_Space character (PropList.txt) but space, tab, CR and LF, the information
+separators U+001C..U+001F (Python's str.isspace), and the zero-width space, which marks a word boundary where no space
+is shown (Thai, Khmer; The Unicode Standard, ch. 23.2). BERT's tokenizer deletes the control characters among them (form
+feed, vertical tab, NEL), which glued "the\fbank" (a page break from pdftotext) into one word."""
+_SPACED = str.maketrans(dict.fromkeys(SEPARATORS, " "))
+_SEPARATOR = regex.compile(f"[{SEPARATORS}]")
+_REMOVED = regex.compile(IGNORABLE + r"|(?<=\u00ad)[ \t]*(?:\r\n|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]*")
+"""What `fold` removes: the ignorables, and a line break after a soft hyphen, which marks where a word was cut at a line
+end (OCR, typeset text): "govern\u00ad\nment" is the word government."""
 _VISIBLE = regex.compile(r"[^\s\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
@@ -64,7 +79,8 @@ clusters, so spans into it need no widening."""
 class Folded:
     """`text` folded from `original`; `starts[i]`, `ends[i]` is the original span of folded character i.
 
-    Both maps are int64 arrays of len(text), or None where folding changed nothing (identity).
+    Both maps are int64 arrays of len(text), or None where every character kept its place (identity: folding changed
+    nothing, or only made separators spaces).
     `clustered`: whether spans of an unchanged `text` may end or start inside a grapheme cluster.
     """
 
@@ -105,13 +121,18 @@ def whole_clusters(text: str, spans: np.ndarray) -> np.ndarray:
 
 
 def fold(text: str) -> Folded:
-    """`text` with ignorables removed and NFKC applied (see the module docstring), with its offset map."""
-    if text.isascii():
-        return Folded(text, text)
-    if _IGNORABLE.search(text) is None and unicodedata.is_normalized("NFKC", text):
-        return Folded(text, text, clustered=_EXTENDS_CLUSTER.search(text) is not None)
-    kept = [i for i, ch in enumerate(text) if not _IGNORABLE.fullmatch(ch)]
-    stripped = "".join(text[i] for i in kept)
+    """`text` with separators made spaces, ignorables removed and NFKC applied (see the module docstring), with its
+    offset map."""
+    spaced = text.translate(_SPACED) if _SEPARATOR.search(text) else text
+    if spaced.isascii():
+        return Folded(text, spaced)
+    if _IGNORABLE.search(spaced) is None and unicodedata.is_normalized("NFKC", spaced):
+        return Folded(text, spaced, clustered=_EXTENDS_CLUSTER.search(spaced) is not None)
+    removed = np.zeros(len(text), dtype=bool)
+    for found in _REMOVED.finditer(text):
+        removed[found.start():found.end()] = True
+    kept = np.flatnonzero(~removed).tolist()
+    stripped = "".join(spaced[i] for i in kept)
     parts: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

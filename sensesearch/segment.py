@@ -33,7 +33,10 @@ from .normalize import has_visible
 MAX_SENTENCE_CHARS = 2000
 BLOCK_CHARS = 100_000
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_PARAGRAPH_BREAK = re.compile(r"(?:\n[ \t]*\n|\u2029)\s*")
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028", "\n"))
+"""Line ends other than LF (Unicode's mandatory breaks, UAX #14, and what Python's str.splitlines ends lines at; the
+paragraph separator U+2029 stays, a paragraph break of its own), read as LF."""
 _LAST_SPACE = re.compile(r"\s(?=\S*$)")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\(?(?:\d{1,3}|[a-z])[.)])[ \t]+(?=\S)")
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+\S")
@@ -44,7 +47,12 @@ _FINAL = re.compile(r"[.!?;:,\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS,
                     block_chars: int = BLOCK_CHARS) -> list[tuple[int, int]]:
-    """Sentence spans covering every non-blank stretch of `text`, in order."""
+    """Sentence spans covering every non-blank stretch of `text`, in order, white space at their edges left out.
+
+    Lines end at LF, CR, CRLF and every other line end of Unicode (_LINE_BREAKS): a classic Mac file (CR) kept its
+    headings and paragraphs, and a form feed or U+2028 inside a sentence no longer ends it.
+    """
+    text = text.replace("\r\n", " \n").translate(_LINE_BREAKS)  # character for character: spans are the same
     spans: list[tuple[int, int]] = []
     start = 0
     paragraphs = []
@@ -60,7 +68,7 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS,
             if marker and pieces:
                 pieces[0] = (unit_start, pieces[0][1])
             spans.extend(pieces)
-    return [(start, end) for start, end in spans if has_visible(text, start, end)]
+    return [_trimmed(text, start, end) for start, end in spans if has_visible(text, start, end)]
 
 
 def sentence_holding(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -94,6 +102,14 @@ def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
             unit_start = c
     units.append((unit_start, end))
     return [(a, _trimmed_end(text, a, b)) for a, b in units]
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) without white space at either edge (Bling Fire keeps a line end after "[1]")."""
+    end = _trimmed_end(text, start, end)
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
 
 
 def _trimmed_end(text: str, start: int, end: int) -> int:

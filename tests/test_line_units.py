@@ -82,3 +82,27 @@ def test_list_items_score_like_paragraphs_with_the_real_model(tmp_path: Path, mi
     for sentence, score in scores[0].items():
         assert score == pytest.approx(scores[1][sentence], abs=1e-4)
     assert scores[0]["- " + ITEMS[0]] > scores[0]["- " + ITEMS[1]]
+
+
+WRAPPED = ("River Notes\n\nThe bank raised its rates on a grey\nmorning in May. We sat on the grassy bank.\n\n"
+           "- one item\n- another item\n")
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\r\n", "\u2028", "\x85", "\x0b"])
+def test_every_line_end_gives_the_sentences_of_lf(line_end: str) -> None:
+    text = WRAPPED.replace("\n", line_end)
+    expected = [text_piece.replace("\n", line_end) for text_piece in
+                ["River Notes", "The bank raised its rates on a grey\nmorning in May.", "We sat on the grassy bank.",
+                 "- one item", "- another item"]]
+    assert [text[a:b] for a, b in split_sentences(text)] == expected
+
+
+def test_a_page_break_or_line_separator_inside_a_sentence_does_not_end_it() -> None:
+    for text in ("The old bank\u2028rose from the river.", "The old bank\x0crose from the river."):
+        assert split_sentences(text) == [(0, len(text))]
+    assert [t[a:b] for t in ["One para.\u2029Two para."] for a, b in split_sentences(t)] == ["One para.", "Two para."]
+
+
+def test_sentences_leave_out_white_space_at_their_edges() -> None:
+    text = "It was alike.[1]\nThe bank is here.[2] \nEnd."
+    assert [text[a:b] for a, b in split_sentences(text)] == ["It was alike.[1]", "The bank is here.[2]", "End."]

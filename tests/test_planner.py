@@ -137,6 +137,16 @@ def test_fold_runs_before_the_tokenizer_and_spans_point_into_the_original(tokeni
     assert pieces[3] == tokenizer("caf\u00e9", add_special_tokens=False)["input_ids"]
 
 
+def test_white_space_the_tokenizer_deletes_still_parts_words_and_a_soft_hyphen_line_end_joins(tokenizer: Any) -> None:
+    # BERT's normaliser deletes control characters, so "bank\fstood" (a pdftotext page break) was one word.
+    sentence = "The old bank\x0cstood by\x0bthe river\x85and the govern\u00ad\nment\u2028met\u200bthere."
+    plan = planner(tokenizer).plan([sentence])
+    words = [sentence[s:e] for s, e in plan.spans[0].tolist()]
+    assert words == ["The", "old", "bank", "stood", "by", "the", "river", "and", "the", "govern\u00ad\nment", "met",
+                     "there", "."]
+    assert segment_pieces(plan, 0)[9] == tokenizer("government", add_special_tokens=False)["input_ids"]
+
+
 def test_make_planner_respects_the_models_position_limit(tokenizer: Any) -> None:
     assert make_planner(tokenizer, EncoderSettings(), 4096).width == 510
     assert make_planner(tokenizer, EncoderSettings(), 4096, max_positions=130).width == 128
