@@ -60,10 +60,11 @@ class VectorStore:
             return cls.create(index.d, compression or compression_of(faiss.downcast_index(index.index)))
         return cls(index, compression)
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, settle: bool = True) -> None:
         """Save to `path` durably (vectorfile.write_index), the code first trained if the size calls for it
-        (`settle`); raises SenseSearchError on a failure, the old file left as it was."""
-        self.settle()
+        (`settle`, unless not asked); raises SenseSearchError on a failure, the old file left as it was."""
+        if settle:
+            self.settle()
         write_index(self.index, path)
 
     @property

@@ -133,6 +133,26 @@ def test_removing_many_documents_is_one_pass(tmp_path: Path, fake_settings: Enco
         assert len(passes) == 1 and index.vectors.ntotal == index.info().occurrences > 0
 
 
+def test_an_edited_document_leaves_the_code_a_fresh_index_of_the_same_documents_has(
+        tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    words = " ".join(f"w{i % 50}" for i in range(2_400))
+    (corpus / "big.txt").write_text(words + ".\n")
+    (corpus / "small.txt").write_text(BANK_CORPUS)
+    least = codec.min_training("sq8")
+    with SenseIndex.create(tmp_path / "edited", settings=fake_settings) as index:
+        index.add([corpus])
+        assert index.vectors.interim and least < 2 * index.vectors.ntotal  # old and new copies pass the training size
+        (corpus / "big.txt").write_text(words + " and one more.\n")
+        index.add([corpus])
+        edited = (index.vectors.ntotal, index.vectors.describe())
+    with SenseIndex.create(tmp_path / "fresh", settings=fake_settings) as index:
+        index.add([corpus])
+        assert edited == (index.vectors.ntotal, index.vectors.describe()) and index.vectors.interim
+        assert index.vectors.ntotal < least
+
+
 @pytest.mark.slow
 def test_cli_hello_then_demo_answers_like_one_run(tmp_path: Path) -> None:
     """Issue 10's example through the CLI, default settings and the real model."""
