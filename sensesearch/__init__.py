@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMPLES, DEFAULT_LAYERS, DEFAULT_MODEL,
                      POOLING_CHOICES, PRECISION_CHOICES, SEED_MAX, SENSE_METHODS, EncoderSettings, IndexConfig,
                      parse_layers)
-from .errors import (ConfigMismatchError, IndexClosedError, IndexCorruptError, IndexLockedError, IndexNotFoundError, InputError,
-                     ModelLoadError, NotAWordError, QueryError, ReadOnlyError, SenseCountError, SenseSearchError,
-                     UsageError, WordNotFoundError)
+from .errors import (ConfigMismatchError, EncoderOutputError, IndexClosedError, IndexCorruptError, IndexLockedError,
+                     IndexNotFoundError, InputError, ModelLoadError, NotAWordError, QueryError, ReadOnlyError,
+                     SenseCountError, SenseSearchError, UsageError, WordNotFoundError)
 from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
 
 __version__ = "0.1.0"
@@ -100,9 +100,10 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = sorted([
     "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
-    "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "ConfigMismatchError", "Document", "DocumentEntry", "EncoderSettings", "Hit",
-    "IndexClosedError", "IndexConfig", "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport",
-    "InputError", "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
+    "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "ConfigMismatchError", "Document",
+    "DocumentEntry", "EncoderOutputError", "EncoderSettings", "Hit", "IndexClosedError", "IndexConfig",
+    "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport", "InputError",
+    "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
     "UsageError", "UsagePage", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
 ])
 

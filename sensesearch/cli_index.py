@@ -24,7 +24,6 @@ from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOptio
                           ModelOption, PoolingOption, PrecisionOption, QuietOption, WaitOption, check_value, choices,
                           encoder_settings, value)
 from .cli_progress import CommandProgress
-from .lemmas import lemmatizer
 
 STDIN = "-"
 Engine = choices("Engine", sensesearch.ENGINES)
@@ -162,8 +161,7 @@ def _add(target: sensesearch.SenseIndex, paths: list[str], progress: CommandProg
             # All input is read; the chunk just written was the last one: what follows is the final save.
             progress.phase("saving")
 
-    lemmatizer(target.config.lemma_language).warm()  # its dictionary loads beside the model
-    target.encoder  # noqa: B018  (loaded here, so that the encoding phase's clock starts after it)
+    target.prepare_to_add()  # loaded here, so that the encoding phase's clock starts after it
     progress.phase("reading and encoding", total=total, unit="bytes")
     started[0] = time.perf_counter()
     return target.add(paths, progress=update, chunk_encoder=chunk_encoder,  # type: ignore[arg-type]

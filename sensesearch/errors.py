@@ -41,6 +41,10 @@ class ModelLoadError(SenseSearchError):
     """The encoder model cannot be loaded."""
 
 
+class EncoderOutputError(SenseSearchError):
+    """An encoder returned output that breaks the Encoder contract (spans, vector shapes, unit length)."""
+
+
 class SenseCountError(SenseSearchError):
     """More senses are asked of a word than it has usages."""
 

@@ -13,6 +13,7 @@ from filelock import FileLock
 from . import dburl
 from .arguments import choice, flag, name_list, optional_number, text_argument, whole_number, word_argument
 from .config import IndexConfig
+from .contract import checked
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
 from .errors import SenseNotFoundError
@@ -53,7 +54,7 @@ class SenseIndex(IndexOpening):
     def __init__(self, storage: OccurrenceStore, encoder: Encoder | None = None, device: str | None = None) -> None:
         self.storage = storage
         self.device = device
-        self._encoder = encoder
+        self._encoder = checked(encoder) if encoder is not None else None
         self._encoder_recipe = self._recipe() if encoder is not None else None
         self.searcher = Searcher(storage, lambda: self.encoder)
 
@@ -104,7 +105,7 @@ class SenseIndex(IndexOpening):
         if self._encoder is not None and self._encoder_recipe != self._recipe():
             self._encoder = None
         if self._encoder is None:
-            self._encoder = load_encoder(self.config.encoder, self.device)
+            self._encoder = checked(load_encoder(self.config.encoder, self.device))
             self._encoder_recipe = self._recipe()
         # The model files may have changed since the index was built (weights, tokenizer): ConfigMismatchError.
         check_encoder(self.path, self.config, self._encoder)
@@ -145,14 +146,20 @@ class SenseIndex(IndexOpening):
                       chunk_encoder: ChunkEncoder | None = None,
                       phase: Callable[[str], None] | None = None) -> IngestReport:
         """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
-        lemmatizer(self.config.lemma_language).warm()  # beside the model's loading, if it has not loaded yet
-        encoder = None if chunk_encoder is not None else self.encoder
+        encoder = None if chunk_encoder is not None else self.prepare_to_add()
         if encoder is not None:
             check_word_rules(self.path, self.config, encoder)
         # IVF list assignment is most of an IVF build's cost; a GPU encoder's device does it as matrix products.
         writer = self.storage.writer(device_assign(encoder), phase, background=encodes_off_host(encoder, chunk_encoder))
         return Ingestor(writer, encoder, self.config.lemma_language, progress=progress,
                         chunk_encoder=chunk_encoder).run(items)
+
+    def prepare_to_add(self) -> Encoder:
+        """Load what adding documents needs: the model (returned), and beside it, on a thread of its own, the lemma
+        dictionary (lemmas.Lemmatizer.warm). `add` calls it; a front end may call it first, to time the loading
+        apart from the encoding."""
+        lemmatizer(self.config.lemma_language).warm()
+        return self.encoder
 
     def remove(self, paths_or_labels: str | Sequence[str]) -> list[str]:
         """Remove documents given by path (a folder removes everything below it) or label (one name is a list of
