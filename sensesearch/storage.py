@@ -179,18 +179,16 @@ class OccurrenceStore:
         """The next free (document, sentence, occurrence, word) ids within this store's id range."""
         return self.id_range.next_ids(self.meta)
 
-    def save_vectors(self, settle: bool = True) -> None:
-        """Save the vectors atomically (training the codec first if the size calls for it, unless not `settle`) and note
-        the new stamp.
+    def save_vectors(self) -> None:
+        """Save the vectors atomically (training the codec first if the size calls for it) and note the new stamp.
 
         A store unchanged since it was loaded or saved is not written: a run that indexed nothing (every input
         unchanged, or a failure) rewrote the whole file and its checksums' `previous` entry.
         """
-        if settle:
-            self.vectors.settle()
+        self.vectors.settle()
         if self._saved == (self.vectors, self.vectors.version) and (self.path / VECTORS_FILE).is_file():
             return
-        self.vectors.save(self.path / VECTORS_FILE, settle=False)
+        self.vectors.save(self.path / VECTORS_FILE)
         self._saved = (self.vectors, self.vectors.version)
         self._stamp = _file_stamp(self.path)
 

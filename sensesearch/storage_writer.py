@@ -17,7 +17,7 @@ what was given before it, whichever thread makes it.
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,7 +52,7 @@ class StoreWriter:
     either way the session rolls back.
     """
 
-    def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[[bool], None],
+    def __init__(self, meta: MetaStore, vectors: VectorStore, save_vectors: Callable[[], None],
                  id_range: IdRange, assign: Assign | None = None, phase: Callable[[str], None] | None = None,
                  background: bool = False) -> None:
         self.meta = meta
@@ -97,7 +97,7 @@ class StoreWriter:
                                 str(lost).splitlines()[0] if str(lost) else type(lost).__name__)
             elif self.removed_after_checkpoint:
                 self._fit_layout()
-                self.save_vectors(True)
+                self.save_vectors()
         finally:
             if self.lane is not None:
                 self.lane.close()
@@ -223,7 +223,8 @@ class StoreWriter:
             # Replaced documents' old vectors are still here until the commit: the code is trained at the save after
             # they go, so that only the vectors that stay decide it, as in a fresh index (an edited document in an
             # index of 3,630 vectors had made its exact code SQ8, counting 5,362).
-            self.save_vectors(not removals)
+            with self.vectors.training_deferred() if removals else nullcontext():
+                self.save_vectors()
             try:
                 self._commit()
             except SenseSearchError as exc:

@@ -11,6 +11,7 @@ on a sample for k-means) and re-encoding.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -45,6 +46,7 @@ class VectorStore:
         """Counts the changes to the stored vectors, codes and layout (a save of an unchanged store is skipped)."""
         # A loaded trained code counts as trained at its present size: re-trained once the data doubles from here.
         self._trained_size = 0 if self.interim else self.ntotal
+        self._deferred = False
 
     @classmethod
     def create(cls, dim: int, compression: str) -> VectorStore:
@@ -60,12 +62,21 @@ class VectorStore:
             return cls.create(index.d, compression or compression_of(faiss.downcast_index(index.index)))
         return cls(index, compression)
 
-    def save(self, path: Path, settle: bool = True) -> None:
+    def save(self, path: Path) -> None:
         """Save to `path` durably (vectorfile.write_index), the code first trained if the size calls for it
-        (`settle`, unless not asked); raises SenseSearchError on a failure, the old file left as it was."""
-        if settle:
-            self.settle()
+        (`settle`); raises SenseSearchError on a failure, the old file left as it was."""
+        self.settle()
         write_index(self.index, path)
+
+    @contextmanager
+    def training_deferred(self) -> Iterator[None]:
+        """Within the block, `settle` trains nothing: a save while vectors that are about to go are still held (a
+        replaced document's, until its rows' commit) leaves the code to the save after they went."""
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
 
     @property
     def ntotal(self) -> int:
@@ -124,7 +135,7 @@ class VectorStore:
         is: the IVF layout due at the session's end trains a code of its own, and re-training this one first
         re-encoded every vector for nothing (1.4-1.6 s of a 9 s ingest of both corpora with a stand-in model).
         """
-        if self.ivf is not None:
+        if self.ivf is not None or self._deferred:
             return False
         level = retrain_level(self.ntotal, self.compression)
         due = level >= 0 if self.interim else level > max(0, retrain_level(self._trained_size, self.compression))
