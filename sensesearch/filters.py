@@ -93,9 +93,11 @@ def parse_condition(text: str) -> Condition:
     op = "=" if op == "==" else op
     if value == "":
         raise QueryError(f"the condition {text!r} has no value after {op}")
-    if value[0] in "=<>!" and (_NUMBER.match(value.lstrip("=<>!")) or _DATE.match(value.lstrip("=<>!"))):
-        # year>>5, year=>5, year<>5: a second operator read as the start of the value matched nothing, silently.
-        # Text values may start so (tag=!urgent, title=<untitled>); a number or date after the marks is a typo.
+    after = value.lstrip("=<>!")
+    if value[0] in "=<>!" and (not after or _NUMBER.match(after) or _DATE.match(after)):
+        # year>>5, year=>5, year<>5, year>>: a second operator read as the value matched nothing, silently.
+        # Text values may start so (tag=!urgent, title=<untitled>); a number, a date or nothing after the marks is a
+        # typo.
         raise QueryError(f"cannot read the condition {text!r}: one operator, one of {' '.join(OPERATORS[1:])}, "
                          "between FIELD and a number or date")
     condition = Condition(field, op, value)

@@ -111,7 +111,8 @@ class Searcher:
         # repair) yield no hit; ask for more until k hits are found or every vector has been seen. Also
         # while the last hit ties with the k-th: which of the tied ones FAISS returned followed the build.
         lossy = rescores(self.source.config.compression)
-        enough = k * CANDIDATES_PER_HIT if lossy else k
+        # Never more than the index holds: FAISS allocates k results per query (k = 10**8 took 1.2 GB and 16 s).
+        enough = min(k * CANDIDATES_PER_HIT if lossy else k, vectors.ntotal)
         wanted = enough
         while True:
             scores, ids = vectors.search(vector[None, :], wanted, nprobe=nprobe)

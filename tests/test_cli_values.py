@@ -77,6 +77,8 @@ def _usage_error(args: list[str], message: str) -> Result:
     (["query", "the [[bank]]", "-d", " "], "empty document name"),
     (["usages", "bank", "--where", "year>>5"], "one operator"),
     (["usages", "bank", "--where", "year=>5"], "one operator"),
+    (["usages", "bank", "--where", "year>>"], "one operator"),
+    (["usages", "bank", "--where", "year>=<"], "one operator"),
     (["documents", "--sense", "bank"], "WORD:SENSE"),
     (["index", "{corpus}", "--layers", "5:2"], "select no layer"),
     (["index", "{corpus}", "--layers", "1,1"], "name a layer twice"),
