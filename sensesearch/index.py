@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -55,6 +56,7 @@ class SenseIndex(IndexOpening):
         self.storage = storage
         self.device = device
         self._encoder = checked(encoder) if encoder is not None else None
+        self._loading = threading.Lock()
         self._encoder_recipe = self._recipe() if encoder is not None else None
         self.searcher = Searcher(storage, lambda: self.encoder)
 
@@ -102,14 +104,16 @@ class SenseIndex(IndexOpening):
 
         An index rebuilt in place with another model gets that model on the next use.
         """
-        if self._encoder is not None and self._encoder_recipe != self._recipe():
-            self._encoder = None
-        if self._encoder is None:
-            self._encoder = checked(load_encoder(self.config.encoder, self.device))
-            self._encoder_recipe = self._recipe()
+        with self._loading:  # threads' first queries at once loaded one model each (4 threads: 680 MB)
+            if self._encoder is not None and self._encoder_recipe != self._recipe():
+                self._encoder = None
+            if self._encoder is None:
+                self._encoder = checked(load_encoder(self.config.encoder, self.device))
+                self._encoder_recipe = self._recipe()
+            encoder = self._encoder
         # The model files may have changed since the index was built (weights, tokenizer): ConfigMismatchError.
-        check_encoder(self.path, self.config, self._encoder)
-        return self._encoder
+        check_encoder(self.path, self.config, encoder)
+        return encoder
 
     def _recipe(self) -> tuple[object, str]:
         return (self.config.encoder, self.config.model_fingerprint)

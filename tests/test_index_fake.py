@@ -104,6 +104,30 @@ def test_a_huge_k_costs_what_the_index_holds_not_what_k_says(tmp_path: Path, ban
         assert time.perf_counter() - started < 2
 
 
+def test_threads_first_queries_at_once_load_the_model_once(tmp_path: Path, bank_corpus: Path,
+                                                           fake_settings: EncoderSettings,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sensesearch import encoder as encoder_module
+
+    from .fake_encoder import FakeEncoder
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([bank_corpus])
+    loads = []
+
+    def slow_load(settings: EncoderSettings, device: str | None) -> FakeEncoder:
+        loads.append(1)
+        time.sleep(0.3)
+        return FakeEncoder(settings)
+
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", slow_load)
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: index.query("the [[bank]] of the river", k=3), range(4)))
+    assert len(loads) == 1 and all(answer == answers[0] for answer in answers)
+
+
 def test_query_errors(tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
         index.add([bank_corpus])
