@@ -32,6 +32,7 @@ from .storage import OccurrenceStore
 from .schema import DocumentRow
 from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
+from .wordsplit import load_word_splitter
 
 Documents = str | Sequence[str] | None
 """Documents named as `-d` names them: one name, or several; None (or none) for every document."""
@@ -58,7 +59,8 @@ class SenseIndex(IndexOpening):
         self._encoder = checked(encoder) if encoder is not None else None
         self._loading = threading.Lock()
         self._encoder_recipe = self._recipe() if encoder is not None else None
-        self.searcher = Searcher(storage, lambda: self.encoder)
+        self._splitter: tuple[tuple[object, str], Any] | None = None
+        self.searcher = Searcher(storage, lambda: self.encoder, self._word_splitter)
 
     def close(self) -> None:
         self.storage.close()
@@ -114,6 +116,16 @@ class SenseIndex(IndexOpening):
         # The model files may have changed since the index was built (weights, tokenizer): ConfigMismatchError.
         check_encoder(self.path, self.config, encoder)
         return encoder
+
+    def _word_splitter(self) -> Any:
+        """What cuts a phrase into words as the index's text was cut: the encoder once it is loaded, else the
+        model's tokenizer alone (wordsplit.py), else the encoder after all."""
+        with self._loading:
+            if self._encoder is None and (self._splitter is None or self._splitter[0] != self._recipe()):
+                self._splitter = (self._recipe(), load_word_splitter(self.config.encoder,
+                                                                     self.config.tokenizer_fingerprint))
+            splitter = self._splitter[1] if self._encoder is None and self._splitter is not None else None
+        return splitter if splitter is not None else self.encoder
 
     def _recipe(self) -> tuple[object, str]:
         return (self.config.encoder, self.config.model_fingerprint)
@@ -199,7 +211,7 @@ class SenseIndex(IndexOpening):
         return self.storage.reencode(self.encoder.encode, progress, device_assign(self.encoder))
 
     def _require_writer(self) -> None:
-        """IndexClosedError once closed, ReadOnlyError for an index opened read-only (sense_api's writes ask this too)."""
+        """IndexClosedError once closed, ReadOnlyError for an index opened read-only (sense_api asks this too)."""
         self.storage.require_writer()
 
     def save_vectors(self) -> None:

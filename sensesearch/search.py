@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -48,9 +48,13 @@ def _tied(one: Hit, other: Hit) -> bool:
 class Searcher:
     """Query logic over a snapshot source (parts.SnapshotSource) and an encoder (loaded on first use by `encoder`)."""
 
-    def __init__(self, source: SnapshotSource, encoder: Callable[[], Encoder]) -> None:
+    def __init__(self, source: SnapshotSource, encoder: Callable[[], Encoder],
+                 splitter: Callable[[], Any] | None = None) -> None:
+        """`splitter`: what cuts a phrase into words (query.word_spans: anything with a `plan` or an `encode`),
+        by default the encoder."""
         self.source = source
         self.encoder = encoder
+        self.splitter = splitter or encoder
 
     @property
     def rows(self) -> MetaStore:
@@ -205,7 +209,7 @@ class Searcher:
         ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
         if ids:
             return [(i,) for i in ids]
-        phrase = Phrase(core, ((0, form),), ()) if one_word else phrase_of(word, word_spans(self.encoder(), word))
+        phrase = Phrase(core, ((0, form),), ()) if one_word else phrase_of(word, word_spans(self.splitter(), word))
         if len(phrase.words_at) > 1:
             places = self._within(self._phrase_places(phrase, documents), where)
             if places:

@@ -156,3 +156,28 @@ def test_http_api_words_phrases_and_offset_units(phrase_index: Path) -> None:
         for model, field in ((hit, "start"), (hit, "end"), (hit, "doc_start"),
                              ("WordSpan", "start"), ("WordSpan", "end")):
             assert "Unicode code points" in schema[model]["properties"][field]["description"]
+
+
+def test_a_phrase_is_cut_by_the_tokenizer_alone_without_loading_the_model(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import sensesearch.index as index_module
+    from sensesearch.hfmodel import tokenizer_fingerprint
+    from sensesearch.wordsplit import load_word_splitter
+
+    (tmp_path / "a.txt").write_text("The interest rate rose. We don't know why the interest rate rose.\n")
+    settings = EncoderSettings()  # the bundled MiniLM's recipe, with the fake's vectors
+    splitter = load_word_splitter(settings, "")
+    assert splitter is not None
+    fake = FakeEncoder(settings)
+    fake.tokenizer_fingerprint = tokenizer_fingerprint(splitter.tokenizer)
+    with SenseIndex.create(tmp_path / "idx", settings=settings, encoder=fake) as index:
+        index.add([tmp_path / "a.txt"])
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded to cut a phrase into words")
+
+    monkeypatch.setattr(index_module, "load_encoder", no_model)
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert [hit.word for hit in index.usages("interest rate")] == ["interest rate"] * 2
+        assert [hit.word for hit in index.usages("don't")] == ["don't"]
+    assert load_word_splitter(settings, "another tokenizer's fingerprint") is None  # the encoder then says why
