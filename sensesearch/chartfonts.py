@@ -13,6 +13,10 @@ import logging
 import re
 import warnings
 from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .errors import InputError
 from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
@@ -64,3 +68,12 @@ def chart_fonts() -> Iterator[None]:
             _say_glyphs_missing()
         else:  # not ours to silence
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+def save_png(figure: Any, target: str | Path | BinaryIO) -> None:
+    """`figure` as a PNG to a file name or a binary stream; InputError (one line) where the file cannot be written
+    (a missing folder, no permission), which came out of the API as matplotlib's FileNotFoundError."""
+    try:
+        figure.savefig(target, format="png")
+    except OSError as exc:
+        raise InputError(f"cannot write the chart to {target}: {exc.strerror or exc}") from None

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import select
 
 from .arguments import real_number
-from .chartfonts import chart_fonts
+from .chartfonts import chart_fonts, save_png
 from .errors import QueryError
 from .schema import ID_BATCH, documents, occurrences, sentences
 
@@ -299,4 +299,4 @@ def plot_timeline(timeline: SenseTimeline, target: str | Path | BinaryIO, kind: 
         bottom.set_ylabel("usages")
         step = max(1, len(labels) // 20)
         bottom.set_xticks(positions[::step], labels[::step], rotation=60 if len(labels) > 8 else 0, fontsize=8)
-        figure.savefig(target, format="png")
+        save_png(figure, target)

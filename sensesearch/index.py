@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -12,12 +13,13 @@ import numpy as np
 from filelock import FileLock
 
 from . import dburl
-from .arguments import choice, flag, name_list, optional_number, text_argument, whole_number, word_argument
+from .arguments import (choice, flag, name_list, one_or_many, optional_number, real_number, text_argument,
+                        whole_number, word_argument)
 from .config import IndexConfig
 from .contract import checked
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
-from .errors import SenseNotFoundError
+from .errors import SenseNotFoundError, UsageError
 from .inputs import STDIN
 from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, check_word_rules,  # noqa: F401
                      read_index_config, sqlite_url)
@@ -148,6 +150,9 @@ class SenseIndex(IndexOpening):
         from .catalog import absent_documents
 
         paths = name_list(paths, "paths") or []
+        if stdin is not None and (isinstance(stdin, io.TextIOBase) or not callable(getattr(stdin, "read", None))):
+            # Bytes are decoded as files are (decoding.py); a text stream's str failed inside with a TypeError.
+            raise UsageError(f"stdin must be a binary stream such as sys.stdin.buffer or io.BytesIO, not {stdin!r}")
         check_paths(paths)
         items = read_corpus(paths, stdin=stdin)
         keys: set[str] = set()
@@ -161,7 +166,13 @@ class SenseIndex(IndexOpening):
     def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
                       chunk_encoder: ChunkEncoder | None = None,
                       phase: Callable[[str], None] | None = None) -> IngestReport:
-        """Index documents; `phase` hears the name of each step after encoding (for progress displays)."""
+        """Index documents; `phase` hears the name of each step after encoding (for progress displays).
+
+        UsageError for `items` that are not an iterable of Document (or Skipped) records, before anything is read.
+        """
+        if isinstance(items, (str, bytes, Document, Skipped)) or not isinstance(items, Iterable):
+            raise UsageError(f"items must be an iterable of Document records, not {type(items).__name__}")
+        items = _records_only(items)
         encoder = None if chunk_encoder is not None else self.prepare_to_add()
         if encoder is not None:
             check_word_rules(self.path, self.config, encoder)
@@ -317,8 +328,18 @@ class SenseIndex(IndexOpening):
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None, word: str | None = None) -> list[Hit]:
         """Hits for occurrence ids, in the given order (ids without rows are left out); with the `word` or
-        phrase they are usages of, a phrase's hits span all its words."""
-        return self.searcher.hits(ids, scores, word)
+        phrase they are usages of, a phrase's hits span all its words. UsageError for ids that are not whole numbers
+        (one id is a list of one, never the digits of a string), scores that are not one real number per id, or a
+        word that is not text."""
+        if ids is None:
+            raise UsageError("ids must be a list of occurrence ids, not None")
+        listed = [whole_number(i, "an occurrence id") for i in one_or_many(ids, "ids", int) or ()]
+        if scores is not None:
+            scored = one_or_many(scores, "scores", float) or []
+            if len(scored) != len(listed):
+                raise UsageError(f"give one score per id: {len(listed)} ids, {len(scored)} scores")
+            scores = [real_number(score, "a score") for score in scored]
+        return self.searcher.hits(listed, scores, None if word is None else word_argument(word))
 
     def info(self) -> IndexInfo:
         """Counts, recipe and sizes of the index as it is on disk now (IndexNotFoundError once it is gone)."""
@@ -361,6 +382,13 @@ class SenseIndex(IndexOpening):
         self.refresh()
         return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,
                  "occurrences": d.n_occurrences} for d in sorted(self.store.all_documents(), key=lambda d: d.key)]
+
+
+def _records_only(items: Iterable[object]) -> Iterator[Document | Skipped]:
+    for item in items:
+        if not isinstance(item, (Document, Skipped)):
+            raise UsageError(f"each item to index must be a Document, not {type(item).__name__} {item!r:.60}")
+        yield item
 
 
 def _files_size(folder: Path, name: str) -> int:

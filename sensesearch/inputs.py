@@ -49,12 +49,17 @@ def fs_name(path: str | Path) -> str:
 
 
 def check_names(names: Iterable[str | Path], what: str = "file or folder") -> list[str]:
-    """`names` as a list; UsageError for an empty or blank one, which would otherwise mean the current folder.
+    """`names` as a list; UsageError for an empty or blank one, which would otherwise mean the current folder, and
+    for one that is neither text nor a path (None had become a folder named "None").
 
     An unset shell variable (`sensesearch remove "$DOC"`) gives an empty name; a name that is all
     white space is as unlikely to be meant. Either widens an operation to everything under ".".
     """
-    listed = [str(name) for name in names]
+    listed = []
+    for name in names:
+        if not isinstance(name, (str, os.PathLike)):
+            raise UsageError(f"a {what} name must be text or a path, not {type(name).__name__} {name!r}")
+        listed.append(os.fspath(name))
     for name in listed:
         if not name.strip():
             # Only where reading is all it does: for `remove` or -d, "." names every document indexed from here.

@@ -43,14 +43,16 @@ def load_record(line: str) -> Any:
 
 
 def check_metadata(meta: Any, what: str = "metadata") -> None:
-    """Raise InputError if `meta` nests deeper than MAX_DEPTH or takes more than MAX_META_BYTES as JSON.
+    """Raise InputError if `meta` nests deeper than MAX_DEPTH, holds what JSON cannot (a date, a set: once `plain`)
+    or takes more than MAX_META_BYTES as JSON.
 
-    Every Document's metadata passes here, whether read from JSONL or built by a caller of the API.
+    Every Document's metadata passes here, whether read from JSONL or built by a caller of the API; a value JSON
+    cannot hold failed later, inside `add`, with a TypeError.
     """
     if depth(meta, stop_after=MAX_DEPTH) > MAX_DEPTH:
         raise InputError(f"{what} nested deeper than {MAX_DEPTH} levels")
     try:
-        text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"), default=str)
+        text = json.dumps(plain(meta), ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise InputError(f"{what} cannot be written as JSON: {exc}") from None
     size = len(text.encode("utf-8", "surrogatepass"))

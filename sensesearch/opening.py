@@ -134,7 +134,7 @@ class IndexOpening:
         The choice is made with the folder's write lock held, so two processes started together
         make one index between them, never two over each other.
         """
-        folder = Path(path)
+        folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
         made_folder = access.make_folder(folder)

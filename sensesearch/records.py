@@ -85,7 +85,8 @@ class Hit:
     doc_start: int
     """Start of the word in its document's text, in Unicode code points."""
     score: float | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    # Left out of the hash (a dict has none), kept in ==: hits go into sets and serve as dict keys.
+    meta: dict[str, Any] = field(default_factory=dict, hash=False)
     left: str = field(init=False, default="")
     """The sentence's text before the word."""
     right: str = field(init=False, default="")

@@ -11,7 +11,7 @@ from .arguments import one_or_many, optional_number, text_argument, word_argumen
 from .errors import InputError, QueryError, SenseSearchError, UsageError
 from .evaldata import WsdItem
 from .filters import Condition
-from .inventory import Example, Inventory, WordInventory
+from .inventory import Example, Inventory, WordInventory, check_name
 from .lemmas import lemmatizer
 from .query import bare_key, bare_word, normalize_form, parse_marked
 from .records import Hit, UsagePage
@@ -49,8 +49,10 @@ class WordSenses:
     def add(self, name: str, examples: str | Sequence[str] = ()) -> WordInventory:
         """Add marked example sentences ("... the [[bank]] ...") to sense `name` (made if new); needs the model.
 
-        One sentence is a list of one. UsageError for an example that is not text, QueryError for one without
-        the word marked."""
+        One sentence is a list of one. UsageError for a name or an example that is not text, InputError for a name
+        check_name refuses or an example without the word marked (and QueryError for one that marks another word),
+        all before the model loads."""
+        name = check_name(name)
         items = [marked_item(self.word, text_argument(text, "an example"), name)
                  for text in one_or_many(examples, "examples") or ()]
         if not items:
@@ -67,6 +69,7 @@ class WordSenses:
         """Add the `limit` most central usages of induced sense `cluster` (as `senses` numbers it) to `name`.
 
         k and seed as `senses` takes them; UsageError for a cluster or limit that is not a whole number from 1."""
+        name = check_name(name)
         self.index._require_writer()
         return self._store(name, cluster_examples(self.index, self.word, cluster, k=k, seed=seed, limit=limit), ())
 

@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 
 from .arguments import check_seed, optional_number, whole_number
-from .chartfonts import chart_fonts
+from .chartfonts import chart_fonts, save_png
 from .errors import SenseCountError, SenseSearchError
 from .filters import Condition
 from .parts import UsageSource
@@ -230,4 +230,4 @@ def plot_senses(report: SenseReport, target: str | Path | BinaryIO) -> None:
         axes.set_xlabel("first principal component")
         axes.set_ylabel("second principal component")
         axes.legend(title="sense: keywords (usages)", loc="best", fontsize=8, title_fontsize=9, markerscale=1.5)
-        figure.savefig(target, format="png")
+        save_png(figure, target)

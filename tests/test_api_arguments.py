@@ -220,3 +220,53 @@ def test_the_knn_k_of_an_evaluation_is_checked_as_every_k() -> None:
 
     with pytest.raises(UsageError, match="k must be a whole number"):
         classify(np.eye(2, dtype=np.float32), ["a", "b"], np.eye(2, dtype=np.float32), "knn", k=1.5)
+
+
+def test_hits_take_whole_ids_and_one_score_per_id(built: tuple[SenseIndex, Path]) -> None:
+    index, _ = built
+    ids = [hit.occurrence_id for hit in index.usages("bank", limit=2)]
+    assert [hit.occurrence_id for hit in index.hits(ids, [0.5, 0.25])] == ids
+    assert [hit.occurrence_id for hit in index.hits(ids[0])] == ids[:1]  # one id is a list of one
+    for bad, message in (("12", "must be a whole number"), ([1.5], "must be a whole number"), (None, "not None"),
+                         ({1: 2}, "must be a list")):
+        with pytest.raises(UsageError, match=message):
+            index.hits(bad)  # "12" had been read as the ids 1 and 2, 1.5 cut to 1, None a TypeError
+    with pytest.raises(UsageError, match="one score per id: 2 ids, 1 scores"):
+        index.hits(ids, [0.5])  # an IndexError
+    with pytest.raises(UsageError, match="must be text"):
+        index.hits(ids, word=5)
+    hits = index.hits(ids)
+    assert len({*hits, *index.hits(ids)}) == 2  # hashable, and equal hits are one
+
+
+def test_senses_names_metadata_streams_and_chart_paths_are_checked_before_anything_slow(
+        built: tuple[SenseIndex, Path], tmp_path: Path) -> None:
+    import datetime
+    import io
+
+    from sensesearch import Document, InputError, plot_senses
+
+    index, _ = built
+    for name in (None, 5):
+        with pytest.raises(UsageError, match="the sense name must be text"):  # an AttributeError, after encoding
+            index.sense("bank").add(name, ["The [[bank]] paid interest."])
+    for meta in ({"when": datetime.date(2020, 1, 1)}, {"tags": {"a", "b"}}):
+        with pytest.raises(InputError, match="cannot be written as JSON"):  # a TypeError inside `add`
+            Document(key="k", label="k", path="k", text="The bank.", content_hash="h", meta=meta)
+    for items in (None, "The bank.", 5):
+        with pytest.raises(UsageError, match="items must be an iterable of Document"):
+            index.add_documents(items)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="each item to index must be a Document"):
+        index.add_documents(["The bank."])  # type: ignore[list-item]
+    with pytest.raises(UsageError, match="stdin must be a binary stream"):
+        index.add("-", stdin=io.StringIO("The bank."))  # type: ignore[arg-type]
+    assert index.add("-", stdin=io.BytesIO(b"The river bank flooded.")).documents_indexed == 1
+    with pytest.raises(InputError, match="cannot write the chart to"):
+        plot_senses(index.senses("bank", k=2), tmp_path / "no such folder" / "x.png")
+
+
+@pytest.mark.parametrize("path", [None, 5, b"idx"])
+def test_an_index_folder_must_be_text_or_a_path(path: Any) -> None:
+    for make in (SenseIndex.open, SenseIndex.create, SenseIndex.open_or_create):
+        with pytest.raises(UsageError, match="index folder name must be text or a path"):
+            make(path)  # None had opened a folder named "None"

@@ -44,7 +44,7 @@ SPOILT = {
     "another width": (lambda s, v: (s, np.full((len(v), 35), 1 / np.sqrt(35), dtype=np.float32)), r"shape \(\d+, 32\)"),
     "fewer vectors than spans": (lambda s, v: (s, v[:-1]), "need vectors of shape"),
     "span outside the sentence": (_beyond, "outside the sentence"),
-    "spans out of order": (lambda s, v: (s[::-1].copy(), v[::-1].copy()), "out of order"),
+    "spans out of order": (lambda s, v: (s[::-1].copy(), v[::-1].copy()), "out of text order"),
 }
 
 
