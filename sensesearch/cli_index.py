@@ -69,7 +69,7 @@ def index(
     scan = sensesearch.check_paths(paths)
     sensesearch.check_write_access(index)  # read-only media: one line, before any progress or model
     if scan.skipped and not quiet:  # said before the model loads, so a wrong input costs no wait
-        err.print(f"Will skip {plural(len(scan.skipped), 'input')} that cannot be read:")
+        err.print(f"Will leave out {plural(len(scan.skipped), 'input')}:")
         for skipped in scan.skipped:
             _print_skipped(skipped)
     if not scan.files:  # every input left out (a link loop, a folder of no text files): no model to wait for

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import InputError, UsageError
 from .records import Skipped
+from .sidecar import SIDECAR_NAME
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -109,9 +110,15 @@ def read_regular(path: Path) -> bytes:
         return handle.read()
 
 
+READ_KINDS = "/".join(sorted(TEXT_SUFFIXES | JSONL_SUFFIXES))
+SHOWN_OTHERS = 3
+"""Names given in the one line that says what a folder's files of other kinds were (the rest are counted)."""
+
+
 def _walk(folder: Path, scan: InputScan) -> None:
     found: list[Path] = []
     skipped: list[Skipped] = []
+    others: list[str] = []
     pending = [folder]
     while pending:
         current = pending.pop()
@@ -133,8 +140,15 @@ def _walk(folder: Path, scan: InputScan) -> None:
                     found.append(path)
                 else:
                     skipped.append(Skipped(path_text(path), reason))
-    if not found and not skipped:
-        skipped.append(Skipped(path_text(folder), "folder holds no .txt or .jsonl files"))
+            elif not entry.name.startswith(".") and entry.name != SIDECAR_NAME:
+                others.append(path_text(path.relative_to(folder)))
+    if others:
+        # Said once per folder, not file by file: a folder of scans or PDFs would bury the report.
+        shown = ", ".join(sorted(others)[:SHOWN_OTHERS]) + (", ..." if len(others) > SHOWN_OTHERS else "")
+        skipped.append(Skipped(path_text(folder), f"left out {len(others)} file{'s' * (len(others) != 1)} not "
+                                                  f"named {READ_KINDS} ({shown}); name one to read it as text"))
+    elif not found and not skipped:
+        skipped.append(Skipped(path_text(folder), f"folder holds no {READ_KINDS} files"))
     scan.files.extend(sorted(found))
     scan.skipped.extend(sorted(skipped, key=lambda s: s.path))
 

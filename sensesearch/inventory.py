@@ -20,7 +20,7 @@ from sqlalchemy import (JSON, BigInteger, Column, Float, ForeignKey, Integer, La
                         UniqueConstraint, delete, func, inspect, select, update)
 from sqlalchemy.engine import Connection
 
-from .arguments import real_number, text_argument, whole_number
+from .arguments import real_number, whole_number
 from .errors import InputError, SenseNotFoundError, SenseSearchError, UsageError
 from .query import bare_key, normalize_form
 from .schema import metadata, settings
@@ -125,7 +125,9 @@ class WordInventory:
 def check_name(name: str) -> str:
     """A sense name, stripped; InputError when empty, holding ':' (as in word:sense), a control character (a tab,
     a line break, NUL, a terminal escape) or a lone surrogate, or named "unassigned"; UsageError when not text."""
-    clean = text_argument(name, "the sense name").strip()
+    if not isinstance(name, str):
+        raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
+    clean = name.strip()  # not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced
     if (not clean or ":" in clean or clean == "unassigned"
             or any(unicodedata.category(c) in ("Cc", "Cs") for c in clean)):
         raise InputError(f"a sense name must be non-empty, without ':' or control characters (tabs, line breaks, "
