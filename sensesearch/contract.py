@@ -9,7 +9,8 @@ with EncoderOutputError before anything is stored or scored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -63,9 +64,25 @@ class CheckedEncoder:
         check_encoded(sentences, encoded, self.inner.dim)
         return encoded
 
+    def encode_stream(self, chunks: Iterable[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+        """The wrapped encoder's own `encode_stream` (encoder.encode_chunks), each chunk's result checked against the
+        chunk's texts; chunk by chunk through `encode` for an encoder without one."""
+        stream = getattr(self.inner, "encode_stream", None)
+        if stream is None:
+            yield from (self.encode(texts) for texts in chunks)
+            return
+        given: deque[Sequence[str]] = deque()  # a stream may read chunks ahead of the results it hands back
+
+        def remembered() -> Iterator[Sequence[str]]:
+            for texts in chunks:
+                given.append(texts)
+                yield texts
+
+        for encoded in stream(remembered()):
+            check_encoded(given.popleft(), encoded, self.inner.dim)
+            yield encoded
+
     def __getattr__(self, name: str) -> Any:
-        if name == "encode_stream":
-            raise AttributeError(name)  # a stream of its own would pass by the check: chunks go through `encode`
         return getattr(self.inner, name)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +67,21 @@ def test_a_sound_encoder_passes_and_sensesearchs_own_are_not_wrapped(tmp_path: P
     fake = FakeEncoder()
     wrapped = checked(fake)
     assert isinstance(wrapped, CheckedEncoder) and checked(wrapped) is wrapped and wrapped.dim == fake.dim
-    assert not hasattr(wrapped, "encode_stream")  # chunks go through the checked `encode`
+    assert [len(result) for result in wrapped.encode_stream([["The bank."], ["A", "B c."]])] == [1, 2]
     (tmp_path / "a.txt").write_text("The bank raised its rates. We sat on the river bank.\n")
     with SenseIndex.create(tmp_path / "idx", encoder=fake) as index:
         assert index.add([tmp_path / "a.txt"]).occurrences == 11
         assert index.query("The [[bank]] raised its rates.")[0].score == pytest.approx(1.0, abs=1e-3)
+
+
+def test_an_encoders_own_stream_is_checked_chunk_by_chunk(tmp_path: Path) -> None:
+    class Streaming(FakeEncoder):
+        def encode_stream(self, chunks: Iterable[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
+            for texts in chunks:
+                yield [EncodedSentence(e.spans, e.vectors * 5, e.n_pieces) for e in self.encode(texts)]
+
+    (tmp_path / "a.txt").write_text("The bank raised its rates. We sat on the river bank.\n")
+    with SenseIndex.create(tmp_path / "idx", encoder=Streaming()) as index:
+        with pytest.raises(EncoderOutputError, match="unit length"):
+            index.add([tmp_path / "a.txt"])
+        assert index.info().occurrences == 0

@@ -144,7 +144,15 @@ def test_serve_passes_its_address_and_allowed_hosts_and_quotes_the_token(index_p
     from sensesearch.server_state import IndexService
 
     served: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn.Server, "run", lambda server, sockets=None: served.update(app=server.config.app))
+
+    def run(server: uvicorn.Server, sockets: list | None = None) -> None:
+        # Requests while the command serves: once it returns, the index it opened is closed.
+        with TestClient(server.config.app, base_url="http://127.0.0.1") as client:
+            auth = {"Authorization": "Bearer a%b&c#d"}
+            served.update({host: client.get("/api/info", headers={**auth, "Host": f"{host}:8000"}).status_code
+                           for host in ("search.lab.example", "localhost", "evil.example")})
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     monkeypatch.setattr(IndexService, "warm", lambda self: None)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -153,8 +161,4 @@ def test_serve_passes_its_address_and_allowed_hosts_and_quotes_the_token(index_p
                                           str(port), "--allow-host", "search.lab.example", "--token", "a%b&c#d"])
     assert result.exit_code == 0, result.output
     assert "#token=a%25b%26c%23d" in result.stderr
-    with TestClient(served["app"], base_url="http://127.0.0.1") as client:
-        auth = {"Authorization": "Bearer a%b&c#d"}
-        assert client.get("/api/info", headers={**auth, "Host": "search.lab.example:8000"}).status_code == 200
-        assert client.get("/api/info", headers={**auth, "Host": "localhost:8000"}).status_code == 200
-        assert client.get("/api/info", headers={**auth, "Host": "evil.example:8000"}).status_code == 400
+    assert served == {"search.lab.example": 200, "localhost": 200, "evil.example": 400}
