@@ -31,6 +31,8 @@ import regex
 from .normalize import has_visible
 
 MAX_SENTENCE_CHARS = 2000
+LONG_TOKEN = 40
+"""Characters from which a token (a URL, a path) counts as unbreakable when judging a paragraph's line width."""
 BLOCK_CHARS = 100_000
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _PARAGRAPH_BREAK = re.compile(r"(?:\n[ \t]*\n|\u2029)\s*")
@@ -42,6 +44,7 @@ _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\(?
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+\S")
 _UNDERLINE = re.compile(r"[ \t]*(?:={3,}|-{3,})[ \t]*")
 _TERMINAL = regex.compile(r"((?![.!?])\p{Sentence_Terminal}[\p{Pe}\p{Pf}\"']*)\s+")
+_ASKED = re.compile(r"[?!\u203d][\"'\u201d\u2019\u00bb)\]]*\s*$")
 _FINAL = re.compile(r"[.!?;:,\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
 
 
@@ -91,15 +94,20 @@ def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
         stop = end if stop < 0 else stop
         lines.append((at, stop))
         at = stop + 1
-    longest = max(len(text[a:b].strip()) for a, b in lines)
+    texts = [text[a:b] for a, b in lines]
+    width = _wrap_width(texts)
     units: list[tuple[int, int]] = []
     unit_start = lines[0][0]
-    for (a, b), (c, d) in zip(lines, lines[1:]):
-        this, following = text[a:b], text[c:d]
-        if (_LIST_ITEM.match(following) or _HEADING.match(following) or _HEADING.match(this)
-                or _UNDERLINE.fullmatch(this) or _is_one_line_unit(this, following, longest)):
-            units.append((unit_start, b))
-            unit_start = c
+    for i in range(len(lines) - 1):
+        this, following = texts[i], texts[i + 1]
+        after = texts[i + 2] if i + 2 < len(lines) else ""
+        titled = _UNDERLINE.fullmatch(after) is not None  # `following` is a heading's title
+        continued = _continues(this, following, after)
+        if ((_LIST_ITEM.match(following) and not continued) or _HEADING.match(following) or _HEADING.match(this)
+                or _UNDERLINE.fullmatch(this) or titled
+                or (not continued and _is_one_line_unit(this, following, width))):
+            units.append((unit_start, lines[i][1]))
+            unit_start = lines[i + 1][0]
     units.append((unit_start, end))
     return [(a, _trimmed_end(text, a, b)) for a, b in units]
 
@@ -118,10 +126,30 @@ def _trimmed_end(text: str, start: int, end: int) -> int:
     return end
 
 
-def _is_one_line_unit(line: str, following: str, longest: int) -> bool:
+def _wrap_width(lines: list[str]) -> int:
+    """The paragraph's line width: its longest line among those without a token of LONG_TOKEN characters or more,
+    which runs past the width because it cannot be broken (a URL line had made every wrapped line "short")."""
+    lengths = [len(line.strip()) for line in lines]
+    breakable = [n for n, line in zip(lengths, lines) if not any(len(t) >= LONG_TOKEN for t in line.split())]
+    return max(breakable or lengths)
+
+
+def _continues(line: str, item: str, after: str) -> bool:
+    """Whether `item`, a line that starts like a list item, goes on with the sentence of `line` instead: `line`
+    stops without final punctuation, neither it nor the line `after` the item is a list item (a list has a run of
+    them), and the item's text starts in lower case, as in "... in paragraph" / "(2) of this subsection, ..." or
+    "... a fine stone building" / "– the finest in the county – and ..."."""
+    stripped = line.strip()
+    marker = _LIST_ITEM.match(item)
+    head = item[marker.end():marker.end() + 1] if marker else ""
+    return (bool(stripped) and not _FINAL.search(stripped) and not _LIST_ITEM.match(line)
+            and not _LIST_ITEM.match(after) and head.islower())
+
+
+def _is_one_line_unit(line: str, following: str, width: int) -> bool:
     """A short line without final punctuation, followed by a line that starts like a new unit."""
     stripped = line.strip()
-    if not stripped or _FINAL.search(stripped) or len(stripped) >= 0.6 * longest:
+    if not stripped or _FINAL.search(stripped) or len(stripped) >= 0.6 * width:
         return False
     head = following.lstrip(" \t\"'\u201c\u2018(")[:1]
     # Upper case, a digit, or a letter of a script without case (CJK, Arabic, ...).
@@ -136,7 +164,7 @@ def _split_paragraph(text: str, start: int, end: int, max_chars: int, block_char
         if not block.strip():
             start = stop
             continue
-        offsets = sentence_offsets(block)
+        offsets = _rejoined(block, sentence_offsets(block))
         pieces = [piece for s, e in offsets for part in _split_at_terminals(text, start + s, start + e)
                   for piece in _cut_long(text, *part, max_chars)]
         if stop < end and len(pieces) > 1:
@@ -144,6 +172,18 @@ def _split_paragraph(text: str, start: int, end: int, max_chars: int, block_char
         spans.extend(pieces)
         start = pieces[-1][1] if pieces else stop
     return spans
+
+
+def _rejoined(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Bling Fire's sentences with a sentence that starts in lower case after a question or exclamation mark (and
+    closing quotes) joined to the one before: '"Why?" he asked.' is one sentence, not '"Why?"' and 'he asked.'."""
+    joined: list[tuple[int, int]] = []
+    for start, end in spans:
+        if joined and _ASKED.search(text, joined[-1][0], joined[-1][1]) and text[start:start + 1].islower():
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def _split_at_terminals(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -106,3 +106,29 @@ def test_a_page_break_or_line_separator_inside_a_sentence_does_not_end_it() -> N
 def test_sentences_leave_out_white_space_at_their_edges() -> None:
     text = "It was alike.[1]\nThe bank is here.[2] \nEnd."
     assert [text[a:b] for a, b in split_sentences(text)] == ["It was alike.[1]", "The bank is here.[2]", "End."]
+
+
+URL_PARAGRAPH = ("Last week a letter from Mr. Harold Smith of the Farmers\nTrust wrote to us about the bank and its plans for"
+                 " the\nnew branch, which you can read at this address:\n"
+                 "https://www.example.org/archive/letters/2024/harold-smith-farmers-trust-bank-branch-plans.html\n"
+                 "We will reply soon.")
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    # One unbreakable line (a URL) had made every wrapped line "short", cutting "...of the Farmers" / "Trust wrote".
+    (URL_PARAGRAPH, [URL_PARAGRAPH]),
+    # A cross-reference or a spaced dash at a line start is no list item when the sentence goes on in lower case.
+    ("Except as provided in paragraph\n(2) of this subsection, the bank shall file a report.",
+     ["Except as provided in paragraph\n(2) of this subsection, the bank shall file a report."]),
+    ("It was a fine stone building\n\u2013 the finest in the county \u2013 and it was\nowned by the bank.",
+     ["It was a fine stone building\n\u2013 the finest in the county \u2013 and it was\nowned by the bank."]),
+    ("Items\n- apples\n- oranges", ["Items", "- apples", "- oranges"]),  # a run of items is a list, lower case or not
+    # An underlined heading's title had joined the line before it.
+    ("We walked to the bank\nHistory of the bank\n-------\nIt was founded in 1820.",
+     ["We walked to the bank", "History of the bank\n-------", "It was founded in 1820."]),
+    # A sentence does not start in lower case after a quoted question.
+    ('"Why?" he asked. "Because the bank closed!" she said. Then they left.',
+     ['"Why?" he asked.', '"Because the bank closed!" she said.', "Then they left."]),
+])
+def test_line_structure_and_sentence_starts_of_real_text(text: str, want: list[str]) -> None:
+    assert _pieces(text) == want
