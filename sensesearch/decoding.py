@@ -66,6 +66,9 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace"), encoding
     if b"\x00" in data and not _text_with_stray_nuls(data):
+        if _like_utf16(data):
+            raise InputError("binary file (contains NUL bytes, every other byte as UTF-16 text without a byte-order "
+                             "mark has them: save it as UTF-8, or as UTF-16 with a byte-order mark)")
         raise InputError("binary file (contains NUL bytes)")
     try:
         return data.decode("utf-8"), "utf-8"
@@ -150,6 +153,13 @@ def repaired_utf8(data: bytes) -> tuple[str, str] | None:
 
 NUL_SHARE_MAX = 0.01
 """Above this share of NUL bytes a file is binary (UTF-16 without a byte-order mark is near 0.5 in Latin scripts)."""
+
+
+def _like_utf16(data: bytes) -> bool:
+    """Whether NUL bytes stand at every other position, as in UTF-16 text of Latin script without a byte-order mark
+    (only said, not decoded: random binary data of 16-bit numbers has the same look)."""
+    pairs = len(data) // 2
+    return pairs >= 2 and max(data[1::2].count(0), data[0::2].count(0)) >= 0.9 * pairs
 
 
 def _text_with_stray_nuls(data: bytes) -> bool:

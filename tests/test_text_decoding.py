@@ -235,6 +235,8 @@ def test_a_text_file_with_a_few_stray_nul_bytes_is_text_and_binary_data_is_not(t
                    b"\x89PNG\r\n\x1a\n" + b"\xff\xd8" * 300 + b"\x00"):
         with pytest.raises(InputError, match="binary"):
             decode_bytes(binary)
+    with pytest.raises(InputError, match="as UTF-16 text without a byte-order mark has them: save it as UTF-8"):
+        decode_bytes(("The bank. " * 20).encode("utf-16-be"))  # "binary file" alone misled: it is text
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "damaged.txt").write_bytes(text)
     index = tmp_path / "idx"
