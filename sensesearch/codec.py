@@ -247,6 +247,10 @@ def code_name(index: faiss.Index) -> str:
         return kinds.get(index.sq.qtype, "SQ")
     if isinstance(index, (faiss.IndexPQ, faiss.IndexIVFPQ)):
         return f"PQ{index.pq.M}"
+    if isinstance(index, (faiss.IndexFlat, faiss.IndexIVFFlat)):
+        # One name for one code: the factory makes IndexFlatIP, a layout laid out anew an IndexFlat of the same
+        # metric, and `info` said FlatIP of a fresh index and Flat of one shrunk below the IVF threshold.
+        return "Flat"
     return type(index).__name__.removeprefix("Index").removeprefix("IVF") or "Flat"
 
 

@@ -259,4 +259,7 @@ def test_removals_lay_an_ivf_index_out_as_a_fresh_build_of_what_stays_would_be(
         assert index.vectors.ivf is None and index.vectors.ntotal == 180
         assert [h.word for h in index.query("money by the [[bank]]", k=3)] == ["bank"] * 3
     with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
-        assert index.vectors.describe() == "IDMap2,FlatIP" and index.vectors.ntotal == 180
+        assert index.vectors.describe() == "IDMap2,Flat" and index.vectors.ntotal == 180
+    with SenseIndex.create(tmp_path / "fresh", settings=fake_settings, compression="flat") as fresh:
+        fresh.add([corpus])
+        assert fresh.vectors.describe() == "IDMap2,Flat"  # as the shrunk one says: FlatIP here, Flat there before
