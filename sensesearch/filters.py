@@ -94,10 +94,10 @@ def parse_condition(text: str) -> Condition:
     if value == "":
         raise QueryError(f"the condition {text!r} has no value after {op}")
     after = value.lstrip("=<>!")
-    if value[0] in "=<>!" and (not after or _NUMBER.match(after) or _DATE.match(after)):
+    if value[0] in "=<>!" and (_NUMBER.match(after) or _DATE.match(after) or (not after and op not in ("=", "!="))):
         # year>>5, year=>5, year<>5, year>>: a second operator read as the value matched nothing, silently.
-        # Text values may start so (tag=!urgent, title=<untitled>); a number, a date or nothing after the marks is a
-        # typo.
+        # Text values may start so (tag=!urgent, title=<untitled>, mark=!); a number or a date after the marks, or
+        # nothing after a comparison's, is a typo.
         raise QueryError(f"cannot read the condition {text!r}: one operator, one of {' '.join(OPERATORS[1:])}, "
                          "between FIELD and a number or date")
     condition = Condition(field, op, value)

@@ -36,9 +36,11 @@ LONG_TOKEN = 40
 BLOCK_CHARS = 100_000
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _PARAGRAPH_BREAK = re.compile(r"(?:\n[ \t]*\n|\u2029)\s*")
-_LINE_BREAKS = str.maketrans(dict.fromkeys("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028", "\n"))
+_LINE_BREAKS = str.maketrans({**dict.fromkeys("\r\x0b\x1c\x1d\x1e\x85\u2028", "\n"), "\x0c": " "})
 """Line ends other than LF (Unicode's mandatory breaks, UAX #14, and what Python's str.splitlines ends lines at; the
-paragraph separator U+2029 stays, a paragraph break of its own), read as LF."""
+paragraph separator U+2029 stays, a paragraph break of its own), read as LF. A form feed is a page break, read as a
+space: pdftotext ends a page's last line with LF and starts the next page with one, inside a sentence as often as
+not, and two line ends there made a paragraph break."""
 _LAST_SPACE = re.compile(r"\s(?=\S*$)")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\(?(?:\d{1,3}|[a-z])[.)])[ \t]+(?=\S)")
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+\S")
@@ -98,16 +100,18 @@ def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
     width = _wrap_width(texts)
     units: list[tuple[int, int]] = []
     unit_start = lines[0][0]
+    in_list = _LIST_ITEM.match(texts[0]) is not None  # the unit being built is a list item (with its wrapped lines)
     for i in range(len(lines) - 1):
         this, following = texts[i], texts[i + 1]
         after = texts[i + 2] if i + 2 < len(lines) else ""
         titled = _UNDERLINE.fullmatch(after) is not None  # `following` is a heading's title
-        continued = _continues(this, following, after)
+        continued = not in_list and _continues(this, following, after, width)
         if ((_LIST_ITEM.match(following) and not continued) or _HEADING.match(following) or _HEADING.match(this)
                 or _UNDERLINE.fullmatch(this) or titled
                 or (not continued and _is_one_line_unit(this, following, width))):
             units.append((unit_start, lines[i][1]))
             unit_start = lines[i + 1][0]
+            in_list = _LIST_ITEM.match(following) is not None
     units.append((unit_start, end))
     return [(a, _trimmed_end(text, a, b)) for a, b in units]
 
@@ -134,16 +138,19 @@ def _wrap_width(lines: list[str]) -> int:
     return max(breakable or lengths)
 
 
-def _continues(line: str, item: str, after: str) -> bool:
-    """Whether `item`, a line that starts like a list item, goes on with the sentence of `line` instead: `line`
-    stops without final punctuation, neither it nor the line `after` the item is a list item (a list has a run of
-    them), and the item's text starts in lower case, as in "... in paragraph" / "(2) of this subsection, ..." or
-    "... a fine stone building" / "– the finest in the county – and ..."."""
+def _continues(line: str, item: str, after: str, width: int) -> bool:
+    """Whether `item`, a line that starts like a list item, goes on with the sentence of `line` (a line of no list
+    item) instead, as in "... in paragraph" / "(2) of this subsection, ..." or "... a fine stone building" / "– the
+    finest in the county – and ...": `line` stops without final punctuation, the item's text starts in lower case,
+    and the text goes on as prose: the line `after` is neither an item nor an item's indented wrapped line (a list
+    has a run of them), and it holds text or the item runs to the paragraph's width (a one-item list "- bread" is
+    short)."""
     stripped = line.strip()
     marker = _LIST_ITEM.match(item)
     head = item[marker.end():marker.end() + 1] if marker else ""
-    return (bool(stripped) and not _FINAL.search(stripped) and not _LIST_ITEM.match(line)
-            and not _LIST_ITEM.match(after) and head.islower())
+    return (bool(stripped) and not _FINAL.search(stripped) and head.islower()
+            and not _LIST_ITEM.match(after) and not after.startswith((" ", "\t"))
+            and (bool(after.strip()) or len(item.strip()) >= 0.6 * width))
 
 
 def _is_one_line_unit(line: str, following: str, width: int) -> bool:

@@ -108,6 +108,9 @@ def test_unreadable_conditions_are_usage_errors(text: str) -> None:
 
 def test_parse_keeps_field_op_value_and_kind() -> None:
     assert parse_condition(" year >= 1900 ") == Condition("year", ">=", "1900")
+    # Text values made of marks are values for = and != (only a comparison with nothing after it is a typo).
+    assert (parse_condition("mark=!"), parse_condition("tag!=<")) == (Condition("mark", "=", "!"),
+                                                                      Condition("tag", "!=", "<"))
     assert parse_condition("party==Democratic").op == "="
     assert parse_condition("path=corpora/state_union/19*").kind == "glob"
     assert parse_condition("date<1945-06").kind == "date"

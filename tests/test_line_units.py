@@ -98,7 +98,9 @@ def test_every_line_end_gives_the_sentences_of_lf(line_end: str) -> None:
 
 
 def test_a_page_break_or_line_separator_inside_a_sentence_does_not_end_it() -> None:
-    for text in ("The old bank\u2028rose from the river.", "The old bank\x0crose from the river."):
+    # pdftotext ends a page's last line and starts the next page with a form feed: "\n\f" is no blank line.
+    for text in ("The old bank\u2028rose from the river.", "The old bank\x0crose from the river.",
+                 "The members agreed to\n\x0cpostpone the vote until spring."):
         assert split_sentences(text) == [(0, len(text))]
     assert [t[a:b] for t in ["One para.\u2029Two para."] for a, b in split_sentences(t)] == ["One para.", "Two para."]
 
@@ -123,6 +125,12 @@ URL_PARAGRAPH = ("Last week a letter from Mr. Harold Smith of the Farmers\nTrust
     ("It was a fine stone building\n\u2013 the finest in the county \u2013 and it was\nowned by the bank.",
      ["It was a fine stone building\n\u2013 the finest in the county \u2013 and it was\nowned by the bank."]),
     ("Items\n- apples\n- oranges", ["Items", "- apples", "- oranges"]),  # a run of items is a list, lower case or not
+    ("Things we need\n- bread", ["Things we need", "- bread"]),  # a one-item list: the item is short
+    # An item's wrapped line is no prose going on: the list stays a list, its later items too.
+    ("Shopping list\n- eggs from the farm\n  on Sunday\n- milk",
+     ["Shopping list", "- eggs from the farm\n  on Sunday", "- milk"]),
+    ("Shopping list\n1. eggs from the farm\n   on Sunday\n2. milk\n3. bread",
+     ["Shopping list", "1. eggs from the farm\n   on Sunday", "2. milk", "3. bread"]),
     # An underlined heading's title had joined the line before it.
     ("We walked to the bank\nHistory of the bank\n-------\nIt was founded in 1820.",
      ["We walked to the bank", "History of the bank\n-------", "It was founded in 1820."]),
