@@ -210,8 +210,12 @@ def is_one_word(text: str) -> bool:
 def word_spans(encoder: Any, text: str) -> np.ndarray:
     """(n, 2) character spans of the words the encoder's pre-tokenizer finds in `text`.
 
-    Tokenizer only where the encoder has a planner (`plan`); otherwise the encoder is run.
+    Tokenizer only where `encoder` is a word splitter (wordsplit.TokenizerSplitter: `word_spans`) or has a planner
+    (`plan`); otherwise the encoder is run.
     """
+    spans_of = getattr(encoder, "word_spans", None)
+    if spans_of is not None:
+        return np.asarray(spans_of(text)).reshape(-1, 2)
     plan = getattr(encoder, "plan", None)
     if plan is not None:
         return np.asarray(plan([text]).spans[0]).reshape(-1, 2)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -162,7 +165,8 @@ def test_a_phrase_is_cut_by_the_tokenizer_alone_without_loading_the_model(tmp_pa
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import sensesearch.index as index_module
     from sensesearch.hfmodel import tokenizer_fingerprint
-    from sensesearch.wordsplit import load_word_splitter
+    from sensesearch.planner import Planner
+    from sensesearch.wordsplit import TokenizerSplitter, load_word_splitter
 
     (tmp_path / "a.txt").write_text("The interest rate rose. We don't know why the interest rate rose.\n")
     settings = EncoderSettings()  # the bundled MiniLM's recipe, with the fake's vectors
@@ -181,3 +185,11 @@ def test_a_phrase_is_cut_by_the_tokenizer_alone_without_loading_the_model(tmp_pa
         assert [hit.word for hit in index.usages("interest rate")] == ["interest rate"] * 2
         assert [hit.word for hit in index.usages("don't")] == ["don't"]
     assert load_word_splitter(settings, "another tokenizer's fingerprint") is None  # the encoder then says why
+    # The bare tokenizer.json, known by its fingerprint to cut as the index's tokenizer did, needs no torch (1.8 s).
+    assert isinstance(load_word_splitter(settings, fake.tokenizer_fingerprint), TokenizerSplitter)
+    assert isinstance(load_word_splitter(settings, ""), Planner)  # no fingerprint to check it by: transformers'
+    script = (f"import sys; from sensesearch import SenseIndex; index = SenseIndex.open({str(tmp_path / 'idx')!r}, "
+              "read_only=True); print(len(index.usages('interest rate')), 'torch' in sys.modules)")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert ran.stdout.split() == ["2", "False"], ran.stderr
