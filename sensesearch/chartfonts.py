@@ -1,4 +1,5 @@
-"""Fonts of the PNG charts: Chinese, Japanese and Korean words drawn with an installed CJK font, not as boxes.
+"""Fonts of the PNG charts (Chinese, Japanese and Korean words drawn with an installed CJK font, not as boxes), and
+the one place a chart is written (save_png).
 
 matplotlib's default font (DejaVu Sans) has no CJK glyphs. Since matplotlib 3.6 a list of families in
 `font.family` is a fallback chain, glyph by glyph, so the charts list DejaVu Sans first and then every
@@ -13,11 +14,11 @@ import logging
 import re
 import warnings
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import InputError
-from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
