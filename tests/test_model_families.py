@@ -225,3 +225,17 @@ def test_adding_to_a_non_bert_index_made_before_the_word_rules_is_refused(tmp_pa
     (corpus / "b.txt").write_text("Another bank.\n")
     with SenseIndex.open(tmp_path / "idx") as index, pytest.raises(ConfigMismatchError, match="into a new folder"):
         index.add([corpus / "b.txt"])
+
+
+@pytest.mark.parametrize("make", [metaspace_tokenizer, byte_level_tokenizer])
+def test_the_bare_tokenizer_json_cuts_words_as_the_planner_does(tmp_path: Path, make) -> None:
+    from sensesearch.hfmodel import tokenizer_fingerprint
+    from sensesearch.wordsplit import TokenizerSplitter, load_word_splitter
+
+    make().save_pretrained(str(tmp_path / "tok"))
+    loaded = AutoTokenizer.from_pretrained(str(tmp_path / "tok"))
+    splitter = load_word_splitter(EncoderSettings(model=str(tmp_path / "tok")), tokenizer_fingerprint(loaded))
+    assert isinstance(splitter, TokenizerSplitter)  # its fingerprint is the transformers tokenizer's
+    planner = planner_for(loaded)
+    for sentence in TEXT:
+        assert splitter.word_spans(sentence).tolist() == planner.tokenize([sentence])[0].spans.tolist()
