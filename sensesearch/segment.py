@@ -45,6 +45,11 @@ _LAST_SPACE = re.compile(r"\s(?=\S*$)")
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*+\u2022\u25e6\u25aa\u2023\u2013\u2014]|\(?(?:\d{1,3}|[a-z])[.)])[ \t]+(?=\S)")
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+\S")
 _UNDERLINE = re.compile(r"[ \t]*(?:={3,}|-{3,})[ \t]*")
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_TIMED = re.compile(rf"[ \t]*[\[(]{_TIME}[\])]")
+"""A transcript line's start: a bracketed time ("[00:01:05]", "(12:30)"), each such line a turn of its own."""
+_TIMING = re.compile(rf"[ \t]*{_TIME}[ \t]*-->[ \t]*{_TIME}.*")
+"""A subtitle cue's timing line (SRT, WebVTT: "00:00:01,000 --> 00:00:04,000"), a unit apart from its text."""
 _TERMINAL = regex.compile(r"((?![.!?])\p{Sentence_Terminal}[\p{Pe}\p{Pf}\"']*)\s+")
 _ASKED = re.compile(r"[?!\u203d][\"'\u201d\u2019\u00bb)\]]*\s*$")
 _FINAL = re.compile(r"[.!?;:,\u2026\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
@@ -86,7 +91,8 @@ def sentence_holding(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The paragraph text[start:end] cut before list items and after headings and one-line units."""
+    """The paragraph text[start:end] cut before list items and timed transcript lines, around subtitle timings, and
+    after headings and one-line units."""
     if text.find("\n", start, end) < 0:
         return [(start, end)]
     lines: list[tuple[int, int]] = []
@@ -107,7 +113,8 @@ def line_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
         titled = _UNDERLINE.fullmatch(after) is not None  # `following` is a heading's title
         continued = not in_list and _continues(this, following, after, width)
         if ((_LIST_ITEM.match(following) and not continued) or _HEADING.match(following) or _HEADING.match(this)
-                or _UNDERLINE.fullmatch(this) or titled
+                or _UNDERLINE.fullmatch(this) or titled or _timed_turn(this, following)
+                or _TIMING.fullmatch(this) or _TIMING.fullmatch(following)
                 or (not continued and _is_one_line_unit(this, following, width))):
             units.append((unit_start, lines[i][1]))
             unit_start = lines[i + 1][0]
@@ -136,6 +143,16 @@ def _wrap_width(lines: list[str]) -> int:
     lengths = [len(line.strip()) for line in lines]
     breakable = [n for n, line in zip(lengths, lines) if not any(len(t) >= LONG_TOKEN for t in line.split())]
     return max(breakable or lengths)
+
+
+def _timed_turn(line: str, following: str) -> bool:
+    """Whether `following` starts a transcript turn with a bracketed time ("[00:00:05] B: ..."), unless the sentence
+    of `line` (no final punctuation) goes on after the time in lower case ("... the bank" / "(12:30) closed ...")."""
+    timed = _TIMED.match(following)
+    if timed is None:
+        return False
+    head = following[timed.end():].lstrip()[:1]
+    return not (head.islower() and line.strip() and not _FINAL.search(line.strip()))
 
 
 def _continues(line: str, item: str, after: str, width: int) -> bool:

@@ -134,6 +134,16 @@ URL_PARAGRAPH = ("Last week a letter from Mr. Harold Smith of the Farmers\nTrust
     # An underlined heading's title had joined the line before it.
     ("We walked to the bank\nHistory of the bank\n-------\nIt was founded in 1820.",
      ["We walked to the bank", "History of the bank\n-------", "It was founded in 1820."]),
+    # A transcript's timed turns and a subtitle cue's timing line are units of their own: four turns of two
+    # speakers had been one sentence, and a cue's timing had joined its text.
+    ("[00:00:01] A: We walked to the bank.\n[00:00:05] B: Which one, the river or the money one\n"
+     "[00:00:10] B: Nobody knew.",
+     ["[00:00:01] A: We walked to the bank.", "[00:00:05] B: Which one, the river or the money one",
+      "[00:00:10] B: Nobody knew."]),
+    ("1\n00:00:01,000 --> 00:00:04,000\nWe sat on the bank\nof the river.",
+     ["1", "00:00:01,000 --> 00:00:04,000", "We sat on the bank\nof the river."]),
+    ("The meeting began at 10:30 and the bank\n(12:30) closed its doors early.",  # a time inside a sentence
+     ["The meeting began at 10:30 and the bank\n(12:30) closed its doors early."]),
     # A sentence does not start in lower case after a quoted question.
     ('"Why?" he asked. "Because the bank closed!" she said. Then they left.',
      ['"Why?" he asked.', '"Because the bank closed!" she said.', "Then they left."]),
