@@ -149,10 +149,14 @@ def _timed_turn(line: str, following: str) -> bool:
     """Whether `following` starts a transcript turn with a bracketed time ("[00:00:05] B: ..."), unless the sentence
     of `line` (no final punctuation) goes on after the time in lower case ("... the bank" / "(12:30) closed ...")."""
     timed = _TIMED.match(following)
-    if timed is None:
-        return False
-    head = following[timed.end():].lstrip()[:1]
-    return not (head.islower() and line.strip() and not _FINAL.search(line.strip()))
+    return timed is not None and not _goes_on(line, following[timed.end():].lstrip()[:1])
+
+
+def _goes_on(line: str, head: str) -> bool:
+    """Whether the sentence of `line` goes on in the next line's text, which starts with `head`: `line` stops without
+    final punctuation and `head` is a lower-case letter."""
+    stripped = line.strip()
+    return bool(stripped) and not _FINAL.search(stripped) and head.islower()
 
 
 def _continues(line: str, item: str, after: str, width: int) -> bool:
@@ -162,10 +166,8 @@ def _continues(line: str, item: str, after: str, width: int) -> bool:
     and the text goes on as prose: the line `after` is neither an item nor an item's indented wrapped line (a list
     has a run of them), and it holds text or the item runs to the paragraph's width (a one-item list "- bread" is
     short)."""
-    stripped = line.strip()
     marker = _LIST_ITEM.match(item)
-    head = item[marker.end():marker.end() + 1] if marker else ""
-    return (bool(stripped) and not _FINAL.search(stripped) and head.islower()
+    return (_goes_on(line, item[marker.end():marker.end() + 1] if marker else "")
             and not _LIST_ITEM.match(after) and not after.startswith((" ", "\t"))
             and (bool(after.strip()) or len(item.strip()) >= 0.6 * width))
 
