@@ -184,5 +184,9 @@ def nfc(text: str) -> str:
 
 def word_key(word: str) -> str:
     """The lookup key of a word: `clean_text`, `fold_text`, Turkic I folded, full case folding, NFKC again."""
+    if word.isascii() and word.isprintable():
+        # The same key: printable ASCII is its own NFKC form, holds nothing to clean, fold or remove, and case-folds
+        # as it lowers. Every new surface of an ingest takes this path (most of them, in English text).
+        return word.lower()
     folded = unicodedata.normalize("NFKC", fold_text(clean_text(word))).translate(_TURKIC)
     return unicodedata.normalize("NFKC", folded.casefold()).replace("i\u0307", "i")

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import unicodedata
+
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
-from sensesearch.normalize import fold, fold_text, word_key
+from sensesearch.normalize import clean_text, fold, fold_text, word_key
 from sensesearch.query import normalize_form
 
 from .fake_encoder import FakeEncoder
@@ -208,3 +211,12 @@ def test_a_superscript_or_subscript_is_a_word_apart_from_the_word_it_marks(make)
                                                     "of", "H", "\u2082", "O", "in", "m", "\u00b2"]
     assert [w for w in words[1] if w not in ",."] == ["Note", "\u00b9\u00b2", "and", "\u00b9", "bank"]
     assert fold_text("bank\u00b9 x") == "bank 1 x" and word_key("bank\u00b9").split() == ["bank", "1"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=12))
+def test_ascii_word_keys_take_the_full_folding(word: str) -> None:
+    """word_key's shortcut for printable ASCII gives the key the whole folding gives, and ASCII with control
+    characters still goes the whole way (a tab, a NUL)."""
+    whole = unicodedata.normalize("NFKC", fold_text(clean_text(word))).casefold()
+    assert word_key(word) == whole
