@@ -224,10 +224,25 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
     pass
 
 
+class ClosedOutput(io.TextIOBase):
+    """Standard output of a command started without one (`>&-`), where Python leaves sys.stdout None: rich then
+    printed nothing and the command exited 0 with its answer lost, and a plain write failed as an AttributeError.
+    Writing here is one error line and exit 1; a command that prints nothing on stdout (`index`) is not hindered."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise SenseSearchError("standard output is closed, so the answer cannot be printed (send it to /dev/null "
+                               "to discard it)")
+
+
 def main() -> None:
     """Console-script entry point."""
     # Offline unless the user opted in: an unknown model id fails at once instead of retrying the network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if sys.stdout is None:
+        sys.stdout = ClosedOutput()
     for stream in (sys.stdout, sys.stderr):
         # A file name may hold bytes that are not UTF-8 (lone surrogates in Python, PEP 383): printed as escapes
         # (valid JSON too), where a strict UTF-8 terminal would end the command with UnicodeEncodeError.
@@ -238,7 +253,11 @@ def main() -> None:
         sys.stdin.reconfigure(errors="surrogateescape")
     logging.basicConfig(level=os.environ.get("SENSESEARCH_LOG", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        app()
+    except SenseSearchError as exc:  # outside any command: --help or --version written to a closed stdout
+        err.print(Text.assemble(("Error: ", "bold red"), sensesearch.terminal_text(str(exc))))
+        sys.exit(1)
 
 
 from . import cli_index, cli_search, cli_docs, cli_serve, cli_robust, cli_eval, cli_sense  # noqa: E402,F401,I001

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -301,3 +302,23 @@ def test_a_table_written_to_a_pipe_keeps_each_row_on_one_line(tmp_path: Path, ba
     lines = table.stdout.splitlines()
     assert table.exit_code == 0 and len(lines) == 2 and str(folder / "bank.txt") in lines[1], table.stdout
     assert lines[0].split() == ["document", "path", "sentences", "occurrences", "metadata"]
+
+
+@pytest.mark.parametrize("args", [["usages", "doc"], ["info", "--json"], ["--version"]])
+def test_a_command_started_with_standard_output_closed_says_so(tmp_path: Path, args: list[str]) -> None:
+    """`usages doc --index I >&-` exited 0 with its answer lost (Python leaves sys.stdout None and rich then writes
+    nowhere), and `info --json >&-` failed as an unexpected AttributeError."""
+    corpus = write_corpus(tmp_path / "corpus", 1, 50)
+    index = tmp_path / "idx"
+    assert run_cli("index", corpus, "--index", index, "--model", "fake:test", "--quiet").returncode == 0
+    given = args if args[0].startswith("--") else [*args, "--index", str(index)]
+    closed = subprocess.run(cli_command(*given), env=child_env(), stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            preexec_fn=lambda: os.close(1), timeout=120, check=False)
+    assert closed.returncode == 1, closed.stderr
+    assert closed.stderr.strip() == ("Error: standard output is closed, so the answer cannot be printed (send it to "
+                                     "/dev/null to discard it)")
+    # A command that prints nothing on standard output still runs.
+    added = subprocess.run(cli_command("index", corpus, "--index", index, "--quiet"), env=child_env(),
+                           stderr=subprocess.PIPE, text=True, cwd=REPO, preexec_fn=lambda: os.close(1), timeout=120,
+                           check=False)
+    assert added.returncode == 0, added.stderr
