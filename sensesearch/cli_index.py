@@ -33,7 +33,8 @@ Engine = choices("Engine", sensesearch.ENGINES)
 @guarded
 def index(
     paths: Annotated[list[str], typer.Argument(metavar="PATH",
-                                               help="Files, folders (recursively: .txt, .jsonl) or - for stdin.")],
+                                               help="Files, folders (recursively: .txt, .text, .md, .jsonl, "
+                                                    ".ndjson) or - for stdin.")],
     index: IndexOption = Path(DEFAULT_INDEX),
     model: ModelOption = None,
     layers: LayersOption = None,

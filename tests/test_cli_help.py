@@ -148,3 +148,11 @@ def test_example_runs(name: str, example: str, tmp_path: Path, monkeypatch: pyte
         if redirect is not None:
             assert result.stdout, f"{command} printed nothing to send to {redirect}"
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_index_help_names_every_kind_of_file_a_folder_is_read_for() -> None:
+    """The help named .txt and .jsonl only, where a folder's .text, .md and .ndjson files are read too."""
+    from sensesearch.inputs import JSONL_SUFFIXES, TEXT_SUFFIXES
+
+    shown = " ".join(CliRunner().invoke(app, ["index", "--help"], env={"COLUMNS": "200"}).output.split())
+    assert all(suffix in shown for suffix in TEXT_SUFFIXES | JSONL_SUFFIXES), shown
