@@ -52,8 +52,10 @@ def claim(engine: Engine, index_id: str, url: str) -> None:
 
     SenseSearchError when the store is claimed already or holds rows (an index made before claims).
     """
+    # SQLite has no schemas (dburl refuses schema= there): its advice is a file of the index's own.
+    free = "a file of the index's own" if not dburl.is_postgres(url) else "a free schema with ?schema=NAME"
     refused = SenseSearchError(f"{dburl.redact(url)} already holds another index's metadata; "
-                               "name a free schema with ?schema=NAME or drop that one")
+                               f"name {free} or drop that one")
     try:
         with engine.begin() as conn:
             if owner(conn) is not None or _holds_rows(conn):

@@ -448,3 +448,15 @@ def test_a_role_with_read_rights_only_adding_to_an_index_gets_one_line_naming_th
         assert "unexpected" not in result.output
     with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
         assert index.info().documents == 1
+
+
+def test_a_sqlite_file_holding_another_index_is_refused_with_advice_that_sqlite_can_follow(
+        tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    with SenseIndex.create(tmp_path / "a", settings=fake_settings, db_url=url):
+        pass
+    with pytest.raises(SenseSearchError, match="already holds another index's metadata") as refused:
+        SenseIndex.create(tmp_path / "b", settings=fake_settings, db_url=url)
+    # A SQLite URL with schema= is refused, so the advice must name another file instead.
+    assert "schema" not in str(refused.value) and "a file of the index's own" in str(refused.value)
+    assert not (tmp_path / "b").exists()
