@@ -175,4 +175,5 @@ def missing(folder: Path, config_file: str, data_file: str) -> str | None:
     if not isinstance(config, dict) or "checksum" not in config:
         return None
     return (f"{data_file}{SUFFIX} is missing although {config_file} carries a checksum (sensesearch writes both): "
-            f"{data_file} cannot be checked; restore both from a backup, or index the corpus into a new folder")
+            f"{data_file} cannot be checked; restore both from a backup, or let `sensesearch verify --repair` "
+            "re-encode the vectors from the stored sentences")

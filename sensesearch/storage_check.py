@@ -202,17 +202,33 @@ def reencode(folder: Path, config: IndexConfig, store: MetaStore, encoder: Calla
     return f"re-encoded {fresh.ntotal} vectors from the stored sentences ({fresh.describe()})"
 
 
+def _bytes_changed(folder: Path) -> bool:
+    """Whether the vectors file fails its checksum, or lost its sum file (checksums.missing); not when the sum names
+    only algorithms this version cannot compute (a newer sensesearch's file, which is not known to be damaged)."""
+    path = folder / VECTORS_FILE
+    if checksums.missing(folder, CONFIG_FILE, VECTORS_FILE):
+        return True
+    computable = all(algorithm in checksums.FILE_HASHES for algorithm, _ in checksums.expected_digests(path))
+    return computable and checksums.mismatch(path) is not None
+
+
 def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore | None,
             docs: list[DocumentRow], found: Findings,
             encoder: Callable[[], Encode]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Rows of untrusted documents and orphans go first (committed), then every vector without a row."""
     actions: list[str] = []
+    changed = vectors is not None and _bytes_changed(folder)
+    if changed:
+        # Readable but not the bytes that were saved (or its sum deleted): every reader refuses it, and dropping
+        # only what the ids show would keep vectors whose values changed; it is remade like an unreadable one.
+        vectors = None
     if vectors is None:
         # A damaged or missing vectors file is never an empty index: the rows stay, their vectors are made anew.
         broken = folder / VECTORS_FILE
         if broken.exists():
             broken.replace(folder / (VECTORS_FILE + ".corrupt"))
-            actions.append(f"moved the unreadable vectors file aside to {VECTORS_FILE}.corrupt")
+            what = "vectors file that fails its checksum" if changed else "unreadable vectors file"
+            actions.append(f"moved the {what} aside to {VECTORS_FILE}.corrupt")
         try:
             actions.append(reencode(folder, config, store, encoder))
         except SenseSearchError as exc:

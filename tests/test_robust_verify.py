@@ -219,3 +219,27 @@ def test_repair_that_cannot_save_says_where_the_damaged_file_went(built: tuple[P
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert "moved aside to vectors.faiss.corrupt" in result.output and "again once there is room" in result.output
     assert (target / (VECTORS_FILE + ".corrupt")).exists()
+
+
+@pytest.mark.parametrize("damage", ["changed bytes", "sum deleted"])
+def test_repair_remakes_vectors_that_fail_their_checksum(damage: str, built: tuple[Path, Path], tmp_path: Path,
+                                                         fake_settings: EncoderSettings) -> None:
+    """A readable vectors file whose bytes changed (or whose sum was deleted): every reader refused it and sent the
+    user to `verify --repair`, which reported the checksum problem again, changed nothing and exited 1."""
+    corpus, target = built
+    path = target / VECTORS_FILE
+    if damage == "changed bytes":
+        data = bytearray(path.read_bytes())
+        middle = len(data) // 2
+        data[middle:middle + 64] = bytes(255 - b for b in data[middle:middle + 64])
+        path.write_bytes(bytes(data))
+    else:
+        (target / (VECTORS_FILE + ".sum")).unlink()
+    assert _verify(target)[0] == 1
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["sound"] and repaired["dropped_documents"] == [], repaired
+    assert any("re-encoded" in action for action in repaired["repaired"])
+    assert (target / (VECTORS_FILE + ".corrupt")).exists()
+    with SenseIndex.open(target, read_only=True) as index:
+        assert index.query("the [[doc]] here", k=3)
+    _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
