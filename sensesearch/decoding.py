@@ -66,10 +66,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace"), encoding
     if b"\x00" in data and not _text_with_stray_nuls(data):
-        if _like_utf16(data):
-            raise InputError("binary file (contains NUL bytes, every other byte as UTF-16 text without a byte-order "
-                             "mark has them: save it as UTF-8, or as UTF-16 with a byte-order mark)")
-        raise InputError("binary file (contains NUL bytes)")
+        raise _binary(data)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -93,6 +90,26 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     return min(candidates, key=lambda c: (_oddity(c[0], count_all=mostly_ascii), _web_rank(c[1])))
+
+
+HEAD_BYTES = 1 << 16
+"""The first bytes of a file that `check_head` reads before the rest."""
+
+
+def check_head(head: bytes) -> None:
+    """InputError when a file's first bytes already make it binary for `decode_bytes`, whatever follows (no
+    byte-order mark, and a run of NUL bytes, which no text with stray NULs holds): a multi-gigabyte disk image or
+    sparse file named .txt was read whole, taking a minute and more memory than its size, only to be skipped."""
+    if head.startswith((_UTF8_BOM, *(bom for _, bom in _BOMS))) or b"\x00\x00" not in head:
+        return
+    raise _binary(head)
+
+
+def _binary(data: bytes) -> InputError:
+    if _like_utf16(data):
+        return InputError("binary file (contains NUL bytes, every other byte as UTF-16 text without a byte-order "
+                          "mark has them: save it as UTF-8, or as UTF-16 with a byte-order mark)")
+    return InputError("binary file (contains NUL bytes)")
 
 
 def _detected(data: bytes) -> tuple[list[tuple[str, str]], bool]:
@@ -159,7 +176,9 @@ def _like_utf16(data: bytes) -> bool:
     """Whether NUL bytes stand at every other position, as in UTF-16 text of Latin script without a byte-order mark
     (only said, not decoded: random binary data of 16-bit numbers has the same look)."""
     pairs = len(data) // 2
-    return pairs >= 2 and max(data[1::2].count(0), data[0::2].count(0)) >= 0.9 * pairs
+    odd, even = data[1::2].count(0), data[0::2].count(0)
+    # The other half holds the letters: a file of NULs only (a sparse or zeroed file) is no UTF-16 text.
+    return pairs >= 2 and max(odd, even) >= 0.9 * pairs and min(odd, even) <= 0.1 * pairs
 
 
 def _text_with_stray_nuls(data: bytes) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .decoding import HEAD_BYTES, check_head
 from .errors import InputError, UsageError
 from .records import Skipped
 from .sidecar import SIDECAR_NAME
@@ -98,7 +99,8 @@ def scan_inputs(names: Iterable[str | Path]) -> InputScan:
 
 
 def read_regular(path: Path) -> bytes:
-    """The bytes of a regular file; InputError for anything else (checked on the open file, so never blocks)."""
+    """The bytes of a regular file; InputError for anything else (checked on the open file, so never blocks) and
+    for a file whose first bytes make it binary (decoding.check_head), before the rest is read."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -107,6 +109,8 @@ def read_regular(path: Path) -> bytes:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise InputError(_kind_reason(mode))
+        check_head(handle.read(HEAD_BYTES))
+        handle.seek(0)  # read whole again rather than joined to the head, which would hold the text twice
         return handle.read()
 
 

@@ -4,7 +4,9 @@ examples, metadata sidecars and evaluation data are read as a corpus is."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,37 @@ def test_a_text_file_with_a_few_stray_nul_bytes_is_text_and_binary_data_is_not(t
     assert result.exit_code == 0 and "Indexed 1 document" in result.output, result.output
     hits = json.loads(runner.invoke(app, ["usages", "bank", "--index", str(index), "--json"]).stdout)
     assert any("\ufffd" in hit["sentence"] for hit in hits) and not any("\x00" in hit["sentence"] for hit in hits)
+
+
+def test_a_large_file_of_nul_bytes_is_skipped_from_its_first_bytes_and_not_called_utf16(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2 GB sparse file named .txt was read whole (66 s, 3.2 GB of memory) before being skipped as binary, and
+    was said to look like UTF-16 text: a file of NULs only has NULs at every position, not at every other."""
+    assert "UTF-16" not in str(pytest.raises(InputError, decode_bytes, b"\x00" * 4096).value)
+    big = tmp_path / "c" / "sparse.txt"
+    big.parent.mkdir()
+    with open(big, "wb") as handle:
+        handle.truncate(1 << 30)  # sparse: a gigabyte of NULs that takes no disk space
+    (tmp_path / "c" / "good.txt").write_text("The bank raised its rates.\n")
+    read_sizes: list[int] = []
+    real_fdopen = os.fdopen
+
+    class Counted(io.BufferedReader):
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            read_sizes.append(len(data))
+            return data
+
+    def fdopen(fd: int, mode: str = "r", *args: object, **kwargs: object) -> io.BufferedReader:
+        return Counted(real_fdopen(fd, "rb", buffering=0)) if mode == "rb" else real_fdopen(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    skipped = read_text_file(big)
+    assert not isinstance(skipped, Document) and skipped.reason == "binary file (contains NUL bytes)"
+    assert max(read_sizes) < 1 << 20, read_sizes
+    monkeypatch.undo()
+    # The file's own bytes were not changed by the sniff: a text file is read whole, from its start.
+    text = tmp_path / "c" / "long.txt"
+    text.write_text("The bank raised its rates. " * 5000)
+    read = read_text_file(text)
+    assert isinstance(read, Document) and read.text == "The bank raised its rates. " * 5000
