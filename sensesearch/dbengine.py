@@ -9,6 +9,7 @@ A read-only PostgreSQL engine runs every transaction READ ONLY and never creates
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +97,13 @@ def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearch
     if any(words in detail.lower() for words in ("readonly database", "read-only transaction")):
         return ReadOnlyError(f"the metadata database {where} cannot be written ({detail}): it is on read-only "
                              "media or protected; nothing more was changed")
+    if any(words in detail.lower() for words in ("disk i/o error", "disk is full")):
+        full = _full_folder(where)
+        if full is not None:
+            # A reader fails so too: SQLite needs room beside the file for its -shm even to read a WAL database.
+            return SenseSearchError(f"the metadata database {where} failed: {detail}: the disk holding {full} is "
+                                    "full (SQLite needs some room beside meta.sqlite even to read it); free disk "
+                                    "space, then run it again")
     damaged = not isinstance(original, dbapi.OperationalError) or any(
         word in detail.lower() for word in ("malformed", "not a database", "corrupt"))
     if not damaged:
@@ -124,6 +132,23 @@ def _domain_error(context: ExceptionContext) -> None:
     error = domain_error(context.original_exception, context.dialect.dbapi, where)
     if error is not None:
         raise error from None
+
+
+FULL_BELOW = 1 << 20
+"""Free bytes below which a SQLite I/O failure is put down to a full disk."""
+
+
+def _full_folder(where: str) -> Path | None:
+    """The folder of the SQLite database `where` names when its disk has less than FULL_BELOW bytes free; else None
+    (another back end, a name that is no URL, or room enough, where an I/O error has some other cause)."""
+    try:
+        database = sqlite_file(where)
+        if database is None:
+            return None
+        stats = os.statvfs(database.parent)
+    except (SenseSearchError, ValueError, OSError, AttributeError):
+        return None
+    return database.parent if stats.f_bavail * stats.f_frsize < FULL_BELOW else None
 
 
 def sqlite_file(url: str) -> Path | None:

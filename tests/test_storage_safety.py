@@ -496,3 +496,28 @@ def test_full_disk_at_the_checksum_write_leaves_no_sum_tmp(tmp_path: Path, monke
         checksums.record(path, "0" * 64)
     monkeypatch.setattr("os.fsync", real_fsync)
     assert not (tmp_path / "vectors.faiss.sum.tmp").exists()
+
+
+def test_a_sqlite_failure_on_a_full_disk_says_the_disk_is_full(tmp_path: Path, fake_settings: EncoderSettings,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a full disk a reader of an index without a -shm file failed with "disk I/O error" alone (SQLite needs room
+    for the -shm even to read), and no reading command worked: the line now says the disk is full."""
+    import os
+
+    from sensesearch import dbengine
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([write_corpus(tmp_path / "c", 2, 3)])
+    url = f"sqlite:///{tmp_path / 'idx' / 'meta.sqlite'}"
+    failure = sqlite3.OperationalError("disk I/O error")
+    roomy = dbengine.domain_error(failure, sqlite3, url)
+    assert roomy is not None and "full" not in str(roomy)  # room enough: the I/O error has another cause
+
+    class Full:
+        f_bavail, f_frsize = 3, 4096
+
+    monkeypatch.setattr(os, "statvfs", lambda _path: Full())
+    error = dbengine.domain_error(failure, sqlite3, url)
+    assert error is not None and "disk I/O error" in str(error)
+    assert f"the disk holding {tmp_path / 'idx'} is full" in str(error) and "free disk space" in str(error)
+    assert dbengine.domain_error(failure, sqlite3, "store") is not None  # no URL to look at: the plain line
