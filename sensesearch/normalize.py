@@ -34,8 +34,8 @@ Case is kept: a cased model reads case, and an uncased model's own tokenizer low
   match of ch. 3.13, definition D146).
 Accents are kept: "café" and "cafe" are different words.
 
-Offsets: `fold` works on extended grapheme clusters (UAX #29, the `regex` module's \\X) after the
-ignorables are removed, each cluster normalised on its own; every folded character records the
+Offsets: `fold` works on extended grapheme clusters (UAX #29, the `regex` module's \\X; white space is a cluster of
+its own, never the base of a stray mark after it) after the ignorables are removed, each cluster normalised on its own; every folded character records the
 cluster of the original it came from, so a folded span maps back to whole clusters of the original
 text. Text that folding leaves as it is maps to itself, widened to whole clusters too: an uncased
 BERT tokenizer strips combining marks (its accent stripping removes category Mn), so its offsets
@@ -67,7 +67,10 @@ _REMOVED = regex.compile(IGNORABLE + r"|(?<=\u00ad)[ \t]*(?:\r\n|[\n\r\x0b\x0c\x
 """What `fold` removes: the ignorables, and a line break after a soft hyphen, which marks where a word was cut at a line
 end (OCR, typeset text): "govern\u00ad\nment" is the word government."""
 _VISIBLE = regex.compile(r"[^\s\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-_CLUSTER = regex.compile(r"\X", regex.DOTALL)
+CLUSTER = regex.compile(r"\s|\X", regex.DOTALL)
+"""An extended grapheme cluster (UAX #29), white space always one of its own: UAX #29 joins the combining marks after
+a space to it (a defective combining sequence, as stray marks from OCR or pasted text are), and a span widened to such
+a cluster took the space into the word (" \u0301bank" for the cased pre-tokenizer word "\u0301bank")."""
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
 _EXTENDS_CLUSTER = regex.compile(r"[\p{M}\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}]")
@@ -114,7 +117,7 @@ class Folded:
 def whole_clusters(text: str, spans: np.ndarray) -> np.ndarray:
     """(n, 2) int32 spans of `text` widened to whole extended grapheme clusters (UAX #29): a start inside a cluster
     moves back to the cluster's first character, an end inside one moves on past its last."""
-    edges = np.fromiter((0, *(m.end() for m in _CLUSTER.finditer(text))), dtype=np.int64)
+    edges = np.fromiter((0, *(m.end() for m in CLUSTER.finditer(text))), dtype=np.int64)
     starts = edges[np.searchsorted(edges, spans[:, 0], side="right") - 1]
     ends = edges[np.searchsorted(edges, spans[:, 1], side="left")]
     return np.stack([starts, ends], axis=1).astype(np.int32)
@@ -137,7 +140,7 @@ def fold(text: str) -> Folded:
     starts: list[int] = []
     ends: list[int] = []
     position = ""
-    for cluster in _CLUSTER.finditer(stripped):
+    for cluster in CLUSTER.finditer(stripped):
         out = unicodedata.normalize("NFKC", cluster.group())
         up = raised(cluster.group())
         if up != position and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():

@@ -19,6 +19,7 @@ _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _IGNORED = regex.compile(IGNORABLE)
 _WORD_CHAR = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}]")
+_MARK = regex.compile(r"\p{M}")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ def _cut_word(text: str, start: int, end: int) -> str | None:
         before, after = edge - 1, edge
         while before >= 0 and _IGNORED.fullmatch(text[before]):
             before -= 1
+        if before >= 0 and _baseless(text, before):
+            # A mark with no letter under it (after white space) is no part of the word after it: an uncased
+            # tokenizer strips it, and the index stores "bank" in "The \u0301bank", which the page marks so.
+            continue
         while after < len(text) and _IGNORED.fullmatch(text[after]):
             after += 1
         if before >= 0 and after < len(text) and _in_word(text[before], raised(text[after])) and _in_word(
@@ -98,6 +103,16 @@ def _cut_word(text: str, start: int, end: int) -> str | None:
                 last += 1
             return fold_text(text[first:last])
     return None
+
+
+def _baseless(text: str, at: int) -> bool:
+    """Whether text[at] is a combining mark with no base: only marks (and ignorables) lie between it and white space
+    or the start of the text."""
+    if not _MARK.fullmatch(text[at]):
+        return False
+    while at >= 0 and (_MARK.fullmatch(text[at]) or _IGNORED.fullmatch(text[at])):
+        at -= 1
+    return at < 0 or text[at].isspace()
 
 
 def _in_word(char: str, level: str) -> bool:

@@ -220,3 +220,29 @@ def test_ascii_word_keys_take_the_full_folding(word: str) -> None:
     characters still goes the whole way (a tab, a NUL)."""
     whole = unicodedata.normalize("NFKC", fold_text(clean_text(word))).casefold()
     assert word_key(word) == whole
+
+
+@pytest.mark.parametrize("sentence", ["The \u0301bank is", "The \u0301bank is \ufb01ne", "The\u00a0\u0301bank is"])
+def test_a_mark_after_white_space_does_not_pull_the_space_into_a_word(sentence: str) -> None:
+    """UAX #29 puts a space and the combining mark after it in one grapheme cluster (a defective combining sequence,
+    as stray marks from OCR or pasted text are), and spans were widened to it: a cased BERT tokenizer's word
+    "\u0301bank" became " \u0301bank", white space and all, stored under a key that starts with a space."""
+    folded = fold(sentence)
+    start = folded.text.index("\u0301")
+    s, e = _span(folded, start, start + 5)
+    assert sentence[s:e] == "\u0301bank"
+    start = folded.text.index("bank")
+    assert sentence[slice(*_span(folded, start, start + 4))] == "bank"
+
+
+def test_a_cased_tokenizer_keeps_white_space_out_of_a_word_that_starts_with_a_mark() -> None:
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    from sensesearch.wordsplit import TokenizerSplitter
+
+    tokenizer = Tokenizer(models.WordPiece({"[UNK]": 0, "The": 1, "is": 2, "bank": 3}, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    sentence = "The \u0301bank is"
+    spans = TokenizerSplitter(tokenizer).word_spans(sentence).tolist()
+    assert [sentence[s:e] for s, e in spans] == ["The", "\u0301bank", "is"]

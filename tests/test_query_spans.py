@@ -196,3 +196,17 @@ def test_a_marker_beside_a_superscript_or_subscript_marks_a_whole_word(query: st
     assert parse_marked(query).word == word
     with pytest.raises(QueryError, match="cuts the word '12'"):
         parse_marked("note\u00b9[[\u00b2]] x")
+
+
+def test_a_stray_mark_after_white_space_is_no_part_of_the_word_marked_after_it() -> None:
+    """An uncased tokenizer strips a combining mark that follows a space (it has no letter to sit on), so the index
+    stores "bank" in "The \u0301bank is", and the page and a KWIC line mark it so; the marker check read the mark as
+    part of the word and refused the index's own word ("the marker cuts the word '\u0301bank'")."""
+    from .test_normalize import _real_planner
+
+    sentence = "The \u0301bank is"
+    s, e = _real_planner().plan([sentence]).spans[0].tolist()[1]
+    assert sentence[s:e] == "bank"
+    assert parse_marked(f"{sentence[:s]}[[{sentence[s:e]}]]{sentence[e:]}").word == "bank"
+    with pytest.raises(QueryError, match="cuts the word"):
+        parse_marked("The [[bank]]\u0301 is")  # a mark on the word's last letter is part of it
