@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+import sensesearch
 from sensesearch import SenseIndex, UsageError
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
@@ -92,3 +96,25 @@ def test_letters_decide_before_case_or_accents_over_the_whole_context() -> None:
     lefts = ["Zany central bank", "The Central bank", "the central bank"]
     assert [h.left for h in sort_hits([hit(s, i) for i, s in enumerate(lefts)], "left")] == [
         "the central ", "The Central ", "Zany central "]
+
+
+NODE = shutil.which("node")
+CONTEXTS = ["the ba\u00adnz", "the ba\u200dnz", "ba\u200bz up", "x\u00b2 b", "H\u2082O\u00b2 in", "bank\u2122 Acme",
+            "ba\u00ad\r\n  nk fell", "\uff22\uff41\uff4e\uff4b \ufb01ne \u216b", "cafe\u0301 \u202ebank\u202c",
+            "\U0001d41b\U0001d41a\U0001d427\U0001d424 \U00020000x \U0001f600y", "a\u034fb c\ufe0fd \u00a0e\u3000f"]
+
+
+@pytest.mark.skipif(NODE is None, reason="no node to run the page's JavaScript")
+def test_the_page_reads_context_words_as_the_command_line_sorts_them() -> None:
+    """The page sorts query hits itself; NFKC alone read "ba\u00adnk" as the words "ba" and "nk", "ba\u200bz" as one
+    word and "x\u00b2" as "x2", where kwicsort (normalize.fold_text) reads "bank", "ba" "z" and "x" "2": the same
+    lines came out in another order on the page than on the command line."""
+    from sensesearch.kwicsort import _CONTEXT_WORD
+    from sensesearch.normalize import fold_text
+
+    script = (Path(sensesearch.__file__).parent / "static" / "text.js").read_text(encoding="utf-8")
+    program = script + "\nconst lines = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n" \
+        "process.stdout.write(JSON.stringify(lines.map(contextWords)));\n"
+    done = subprocess.run([NODE, "-e", program], input=json.dumps(CONTEXTS), capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert json.loads(done.stdout) == [_CONTEXT_WORD.findall(fold_text(text)) for text in CONTEXTS]

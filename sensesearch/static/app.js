@@ -226,12 +226,11 @@ async function currentWord() {
 const flat = (text) => text.replace(/\s+/g, " ");
 const leftOf = (hit) => flat(slicePoints(hit.sentence, 0, hit.start)).trim();
 const rightOf = (hit) => flat(slicePoints(hit.sentence, hit.end)).trim();
-// As kwicsort.context_key: the context's CONTEXT_WORDS words nearest the keyword (runs of letters, marks and digits), NFKC,
-// in Unicode collation order (the root collation of the browser's ICU): every word's letters first, then accents
-// and case, so that a capital decides only between contexts otherwise equal.
+// As kwicsort.context_key: the context's CONTEXT_WORDS words nearest the keyword (text.js contextWords, read from the
+// sentence as it is, not from the flattened cell), in Unicode collation order (the root collation of the browser's
+// ICU): every word's letters first, then accents and case, so that a capital decides only between contexts otherwise
+// equal.
 const CONTEXT_WORDS = 10;  // kwicsort.CONTEXT_WORDS
-const contextWord = /[\p{L}\p{M}\p{N}]+/gu;
-const words = (text) => text.normalize("NFKC").match(contextWord) || [];
 const letters = new Intl.Collator("und", { sensitivity: "base" });
 const collator = new Intl.Collator("und");
 
@@ -248,10 +247,10 @@ const compareWords = (a, b) => compareBy(letters.compare, a, b) || compareBy(col
 function sortedHits() {
   const hits = [...state.hits];
   if (state.sort === "left") {
-    const key = (h) => words(leftOf(h)).reverse().slice(0, CONTEXT_WORDS);
+    const key = (h) => contextWords(slicePoints(h.sentence, 0, h.start)).reverse().slice(0, CONTEXT_WORDS);
     hits.sort((a, b) => compareWords(key(a), key(b)));
   } else if (state.sort === "right") {
-    const key = (h) => words(rightOf(h)).slice(0, CONTEXT_WORDS);
+    const key = (h) => contextWords(slicePoints(h.sentence, h.end)).slice(0, CONTEXT_WORDS);
     hits.sort((a, b) => compareWords(key(a), key(b)));
   }
   return hits;
