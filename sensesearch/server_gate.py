@@ -1,4 +1,5 @@
-"""The checks of an API route that come after routing and before its body is read: the token, then JSON.
+"""The checks of an API route that come after routing and before its body is read: the token, then JSON, then
+the names of the query parameters.
 
 FastAPI reads and validates a body before it runs any dependency, so a token checked by a dependency
 came after a 422 for a malformed body, and a content-type check in middleware came before routing (a
@@ -11,7 +12,10 @@ import hashlib
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_origin
+
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
@@ -21,6 +25,7 @@ from .server_guard import check_token
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON_TYPES = frozenset({"application/json"})
+MANY = (list, tuple, set, frozenset)
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,42 @@ class GuardedRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
+        takes, many = _query_names(self.dependant)
+
         async def guarded(request: Request) -> Response:
             request.app.state.gate.check(request)
+            _check_query(request, takes, many)
             return await handler(request)
 
         return guarded
+
+
+def _query_names(dependant: Dependant) -> tuple[list[str], frozenset[str]]:
+    """The query parameters a route takes (its dependencies' too), and those of them that may repeat (lists)."""
+    takes: list[str] = []
+    many: set[str] = set()
+    for field in dependant.query_params:
+        takes.append(field.alias)
+        if get_origin(field.field_info.annotation) in MANY:
+            many.add(field.alias)
+    for inner in dependant.dependencies:
+        inner_takes, inner_many = _query_names(inner)
+        takes += [name for name in inner_takes if name not in takes]
+        many |= inner_many
+    return takes, frozenset(many)
+
+
+def _check_query(request: Request, takes: list[str], many: frozenset[str]) -> None:
+    """A 422 for a query parameter the route lacks or one given twice that takes one value: FastAPI ignores the
+    first and keeps the last of the second, so `?word=bank&document=x` (a CLI option, not an API one) or
+    `?limt=5` had answered from the whole index or with the default, as an unknown JSON field would have."""
+    errors: list[dict[str, Any]] = []
+    for name in dict.fromkeys(request.query_params.keys()):
+        if name not in takes:
+            known = ", ".join(takes) or "none"
+            errors.append({"type": "extra_forbidden", "loc": ("query", name),
+                           "msg": f"not a parameter of this call (it takes: {known})"})
+        elif name not in many and len(request.query_params.getlist(name)) > 1:
+            errors.append({"type": "too_long", "loc": ("query", name), "msg": "given more than once; give it once"})
+    if errors:
+        raise RequestValidationError(errors)

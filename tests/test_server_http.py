@@ -121,3 +121,20 @@ def test_a_token_is_asked_for_before_the_body_is_read(index_path: Path) -> None:
         assert guarded.post("/api/query", content=b"{not json", headers={**JSON, **token}).status_code == 422
         assert guarded.post("/api/query", content=b"text=x", headers=token).status_code == 415
         assert guarded.delete("/api/info").status_code == 405  # the method is wrong whoever asks
+
+
+def test_a_query_parameter_the_call_lacks_or_repeats_is_a_422(client: TestClient) -> None:  # noqa: F811
+    # As an unknown JSON field is: `document` (a CLI option) or a typo had answered from the whole index.
+    for params in ({"word": "bank", "document": "river.txt"}, {"word": "bank", "limt": "1"}):
+        refused = client.get("/api/usages", params=params)
+        assert refused.status_code == 422, params
+        assert refused.json()["error"].startswith(f"query.{list(params)[1]}: not a parameter of this call")
+        assert "word, limit" in refused.json()["error"]
+    assert client.get("/api/info", params={"x": "1"}).status_code == 422
+    twice = client.get("/api/usages?word=bank&word=river")
+    assert twice.status_code == 422 and twice.json()["error"] == "query.word: given more than once; give it once"
+    # Lists repeat, and every parameter a call has is still taken.
+    listed = client.get("/api/usages", params={"word": "bank", "limit": 1, "sort": "left", "lemma": "false",
+                                               "where": ["path!=nothing", "path!=none"]})
+    assert listed.status_code == 200, listed.text
+    assert client.get("/api/senses", params={"word": "bank", "k": 1, "lemma": "false", "where": "path!=x"}).status_code == 200
