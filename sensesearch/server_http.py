@@ -150,4 +150,11 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers a body json.loads fails on with something other than a JSONDecodeError (bytes that are not
+        # UTF-8, arrays nested past the recursion limit) as a bare 400 "There was an error parsing the body";
+        # it is bad JSON like any other, so it gets that answer.
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            return error_response(422, "the request body is not valid JSON: it is not UTF-8 text")
+        if isinstance(exc.__cause__, RecursionError):
+            return error_response(422, "the request body is not valid JSON: it is nested too deeply")
         return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))

@@ -138,3 +138,12 @@ def test_a_query_parameter_the_call_lacks_or_repeats_is_a_422(client: TestClient
                                                "where": ["path!=nothing", "path!=none"]})
     assert listed.status_code == 200, listed.text
     assert client.get("/api/senses", params={"word": "bank", "k": 1, "lemma": "false", "where": "path!=x"}).status_code == 200
+
+
+@pytest.mark.parametrize("body, why", [(b'{"text": "the [[b\xffank]]"}', "it is not UTF-8 text"),
+                                       (b"[" * 5000 + b"]" * 5000, "it is nested too deeply")])
+def test_a_body_json_cannot_read_is_bad_json_not_a_bare_400(client: TestClient, body: bytes,  # noqa: F811
+                                                            why: str) -> None:
+    response = client.post("/api/query", content=body, headers=JSON)
+    assert response.status_code == 422
+    assert response.json() == {"error": f"the request body is not valid JSON: {why}"}
