@@ -79,6 +79,9 @@ def bind(host: str, port: int) -> socket.socket:
         listener.listen(128)
     except OSError as exc:
         listener.close()
+        if exc.errno in (99, 49, 10049):  # EADDRNOTAVAIL: no interface of this machine has that address
+            raise SenseSearchError(f"cannot listen on {host}: no network interface of this machine has that "
+                                   "address; pick another with --host") from None
         reason = "is already in use" if exc.errno in (98, 48, 10048) else f"cannot be used: {exc.strerror or exc}"
         raise SenseSearchError(f"port {port} on {host} {reason}; pick another with --port") from None
     listener.set_inheritable(True)

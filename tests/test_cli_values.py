@@ -215,6 +215,16 @@ def test_serve_on_a_busy_port_fails_before_loading_and_prints_no_url(built: Path
     assert "http://" not in result.output
 
 
+
+def test_serve_on_an_address_this_machine_lacks_blames_the_host_not_the_port(built: Path,
+                                                                             no_model_load: None) -> None:
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737), never an address of a real interface; the advice had been "pick another
+    # --port", which cannot help.
+    result = runner.invoke(app, ["serve", "--index", str(built), "--host", "192.0.2.1", "--port", "8000"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "no network interface of this machine has that address; pick another with --host" in result.output
+    assert "--port" not in result.output
+
 NOT_UTF8 = "\udcff"  # how Python hands over a command-line byte 0xff (PEP 383)
 
 
