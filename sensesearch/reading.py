@@ -19,7 +19,7 @@ from .arguments import (choice, flag, name_list, one_or_many, optional_number, r
 from .config import IndexConfig
 from .errors import SenseNotFoundError, UsageError
 from .filters import Condition
-from .folder import META_FILE, sqlite_url
+from .folder import sqlite_url
 from .kwicsort import USAGE_SORTS
 from .records import DocumentEntry, Hit, IndexInfo, UsagePage
 from .search import Searcher
@@ -149,7 +149,9 @@ class IndexReading:
         self.refresh()
         counts = self.store.counts()
         enc = self.config.encoder
-        meta_bytes = self.store.size_bytes() if self.config.db_url else _files_size(self.path, META_FILE)
+        # The store's own pages, however it is named: the folder's meta.sqlite and the same file named by a sqlite URL
+        # gave different sizes, as the files counted in the folder took in a reader's -shm (an index into the WAL).
+        meta_bytes = self.store.size_bytes()
         return IndexInfo(path=str(self.path), documents=counts["documents"], sentences=counts["sentences"],
                          occurrences=counts["occurrences"], words=counts["words"], model=enc.model,
                          model_fingerprint=self.config.model_fingerprint, dim=self.config.dim,

@@ -460,3 +460,19 @@ def test_a_sqlite_file_holding_another_index_is_refused_with_advice_that_sqlite_
     # A SQLite URL with schema= is refused, so the advice must name another file instead.
     assert "schema" not in str(refused.value) and "a file of the index's own" in str(refused.value)
     assert not (tmp_path / "b").exists()
+
+
+def test_info_counts_the_same_metadata_bytes_however_the_sqlite_store_is_named(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings) -> None:
+    """The store in the folder and the same store named by an explicit sqlite URL hold the same rows, so `info`
+    gives them one size; and a reader's coordination file (`-shm`, an index into the WAL) is no metadata."""
+    sizes = []
+    for name, url in (("folder", None), ("url", f"sqlite:///{tmp_path / 'elsewhere.sqlite'}")):
+        with SenseIndex.create(tmp_path / name, settings=fake_settings, db_url=url) as index:
+            index.add([bank_corpus])
+        with SenseIndex.open(tmp_path / name, read_only=True) as reader:
+            sizes.append(reader.info().bytes_meta)
+    (tmp_path / "folder" / "meta.sqlite-shm").write_bytes(b"\0" * 32768)
+    with SenseIndex.open(tmp_path / "folder", read_only=True) as reader:
+        sizes.append(reader.info().bytes_meta)
+    assert sizes[0] > 0 and sizes == [sizes[0]] * 3
