@@ -27,6 +27,7 @@ from .filters import Condition, describe_scope, parse_conditions
 from .inventory import Inventory, WordInventory
 from .query import bare_key, parse_marked
 from .kwicsort import USAGE_SORTS, usage_page
+from .normalize import nfc
 from .records import Hit, UsagePage
 from .schema import documents, metadata
 from .tagging import CLASSIFIER_VERSION, classify
@@ -65,12 +66,15 @@ class WordTags:
     key: str
 
     def sense_index(self, name: str) -> int:
-        """Position of sense `name` (-1 for "unassigned"); SenseNotFoundError naming the word's senses when unknown."""
-        if name == "unassigned":
+        """Position of sense `name` (-1 for "unassigned"), read as sense names are stored (inventory.check_name:
+        stripped, NFC); SenseNotFoundError naming the word's senses when unknown."""
+        wanted = nfc(name.strip())
+        if wanted == "unassigned":
             return UNASSIGNED
-        if name not in self.senses:
+        stored = [nfc(s) for s in self.senses]  # names stored before they were put in NFC
+        if wanted not in stored:
             raise SenseNotFoundError(f"{self.word!r} has no sense {name!r} (senses: {', '.join(self.senses)})")
-        return self.senses.index(name)
+        return stored.index(wanted)
 
     def ids_of(self, name: str) -> np.ndarray:
         """Occurrence ids tagged `name` ("unassigned": those below the threshold)."""
@@ -137,6 +141,12 @@ def compute_tags(index: SenseIndex, inventory: WordInventory, key: str = "") -> 
         raise WordNotFoundError(f"{inventory.word!r} does not occur in the index")
     ids = np.concatenate([p[0] for p in parts])
     vectors = np.concatenate([p[1] for p in parts])
+    # A form that is a phrase of stored words (an example marking "bank's" adds the form bank's, whose lemma is bank)
+    # finds usages another form finds too: each usage is tagged once, with the vector of the first form holding it
+    # (the word itself comes first), else it was counted twice in every count and listing.
+    _, first = np.unique(ids, return_index=True)
+    kept = np.sort(first)
+    ids, vectors = ids[kept], vectors[kept]
     order = index.store.corpus_order(ids)
     ids, vectors = ids[order], vectors[order]
     examples, labels = inventory.training()

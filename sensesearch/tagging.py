@@ -23,9 +23,9 @@ from .errors import InputError
 from .evaldata import WsdItem, target_sentence
 from .records import EncodedSentence
 
-CLASSIFIER_VERSION = 2
+CLASSIFIER_VERSION = 3
 """Part of the tag cache key: raise it whenever classify() would tag differently, or its vectors change (2: a pq
-index's usages are read as exact vectors, not decoded codes)."""
+index's usages are read as exact vectors, not decoded codes; 3: a usage two forms find is tagged once)."""
 METHODS = SENSE_METHODS
 DEFAULT_KNN = 5
 ENCODE_CHUNK = 256

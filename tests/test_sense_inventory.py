@@ -280,3 +280,21 @@ def test_examples_of_another_word_never_widen_a_words_usages(tagged: SenseIndex,
     assert added == {"river": 2} and found is not None
     assert "cell" not in found.forms and "banks" in found.forms
     assert "mark 'cell', not a form of 'bank'" in caplog.text
+
+
+def test_a_usage_two_forms_find_is_tagged_once(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """An example marking [[bank's]] made bank's a form of bank (its lemma is bank); the phrase's usages are bank's
+    usages too, so each was tagged, counted and listed twice."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The bank's profits rose sharply.\nWe sat on the bank of the river.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        index.sense("bank").add("finance", ["The [[bank's]] rates rose."])
+        index.sense("bank").add("river", ["We walked along the [[bank]] of the stream."])
+        found = index.sense("bank").inventory()
+        assert found is not None and "bank's" in found.forms
+        tags = index.sense("bank").tags()
+        assert len(tags.ids) == len(set(tags.ids.tolist())) == len(index.usages("bank")) == 2
+        assert sum(index.sense("bank").counts().values()) == 2
+        assert len(index.sense("bank").tagged()) == 2
