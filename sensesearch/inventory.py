@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from .arguments import real_number, whole_number
 from .errors import InputError, SenseNotFoundError, SenseSearchError, UsageError
+from .normalize import nfc
 from .query import bare_key, normalize_form
 from .schema import metadata, settings
 from .store import MetaStore
@@ -123,11 +124,13 @@ class WordInventory:
 
 
 def check_name(name: str) -> str:
-    """A sense name, stripped; InputError when empty, holding ':' (as in word:sense), a control character (a tab,
+    """A sense name, stripped and in NFC; InputError when empty, holding ':' (as in word:sense), a control character (a tab,
     a line break, NUL, a terminal escape) or a lone surrogate, or named "unassigned"; UsageError when not text."""
     if not isinstance(name, str):
         raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
-    clean = name.strip()  # not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced
+    # Not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced. NFC, as --where values
+    # and document names are read: "café" typed decomposed (macOS, some keyboards) is the same sense, not a twin.
+    clean = nfc(name.strip())
     if (not clean or ":" in clean or clean == "unassigned"
             or any(unicodedata.category(c) in ("Cc", "Cs") for c in clean)):
         raise InputError(f"a sense name must be non-empty, without ':' or control characters (tabs, line breaks, "

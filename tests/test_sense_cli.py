@@ -103,6 +103,9 @@ def test_adding_examples_a_sense_already_has_adds_and_reports_none(built: Path, 
     (["sense", "config", "bank", "--method", "knn", "--index", "IDX"], "knn with k=5 lets all 4 examples", 2),
     (["usages", "bank", "--sense", "nope", "--index", "IDX"], "no sense 'nope'", 1),
     (["usages", "zebra", "--sense", "nope", "--index", "IDX"], "no sense inventory", 1),
+    # An empty --sense (an unset shell variable) had listed every usage, as though all were in the sense.
+    (["usages", "bank", "--sense", "", "--index", "IDX"], "name a sense", 2),
+    (["query", "the [[bank]] rose", "--sense", " ", "--index", "IDX"], "name a sense", 2),
 ])
 def test_errors_are_one_line(built: Path, args: list[str], message: str, code: int) -> None:
     """Values the user gave that cannot be used as given are usage errors (exit 2), others exit 1."""
@@ -176,3 +179,19 @@ def test_a_form_the_inventory_tags_finds_its_senses(built: Path) -> None:
                                                            "--json"]).stdout) for word in ("banks", "bank"))
         assert by_form == by_word
     assert by_form and all(h["word"] == "bank" for h in by_form)
+
+
+def test_a_sense_name_in_another_unicode_form_is_the_same_sense(built: Path) -> None:
+    """"café" typed decomposed (e + U+0301) made a second sense printed exactly like the first, and --sense found
+    only the one typed the same way."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    for name in (composed, decomposed):
+        added = runner.invoke(app, ["sense", "add", "bank", name, examples("bank", "finance")[0], "--index", str(built)])
+        assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["sense", "list", "bank", "--index", str(built), "--json"])
+    assert [s["name"] for s in json.loads(listed.stdout)[0]["senses"]].count(composed) == 1
+    for name in (composed, decomposed, f" {decomposed} "):
+        found = runner.invoke(app, ["usages", "bank", "--sense", name, "--index", str(built), "--json"])
+        assert found.exit_code == 0, found.output
+    removed = runner.invoke(app, ["sense", "remove", "bank", decomposed, "--index", str(built)])
+    assert removed.exit_code == 0, removed.output
