@@ -6,7 +6,7 @@ bins while its meaning stays one cluster. This is the "sense frequency over time
 diachronic sense-change studies (e.g. Giulianelli et al. 2020, "Analysing lexical semantic change
 with contextualised word representations", ACL), which concordancers do not offer.
 
-`by` is `year` (the field `year`, else the first four digits of `date`), `decade` (the same,
+`by` is `year` (the field `year`, else the year of an ISO `date`; other dates have none), `decade` (the same,
 in bins of ten), `document` (one bin per document) or any metadata field. Numeric fields are
 binned: one bin per value when there are few values, else equal-width bins of a round width
 (or `bin_width`); empty bins in between are kept, so gaps in the record stay visible. Text
@@ -40,7 +40,9 @@ MAX_EXACT_VALUES = 15
 MAX_BINS = 1_000
 """Bins of one timeline at most: each is a row of the table and a slice of the chart, and all are made, empty or not."""
 TARGET_BINS = 10
-_YEAR = re.compile(r"^\s*(-?\d{1,4})(?!\d)")
+_YEAR = re.compile(r"^\s*(-?\d{1,4})(?:-\d{2}(?:-\d{2}(?:[T ][\d:.]*(?:Z|[+-]\d{2}:?\d{2})?)?)?|s|\.\d*)?\s*$")
+"""A year, an ISO date or date-time (the periods --where reads), a decade (1850s) or a year with a fraction: the year
+is its first digits. Only these: "21/01/1945" and "21 January 1945" had been counted in the year 21."""
 
 
 @dataclass(frozen=True)
