@@ -48,6 +48,8 @@ _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)?$")
 _YEAR = re.compile(r"^\d{4}$")
 _DATE_TEXT = r"^[0-9]{4}-[0-9]{2}"
 """A stored string that is an ISO date of a month or finer, as both regular expression engines read it."""
+_PERIOD_TEXT = r"^[0-9]{4}(-[0-9]{2}|$)"
+"""A stored string that names a period as a date condition reads it: an ISO date (of a month or finer) or a year."""
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _NUMBER_TEXT = r"^[ \t\n\r\f\v]*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,4})?[ \t\n\r\f\v]*$"
 """A stored string that spells a number, as both regular expression engines read it; the white space around it
@@ -218,6 +220,11 @@ class _Field:
         """A string that starts as an ISO date with a month (1945-06...) as it is; NULL otherwise."""
         return case((and_(self.holds("string"), self.value.regexp_match(_DATE_TEXT)), self.value), else_=None)
 
+    def period(self) -> ColumnElement[str]:
+        """A string that is a year or starts as an ISO date (1945, 1945-06...) as it is; NULL otherwise, so that a
+        date condition never compares "unknown" or "21/01/1945" as text (both sorted after 1945-01)."""
+        return case((and_(self.holds("string"), self.value.regexp_match(_PERIOD_TEXT)), self.value), else_=None)
+
     def number(self) -> ColumnElement[Any]:
         """JSON numbers, and strings that spell one (_NUMBER_TEXT, white space around allowed); NULL otherwise.
         PostgreSQL compares them as numeric, which takes 1e400 (float8 refused it, failing the whole query)."""
@@ -244,7 +251,7 @@ def _meta_clause(condition: Condition, field: _Field) -> ColumnElement[bool]:
         # A bare year (1945) is a number and an ISO date both: year>=1945 and date>=1945 alike.
         return or_(numeric, _period_compare(field.date(), op, value)) if _YEAR.match(value) else numeric
     if condition.kind == "date":
-        return _period_compare(field.text(), op, value)
+        return _period_compare(field.period(), op, value)
     left, right = field.text(), literal(nfc(value), String)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 

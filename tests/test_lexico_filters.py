@@ -270,3 +270,22 @@ def test_text_values_labels_and_paths_match_in_either_unicode_form(tmp_path: Pat
         resume = [Path(d).name for d in _documents(index, "path=*/r\u00e9sum\u00e9.txt")]
         assert resume == ["re\u0301sume\u0301.txt"]
         assert [Path(d).name for d in _documents(index, "path=corpus/r\u00e9sum\u00e9.txt")] == resume
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ("date>=1945-01", ["iso"]), ("date>1945-01-21", ["iso"]), ("date<1945-01", ["early", "year"]),
+    ("date>=1945", ["iso", "year"]), ("date!=1945-01", ["dmy", "early", "iso", "unknown", "year"]),
+])
+def test_a_date_condition_never_compares_other_text_as_a_date(tmp_path: Path, fake_settings: EncoderSettings,
+                                                               db_url: str | None, where: str,
+                                                               expected: list[str]) -> None:
+    """date>=1945-01 compared every string as text: "unknown" and "21/01/1945" sort after "1945-01", so both were
+    kept, while date>=1945 (a year) left them out."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    dates = {"iso": "1950-03-01", "unknown": "unknown", "dmy": "21/01/1945", "year": "1945", "early": "1900-01-01"}
+    (corpus / "d.jsonl").write_text("".join(json.dumps({"id": name, "text": "The bank was old.", "date": date}) + "\n"
+                                            for name, date in dates.items()))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+        assert sorted(_documents(index, where)) == expected
