@@ -179,7 +179,7 @@ def _round_width(span: float) -> float:
 
 
 def _label(start: float, width: float, by: str) -> str:
-    if by == "decade":
+    if by == "decade" and width == 10:  # another width (--bin-width 5, or widened) is a range: "1945s" named nothing
         return f"{int(start)}s"
     if width == 1 and float(start).is_integer():
         return str(int(start))

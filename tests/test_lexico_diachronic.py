@@ -98,6 +98,13 @@ def test_bins_are_counted_before_they_are_made() -> None:
     assert width == 500 and len(bins) == 5
 
 
+def test_decade_bins_of_another_width_are_labelled_as_ranges() -> None:
+    """--by decade --bin-width 5 labelled its bins "1945s", "1950s", and a width of 20 "1940s" for 1940-1960."""
+    assert [b[0] for b in make_bins([1945, 1987], "decade")[0]][:2] == ["1940s", "1950s"]
+    assert [b[0] for b in make_bins([1945, 1987], "decade", 5)[0]][:2] == ["1945–1950", "1950–1955"]
+    assert [b[0] for b in make_bins([1945, 1987], "decade", 20)[0]] == ["1940–1960", "1960–1980", "1980–2000"]
+
+
 def test_year_comes_from_a_year_or_date_field() -> None:
     assert field_value({"year": "1945"}, "d", "year") == 1945
     assert field_value({"date": "1961-01-30"}, "d", "decade") == 1961
