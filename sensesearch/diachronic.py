@@ -272,8 +272,8 @@ def plot_timeline(timeline: SenseTimeline, target: str | Path | BinaryIO, kind: 
     from matplotlib.figure import Figure
 
     numeric = timeline.bins and timeline.bins[0].start is not None
-    if not numeric:
-        kind = "bars"
+    if not numeric or sum(1 for b in timeline.bins if b.usages) < 2:
+        kind = "bars"  # an area needs two bins with usages: over one (a single year, say) it had no width, an empty chart
     with chart_fonts():
         figure = Figure(figsize=(10, 6.5), dpi=110, layout="constrained")
         top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
@@ -295,7 +295,8 @@ def plot_timeline(timeline: SenseTimeline, target: str | Path | BinaryIO, kind: 
         top.set_ylim(0, 100)
         top.set_ylabel("share of usages (%)")
         top.set_title(f"Senses of “{timeline.word}” by {timeline.by}: "
-                      f"{sum(b.usages for b in timeline.bins):,} usages in {len(timeline.bins)} bins")
+                      f"{sum(b.usages for b in timeline.bins):,} usages in {len(timeline.bins)} "
+                      f"{'bin' if len(timeline.bins) == 1 else 'bins'}")
         top.legend(title="sense: keywords", loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=9)
         bottom.bar(positions, [b.usages for b in timeline.bins], color="0.55", width=0.85)
         bottom.set_ylabel("usages")

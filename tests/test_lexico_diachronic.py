@@ -139,6 +139,21 @@ def test_charts_are_pngs(shifting_index: Path, tmp_path: Path) -> None:
             assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_an_area_chart_of_one_bin_with_usages_shows_its_shares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every usage dated 1950 (or one year among empty ones): the stacked area had no width, so the chart was blank."""
+    from sensesearch import diachronic
+
+    drawn = []
+    monkeypatch.setattr(diachronic, "save_png", lambda figure, target: drawn.append(figure))
+    timeline = diachronic.SenseTimeline(word="bank", by="year", senses=(1, 2), keywords=(("money",), ("river",)),
+                                        bins=(diachronic.SenseBin("1950", 1950.0, 1951.0, 3, (2, 1)),),
+                                        missing=0, bin_width=1.0)
+    plot_timeline(timeline, tmp_path / "one.png", kind="area")
+    top = drawn[0].axes[0]
+    assert sorted(round(p.get_height()) for p in top.patches) == [33, 67]
+    assert "in 1 bin" in top.get_title()
+
+
 @pytest.mark.parametrize("values, width", [([1990, 2000], 1e-320), ([-1e308, 1e308], None), ([1, float("inf")], None)])
 def test_bins_past_float_range_are_refused_or_skipped_never_a_crash(values: list[float], width: float | None) -> None:
     try:
