@@ -113,9 +113,10 @@ def inventory_of(index: SenseIndex, word: str) -> WordInventory:
 def word_tags(index: SenseIndex, word: str) -> WordTags:
     """Tags of every usage of `word`'s inventory forms, from the cache when it is current, else computed and stored."""
     inventory = inventory_of(index, word)
-    # The vector layout is in the key too: an IVF rebuild re-quantises every stored vector.
+    # The vector layout and its trained code are in the key too: an IVF rebuild re-quantises every stored vector, and
+    # reindex trains a new code over the same documents (the digest of the documents alone had kept old tags).
     # "c": tags listed in corpus order; caches from before, in id order, are made anew.
-    key = f"{CLASSIFIER_VERSION}c:{inventory.revision}:{content_digest(index)}:{index.vectors.describe()}"[:128]
+    key = f"{CLASSIFIER_VERSION}c:{inventory.revision}:{content_digest(index)}:{index.vectors.code_digest()}"[:128]
     memo = _memo.setdefault(index, {})
     cached = memo.get(inventory.word)
     if cached is not None and cached.key == key:

@@ -10,6 +10,7 @@ on a sample for k-means) and re-encoding.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,7 @@ class VectorStore:
         # A loaded trained code counts as trained at its present size: re-trained once the data doubles from here.
         self._trained_size = 0 if self.interim else self.ntotal
         self._deferred = False
+        self._code_digest: tuple[int, str] | None = None
 
     @classmethod
     def create(cls, dim: int, compression: str) -> VectorStore:
@@ -110,6 +112,24 @@ class VectorStore:
             return f"IVF{self.ivf.nlist},{code_name(self.ivf)},nprobe={self.ivf.nprobe}"
         wanted = f" (exact until {min_training(self.compression)} vectors, then {self.compression})" if self.interim else ""
         return f"IDMap2,{code_name(self.code)}{wanted}"
+
+    def code_digest(self) -> str:
+        """A digest of the trained code's parameters (SQ ranges, PQ centroids, and the IVF centroids where codes are
+        residuals): what decoding a stored vector depends on besides its code. `reindex` and `verify --repair` train
+        a new code over the same vectors, which `describe` does not tell apart, so caches of decoded vectors (the
+        sense tags) are keyed by this too. Kept until the store changes (`version`)."""
+        if self._code_digest is None or self._code_digest[0] != self.version:
+            digest = hashlib.sha256(self.describe().encode())
+            code = self.code
+            for name, part in (("sq", "trained"), ("pq", "centroids")):
+                quantizer = getattr(code, name, None)
+                if quantizer is not None:
+                    digest.update(faiss.vector_to_array(getattr(quantizer, part)).tobytes())
+            if self.ivf is not None and self.ivf.by_residual:
+                centroids = self.ivf.quantizer
+                digest.update(centroids.reconstruct_n(0, centroids.ntotal).tobytes())
+            self._code_digest = (self.version, digest.hexdigest()[:24])
+        return self._code_digest[1]
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, assign: Assign | None = None) -> None:
         """Add unit vectors under their occurrence ids (the code is trained when saved, see `settle`);

@@ -298,3 +298,32 @@ def test_a_usage_two_forms_find_is_tagged_once(tmp_path: Path, fake_settings: En
         assert len(tags.ids) == len(set(tags.ids.tolist())) == len(index.usages("bank")) == 2
         assert sum(index.sense("bank").counts().values()) == 2
         assert len(index.sense("bank").tagged()) == 2
+
+
+def test_tags_follow_a_reindex_that_trains_a_new_code(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """reindex trains one SQ8 code over every vector, which changes the decoded vectors but neither the documents nor
+    the layout's name: the cache key stayed the same, and the old tags (5 of 750 senses) were served after it."""
+    import random
+
+    from sensesearch.sensetags import compute_tags, inventory_of
+
+    pick = random.Random(0)
+    words = "money loan river water mud fish interest rate account stream reed heron cash tree grass boat".split()
+
+    def text(n: int) -> str:
+        return "".join(" ".join(pick.choice(words) for _ in range(4)).capitalize() + " bank "
+                       + " ".join(pick.choice(words) for _ in range(5)) + ".\n" for _ in range(n))
+
+    (tmp_path / "a.txt").write_text(text(450))
+    (tmp_path / "b.txt").write_text(text(300))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([tmp_path / "a.txt"])
+        index.add([tmp_path / "b.txt"])  # the code was trained on a.txt's 4,500 vectors, not on all 7,500
+        index.sense("bank").add("finance", ["Money loan [[bank]] interest rate.", "Cash account [[bank]] loan money."])
+        index.sense("bank").add("river", ["River water [[bank]] mud reed.", "Heron stream [[bank]] fish grass."])
+        before = index.sense("bank").tags()
+        index.reindex()
+        after = index.sense("bank").tags()
+        fresh = compute_tags(index, inventory_of(index, "bank"))
+        assert after.key != before.key
+        assert after.sense.tolist() == fresh.sense.tolist() and np.array_equal(after.margin, fresh.margin)
