@@ -24,7 +24,7 @@ from .arguments import real_number, whole_number
 from .errors import InputError, SenseNotFoundError, SenseSearchError, UsageError
 from .normalize import nfc
 from .query import bare_key, normalize_form
-from .schema import metadata, settings
+from .schema import metadata, occurrences, sentences, settings
 from .store import MetaStore
 from .tagging import DEFAULT_KNN, check_method
 
@@ -66,7 +66,7 @@ class Example:
     """One example usage: its sentence, the target's char span in it, its unit vector (dim float32), and origin.
 
     source: "text" (given by the user), "file" (a labelled file) or "cluster" (a stored usage,
-    then occurrence_id names it).
+    then occurrence_id names it while the index holds that usage; None once its document is removed or changed).
     """
 
     text: str
@@ -179,19 +179,25 @@ class Inventory:
             row = conn.execute(select(inventory_words).where(inventory_words.c.word == key)).first()
             if row is None:
                 return None
+            # The usage a cluster example was taken from, as it stands now: its document may have been removed and
+            # the id given to another word's usage since (ids of the last documents are used again).
             found = conn.execute(
                 select(inventory_senses.c.name, inventory_examples.c.text, inventory_examples.c.start,
                        inventory_examples.c.end, inventory_examples.c.vector, inventory_examples.c.source,
-                       inventory_examples.c.occurrence_id)
+                       inventory_examples.c.occurrence_id, sentences.c.text, occurrences.c.start, occurrences.c.end)
                 .join(inventory_examples, inventory_examples.c.sense_id == inventory_senses.c.id, isouter=True)
+                .join(occurrences, occurrences.c.id == inventory_examples.c.occurrence_id, isouter=True)
+                .join(sentences, sentences.c.id == occurrences.c.sentence_id, isouter=True)
                 .where(inventory_senses.c.word == key)
                 .order_by(inventory_senses.c.name, inventory_examples.c.id)).all()
         grouped: dict[str, list[Example]] = {}
-        for name, text, start, end, blob, source, occurrence in found:
+        for name, text, start, end, blob, source, occurrence, now_text, now_start, now_end in found:
             examples = grouped.setdefault(name, [])
             if text is not None:
+                # An id that no longer names this usage is not given: the example (its vector) stays as it was.
+                same = occurrence is not None and (now_text, now_start, now_end) == (text, start, end)
                 examples.append(Example(text, start, end, np.frombuffer(blob, dtype=np.float32).copy(), source,
-                                        None if occurrence is None else int(occurrence)))
+                                        int(occurrence) if same else None))
         return WordInventory(word=row.word, forms=tuple(row.forms), method=row.method, k=row.k,
                              threshold=float(row.threshold), revision=row.revision,
                              senses=tuple(SenseEntry(n, tuple(e)) for n, e in grouped.items()))

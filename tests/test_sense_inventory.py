@@ -327,3 +327,25 @@ def test_tags_follow_a_reindex_that_trains_a_new_code(tmp_path: Path, fake_setti
         fresh = compute_tags(index, inventory_of(index, "bank"))
         assert after.key != before.key
         assert after.sense.tolist() == fresh.sense.tolist() and np.array_equal(after.margin, fresh.margin)
+
+
+def test_a_cluster_examples_id_never_names_another_usage(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """A cluster example keeps the occurrence id it was taken from; once its document was removed, the next document
+    got those ids, and the example named a usage of another word."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("She paid the cheque into the bank on Monday.\nWe sat on the bank of the river.\n")
+    (corpus / "z.txt").write_text("He robbed a bank in Dallas.\nThe bank raised its rates.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        index.sense("bank").add_from_cluster("all", 1, k=1, limit=4)
+        kept = {e.text: e.occurrence_id for e in index.sense("bank").inventory().senses[0].examples}
+        assert all(kept.values()) and len(kept) == 4
+        index.remove([str(corpus / "z.txt")])
+        (corpus / "z.txt").unlink()
+        (corpus / "y.txt").write_text("Zebra horse cow dog cat bird fish sheep goat.\nAnother line of many words here.\n")
+        index.add([corpus])
+        now = {e.text: e.occurrence_id for e in index.sense("bank").inventory().senses[0].examples}
+        by_id = {h.occurrence_id: h.sentence for h in index.usages("bank")}
+        assert {t: i for t, i in now.items() if i is not None} == {t: i for t, i in kept.items() if by_id.get(i) == t}
+        assert now["He robbed a bank in Dallas."] is None
