@@ -41,6 +41,12 @@ class WordSenses:
         if not self.word:
             raise InputError("name a word")
         self._inventory = Inventory(index.store)
+        # A form another word's inventory tags (banks, once an example of bank marked it) means that inventory, as
+        # searches by sense read it: `sense add banks ...` had made a second inventory that hid bank's senses from
+        # `usages banks --sense`, and `sense config banks` found none.
+        owner = self._inventory.covering(self.word)
+        if owner is not None:
+            self.word = owner.word
 
     def inventory(self) -> WordInventory | None:
         """The word's senses and tagging settings, or None when it has none."""

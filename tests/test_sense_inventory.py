@@ -349,3 +349,14 @@ def test_a_cluster_examples_id_never_names_another_usage(tmp_path: Path, fake_se
         by_id = {h.occurrence_id: h.sentence for h in index.usages("bank")}
         assert {t: i for t, i in now.items() if i is not None} == {t: i for t, i in kept.items() if by_id.get(i) == t}
         assert now["He robbed a bank in Dallas."] is None
+
+
+def test_a_form_another_inventory_tags_adds_to_that_inventory(tagged: SenseIndex) -> None:
+    """`sense add banks ...` after an example of bank marked [[banks]] made a second inventory, banks: it hid bank's
+    senses from `usages banks --sense river`, and `sense config banks` said banks had none."""
+    tagged.sense("bank").add("river", ["We sat on the [[banks]] of the stream."])
+    assert "banks" in tagged.sense("bank").inventory().forms
+    found = tagged.sense("banks").add("finance", ["The [[banks]] lent money to farmers."])
+    assert found.word == "bank" and [w.word for w in tagged.sense_words()] == ["bank", "cell"]
+    assert tagged.sense("banks").configure(threshold=0.01).word == "bank"
+    assert tagged.sense("banks").counts() == tagged.sense("bank").counts()
