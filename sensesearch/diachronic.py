@@ -6,7 +6,7 @@ bins while its meaning stays one cluster. This is the "sense frequency over time
 diachronic sense-change studies (e.g. Giulianelli et al. 2020, "Analysing lexical semantic change
 with contextualised word representations", ACL), which concordancers do not offer.
 
-`by` is `year` (the field `year`, else the year of an ISO `date`; other dates have none), `decade` (the same,
+`by` is `year` (the field `year`, else the year a `date` starts with, never a day), `decade` (the same,
 in bins of ten), `document` (one bin per document) or any metadata field. Numeric fields are
 binned: one bin per value when there are few values, else equal-width bins of a round width
 (or `bin_width`); empty bins in between are kept, so gaps in the record stay visible. Text
@@ -40,9 +40,10 @@ MAX_EXACT_VALUES = 15
 MAX_BINS = 1_000
 """Bins of one timeline at most: each is a row of the table and a slice of the chart, and all are made, empty or not."""
 TARGET_BINS = 10
-_YEAR = re.compile(r"^\s*(-?\d{1,4})(?:-\d{2}(?:-\d{2}(?:[T ][\d:.]*(?:Z|[+-]\d{2}:?\d{2})?)?)?|s|\.\d*)?\s*$")
-"""A year, an ISO date or date-time (the periods --where reads), a decade (1850s) or a year with a fraction: the year
-is its first digits. Only these: "21/01/1945" and "21 January 1945" had been counted in the year 21."""
+_YEAR = re.compile(r"^\s*(-?\d{4})(?!\d)|^\s*(-?\d{1,3})(?:-\d{2}(?:-\d{2}(?:[T ].*)?)?|s|\.\d*)?\s*$")
+"""The year a value starts with: four digits, whatever follows (1945-01-21, 1850s, 1850?, 1945/01/21), or fewer
+(-44, 800s) alone or as an ISO date. Not the day of a date written day first: "21/01/1945" and "21 January 1945"
+had been counted in the year 21."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def field_value(meta: dict[str, Any], label: str, by: str, path: str = "") -> An
                 return int(value)
             found = _YEAR.match(str(value))
             if found:
-                return int(found.group(1))
+                return int(found.group(1) or found.group(2))
         return None
     value = meta.get(by[len("meta."):] if by.startswith("meta.") else by)
     return None if isinstance(value, (dict, list)) else value

@@ -113,8 +113,10 @@ def test_year_comes_from_a_year_or_date_field() -> None:
     assert field_value({"date": "-0044-03-15"}, "d", "year") == -44
     assert field_value({"date": "1945-01-21T10:00:00+01:00"}, "d", "year") == 1945
     # A date not written year first has no year here: "21/01/1945" had been counted in the year 21.
-    for odd in ("21/01/1945", "21 January 1945", "1e3", "19450121"):
+    for odd in ("21/01/1945", "21 January 1945", "21.01.1945", "1e3", "19450121"):
         assert field_value({"date": odd}, "d", "year") is None, odd
+    for dated in ("1945/01/21", "1945?", "1945-1950"):
+        assert field_value({"date": dated}, "d", "year") == 1945, dated
     assert field_value({"year": "n.d.", "date": "1961-01-30"}, "d", "year") == 1961
     assert field_value({}, "doc-7", "document") == "doc-7"
     assert field_value({"path": "x"}, "doc-7", "path", "/c/1945.txt") == "/c/1945.txt"  # as --where path= reads it
