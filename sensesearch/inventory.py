@@ -265,8 +265,10 @@ class Inventory:
         found = self.get(word)
         if found is None:
             raise SenseNotFoundError(f"{word!r} has no sense inventory")
-        names = found.sense_names() if name is None else [check_name(name)]
-        if name is not None and names[0] not in found.sense_names():
+        # Stored names compare in NFC too: names stored before check_name put them in NFC may be decomposed.
+        names = (found.sense_names() if name is None
+                 else [n for n in found.sense_names() if nfc(n) == check_name(name)])
+        if not names:
             raise SenseNotFoundError(f"{word!r} has no sense {name!r} (senses: {', '.join(found.sense_names())})")
         with self.store.begin() as conn:
             ids = list(conn.execute(select(inventory_senses.c.id).where(
