@@ -216,10 +216,13 @@ def note_cut(page: sensesearch.UsagePage, how: str) -> None:
 
 
 SHELL_HELP = """Type a sentence with one [[marked]] word to search (the model stays loaded). Commands:
-  :usages WORD       list WORD's usages (k x 5) :k N             hits per query (now {k})
-  :any on|off        any-word search ({any})     :sort score|left|right   order of lines ({sort})
-  :documents         list the documents         :help             this text
-  :quit              leave (or Ctrl+D)"""
+  :usages WORD              list WORD's usages (k x 5)
+  :k N                      hits per query (now {k})
+  :any on|off               any-word search ({any})
+  :sort score|left|right    order of lines ({sort})
+  :documents                list the documents
+  :help                     this text
+  :quit                     leave (or Ctrl+D)"""
 
 
 @app.command()

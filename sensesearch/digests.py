@@ -282,7 +282,8 @@ def content_problems(conn: Connection, shown: int = SHOWN) -> tuple[list[tuple[s
     notes = []
     unchecked = [d for d in damaged if d.digest is None]
     if unchecked:
-        notes.append(f"{len(unchecked)} documents have no content digest and were not checked")
+        notes.append(f"not checked, having no content digest: {len(unchecked)} "
+                     f"{'document' if len(unchecked) == 1 else 'documents'}")
     changed = [d for d in damaged if d.digest is not None]
     for damage in changed[:shown]:
         what = (f"{damage.label!r}: its stored sentences, offsets or words no longer match the digest written with "

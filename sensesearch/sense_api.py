@@ -201,7 +201,8 @@ def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_wo
     """`query --sense`: SENSE or WORD:SENSE (WORD defaults to the marked word, or the word whose inventory tags it
     as one of its forms); same-word search only, over every form the inventory tags (so --lemma adds nothing)."""
     if any_word:
-        raise QueryError("a sense belongs to one word: search by sense without any-word")
+        # Two options that cannot go together: a usage error (exit 2), refused before the model loads.
+        raise UsageError("a sense belongs to one word: search by sense without any-word")
     word, name = sense_of_query(text, sense)
     return index.sense(word).query(text, name, k=k, documents=documents, where=where)
 

@@ -268,3 +268,21 @@ def test_the_digest_format_stays_the_one_stored_digests_were_written_in() -> Non
     assert digest_of_rows(row, sentence_rows, iter(occurrence_rows)) == \
         "d42248c7fbdebf1e96f526e9c4c86cd17f9bb09eb0bf4cbf62b33c139ff5c44c"
     assert digest_of_rows(row, [], []) == "dc2c77f708a8de41a6ee6eb54bd09fb89253e1bf4628d278de77f5d5376d8fc9"
+
+
+@pytest.mark.parametrize("nulled, note", [(1, "1 document"), (2, "2 documents")])
+def test_documents_without_a_digest_are_counted_in_good_english(tmp_path: Path, bank_corpus: Path,
+                                                                fake_settings: EncoderSettings, nulled: int,
+                                                                note: str) -> None:
+    """verify's note had read "1 documents have no content digest"."""
+    from sensesearch.digests import content_problems
+
+    target = build(tmp_path, bank_corpus, fake_settings)
+    change(target, f"UPDATE documents SET digest = NULL WHERE id IN (SELECT id FROM documents LIMIT {nulled})")
+    store = MetaStore(f"sqlite:///{target / 'meta.sqlite'}", read_only=True)
+    try:
+        with store.engine.connect() as conn:
+            _, notes = content_problems(conn)
+    finally:
+        store.close()
+    assert notes == [f"not checked, having no content digest: {note}"]

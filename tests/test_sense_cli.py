@@ -106,6 +106,8 @@ def test_adding_examples_a_sense_already_has_adds_and_reports_none(built: Path, 
     # An empty --sense (an unset shell variable) had listed every usage, as though all were in the sense.
     (["usages", "bank", "--sense", "", "--index", "IDX"], "name a sense", 2),
     (["query", "the [[bank]] rose", "--sense", " ", "--index", "IDX"], "name a sense", 2),
+    # Options that cannot go together are a usage error, as every other such pair is (it had exited 1).
+    (["query", "the [[bank]] rose", "--sense", "river", "--any-word", "--index", "IDX"], "without any-word", 2),
 ])
 def test_errors_are_one_line(built: Path, args: list[str], message: str, code: int) -> None:
     """Values the user gave that cannot be used as given are usage errors (exit 2), others exit 1."""

@@ -14,7 +14,14 @@ const state = { hits: [], sort: "score", label: "", token: null, words: new Map(
 function takeToken() {
   const match = location.hash.match(/token=([^&]+)/);
   if (match) {
-    sessionStorage.setItem("sensesearch-token", decodeURIComponent(match[1]));
+    // A hand-typed fragment may not decode (%E0%A4%A): the page must still start, and the server then asks for the token.
+    let token = match[1];
+    try {
+      token = decodeURIComponent(token);
+    } catch (error) {
+      if (!(error instanceof URIError)) throw error;
+    }
+    sessionStorage.setItem("sensesearch-token", token);
     history.replaceState(null, "", location.pathname + location.search);
   }
   state.token = sessionStorage.getItem("sensesearch-token");
