@@ -251,7 +251,7 @@ class TransformerEncoder(PlannedEncoder):
 
 
 class HFLayerForward:
-    """The LayerForward of a Hugging Face model: all hidden states out, the chosen ones listed (no stacked copy).
+    """The LayerForward of a Hugging Face model: all hidden states out, the chosen ones stacked.
 
     fp16/bf16 run under torch autocast (weights stay float32; matrix products in half precision,
     layer norms and softmax in float32), the way the issue-12 H200 figures were measured.
@@ -271,7 +271,7 @@ class HFLayerForward:
                                                     enabled=self.autocast is not None):
             hidden = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
             first = hidden[self.layers[0]]
-            return [hidden[layer].to(first.dtype) for layer in self.layers]
+            return torch.stack([hidden[layer].to(first.dtype) for layer in self.layers])
 
 
 def quantize_linear_int8(model: Any) -> Any:

@@ -293,8 +293,7 @@ class Ingestor:
         if not len(chosen):
             vectors = np.zeros((0, 0), dtype=np.float32)
         elif isinstance(encoded, EncodedChunk) and len(encoded.vectors) == n_words:
-            # Every word kept (the common case) needs no copy of the chunk's vectors.
-            vectors = encoded.vectors if len(chosen) == n_words else encoded.vectors[chosen]
+            vectors = encoded.vectors[chosen]
         else:
             vectors = np.concatenate([enc.vectors for enc in encoded])[chosen]
         self.writer.add(new_words, sentence_rows, occurrence_rows, ids, vectors)
