@@ -11,12 +11,11 @@ import numpy as np
 import regex
 
 from .errors import QueryError
-from .normalize import IGNORABLE, clean_text, fold_text, raised, word_key
+from .normalize import CLUSTER, IGNORABLE, clean_text, fold_text, raised, word_key
 from .records import EncodedSentence
 from .segment import sentence_holding
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
-_CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _IGNORED = regex.compile(IGNORABLE)
 _WORD_CHAR = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}]")
 _MARK = regex.compile(r"\p{M}")
@@ -140,7 +139,7 @@ def bare_word(text: str) -> str:
     """`text` without the white space, punctuation and symbols around it (whole grapheme clusters that
     `is_punctuation`), so "bank.", "(bank)" and “bank” ask for the word bank as the index stores it; text of
     nothing else is left as it is."""
-    clusters = _CLUSTER.findall(text)
+    clusters = CLUSTER.findall(text)
     first = next((i for i, c in enumerate(clusters) if not is_punctuation(c)), None)
     if first is None:
         return text
