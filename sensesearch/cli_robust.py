@@ -18,7 +18,8 @@ from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, W
 @guarded
 def verify(
     index: IndexOption = Path(DEFAULT_INDEX),
-    repair: Annotated[bool, typer.Option("--repair", help="Drop stray vectors and documents that cannot be "
+    repair: Annotated[bool, typer.Option("--repair", help="Re-encode lost vectors from the stored sentences, "
+                                                           "drop stray vectors and documents that cannot be "
                                                            "trusted, so that `index` redoes them.")] = False,
     no_model: Annotated[bool, typer.Option("--no-model", help="Do not load the model to compare its "
                                                                "fingerprint with the index's.")] = False,

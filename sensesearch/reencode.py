@@ -1,6 +1,7 @@
 """Re-encode an index's vectors from the sentences its metadata store already holds (no corpus files needed).
 
-Used by `verify --repair` when the vector codec cannot tell usages apart, and by SenseIndex.reindex.
+Used by `verify --repair` when the vector codec cannot tell usages apart or some documents' vectors are lost,
+and by SenseIndex.reindex.
 Each stored occurrence names its sentence and its row (`position`) in the encoder's output for that
 sentence; the fresh vector is taken from that row, after checking that the encoder still finds the
 same word there (same character span), so a changed model or tokenizer is reported, not stored.
@@ -8,10 +9,10 @@ same word there (same character span), so a changed model or tokenizer is report
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from .ivf import Assign
 from .rescore import Encode, stored_row_vector
@@ -31,18 +32,37 @@ def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: s
     Memory: exact (fp16) codes of every vector until the codec is trained once at the end.
     """
     fresh = VectorStore.create(dim, compression)
-    last = 0
     done = 0
+    for ids, vectors, n_sentences in encoded_occurrences(store, encode, dim):
+        fresh.add(ids, vectors)
+        done += n_sentences
+        if progress:
+            progress(done)
+    fresh.train_codec()
+    fresh.fit_layout(assign)
+    return fresh
+
+
+def encoded_occurrences(store: MetaStore, encode: Encode, dim: int,
+                        documents: Sequence[int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+    """Fresh vectors of the stored occurrences, of every document or of `documents` (ids) only, a batch of
+    SENTENCES_PER_BATCH sentences at a time: (occurrence ids (n,) int64, unit vectors (n, dim) float32, sentences).
+
+    Raises ConfigMismatchError when the encoder no longer finds a stored word at its stored span.
+    """
+    chosen = true() if documents is None else sentences.c.document_id.in_(list(documents))
+    last = -1
     with store.engine.connect() as conn:
         while True:
-            batch = conn.execute(select(sentences.c.id, sentences.c.text).where(sentences.c.id > last)
+            batch = conn.execute(select(sentences.c.id, sentences.c.text).where(chosen, sentences.c.id > last)
                                  .order_by(sentences.c.id).limit(SENTENCES_PER_BATCH)).all()
             if not batch:
-                break
+                return
             last = int(batch[-1][0])
             rows = conn.execute(select(occurrences.c.id, occurrences.c.sentence_id, occurrences.c.position,
                                        occurrences.c.start, occurrences.c.end)
-                                .where(occurrences.c.sentence_id.between(int(batch[0][0]), last))
+                                .select_from(occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id))
+                                .where(chosen, occurrences.c.sentence_id.between(int(batch[0][0]), last))
                                 .order_by(occurrences.c.id)).all()
             at = {int(sentence_id): i for i, (sentence_id, _) in enumerate(batch)}
             encoded = encode([text for _, text in batch])
@@ -51,10 +71,4 @@ def reencoded_vectors(store: MetaStore, encode: Encode, dim: int, compression: s
             for i, (occurrence_id, sentence_id, position, start, end) in enumerate(rows):
                 vectors[i] = stored_row_vector(encoded[at[int(sentence_id)]], position, start, end,
                                                occurrence_id, sentence_id)
-            fresh.add(ids, vectors)
-            done += len(batch)
-            if progress:
-                progress(done)
-    fresh.train_codec()
-    fresh.fit_layout(assign)
-    return fresh
+            yield ids, vectors, len(batch)

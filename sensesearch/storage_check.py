@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexCorruptError, SenseSearchError
-from .reencode import Encode, reencoded_vectors
+from .reencode import Encode, encoded_occurrences, reencoded_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
 from .store import MetaStore
@@ -186,7 +186,7 @@ def check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], fou
 def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
     names = [repr(by_id[i].label) if i in by_id else f"document id {i}" for i in doc_ids[:SHOWN]]
     more = f" and {len(doc_ids) - SHOWN} more" if len(doc_ids) > SHOWN else ""
-    return f"{len(doc_ids)} document{'s' if len(doc_ids) != 1 else ''}: " + ", ".join(names) + more
+    return f"{_count(len(doc_ids))}: " + ", ".join(names) + more
 
 
 def reencode(folder: Path, config: IndexConfig, store: MetaStore, encoder: Callable[[], Encode]) -> str:
@@ -212,10 +212,38 @@ def _bytes_changed(folder: Path) -> bool:
     return computable and checksums.mismatch(path) is not None
 
 
+def _reencoded_documents(config: IndexConfig, store: MetaStore, found: Findings, untrusted: set[int],
+                         encoder: Callable[[], Encode], actions: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fresh vectors for the documents whose rows are sound but whose vectors were lost or doubled, made from the
+    stored sentences before anything is written (a failed encode leaves the disk as it was).
+
+    The rows are the record of what was indexed, and vectors are remade from them as a lost vectors file is; only
+    when the model cannot remake them (not loadable, or its weights or word spans changed) are the documents added
+    to `untrusted`, to be dropped and indexed again, as the action says.
+    """
+    lost = sorted({i for p in found.problems if p.kind == "vectors" for i in p.documents} - untrusted)
+    if not lost:
+        return []
+    try:
+        fresh = [(ids, values) for ids, values, _ in encoded_occurrences(store, encoder(), config.dim, lost)]
+    except SenseSearchError as exc:
+        untrusted.update(lost)
+        actions.append(f"could not re-encode the vectors lost from {_count(len(lost))} ({exc})")
+        return []
+    actions.append(f"re-encoded {sum(len(ids) for ids, _ in fresh)} vectors of {_count(len(lost))} whose vectors "
+                   "were lost or doubled, from the stored sentences")
+    return fresh
+
+
+def _count(documents: int) -> str:
+    return f"{documents} document{'s' if documents != 1 else ''}"
+
+
 def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore | None,
             docs: list[DocumentRow], found: Findings,
             encoder: Callable[[], Encode]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Rows of untrusted documents and orphans go first (committed), then every vector without a row."""
+    """Rows of untrusted documents and orphans go first (committed), then every vector without a row; documents whose
+    only fault is lost or doubled vectors keep their rows and get fresh vectors (`_reencoded_documents`)."""
     actions: list[str] = []
     changed = vectors is not None and _bytes_changed(folder)
     if changed:
@@ -240,7 +268,8 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
         vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
         found.problems = [p for p in found.problems if p.kind != "vectors"]
         check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)
-    untrusted = {i for p in found.problems for i in p.documents}
+    untrusted = {i for p in found.problems if p.kind != "vectors" for i in p.documents}
+    fresh = _reencoded_documents(config, store, found, untrusted, encoder, actions)
     dropped = [d for d in docs if d.id in untrusted]
     with store.begin() as conn:
         for doc in dropped:
@@ -257,14 +286,18 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
     if found.orphan_occurrences or found.orphan_sentences:
         actions.append(f"deleted {len(found.orphan_sentences)} orphan sentences and "
                        f"{len(found.orphan_occurrences)} orphan occurrences")
+    # What is left of the re-encoded documents' vectors goes first, so that the count below is of vectors dropped.
+    vectors.remove(np.concatenate([ids for ids, _ in fresh]) if fresh else np.empty(0, dtype=np.int64))
     stored = vectors.ids()
     unique, counts = np.unique(stored, return_counts=True)
     rows = np.asarray(store.all_occurrence_ids(), dtype=np.int64)
     drop = np.union1d(np.setdiff1d(unique, rows, assume_unique=True), unique[counts > 1])
     removed = vectors.remove(drop)
+    for ids, values in fresh:
+        vectors.add(ids, values)
     # As every writer does, lay the store out as its size calls for (a killed ingest can leave one exhaustive).
     laid_out = vectors.fit_layout()
-    if laid_out or removed or not (folder / VECTORS_FILE).exists():
+    if laid_out or removed or fresh or not (folder / VECTORS_FILE).exists():
         vectors.save(folder / VECTORS_FILE)
     if removed:
         actions.append(f"removed {removed} vectors without a trustworthy occurrence row")

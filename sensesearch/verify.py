@@ -54,7 +54,8 @@ class VerifyReport:
 
 def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = True,
                  device: str | None = None) -> VerifyReport:
-    """Check the index at `path`; with `repair`, drop untrusted vectors and documents, then check again."""
+    """Check the index at `path`; with `repair`, re-encode lost vectors, drop untrusted vectors and documents, then
+    check again."""
     folder = Path(path)
     config = read_index_config(folder)
     if config.db_url is None and not (folder / META_FILE).is_file():

@@ -13,8 +13,10 @@ from sqlalchemy import delete, insert
 from typer.testing import CliRunner
 
 from sensesearch import IndexCorruptError, SenseIndex
+from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings, IndexConfig
+from sensesearch.errors import ModelLoadError
 from sensesearch.index import acquire_write_lock
 from sensesearch.schema import occurrences, sentences
 from sensesearch.vectors import VECTORS_FILE, VectorStore
@@ -63,7 +65,7 @@ def test_sound_index_verifies(built: tuple[Path, Path]) -> None:
     assert text.exit_code == 0 and "sound" in text.stdout
 
 
-def test_stray_and_duplicate_vectors_are_found_and_dropped(built: tuple[Path, Path]) -> None:
+def test_stray_and_duplicate_vectors_are_found_and_mended(built: tuple[Path, Path], tmp_path: Path) -> None:
     target = built[1]
     top = max(VectorStore.load(target / VECTORS_FILE).ids())
     _edit_vectors(target, lambda s: s.add(np.array([top + 1, top + 2, 3]), np.ones((3, 32), dtype=np.float32)))
@@ -75,11 +77,28 @@ def test_stray_and_duplicate_vectors_are_found_and_dropped(built: tuple[Path, Pa
     assert "2 problems:" in text.stdout and "--repair" in text.stdout
     code, repaired = _verify(target, "--repair")
     assert code == 0 and repaired["sound"], repaired
-    assert len(repaired["dropped_documents"]) == 1  # the document holding occurrence 3 had two vectors for it
+    # The document holding occurrence 3 had two vectors for it: its rows are sound, so it keeps them and its
+    # vectors are made anew from its stored sentences (it used to be dropped, to be indexed again).
+    assert repaired["dropped_documents"] == [] and repaired["documents"] == 8, repaired
+    assert any(a.startswith("re-encoded ") and "of 1 document whose" in a for a in repaired["repaired"]), repaired
+    assert "removed 2 vectors without a trustworthy occurrence row" in repaired["repaired"], repaired
     assert repaired["occurrences"] == repaired["vectors"]
+    assert _same_vectors_as_fresh(built[0], target, tmp_path) == 1.0
 
 
-def test_missing_vectors_stop_a_writer_and_repair_drops_the_document(
+def _same_vectors_as_fresh(corpus: Path, target: Path, tmp_path: Path) -> float:
+    """The share of `target`'s vectors equal (by id) to those of a fresh build of `corpus` (flat codes: exact)."""
+    settings = IndexConfig.load(target).encoder
+    with SenseIndex.create(tmp_path / "fresh", settings=settings, compression="flat") as fresh:
+        fresh.add([corpus])
+    got, expected = VectorStore.load(target / VECTORS_FILE), VectorStore.load(tmp_path / "fresh" / VECTORS_FILE)
+    ids = np.sort(got.ids())
+    assert np.array_equal(ids, np.sort(expected.ids()))
+    same = [np.allclose(got.index.reconstruct(int(i)), expected.index.reconstruct(int(i)), atol=1e-6) for i in ids]
+    return sum(same) / len(same)
+
+
+def test_missing_vectors_stop_a_writer_and_repair_encodes_them_again(
         built: tuple[Path, Path], tmp_path: Path, fake_settings: EncoderSettings) -> None:
     corpus, target = built
     with SenseIndex.open(target, read_only=True) as index:
@@ -91,7 +110,33 @@ def test_missing_vectors_stop_a_writer_and_repair_drops_the_document(
     assert code == 1 and "3 occurrences have no vector" in report["problems"][0]["detail"]
     assert victim.label in report["problems"][0]["detail"]
     code, repaired = _verify(target, "--repair")
-    assert code == 0 and repaired["dropped_documents"] == [victim.label]
+    # The rows are the record of what was indexed: the lost vectors are made anew, no document is dropped.
+    assert code == 0 and repaired["sound"] and repaired["dropped_documents"] == [], repaired
+    assert f"re-encoded {victim.n_occurrences} vectors of 1 document whose vectors were lost or doubled, " \
+           "from the stored sentences" in repaired["repaired"], repaired
+    assert _same_vectors_as_fresh(corpus, target, tmp_path) == 1.0
+    with SenseIndex.open(target) as index:
+        assert index.add([corpus]).documents_unchanged == 8
+
+
+def test_repair_drops_documents_whose_lost_vectors_the_model_cannot_remake(
+        built: tuple[Path, Path], tmp_path: Path, fake_settings: EncoderSettings,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, target = built
+    with SenseIndex.open(target, read_only=True) as index:
+        victim = index.store.all_documents()[2]
+    _edit_vectors(target, lambda s: s.remove_range(victim.first_occurrence, victim.first_occurrence + 3))
+
+    def unavailable(*_: object) -> None:
+        raise ModelLoadError("fake:test is not on this machine")
+
+    available = encoder_module.ENCODER_FACTORIES["fake"]
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", unavailable)
+    code, repaired = _verify(target, "--repair", "--no-model")
+    assert code == 0 and repaired["dropped_documents"] == [victim.label], repaired
+    assert "could not re-encode the vectors lost from 1 document (fake:test is not on this machine)" \
+        in repaired["repaired"], repaired
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", available)
     _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
 
 
