@@ -70,6 +70,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "bare_word": ("query", "bare_word"),
     "check_paths": ("corpus", "check_paths"),
     "check_names": ("inputs", "check_names"),
+    "InputScan": ("inputs", "InputScan"),
     "check_seed": ("arguments", "check_seed"),
     "check_number": ("arguments", "real_number"),
     "parse_condition": ("filters", "parse_condition"),
@@ -126,7 +127,7 @@ if TYPE_CHECKING:
     from .filters import parse_condition, parse_conditions
     from .arguments import check_seed
     from .arguments import real_number as check_number
-    from .inputs import check_names, path_text
+    from .inputs import InputScan, check_names, path_text
     from .evaldata import read_coarsewsd, read_wic
     from .evaluate import DEFAULT_KNN, evaluate_coarsewsd, evaluate_wic
     from .evaluate import METHODS as EVAL_METHODS

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 import sensesearch
-from sensesearch import Document, IngestReport, SenseSearchError, Skipped
+from sensesearch import Document, IngestReport, InputScan, SenseSearchError, Skipped
 
 from .cli import app, err, guarded, plural
 from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption,
@@ -84,7 +84,7 @@ def index(
     if existing is not None:  # a setting the index does not have: one line, before the model loads
         sensesearch.check_reopen(index, existing, asked, compression=value(compression), db_url=db,
                                  lemma_language=lemma_language)
-    total = None if STDIN in paths else _total_bytes(paths)
+    total = None if STDIN in paths else _total_bytes(scan)
     made = _Undo(index) if existing is None else None
     with progress, _skips_listed_once(not quiet):
         progress.phase("loading the model")
@@ -96,7 +96,7 @@ def index(
             undo = made if target.created else None
             try:
                 with sensesearch.open_engine(engine, target, address, workers, quiet=quiet) as chunk_encoder:
-                    report = _add(target, paths, progress, total, chunk_encoder)
+                    report = _add(target, scan, progress, total, chunk_encoder)
                 indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
                 if report.skipped and not indexed:
                     first = report.skipped[0]
@@ -128,11 +128,11 @@ def _skips_listed_once(listed: bool) -> Iterator[None]:
             handler.removeFilter(unlisted)
 
 
-def _total_bytes(paths: list[str]) -> int:
-    return sum(item.stat().st_size for item in sensesearch.input_files(paths) if isinstance(item, Path))
+def _total_bytes(scan: InputScan) -> int:
+    return sum(path.stat().st_size for path in scan.files)
 
 
-def _add(target: sensesearch.SenseIndex, paths: list[str], progress: CommandProgress, total: int | None,
+def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgress, total: int | None,
          chunk_encoder: object) -> IngestReport:
     """Encode with a bar over the input's bytes; `done` counts finished input files, plus the current one's text."""
     started = [0.0]
@@ -165,7 +165,7 @@ def _add(target: sensesearch.SenseIndex, paths: list[str], progress: CommandProg
     target.prepare_to_add()  # loaded here, so that the encoding phase's clock starts after it
     progress.phase("reading and encoding", total=total, unit="bytes")
     started[0] = time.perf_counter()
-    return target.add(paths, progress=update, chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
+    return target.add(scan, progress=update, chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
                       phase=progress.phase, read=read)
 
 

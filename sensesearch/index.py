@@ -20,7 +20,7 @@ from .errors import UsageError
 from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, check_word_rules,  # noqa: F401
                      read_index_config, sqlite_url)
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
-from .inputs import STDIN
+from .inputs import STDIN, InputScan
 from .lemmas import lemmatizer
 from .opening import IndexOpening
 from .reading import IndexReading
@@ -120,14 +120,15 @@ class SenseIndex(IndexOpening, IndexReading):
 
     # ---- writing -------------------------------------------------------------------------------
 
-    def add(self, paths: str | Path | Iterable[str | Path], progress: ProgressCallback | None = None,
+    def add(self, paths: str | Path | Iterable[str | Path] | InputScan, progress: ProgressCallback | None = None,
             stdin: BinaryIO | None = None, chunk_encoder: ChunkEncoder | None = None,
             phase: Callable[[str], None] | None = None,
             read: Callable[[Iterable[Document | Skipped]], Iterable[Document | Skipped]] | None = None
             ) -> IngestReport:
         """Index files, folders (recursively) and "-" (stdin); unchanged documents are not indexed twice.
 
-        One path is a list of one. `chunk_encoder` replaces in-process encoding (e.g.
+        One path is a list of one; the scan check_paths made of the paths is taken for them (not made again).
+        `chunk_encoder` replaces in-process encoding (e.g.
         sensesearch.ray_engine.RayChunkEncoder); `phase` as for add_documents; `read`, a pass-through of the
         documents read (a front end's byte progress). The report's `absent` names what was indexed before from these
         paths and not read now (catalog.absent_documents). UsageError for an argument that is no path or list of
@@ -135,12 +136,12 @@ class SenseIndex(IndexOpening, IndexReading):
         """
         from .catalog import absent_documents
 
-        paths = name_list(paths, "paths") or []
+        scan = paths if isinstance(paths, InputScan) else check_paths(name_list(paths, "paths") or [])
+        paths = scan.names
         if stdin is not None and (isinstance(stdin, io.TextIOBase) or not callable(getattr(stdin, "read", None))):
             # Bytes are decoded as files are (decoding.py); a text stream's str failed inside with a TypeError.
             raise UsageError(f"stdin must be a binary stream such as sys.stdin.buffer or io.BytesIO, not {stdin!r}")
-        check_paths(paths)
-        items = read_corpus(paths, stdin=stdin)
+        items = read_corpus(scan, stdin=stdin)
         keys: set[str] = set()
         report = self.add_documents(noting_keys(read(items) if read else items, keys), progress=progress,
                                     chunk_encoder=chunk_encoder, phase=phase)

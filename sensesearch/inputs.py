@@ -29,10 +29,12 @@ _NOT_BYTES = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 @dataclass
 class InputScan:
-    """The regular files to read, in a stable order (Path("-") for stdin), and the inputs left out, with why."""
+    """The regular files to read, in a stable order (Path("-") for stdin), the inputs left out, with why, and the
+    names the scan was made of."""
 
     files: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
 
 def path_text(path: str | Path) -> str:
@@ -77,9 +79,9 @@ def scan_inputs(names: Iterable[str | Path]) -> InputScan:
     Inside folders only files with a corpus suffix are considered; symbolic links to folders are
     not followed there (as `grep -r` does), but named on the command line they are.
     """
-    scan = InputScan()
+    scan = InputScan(names=check_names(names))
     missing: list[str] = []
-    for name in check_names(names):
+    for name in scan.names:
         if name == STDIN:
             scan.files.append(Path(STDIN))
             continue

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 class StoreWriter:
     """One write session over an occurrence store (use it as a context manager: a failure rolls back).
 
-    The ingest loop needs only this: `next_ids`, `word_ids`, `document_by_key`, `replace`, `add`,
+    The ingest loop needs only this: `next_ids`, `word_ids`, `documents_by_keys`, `replace`, `add`,
     `add_document`, `checkpoint`, `ntotal`. Ids are the caller's to hand out from `next_ids` on;
     `add` checks they stay inside the store's id range. `assign` chooses the lists of vectors added to
     an IVF store (see ivf.py); `phase` hears the name of each slow step of the last checkpoint.
@@ -118,9 +118,9 @@ class StoreWriter:
         """Vectors held, committed or not, once the writes given so far have run (the lane may still be adding them)."""
         return self.given_vectors
 
-    def document_by_key(self, key: str) -> DocumentRow | None:
-        """The committed document stored under `key`, if any."""
-        return self.meta.document_by_key(key)
+    def documents_by_keys(self, keys: Sequence[str]) -> dict[str, DocumentRow]:
+        """The committed documents stored under `keys`, by key."""
+        return self.meta.documents_by_keys(keys)
 
     def document_meta(self, document_id: int) -> dict[str, Any]:
         """The committed metadata fields of a document."""

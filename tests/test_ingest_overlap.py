@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensesearch import SenseIndex
+from sensesearch import SenseIndex, ingest
 from sensesearch.config import EncoderSettings
 from sensesearch.corpus import read_corpus
 from sensesearch.encoder import runs_on_host
@@ -134,12 +134,12 @@ def test_document_lookups_never_wait_for_a_chunk_being_written(tmp_path: Path, f
     looked_up = threading.Event()
     writing = threading.Event()
     waited: list[bool] = []
-    original_lookup, original_add = StoreWriter.document_by_key, StoreWriter.add
+    original_lookup, original_add = StoreWriter.documents_by_keys, StoreWriter.add
 
-    def lookup(self: StoreWriter, key: str) -> object:
+    def lookup(self: StoreWriter, keys: list[str]) -> object:
         if writing.is_set():
             looked_up.set()
-        return original_lookup(self, key)
+        return original_lookup(self, keys)
 
     def add(self: StoreWriter, *args: object) -> None:
         if not waited:
@@ -147,7 +147,8 @@ def test_document_lookups_never_wait_for_a_chunk_being_written(tmp_path: Path, f
             waited.append(looked_up.wait(10))
         original_add(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(StoreWriter, "document_by_key", lookup)
+    monkeypatch.setattr(StoreWriter, "documents_by_keys", lookup)
+    monkeypatch.setattr(ingest, "LOOKUP_DOCUMENTS", 2)  # lookups all through the run, not one for all 30 at its start
     monkeypatch.setattr(StoreWriter, "add", add)
     encoder = ThreadRecordingEncoder(fake_settings, on_host=False)
     report = Ingestor(storage.writer(), encoder, config.lemma_language,
