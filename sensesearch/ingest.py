@@ -18,7 +18,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import chain
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +31,7 @@ from .records import Document, EncodedChunk, EncodedSentence, IngestReport, Skip
 from .segment import split_sentences
 from .schema import DocumentRow
 from .parts import IngestWriter
+from .pending import Chunk, PendingDocument, sentence_chunks, with_stored
 from .readahead import ReadAhead
 from .vocabulary import RunVocabulary
 
@@ -50,9 +50,6 @@ CHUNK_CHARS = 200_000
 """Characters per encoder call at most (about 36,000 occurrences of English): a chunk's pieces, plans and
 vectors are held at once, so memory is bounded by text size, not by a sentence count that long sentences
 make unbounded (2,048 sentences of up to 2,000 characters are 4 MB of text)."""
-LOOKUP_DOCUMENTS = 256
-LOOKUP_CHARS = 1_000_000
-"""Documents, and characters of their text, read ahead to look their stored versions up in one query."""
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
@@ -73,20 +70,6 @@ def checkpoint_occurrences() -> int:
     """The smallest number of occurrences between checkpoints: $SENSESEARCH_CHECKPOINT_OCCURRENCES or the default."""
     chosen = whole_number_env(CHECKPOINT_ENV, 1)
     return MIN_CHECKPOINT_OCCURRENCES if chosen is None else chosen
-
-
-@dataclass
-class _PendingDocument:
-    doc: Document
-    spans: list[tuple[int, int]]
-    doc_id: int = 0
-    first_sentence: int = 0
-    first_occurrence: int = 0
-    n_occurrences: int = 0
-    n_pieces: int = 0
-    done_sentences: int = 0
-    replaces: DocumentRow | None = None
-    stored: bool = False
 
 
 @dataclass
@@ -137,7 +120,7 @@ class Ingestor:
         """
         started = time.perf_counter()
         with self.writer:
-            handed_out: deque[list[tuple[_PendingDocument, int]]] = deque()
+            handed_out: deque[Chunk] = deque()
             encoded_chunks = ReadAhead(
                 lambda: iter(self.chunk_encoder(self._chunk_texts(self._new_documents(items), handed_out))),
                 WRITE_AHEAD if self.encodes_off_host else 0, name="sensesearch-encode")
@@ -165,9 +148,12 @@ class Ingestor:
                             documents_replaced=c.replaced, sentences=c.sentences, occurrences=c.occurrences,
                             word_pieces=c.pieces, seconds=time.perf_counter() - started, skipped=tuple(c.skipped))
 
-    def _new_documents(self, items: Iterable[Document | Skipped]) -> Iterator[_PendingDocument]:
+    def _new_documents(self, items: Iterable[Document | Skipped]) -> Iterator[PendingDocument]:
         seen: dict[str, str] = {}
-        for item, existing in self._with_stored(items):
+        # A lookup reads committed rows on a connection of its own, so it needs no lock: holding the writer's for it
+        # made this thread wait out every chunk being written (6.9 s under py-spy, for an ingest of both corpora that
+        # takes 11.4 s unprofiled).
+        for item, existing in with_stored(items, self.writer.documents_by_keys):
             if isinstance(item, Skipped):
                 self._skip(item)
                 continue
@@ -201,28 +187,7 @@ class Ingestor:
                 continue
             # The old version's rows go with the new one's first chunk, in the same transaction, so a
             # crash in between never leaves the document missing.
-            yield _PendingDocument(item, spans, replaces=existing)
-
-    def _with_stored(self, items: Iterable[Document | Skipped]
-                     ) -> Iterator[tuple[Document | Skipped, DocumentRow | None]]:
-        """Each item with the committed document stored under its key, looked up LOOKUP_DOCUMENTS at a time (or
-        fewer, LOOKUP_CHARS of text at most, so that large files are not read far ahead of their encoding).
-
-        A lookup reads committed rows on a connection of its own, so it needs no lock: holding the writer's for it
-        made this thread wait out every chunk being written (6.9 s under py-spy, for an ingest of both corpora that
-        takes 11.4 s unprofiled). Two documents of one key in a batch are told apart by the caller's `seen`.
-        """
-        batch: list[Document | Skipped] = []
-        chars = 0
-        for item in chain(items, [None]):
-            if item is not None:
-                batch.append(item)
-                chars += len(item.text) if isinstance(item, Document) else 0
-                if len(batch) < LOOKUP_DOCUMENTS and chars < LOOKUP_CHARS:
-                    continue
-            stored = self.writer.documents_by_keys([d.key for d in batch if isinstance(d, Document)])
-            yield from ((d, stored.get(d.key) if isinstance(d, Document) else None) for d in batch)
-            batch, chars = [], 0
+            yield PendingDocument(item, spans, replaces=existing)
 
     def _hashed_before_fields(self, existing: DocumentRow, item: Document) -> bool:
         """Whether `existing` is `item` as an index made before a JSONL record's hash covered its fields stored it:
@@ -234,39 +199,23 @@ class Ingestor:
         log.warning("skipped %s: %s", item.path, item.reason, extra={"listed_in_report": True})
         self.counters.skipped.append(item)
 
-    def _chunks(self, pending: Iterator[_PendingDocument]) -> Iterator[list[tuple[_PendingDocument, int]]]:
-        """Runs of (document, sentence index) of at most chunk_sentences and about CHUNK_CHARS, in corpus order.
-
-        Chunks are also kept under about min_checkpoint occurrences (CHARS_PER_OCCURRENCE), since
-        checkpoints fall between chunks: a small checkpoint setting then bounds what is pending.
-        """
-        chunk: list[tuple[_PendingDocument, int]] = []
-        chars = 0
-        most_chars = min(CHUNK_CHARS, self.min_checkpoint * CHARS_PER_OCCURRENCE)
-        for doc in pending:
-            for i, (start, end) in enumerate(doc.spans):
-                chunk.append((doc, i))
-                chars += end - start
-                if len(chunk) >= self.chunk_sentences or chars >= most_chars:
-                    yield chunk
-                    chunk, chars = [], 0
-        if chunk:
-            yield chunk
-
     def _encode_in_process(self, chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
         if self.encoder is None:
             raise SenseSearchError("an Ingestor without a chunk encoder needs an encoder")
         return encode_chunks(self.encoder, chunks)
 
-    def _chunk_texts(self, pending: Iterator[_PendingDocument],
-                     handed_out: deque[list[tuple[_PendingDocument, int]]]) -> Iterator[list[str]]:
+    def _chunk_texts(self, pending: Iterator[PendingDocument],
+                     handed_out: deque[Chunk]) -> Iterator[list[str]]:
         """The sentences of each chunk, remembering the chunk until its encoding comes back."""
-        for chunk in self._chunks(pending):
+        # Chunks are also kept under about min_checkpoint occurrences (CHARS_PER_OCCURRENCE), since checkpoints fall
+        # between chunks: a small checkpoint setting then bounds what is pending.
+        most_chars = min(CHUNK_CHARS, self.min_checkpoint * CHARS_PER_OCCURRENCE)
+        for chunk in sentence_chunks(pending, self.chunk_sentences, most_chars):
             handed_out.append(chunk)
             yield [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
 
-    def _write_chunk(self, chunk: list[tuple[_PendingDocument, int]],
-                     encoded: list[EncodedSentence]) -> list[_PendingDocument]:
+    def _write_chunk(self, chunk: Chunk,
+                     encoded: list[EncodedSentence]) -> list[PendingDocument]:
         """Rows and vectors of one encoded chunk to the writer; returns the documents it finished.
 
         Word by word only where it must be (cutting out each surface string and looking it up, RunVocabulary),
@@ -326,7 +275,7 @@ class Ingestor:
             self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
         return finished
 
-    def _store_document(self, pending: _PendingDocument) -> None:
+    def _store_document(self, pending: PendingDocument) -> None:
         """Write a document's row as far as it got: complete, or (before a checkpoint inside it) partial."""
         doc = pending.doc
         done = pending.done_sentences

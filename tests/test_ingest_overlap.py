@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensesearch import SenseIndex, ingest
+from sensesearch import SenseIndex, pending
 from sensesearch.config import EncoderSettings
 from sensesearch.corpus import read_corpus
 from sensesearch.encoder import runs_on_host
@@ -148,7 +148,7 @@ def test_document_lookups_never_wait_for_a_chunk_being_written(tmp_path: Path, f
         original_add(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(StoreWriter, "documents_by_keys", lookup)
-    monkeypatch.setattr(ingest, "LOOKUP_DOCUMENTS", 2)  # lookups all through the run, not one for all 30 at its start
+    monkeypatch.setattr(pending, "LOOKUP_DOCUMENTS", 2)  # lookups all through the run, not one for all 30 at its start
     monkeypatch.setattr(StoreWriter, "add", add)
     encoder = ThreadRecordingEncoder(fake_settings, on_host=False)
     report = Ingestor(storage.writer(), encoder, config.lemma_language,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sensesearch import SenseIndex, ingest, inputs
+from sensesearch import SenseIndex, inputs, pending
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.corpus import read_corpus, resolved
@@ -38,7 +38,7 @@ def test_a_rerun_looks_stored_documents_up_in_batches(tmp_path: Path, fake_setti
     with SenseIndex.open(tmp_path / "idx") as index:
         report = index.add([corpus])
     assert (report.documents_unchanged, report.documents_replaced, report.documents_indexed) == (598, 2, 2)
-    assert batches == [ingest.LOOKUP_DOCUMENTS, ingest.LOOKUP_DOCUMENTS, 600 - 2 * ingest.LOOKUP_DOCUMENTS]
+    assert batches == [pending.LOOKUP_DOCUMENTS, pending.LOOKUP_DOCUMENTS, 600 - 2 * pending.LOOKUP_DOCUMENTS]
 
 
 def test_large_files_are_not_read_far_ahead_for_a_lookup(tmp_path: Path, fake_settings: EncoderSettings,
@@ -51,7 +51,7 @@ def test_large_files_are_not_read_far_ahead_for_a_lookup(tmp_path: Path, fake_se
     lookup = StoreWriter.documents_by_keys
     monkeypatch.setattr(StoreWriter, "documents_by_keys",
                         lambda self, keys: batches.append(len(keys)) or lookup(self, keys))
-    monkeypatch.setattr(ingest, "LOOKUP_CHARS", 1000)  # the 1,000,000 of a run, scaled down with the files
+    monkeypatch.setattr(pending, "LOOKUP_CHARS", 1000)  # the 1,000,000 of a run, scaled down with the files
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
         assert index.add([corpus]).documents_indexed == 5
     assert batches == [2, 2, 1]  # LOOKUP_CHARS reached at every second file

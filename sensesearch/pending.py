@@ -1,0 +1,75 @@
+"""The documents an ingest run has to encode, and the chunks of their sentences handed to the encoder.
+
+Which inputs are new or changed is decided against the stored versions, looked up a batch of documents
+at a time (`with_stored`); the sentences of the documents to encode go out in runs bounded by count
+and by characters (`sentence_chunks`). ingest.py decides what to do with each document and writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+from .records import Document, Skipped
+from .schema import DocumentRow
+
+LOOKUP_DOCUMENTS = 256
+LOOKUP_CHARS = 1_000_000
+"""Documents, and characters of their text, read ahead to look their stored versions up in one query: one query a
+document was 11 of 27 s of a re-run over 20,000 unchanged one-line files."""
+
+Chunk = list[tuple["PendingDocument", int]]
+"""(document, index of one of its sentences), in corpus order."""
+
+
+@dataclass
+class PendingDocument:
+    """A document being encoded and written: its sentence spans (characters), and the ids and counts given so far."""
+
+    doc: Document
+    spans: list[tuple[int, int]]
+    doc_id: int = 0
+    first_sentence: int = 0
+    first_occurrence: int = 0
+    n_occurrences: int = 0
+    n_pieces: int = 0
+    done_sentences: int = 0
+    replaces: DocumentRow | None = None
+    stored: bool = False
+
+
+def with_stored(items: Iterable[Document | Skipped], lookup: Callable[[Sequence[str]], dict[str, DocumentRow]]
+                ) -> Iterator[tuple[Document | Skipped, DocumentRow | None]]:
+    """Each item with the committed document `lookup` finds under its key, looked up LOOKUP_DOCUMENTS at a time (or
+    fewer, LOOKUP_CHARS of text at most, so that large files are not read far ahead of their encoding).
+
+    Two documents of one key in a batch both get the stored version; the caller tells them apart.
+    """
+    batch: list[Document | Skipped] = []
+    chars = 0
+    for item in chain(items, [None]):
+        if item is not None:
+            batch.append(item)
+            chars += len(item.text) if isinstance(item, Document) else 0
+            if len(batch) < LOOKUP_DOCUMENTS and chars < LOOKUP_CHARS:
+                continue
+        stored = lookup([d.key for d in batch if isinstance(d, Document)]) if batch else {}
+        yield from ((d, stored.get(d.key) if isinstance(d, Document) else None) for d in batch)
+        batch, chars = [], 0
+
+
+def sentence_chunks(pending: Iterable[PendingDocument], most_sentences: int, most_chars: int) -> Iterator[Chunk]:
+    """Runs of (document, sentence index) of at most `most_sentences` sentences and about `most_chars` characters
+    (a run ends with the sentence that reaches it), in corpus order."""
+    chunk: Chunk = []
+    chars = 0
+    for doc in pending:
+        for i, (start, end) in enumerate(doc.spans):
+            chunk.append((doc, i))
+            chars += end - start
+            if len(chunk) >= most_sentences or chars >= most_chars:
+                yield chunk
+                chunk, chars = [], 0
+    if chunk:
+        yield chunk
