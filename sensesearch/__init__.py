@@ -1,9 +1,9 @@
 """sensesearch: find usages of a word like this one, by contextual word vectors over a whole corpus.
 
 This module is the public API: the names in `__all__`, the records (sensesearch.records) and the errors
-(sensesearch.errors). The command line and the server use nothing else. Names whose module pulls in
-torch, FAISS, SQLAlchemy or scikit-learn are imported on first use (PEP 562), so `import sensesearch`
-stays cheap and `sensesearch --help` starts fast.
+(sensesearch.errors). The command line and the server use nothing else. Every name but the errors is
+imported on first use (PEP 562), so `import sensesearch` costs about a millisecond: the console script
+(cli_entry.py) catches a Ctrl-C from the first instant, and `sensesearch --help` starts fast.
 """
 
 from __future__ import annotations
@@ -11,18 +11,19 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMPLES, DEFAULT_LAYERS, DEFAULT_MODEL,
-                     POOLING_CHOICES, PRECISION_CHOICES, SEED_MAX, SENSE_METHODS, EncoderSettings, IndexConfig,
-                     parse_layers)
 from .errors import (ConfigMismatchError, EncoderOutputError, IndexClosedError, IndexCorruptError, IndexLockedError,
                      IndexNotFoundError, InputError, ModelLoadError, NotAWordError, QueryError, ReadOnlyError,
                      SenseCountError, SenseSearchError, UsageError, WordNotFoundError)
-from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
-
 __version__ = "0.1.0"
 
 # public name -> (module, attribute), imported on first access
 _LAZY: dict[str, tuple[str, str]] = {
+    **{name: ("config", name) for name in (
+        "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
+        "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "EncoderSettings", "IndexConfig",
+        "parse_layers")},
+    **{name: ("records", name) for name in (
+        "Document", "DocumentEntry", "Hit", "IndexInfo", "IngestReport", "Skipped", "UsagePage")},
     "SenseIndex": ("index", "SenseIndex"),
     "read_index_config": ("index", "read_index_config"),
     "check_reopen": ("opening", "check_reopen"),
@@ -100,15 +101,16 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = sorted([
-    "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
-    "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "ConfigMismatchError", "Document",
-    "DocumentEntry", "EncoderOutputError", "EncoderSettings", "Hit", "IndexClosedError", "IndexConfig",
-    "IndexCorruptError", "IndexInfo", "IndexLockedError", "IndexNotFoundError", "IngestReport", "InputError",
-    "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError", "SenseCountError", "SenseSearchError", "Skipped",
-    "UsageError", "UsagePage", "WordNotFoundError", "parse_layers", "__version__", *_LAZY,
+    "ConfigMismatchError", "EncoderOutputError", "IndexClosedError", "IndexCorruptError", "IndexLockedError",
+    "IndexNotFoundError", "InputError", "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError",
+    "SenseCountError", "SenseSearchError", "UsageError", "WordNotFoundError", "__version__", *_LAZY,
 ])
 
 if TYPE_CHECKING:
+    from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMPLES, DEFAULT_LAYERS,
+                         DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES, SEED_MAX, SENSE_METHODS, EncoderSettings,
+                         IndexConfig, parse_layers)
+    from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
     from .claim import release_outside_store
     from .compare import Comparison
     from .compare import compare as compare_usages

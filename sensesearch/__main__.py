@@ -1,5 +1,5 @@
 """`python -m sensesearch` runs the command line."""
 
-from .cli import main
+from .cli_entry import main
 
 main()
