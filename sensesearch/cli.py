@@ -193,6 +193,8 @@ def read_text_input(name: str | Path) -> str:
 def fail(message: str, code: int = 1) -> None:
     """Print `Error: message` on stderr (control characters drawn, see TerminalConsole) and exit with `code`."""
     err.print(Text.assemble(("Error: ", "bold red"), sensesearch.terminal_text(message)))
+    if getattr(sys.stdout, "failed", False):
+        reader_gone()  # see CheckedOutput
     raise typer.Exit(code)
 
 
@@ -237,6 +239,36 @@ class ClosedOutput(io.TextIOBase):
                                "to discard it)")
 
 
+class CheckedOutput:
+    """Standard output whose failures to write, other than a reader gone (BrokenPipeError, see reader_gone), are a
+    SenseSearchError: a full disk or `> /dev/full` had been "unexpected OSError" for a command and a traceback for
+    --help or --version. Every write fails while the output does (click's probe of the stream swallows the first
+    failure); once `fail` has said so, what is still buffered goes to the null device (`failed`), so the
+    interpreter's last flush does not fail again."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.failed = False
+
+    def write(self, text: str) -> int:
+        return self._checked(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._checked(self._stream.flush)
+
+    def _checked(self, act: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return act(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self.failed = True
+            raise SenseSearchError(f"cannot write the output: {exc.strerror or exc}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main() -> None:
     """Console-script entry point."""
     # Offline unless the user opted in: an unknown model id fails at once instead of retrying the network.
@@ -248,6 +280,8 @@ def main() -> None:
         # (valid JSON too), where a strict UTF-8 terminal would end the command with UnicodeEncodeError.
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout = CheckedOutput(sys.stdout)  # type: ignore[assignment]
     if isinstance(sys.stdin, io.TextIOWrapper):
         # Typed lines (`shell`) reach the command with such bytes as lone surrogates, which it reports (utf8_problem).
         sys.stdin.reconfigure(errors="surrogateescape")
@@ -255,9 +289,11 @@ def main() -> None:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
-    except SenseSearchError as exc:  # outside any command: --help or --version written to a closed stdout
-        err.print(Text.assemble(("Error: ", "bold red"), sensesearch.terminal_text(str(exc))))
-        sys.exit(1)
+    except SenseSearchError as exc:  # outside any command: --help or --version written to a closed or full stdout
+        try:
+            fail(str(exc))
+        except typer.Exit as done:
+            sys.exit(done.exit_code)
 
 
 from . import cli_index, cli_search, cli_docs, cli_serve, cli_robust, cli_eval, cli_sense  # noqa: E402,F401,I001

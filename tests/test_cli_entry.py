@@ -7,13 +7,14 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from sensesearch import cli_entry
 
-from .robust_util import REPO, child_env
+from .robust_util import REPO, child_env, cli_command, run_cli, write_corpus
 
 
 class _CtrlCOnImport:
@@ -67,3 +68,20 @@ def test_ctrl_c_while_typer_builds_the_commands(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(SystemExit) as stopped:
         cli_entry.main()
     assert stopped.value.code == 130 and capsys.readouterr().err == "Interrupted.\n"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["query", "--help"], ["info", "--index", "{index}"],
+                                  ["query", "the [[doc]] here", "--index", "{index}", "--json"]])
+def test_output_that_cannot_be_written_is_one_line_and_exit_1(args: list[str], tmp_path: Path) -> None:
+    """`> /dev/full` (a full disk): --help and --version had printed a traceback, a command "unexpected OSError"."""
+    index = tmp_path / "idx"
+    if "{index}" in args:
+        built = run_cli("index", write_corpus(tmp_path / "c", 1, 2), "--index", index, "--model", "fake:test",
+                        "--quiet")
+        assert built.returncode == 0, built.stderr
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(cli_command(*[a.replace("{index}", str(index)) for a in args]), env=child_env(),
+                              stdout=full, stderr=subprocess.PIPE, text=True, check=False, cwd=REPO, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "Error: cannot write the output: No space left on device\n"
