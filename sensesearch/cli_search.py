@@ -134,7 +134,10 @@ def query(
             progress.phase("loading the model")
             source.encoder  # noqa: B018  (loaded under the spinner, not silently inside the first query)
         if file is None:
-            print_hits(options.run(source, lines[0][1]), json_, csv_)
+            hits = options.run(source, lines[0][1])
+            print_hits(hits, json_, csv_)
+            if sense and not hits:
+                note_empty_sense(*sensesearch.sense_of_query(lines[0][1], sense))
             return
         failed = _run_batch(source, options, lines, json_, csv_)
     if failed:
@@ -205,8 +208,17 @@ def usages(
             page = source.usage_page(word, limit=limit, documents=document, lemma=lemma, where=where or (),
                                      sort=value(sort))
     print_hits(page.hits, json_, csv_)
+    if sense and not page.total:
+        note_empty_sense(word, sense)
     if not (json_ or csv_):
         note_cut(page, "--limit")
+
+
+def note_empty_sense(word: str, sense: str) -> None:
+    """Say on stderr why a search by a sense printed nothing: no usage is tagged with it (an empty table or [] had
+    been all, which reads as a failed search)."""
+    err.print(f"no usage of {word!r} is tagged {sense!r} now: `sensesearch sense list {word}` counts each sense's "
+              "usages, and `sense config` sets the margin threshold below which usages stay unassigned", markup=False)
 
 
 def note_cut(page: sensesearch.UsagePage, how: str) -> None:

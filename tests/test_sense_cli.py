@@ -197,3 +197,19 @@ def test_a_sense_name_in_another_unicode_form_is_the_same_sense(built: Path) -> 
         assert found.exit_code == 0, found.output
     removed = runner.invoke(app, ["sense", "remove", "bank", decomposed, "--index", str(built)])
     assert removed.exit_code == 0, removed.output
+
+
+@pytest.mark.parametrize("args", [["usages", "bank", "--sense", "river"], ["usages", "bank", "--sense", "river", "--json"],
+                                  ["query", "We sat by the [[bank]].", "--sense", "bank:river"]])
+def test_a_sense_that_tags_no_usage_says_so(built: Path, args: list[str]) -> None:
+    """With every usage below the margin threshold a search by sense printed nothing at all (or []), exit 0, which
+    reads as a failed search; it now says on stderr why it is empty."""
+    assert runner.invoke(app, ["sense", "config", "bank", "--threshold", "0.99", "--index", str(built)]).exit_code == 0
+    result = runner.invoke(app, [*args, "--index", str(built)])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert result.stdout.strip() in ("", "[]"), result.stdout
+    assert result.stderr.startswith("no usage of 'bank' is tagged 'river' now: `sensesearch sense list bank` counts"), \
+        result.stderr
+    assert runner.invoke(app, ["sense", "config", "bank", "--threshold", "0", "--index", str(built)]).exit_code == 0
+    listed = runner.invoke(app, [*args, "--index", str(built)])
+    assert listed.exit_code == 0 and listed.stdout.strip() not in ("", "[]") and "is tagged" not in listed.stderr
