@@ -23,7 +23,7 @@ from .codec import (IVF_TRAINING_PER_LIST, TRAINING_SAMPLE_MAX, choose_index_fac
 from .errors import SenseSearchError
 
 if TYPE_CHECKING:
-    from .vectors import VectorStore
+    from .storedvectors import StoredVectors
 
 Assign = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(vectors (n, d) float32, centroids (k, d) float32) -> (n,) integers: for each vector, the row of the
@@ -56,7 +56,7 @@ def add_to_lists(ivf: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, assi
     add_preassigned(ivf, vectors, lists, ids)
 
 
-def build_ivf(source: VectorStore, compression: str, seed: int | None = None, force: bool = False,
+def build_ivf(source: StoredVectors, compression: str, seed: int | None = None, force: bool = False,
               assign: Assign | None = None) -> faiss.Index:
     """A new IVF index holding `source`'s ids and (decoded) vectors, trained on a sample of them.
 
