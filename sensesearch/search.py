@@ -1,5 +1,7 @@
 """Search: same-word exact scoring from SQLite candidates, any-word ANN over FAISS, rows to Hits.
 
+Finding a word's or phrase's usages in the rows is wordplaces.py's (WordPlaces, which Searcher extends).
+
 Reads go through a snapshot source (storage.OccurrenceStore, or anything with the same
 `meta`/`config`/`snapshot`): rows are read first and the vectors from a snapshot taken after, so
 the vectors always cover the rows (see OccurrenceStore.snapshot).
@@ -14,20 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .arguments import flag, word_argument
 from .encoder import Encoder
-from .errors import IndexCorruptError, NotAWordError, WordNotFoundError
-from .filters import Condition, describe, describe_scope, parse_conditions
-from .lemmas import lemmatizer
-from .query import (MarkedQuery, Phrase, bare_word, gap_key, is_one_word, is_punctuation, normalize_form,
-                    own_sentence, parse_marked, phrase_of, span_vector, word_spans)
+from .errors import IndexCorruptError, WordNotFoundError
+from .filters import Condition, describe, parse_conditions
+from .query import MarkedQuery, own_sentence, parse_marked, span_vector
 from .kwicsort import usage_page
 from .records import Hit, UsagePage
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
+from .wordplaces import WordPlaces
 
 if TYPE_CHECKING:
     from .parts import SnapshotSource
-    from .store import MetaStore
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +44,15 @@ def _tied(one: Hit, other: Hit) -> bool:
     return round(one.score or 0.0, TIE_DECIMALS) == round(other.score or 0.0, TIE_DECIMALS)
 
 
-class Searcher:
+class Searcher(WordPlaces):
     """Query logic over a snapshot source (parts.SnapshotSource) and an encoder (loaded on first use by `encoder`)."""
 
     def __init__(self, source: SnapshotSource, encoder: Callable[[], Encoder],
                  splitter: Callable[[], Any] | None = None) -> None:
         """`splitter`: what cuts a phrase into words (query.word_spans: anything with a `plan` or an `encode`),
         by default the encoder."""
-        self.source = source
+        super().__init__(source, splitter or encoder)
         self.encoder = encoder
-        self.splitter = splitter or encoder
-
-    @property
-    def rows(self) -> MetaStore:
-        """The metadata rows of the generation now loaded (not reloaded: see the module docstring)."""
-        return self.source.meta
 
     def embed_marked(self, text: str) -> tuple[MarkedQuery, np.ndarray]:
         """The query sentence and the unit vector of its marked span (the mean of its words if several)."""
@@ -182,65 +175,6 @@ class Searcher:
         places = self.places(word, documents, lemma, parse_conditions(where))
         return usage_page(len(places), lambda n: self.place_hits(places[:n]), sort, limit)
 
-    # ---- words and phrases: a user's word is one stored word, or adjacent stored words ------------
-
-    def places(self, word: str, documents: Sequence[str] | None = None, lemma: bool = False,
-               where: Sequence[Condition] = ()) -> list[tuple[int, ...]]:
-        """Occurrence ids of each usage of `word`: 1-tuples for a stored word, n-tuples for a phrase.
-
-        A word the pre-tokenizer splits (don't, well-known, 银行) or several words (interest rate) is a
-        phrase: its stored words at the same row offsets of one sentence, with the same text between.
-        `lemma` widens one stored word to every form of its lemma (a phrase is matched as written: the lemmatiser
-        reads "don't" as "do"); `where` keeps documents meeting the conditions.
-        WordNotFoundError when there is none; its message names no option (only a front end knows its own).
-        UsageError when `word` is not text. The word is read as a query's marked word is (clean_text): a lone
-        surrogate finds the U+FFFD it was stored as, and never reaches the tokenizer, which cannot encode it.
-        """
-        word = word_argument(word)
-        lemma = flag(lemma, "lemma")
-        core = bare_word(word)  # "bank." and “bank” are the word bank: no tokenizer needed to see it
-        if is_punctuation(core):
-            raise NotAWordError(f"{word.strip()!r} is punctuation or symbols, which the index does not store: "
-                                "ask for a word")
-        form = normalize_form(core)
-        one_word = is_one_word(core)
-        lemma_of = lemmatizer(self.source.config.lemma_language) if lemma else None
-        lemma_form = lemma_of(form) if lemma_of is not None and one_word else None
-        ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
-        if ids:
-            return [(i,) for i in ids]
-        phrase = Phrase(core, ((0, form),), ()) if one_word else phrase_of(word, word_spans(self.splitter(), word))
-        if len(phrase.words_at) > 1:
-            places = self._within(self._phrase_places(phrase, documents), where)
-            if places:
-                return places
-        elif phrase.keys and phrase.keys[0] != form:  # one stored word in inner punctuation: "'bank'-"
-            form = phrase.keys[0]
-            lemma_form = lemma_of(form) if lemma_of is not None else None
-            ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
-            if ids:
-                return [(i,) for i in ids]
-        raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, lemma_form, where))
-
-    def _within(self, places: list[tuple[int, ...]], where: Sequence[Condition]) -> list[tuple[int, ...]]:
-        """The places in documents that meet `where` (all places when there is no condition)."""
-        if not where or not places:
-            return places
-        ranges = [(d.first_occurrence, d.first_occurrence + d.n_occurrences) for d in self.rows.documents_where(where)]
-        return [p for p in places if any(low <= p[0] < high for low, high in ranges)]
-
-    def _phrase_places(self, phrase: Phrase, documents: Sequence[str] | None) -> list[tuple[int, ...]]:
-        candidates = self.rows.phrase_occurrence_ids(phrase.words_at, documents)
-        rows = self.rows.occurrences_by_id([i for place in candidates for i in place])
-        found = []
-        for place in candidates:
-            words = [rows.get(i) for i in place]
-            if all(w is not None for w in words) and all(
-                    gap_key(a.sentence_text[a.end:b.start]) == gap
-                    for a, b, gap in zip(words, words[1:], phrase.gaps)):  # type: ignore[union-attr]
-                found.append(place)
-        return found
-
     def _place_vectors(self, word: str, documents: Sequence[str] | None, lemma: bool = False,
                        where: Sequence[Condition] = ()) -> tuple[list[tuple[int, ...]], np.ndarray]:
         """The usages of `word` and each one's unit vector (a phrase: its words' mean).
@@ -277,26 +211,6 @@ class Searcher:
         end_of = {p[0]: last[p[-1]].end for p in places if p[-1] in last}
         return [replace(h, end=end_of[h.occurrence_id], word=h.sentence[h.start:end_of[h.occurrence_id]])
                 for h in hits if h.occurrence_id in end_of]
-
-    def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
-                           lemma: str | None = None, where: Sequence[Condition] = ()) -> str:
-        scope = describe_scope(documents, where)
-        if len(phrase.words_at) > 1:
-            message = (f"{word!r} does not occur in the index{scope} as the adjacent words "
-                       + " ".join(phrase.keys))
-        else:
-            what = f"{word!r} (lemma {lemma!r})" if lemma is not None else repr(word)
-            everywhere = len(self.rows.occurrence_ids(form, lemma=lemma)) if scope else 0
-            if everywhere:
-                # The word is there: the scope is what left nothing, and words "starting alike" would name itself.
-                met = not where or bool(self.rows.documents_where(where))
-                return (f"{what} has no usage{describe_scope(documents, where, met)}, though the index has "
-                        f"{everywhere} usage{'s' if everywhere != 1 else ''} of it")
-            message = f"{what} does not occur in the index{scope}"
-            similar = self.rows.top_forms(form[:3]) if len(form) >= 3 else []
-            if similar:
-                message += f" (known words starting alike: {', '.join(similar)})"
-        return message
 
     def hits(self, ids: Sequence[int], scores: Sequence[float] | None = None, word: str | None = None) -> list[Hit]:
         """Hits for occurrence ids, in the given order (ids without rows are left out).
