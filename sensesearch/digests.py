@@ -7,16 +7,14 @@ id order. The writer computes it from the rows it has just inserted, in the same
 with the same code `verify` uses to recompute it, so both measure alike (issue 17 item 2). A word
 form shared by many documents is part of each one's digest: changing it damages all of them.
 SQLite keeps no checksum of its pages, so a flipped byte inside a sentence's text passes
-`PRAGMA quick_check`; only a digest like this one finds it.
+`PRAGMA quick_check`; only a digest like this one finds it. Computing one document's digest is rowdigest.py's;
+this module checks documents against theirs, writes missing ones, and words what verify reports.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 from bisect import bisect_left
-from itertools import islice
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +22,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from . import dburl
-from .dbengine import driver_errors
 from .errors import SenseSearchError
-from .schema import ID_BATCH, documents, occurrences, sentences, words
+from .rowdigest import (DOCUMENT_FIELDS, digest_rows, document_digest, driver_rows, occurrence_query,
+                        sentence_query)
+from .schema import ID_BATCH, documents
 
 BATCH_OCCURRENCES = 50_000
 """Documents are read in batches of about this many occurrences (two range scans per batch)."""
@@ -38,12 +36,8 @@ QUICK_OCCURRENCES = 20_000
 (the ones an interrupted or faulty last write touched), then a run of documents from a random place."""
 LAST_WRITTEN = 0.5
 """Share of the quick check's budget spent on the last-written documents."""
-FEED_ROWS = 5_000
-"""Rows hashed at a time when streaming a document's rows."""
 SHOWN = 20
 """Damaged documents named one line each; the rest are counted in one more line."""
-DOCUMENT_FIELDS = ("id", "key", "label", "path", "content_hash", "meta", "first_sentence", "n_sentences",
-                   "first_occurrence", "n_occurrences", "n_pieces")
 
 
 @dataclass(frozen=True)
@@ -58,96 +52,12 @@ class Damage:
     digest: str | None
 
 
-def _field(value: Any) -> str:
-    """One field, length-prefixed so that no text can imitate a field boundary (None apart from "")."""
-    if value is None:
-        return "N"
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    text = str(value)
-    return f"{len(text)}:{text}"
-
-
-def _digest(row: Mapping[str, Any], sentence_rows: Iterable[Sequence[Any]],
-            occurrence_rows: Iterable[Sequence[Any]]) -> str:
-    """The digest of a document's fields and rows; rows may be streamed (hashed FEED_ROWS at a time)."""
-    meta = row["meta"]
-    if isinstance(meta, str):
-        meta = json.loads(meta or "{}")
-    digest = hashlib.blake2b(digest_size=32)
-    digest.update("".join(_field(meta if name == "meta" else row[name]) for name in DOCUMENT_FIELDS).encode())
-    for marker, rows in (("|s", sentence_rows), ("|o", occurrence_rows)):
-        digest.update(marker.encode())
-        source = iter(rows)
-        # Every full batch, then the rest, even when empty ("[]"): the format digests were first written in.
-        while True:
-            batch = list(islice(source, FEED_ROWS))
-            _feed(digest, batch)
-            if len(batch) < FEED_ROWS:
-                break
-    return digest.hexdigest()
-
-
-def _feed(digest: Any, rows: list[tuple[Any, ...]]) -> None:
-    """Rows as one JSON array (unambiguous, and encoded in C: a third of the time of field-by-field text)."""
-    digest.update(json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
-
-
 def digest_of_rows(row: Mapping[str, Any], sentence_rows: Iterable[Sequence[Any]],
                    occurrence_rows: Iterable[Sequence[Any]]) -> str:
     """The digest of a document from its fields in `row` (DOCUMENT_FIELDS) and its rows as `verify` reads them:
     sentences (id, document_id, start, text) and occurrences (id, sentence_id, position, start, end, the word's
     form, its lemma), each in id order. For a writer that still holds the rows it has just inserted."""
-    return _digest(row, sentence_rows, occurrence_rows)
-
-
-def _sentence_query(low: int, high: int) -> Any:
-    return (select(sentences.c.id, sentences.c.document_id, sentences.c.start, sentences.c.text)
-            .where(sentences.c.id.between(low, high)).order_by(sentences.c.id))
-
-
-def _occurrence_query(low: int, high: int) -> Any:
-    # Outer join: an occurrence whose word row is gone still counts (form None), so it changes the digest.
-    return (select(occurrences.c.id, occurrences.c.sentence_id, occurrences.c.position, occurrences.c.start,
-                   occurrences.c.end, words.c.form, words.c.lemma)
-            .select_from(occurrences.outerjoin(words, words.c.id == occurrences.c.word_id))
-            .where(occurrences.c.id.between(low, high)).order_by(occurrences.c.id))
-
-
-def _driver_rows(conn: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
-    """The rows of `query` as the database driver gives them (plain tuples), read FEED_ROWS at a time.
-
-    On SQLite they bypass SQLAlchemy's Row objects (the 61 documents, 139,000 occurrences of the demo
-    index: digested one by one in 0.28-0.30 s instead of 0.34 s, by verify in 0.29-0.30 s instead of
-    0.40-0.42 s); elsewhere SQLAlchemy runs the query, which also applies a PostgreSQL index's schema
-    (as in MetaStore.insert_rows). Either way it runs in `conn`'s transaction.
-    """
-    if conn.dialect.name != "sqlite":
-        yield from (tuple(row) for row in conn.execute(query))
-        return
-    compiled = query.compile(dialect=conn.dialect)
-    values = compiled.construct_params()
-    params = tuple(values[name] for name in compiled.positiontup or ()) if compiled.positional else values
-    cursor = conn.connection.cursor()
-    try:
-        with driver_errors(conn.dialect.dbapi, dburl.redact(conn.engine.url)):
-            cursor.execute(str(compiled), params)
-            while rows := cursor.fetchmany(FEED_ROWS):
-                yield from rows
-    finally:
-        cursor.close()
-
-
-def document_digest(conn: Connection, row: Mapping[str, Any]) -> str:
-    """The digest of one document, from its fields in `row` (DOCUMENT_FIELDS) and its rows as `conn` sees them.
-
-    Called by the writer just before it inserts the document row, in the transaction that inserted its
-    sentences and occurrences, so the digest covers exactly what was written.
-    """
-    first_s, first_o = int(row["first_sentence"]), int(row["first_occurrence"])
-    # Streamed, not fetched whole: one document may hold hundreds of thousands of occurrences.
-    return _digest(row, _driver_rows(conn, _sentence_query(first_s, first_s + int(row["n_sentences"]) - 1)),
-                   _driver_rows(conn, _occurrence_query(first_o, first_o + int(row["n_occurrences"]) - 1)))
+    return digest_rows(row, sentence_rows, occurrence_rows)
 
 
 def _document_rows(conn: Connection, ids: Sequence[int] | None) -> list[dict[str, Any]]:
@@ -192,14 +102,14 @@ def _recomputed(conn: Connection, rows: list[dict[str, Any]]) -> Iterator[tuple[
         s_high = max(int(r["first_sentence"]) + int(r["n_sentences"]) for r in batch)
         o_low = min(int(r["first_occurrence"]) for r in batch)
         o_high = max(int(r["first_occurrence"]) + int(r["n_occurrences"]) for r in batch)
-        sentence_rows = list(_driver_rows(conn, _sentence_query(s_low, s_high - 1)))
-        occurrence_rows = list(_driver_rows(conn, _occurrence_query(o_low, o_high - 1)))
+        sentence_rows = list(driver_rows(conn, sentence_query(s_low, s_high - 1)))
+        occurrence_rows = list(driver_rows(conn, occurrence_query(o_low, o_high - 1)))
         sentence_ids = [int(r[0]) for r in sentence_rows]
         occurrence_ids = [int(r[0]) for r in occurrence_rows]
         for row in batch:
             own_s = _within(sentence_rows, sentence_ids, int(row["first_sentence"]), int(row["n_sentences"]))
             own_o = _within(occurrence_rows, occurrence_ids, int(row["first_occurrence"]), int(row["n_occurrences"]))
-            yield row, _digest(row, own_s, own_o)
+            yield row, digest_rows(row, own_s, own_o)
 
 
 def damaged_documents(conn: Connection, ids: Sequence[int] | None = None) -> list[Damage]:
