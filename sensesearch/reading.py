@@ -28,7 +28,7 @@ from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
 if TYPE_CHECKING:
-    from .inventory import WordInventory
+    from .sense_records import WordInventory
     from .sense_api import WordSenses
     from .senses import SenseReport
 

@@ -11,12 +11,13 @@ from .arguments import one_or_many, optional_number, text_argument, word_argumen
 from .errors import InputError, QueryError, SenseSearchError, UsageError
 from .evaldata import WsdItem
 from .filters import Condition
-from .inventory import Example, Inventory, WordInventory, check_name
+from .inventory import Inventory
 from .lemmas import lemmatizer
 from .query import bare_key, bare_word, normalize_form, parse_marked
 from .records import Hit, UsagePage
 from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_items, item_forms, marked_item,
                              read_labelled)
+from .sense_records import Example, WordInventory, check_name
 from .sensetags import SenseDocument, WordTags, forget, sense_documents, sense_query, sense_usages, word_tags
 
 if TYPE_CHECKING:

@@ -24,12 +24,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from .arguments import choice, optional_number, whole_number
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
 from .filters import Condition, describe_scope, parse_conditions
-from .inventory import Inventory, WordInventory
+from .inventory import Inventory
 from .query import bare_key, parse_marked
 from .kwicsort import USAGE_SORTS, usage_page
 from .normalize import nfc
 from .records import Hit, UsagePage
 from .schema import documents, metadata
+from .sense_records import WordInventory
 from .tagging import CLASSIFIER_VERSION, classify
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class WordTags:
     key: str
 
     def sense_index(self, name: str) -> int:
-        """Position of sense `name` (-1 for "unassigned"), read as sense names are stored (inventory.check_name:
+        """Position of sense `name` (-1 for "unassigned"), read as sense names are stored (sense_records.check_name:
         stripped, NFC); SenseNotFoundError naming the word's senses when unknown."""
         wanted = nfc(name.strip())
         if wanted == "unassigned":

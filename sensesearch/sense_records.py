@@ -1,0 +1,95 @@
+"""The records of a word's sense inventory: its named senses, each defined by example usages, and the rule for a
+sense's name.
+
+Plain values, read and written by inventory.Inventory (the tables in the metadata store) and handed to the
+public API (sensesearch.WordInventory).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, SenseSearchError, UsageError
+from .normalize import nfc
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example usage: its sentence, the target's char span in it, its unit vector (dim float32), and origin.
+
+    source: "text" (given by the user), "file" (a labelled file) or "cluster" (a stored usage,
+    then occurrence_id names it while the index holds that usage; None once its document is removed or changed).
+    """
+
+    text: str
+    start: int
+    end: int
+    vector: np.ndarray
+    source: str = "text"
+    occurrence_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "source": self.source,
+                "occurrence_id": self.occurrence_id}
+
+
+@dataclass(frozen=True)
+class SenseEntry:
+    """A named sense of a word and its examples."""
+
+    name: str
+    examples: tuple[Example, ...]
+
+    def to_dict(self, with_examples: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "n_examples": len(self.examples)}
+        if with_examples:
+            data["examples"] = [e.to_dict() for e in self.examples]
+        return data
+
+
+@dataclass(frozen=True)
+class WordInventory:
+    """A word's senses and how its usages are tagged (method, k for knn, margin threshold, forms covered)."""
+
+    word: str
+    forms: tuple[str, ...]
+    method: str
+    k: int
+    threshold: float
+    revision: str
+    senses: tuple[SenseEntry, ...] = field(default_factory=tuple)
+
+    def sense_names(self) -> list[str]:
+        return sorted(s.name for s in self.senses)
+
+    def training(self) -> tuple[np.ndarray, list[str]]:
+        """(m, dim) float32 example vectors and their m sense names."""
+        rows = [(e.vector, s.name) for s in self.senses for e in s.examples]
+        if not rows:
+            raise SenseSearchError(f"{self.word!r} has no sense examples")
+        return np.stack([r[0] for r in rows]).astype(np.float32), [r[1] for r in rows]
+
+    def to_dict(self, with_examples: bool = False) -> dict[str, Any]:
+        return {"word": self.word, "forms": list(self.forms), "method": self.method,
+                "k": self.k if self.method == "knn" else None, "threshold": self.threshold,
+                "revision": self.revision, "senses": [s.to_dict(with_examples) for s in self.senses]}
+
+
+def check_name(name: str) -> str:
+    """A sense name, stripped and in NFC; InputError when empty, holding ':' (as in word:sense), a control character (a tab,
+    a line break, NUL, a terminal escape) or a lone surrogate, or named "unassigned"; UsageError when not text."""
+    if not isinstance(name, str):
+        raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
+    # Not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced. NFC, as --where values
+    # and document names are read: "café" typed decomposed (macOS, some keyboards) is the same sense, not a twin.
+    clean = nfc(name.strip())
+    if (not clean or ":" in clean or clean == "unassigned"
+            or any(unicodedata.category(c) in ("Cc", "Cs") for c in clean)):
+        raise InputError(f"a sense name must be non-empty, without ':' or control characters (tabs, line breaks, "
+                         f"NUL, escapes), and not 'unassigned' (kept for usages below the margin threshold), "
+                         f"not {name!r}")
+    return clean
