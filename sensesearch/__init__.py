@@ -77,7 +77,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "parse_condition": ("filters", "parse_condition"),
     "parse_conditions": ("filters", "parse_conditions"),
     "sense_timeline": ("diachronic", "sense_timeline"),
-    "check_bin_width": ("diachronic", "check_bin_width"),
+    "check_bin_width": ("bins", "check_bin_width"),
     "plot_timeline": ("diachronic", "plot_timeline"),
     "SenseTimeline": ("diachronic", "SenseTimeline"),
     "path_text": ("inputs", "path_text"),
@@ -124,7 +124,8 @@ if TYPE_CHECKING:
     from .lemmas import parse_language as parse_lemma_language
     from .normalize import clean_text
     from .encoder import Encoder, load_encoder
-    from .diachronic import SenseTimeline, check_bin_width, plot_timeline, sense_timeline
+    from .bins import check_bin_width
+    from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
     from .filters import parse_condition, parse_conditions
     from .arguments import check_seed
