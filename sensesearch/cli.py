@@ -296,4 +296,4 @@ def main() -> None:
             sys.exit(done.exit_code)
 
 
-from . import cli_index, cli_search, cli_docs, cli_serve, cli_robust, cli_eval, cli_sense  # noqa: E402,F401,I001
+from . import cli_index, cli_search, cli_shell, cli_docs, cli_serve, cli_robust, cli_eval, cli_sense  # noqa: E402,F401,I001
