@@ -15,7 +15,7 @@ from .config import EncoderSettings
 from .corpus import content_hash
 from .encoder import Encoder
 from .evaldata import WsdWord
-from .evaluate import accuracy
+from .evalmetrics import accuracy
 from . import SenseIndex
 from .records import Document
 from .sense_examples import item_forms
