@@ -10,15 +10,17 @@ same word there (same character span), so a changed model or tokenizer is report
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select, true
 
+from .config import IndexConfig
 from .ivf import Assign
 from .rescore import Encode, stored_row_vector
 from .schema import occurrences, sentences
 from .store import MetaStore
-from .vectors import VectorStore
+from .vectors import VECTORS_FILE, VectorStore
 
 SENTENCES_PER_BATCH = 512
 
@@ -72,3 +74,17 @@ def encoded_occurrences(store: MetaStore, encode: Encode, dim: int,
                 vectors[i] = stored_row_vector(encoded[at[int(sentence_id)]], position, start, end,
                                                occurrence_id, sentence_id)
             yield ids, vectors, len(batch)
+
+
+def rewrite_vectors(folder: Path, config: IndexConfig, store: MetaStore, encoder: Callable[[], Encode]) -> str:
+    """A new vectors file at `folder`: a vector for every stored occurrence, from the stored sentences (the model is
+    needed, the corpus is not); returns what was done, in words.
+
+    `encoder` gives the checked model's encode function; it is called only when there is something to encode.
+    """
+    if not store.counts()["occurrences"]:
+        VectorStore.create(config.dim, config.compression).save(folder / VECTORS_FILE)
+        return "wrote an empty vectors file (the metadata holds no occurrences)"
+    fresh = reencoded_vectors(store, encoder(), config.dim, config.compression)
+    fresh.save(folder / VECTORS_FILE)
+    return f"re-encoded {fresh.ntotal} vectors from the stored sentences ({fresh.describe()})"

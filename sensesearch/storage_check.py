@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexCorruptError, SenseSearchError
-from .reencode import Encode, encoded_occurrences, reencoded_vectors
+from .reencode import Encode, encoded_occurrences, rewrite_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
 from .store import MetaStore
@@ -189,19 +189,6 @@ def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
     return f"{_count(len(doc_ids))}: " + ", ".join(names) + more
 
 
-def reencode(folder: Path, config: IndexConfig, store: MetaStore, encoder: Callable[[], Encode]) -> str:
-    """New vectors for every stored occurrence, from the stored sentences (the model is needed, the corpus is not).
-
-    `encoder` gives the checked model's encode function; it is called only when there is something to encode.
-    """
-    if not store.counts()["occurrences"]:
-        VectorStore.create(config.dim, config.compression).save(folder / VECTORS_FILE)
-        return "wrote an empty vectors file (the metadata holds no occurrences)"
-    fresh = reencoded_vectors(store, encoder(), config.dim, config.compression)
-    fresh.save(folder / VECTORS_FILE)
-    return f"re-encoded {fresh.ntotal} vectors from the stored sentences ({fresh.describe()})"
-
-
 def _bytes_changed(folder: Path) -> bool:
     """Whether the vectors file fails its checksum, or lost its sum file (checksums.missing); not when the sum names
     only algorithms this version cannot compute (a newer sensesearch's file, which is not known to be damaged)."""
@@ -258,7 +245,7 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
             what = "vectors file that fails its checksum" if changed else "unreadable vectors file"
             actions.append(f"moved the {what} aside to {VECTORS_FILE}.corrupt")
         try:
-            actions.append(reencode(folder, config, store, encoder))
+            actions.append(rewrite_vectors(folder, config, store, encoder))
         except SenseSearchError as exc:
             if not actions:
                 raise

@@ -17,7 +17,7 @@ from .config import COMPRESSION_CHOICES, IndexConfig
 from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
 from .folder import META_FILE, acquire_write_lock, read_index_config, sqlite_url, writer_active
-from .reencode import Encode
+from .reencode import Encode, rewrite_vectors
 from . import storage_check
 from .storage_check import Findings, Problem, check_storage
 from .schema import DocumentRow
@@ -78,7 +78,7 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
         encoder = _checked_encode(config, device)
         repaired, dropped = storage_check.repair(folder, config, store, vectors, docs, findings, encoder)
         if any(p.kind == "codec" for p in findings.problems):
-            repaired += (storage_check.reencode(folder, config, store, encoder),)
+            repaired += (rewrite_vectors(folder, config, store, encoder),)
         model_problem = any(p.kind == "model" for p in findings.problems)
         after, vectors, _ = _check(folder, config, store, check_model=model_problem, device=device)
         after.notes[:0] = findings.notes
