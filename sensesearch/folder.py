@@ -22,6 +22,8 @@ from .claim import INDEX_ID_KEY
 from .config import CONFIG_FILE, IndexConfig, encoder_differences
 from .encoder import Encoder
 from .migrations import MIGRATIONS
+from .normalize import GLUING, OLDER_RULES
+from .store import MetaStore
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, ReadOnlyError,
                      SenseSearchError)
 from .vectors import VECTORS_FILE, VectorStore
@@ -153,6 +155,16 @@ def check_word_rules(folder: Path, config: IndexConfig, encoder: Encoder) -> Non
         raise ConfigMismatchError(f"{folder} was made before sensesearch cut {config.encoder.model}'s words at "
                                   "punctuation and white space as BERT does; its stored words would not match new "
                                   "ones: index the corpus into a new folder")
+
+
+def check_stored_words(folder: Path, store: MetaStore) -> None:
+    """ConfigMismatchError for adding to an index that holds words `fold` now cuts otherwise (normalize.GLUING: "donʼt"
+    was one word, now the words of "don't"): words added now would not match them, so `usages` would find only the
+    old ones or only the new. Names a few such words and their documents, which `remove` then index again."""
+    found = store.words_holding(GLUING)
+    if found:
+        named = ", ".join(f"{form!r} in {label}" for form, label in found)
+        raise ConfigMismatchError(f"{folder} holds words cut by older word rules ({named}): {OLDER_RULES}")
 
 
 def acquire_write_lock(folder: Path, timeout: float, remake: bool = False) -> FileLock:

@@ -17,8 +17,8 @@ from .contract import checked
 from .corpus import check_paths, noting_keys, read_corpus
 from .encoder import Encoder, device_assign, load_encoder
 from .errors import UsageError
-from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, check_word_rules,  # noqa: F401
-                     read_index_config, sqlite_url)
+from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, check_stored_words,  # noqa: F401
+                     check_word_rules, read_index_config, sqlite_url)
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
 from .inputs import STDIN, InputScan
 from .lemmas import lemmatizer
@@ -160,6 +160,7 @@ class SenseIndex(IndexOpening, IndexReading):
         if isinstance(items, (str, bytes, Document, Skipped)) or not isinstance(items, Iterable):
             raise UsageError(f"items must be an iterable of Document records, not {type(items).__name__}")
         items = _records_only(items)
+        check_stored_words(self.path, self.storage.meta)
         encoder = None if chunk_encoder is not None else self.prepare_to_add()
         if encoder is not None:
             check_word_rules(self.path, self.config, encoder)

@@ -20,7 +20,14 @@ form it came in. Two levels, both defined here and nowhere else:
   the word and a mark apart ("bank" "1"), not one word "bank1";
 - character widths: fullwidth and halfwidth forms (U+FF00..U+FFEF, widths as in UAX #11) are
   compatibility equivalents of their ordinary forms, so NFKC folds them ("ｂａｎｋ" -> "bank",
-  halfwidth katakana -> katakana).
+  halfwidth katakana -> katakana);
+- look-alikes of the apostrophe and the hyphen that a BERT pre-tokenizer keeps inside a word, where the mark they
+  stand for parts it (GLUING): the modifier letter apostrophe U+02BC (category Lm; ftfy reads it as a single quote, and
+  Unicode's confusables.txt maps it to U+0027) becomes "'", and the minus sign U+2212 (Sm) "-", so "donʼt", "Oʼbrien"
+  and "−5" are the words of "don't", "O'brien" and "-5" (had been one word each: "−5" was a word no lookup reached).
+  Look-alikes that are punctuation already (’ ‘ ‛ ′ ‐ ‒ –) part words as "'" and "-" do and stay as written: the
+  model knows them. The ʻokina U+02BB stays a letter: Hawaiian, Tongan and Uzbek write it as one, and folding it
+  would cut every such word in two.
 Case is kept: a cased model reads case, and an uncased model's own tokenizer lowercases.
 
 `word_key` (stored word keys and user query words) is `fold_text` plus case folding:
@@ -71,6 +78,26 @@ CLUSTER = regex.compile(r"\s|\X", regex.DOTALL)
 """An extended grapheme cluster (UAX #29), white space always one of its own: UAX #29 joins the combining marks after
 a space to it (a defective combining sequence, as stray marks from OCR or pasted text are), and a span widened to such
 a cluster took the space into the word (" \u0301bank" for the cased pre-tokenizer word "\u0301bank")."""
+APOSTROPHES = "'\u2019\u2018\u201b\u02bc\u2032\u2035\uff07"
+"""The apostrophe and its look-alikes (Unicode's confusables.txt maps each to U+0027): curly quotes, the modifier letter
+apostrophe, the prime and reversed prime, the fullwidth apostrophe. Not the ʻokina U+02BB, a letter (see the module
+docstring), nor the acute accent of "didn´t": NFKC makes it a space and a combining mark, which the uncased model
+strips, so it is no word of the sentence at all where an apostrophe is one (its rows cannot line up)."""
+HYPHENS = "-\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d"
+"""The hyphen-minus and its look-alikes (confusables.txt): hyphen, non-breaking hyphen, figure dash, en dash (the
+typeset compound "Mason–Dixon", the range "1990–95"), minus sign, small and fullwidth hyphen-minus. Not the em dash,
+which parts clauses."""
+GLUING = "\u02bc\u2212"
+"""The look-alikes in APOSTROPHES and HYPHENS that BERT's pre-tokenizer keeps inside a word (a letter, a math symbol),
+where the mark they stand for parts it; `fold` makes them that mark. The others are punctuation and part words as it
+does, so they stay as written (the model reads them as they are)."""
+OLDER_RULES = ("sensesearch of 2026-12-03 and earlier kept the modifier letter apostrophe \u02bc (U+02BC) and the "
+               "minus sign \u2212 (U+2212) inside words, where they now part words as ' and - do; `remove` the "
+               "documents holding such words and index them again, or index the corpus into a new folder")
+"""How an index made before `fold` unglued GLUING is told to index those documents again (folder.py, rescore.py)."""
+_GLUED = regex.compile(f"[{GLUING}]")
+_UNGLUED = str.maketrans({c: "'" if c in APOSTROPHES else "-" for c in GLUING})
+_MARKS = str.maketrans({**dict.fromkeys(APOSTROPHES, "'"), **dict.fromkeys(HYPHENS, "-")})
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
 _EXTENDS_CLUSTER = regex.compile(r"[\p{M}\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}]")
@@ -123,13 +150,15 @@ def whole_clusters(text: str, spans: np.ndarray) -> np.ndarray:
     return np.stack([starts, ends], axis=1).astype(np.int32)
 
 
-def fold(text: str) -> Folded:
-    """`text` with separators made spaces, ignorables removed and NFKC applied (see the module docstring), with its
-    offset map."""
+def fold(text: str, unglue: bool = True) -> Folded:
+    """`text` with separators made spaces, ignorables removed, NFKC applied and GLUING look-alikes made the marks they
+    stand for (see the module docstring), with its offset map. `unglue=False`: GLUING kept, as sensesearch of
+    2026-12-03 and earlier folded (`older_key`)."""
+    glued = unglue and _GLUED.search(text) is not None
     spaced = text.translate(_SPACED) if _SEPARATOR.search(text) else text
     if spaced.isascii():
         return Folded(text, spaced)
-    if _IGNORABLE.search(spaced) is None and unicodedata.is_normalized("NFKC", spaced):
+    if not glued and _IGNORABLE.search(spaced) is None and unicodedata.is_normalized("NFKC", spaced):
         return Folded(text, spaced, clustered=_EXTENDS_CLUSTER.search(spaced) is not None)
     removed = np.zeros(len(text), dtype=bool)
     for found in _REMOVED.finditer(text):
@@ -142,6 +171,7 @@ def fold(text: str) -> Folded:
     position = ""
     for cluster in CLUSTER.finditer(stripped):
         out = unicodedata.normalize("NFKC", cluster.group())
+        out = out.translate(_UNGLUED) if glued else out
         up = raised(cluster.group())
         if up != position and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():
             # Where text goes up or down a line (footnote "bank¹", "m²", "H₂O", "Acme™") a space keeps NFKC's plain
@@ -152,6 +182,12 @@ def fold(text: str) -> Folded:
         starts.extend([kept[cluster.start()]] * len(out))
         ends.extend([kept[cluster.end() - 1] + 1] * len(out))
     return Folded(text, "".join(parts), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+
+
+def same_marks(text: str) -> str:
+    """`text` with every look-alike of the apostrophe or the hyphen (APOSTROPHES, HYPHENS) made "'" or "-": what must
+    agree between the words of a phrase, so "don’t", "don't" and "didn´t" are one spelling there."""
+    return text.translate(_MARKS)
 
 
 def raised(cluster: str) -> str:
@@ -191,5 +227,16 @@ def word_key(word: str) -> str:
         # The same key: printable ASCII is its own NFKC form, holds nothing to clean, fold or remove, and case-folds
         # as it lowers. Every new surface of an ingest takes this path (most of them, in English text).
         return word.lower()
-    folded = unicodedata.normalize("NFKC", fold_text(clean_text(word))).translate(_TURKIC)
+    return _key(word, True)
+
+
+def older_key(word: str) -> str | None:
+    """The key sensesearch of 2026-12-03 and earlier gave `word`, where it differs from `word_key`'s (it holds a GLUING
+    look-alike), else None: an index made then stores "donʼt" as that one word, "donʼt", which a lookup of the word
+    must still find there (search.py)."""
+    return _key(word, False) if _GLUED.search(word) is not None else None
+
+
+def _key(word: str, unglue: bool) -> str:
+    folded = unicodedata.normalize("NFKC", fold(clean_text(word), unglue).text).translate(_TURKIC)
     return unicodedata.normalize("NFKC", folded.casefold()).replace("i\u0307", "i")

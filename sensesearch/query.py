@@ -11,13 +11,14 @@ import numpy as np
 import regex
 
 from .errors import QueryError
-from .normalize import CLUSTER, IGNORABLE, clean_text, fold_text, raised, word_key
+from .normalize import CLUSTER, GLUING, IGNORABLE, clean_text, fold_text, raised, same_marks, word_key
 from .records import EncodedSentence
 from .segment import sentence_holding
 
 _MARKER = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 _IGNORED = regex.compile(IGNORABLE)
-_WORD_CHAR = regex.compile(r"(?!\p{Han})[\p{L}\p{M}\p{N}]")
+# Not the GLUING look-alikes (the modifier letter apostrophe is a letter): fold makes them marks that part words.
+_WORD_CHAR = regex.compile(rf"(?![\p{{Han}}{GLUING}])[\p{{L}}\p{{M}}\p{{N}}]")
 _MARK = regex.compile(r"\p{M}")
 
 
@@ -187,9 +188,6 @@ def span_vector(encoded: EncodedSentence, start: int, end: int, text: str) -> tu
 
 
 _SPACE_RUN = re.compile(r"\s+")
-# Look-alike apostrophes and hyphens that word processors substitute; between the words of a phrase
-# they are the same mark (NFKC leaves them apart because they are distinct characters).
-_LOOK_ALIKES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u2010": "-"})
 
 
 @dataclass(frozen=True)
@@ -206,8 +204,9 @@ class Phrase:
 
 
 def gap_key(text: str) -> str:
-    """What must agree between two words of a phrase: white space of any kind and amount is one space."""
-    return word_key(_SPACE_RUN.sub(" ", text)).translate(_LOOK_ALIKES)
+    """What must agree between two words of a phrase: white space of any kind and amount is one space, and look-alike
+    apostrophes and hyphens that word processors substitute are one mark (normalize.same_marks)."""
+    return same_marks(word_key(_SPACE_RUN.sub(" ", text)))
 
 
 _ONE_WORD = regex.compile(r"(?:(?!\p{Han})[\p{L}\p{M}\p{N}])+")

@@ -72,7 +72,7 @@ def encoded_occurrences(store: MetaStore, encode: Encode, dim: int,
             vectors = np.zeros((len(rows), dim), dtype=np.float32)
             for i, (occurrence_id, sentence_id, position, start, end) in enumerate(rows):
                 vectors[i] = stored_row_vector(encoded[at[int(sentence_id)]], position, start, end,
-                                               occurrence_id, sentence_id)
+                                               occurrence_id, sentence_id, batch[at[int(sentence_id)]][1])
             yield ids, vectors, len(batch)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .errors import ConfigMismatchError
+from .normalize import OLDER_RULES, older_key
 from .records import EncodedSentence
 from .schema import OccurrenceRow
 
@@ -38,12 +39,15 @@ def rescores(compression: str) -> bool:
 
 
 def stored_row_vector(encoded: EncodedSentence, position: int, start: int, end: int,
-                      occurrence_id: int, sentence_id: int) -> np.ndarray:
+                      occurrence_id: int, sentence_id: int, text: str = "") -> np.ndarray:
     """The encoder's vector for a stored occurrence: its `position` row, checked to cover the stored span.
 
-    ConfigMismatchError when the encoder finds another word there (the model or tokenizer changed).
+    ConfigMismatchError when the encoder finds another word there (the model or tokenizer changed, or, where the word
+    in `text`, the stored sentence, holds a look-alike that fold now makes a mark, sensesearch's word rules did).
     """
     if position >= len(encoded.spans) or tuple(encoded.spans[position].tolist()) != (start, end):
+        if older_key(text[start:end]) is not None:
+            raise ConfigMismatchError(f"the stored word {text[start:end]!r} was cut by older word rules: {OLDER_RULES}")
         raise ConfigMismatchError(
             f"the model no longer finds occurrence {occurrence_id} at characters {start}-{end} of "
             f"sentence {sentence_id}; the model or its tokenizer changed, so the corpus must be indexed anew")
@@ -73,7 +77,7 @@ def exact_vectors(places: Sequence[tuple[int, ...]], rows: Mapping[int, Occurren
         encoded = encode(texts)
         for place in places[first:last]:
             words = [stored_row_vector(encoded[sentence_of[rows[i].sentence_id]], rows[i].position, rows[i].start,
-                                       rows[i].end, i, rows[i].sentence_id) for i in place]
+                                       rows[i].end, i, rows[i].sentence_id, rows[i].sentence_text) for i in place]
             mean = np.mean(words, axis=0)
             vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
         first = last

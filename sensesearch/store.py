@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, Table, func, inspect, select, text
+from sqlalchemy import Integer, Table, func, inspect, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -273,6 +273,17 @@ class MetaStore:
                     found[int(row[0])] = OccurrenceRow(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]),
                                                        row[6], row[7], row[8], meta)
         return found
+
+    def words_holding(self, chars: str, limit: int = 3) -> list[tuple[str, str]]:
+        """(form, label of a document using it) of up to `limit` stored words whose form holds one of `chars`."""
+        query = (select(words.c.form, documents.c.label)
+                 .join(occurrences, occurrences.c.word_id == words.c.id)
+                 .join(sentences, sentences.c.id == occurrences.c.sentence_id)
+                 .join(documents, documents.c.id == sentences.c.document_id)
+                 .where(or_(*(words.c.form.contains(c, autoescape=True) for c in chars)))
+                 .group_by(words.c.form, documents.c.label).order_by(documents.c.label, words.c.form).limit(limit))
+        with self.engine.connect() as conn:
+            return [(str(form), str(label)) for form, label in conn.execute(query)]
 
     def top_forms(self, prefix: str, limit: int = 5) -> list[str]:
         """Known forms that start with `prefix`, most frequent first (for "did you mean")."""

@@ -101,7 +101,8 @@ def test_letters_decide_before_case_or_accents_over_the_whole_context() -> None:
 NODE = shutil.which("node")
 CONTEXTS = ["the ba\u00adnz", "the ba\u200dnz", "ba\u200bz up", "x\u00b2 b", "H\u2082O\u00b2 in", "bank\u2122 Acme",
             "ba\u00ad\r\n  nk fell", "\uff22\uff41\uff4e\uff4b \ufb01ne \u216b", "cafe\u0301 \u202ebank\u202c",
-            "\U0001d41b\U0001d41a\U0001d427\U0001d424 \U00020000x \U0001f600y", "a\u034fb c\ufe0fd \u00a0e\u3000f"]
+            "\U0001d41b\U0001d41a\U0001d427\U0001d424 \U00020000x \U0001f600y", "a\u034fb c\ufe0fd \u00a0e\u3000f",
+            "don\u02bct O\u02bcbrien \u22125 well\u2212known Hawai\u02bbi"]
 
 
 @pytest.mark.skipif(NODE is None, reason="no node to run the page's JavaScript")
