@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, Table, func, inspect, or_, select, text
+from sqlalchemy import Integer, Table, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,8 +23,9 @@ from .claim import refuse_foreign_tables
 from .dbengine import driver_errors, make_engine, schema_ddl_lock
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
-from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, corpus_order, documents, executemany_rows, json_insert_rows,
-                     metadata, occurrences, owning_document, sentences, settings, words)
+from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, documents, executemany_rows, json_insert_rows, metadata,
+                     occurrences, sentences, settings, words)
+from .wordrows import WordRows
 
 SCHEMA_VERSION = migrations.SCHEMA_LEVEL
 
@@ -43,7 +44,7 @@ def _check_readable(conn: Connection, url: str, schema: str | None) -> None:
                             "`sensesearch verify --repair --no-model` on the index once with write access")
 
 
-class MetaStore:
+class MetaStore(WordRows):
     """Reads and writes the metadata tables; one instance per open index."""
 
     def __init__(self, url: str, lemma_language: str = DEFAULT_LANGUAGE, read_only: bool = False) -> None:
@@ -198,60 +199,6 @@ class MetaStore:
             found["words"] = int(conn.execute(select(func.count()).select_from(words).where(used)).scalar() or 0)
         return found
 
-    def word_id(self, form: str) -> int | None:
-        with self.engine.connect() as conn:
-            return conn.execute(select(words.c.id).where(words.c.form == form)).scalar()
-
-    def occurrence_ids(self, form: str, document_keys: Sequence[str] | None = None, *, lemma: str | None = None,
-                       where: Sequence[filters.Condition] = ()) -> list[int]:
-        """Ids of all occurrences of a normalised form, in corpus order (schema.corpus_order; optionally within some
-        documents).
-
-        With `lemma` (the query's own lemma), every form sharing the stored lemma of `form` counts
-        too, or sharing `lemma` when `form` is not stored; `where` keeps the occurrences whose
-        documents meet every condition (see sensesearch.filters), evaluated in SQL.
-        """
-        matches = words.c.form == form
-        if lemma is not None:
-            known = words.alias("known")
-            stored = select(known.c.lemma).where(known.c.form == form).correlate_except(known).scalar_subquery()
-            matches = matches | (words.c.lemma == func.coalesce(stored, lemma))
-        query = (select(occurrences.c.id).join(words, words.c.id == occurrences.c.word_id)
-                 .join(documents, documents.c.id == owning_document(occurrences.c.id))
-                 .where(matches).order_by(*corpus_order(occurrences.c.id)))
-        if document_keys:
-            query = query.where(documents.c.key.in_(list(document_keys)))
-        if where:
-            query = query.where(filters.document_clause(where, documents, self.engine.dialect.name))
-        with self.engine.connect() as conn:
-            return [int(r) for r in conn.execute(query).scalars()]
-
-    def phrase_occurrence_ids(self, words_at: Sequence[tuple[int, str]],
-                              document_keys: Sequence[str] | None = None) -> list[tuple[int, ...]]:
-        """Where a phrase occurs: one tuple of occurrence ids per place, in corpus order of its first word
-        (schema.corpus_order).
-
-        `words_at` holds (row offset, normalised form) of each stored word of the phrase, the first at
-        offset 0; a place is a sentence whose stored words at position p + offset have those forms.
-        Stored words of one sentence have consecutive ids, so each later word is found by primary key.
-        """
-        with self.engine.connect() as conn:
-            found = dict(conn.execute(select(words.c.form, words.c.id)
-                                      .where(words.c.form.in_([form for _, form in words_at]))).all())
-            if any(form not in found for _, form in words_at):
-                return []
-            parts = [occurrences.alias(f"w{i}") for i in range(len(words_at))]
-            first = parts[0]
-            query = select(*[p.c.id for p in parts]).where(first.c.word_id == found[words_at[0][1]])
-            for i, (offset, form) in enumerate(words_at[1:], start=1):
-                query = query.where(parts[i].c.id == first.c.id + i, parts[i].c.sentence_id == first.c.sentence_id,
-                                    parts[i].c.position == first.c.position + offset,
-                                    parts[i].c.word_id == found[form])
-            query = query.join_from(first, documents, documents.c.id == owning_document(first.c.id))
-            if document_keys:
-                query = query.where(documents.c.key.in_(list(document_keys)))
-            return [tuple(int(i) for i in row) for row in conn.execute(query.order_by(*corpus_order(first.c.id)))]
-
     def all_occurrence_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return [int(r) for r in conn.execute(select(occurrences.c.id).order_by(occurrences.c.id)).scalars()]
@@ -273,25 +220,6 @@ class MetaStore:
                     found[int(row[0])] = OccurrenceRow(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]),
                                                        row[6], row[7], row[8], meta)
         return found
-
-    def words_holding(self, chars: str, limit: int = 3) -> list[tuple[str, str]]:
-        """(form, label of a document using it) of up to `limit` stored words whose form holds one of `chars`."""
-        query = (select(words.c.form, documents.c.label)
-                 .join(occurrences, occurrences.c.word_id == words.c.id)
-                 .join(sentences, sentences.c.id == occurrences.c.sentence_id)
-                 .join(documents, documents.c.id == sentences.c.document_id)
-                 .where(or_(*(words.c.form.contains(c, autoescape=True) for c in chars)))
-                 .group_by(words.c.form, documents.c.label).order_by(documents.c.label, words.c.form).limit(limit))
-        with self.engine.connect() as conn:
-            return [(str(form), str(label)) for form, label in conn.execute(query)]
-
-    def top_forms(self, prefix: str, limit: int = 5) -> list[str]:
-        """Known forms that start with `prefix`, most frequent first (for "did you mean")."""
-        query = (select(words.c.form).join(occurrences, occurrences.c.word_id == words.c.id)
-                 .where(words.c.form.startswith(prefix, autoescape=True)).group_by(words.c.form)
-                 .order_by(func.count().desc()).limit(limit))
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
 
     def integrity_problems(self) -> list[str]:
         """What the database's own consistency check finds (SQLite quick_check); empty when sound."""
