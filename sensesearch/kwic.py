@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import regex
@@ -57,7 +57,8 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         return
     show_score = any(h.score is not None for h in hits)
     word_cells = max(4, *(cell_len(shown(h.word)) for h in hits))
-    names = short_names(h.document for h in hits)
+    records = {h.document for h in hits if h.path and not h.document.startswith(h.path)}
+    names = short_names((h.document for h in hits), records)
     doc_cells = min(24, max(8, *(cell_len(shown(names[h.document])) for h in hits)))
     score_cells = 6 if show_score else 0
     fixed = score_cells + word_cells + doc_cells + 3
@@ -114,11 +115,15 @@ def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:
     return kept, used
 
 
-def short_names(labels: Iterable[str]) -> dict[str, str]:
+def short_names(labels: Iterable[str], records: Collection[str] = ()) -> dict[str, str]:
     """Each document label as the fewest of its last path parts that no other of `labels` ends with, so the
-    document column tells apart a/same.txt and b/same.txt (a JSONL record's "#id" stays whole: ids may hold /)."""
+    document column tells apart a/same.txt and b/same.txt. A JSON Lines record's id (`records`; or a label's "#id"
+    after ".jsonl") stays whole: it is no path, and ids may hold "/" ("news/2020/01" had been shown as "2020/01")."""
     parts: dict[str, list[str]] = {}
     for label in set(labels):
+        if label in records:
+            parts[label] = [label]
+            continue
         file, mark, record = label.partition(".jsonl#")
         pieces = file.split("/")
         pieces[-1] += mark + record

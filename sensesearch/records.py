@@ -87,6 +87,10 @@ class Hit:
     score: float | None = None
     # Left out of the hash (a dict has none), kept in ==: hits go into sets and serve as dict keys.
     meta: dict[str, Any] = field(default_factory=dict, hash=False)
+    path: str = ""
+    """The file the document was read from: `document` itself for a text file, the JSON Lines file for a record
+    (whose `document` is its id, which may hold "/", or this path and its line), "<stdin>" for standard input; ""
+    when not known."""
     left: str = field(init=False, default="")
     """The sentence's text before the word."""
     right: str = field(init=False, default="")

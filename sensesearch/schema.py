@@ -183,3 +183,4 @@ class OccurrenceRow:
     sentence_text: str
     document: str
     meta: dict[str, Any]
+    path: str = ""

@@ -236,5 +236,6 @@ class Searcher(WordPlaces):
             hits.append(Hit(occurrence_id=row.id, word=row.sentence_text[row.start:row.end], sentence=row.sentence_text,
                             start=row.start, end=row.end, document=row.document, sentence_id=row.sentence_id,
                             position=row.position, doc_start=row.sentence_start + row.start,
-                            score=None if scores is None else round(float(scores[i]), 6), meta=row.meta))
+                            score=None if scores is None else round(float(scores[i]), 6), meta=row.meta,
+                            path=row.path))
         return hits

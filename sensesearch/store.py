@@ -208,7 +208,7 @@ class MetaStore(WordRows):
         found: dict[int, OccurrenceRow] = {}
         query = (select(occurrences.c.id, words.c.form, occurrences.c.position, occurrences.c.start,
                         occurrences.c.end, sentences.c.id, sentences.c.start, sentences.c.text, documents.c.label,
-                        documents.c.meta)
+                        documents.c.meta, documents.c.path)
                  .join(words, words.c.id == occurrences.c.word_id)
                  .join(sentences, sentences.c.id == occurrences.c.sentence_id)
                  .join(documents, documents.c.id == sentences.c.document_id))
@@ -218,7 +218,7 @@ class MetaStore(WordRows):
                 for row in conn.execute(query.where(occurrences.c.id.in_(batch))):
                     meta = row[9] if isinstance(row[9], dict) else json.loads(row[9] or "{}")
                     found[int(row[0])] = OccurrenceRow(int(row[0]), row[1], row[2], row[3], row[4], int(row[5]),
-                                                       row[6], row[7], row[8], meta)
+                                                       row[6], row[7], row[8], meta, row[10])
         return found
 
     def integrity_problems(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.kwic import fit_left, fit_right, render_kwic
 from sensesearch.records import Hit
+
+runner = CliRunner()
 
 CJK = "\u6211\u4eec\u5728\u6cb3\u8fb9\u7684\u94f6\u884c\u9644\u8fd1\u6563\u6b65\u7136\u540e\u770b\u5230\u4e86\u4e00\u4e2a"
 SENTENCES = [
@@ -123,3 +126,30 @@ def test_a_long_document_name_keeps_its_end() -> None:
     render_kwic(hits, Console(file=buffer, width=120, color_system=None))
     shown = [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]]
     assert shown == ["\u2026ent_washington/same.txt", "\u2026dent_jefferson/same.txt"]
+
+
+def test_a_record_id_holding_a_slash_is_shown_whole(tmp_path: Path) -> None:
+    """A JSON Lines record's label is its id, which is no path: "news/2020/01" had been shown as "2020/01" (and in
+    the page as "01"), a name neither -d nor `remove` knows. Hits now carry the file the document came from."""
+    corpus = tmp_path / "r.jsonl"
+    corpus.write_text('{"id": "news/2020/01", "text": "The bank raised its rates."}\n'
+                      '{"id": "news/2021/01", "text": "We sat on the river bank."}\n'
+                      '{"text": "A bank without an id."}\n')
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / "01").write_text("x")  # a file label whose last part is a record id's last part
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test",
+                               "-q"]).exit_code == 0
+    listed = runner.invoke(app, ["usages", "bank", "--index", str(index)])
+    assert listed.exit_code == 0, listed.output
+    assert sorted(line.split()[-1] for line in listed.stdout.splitlines()[1:]) == ["news/2020/01", "news/2021/01",
+                                                                                  "r.jsonl:3"]
+    hits = json.loads(runner.invoke(app, ["usages", "bank", "--index", str(index), "--json"]).stdout)
+    assert sorted((h["document"], h["path"]) for h in hits) == sorted([
+        ("news/2020/01", str(corpus)), ("news/2021/01", str(corpus)), (f"{corpus}:3", str(corpus))])
+    files = [Hit(occurrence_id=i, word="bank", sentence="A bank.", start=2, end=6, document=label, sentence_id=i,
+                 position=1, doc_start=2, path=path)
+             for i, (label, path) in enumerate([("/x/deep/01", "/x/deep/01"), ("news/2020/01", "/x/r.jsonl")])]
+    buffer = io.StringIO()
+    render_kwic(files, Console(file=buffer, width=120, color_system=None))
+    assert [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]] == ["01", "news/2020/01"]

@@ -271,7 +271,9 @@ function kwicRow(hit, onPick, scale = null) {
     ["left", keepEnd(left, CONTEXT_CHARS)],
     ["word", hit.word],
     ["right", keepStart(right, CONTEXT_CHARS)],
-    ["doc", hit.document.split("/").pop()],
+    // A JSON Lines record's id (a label that is not its file's path, or the path and a line) is no path and may hold
+    // "/": shown whole, as kwic.short_names does.
+    ["doc", hit.path && !hit.document.startsWith(hit.path) ? hit.document : hit.document.split("/").pop()],
   ];
   for (const [name, text] of cells) {
     const cell = document.createElement("td");
