@@ -177,12 +177,27 @@ class VectorStore(StoredVectors):
             return 0
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if self.ivf is not None:
+            stored = self.sorted_ids()
+            copies = np.searchsorted(stored, ids, side="right") - np.searchsorted(stored, ids)
+            if bool(np.any(copies > 1)):
+                return self._drop_every_copy(ids)
             # The hash-table direct map can only drop ids named one by one.
-            ids = ids[self.contains(ids)]
-            selector = faiss.IDSelectorArray(ids)
+            selector = faiss.IDSelectorArray(ids[copies > 0])
         else:
             selector = faiss.IDSelectorBatch(ids)
         return self._drop(selector)
+
+    def _drop_every_copy(self, ids: np.ndarray) -> int:
+        """Remove every stored copy of `ids` from an IVF store: its hash-table direct map holds one place an id, so
+        removing through it left a doubled id's other copy in its list, and `verify --repair` never got rid of it."""
+        ivf = self.ivf
+        assert ivf is not None
+        kind = ivf.direct_map.type
+        ivf.set_direct_map_type(faiss.DirectMap.NoMap)
+        try:
+            return self._drop(faiss.IDSelectorBatch(ids))
+        finally:
+            ivf.set_direct_map_type(kind)
 
     def _drop(self, selector: faiss.IDSelector) -> int:
         """The one place vectors leave the index: one pass over it per call."""

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, insert
 from typer.testing import CliRunner
 
-from sensesearch import IndexCorruptError, SenseIndex
+from sensesearch import IndexCorruptError, SenseIndex, codec
 from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings, IndexConfig
@@ -84,6 +84,26 @@ def test_stray_and_duplicate_vectors_are_found_and_mended(built: tuple[Path, Pat
     assert "removed 2 vectors without a trustworthy occurrence row" in repaired["repaired"], repaired
     assert repaired["occurrences"] == repaired["vectors"]
     assert _same_vectors_as_fresh(built[0], target, tmp_path) == 1.0
+
+
+def test_doubled_vectors_of_an_ivf_index_are_mended_in_one_repair(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An IVF store's hash-table direct map holds one place an id: removing a doubled id through it left the other
+    # copy, so every repair re-encoded the document, put the copy back beside it and reported it again.
+    monkeypatch.setattr(codec, "IVF_THRESHOLD", 100)
+    corpus = write_corpus(tmp_path / "c", 8, 5)
+    target = tmp_path / "idx"
+    with SenseIndex.create(target, settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+        victim = index.store.all_documents()[2]
+    assert VectorStore.load(target / VECTORS_FILE).ivf is not None
+    doubled = np.arange(victim.first_occurrence, victim.first_occurrence + 3)
+    _edit_vectors(target, lambda s: s.add(doubled, np.ones((3, 32), dtype=np.float32)))
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["sound"] and repaired["dropped_documents"] == [], repaired
+    assert repaired["occurrences"] == repaired["vectors"]
+    assert _verify(target, "--repair")[1]["repaired"] == []
+    assert _same_vectors_as_fresh(corpus, target, tmp_path) == 1.0
 
 
 def _same_vectors_as_fresh(corpus: Path, target: Path, tmp_path: Path) -> float:
