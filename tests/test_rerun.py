@@ -51,10 +51,34 @@ def test_large_files_are_not_read_far_ahead_for_a_lookup(tmp_path: Path, fake_se
     lookup = StoreWriter.documents_by_keys
     monkeypatch.setattr(StoreWriter, "documents_by_keys",
                         lambda self, keys: batches.append(len(keys)) or lookup(self, keys))
-    monkeypatch.setattr(pending, "LOOKUP_CHARS", 1000)  # the 1,000,000 of a run, scaled down with the files
+    monkeypatch.setattr(pending, "LOOKUP_CHARS", 1000)  # the 64,000 of a run, scaled down with the files
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
         assert index.add([corpus]).documents_indexed == 5
     assert batches == [2, 2, 1]  # LOOKUP_CHARS reached at every second file
+
+
+def test_byte_progress_follows_the_encoding_not_the_lookups(tmp_path: Path, fake_settings: EncoderSettings,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # A front end's byte progress counts what `read` saw go by: the lookups' read-ahead must not have it (and
+    # "saving" announced) run far ahead of the encoding, as 1,000,000 characters read ahead did.
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "2000")  # chunks of 8,000 characters
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for i in range(40):
+        (corpus / f"d{i:02d}.txt").write_text(f"Document {i} tells of the bank of the river. " * 90)  # 4,000 chars
+    total = sum(len(p.read_text()) for p in corpus.iterdir())
+    read_chars = [0]
+    at_updates: list[int] = []
+
+    def read(items: object) -> object:
+        for item in items:  # type: ignore[attr-defined]
+            read_chars[0] += len(getattr(item, "text", ""))
+            yield item
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus], read=read, progress=lambda *_: at_updates.append(read_chars[0]))  # type: ignore[arg-type]
+    assert read_chars[0] == total and len(at_updates) > 10
+    assert at_updates[0] < total / 2, (at_updates[0], total)
 
 
 def test_index_walks_its_inputs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
