@@ -180,12 +180,14 @@ def _rebuildable(damage: Damage) -> bool:
         return False
 
 
-def content_problems(conn: Connection, shown: int = SHOWN) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
+def content_problems(conn: Connection, shown: int = SHOWN,
+                     kept: set[int] | None = None) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
     """verify's content check: one (line, documents repair may drop) per damaged document, and notes.
 
     A document is offered to repair (which drops it, to be indexed again) only when its file still holds
     the text it was indexed from: the digest alone never decides that data is destroyed, since the digest
-    may be the damaged witness. Otherwise the line says how to restore it and repair keeps it.
+    may be the damaged witness. Otherwise the line says how to restore it and repair keeps it; `kept`, when
+    given, gets the ids of those documents.
     """
     damaged = damaged_documents(conn)
     lines: list[tuple[str, tuple[int, ...]]] = []
@@ -204,9 +206,13 @@ def content_problems(conn: Connection, shown: int = SHOWN) -> tuple[list[tuple[s
         else:
             lines.append((f"{what}; its file {damage.path} no longer holds that text, so repair keeps it: restore "
                           f"meta.sqlite from a backup, or index the corpus into a new folder", ()))
+            if kept is not None:
+                kept.add(damage.id)
     if len(changed) > shown:
         rest = changed[shown:]
         offered = tuple(d.id for d in rest if _rebuildable(d))
+        if kept is not None:
+            kept.update(d.id for d in rest if d.id not in offered)
         lines.append((f"{len(rest)} more documents have the same damage (e.g. {rest[0].label!r}); {len(offered)} of "
                       "them can be dropped by `sensesearch verify --repair` and indexed again from their files",
                       offered))

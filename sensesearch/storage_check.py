@@ -48,6 +48,8 @@ class Findings:
     notes: list[str] = field(default_factory=list)
     orphan_sentences: list[int] = field(default_factory=list)
     orphan_occurrences: list[int] = field(default_factory=list)
+    damaged_kept: set[int] = field(default_factory=set)
+    """Documents whose rows fail their content digest but that repair keeps (their files no longer hold the text)."""
 
     def add(self, kind: str, detail: str, docs: Iterable[int] = ()) -> None:
         self.problems.append(Problem(kind, detail, tuple(sorted(set(docs)))))
@@ -65,7 +67,7 @@ def check_storage(folder: Path, config: IndexConfig, meta: MetaStore,
     rows = np.asarray(meta.all_occurrence_ids(), dtype=np.int64)
     with meta.engine.connect() as conn:
         check_rows(conn, docs, found)
-        lines, notes = digests.content_problems(conn)
+        lines, notes = digests.content_problems(conn, kept=found.damaged_kept)
     for line, untrusted in lines:
         found.add("content", line, untrusted)
     found.notes += notes
@@ -208,7 +210,16 @@ def _reencoded_documents(config: IndexConfig, store: MetaStore, found: Findings,
     when the model cannot remake them (not loadable, or its weights or word spans changed) are the documents added
     to `untrusted`, to be dropped and indexed again, as the action says.
     """
-    lost = sorted({i for p in found.problems if p.kind == "vectors" for i in p.documents} - untrusted)
+    lost = {i for p in found.problems if p.kind == "vectors" for i in p.documents} - untrusted
+    # Rows that fail their digest are no record to remake vectors from: the vectors would be of the damaged text, in
+    # place of the good ones still stored, or, where the damage moved a word, the encode failed and dropped every
+    # document here, this one too, though its file no longer holds its text. They stay, as the content line says.
+    damaged = lost & found.damaged_kept
+    if damaged:
+        actions.append(f"left the vectors lost from {_count(len(damaged))} whose rows fail their content digest as "
+                       "they are (they cannot be remade from damaged rows); restore meta.sqlite from a backup, "
+                       "then run --repair again")
+    lost = sorted(lost - damaged)
     if not lost:
         return []
     try:

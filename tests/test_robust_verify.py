@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from typer.testing import CliRunner
 
 from sensesearch import IndexCorruptError, SenseIndex, codec
@@ -158,6 +158,30 @@ def test_repair_drops_documents_whose_lost_vectors_the_model_cannot_remake(
         in repaired["repaired"], repaired
     monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", available)
     _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
+
+
+def test_repair_never_remakes_vectors_from_rows_that_fail_their_digest(built: tuple[Path, Path]) -> None:
+    # Rows whose file no longer holds their text are kept ("repair keeps it"); their lost vectors were re-encoded from
+    # the damaged text, and where the damage moved a word the failed encode dropped them with every other document
+    # that had lost vectors, blaming the model.
+    target = built[1]
+    with SenseIndex.open(target) as index:
+        damaged, healthy = index.store.all_documents()[2:4]
+        with index.store.begin() as conn:  # "S entence": the stored words no longer lie where the text has them
+            conn.execute(sentences.update().where(sentences.c.id == damaged.first_sentence)
+                         .values(text="S entence" + func.substr(sentences.c.text, 9)))
+    for doc in (damaged, healthy):
+        _edit_vectors(target, lambda s, d=doc: s.remove_range(d.first_occurrence, d.first_occurrence + 3))
+    Path(damaged.key).write_text("A newer text of this document.\n")
+    code, repaired = _verify(target, "--repair")
+    assert code == 1 and repaired["dropped_documents"] == [] and repaired["documents"] == 8, repaired
+    assert repaired["repaired"][0].startswith("left the vectors lost from 1 document whose rows fail their content "
+                                              "digest"), repaired
+    assert f"re-encoded {healthy.n_occurrences} vectors of 1 document whose vectors were lost or doubled, from the " \
+           "stored sentences" in repaired["repaired"], repaired
+    kinds = sorted(p["kind"] for p in repaired["problems"])
+    assert kinds == ["content", "vectors"] and damaged.label in repaired["problems"][1]["detail"], repaired
+    assert repaired["vectors"] == repaired["occurrences"] - 3
 
 
 def test_rows_disagreeing_with_bookkeeping_and_orphans(
