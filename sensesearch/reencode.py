@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select, true
+from sqlalchemy import ColumnElement, select, true
 
 from .config import IndexConfig
 from .ivf import Assign
 from .rescore import Encode, stored_row_vector
-from .schema import occurrences, sentences
+from .schema import ID_BATCH, occurrences, sentences
 from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
@@ -52,7 +52,18 @@ def encoded_occurrences(store: MetaStore, encode: Encode, dim: int,
 
     Raises ConfigMismatchError when the encoder no longer finds a stored word at its stored span.
     """
-    chosen = true() if documents is None else sentences.c.document_id.in_(list(documents))
+    if documents is None:
+        yield from _encoded(store, encode, dim, true())
+        return
+    # ID_BATCH documents a query: one IN list of them all passed SQLite's and PostgreSQL's limits on bound values
+    # past 999 (older SQLite), 32,766 or 65,535 documents, and `verify --repair` then dropped every one of them.
+    chosen = list(documents)
+    for first in range(0, len(chosen), ID_BATCH):
+        yield from _encoded(store, encode, dim, sentences.c.document_id.in_(chosen[first:first + ID_BATCH]))
+
+
+def _encoded(store: MetaStore, encode: Encode, dim: int,
+             chosen: ColumnElement[bool]) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
     last = -1
     with store.engine.connect() as conn:
         while True:

@@ -21,7 +21,8 @@ from sqlalchemy.engine import Connection
 
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
-from .errors import IndexCorruptError, SenseSearchError
+from .errors import (ConfigMismatchError, EncoderOutputError, IndexCorruptError, ModelLoadError,
+                     SenseSearchError)
 from .reencode import Encode, encoded_occurrences, rewrite_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
@@ -224,7 +225,8 @@ def _reencoded_documents(config: IndexConfig, store: MetaStore, found: Findings,
         return []
     try:
         fresh = [(ids, values) for ids, values, _ in encoded_occurrences(store, encoder(), config.dim, lost)]
-    except SenseSearchError as exc:
+    except (ModelLoadError, ConfigMismatchError, EncoderOutputError) as exc:
+        # Only the model's failures drop documents; any other (the database's) goes on, the disk left as it was.
         untrusted.update(lost)
         actions.append(f"could not re-encode the vectors lost from {_count(len(lost))} ({exc})")
         return []

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, event, func, insert
+from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from sensesearch import IndexCorruptError, SenseIndex, codec
+from sensesearch import IndexCorruptError, SenseIndex, SenseSearchError, codec, storage_check
 from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings, IndexConfig
@@ -182,6 +184,47 @@ def test_repair_never_remakes_vectors_from_rows_that_fail_their_digest(built: tu
     kinds = sorted(p["kind"] for p in repaired["problems"])
     assert kinds == ["content", "vectors"] and damaged.label in repaired["problems"][1]["detail"], repaired
     assert repaired["vectors"] == repaired["occurrences"] - 3
+
+
+def test_repair_remakes_the_lost_vectors_of_more_documents_than_sqlite_binds_at_once(
+        tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    # One IN list of every such document passed SQLite's 999 (or 32,766, or PostgreSQL's 65,535) bound values; the
+    # database's error was taken for the model's, and every one of them was dropped.
+    corpus = write_corpus(tmp_path / "c", 1000, 1)
+    target = tmp_path / "idx"
+    with SenseIndex.create(target, settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+    _edit_vectors(target, lambda s: s.remove(s.ids()))
+
+    def oldest_limit(connection: object, _: object) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    event.listen(Engine, "connect", oldest_limit)
+    try:
+        code, repaired = _verify(target, "--repair")
+    finally:
+        event.remove(Engine, "connect", oldest_limit)
+    assert code == 0 and repaired["sound"] and repaired["dropped_documents"] == [], repaired["repaired"]
+    assert repaired["documents"] == 1000 and repaired["vectors"] == repaired["occurrences"], repaired["repaired"]
+
+
+def test_repair_that_fails_for_the_database_drops_nothing(built: tuple[Path, Path],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    target = built[1]
+    with SenseIndex.open(target, read_only=True) as index:
+        victim = index.store.all_documents()[2]
+    _edit_vectors(target, lambda s: s.remove_range(victim.first_occurrence, victim.first_occurrence + 3))
+
+    def failing(*_: object) -> None:
+        raise SenseSearchError("the metadata database failed: disk I/O error")
+
+    monkeypatch.setattr(storage_check, "encoded_occurrences", failing)
+    result = runner.invoke(app, ["verify", "--index", str(target), "--repair"])
+    assert result.exit_code == 1 and "disk I/O error" in result.output, result.output
+    monkeypatch.undo()
+    code, report = _verify(target)
+    assert code == 1 and report["documents"] == 8 and "3 occurrences have no vector" in report["problems"][0]["detail"]
 
 
 def test_rows_disagreeing_with_bookkeeping_and_orphans(
