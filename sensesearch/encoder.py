@@ -3,25 +3,25 @@
 `Encoder` is the contract (a pure function from a list of sentences to per-word spans and vectors,
 no hidden state beyond the loaded model). `PlannedEncoder` composes the tokenizer-only planner
 (planner.py: words, offsets, windows, batches) with the model runner (runner.py: forward pass,
-layers combined, pieces pooled, on the device); `TransformerEncoder` is its Hugging Face backend,
-and other backends register a factory in ENCODER_FACTORIES and bring only their LayerForward.
+layers combined, pieces pooled, on the device); `TransformerEncoder` is its Hugging Face backend
+(its forward pass in hfforward.py, the model's checks and fingerprint in hfmodel.py), and other
+backends register a factory in ENCODER_FACTORIES and bring only their LayerForward.
 """
 
 from __future__ import annotations
 
-import hashlib
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from .config import DEFAULT_MODEL, DEFAULT_PRECISION, EncoderSettings
 from .devices import check_device
 from .errors import ModelLoadError
-from .hfmodel import check_loaded, tokenizer_fingerprint, usable_positions
+from .hfforward import HFLayerForward, quantize_linear_int8
+from .hfmodel import check_loaded, model_fingerprint, tokenizer_fingerprint, usable_positions
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedChunk, EncodedSentence
 from .runner import DeviceBatch, PendingVectors, WordVectorRunner, check_precision, default_batch_tokens
@@ -248,54 +248,3 @@ class TransformerEncoder(PlannedEncoder):
         self.dim = hidden * len(settings.layers) if settings.combine == "concat" else hidden
         forward = HFLayerForward(self.model, settings.layers, settings.precision)
         self.runner = WordVectorRunner(forward, combine=settings.combine, dim=self.dim, device=self.device)
-
-
-class HFLayerForward:
-    """The LayerForward of a Hugging Face model: all hidden states out, the chosen ones stacked.
-
-    fp16/bf16 run under torch autocast (weights stay float32; matrix products in half precision,
-    layer norms and softmax in float32), the way the issue-12 H200 figures were measured.
-    """
-
-    def __init__(self, model: Any, layers: Sequence[int], precision: str) -> None:
-        import torch
-
-        self.model = model
-        self.layers = tuple(layers)
-        self.autocast = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
-
-    def __call__(self, ids: Any, mask: Any) -> Any:
-        import torch
-
-        with torch.inference_mode(), torch.autocast(device_type=ids.device.type, dtype=self.autocast,
-                                                    enabled=self.autocast is not None):
-            hidden = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
-            first = hidden[self.layers[0]]
-            return torch.stack([hidden[layer].to(first.dtype) for layer in self.layers])
-
-
-def quantize_linear_int8(model: Any) -> Any:
-    """The model with every Linear layer dynamically quantised to int8 (weights int8, activations per batch)."""
-    import torch
-
-    with warnings.catch_warnings():
-        # torch flags torch.ao.quantization and its quantized tensors as deprecated; the dynamic int8
-        # path still works on this pinned torch, and users cannot act on the warning.
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.ao\..*")
-        warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*torch\.ao\.quantization.*")
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
-def model_fingerprint(model: Any) -> str:
-    """A short hash of the model's architecture and a sample of every weight tensor."""
-    config = model.config
-    shape = (config.model_type, config.hidden_size, config.num_hidden_layers, config.vocab_size)
-    digest = hashlib.sha256(repr(shape).encode())
-    for name, tensor in model.state_dict().items():
-        flat = tensor.detach().reshape(-1)
-        sample = flat[:: max(1, flat.numel() // 64)][:64].float().cpu().numpy()
-        digest.update(name.encode())
-        digest.update(str(tuple(tensor.shape)).encode())
-        digest.update(np.round(sample, 5).tobytes())
-    return digest.hexdigest()[:16]
-

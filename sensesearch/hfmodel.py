@@ -1,4 +1,4 @@
-"""What a loaded Hugging Face model and tokenizer must offer the recipe, and what identifies the tokenizer.
+"""What a loaded Hugging Face model and tokenizer must offer the recipe, and what identifies each of them.
 
 The recipe needs an encoder (every word sees both sides of it), a tokenizer with a vocabulary, and a
 window no longer than the positions the model can embed. transformers loads models that break each
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+
+import numpy as np
 
 from .errors import ModelLoadError
 
@@ -44,6 +46,20 @@ def usable_positions(model: Any) -> int | None:
     table = getattr(getattr(model, "embeddings", None), "position_embeddings", None)
     padding = getattr(table, "padding_idx", None)
     return int(limit) - (int(padding) + 1 if padding is not None else 0)
+
+
+def model_fingerprint(model: Any) -> str:
+    """A short hash of the model's architecture and a sample of every weight tensor."""
+    config = model.config
+    shape = (config.model_type, config.hidden_size, config.num_hidden_layers, config.vocab_size)
+    digest = hashlib.sha256(repr(shape).encode())
+    for name, tensor in model.state_dict().items():
+        flat = tensor.detach().reshape(-1)
+        sample = flat[:: max(1, flat.numel() // 64)][:64].float().cpu().numpy()
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(np.round(sample, 5).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:

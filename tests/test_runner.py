@@ -100,7 +100,7 @@ def test_half_precision_forward_runs_under_autocast_and_stays_near_float32(token
     import torch
     from transformers import BertConfig, BertModel
 
-    from sensesearch.encoder import HFLayerForward
+    from sensesearch.hfforward import HFLayerForward
 
     torch.manual_seed(0)
     model = BertModel(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=5,
