@@ -16,15 +16,16 @@ import numpy as np
 
 from .config import EncoderSettings
 from .hfmodel import backend_fingerprint, tokenizer_fingerprint
-from .planner import Planner, chunk_pieces, make_planner
+from .planner import Planner, make_planner
 from .wordbounds import needed
+from .wordpieces import chunk_pieces
 
 SPLIT_BATCH_TOKENS = 4096
 """The planner's batch budget: irrelevant to word spans, which is all a splitter is asked for."""
 
 
 class TokenizerSplitter:
-    """Word spans as the planner finds them (planner.chunk_pieces), from a bare tokenizers.Tokenizer."""
+    """Word spans as the planner finds them (wordpieces.chunk_pieces), from a bare tokenizers.Tokenizer."""
 
     def __init__(self, backend: Any) -> None:
         backend.no_truncation()  # tokenizer.json may carry a model's truncation and padding; spans need neither

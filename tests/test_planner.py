@@ -254,7 +254,7 @@ def test_word_ids_of_pieces_that_belong_to_no_word_are_minus_one() -> None:
     """The int fast path fails on None (a tokenizer that gives a piece no word); the fallback keeps every number."""
     from types import SimpleNamespace
 
-    from sensesearch.planner import _word_ids
+    from sensesearch.wordpieces import _word_ids
 
     plain = [SimpleNamespace(word_ids=[0, 0, 1]), SimpleNamespace(word_ids=[0])]
     assert _word_ids(plain, 4).tolist() == [0, 0, 1, 0]
