@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import IndexConfig
 from .records import Hit
-from .storage import Snapshot
+from .generation import Snapshot
 from .schema import DocumentRow
 from .store import MetaStore
 

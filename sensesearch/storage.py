@@ -8,15 +8,13 @@ It is the only place that knows the write order that keeps FAISS ids and SQL row
   rows, and an index rebuilt in place (other metadata or config files) is taken whole, never new
   vectors over old rows.
 Writing goes through `writer()` (storage_writer.StoreWriter); checks and repairs through
-storage_check. The SenseIndex facade and verify ask this object; nothing here imports them.
+storage_check; what a generation is, and the Snapshot of one, is generation.py's. The SenseIndex facade and verify ask this object; nothing here imports them.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexClosedError, IndexCorruptError, ReadOnlyError, SenseSearchError
 from .folder import META_FILE, read_index_config, sqlite_url
+from .generation import Identity, Snapshot, Stamp, file_stamp, files_identity
 from .ivf import Assign
 from .reencode import Encode, reencoded_vectors
 from .schema import DocumentRow
@@ -35,23 +34,6 @@ from .storage_writer import StoreWriter
 from .vectors import VECTORS_FILE, VectorStore
 
 log = logging.getLogger(__name__)
-
-Stamp = tuple[int, int, int]
-Identity = tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One generation of an index: its config, rows and vectors, taken together.
-
-    `generation` changes whenever any of them does (a save by any process, or a rebuild in place);
-    it is what caches key on.
-    """
-
-    config: IndexConfig
-    meta: MetaStore
-    vectors: VectorStore
-    generation: tuple[Identity, Stamp]
 
 
 class OccurrenceStore:
@@ -79,7 +61,7 @@ class OccurrenceStore:
         self.id_range = id_range or IdRange()
         self._lock = lock
         self.closed = False
-        self._identity, self._stamp = loaded or (_files_identity(path), _file_stamp(path))
+        self._identity, self._stamp = loaded or (files_identity(path), file_stamp(path))
         # What the vectors file holds: this store at this version (None: not saved yet, as for a new index).
         self._saved: tuple[VectorStore, int] | None = (vectors, vectors.version) if loaded else None
 
@@ -114,7 +96,7 @@ class OccurrenceStore:
         if config.db_url is None and not (path / META_FILE).is_file():
             raise IndexCorruptError(f"{path / META_FILE} is missing: the index's sentences are gone; "
                                     "restore it from a backup or index the corpus into a new folder")
-        loaded = (_files_identity(path), _file_stamp(path))
+        loaded = (files_identity(path), file_stamp(path))
         meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language, read_only=read_only)
         try:
             # Readers too: damaged vectors are refused, never served (the bytes are hashed as they load).
@@ -190,7 +172,7 @@ class OccurrenceStore:
             return
         self.vectors.save(self.path / VECTORS_FILE)
         self._saved = (self.vectors, self.vectors.version)
-        self._stamp = _file_stamp(self.path)
+        self._stamp = file_stamp(self.path)
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Rows first (committed), vectors second in one pass over the index: a crash in between leaves only strays."""
@@ -252,10 +234,10 @@ class OccurrenceStore:
         writer holding the lock never reloads: nobody else can have written.
         """
         self.require_open()
-        stamp = _file_stamp(self.path)
+        stamp = file_stamp(self.path)
         if stamp == self._stamp or self._lock is not None:
             return False
-        identity = _files_identity(self.path)
+        identity = files_identity(self.path)
         if identity != self._identity:
             config = read_index_config(self.path)
             meta = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language,
@@ -287,24 +269,3 @@ class OccurrenceStore:
     def vectors_stamp(self) -> Stamp:
         """Identity (inode, mtime in ns, size) of the vectors file loaded; changes with each save."""
         return self._stamp
-
-
-def _file_stamp(path: Path) -> Stamp:
-    """(inode, mtime in ns, size) of the vectors file in `path`; every atomic save changes it."""
-    try:
-        st = os.stat(path / VECTORS_FILE)
-    except FileNotFoundError:
-        return (0, 0, 0)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _files_identity(path: Path) -> Identity:
-    """Which files the metadata store and config.json are (device, inode): new ones mean a rebuilt index."""
-    found = []
-    for name in (META_FILE, CONFIG_FILE):
-        try:
-            st = os.stat(path / name)
-            found.append((st.st_dev, st.st_ino))
-        except FileNotFoundError:
-            found.append((0, 0))
-    return tuple(found)
