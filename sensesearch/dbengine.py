@@ -4,6 +4,7 @@ The one dialect-specific spot of the store. A writer's SQLite connection runs in
 never block it; a reader's is opened read-only through a SQLite URI (`mode=ro`, and `immutable=1`
 on read-only media, see sensesearch.access), so no reader can write or create a file by mistake.
 A read-only PostgreSQL engine runs every transaction READ ONLY and never creates the index's schema.
+`cancel_statement` stops a statement in hand through the driver itself (psycopg's cancel, SQLite's interrupt).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,23 @@ def schema_ddl_lock(conn: Connection, schema: str | None) -> None:
     key = int.from_bytes(hashlib.blake2b(f"sensesearch schema {schema}".encode(), digest_size=8).digest(), "big",
                          signed=True)
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+
+def cancel_statement(conn: Connection | None) -> None:
+    """Ask the database to stop the statement `conn` has in hand: on PostgreSQL one waiting for another session's lock
+    would otherwise hold a write session's rollback (and a Ctrl-C) until that lock goes. psycopg's cancel is made to
+    be called from another thread; SQLite's interrupt too, though it does not end a wait for a lock, which ends with
+    the busy timeout, as it does in the calling thread."""
+    raw = conn.connection.driver_connection if conn is not None else None
+    for name in ("cancel_safe", "cancel", "interrupt"):
+        method = getattr(raw, name, None)
+        if callable(method):
+            # Best effort: a connection too broken to cancel on fails its statement anyway, and the rollback
+            # must go on to drop the session's vectors.
+            with suppress(Exception):
+                method()
+            return
 
 
 def make_engine(url: str, read_only: bool = False) -> Engine:

@@ -17,13 +17,14 @@ what was given before it, whichever thread makes it.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext, suppress
+from contextlib import nullcontext
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Connection, RootTransaction
 
+from .dbengine import cancel_statement
 from .digests import digest_of_rows, document_digest
 from .heldrows import HeldRows
 from .errors import SenseSearchError
@@ -269,7 +270,7 @@ class StoreWriter:
         if self.lane is not None:
             # The last checkpoint given is made first, for DROP_GRACE at most; the statements after it are skipped,
             # and one in hand is cancelled and ends before its transaction.
-            lost = self.lane.drop(cancel=self._cancel_statement)
+            lost = self.lane.drop(cancel=lambda: cancel_statement(self.conn))
         if self.transaction is not None:
             self.transaction.rollback()
         self.held = HeldRows()
@@ -282,21 +283,6 @@ class StoreWriter:
         if self.conn is None:
             raise SenseSearchError("a store writer is used inside `with writer:` only")
         return self.conn
-
-    def _cancel_statement(self) -> None:
-        """Ask the database to stop the lane's statement in hand: on PostgreSQL one waiting for another session's lock
-        would otherwise hold the rollback (and a Ctrl-C) until that lock goes. psycopg's cancel is made to be called
-        from another thread; SQLite's interrupt too, though it does not end a wait for a lock, which ends with the
-        busy timeout, as it does in the calling thread."""
-        raw = self.conn.connection.driver_connection if self.conn is not None else None
-        for name in ("cancel_safe", "cancel", "interrupt"):
-            method = getattr(raw, name, None)
-            if callable(method):
-                # Best effort: a connection too broken to cancel on fails its statement anyway, and the rollback
-                # must go on to drop this session's vectors.
-                with suppress(Exception):
-                    method()
-                return
 
     def _lane(self) -> Lane:
         if self.lane is None:
