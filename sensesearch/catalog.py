@@ -72,6 +72,8 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
     resolved = _path_key(name) if len({e.key for e in chosen}) != 1 else None
     if len({e.key for e in chosen}) > 1 and not by_path:
         _one_document(name, [e.key for e in chosen], "the label of")
+    if len(chosen) == 1 and not by_path:
+        _label_not_path_of_others(entries, name, chosen[0], form)
     if len({e.key for e in chosen}) > 1:
         # One label, several documents (a file and a JSON Lines record whose id spells its path): a path that names
         # one of them on disk tells them apart.
@@ -91,6 +93,20 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
             raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(files[:4])}"
                              f"{', ...' if len(files) > 4 else ''}); give the path or the label")
     return chosen
+
+
+def _label_not_path_of_others(entries: Sequence[DocumentEntry], name: str, labelled: DocumentEntry,
+                              form: Callable[[str], str]) -> None:
+    """InputError when `name`, the label of one document, is also a path on disk that holds other indexed documents
+    (a record with id "data" beside the folder data/): `remove` never guesses which was meant."""
+    # Cheap tests first: most labels are not paths here, and a file's label is the path of that file itself.
+    if not os.path.lexists(fs_name(name)):
+        return
+    key = _path_key(name)
+    if key is None or form(key) == form(labelled.key):
+        return
+    on_disk = [e for e in entries if _under(e, form(e.key), form(key))]
+    _one_document(name, [labelled.key, *(e.key for e in on_disk)], "the label or path of")
 
 
 def _one_document(name: str, keys: Sequence[str], what: str) -> None:

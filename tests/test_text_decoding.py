@@ -215,6 +215,19 @@ def test_a_name_that_is_the_label_or_path_of_two_documents_is_refused_not_both_r
     assert _would_remove(index, str(tmp_path / "u" / "corp" / composed)) == [composed]
 
 
+def test_a_label_that_is_also_a_folder_of_other_documents_is_refused_by_remove(tmp_path: Path, monkeypatch) -> None:
+    """A JSONL record with id "sub" beside the folder sub/: `remove sub`, typed in the corpus folder, took the record
+    alone and left the folder's documents, where the name is as much the folder's path."""
+    index = _indexed(tmp_path, {"sub/a.txt": "The bank.\n", "r.jsonl": json.dumps({"id": "sub", "text": "A bank."})})
+    monkeypatch.chdir(tmp_path / "corp")
+    result = runner.invoke(app, ["remove", "sub", "--index", index, "--dry-run"])
+    assert result.exit_code == 1 and "is the label or path of 2 documents" in result.output
+    assert _would_remove(index, "./sub") == ["a.txt"]
+    assert _would_remove(index, "r.jsonl#sub") == ["sub"]
+    monkeypatch.chdir(tmp_path)  # no folder "sub" here: the label names the record alone
+    assert _would_remove(index, "sub") == ["sub"]
+
+
 def test_records_of_a_linked_jsonl_file_are_named_by_the_links_path(tmp_path: Path) -> None:
     """Keys hold the resolved path; a link to a cache file without a suffix (DVC, git-annex) still names a JSONL."""
     corpus = tmp_path / "corp"
