@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, select, true
 
 from .config import IndexConfig
+from .errors import ConfigMismatchError, EncoderOutputError, ModelLoadError
 from .ivf import Assign
 from .rescore import Encode, stored_row_vector
 from .schema import ID_BATCH, occurrences, sentences
@@ -99,3 +100,41 @@ def rewrite_vectors(folder: Path, config: IndexConfig, store: MetaStore, encoder
     fresh = reencoded_vectors(store, encoder(), config.dim, config.compression)
     fresh.save(folder / VECTORS_FILE)
     return f"re-encoded {fresh.ntotal} vectors from the stored sentences ({fresh.describe()})"
+
+
+def remade_lost_vectors(config: IndexConfig, store: MetaStore, lost: set[int], damaged_kept: set[int],
+                        untrusted: set[int], encoder: Callable[[], Encode],
+                        actions: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fresh vectors for the documents whose rows are sound but whose vectors were lost or doubled, made from the
+    stored sentences before anything is written (a failed encode leaves the disk as it was).
+
+    The rows are the record of what was indexed, and vectors are remade from them as a lost vectors file is; only
+    when the model cannot remake them (not loadable, or its weights or word spans changed) are the documents added
+    to `untrusted`, to be dropped and indexed again, as the action says.
+    """
+    # Rows that fail their digest are no record to remake vectors from: the vectors would be of the damaged text, in
+    # place of the good ones still stored, or, where the damage moved a word, the encode failed and dropped every
+    # document here, this one too, though its file no longer holds its text. They stay, as the content line says.
+    damaged = lost & damaged_kept
+    if damaged:
+        actions.append(f"left the vectors lost from {count_documents(len(damaged))} whose rows fail their content "
+                       "digest as they are (they cannot be remade from damaged rows); restore meta.sqlite from a "
+                       "backup, then run --repair again")
+    remade = sorted(lost - damaged)
+    if not remade:
+        return []
+    try:
+        fresh = [(ids, values) for ids, values, _ in encoded_occurrences(store, encoder(), config.dim, remade)]
+    except (ModelLoadError, ConfigMismatchError, EncoderOutputError) as exc:
+        # Only the model's failures drop documents; any other (the database's) goes on, the disk left as it was.
+        untrusted.update(remade)
+        actions.append(f"could not re-encode the vectors lost from {count_documents(len(remade))} ({exc})")
+        return []
+    actions.append(f"re-encoded {sum(len(ids) for ids, _ in fresh)} vectors of {count_documents(len(remade))} "
+                   "whose vectors were lost or doubled, from the stored sentences")
+    return fresh
+
+
+def count_documents(documents: int) -> str:
+    """'1 document', '2 documents': the repair report's count."""
+    return f"{documents} document{'s' if documents != 1 else ''}"

@@ -21,9 +21,8 @@ from sqlalchemy.engine import Connection
 
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
-from .errors import (ConfigMismatchError, EncoderOutputError, IndexCorruptError, ModelLoadError,
-                     SenseSearchError)
-from .reencode import Encode, encoded_occurrences, rewrite_vectors
+from .errors import IndexCorruptError, SenseSearchError
+from .reencode import Encode, count_documents, remade_lost_vectors, rewrite_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
 from .store import MetaStore
@@ -189,7 +188,7 @@ def check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], fou
 def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
     names = [repr(by_id[i].label) if i in by_id else f"document id {i}" for i in doc_ids[:SHOWN]]
     more = f" and {len(doc_ids) - SHOWN} more" if len(doc_ids) > SHOWN else ""
-    return f"{_count(len(doc_ids))}: " + ", ".join(names) + more
+    return f"{count_documents(len(doc_ids))}: " + ", ".join(names) + more
 
 
 def _bytes_changed(folder: Path) -> bool:
@@ -200,43 +199,6 @@ def _bytes_changed(folder: Path) -> bool:
         return True
     computable = all(algorithm in checksums.FILE_HASHES for algorithm, _ in checksums.expected_digests(path))
     return computable and checksums.mismatch(path) is not None
-
-
-def _reencoded_documents(config: IndexConfig, store: MetaStore, found: Findings, untrusted: set[int],
-                         encoder: Callable[[], Encode], actions: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Fresh vectors for the documents whose rows are sound but whose vectors were lost or doubled, made from the
-    stored sentences before anything is written (a failed encode leaves the disk as it was).
-
-    The rows are the record of what was indexed, and vectors are remade from them as a lost vectors file is; only
-    when the model cannot remake them (not loadable, or its weights or word spans changed) are the documents added
-    to `untrusted`, to be dropped and indexed again, as the action says.
-    """
-    lost = {i for p in found.problems if p.kind == "vectors" for i in p.documents} - untrusted
-    # Rows that fail their digest are no record to remake vectors from: the vectors would be of the damaged text, in
-    # place of the good ones still stored, or, where the damage moved a word, the encode failed and dropped every
-    # document here, this one too, though its file no longer holds its text. They stay, as the content line says.
-    damaged = lost & found.damaged_kept
-    if damaged:
-        actions.append(f"left the vectors lost from {_count(len(damaged))} whose rows fail their content digest as "
-                       "they are (they cannot be remade from damaged rows); restore meta.sqlite from a backup, "
-                       "then run --repair again")
-    lost = sorted(lost - damaged)
-    if not lost:
-        return []
-    try:
-        fresh = [(ids, values) for ids, values, _ in encoded_occurrences(store, encoder(), config.dim, lost)]
-    except (ModelLoadError, ConfigMismatchError, EncoderOutputError) as exc:
-        # Only the model's failures drop documents; any other (the database's) goes on, the disk left as it was.
-        untrusted.update(lost)
-        actions.append(f"could not re-encode the vectors lost from {_count(len(lost))} ({exc})")
-        return []
-    actions.append(f"re-encoded {sum(len(ids) for ids, _ in fresh)} vectors of {_count(len(lost))} whose vectors "
-                   "were lost or doubled, from the stored sentences")
-    return fresh
-
-
-def _count(documents: int) -> str:
-    return f"{documents} document{'s' if documents != 1 else ''}"
 
 
 def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore | None,
@@ -269,7 +231,8 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
         found.problems = [p for p in found.problems if p.kind != "vectors"]
         check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)
     untrusted = {i for p in found.problems if p.kind != "vectors" for i in p.documents}
-    fresh = _reencoded_documents(config, store, found, untrusted, encoder, actions)
+    lost = {i for p in found.problems if p.kind == "vectors" for i in p.documents} - untrusted
+    fresh = remade_lost_vectors(config, store, lost, found.damaged_kept, untrusted, encoder, actions)
     dropped = [d for d in docs if d.id in untrusted]
     with store.begin() as conn:
         for doc in dropped:

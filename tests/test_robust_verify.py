@@ -14,7 +14,7 @@ from sqlalchemy import delete, event, func, insert
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from sensesearch import IndexCorruptError, SenseIndex, SenseSearchError, codec, storage_check
+from sensesearch import IndexCorruptError, SenseIndex, SenseSearchError, codec, reencode
 from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings, IndexConfig
@@ -219,7 +219,7 @@ def test_repair_that_fails_for_the_database_drops_nothing(built: tuple[Path, Pat
     def failing(*_: object) -> None:
         raise SenseSearchError("the metadata database failed: disk I/O error")
 
-    monkeypatch.setattr(storage_check, "encoded_occurrences", failing)
+    monkeypatch.setattr(reencode, "encoded_occurrences", failing)
     result = runner.invoke(app, ["verify", "--index", str(target), "--repair"])
     assert result.exit_code == 1 and "disk I/O error" in result.output, result.output
     monkeypatch.undo()
