@@ -104,13 +104,16 @@ def rewrite_vectors(folder: Path, config: IndexConfig, store: MetaStore, encoder
 
 def remade_lost_vectors(config: IndexConfig, store: MetaStore, lost: set[int], damaged_kept: set[int],
                         untrusted: set[int], encoder: Callable[[], Encode],
-                        actions: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+                        actions: list[str]) -> tuple[list[tuple[np.ndarray, np.ndarray]], set[int]]:
     """Fresh vectors for the documents whose rows are sound but whose vectors were lost or doubled, made from the
-    stored sentences before anything is written (a failed encode leaves the disk as it was).
+    stored sentences before anything is written (a failed encode leaves the disk as it was), and the documents left
+    as they are (rows and vectors untouched; the repair must not drop their doubled vectors either).
 
-    The rows are the record of what was indexed, and vectors are remade from them as a lost vectors file is; only
-    when the model cannot remake them (not loadable, or its weights or word spans changed) are the documents added
-    to `untrusted`, to be dropped and indexed again, as the action says.
+    The rows are the record of what was indexed, and vectors are remade from them as a lost vectors file is. When the
+    model cannot remake any (not loadable, not the index's, or its output refused), every such document is left as
+    it is, to be remade by a later repair where the model loads: dropping them lost the only record of a document
+    for a model folder moved aside, and `index` refuses a changed model anyway. Only a document whose own words the
+    model no longer finds at their stored spans is added to `untrusted`, to be dropped and indexed again.
     """
     # Rows that fail their digest are no record to remake vectors from: the vectors would be of the damaged text, in
     # place of the good ones still stored, or, where the damage moved a word, the encode failed and dropped every
@@ -122,17 +125,42 @@ def remade_lost_vectors(config: IndexConfig, store: MetaStore, lost: set[int], d
                        "backup, then run --repair again")
     remade = sorted(lost - damaged)
     if not remade:
-        return []
+        return [], damaged
     try:
-        fresh = [(ids, values) for ids, values, _ in encoded_occurrences(store, encoder(), config.dim, remade)]
+        fresh, failed = _encoded_documents(store, encoder(), config.dim, remade)
     except (ModelLoadError, ConfigMismatchError, EncoderOutputError) as exc:
-        # Only the model's failures drop documents; any other (the database's) goes on, the disk left as it was.
-        untrusted.update(remade)
-        actions.append(f"could not re-encode the vectors lost from {count_documents(len(remade))} ({exc})")
-        return []
-    actions.append(f"re-encoded {sum(len(ids) for ids, _ in fresh)} vectors of {count_documents(len(remade))} "
-                   "whose vectors were lost or doubled, from the stored sentences")
-    return fresh
+        # The model failed, not the rows (a span mismatch of one document is _encoded_documents' to sort out).
+        actions.append(f"left the rows and vectors of {count_documents(len(remade))} whose vectors were lost or "
+                       f"doubled as they are: the index's model could not be used ({exc}); run `sensesearch verify "
+                       "--repair` again where it loads")
+        return [], damaged | set(remade)
+    if failed:
+        untrusted.update(doc for doc, _ in failed)
+        actions.append(f"could not re-encode the vectors lost from {count_documents(len(failed))} ({failed[0][1]})")
+    if fresh:
+        done = len(remade) - len(failed)
+        actions.append(f"re-encoded {sum(len(ids) for ids, _ in fresh)} vectors of {count_documents(done)} "
+                       "whose vectors were lost or doubled, from the stored sentences")
+    return fresh, damaged
+
+
+def _encoded_documents(store: MetaStore, encode: Encode, dim: int, chosen: list[int]
+                       ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[int, ConfigMismatchError]]]:
+    """Fresh (ids, vectors) of the `chosen` documents, and those whose words the model no longer finds at their
+    stored spans with the first such error of each: one such document failed the whole encode, and every other
+    document with lost vectors was dropped with it."""
+    try:
+        return [(ids, values) for ids, values, _ in encoded_occurrences(store, encode, dim, chosen)], []
+    except ConfigMismatchError:
+        pass  # find which documents fail, one at a time (the batched pass above is the common case)
+    fresh: list[tuple[np.ndarray, np.ndarray]] = []
+    failed: list[tuple[int, ConfigMismatchError]] = []
+    for doc in chosen:
+        try:
+            fresh += [(ids, values) for ids, values, _ in encoded_occurrences(store, encode, dim, [doc])]
+        except ConfigMismatchError as exc:
+            failed.append((doc, exc))
+    return fresh, failed
 
 
 def count_documents(documents: int) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
-from .errors import IndexCorruptError, SenseSearchError
+from .errors import ConfigMismatchError, EncoderOutputError, IndexCorruptError, ModelLoadError, SenseSearchError
 from .reencode import Encode, count_documents, remade_lost_vectors, rewrite_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
@@ -29,6 +29,7 @@ from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
 SHOWN = 5
+MODEL_ERRORS = (ModelLoadError, ConfigMismatchError, EncoderOutputError)
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,15 @@ def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
     return f"{count_documents(len(doc_ids))}: " + ", ".join(names) + more
 
 
+def _within_documents(ids: np.ndarray, docs: list[DocumentRow]) -> np.ndarray:
+    """Which of `ids` (sorted) lie in the occurrence id ranges of `docs`."""
+    inside = np.zeros(len(ids), dtype=bool)
+    for doc in docs:
+        stop = doc.first_occurrence + doc.n_occurrences
+        inside[np.searchsorted(ids, doc.first_occurrence):np.searchsorted(ids, stop)] = True
+    return inside
+
+
 def _bytes_changed(folder: Path) -> bool:
     """Whether the vectors file fails its checksum, or lost its sum file (checksums.missing); not when the sum names
     only algorithms this version cannot compute (a newer sensesearch's file, which is not known to be damaged)."""
@@ -225,14 +235,15 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
             if not actions:
                 raise
             # Say where the damaged file went: the folder now lacks vectors.faiss, and the error alone hid why.
+            when = "where the index's model loads" if isinstance(exc, MODEL_ERRORS) else "once there is room"
             raise type(exc)(f"{exc}; the damaged vectors file was moved aside to {VECTORS_FILE}.corrupt: run "
-                            "`sensesearch verify --repair` again once there is room") from None
+                            f"`sensesearch verify --repair` again {when}") from None
         vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
         found.problems = [p for p in found.problems if p.kind != "vectors"]
         check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)
     untrusted = {i for p in found.problems if p.kind != "vectors" for i in p.documents}
     lost = {i for p in found.problems if p.kind == "vectors" for i in p.documents} - untrusted
-    fresh = remade_lost_vectors(config, store, lost, found.damaged_kept, untrusted, encoder, actions)
+    fresh, held = remade_lost_vectors(config, store, lost, found.damaged_kept, untrusted, encoder, actions)
     dropped = [d for d in docs if d.id in untrusted]
     with store.begin() as conn:
         for doc in dropped:
@@ -254,7 +265,10 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
     stored = vectors.ids()
     unique, counts = np.unique(stored, return_counts=True)
     rows = np.asarray(store.all_occurrence_ids(), dtype=np.int64)
-    drop = np.union1d(np.setdiff1d(unique, rows, assume_unique=True), unique[counts > 1])
+    # Doubled vectors of documents left as they are stay: dropping every copy lost vectors no repair could remake.
+    doubled = unique[counts > 1]
+    doubled = doubled[~_within_documents(doubled, [d for d in docs if d.id in held])]
+    drop = np.union1d(np.setdiff1d(unique, rows, assume_unique=True), doubled)
     removed = vectors.remove(drop)
     for ids, values in fresh:
         vectors.add(ids, values)

@@ -14,9 +14,10 @@ from typing import Any
 
 
 from .config import COMPRESSION_CHOICES, IndexConfig
+from .contract import checked
 from .encoder import load_encoder
 from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
-from .folder import META_FILE, acquire_write_lock, read_index_config, sqlite_url, writer_active
+from .folder import META_FILE, acquire_write_lock, check_encoder, read_index_config, sqlite_url, writer_active
 from .reencode import Encode, rewrite_vectors
 from . import storage_check
 from .storage_check import Findings, Problem, check_storage
@@ -75,7 +76,7 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
             config = replace(config, dim=vectors.dim)
             config.save(folder)
             findings.notes.append(f"config.json's dim was set to {vectors.dim}, the stored vectors' dimension")
-        encoder = _checked_encode(config, device)
+        encoder = _checked_encode(folder, config, device)
         repaired, dropped = storage_check.repair(folder, config, store, vectors, docs, findings, encoder)
         if any(p.kind == "codec" for p in findings.problems):
             repaired += (rewrite_vectors(folder, config, store, encoder),)
@@ -107,15 +108,21 @@ def _in_progress(findings: Findings) -> None:
         f", and this may be its work in progress, not damage: {found}; verify again once it is done" if held else ""))
 
 
-def _checked_encode(config: IndexConfig, device: str | None) -> Callable[[], Encode]:
-    """The encode function of the model config.json names, loaded when first asked for and checked against it."""
+def _checked_encode(folder: Path, config: IndexConfig, device: str | None) -> Callable[[], Encode]:
+    """The encode function of the model config.json names, loaded when first asked for (then kept: a repair may ask
+    three times) and checked against it as a writer checks it: settings, weights and tokenizer fingerprints,
+    dimension (ConfigMismatchError), and its output against the Encoder contract, as `index` checks it."""
+    loaded: list[Encode] = []
 
     def load() -> Encode:
-        encoder = load_encoder(config.encoder, device)
-        if encoder.fingerprint != config.model_fingerprint:
-            raise ConfigMismatchError(f"cannot re-encode: {config.encoder.model!r} now has weights fingerprint "
-                                      f"{encoder.fingerprint}, the index was built with {config.model_fingerprint}")
-        return encoder.encode
+        if not loaded:
+            encoder = load_encoder(config.encoder, device)
+            try:
+                check_encoder(folder, config, encoder)
+            except ConfigMismatchError as exc:
+                raise ConfigMismatchError(f"cannot re-encode: {exc}") from None
+            loaded.append(checked(encoder).encode)
+        return loaded[0]
 
     return load
 

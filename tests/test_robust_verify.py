@@ -18,11 +18,12 @@ from sensesearch import IndexCorruptError, SenseIndex, SenseSearchError, codec, 
 from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings, IndexConfig
-from sensesearch.errors import ModelLoadError
+from sensesearch.errors import ConfigMismatchError, ModelLoadError
 from sensesearch.index import acquire_write_lock
 from sensesearch.schema import occurrences, sentences
 from sensesearch.vectors import VECTORS_FILE, VectorStore
 
+from .fake_encoder import FakeEncoder
 from .robust_util import snapshot, write_corpus
 
 runner = CliRunner()
@@ -141,25 +142,67 @@ def test_missing_vectors_stop_a_writer_and_repair_encodes_them_again(
         assert index.add([corpus]).documents_unchanged == 8
 
 
-def test_repair_drops_documents_whose_lost_vectors_the_model_cannot_remake(
-        built: tuple[Path, Path], tmp_path: Path, fake_settings: EncoderSettings,
+@pytest.mark.parametrize("model", ["unloadable", "changed"])
+def test_repair_keeps_documents_whose_lost_vectors_the_model_cannot_remake(
+        model: str, built: tuple[Path, Path], tmp_path: Path, fake_settings: EncoderSettings,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A model folder moved aside (or other weights under its name) dropped every document with lost vectors: their
+    # rows, the only record of what was indexed, were deleted for a failure of the model, not of the rows.
     corpus, target = built
     with SenseIndex.open(target, read_only=True) as index:
-        victim = index.store.all_documents()[2]
-    _edit_vectors(target, lambda s: s.remove_range(victim.first_occurrence, victim.first_occurrence + 3))
+        lost, doubled = index.store.all_documents()[2:4]
+    top = max(VectorStore.load(target / VECTORS_FILE).ids())
+    _edit_vectors(target, lambda s: s.remove_range(lost.first_occurrence, lost.first_occurrence + 3))
+    _edit_vectors(target, lambda s: s.add(np.array([doubled.first_occurrence, top + 1]), np.ones((2, 32), np.float32)))
+    before = VectorStore.load(target / VECTORS_FILE)
 
     def unavailable(*_: object) -> None:
         raise ModelLoadError("fake:test is not on this machine")
 
-    available = encoder_module.ENCODER_FACTORIES["fake"]
-    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", unavailable)
+    def other_weights(settings: EncoderSettings, _: object) -> FakeEncoder:
+        return FakeEncoder(settings, context_weight=0.5)
+
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", unavailable if model == "unloadable" else other_weights)
     code, repaired = _verify(target, "--repair", "--no-model")
-    assert code == 0 and repaired["dropped_documents"] == [victim.label], repaired
-    assert "could not re-encode the vectors lost from 1 document (fake:test is not on this machine)" \
-        in repaired["repaired"], repaired
-    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", available)
-    _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
+    assert code == 1 and repaired["dropped_documents"] == [] and repaired["documents"] == 8, repaired
+    assert [a for a in repaired["repaired"] if a.startswith("left the rows and vectors of 2 documents whose vectors were "
+            "lost or doubled as they are: the index's model could not be used (")
+            and a.endswith("run `sensesearch verify --repair` again where it loads")], repaired
+    # The repair that needs no model is done (the stray vector); the kept documents' vectors are as they were.
+    assert "removed 1 vectors without a trustworthy occurrence row" in repaired["repaired"], repaired
+    after = VectorStore.load(target / VECTORS_FILE)
+    assert sorted(after.ids().tolist()) == sorted(i for i in before.ids().tolist() if i != top + 1)
+    assert sorted(p["kind"] for p in repaired["problems"]) == ["vectors", "vectors"], repaired
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", lambda settings, _: FakeEncoder(settings))
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["sound"] and repaired["dropped_documents"] == [], repaired
+    assert _same_vectors_as_fresh(corpus, target, tmp_path) == 1.0
+
+
+def test_repair_drops_only_the_documents_whose_words_the_model_no_longer_finds(
+        built: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One document whose stored spans the model no longer yields failed the whole encode, and every document with
+    # lost vectors was dropped with it.
+    target = built[1]
+    with SenseIndex.open(target, read_only=True) as index:
+        docs = index.store.all_documents()
+    moved, sound = docs[2], docs[3:6]
+    for doc in (moved, *sound):
+        _edit_vectors(target, lambda s, d=doc: s.remove_range(d.first_occurrence, d.first_occurrence + 3))
+    real = reencode.stored_row_vector
+
+    def shifted(encoded: object, position: int, start: int, end: int, occurrence_id: int, sentence_id: int,
+                text: str = "") -> np.ndarray:
+        if moved.first_sentence <= sentence_id < moved.first_sentence + moved.n_sentences:
+            raise ConfigMismatchError(f"the model no longer finds occurrence {occurrence_id}")
+        return real(encoded, position, start, end, occurrence_id, sentence_id, text)
+
+    monkeypatch.setattr(reencode, "stored_row_vector", shifted)
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["sound"] and repaired["dropped_documents"] == [moved.label], repaired
+    assert f"re-encoded {sum(d.n_occurrences for d in sound)} vectors of 3 documents whose vectors were lost or " \
+           "doubled, from the stored sentences" in repaired["repaired"], repaired
+    assert repaired["documents"] == 7 and repaired["vectors"] == repaired["occurrences"]
 
 
 def test_repair_never_remakes_vectors_from_rows_that_fail_their_digest(built: tuple[Path, Path]) -> None:
