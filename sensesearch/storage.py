@@ -99,14 +99,7 @@ class OccurrenceStore:
         loaded = (files_identity(path), file_stamp(path))
         meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language, read_only=read_only)
         try:
-            # Readers too: damaged vectors are refused, never served (the bytes are hashed as they load).
-            missing_sum = checksums.missing(path, CONFIG_FILE, VECTORS_FILE)
-            if missing_sum:
-                raise IndexCorruptError(f"{missing_sum}; run `sensesearch verify` for details")
-            vectors = VectorStore.load(path / VECTORS_FILE, config.compression, check=True)
-            if vectors.dim != config.dim:
-                raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
-                                        "`sensesearch verify --repair` checks which is right")
+            vectors = _checked_vectors(path, config)
             if not read_only:
                 # The quick check before writing: a writer must not build on changed rows or settings.
                 for problem in (IndexConfig.checksum_problem(path), digests.quick_problem(meta.engine)):
@@ -238,13 +231,16 @@ class OccurrenceStore:
         if stamp == self._stamp or self._lock is not None:
             return False
         identity = files_identity(self.path)
+        config = read_index_config(self.path) if identity != self._identity else self.config
+        # The new generation is read whole before any of it is taken up: a vectors file that failed to load after
+        # the new rows were in place left new rows over old vectors (and a later refresh saw the rows as current).
+        vectors = _checked_vectors(self.path, config)
         if identity != self._identity:
-            config = read_index_config(self.path)
             meta = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language,
                              read_only=self.read_only)
             self.meta.close()
             self.meta, self.config, self._identity = meta, config, identity
-        self.vectors = VectorStore.load(self.path / VECTORS_FILE, self.config.compression, check=True)
+        self.vectors = vectors
         self._saved = (self.vectors, self.vectors.version)
         self._stamp = stamp
         return True
@@ -269,3 +265,18 @@ class OccurrenceStore:
     def vectors_stamp(self) -> Stamp:
         """Identity (inode, mtime in ns, size) of the vectors file loaded; changes with each save."""
         return self._stamp
+
+
+def _checked_vectors(path: Path, config: IndexConfig) -> VectorStore:
+    """The vectors file of `path` as a reader may serve it: its sum present, its bytes matching it, its dimension
+    config.json's (IndexCorruptError otherwise); opening and refreshing both read it so, or a refresh served a file
+    whose sum was deleted, or of another width, that opening refused."""
+    # Readers too: damaged vectors are refused, never served (the bytes are hashed as they load).
+    missing_sum = checksums.missing(path, CONFIG_FILE, VECTORS_FILE)
+    if missing_sum:
+        raise IndexCorruptError(f"{missing_sum}; run `sensesearch verify` for details")
+    vectors = VectorStore.load(path / VECTORS_FILE, config.compression, check=True)
+    if vectors.dim != config.dim:
+        raise IndexCorruptError(f"vectors have dimension {vectors.dim}, config.json says {config.dim}; "
+                                "`sensesearch verify --repair` checks which is right")
+    return vectors

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sensesearch import SenseIndex, SenseSearchError
+from sensesearch import IndexCorruptError, SenseIndex, SenseSearchError
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.corpus import read_corpus
 from sensesearch.folder import read_index_config
@@ -125,6 +125,53 @@ def test_a_snapshot_takes_an_index_rebuilt_in_place_as_a_new_generation(tmp_path
     assert after.generation != before.generation and after.meta is not before.meta
     assert len(after.meta.all_documents()) == 3
     assert sorted(after.vectors.ids().tolist()) == sorted(after.meta.all_occurrence_ids())
+    reader.close()
+
+
+def test_a_refresh_that_cannot_load_the_new_vectors_keeps_the_whole_old_generation(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The new metadata store and config were taken up before the new vectors loaded: a failed load left new rows
+    # over old vectors, and the next refresh, seeing the same files, took the rows as current.
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([write_corpus(tmp_path / "old", 2, 2)])
+    with SenseIndex.create(tmp_path / "new", settings=fake_settings, compression="flat") as index:
+        index.add([write_corpus(tmp_path / "fresh", 3, 2, tag="x")])
+    reader = OccurrenceStore.open(tmp_path / "idx", read_index_config(tmp_path / "idx"), read_only=True)
+    before = reader.snapshot()
+    for name in ("meta.sqlite", "config.json", VECTORS_FILE, VECTORS_FILE + ".sum"):
+        os.replace(tmp_path / "new" / name, tmp_path / "idx" / name)
+
+    def failing(*_: object, **__: object) -> VectorStore:
+        raise IndexCorruptError("vectors.faiss cannot be read (input/output error)")
+
+    monkeypatch.setattr(VectorStore, "load", failing)
+    with pytest.raises(IndexCorruptError, match="input/output error"):
+        reader.snapshot()
+    kept = reader.snapshot(refresh=False)
+    assert (kept.meta, kept.vectors, kept.config, kept.generation) == \
+        (before.meta, before.vectors, before.config, before.generation)
+    assert len(kept.meta.all_documents()) == 2  # the old store is still open and usable
+    monkeypatch.undo()
+    after = reader.snapshot()
+    assert after.generation != before.generation and len(after.meta.all_documents()) == 3
+    assert sorted(after.vectors.ids().tolist()) == sorted(after.meta.all_occurrence_ids())
+    reader.close()
+
+
+def test_a_refresh_refuses_vectors_whose_sum_was_deleted_as_opening_does(tmp_path: Path,
+                                                                         fake_settings: EncoderSettings) -> None:
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([write_corpus(tmp_path / "old", 2, 2)])
+    reader = OccurrenceStore.open(tmp_path / "idx", read_index_config(tmp_path / "idx"), read_only=True)
+    before = reader.snapshot()
+    with SenseIndex.open(tmp_path / "idx") as index:
+        index.add([write_corpus(tmp_path / "more", 2, 2, tag="y")])
+    (tmp_path / "idx" / (VECTORS_FILE + ".sum")).unlink()
+    with pytest.raises(IndexCorruptError, match="is missing although config.json carries a checksum"):
+        OccurrenceStore.open(tmp_path / "idx", read_index_config(tmp_path / "idx"), read_only=True)
+    with pytest.raises(IndexCorruptError, match="is missing although config.json carries a checksum"):
+        reader.snapshot()
+    assert reader.snapshot(refresh=False).vectors is before.vectors
     reader.close()
 
 
