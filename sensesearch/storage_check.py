@@ -225,6 +225,14 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
     if vectors is None:
         # A damaged or missing vectors file is never an empty index: the rows stay, their vectors are made anew.
         broken = folder / VECTORS_FILE
+        if broken.exists() and store.counts()["occurrences"]:
+            try:
+                encoder()
+            except MODEL_ERRORS as exc:
+                # Before the file is moved: a repair where the model cannot load changes nothing (readers refuse the
+                # file as they did), and says what a later one needs.
+                raise type(exc)(f"{exc}; {broken.name} must be re-encoded from the stored sentences: run "
+                                "`sensesearch verify --repair` again where the index's model loads") from None
         if broken.exists():
             broken.replace(folder / (VECTORS_FILE + ".corrupt"))
             what = "vectors file that fails its checksum" if changed else "unreadable vectors file"
@@ -235,9 +243,8 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
             if not actions:
                 raise
             # Say where the damaged file went: the folder now lacks vectors.faiss, and the error alone hid why.
-            when = "where the index's model loads" if isinstance(exc, MODEL_ERRORS) else "once there is room"
             raise type(exc)(f"{exc}; the damaged vectors file was moved aside to {VECTORS_FILE}.corrupt: run "
-                            f"`sensesearch verify --repair` again {when}") from None
+                            "`sensesearch verify --repair` again once there is room") from None
         vectors = VectorStore.load(folder / VECTORS_FILE, config.compression)
         found.problems = [p for p in found.problems if p.kind != "vectors"]
         check_ids(vectors.ids(), np.asarray(store.all_occurrence_ids(), dtype=np.int64), docs, found)

@@ -79,7 +79,12 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
         encoder = _checked_encode(folder, config, device)
         repaired, dropped = storage_check.repair(folder, config, store, vectors, docs, findings, encoder)
         if any(p.kind == "codec" for p in findings.problems):
-            repaired += (rewrite_vectors(folder, config, store, encoder),)
+            try:
+                repaired += (rewrite_vectors(folder, config, store, encoder),)
+            except storage_check.MODEL_ERRORS as exc:
+                # As for lost vectors: the rest is repaired, the codec stays, and the check below reports it.
+                repaired += (f"left the vectors and their codec as they are: the index's model could not be used "
+                             f"({exc}); run `sensesearch verify --repair` again where it loads",)
         model_problem = any(p.kind == "model" for p in findings.problems)
         after, vectors, _ = _check(folder, config, store, check_model=model_problem, device=device)
         after.notes[:0] = findings.notes

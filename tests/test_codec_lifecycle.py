@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from sensesearch import ConfigMismatchError, SenseIndex, codec
+from sensesearch import encoder as encoder_module
 from sensesearch.config import EncoderSettings
+from sensesearch.errors import ModelLoadError
 from sensesearch.verify import verify_index
 from sensesearch import vectors as vectors_module
 from sensesearch.vectors import VectorStore
@@ -85,6 +87,35 @@ def test_verify_catches_a_degenerate_codec_and_repair_reencodes(tmp_path: Path, 
     assert repaired.sound and any("re-encoded" in action for action in repaired.repaired)
     assert [h[:2] for h in top(tmp_path / "runs")] == [h[:2] for h in top(tmp_path / "one")]
     assert np.allclose([h[2] for h in top(tmp_path / "runs")], [h[2] for h in top(tmp_path / "one")], atol=0.01)
+
+
+def test_repair_where_the_model_cannot_load_leaves_the_codec_and_says_so(tmp_path: Path,
+                                                                       fake_settings: EncoderSettings,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The codec's re-encode raised the bare load error after the rest of the repair was done, with no word of it.
+    hello, bank = two_files(tmp_path)
+    with monkeypatch.context() as old:
+        old.setattr(codec, "SQ8_MIN_TRAINING", 1)
+        with SenseIndex.create(tmp_path / "runs", settings=fake_settings) as index:
+            index.add([hello])
+        with SenseIndex.open(tmp_path / "runs") as index:
+            index.add([bank])
+    vectors = tmp_path / "runs" / "vectors.faiss"
+    (vectors.parent / (vectors.name + ".tmp")).write_bytes(b"left by a crash")
+
+    def unavailable(*_: object) -> None:
+        raise ModelLoadError("fake:test is not on this machine")
+
+    available = encoder_module.ENCODER_FACTORIES["fake"]
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", unavailable)
+    before = vectors.read_bytes()
+    repaired = verify_index(tmp_path / "runs", repair=True, check_model=False)
+    assert [p.kind for p in repaired.problems] == ["codec"] and vectors.read_bytes() == before
+    assert "deleted the leftover vectors.faiss.tmp" in repaired.repaired, repaired.repaired
+    assert repaired.repaired[-1].startswith("left the vectors and their codec as they are: the index's model could "
+                                            "not be used (fake:test is not on this machine)"), repaired.repaired
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", available)
+    assert verify_index(tmp_path / "runs", repair=True).sound
 
 
 def test_reindex_rebuilds_vectors_from_the_stored_sentences(tmp_path: Path, fake_settings: EncoderSettings) -> None:

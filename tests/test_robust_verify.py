@@ -336,6 +336,25 @@ def test_verify_refuses_what_it_cannot_check(tmp_path: Path, built: tuple[Path, 
         lock.release()
 
 
+def test_repair_of_a_damaged_vectors_file_where_the_model_cannot_load_changes_nothing(
+        built: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The file was moved aside first, then the model failed: the error said "run it again once there is room".
+    target = built[1]
+    data = bytearray((target / VECTORS_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (target / VECTORS_FILE).write_bytes(bytes(data))
+
+    def unavailable(*_: object) -> None:
+        raise ModelLoadError("fake:test is not on this machine")
+
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", unavailable)
+    result = runner.invoke(app, ["verify", "--index", str(target), "--repair"])
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1, result.output
+    assert "fake:test is not on this machine" in result.stderr and "room" not in result.stderr
+    assert "again where the index's model loads" in result.stderr
+    assert (target / VECTORS_FILE).read_bytes() == bytes(data) and not (target / (VECTORS_FILE + ".corrupt")).exists()
+
+
 def test_remove_command(built: tuple[Path, Path]) -> None:
     corpus, target = built
     none = runner.invoke(app, ["remove", str(corpus / "d001.txt"), "no-such-doc", "--index", str(target)])
