@@ -225,7 +225,7 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
     if vectors is None:
         # A damaged or missing vectors file is never an empty index: the rows stay, their vectors are made anew.
         broken = folder / VECTORS_FILE
-        if broken.exists() and store.counts()["occurrences"]:
+        if store.counts()["occurrences"]:
             try:
                 encoder()
             except MODEL_ERRORS as exc:

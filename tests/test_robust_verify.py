@@ -353,6 +353,9 @@ def test_repair_of_a_damaged_vectors_file_where_the_model_cannot_load_changes_no
     assert "fake:test is not on this machine" in result.stderr and "room" not in result.stderr
     assert "again where the index's model loads" in result.stderr
     assert (target / VECTORS_FILE).read_bytes() == bytes(data) and not (target / (VECTORS_FILE + ".corrupt")).exists()
+    (target / VECTORS_FILE).unlink()  # a missing file too: the bare load error named no way on
+    result = runner.invoke(app, ["verify", "--index", str(target), "--repair"])
+    assert result.exit_code == 1 and "again where the index's model loads" in result.stderr, result.output
 
 
 def test_remove_command(built: tuple[Path, Path]) -> None:
