@@ -36,8 +36,10 @@ def info(index: IndexOption = Path(DEFAULT_INDEX), json_: JsonOption = False) ->
     table = TerminalTable(show_header=False, box=None)
     for key, item in data.items():
         table.add_row(key, f"{item:,}" if isinstance(item, int) else str(item))
-    n = max(data["occurrences"], 1)
-    table.add_row("bytes/occurrence", f"{data['bytes_vectors'] / n:.0f} vectors + {data['bytes_meta'] / n:.0f} metadata")
+    n = data["occurrences"]
+    # An empty index (every document removed) still has its files' fixed overhead: a per-occurrence size means nothing.
+    table.add_row("bytes/occurrence", f"{data['bytes_vectors'] / n:.0f} vectors + {data['bytes_meta'] / n:.0f} metadata"
+                  if n else "- (no occurrences)")
     out.print(table)
 
 
@@ -103,7 +105,8 @@ def _meta_text(value: object) -> str:
 @guarded
 def compare(
     word: Annotated[str, typer.Argument(help="The word to compare across the lines.")],
-    file: Annotated[str, typer.Argument(help="One sentence per line (a [[marked]] word wins), or - for stdin.")],
+    file: Annotated[str, typer.Argument(help="One sentence per line, or - for stdin; a [[marked]] usage of WORD "
+                                             "(or of a form of it, e.g. banks) picks which.")],
     model: ModelOption = None,
     layers: LayersOption = None,
     combine: CombineOption = None,

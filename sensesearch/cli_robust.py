@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +13,9 @@ import sensesearch
 from .cli import app, emit_json, err, guarded, out, plural
 from .cli_progress import CommandProgress
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
+
+if TYPE_CHECKING:
+    from sensesearch.schema import DocumentRow
 
 
 @app.command()
@@ -81,22 +85,57 @@ def remove(
     with sensesearch.SenseIndex.open(index, read_only=dry_run, lock_timeout=wait) as target:
         matches = target.matching_documents(paths)  # InputError, nothing removed, when a name matches nothing
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
+        # Counted before the rows go: afterwards nothing tells which usages the examples were taken from.
+        unlinked = _examples_taken_from(target, list(chosen.values()))
         if not dry_run:
             target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
     if json_:
-        emit_json({"would_remove": labels, "dry_run": True} if dry_run else {"removed": labels})
+        emit_json({"would_remove": labels, "dry_run": True, "unlinked_sense_examples": unlinked} if dry_run
+                  else {"removed": labels, "unlinked_sense_examples": unlinked})
         return
     verb = "Would remove" if dry_run else "Removed"
     out.print(f"{verb} {plural(len(labels), 'document')} from {index}:", markup=False, soft_wrap=True)
+    listed: set[int] = set()
     for name, docs in matches.items():
+        # A document two names reach (a file and its folder, one name in NFC and NFD) is listed once, under the first.
+        fresh = [doc for doc in docs if doc.id not in listed]
+        if not fresh:
+            continue
+        listed.update(doc.id for doc in fresh)
         if len(docs) > 1 or docs[0].label != name:
             shown = sensesearch.terminal_name(sensesearch.path_text(name))
-            out.print(f"  {shown} names {plural(len(docs), 'document')}:", markup=False, soft_wrap=True)
-        for doc in docs:
+            above = f", {len(docs) - len(fresh):,} listed above" if len(fresh) < len(docs) else ""
+            out.print(f"  {shown} names {plural(len(docs), 'document')}{above}:", markup=False, soft_wrap=True)
+        for doc in fresh:
             out.print(f"    {sensesearch.terminal_name(doc.label)}", markup=False, soft_wrap=True)
+    if unlinked:
+        counts = ", ".join(f"{sensesearch.terminal_name(word)}: {n:,}" for word, n in unlinked.items())
+        err.print(f"{'Would keep' if dry_run else 'Kept'} {plural(sum(unlinked.values()), 'sense example')} taken from "
+                  f"usages of {'these' if dry_run else 'the removed'} documents ({counts}): they still define their "
+                  "senses with their own vectors, but no longer name a usage (`sense list WORD --examples` marks them)",
+                  markup=False, soft_wrap=True)
     if dry_run:
         out.print("Nothing was removed (--dry-run).")
+
+
+def _examples_taken_from(target: sensesearch.SenseIndex, docs: list[DocumentRow]) -> dict[str, int]:
+    """For each word, how many of its sense examples were taken from a usage (`--from-cluster`) of `docs`."""
+    # Documents' id ranges do not overlap: one bisection an example, not a pass over every removed document.
+    ranges = sorted((doc.first_occurrence, doc.first_occurrence + doc.n_occurrences) for doc in docs)
+    firsts = [first for first, _ in ranges]
+
+    def within(oid: int) -> bool:
+        at = bisect.bisect_right(firsts, oid) - 1
+        return at >= 0 and oid < ranges[at][1]
+
+    found: dict[str, int] = {}
+    for inventory in target.sense_words():
+        taken = sum(1 for sense in inventory.senses for example in sense.examples
+                    if example.occurrence_id is not None and within(example.occurrence_id))
+        if taken:
+            found[inventory.word] = taken
+    return found
 
 
 @app.command()

@@ -134,8 +134,11 @@ def _print_inventory(inventory: WordInventory, counts: dict[str, int] | None = N
         for sense in inventory.senses:
             for example in sense.examples:
                 text = example.text
+                # A usage taken from the index whose document was removed or changed since: the example stays.
+                origin = example.source + ("; its usage is no longer indexed" if example.source == "cluster"
+                                           and example.occurrence_id is None else "")
                 out.print(f"  {sense.name}: {text[:example.start]}[[{text[example.start:example.end]}]]"
-                          f"{text[example.end:]}  ({example.source})", markup=False)
+                          f"{text[example.end:]}  ({origin})", markup=False)
 
 
 @sense_app.command("remove")

@@ -46,8 +46,9 @@ def locate(word: str, line: str, encoder: Encoder) -> tuple[str, int, int]:
 
 def check_lines(word: str, lines: Sequence[str]) -> list[str]:
     """The non-blank lines, stripped, once each is seen to be able to hold `word`: QueryError (naming the line)
-    for a bad marker, or for a line whose letters and digits do not even contain the word's (a necessary condition
-    for `locate`, checked without a tokenizer, so before any model loads).
+    for a bad marker, a marked word whose letters and digits do not hold the word's (another word, not a form of it),
+    or an unmarked line whose letters and digits do not even contain the word's (a necessary condition for `locate`,
+    checked without a tokenizer, so before any model loads).
     """
     word = word_argument(word)
     numbered = _numbered(lines)
@@ -57,7 +58,12 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
     for number, line in numbered:
         try:
             if "[[" in line:  # as `locate` reads a line: "a[b[0]] at the bank" holds no marker
-                parse_marked(line)
+                marked = parse_marked(line).word
+                # The marker picks which usage of the word a line gives (a form of it, such as banks, too); one that
+                # marks another word compared that word's usage under this word's name.
+                if wanted not in _letters(normalize_form(marked)):
+                    raise QueryError(f"the marked word {marked!r} is not {word!r}: mark a usage of {word!r}, "
+                                     f"or leave the line unmarked")
             elif wanted not in _letters(normalize_form(line)):
                 raise QueryError(f"{word!r} does not occur in: {line[:80]!r}")
         except QueryError as exc:

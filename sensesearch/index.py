@@ -193,8 +193,15 @@ class SenseIndex(IndexOpening, IndexReading):
 
         names = name_list(paths_or_labels, "documents") or []
         stored = {doc.id: doc for doc in self.store.all_documents()}
+        consequence = "nothing was removed"
+        if self.storage.dropped_on_open:
+            # A removal killed after its rows were committed leaves their vectors; this open dropped them, which
+            # finishes that removal: rerunning it must not hear that nothing happened, nor that nothing was done before.
+            consequence = (f"nothing more was removed, but opening the index dropped "
+                           f"{self.storage.dropped_on_open:,} vectors whose rows an interrupted run had already removed "
+                           "(if that was this `remove`, those documents are gone now)")
         return {name: [stored[entry.id] for entry in chosen if entry.id in stored]
-                for name, chosen in named_documents(self.catalog(), names, "nothing was removed").items()}
+                for name, chosen in named_documents(self.catalog(), names, consequence).items()}
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Remove stored documents: rows and vectors, in one batched pass (OccurrenceStore.remove_documents)."""

@@ -61,6 +61,8 @@ class OccurrenceStore:
         self.id_range = id_range or IdRange()
         self._lock = lock
         self.closed = False
+        self.dropped_on_open = 0
+        """Vectors without rows this writer dropped on opening: left by a run killed between its commit and save."""
         self._identity, self._stamp = loaded or (files_identity(path), file_stamp(path))
         # What the vectors file holds: this store at this version (None: not saved yet, as for a new index).
         self._saved: tuple[VectorStore, int] | None = (vectors, vectors.version) if loaded else None
@@ -108,7 +110,7 @@ class OccurrenceStore:
             storage = cls(path, config, meta, vectors, read_only=read_only, lock=lock, id_range=id_range,
                           loaded=loaded)
             if not read_only:
-                storage.recover()
+                storage.dropped_on_open = storage.recover()
         except BaseException:
             meta.close()
             raise
