@@ -11,7 +11,9 @@ import regex
 from .arguments import word_argument
 from .encoder import Encoder
 from .errors import QueryError
-from .query import is_punctuation, normalize_form, own_sentence, parse_marked, phrase_of, span_vector, word_spans
+from .lemmas import lemmatizer
+from .query import (bare_key, is_punctuation, normalize_form, own_sentence, parse_marked, phrase_of, span_vector,
+                    word_spans)
 
 _LETTER = regex.compile(r"[\p{L}\p{N}]")
 
@@ -46,9 +48,9 @@ def locate(word: str, line: str, encoder: Encoder) -> tuple[str, int, int]:
 
 def check_lines(word: str, lines: Sequence[str]) -> list[str]:
     """The non-blank lines, stripped, once each is seen to be able to hold `word`: QueryError (naming the line)
-    for a bad marker, a marked word whose letters and digits do not hold the word's (another word, not a form of it),
-    or an unmarked line whose letters and digits do not even contain the word's (a necessary condition for `locate`,
-    checked without a tokenizer, so before any model loads).
+    for a bad marker, a marked word that is another word, not a form of it (_a_form_of), or an unmarked line whose
+    letters and digits do not even contain the word's (a necessary condition for `locate`, checked without a
+    tokenizer, so before any model loads).
     """
     word = word_argument(word)
     numbered = _numbered(lines)
@@ -61,7 +63,7 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
                 marked = parse_marked(line).word
                 # The marker picks which usage of the word a line gives (a form of it, such as banks, too); one that
                 # marks another word compared that word's usage under this word's name.
-                if wanted not in _letters(normalize_form(marked)):
+                if not _a_form_of(word, marked, wanted):
                     raise QueryError(f"the marked word {marked!r} is not {word!r}: mark a usage of {word!r}, "
                                      f"or leave the line unmarked")
             elif wanted not in _letters(normalize_form(line)):
@@ -69,6 +71,14 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
         except QueryError as exc:
             raise QueryError(f"line {number}: {exc}") from None
     return [line for _, line in numbered]
+
+
+def _a_form_of(word: str, marked: str, wanted: str) -> bool:
+    """Whether the marked text is `word` or a form of it: as many words, holding its letters and digits (banks,
+    Bank's) or sharing its lemma (ran for run; English, as compare knows no index's language)."""
+    if len(marked.split()) != len(word.split()):  # [[river bank]] for bank: a phrase's vector, not the word's
+        return False
+    return wanted in _letters(normalize_form(marked)) or lemmatizer()(bare_key(marked)) == lemmatizer()(bare_key(word))
 
 
 def _numbered(lines: Sequence[str]) -> list[tuple[int, str]]:

@@ -197,9 +197,9 @@ class SenseIndex(IndexOpening, IndexReading):
         if self.storage.dropped_on_open:
             # A removal killed after its rows were committed leaves their vectors; this open dropped them, which
             # finishes that removal: rerunning it must not hear that nothing happened, nor that nothing was done before.
-            consequence = (f"nothing more was removed, but opening the index dropped "
-                           f"{self.storage.dropped_on_open:,} vectors whose rows an interrupted run had already removed "
-                           "(if that was this `remove`, those documents are gone now)")
+            consequence = (f"nothing more was removed, but opening the index dropped {self.storage.dropped_on_open:,} "
+                           "vectors whose rows an interrupted run had already removed (if that was this `remove`, "
+                           "those documents are gone now)")
         return {name: [stored[entry.id] for entry in chosen if entry.id in stored]
                 for name, chosen in named_documents(self.catalog(), names, consequence).items()}
 

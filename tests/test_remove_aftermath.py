@@ -103,6 +103,7 @@ def test_rerunning_a_removal_stopped_after_its_commit_says_what_happened(
 @pytest.mark.parametrize("text, message", [
     ("The [[bank]] raised its rates.\nWe sat on the [[river]] bank.\n", "line 2: the marked word 'river' is not 'bank'"),
     ("\n[[Herons]] stood on the bank.\n", "line 2: the marked word 'Herons' is not 'bank'"),
+    ("The [[river bank]] was wet.\n", "line 1: the marked word 'river bank' is not 'bank'"),
 ])
 def test_compare_refuses_a_line_that_marks_another_word(tmp_path: Path, text: str, message: str) -> None:
     """A marker on another word compared that word's usage under WORD's name, silently."""
@@ -113,9 +114,13 @@ def test_compare_refuses_a_line_that_marks_another_word(tmp_path: Path, text: st
     assert "loading the model" not in result.output  # refused before any model loads
 
 
-def test_compare_takes_a_marked_form_of_the_word(tmp_path: Path) -> None:
+@pytest.mark.parametrize("word, text", [
+    ("bank", "The [[Banks]] raised their rates.\nThe bank by the [[bank]].\nA bank.\n"),
+    ("run", "We [[run]] home.\nThey [[ran]] home.\nShe [[runs]] home.\n"),  # a form by its lemma
+])
+def test_compare_takes_a_marked_form_of_the_word(tmp_path: Path, word: str, text: str) -> None:
     lines = tmp_path / "lines.txt"
-    lines.write_text("The [[Banks]] raised their rates.\nThe bank by the [[bank]].\nA bank.\n")
-    result = runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--json"])
+    lines.write_text(text)
+    result = runner.invoke(app, ["compare", word, str(lines), "--model", "fake:test", "--json"])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["similarity"]) == 3
