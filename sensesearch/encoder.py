@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from .config import DEFAULT_MODEL, DEFAULT_PRECISION, EncoderSettings
-from .devices import check_device
+from .devices import check_device, check_model
 from .errors import ModelLoadError
 from .hfforward import HFLayerForward, quantize_linear_int8
 from .hfmodel import check_loaded, model_fingerprint, tokenizer_fingerprint, usable_positions
@@ -224,6 +224,9 @@ class TransformerEncoder(PlannedEncoder):
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModel.from_pretrained(path, dtype=torch.float32)
         except (OSError, ValueError, KeyError) as exc:
+            # An index's model folder moved away since it was built got transformers' "Repo id must be in the form
+            # 'repo_name' ...": the command line's own check of a --model (devices.check_model) says what is wrong.
+            check_model(settings.model)
             # transformers' messages run over several lines ("... from one of:\n (1) ..."): one line, all of it.
             raise ModelLoadError(f"cannot load model {settings.model!r}: {' '.join(str(exc).split())[:400]}") from None
         if not getattr(self.tokenizer, "is_fast", False):

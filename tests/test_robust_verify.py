@@ -440,3 +440,10 @@ def test_repair_remakes_vectors_that_fail_their_checksum(damage: str, built: tup
     with SenseIndex.open(target, read_only=True) as index:
         assert index.query("the [[doc]] here", k=3)
     _reindex_matches_fresh(corpus, target, tmp_path, fake_settings)
+
+
+def test_an_index_whose_model_folder_moved_says_so(tmp_path: Path) -> None:
+    # transformers took the absolute path for a hub id: "Repo id must be in the form 'repo_name' or ...".
+    settings = EncoderSettings(model=str(tmp_path / "moved-model"))
+    with pytest.raises(ModelLoadError, match="no such model folder: .*moved-model$"):
+        encoder_module.load_encoder(settings, "cpu")
