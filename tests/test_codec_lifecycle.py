@@ -66,18 +66,23 @@ def test_codec_problem_finds_sq8_trained_on_a_few_vectors() -> None:
         assert (store.codec_problem() is not None) == bad, trained_on
 
 
+def _degenerate_index(folder: Path, settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch, first: Path,
+                      then: Path) -> None:
+    """The old behaviour: SQ8 trained on the first batch (one file), then the next file coded by it."""
+    with monkeypatch.context() as old:
+        old.setattr(codec, "SQ8_MIN_TRAINING", 1)
+        with SenseIndex.create(folder, settings=settings) as index:
+            index.add([first])
+        with SenseIndex.open(folder) as index:
+            index.add([then])
+
+
 def test_verify_catches_a_degenerate_codec_and_repair_reencodes(tmp_path: Path, fake_settings: EncoderSettings,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     hello, bank = two_files(tmp_path)
     with SenseIndex.create(tmp_path / "one", settings=fake_settings) as index:
         index.add([hello, bank])
-    # The old behaviour: SQ8 trained on the first batch, one vector.
-    with monkeypatch.context() as old:
-        old.setattr(codec, "SQ8_MIN_TRAINING", 1)
-        with SenseIndex.create(tmp_path / "runs", settings=fake_settings) as index:
-            index.add([hello])
-        with SenseIndex.open(tmp_path / "runs") as index:
-            index.add([bank])
+    _degenerate_index(tmp_path / "runs", fake_settings, monkeypatch, hello, bank)
     broken = top(tmp_path / "runs")
     assert max(s for *_, s in broken) - min(s for *_, s in broken) < 0.01
     report = verify_index(tmp_path / "runs")
@@ -93,13 +98,7 @@ def test_repair_where_the_model_cannot_load_leaves_the_codec_and_says_so(tmp_pat
                                                                        fake_settings: EncoderSettings,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # The codec's re-encode raised the bare load error after the rest of the repair was done, with no word of it.
-    hello, bank = two_files(tmp_path)
-    with monkeypatch.context() as old:
-        old.setattr(codec, "SQ8_MIN_TRAINING", 1)
-        with SenseIndex.create(tmp_path / "runs", settings=fake_settings) as index:
-            index.add([hello])
-        with SenseIndex.open(tmp_path / "runs") as index:
-            index.add([bank])
+    _degenerate_index(tmp_path / "runs", fake_settings, monkeypatch, *two_files(tmp_path))
     vectors = tmp_path / "runs" / "vectors.faiss"
     (vectors.parent / (vectors.name + ".tmp")).write_bytes(b"left by a crash")
 
