@@ -8,7 +8,8 @@ It is the only place that knows the write order that keeps FAISS ids and SQL row
   rows, and an index rebuilt in place (other metadata or config files) is taken whole, never new
   vectors over old rows.
 Writing goes through `writer()` (storage_writer.StoreWriter); checks and repairs through
-storage_check; what a generation is, and the Snapshot of one, is generation.py's. The SenseIndex facade and verify ask this object; nothing here imports them.
+storage_check; what a generation is, and the Snapshot of one, is generation.py's. The SenseIndex facade
+and verify ask this object; nothing here imports them.
 """
 
 from __future__ import annotations
