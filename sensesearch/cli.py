@@ -28,12 +28,13 @@ import sensesearch
 from sensesearch import InputError, SenseSearchError, UsageError
 
 from .cli_options import utf8_problem
+from .cli_usage import OneLineUsageGroup
 
 app = typer.Typer(
     help="Find usages of a word like this one: contextual word vectors over a whole corpus.\n\n"
          "\b\nExample: sensesearch index corpora/demo --index indexes/demo && "
          "sensesearch query 'money in the [[bank]]' --index indexes/demo",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=OneLineUsageGroup,
     # Plain click help: rich markup would eat "[[bank]]" in examples, and flags would show "<bool>".
     rich_markup_mode=None)
 

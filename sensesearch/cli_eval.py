@@ -17,10 +17,11 @@ from .cli_options import (DEFAULT_INDEX, SEED_MAX, CombineOption, Compression, C
                           encoder_settings, value)
 from .cli_lexico import BinWidthOption, ByOption, ChartOption, LemmaOption, WhereOption, print_timeline
 from .cli_progress import CommandProgress
+from .cli_usage import OneLineUsageGroup
 
 eval_app = typer.Typer(help="Measure how well usages fall apart by sense on public benchmarks.\n\n"
                             "\b\nExample: sensesearch eval coarsewsd /tmp/dev/train /tmp/dev/test --words bank,crane",
-                       no_args_is_help=True, rich_markup_mode=None)
+                       no_args_is_help=True, rich_markup_mode=None, cls=OneLineUsageGroup)
 app.add_typer(eval_app, name="eval")
 
 

@@ -17,11 +17,12 @@ if TYPE_CHECKING:
 
 from .cli import TerminalTable, app, emit_json, err, guarded, out
 from .cli_options import DEFAULT_INDEX, SEED_MAX, CsvOption, IndexOption, JsonOption, WaitOption, check_value
+from .cli_usage import OneLineUsageGroup
 
 sense_app = typer.Typer(
     help="Named senses of a word, defined by example usages; every usage tagged with its nearest sense.\n\n\b\n"
          'Example: sensesearch sense add bank finance "She paid the cheque into the [[bank]]." --index indexes/demo',
-    no_args_is_help=True)
+    no_args_is_help=True, cls=OneLineUsageGroup)
 app.add_typer(sense_app, name="sense")
 
 
