@@ -7,7 +7,9 @@ it was creating removes what it made, so the next run starts from a clean slate.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import sys
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -78,6 +80,9 @@ def index(
         raise SenseSearchError("nothing to index: " + (f"every input is skipped (first: {first.path}: {first.reason})"
                                                        if first else "no input to read"))
     existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
+    stdin = sys.stdin.buffer.read() if STDIN in paths else None  # read once, here: it may be looked at twice
+    if existing is None or all(str(path) == STDIN for path in scan.files):
+        _check_something_to_read(scan, stdin)
     asked = None
     if existing is None or any((model, layers, combine, pooling, precision)):
         asked = encoder_settings(model, layers, combine, pooling, existing and existing.encoder, precision)
@@ -96,7 +101,7 @@ def index(
             undo = made if target.created else None
             try:
                 with sensesearch.open_engine(engine, target, address, workers, quiet=quiet) as chunk_encoder:
-                    report = _add(target, scan, progress, total, chunk_encoder)
+                    report = _add(target, scan, progress, total, chunk_encoder, stdin)
                 indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
                 if report.skipped and not indexed:
                     first = report.skipped[0]
@@ -128,12 +133,31 @@ def _skips_listed_once(listed: bool) -> Iterator[None]:
             handler.removeFilter(unlisted)
 
 
+def _check_something_to_read(scan: InputScan, stdin: bytes | None) -> None:
+    """SenseSearchError when no input holds text (empty or binary files, an empty stdin), before the model loads.
+
+    Reads the inputs up to the first document with text, mostly the first file. Only where nothing indexed can be
+    replaced (a new index, or stdin alone, whose documents are named by their content): in an existing index an
+    emptied file still drops its old version, so that run goes on.
+    """
+    first: Skipped | None = None
+    for item in sensesearch.read_corpus(scan, stdin=None if stdin is None else io.BytesIO(stdin)):
+        if isinstance(item, Document) and item.text.strip():
+            return
+        if first is None:
+            # Named as ingest names an empty document (a JSONL record with its file).
+            first = item if isinstance(item, Skipped) else Skipped(
+                item.label if item.label.startswith(item.path) else f"{item.path}#{item.label}", "empty document")
+    reason = f"every input is skipped (first: {first.path}: {first.reason})" if first else "no input to read"
+    raise SenseSearchError("nothing to index: " + reason)
+
+
 def _total_bytes(scan: InputScan) -> int:
     return sum(path.stat().st_size for path in scan.files)
 
 
 def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgress, total: int | None,
-         chunk_encoder: object) -> IngestReport:
+         chunk_encoder: object, stdin: bytes | None) -> IngestReport:
     """Encode with a bar over the input's bytes; `done` counts finished input files, plus the current one's text."""
     started = [0.0]
     done = [0, 0]  # bytes of input files read to the end, bytes of text read from the current file
@@ -166,7 +190,7 @@ def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgr
     progress.phase("reading and encoding", total=total, unit="bytes")
     started[0] = time.perf_counter()
     return target.add(scan, progress=update, chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
-                      phase=progress.phase, read=read)
+                      phase=progress.phase, read=read, stdin=None if stdin is None else io.BytesIO(stdin))
 
 
 def _size(path: str) -> int:

@@ -337,7 +337,7 @@ def test_a_run_that_indexes_nothing_into_a_new_postgres_index_leaves_the_server_
     folder = tmp_path / "idx"
     result = CliRunner().invoke(app, ["index", str(tmp_path / "empty.txt"), "--index", str(folder),
                                       "--model", "fake:test", "--db", pg_url])
-    assert result.exit_code == 1 and "nothing was indexed" in " ".join(result.output.split())
+    assert result.exit_code == 1 and "nothing to index" in " ".join(result.output.split())
     assert not folder.exists() and derived_schema(folder) not in _schemas(pg_url)
 
 

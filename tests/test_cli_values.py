@@ -165,8 +165,8 @@ def test_all_inputs_skipped_creates_no_index(tmp_path: Path, content: bytes | No
         (source / "only.txt").write_bytes(content)
     index = tmp_path / "made" / "idx"
     result = runner.invoke(app, ["index", str(source), "--index", str(index), "--model", "fake:test"])
-    # A folder of no text file is refused before the model loads (nothing to index), the others once read.
-    assert result.exit_code == 1 and ("nothing was indexed" in result.output or "nothing to index" in result.output)
+    # Refused before the model loads: a folder of no text file, and one whose only file is empty or binary.
+    assert result.exit_code == 1 and "nothing to index" in result.output and "loading the model" not in result.output
     assert not index.exists()
     again = runner.invoke(app, ["index", str(source.parent / "in"), "--index", str(index), "--model", "fake:test",
                                 "--layers", "-1"])

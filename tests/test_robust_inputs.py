@@ -17,6 +17,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from sensesearch import SenseIndex
+from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.encoder import TransformerEncoder
@@ -66,12 +67,51 @@ def test_nonexistent_path_stops_before_an_index_is_created(tmp_path: Path) -> No
     ("image.png", PNG, "binary file"),
     ("program", ELF, "binary file"),
 ])
-def test_a_bad_file_named_alone_stops_with_its_reason(name: str, content: bytes, reason: str, tmp_path: Path) -> None:
+def test_a_bad_file_named_alone_stops_with_its_reason(name: str, content: bytes, reason: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the model loads: it had been loaded (half a minute for MiniLM on 2 busy cores) to say nothing was read."""
+    _no_model_load(monkeypatch)
     bad = tmp_path / name
     bad.write_bytes(content)
     result = _index([bad], tmp_path / "idx")
-    _one_error_line(result, "nothing was indexed", reason)
-    assert f"{bad}: {reason}" in result.stderr
+    _one_error_line(result, "nothing to index", reason)
+    assert f"{bad}: {reason}" in result.stderr and "loading the model" not in result.stderr
+    assert not (tmp_path / "idx").exists()
+
+
+def _no_model_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(settings: EncoderSettings, device: str | None) -> None:
+        raise AssertionError("the model was loaded before the empty input was noticed")
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", refuse)
+
+
+@pytest.mark.parametrize("given", [b"", b"  \n\t\n"])
+def test_an_empty_stdin_stops_before_the_model_loads(given: bytes, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_model_load(monkeypatch)
+    result = runner.invoke(app, ["index", "-", "--index", str(tmp_path / "idx"), "--model", "fake:test"], input=given)
+    _one_error_line(result, "nothing to index", "<stdin>:", "empty document")
+    assert not (tmp_path / "idx").exists()
+
+
+def test_stdin_read_before_the_model_is_still_indexed(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["index", "-", "--index", str(tmp_path / "idx"), "--model", "fake:test", "--quiet"],
+                           input=b"The bank raised its rates.\n")
+    assert result.exit_code == 0, result.output
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert [hit.sentence for hit in index.usages("bank")] == ["The bank raised its rates."]
+
+
+def test_a_file_emptied_since_it_was_indexed_is_still_dropped_by_the_command(tmp_path: Path) -> None:
+    """The check before the model is for new indexes only: in an existing one an emptied file drops its old version."""
+    text = tmp_path / "a.txt"
+    text.write_text("The bank raised its rates.\n")
+    assert _index([text], tmp_path / "idx", "--quiet").exit_code == 0
+    text.write_text("")
+    result = _index([text], tmp_path / "idx")
+    assert result.exit_code == 0 and "1 replaced" in result.stderr and "empty document" in result.stderr, result.output
+    with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
+        assert index.info().documents == 0
 
 
 def test_bad_files_in_a_folder_are_skipped_with_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
