@@ -33,10 +33,9 @@ from .cli_usage import OneLineUsageGroup
 app = typer.Typer(
     help="Find usages of a word like this one: contextual word vectors over a whole corpus.\n\n"
          "\b\nExample: sensesearch index corpora/demo --index indexes/demo && "
-         "sensesearch query 'money in the [[bank]]' --index indexes/demo",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=OneLineUsageGroup,
-    # Plain click help: rich markup would eat "[[bank]]" in examples, and flags would show "<bool>".
-    rich_markup_mode=None)
+         "sensesearch query 'money in the [[bank]]' --index indexes/demo", cls=OneLineUsageGroup,
+    # Plain click help (rich_markup_mode=None): rich markup would eat "[[bank]]" in examples, flags show "<bool>".
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
 class TerminalConsole(Console):
