@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import sys
 import shutil
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
