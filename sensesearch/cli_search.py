@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 import sensesearch
-from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, NotAWordError, QueryError, WordNotFoundError
+from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, WordNotFoundError
 
 from .cli import app, err, fail, guarded, out, plural, read_text_input, reader_gone
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
@@ -42,10 +42,10 @@ class QueryOptions:
             else:
                 hits = source.query(text, k=self.k, any_word=self.any_word, documents=self.documents,
                                     nprobe=self.nprobe, lemma=self.lemma, where=self.where)
-        except NotAWordError:
-            raise
         except WordNotFoundError as exc:
-            raise WordNotFoundError(str(exc) + ("" if self.any_word else ANY_WORD_HINT)) from None
+            if self.any_word or not exc.any_word_helps:
+                raise
+            raise WordNotFoundError(str(exc) + ANY_WORD_HINT) from None
         return sensesearch.sort_hits(hits, self.sort)
 
     def check(self, source: sensesearch.SenseIndex, text: str) -> None:
@@ -58,9 +58,9 @@ class QueryOptions:
                 source.sense(word).usages(name, limit=1, documents=self.documents, where=self.where)
             elif not self.any_word and sensesearch.is_one_word(word):
                 source.usages(word, limit=1, documents=self.documents, lemma=self.lemma, where=self.where)
-        except NotAWordError:
-            raise
         except WordNotFoundError as exc:
+            if not exc.any_word_helps:
+                raise
             raise WordNotFoundError(str(exc) + ANY_WORD_HINT) from None
 
 

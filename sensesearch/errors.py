@@ -14,11 +14,24 @@ class QueryError(SenseSearchError):
 
 
 class WordNotFoundError(SenseSearchError):
-    """The queried word has no usage in the index."""
+    """The queried word has no usage in the index (or in the part of it the search was kept to).
+
+    `any_word_helps` says whether a search of every word's usages (--any-word) could find anything: not where no
+    indexed document meets the search's conditions, so that the command line does not suggest it in vain.
+    """
+
+    any_word_helps = True
+
+    def __init__(self, message: str, *, any_word_helps: bool | None = None) -> None:
+        super().__init__(message)
+        if any_word_helps is not None:
+            self.any_word_helps = any_word_helps
 
 
 class NotAWordError(WordNotFoundError):
     """What was asked for is punctuation or symbols, which the index never stores: no option finds it."""
+
+    any_word_helps = False
 
 
 class IndexNotFoundError(SenseSearchError):

@@ -243,9 +243,9 @@ def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, docume
     allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents, where=where)]
     kept = ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
     if len(ids) and not len(kept):
-        scope = describe_scope(documents, where, met=not where or bool(index.store.documents_where(where)))
-        raise WordNotFoundError(f"{inventory.word!r} has no usage in the sense {sense!r}{scope}, though it has "
-                                f"{len(ids)}")
+        met = not where or bool(index.store.documents_where(where))
+        raise WordNotFoundError(f"{inventory.word!r} has no usage in the sense {sense!r}"
+                                f"{describe_scope(documents, where, met)}, though it has {len(ids)}", any_word_helps=met)
     return kept
 
 

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from sensesearch import (Encoder, SenseSearchError, check_bin_width, clean_text, is_punctuation, normalize_form,
                          query_by_sense, sort_hits, word_spans)
 
-from .errors import NotAWordError, UsageError, WordNotFoundError
+from .errors import UsageError, WordNotFoundError
 from .records import Hit, IndexInfo
 from .server_gate import Gate, GuardedRoute
 from .server_guard import RequestGuard, allowed_hosts
@@ -181,8 +181,9 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
                                                               lemma=body.lemma, where=body.where))
         except WordNotFoundError as exc:
             # The hint names this operation's own field; /api/usages and /api/senses have no such option.
-            hint = "" if body.any_word or isinstance(exc, NotAWordError) else '; set "any_word": true to search usages of every word'
-            raise WordNotFoundError(f"{exc}{hint}") from None
+            if body.any_word or not exc.any_word_helps:
+                raise
+            raise WordNotFoundError(f'{exc}; set "any_word": true to search usages of every word') from None
         return [hit.to_dict() for hit in sort_hits(hits, body.sort)]
 
     @api.get("/api/usages", response_model=list[Hit], tags=["search"])

@@ -78,7 +78,7 @@ class WordPlaces:
             ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
             if ids:
                 return [(i,) for i in ids]
-        raise WordNotFoundError(self._not_found_message(word, form, phrase, documents, lemma_form, where))
+        raise self._not_found(word, form, phrase, documents, lemma_form, where)
 
     def _within(self, places: list[tuple[int, ...]], where: Sequence[Condition]) -> list[tuple[int, ...]]:
         """The places in documents that meet `where` (all places when there is no condition)."""
@@ -99,9 +99,10 @@ class WordPlaces:
                 found.append(place)
         return found
 
-    def _not_found_message(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
-                           lemma: str | None = None, where: Sequence[Condition] = ()) -> str:
-        scope = describe_scope(documents, where)
+    def _not_found(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
+                   lemma: str | None = None, where: Sequence[Condition] = ()) -> WordNotFoundError:
+        met = not where or bool(self.rows.documents_where(where))
+        scope = describe_scope(documents, where, met)
         if len(phrase.words_at) > 1:
             message = (f"{word!r} does not occur in the index{scope} as the adjacent words "
                        + " ".join(phrase.keys))
@@ -110,11 +111,10 @@ class WordPlaces:
             everywhere = len(self.rows.occurrence_ids(form, lemma=lemma)) if scope else 0
             if everywhere:
                 # The word is there: the scope is what left nothing, and words "starting alike" would name itself.
-                met = not where or bool(self.rows.documents_where(where))
-                return (f"{what} has no usage{describe_scope(documents, where, met)}, though the index has "
-                        f"{everywhere} usage{'s' if everywhere != 1 else ''} of it")
+                return WordNotFoundError(f"{what} has no usage{scope}, though the index has {everywhere} "
+                                         f"usage{'s' if everywhere != 1 else ''} of it", any_word_helps=met)
             message = f"{what} does not occur in the index{scope}"
             similar = self.rows.top_forms(form[:3]) if len(form) >= 3 else []
             if similar:
                 message += f" (known words starting alike: {', '.join(similar)})"
-        return message
+        return WordNotFoundError(message, any_word_helps=met)

@@ -86,6 +86,26 @@ def test_punctuation_is_refused_as_no_word_without_a_useless_hint(cities_index: 
     assert "any-word" not in result.output
 
 
+@pytest.mark.parametrize("args", [["query", "The [[bank]]", "--where", "year=1800"],
+                                  ["query", "The [[zebra]]", "--where", "year=1800"]])
+def test_no_any_word_hint_where_no_document_meets_the_conditions(cities_index: Path, args: list[str]) -> None:
+    """"'bank' has no usage where year=1800 (no indexed document meets it) ...; try --any-word": a search of every
+    word's usages is kept to the same documents, so it finds nothing either."""
+    result = CliRunner().invoke(app, [*args, "--index", str(cities_index)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "no indexed document meets it" in result.output and "any-word" not in result.output
+    application = create_app(cities_index)
+    with TestClient(application, base_url="http://127.0.0.1") as client:
+        response = client.post("/api/query", json={"text": args[1], "where": ["year=1800"]})
+    application.state.service.close()
+    assert response.status_code == 404 and "any_word" not in response.text, response.text
+
+
+def test_the_any_word_hint_stays_where_it_can_help(cities_index: Path) -> None:
+    result = CliRunner().invoke(app, ["query", "The [[zebra]]", "--index", str(cities_index)])
+    assert result.exit_code == 1 and "does not occur in the index; try --any-word" in result.output, result.output
+
+
 def test_letters_decide_before_case_or_accents_over_the_whole_context() -> None:
     """Word-by-word full keys let the capital of the nearest word split a concordance in two blocks:
     "the apple, the zebra, The apple, The zebra"."""
