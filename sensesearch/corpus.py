@@ -15,7 +15,7 @@ from .decoding import REPAIRED, decode_bytes, physical_lines
 from .errors import InputError
 from .inputs import JSONL_SUFFIXES, STDIN, InputScan, path_text, read_regular, scan_inputs
 from .jsonsafe import load_record
-from .normalize import clean_text
+from .normalize import clean_text, nfc
 from .records import Document, Skipped
 
 log = logging.getLogger(__name__)
@@ -25,11 +25,12 @@ def content_hash(text: str) -> str:
 
 
 def clean_value(value: Any) -> Any:
-    """A JSON value with clean_text applied to every string in it, keys included."""
+    """A JSON value with clean_text applied to every string in it, keys included; keys in NFC too, as `--where` and
+    `--by` name a field (filters.py): a key written decomposed ("anne\u0301e") is the field année."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
-        return {clean_text(str(k)): clean_value(v) for k, v in value.items()}
+        return {nfc(clean_text(str(k))): clean_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [clean_value(v) for v in value]
     return value

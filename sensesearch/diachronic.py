@@ -28,6 +28,7 @@ from sqlalchemy import select
 from .bins import make_bins
 from .chartfonts import chart_fonts, save_png
 from .errors import QueryError
+from .normalize import nfc
 from .schema import ID_BATCH, documents, occurrences, sentences
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def field_value(meta: dict[str, Any], label: str, by: str, path: str = "") -> An
             if found:
                 return int(found.group(1) or found.group(2))
         return None
-    value = meta.get(by[len("meta."):] if by.startswith("meta.") else by)
+    value = meta.get(nfc(by[len("meta."):] if by.startswith("meta.") else by))  # stored keys are NFC (corpus.py)
     return None if isinstance(value, (dict, list)) else value
 
 

@@ -127,7 +127,7 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
         matched = or_(*([label.in_([nfc(v) for v in plain])] if plain else []),
                       *([_glob_any(label, globs, dialect)] if globs else []))
     else:
-        name = field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field
+        name = nfc(field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field)  # keys are NFC
         return _meta_clause(condition, MetaField.of(documents.c.meta, name, dialect))
     return not_(matched) if op == "!=" else matched
 

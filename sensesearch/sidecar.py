@@ -21,6 +21,7 @@ from typing import Any
 
 from .decoding import read_text
 from .errors import InputError
+from .normalize import nfc
 from .records import Document
 
 SIDECAR_NAME = "metadata.csv"
@@ -40,7 +41,7 @@ def typed(value: str) -> Any:
 
 
 def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
-    """File name -> fields of one sidecar CSV; InputError naming the line when it cannot be read."""
+    """File name -> fields of one sidecar CSV, names in NFC; InputError naming the line when it cannot be read."""
     try:
         text, _ = read_text(path)
     except OSError as exc:
@@ -52,12 +53,14 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"the metadata sidecar {path} needs a header row with a {FILE_COLUMN!r} column")
     table: dict[str, dict[str, Any]] = {}
     for row in reader:
-        name = (row.get(FILE_COLUMN) or "").strip()
+        # File and field names in NFC: a row typed "café.txt" names the file macOS stores as "cafe\u0301.txt" (its
+        # fields had been dropped without a word), and a header "anne\u0301e" is the field `--where année` names.
+        name = nfc((row.get(FILE_COLUMN) or "").strip())
         if not name:
             raise InputError(f"{path}:{reader.line_num}: the {FILE_COLUMN!r} cell is empty")
         if None in row:
             raise InputError(f"{path}:{reader.line_num}: more cells than header columns")
-        table[name] = {key.strip(): typed(value) for key, value in row.items()
+        table[name] = {nfc(key.strip()): typed(value) for key, value in row.items()
                        if key != FILE_COLUMN and key and value is not None and value.strip()}
     return table
 
@@ -74,7 +77,7 @@ def sidecar_fields(path: Path) -> dict[str, Any]:
         stat = sidecar.stat()
     except OSError:
         return {}
-    return dict(_sidecar_of(path.parent, (stat.st_mtime_ns, stat.st_size)).get(path.name, {}))
+    return dict(_sidecar_of(path.parent, (stat.st_mtime_ns, stat.st_size)).get(nfc(path.name), {}))
 
 
 def with_sidecar(document: Document, path: Path) -> Document:

@@ -135,3 +135,24 @@ def test_records_stored_with_a_text_only_hash_are_unchanged_while_their_fields_a
         edited = index.add([records])
         assert (edited.documents_unchanged, edited.documents_replaced) == (1, 1)
         assert [h.document for h in index.usages("bank", where=["year=2000"])] == ["r1"]
+
+
+def test_sidecar_file_and_field_names_match_in_either_unicode_form(tmp_path: Path,
+                                                                   fake_settings: EncoderSettings) -> None:
+    """A row typed "café.txt" (NFC) for a file named decomposed (NFD, as macOS names files) gave it no fields, with no
+    word said; a field named decomposed in a header or a JSONL record was out of reach of `--where année=...` typed
+    composed, and of `senses --by`."""
+    from sensesearch.diachronic import field_value
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "cafe\u0301.txt").write_text("The bank of the river.\n")
+    (folder / "metadata.csv").write_text("file,anne\u0301e\ncaf\u00e9.txt,1900\n")
+    (folder / "r.jsonl").write_text('{"id": "r", "the\u0300me": "x", "text": "The bank raised rates."}\n')
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([folder])
+        metas = sorted((h.meta for h in index.usages("bank")), key=str)
+        assert metas == [{"ann\u00e9e": 1900}, {"th\u00e8me": "x"}]
+        for where in ("ann\u00e9e=1900", "anne\u0301e>=1900", "th\u00e8me=x", "meta.the\u0300me=x"):
+            assert len(index.usages("bank", where=[where])) == 1, where
+    assert field_value({"ann\u00e9e": 1900}, "a", "anne\u0301e") == 1900
