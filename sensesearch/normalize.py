@@ -111,7 +111,7 @@ class Folded:
 
     Both maps are int64 arrays of len(text), or None where every character kept its place (identity: folding changed
     nothing, or only made separators spaces).
-    `clustered`: whether spans of an unchanged `text` may end or start inside a grapheme cluster.
+    `clustered`: whether spans may end or start inside a grapheme cluster of `original` (of `text`, unchanged).
     """
 
     original: str
@@ -138,6 +138,11 @@ class Folded:
         if self.starts is None or self.ends is None:
             return whole_clusters(self.original, spans)
         mapped = np.stack([self.starts[spans[:, 0]], self.ends[spans[:, 1] - 1]], axis=1)
+        if self.clustered:
+            # A removed ignorable may extend the cluster before it (a variation selector, as in the ideographic
+            # variation sequence "葛\U000e0100", a ZWJ, the CGJ): the word ended inside that cluster of the original,
+            # and the selector was left to no word (KWIC drew it at the start of the right context).
+            return whole_clusters(self.original, mapped)
         return mapped.astype(np.int32)
 
 
@@ -181,7 +186,8 @@ def fold(text: str, unglue: bool = True) -> Folded:
         parts.append(out)
         starts.extend([kept[cluster.start()]] * len(out))
         ends.extend([kept[cluster.end() - 1] + 1] * len(out))
-    return Folded(text, "".join(parts), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+    return Folded(text, "".join(parts), np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64),
+                  clustered=_EXTENDS_CLUSTER.search(text) is not None)
 
 
 def same_marks(text: str) -> str:

@@ -179,7 +179,9 @@ def span_vector(encoded: EncodedSentence, start: int, end: int, text: str) -> tu
     if not rows:
         raise QueryError(f"the marked text {text[start:end]!r} holds no word the model reads")
     for s, e in encoded.spans[rows].tolist():
-        if s < start or e > end:
+        # A word's span holds the invisible characters of its clusters that fold removes (the variation selector of
+        # "bank\ufe0f"): a marker that leaves them out marks the whole word still.
+        if (s < start and _IGNORED.sub("", text[s:start])) or (e > end and _IGNORED.sub("", text[end:e])):
             raise QueryError(f"the marker cuts the word {text[s:e]!r}: mark whole words, e.g. [[{text[s:e]}]]")
     stored = [row for row in rows if not is_punctuation(text[encoded.spans[row][0]:encoded.spans[row][1]])]
     rows = stored or rows

@@ -87,6 +87,36 @@ def test_offset_map_points_into_the_original() -> None:
     assert original[slice(*_span(folded, start, start + 9))] == "co\u00adoperate"
 
 
+VARIANTS = "The \u845b\U000e0100\u98fe ward and the bank\ufe0f is open with \u6f22\ufe00\u5b57 and ba\u034fnk\u034f."
+
+
+@pytest.mark.parametrize("make", [lambda: _real_planner(), FakeEncoder], ids=["real-tokenizer", "fake-encoder"])
+def test_a_removed_selector_stays_in_the_cluster_of_the_word_before_it(make) -> None:
+    """Fold removes variation selectors (the ideographic variation sequence "葛\U000e0100", "bank\ufe0f") and the
+    CGJ, which extend the grapheme cluster before them: the word's span ended inside that cluster, leaving the
+    selector to no word (KWIC drew it alone at the start of the right context)."""
+    encoder = make()
+    spans = encoder.plan([VARIANTS]).spans[0] if hasattr(encoder, "plan") else encoder.encode([VARIANTS])[0].spans
+    words = [VARIANTS[a:b] for a, b in spans.tolist()]
+    for word in ("\u845b\U000e0100", "bank\ufe0f", "\u6f22\ufe00", "ba\u034fnk\u034f"):
+        assert word in words, (word, words)
+    assert "\u98fe" in words and "\u5b57" in words
+
+
+def test_a_word_with_a_selector_is_found_and_asked_for_whole(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(VARIANTS + "\n", encoding="utf-8")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        banks = ["bank\ufe0f", "ba\u034fnk\u034f"]
+        for word, written in (("bank", banks), ("\u845b", ["\u845b\U000e0100"]), ("bank\ufe0f", banks)):
+            hits = index.usages(word)
+            assert [h.word for h in hits] == written and hits[0].sentence[hits[0].end:][:1] in (" ", "\u98fe")
+        for text, found in (("the [[bank]]\ufe0f is", 2), ("the [[bank\ufe0f]] is", 2), ("[[\u845b]]\U000e0100\u98fe", 1)):
+            assert len(index.query(text, k=3)) == found, text
+
+
 def test_unchanged_text_has_identity_map() -> None:
     assert not fold("plain ascii").changed and not fold("caf\u00e9 \u94f6\u884c").changed
     spans = np.array([[0, 5]], dtype=np.int32)
