@@ -28,14 +28,16 @@ import blingfire
 import numpy as np
 import regex
 
-from .normalize import has_visible
+from .normalize import IGNORABLE, has_visible
 
 MAX_SENTENCE_CHARS = 2000
 LONG_TOKEN = 40
 """Characters from which a token (a URL, a path) counts as unbreakable when judging a paragraph's line width."""
 BLOCK_CHARS = 100_000
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
-_PARAGRAPH_BREAK = re.compile(r"(?:\n[ \t]*\n|\u2029)\s*")
+_PARAGRAPH_BREAK = regex.compile(rf"(?:\n(?:[^\S\n]|\u200b|{IGNORABLE})*\n|\u2029)\s*")
+"""A blank line (nothing visible on it: a line of no-break or ideographic spaces, as HTML exports and Japanese text
+write one, or of a zero-width space or BOM, is blank too; sentences had run across it) or a paragraph separator."""
 _LINE_BREAKS = str.maketrans({**dict.fromkeys("\r\x0b\x1c\x1d\x1e\x85\u2028", "\n"), "\x0c": " "})
 """Line ends other than LF (Unicode's mandatory breaks, UAX #14, and what Python's str.splitlines ends lines at; the
 paragraph separator U+2029 stays, a paragraph break of its own), read as LF. A form feed is a page break, read as a

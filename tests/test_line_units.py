@@ -105,6 +105,15 @@ def test_a_page_break_or_line_separator_inside_a_sentence_does_not_end_it() -> N
     assert [t[a:b] for t in ["One para.\u2029Two para."] for a, b in split_sentences(t)] == ["One para.", "Two para."]
 
 
+@pytest.mark.parametrize("blank", ["\u00a0", "\u3000", " \u2009\t\u202f", "\u200b", "\ufeff", "\u00a0\u200b "])
+def test_a_line_with_nothing_visible_on_it_is_a_blank_line(blank: str) -> None:
+    """A line of no-break spaces (HTML exports write &nbsp; paragraphs), of ideographic spaces or of invisible
+    characters looks blank and is: the sentence before it ran on across it into the next paragraph."""
+    text = f"the river ran past the old mill\n{blank}\nthe bank was steep and wet here."
+    assert _pieces(text) == ["the river ran past the old mill", "the bank was steep and wet here."]
+    assert len(_pieces("the river ran past the old mill\nx\nthe bank was steep and wet here.")) == 1
+
+
 def test_sentences_leave_out_white_space_at_their_edges() -> None:
     text = "It was alike.[1]\nThe bank is here.[2] \nEnd."
     assert [text[a:b] for a, b in split_sentences(text)] == ["It was alike.[1]", "The bank is here.[2]", "End."]
