@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .errors import ConfigMismatchError
-from .normalize import OLDER_RULES, older_key
+from .normalize import OLDER_RULES, older_key, same_word_span
 from .records import EncodedSentence
 from .schema import OccurrenceRow
 
@@ -39,13 +39,15 @@ def rescores(compression: str) -> bool:
 
 
 def stored_row_vector(encoded: EncodedSentence, position: int, start: int, end: int,
-                      occurrence_id: int, sentence_id: int, text: str = "") -> np.ndarray:
-    """The encoder's vector for a stored occurrence: its `position` row, checked to cover the stored span.
+                      occurrence_id: int, sentence_id: int, text: str) -> np.ndarray:
+    """The encoder's vector for a stored occurrence: its `position` row, checked to cover the stored span (but for
+    ignorables at its edges: normalize.same_word_span).
 
     ConfigMismatchError when the encoder finds another word there (the model or tokenizer changed, or, where the word
     in `text`, the stored sentence, holds a look-alike that fold now makes a mark, sensesearch's word rules did).
     """
-    if position >= len(encoded.spans) or tuple(encoded.spans[position].tolist()) != (start, end):
+    if position >= len(encoded.spans) or not same_word_span(text, tuple(encoded.spans[position].tolist()),
+                                                             (start, end)):
         if older_key(text[start:end]) is not None:
             raise ConfigMismatchError(f"the stored word {text[start:end]!r} was cut by older word rules: {OLDER_RULES}")
         raise ConfigMismatchError(

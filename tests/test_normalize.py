@@ -9,11 +9,13 @@ import unicodedata
 
 import numpy as np
 import pytest
+import regex
 from hypothesis import given, settings, strategies as st
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
-from sensesearch.normalize import clean_text, fold, fold_text, word_key
+from sensesearch import normalize
+from sensesearch.normalize import clean_text, fold, fold_text, same_word_span, word_key
 from sensesearch.query import normalize_form
 
 from .fake_encoder import FakeEncoder
@@ -115,6 +117,27 @@ def test_a_word_with_a_selector_is_found_and_asked_for_whole(tmp_path: Path, fak
             assert [h.word for h in hits] == written and hits[0].sentence[hits[0].end:][:1] in (" ", "\u98fe")
         for text, found in (("the [[bank]]\ufe0f is", 2), ("the [[bank\ufe0f]] is", 2), ("[[\u845b]]\U000e0100\u98fe", 1)):
             assert len(index.query(text, k=3)) == found, text
+
+
+def test_an_index_stored_before_words_held_their_selectors_is_encoded_again(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spans stored before a word's span took in its last cluster's selector end before it ("bank" of "bank\ufe0f"):
+    reindex (and verify --repair, and pq's exact scores) took the wider span the encoder gives now for a changed
+    model, "so the corpus must be indexed anew", though the model reads the same word."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(VARIANTS + "\n", encoding="utf-8")
+    with monkeypatch.context() as older:
+        older.setattr(normalize, "_EXTENDS_CLUSTER", regex.compile(r"(?!)"))  # spans as the older rules cut them
+        with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+            index.add([corpus])
+            stored = [(h.start, h.end) for h in index.usages("bank")]
+    with SenseIndex.open(tmp_path / "idx") as index:
+        assert index.reindex() == index.info().occurrences
+        assert [(h.start, h.end) for h in index.usages("bank")] == stored
+        marked = VARIANTS.replace("bank\ufe0f", "[[bank\ufe0f]]")
+        assert index.query(marked, k=1)[0].score == pytest.approx(1.0, abs=1e-3)
+    assert same_word_span("bank\ufe0f is", (0, 4), (0, 5)) and not same_word_span("banks is", (0, 4), (0, 5))
 
 
 def test_unchanged_text_has_identity_map() -> None:
