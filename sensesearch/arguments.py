@@ -48,7 +48,8 @@ def real_number(value: object, name: str, least: float | None = None, most: floa
     """`value` as a finite float in least..most (above 0 if `positive`); UsageError otherwise, NaN and infinity
     included (NaN compares false with every bound, so a bare comparison would let it through)."""
     wanted = ("a finite number above 0" if positive else f"a number in {least:g}..{most:g}"
-              if least is not None and most is not None else "a finite number")
+              if least is not None and most is not None else f"a finite number of at least {least:g}"
+              if least is not None else "a finite number")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise UsageError(f"{name} must be {wanted}, not {type(value).__name__} {value!r}")
     number = float(value)

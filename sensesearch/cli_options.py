@@ -85,7 +85,8 @@ IndexOption = Annotated[Path, typer.Option("--index", "-i", parser=_index_folder
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
-WaitOption = Annotated[float, typer.Option(min=0, help="Seconds to wait for another writer to finish.")]
+WaitOption = Annotated[float, typer.Option(callback=check_value(lambda seconds: sensesearch.check_number(
+    seconds, "the wait", least=0)), help="Seconds (0 or more) to wait for another writer to finish.")]
 DocumentOption = Annotated[Optional[list[str]], typer.Option(
     "--document", "-d", metavar="DOCUMENT",
     help="Only usages in this document: its label, its path or a unique file name (see `sensesearch documents`); "

@@ -167,8 +167,9 @@ def config(
     method: Annotated[Optional[str], typer.Option(callback=_check_method,
                                                   help=f"{'|'.join(SENSE_METHODS)}: nearest sense centroid, or vote of k nearest examples.")] = None,
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="Examples that vote with --method knn.")] = None,
-    threshold: Annotated[Optional[float], typer.Option(
-        min=0, max=2, help="Usages whose margin is below this stay unassigned (centroid: cosine lead, knn: vote-share lead).")] = None,
+    threshold: Annotated[Optional[float], typer.Option(callback=check_value(lambda margin: sensesearch.check_number(
+        margin, "the margin threshold", 0.0, 2.0)), help="Usages whose margin is below this (0 to 2) stay unassigned "
+                                                        "(centroid: cosine lead, knn: vote-share lead).")] = None,
     index: IndexOption = Path(DEFAULT_INDEX),
     wait: WaitOption = 0,
     json_: JsonOption = False,
