@@ -69,7 +69,7 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
         return
     for sense, keywords in zip(timeline.senses, timeline.keywords):
         console.print(f"[bold]sense {sense}[/]: {', '.join(keywords) or '-'}", markup=True)
-    table = TerminalTable(show_header=True, header_style="bold")
+    table = TerminalTable(show_header=True, header_style="bold", box=None)
     table.add_column(timeline.by)
     table.add_column("usages", justify="right")
     for sense in timeline.senses:
