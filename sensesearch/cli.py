@@ -28,7 +28,8 @@ import sensesearch
 from sensesearch import InputError, SenseSearchError, UsageError
 
 from .cli_options import utf8_problem
-from .cli_usage import OneLineUsageGroup
+from .cli_streams import CheckedOutput, ClosedOutput, reader_gone
+from .cli_usage import OneLineUsageGroup, help_hint
 
 app = typer.Typer(
     help="Find usages of a word like this one: contextual word vectors over a whole corpus.\n\n"
@@ -80,12 +81,6 @@ class TerminalConsole(Console):
         self.quiet = True
         reader_gone()
         raise BrokenPipeError
-
-
-def reader_gone() -> None:
-    """Standard output's reader stopped reading (`| head`): what is still written, the interpreter's last flush
-    included, goes to the null device instead of failing again (Python's guidance on SIGPIPE)."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 _UNBOUNDED = 1_000_000
@@ -191,8 +186,10 @@ def read_text_input(name: str | Path) -> str:
 
 
 def fail(message: str, code: int = 1) -> None:
-    """Print `Error: message` on stderr (control characters drawn, see TerminalConsole) and exit with `code`."""
-    err.print(Text.assemble(("Error: ", "bold red"), sensesearch.terminal_text(message)))
+    """Print `Error: message` on stderr (control characters drawn, see TerminalConsole), naming the command's --help
+    for a usage error (2) as click's own do (cli_usage), and exit with `code`."""
+    hint = help_hint() if code == 2 else ""
+    err.print(Text.assemble(("Error: ", "bold red"), sensesearch.terminal_text(message + hint)))
     if getattr(sys.stdout, "failed", False):
         reader_gone()  # see CheckedOutput
     raise typer.Exit(code)
@@ -224,49 +221,6 @@ def _version(given: bool) -> None:
 def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                 help="Print the version and exit.")] = False) -> None:
     pass
-
-
-class ClosedOutput(io.TextIOBase):
-    """Standard output of a command started without one (`>&-`), where Python leaves sys.stdout None: rich then
-    printed nothing and the command exited 0 with its answer lost, and a plain write failed as an AttributeError.
-    Writing here is one error line and exit 1; a command that prints nothing on stdout (`index`) is not hindered."""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        raise SenseSearchError("standard output is closed, so the answer cannot be printed (send it to /dev/null "
-                               "to discard it)")
-
-
-class CheckedOutput:
-    """Standard output whose failures to write, other than a reader gone (BrokenPipeError, see reader_gone), are a
-    SenseSearchError: a full disk or `> /dev/full` had been "unexpected OSError" for a command and a traceback for
-    --help or --version. Every write fails while the output does (click's probe of the stream swallows the first
-    failure); once `fail` has said so, what is still buffered goes to the null device (`failed`), so the
-    interpreter's last flush does not fail again."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self.failed = False
-
-    def write(self, text: str) -> int:
-        return self._checked(self._stream.write, text)
-
-    def flush(self) -> None:
-        self._checked(self._stream.flush)
-
-    def _checked(self, act: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return act(*args)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            self.failed = True
-            raise SenseSearchError(f"cannot write the output: {exc.strerror or exc}") from None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
 
 
 def main() -> None:

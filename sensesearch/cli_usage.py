@@ -20,6 +20,7 @@ import sensesearch
 # click's exceptions as typer raises them: typer 0.2x carries a copy of click (typer._click), older ones use click's
 # own, so they are found beside typer.BadParameter instead of imported from `click`.
 _exceptions = importlib.import_module(typer.BadParameter.__module__)
+_globals = importlib.import_module(_exceptions.__name__.rsplit(".", 1)[0] + ".globals")
 ClickUsageError: type[Exception] = _exceptions.UsageError
 NoArgsIsHelp: type[Exception] = getattr(_exceptions, "NoArgsIsHelpError", type("NoArgsIsHelpError", (Exception,), {}))
 """click 8.2 on raises this where a group is given no command, to show its help: left as it is."""
@@ -36,8 +37,17 @@ class OneLineUsageError(ClickUsageError):  # type: ignore[misc,valid-type]
         self.command_path = command_path
 
     def show(self, file: IO[Any] | None = None) -> None:
-        line = f"Error: {sensesearch.terminal_text(self.message)} (see '{self.command_path} --help')"
+        line = f"Error: {sensesearch.terminal_text(self.message)}{help_hint(self.command_path)}"
         typer.echo(line, file=file, err=file is None)
+
+
+def help_hint(command_path: str | None = None) -> str:
+    """" (see 'sensesearch CMD --help')", ending every usage error's line: for `command_path`, or the command
+    running now ("" outside one)."""
+    if command_path is None:
+        context = _globals.get_current_context(silent=True)
+        command_path = context.command_path if context is not None else None
+    return f" (see '{command_path} --help')" if command_path else ""
 
 
 def one_line(exc: Any, path: str) -> OneLineUsageError:

@@ -45,6 +45,21 @@ def test_a_usage_error_is_one_line_and_exit_2(args: list[str], message: str, com
     assert "Value error" not in lines[0], result.output  # typer's pydantic prefix before a refused choice
 
 
+@pytest.mark.parametrize("args, message, command", [
+    (["query", "--index", "no-index-here"], "give either a TEXT to search for or --file", " query"),
+    (["query", "the [[bank]]", "--json", "--csv"], "choose one of --json and --csv", " query"),
+    (["sense", "add", "bank", "finance", "--index", "no-index-here"], "exactly one of them", " sense add"),
+    (["eval", "coarsewsd", ".", ".", "--method", "zz"], "--method must be centroid or knn", " eval coarsewsd"),
+])
+def test_the_commands_own_usage_errors_name_their_help_too(args: list[str], message: str, command: str) -> None:
+    """Usage errors a command raises itself (exit 2) ended without the hint click's own carry."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.output
+    assert re.search(rf"\(see '\S+{command} --help'\)$", lines[0]), result.output
+
+
 def test_a_usage_error_of_a_real_process_is_one_line_on_stderr() -> None:
     done = run_cli("query", "the [[bank]]", "-k", "abc", "--index", "no-index-here")
     assert done.returncode == 2 and done.stdout == "", done.stderr
