@@ -78,6 +78,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "parse_conditions": ("filters", "parse_conditions"),
     "sense_timeline": ("diachronic", "sense_timeline"),
     "check_bin_width": ("bins", "check_bin_width"),
+    "check_by_field": ("bins", "check_by_field"),
+    "check_search_sense": ("sense_api", "check_search_sense"),
     "plot_timeline": ("diachronic", "plot_timeline"),
     "SenseTimeline": ("diachronic", "SenseTimeline"),
     "path_text": ("inputs", "path_text"),
@@ -124,7 +126,7 @@ if TYPE_CHECKING:
     from .lemmas import parse_language as parse_lemma_language
     from .normalize import clean_text
     from .encoder import Encoder, load_encoder
-    from .bins import check_bin_width
+    from .bins import check_bin_width, check_by_field
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
     from .filters import parse_condition, parse_conditions
@@ -143,7 +145,7 @@ if TYPE_CHECKING:
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell
     from .terminal import named as terminal_name
-    from .sense_api import WordSenses, parse_word_sense, query_by_sense, sense_of_query
+    from .sense_api import WordSenses, check_search_sense, parse_word_sense, query_by_sense, sense_of_query
     from .kwic import to_csv as hits_to_csv
     from .kwic import to_json as hits_to_json
     from .jsonsafe import dumps as json_dumps

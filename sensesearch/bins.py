@@ -13,7 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from .arguments import real_number
-from .errors import QueryError
+from .errors import QueryError, UsageError
 
 MAX_EXACT_VALUES = 15
 MAX_BINS = 1_000
@@ -83,6 +83,14 @@ def check_bin_width(bin_width: float | None) -> float | None:
     CLI's --bin-width, the HTTP API's bin_width and make_bins (nan passes a plain `<= 0` test, and no bin is
     infinitely wide)."""
     return None if bin_width is None else real_number(bin_width, "the bin width", positive=True)
+
+
+def check_by_field(by: str | None) -> str | None:
+    """`by` as given, or None; UsageError for a blank name. The one check of the CLI's --by and the HTTP API's `by`:
+    "" had meant no field at all, silently (a report without its timeline), and " " was looked up as a field."""
+    if by is not None and not by.strip():
+        raise UsageError("name a field: year, decade, document, path or a metadata field")
+    return by
 
 
 def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None

@@ -40,14 +40,8 @@ WhereOption = Annotated[Optional[list[str]], typer.Option(
     help="Only documents meeting FIELD OP VALUE (OP: = != < <= > >=; numbers, ISO dates, * globs, a|b), "
          "on metadata fields, path or document; repeatable, all must hold. E.g. --where 'year>=1900' "
          "--where 'path=corpora/state_union/19*'.")]
-def _check_by(field: Optional[str]) -> Optional[str]:
-    if field is not None and not field.strip():  # "" had meant no --by at all, silently
-        raise typer.BadParameter("name a field: year, decade, document, path or a metadata field")
-    return field
-
-
 ByOption = Annotated[Optional[str], typer.Option(
-    "--by", callback=_check_by,
+    "--by", callback=check_value("check_by_field"),
     help="Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned).")]
 BinWidthOption = Annotated[Optional[float], typer.Option(
     "--bin-width", callback=check_value("check_bin_width"), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "

@@ -106,14 +106,8 @@ DeviceOption = Annotated[Optional[str], typer.Option(
     callback=check_value(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
 PlotOption = Annotated[Optional[Path], typer.Option(
     callback=check_value(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
-def _check_sense(sense: str) -> None:
-    # "" had meant no --sense at all: an unset shell variable listed every usage as though tagged with the sense.
-    if not sense.strip() or not (sense.partition(":")[2] if ":" in sense else sense).strip():
-        raise UsageError(f"name a sense, not {sense!r}")
-
-
 SenseOption = Annotated[Optional[str], typer.Option(
-    "--sense", callback=check_value(_check_sense), help="Only usages tagged with this named sense (see `sensesearch sense`): `usages` shows each "
+    "--sense", callback=check_value("check_search_sense"), help="Only usages tagged with this named sense (see `sensesearch sense`): `usages` shows each "
                     "one's tag margin, `query` ranks them by cosine.")]
 
 

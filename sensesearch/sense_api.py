@@ -208,6 +208,15 @@ def query_by_sense(index: SenseIndex, text: str, sense: str, k: int = 10, any_wo
     return index.sense(word).query(text, name, k=k, documents=documents, where=where)
 
 
+def check_search_sense(sense: str | None) -> str | None:
+    """`sense` as given, or None; UsageError for a blank name (or WORD: with none). The one check of the CLI's --sense
+    and the HTTP API's `sense`: "" had meant no sense at all, so an unset shell variable (or an empty picker) listed
+    every usage as though tagged with the sense."""
+    if sense is not None and (not sense.strip() or not (sense.partition(":")[2] if ":" in sense else sense).strip()):
+        raise UsageError(f"name a sense, not {sense!r}")
+    return sense
+
+
 def sense_of_query(text: str, sense: str) -> tuple[str, str]:
     """(word, sense name) that `query --sense` asks for: WORD:SENSE as given, else SENSE of the marked word."""
     return parse_word_sense(sense) if ":" in sense else (bare_word(parse_marked(text).word), sense)

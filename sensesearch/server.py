@@ -1,6 +1,6 @@
 """HTTP API and concordance page over one read-only SenseIndex (FastAPI; `sensesearch serve` runs it)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from sensesearch import (Encoder, SenseSearchError, check_bin_width, clean_text, is_punctuation, normalize_form,
-                         query_by_sense, sort_hits, word_spans)
+from sensesearch import (Encoder, SenseSearchError, check_bin_width, check_by_field, check_search_sense, clean_text,
+                         is_punctuation, normalize_form, query_by_sense, sort_hits, word_spans)
 
 from .errors import UsageError, WordNotFoundError
 from .records import Hit, IndexInfo
@@ -59,6 +59,20 @@ Text = Annotated[str, BeforeValidator(_as_typed)]
 STRICT = ConfigDict(strict=True, extra="forbid")
 
 
+def _as_field_check(check: Callable[[Any], Any], field: str) -> AfterValidator:
+    """The CLI's own check of an option as a validation error of the field (422, named; the CLI's message): one
+    rule for both front ends, e.g. --bin-width (0, inf and nan refused alike), --sense and --by ("" refused)."""
+    def validate(value: Any) -> Any:
+        try:
+            return check(value)
+        except SenseSearchError as exc:
+            raise PydanticCustomError(field, "{reason}", {"reason": str(exc)}) from None
+    return AfterValidator(validate)
+
+
+SenseCheck = _as_field_check(check_search_sense, "sense")
+
+
 class QueryRequest(BaseModel):
     """Body of POST /api/query: a sentence with one word marked [[like this]]."""
 
@@ -68,7 +82,7 @@ class QueryRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=MAX_K)
     any_word: bool = False
     sort: QuerySort = "score"
-    sense: Text | None = Field(default=None, max_length=MAX_WORD_CHARS,
+    sense: Annotated[Text | None, SenseCheck] = Field(default=None, max_length=MAX_WORD_CHARS,
                               description="Only usages tagged with this named sense (SENSE or WORD:SENSE).")
 
     lemma: bool = Field(default=False, description="Every form of the marked word's lemma counts as the same word.")
@@ -107,22 +121,14 @@ class ReloadRequest(BaseModel):
 WordParam = Annotated[str, Query(min_length=1, max_length=MAX_WORD_CHARS,
                                  description="The word, or a phrase of adjacent words (case-insensitive).")]
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorOut} for code in (400, 401, 404, 413, 415, 422, 503)}
-SenseParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS,
-                                         description="Only usages tagged with this named sense.")]
+SenseParam = Annotated[str | None, SenseCheck, Query(max_length=MAX_WORD_CHARS,
+                                                     description="Only usages tagged with this named sense.")]
 LemmaParam = Annotated[bool, Query(description="Every form of the word's lemma counts as the same word.")]
 WhereParam = Annotated[list[Annotated[str, Query(max_length=MAX_WHERE_CHARS)]], Query(
     max_length=MAX_WHERE, description="Condition on document metadata or path, FIELD OP VALUE (e.g. year>=1900); "
                                       "repeatable, all must hold.")]
-ByParam = Annotated[str | None, Query(max_length=MAX_WORD_CHARS, description=(
+ByParam = Annotated[str | None, _as_field_check(check_by_field, "by"), Query(max_length=MAX_WORD_CHARS, description=(
     "Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned)."))]
-
-
-def _bin_width(width: float | None) -> float | None:
-    """The CLI's check of --bin-width (0, inf and nan refused alike), as a validation error of `bin_width`."""
-    try:
-        return check_bin_width(width)
-    except SenseSearchError as exc:
-        raise PydanticCustomError("bin_width", "{reason}", {"reason": str(exc)}) from None
 
 
 def _bins_need_by(by: str | None, bin_width: float | None) -> None:
@@ -130,7 +136,7 @@ def _bins_need_by(by: str | None, bin_width: float | None) -> None:
         raise UsageError("bins are made of a `by` field: give by too")
 
 
-BinWidthParam = Annotated[float | None, AfterValidator(_bin_width), Query(
+BinWidthParam = Annotated[float | None, _as_field_check(check_bin_width, "bin_width"), Query(
     description="Width of the bins of a numeric `by` field.", json_schema_extra={"exclusiveMinimum": 0})]
 SensesParam = Annotated[int | None, Query(ge=1, le=MAX_SENSES, description=(
     "Number of senses (as `senses -k`); more than the word has usages is a 400. Default: chosen by silhouette."))]
@@ -215,9 +221,11 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         With `by`, also `"by"`: each sense's usages and share per bin of that field.
         """
         _bins_need_by(by, bin_width)
-        report = service.senses(word, k, lemma, tuple(where)).to_dict()
         if by:
-            report["by"] = service.timeline(word, k, by, bin_width, lemma, tuple(where)).to_dict()
+            found, timeline = service.senses_by(word, k, by, bin_width, lemma, tuple(where))
+            report = {**found.to_dict(), "by": timeline.to_dict()}
+        else:
+            report = service.senses(word, k, lemma, tuple(where)).to_dict()
         # Clustering hands out numpy numbers; they must not turn into a 500.
         return jsonable_encoder(report, custom_encoder=NUMPY_TO_PLAIN)
 

@@ -67,8 +67,18 @@ class IndexService:
     def timeline(self, word: str, k: int | None, by: str, bin_width: float | None = None, lemma: bool = False,
                  where: tuple[str, ...] = ()) -> SenseTimeline:
         """The shares of `word`'s senses per bin of `by` (sensesearch.diachronic), from the cached report."""
-        report = self.senses(word, k, lemma, where)
-        return self.call(lambda index: sense_timeline(index, report, by, bin_width))
+        return self.senses_by(word, k, by, bin_width, lemma, where)[1]
+
+    def senses_by(self, word: str, k: int | None, by: str, bin_width: float | None = None, lemma: bool = False,
+                  where: tuple[str, ...] = ()) -> tuple[SenseReport, SenseTimeline]:
+        """The SenseReport of `word` and its timeline, both from one generation of the index (one hold of the lock):
+        taken in two, an index run, removal or rebuild between them joined one generation's sense groups to the
+        other's documents (usages of a removed document counted as having no value, ids renumbered by a rebuild)."""
+        conditions = parse_conditions(where)
+        with self._lock:
+            self._index.refresh()
+            report = self._cached_report(word, k, False, lemma, conditions)[0]
+            return report, sense_timeline(self._index, report, by, bin_width)
 
     def timeline_plot(self, timeline: SenseTimeline, chart: str) -> bytes:
         """The PNG chart of a timeline."""
@@ -86,15 +96,20 @@ class IndexService:
         conditions = parse_conditions(where)
         with self._lock:
             self._index.refresh()
-            key = (normalize_form(word.strip()), k, lemma, conditions, self._index.generation)
-            report, png = self._reports.get(key) or (
-                self._index.senses(word, k=k, examples=5, lemma=lemma, where=conditions), None)
-            if with_plot and png is None:
-                buffer = io.BytesIO()
-                plot_senses(report, buffer)
-                png = buffer.getvalue()
-            self._reports[key] = (report, png)
-            self._reports.move_to_end(key)
-            while len(self._reports) > CACHED_REPORTS:
-                self._reports.popitem(last=False)
-            return report, png
+            return self._cached_report(word, k, with_plot, lemma, conditions)
+
+    def _cached_report(self, word: str, k: int | None, with_plot: bool, lemma: bool,
+                       conditions: tuple[Any, ...]) -> tuple[SenseReport, bytes | None]:
+        """The report (and PNG, if asked) of the loaded generation, from the cache or made now; the lock is held."""
+        key = (normalize_form(word.strip()), k, lemma, conditions, self._index.generation)
+        report, png = self._reports.get(key) or (
+            self._index.senses(word, k=k, examples=5, lemma=lemma, where=conditions), None)
+        if with_plot and png is None:
+            buffer = io.BytesIO()
+            plot_senses(report, buffer)
+            png = buffer.getvalue()
+        self._reports[key] = (report, png)
+        self._reports.move_to_end(key)
+        while len(self._reports) > CACHED_REPORTS:
+            self._reports.popitem(last=False)
+        return report, png

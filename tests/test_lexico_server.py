@@ -55,3 +55,36 @@ def test_senses_by_decade_and_its_chart(client: TestClient) -> None:
     assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
     missing = client.get("/api/senses", params={"word": "bank", "k": 2, "by": "president"})
     assert missing.status_code == 400
+
+
+def test_by_must_name_a_field_as_on_the_command_line(client: TestClient) -> None:
+    """`by=` had meant no `by` at all (a report without the timeline asked for) and `by= ` was looked up as a field;
+    `senses --by ''` refuses both."""
+    for blank in ("", " "):
+        for path in ("/api/senses", "/api/senses/plot.png"):
+            response = client.get(path, params={"word": "bank", "k": 2, "by": blank})
+            assert response.status_code == 422, (path, blank)
+            assert response.json()["error"] == "query.by: name a field: year, decade, document, path or a metadata field"
+
+
+def test_senses_by_field_come_from_one_generation_of_the_index(client: TestClient, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index run while /api/senses?by= was answered had its report from one generation and its bins from the next
+    (two holds of the server's lock, each taking up what was saved): usages in the report, others in the bins."""
+    original = SenseIndex.senses
+    grown: list[bool] = []
+
+    def senses_while_the_index_grows(self: SenseIndex, *args: object, **kwargs: object) -> object:
+        report = original(self, *args, **kwargs)  # type: ignore[arg-type]
+        if not grown:  # another process adds a document as soon as the first report is made
+            grown.append(True)
+            (tmp_path / "more.jsonl").write_text(json.dumps({"id": "more", "year": 1970, "text": MONEY}) + "\n")
+            with SenseIndex.open(tmp_path / "idx") as writer:
+                writer.add([tmp_path / "more.jsonl"])
+        return report
+
+    monkeypatch.setattr(SenseIndex, "senses", senses_while_the_index_grows)
+    data = client.get("/api/senses", params={"word": "bank", "k": 2, "by": "decade"}).json()
+    assert grown
+    assert data["n_usages"] == sum(b["usages"] for b in data["by"]["bins"]) + data["by"]["missing"]
+    assert sum(data["by"]["bins"][-1]["counts"].values()) == data["by"]["bins"][-1]["usages"]

@@ -58,3 +58,22 @@ def test_usages_query_and_documents_by_sense(client: TestClient) -> None:
     assert missing.status_code == 404 and "no sense 'nope'" in missing.json()["error"]
     refused = client.post("/api/query", json={"text": "a [[cell]]", "sense": "prison", "any_word": True})
     assert refused.status_code == 400
+
+
+def test_blank_sense_is_refused_as_on_the_command_line(client: TestClient) -> None:
+    """`sense=` had meant no sense at all: every usage came back as though tagged (an empty picker, an unset variable);
+    `--sense ''` is a usage error naming the option."""
+    listed = client.get("/api/usages", params={"word": "bank", "sense": ""})
+    assert listed.status_code == 422 and listed.json()["error"] == "query.sense: name a sense, not ''"
+    for blank in ("", " ", "bank:"):
+        queried = client.post("/api/query", json={"text": "a [[bank]] loan", "sense": blank})
+        assert queried.status_code == 422 and queried.json()["error"] == f"sense: name a sense, not {blank!r}"
+
+
+def test_no_any_word_hint_for_a_search_by_sense(client: TestClient) -> None:
+    """A sense's usages none of which meet the conditions: the hint had said to set any_word, which a search by
+    sense refuses (400); the documents do meet them, so only the hint was wrong."""
+    response = client.post("/api/query", json={"text": "a [[bank]] loan", "sense": "finance", "where": ["path=*b.txt"]})
+    assert response.status_code == 404
+    assert "no usage in the sense 'finance'" in response.json()["error"]
+    assert "any_word" not in response.json()["error"]
