@@ -80,6 +80,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check_bin_width": ("bins", "check_bin_width"),
     "check_by_field": ("bins", "check_by_field"),
     "check_search_sense": ("sense_api", "check_search_sense"),
+    "examples_taken_from": ("sense_examples", "examples_taken_from"),
     "plot_timeline": ("diachronic", "plot_timeline"),
     "SenseTimeline": ("diachronic", "SenseTimeline"),
     "path_text": ("inputs", "path_text"),
@@ -127,6 +128,7 @@ if TYPE_CHECKING:
     from .normalize import clean_text
     from .encoder import Encoder, load_encoder
     from .bins import check_bin_width, check_by_field
+    from .sense_examples import examples_taken_from
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
     from .filters import parse_condition, parse_conditions

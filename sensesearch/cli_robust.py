@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -13,9 +12,6 @@ import sensesearch
 from .cli import app, emit_json, err, guarded, out, plural
 from .cli_progress import CommandProgress
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
-
-if TYPE_CHECKING:
-    from sensesearch.schema import DocumentRow
 
 
 @app.command()
@@ -86,7 +82,7 @@ def remove(
         matches = target.matching_documents(paths)  # InputError, nothing removed, when a name matches nothing
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
         # Counted before the rows go: afterwards nothing tells which usages the examples were taken from.
-        unlinked = _examples_taken_from(target, list(chosen.values()))
+        unlinked = sensesearch.examples_taken_from(target, list(chosen.values()))
         if not dry_run:
             target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
@@ -118,24 +114,6 @@ def remove(
     if dry_run:
         out.print("Nothing was removed (--dry-run).")
 
-
-def _examples_taken_from(target: sensesearch.SenseIndex, docs: list[DocumentRow]) -> dict[str, int]:
-    """For each word, how many of its sense examples were taken from a usage (`--from-cluster`) of `docs`."""
-    # Documents' id ranges do not overlap: one bisection an example, not a pass over every removed document.
-    ranges = sorted((doc.first_occurrence, doc.first_occurrence + doc.n_occurrences) for doc in docs)
-    firsts = [first for first, _ in ranges]
-
-    def within(oid: int) -> bool:
-        at = bisect.bisect_right(firsts, oid) - 1
-        return at >= 0 and oid < ranges[at][1]
-
-    found: dict[str, int] = {}
-    for inventory in target.sense_words():
-        taken = sum(1 for sense in inventory.senses for example in sense.examples
-                    if example.occurrence_id is not None and within(example.occurrence_id))
-        if taken:
-            found[inventory.word] = taken
-    return found
 
 
 @app.command()

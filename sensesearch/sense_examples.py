@@ -7,6 +7,7 @@ the evaluation would compute. Cluster examples reuse the stored vectors of the c
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,7 @@ from .tagging import SentenceEncoder, target_vectors, unit
 
 if TYPE_CHECKING:
     from . import SenseIndex
+    from .schema import DocumentRow
 
 
 
@@ -141,3 +143,23 @@ def cluster_examples(index: SenseIndex, word: str, cluster: int, k: int | None =
                                 vector=vectors[row].astype(np.float32), source="cluster",
                                 occurrence_id=usage.occurrence_id))
     return examples
+
+
+def examples_taken_from(index: SenseIndex, docs: Sequence[DocumentRow]) -> dict[str, int]:
+    """For each word, how many of its sense examples were taken from a usage (`add_from_cluster`) of `docs`: what a
+    removal of those documents leaves defining its sense by its own vector, naming no usage any more."""
+    # Documents' id ranges do not overlap: one bisection an example, not a pass over every removed document.
+    ranges = sorted((doc.first_occurrence, doc.first_occurrence + doc.n_occurrences) for doc in docs)
+    firsts = [first for first, _ in ranges]
+
+    def within(occurrence_id: int) -> bool:
+        at = bisect.bisect_right(firsts, occurrence_id) - 1
+        return at >= 0 and occurrence_id < ranges[at][1]
+
+    found: dict[str, int] = {}
+    for inventory in index.sense_words():
+        taken = sum(1 for sense in inventory.senses for example in sense.examples
+                    if example.occurrence_id is not None and within(example.occurrence_id))
+        if taken:
+            found[inventory.word] = taken
+    return found
