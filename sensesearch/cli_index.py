@@ -10,6 +10,7 @@ import contextlib
 import io
 import logging
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -162,7 +163,6 @@ def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgr
     started = [0.0]
     done = [0, 0]  # bytes of input files read to the end, bytes of text read from the current file
     last_path = [""]
-    exhausted = [False]
 
     def read(items: Iterable[Document | Skipped]) -> Iterator[Document | Skipped]:
         for item in items:
@@ -176,15 +176,11 @@ def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgr
         done[0] += _size(last_path[0])
         done[1] = 0
         last_path[0] = ""
-        exhausted[0] = True
 
     def update(docs: int, sentences: int, pieces: int) -> None:
         rate = pieces / max(time.perf_counter() - started[0], 1e-9)
         read_bytes = done[0] + (min(done[1], _size(last_path[0])) if total is not None else done[1])
         progress.update(read_bytes, f"{plural(sentences, 'sentence')}, {rate:,.0f} pieces/s")
-        if exhausted[0]:
-            # All input is read; the chunk just written was the last one: what follows is the final save.
-            progress.phase("saving")
 
     target.prepare_to_add()  # loaded here, so that the encoding phase's clock starts after it
     progress.phase("reading and encoding", total=total, unit="bytes")
@@ -194,12 +190,15 @@ def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgr
 
 
 def _size(path: str) -> int:
+    """Bytes of the input file `path`, as the bar's total counts them: 0 for stdin, and for a folder (the path of a
+    skip that names what a folder left out), whose own size had taken the bar past its total."""
     if not path or path == "<stdin>":
         return 0
     try:
-        return Path(path).stat().st_size
+        found = Path(path).stat()
     except OSError:
         return 0
+    return found.st_size if stat.S_ISREG(found.st_mode) else 0
 
 
 class _Undo:

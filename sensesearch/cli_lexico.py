@@ -16,7 +16,7 @@ from rich.console import Console
 import sensesearch
 from sensesearch import QueryError, records_to_csv
 
-from .cli import TerminalTable
+from .cli import TerminalTable, plural
 from .cli_options import check_value
 
 
@@ -76,7 +76,8 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
         table.add_row(first.label if len(run) == 1 else f"{first.label} – {last.label}", str(first.usages), *cells)
     console.print(table)
     if timeline.missing:
-        console.print(f"{timeline.missing} usages come from documents without a value for {timeline.by}.")
+        comes = "comes" if timeline.missing == 1 else "come"
+        console.print(f"{plural(timeline.missing, 'usage')} {comes} from documents without a value for {timeline.by}.")
 
 
 def _runs_of_empty(bins: Sequence[Any]) -> list[list[Any]]:

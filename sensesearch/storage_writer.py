@@ -214,6 +214,9 @@ class StoreWriter:
         """
         lane = self._lane()
         removals, self.pending_removals = self.pending_removals, []
+        if last and self.phase and (removals or not self.vectors.needs_rebuild()):
+            # Every chunk is encoded and written: what is left is this checkpoint (_fit_layout names its own steps).
+            self.phase("saving")
         added = self.added_occurrence
         # Rows given from here on belong to the next transaction, whenever this one commits.
         self.held = HeldRows()

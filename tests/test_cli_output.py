@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from sensesearch import cli, cli_docs
+from sensesearch import SenseIndex, cli, cli_docs
 from sensesearch.cli import app
 
 from .conftest import BANK_CORPUS, REPO
@@ -50,6 +50,35 @@ def test_progress_without_a_terminal_names_the_phases(tmp_path: Path, bank_corpu
     assert phases[:2] == ["loading the model", f"reading and encoding ({len(BANK_CORPUS.encode())} bytes)"]
     assert phases[-1] == "saving"
     assert re.search(r"in \d+\.\d s \(", result.output)
+
+
+def test_saving_is_announced_once_every_chunk_is_encoded(tmp_path: Path, bank_corpus: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line said "saving" at the first chunk written after the input was read to its end, while the
+    chunks read ahead were still to encode (the demo corpus: 100% and "saving" 40 s before encoding ended)."""
+    from sensesearch import cli_progress, ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 2)
+    heard: list[str] = []
+    monkeypatch.setattr(cli_progress.CommandProgress, "phase", lambda self, name, *a, **k: heard.append(name))
+    monkeypatch.setattr(cli_progress.CommandProgress, "update", lambda self, *a, **k: heard.append("update"))
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"])
+    assert result.exit_code == 0, result.output
+    assert heard.count("update") > 2 and heard.count("saving") == 1, heard
+    assert heard.index("saving") > len(heard) - 1 - heard[::-1].index("update"), heard
+    with SenseIndex.open(tmp_path / "i") as index:
+        phases: list[str] = []
+        index.add([bank_corpus], phase=phases.append, progress=lambda *_: phases.append("update"))
+    assert phases[-1] == "saving", phases  # the Python API hears it too
+
+
+def test_a_folder_given_with_files_it_leaves_out_adds_no_bytes_to_the_bar(tmp_path: Path) -> None:
+    """A skip naming what a folder left out carries the folder's path: its own size (4,096 bytes) took the bar
+    past its total ("813.9 kB of 809.8 kB")."""
+    from sensesearch.cli_index import _size
+
+    (tmp_path / "a.txt").write_text("The bank.\n")
+    assert _size(str(tmp_path)) == 0 and _size(str(tmp_path / "a.txt")) == 10 and _size("<stdin>") == 0
 
 
 def test_word_not_found_hints_only_at_options_the_command_has(built: Path) -> None:

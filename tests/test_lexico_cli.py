@@ -79,6 +79,12 @@ def test_senses_by_decade_as_table_csv_json_and_chart(built: Path, tmp_path: Pat
     assert wrong.exit_code == 2
 
 
+def test_the_usages_without_a_value_are_counted_in_words(built: Path) -> None:
+    table = runner.invoke(app, ["senses", "bank", "-k", "2", "--by", "decade", "--index", str(built)])
+    assert table.exit_code == 0, table.output
+    assert "1 usage comes from documents without a value for decade." in table.stdout, table.stdout
+
+
 def test_lemma_language_is_fixed_when_the_index_is_made(built: Path, tmp_path: Path) -> None:
     extra = tmp_path / "more.txt"
     extra.write_text("Die Häuser sind alt.\n")
