@@ -103,7 +103,8 @@ def test_remove_dry_run_lists_a_folder_s_documents_and_removes_nothing(built: tu
     assert "Nothing was removed" in listed.stdout and _documents(target) == 3
     as_json = runner.invoke(app, ["remove", str(corpus), "--index", str(target), "--dry-run", "--json"])
     assert json.loads(as_json.stdout) == {"would_remove": [str(corpus / "a.txt"), str(corpus / "sub" / "b.txt"),
-                                                           str(corpus / "sub" / "c.txt")], "dry_run": True}
+                                                           str(corpus / "sub" / "c.txt")], "dry_run": True,
+                                         "unlinked_sense_examples": {}}
     assert _documents(target) == 3
     done = runner.invoke(app, ["remove", str(corpus / "sub"), "--index", str(target)])
     assert done.exit_code == 0 and "Removed 2 documents" in done.stdout and _documents(target) == 1

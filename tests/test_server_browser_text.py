@@ -95,6 +95,31 @@ def test_cjk_words_come_from_the_server_and_a_phrase_is_shift_clicked(page) -> N
     assert [row["word"] for row in rows(page)] == ["\u94f6\u884c"]
 
 
+def test_a_slower_answer_to_an_earlier_click_does_not_replace_the_newer_one(page) -> None:
+    """The word's query, slower (a loaded server), came back after the phrase's: its rows replaced the phrase's
+    under the phrase's status (seen in CI: the shift-click test read ['\u94f6'] under "nearest to “\u94f6\u884c”")."""
+    page.evaluate("""() => {
+        const real = window.fetch;
+        window.fetch = async (path, options) => {
+            const response = await real(path, options);
+            if (options && typeof options.body === "string" && options.body.includes("[[\u94f6]]")) {
+                await new Promise((done) => setTimeout(done, 1500));
+            }
+            return response;
+        };
+    }""")
+    page.fill("#text", "\u6211\u5728\u94f6\u884c\u5de5\u4f5c")
+    tokens = page.locator("#tokens .token")
+    sync_api.expect(tokens).to_have_count(6)
+    tokens.nth(2).click()
+    page.locator("#tokens .token").nth(3).click(modifiers=["Shift"])
+    sync_api.expect(page.locator("#status")).to_contain_text("usages nearest to “\u94f6\u884c”")
+    page.wait_for_timeout(2500)  # the word's answer has come back by now
+    sync_api.expect(page.locator("#status")).to_contain_text("usages nearest to “\u94f6\u884c”")
+    assert [row["word"] for row in rows(page)] == ["\u94f6\u884c"]
+    assert "busy" not in (page.get_attribute("body", "class") or "")
+
+
 def test_phrase_usages_from_the_page(page) -> None:
     page.fill("#text", "the [[interest rate]] fell")
     page.click("#usages")

@@ -143,16 +143,31 @@ function setStatus(message, isError = false) {
   $("status").classList.toggle("error", isError);
 }
 
+// Only the newest search draws: a slower answer to an earlier click (a word, then a shift-click for the phrase)
+// came back last and put its rows under the newer search's status.
+class Superseded extends Error {}
+let newestWork = 0;
+
+function stillNewest(ticket) {
+  if (ticket !== newestWork) throw new Superseded("a newer search was asked for");
+}
+
 async function timed(label, work) {
+  const ticket = ++newestWork;
   const started = performance.now();
   document.body.classList.add("busy");
   setStatus(`${label}…`);
   try {
     const result = await work();
-    return { result, seconds: (performance.now() - started) / 1000 };
+    stillNewest(ticket);
+    return { result, seconds: (performance.now() - started) / 1000, ticket };
   } finally {
-    document.body.classList.remove("busy");
+    if (ticket === newestWork) document.body.classList.remove("busy");
   }
+}
+
+function failed(error) {
+  if (!(error instanceof Superseded)) setStatus(error.message, true);
 }
 
 async function runQuery() {
@@ -168,16 +183,17 @@ async function runQuery() {
   await loadInventory(marked.clean.slice(marked.start, marked.end));
   if ($("sense").value && !body.any_word) body.sense = $("sense").value;
   try {
-    const { result, seconds } = await timed("Searching", async () =>
+    const { result, seconds, ticket } = await timed("Searching", async () =>
       (await api("/api/query", { method: "POST", headers: { "Content-Type": "application/json" },
                                  body: JSON.stringify(body) })).json());
     const word = parseMarked(text);
-    state.label = word.clean.slice(word.start, word.end);
     await loadTags();
+    stillNewest(ticket);
+    state.label = word.clean.slice(word.start, word.end);
     showHits(result, `${result.length} usages nearest to “${state.label}”${body.any_word ? " (any word)" : ""}`
              + (body.sense ? ` in the sense “${body.sense}”` : ""), seconds);
   } catch (error) {
-    setStatus(error.message, true);
+    failed(error);
   }
 }
 
@@ -193,20 +209,21 @@ async function runUsages(sort = "position") {
   const only = sense ? `&sense=${encodeURIComponent(sense)}` : "";
   try {
     let total = 0;
-    const { result, seconds } = await timed("Listing usages", async () => {
+    const { result, seconds, ticket } = await timed("Listing usages", async () => {
       const response = await api(`/api/usages?word=${encodeURIComponent(word)}&limit=${limit}&sort=${sort}` +
                                  `${only}${filterQuery()}`);
       total = Number(response.headers.get("X-Total-Count")) || 0;
       return response.json();
     });
-    state.label = word;
     await loadTags();
+    stillNewest(ticket);
+    state.label = word;
     // A limit may show fewer usages than there are: say so.
     const count = total > result.length ? `the first ${result.length} of ${total} usages` : `${result.length} usages`;
     showHits(result, `${count} of “${word}”${sense ? ` in the sense “${sense}”` : ""} ${ORDER[sort]}`, seconds,
              sort === "position" ? "score" : sort, total > result.length);
   } catch (error) {
-    setStatus(error.message, true);
+    failed(error);
   }
 }
 
@@ -401,21 +418,23 @@ async function runSenses() {
   const query = `word=${encodeURIComponent(word)}${filterQuery()}`;
   const byQuery = by ? `&by=${encodeURIComponent(by)}` : "";
   try {
-    const { result, seconds } = await timed(`Grouping the usages of “${word}”`, async () =>
+    const { result, seconds, ticket } = await timed(`Grouping the usages of “${word}”`, async () =>
       (await api(`/api/senses?${query}${byQuery}`)).json());
     showSenses(result, word);
     setStatus(`${result.senses.length} sense groups of “${word}” · ${seconds.toFixed(2)} s`);
     $("timeline").parentElement.hidden = true;
     if (by) {
       const chart = await api(`/api/senses/plot.png?${query}${byQuery}`);
+      stillNewest(ticket);
       $("timeline").src = URL.createObjectURL(await chart.blob());
       $("timeline").parentElement.hidden = false;
     }
     const plot = await api(`/api/senses/plot.png?${query}`);
+    stillNewest(ticket);
     $("plot").src = URL.createObjectURL(await plot.blob());
     $("plot").parentElement.hidden = false;
   } catch (error) {
-    setStatus(error.message, true);
+    failed(error);
   }
 }
 
