@@ -2,7 +2,8 @@
 
 On a terminal (rich): a spinner with the phase name and, when the amount of work is known, a bar,
 the done/total amount, the elapsed time and the time remaining. When stderr is not a terminal (CI,
-`demo.sh > log`), one line per phase change and one line every LOG_EVERY seconds while a phase runs.
+`demo.sh > log`), one line per phase change and, while a phase runs, a line at an update (a chunk written, when
+encoding) at most every LOG_EVERY seconds.
 """
 
 from __future__ import annotations
