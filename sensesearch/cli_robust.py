@@ -115,7 +115,6 @@ def remove(
         out.print("Nothing was removed (--dry-run).")
 
 
-
 @app.command()
 @guarded
 def reindex(

@@ -208,12 +208,17 @@ def fold_text(text: str) -> str:
     return fold(text).text
 
 
+def only_ignorables(text: str) -> bool:
+    """Whether `text` holds nothing but characters `fold` removes (so the model reads nothing of it)."""
+    return not _IGNORABLE.sub("", text)
+
+
 def same_word_span(text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
     """Whether spans `a` and `b` (start, end characters) of `text` differ at most by ignorables `fold` removes at
     their edges: the same word as the model reads it. Spans stored by sensesearch of 2026-12-03 and earlier end
     before the variation selector, ZWJ or CGJ of a word's last cluster ('bank' of 'bank\ufe0f'); the encoder's
     spans now take it in."""
-    return all(not _IGNORABLE.sub("", text[min(x, y):max(x, y)]) for x, y in zip(a, b, strict=True))
+    return all(only_ignorables(text[min(x, y):max(x, y)]) for x, y in zip(a, b, strict=True))
 
 
 def has_visible(text: str, start: int = 0, end: int | None = None) -> bool:

@@ -11,7 +11,8 @@ import numpy as np
 import regex
 
 from .errors import QueryError
-from .normalize import CLUSTER, GLUING, IGNORABLE, clean_text, fold_text, raised, same_marks, word_key
+from .normalize import (CLUSTER, GLUING, IGNORABLE, clean_text, fold_text, only_ignorables, raised, same_marks,
+                        word_key)
 from .records import EncodedSentence
 from .segment import sentence_holding
 
@@ -181,7 +182,7 @@ def span_vector(encoded: EncodedSentence, start: int, end: int, text: str) -> tu
     for s, e in encoded.spans[rows].tolist():
         # A word's span holds the invisible characters of its clusters that fold removes (the variation selector of
         # "bank\ufe0f"): a marker that leaves them out marks the whole word still.
-        if (s < start and _IGNORED.sub("", text[s:start])) or (e > end and _IGNORED.sub("", text[end:e])):
+        if (s < start and not only_ignorables(text[s:start])) or (e > end and not only_ignorables(text[end:e])):
             raise QueryError(f"the marker cuts the word {text[s:e]!r}: mark whole words, e.g. [[{text[s:e]}]]")
     stored = [row for row in rows if not is_punctuation(text[encoded.spans[row][0]:encoded.spans[row][1]])]
     rows = stored or rows
