@@ -28,7 +28,7 @@ from sqlalchemy import select
 from .bins import make_bins
 from .chartfonts import chart_fonts, save_png
 from .errors import QueryError
-from .normalize import nfc
+from .filters import known_fields, meta_name
 from .schema import ID_BATCH, documents, occurrences, sentences
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ def field_value(meta: dict[str, Any], label: str, by: str, path: str = "") -> An
             if found:
                 return int(found.group(1) or found.group(2))
         return None
-    value = meta.get(nfc(by[len("meta."):] if by.startswith("meta.") else by))  # stored keys are NFC (corpus.py)
+    value = meta.get(meta_name(by))
     return None if isinstance(value, (dict, list)) else value
 
 
@@ -127,6 +127,15 @@ def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> d
     return found
 
 
+def _by_hint(by: str, fields: Sequence[str]) -> str:
+    """What to say after "no usage comes from a document with a value for BY": where year and decade come from, the
+    fields there are when no document has BY (a misspelt `--by yaer` said only how to give documents fields), and
+    how to give them."""
+    hint = " (the field year, or a date field)" if by in ("year", "decade") else ""
+    if fields and (hint or meta_name(by) not in fields):
+        hint += "; " + known_fields(fields)
+    return hint + "; JSONL fields and metadata.csv sidecars give documents fields"
+
 
 def sense_timeline(index: SenseIndex, report: SenseReport, by: str, bin_width: float | None = None) -> SenseTimeline:
     """Usages and share of each of `report`'s senses per bin of `by`; QueryError when no usage has a value."""
@@ -134,9 +143,8 @@ def sense_timeline(index: SenseIndex, report: SenseReport, by: str, bin_width: f
     values_of = usage_values(index, ids, by)
     values = [values_of.get(i) for i in ids]
     if all(v is None or v == "" for v in values):
-        hint = " (the field year, or a date field)" if by in ("year", "decade") else ""
-        raise QueryError(f"no usage of {report.word!r} comes from a document with a value for {by!r}{hint}; "
-                         "JSONL fields and metadata.csv sidecars give documents fields")
+        raise QueryError(f"no usage of {report.word!r} comes from a document with a value for {by!r}"
+                         f"{_by_hint(by, index.store.metadata_fields())}")
     bins, where, width = make_bins(values, by, bin_width)
     senses = tuple(g.sense for g in report.senses)
     column = {s: i for i, s in enumerate(senses)}

@@ -127,9 +127,14 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
         matched = or_(*([label.in_([nfc(v) for v in plain])] if plain else []),
                       *([_glob_any(label, globs, dialect)] if globs else []))
     else:
-        name = nfc(field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field)  # keys are NFC
-        return _meta_clause(condition, MetaField.of(documents.c.meta, name, dialect))
+        return _meta_clause(condition, MetaField.of(documents.c.meta, meta_name(field), dialect))
     return not_(matched) if op == "!=" else matched
+
+
+def meta_name(field: str) -> str:
+    """The metadata key a field name reads: `meta.NAME` is NAME (so a field called path or document can be named),
+    in NFC as corpus.py stores keys."""
+    return nfc(field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field)
 
 
 def _path_match(value: str, documents: Table, dialect: str) -> ColumnElement[bool]:
@@ -211,14 +216,33 @@ def _equals_any(field: MetaField, values: Sequence[str]) -> ColumnElement[bool]:
     return or_(*options)
 
 
-
 def describe(conditions: Sequence[Condition]) -> str:
     """The conditions as one readable phrase, for messages ("where year>=1900 and party=Democratic")."""
     return "where " + " and ".join(str(c) for c in conditions) if conditions else ""
 
 
-def describe_scope(documents: Sequence[str] | None, conditions: Sequence[Condition], met: bool = True) -> str:
+def unmet(conditions: Sequence[Condition], fields: Sequence[str]) -> str:
+    """Why no indexed document meets `conditions`, given every metadata field name documents have (`fields`): the
+    fields named that no document has, and the ones there are (a misspelt `yaer>=1900` said only that no document
+    met it); else that none meets them all."""
+    missing = list(dict.fromkeys(c.field for c in conditions
+                                 if c.field not in BUILTIN_FIELDS and meta_name(c.field) not in fields))
+    if not missing:
+        return "no indexed document meets it"
+    named = ", ".join(repr(f) for f in missing)
+    return f"no indexed document has the field{'s' if len(missing) > 1 else ''} {named}; " + known_fields(fields)
+
+
+def known_fields(fields: Sequence[str]) -> str:
+    """The metadata fields there are, for a message about one that is not there."""
+    if not fields:
+        return "no document has metadata fields: JSONL fields and metadata.csv sidecars give them"
+    return f"documents have the field{'s' if len(fields) > 1 else ''} {', '.join(fields)}"
+
+
+def describe_scope(documents: Sequence[str] | None, conditions: Sequence[Condition], unmet: str = "") -> str:
     """What a search was kept to, for a "has no usage ..." message: " in the chosen documents where year>=1900",
-    with " (no indexed document meets it)" when `met` is false; "" for the whole index."""
+    with why no document meets the conditions in brackets when `unmet` says (see `unmet`); "" for the whole
+    index."""
     return ((" in the chosen documents" if documents else "") + (" " + describe(conditions) if conditions else "")
-            + ("" if met or not conditions else " (no indexed document meets it)"))
+            + (f" ({unmet})" if unmet and conditions else ""))

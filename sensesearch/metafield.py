@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, Numeric, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Column, Float, Numeric, Select, and_, case, cast, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .dbengine import nfc_column
@@ -91,6 +91,15 @@ class MetaField:
 
     def number_literal(self, value: str) -> ColumnElement[Any]:
         return literal(float(value), Float) if self.dialect == "sqlite" else literal(Decimal(value), Numeric)
+
+
+def field_names(meta: Column[Any], dialect: str) -> Select[tuple[str]]:
+    """The distinct top-level keys of the JSON objects in column `meta` (SQLite's json_each, PostgreSQL's
+    json_object_keys; both give keys decoded, so é is é however json.dumps escaped it)."""
+    if dialect == "sqlite":
+        member = func.json_each(meta).table_valued("key")
+        return select(member.c.key).select_from(meta.table).join(member, true()).distinct()
+    return select(func.json_object_keys(meta)).select_from(meta.table).distinct()
 
 
 def _sqlite_field(function: str, meta: ColumnElement[Any], name: str) -> ColumnElement[Any]:

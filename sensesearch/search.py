@@ -18,7 +18,7 @@ import numpy as np
 
 from .encoder import Encoder
 from .errors import IndexCorruptError, WordNotFoundError
-from .filters import Condition, describe, parse_conditions
+from .filters import Condition, describe, describe_scope, parse_conditions
 from .query import MarkedQuery, own_sentence, parse_marked, span_vector
 from .kwicsort import usage_page
 from .records import Hit, UsagePage
@@ -142,8 +142,11 @@ class Searcher(WordPlaces):
         ranges = [(d.first_occurrence, d.n_occurrences) for d in sorted(chosen, key=lambda d: d.key)
                   if not documents or d.key in documents]
         if not ranges:
-            raise WordNotFoundError("none of the named documents is in the index" if not where
-                                    else f"no document in the index meets {describe(where)}")
+            if not where:
+                raise WordNotFoundError("none of the named documents is in the index", any_word_helps=False)
+            # Why, as a search of one word says it: a field no document has is named with the fields there are.
+            scope = describe_scope(documents, where, "" if chosen else self.rows.why_none_meet(where))
+            raise WordNotFoundError(f"no usage of any word{scope}", any_word_helps=False)
         ids = np.concatenate([np.arange(first, first + n, dtype=np.int64) for first, n in ranges])
         vectors = self.source.snapshot().vectors
         ids = ids[vectors.contains(ids)]

@@ -243,9 +243,9 @@ def _within(index: SenseIndex, inventory: WordInventory, ids: np.ndarray, docume
     allowed = [i for form in inventory.forms for i in index.store.occurrence_ids(form, documents, where=where)]
     kept = ids[np.isin(ids, np.asarray(allowed, dtype=np.int64))]
     if len(ids) and not len(kept):
-        met = not where or bool(index.store.documents_where(where))  # said in the message
         raise WordNotFoundError(f"{inventory.word!r} has no usage in the sense {sense!r}"
-                                f"{describe_scope(documents, where, met)}, though it has {len(ids)}",
+                                f"{describe_scope(documents, where, index.store.why_none_meet(where))}, "
+                                f"though it has {len(ids)}",
                                 any_word_helps=False)  # a sense is one word's: a search by it refuses any_word
     return kept
 

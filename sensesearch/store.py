@@ -23,6 +23,7 @@ from .claim import refuse_foreign_tables
 from .dbengine import driver_errors, make_engine, schema_ddl_lock
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
+from .metafield import field_names
 from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, documents, executemany_rows, json_insert_rows, metadata,
                      occurrences, sentences, settings, words)
 from .wordrows import WordRows
@@ -148,6 +149,17 @@ class MetaStore(WordRows):
         with self.engine.connect() as conn:
             meta = conn.execute(select(documents.c.meta).where(documents.c.id == document_id)).scalar()
         return (json.loads(meta or "{}") if isinstance(meta, str) else meta) or {}
+
+    def metadata_fields(self) -> list[str]:
+        """Every metadata field name some document has, sorted (NFC, as corpus.py stores keys)."""
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(field_names(documents.c.meta, self.engine.dialect.name)).scalars())
+
+    def why_none_meet(self, where: Sequence[filters.Condition]) -> str:
+        """"" when some document meets every condition (or there is none); else why none does (filters.unmet)."""
+        if not where or self.documents_where(where):
+            return ""
+        return filters.unmet(where, self.metadata_fields())
 
     def documents_where(self, where: Sequence[filters.Condition]) -> list[DocumentRow]:
         """The documents meeting every condition (see sensesearch.filters), in id order."""

@@ -101,8 +101,8 @@ class WordPlaces:
 
     def _not_found(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
                    lemma: str | None = None, where: Sequence[Condition] = ()) -> WordNotFoundError:
-        met = not where or bool(self.rows.documents_where(where))
-        scope = describe_scope(documents, where, met)
+        unmet = self.rows.why_none_meet(where)
+        scope = describe_scope(documents, where, unmet)
         if len(phrase.words_at) > 1:
             message = (f"{word!r} does not occur in the index{scope} as the adjacent words "
                        + " ".join(phrase.keys))
@@ -112,9 +112,9 @@ class WordPlaces:
             if everywhere:
                 # The word is there: the scope is what left nothing, and words "starting alike" would name itself.
                 return WordNotFoundError(f"{what} has no usage{scope}, though the index has {everywhere} "
-                                         f"usage{'s' if everywhere != 1 else ''} of it", any_word_helps=met)
+                                         f"usage{'s' if everywhere != 1 else ''} of it", any_word_helps=not unmet)
             message = f"{what} does not occur in the index{scope}"
             similar = self.rows.top_forms(form[:3]) if len(form) >= 3 else []
             if similar:
                 message += f" (known words starting alike: {', '.join(similar)})"
-        return WordNotFoundError(message, any_word_helps=met)
+        return WordNotFoundError(message, any_word_helps=not unmet)

@@ -130,6 +130,9 @@ def test_a_field_no_usage_has_is_an_error_that_says_how_to_add_one(shifting_inde
         report = index.senses("bank", k=2)
         with pytest.raises(QueryError, match="metadata.csv"):
             sense_timeline(index, report, "president")
+        # A misspelt field said only how to give documents fields: the fields there are come first.
+        with pytest.raises(QueryError, match="a value for 'yaer'; documents have the fields date, party, year; JSONL"):
+            sense_timeline(index, report, "yaer")
 
 
 def test_charts_are_pngs(shifting_index: Path, tmp_path: Path) -> None:

@@ -100,6 +100,42 @@ def test_nothing_matching_says_which_conditions(meta_index: Path) -> None:
         index.usages("bank", where=["year>=3000", "party=Whig"])
 
 
+@pytest.mark.parametrize(("where", "why"), [
+    (["yaer>=1900"], "(no indexed document has the field 'yaer'; documents have the fields date, party, urgent, year)"),
+    (["yaer>=1900", "party=Whig", "meta.Party=Whig", "yaer<5"],
+     "(no indexed document has the fields 'yaer', 'meta.Party'; documents have the fields date, party, urgent, year)"),
+    # Every field is there: no document meets them together.
+    (["year>=3000", "meta.party=Whig", "path=*.txt"], "(no indexed document meets it)"),
+])
+def test_a_field_no_document_has_is_named_with_the_fields_there_are(meta_index: Path, where: list[str],
+                                                                    why: str) -> None:
+    """`--where yaer>=1900` (a misspelt field) said only "no indexed document meets it", as if no year were high
+    enough. On both back ends: each reads the keys of the stored JSON its own way."""
+    with SenseIndex.open(meta_index, read_only=True) as index:
+        assert index.store.metadata_fields() == ["date", "party", "urgent", "year"]
+        with pytest.raises(WordNotFoundError) as raised:
+            index.usages("bank", where=where)
+        # A search of every word's usages said "no document in the index meets where yaer>=1900", no more.
+        with pytest.raises(WordNotFoundError) as anyword:
+            index.query("the [[bank]] of the river", k=5, any_word=True, where=where)
+    assert why in str(raised.value) and not raised.value.any_word_helps
+    assert str(anyword.value) == f"no usage of any word where {' and '.join(where)} {why}"
+
+
+def test_a_field_is_named_so_even_where_no_document_has_metadata(tmp_path: Path,
+                                                                 fake_settings: EncoderSettings) -> None:
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("The bank rose.\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([tmp_path / "c"])
+        assert index.store.metadata_fields() == []
+        with pytest.raises(WordNotFoundError, match="no indexed document has the field 'year'; no document has "
+                                                    "metadata fields: JSONL fields and metadata.csv sidecars"):
+            index.usages("bank", where=["year>1"])
+        with pytest.raises(WordNotFoundError, match=r"\(no indexed document meets it\)"):
+            index.usages("bank", where=["path=*.jsonl"])
+
+
 @pytest.mark.parametrize("text", ["year", ">=1900", "year>=", "path<a", "urgent>true", "=x"])
 def test_unreadable_conditions_are_usage_errors(text: str) -> None:
     with pytest.raises(QueryError):
@@ -169,6 +205,7 @@ def test_metadata_fields_named_in_any_script_can_be_filtered(tmp_path: Path, fak
                                 (["région=Î*"], ["The bank rose."]), (["年=昭和"], ["The bank fell."]),
                                 (["région!=Nord", "année<2000"], ["The bank rose."])):
             assert [h.sentence for h in index.usages("bank", where=where)] == expected, where
+        assert index.store.metadata_fields() == ["année", "région", "年"]
 
 
 def test_metadata_fields_named_with_quotes_and_backslashes_can_be_filtered(tmp_path: Path,
@@ -193,6 +230,7 @@ def test_metadata_fields_named_with_quotes_and_backslashes_can_be_filtered(tmp_p
             assert sorted(h.sentence for h in index.usages("bank", where=where)) == sorted(expected), where
         with pytest.raises(WordNotFoundError):
             index.usages("bank", where=['say "hi"=maybe'])
+        assert index.store.metadata_fields() == ['"é"', "a[0]", "a\\b", "it's", 'say "hi"', "x.y"]
 
 
 VALUE_RECORDS = {"a": "5e", "b": "1E+5", "c": "\t5", "d": "1.2.3", "e": "+-1", "f": True, "g": False, "h": "true",

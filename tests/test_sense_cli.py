@@ -164,8 +164,9 @@ def test_sense_searches_keep_to_the_where_conditions(built: Path) -> None:
     for args in (["usages", "bank"], ["query", "The [[bank]] rose.", "-k", "3"]):
         empty = runner.invoke(app, [*args, "--sense", "river", "--where", "nosuch=1", "--index", str(built)])
         assert empty.exit_code == 1, empty.output
-        assert "'bank' has no usage in the sense 'river' where nosuch=1 (no indexed document meets it), though it " \
-               "has 3" in " ".join(empty.output.split()), empty.output
+        assert "'bank' has no usage in the sense 'river' where nosuch=1 (no indexed document has the field 'nosuch'; " \
+               "no document has metadata fields: JSONL fields and metadata.csv sidecars give them), though it has 3" \
+               in " ".join(empty.output.split()), empty.output
 
 
 def test_a_form_the_inventory_tags_finds_its_senses(built: Path) -> None:
