@@ -291,12 +291,15 @@ def test_an_off_host_checkpoint_is_made_on_the_lane_while_the_caller_goes_on(
     storage.close()
 
 
-def _interrupt_after_a_checkpoint(storage: OccurrenceStore) -> None:
-    """On an off-host writer: document a (occurrences 1-4), a checkpoint, document b (5-7), then a Ctrl-C."""
+def _interrupt_after_a_checkpoint(storage: OccurrenceStore, interrupted: threading.Event | None = None) -> None:
+    """On an off-host writer: document a (occurrences 1-4), a checkpoint, document b (5-7), then a Ctrl-C
+    (`interrupted` is set as it is raised)."""
     with pytest.raises(KeyboardInterrupt), storage.writer(background=True) as writer:
         _write_document(writer, 1, 1, 4, "a", 1, True)
         writer.checkpoint()
         _write_document(writer, 2, 5, 3, "b", 1, False)
+        if interrupted is not None:
+            interrupted.set()
         raise KeyboardInterrupt
 
 
@@ -352,13 +355,18 @@ def test_a_checkpoint_failing_while_the_session_stops_for_another_reason_is_repo
     """Found by a helper: a Ctrl-C after a checkpoint whose save then failed on the lane (a full disk) said only
     "Interrupted.": the checkpoint the caller was told of silently never happened."""
 
+    interrupted = threading.Event()
+
     def full_disk(self: VectorStore, path: Path) -> None:
+        # Fails once the Ctrl-C is on its way: failing sooner (CI, a loaded machine) made adding document b raise
+        # the lane's error itself, a different story from the one this test tells.
+        interrupted.wait(10)
         raise SenseSearchError(f"cannot save {path} (No space left on device); the previous vectors file is unchanged")
 
     config = _config(fake_settings)
     storage = OccurrenceStore.create(tmp_path, config)
     monkeypatch.setattr(VectorStore, "save", full_disk)
-    _interrupt_after_a_checkpoint(storage)
+    _interrupt_after_a_checkpoint(storage, interrupted)
     assert "the last checkpoint given before stopping was not made" in caplog.text
     assert "No space left on device" in caplog.text
     assert _agree(tmp_path, config) == ([], [])
