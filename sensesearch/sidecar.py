@@ -14,6 +14,8 @@ import csv
 import functools
 import hashlib
 import json
+import logging
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +25,8 @@ from .decoding import read_text
 from .errors import InputError
 from .normalize import nfc
 from .records import Document
+
+log = logging.getLogger(__name__)
 
 SIDECAR_NAME = "metadata.csv"
 FILE_COLUMN = "file"
@@ -65,9 +69,32 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
     return table
 
 
+SHOWN_UNMATCHED = 5
+"""Rows naming no file that the warning names."""
+
+
 @functools.lru_cache(maxsize=64)
 def _sidecar_of(folder: Path, stamp: tuple[int, int]) -> dict[str, dict[str, Any]]:
-    return read_sidecar(folder / SIDECAR_NAME)
+    table = read_sidecar(folder / SIDECAR_NAME)
+    _warn_unmatched(folder, table)
+    return table
+
+
+def _warn_unmatched(folder: Path, table: dict[str, dict[str, Any]]) -> None:
+    """Warn (once per version of the sidecar: _sidecar_of is cached) of rows that name no file of its folder. A
+    misspelt name or one with a subfolder (`sub/a.txt`) gave its fields to no document without a word, and the file
+    meant was then counted "without a value" by `senses --by` and left out by every `--where` on its fields."""
+    try:
+        there = {nfc(name) for name in os.listdir(folder)}
+    except OSError:
+        return
+    unmatched = sorted(name for name in table if name not in there)
+    if unmatched:
+        shown = ", ".join(unmatched[:SHOWN_UNMATCHED]) + (", ..." if len(unmatched) > SHOWN_UNMATCHED else "")
+        log.warning("%s: %d row%s name%s no file in its folder (%s): their fields go to no document; a row names a "
+                    "file of the sidecar's own folder, and a subfolder takes a metadata.csv of its own",
+                    folder / SIDECAR_NAME, len(unmatched), "s" if len(unmatched) != 1 else "",
+                    "" if len(unmatched) != 1 else "s", shown)
 
 
 def sidecar_fields(path: Path) -> dict[str, Any]:

@@ -156,3 +156,22 @@ def test_sidecar_file_and_field_names_match_in_either_unicode_form(tmp_path: Pat
         for where in ("ann\u00e9e=1900", "anne\u0301e>=1900", "th\u00e8me=x", "meta.the\u0300me=x"):
             assert len(index.usages("bank", where=[where])) == 1, where
     assert field_value({"ann\u00e9e": 1900}, "a", "anne\u0301e") == 1900
+
+
+def test_rows_naming_no_file_of_the_folder_are_warned_of(tmp_path: Path, fake_settings: EncoderSettings,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """A misspelt row, or one naming a file in a subfolder, gave its fields to no document without a word: the file
+    meant was then "without a value" for `senses --by` and out of every `--where`."""
+    import logging
+
+    folder = tmp_path / "corpus"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("The bank of the river.\n")
+    (folder / "sub" / "s.txt").write_text("The bank raised rates.\n")
+    (folder / "cafe\u0301.txt").write_text("A bank.\n")
+    (folder / "metadata.csv").write_text("file,year\na.txt,1900\naa.txt,1901\nsub/s.txt,1902\ncaf\u00e9.txt,1903\n")
+    caplog.set_level(logging.WARNING, logger="sensesearch.sidecar")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([folder])
+    warned = [r.getMessage() for r in caplog.records if r.name == "sensesearch.sidecar"]
+    assert len(warned) == 1 and "2 rows name no file in its folder (aa.txt, sub/s.txt)" in warned[0], warned
