@@ -233,11 +233,28 @@ def unmet(conditions: Sequence[Condition], fields: Sequence[str]) -> str:
     return f"no indexed document has the field{'s' if len(missing) > 1 else ''} {named}; " + known_fields(fields)
 
 
+FIELDS_SHOWN = 20
+"""Metadata fields a message names at most: a JSONL corpus whose records each have fields of their own made a line of
+36 kB out of 3,000 of them."""
+
+
+def field_as_written(key: str) -> str:
+    """How a condition or --by names the metadata key `key`: `meta.KEY` where the key alone would read the document's
+    path or label, or lose its own `meta.` (meta_name), else the key."""
+    return f"meta.{key}" if key in BUILTIN_FIELDS or key.startswith("meta.") else key
+
+
 def known_fields(fields: Sequence[str]) -> str:
-    """The metadata fields there are, for a message about one that is not there."""
+    """The metadata fields there are (keys, sorted), as a condition names them, for a message about one that is not
+    there: the fields `path` and `meta.x` are listed as meta.path and meta.meta.x, which reach them (listed bare, they
+    named the document's path, and the very name the message had just called missing). At most FIELDS_SHOWN."""
     if not fields:
         return "no document has metadata fields: JSONL fields and metadata.csv sidecars give them"
-    return f"documents have the field{'s' if len(fields) > 1 else ''} {', '.join(fields)}"
+    named = ", ".join(sorted(field_as_written(f) for f in fields)[:FIELDS_SHOWN])
+    if len(fields) > FIELDS_SHOWN:
+        return (f"documents have {len(fields):,} fields, among them {named} "
+                "(`sensesearch documents --json` shows each document's)")
+    return f"documents have the field{'s' if len(fields) > 1 else ''} {named}"
 
 
 def describe_scope(documents: Sequence[str] | None, conditions: Sequence[Condition], unmet: str = "") -> str:

@@ -136,6 +136,28 @@ def test_a_field_is_named_so_even_where_no_document_has_metadata(tmp_path: Path,
             index.usages("bank", where=["path=*.jsonl"])
 
 
+def test_the_fields_there_are_are_named_as_a_condition_reaches_them(tmp_path: Path,
+                                                                     fake_settings: EncoderSettings) -> None:
+    """The list of fields named a record's own `path` and `meta.x` bare: `path=...` reads the document's path, and
+    `meta.x` the field x, the very name the message had just called missing. And 3,000 fields made a 36 kB line."""
+    (tmp_path / "c").mkdir()
+    records = [{"id": "k", "text": "The bank rose.", "path": "p", "meta.x": 7}]
+    (tmp_path / "c" / "k.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([tmp_path / "c"])
+        with pytest.raises(WordNotFoundError, match=r"has the field 'meta\.x'; documents have the fields meta\.meta\.x, "
+                                                    r"meta\.path\)"):
+            index.usages("bank", where=["meta.x=7"])
+        assert [h.document for h in index.usages("bank", where=["meta.meta.x=7", "meta.path=p"])] == ["k"]
+        many = [{"id": f"m{i}", "text": "A bank fell.", f"f{i:04d}": i} for i in range(3000)]
+        (tmp_path / "c" / "many.jsonl").write_text("\n".join(json.dumps(r) for r in many) + "\n")
+        index.add([tmp_path / "c"])
+        with pytest.raises(WordNotFoundError) as raised:
+            index.usages("bank", where=["yaer>1"])
+    assert "documents have 3,002 fields, among them f0000, f0001," in str(raised.value)
+    assert "f0020" not in str(raised.value) and len(str(raised.value)) < 500
+
+
 @pytest.mark.parametrize("text", ["year", ">=1900", "year>=", "path<a", "urgent>true", "=x"])
 def test_unreadable_conditions_are_usage_errors(text: str) -> None:
     with pytest.raises(QueryError):
