@@ -127,11 +127,14 @@ def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> d
     return found
 
 
-def _by_hint(by: str, fields: Sequence[str]) -> str:
+def _by_hint(by: str, fields: Sequence[str], nested: bool = False) -> str:
     """What to say after "no usage comes from a document with a value for BY": where year and decade come from, the
-    fields there are when no document has BY (a misspelt `--by yaer` said only how to give documents fields), and
-    how to give them."""
+    fields there are when no document has BY (a misspelt `--by yaer` said only how to give documents fields), that
+    lists and objects are not binned when BY holds such (`nested`: `--by tags` said only how to give documents
+    fields), and how to give them."""
     hint = " (the field year, or a date field)" if by in ("year", "decade") else ""
+    if nested:
+        return hint + f"; {by!r} holds lists or objects, and only numbers, texts and true or false are binned"
     if fields and (hint or meta_name(by) not in fields):
         hint += "; " + known_fields(fields)
     return hint + "; JSONL fields and metadata.csv sidecars give documents fields"
@@ -143,8 +146,9 @@ def sense_timeline(index: SenseIndex, report: SenseReport, by: str, bin_width: f
     values_of = usage_values(index, ids, by)
     values = [values_of.get(i) for i in ids]
     if all(v is None or v == "" for v in values):
+        nested = by not in ("year", "decade", "document", "path") and bool(index.store.nested_fields([meta_name(by)]))
         raise QueryError(f"no usage of {report.word!r} comes from a document with a value for {by!r}"
-                         f"{_by_hint(by, index.store.metadata_fields())}")
+                         f"{_by_hint(by, index.store.metadata_fields(), nested)}")
     bins, where, width = make_bins(values, by, bin_width)
     senses = tuple(g.sense for g in report.senses)
     column = {s: i for i, s in enumerate(senses)}

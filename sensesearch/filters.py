@@ -221,16 +221,21 @@ def describe(conditions: Sequence[Condition]) -> str:
     return "where " + " and ".join(str(c) for c in conditions) if conditions else ""
 
 
-def unmet(conditions: Sequence[Condition], fields: Sequence[str]) -> str:
-    """Why no indexed document meets `conditions`, given every metadata field name documents have (`fields`): the
-    fields named that no document has, and the ones there are (a misspelt `yaer>=1900` said only that no document
-    met it); else that none meets them all."""
-    missing = list(dict.fromkeys(c.field for c in conditions
-                                 if c.field not in BUILTIN_FIELDS and meta_name(c.field) not in fields))
+def unmet(conditions: Sequence[Condition], fields: Sequence[str], nested: Sequence[str] = ()) -> str:
+    """Why no indexed document meets `conditions`, given every metadata field name documents have (`fields`) and those
+    some document holds as a list or an object (`nested`, MetaStore.nested_fields): the fields named that no document
+    has, and the ones there are (a misspelt `yaer>=1900` said only that no document met it); else that none meets them
+    all, and which of them hold lists or objects, which no condition reads (`tags=x` for ["x", "y"])."""
+    named = [c.field for c in conditions if c.field not in BUILTIN_FIELDS]
+    missing = list(dict.fromkeys(f for f in named if meta_name(f) not in fields))
     if not missing:
+        lists = list(dict.fromkeys(f for f in named if meta_name(f) in nested))
+        if lists:
+            return (f"no indexed document meets it; {', '.join(repr(f) for f in lists)} "
+                    f"hold{'s' if len(lists) == 1 else ''} lists or objects, which conditions do not read")
         return "no indexed document meets it"
-    named = ", ".join(repr(f) for f in missing)
-    return f"no indexed document has the field{'s' if len(missing) > 1 else ''} {named}; " + known_fields(fields)
+    return (f"no indexed document has the field{'s' if len(missing) > 1 else ''} {', '.join(repr(f) for f in missing)}; "
+            + known_fields(fields))
 
 
 FIELDS_SHOWN = 20

@@ -23,7 +23,7 @@ from .claim import refuse_foreign_tables
 from .dbengine import driver_errors, make_engine, schema_ddl_lock
 from .errors import IndexCorruptError, ReadOnlyError
 from .lemmas import DEFAULT_LANGUAGE
-from .metafield import field_names
+from .metafield import MetaField, field_names
 from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, documents, executemany_rows, json_insert_rows, metadata,
                      occurrences, sentences, settings, words)
 from .wordrows import WordRows
@@ -155,11 +155,24 @@ class MetaStore(WordRows):
         with self.engine.connect() as conn:
             return sorted(conn.execute(field_names(documents.c.meta, self.engine.dialect.name)).scalars())
 
+    def nested_fields(self, names: Sequence[str]) -> list[str]:
+        """Those of the metadata keys `names` that some document holds as a JSON list or object, which no condition
+        compares and no `--by` bin takes: said when nothing is found, as `tags=x` found nothing without a word why."""
+        dialect = self.engine.dialect.name
+        found = []
+        with self.engine.connect() as conn:
+            for name in dict.fromkeys(names):
+                kind = MetaField.of(documents.c.meta, name, dialect).kind
+                if conn.execute(select(documents.c.id).where(kind.in_(("array", "object"))).limit(1)).first():
+                    found.append(name)
+        return found
+
     def why_none_meet(self, where: Sequence[filters.Condition]) -> str:
         """"" when some document meets every condition (or there is none); else why none does (filters.unmet)."""
         if not where or self.documents_where(where):
             return ""
-        return filters.unmet(where, self.metadata_fields())
+        named = [filters.meta_name(c.field) for c in where if c.field not in filters.BUILTIN_FIELDS]
+        return filters.unmet(where, self.metadata_fields(), self.nested_fields(named))
 
     def documents_where(self, where: Sequence[filters.Condition]) -> list[DocumentRow]:
         """The documents meeting every condition (see sensesearch.filters), in id order."""

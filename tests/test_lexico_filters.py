@@ -349,3 +349,26 @@ def test_a_date_condition_never_compares_other_text_as_a_date(tmp_path: Path, fa
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
         index.add([corpus])
         assert sorted(_documents(index, where)) == expected
+
+
+def test_a_field_of_lists_or_objects_is_said_to_be_why_nothing_matched(tmp_path: Path,
+                                                                       fake_settings: EncoderSettings) -> None:
+    """`tags=x` on "tags": ["x", "y"] and `--by tags` found nothing, and said only that no document met it or how to
+    give documents fields, though every document had the field."""
+    from sensesearch.diachronic import sense_timeline
+
+    (tmp_path / "c").mkdir()
+    records = [{"id": "a", "text": "The bank rose.", "tags": ["x", "y"], "who": {"n": 1}, 'say "hi"': [1]},
+               {"id": "b", "text": "The bank fell.", "tags": ["z"], "year": 1900}]
+    (tmp_path / "c" / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([tmp_path / "c"])
+        assert index.store.nested_fields(["tags", "year", "who", 'say "hi"', "nope"]) == ["tags", "who", 'say "hi"']
+        with pytest.raises(WordNotFoundError, match=r"\(no indexed document meets it; 'tags', 'meta\.who' hold lists "
+                                                    r"or objects, which conditions do not read\)"):
+            index.usages("bank", where=["tags=x", "meta.who=1"])
+        with pytest.raises(WordNotFoundError, match=r"\(no indexed document meets it\)"):
+            index.usages("bank", where=["year=5"])
+        report = index.senses("bank", k=1)
+        with pytest.raises(QueryError, match="value for 'tags'; 'tags' holds lists or objects, and only numbers"):
+            sense_timeline(index, report, "tags")
