@@ -14,11 +14,19 @@ from typing import Any
 
 from .arguments import real_number
 from .errors import QueryError, UsageError
+from .jsonsafe import dumps
 
 MAX_EXACT_VALUES = 15
 MAX_BINS = 1_000
 """Bins of one timeline at most: each is a row of the table and a slice of the chart, and all are made, empty or not."""
 TARGET_BINS = 10
+
+
+def value_label(value: Any) -> str:
+    """A value's bin label as `--where` and `documents` spell it: text as it is, anything else as JSON spells it. JSON
+    true and the text "True" had shared the bin "True", though `--where flag=true` tells them apart and finds neither
+    by that label."""
+    return value if isinstance(value, str) else dumps(value)
 
 
 def _number(value: Any) -> float | None:
@@ -102,10 +110,10 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
     if by in ("document", "path") or not present or any(n is None for n in numbers):
         if bin_width is not None and present:
             raise QueryError(f"{by} has values that are not numbers; a bin width applies to numeric fields only")
-        labels = sorted({str(v) for v in present})
+        labels = sorted({value_label(v) for v in present})
         where = {label: i for i, label in enumerate(labels)}
         return ([(label, None, None) for label in labels],
-                [None if v is None or v == "" else where[str(v)] for v in values], None)
+                [None if v is None or v == "" else where[value_label(v)] for v in values], None)
     low, high = min(numbers), max(numbers)  # type: ignore[type-var]
     distinct = sorted(set(numbers))  # type: ignore[type-var]
     if bin_width is None:

@@ -66,6 +66,13 @@ def test_numeric_fields_get_round_width_bins() -> None:
         make_bins(["x", "y"], "party", bin_width=5)
 
 
+def test_values_of_other_json_types_keep_bins_of_their_own_labelled_as_where_names_them() -> None:
+    """JSON true and the text "True" shared the bin "True": `--where flag=true` tells them apart, and found neither by
+    the label the table showed."""
+    bins, where, _ = make_bins([True, "True", False, True, "x", 1], "flag")
+    assert [b[0] for b in bins] == ["1", "True", "false", "true", "x"] and where == [3, 1, 2, 3, 4, 0]
+
+
 @pytest.mark.parametrize("bin_width", [None, 0.1])
 def test_decimal_values_fall_in_the_bin_their_digits_say(bin_width: float | None) -> None:
     """In binary 0.3 / 0.1 is 2.9999999999999996: 0.3 and 0.7 fell one bin low, and a bin started at
