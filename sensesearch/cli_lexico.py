@@ -16,7 +16,7 @@ from rich.console import Console
 import sensesearch
 from sensesearch import QueryError, records_to_csv
 
-from .cli import TerminalTable, plural
+from .cli import TerminalTable, err, plural
 from .cli_options import check_value
 
 
@@ -60,6 +60,9 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
     """A table of bins (rows) by senses (columns: share, with usages), or CSV on stdout."""
     if csv_:
         sys.stdout.write(timeline_csv(timeline))
+        # Said beside the CSV, not in it: the table and --json say it, and a spreadsheet's bins left it out silently.
+        if timeline.missing:
+            err.print(_missing_note(timeline))
         return
     for sense, keywords in zip(timeline.senses, timeline.keywords):
         console.print(f"[bold]sense {sense}[/]: {', '.join(keywords) or '-'}", markup=True)
@@ -76,8 +79,12 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
         table.add_row(first.label if len(run) == 1 else f"{first.label} – {last.label}", str(first.usages), *cells)
     console.print(table)
     if timeline.missing:
-        comes = "comes" if timeline.missing == 1 else "come"
-        console.print(f"{plural(timeline.missing, 'usage')} {comes} from documents without a value for {timeline.by}.")
+        console.print(_missing_note(timeline))
+
+
+def _missing_note(timeline: SenseTimeline) -> str:
+    comes = "comes" if timeline.missing == 1 else "come"
+    return f"{plural(timeline.missing, 'usage')} {comes} from documents without a value for {timeline.by}."
 
 
 def _runs_of_empty(bins: Sequence[Any]) -> list[list[Any]]:

@@ -83,6 +83,11 @@ def test_the_usages_without_a_value_are_counted_in_words(built: Path) -> None:
     table = runner.invoke(app, ["senses", "bank", "-k", "2", "--by", "decade", "--index", str(built)])
     assert table.exit_code == 0, table.output
     assert "1 usage comes from documents without a value for decade." in table.stdout, table.stdout
+    # --csv had left it out: stdout stays the CSV, and the count is said on stderr.
+    sheet = runner.invoke(app, ["senses", "bank", "-k", "2", "--by", "decade", "--csv", "--index", str(built)])
+    assert sheet.exit_code == 0, sheet.output
+    assert sheet.stdout.startswith('"bin","start"') and "without a value" not in sheet.stdout
+    assert "1 usage comes from documents without a value for decade." in sheet.stderr
 
 
 def test_lemma_language_is_fixed_when_the_index_is_made(built: Path, tmp_path: Path) -> None:
