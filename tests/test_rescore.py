@@ -43,12 +43,20 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return write_corpus(tmp_path_factory.mktemp("rescore") / "corpus")
 
 
-def test_pq_hits_carry_the_exact_cosine_of_their_sentence(tmp_path: Path, files: list[Path],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codec, "PQ_MAX_BYTES", 8)
-    built(tmp_path / "pq", files, "pq")
+@pytest.fixture(scope="module")
+def pq_index(tmp_path_factory: pytest.TempPathFactory, files: list[Path]) -> Path:
+    """The corpus under 8-byte PQ codes (faiss trains the fake's 32 one-dimensional sub-vectors very slowly), built
+    once: the tests only read it."""
+    folder = tmp_path_factory.mktemp("rescore") / "pq"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(codec, "PQ_MAX_BYTES", 8)
+        built(folder, files, "pq")
+    return folder
+
+
+def test_pq_hits_carry_the_exact_cosine_of_their_sentence(pq_index: Path) -> None:
     fresh = FastFakeEncoder(SETTINGS)
-    with SenseIndex.open(tmp_path / "pq", read_only=True, encoder=FastFakeEncoder(SETTINGS)) as index:
+    with SenseIndex.open(pq_index, read_only=True, encoder=FastFakeEncoder(SETTINGS)) as index:
         assert index.info().index_type.endswith("PQ8")
         decoded_off = 0.0
         for text, any_word in [(q, False) for q in QUERIES] + [(q, True) for q in ANY_WORD]:
@@ -87,13 +95,11 @@ def test_a_phrase_is_the_unit_mean_of_its_words_fresh_vectors() -> None:
 
 
 def test_senses_tags_and_evaluation_read_exact_vectors_from_a_pq_index(tmp_path: Path, files: list[Path],
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                       pq_index: Path) -> None:
     """word_vectors (what senses, sense tags, sense examples and eval read) gave PQ's decoded codes: CoarseWSD-20
     centroid accuracy fell from 93.1 to 84.4 on a pq index, senses' ARI for crane from 0.39 to 0.14, silently."""
-    monkeypatch.setattr(codec, "PQ_MAX_BYTES", 8)
-    built(tmp_path / "pq", files, "pq")
     built(tmp_path / "flat", files, "flat")
-    with SenseIndex.open(tmp_path / "pq", read_only=True, encoder=FastFakeEncoder(SETTINGS)) as pq, \
+    with SenseIndex.open(pq_index, read_only=True, encoder=FastFakeEncoder(SETTINGS)) as pq, \
             SenseIndex.open(tmp_path / "flat", read_only=True, encoder=FastFakeEncoder(SETTINGS)) as flat:
         for word in ("bank", "spring", "bat"):
             pq_ids, pq_vectors = pq.word_vectors(word)
