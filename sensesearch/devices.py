@@ -67,6 +67,13 @@ def check_model(model: str) -> None:
     """
     from .encoder import ENCODER_FACTORIES
 
+    if model.startswith("tfhub:"):
+        # The folder is checked here, before anything loads, as a Hugging Face folder is (a URL, a missing folder, one
+        # without saved_model.pb): the encoder's own check came only once the command had started loading the model.
+        from .tfhub import savedmodel_folder
+
+        savedmodel_folder(model)
+        return
     if model == DEFAULT_MODEL or (":" in model and model.split(":", 1)[0] in ENCODER_FACTORIES):
         return
     path = Path(model).expanduser()
