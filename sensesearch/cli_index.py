@@ -10,10 +10,9 @@ import contextlib
 import io
 import logging
 import shutil
-import stat
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -27,6 +26,7 @@ from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOptio
                           ModelOption, PoolingOption, PrecisionOption, QuietOption, WaitOption, check_value, choices,
                           encoder_settings, value)
 from .cli_progress import CommandProgress
+from .cli_written import WrittenBytes
 
 STDIN = "-"
 Engine = choices("Engine", sensesearch.ENGINES)
@@ -159,46 +159,20 @@ def _total_bytes(scan: InputScan) -> int:
 
 def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgress, total: int | None,
          chunk_encoder: object, stdin: bytes | None) -> IngestReport:
-    """Encode with a bar over the input's bytes; `done` counts finished input files, plus the current one's text."""
+    """Encode with a bar over the input's bytes written (cli_written.WrittenBytes)."""
     started = [0.0]
-    done = [0, 0]  # bytes of input files read to the end, bytes of text read from the current file
-    last_path = [""]
-
-    def read(items: Iterable[Document | Skipped]) -> Iterator[Document | Skipped]:
-        for item in items:
-            if item.path != last_path[0]:
-                done[0] += _size(last_path[0])
-                done[1] = 0
-                last_path[0] = item.path
-            if isinstance(item, Document):
-                done[1] += len(item.text.encode("utf-8", "surrogatepass"))
-            yield item
-        done[0] += _size(last_path[0])
-        done[1] = 0
-        last_path[0] = ""
+    done = WrittenBytes(sized=total is not None)
 
     def update(docs: int, sentences: int, pieces: int) -> None:
         rate = pieces / max(time.perf_counter() - started[0], 1e-9)
-        read_bytes = done[0] + (min(done[1], _size(last_path[0])) if total is not None else done[1])
-        progress.update(read_bytes, f"{plural(sentences, 'sentence')}, {rate:,.0f} pieces/s")
+        progress.update(done.position, f"{plural(sentences, 'sentence')}, {rate:,.0f} pieces/s")
 
     target.prepare_to_add()  # loaded here, so that the encoding phase's clock starts after it
     progress.phase("reading and encoding", total=total, unit="bytes")
     started[0] = time.perf_counter()
     return target.add(scan, progress=update, chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
-                      phase=progress.phase, read=read, stdin=None if stdin is None else io.BytesIO(stdin))
-
-
-def _size(path: str) -> int:
-    """Bytes of the input file `path`, as the bar's total counts them: 0 for stdin, and for a folder (the path of a
-    skip that names what a folder left out), whose own size had taken the bar past its total."""
-    if not path or path == "<stdin>":
-        return 0
-    try:
-        found = Path(path).stat()
-    except OSError:
-        return 0
-    return found.st_size if stat.S_ISREG(found.st_mode) else 0
+                      phase=progress.phase, read=done.read, written=done.written,
+                      stdin=None if stdin is None else io.BytesIO(stdin))
 
 
 class _Undo:

@@ -20,6 +20,7 @@ from .errors import UsageError
 from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, check_stored_words,  # noqa: F401
                      check_word_rules, read_index_config, sqlite_url)
 from .ingest import ChunkEncoder, Ingestor, ProgressCallback, encodes_off_host
+from .pending import WrittenCallback
 from .inputs import STDIN, InputScan
 from .lemmas import lemmatizer
 from .opening import IndexOpening
@@ -123,16 +124,16 @@ class SenseIndex(IndexOpening, IndexReading):
     def add(self, paths: str | Path | Iterable[str | Path] | InputScan, progress: ProgressCallback | None = None,
             stdin: BinaryIO | None = None, chunk_encoder: ChunkEncoder | None = None,
             phase: Callable[[str], None] | None = None,
-            read: Callable[[Iterable[Document | Skipped]], Iterable[Document | Skipped]] | None = None
-            ) -> IngestReport:
+            read: Callable[[Iterable[Document | Skipped]], Iterable[Document | Skipped]] | None = None,
+            written: WrittenCallback | None = None) -> IngestReport:
         """Index files, folders (recursively) and "-" (stdin); unchanged documents are not indexed twice.
 
         One path is a list of one; the scan check_paths made of the paths is taken for them (not made again).
         `chunk_encoder` replaces in-process encoding (e.g.
-        sensesearch.ray_engine.RayChunkEncoder); `phase` as for add_documents; `read`, a pass-through of the
-        documents read (a front end's byte progress). The report's `absent` names what was indexed before from these
-        paths and not read now (catalog.absent_documents). UsageError for an argument that is no path or list of
-        paths, InputError for a path that does not exist.
+        sensesearch.ray_engine.RayChunkEncoder); `phase` and `written` as for add_documents; `read`, a pass-through
+        of the documents read (with `written`, a front end's byte progress). The report's `absent` names what was
+        indexed before from these paths and not read now (catalog.absent_documents). UsageError for an argument that
+        is no path or list of paths, InputError for a path that does not exist.
         """
         from .catalog import absent_documents
 
@@ -144,7 +145,7 @@ class SenseIndex(IndexOpening, IndexReading):
         items = read_corpus(scan, stdin=stdin)
         keys: set[str] = set()
         report = self.add_documents(noting_keys(read(items) if read else items, keys), progress=progress,
-                                    chunk_encoder=chunk_encoder, phase=phase)
+                                    chunk_encoder=chunk_encoder, phase=phase, written=written)
         if all(str(path) == STDIN for path in paths):  # nothing indexed before can be absent from stdin
             return report
         absent = absent_documents(self.catalog(), paths, keys)
@@ -152,8 +153,10 @@ class SenseIndex(IndexOpening, IndexReading):
 
     def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
                       chunk_encoder: ChunkEncoder | None = None,
-                      phase: Callable[[str], None] | None = None) -> IngestReport:
-        """Index documents; `phase` hears the name of each step after encoding (for progress displays).
+                      phase: Callable[[str], None] | None = None,
+                      written: WrittenCallback | None = None) -> IngestReport:
+        """Index documents; `phase` hears the name of each step after encoding, and `written` how far the documents
+        are written (pending.WrittenReports), for progress displays.
 
         UsageError for `items` that are not an iterable of Document (or Skipped) records, before anything is read.
         """
@@ -167,7 +170,7 @@ class SenseIndex(IndexOpening, IndexReading):
         # IVF list assignment is most of an IVF build's cost; a GPU encoder's device does it as matrix products.
         writer = self.storage.writer(device_assign(encoder), phase, background=encodes_off_host(encoder, chunk_encoder))
         return Ingestor(writer, encoder, self.config.lemma_language, progress=progress,
-                        chunk_encoder=chunk_encoder).run(items)
+                        chunk_encoder=chunk_encoder, written=written).run(items)
 
     def prepare_to_add(self) -> Encoder:
         """Load what adding documents needs: the model (returned), and beside it, on a thread of its own, the lemma

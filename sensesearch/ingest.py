@@ -31,7 +31,7 @@ from .records import Document, EncodedChunk, EncodedSentence, IngestReport, Skip
 from .segment import split_sentences
 from .schema import DocumentRow
 from .parts import IngestWriter
-from .pending import Chunk, PendingDocument, sentence_chunks, with_stored
+from .pending import Chunk, PendingDocument, WrittenCallback, WrittenReports, sentence_chunks, with_stored
 from .readahead import ReadAhead
 from .vocabulary import RunVocabulary
 
@@ -92,12 +92,13 @@ class Ingestor:
 
     def __init__(self, writer: IngestWriter, encoder: Encoder | None, lemma_language: str,
                  progress: ProgressCallback | None = None, chunk_sentences: int | None = None,
-                 chunk_encoder: ChunkEncoder | None = None) -> None:
+                 chunk_encoder: ChunkEncoder | None = None, written: WrittenCallback | None = None) -> None:
         self.writer = writer
         self.encoder = encoder
         self.chunk_encoder = chunk_encoder or self._encode_in_process
         self.encodes_off_host = encodes_off_host(encoder, chunk_encoder)
         self.progress = progress
+        self.reports = WrittenReports(written)
         self.chunk_sentences = chunk_sentences or CHUNK_SENTENCES
         self.counters = _Counters()
         self.next_document, self.next_sentence, self.next_occurrence, next_word = writer.next_ids()
@@ -162,6 +163,7 @@ class Ingestor:
                     self.counters.unchanged += 1
                 else:
                     self._skip(Skipped(item.label, "another document with the same id came earlier in this run"))
+                self.reports.passed(item)
                 continue
             seen[item.key] = item.content_hash
             if self.stopping:
@@ -171,6 +173,7 @@ class Ingestor:
             elif existing is not None and (existing.content_hash == item.content_hash
                                            or self._hashed_before_fields(existing, item)):
                 self.counters.unchanged += 1
+                self.reports.passed(item)
                 continue
             elif existing is not None:
                 self.counters.replaced += 1
@@ -184,10 +187,13 @@ class Ingestor:
                 # A JSONL record is named with its file (its label alone is its id).
                 named = item.label if item.label.startswith(item.path) else f"{item.path}#{item.label}"
                 self._skip(Skipped(named, "no sentences" if has_visible(item.text) else "empty document"))
+                self.reports.passed(item)
                 continue
             # The old version's rows go with the new one's first chunk, in the same transaction, so a
             # crash in between never leaves the document missing.
-            yield PendingDocument(item, spans, replaces=existing)
+            pending = PendingDocument(item, spans, replaces=existing)
+            self.reports.handed(pending)
+            yield pending
 
     def _hashed_before_fields(self, existing: DocumentRow, item: Document) -> bool:
         """Whether `existing` is `item` as an index made before a JSONL record's hash covered its fields stored it:
@@ -271,6 +277,7 @@ class Ingestor:
         self.counters.sentences += len(sentence_rows)
         self.counters.occurrences += len(occurrence_rows)
         self.counters.indexed += len(finished)
+        self.reports.chunk_written(chunk)
         if self.progress:
             self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
         return finished

@@ -7,6 +7,7 @@ and by characters (`sentence_chunks`). ingest.py decides what to do with each do
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -18,11 +19,14 @@ LOOKUP_DOCUMENTS = 256
 LOOKUP_CHARS = 64_000
 """Documents, and characters of their text, read ahead to look their stored versions up in one query: one query a
 document was 11 of 27 s of a re-run over 20,000 unchanged one-line files. The characters stay well under a chunk
-(ingest.CHUNK_CHARS): a front end's byte progress counts what was read, and 1,000,000 read ahead had the whole
-inaugural corpus (807 kB) read, and "saving" shown, 5 s into an 18 s encoding."""
+(ingest.CHUNK_CHARS): 1,000,000 read ahead had the whole inaugural corpus (807 kB) read 5 s into an 18 s encoding
+(a front end's bar now follows what is written: WrittenReports)."""
 
 Chunk = list[tuple["PendingDocument", int]]
 """(document, index of one of its sentences), in corpus order."""
+
+WrittenCallback = Callable[[Document, int], None]
+"""Called with a document and how many of its characters are written (WrittenReports)."""
 
 
 @dataclass
@@ -39,6 +43,8 @@ class PendingDocument:
     done_sentences: int = 0
     replaces: DocumentRow | None = None
     stored: bool = False
+    then: Document | None = None
+    """The last document read after this one that needs no encoding (WrittenReports.passed): written with it."""
 
 
 def with_stored(items: Iterable[Document | Skipped], lookup: Callable[[Sequence[str]], dict[str, DocumentRow]]
@@ -75,3 +81,45 @@ def sentence_chunks(pending: Iterable[PendingDocument], most_sentences: int, mos
                 chunk, chars = [], 0
     if chunk:
         yield chunk
+
+
+class WrittenReports:
+    """How far an ingest run has written, told to `written` in corpus order: reading runs a chunk and the stored-version
+    lookups ahead of the model, so what was read said 100% while a chunk was still being encoded.
+
+    After each chunk, its last document through the chunk's last sentence; a document read that needs no encoding
+    (unchanged, empty) as a whole, once every document read before it is written. The reading thread and the writing
+    one both report, so two calls may arrive out of order: a front end keeps the furthest.
+    """
+
+    def __init__(self, written: WrittenCallback | None) -> None:
+        self.written = written
+        self.last: PendingDocument | None = None  # the last document handed to the encoder
+        self.lock = threading.Lock()
+
+    def handed(self, pending: PendingDocument) -> None:
+        with self.lock:
+            self.last = pending
+
+    def passed(self, doc: Document) -> None:
+        """`doc` needs no encoding: written now, or with the last document handed to the encoder (its `then`)."""
+        if self.written is None:
+            return
+        with self.lock:
+            last = self.last
+            if last is not None and last.done_sentences < len(last.spans):
+                last.then = doc
+                return
+        self.written(doc, len(doc.text))
+
+    def chunk_written(self, chunk: Chunk) -> None:
+        if self.written is None or not chunk:
+            return
+        last, i = chunk[-1]
+        with self.lock:
+            finished = last.done_sentences == len(last.spans)
+            then = last.then if finished else None
+        if then is not None:
+            self.written(then, len(then.text))
+        else:
+            self.written(last.doc, len(last.doc.text) if finished else last.spans[i][1])

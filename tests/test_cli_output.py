@@ -15,6 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from sensesearch import SenseIndex, cli, cli_docs
+from sensesearch.config import EncoderSettings
 from sensesearch.cli import app
 
 from .conftest import BANK_CORPUS, REPO
@@ -75,10 +76,79 @@ def test_saving_is_announced_once_every_chunk_is_encoded(tmp_path: Path, bank_co
 def test_a_folder_given_with_files_it_leaves_out_adds_no_bytes_to_the_bar(tmp_path: Path) -> None:
     """A skip naming what a folder left out carries the folder's path: its own size (4,096 bytes) took the bar
     past its total ("813.9 kB of 809.8 kB")."""
-    from sensesearch.cli_index import _size
+    from sensesearch.cli_written import file_size
 
     (tmp_path / "a.txt").write_text("The bank.\n")
-    assert _size(str(tmp_path)) == 0 and _size(str(tmp_path / "a.txt")) == 10 and _size("<stdin>") == 0
+    assert file_size(str(tmp_path)) == 0 and file_size(str(tmp_path / "a.txt")) == 10 and file_size("<stdin>") == 0
+
+
+def test_the_bar_counts_the_bytes_written_not_the_bytes_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading runs a chunk and the stored-version lookups ahead of the model: the inaugural corpus showed 59% with
+    16% of its sentences encoded, and 100% with 45 s of encoding to go. At every update the bar now stands at the end
+    of the last sentence written (a file's end, once its last one is)."""
+    from sensesearch import cli_progress, ingest
+    from sensesearch.segment import split_sentences
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for f in range(4):
+        (corpus / f"f{f}.txt").write_text("".join(f"The bank {f} lent money to farmer {i}. " for i in range(7)) + "\n")
+    monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 3)
+    heard: list[tuple[float, int]] = []
+    monkeypatch.setattr(cli_progress.CommandProgress, "update", lambda self, done, detail="": heard.append(
+        (done, int(detail.split(" sentence")[0].replace(",", "")))))
+    result = runner.invoke(app, ["index", str(corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"])
+    assert result.exit_code == 0, result.output
+    through = []  # bytes of the input through the end of each sentence, in reading order
+    before = 0
+    for path in sorted(corpus.iterdir()):
+        text = path.read_text()
+        ends = [end for _, end in split_sentences(text)]
+        through += [before + end for end in ends[:-1]] + [before + len(text)]
+        before += len(text)
+    assert len(heard) == 10 and [done for done, _ in heard] == [through[n - 1] for _, n in heard], (heard, through)
+    assert heard[-1] == (before, 28)
+
+
+def test_written_bytes_reach_a_jsonl_file_end_and_never_go_back(tmp_path: Path) -> None:
+    """A JSONL record's text is a part of its line: the file's last record reaches the file's end (the JSON around
+    the texts counts); standard input has no size, so its text's bytes are the position."""
+    from sensesearch import Document
+    from sensesearch.cli_written import WrittenBytes
+
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"text": "The bank."}\n{"text": "A bank é."}\n')  # 45 bytes; texts of 9 and 10 bytes
+    first, second = (Document(f"{records}#{n}", str(n), str(records), text, "h") for n, text in
+                     ((1, "The bank."), (2, "A bank é.")))
+    done = WrittenBytes(sized=True)
+    assert list(done.read([first, second])) == [first, second]
+    done.written(first, 4)
+    assert done.position == 4
+    done.written(second, 9)  # the whole record: the file's end
+    assert done.position == 45
+    done.written(first, 9)  # late, from the other thread: never back
+    assert done.position == 45
+    piped = WrittenBytes(sized=False)
+    stdin = Document("<stdin>", "<stdin>", "<stdin>", "Le café.", "h")
+    list(piped.read([stdin]))
+    piped.written(stdin, 8)
+    assert piped.position == 9
+
+
+def test_the_written_reports_pass_unchanged_documents_in_corpus_order(tmp_path: Path,
+                                                                        fake_settings: EncoderSettings) -> None:
+    """A document that needs no encoding counts as written once the documents read before it are: at once, or with
+    the changed one before it, which the model has still to read."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name in "abcd":
+        (corpus / f"{name}.txt").write_text(f"The bank {name} rose.\n")
+    with SenseIndex.create(tmp_path / "i", settings=fake_settings) as index:
+        index.add([corpus])
+        (corpus / "c.txt").write_text("The bank c fell.\n")
+        heard: list[tuple[str, int]] = []
+        index.add([corpus], written=lambda doc, chars: heard.append((Path(doc.path).stem, chars)))
+    assert heard == [("a", 17), ("b", 17), ("d", 17)]
 
 
 def test_word_not_found_hints_only_at_options_the_command_has(built: Path) -> None:
