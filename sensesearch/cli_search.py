@@ -19,6 +19,7 @@ from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption
                           SenseOption, value)
 from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
+from .errors import SenseNotFoundError
 
 QuerySort = choices("QuerySort", QUERY_SORTS)
 UsageSort = choices("UsageSort", USAGE_SORTS)
@@ -146,6 +147,9 @@ def query(
 def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: list[tuple[int, str]],
                json_: bool, csv_: bool) -> int:
     """Answer each line in turn; a line that fails is reported and the rest still run. Returns the failures."""
+    # What one line's text can cause: a bad phrase, a word the index lacks, and with --sense a marked word without
+    # senses (or without that sense); it had ended the whole batch, the answers of the lines before lost with --json.
+    line_errors = (QueryError, WordNotFoundError, SenseNotFoundError)
     failed = 0
     results: list[dict[str, Any]] = []
     header_written = False
@@ -153,7 +157,7 @@ def _run_batch(source: sensesearch.SenseIndex, options: QueryOptions, lines: lis
         for number, line in lines:
             try:
                 hits = options.run(source, line)
-            except (QueryError, WordNotFoundError) as exc:
+            except line_errors as exc:
                 failed += 1
                 err.print(f"Error: line {number}: {exc}")
                 results.append({"line": number, "query": line, "error": str(exc), "hits": []})

@@ -239,6 +239,26 @@ def test_query_file_answers_every_line_with_one_model_load(built: Path, tmp_path
     assert refused.exit_code == 1 and "line 2" in refused.output and not loads[2:]  # refused before a third load
 
 
+def test_query_file_by_sense_reports_a_line_without_senses_and_answers_the_others(built: Path, tmp_path: Path) -> None:
+    """A line whose marked word had no sense inventory (or not that sense) ended the whole batch with one unnamed
+    error: the lines before it, answered already, were lost under --json."""
+    with SenseIndex.open(built) as index:
+        index.sense("bank").add("river", ["We walked along the [[bank]] of the river."])
+        index.sense("bank").add("money", ["She paid money into the [[bank]]."])
+    queries = tmp_path / "q.txt"
+    queries.write_text("The [[bank]] lent money.\nThe [[river]] rose.\nWe sat on the [[bank]].\n")
+    result = runner.invoke(app, ["query", "--file", str(queries), "--index", str(built), "--sense", "river",
+                                 "-k", "1", "--json"])
+    answers = json.loads(result.stdout)
+    assert [a["line"] for a in answers] == [1, 2, 3] and [len(a["hits"]) for a in answers] == [1, 0, 1]
+    assert "no sense inventory" in answers[1]["error"] and result.exit_code == 1
+    assert "line 2:" in result.stderr and "1 query of 3 failed" in result.stderr
+    # A sense the marked word lacks fails that line only, too.
+    queries.write_text("The [[bank]] lent money.\n")
+    other = runner.invoke(app, ["query", "--file", str(queries), "--index", str(built), "--sense", "finance"])
+    assert other.exit_code == 1 and "line 1: 'bank' has no sense 'finance'" in other.stderr
+
+
 def test_shell_keeps_the_model_and_survives_errors(built: Path) -> None:
     # ":k ²": "²".isdigit() is true, but int() refuses it (it used to end the shell with "unexpected ValueError").
     script = "Money in the [[bank]].\nno marker\n:k ²\n:k 1\n:sort left\nWe sat on the [[bank]].\n:usages bank\n:quit\n"
