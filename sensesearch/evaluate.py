@@ -133,6 +133,12 @@ def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], sett
     missing = sorted(set(test) - set(train))
     if missing:
         raise InputError(f"no training data for {', '.join(missing)}")
+    # A word without test usages had scored 0.00 and pulled the mean accuracy down; one without training usages
+    # failed only after the model had loaded and every other word was indexed.
+    for split, words in (("test", test), ("training", {w: train[w] for w in test})):
+        empty = [data.source for data in words.values() if not data.items]
+        if empty:
+            raise InputError(f"no {split} usages in {', '.join(empty)}: leave the word out with --words")
     started = time.perf_counter()
     per_word: dict[str, WordScore] = {}
     all_gold: list[str] = []

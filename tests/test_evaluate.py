@@ -169,6 +169,20 @@ def test_eval_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "holds no *.data.txt file" in " ".join(result.output.split())
 
 
+def test_a_word_without_test_or_training_usages_is_refused_not_scored_zero(wsd_dirs: tuple[Path, Path]) -> None:
+    """An empty test file scored its word 0.00, which the mean accuracy took in (100 and 0 made 50)."""
+    train, test = wsd_dirs
+    for name in ("test.data.txt", "test.gold.txt"):
+        (test / "pitch" / name).write_text("")
+    result = CliRunner().invoke(app, ["eval", "coarsewsd", str(train), str(test), "--model", "fake:test", "--json"])
+    assert result.exit_code == 1 and not result.stdout
+    assert f"no test usages in {test / 'pitch' / 'test.data.txt'}" in " ".join(result.output.split())
+    for name in ("train.data.txt", "train.gold.txt"):
+        (train / "bank" / name).write_text("")
+    with pytest.raises(InputError, match="no training usages in .*bank"):
+        evaluate_coarsewsd(read_coarsewsd(train), read_coarsewsd(test, ["bank"]), EncoderSettings(model="fake:test"))
+
+
 def write_wic(folder: Path, name: str, n: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rows, gold = [], []
