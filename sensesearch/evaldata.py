@@ -79,6 +79,19 @@ def subsample(items: Sequence[WsdItem], limit: int | None, seed: int, tag: str) 
     return tuple(items[i] for i in chosen)
 
 
+def _is_index(text: str) -> bool:
+    """Whether `text` is a token index: ASCII digits only (int() would also take signs, "_" and other scripts' digits)."""
+    return text.isascii() and text.isdecimal()
+
+
+def _line_span(text: str, position: int, data_file: Path, number: int) -> tuple[int, int]:
+    """token_span, with a token out of range named by its file and line (the sentence alone did not say where)."""
+    try:
+        return token_span(text, position)
+    except InputError as exc:
+        raise InputError(f"{data_file}:{number}: {exc}") from None
+
+
 def _one_data_file(folder: Path) -> Path:
     found = sorted(folder.glob("*.data.txt"))
     if len(found) != 1:
@@ -114,9 +127,9 @@ def read_coarsewsd_word(folder: Path, limit: int | None = None, seed: int = 0) -
     items = []
     for number, (row, sense) in enumerate(zip(rows, gold), start=1):
         position, sep, text = row.partition("\t")
-        if not sep or not position.strip().isdecimal():
+        if not sep or not _is_index(position.strip()):
             raise InputError(f"{data_file}:{number}: expected POS<TAB>sentence")
-        start, end = token_span(text, int(position))
+        start, end = _line_span(text, int(position), data_file, number)
         items.append(WsdItem(word=folder.name, text=text, start=start, end=end, sense=sense.strip()))
     chosen = subsample(items, limit, seed, f"{folder.name}-{data_file.name}")
     return WsdWord(word=folder.name, items=chosen, classes=classes, source=str(data_file), limit=limit, seed=seed)
@@ -167,9 +180,11 @@ def read_wic(path: str | Path) -> list[WicPair]:
             if len(fields) != 5 or "-" not in fields[2]:
                 raise InputError(f"{data_file}:{number}: expected word<TAB>PoS<TAB>i1-i2<TAB>example1<TAB>example2")
             word, _, indices, text1, text2 = fields
-            first_index, second_index = (int(i) for i in indices.split("-", 1))
-            usages = [WsdItem(word, text, *token_span(text, i), sense="")
-                      for text, i in ((text1, first_index), (text2, second_index))]
+            first, _, second = indices.partition("-")
+            if not (_is_index(first) and _is_index(second)):
+                raise InputError(f"{data_file}:{number}: expected two token indices as i1-i2, not {indices!r}")
+            usages = [WsdItem(word, text, *_line_span(text, int(i), data_file, number), sense="")
+                      for text, i in ((text1, first), (text2, second))]
             same = {"T": True, "F": False}.get(label.strip())
             pairs.append(WicPair(word=word, first=usages[0], second=usages[1], same=same, source=str(data_file)))
     return pairs

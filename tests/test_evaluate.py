@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -213,6 +214,28 @@ def test_wic_threshold_is_tuned_on_one_set_and_applied_to_another(tmp_path: Path
     assert report.test == [str(tmp_path / "test" / "dev.data.txt")]
     write_wic(tmp_path / "other", "dev", 1)
     assert evaluate_wic(tune[1:6], read_wic(tmp_path / "other"), EncoderSettings(model="fake:test")).shared_pairs == 0
+
+
+def test_a_bad_token_index_names_its_file_and_line(tmp_path: Path, wsd_dirs: tuple[Path, Path]) -> None:
+    """WiC indices that are not numbers ended `eval wic` with "unexpected ValueError: invalid literal for int()", and a
+    token out of range (WiC or CoarseWSD-20) was named by its sentence only."""
+    write_wic(tmp_path / "wic", "dev", 3)
+    data = tmp_path / "wic" / "dev.data.txt"
+    rows = data.read_text().splitlines()
+    for indices, problem in (("x-1", "expected two token indices as i1-i2, not 'x-1'"), ("-1-2", "not '-1-2'"),
+                             ("99-1", "token 99 is out of range")):
+        fields = rows[1].split("\t")
+        data.write_text("\n".join([rows[0], "\t".join([*fields[:2], indices, *fields[3:]]), rows[2]]) + "\n")
+        with pytest.raises(InputError, match=f"^{re.escape(str(data))}:2: .*{re.escape(problem)}"):
+            read_wic(data)
+        result = CliRunner().invoke(app, ["eval", "wic", str(data), str(data), "--model", "fake:test"])
+        assert result.exit_code == 1 and "unexpected" not in result.output and f"{data}:2:" in result.output
+    _, test = wsd_dirs
+    words = test / "bank" / "test.data.txt"
+    lines = words.read_text().splitlines()
+    words.write_text("\n".join(["40\t" + lines[0].split("\t", 1)[1], *lines[1:]]) + "\n")
+    with pytest.raises(InputError, match=f"^{re.escape(str(words))}:1: token 40 is out of range"):
+        read_coarsewsd(test)
 
 
 @pytest.mark.slow
