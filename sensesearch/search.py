@@ -239,6 +239,7 @@ class Searcher(WordPlaces):
             hits.append(Hit(occurrence_id=row.id, word=row.sentence_text[row.start:row.end], sentence=row.sentence_text,
                             start=row.start, end=row.end, document=row.document, sentence_id=row.sentence_id,
                             position=row.position, doc_start=row.sentence_start + row.start,
-                            score=None if scores is None else round(float(scores[i]), 6), meta=row.meta,
+                            # + 0.0: a tiny negative cosine rounds to -0.0, which JSON and tables printed as such.
+                            score=None if scores is None else round(float(scores[i]), 6) + 0.0, meta=row.meta,
                             path=row.path))
         return hits

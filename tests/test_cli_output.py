@@ -299,6 +299,19 @@ def test_compare_json_is_rounded_as_the_table_shows(tmp_path: Path) -> None:
     assert cli.plural(1, "sense") == "1 sense" and cli.plural(2, "query", "queries") == "2 queries"
 
 
+def test_compare_never_prints_a_negative_zero(tmp_path: Path) -> None:
+    """A cosine just below 0 rounded to -0.0: JSON and CSV said -0.0, the table -0.000 (the fake encoder gives
+    these two lines a cosine of about -0.00002)."""
+    lines = tmp_path / "lines.txt"
+    lines.write_text("The river bank was muddy.\nShe sat on the [[banks]] of the river. The bank was closed.\n")
+    as_json = runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["similarity"][0][1] == 0.0 and "-0.0" not in as_json.stdout
+    for fmt in (["--csv"], []):
+        shown = runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", *fmt]).stdout
+        assert "-0.0" not in shown and "0.0" in shown
+
+
 def test_a_plot_that_cannot_be_written_keeps_the_report(built: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import sensesearch
