@@ -31,9 +31,11 @@ class QueryOptions:
 
     def __init__(self, k: int = 10, any_word: bool = False, documents: list[str] | None = None,
                  sort: str = "score", nprobe: int | None = None, sense: str | None = None, lemma: bool = False,
-                 where: list[str] | None = None) -> None:
+                 where: list[str] | None = None, any_word_hint: str = ANY_WORD_HINT) -> None:
         self.k, self.any_word, self.documents, self.sort, self.nprobe = k, any_word, documents, sort, nprobe
         self.sense, self.lemma, self.where = sense, lemma, where or []
+        self.any_word_hint = any_word_hint
+        """What a word the index lacks is told to try, as this front end spells it (the shell: `:any on`)."""
 
     def run(self, source: sensesearch.SenseIndex, text: str) -> list[Hit]:
         try:
@@ -46,7 +48,7 @@ class QueryOptions:
         except WordNotFoundError as exc:
             if self.any_word or not exc.any_word_helps:
                 raise
-            raise WordNotFoundError(str(exc) + ANY_WORD_HINT) from None
+            raise WordNotFoundError(str(exc) + self.any_word_hint) from None
         return sensesearch.sort_hits(hits, self.sort)
 
     def check(self, source: sensesearch.SenseIndex, text: str) -> None:
@@ -62,7 +64,7 @@ class QueryOptions:
         except WordNotFoundError as exc:
             if not exc.any_word_helps:
                 raise
-            raise WordNotFoundError(str(exc) + ANY_WORD_HINT) from None
+            raise WordNotFoundError(str(exc) + self.any_word_hint) from None
 
 
 def print_hits(hits: list[Hit], json_: bool, csv_: bool) -> None:

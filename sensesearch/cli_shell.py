@@ -19,6 +19,8 @@ from .cli_search import QueryOptions, note_cut
 SHELL_USAGES_PER_HIT = 5
 """The shell's :usages lists k times this many usages (sorted as :sort says, position for score)."""
 
+SHELL_ANY_WORD_HINT = "; type :any on to search usages of every word"
+"""The shell's own spelling of the any-word hint: --any-word is no command here."""
 SHELL_HELP = """Type a sentence with one [[marked]] word to search (the model stays loaded). Commands:
   :usages WORD              list WORD's usages (k x 5)
   :k N                      hits per query (now {k})
@@ -47,7 +49,7 @@ def shell(
             import readline  # noqa: F401  (line editing and history for input())
         except ImportError:
             pass
-    options = QueryOptions(k=k)
+    options = QueryOptions(k=k, any_word_hint=SHELL_ANY_WORD_HINT)
     with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
         if interactive:
             err.print(f"sensesearch shell on {index}: loading the model ...")
@@ -89,6 +91,8 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
                                  sort="position" if options.sort == "score" else options.sort)
         sensesearch.render_kwic(page.hits, out)
         note_cut(page, f":k, {SHELL_USAGES_PER_HIT} usages per hit")
+    elif command == ":usages":  # without its word it had been told to "mark a word with [[ ]]"
+        raise UsageError(":usages takes a word, e.g. :usages bank")
     elif command == ":k":
         if not (argument.isascii() and argument.isdecimal() and int(argument) >= 1):
             raise UsageError(f":k takes a whole number of hits from 1, not {argument!r}")

@@ -259,6 +259,17 @@ def test_query_file_by_sense_reports_a_line_without_senses_and_answers_the_other
     assert other.exit_code == 1 and "line 1: 'bank' has no sense 'finance'" in other.stderr
 
 
+def test_the_shell_speaks_its_own_commands_in_hints(built: Path) -> None:
+    """A word the index lacks was told to "try --any-word", an option the shell has no way to take (`:any on` is
+    its command), and `:usages` without a word to "mark a word with [[ ]]"."""
+    result = runner.invoke(app, ["shell", "--index", str(built)], input="The [[zebra]] ran.\n:usages\n:any on\n"
+                                                                        "The [[zebra]] ran.\n:quit\n")
+    assert result.exit_code == 0, result.output
+    assert "does not occur in the index; type :any on to search usages of every word" in result.stderr
+    assert "--any-word" not in result.stderr and "Error: :usages takes a word, e.g. :usages bank" in result.stderr
+    assert result.stdout.count("zebra") == 0 and "score" in result.stdout  # answered once any-word is on
+
+
 def test_shell_keeps_the_model_and_survives_errors(built: Path) -> None:
     # ":k ²": "²".isdigit() is true, but int() refuses it (it used to end the shell with "unexpected ValueError").
     script = "Money in the [[bank]].\nno marker\n:k ²\n:k 1\n:sort left\nWe sat on the [[bank]].\n:usages bank\n:quit\n"
