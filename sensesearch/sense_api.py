@@ -92,12 +92,17 @@ class WordSenses:
         """
         if not items:
             raise InputError(f"no labelled examples of {self.word!r}")
+        forms, strangers = self._forms_of_word(sorted(set(item_forms(items)) | {normalize_form(f) for f in forms}))
+        if not forms:
+            # Not a slip but another word's file (a CoarseWSD-20 folder of bank given for crane): it had made the word's
+            # senses of that word's examples, with a warning only, after encoding them all.
+            raise QueryError(f"no example marks {self.word!r} or a form of it (they mark "
+                             f"{', '.join(map(repr, strangers[:5]))}): give the examples of {self.word!r}")
         self.index._require_writer()
         vectors = encode_items(self.index.encoder, items, source)
         by_sense: dict[str, list[Example]] = {}
         for item, example in zip(items, vectors):
             by_sense.setdefault(item.sense, []).append(example)
-        forms, strangers = self._forms_of_word(sorted(set(item_forms(items)) | {normalize_form(f) for f in forms}))
         if strangers:
             # Labelled data has such slips (CoarseWSD-20 marks "perl" once among its java examples): the example is
             # kept, as labelled, but the usages of another word are not tagged as this word's.

@@ -282,6 +282,19 @@ def test_examples_of_another_word_never_widen_a_words_usages(tagged: SenseIndex,
     assert "mark 'cell', not a form of 'bank'" in caplog.text
 
 
+def test_a_file_of_another_words_examples_is_refused(tagged: SenseIndex, tmp_path: Path) -> None:
+    """`sense add cell --from-file` given bank's labelled file (a CoarseWSD-20 folder of another word) made cell's
+    senses out of bank's examples, with only a warning, and its usages were tagged by them."""
+    labelled = tmp_path / "bank.tsv"
+    labelled.write_text("finance\tShe paid money into the [[bank]].\nriver\tWe sat on the [[banks]] of the stream.\n")
+    before = tagged.sense("cell").counts()
+    with pytest.raises(QueryError, match="no example marks 'cell' or a form of it \\(they mark 'bank', 'banks'\\)"):
+        tagged.sense("cell").add_from_file(labelled)
+    found = tagged.sense("cell").inventory()
+    assert found is not None and "finance" not in [s.name for s in found.senses] and "bank" not in found.forms
+    assert tagged.sense("cell").counts() == before
+
+
 def test_a_usage_two_forms_find_is_tagged_once(tmp_path: Path, fake_settings: EncoderSettings) -> None:
     """An example marking [[bank's]] made bank's a form of bank (its lemma is bank); the phrase's usages are bank's
     usages too, so each was tagged, counted and listed twice."""
