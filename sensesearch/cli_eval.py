@@ -53,6 +53,8 @@ def eval_coarsewsd(
     """
     if method not in ("centroid", "knn"):
         fail(f"--method must be centroid or knn, not {method!r}", 2)
+    if k is not None and method != "knn":  # it had been ignored, silently: the report said k null
+        fail("-k is the number of neighbours that vote with --method knn: give --method knn too", 2)
     for folder in (train_dir, test_dir):
         if not folder.is_dir():
             fail(f"no such folder: {folder}")

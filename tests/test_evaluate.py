@@ -184,6 +184,17 @@ def test_a_word_without_test_or_training_usages_is_refused_not_scored_zero(wsd_d
         evaluate_coarsewsd(read_coarsewsd(train), read_coarsewsd(test, ["bank"]), EncoderSettings(model="fake:test"))
 
 
+def test_eval_coarsewsd_refuses_k_without_knn(wsd_dirs: tuple[Path, Path]) -> None:
+    """-k with the centroid method was ignored without a word (the JSON then said k null)."""
+    train, test = wsd_dirs
+    result = CliRunner().invoke(app, ["eval", "coarsewsd", str(train), str(test), "-k", "3", "--model", "fake:test"])
+    assert result.exit_code == 2 and "give --method knn too" in result.output
+    knn = CliRunner().invoke(app, ["eval", "coarsewsd", str(train), str(test), "-k", "3", "--method", "knn",
+                                   "--model", "fake:test", "--json"])
+    assert knn.exit_code == 0, knn.output
+    assert json.loads(knn.stdout)["k"] == 3
+
+
 def write_wic(folder: Path, name: str, n: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     rows, gold = [], []
