@@ -53,6 +53,8 @@ def check_lines(word: str, lines: Sequence[str]) -> list[str]:
     tokenizer, so before any model loads).
     """
     word = word_argument(word)
+    if is_punctuation(word):  # its letters are none, so every line "held" it: refused only after the model loaded
+        raise QueryError(f"{word!r} is punctuation or symbols, which is not a word: name a word")
     numbered = _numbered(lines)
     if not numbered:
         raise QueryError("no sentences to compare")

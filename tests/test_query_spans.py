@@ -211,3 +211,14 @@ def test_a_stray_mark_after_white_space_is_no_part_of_the_word_marked_after_it()
     assert parse_marked(f"{sentence[:s]}[[{sentence[s:e]}]]{sentence[e:]}").word == "bank"
     with pytest.raises(QueryError, match="cuts the word"):
         parse_marked("The [[bank]]\u0301 is")  # a mark on the word's last letter is part of it
+
+
+def test_compare_refuses_punctuation_for_a_word_before_the_model_loads() -> None:
+    """compare '!!' FILE loaded the model, then said "'!!' does not occur in" the first line."""
+    from sensesearch.compare import check_lines
+
+    for word in ("!!", "\u2192"):
+        with pytest.raises(QueryError, match="is punctuation or symbols"):
+            check_lines(word, ["The bank is here!! \u2192"])
+    result = CliRunner().invoke(app, ["compare", "!!", "-", "--model", "fake:test"], input="The bank!!\n")
+    assert result.exit_code == 1 and "loading the model" not in result.output
