@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (ConfigMismatchError, EncoderOutputError, IndexClosedError, IndexCorruptError, IndexLockedError,
                      IndexNotFoundError, InputError, ModelLoadError, NotAWordError, QueryError, ReadOnlyError,
-                     SenseCountError, SenseSearchError, UsageError, WordNotFoundError)
+                     SenseCountError, SenseNotFoundError, SenseSearchError, UsageError, WordNotFoundError)
 __version__ = "0.1.0"
 
 # public name -> (module, attribute), imported on first access
@@ -23,7 +23,7 @@ _LAZY: dict[str, tuple[str, str]] = {
         "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "EncoderSettings", "IndexConfig",
         "parse_layers")},
     **{name: ("records", name) for name in (
-        "Document", "DocumentEntry", "Hit", "IndexInfo", "IngestReport", "Skipped", "UsagePage")},
+        "Document", "DocumentEntry", "Hit", "IndexInfo", "IngestReport", "Skipped", "UsagePage", "reported_cosine")},
     "SenseIndex": ("index", "SenseIndex"),
     "read_index_config": ("index", "read_index_config"),
     "check_reopen": ("opening", "check_reopen"),
@@ -106,7 +106,8 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = sorted([
     "ConfigMismatchError", "EncoderOutputError", "IndexClosedError", "IndexCorruptError", "IndexLockedError",
     "IndexNotFoundError", "InputError", "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError",
-    "SenseCountError", "SenseSearchError", "UsageError", "WordNotFoundError", "__version__", *_LAZY,
+    "SenseCountError", "SenseNotFoundError", "SenseSearchError", "UsageError", "WordNotFoundError", "__version__",
+    *_LAZY,
 ])
 
 if TYPE_CHECKING:

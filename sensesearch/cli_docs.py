@@ -129,7 +129,7 @@ def compare(
         encoder = sensesearch.load_encoder(settings, device)
         progress.phase(f"encoding {plural(len([ln for ln in lines if ln.strip()]), 'line')}")
         result = sensesearch.compare_usages(encoder, word, lines)
-    matrix = [[round(min(1.0, max(-1.0, float(v))), DIGITS) + 0.0 for v in row] for row in result.similarity]  # not -0.0
+    matrix = [[sensesearch.reported_cosine(v, DIGITS) for v in row] for row in result.similarity]
     if json_:
         emit_json({**result.to_dict(), "similarity": matrix})
     elif csv_:

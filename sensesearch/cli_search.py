@@ -12,14 +12,13 @@ from typing import Annotated, Any, Optional
 import typer
 
 import sensesearch
-from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, WordNotFoundError
+from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseNotFoundError, WordNotFoundError
 
 from .cli import app, err, fail, guarded, out, plural, read_text_input, reader_gone
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
                           SenseOption, value)
 from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
-from .errors import SenseNotFoundError
 
 QuerySort = choices("QuerySort", QUERY_SORTS)
 UsageSort = choices("UsageSort", USAGE_SORTS)

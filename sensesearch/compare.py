@@ -12,6 +12,7 @@ from .arguments import word_argument
 from .encoder import Encoder
 from .errors import QueryError
 from .lemmas import lemmatizer
+from .records import reported_cosine
 from .query import (bare_key, is_punctuation, normalize_form, own_sentence, parse_marked, phrase_of, span_vector,
                     word_spans)
 
@@ -112,7 +113,5 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
         except QueryError as exc:
             raise QueryError(f"{exc}, in {text[:60]!r}") from None
     matrix = np.stack(vectors) @ np.stack(vectors).T
-    # Rounded as Python floats (float32 rounding prints 0.9599999785423279) and kept within [-1, 1]; + 0.0 makes the
-    # -0.0 that rounds a tiny negative cosine a plain 0.0 (JSON, CSV and the table had printed -0.0).
-    similarity = [[round(min(1.0, max(-1.0, float(v))), 4) + 0.0 for v in row] for row in matrix]
+    similarity = [[reported_cosine(v, 4) for v in row] for row in matrix]
     return Comparison(word=word, sentences=[text for text, _, _ in located], similarity=similarity)

@@ -11,6 +11,13 @@ import numpy as np
 from .jsonsafe import check_metadata, plain
 
 
+def reported_cosine(value: float, digits: int) -> float:
+    """A cosine as reports give it: within [-1, 1] (decoded SQ8/PQ codes and float32 sums stray past 1.0), rounded
+    to `digits` decimals as a Python float (float32 prints 0.9599999785423279), never -0.0 (a tiny negative cosine
+    rounds so, and JSON, CSV and tables printed it as -0.0)."""
+    return round(min(1.0, max(-1.0, float(value))), digits) + 0.0
+
+
 @dataclass(frozen=True)
 class Document:
     """One input text: a file, a JSONL record or standard input."""

@@ -18,10 +18,10 @@ import numpy as np
 
 from .encoder import Encoder
 from .errors import IndexCorruptError, WordNotFoundError
-from .filters import Condition, describe, describe_scope, parse_conditions
+from .filters import Condition, describe_scope, parse_conditions
 from .query import MarkedQuery, own_sentence, parse_marked, span_vector
 from .kwicsort import usage_page
-from .records import Hit, UsagePage
+from .records import Hit, UsagePage, reported_cosine
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
 from .wordplaces import WordPlaces
 
@@ -239,7 +239,6 @@ class Searcher(WordPlaces):
             hits.append(Hit(occurrence_id=row.id, word=row.sentence_text[row.start:row.end], sentence=row.sentence_text,
                             start=row.start, end=row.end, document=row.document, sentence_id=row.sentence_id,
                             position=row.position, doc_start=row.sentence_start + row.start,
-                            # + 0.0: a tiny negative cosine rounds to -0.0, which JSON and tables printed as such.
-                            score=None if scores is None else round(float(scores[i]), 6) + 0.0, meta=row.meta,
+                            score=None if scores is None else reported_cosine(scores[i], 6), meta=row.meta,
                             path=row.path))
         return hits

@@ -27,7 +27,7 @@ from .errors import SenseCountError, SenseSearchError
 from .filters import Condition
 from .parts import UsageSource
 from .keywords import context_words, distinctive_words
-from .records import Hit
+from .records import Hit, reported_cosine
 
 K_CHOICES = range(2, 9)
 K_SAMPLE = 1000
@@ -106,7 +106,7 @@ def choose_k(vectors: np.ndarray, seed: int) -> tuple[int, dict[int, float]]:
             labels = KMeans(n_clusters=k, n_init=1, max_iter=MAX_ITER, random_state=seed).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             break
-        scores[k] = round(float(silhouette_score(sample, labels, metric="cosine")), 4) + 0.0  # + 0.0: never -0.0
+        scores[k] = reported_cosine(silhouette_score(sample, labels, metric="cosine"), 4)
     if not scores:
         return 1, scores
     return max(scores, key=lambda k: scores[k]), scores
@@ -199,7 +199,7 @@ def _describe(vectors: np.ndarray, labels: np.ndarray, hits: list[Hit], examples
         centre /= max(float(np.linalg.norm(centre)), 1e-12)
         similarity = vectors[members] @ centre
         nearest = np.argsort(-similarity, kind="stable")[:examples]
-        shown = [replace(hits[i], score=round(float(score), 6) + 0.0)
+        shown = [replace(hits[i], score=reported_cosine(score, 6))
                  for i, score in zip(members[nearest].tolist(), similarity[nearest].tolist())]
         groups.append(SenseGroup(sense=sense, size=len(members), examples=tuple(shown), keywords=tuple(words)))
     return tuple(groups)
