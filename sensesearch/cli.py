@@ -171,6 +171,11 @@ def _check_text(given: dict[str, Any], labels: dict[str, str]) -> None:
                 fail(f"{labels.get(name, name)} {problem}", 2)
 
 
+def input_name(name: str | Path) -> str:
+    """How messages name a text input: "standard input" for "-" (a bare "-" read as a typo)."""
+    return "standard input" if str(name) == "-" else str(name)
+
+
 def read_text_input(name: str | Path) -> str:
     """A text file's content, or standard input's for "-", decoded as `index` decodes a corpus (sensesearch.decode_text).
 
@@ -180,9 +185,9 @@ def read_text_input(name: str | Path) -> str:
         data = sys.stdin.buffer.read() if str(name) == "-" else Path(name).read_bytes()
         return sensesearch.decode_text(data)[0]
     except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read {input_name(name)}: {exc.strerror or exc}") from None
     except InputError as exc:
-        raise InputError(f"cannot read {name}: {exc}") from None
+        raise InputError(f"cannot read {input_name(name)}: {exc}") from None
 
 
 def fail(message: str, code: int = 1) -> None:

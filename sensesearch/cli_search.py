@@ -14,7 +14,7 @@ import typer
 import sensesearch
 from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseNotFoundError, WordNotFoundError
 
-from .cli import app, err, fail, guarded, out, plural, read_text_input, reader_gone
+from .cli import app, err, fail, guarded, input_name, out, plural, read_text_input, reader_gone
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
                           SenseOption, value)
 from .cli_lexico import LemmaOption, WhereOption
@@ -80,12 +80,12 @@ def _query_lines(file: Path) -> list[tuple[int, str]]:
     raw = read_text_input(file)
     lines = [(n, line.strip()) for n, line in enumerate(sensesearch.physical_lines(raw), start=1) if line.strip()]
     if not lines:
-        raise QueryError(f"{file} holds no query: write one sentence with a [[marked]] word a line")
+        raise QueryError(f"{input_name(file)} holds no query: write one sentence with a [[marked]] word a line")
     for number, line in lines:
         try:
             sensesearch.parse_marked(line)
         except QueryError as exc:
-            raise QueryError(f"{file}, line {number}: {exc}") from None
+            raise QueryError(f"{input_name(file)}, line {number}: {exc}") from None
     return lines
 
 

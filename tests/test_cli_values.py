@@ -361,3 +361,13 @@ def test_inputs_that_are_all_left_out_fail_before_the_model_loads(tmp_path: Path
         assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
         assert "nothing to index: every input is skipped" in " ".join(result.output.split())
         assert not (tmp_path / "idx").exists()
+
+
+def test_standard_input_is_named_so_in_query_file_messages(built: Path) -> None:
+    """`query --file -` said "- holds no query" and "-, line 2: ...", a bare dash read as a typo."""
+    empty = CliRunner().invoke(app, ["query", "--file", "-", "--index", str(built)], input="\n")
+    assert empty.exit_code == 1 and "Error: standard input holds no query" in empty.output, empty.output
+    unmarked = CliRunner().invoke(app, ["query", "--file", "-", "--index", str(built)],
+                                  input="the [[bank]] rose\nno marker here\n")
+    assert unmarked.exit_code != 0 and isinstance(unmarked.exception, SystemExit), unmarked.output
+    assert "standard input, line 2: mark the word" in unmarked.output, unmarked.output
