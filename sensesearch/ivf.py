@@ -18,8 +18,8 @@ import faiss
 import numpy as np
 from faiss.contrib.ivf_tools import add_preassigned
 
-from .codec import (IVF_TRAINING_PER_LIST, TRAINING_SAMPLE_MAX, choose_index_factory, configure, default_nprobe,
-                    ivf_lists, min_training, train_ivf)
+from .codec import (IVF_TRAINING_PER_LIST, KMEANS_MIN_POINTS_PER_CENTROID, TRAINING_SAMPLE_MAX, choose_index_factory,
+                    configure, default_nprobe, ivf_lists, min_training, train_ivf)
 from .errors import SenseSearchError
 
 if TYPE_CHECKING:
@@ -56,6 +56,14 @@ def add_to_lists(ivf: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, assi
     add_preassigned(ivf, vectors, lists, ids)
 
 
+def ivf_training_size(nlist: int, compression: str) -> int:
+    """Vectors an IVF layout of `nlist` lists trains on: IVF_TRAINING_PER_LIST per list and what the code needs, cut to
+    TRAINING_SAMPLE_MAX * 4 only while that still leaves KMEANS_MIN_POINTS_PER_CENTROID per list (under it faiss warns
+    and its centroids are poor: the cut alone left 20.7 per list for 10 M vectors, 12,649 lists)."""
+    wanted = max(IVF_TRAINING_PER_LIST * nlist, min_training(compression))
+    return min(wanted, max(TRAINING_SAMPLE_MAX * 4, KMEANS_MIN_POINTS_PER_CENTROID * nlist))
+
+
 def build_ivf(source: StoredVectors, compression: str, seed: int | None = None, force: bool = False,
               assign: Assign | None = None) -> faiss.Index:
     """A new IVF index holding `source`'s ids and (decoded) vectors, trained on a sample of them.
@@ -72,8 +80,7 @@ def build_ivf(source: StoredVectors, compression: str, seed: int | None = None, 
     index = faiss.index_factory(source.dim, factory, faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
     configure(ivf, compression)
-    wanted = max(IVF_TRAINING_PER_LIST * ivf.nlist, min_training(compression))
-    train_ivf(index, ivf, source.training_sample(min(wanted, TRAINING_SAMPLE_MAX * 4), seed))
+    train_ivf(index, ivf, source.training_sample(ivf_training_size(ivf.nlist, compression), seed))
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
     ivf.nprobe = default_nprobe(ivf.nlist)
     for ids, vectors in source.stored(IVF_REBUILD_BATCH):

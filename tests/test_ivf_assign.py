@@ -263,3 +263,24 @@ def test_removals_lay_an_ivf_index_out_as_a_fresh_build_of_what_stays_would_be(
     with SenseIndex.create(tmp_path / "fresh", settings=fake_settings, compression="flat") as fresh:
         fresh.add([corpus])
         assert fresh.vectors.describe() == "IDMap2,Flat"  # as the shrunk one says: FlatIP here, Flat there before
+
+
+@pytest.mark.parametrize("n", [100_000, 3_000_000, 10_000_000, 1_000_000_000])
+def test_ivf_training_sample_keeps_faiss_minimum_per_list_for_big_stores(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # faiss's k-means warns under 39 points per centroid; its guidelines ask 30-256 per IVF list. The sample's cap
+    # (TRAINING_SAMPLE_MAX * 4) had left 20.7 per list at 10 M vectors and 2 at 1 B, and never every vector.
+    import sensesearch.ivf as ivf_module
+
+    sizes: list[int] = []
+
+    class Source:
+        ntotal, dim = n, 8
+
+        def training_sample(self, size: int, seed: int | None = None) -> np.ndarray:
+            sizes.append(size)
+            raise StopIteration
+
+    with pytest.raises(StopIteration):
+        ivf_module.build_ivf(Source(), "sq8")  # type: ignore[arg-type]
+    nlist = codec_module.ivf_lists(n)
+    assert codec_module.KMEANS_MIN_POINTS_PER_CENTROID * nlist <= sizes[0] < n
