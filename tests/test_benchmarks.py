@@ -96,3 +96,38 @@ def test_bench_cold_query_smoke() -> None:
     assert set(result["stages_s"]) == {"cli_import", "torch_import", "transformers_import", "open_index",
                                        "model_load", "first_query", "warm_query"}
     assert set(result["commands_s"]) == {"help", "info", "query"} and result["cold_total_s"] > 0
+
+
+def test_offline_site_brings_what_bench_gpu_imports_beyond_torch_and_transformers() -> None:
+    # The GPU machine has torch and transformers (and what they require); offline_site.sh must bring the rest
+    # bench_gpu.py imports. charset-normalizer (sensesearch.decoding) was missing: transformers 5 no longer
+    # pulls requests, so the benchmark stopped at its imports there.
+    import importlib.metadata as metadata
+    import re
+
+    code = ("import sys; sys.path[:0] = ['benchmarks']; import bench_gpu; "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env=env,
+                          timeout=300, check=True)
+    owners = metadata.packages_distributions()
+    imported = {dist for module in done.stdout.split() for dist in owners.get(module, [])}
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    provided, todo = set(), ["torch", "transformers"]
+    while todo:
+        dist = canonical(todo.pop())
+        if dist in provided:
+            continue
+        provided.add(dist)
+        try:
+            requires = metadata.requires(dist) or []
+        except metadata.PackageNotFoundError:
+            continue
+        todo += [re.split(r"[ ;<>=!~\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
+    script = (REPO / "benchmarks" / "offline_site.sh").read_text(encoding="utf-8")
+    downloaded = {canonical(m) for m in re.findall(r"'([A-Za-z0-9_.-]+)[<>=]", script)}
+    missing = {canonical(d) for d in imported} - provided - downloaded - {"sensesearch"}
+    assert not missing, f"offline_site.sh does not bring {sorted(missing)}"
