@@ -93,7 +93,7 @@ def load_encoder(settings: EncoderSettings, device: str | None = None) -> Encode
     A precision the device cannot run raises SenseSearchError here, before any backend loads.
     """
     if settings.precision != DEFAULT_PRECISION:
-        check_precision(settings.precision, pick_device(device))
+        check_precision(settings.precision, pick_device(device, settings.precision))
     prefix = settings.model.split(":", 1)[0]
     if ":" in settings.model and prefix in ENCODER_FACTORIES:
         return ENCODER_FACTORIES[prefix](settings, device)
@@ -111,12 +111,15 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
-def pick_device(requested: str | None = None) -> str:
-    """cuda, then mps, then cpu, unless a device is named."""
+def pick_device(requested: str | None = None, precision: str = DEFAULT_PRECISION) -> str:
+    """cuda, then mps, then cpu, unless a device is named; cpu for `precision` int8, which runs there only (an int8
+    index opened on a machine with a GPU had been refused unless --device cpu was given)."""
     import torch
 
     if requested:
         return requested
+    if precision == "int8":
+        return "cpu"
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -214,7 +217,7 @@ class TransformerEncoder(PlannedEncoder):
         transformers.utils.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
         self.settings = settings
-        self.device = pick_device(device)
+        self.device = pick_device(device, settings.precision)
         # One clear line for a device this machine lacks, before any weights load (torch's own is an AssertionError).
         check_device(self.device)
         check_precision(settings.precision, self.device)

@@ -245,3 +245,23 @@ print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"sklearn", "matplotlib
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_int8_settings_pick_the_cpu_on_a_machine_with_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An int8 index opened (query, serve, verify --repair, reindex) on a machine with a GPU was refused, "precision
+    # int8 runs on the CPU only, not on cuda; use float32, bf16 or fp16", advice its user cannot take: an index's
+    # precision is fixed. Without a named device, int8 runs where it can, on the CPU; a named GPU is still refused.
+    import torch
+
+    import sensesearch.encoder as encoder_module
+    from sensesearch.config import EncoderSettings
+    from sensesearch.errors import UsageError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    made: list[str | None] = []
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "stub", lambda settings, device: made.append(device) or "ok")
+    assert encoder_module.pick_device() == "cuda"
+    assert encoder_module.pick_device(None, "int8") == "cpu"
+    assert encoder_module.load_encoder(EncoderSettings(model="stub:x", precision="int8")) == "ok"
+    with pytest.raises(UsageError, match="CPU only"):
+        encoder_module.load_encoder(EncoderSettings(model="stub:x", precision="int8"), "cuda")
