@@ -90,7 +90,7 @@ def index(
     if existing is not None:  # a setting the index does not have: one line, before the model loads
         sensesearch.check_reopen(index, existing, asked, compression=value(compression), db_url=db,
                                  lemma_language=lemma_language)
-    total = None if STDIN in paths else _total_bytes(scan)
+    sized = None if STDIN in paths else scan.files  # sized once, by WrittenBytes: its total and positions agree
     made = _Undo(index) if existing is None else None
     with progress, _skips_listed_once(not quiet):
         progress.phase("loading the model")
@@ -102,7 +102,7 @@ def index(
             undo = made if target.created else None
             try:
                 with sensesearch.open_engine(engine, target, address, workers, quiet=quiet) as chunk_encoder:
-                    report = _add(target, scan, progress, total, chunk_encoder, stdin)
+                    report = _add(target, scan, progress, sized, chunk_encoder, stdin)
                 indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
                 if report.skipped and not indexed:
                     first = report.skipped[0]
@@ -153,22 +153,21 @@ def _check_something_to_read(scan: InputScan, stdin: bytes | None) -> None:
     raise SenseSearchError("nothing to index: " + reason)
 
 
-def _total_bytes(scan: InputScan) -> int:
-    return sum(path.stat().st_size for path in scan.files)
-
-
-def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgress, total: int | None,
+def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgress, sized: list[Path] | None,
          chunk_encoder: object, stdin: bytes | None) -> IngestReport:
-    """Encode with a bar over the input's bytes written (cli_written.WrittenBytes)."""
+    """Encode with a bar over the input's bytes written (cli_written.WrittenBytes): moved as documents are written,
+    those that need no encoding too (a re-run over unchanged files had sat at 0% to its end), with the sentences and
+    rate of the last chunk written."""
     started = [0.0]
-    done = WrittenBytes(sized=total is not None)
+    detail = [""]
+    done = WrittenBytes(sized, moved=lambda position: progress.update(position, detail[0]))
 
-    def update(docs: int, sentences: int, pieces: int) -> None:
+    def update(docs: int, sentences: int, pieces: int) -> None:  # before the chunk's move (ingest's order)
         rate = pieces / max(time.perf_counter() - started[0], 1e-9)
-        progress.update(done.position, f"{plural(sentences, 'sentence')}, {rate:,.0f} pieces/s")
+        detail[0] = f"{plural(sentences, 'sentence')}, {rate:,.0f} pieces/s"
 
     target.prepare_to_add()  # loaded here, so that the encoding phase's clock starts after it
-    progress.phase("reading and encoding", total=total, unit="bytes")
+    progress.phase("reading and encoding", total=done.total, unit="bytes")
     started[0] = time.perf_counter()
     return target.add(scan, progress=update, chunk_encoder=chunk_encoder,  # type: ignore[arg-type]
                       phase=progress.phase, read=done.read, written=done.written,

@@ -11,16 +11,17 @@ from __future__ import annotations
 import stat
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from sensesearch import Document, Skipped
+from sensesearch.inputs import JSONL_SUFFIXES, path_text
 
 
-def file_size(path: str) -> int:
+def file_size(path: str | Path) -> int:
     """Bytes of the input file `path`, as the bar's total counts them: 0 for stdin, and for a folder (the path of a
     skip that names what a folder left out), whose own size had taken the bar past its total."""
-    if not path or path == "<stdin>":
+    if not str(path) or str(path) in ("<stdin>", "-"):
         return 0
     try:
         found = Path(path).stat()
@@ -30,60 +31,98 @@ def file_size(path: str) -> int:
 
 
 class WrittenBytes:
-    """Bytes of the input written so far (`position`), moved by `written`, never back.
+    """Bytes of the input written so far (`position`), moved by `written`, never back; `moved` hears each move.
 
-    A document lies at the bytes of the files read before its own, plus its text's UTF-8 bytes before it in its file
-    (at most the file's size: a decoded file may grow); a file's last document reaches the file's end, so the JSON
-    around JSONL records counts too. `sized`: the bar has a total (no stdin), so positions stay inside each file.
-    The reading thread and the writing one both call in, hence the lock.
+    `files`: the inputs in reading order (a scan's files), sized once here, so that `total` and the positions agree
+    (a file grown, emptied or gone since counts as it was); None for input with no size (stdin), whose text's bytes
+    are the position. A document lies at the bytes of the files before its own, plus its text's UTF-8 bytes before it
+    in its file (at most the file's size: a decoded file may grow); it reaches where the next document starts, so the
+    JSON around JSONL records counts, and the last one reaches the total, so files that yield no document (unreadable,
+    empty, every record skipped) count too. Documents are told apart by identity, not key: an input named twice (a
+    folder and a file in it) reads one key twice. A skip that names a JSONL line ("f.jsonl:4") is inside its file.
+    The reading thread and the writing one both call in, hence the lock; `moved` is called holding it, in order.
     """
 
-    def __init__(self, sized: bool) -> None:
+    def __init__(self, files: Sequence[str | Path] | None, moved: Callable[[int], None] | None = None) -> None:
         self.position = 0
-        self._sized = sized
-        self._files = 0  # bytes of the input files read to their end
-        self._text = 0  # bytes of text read from the current file
-        self._path = ""
-        self._path_size = 0
-        self._last_key: str | None = None
-        self._placed: OrderedDict[str, tuple[int, int, int]] = OrderedDict()  # key: first byte, bytes, characters
+        self._moved = moved
+        self._names = [path_text(f) for f in files] if files is not None else None
+        self._sizes = [file_size(f) for f in files] if files is not None else []
+        self._starts = [0]
+        for size in self._sizes:
+            self._starts.append(self._starts[-1] + size)
+        self.total = self._starts[-1] if files is not None else None
+        self._file = -1  # index of the file being read
+        self._text = 0  # bytes of text read from the current file (all of stdin's, unsized)
+        self._last: int | None = None  # id of the last document read
+        # id(document): document, first byte, bytes, characters
+        self._placed: OrderedDict[int, tuple[Document, int, int, int]] = OrderedDict()
+        self._through: int | None = None  # id of the last document written to its end
         self._lock = threading.Lock()
 
     def read(self, items: Iterable[Document | Skipped]) -> Iterator[Document | Skipped]:
         """`items` passed through, each document's place noted."""
         for item in items:
             with self._lock:
-                if item.path != self._path:
-                    self._file_read()
-                    self._path, self._path_size = item.path, file_size(item.path)
+                if self._names is not None:
+                    self._follow(item)
                 if isinstance(item, Document):
                     start = self._at(self._text)
+                    self._reach(start)
                     self._text += len(item.text.encode("utf-8", "surrogatepass"))
-                    self._placed[item.key] = (start, self._at(self._text) - start, len(item.text))
-                    self._placed.move_to_end(item.key)
-                    self._last_key = item.key
+                    self._placed[id(item)] = (item, start, self._at(self._text) - start, len(item.text))
+                    self._last = id(item)
             yield item
         with self._lock:
-            self._file_read()
-            self._path, self._path_size = "", 0
+            if self.total is not None:
+                self._reach(self.total)
 
     def written(self, doc: Document, chars: int) -> None:
         """`doc` is written through its first `chars` characters."""
         with self._lock:
-            placed = self._placed.get(doc.key)
-            if placed is None:  # passed already: a report that came late from the other thread
+            placed = self._placed.get(id(doc))
+            if placed is None or placed[0] is not doc:  # passed already: a report that came late from the other thread
                 return
-            start, size, length = placed
-            self.position = max(self.position, start + (size * chars // length if length else size))
-            while next(iter(self._placed)) != doc.key:
+            _, start, size, length = placed
+            through = size * chars // length if length else size
+            if through >= size:
+                self._through = id(doc)
+            self._move(start + through)
+            while next(iter(self._placed)) != id(doc):
                 self._placed.popitem(last=False)
 
-    def _at(self, text_bytes: int) -> int:
-        return self._files + (min(text_bytes, self._path_size) if self._sized else text_bytes)
+    def _follow(self, item: Document | Skipped) -> None:
+        """Move to the file `item` comes from: the next file of its name, unless it is a record of the JSONL file
+        being read; an item of no file named (a JSONL line's skip, a folder's) stays in the current one."""
+        assert self._names is not None
+        current = self._names[self._file] if self._file >= 0 else None
+        if item.path == current and Path(current).suffix.lower() in JSONL_SUFFIXES:
+            return
+        try:
+            found = self._names.index(item.path, self._file + 1)
+        except ValueError:
+            return
+        self._file, self._text = found, 0
 
-    def _file_read(self) -> None:
-        end = self._files + self._path_size
-        if self._last_key is not None and self._last_key in self._placed:
-            start, size, length = self._placed[self._last_key]
-            self._placed[self._last_key] = (start, max(size, end - start), length)
-        self._files, self._text, self._last_key = max(end, self._at(self._text)), 0, None
+    def _at(self, text_bytes: int) -> int:
+        if self._names is None:
+            return text_bytes
+        if self._file < 0:
+            return 0
+        return self._starts[self._file] + min(text_bytes, self._sizes[self._file])
+
+    def _reach(self, end: int) -> None:
+        """The last document read reaches `end`: where the next one starts, or the total."""
+        if self._last is None or self._last not in self._placed:
+            return
+        doc, start, size, length = self._placed[self._last]
+        if end > start + size:
+            self._placed[self._last] = (doc, start, end - start, length)
+            if self._through == self._last:  # written already: the bytes up to `end` are too
+                self._move(end)
+
+    def _move(self, position: int) -> None:
+        if position > self.position:
+            self.position = position
+            if self._moved is not None:
+                self._moved(position)

@@ -277,9 +277,9 @@ class Ingestor:
         self.counters.sentences += len(sentence_rows)
         self.counters.occurrences += len(occurrence_rows)
         self.counters.indexed += len(finished)
-        self.reports.chunk_written(chunk)
         if self.progress:
             self.progress(self.counters.indexed, self.counters.sentences, self.counters.pieces)
+        self.reports.chunk_written(chunk)  # after: a front end that shows both has the counts when the position moves
         return finished
 
     def _store_document(self, pending: PendingDocument) -> None:

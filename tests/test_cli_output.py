@@ -120,7 +120,7 @@ def test_written_bytes_reach_a_jsonl_file_end_and_never_go_back(tmp_path: Path) 
     records.write_text('{"text": "The bank."}\n{"text": "A bank é."}\n')  # 45 bytes; texts of 9 and 10 bytes
     first, second = (Document(f"{records}#{n}", str(n), str(records), text, "h") for n, text in
                      ((1, "The bank."), (2, "A bank é.")))
-    done = WrittenBytes(sized=True)
+    done = WrittenBytes([records])
     assert list(done.read([first, second])) == [first, second]
     done.written(first, 4)
     assert done.position == 4
@@ -128,11 +128,73 @@ def test_written_bytes_reach_a_jsonl_file_end_and_never_go_back(tmp_path: Path) 
     assert done.position == 45
     done.written(first, 9)  # late, from the other thread: never back
     assert done.position == 45
-    piped = WrittenBytes(sized=False)
+    piped = WrittenBytes(None)
     stdin = Document("<stdin>", "<stdin>", "<stdin>", "Le café.", "h")
     list(piped.read([stdin]))
     piped.written(stdin, 8)
     assert piped.position == 9
+
+
+def _bar_positions(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    from sensesearch import cli_progress
+
+    heard: list[float] = []
+    monkeypatch.setattr(cli_progress.CommandProgress, "update", lambda self, done, detail="": heard.append(done))
+    return heard
+
+
+def test_the_bar_stays_inside_its_total_when_a_jsonl_line_or_a_whole_input_is_skipped_or_read_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A skip naming a JSONL line ("r.jsonl:4") ended the file and the next record began it again: the bar stood at
+    100% with a third of the sentences written and ended at 2.1 kB of 1.1 kB. A file read twice (a folder and a file
+    in it) had its first reading take the place of its second: 92% after the first chunk. An unreadable last file
+    left the bar short of its total."""
+    from sensesearch import ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 3)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    records = corpus / "a.jsonl"
+    with records.open("w") as out:
+        for n in range(8):
+            if n == 3:
+                out.write("not json\n")
+            out.write(json.dumps({"id": str(n), "text": f"The bank {n} lent money. It was paid back."}) + "\n")
+    for name in "bcd":
+        (corpus / f"{name}.txt").write_text(" ".join(f"The bank {name} lent {i}." for i in range(6)) + "\n")
+    locked = corpus / "e.txt"
+    locked.write_bytes(b"\x00\x01binary" * 10)  # skipped when read: no text
+    total = sum(path.stat().st_size for path in corpus.iterdir())
+    heard = _bar_positions(monkeypatch)
+    result = runner.invoke(app, ["index", str(corpus), str(corpus / "b.txt"), "--index", str(tmp_path / "i"),
+                                 "--model", "fake:test"])
+    assert result.exit_code == 0, result.output
+    total += (corpus / "b.txt").stat().st_size
+    assert heard == sorted(heard) and heard[-1] == total, (heard, total)
+    assert all(done < 0.9 * total for done in heard[:-2]), (heard, total)
+
+
+def test_a_rerun_over_unchanged_files_moves_the_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a chunk written moved the bar: a re-run over unchanged files sat at 0% until it was done, and a changed
+    first file left it at 0% with an ETA of 44 min while the other 2,999 files were passed."""
+    from sensesearch import ingest
+
+    monkeypatch.setattr(ingest, "CHUNK_SENTENCES", 2)
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for n in range(5):
+        (corpus / f"f{n}.txt").write_text(f"The bank {n} rose. It fell.\n")
+    total = sum(path.stat().st_size for path in corpus.iterdir())
+    index = ["--index", str(tmp_path / "i"), "--model", "fake:test"]
+    assert runner.invoke(app, ["index", str(corpus), *index]).exit_code == 0
+    heard = _bar_positions(monkeypatch)
+    assert runner.invoke(app, ["index", str(corpus), *index]).exit_code == 0
+    assert heard and heard == sorted(heard) and heard[-1] == total, (heard, total)
+    heard.clear()
+    (corpus / "f0.txt").write_text("The bank changed. It did.\n")
+    total = sum(path.stat().st_size for path in corpus.iterdir())
+    assert runner.invoke(app, ["index", str(corpus), *index]).exit_code == 0
+    assert heard[0] < total and heard == sorted(heard) and heard[-1] == total, (heard, total)
 
 
 def test_the_written_reports_pass_unchanged_documents_in_corpus_order(tmp_path: Path,
