@@ -14,8 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from sensesearch import Document, Skipped
-from sensesearch.inputs import JSONL_SUFFIXES, path_text
+from sensesearch import Document, Skipped, path_text
 
 
 def file_size(path: str | Path) -> int:
@@ -53,6 +52,7 @@ class WrittenBytes:
             self._starts.append(self._starts[-1] + size)
         self.total = self._starts[-1] if files is not None else None
         self._file = -1  # index of the file being read
+        self._first_key: str | None = None  # of its first document: a file named twice begins with it again
         self._text = 0  # bytes of text read from the current file (all of stdin's, unsized)
         self._last: int | None = None  # id of the last document read
         # id(document): document, first byte, bytes, characters
@@ -67,6 +67,8 @@ class WrittenBytes:
                 if self._names is not None:
                     self._follow(item)
                 if isinstance(item, Document):
+                    if self._first_key is None:
+                        self._first_key = item.key
                     start = self._at(self._text)
                     self._reach(start)
                     self._text += len(item.text.encode("utf-8", "surrogatepass"))
@@ -92,17 +94,18 @@ class WrittenBytes:
                 self._placed.popitem(last=False)
 
     def _follow(self, item: Document | Skipped) -> None:
-        """Move to the file `item` comes from: the next file of its name, unless it is a record of the JSONL file
-        being read; an item of no file named (a JSONL line's skip, a folder's) stays in the current one."""
+        """Move to the file `item` comes from: the next file of its name, unless it is a further record of the file
+        being read (a file named twice is read again from its first document); an item of no file named (a JSONL
+        line's skip, a folder's) stays in the current one."""
         assert self._names is not None
         current = self._names[self._file] if self._file >= 0 else None
-        if item.path == current and Path(current).suffix.lower() in JSONL_SUFFIXES:
+        if item.path == current and not (isinstance(item, Document) and item.key == self._first_key):
             return
         try:
             found = self._names.index(item.path, self._file + 1)
         except ValueError:
             return
-        self._file, self._text = found, 0
+        self._file, self._text, self._first_key = found, 0, None
 
     def _at(self, text_bytes: int) -> int:
         if self._names is None:

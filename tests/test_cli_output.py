@@ -174,6 +174,25 @@ def test_the_bar_stays_inside_its_total_when_a_jsonl_line_or_a_whole_input_is_sk
     assert all(done < 0.9 * total for done in heard[:-2]), (heard, total)
 
 
+def test_a_file_named_twice_in_a_row_is_placed_twice(tmp_path: Path) -> None:
+    """Its second reading begins with its first document again: not a further record of the first reading, which
+    the file's size bounded (the bar ended at 50%)."""
+    import sensesearch
+    from sensesearch.cli_written import WrittenBytes
+
+    for name, text in (("r.jsonl", '{"text": "The bank."}\n{"text": "A bank."}\n'), ("t.txt", "The bank rose.\n")):
+        path = tmp_path / name
+        path.write_text(text)
+        scan = sensesearch.check_paths([path, path])
+        moves: list[int] = []
+        done = WrittenBytes(scan.files, moved=moves.append)
+        docs = [item for item in done.read(sensesearch.read_corpus(scan)) if isinstance(item, sensesearch.Document)]
+        done.written(docs[len(docs) // 2 - 1], len(docs[len(docs) // 2 - 1].text))
+        assert moves == [len(text)], (name, moves)
+        done.written(docs[-1], len(docs[-1].text))
+        assert moves == [len(text), 2 * len(text)] and done.total == 2 * len(text), (name, moves)
+
+
 def test_a_rerun_over_unchanged_files_moves_the_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only a chunk written moved the bar: a re-run over unchanged files sat at 0% until it was done, and a changed
     first file left it at 0% with an ETA of 44 min while the other 2,999 files were passed."""
