@@ -213,10 +213,12 @@ def _print_skipped(skipped: sensesearch.Skipped) -> None:
 
 def _print_report(report: IngestReport, index_path: Path, seconds: float) -> None:
     rate = report.word_pieces / report.seconds if report.seconds else 0.0
+    # A run that encoded nothing (every document unchanged) has no rate: it said "0 pieces/s while encoding".
+    encoding = f" ({rate:,.0f} pieces/s while encoding)" if report.word_pieces else ""
     err.print(f"Indexed {plural(report.documents_indexed, 'document')} ({report.documents_unchanged:,} unchanged, "
               f"{report.documents_replaced:,} replaced): {plural(report.sentences, 'sentence')}, "
               f"{plural(report.occurrences, 'occurrence')}, {plural(report.word_pieces, 'word piece')} "
-              f"in {seconds:.1f} s ({rate:,.0f} pieces/s while encoding) into {index_path}")
+              f"in {seconds:.1f} s{encoding} into {index_path}")
     if report.skipped:
         err.print(f"Skipped {len(report.skipped):,}:")
         for skipped in report.skipped:

@@ -37,6 +37,15 @@ def test_version() -> None:
     assert result.exit_code == 0 and re.fullmatch(r"sensesearch \d+\.\d+\.\d+\n", result.output)
 
 
+def test_a_run_that_encodes_nothing_gives_no_rate(tmp_path: Path, bank_corpus: Path) -> None:
+    """A re-run over unchanged files said "0 pieces/s while encoding"."""
+    args = ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"]
+    assert "pieces/s while encoding) into" in runner.invoke(app, args).output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "(1 unchanged, 0 replaced)" in again.output, again.output
+    assert "pieces/s" not in again.output.splitlines()[-1] and " s into " in again.output, again.output
+
+
 def test_singular_counts(tmp_path: Path, bank_corpus: Path) -> None:
     result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"])
     assert "Indexed 1 document (" in result.output and "1 documents" not in result.output
