@@ -25,7 +25,7 @@ from rich.text import Text
 from typer.models import ArgumentInfo, ParameterInfo
 
 import sensesearch
-from sensesearch import InputError, SenseSearchError, UsageError
+from sensesearch import IndexLockedError, InputError, SenseSearchError, UsageError
 
 from .cli_options import utf8_problem
 from .cli_streams import CheckedOutput, ClosedOutput, reader_gone
@@ -125,7 +125,7 @@ def guarded(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except SenseSearchError as exc:
-            fail(str(exc), 2 if isinstance(exc, UsageError) else 1)
+            fail(str(exc) + _lock_hint(exc, kwargs.get("wait"), labels), 2 if isinstance(exc, UsageError) else 1)
         except KeyboardInterrupt:
             err.print("Interrupted.")
             raise typer.Exit(130) from None
@@ -140,6 +140,14 @@ def guarded(command: F) -> F:
             fail(f"unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''} "
                  f"(set {TRACEBACK_ENV}=1 to see where)")
     return wrapper  # type: ignore[return-value]
+
+
+def _lock_hint(exc: SenseSearchError, wait: object, labels: dict[str, str]) -> str:
+    """For a write lock another run holds, what a command with --wait can do about it (the library's message cannot
+    name the option, and a command without one must not), or how long it waited."""
+    if not isinstance(exc, IndexLockedError) or "wait" not in labels or not isinstance(wait, (int, float)):
+        return ""
+    return f" (waited {wait:g} s)" if wait else f", or wait for it with {labels['wait']} SECONDS"
 
 
 def _parameter_labels(command: Callable[..., Any]) -> dict[str, str]:

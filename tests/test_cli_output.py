@@ -555,3 +555,21 @@ def test_a_command_started_with_standard_output_closed_says_so(tmp_path: Path, a
                            stderr=subprocess.PIPE, text=True, cwd=REPO, preexec_fn=lambda: os.close(1), timeout=120,
                            check=False)
     assert added.returncode == 0, added.stderr
+
+
+def test_a_held_write_lock_names_wait_only_where_the_command_has_it(built: Path) -> None:
+    """"another process is writing ...; try again when it is done" never said that --wait waits for it, nor how long a
+    run that had waited waited."""
+    from sensesearch.folder import acquire_write_lock
+
+    lock = acquire_write_lock(built, 0)
+    try:
+        at_once = runner.invoke(app, ["remove", "bank.txt", "--index", str(built)])
+        waited = runner.invoke(app, ["remove", "bank.txt", "--index", str(built), "--wait", "0.2"])
+        repair = runner.invoke(app, ["verify", "--repair", "--index", str(built)])
+    finally:
+        lock.release()
+    assert at_once.exit_code == 1 and at_once.stderr.rstrip().endswith(
+        "try again when it is done, or wait for it with --wait SECONDS"), at_once.stderr
+    assert waited.exit_code == 1 and waited.stderr.rstrip().endswith("(waited 0.2 s)"), waited.stderr
+    assert repair.exit_code == 1 and repair.stderr.rstrip().endswith("try again when it is done"), repair.stderr
