@@ -80,7 +80,10 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS,
             if marker and pieces:
                 pieces[0] = (unit_start, pieces[0][1])
             spans.extend(pieces)
-    return [_trimmed(text, start, end) for start, end in spans if has_visible(text, start, end)]
+    # Trimmed first: str.isspace takes U+001C..U+001F for white space, Unicode's White_Space (has_visible) does not,
+    # so "\x1f" alone was visible before trimming and an empty sentence (0, 0) after it.
+    trimmed = (_trimmed(text, start, end) for start, end in spans)
+    return [(start, end) for start, end in trimmed if start < end and has_visible(text, start, end)]
 
 
 def sentence_holding(text: str, start: int, end: int) -> tuple[int, int] | None:

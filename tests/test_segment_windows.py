@@ -36,6 +36,15 @@ def test_blank_text_has_no_sentences() -> None:
     assert split_sentences(" \n\n \t") == []
 
 
+@pytest.mark.parametrize("separator", ["\x1c", "\x1d", "\x1e", "\x1f"])
+def test_an_information_separator_alone_is_no_empty_sentence(separator: str) -> None:
+    """Found by the fuzz test: "\x1f\x1b" gave the empty sentence (0, 0). str.isspace takes U+001C..U+001F for white
+    space (trimming) and Unicode's White_Space does not (has_visible), so the separator was a sentence until trimmed."""
+    assert split_sentences(separator + "\x1b") == [(1, 2)]
+    assert split_sentences(separator + "\x1b", max_chars=8, block_chars=10) == [(1, 2)]
+    assert split_sentences(separator) == []
+
+
 def test_windows_cover_every_piece_with_overlap() -> None:
     windows = plan_windows(1000, 510, 128)
     assert windows[0][0] == 0 and windows[-1][1] == 1000
