@@ -108,6 +108,14 @@ def name_list(values: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] 
     return [os.fspath(item) for item in listed]  # type: ignore[misc]
 
 
+def callback(value: Item | None, name: str) -> Item | None:
+    """None, or a function to call: UsageError for anything else, before any work is done (`progress=5` had failed
+    as a raw TypeError once the first chunk was written, and was taken silently when nothing was to be indexed)."""
+    if value is not None and not callable(value):
+        raise UsageError(f"{name} must be a function or None, not {type(value).__name__} {value!r:.60}")
+    return value
+
+
 def choice(value: object, name: str, allowed: Iterable[str]) -> str:
     """`value` if it is one of `allowed`, else UsageError naming them."""
     options = tuple(allowed)

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from filelock import FileLock
 
-from .arguments import name_list
+from .arguments import callback, name_list
 from .config import IndexConfig
 from .contract import checked
 from .corpus import check_paths, noting_keys, read_corpus
@@ -133,10 +133,11 @@ class SenseIndex(IndexOpening, IndexReading):
         sensesearch.ray_engine.RayChunkEncoder); `phase` and `written` as for add_documents; `read`, a pass-through
         of the documents read (with `written`, a front end's byte progress). The report's `absent` names what was
         indexed before from these paths and not read now (catalog.absent_documents). UsageError for an argument that
-        is no path or list of paths, InputError for a path that does not exist.
+        is no path or list of paths (or a callback that is no function), InputError for a path that does not exist.
         """
         from .catalog import absent_documents
 
+        read = callback(read, "read")
         scan = paths if isinstance(paths, InputScan) else check_paths(name_list(paths, "paths") or [])
         paths = scan.names
         if stdin is not None and (isinstance(stdin, io.TextIOBase) or not callable(getattr(stdin, "read", None))):
@@ -158,10 +159,13 @@ class SenseIndex(IndexOpening, IndexReading):
         """Index documents; `phase` hears the name of each step after encoding, and `written` how far the documents
         are written (pending.WrittenReports), for progress displays.
 
-        UsageError for `items` that are not an iterable of Document (or Skipped) records, before anything is read.
+        UsageError for `items` that are not an iterable of Document (or Skipped) records, or a `progress`, `phase` or
+        `written` that is neither a function nor None, before anything is read.
         """
         if isinstance(items, (str, bytes, Document, Skipped)) or not isinstance(items, Iterable):
             raise UsageError(f"items must be an iterable of Document records, not {type(items).__name__}")
+        progress, phase, written = (callback(progress, "progress"), callback(phase, "phase"),
+                                    callback(written, "written"))
         items = _records_only(items)
         check_stored_words(self.path, self.storage.meta)
         encoder = None if chunk_encoder is not None else self.prepare_to_add()

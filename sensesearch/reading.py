@@ -133,7 +133,8 @@ class IndexReading:
         """Hits for occurrence ids, in the given order (ids without rows are left out); with the `word` or
         phrase they are usages of, a phrase's hits span all its words. UsageError for ids that are not whole numbers
         (one id is a list of one, never the digits of a string), scores that are not one real number per id, or a
-        word that is not text."""
+        word that is not text; IndexClosedError once closed."""
+        self.storage.require_open()  # a closed index answered from its rows, as no other read does
         if ids is None:
             raise UsageError("ids must be a list of occurrence ids, not None")
         listed = [whole_number(i, "an occurrence id") for i in one_or_many(ids, "ids", int) or ()]

@@ -270,3 +270,30 @@ def test_an_index_folder_must_be_text_or_a_path(path: Any) -> None:
     for make in (SenseIndex.open, SenseIndex.create, SenseIndex.open_or_create):
         with pytest.raises(UsageError, match="index folder name must be text or a path"):
             make(path)  # None had opened a folder named "None"
+
+
+@pytest.mark.parametrize("name", ["progress", "written", "phase"])
+def test_a_callback_that_is_no_function_is_a_usage_error_before_anything_is_indexed(
+        built: tuple[SenseIndex, Path], tmp_path: Path, name: str) -> None:
+    from sensesearch import Document
+
+    index, corpus = built
+    before = index.info().documents
+    new = Document(key="new", label="new", path="new", text="The river bank flooded.", content_hash="h-new")
+    with pytest.raises(UsageError, match=f"{name} must be a function or None"):  # a raw TypeError once written
+        index.add_documents([new], **{name: 5})
+    with pytest.raises(UsageError, match=f"{name} must be a function or None"):  # taken silently: nothing new
+        index.add([corpus], **{name: "x"})
+    assert index.info().documents == before
+    with pytest.raises(UsageError, match="read must be a function or None"):
+        index.add([corpus], read=5)  # type: ignore[arg-type]
+
+
+def test_hits_of_a_closed_index_are_an_index_closed_error(built: tuple[SenseIndex, Path]) -> None:
+    from sensesearch import IndexClosedError
+
+    index, _ = built
+    assert index.hits([1])
+    index.close()
+    with pytest.raises(IndexClosedError):  # answered from the rows, as no other read of a closed index did
+        index.hits([1])
