@@ -228,11 +228,16 @@ class SenseIndex(IndexOpening, IndexReading):
         self.storage.require_writer()
 
     def save_vectors(self) -> None:
-        """Save the vectors atomically (OccurrenceStore.save_vectors)."""
+        """Save the vectors atomically (OccurrenceStore.save_vectors); IndexClosedError once closed, ReadOnlyError for
+        an index opened read-only (neither holds the write lock that every write of the file needs)."""
+        self._require_writer()
         self.storage.save_vectors()
 
     def recover(self) -> int:
-        """Drop vectors whose rows were never committed (a crash mid-ingest); returns how many."""
+        """Drop vectors whose rows were never committed (a crash mid-ingest); returns how many. IndexClosedError once
+        closed, ReadOnlyError for an index opened read-only: a reader took a running writer's saved, not yet committed
+        vectors for a crash's, dropped them and rewrote the file without the lock."""
+        self._require_writer()
         return self.storage.recover()
 
     # ---- reading -------------------------------------------------------------------------------

@@ -8,16 +8,19 @@ encoder handed in must match config.json, and a failed create leaves the disk as
 
 from __future__ import annotations
 
+import math
+import numbers
 from pathlib import Path
 from typing import Self
 
 from filelock import FileLock
 
 from . import access, checksums, dburl
+from .arguments import flag
 from .claim import claim, new_index_id, release_outside_store
 from .config import CONFIG_FILE, DEFAULT_COMPRESSION, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
-from .errors import ConfigMismatchError, SenseSearchError
+from .errors import ConfigMismatchError, SenseSearchError, UsageError
 from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, read_index_config, refuse_existing,
                      sqlite_url)
 from .inputs import check_names
@@ -47,6 +50,7 @@ class IndexOpening:
         that another index has claimed (sensesearch.claim).
         `lemma_language`: ISO 639 code(s) of the lemmatiser for words' lemmas ("en", "de,en").
         """
+        _check_options(settings=settings, model=model, lock_timeout=lock_timeout, lemma_language=lemma_language)
         parse_language(lemma_language)
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
@@ -107,6 +111,8 @@ class IndexOpening:
 
         An `encoder` given here must match config.json (model, fingerprint, dimension): ConfigMismatchError.
         """
+        _check_options(lock_timeout=lock_timeout)
+        read_only = flag(read_only, "read_only")
         folder = Path(check_names([path], "index folder")[0])
         config = read_index_config(folder)
         if encoder is not None:
@@ -134,6 +140,7 @@ class IndexOpening:
         The choice is made with the folder's write lock held, so two processes started together
         make one index between them, never two over each other.
         """
+        _check_options(settings=settings, lock_timeout=lock_timeout, lemma_language=lemma_language)
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
@@ -155,10 +162,28 @@ class IndexOpening:
         try:
             check_reopen(path, index.config, settings, compression=compression, db_url=db_url,
                          lemma_language=lemma_language)
-        except ConfigMismatchError:
+        except BaseException:  # any error, not only a mismatch: the write lock stayed held by an object never returned
             index.close()
             raise
         return index
+
+
+def _check_options(*, settings: object = None, model: object = None, lock_timeout: object = 0,
+                   lemma_language: object = None) -> None:
+    """UsageError for a constructor's argument of the wrong type, before any lock is taken or model loaded: a settings
+    or model given as other than EncoderSettings or text, a lemma language that is not text, or a lock timeout that
+    is not a number of seconds from 0 (each had failed as a raw AttributeError or TypeError)."""
+    if settings is not None and not isinstance(settings, EncoderSettings):
+        raise UsageError(f"settings must be an EncoderSettings (or None), not {type(settings).__name__} "
+                         f"{settings!r:.60}")
+    if model is not None and not isinstance(model, str):
+        raise UsageError(f"model must be a model name (text) or None, not {type(model).__name__} {model!r:.60}")
+    if lemma_language is not None and not isinstance(lemma_language, str):
+        raise UsageError(f"lemma_language must be text such as 'en' or 'de,en', not {type(lemma_language).__name__} "
+                         f"{lemma_language!r:.60}")
+    if (isinstance(lock_timeout, bool) or not isinstance(lock_timeout, numbers.Real)
+            or math.isnan(lock_timeout) or lock_timeout < 0):
+        raise UsageError(f"lock_timeout must be a number of seconds from 0, not {lock_timeout!r:.60}")
 
 
 def check_reopen(path: str | Path, config: IndexConfig, settings: EncoderSettings | None = None, *,

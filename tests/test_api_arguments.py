@@ -297,3 +297,47 @@ def test_hits_of_a_closed_index_are_an_index_closed_error(built: tuple[SenseInde
     index.close()
     with pytest.raises(IndexClosedError):  # answered from the rows, as no other read of a closed index did
         index.hits([1])
+
+
+def test_constructor_arguments_of_the_wrong_type_are_usage_errors_and_leave_no_lock(tmp_path: Path) -> None:
+    settings = EncoderSettings(model="fake:test")
+    for call, message in [
+            (lambda: SenseIndex.create(tmp_path / "a", model=5), "model must be a model name"),
+            (lambda: SenseIndex.create(tmp_path / "a", settings="fake:test"), "settings must be an EncoderSettings"),
+            (lambda: SenseIndex.create(tmp_path / "a", settings=settings, lock_timeout="5"), "lock_timeout must be"),
+            (lambda: SenseIndex.create(tmp_path / "a", settings=settings, lemma_language=5), "lemma_language must be"),
+    ]:  # each an AttributeError or TypeError
+        with pytest.raises(UsageError, match=message):
+            call()
+    SenseIndex.create(tmp_path / "idx", settings=settings).close()
+    with pytest.raises(UsageError, match="read_only must be True or False"):  # "no" had opened it read-only
+        SenseIndex.open(tmp_path / "idx", read_only="no")
+    with pytest.raises(UsageError, match="lock_timeout must be"):
+        SenseIndex.open(tmp_path / "idx", lock_timeout=-1)
+    with pytest.raises(UsageError, match="settings must be an EncoderSettings"):  # an AttributeError under the lock,
+        SenseIndex.open_or_create(tmp_path / "idx", "fake:test")  # which stayed held by the index never returned
+    SenseIndex.open(tmp_path / "idx").close()
+
+
+def test_a_reader_neither_recovers_nor_saves_vectors(built: tuple[SenseIndex, Path]) -> None:
+    from sensesearch import IndexClosedError, ReadOnlyError
+
+    index, _ = built
+    reader = SenseIndex.open(index.path, read_only=True)
+    # A writer's checkpoint: vectors saved before their rows are committed. The reader took them for a crash's
+    # strays, dropped them and rewrote the vectors file without the write lock.
+    index.storage.vectors.add(np.array([10_000], dtype=np.int64),
+                              np.ones((1, index.vectors.dim), dtype=np.float32))
+    index.storage.save_vectors()
+    reader.refresh()
+    stamp = (index.path / "vectors.faiss").stat().st_mtime_ns
+    for call in (reader.recover, reader.save_vectors):
+        with pytest.raises(ReadOnlyError):
+            call()
+    assert (index.path / "vectors.faiss").stat().st_mtime_ns == stamp
+    reader.close()
+    assert index.recover() == 1
+    index.close()
+    for call in (index.recover, index.save_vectors):
+        with pytest.raises(IndexClosedError):
+            call()
