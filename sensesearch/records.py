@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .errors import UsageError
 from .jsonsafe import check_metadata, plain
 
 
@@ -33,6 +35,16 @@ class Document:
     made before fields were hashed stored for it."""
 
     def __post_init__(self) -> None:
+        # A caller's record is checked as it is made: a text of int or bytes, or a key of None, had failed inside `add`
+        # as a raw TypeError or a database IntegrityError, and metadata that is no mapping was stored as it was.
+        if isinstance(self.path, os.PathLike):
+            object.__setattr__(self, "path", os.fspath(self.path))
+        for name in ("key", "label", "path", "text", "content_hash", "text_hash"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise UsageError(f"a Document's {name} must be text, not {type(value).__name__} {value!r:.60}")
+        if not isinstance(self.meta, dict):
+            raise UsageError(f"a Document's meta must be a dict, not {type(self.meta).__name__} {self.meta!r:.60}")
         # Unbounded metadata would be stored, then break every JSON answer that shows it.
         check_metadata(self.meta)
         # The databases take strict JSON only: a number past float range (1e400 in a JSONL record reads as inf)

@@ -341,3 +341,14 @@ def test_a_reader_neither_recovers_nor_saves_vectors(built: tuple[SenseIndex, Pa
     for call in (index.recover, index.save_vectors):
         with pytest.raises(IndexClosedError):
             call()
+
+
+def test_a_document_record_of_the_wrong_types_is_a_usage_error_as_it_is_made(built: tuple[SenseIndex, Path]) -> None:
+    from sensesearch import Document
+
+    index, _ = built
+    fields = {"key": "k", "label": "k", "path": "k", "text": "The bank.", "content_hash": "h"}
+    for name, value in [("text", 5), ("text", b"The bank."), ("key", None), ("path", 3), ("meta", "x")]:
+        with pytest.raises(UsageError, match=f"a Document's {name} must be"):  # TypeError, IntegrityError, stored
+            index.add_documents([Document(**{**fields, name: value})])
+    assert Document(**{**fields, "path": Path("a/b.txt")}).path == "a/b.txt"
