@@ -11,6 +11,7 @@ import numpy as np
 
 from .errors import UsageError
 from .jsonsafe import check_metadata, plain
+from .normalize import clean_text
 
 
 def reported_cosine(value: float, digits: int) -> float:
@@ -43,6 +44,10 @@ class Document:
             value = getattr(self, name)
             if not isinstance(value, str):
                 raise UsageError(f"a Document's {name} must be text, not {type(value).__name__} {value!r:.60}")
+            if not value.isascii() or "\0" in value:
+                # As corpus.py reads text, so a caller's lone surrogate or NUL is the U+FFFD a query types for it: the
+                # tokenizer (a raw TypeError) and the database (UnicodeEncodeError) had met it as it was.
+                object.__setattr__(self, name, clean_text(value))
         if not isinstance(self.meta, dict):
             raise UsageError(f"a Document's meta must be a dict, not {type(self.meta).__name__} {self.meta!r:.60}")
         # Unbounded metadata would be stored, then break every JSON answer that shows it.

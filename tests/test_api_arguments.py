@@ -352,3 +352,13 @@ def test_a_document_record_of_the_wrong_types_is_a_usage_error_as_it_is_made(bui
         with pytest.raises(UsageError, match=f"a Document's {name} must be"):  # TypeError, IntegrityError, stored
             index.add_documents([Document(**{**fields, name: value})])
     assert Document(**{**fields, "path": Path("a/b.txt")}).path == "a/b.txt"
+
+
+def test_a_callers_document_with_lone_surrogates_and_nul_is_stored_as_u_fffd(built: tuple[SenseIndex, Path]) -> None:
+    from sensesearch import Document
+
+    index, _ = built  # the strict encoder refuses a lone surrogate, as a real tokenizer does (a raw TypeError)
+    made = Document(key="api\ud800", label="api\ud800", path="api", text="The ba\ud800nk x\x00y.", content_hash="h")
+    assert made.text == "The ba\ufffdnk x\ufffdy." and made.label == "api\ufffd"
+    assert index.add_documents([made]).documents_indexed == 1
+    assert [hit.sentence for hit in index.usages("ba\ud800nk", documents="api\ud800")] == ["The ba\ufffdnk x\ufffdy."]
