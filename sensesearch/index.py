@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -128,7 +129,10 @@ class SenseIndex(IndexOpening, IndexReading):
             written: WrittenCallback | None = None) -> IngestReport:
         """Index files, folders (recursively) and "-" (stdin); unchanged documents are not indexed twice.
 
-        One path is a list of one; the scan check_paths made of the paths is taken for them (not made again).
+        One path is a list of one; the scan check_paths made of the paths is taken for them (not made again). An empty
+        list is nothing to do, as for a caller whose list of changed files came out empty: an empty report, with no
+        model loaded and nothing written (the CLI, which needs a PATH, never passes one). None is a UsageError: it is a
+        forgotten argument or an unset variable, not a list (it had indexed nothing as silently as an empty list).
         `chunk_encoder` replaces in-process encoding (e.g.
         sensesearch.ray_engine.RayChunkEncoder); `phase` and `written` as for add_documents; `read`, a pass-through
         of the documents read (with `written`, a front end's byte progress). The report's `absent` names what was
@@ -138,6 +142,11 @@ class SenseIndex(IndexOpening, IndexReading):
         from .catalog import absent_documents
 
         read = callback(read, "read")
+        if paths is None:
+            raise UsageError("paths must be a file or folder name, or a list of them, not None")
+        if not isinstance(paths, InputScan) and not name_list(paths, "paths"):
+            self._require_writer()  # a closed or read-only index is refused even when there is nothing to add
+            return IngestReport()
         scan = paths if isinstance(paths, InputScan) else check_paths(name_list(paths, "paths") or [])
         paths = scan.names
         if stdin is not None and (isinstance(stdin, io.TextIOBase) or not callable(getattr(stdin, "read", None))):
@@ -159,14 +168,21 @@ class SenseIndex(IndexOpening, IndexReading):
         """Index documents; `phase` hears the name of each step after encoding, and `written` how far the documents
         are written (pending.WrittenReports), for progress displays.
 
-        UsageError for `items` that are not an iterable of Document (or Skipped) records, or a `progress`, `phase` or
-        `written` that is neither a function nor None, before anything is read.
+        UsageError for `items` that are not an iterable of Document (or Skipped) records (None included), or a
+        `progress`, `phase` or `written` that is neither a function nor None, before anything is read. An empty
+        iterable is nothing to do, as an empty list is for `add`: an empty report, with no model loaded and nothing
+        written (IndexClosedError and ReadOnlyError still hold).
         """
         if isinstance(items, (str, bytes, Document, Skipped)) or not isinstance(items, Iterable):
             raise UsageError(f"items must be an iterable of Document records, not {type(items).__name__}")
         progress, phase, written = (callback(progress, "progress"), callback(phase, "phase"),
                                     callback(written, "written"))
-        items = _records_only(items)
+        items = iter(_records_only(items))
+        first = next(items, None)
+        if first is None:
+            self._require_writer()
+            return IngestReport()
+        items = itertools.chain([first], items)
         check_stored_words(self.path, self.storage.meta)
         encoder = None if chunk_encoder is not None else self.prepare_to_add()
         if encoder is not None:
@@ -186,7 +202,8 @@ class SenseIndex(IndexOpening, IndexReading):
     def remove(self, paths_or_labels: str | Sequence[str]) -> list[str]:
         """Remove documents given by path (a folder removes everything below it) or label (one name is a list of
         one); returns labels. InputError naming every name that matches no document, and then nothing is removed,
-        as `sensesearch remove` does."""
+        as `sensesearch remove` does. An empty list removes nothing and returns [] (as `add([])` adds nothing);
+        None is a UsageError, as for `add`."""
         self._require_writer()
         chosen = {doc.id: doc for docs in self.matching_documents(paths_or_labels).values() for doc in docs}
         self.remove_documents(list(chosen.values()))
@@ -195,9 +212,12 @@ class SenseIndex(IndexOpening, IndexReading):
     def matching_documents(self, paths_or_labels: str | Sequence[str]) -> dict[str, list[DocumentRow]]:
         """For each label, path (a folder: everything below it) or unique base name, the stored documents to remove,
         resolved as `-d` resolves them (catalog.named_documents): InputError for a name that matches none ("nothing
-        was removed") or a base name of several files, UsageError for an empty name."""
+        was removed") or a base name of several files, UsageError for an empty name or for None (an empty list
+        names no document: {})."""
         from .catalog import named_documents
 
+        if paths_or_labels is None:
+            raise UsageError("name the documents to remove: a label or path, or a list of them, not None")
         names = name_list(paths_or_labels, "documents") or []
         stored = {doc.id: doc for doc in self.store.all_documents()}
         consequence = "nothing was removed"

@@ -185,9 +185,14 @@ class IndexReading:
         return resolve_keys(self.catalog(), names) if names else None
 
     def documents(self) -> list[dict[str, Any]]:
-        self.refresh()
-        return [{"id": d.id, "document": d.label, "key": d.key, "sentences": d.n_sentences,
-                 "occurrences": d.n_occurrences} for d in sorted(self.store.all_documents(), key=lambda d: d.key)]
+        """Every indexed document as a dict, in the shape and order of `sensesearch documents --json` (one source:
+        `catalog`, whose DocumentEntry.to_dict it is): id, label (the name `-d`, `remove` and a hit's `document`
+        use), path (as given to `add`), key (absolute path, `#id` for a JSON Lines record; unique), sentences,
+        occurrences, word_pieces and meta (the document's metadata fields), plus `document`, the label again under
+        the name a Hit gives it (the key this method's dicts had before they took the CLI's shape). Ordered by key
+        in code point order. IndexClosedError once closed, IndexNotFoundError once the index is gone; an empty index
+        gives []."""
+        return [{**entry.to_dict(), "document": entry.label} for entry in self.catalog()]
 
 
 def _files_size(folder: Path, name: str) -> int:

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sensesearch import (SEED_MAX, InputError, SenseCountError, SenseIndex, UsageError, WordNotFoundError,
-                         sense_timeline)
+from sensesearch import (SEED_MAX, InputError, ReadOnlyError, SenseCountError, SenseIndex, UsageError,
+                         WordNotFoundError, sense_timeline)
 from sensesearch import encoder as encoder_module
 from sensesearch.config import EncoderSettings
 
@@ -362,3 +362,45 @@ def test_a_callers_document_with_lone_surrogates_and_nul_is_stored_as_u_fffd(bui
     assert made.text == "The ba\ufffdnk x\ufffdy." and made.label == "api\ufffd"
     assert index.add_documents([made]).documents_indexed == 1
     assert [hit.sentence for hit in index.usages("ba\ud800nk", documents="api\ud800")] == ["The ba\ufffdnk x\ufffdy."]
+
+
+def test_none_is_a_usage_error_and_an_empty_list_is_nothing_to_do(built: tuple[SenseIndex, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """add(None) and remove(None) had done nothing as silently as an empty list: None is a forgotten argument. An
+    empty list, as a caller's list of changed files may come out, is nothing to do: no model loaded, nothing
+    written; a read-only index still refuses it."""
+    index, corpus = built
+    before = index.catalog()
+    with pytest.raises(UsageError, match="not None"):
+        index.add(None)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="not None"):
+        index.remove(None)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="NoneType"):
+        index.add_documents(None)  # type: ignore[arg-type]
+
+    def no_model(settings: Any, device: Any) -> Any:
+        raise AssertionError("the model was loaded for nothing to add")
+
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", no_model)
+    index._encoder = None  # as a fresh process would be
+    stamp = index.vectors_stamp
+    for empty in ([], (), iter([])):
+        assert index.add(empty).documents_indexed == 0
+        assert index.add_documents(empty).documents_indexed == 0
+        assert index.remove(empty) == []
+    assert index.add_documents(x for x in ()).documents_indexed == 0
+    assert index.catalog() == before and index.vectors_stamp == stamp
+    with SenseIndex.open(index.path, read_only=True) as reader:
+        for call in (lambda: reader.add([]), lambda: reader.add_documents([]), lambda: reader.remove([])):
+            with pytest.raises(ReadOnlyError):
+                call()
+
+
+def test_documents_has_the_shape_and_order_of_the_cli_listing(built: tuple[SenseIndex, Path]) -> None:
+    """documents() gave id, document, key and counts, where `sensesearch documents --json` gives label, path,
+    word pieces and metadata too: one shape, from one source (catalog), with `document` kept for its callers."""
+    index, _ = built
+    listed = index.documents()
+    assert [{k: v for k, v in d.items() if k != "document"} for d in listed] == [e.to_dict() for e in index.catalog()]
+    assert [d["document"] for d in listed] == [d["label"] for d in listed]
+    assert {d["document"]: d["meta"].get("year") for d in listed}["r1"] == 1990
