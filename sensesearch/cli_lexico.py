@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 
 
 def _check_where(values: Optional[list[str]]) -> Optional[list[str]]:
-    for value in values or []:
-        try:
-            sensesearch.parse_condition(value)
-        except QueryError as exc:
-            raise typer.BadParameter(str(exc)) from None
+    """Read the conditions as every surface does (parse_conditions: `;` parts them), so a malformed one is exit 2."""
+    try:
+        sensesearch.parse_conditions(values)
+    except QueryError as exc:
+        raise typer.BadParameter(str(exc)) from None
     return values
 
 
@@ -38,8 +38,9 @@ LemmaOption = Annotated[bool, typer.Option(
 WhereOption = Annotated[Optional[list[str]], typer.Option(
     "--where", "-w", callback=_check_where,
     help="Only documents meeting FIELD OP VALUE (OP: = != < <= > >=; numbers, ISO dates, * globs, a|b), "
-         "on metadata fields, path or document; repeatable, all must hold. E.g. --where 'year>=1900' "
-         "--where 'path=corpora/state_union/19*'.")]
+         "on metadata fields, path or document; repeatable, all must hold, and ; parts conditions in one "
+         "(\\; is a semicolon in a value; a field in double quotes is that key exactly). E.g. "
+         "--where 'year>=1900; party=Democratic' --where 'path=corpora/state_union/19*'.")]
 ByOption = Annotated[Optional[str], typer.Option(
     "--by", callback=check_value("check_by_field"),
     help="Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned).")]

@@ -15,6 +15,12 @@ equivalent spellings are one text (UAX #15): a value typed "Émile" matches one 
 names and many exported files are, the way `-d` names a document. Documents lacking the field match no condition on it (not even !=);
 a JSON null is a value, which != matches. Several conditions all have to hold.
 
+One text may hold several conditions parted by `;` (`year>=1900; party=Democratic`), read so on every surface (the
+CLI's --where, the API's `where`, the HTTP API and the page's where box): split_conditions is the one reader, and
+`\\;` is a semicolon inside a condition (`title=War\\; and peace`). A field no bare name can write (empty, white space
+at an end, holding = ! < > ; or a line break, starting with a double quote) is written as a JSON string,
+`"first name "=Ann`: a quoted field is always that metadata key, exactly.
+
 Conditions become one boolean clause over the documents table, evaluated by the database: the
 search joins occurrences to their documents, so nothing is filtered in Python. Reading a field
 (metafield.MetaField: its JSON type and value) is the one dialect-specific part (SQLite's json_type and
@@ -24,6 +30,7 @@ REGEXP is the Python function SQLAlchemy installs) and SQLite its own GLOB synta
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +53,13 @@ _NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,4})?$
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)?$")
 _YEAR = re.compile(r"^\d{4}$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_QUOTED_FIELD = re.compile(r"\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$", re.DOTALL)
+SEPARATOR = ";"
+_SEPARATOR_AT = re.compile(r"(?<!\\);")
+"""A `;` that parts conditions: one not escaped as `\\;`."""
+MAX_CONDITIONS = 200
+"""Conditions one search takes at most: SQLite refused some 1,000 as an expression tree too deep, a database failure
+rather than a usage error (`a|b|c` alternatives are one IN list each and have no such limit)."""
 
 
 @dataclass(frozen=True)
@@ -70,17 +84,44 @@ class Condition:
         return "text"
 
     def __str__(self) -> str:
-        return f"{self.field}{self.op}{self.value}"
+        """As typed, so that it reads back as this one condition: a `;` in it escaped as `\\;`."""
+        return f"{self.field}{self.op}{self.value}".replace(SEPARATOR, "\\" + SEPARATOR)
+
+
+def split_conditions(text: str) -> list[str]:
+    """The conditions in one text, parted at every `;` not written `\\;` (which is a semicolon inside a condition),
+    each stripped, blank ones (`year>=1900;`) left out; a blank text is itself (parse_condition refuses it). The one
+    reader of `;` for every surface: the CLI's --where and the API had read `year>=1900;party=Dem` as one text
+    comparison of year, matching nothing or the wrong documents, while the web page split it."""
+    parts = [part.replace("\\" + SEPARATOR, SEPARATOR).strip() for part in _SEPARATOR_AT.split(text)]
+    return [part for part in parts if part] or [text]
 
 
 def parse_condition(text: str) -> Condition:
-    """Parse FIELD OP VALUE; QueryError with an example when it is not one. Read as indexed metadata is
+    """Parse one FIELD OP VALUE; QueryError with an example when it is not one, or when `;` parts it into several
+    (parse_conditions reads those; `\\;` is a semicolon in a value). Read as indexed metadata is
     (normalize.clean_text), so a value holding a NUL matches the stored one."""
-    found = _CONDITION.match(clean_text(text))
-    if not found or not found.group(1).strip():
+    parts = split_conditions(text) if isinstance(text, str) else [text]
+    if len(parts) > 1:
+        raise QueryError(f"{text!r} holds {len(parts)} conditions parted by ';': give them as a list (or to "
+                         "parse_conditions), or write \\; for a semicolon inside a value")
+    return _parse_one(parts[0])
+
+
+def _parse_one(text: str) -> Condition:
+    """One condition, its `\\;` already read as `;` (split_conditions)."""
+    if not isinstance(text, str):
+        raise UsageError(f"a where condition must be text such as 'year>=1900', not {text!r}")
+    cleaned = clean_text(text)
+    if cleaned.lstrip().startswith('"'):
+        parsed = _quoted_field(cleaned, text)
+    else:
+        found = _CONDITION.match(cleaned)
+        parsed = (found.group(1).strip(), found.group(2), found.group(3)) if found else None
+    if parsed is None or not parsed[0]:
         raise QueryError(f"cannot read the condition {text!r}: write FIELD OP VALUE with OP one of "
                          f"{' '.join(OPERATORS[1:])}, e.g. year>=1900 or path=corpora/state_union/19*")
-    field, op, value = found.group(1).strip(), found.group(2), found.group(3)
+    field, op, value = parsed
     op = "=" if op == "==" else op
     if value == "":
         raise QueryError(f"the condition {text!r} has no value after {op}")
@@ -99,14 +140,46 @@ def parse_condition(text: str) -> Condition:
     return condition
 
 
+def _quoted_field(text: str, given: str) -> tuple[str, str, str] | None:
+    """`"KEY" OP VALUE`, KEY a JSON string: how a condition names a metadata key no bare field can write (empty, white
+    space at an end, = ! < > in it), as field (the quoted text, which meta_name reads back), operator and value; None
+    when no operator follows. QueryError naming the quoting when the string does not end."""
+    start = len(text) - len(text.lstrip())
+    try:
+        key, end = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        raise QueryError(f"cannot read the quoted field in {given!r}: write it as a JSON string, e.g. "
+                         '"first name "=Ann (\\" for a double quote inside it)') from None
+    found = _QUOTED_FIELD.match(text, end)
+    if not isinstance(key, str) or not found:
+        return None
+    return text[start:end], found.group(1), found.group(2)
+
+
 def parse_conditions(texts: str | Condition | Sequence[str | Condition] | None) -> tuple[Condition, ...]:
-    """Every condition of a repeated `--where` option (already parsed ones pass through); one condition alone is a
-    list of one (arguments.one_or_many: never its characters). UsageError for an item that is neither."""
+    """Every condition of a repeated `--where` option (already parsed ones pass through), each text read by
+    split_conditions (`year>=1900; party=Dem` is two); one condition alone is a list of one (arguments.one_or_many:
+    never its characters). UsageError for an item that is neither; QueryError for a part that is no condition
+    (saying how `;` parts them when it did), or for more than MAX_CONDITIONS conditions in all."""
     conditions = []
     for item in one_or_many(texts, "where", Condition) or ():
         if not isinstance(item, (str, Condition)):
             raise UsageError(f"each where condition must be text such as 'year>=1900', not {item!r}")
-        conditions.append(item if isinstance(item, Condition) else parse_condition(item))
+        if isinstance(item, Condition):
+            conditions.append(item)
+            continue
+        parts = split_conditions(item)
+        for part in parts:
+            try:
+                conditions.append(_parse_one(part))
+            except QueryError as exc:
+                if len(parts) == 1:
+                    raise
+                raise QueryError(f"{exc} (in {item!r}, where ';' parts conditions: write \\; for a semicolon "
+                                 "inside a value)") from None
+    if len(conditions) > MAX_CONDITIONS:
+        raise QueryError(f"at most {MAX_CONDITIONS} where conditions, not {len(conditions):,}: "
+                         "a|b|c names alternatives in one")
     return tuple(conditions)
 
 
@@ -133,7 +206,14 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
 
 def meta_name(field: str) -> str:
     """The metadata key a field name reads: `meta.NAME` is NAME (so a field called path or document can be named),
-    in NFC as corpus.py stores keys."""
+    a JSON string ("a=b") exactly the key it spells, in NFC as corpus.py stores keys."""
+    if field.startswith('"'):
+        try:
+            key = json.loads(field)
+        except ValueError:
+            key = None
+        if isinstance(key, str):
+            return nfc(key)
     return nfc(field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field)
 
 
@@ -244,8 +324,14 @@ FIELDS_SHOWN = 20
 
 
 def field_as_written(key: str) -> str:
-    """How a condition or --by names the metadata key `key`: `meta.KEY` where the key alone would read the document's
-    path or label, or lose its own `meta.` (meta_name), else the key."""
+    """How a condition or --by names the metadata key `key`: a JSON string where a bare name cannot write it (empty,
+    white space at an end, = ! < > ; or a character that does not print in it, a leading double quote), its `;`
+    escaped as split_conditions reads it; `meta.KEY` where the key alone would read the document's path or label, or
+    lose its own `meta.` (meta_name); else the key. Such keys had been listed bare among the fields there are, in
+    a form no condition could name."""
+    if (not key or key != key.strip() or key.startswith('"') or not key.isprintable()
+            or any(mark in key for mark in "=!<>" + SEPARATOR)):
+        return json.dumps(key, ensure_ascii=False).replace(SEPARATOR, "\\" + SEPARATOR)
     return f"meta.{key}" if key in BUILTIN_FIELDS or key.startswith("meta.") else key
 
 

@@ -34,7 +34,8 @@ TOTAL_HEADER = "X-Total-Count"
 MAX_SENSES = 12
 MAX_BODY_BYTES = 16 * 1024
 MAX_WHERE = 20
-MAX_WHERE_CHARS = 300
+MAX_WHERE_CHARS = 1000
+"""Characters of one `where` item: the page's where box (maxlength 1000) is sent whole, `;` parting its conditions."""
 STATIC = resources.files("sensesearch") / "static"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
@@ -88,7 +89,8 @@ class QueryRequest(BaseModel):
     lemma: bool = Field(default=False, description="Every form of the marked word's lemma counts as the same word.")
     where: list[Annotated[Text, Field(max_length=MAX_WHERE_CHARS)]] = Field(
         default_factory=list, max_length=MAX_WHERE, examples=[["year>=1900", "path=corpora/state_union/19*"]],
-        description="Conditions on document metadata and path (FIELD OP VALUE), all of which must hold.")
+        description="Conditions on document metadata and path (FIELD OP VALUE), all of which must hold; ; parts "
+                    "conditions in one item (\\; is a semicolon in a value), as --where reads it.")
 
 
 OFFSET_UNIT = "in Unicode code points (Python str indices), not UTF-16 code units or bytes"
@@ -126,7 +128,8 @@ SenseParam = Annotated[str | None, SenseCheck, Query(max_length=MAX_WORD_CHARS,
 LemmaParam = Annotated[bool, Query(description="Every form of the word's lemma counts as the same word.")]
 WhereParam = Annotated[list[Annotated[str, Query(max_length=MAX_WHERE_CHARS)]], Query(
     max_length=MAX_WHERE, description="Condition on document metadata or path, FIELD OP VALUE (e.g. year>=1900); "
-                                      "repeatable, all must hold.")]
+                                      "repeatable, all must hold; ; parts conditions in one (\\; is a semicolon "
+                                      "in a value), as --where reads it.")]
 ByParam = Annotated[str | None, _as_field_check(check_by_field, "by"), Query(max_length=MAX_WORD_CHARS, description=(
     "Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned)."))]
 

@@ -59,6 +59,16 @@ def test_malformed_where_is_a_usage_error_before_opening_the_index(tmp_path: Pat
     assert result.exit_code == 2 and "FIELD OP VALUE" in result.output
 
 
+def test_where_parts_conditions_at_semicolons_as_the_page_and_the_api_do(built: Path, tmp_path: Path) -> None:
+    """`--where 'a;b'` had been one text comparison, matching nothing (or the wrong documents) without a word."""
+    one = runner.invoke(app, ["usages", "bank", "--index", str(built), "--json", "--where", "path=*banks.txt;path!=x"])
+    two = runner.invoke(app, ["usages", "bank", "--index", str(built), "--json", "--where", "path=*banks.txt",
+                              "--where", "path!=x"])
+    assert one.exit_code == 0 and json.loads(one.stdout) == json.loads(two.stdout) != []
+    stray = runner.invoke(app, ["usages", "bank", "--index", str(tmp_path / "nothing"), "--where", "title=a; b"])
+    assert stray.exit_code == 2 and "\\;" in stray.output
+
+
 def test_senses_by_decade_as_table_csv_json_and_chart(built: Path, tmp_path: Path) -> None:
     base = ["senses", "bank", "-k", "2", "--by", "decade", "--index", str(built), "--where", "path=*/19*"]
     table = runner.invoke(app, base)

@@ -9,7 +9,7 @@ import pytest
 
 from sensesearch import QueryError, SenseIndex, WordNotFoundError
 from sensesearch.config import EncoderSettings
-from sensesearch.filters import Condition, parse_condition
+from sensesearch.filters import Condition, parse_condition, parse_conditions
 from sensesearch.globs import glob_to_regex
 
 RECORDS = [
@@ -247,7 +247,8 @@ def test_metadata_fields_named_with_quotes_and_backslashes_can_be_filtered(tmp_p
         for where, expected in ((['say "hi"=yes'], ["The bank rose."]), (['say "hi"!=yes'], ["The bank fell."]),
                                 (['say "hi"=n*'], ["The bank fell."]), (["a\\b>1"], ["The bank fell."]),
                                 (["x.y=p"], ["The bank rose."]), (["it's=false"], ["The bank fell."]),
-                                (['"é"=é'], ["The bank rose."]), (["a[0]=z"], ["The bank fell."]),
+                                # A field in double quotes is a JSON string: a key that starts with one is quoted.
+                                (['"\\"é\\""=é'], ["The bank rose."]), (["a[0]=z"], ["The bank fell."]),
                                 (['say "hi"=yes|no', "a\\b<=2"], ["The bank rose.", "The bank fell."])):
             assert sorted(h.sentence for h in index.usages("bank", where=where)) == sorted(expected), where
         with pytest.raises(WordNotFoundError):
@@ -372,3 +373,58 @@ def test_a_field_of_lists_or_objects_is_said_to_be_why_nothing_matched(tmp_path:
         report = index.senses("bank", k=1)
         with pytest.raises(QueryError, match="value for 'tags'; 'tags' holds lists or objects, and only numbers"):
             sense_timeline(index, report, "tags")
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    (["party=Democratic;year>1950"], ["d"]),
+    (["party=Democratic ; year>1950"], ["d"]),
+    (["year>=1900;", "party=Republican"], ["b"]),       # a blank part (a trailing ;) is no condition
+    ("year<1900;party=Whig|Republican", ["a"]),         # one string: a list of one, then parted
+])
+def test_a_semicolon_parts_conditions_as_the_web_page_does(meta_index: Path, where: list[str] | str,
+                                                           expected: list[str]) -> None:
+    """`year>=1900;party=Dem` had been one text comparison of year with "1900;party=Dem" on the CLI and in the API
+    (matching the wrong documents, silently), while the page's where box parted it at `;`."""
+    with SenseIndex.open(meta_index, read_only=True) as index:
+        found = [h.document for h in index.usages("bank", where=where) if h.document in "abcde"]
+    assert found == expected
+
+
+def test_a_semicolon_in_a_value_is_escaped_and_a_stray_one_is_refused_naming_the_escape(tmp_path: Path,
+                                                                                       fake_settings: EncoderSettings
+                                                                                       ) -> None:
+    records = [{"id": "a", "title": "War; and peace", "text": "The bank burned."},
+               {"id": "b", "title": "War", "text": "The bank fell."}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([tmp_path / "r.jsonl"])
+        assert [h.document for h in index.usages("bank", where="title=War\\; and peace")] == ["a"]
+        assert [h.document for h in index.usages("bank", where="title=War*\\;*")] == ["a"]
+        with pytest.raises(QueryError, match=r"write \\; for a semicolon"):
+            index.usages("bank", where="title=War; and peace")
+        with pytest.raises(QueryError, match="2 conditions"):
+            parse_condition("title=War; year>1")
+    assert str(parse_condition("title=War\\; and peace")) == "title=War\\; and peace"  # reads back as typed
+    assert parse_conditions("a=1; b>2") == (Condition("a", "=", "1"), Condition("b", ">", "2"))
+    with pytest.raises(QueryError, match="at most 200"):
+        parse_conditions(["year>1"] * 201)  # a database failure ("Expression tree is too large") at 1,000
+
+
+def test_a_quoted_field_names_any_key_and_the_hint_lists_keys_as_a_condition_names_them(
+        tmp_path: Path, fake_settings: EncoderSettings, db_url: str | None) -> None:
+    """Keys no bare field can write (white space at an end, = ! < > ; in them, empty) were listed bare among the
+    fields there are, in a form no condition could name: a JSON string names each, and the list quotes them so."""
+    odd = {" pad ": "x", "a=b": "y", "c<d": "z", "": "e", "k;v": "w", "n!": "m"}
+    records = [{"id": "a", "text": "The bank burned.", "year": 1900, **odd}, {"id": "b", "text": "The bank fell."}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([tmp_path / "r.jsonl"])
+        with pytest.raises(WordNotFoundError) as missing:
+            index.usages("bank", where="yaer>1")
+        listed = str(missing.value).split("documents have the fields ", 1)[1].split(")", 1)[0].split(", ")
+        assert set(listed) == {'" pad "', '"a=b"', '"c<d"', '""', '"k\\;v"', '"n!"', "year"}
+        for condition in ('" pad "=x', '"a=b"=y', '"c<d"=z', '""=e', '"k\\;v"=w', '"n!"=m', "year=1900"):
+            assert [h.document for h in index.usages("bank", where=condition)] == ["a"], condition
+        assert [h.document for h in index.usages("bank", where='"year">=1900; " pad "!=q')] == ["a"]
+        with pytest.raises(QueryError, match="JSON string"):
+            index.usages("bank", where='"a=b=y')

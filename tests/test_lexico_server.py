@@ -41,6 +41,14 @@ def test_usages_and_query_take_lemma_and_where(client: TestClient) -> None:
     assert sorted(h["document"] for h in hits) == ["1910-0", "1910-1", "1920-0", "1920-1"]
 
 
+def test_a_where_item_is_parted_at_semicolons_as_the_page_sends_its_box(client: TestClient) -> None:
+    """The page sends its where box whole; the server parts it as --where and the Python API do (one reader)."""
+    hits = client.get("/api/usages", params={"word": "bank", "where": ["year<1930; document=1910-*"]}).json()
+    assert sorted(h["document"] for h in hits) == ["1910-0", "1910-1"]
+    stray = client.get("/api/usages", params={"word": "bank", "where": ["year<1930; 1910"]})
+    assert stray.status_code == 400 and "\\;" in stray.json()["error"]
+
+
 def test_bad_condition_is_a_400_with_the_reason(client: TestClient) -> None:
     response = client.get("/api/usages", params={"word": "bank", "where": ["year"]})
     assert response.status_code == 400 and "FIELD OP VALUE" in response.json()["error"]

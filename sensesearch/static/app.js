@@ -400,10 +400,11 @@ async function loadTags() {
 
 // ---- senses -------------------------------------------------------------------------------------
 
-// The lemma toggle and the "where" conditions (separated by ;) apply to every request.
+// The lemma toggle and the "where" conditions apply to every request. The box goes to the server as typed: the
+// server parts it at ; (\; is a semicolon inside a value), as --where and the Python API read it.
 function filters() {
-  const where = $("where").value.split(";").map((c) => c.trim()).filter(Boolean);
-  return { lemma: $("lemma").checked, where };
+  const text = $("where").value.trim();
+  return { lemma: $("lemma").checked, where: text ? [text] : [] };
 }
 
 function filterQuery() {
