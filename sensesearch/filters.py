@@ -70,6 +70,26 @@ class Condition:
     op: str
     value: str
 
+    def __post_init__(self) -> None:
+        # A caller may make one directly (the API takes Condition objects): Condition("year", "~", "1900") had failed
+        # as a raw KeyError inside the SQL, one of int fields as AttributeError, and path<x or year> "" matched
+        # nothing, silently, where the parser refuses them.
+        for name in ("field", "op", "value"):
+            if not isinstance(getattr(self, name), str):
+                raise UsageError(f"a Condition's {name} must be text, not {getattr(self, name)!r}")
+        if self.op == "==":
+            object.__setattr__(self, "op", "=")
+        if self.op not in OPERATORS:
+            raise QueryError(f"{self.op!r} is no operator: one of {' '.join(OPERATORS[1:])}")
+        if not self.field.strip():
+            raise QueryError(f"the condition {str(self)!r} names no field")
+        if self.value == "":
+            raise QueryError(f"the condition {str(self)!r} has no value after {self.op}")
+        if self.op not in ("=", "!=") and self.kind not in ("number", "date", "text"):
+            raise QueryError(f"{str(self)!r}: {self.op} compares numbers, dates or text, not {self.kind} values")
+        if self.field in BUILTIN_FIELDS and self.op not in ("=", "!="):
+            raise QueryError(f"{str(self)!r}: {self.field} takes = or != (with * ? globs), not {self.op}")
+
     @property
     def kind(self) -> str:
         """How VALUE compares: number, date, boolean, glob or text."""
@@ -132,12 +152,7 @@ def _parse_one(text: str) -> Condition:
         # nothing after a comparison's, is a typo.
         raise QueryError(f"cannot read the condition {text!r}: one operator, one of {' '.join(OPERATORS[1:])}, "
                          "between FIELD and a number or date")
-    condition = Condition(field, op, value)
-    if op not in ("=", "!=") and condition.kind not in ("number", "date", "text"):
-        raise QueryError(f"{text!r}: {op} compares numbers, dates or text, not {condition.kind} values")
-    if field in BUILTIN_FIELDS and op not in ("=", "!="):
-        raise QueryError(f"{text!r}: {field} takes = or != (with * ? globs), not {op}")
-    return condition
+    return Condition(field, op, value)  # which checks what an operator takes
 
 
 def _quoted_field(text: str, given: str) -> tuple[str, str, str] | None:
@@ -213,7 +228,7 @@ def meta_name(field: str) -> str:
         except ValueError:
             key = None
         if isinstance(key, str):
-            return nfc(key)
+            return nfc(clean_text(key))  # a \u0000 typed is the U+FFFD the key was stored with
     return nfc(field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field)
 
 

@@ -172,9 +172,9 @@ class OccurrenceStore:
 
     def remove_documents(self, docs: Sequence[DocumentRow]) -> None:
         """Rows first (committed), vectors second in one pass over the index: a crash in between leaves only strays."""
+        self.require_writer()  # first: nothing to remove from a closed or read-only index is still refused
         if not docs:
             return
-        self.require_writer()
         with self.meta.begin() as conn:
             for doc in docs:
                 self.meta.delete_document(conn, doc)

@@ -391,7 +391,8 @@ def test_none_is_a_usage_error_and_an_empty_list_is_nothing_to_do(built: tuple[S
     assert index.add_documents(x for x in ()).documents_indexed == 0
     assert index.catalog() == before and index.vectors_stamp == stamp
     with SenseIndex.open(index.path, read_only=True) as reader:
-        for call in (lambda: reader.add([]), lambda: reader.add_documents([]), lambda: reader.remove([])):
+        for call in (lambda: reader.add([]), lambda: reader.add_documents([]), lambda: reader.remove([]),
+                     lambda: reader.remove_documents([])):  # remove_documents([]) had returned, unchecked
             with pytest.raises(ReadOnlyError):
                 call()
 

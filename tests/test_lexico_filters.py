@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sensesearch import QueryError, SenseIndex, WordNotFoundError
+from sensesearch import QueryError, SenseIndex, UsageError, WordNotFoundError
 from sensesearch.config import EncoderSettings
 from sensesearch.filters import Condition, parse_condition, parse_conditions
 from sensesearch.globs import glob_to_regex
@@ -428,3 +428,19 @@ def test_a_quoted_field_names_any_key_and_the_hint_lists_keys_as_a_condition_nam
         assert [h.document for h in index.usages("bank", where='"year">=1900; " pad "!=q')] == ["a"]
         with pytest.raises(QueryError, match="JSON string"):
             index.usages("bank", where='"a=b=y')
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("year", "~", "1900"), QueryError),       # a raw KeyError inside the SQL
+    (("", "=", "x"), QueryError),
+    (("path", "<", "x"), QueryError),          # matched nothing, silently: the parser refuses it
+    (("year", ">", ""), QueryError),
+    (("urgent", "<", "true"), QueryError),
+    ((5, "=", "x"), UsageError),               # a raw AttributeError
+    (("year", ">", 1900), UsageError),         # a raw TypeError
+])
+def test_a_condition_made_directly_is_checked_as_a_parsed_one(args: tuple[object, ...],
+                                                             error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Condition(*args)  # type: ignore[arg-type]
+    assert Condition("year", "==", "1900") == parse_condition("year==1900") == Condition("year", "=", "1900")
