@@ -144,10 +144,11 @@ class SenseIndex(IndexOpening, IndexReading):
         read = callback(read, "read")
         if paths is None:
             raise UsageError("paths must be a file or folder name, or a list of them, not None")
-        if not isinstance(paths, InputScan) and not name_list(paths, "paths"):
+        names = None if isinstance(paths, InputScan) else name_list(paths, "paths") or []  # read once: an iterator
+        if names == []:
             self._require_writer()  # a closed or read-only index is refused even when there is nothing to add
             return IngestReport()
-        scan = paths if isinstance(paths, InputScan) else check_paths(name_list(paths, "paths") or [])
+        scan = paths if isinstance(paths, InputScan) else check_paths(names or [])
         paths = scan.names
         if stdin is not None and (isinstance(stdin, io.TextIOBase) or not callable(getattr(stdin, "read", None))):
             # Bytes are decoded as files are (decoding.py); a text stream's str failed inside with a TypeError.

@@ -390,6 +390,10 @@ def test_none_is_a_usage_error_and_an_empty_list_is_nothing_to_do(built: tuple[S
         assert index.remove(empty) == []
     assert index.add_documents(x for x in ()).documents_indexed == 0
     assert index.catalog() == before and index.vectors_stamp == stamp
+    monkeypatch.setitem(encoder_module.ENCODER_FACTORIES, "fake", lambda settings, device: StrictEncoder(settings))
+    extra = corpus.parent / "extra.txt"
+    extra.write_text("The bank by the mill.\n")
+    assert index.add(iter([extra])).documents_indexed == 1  # an iterator of paths is read once, not emptied first
     with SenseIndex.open(index.path, read_only=True) as reader:
         for call in (lambda: reader.add([]), lambda: reader.add_documents([]), lambda: reader.remove([]),
                      lambda: reader.remove_documents([])):  # remove_documents([]) had returned, unchecked
