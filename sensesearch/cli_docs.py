@@ -133,42 +133,48 @@ def compare(
     if json_:
         emit_json({**result.to_dict(), "similarity": matrix})
     elif csv_:
-        fields = ["#", "sentence", *map(str, range(1, len(matrix) + 1))]
-        rows = [dict(zip(fields, [i, sentence, *row])) for i, (sentence, row) in enumerate(zip(result.sentences, matrix), 1)]
+        # Rows and columns are named by the file's line numbers, as an error about a line names it (blank lines
+        # counted): numbered over the non-blank lines, they named other lines than the messages did.
+        fields = ["#", "sentence", *map(str, result.lines)]
+        rows = [dict(zip(fields, [n, sentence, *row])) for n, sentence, row in zip(result.lines, result.sentences,
+                                                                                     matrix)]
         sys.stdout.write(sensesearch.records_to_csv(rows, fields))
     else:
-        print_matrix(result.sentences, matrix, out.width)
+        print_matrix(result.sentences, matrix, out.width, result.lines)
 
 
-def print_matrix(sentences: list[str], matrix: list[list[float]], width: int) -> None:
+def print_matrix(sentences: list[str], matrix: list[list[float]], width: int, lines: list[int] | None = None) -> None:
     """Sentences and matrix in one table when the sentence column keeps >= 30 characters; else the
-    numbered sentences, then the matrix below, in blocks of columns that fit `width`."""
-    cell = DIGITS + 3
-    number = len(str(len(sentences))) + 1
+    numbered sentences, then the matrix below, in blocks of columns that fit `width`. Rows and columns are numbered
+    by `lines` (the file's line numbers), else 1, 2, ..."""
+    names = [str(n) for n in (lines or range(1, len(sentences) + 1))]
+    cell = max(DIGITS + 3, max(map(len, names), default=1))
+    number = max(map(len, names), default=1) + 1
     room = width - number - (cell + 1) * len(sentences) - 3
     if room >= 30:
-        out.print(_matrix_table(sentences, matrix, range(len(matrix)), number, cell, room))
+        out.print(_matrix_table(sentences, matrix, range(len(matrix)), names, number, cell, room))
         return
-    for i, sentence in enumerate(sentences, start=1):
-        out.print(f"{i:>{number}}  {sentence}", soft_wrap=False, overflow="fold")
+    for name, sentence in zip(names, sentences):
+        out.print(f"{name:>{number}}  {sentence}", soft_wrap=False, overflow="fold")
     per_block = max(1, (width - number - 2) // (cell + 1))
     for first in range(0, len(matrix), per_block):
         out.print()
-        out.print(_matrix_table(None, matrix, range(first, min(first + per_block, len(matrix))), number, cell, 0))
+        out.print(_matrix_table(None, matrix, range(first, min(first + per_block, len(matrix))), names, number, cell,
+                                0))
     if per_block < len(matrix):
         err.print(f"The matrix is {len(matrix)} columns wide: shown in blocks; --csv or --json give it whole.")
 
 
-def _matrix_table(sentences: list[str] | None, matrix: list[list[float]], columns: range, number: int, cell: int,
-                  room: int) -> TerminalTable:
+def _matrix_table(sentences: list[str] | None, matrix: list[list[float]], columns: range, names: list[str],
+                  number: int, cell: int, room: int) -> TerminalTable:
     table = TerminalTable(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("#", justify="right", no_wrap=True, min_width=number)
     if sentences is not None:
         table.add_column("sentence", overflow="fold", max_width=room)
     for j in columns:
-        table.add_column(str(j + 1), justify="right", no_wrap=True, min_width=cell)
+        table.add_column(names[j], justify="right", no_wrap=True, min_width=cell)
     for i, row in enumerate(matrix):
-        cells: list[Any] = [str(i + 1)]
+        cells: list[Any] = [names[i]]
         if sentences is not None:
             cells.append(sentences[i])
         table.add_row(*cells, *[f"{row[j]:.{DIGITS}f}" for j in columns])

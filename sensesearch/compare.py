@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import regex
@@ -21,14 +21,16 @@ _LETTER = regex.compile(r"[\p{L}\p{N}]")
 
 @dataclass(frozen=True)
 class Comparison:
-    """Sentences (as given, markers removed) and their word vectors' cosine similarity matrix."""
+    """Sentences (as given, markers removed) and their word vectors' cosine similarity matrix; `lines`: the line
+    number of each sentence as an editor shows it (blank lines counted), as error messages name lines."""
 
     word: str
     sentences: list[str]
     similarity: list[list[float]]
+    lines: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
-        return {"word": self.word, "sentences": self.sentences, "similarity": self.similarity}
+        return {"word": self.word, "sentences": self.sentences, "lines": self.lines, "similarity": self.similarity}
 
 
 def locate(word: str, line: str, encoder: Encoder) -> tuple[str, int, int]:
@@ -98,7 +100,8 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
     """Embed `word` in each line and return all pairwise cosines (lines as `check_lines` keeps them)."""
     check_lines(word, lines)
     located = []
-    for number, line in _numbered(lines):
+    numbered = _numbered(lines)
+    for number, line in numbered:
         try:
             located.append(locate(word, line, encoder))
         except QueryError as exc:
@@ -114,4 +117,5 @@ def compare(encoder: Encoder, word: str, lines: Sequence[str]) -> Comparison:
             raise QueryError(f"{exc}, in {text[:60]!r}") from None
     matrix = np.stack(vectors) @ np.stack(vectors).T
     similarity = [[reported_cosine(v, 4) for v in row] for row in matrix]
-    return Comparison(word=word, sentences=[text for text, _, _ in located], similarity=similarity)
+    return Comparison(word=word, sentences=[text for text, _, _ in located], similarity=similarity,
+                      lines=[number for number, _ in numbered])

@@ -573,3 +573,22 @@ def test_a_held_write_lock_names_wait_only_where_the_command_has_it(built: Path)
         "try again when it is done, or wait for it with --wait SECONDS"), at_once.stderr
     assert waited.exit_code == 1 and waited.stderr.rstrip().endswith("(waited 0.2 s)"), waited.stderr
     assert repair.exit_code == 1 and repair.stderr.rstrip().endswith("try again when it is done"), repair.stderr
+
+
+def test_compare_names_rows_by_the_file_lines_its_errors_name(tmp_path: Path) -> None:
+    """Rows and columns were numbered over the non-blank lines while an error named the file's line ("line 5"), so
+    with blank lines in the file the row "3" was line 5 in an editor."""
+    lines = tmp_path / "lines.txt"
+    lines.write_text("The bank raised rates.\n\nWe sat on the river bank.\n\nThe bank of the canal.\n")
+    table = runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test"])
+    assert table.exit_code == 0, table.output
+    rows = table.stdout.splitlines()
+    assert rows[0].split()[-3:] == ["1", "3", "5"] and [r.split()[0] for r in rows[1:]] == ["1", "3", "5"], rows
+    as_csv = list(csv.reader(io.StringIO(runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test",
+                                                              "--csv"]).stdout)))
+    assert as_csv[0][2:] == ["1", "3", "5"] and [r[0] for r in as_csv[1:]] == ["1", "3", "5"], as_csv
+    as_json = json.loads(runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--json"]).stdout)
+    assert as_json["lines"] == [1, 3, 5] and len(as_json["sentences"]) == 3
+    lines.write_text("The bank raised rates.\n\nWe sat on the river bank.\n\nThe [[river]] by the bank.\n")
+    wrong = runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test"])
+    assert wrong.exit_code == 1 and "line 5:" in wrong.stderr, wrong.output
