@@ -134,6 +134,35 @@ def sqlite_read_uri(database: Path) -> str:
                         "in), or copy the folder somewhere writable")
 
 
+def lock_holder(lock_file: Path) -> str:
+    """Who holds the write lock in `lock_file`, as "process 1234: sensesearch index corpora ...", or "" where that
+    cannot be told (not Linux, a lock held on another machine's mount, a process of another user)."""
+    try:
+        found = os.stat(lock_file)
+        with open("/proc/locks", encoding="ascii", errors="replace") as table:
+            rows = table.read().splitlines()
+    except OSError:
+        return ""
+    # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:3113413 0 EOF": the holder's pid and the file's device (hex) and inode.
+    place = f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
+    for row in rows:
+        fields = row.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == place and fields[4].isdigit():
+            return f"process {fields[4]}" + _command_of(fields[4])
+    return ""
+
+
+def _command_of(pid: str) -> str:
+    """": COMMAND LINE" of process `pid` (its first 100 characters), "" when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as source:
+            words = source.read(4096).split(b"\0")
+    except OSError:
+        return ""
+    shown = " ".join(os.fsdecode(w) for w in words if w)
+    return f": {shown[:100]}{'...' if len(shown) > 100 else ''}" if shown else ""
+
+
 def lock_held(lock_file: Path) -> bool:
     """Whether another process holds the write lock in `lock_file`; only looks, never creates the file.
 

@@ -93,10 +93,10 @@ def index(
     sized = None if STDIN in paths else scan.files  # sized once, by WrittenBytes: its total and positions agree
     made = _Undo(index) if existing is None else None
     with progress, _skips_listed_once(not quiet):
-        progress.phase("loading the model")
+        # "loading the model" once the write lock is this run's: a run waiting for it (--wait) says so instead.
         with sensesearch.SenseIndex.open_or_create(index, asked, compression=value(compression), db_url=db,
-                                                   device=device, lock_timeout=wait,
-                                                   lemma_language=lemma_language) as target:
+                                                   device=device, lock_timeout=wait, lemma_language=lemma_language,
+                                                   lock_wait=progress.lock_wait(index, "loading the model")) as target:
             # Undone only if this run made the index: another run may make it between the look above and the lock
             # open_or_create takes, and this one then opens that index (and may fail on it) instead.
             undo = made if target.created else None

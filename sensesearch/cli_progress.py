@@ -9,11 +9,15 @@ encoding) at most every LOG_EVERY seconds.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn,
                            TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn)
+
+import sensesearch
 
 LOG_EVERY = 10.0
 """Seconds between progress lines when the output is not a terminal."""
@@ -84,7 +88,8 @@ class CommandProgress:
             self._last_log = time.perf_counter()
             return
         self._stop()
-        columns: list[ProgressColumn | str] = [SpinnerColumn(), TextColumn("{task.description}")]
+        # Not rich markup: a phase may name a folder or a command line ("x[/]" had raised MarkupError).
+        columns: list[ProgressColumn | str] = [SpinnerColumn(), TextColumn("{task.description}", markup=False)]
         if total:
             # The ETA is worked out here from the phase's average rate: updates may come minutes apart,
             # too rarely for rich's own estimate, which looks at the last 30 s only.
@@ -92,10 +97,24 @@ class CommandProgress:
                         DownloadColumn() if unit == "bytes" else MofNCompleteColumn(), TimeElapsedColumn()]
         else:
             columns += [TimeElapsedColumn()]
-        columns.append(TextColumn("{task.fields[detail]}", style="dim"))
+        columns.append(TextColumn("{task.fields[detail]}", style="dim", markup=False))
         self._progress = Progress(*columns, console=self.console, transient=True)
         self._progress.start()
         self._task = self._progress.add_task(name, total=total, detail="")
+
+    def lock_wait(self, folder: Path, then: str | None = None) -> Callable[[str | None], None]:
+        """What SenseIndex's `lock_wait` calls: a phase that says who holds the write lock of `folder` while this
+        waits for it, then the phase `then` once the lock is this run's (None: the wait's phase just ends)."""
+        def told(holder: str | None) -> None:
+            if holder is None and then is not None:
+                self.phase(then)
+            elif holder is None:
+                self._stop()
+                self._name = ""
+            else:
+                self.phase(f"waiting for the write lock of {sensesearch.terminal_name(str(folder))}, held by "
+                           + (sensesearch.terminal_name(holder) if holder else "another process"))
+        return told
 
     def update(self, done: float | None = None, detail: str = "") -> None:
         """Move the current phase to `done` (in its unit) and show `detail` (e.g. a rate)."""

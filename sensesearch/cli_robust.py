@@ -78,7 +78,8 @@ def remove(
     \b
     Example: sensesearch remove corpora/demo/senses.txt --index indexes/demo --dry-run
     """
-    with sensesearch.SenseIndex.open(index, read_only=dry_run, lock_timeout=wait) as target:
+    with CommandProgress(err) as progress, sensesearch.SenseIndex.open(
+            index, read_only=dry_run, lock_timeout=wait, lock_wait=progress.lock_wait(index)) as target:
         matches = target.matching_documents(paths)  # InputError, nothing removed, when a name matches nothing
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
         # Counted before the rows go: afterwards nothing tells which usages the examples were taken from.
@@ -131,8 +132,8 @@ def reindex(
     \b
     Example: sensesearch reindex --index indexes/demo
     """
-    with CommandProgress(err) as progress, sensesearch.SenseIndex.open(index, lock_timeout=wait,
-                                                                         device=device) as target:
+    with CommandProgress(err) as progress, sensesearch.SenseIndex.open(index, lock_timeout=wait, device=device,
+                                                                         lock_wait=progress.lock_wait(index)) as target:
         sentences = target.info().sentences
         progress.phase("loading the model, then encoding the stored sentences again", total=sentences,
                        unit="sentences")

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sensesearch import WordInventory
 
 from .cli import TerminalTable, app, emit_json, err, guarded, out
+from .cli_progress import CommandProgress
 from .cli_options import DEFAULT_INDEX, SEED_MAX, CsvOption, IndexOption, JsonOption, WaitOption, check_value
 from .cli_usage import OneLineUsageGroup
 
@@ -65,7 +66,8 @@ def add(
         raise UsageError("name the sense, e.g. sensesearch sense add bank finance ...")
     if from_file is not None and name is not None:
         raise UsageError("--from-file takes the sense names from the file; leave out NAME")
-    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
+    with CommandProgress(err) as progress, sensesearch.SenseIndex.open(
+            index, lock_timeout=wait, lock_wait=progress.lock_wait(index)) as target:
         senses = target.sense(word)
         known = senses.inventory()
         before = {s.name: len(s.examples) for s in known.senses} if known else {}
@@ -155,7 +157,8 @@ def remove(
     \b
     Example: sensesearch sense remove bank river --index indexes/demo
     """
-    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
+    with CommandProgress(err) as progress, sensesearch.SenseIndex.open(
+            index, lock_timeout=wait, lock_wait=progress.lock_wait(index)) as target:
         removed = target.sense(word).remove(name)
     err.print(f"Removed from {word}: {', '.join(removed)}", markup=False)
 
@@ -179,7 +182,8 @@ def config(
     \b
     Example: sensesearch sense config bank --threshold 0.02 --index indexes/demo
     """
-    with sensesearch.SenseIndex.open(index, lock_timeout=wait) as target:
+    with CommandProgress(err) as progress, sensesearch.SenseIndex.open(
+            index, lock_timeout=wait, lock_wait=progress.lock_wait(index)) as target:
         found = target.sense(word).configure(method=method, k=k, threshold=threshold)
         counts = target.sense(found.word).counts()
     if json_:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -167,8 +168,15 @@ def check_stored_words(folder: Path, store: MetaStore) -> None:
         raise ConfigMismatchError(f"{folder} holds words cut by older word rules ({named}): {OLDER_RULES}")
 
 
-def acquire_write_lock(folder: Path, timeout: float, remake: bool = False) -> FileLock:
-    """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds.
+LockWait = Callable[[str | None], None]
+"""Told, before a writer waits for the lock another process holds, who holds it (access.lock_holder, "" if unknown),
+and None once the lock is its own, waited for or not: a front end shows the wait, then what follows it (a model
+loading had been shown through the wait)."""
+
+
+def acquire_write_lock(folder: Path, timeout: float, remake: bool = False, waiting: LockWait | None = None
+                       ) -> FileLock:
+    """The index folder's single-writer lock, or IndexLockedError after `timeout` seconds (`waiting` hears a wait).
 
     ReadOnlyError, before anything is created or changed, when the folder or one of the files a
     writer changes cannot be written (read-only media, immutable or protected files). A folder removed
@@ -178,12 +186,21 @@ def acquire_write_lock(folder: Path, timeout: float, remake: bool = False) -> Fi
     """
     access.check_writable(folder, WRITTEN_FILES)
     deadline = time.monotonic() + timeout
+    told = False
     while True:
-        lock = FileLock(str(folder / LOCK_FILE), timeout=max(0.0, deadline - time.monotonic()))
+        # Tried at once first, so that a wait is told before it starts, not after it ends.
+        left = 0.0 if waiting is not None and not told else max(0.0, deadline - time.monotonic())
+        lock = FileLock(str(folder / LOCK_FILE), timeout=left)
         try:
             lock.acquire()
+            if waiting is not None:
+                waiting(None)
             return lock
         except Timeout:
+            if waiting is not None and not told and timeout > 0:
+                told = True
+                waiting(access.lock_holder(folder / LOCK_FILE))
+                continue
             raise IndexLockedError(f"another process is writing to {folder}; try again when it is done") from None
         except FileNotFoundError:
             if folder.is_dir():

@@ -21,7 +21,7 @@ from .claim import claim, new_index_id, release_outside_store
 from .config import CONFIG_FILE, DEFAULT_COMPRESSION, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, SenseSearchError, UsageError
-from .folder import (LOCK_FILE, META_FILE, acquire_write_lock, check_encoder, read_index_config, refuse_existing,
+from .folder import (LOCK_FILE, META_FILE, LockWait, acquire_write_lock, check_encoder, read_index_config, refuse_existing,
                      sqlite_url)
 from .inputs import check_names
 from .lemmas import DEFAULT_LANGUAGE, parse_language
@@ -106,18 +106,20 @@ class IndexOpening:
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False, encoder: Encoder | None = None,
-             device: str | None = None, lock_timeout: float = 0, _lock: FileLock | None = None) -> Self:
-        """Open an existing index; a writer takes the folder's lock and drops vectors left by a crash.
+             device: str | None = None, lock_timeout: float = 0, lock_wait: LockWait | None = None,
+             _lock: FileLock | None = None) -> Self:
+        """Open an existing index; a writer takes the folder's lock and drops vectors left by a crash (`lock_wait`
+        hears a wait for that lock, as in open_or_create).
 
         An `encoder` given here must match config.json (model, fingerprint, dimension): ConfigMismatchError.
         """
-        _check_options(lock_timeout=lock_timeout)
+        _check_options(lock_timeout=lock_timeout, lock_wait=lock_wait)
         read_only = flag(read_only, "read_only")
         folder = Path(check_names([path], "index folder")[0])
         config = read_index_config(folder)
         if encoder is not None:
             check_encoder(folder, config, encoder)
-        lock = _lock or (None if read_only else acquire_write_lock(folder, lock_timeout))
+        lock = _lock or (None if read_only else acquire_write_lock(folder, lock_timeout, waiting=lock_wait))
         try:
             storage = OccurrenceStore.open(folder, config, read_only=read_only, lock=lock)
             index = cls(storage, encoder=encoder, device=device)
@@ -131,21 +133,23 @@ class IndexOpening:
     def open_or_create(cls, path: str | Path, settings: EncoderSettings | None = None, *,
                        compression: str | None = None, db_url: str | None = None, encoder: Encoder | None = None,
                        device: str | None = None, lock_timeout: float = 0,
-                       lemma_language: str | None = None) -> Self:
+                       lemma_language: str | None = None, lock_wait: LockWait | None = None) -> Self:
         """Open the index at `path` for writing, checking `settings` against it, or create it.
 
         `compression`, `db_url` and `lemma_language` are a new index's (sq8, SQLite in the folder and English when
         None); given for an existing index, they must be its own (ConfigMismatchError otherwise).
 
         The choice is made with the folder's write lock held, so two processes started together
-        make one index between them, never two over each other.
+        make one index between them, never two over each other. `lock_wait` hears a wait for that lock: who holds it
+        before, None after (folder.LockWait).
         """
-        _check_options(settings=settings, lock_timeout=lock_timeout, lemma_language=lemma_language)
+        _check_options(settings=settings, lock_timeout=lock_timeout, lemma_language=lemma_language,
+                       lock_wait=lock_wait)
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
             raise SenseSearchError(f"{folder} exists and is not a folder")
         made_folder = access.make_folder(folder)
-        lock = acquire_write_lock(folder, lock_timeout, remake=True)
+        lock = acquire_write_lock(folder, lock_timeout, remake=True, waiting=lock_wait)
         try:
             if not (folder / CONFIG_FILE).exists():
                 return cls.create(path, settings=settings, compression=compression or DEFAULT_COMPRESSION,
@@ -169,7 +173,7 @@ class IndexOpening:
 
 
 def _check_options(*, settings: object = None, model: object = None, lock_timeout: object = 0,
-                   lemma_language: object = None) -> None:
+                   lemma_language: object = None, lock_wait: object = None) -> None:
     """UsageError for a constructor's argument of the wrong type, before any lock is taken or model loaded: a settings
     or model given as other than EncoderSettings or text, a lemma language that is not text, or a lock timeout that
     is not a number of seconds from 0 (each had failed as a raw AttributeError or TypeError)."""
@@ -184,6 +188,8 @@ def _check_options(*, settings: object = None, model: object = None, lock_timeou
     if (isinstance(lock_timeout, bool) or not isinstance(lock_timeout, numbers.Real)
             or math.isnan(lock_timeout) or lock_timeout < 0):
         raise UsageError(f"lock_timeout must be a number of seconds from 0, not {lock_timeout!r:.60}")
+    if lock_wait is not None and not callable(lock_wait):
+        raise UsageError(f"lock_wait must be a function (or None), not {type(lock_wait).__name__} {lock_wait!r:.60}")
 
 
 def check_reopen(path: str | Path, config: IndexConfig, settings: EncoderSettings | None = None, *,

@@ -592,3 +592,36 @@ def test_compare_names_rows_by_the_file_lines_its_errors_name(tmp_path: Path) ->
     lines.write_text("The bank raised rates.\n\nWe sat on the river bank.\n\nThe [[river]] by the bank.\n")
     wrong = runner.invoke(app, ["compare", "bank", str(lines), "--model", "fake:test"])
     assert wrong.exit_code == 1 and "line 5:" in wrong.stderr, wrong.output
+
+
+def test_a_run_that_waits_for_the_write_lock_says_so_and_who_holds_it(built: Path, bank_corpus: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`index --wait 30` showed "loading the model" all the while it waited for another run's write lock."""
+    import threading
+    import time
+
+    from sensesearch import cli_progress
+    from sensesearch.folder import acquire_write_lock
+
+    heard: list[str] = []
+    monkeypatch.setattr(cli_progress.CommandProgress, "phase", lambda self, name, *a, **k: heard.append(name))
+    args = ["index", str(bank_corpus), "--index", str(built), "--model", "fake:test", "--wait", "30"]
+    assert runner.invoke(app, args).exit_code == 0 and heard[0] == "loading the model", heard  # no wait: as before
+    for command in (args, ["remove", "bank.txt", "--index", str(built), "--wait", "30"]):
+        heard.clear()
+        held = threading.Event()
+
+        def hold() -> None:  # a FileLock is released by the thread that took it
+            lock = acquire_write_lock(built, 0)
+            held.set()
+            time.sleep(0.5)
+            lock.release()
+
+        threading.Thread(target=hold).start()
+        held.wait()
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        # The holder is named where the system tells it (Linux: /proc/locks), here this very test process.
+        holder = f"process {os.getpid()}" if Path("/proc/locks").exists() else "another process"
+        assert heard[0].startswith(f"waiting for the write lock of {built}, held by {holder}"), heard
+        assert heard[1:2] == (["loading the model"] if command is args else []), heard
