@@ -208,16 +208,35 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+CELL_WIDTH = 100
+"""Terminal cells a table's text cell shows at most (then "…"), unless its column is `whole`: a 5,000-character
+metadata value made every row of `documents` 5,000 columns wide in a pipe (and folded into dozens of lines on a
+terminal). --json and --csv carry every value whole."""
+
+
 class TerminalTable(Table):
     """A rich Table whose text cells are drawn as KWIC lines are (sensesearch.terminal_cell): a control character
     from a file name, metadata or a sentence (a terminal obeys ESC sequences) shows as its control picture, one
-    cell wide."""
+    cell wide. Cells are cut at CELL_WIDTH but in columns added `whole` (names a user greps for or passes on: a
+    document's label and path)."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._whole: set[int] = set()
+
+    def add_column(self, *args: Any, whole: bool = False, **options: Any) -> None:
+        if whole:
+            self._whole.add(len(self.columns))
+        super().add_column(*args, **options)
 
     def add_row(self, *renderables: Any, **options: Any) -> None:
         shown = sensesearch.terminal_cell
-        super().add_row(*(shown(cell) if isinstance(cell, str)
-                          else Text(shown(cell.plain), style=cell.style) if isinstance(cell, Text)
-                          else cell for cell in renderables), **options)
+        cells = [Text(shown(cell)) if isinstance(cell, str) else Text(shown(cell.plain), style=cell.style)
+                 if isinstance(cell, Text) else cell for cell in renderables]
+        for i, cell in enumerate(cells):
+            if isinstance(cell, Text) and i not in self._whole:
+                cell.truncate(CELL_WIDTH, overflow="ellipsis")
+        super().add_row(*cells, **options)
 
 
 def emit_json(data: Any) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.text import Text
 
 import sensesearch
 
@@ -82,8 +83,8 @@ def documents(
         sys.stdout.write(sensesearch.records_to_csv(rows, fields))
         return
     table = TerminalTable(box=None, header_style="bold", pad_edge=False)
-    table.add_column("document", overflow="fold")
-    table.add_column("path", overflow="fold", style="dim")
+    table.add_column("document", overflow="fold", whole=True)
+    table.add_column("path", overflow="fold", style="dim", whole=True)
     table.add_column("sentences", justify="right")
     table.add_column("occurrences", justify="right")
     table.add_column("metadata", overflow="fold")
@@ -95,10 +96,16 @@ def documents(
     err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")
 
 
+META_WIDTH = 40
+"""Terminal cells of one metadata value in the `documents` table (then "…"): a long one hid the fields after it."""
+
+
 def _meta_text(value: object) -> str:
-    """A metadata value as its JSON spells it (null, true, 1.5, [1, 2]), text as it is: `year=None` showed
-    Python's spelling of a JSON null."""
-    return value if isinstance(value, str) else sensesearch.json_dumps(value)
+    """A metadata value as its JSON spells it (null, true, 1.5, [1, 2]), text as it is (`year=None` showed
+    Python's spelling of a JSON null), cut at META_WIDTH."""
+    shown = Text(value if isinstance(value, str) else sensesearch.json_dumps(value))
+    shown.truncate(META_WIDTH, overflow="ellipsis")
+    return shown.plain
 
 
 @app.command()
@@ -170,7 +177,7 @@ def _matrix_table(sentences: list[str] | None, matrix: list[list[float]], column
     table = TerminalTable(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("#", justify="right", no_wrap=True, min_width=number)
     if sentences is not None:
-        table.add_column("sentence", overflow="fold", max_width=room)
+        table.add_column("sentence", overflow="fold", max_width=room, whole=True)
     for j in columns:
         table.add_column(names[j], justify="right", no_wrap=True, min_width=cell)
     for i, row in enumerate(matrix):

@@ -218,7 +218,7 @@ def print_sense_documents(index: Path, word_sense: str, min_count: int, json_: b
         return
     table = TerminalTable(show_header=True, header_style="bold", box=None)
     for column in ("document", Text(sense), "all usages"):
-        table.add_column(column, justify="left" if column == "document" else "right")
+        table.add_column(column, justify="left" if column == "document" else "right", whole=column == "document")
     for doc in found:
         table.add_row(Text(doc.document), str(doc.count), str(doc.usages))
     out.print(table)

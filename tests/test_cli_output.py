@@ -625,3 +625,26 @@ def test_a_run_that_waits_for_the_write_lock_says_so_and_who_holds_it(built: Pat
         holder = f"process {os.getpid()}" if Path("/proc/locks").exists() else "another process"
         assert heard[0].startswith(f"waiting for the write lock of {built}, held by {holder}"), heard
         assert heard[1:2] == (["loading the model"] if command is args else []), heard
+
+
+def test_a_huge_metadata_value_is_cut_in_tables_and_whole_in_json_and_csv(tmp_path: Path) -> None:
+    """A 5,000-character metadata value made every row of `documents` and `senses --by` 5,000 columns wide when
+    piped; --json and --csv must still carry it whole, and labels stay whole (grep finds them)."""
+    huge = "x" * 5000
+    records = tmp_path / "r.jsonl"
+    records.write_text("".join(json.dumps(r) + "\n" for r in (
+        {"id": "r1", "year": 1900, "note": huge, "text": "The bank raised its rates."},
+        {"id": "L" * 300, "year": 1950, "note": "short", "text": "We sat on the river bank."})))
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(records), "--index", str(index), "--model", "fake:test", "-q"]).exit_code == 0
+    table = runner.invoke(app, ["documents", "--index", str(index)])
+    assert table.exit_code == 0 and huge not in table.stdout and "note=" + "x" * 20 in table.stdout, table.stdout
+    lines = table.stdout.splitlines()
+    assert len(lines) == 3 and any("L" * 300 in line for line in lines) and max(map(len, lines)) < 300 + 200, lines
+    by = runner.invoke(app, ["senses", "bank", "--by", "note", "-k", "1", "--index", str(index)])
+    assert by.exit_code == 0 and huge not in by.stdout and "…" in by.stdout, by.stdout
+    assert max(len(line) for line in by.stdout.splitlines()) <= cli.CELL_WIDTH + 40, by.stdout
+    as_json = json.loads(runner.invoke(app, ["documents", "--index", str(index), "--json"]).stdout)
+    assert huge in [d["meta"]["note"] for d in as_json]
+    assert huge in runner.invoke(app, ["documents", "--index", str(index), "--csv"]).stdout
+    assert huge in runner.invoke(app, ["senses", "bank", "--by", "note", "-k", "1", "--index", str(index), "--csv"]).stdout
