@@ -34,9 +34,10 @@ class WrittenBytes:
 
     `files`: the inputs in reading order (a scan's files), sized once here, so that `total` and the positions agree
     (a file grown, emptied or gone since counts as it was); None for input with no size (stdin), whose text's bytes
-    are the position. A document lies at the bytes of the files before its own, plus its text's UTF-8 bytes before it
-    in its file (at most the file's size: a decoded file may grow); it reaches where the next document starts, so the
-    JSON around JSONL records counts, and the last one reaches the total, so files that yield no document (unreadable,
+    are the position. A document lies at the bytes of the files before its own, plus where the one before it in its
+    file ended: a JSONL record at its line's end (Document.input_end), so the bar moves evenly through a large JSONL
+    file, other documents after their text's UTF-8 bytes (at most the file's size: a decoded file may grow); it
+    reaches where the next document starts, and the last one reaches the total, so files that yield no document (unreadable,
     empty, every record skipped) count too. Documents are told apart by identity, not key: an input named twice (a
     folder and a file in it) reads one key twice. A skip that names a JSONL line ("f.jsonl:4") is inside its file.
     The reading thread and the writing one both call in, hence the lock; `moved` is called holding it, in order.
@@ -71,7 +72,10 @@ class WrittenBytes:
                         self._first_key = item.key
                     start = self._at(self._text)
                     self._reach(start)
-                    self._text += len(item.text.encode("utf-8", "surrogatepass"))
+                    if item.input_end is not None and self._names is not None:
+                        self._text = max(self._text, item.input_end)  # a JSONL record: its line's end, JSON and all
+                    else:
+                        self._text += len(item.text.encode("utf-8", "surrogatepass"))
                     self._placed[id(item)] = (item, start, self._at(self._text) - start, len(item.text))
                     self._last = id(item)
             yield item

@@ -130,7 +130,7 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
     """One document per JSON line with a "text" field; `id` names it, other fields are kept as metadata."""
     try:
         data = read_regular(path)
-        text, _ = decode_bytes(data)
+        text, encoding = decode_bytes(data)
     except OSError as exc:
         yield Skipped(path_text(path), f"cannot read: {exc.strerror or exc}")
         return
@@ -139,8 +139,9 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
         return
     base = path_text(path.resolve())
     first_line_of: dict[str, tuple[int, Any]] = {}
+    ends = _line_ends(text, len(data), encoding)
     # Records end at "\n" only (JSON Lines): JSON allows U+2028 and U+0085 raw inside strings.
-    for lineno, line in enumerate(physical_lines(text), start=1):
+    for lineno, (line, end) in enumerate(zip(physical_lines(text), ends), start=1):
         if not line.strip():
             continue
         where = f"{path_text(path)}:{lineno}"
@@ -168,11 +169,29 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
             first_line_of[label] = (lineno, record_id)
         meta = {k: v for k, v in record.items() if k not in ("text", "id")}
         yield from _document_or_skip(f"{base}#{label}", label, path_text(path), clean_text(record["text"]), meta,
-                                     skip_as=where, meta_hashed=True)
+                                     skip_as=where, meta_hashed=True, input_end=end)
+
+
+def _line_ends(text: str, size: int, encoding: str) -> Iterator[int]:
+    """Bytes of the file (`size` of them) through the end of each of `text`'s physical lines, its "\n" included:
+    Document.input_end. Counted in UTF-8 where the file is UTF-8 (after its byte-order mark), else in proportion to
+    the characters. The records' texts alone had been counted, so the JSON around them came in one jump at the file's
+    end (89% at 1,400 of a file's 1,426 sentences, then 100%)."""
+    exact = encoding in ("utf-8", "utf-8-sig")
+    done = 3 if encoding == "utf-8-sig" else 0
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        if exact:
+            done += len(text[start:end].encode("utf-8", "surrogatepass"))
+        yield min(done if exact else end * size // len(text), size)
+        start = end
 
 
 def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str, Any],
-                      skip_as: str | None = None, meta_hashed: bool = False) -> Iterator[Document | Skipped]:
+                      skip_as: str | None = None, meta_hashed: bool = False,
+                      input_end: int | None = None) -> Iterator[Document | Skipped]:
     """The document, or why it is skipped; `meta_hashed`: its hash covers `meta` too (the record's own fields, where
     a file's metadata is derived from its bytes, as its encoding is)."""
     # An empty text is still a document: ingest skips it, and drops the version of it indexed before.
@@ -183,7 +202,7 @@ def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str
         hashed = meta_hashed and bool(fields)
         document = Document(key=key, label=label, path=path, text=text, meta=fields,
                             content_hash=sidecar.hash_with_fields(digest, fields) if hashed else digest,
-                            text_hash=digest if hashed else "")
+                            text_hash=digest if hashed else "", input_end=input_end)
     except InputError as exc:  # metadata over the bounds, from whatever source supplied it
         yield Skipped(skip_as or label, str(exc))
         return

@@ -34,6 +34,9 @@ class Document:
     text_hash: str = ""
     """The hash of the text alone, where `content_hash` covers metadata fields too (a JSONL record's): what an index
     made before fields were hashed stored for it."""
+    input_end: int | None = field(default=None, compare=False, repr=False)
+    """Bytes of its input file through its line's end, for a JSONL record (corpus.read_jsonl): where a progress bar
+    over the file's bytes stands once it is written. None: its place is not known (a whole file, a caller's record)."""
 
     def __post_init__(self) -> None:
         # A caller's record is checked as it is made: a text of int or bytes, or a key of None, had failed inside `add`
@@ -48,6 +51,9 @@ class Document:
                 # As corpus.py reads text, so a caller's lone surrogate or NUL is the U+FFFD a query types for it: the
                 # tokenizer (a raw TypeError) and the database (UnicodeEncodeError) had met it as it was.
                 object.__setattr__(self, name, clean_text(value))
+        if self.input_end is not None and (type(self.input_end) is not int or self.input_end < 0):
+            raise UsageError(f"a Document's input_end must be a number of bytes from 0 or None, not "
+                             f"{self.input_end!r:.60}")
         if not isinstance(self.meta, dict):
             raise UsageError(f"a Document's meta must be a dict, not {type(self.meta).__name__} {self.meta!r:.60}")
         # Unbounded metadata would be stored, then break every JSON answer that shows it.
