@@ -61,8 +61,8 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
     names = short_names((h.document for h in hits), records)
     doc_cells = min(24, max(8, *(cell_len(shown(names[h.document])) for h in hits)))
     score_cells = 6 if show_score else 0
-    fixed = score_cells + word_cells + doc_cells + 3
-    context = context or max(10, ((console.width or 120) - fixed - 1) // 2)
+    if context is None:
+        context, doc_cells = _narrowed(console.width or 120, score_cells + word_cells + 3, doc_cells)
     header = Text(style="dim")
     if show_score:
         header.append(fit_left("score", score_cells - 1) + " ")
@@ -78,6 +78,22 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line.append(" " + fit_right(shown(hit.right), context) + " ")
         line.append(_fit_tail(shown(names[hit.document]), doc_cells), style="dim")
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
+
+
+MIN_CONTEXT, NARROW_CONTEXT, NARROW_DOCUMENT = 10, 4, 8
+"""Cells of a context column (at least), then what a narrow console may take them and the document column down to."""
+
+
+def _narrowed(width: int, fixed: int, doc_cells: int) -> tuple[int, int]:
+    """(context, document) cells of a line `width` wide beside `fixed` cells of score, word and spaces. Where the
+    contexts' least would not fit, the document column gives way first (its end stays, _fit_tail), then the contexts:
+    at 40 columns the console had cropped the line's end, the document name's own end ("bank_lines.tx")."""
+    room = width - fixed - 1
+    context = max(MIN_CONTEXT, (room - doc_cells) // 2)
+    if 2 * context + doc_cells > room:
+        doc_cells = max(NARROW_DOCUMENT, room - 2 * context)
+        context = max(NARROW_CONTEXT, min(context, (room - doc_cells) // 2))
+    return context, doc_cells
 
 
 def fit_left(text: str, cells: int) -> str:

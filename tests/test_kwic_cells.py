@@ -153,3 +153,19 @@ def test_a_record_id_holding_a_slash_is_shown_whole(tmp_path: Path) -> None:
     buffer = io.StringIO()
     render_kwic(files, Console(file=buffer, width=120, color_system=None))
     assert [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]] == ["01", "news/2020/01"]
+
+
+@pytest.mark.parametrize("columns", [40, 32])
+def test_a_narrow_console_keeps_the_end_of_the_document_name(columns: int) -> None:
+    """At COLUMNS=40 the contexts kept their 10 cells and the console cropped the line's end: the document column
+    showed "bank_lines.tx", the end that tells two documents apart cut off."""
+    hits = [Hit(occurrence_id=i, word="bank", sentence=s, start=s.index("bank"), end=s.index("bank") + 4,
+                document=name, sentence_id=i, position=0, doc_start=0, score=0.5)
+            for i, (s, name) in enumerate([("The bank lowered its rates today.", "corpus/bank_lines.txt"),
+                                           ("We sat on the grassy bank of the river.", "corpus/bank_lines.txv")])]
+    buffer = io.StringIO()
+    render_kwic(hits, Console(file=buffer, width=columns, color_system=None, legacy_windows=False))
+    lines = buffer.getvalue().splitlines()
+    assert all(cell_len(line) <= columns for line in lines), lines
+    assert lines[1].rstrip().endswith("s.txt") and lines[2].rstrip().endswith("s.txv"), lines
+    assert " bank " in lines[1] and "The" in lines[1] and "assy" in lines[2], lines
