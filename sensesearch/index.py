@@ -53,11 +53,14 @@ class SenseIndex(IndexOpening, IndexReading):
         self.searcher = Searcher(storage, lambda: self.encoder, self._word_splitter)
 
     def close(self) -> None:
+        """Close the index; the model loaded for it is let go with it (`encoder` is refused from now on)."""
         self.storage.close()
+        self._encoder = None
 
     def close_keeping_lock(self) -> FileLock | None:
         """Close the index but keep holding the folder's write lock, returned (None for a reader): for a front end
         that removes an index it made and failed to fill, so that no run waiting for the lock opens it meanwhile."""
+        self._encoder = None
         return self.storage.close(keep_lock=True)
 
     def __enter__(self) -> SenseIndex:
@@ -87,15 +90,18 @@ class SenseIndex(IndexOpening, IndexReading):
 
     @property
     def vectors(self) -> VectorStore:
-        """The loaded vectors (read-only use: writes go through `storage`)."""
+        """The loaded vectors (read-only use: writes go through `storage`); IndexClosedError once closed."""
+        self.storage.require_open()
         return self.storage.vectors
 
     @property
     def encoder(self) -> Encoder:
         """The model, loaded on first use and checked against the one the index was built with.
 
-        An index rebuilt in place with another model gets that model on the next use.
+        An index rebuilt in place with another model gets that model on the next use. IndexClosedError once closed:
+        a closed index had loaded its model on asking, or kept the one it had loaded.
         """
+        self.storage.require_open()
         with self._loading:  # threads' first queries at once loaded one model each (4 threads: 680 MB)
             if self._encoder is not None and self._encoder_recipe != self._recipe():
                 self._encoder = None

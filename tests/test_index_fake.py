@@ -83,7 +83,8 @@ def test_a_closed_index_refuses_writes_and_reads_while_another_writer_holds_the_
     with SenseIndex.open(tmp_path / "idx") as writer:
         for use in (lambda: closed.add([tmp_path / "more.txt"]), lambda: closed.remove("bank.txt"),
                     lambda: closed.reindex(), lambda: closed.usages("bank"), lambda: closed.info(),
-                    lambda: closed.query("the [[bank]] of the river")):
+                    lambda: closed.query("the [[bank]] of the river"), lambda: closed.encoder,
+                    lambda: closed.vectors):
             with pytest.raises(IndexClosedError, match="was closed; open it again"):
                 use()
         writer.add([tmp_path / "more.txt"])
