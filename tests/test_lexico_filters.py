@@ -444,3 +444,21 @@ def test_a_condition_made_directly_is_checked_as_a_parsed_one(args: tuple[object
     with pytest.raises(error):
         Condition(*args)  # type: ignore[arg-type]
     assert Condition("year", "==", "1900") == parse_condition("year==1900") == Condition("year", "=", "1900")
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ("year=" + "|".join(str(y) for y in range(1000, 3000)), ["a", "b", "c"]),  # "1933" is a number too
+    ("year=" + "|".join(str(y) for y in range(1000, 3000) if y != 1901), ["a", "c"]),
+    ("date=" + "|".join(f"{y}-{m:02d}" for y in range(1800, 2000) for m in (1, 3, 12)), ["a", "b", "c", "d"]),
+    ("date!=" + "|".join(f"{y}-03" for y in range(1000, 3000)), ["b", "d"]),
+    ("path=" + "|".join(f"speeches/{y}-*.txt" for y in range(1000, 2000)), ["1950-Truman.txt"]),
+    ("path!=" + "|".join(f"x{i}/records.jsonl" for i in range(1500)) + "|speeches/records.jsonl",
+     ["1950-Truman.txt", "2001-Bush.txt"]),
+])
+def test_long_lists_of_year_date_and_path_alternatives_are_one_condition_each(meta_index: Path, where: str,
+                                                                              expected: list[str]) -> None:
+    # Each year, date period or path alternative had been a term of its own in one OR, too deep for SQLite at some
+    # 1,000 (150 paths): "the metadata database failed: Expression tree is too large", exit 1, not a usage error.
+    with SenseIndex.open(meta_index, read_only=True) as index:
+        found = sorted(h.document.rsplit("/", 1)[-1] for h in index.usages("bank", where=[where], limit=100))
+    assert found == expected
