@@ -248,6 +248,10 @@ def tags(
     elif csv_:
         sys.stdout.write(sensesearch.records_to_csv(rows, ["sense", "margin", *sensesearch.LISTING_FIELDS]))
     else:
+        from rich.cells import cell_len
+
+        from .kwic import document_names, fit_apart
+
         table = TerminalTable(show_header=True, header_style="bold", box=None)
         widest = max([len(r["sense"] or "unassigned") for r in rows] + [5])
         # Sense, margin and word never shrink; contexts and the document give way on a narrow terminal.
@@ -259,11 +263,15 @@ def tags(
         table.add_column("left", justify="right", no_wrap=True, max_width=context)
         table.add_column("word", no_wrap=True, min_width=word_width)
         table.add_column("right", no_wrap=True, max_width=context)
-        table.add_column("document", no_wrap=True, overflow="ellipsis", max_width=16)
+        table.add_column("document", no_wrap=True)
+        # Named as the KWIC lines name documents: "a/same.txt" and "b/same.txt" had both been "same.txt", and names
+        # alike in their first 16 cells one name.
+        names = document_names([hit for hit, _, _ in found])
+        names = fit_apart(names, min(16, max((cell_len(name) for name in names.values()), default=8)))
         for row in rows:
             left, right = row["left"], row["right"]
             # Contexts are cut at their far end, so the words next to the keyword always show.
             left, right = sensesearch.fit_left(left, context), sensesearch.fit_right(right, context, ellipsis=True)
             table.add_row(Text(row["sense"] or "unassigned"), f"{row['margin']:.3f}", Text(left), Text(row["word"]),
-                          Text(right), Text(row["document"].rsplit("/", 1)[-1]))
+                          Text(right), Text(names[row["document"]].rstrip()))
         out.print(table)

@@ -57,12 +57,12 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         return
     show_score = any(h.score is not None for h in hits)
     word_cells = max(4, *(cell_len(shown(h.word)) for h in hits))
-    records = {h.document for h in hits if h.path and not h.document.startswith(h.path)}
-    names = short_names((h.document for h in hits), records)
-    doc_cells = min(24, max(8, *(cell_len(shown(names[h.document])) for h in hits)))
+    names = document_names(hits)
+    doc_cells = min(24, max(8, *(cell_len(name) for name in names.values())))
     score_cells = 6 if show_score else 0
     if context is None:
         context, doc_cells = _narrowed(console.width or 120, score_cells + word_cells + 3, doc_cells)
+    fitted = fit_apart(names, doc_cells)
     header = Text(style="dim")
     if show_score:
         header.append(fit_left("score", score_cells - 1) + " ")
@@ -76,7 +76,7 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line.append(fit_left(shown(hit.left), context) + " ")
         line.append(fit_right(shown(hit.word), word_cells), style="bold cyan")
         line.append(" " + fit_right(shown(hit.right), context) + " ")
-        line.append(_fit_tail(shown(names[hit.document]), doc_cells), style="dim")
+        line.append(fitted[hit.document], style="dim")
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
 
 
@@ -118,6 +118,48 @@ def _fit_tail(text: str, cells: int) -> str:
     return "\u2026" + "".join(reversed(kept)) + " " * (cells - 1 - used)
 
 
+def fit_apart(names: dict[str, str], cells: int) -> dict[str, str]:
+    """Each of `names` (label -> name) fitted to `cells` terminal cells as _fit_tail fits it, except names that would
+    then read alike while they differ: those show the part around where each differs from the others, "…" on either
+    side cut off. Two record ids of 52 characters, the same but for the year in their middle, had both been shown as
+    the same 24-cell end."""
+    fitted = {label: _fit_tail(name, cells) for label, name in names.items()}
+    alike: dict[str, list[str]] = {}
+    for label, text in fitted.items():
+        alike.setdefault(text, []).append(label)
+    for group in alike.values():
+        spelled = {label: _CLUSTER.findall(names[label]) for label in group}
+        for label, clusters in spelled.items():
+            others = [other for other in spelled.values() if other != clusters]
+            if others:
+                fitted[label] = _fit_around(clusters, max(_shared_start(clusters, other) for other in others), cells)
+    return fitted
+
+
+def _shared_start(a: Sequence[str], b: Sequence[str]) -> int:
+    """How many leading grapheme clusters `a` and `b` have in common."""
+    same = 0
+    while same < min(len(a), len(b)) and a[same] == b[same]:
+        same += 1
+    return same
+
+
+def _fit_around(clusters: Sequence[str], at: int, cells: int) -> str:
+    """The clusters around index `at`, about half the room before it, in exactly `cells` cells: "…" marks a cut."""
+    at = min(at, len(clusters) - 1)
+    start, before = at, 0
+    while start > 0 and before + cell_len(clusters[start - 1]) <= (cells - 2) // 2:
+        start -= 1
+        before += cell_len(clusters[start])
+    lead = "\u2026" if start > 0 else ""
+    kept, used = _take(clusters[start:], cells - len(lead))
+    trail = ""
+    if start + len(kept) < len(clusters):
+        kept, used = _take(clusters[start:], cells - len(lead) - 1)
+        trail = "\u2026"
+    return lead + "".join(kept) + trail + " " * (cells - len(lead) - len(trail) - used)
+
+
 def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:
     """Leading grapheme clusters of `clusters` whose widths add up to at most `cells`, and that width."""
     kept: list[str] = []
@@ -129,6 +171,13 @@ def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:
         kept.append(cluster)
         used += width
     return kept, used
+
+
+def document_names(hits: Sequence[Hit]) -> dict[str, str]:
+    """Each hit's document label as a document column names it: short_names (a JSON Lines record, known by the hit's
+    file, keeps its whole id), drawn by terminal.shown; fit_apart then fits the names to the column."""
+    records = {h.document for h in hits if h.path and not h.document.startswith(h.path)}
+    return {label: shown(name) for label, name in short_names((h.document for h in hits), records).items()}
 
 
 def short_names(labels: Iterable[str], records: Collection[str] = ()) -> dict[str, str]:

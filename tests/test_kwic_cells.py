@@ -128,6 +128,21 @@ def test_a_long_document_name_keeps_its_end() -> None:
     assert shown == ["\u2026ent_washington/same.txt", "\u2026dent_jefferson/same.txt"]
 
 
+@pytest.mark.parametrize("columns", [120, 40])
+def test_names_alike_at_their_end_are_shown_where_they_differ(columns: int) -> None:
+    """Two record ids of 52 characters, the same but for the year in their middle, were both shown as the same 24
+    cells of their end ("…xxxxxxxxxxxxxxxxxxxxxxx"), so no line said which document it came from."""
+    labels = ["report-1901-" + "x" * 40, "report-1950-" + "x" * 40, "/c/a/same.txt", "report-1901-" + "x" * 39 + "y"]
+    hits = [Hit(occurrence_id=i, word="bank", sentence="A bank.", start=2, end=6, document=label, sentence_id=i,
+                position=1, doc_start=2) for i, label in enumerate(labels)]
+    buffer = io.StringIO()
+    render_kwic(hits, Console(file=buffer, width=columns, color_system=None, legacy_windows=False))
+    shown = [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]]
+    assert "1901" in shown[0] and "1950" in shown[1] and shown[2] == "same.txt", shown
+    assert shown[3].endswith("xy") and len(set(shown)) == 4, shown
+    assert len({cell_len(line) for line in buffer.getvalue().splitlines()[1:]}) == 1
+
+
 def test_a_record_id_holding_a_slash_is_shown_whole(tmp_path: Path) -> None:
     """A JSON Lines record's label is its id, which is no path: "news/2020/01" had been shown as "2020/01" (and in
     the page as "01"), a name neither -d nor `remove` knows. Hits now carry the file the document came from."""

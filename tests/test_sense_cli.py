@@ -214,3 +214,24 @@ def test_a_sense_that_tags_no_usage_says_so(built: Path, args: list[str]) -> Non
     assert runner.invoke(app, ["sense", "config", "bank", "--threshold", "0", "--index", str(built)]).exit_code == 0
     listed = runner.invoke(app, [*args, "--index", str(built)])
     assert listed.exit_code == 0 and listed.stdout.strip() not in ("", "[]") and "is tagged" not in listed.stderr
+
+
+def test_tags_table_tells_documents_apart_as_kwic_lines_do(tmp_path: Path, two_word_corpus: Path) -> None:  # noqa: F811
+    """The table named a document by its file name cut to 16 columns: x/same.txt and y/same.txt were both
+    "same.txt", and two names alike in their first 16 columns one name."""
+    corpus = tmp_path / "named"
+    for folder, source in (("x", "a.txt"), ("y", "b.txt")):
+        (corpus / folder).mkdir(parents=True)
+        (corpus / folder / "same.txt").write_text((two_word_corpus / source).read_text())
+    (corpus / "y" / "annual_report_1901_of_the_board.txt").write_text("The prison cell door was locked.\n")
+    (corpus / "y" / "annual_report_1950_of_the_board.txt").write_text("The guard searched the prison cell.\n")
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test", "-q"]).exit_code == 0
+    for name in ("biology", "prison"):
+        assert runner.invoke(app, ["sense", "add", "cell", name, *examples("cell", name), "--index",
+                                   str(index)]).exit_code == 0
+    table = runner.invoke(app, ["sense", "tags", "cell", "--index", str(index)], env={"COLUMNS": "160"})
+    assert table.exit_code == 0, table.output
+    shown = {line.split()[-1] for line in table.stdout.splitlines()[1:] if line.strip()}
+    assert {"x/same.txt", "y/same.txt"} <= shown, table.stdout
+    assert any("1901" in name for name in shown) and any("1950" in name for name in shown), table.stdout
