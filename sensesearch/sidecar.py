@@ -1,8 +1,9 @@
 """Metadata sidecars: a `metadata.csv` next to plain-text files gives each file fields (year, author...).
 
 The CSV has a header row; the column `file` names a file in the same folder (e.g. 1945-Truman.txt),
-every other column is a field. Values that spell whole or decimal numbers are stored as numbers,
-so `--where year>=1950` compares numerically; empty cells are left out. The fields become the
+every other column is a field, named by its header trimmed (a name given twice, or a value under a
+column the header does not name, is an InputError naming it). Values that spell whole or decimal
+numbers are stored as numbers, so `--where year>=1950` compares numerically; empty cells are left out. The fields become the
 document's metadata, exactly as a JSONL record's extra fields do, and `--where` / `senses --by`
 read them. A file's metadata is part of what decides whether it changed: editing its row makes
 the next `index` run replace the document, so the index never keeps outdated fields.
@@ -52,21 +53,40 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"cannot read the metadata sidecar {path}: {exc.strerror or exc}") from None
     except InputError as exc:
         raise InputError(f"cannot read the metadata sidecar {path}: {exc}") from None
-    reader = csv.DictReader(text.splitlines())
-    if reader.fieldnames is None or FILE_COLUMN not in reader.fieldnames:
+    reader = csv.reader(text.splitlines())
+    header = [nfc(name.strip()) for name in next(reader, [])]
+    if FILE_COLUMN not in header:
         raise InputError(f"the metadata sidecar {path} needs a header row with a {FILE_COLUMN!r} column")
+    _check_header(path, header)
     table: dict[str, dict[str, Any]] = {}
-    for row in reader:
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            raise InputError(f"{path}:{reader.line_num}: more cells than header columns")
+        row = dict(zip(header, cells))
         # File and field names in NFC: a row typed "café.txt" names the file macOS stores as "cafe\u0301.txt" (its
         # fields had been dropped without a word), and a header "anne\u0301e" is the field `--where année` names.
-        name = nfc((row.get(FILE_COLUMN) or "").strip())
+        name = nfc(row[FILE_COLUMN].strip()) if FILE_COLUMN in row else ""
         if not name:
             raise InputError(f"{path}:{reader.line_num}: the {FILE_COLUMN!r} cell is empty")
-        if None in row:
-            raise InputError(f"{path}:{reader.line_num}: more cells than header columns")
-        table[name] = {nfc(key.strip()): typed(value) for key, value in row.items()
-                       if key != FILE_COLUMN and key and value is not None and value.strip()}
+        unnamed = [i + 1 for i, cell in enumerate(cells) if not header[i] and cell.strip()]
+        if unnamed:
+            raise InputError(f"{path}:{reader.line_num}: a value in column {unnamed[0]}, which the header row does "
+                             "not name: give the column a name (its values had been dropped without a word)")
+        table[name] = {key: typed(value) for key, value in row.items() if key not in (FILE_COLUMN, "") and value.strip()}
     return table
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """InputError for a column named twice (after trimming and NFC): which of its values is the field's? The last had
+    been taken, the others dropped without a word."""
+    seen: dict[str, int] = {}
+    for column, name in enumerate(header, start=1):
+        if name and name in seen:
+            raise InputError(f"{path}: the header row names {name!r} twice (columns {seen[name]} and {column}): "
+                             "give each column a name of its own")
+        seen[name] = column
 
 
 SHOWN_UNMATCHED = 5

@@ -83,6 +83,27 @@ def test_read_sidecar_reports_the_bad_line(tmp_path: Path) -> None:
         read_sidecar(tmp_path / "metadata.csv")
 
 
+@pytest.mark.parametrize(("sidecar", "message"), [
+    ("file,year,party,year\na.txt,1901,Whig,1999\n", r"names 'year' twice \(columns 2 and 4\)"),
+    ("file,year ,year\na.txt,1901,1999\n", r"names 'year' twice \(columns 2 and 3\)"),  # trimmed, they are one
+    ("file,file\na.txt,b.txt\n", "names 'file' twice"),
+    ("file,first name,,year\na.txt,Ann,emp,1901\n", r"metadata.csv:2: a value in column 3, which the header"),
+])
+def test_a_column_named_twice_or_a_value_in_an_unnamed_one_is_refused_naming_it(tmp_path: Path, sidecar: str,
+                                                                                message: str) -> None:
+    # The last of two "year" columns had been taken (1999, the 1901 dropped) and a value under a column without a
+    # name dropped, both without a word.
+    (tmp_path / "metadata.csv").write_text(sidecar)
+    with pytest.raises(InputError, match=message):
+        read_sidecar(tmp_path / "metadata.csv")
+
+
+def test_an_unnamed_column_without_values_and_blank_rows_are_no_error(tmp_path: Path) -> None:
+    (tmp_path / "metadata.csv").write_text("file, first name ,year,\na.txt, Ann ,1901,\n\n,,,\nb.txt,,1950\n")
+    assert read_sidecar(tmp_path / "metadata.csv") == {"a.txt": {"first name": "Ann", "year": 1901},
+                                                       "b.txt": {"year": 1950}}
+
+
 def test_bundled_state_union_sidecar_names_every_address() -> None:
     folder = REPO / "corpora" / "state_union"
     rows = list(csv.DictReader((folder / "metadata.csv").open()))
