@@ -112,6 +112,15 @@ def test_lone_surrogates_and_nul_in_json_text_read_as_u_fffd(client: TestClient)
     assert query.status_code == 404 and "path" in query.json()["error"]  # read, then no document matched
 
 
+def test_a_text_over_its_length_is_said_in_characters(client: TestClient) -> None:  # noqa: F811
+    """A body's text behind server.Text's reading had been "Value should have at most 1000 items ... not 1206"."""
+    long_where = client.post("/api/query", json={"text": RIVER_QUERY, "where": ["year=" + "1|" * 600 + "1"]})
+    assert long_where.status_code == 422
+    assert long_where.json()["error"] == "where.0: Text should have at most 1000 characters, not 1206"
+    many = client.post("/api/query", json={"text": RIVER_QUERY, "where": ["year>1"] * 21})
+    assert many.status_code == 422 and "at most 20 items" in many.json()["error"], many.text
+
+
 def test_a_token_is_asked_for_before_the_body_is_read(index_path: Path) -> None:  # noqa: F811
     with TestClient(create_app(index_path, token="s3cret"), base_url=LOCAL) as guarded:
         for content, headers in ((b"{not json", JSON), (b'{"text": 5}', JSON), (b"text=x", {})):
