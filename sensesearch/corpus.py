@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from . import sidecar
-from .decoding import REPAIRED, decode_bytes, physical_lines
+from .decoding import REPAIRED, decode_bytes, line_break, physical_lines
 from .errors import InputError
 from .inputs import JSONL_SUFFIXES, STDIN, InputScan, path_text, read_regular, scan_inputs
 from .jsonsafe import load_record
@@ -140,7 +140,8 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
     base = path_text(path.resolve())
     first_line_of: dict[str, tuple[int, Any]] = {}
     ends = _line_ends(text, len(data), encoding)
-    # Records end at "\n" only (JSON Lines): JSON allows U+2028 and U+0085 raw inside strings.
+    # Records end at "\n" only (JSON Lines; "\r" in a file with no "\n"): JSON allows U+2028 and U+0085 raw inside
+    # strings, but no line break.
     for lineno, (line, end) in enumerate(zip(physical_lines(text), ends), start=1):
         if not line.strip():
             continue
@@ -173,15 +174,16 @@ def read_jsonl(path: Path) -> Iterator[Document | Skipped]:
 
 
 def _line_ends(text: str, size: int, encoding: str) -> Iterator[int]:
-    """Bytes of the file (`size` of them) through the end of each of `text`'s physical lines, its "\n" included:
+    """Bytes of the file (`size` of them) through the end of each of `text`'s physical lines, its line break included:
     Document.input_end. Counted in UTF-8 where the file is UTF-8 (after its byte-order mark), else in proportion to
     the characters. The records' texts alone had been counted, so the JSON around them came in one jump at the file's
     end (89% at 1,400 of a file's 1,426 sentences, then 100%)."""
     exact = encoding in ("utf-8", "utf-8-sig")
     done = 3 if encoding == "utf-8-sig" else 0
     start = 0
+    ending = line_break(text)
     while start < len(text):
-        end = text.find("\n", start)
+        end = text.find(ending, start)
         end = len(text) if end < 0 else end + 1
         if exact:
             done += len(text[start:end].encode("utf-8", "surrogatepass"))

@@ -218,10 +218,16 @@ def read_text(path: str | Path) -> tuple[str, str]:
     return decode_bytes(Path(path).read_bytes())
 
 
+def line_break(text: str) -> str:
+    """What ends `text`'s lines: "\n" (a "\r" before it dropped), or "\r" in a file with no "\n" at all, whose lines
+    end as classic Mac OS ended them (`compare` had read such a file as one line, while `index` cut it at each)."""
+    return "\r" if "\r" in text and "\n" not in text else "\n"
+
+
 def physical_lines(text: str) -> list[str]:
-    """`text` cut at "\n" only (a trailing "\r" dropped), unlike str.splitlines, which also cuts at
-    U+2028, U+0085, form feeds and other separators that can sit inside one record or sentence."""
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    """`text` cut at its line breaks (line_break) only, unlike str.splitlines, which also cuts at U+2028, U+0085, form
+    feeds and other separators that can sit inside one record or sentence."""
+    lines = [line.removesuffix("\r") for line in text.split(line_break(text))]
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 

@@ -94,6 +94,29 @@ def test_line_files_of_sentences_and_eval_data_cut_at_newline_only(tmp_path: Pat
     assert json.loads(result.stdout)["sentences"] == ["The bank\u2028of the river.", "Money in the bank."]
 
 
+def test_files_whose_lines_end_in_a_bare_carriage_return_are_cut_there(tmp_path: Path, fake_settings) -> None:
+    """Classic Mac OS line ends: `compare` read such a file as one line (a 1x1 table), while `index` cut it at each;
+    JSON Lines and the other line files take the same rule, and a "\r" inside a line of a "\n" file stays."""
+    from typer.testing import CliRunner
+
+    from sensesearch import SenseIndex
+    from sensesearch.cli import app
+    from sensesearch.corpus import physical_lines
+
+    assert physical_lines("a\rb\r") == ["a", "b"] and physical_lines("a\rb\nc\r\n") == ["a\rb", "c"]
+    lines = tmp_path / "mac.txt"
+    lines.write_bytes(b"The bank lent money.\r\rA [[bank]] of the river.\r")
+    result = CliRunner().invoke(app, ["compare", "bank", str(lines), "--model", "fake:test", "--json"])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    data = json.loads(result.stdout)
+    assert data["sentences"] == ["The bank lent money.", "A bank of the river."] and data["lines"] == [1, 3], data
+    records = tmp_path / "mac.jsonl"
+    records.write_bytes(b'{"id": "a", "text": "The bank lent money."}\r{"id": "b", "text": "A river bank."}\r')
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([records])
+        assert report.documents_indexed == 2 and not report.skipped, report
+
+
 def test_a_record_whose_id_spells_a_file_path_stays_apart_from_that_file(tmp_path: Path, fake_settings,
                                                                          monkeypatch) -> None:
     """A JSONL record with id "c8/a/same.txt" shares the label of the file c8/a/same.txt: `-d c8/a` took the
