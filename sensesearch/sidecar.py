@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import io
 import json
 import logging
 import os
@@ -53,7 +54,9 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"cannot read the metadata sidecar {path}: {exc.strerror or exc}") from None
     except InputError as exc:
         raise InputError(f"cannot read the metadata sidecar {path}: {exc}") from None
-    reader = csv.reader(text.splitlines())
+    # Read as the csv module asks (newline=""): lines cut by str.splitlines had lost a quoted cell's line break and
+    # its U+2028 ("War\u2028Peace" stored as "WarPeace").
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = [nfc(name.strip()) for name in next(reader, [])]
     if FILE_COLUMN not in header:
         raise InputError(f"the metadata sidecar {path} needs a header row with a {FILE_COLUMN!r} column")

@@ -104,6 +104,15 @@ def test_an_unnamed_column_without_values_and_blank_rows_are_no_error(tmp_path: 
                                                        "b.txt": {"year": 1950}}
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_quoted_cells_keep_their_line_breaks_and_separators(tmp_path: Path, ending: str) -> None:
+    # str.splitlines had cut the rows at U+2028 and at a quoted line break, and dropped both from the cells.
+    (tmp_path / "metadata.csv").write_text(ending.join(["file,title", 'a.txt,"War\u2028Peace"', 'b.txt,"two\nlines"',
+                                                       "c.txt,1945", ""]), newline="")
+    assert read_sidecar(tmp_path / "metadata.csv") == {"a.txt": {"title": "War\u2028Peace"},
+                                                       "b.txt": {"title": "two\nlines"}, "c.txt": {"title": 1945}}
+
+
 def test_bundled_state_union_sidecar_names_every_address() -> None:
     folder = REPO / "corpora" / "state_union"
     rows = list(csv.DictReader((folder / "metadata.csv").open()))
