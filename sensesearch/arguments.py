@@ -104,7 +104,7 @@ def name_list(values: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] 
         return None
     for item in listed:
         if not isinstance(item, (str, os.PathLike)):
-            raise UsageError(f"each of {name} must be text, not {type(item).__name__} {item!r}")
+            raise UsageError(f"each of {name} must be text or a path, not {type(item).__name__} {item!r}")
     return [os.fspath(item) for item in listed]  # type: ignore[misc]
 
 

@@ -377,6 +377,8 @@ def test_none_is_a_usage_error_and_an_empty_list_is_nothing_to_do(built: tuple[S
         index.remove(None)  # type: ignore[arg-type]
     with pytest.raises(UsageError, match="NoneType"):
         index.add_documents(None)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="each of paths must be text or a path, not int"):  # Path is taken
+        index.add([corpus, 5])  # type: ignore[list-item]
 
     def no_model(settings: Any, device: Any) -> Any:
         raise AssertionError("the model was loaded for nothing to add")
