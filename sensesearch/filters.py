@@ -124,7 +124,7 @@ def parse_condition(text: str) -> Condition:
     parts = split_conditions(text) if isinstance(text, str) else [text]
     if len(parts) > 1:
         raise QueryError(f"{text!r} holds {len(parts)} conditions parted by ';': give them as a list (or to "
-                         "parse_conditions), or write \\; for a semicolon inside a value")
+                         "parse_conditions), or write \\; for a semicolon inside a value or a quoted field")
     return _parse_one(parts[0])
 
 
@@ -191,7 +191,7 @@ def parse_conditions(texts: str | Condition | Sequence[str | Condition] | None) 
                 if len(parts) == 1:
                     raise
                 raise QueryError(f"{exc} (in {item!r}, where ';' parts conditions: write \\; for a semicolon "
-                                 "inside a value)") from None
+                                 "inside a value or a quoted field)") from None
     if len(conditions) > MAX_CONDITIONS:
         raise QueryError(f"at most {MAX_CONDITIONS} where conditions, not {len(conditions):,}: "
                          "a|b|c names alternatives in one")

@@ -428,6 +428,8 @@ def test_a_quoted_field_names_any_key_and_the_hint_lists_keys_as_a_condition_nam
         assert [h.document for h in index.usages("bank", where='"year">=1900; " pad "!=q')] == ["a"]
         with pytest.raises(QueryError, match="JSON string"):
             index.usages("bank", where='"a=b=y')
+        with pytest.raises(QueryError, match=r"write \\; for a semicolon inside a value or a quoted field"):
+            index.usages("bank", where='"k;v"=w')  # the hint had spoken of values only
 
 
 @pytest.mark.parametrize(("args", "error"), [
