@@ -76,7 +76,7 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line.append(fit_left(shown(hit.left), context) + " ")
         line.append(fit_right(shown(hit.word), word_cells), style="bold cyan")
         line.append(" " + fit_right(shown(hit.right), context) + " ")
-        line.append(fitted[hit.document], style="dim")
+        line.append(fitted[hit.document].rstrip(), style="dim")  # the line's end: no padding for a pipe to carry
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
 
 
