@@ -238,6 +238,20 @@ class TerminalTable(Table):
                 cell.truncate(CELL_WIDTH, overflow="ellipsis")
         super().add_row(*cells, **options)
 
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        # Each line without the padding of its last cells: in a pipe every row had ended in spaces up to the table's
+        # width (a cut 100-column cell made that some 130 columns of them).
+        from rich.segment import Segment
+
+        for line in Segment.split_lines(super().__rich_console__(console, options)):
+            while line and not line[-1].control and not line[-1].text.strip(" "):
+                line.pop()
+            if line:
+                last = line[-1]
+                line[-1] = Segment(last.text.rstrip(" "), last.style, last.control)
+            yield from line
+            yield Segment.line()
+
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(sensesearch.json_dumps(data, indent=2) + "\n")

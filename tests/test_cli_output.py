@@ -644,6 +644,8 @@ def test_a_huge_metadata_value_is_cut_in_tables_and_whole_in_json_and_csv(tmp_pa
     by = runner.invoke(app, ["senses", "bank", "--by", "note", "-k", "1", "--index", str(index)])
     assert by.exit_code == 0 and huge not in by.stdout and "…" in by.stdout, by.stdout
     assert max(len(line) for line in by.stdout.splitlines()) <= cli.CELL_WIDTH + 40, by.stdout
+    # No row ends in its cells' padding: the short ones had carried spaces up to the widest row's width.
+    assert all(line == line.rstrip() for line in [*lines, *by.stdout.splitlines()]), lines
     as_json = json.loads(runner.invoke(app, ["documents", "--index", str(index), "--json"]).stdout)
     assert huge in [d["meta"]["note"] for d in as_json]
     assert huge in runner.invoke(app, ["documents", "--index", str(index), "--csv"]).stdout
