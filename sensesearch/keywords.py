@@ -52,7 +52,9 @@ def distinctive_words(groups: Sequence[Sequence[set[str]]], top: int = 5, min_co
         rest_total = pooled_total - own_total
         scored = []
         for word, own in c.items():
-            if own < min(min_count, len(group)):
+            # A word that is every context word there is tells no group apart, and its odds against the other words
+            # divide by zero (two usages of a word sharing one context word had failed as "math domain error").
+            if own < min(min_count, len(group)) or pooled[word] == pooled_total:
                 continue
             rest = pooled[word] - own
             alpha = alpha_total * pooled[word] / pooled_total

@@ -155,6 +155,10 @@ def test_distinctive_words_prefer_words_of_their_own_group() -> None:
     groups = [[{"loan", "cash"}, {"loan", "money"}, {"loan", "the"}], [{"river", "the"}, {"river", "mud"}]]
     assert distinctive_words(groups, top=1) == [["loan"], ["river"]]
     assert distinctive_words([[{"a", "b"}, {"a"}]], top=2) == [["a"]]
+    # Every group's only context word is one word: its odds divided by (a rounding of) zero, "math domain error"
+    # out of `senses quokka -k 2` on "Two quokka and another quokka met.".
+    assert distinctive_words([[{"met"}], [{"met"}]]) == [[], []]
+    assert distinctive_words([[{"met"}, {"met"}], [{"met"}]], min_count=1) == [[], []]
     hit = Hit(1, "Bank", "The old Bank's loans and the river banks", 8, 12, "d", 1, 0, 8)
     assert context_words(hit) == {"old", "loans", "river", "banks"}
 
