@@ -270,10 +270,10 @@ def tags(
         # alike in their first 16 cells one name.
         names = document_names([hit for hit, _, _ in found])
         names = fit_apart(names, min(16, max((cell_len(name) for name in names.values()), default=8)))
-        for row in rows:
+        for row, (hit, _, _) in zip(rows, found):
             left, right = row["left"], row["right"]
             # Contexts are cut at their far end, so the words next to the keyword always show.
             left, right = sensesearch.fit_left(left, context), sensesearch.fit_right(right, context, ellipsis=True)
             table.add_row(Text(row["sense"] or "unassigned"), f"{row['margin']:.3f}", Text(left), Text(row["word"]),
-                          Text(right), Text(names[row["document"]].rstrip()))
+                          Text(right), Text(names[(hit.document, hit.path)].rstrip()))
         out.print(table)

@@ -29,6 +29,7 @@ from .bins import make_bins
 from .chartfonts import chart_fonts, save_png
 from .errors import QueryError
 from .filters import known_fields, meta_name
+from .kwic import names_apart
 from .schema import ID_BATCH, documents, occurrences, sentences
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> d
              .join(sentences, sentences.c.id == occurrences.c.sentence_id)
              .join(documents, documents.c.id == sentences.c.document_id))
     found: dict[int, Any] = {}
+    documents_of: dict[int, tuple[str, str]] = {}
     with index.store.engine.connect() as conn:
         for first in range(0, len(occurrence_ids), ID_BATCH):
             batch = [int(i) for i in occurrence_ids[first:first + ID_BATCH]]
@@ -124,6 +126,11 @@ def usage_values(index: SenseIndex, occurrence_ids: Sequence[int], by: str) -> d
                 if isinstance(meta, str):
                     meta = json.loads(meta or "{}")
                 found[int(oid)] = field_value(meta or {}, label, by, path)
+                documents_of[int(oid)] = (label, path)
+    if by == "document":
+        # One bin a document: a label several files' documents share (a record id) is told apart by its file.
+        named = names_apart(documents_of.values())
+        found = {oid: named[document] for oid, document in documents_of.items()}
     return found
 
 

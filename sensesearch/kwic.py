@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from collections.abc import Collection, Hashable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import regex
 from rich.cells import cell_len
@@ -21,6 +21,7 @@ _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
 LISTING_FIELDS = CSV_FIELDS[1:]
 """The columns of a usage that has no score (sense tags, sense groups): those of `usages --csv` but the score."""
+Key = TypeVar("Key", bound=Hashable)
 
 
 def context_cells(sentence: str, start: int, end: int) -> dict[str, str]:
@@ -76,7 +77,7 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
         line.append(fit_left(shown(hit.left), context) + " ")
         line.append(fit_right(shown(hit.word), word_cells), style="bold cyan")
         line.append(" " + fit_right(shown(hit.right), context) + " ")
-        line.append(fitted[hit.document].rstrip(), style="dim")  # the line's end: no padding for a pipe to carry
+        line.append(fitted[(hit.document, hit.path)].rstrip(), style="dim")  # the line's end: no padding for a pipe to carry
         console.print(line, no_wrap=True, crop=True, soft_wrap=False)
 
 
@@ -118,13 +119,13 @@ def _fit_tail(text: str, cells: int) -> str:
     return "\u2026" + "".join(reversed(kept)) + " " * (cells - 1 - used)
 
 
-def fit_apart(names: dict[str, str], cells: int) -> dict[str, str]:
+def fit_apart(names: dict[Key, str], cells: int) -> dict[Key, str]:
     """Each of `names` (label -> name) fitted to `cells` terminal cells as _fit_tail fits it, except names that would
     then read alike while they differ: those show the part around where each differs from the others, "…" on either
     side cut off. Two record ids of 52 characters, the same but for the year in their middle, had both been shown as
     the same 24-cell end."""
     fitted = {label: _fit_tail(name, cells) for label, name in names.items()}
-    alike: dict[str, list[str]] = {}
+    alike: dict[str, list[Key]] = {}
     for label, text in fitted.items():
         alike.setdefault(text, []).append(label)
     for group in alike.values():
@@ -173,11 +174,29 @@ def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:
     return kept, used
 
 
-def document_names(hits: Sequence[Hit]) -> dict[str, str]:
-    """Each hit's document label as a document column names it: short_names (a JSON Lines record, known by the hit's
-    file, keeps its whole id), drawn by terminal.shown; fit_apart then fits the names to the column."""
-    records = {h.document for h in hits if h.path and not h.document.startswith(h.path)}
-    return {label: shown(name) for label, name in short_names((h.document for h in hits), records).items()}
+def document_names(hits: Sequence[Hit]) -> dict[tuple[str, str], str]:
+    """(label, path) of each hit's document -> its name in a document column: names_apart, then short_names (a JSON
+    Lines record, known by the hit's file, keeps its whole id), drawn by terminal.shown; fit_apart then fits the names
+    to the column."""
+    apart = names_apart((h.document, h.path) for h in hits)
+    records = {apart[(h.document, h.path)] for h in hits if h.path and not h.document.startswith(h.path)}
+    short = short_names(apart.values(), records)
+    return {key: shown(short[name]) for key, name in apart.items()}
+
+
+def names_apart(documents: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(label, path) -> the label, or where documents of several files share it (record ids such as "r1" in two JSON
+    Lines files) "FILE#label", FILE the fewest last parts of its path that tell those files apart (short_names): both
+    had been one "r1", one line of a KWIC listing and one bin of `senses --by document`."""
+    paths_of: dict[str, set[str]] = {}
+    for label, path in documents:
+        paths_of.setdefault(label, set()).add(path)
+    named: dict[tuple[str, str], str] = {}
+    for label, paths in paths_of.items():
+        files = short_names(paths) if len(paths) > 1 else {}
+        for path in paths:
+            named[(label, path)] = f"{files[path]}#{label}" if path in files else label
+    return named
 
 
 def short_names(labels: Iterable[str], records: Collection[str] = ()) -> dict[str, str]:

@@ -146,6 +146,17 @@ def test_names_alike_at_their_end_are_shown_where_they_differ(columns: int) -> N
     assert all(line == line.rstrip() for line in lines), lines
 
 
+def test_records_of_one_id_in_two_files_are_named_by_their_file() -> None:
+    """Record "r1" of a/x.jsonl and of b/x.jsonl were both shown as "r1"."""
+    files = [("r1", "/c/a/x.jsonl"), ("r1", "/c/b/x.jsonl"), ("r2", "/c/b/x.jsonl"), ("/c/d.txt", "/c/d.txt")]
+    hits = [Hit(occurrence_id=i, word="bank", sentence="A bank.", start=2, end=6, document=label, sentence_id=i,
+                position=1, doc_start=2, path=path) for i, (label, path) in enumerate(files)]
+    buffer = io.StringIO()
+    render_kwic(hits, Console(file=buffer, width=120, color_system=None))
+    assert [line.split()[-1] for line in buffer.getvalue().splitlines()[1:]] == [
+        "a/x.jsonl#r1", "b/x.jsonl#r1", "r2", "d.txt"]
+
+
 def test_a_record_id_holding_a_slash_is_shown_whole(tmp_path: Path) -> None:
     """A JSON Lines record's label is its id, which is no path: "news/2020/01" had been shown as "2020/01" (and in
     the page as "01"), a name neither -d nor `remove` knows. Hits now carry the file the document came from."""

@@ -54,6 +54,20 @@ def test_year_bins_keep_empty_years_and_text_fields_get_one_bin_per_value(shifti
     assert [(b.label, b.usages) for b in by_party.bins] == [("A", 12), ("B", 12)] and by_party.missing == 2
 
 
+def test_documents_that_share_a_label_get_a_bin_each(tmp_path: Path, fake_settings: EncoderSettings,
+                                                     db_url: str | None) -> None:
+    """Record "r1" of a/x.jsonl and record "r1" of b/x.jsonl had been one bin "r1", 4 usages, without a word."""
+    for folder, text in (("a", RIVER), ("b", MONEY)):
+        (tmp_path / "c" / folder).mkdir(parents=True)
+        (tmp_path / "c" / folder / "x.jsonl").write_text(json.dumps({"id": "r1", "text": f"{text} {text}"}) + "\n")
+    (tmp_path / "c" / "solo.jsonl").write_text(json.dumps({"id": "r2", "text": MONEY}) + "\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([tmp_path / "c"])
+        timeline = sense_timeline(index, index.senses("bank", k=2), "document")
+    assert sorted((b.label, b.usages) for b in timeline.bins) == [("a/x.jsonl#r1", 2), ("b/x.jsonl#r1", 2),
+                                                                   ("r2", 1)]
+
+
 def test_numeric_fields_get_round_width_bins() -> None:
     bins, where, width = make_bins([0.5, 3, 17, 99.9, None], "score")
     assert width == 10 and bins[0] == ("0–10", 0, 10) and len(bins) == 10
