@@ -186,7 +186,10 @@ class Ingestor:
             if not spans:
                 # A JSONL record is named with its file (its label alone is its id).
                 named = item.label if item.label.startswith(item.path) else f"{item.path}#{item.label}"
-                self._skip(Skipped(named, "no sentences" if has_visible(item.text) else "empty document"))
+                reason = "no sentences" if has_visible(item.text) else "empty document"
+                # Said, since a skipped input otherwise stays indexed: this one was read, and it now holds nothing.
+                gone = "; the version indexed before is removed" if existing is not None else ""
+                self._skip(Skipped(named, reason + gone))
                 self.reports.passed(item)
                 continue
             # The old version's rows go with the new one's first chunk, in the same transaction, so a

@@ -173,7 +173,7 @@ def test_a_file_or_record_emptied_since_it_was_indexed_is_dropped(tmp_path: Path
         lines[1]["text"] = emptied
         records.write_text("\n".join(json.dumps(r) for r in lines) + "\n")
         report = index.add([corpus, records])
-        assert sorted(s.reason for s in report.skipped) == ["empty document", "empty document"]
+        assert sorted(s.reason for s in report.skipped) == ["empty document; the version indexed before is removed"] * 2
         assert report.documents_indexed == 0 and report.documents_unchanged == 3
         labels = {d.label for d in index.store.all_documents()}
         assert all("d001" not in label for label in labels) and "emptied" not in labels

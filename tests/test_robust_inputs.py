@@ -109,7 +109,9 @@ def test_a_file_emptied_since_it_was_indexed_is_still_dropped_by_the_command(tmp
     assert _index([text], tmp_path / "idx", "--quiet").exit_code == 0
     text.write_text("")
     result = _index([text], tmp_path / "idx")
-    assert result.exit_code == 0 and "1 replaced" in result.stderr and "empty document" in result.stderr, result.output
+    assert result.exit_code == 0 and "1 replaced" in result.stderr, result.output
+    # A skipped input stays indexed, as the README says: this one was read empty, and the line says its old version went.
+    assert "a.txt: empty document; the version indexed before is removed" in result.stderr, result.stderr
     with SenseIndex.open(tmp_path / "idx", read_only=True) as index:
         assert index.info().documents == 0
 
