@@ -133,7 +133,7 @@ def senses(
     where: WhereOption = None,
     by: ByOption = None,
     bin_width: BinWidthOption = None,
-    chart: ChartOption = "area",
+    chart: ChartOption = None,
     csv_: CsvOption = False,
 ) -> None:
     """Group a word's usages into senses, each with its size, typical usages and distinctive context words.
@@ -144,10 +144,13 @@ def senses(
     \b
     Example: sensesearch senses bank --by document --index indexes/demo
     """
-    if chart not in ("area", "bars"):
+    if chart not in (None, "area", "bars"):
         raise typer.BadParameter(f"area or bars, not {chart!r}", param_hint="--chart")
     if bin_width is not None and by is None:  # it had been ignored, silently
         raise typer.BadParameter("bins are made of a --by field: give --by too", param_hint="--bin-width")
+    if chart is not None and (by is None or plot is None):  # ignored too: only a chart of bins has a kind
+        raise typer.BadParameter("it is the kind of a chart of --by bins: give --by and --plot too",
+                                 param_hint="--chart")
     with sensesearch.SenseIndex.open(index, read_only=True) as source, CommandProgress(err, log_lines=False) as progress:
         progress.phase(f"grouping the usages of {word!r}")
         report = source.senses(word, k=k, examples=examples, documents=document, seed=seed, lemma=lemma,
@@ -155,7 +158,7 @@ def senses(
         timeline = sensesearch.sense_timeline(source, report, by, bin_width) if by else None
     if timeline is not None:
         if plot is not None:
-            sensesearch.plot_timeline(timeline, plot, kind=chart)
+            sensesearch.plot_timeline(timeline, plot, kind=chart or "area")
         if json_:
             emit_json({**report.to_dict(), "by": timeline.to_dict()})
         else:

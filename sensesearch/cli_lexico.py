@@ -47,8 +47,8 @@ ByOption = Annotated[Optional[str], typer.Option(
 BinWidthOption = Annotated[Optional[float], typer.Option(
     "--bin-width", callback=check_value("check_bin_width"), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
                                "else a round width giving about 10 bins).")]
-ChartOption = Annotated[str, typer.Option(
-    "--chart", help="With --by and --plot: area (stacked shares) or bars (stacked bars).")]
+ChartOption = Annotated[Optional[str], typer.Option(
+    "--chart", help="With --by and --plot: area (stacked shares, the default) or bars (stacked bars).")]
 
 
 def timeline_csv(timeline: SenseTimeline) -> str:

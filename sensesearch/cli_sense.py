@@ -44,8 +44,10 @@ def add(
     from_cluster: Annotated[Optional[int], typer.Option(
         help="Take the most central usages of this induced sense (numbered as `senses` prints them).")] = None,
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1, help="With --from-cluster: the --k given to `senses`.")] = None,
-    seed: Annotated[int, typer.Option(min=0, max=SEED_MAX, help="With --from-cluster: the --seed given to `senses`.")] = 0,
-    take: Annotated[int, typer.Option(min=1, help="With --from-cluster: how many central usages to keep.")] = DEFAULT_CLUSTER_EXAMPLES,
+    seed: Annotated[Optional[int], typer.Option(
+        min=0, max=SEED_MAX, help="With --from-cluster: the --seed given to `senses` (default 0).")] = None,
+    take: Annotated[Optional[int], typer.Option(
+        min=1, help=f"With --from-cluster: how many central usages to keep (default {DEFAULT_CLUSTER_EXAMPLES}).")] = None,
     from_file: Annotated[Optional[Path], typer.Option(
         help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
     index: IndexOption = Path(DEFAULT_INDEX),
@@ -66,6 +68,9 @@ def add(
         raise UsageError("name the sense, e.g. sensesearch sense add bank finance ...")
     if from_file is not None and name is not None:
         raise UsageError("--from-file takes the sense names from the file; leave out NAME")
+    if from_cluster is None and (k, seed, take) != (None, None, None):
+        # They had been taken and ignored, as if they had done something.
+        raise UsageError("-k, --seed and --take choose the usages of --from-cluster: give --from-cluster N with them")
     with CommandProgress(err) as progress, sensesearch.SenseIndex.open(
             index, lock_timeout=wait, lock_wait=progress.lock_wait(index)) as target:
         senses = target.sense(word)
@@ -74,7 +79,8 @@ def add(
         added = senses.add_from_file(from_file) if from_file is not None else {}
         if from_cluster is not None:
             assert name is not None
-            senses.add_from_cluster(name, from_cluster, k=k, seed=seed, limit=take)
+            senses.add_from_cluster(name, from_cluster, k=k, seed=seed or 0,
+                                    limit=DEFAULT_CLUSTER_EXAMPLES if take is None else take)
         elif from_file is None:
             assert name is not None and examples
             senses.add(name, examples)

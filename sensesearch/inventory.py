@@ -208,11 +208,16 @@ class Inventory:
     def configure(self, word: str, method: str | None = None, k: int | None = None,
                   threshold: float | None = None) -> WordInventory:
         """Change how `word`'s usages are tagged; unset values stay. InputError for an unknown method, UsageError
-        for k that is not a whole number from 1 or a threshold that is not a number in 0..2."""
+        for k that is not a whole number from 1, k with a method other than knn, or a threshold that is not a number
+        in 0..2."""
         found = self.get(word)
         if found is None:
             raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses first")
         method = method or found.method
+        if k is not None and method != "knn":
+            # Taken and ignored before: `sense config -k 3 --method centroid` said nothing, and tagged as before.
+            raise UsageError(f"k is how many examples vote with the knn method; {found.word!r} is tagged by {method}: "
+                             "give method knn with it")
         k = found.k if k is None else whole_number(k, "k", least=1)
         check_method(method, k)
         examples = sum(len(sense.examples) for sense in found.senses)

@@ -37,7 +37,7 @@ def inventory_tags(train: dict[str, WsdWord], test: dict[str, WsdWord], settings
                 senses = index.sense(word)
                 senses.add_items([replace(item, sense=f"s{item.sense}") for item in train[word].items],
                                  forms=item_forms(data.items))
-                senses.configure(method=method, k=k, threshold=0.0)
+                senses.configure(method=method, k=k if method == "knn" else None, threshold=0.0)
                 tags = senses.tags()
                 tag_of = tags.by_id()
                 found[word] = []

@@ -113,6 +113,12 @@ def test_adding_examples_a_sense_already_has_adds_and_reports_none(built: Path, 
     (["query", "the [[bank]] rose", "--sense", " ", "--index", "IDX"], "name a sense", 2),
     # Options that cannot go together are a usage error, as every other such pair is (it had exited 1).
     (["query", "the [[bank]] rose", "--sense", "river", "--any-word", "--index", "IDX"], "without any-word", 2),
+    # Options that only steer another were taken and ignored when it was not given.
+    (["sense", "add", "bank", "finance", "a [[bank]] loan", "--take", "3"], "give --from-cluster N with them", 2),
+    (["sense", "add", "bank", "finance", "a [[bank]] loan", "--seed", "1"], "give --from-cluster N with them", 2),
+    (["sense", "config", "bank", "--method", "centroid", "-k", "3", "--index", "IDX"], "give method knn with it", 2),
+    (["senses", "bank", "--chart", "bars", "--index", "IDX"], "give --by and --plot too", 2),
+    (["senses", "bank", "--chart", "area", "--by", "year", "--index", "IDX"], "give --by and --plot too", 2),
 ])
 def test_errors_are_one_line(built: Path, args: list[str], message: str, code: int) -> None:
     """Values the user gave that cannot be used as given are usage errors (exit 2), others exit 1."""
