@@ -46,13 +46,11 @@ def _decimal(number: float) -> Decimal:
     return Decimal(repr(float(number)))
 
 
-def _bin_of(number: float, first: Decimal, width: Decimal) -> int:
-    """Which bin of `width` from `first` holds `number`, counted in decimal."""
-    return int(((_decimal(number) - first) / width).to_integral_value(ROUND_FLOOR))
-
-
-def _first_bin(low: float, width: Decimal) -> Decimal:
-    return (_decimal(low) / width).to_integral_value(ROUND_FLOOR) * width
+def _bin_index(number: float, width: Decimal) -> Decimal:
+    """floor(number / width) in decimal: which bin of `width`, counted from the one that starts at zero, holds
+    `number`. Bins are counted apart from there, never from the first bin's start: 1e308 - 44 in decimal's 28 digits
+    is 1e308, so with a width of 1e308 the year -44 had fallen into the bin 0-1e308."""
+    return (_decimal(number) / width).to_integral_value(ROUND_FLOOR)
 
 
 _ENDLESS = 2 ** 62
@@ -64,7 +62,7 @@ def _bin_count(low: float, high: float, width: float) -> int:
     decimal range (a width of 1e-320 over values near 1e308) as good as endless."""
     try:
         exact = _decimal(width)
-        return min(_bin_of(high, _first_bin(low, exact), exact) + 1, _ENDLESS)
+        return min(int(_bin_index(high, exact) - _bin_index(low, exact)) + 1, _ENDLESS)
     except ArithmeticError:  # decimal's overflow and invalid operations among them
         return _ENDLESS
 
@@ -133,11 +131,11 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
         raise QueryError(f"a bin width of {bin_width:g} cuts {by} ({low:g} to {high:g}) into {many} bins; at most "
                          f"{MAX_BINS:,}: choose a width of at least {least:g}")
     width = _decimal(bin_width)
-    first = _first_bin(low, width)  # type: ignore[arg-type]
-    starts = [float(first + i * width) for i in range(count + 1)]
+    first = _bin_index(low, width)  # type: ignore[arg-type]
+    starts = [float((first + i) * width) for i in range(count + 1)]
     bins = [(_label(starts[i], bin_width, by), starts[i], starts[i + 1]) for i in range(count)]
     index: list[int | None] = []
     for v in values:
         n = None if v is None or v == "" else _number(v)
-        index.append(None if n is None else min(_bin_of(n, first, width), count - 1))
+        index.append(None if n is None else min(int(_bin_index(n, width) - first), count - 1))
     return bins, index, bin_width

@@ -188,3 +188,11 @@ def test_bins_past_float_range_are_refused_or_skipped_never_a_crash(values: list
         assert "at most 1,000" in str(exc)
     else:
         assert 0 < len(bins) <= 1_000
+
+
+@pytest.mark.parametrize("width", [1e308, 1e300, 1e18])
+def test_a_huge_bin_width_puts_each_value_in_the_bin_that_holds_it(width: float) -> None:
+    # Counted from the first bin's start, -44 fell into 0-1e308: 1e308 - 44 is 1e308 in decimal's 28 digits.
+    bins, index, _ = make_bins([-44, 1999, 1945, 0], "year", bin_width=width)
+    for value, at in zip([-44, 1999, 1945, 0], index):
+        assert at is not None and bins[at][1] <= value < bins[at][2], (value, bins[at])
