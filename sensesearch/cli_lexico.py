@@ -46,7 +46,7 @@ ByOption = Annotated[Optional[str], typer.Option(
     help="Share of each sense per bin of year, decade, document, path or a metadata field (numbers binned).")]
 BinWidthOption = Annotated[Optional[float], typer.Option(
     "--bin-width", callback=check_value("check_bin_width"), help="Width of the bins of a numeric --by field (default: 1 for year, 10 for decade, "
-                               "else a round width giving about 10 bins).")]
+                               "else a round width giving about 10 bins; wider where that would make over 1,000).")]
 ChartOption = Annotated[Optional[str], typer.Option(
     "--chart", help="With --by and --plot: area (stacked shares, the default) or bars (stacked bars).")]
 
