@@ -224,6 +224,10 @@ def print_sense_documents(index: Path, word_sense: str, min_count: int, json_: b
     if json_:
         emit_json([d.to_dict() for d in found])
         return
+    if not found:  # a bare header had been the whole answer
+        least = "a usage" if min_count == 1 else f"{min_count} usages"
+        err.print(f"no document holds {least} of {word!r} tagged {sense!r}", markup=False)
+        return
     table = TerminalTable(show_header=True, header_style="bold", box=None)
     for column in ("document", Text(sense), "all usages"):
         table.add_column(column, justify="left" if column == "document" else "right", whole=column == "document")

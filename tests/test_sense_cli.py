@@ -59,6 +59,9 @@ def test_list_documents_config_and_remove(built: Path) -> None:
     listed = runner.invoke(app, ["documents", "--sense", "cell:biology", "--min", "2", "--index", str(built), "--json"])
     assert listed.exit_code == 0, listed.output
     assert [(Path(d["document"]).name, d["count"]) for d in json.loads(listed.stdout)] == [("a.txt", 2)]
+    none = runner.invoke(app, ["sense", "documents", "cell:biology", "--min", "100", "--index", str(built)])
+    assert none.exit_code == 0 and none.stdout == "", none.output  # a bare header had been the whole answer
+    assert "no document holds 100 usages of 'cell' tagged 'biology'" in none.stderr
     text = runner.invoke(app, ["sense", "list", "bank", "--examples", "--index", str(built)])
     assert text.exit_code == 0 and "finance" in text.stdout and "[[bank]]" in text.stdout
     strict = runner.invoke(app, ["sense", "config", "bank", "--threshold", "2", "--index", str(built), "--json"])
