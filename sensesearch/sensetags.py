@@ -257,9 +257,11 @@ class SenseDocument:
     document: str
     count: int
     usages: int
+    path: str = ""
+    """The file the document came from: records of one id in two JSON Lines files share their label."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"document": self.document, "count": self.count, "usages": self.usages}
+        return {"document": self.document, "path": self.path, "count": self.count, "usages": self.usages}
 
 
 def sense_documents(index: SenseIndex, word: str, sense: str, min_count: int = 1) -> list[SenseDocument]:
@@ -278,6 +280,9 @@ def sense_documents(index: SenseIndex, word: str, sense: str, min_count: int = 1
     inside = (where >= 0) & (tags.ids < stops[np.maximum(where, 0)])
     total = np.bincount(where[inside], minlength=len(docs))
     in_sense = np.bincount(where[inside & (tags.sense == wanted)], minlength=len(docs))
-    found = [SenseDocument(docs[i].label, int(in_sense[i]), int(total[i]))
-             for i in np.flatnonzero(in_sense >= min_count)]
+    chosen = np.flatnonzero(in_sense >= min_count)
+    with index.store.engine.connect() as conn:  # every document's, as all_documents reads them: no bound on binds
+        path_of = dict(conn.execute(select(documents.c.id, documents.c.path)).all())
+    found = [SenseDocument(docs[i].label, int(in_sense[i]), int(total[i]), path_of.get(docs[i].id) or "")
+             for i in chosen]
     return sorted(found, key=lambda d: (-d.count, d.document))

@@ -249,3 +249,22 @@ def test_tags_table_tells_documents_apart_as_kwic_lines_do(tmp_path: Path, two_w
     shown = {line.split()[-1] for line in table.stdout.splitlines()[1:] if line.strip()}
     assert {"x/same.txt", "y/same.txt"} <= shown, table.stdout
     assert any("1901" in name for name in shown) and any("1950" in name for name in shown), table.stdout
+
+
+def test_sense_documents_tells_apart_records_of_one_id_in_two_files(tmp_path: Path) -> None:
+    """Record "r1" of a/x.jsonl and of b/x.jsonl were two rows "r1"; --json had no path to tell them by."""
+    for folder, sense in (("a", "biology"), ("b", "prison")):
+        (tmp_path / "c" / folder).mkdir(parents=True)
+        text = " ".join(examples("cell", sense)).replace("[[", "").replace("]]", "")
+        (tmp_path / "c" / folder / "x.jsonl").write_text(json.dumps({"id": "r1", "text": text}) + "\n")
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(tmp_path / "c"), "--index", str(index), "--model", "fake:test",
+                               "-q"]).exit_code == 0
+    assert runner.invoke(app, ["sense", "add", "cell", "biology", *examples("cell", "biology"), "--index",
+                               str(index)]).exit_code == 0
+    table = runner.invoke(app, ["sense", "documents", "cell:biology", "--index", str(index)])
+    assert table.exit_code == 0, table.output
+    assert sorted(line.split()[0] for line in table.stdout.splitlines()[1:]) == ["a/x.jsonl#r1", "b/x.jsonl#r1"]
+    found = json.loads(runner.invoke(app, ["sense", "documents", "cell:biology", "--index", str(index),
+                                           "--json"]).stdout)
+    assert sorted((d["document"], Path(d["path"]).parent.name) for d in found) == [("r1", "a"), ("r1", "b")]
