@@ -245,13 +245,21 @@ def _path_match(value: str, documents: Table, dialect: str) -> ColumnElement[boo
                _glob_any(nfc_column(documents.c.key, dialect), tails + [tail + "#*" for tail in tails], dialect))
 
 
+GLOBS_PER_REGEX = 200
+"""Globs one PostgreSQL regular expression holds at most: some 1,800 paths' tails in one were "too complex" for it."""
+
+
 def _glob_any(column: ColumnElement[str], patterns: Sequence[str], dialect: str) -> ColumnElement[bool]:
     """`column` (read in NFC) matches one of the globs: SQLite's own GLOB for one, else one regular expression for
-    all of them (an OR of some 1,000 terms is too deep for SQLite, and PostgreSQL ran one expression per term)."""
+    all of them (an OR of some 1,000 terms is too deep for SQLite, and PostgreSQL ran one expression per term); on
+    PostgreSQL one a GLOBS_PER_REGEX of them, OR'd."""
     patterns = [nfc(p) for p in patterns]
     if dialect == "sqlite" and len(patterns) == 1:
         return column.op("GLOB", is_comparison=True)(glob_to_sqlite(patterns[0]))  # boolean: != negates it
-    return column.regexp_match("|".join(glob_to_regex(p, atomic=dialect == "sqlite") for p in patterns))
+    if dialect == "sqlite":
+        return column.regexp_match("|".join(glob_to_regex(p, atomic=True) for p in patterns))
+    return or_(*(column.regexp_match("|".join(glob_to_regex(p) for p in patterns[first:first + GLOBS_PER_REGEX]))
+                 for first in range(0, len(patterns), GLOBS_PER_REGEX)))
 
 
 def _meta_clause(condition: Condition, field: MetaField) -> ColumnElement[bool]:
