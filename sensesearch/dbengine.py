@@ -93,8 +93,11 @@ def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearch
     if isinstance(original, dbapi.DataError):
         # A value the database cannot hold or compare (PostgreSQL: a NUL in text or in a JSON escape): the value
         # given is at fault, not the stored data.
-        return UsageError(f"the metadata database {where} cannot take a value it was given ({detail}); "
-                          "leave out the control characters")
+        # Only a control character's fault calls for leaving them out: a regular expression too complex had
+        # been told so too.
+        hint = "; leave out the control characters" if any(
+            word in detail.lower() for word in ("0x00", "\\u0000", "null character", "invalid byte")) else ""
+        return UsageError(f"the metadata database {where} cannot take a value it was given ({detail}){hint}")
     if any(words in detail.lower() for words in ("readonly database", "read-only transaction")):
         return ReadOnlyError(f"the metadata database {where} cannot be written ({detail}): it is on read-only "
                              "media or protected; nothing more was changed")

@@ -521,3 +521,23 @@ def test_a_sqlite_failure_on_a_full_disk_says_the_disk_is_full(tmp_path: Path, f
     assert error is not None and "disk I/O error" in str(error)
     assert f"the disk holding {tmp_path / 'idx'} is full" in str(error) and "free disk space" in str(error)
     assert dbengine.domain_error(failure, sqlite3, "store") is not None  # no URL to look at: the plain line
+
+
+def test_a_value_the_database_refuses_is_advised_on_only_for_control_characters() -> None:
+    """A regular expression PostgreSQL found too complex had been told to "leave out the control characters"."""
+    from sensesearch import UsageError, dbengine
+
+    class Driver:
+        class Error(Exception):
+            pass
+
+        class DataError(Error):
+            pass
+
+        IntegrityError = ProgrammingError = type("Never", (Exception,), {})
+
+    nul = dbengine.domain_error(Driver.DataError('invalid byte sequence for encoding "UTF8": 0x00'), Driver, "pg")
+    assert isinstance(nul, UsageError) and str(nul).endswith("leave out the control characters")
+    regex = dbengine.domain_error(Driver.DataError("invalid regular expression: regular expression is too complex"),
+                                  Driver, "pg")
+    assert isinstance(regex, UsageError) and "control characters" not in str(regex) and "too complex" in str(regex)
