@@ -214,6 +214,7 @@ class Inventory:
         if found is None:
             raise SenseNotFoundError(f"{word!r} has no sense inventory; add senses first")
         method = method or found.method
+        check_method(method, 1)  # the method first: k=3 given with "svm" had been told to take knn
         if k is not None and method != "knn":
             # Taken and ignored before: `sense config -k 3 --method centroid` said nothing, and tagged as before.
             raise UsageError(f"k is how many examples vote with the knn method; {found.word!r} is tagged by {method}: "

@@ -221,6 +221,8 @@ def test_bad_names_and_read_only_writes_are_refused(tagged: SenseIndex) -> None:
         tagged.sense("bank").add("x", ["the [[river bank]] here"])
     with pytest.raises(InputError, match="method"):
         tagged.sense("bank").configure(method="svm")
+    with pytest.raises(InputError, match="method must be one of"):
+        tagged.sense("bank").configure(method="svm", k=3)
     path = tagged.path
     tagged.close()
     with SenseIndex.open(path, read_only=True) as reader, pytest.raises(SenseSearchError, match="read-only"):
