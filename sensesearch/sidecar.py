@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -56,13 +57,14 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"cannot read the metadata sidecar {path}: {exc}") from None
     # Read as the csv module asks (newline=""): lines cut by str.splitlines had lost a quoted cell's line break and
     # its U+2028 ("War\u2028Peace" stored as "WarPeace").
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [nfc(name.strip()) for name in next(reader, [])]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = _rows(reader, path)
+    header = [nfc(name.strip()) for name in next(rows, [])]
     if FILE_COLUMN not in header:
         raise InputError(f"the metadata sidecar {path} needs a header row with a {FILE_COLUMN!r} column")
     _check_header(path, header)
     table: dict[str, dict[str, Any]] = {}
-    for cells in reader:
+    for cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(header):
@@ -79,6 +81,21 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
                              "not name: give the column a name (its values had been dropped without a word)")
         table[name] = {key: typed(value) for key, value in row.items() if key not in (FILE_COLUMN, "") and value.strip()}
     return table
+
+
+def _rows(reader: Any, path: Path) -> Iterator[list[str]]:
+    """The reader's rows; InputError naming the line for what the csv module cannot read. Read strictly: a quote left
+    open had folded the rest of the file into one cell (the rows after it lost without a word), and a cell over the
+    csv module's limit failed as a raw csv.Error."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            open_quote = any(words in str(exc) for words in ("end of data", "field limit"))
+            raise InputError(f"{path}:{reader.line_num}: {exc}" + (" (a quote left open?)" if open_quote else "")
+                             ) from None
 
 
 def _check_header(path: Path, header: list[str]) -> None:

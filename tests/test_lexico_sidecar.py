@@ -98,6 +98,22 @@ def test_a_column_named_twice_or_a_value_in_an_unnamed_one_is_refused_naming_it(
         read_sidecar(tmp_path / "metadata.csv")
 
 
+@pytest.mark.parametrize(("sidecar", "message"), [
+    ('file,title\na.txt,"War\nb.txt,x\n', r"metadata.csv:3: unexpected end of data \(a quote left open\?\)"),
+    ("file,t\na.txt," + "x" * 200_000 + "\n", "metadata.csv:2: field larger than field limit"),
+    ('file,t\na.txt,"x"y\n', "metadata.csv:2: ',' expected after"),
+])
+def test_a_row_the_csv_module_cannot_read_is_an_input_error_naming_its_line(tmp_path: Path, sidecar: str,
+                                                                           message: str) -> None:
+    # A quote left open had folded the rows after it into one cell (b.txt's row lost without a word), and a huge
+    # cell failed as a raw csv.Error.
+    (tmp_path / "metadata.csv").write_text(sidecar)
+    with pytest.raises(InputError, match=message):
+        read_sidecar(tmp_path / "metadata.csv")
+    (tmp_path / "metadata.csv").write_text("file,height\na.txt,5'10\"\n")  # a quote inside a bare cell is text
+    assert read_sidecar(tmp_path / "metadata.csv") == {"a.txt": {"height": "5'10\""}}
+
+
 def test_an_unnamed_column_without_values_and_blank_rows_are_no_error(tmp_path: Path) -> None:
     (tmp_path / "metadata.csv").write_text("file, first name ,year,\na.txt, Ann ,1901,\n\n,,,\nb.txt,,1950\n")
     assert read_sidecar(tmp_path / "metadata.csv") == {"a.txt": {"first name": "Ann", "year": 1901},
