@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .arguments import flag, word_argument
-from .errors import NotAWordError, WordNotFoundError
+from .errors import NotAWordError, QueryError, WordNotFoundError
 from .filters import Condition, describe_scope
 from .lemmas import lemmatizer
 from .normalize import older_key
 from .query import Phrase, bare_word, gap_key, is_one_word, is_punctuation, normalize_form, phrase_of, word_spans
+from .wordrows import MAX_PHRASE_WORDS
 
 if TYPE_CHECKING:
     from .parts import SnapshotSource
@@ -68,6 +69,9 @@ class WordPlaces:
             if ids:
                 return [(i,) for i in ids]
         phrase = Phrase(core, ((0, form),), ()) if one_word else phrase_of(word, word_spans(self.splitter(), word))
+        if len(phrase.words_at) > MAX_PHRASE_WORDS:
+            # A phrase of 64 words had failed as the database's own "at most 64 tables in a join".
+            raise QueryError(f"a phrase of at most {MAX_PHRASE_WORDS} words is looked up, not {len(phrase.words_at)}")
         if len(phrase.words_at) > 1:
             places = self._within(self._phrase_places(phrase, documents), where)
             if places:

@@ -14,6 +14,10 @@ from sqlalchemy.engine import Engine
 from . import filters
 from .schema import corpus_order, documents, occurrences, owning_document, sentences, words
 
+MAX_PHRASE_WORDS = 32
+"""Words of a phrase looked up at most: each is one table of a join, and SQLite joins at most 64 (past that the
+lookup failed as a database error, naming the database)."""
+
 
 class WordRows:
     """Word lookups over the store's tables."""

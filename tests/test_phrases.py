@@ -59,6 +59,22 @@ def test_usages_of_a_phrase_are_adjacent_stored_words(phrase_index: Path, phrase
         assert hit.sentence[hit.start:hit.end] == hit.word
 
 
+def test_a_phrase_past_the_lookup_bound_is_refused_as_such(phrase_index: Path) -> None:
+    """64 words had failed as "the metadata database ... failed: at most 64 tables in a join", exit 1."""
+    from sensesearch import QueryError
+    from sensesearch.wordrows import MAX_PHRASE_WORDS
+
+    with SenseIndex.open(phrase_index, read_only=True) as index:
+        with pytest.raises(QueryError, match=f"a phrase of at most {MAX_PHRASE_WORDS} words is looked up, not 64"):
+            index.usages(" ".join(["the"] * 64))
+        with pytest.raises(QueryError, match="at most"):
+            index.query("[[" + " ".join(["the"] * 200) + "]]")
+        with pytest.raises(WordNotFoundError):  # at the bound, looked up as any phrase
+            index.usages(" ".join(["the"] * MAX_PHRASE_WORDS))
+    result = runner.invoke(app, ["usages", " ".join(["the"] * 64), "--index", str(phrase_index)])
+    assert result.exit_code == 1 and "database" not in result.output, result.output
+
+
 @pytest.mark.parametrize("word", ["known,", "\u201cknown\u201d", "(known)"])
 def test_one_word_in_punctuation_is_that_word(phrase_index: Path, word: str) -> None:
     with SenseIndex.open(phrase_index, read_only=True) as index:
