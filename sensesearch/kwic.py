@@ -60,7 +60,8 @@ def render_kwic(hits: Sequence[Hit], console: Console, context: int | None = Non
     word_cells = max(4, *(cell_len(shown(h.word)) for h in hits))
     names = document_names(hits)
     doc_cells = min(24, max(8, *(cell_len(name) for name in names.values())))
-    score_cells = 6 if show_score else 0
+    # Wide enough for a negative cosine: "-0.108" had been cut to "0.108" (its end kept, as for a left context).
+    score_cells = max(6, *(len(f"{h.score:.3f}") + 1 for h in hits if h.score is not None)) if show_score else 0
     if context is None:
         context, doc_cells = _narrowed(console.width or 120, score_cells + word_cells + 3, doc_cells)
     fitted = fit_apart(names, doc_cells)

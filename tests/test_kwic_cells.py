@@ -81,6 +81,15 @@ def test_cli_usages_keeps_the_words_before_the_keyword(tmp_path: Path, fake_sett
     assert CJK[-7:] + "  bank" in line or CJK[-7:] + " bank" in line
 
 
+def test_a_negative_score_keeps_its_sign() -> None:
+    """The score column held 5 cells and kept a score's end: -0.108 was shown as 0.108, the rows out of order."""
+    hits = [Hit(occurrence_id=i, word="bank", sentence="A bank.", start=2, end=6, document="d.txt", sentence_id=i,
+                position=1, doc_start=2, score=score) for i, score in enumerate([0.91, -0.1075, -1.0])]
+    buffer = io.StringIO()
+    render_kwic(hits, Console(file=buffer, width=100, color_system=None))
+    assert [line.split()[0] for line in buffer.getvalue().splitlines()[1:]] == ["0.910", "-0.107", "-1.000"]
+
+
 def test_control_characters_are_drawn_not_obeyed() -> None:
     sentence = "Red \x1b[31mtext\x1b[0m and a bell\x07 by the bank\x00 here."
     start = sentence.index("bank")
