@@ -236,11 +236,15 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
              responses={200: {"content": {"image/png": {}}}})
     def senses_plot(word: WordParam, k: SensesParam = None,
                     lemma: LemmaParam = False, where: WhereParam = [], by: ByParam = None,
-                    bin_width: BinWidthParam = None, chart: Literal["area", "bars"] = "area") -> Response:
-        """A 2-D map of a word's usages coloured by sense group, as PNG; with `by`, the senses' shares per bin."""
+                    bin_width: BinWidthParam = None, chart: Literal["area", "bars"] | None = None) -> Response:
+        """A 2-D map of a word's usages coloured by sense group, as PNG; with `by`, the senses' shares per bin (a
+        `chart` of kind area, the default, or bars)."""
         _bins_need_by(by, bin_width)
+        if chart is not None and not by:  # ignored too, as `senses --chart` without --by was
+            raise UsageError("chart is the kind of a chart of `by` bins: give by too")
         if by:
-            png = service.timeline_plot(service.timeline(word, k, by, bin_width, lemma, tuple(where)), chart)
+            png = service.timeline_plot(service.timeline(word, k, by, bin_width, lemma, tuple(where)),
+                                        chart or "area")
         else:
             png = service.plot(word, k, lemma, tuple(where))
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

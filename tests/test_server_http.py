@@ -93,6 +93,9 @@ def test_a_bin_width_without_by_is_refused(client: TestClient) -> None:  # noqa:
     for path in ("/api/senses", "/api/senses/plot.png"):
         response = client.get(path, params={"word": "bank", "k": 2, "bin_width": 5})
         assert response.status_code == 400 and "give by too" in response.json()["error"], response.text
+    # The chart's kind too: chart=bars without by had answered the map it would have drawn anyway.
+    response = client.get("/api/senses/plot.png", params={"word": "bank", "k": 2, "chart": "bars"})
+    assert response.status_code == 400 and "give by too" in response.json()["error"], response.text
 
 
 @pytest.mark.parametrize("extra", [{"any_words": True}, {"documents": "a.txt"}, {"kk": 3}])
