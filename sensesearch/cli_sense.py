@@ -228,9 +228,8 @@ def print_sense_documents(index: Path, word_sense: str, min_count: int, json_: b
         least = "a usage" if min_count == 1 else f"{min_count} usages"
         err.print(f"no document holds {least} of {word!r} tagged {sense!r}", markup=False)
         return
-    from .kwic import names_apart
-
-    named = names_apart((doc.document, doc.path) for doc in found)  # two files' records of one id: two rows alike
+    # Records of one id in two files had been two rows alike.
+    named = sensesearch.names_apart((doc.document, doc.path) for doc in found)
     table = TerminalTable(show_header=True, header_style="bold", box=None)
     for column in ("document", Text(sense), "all usages"):
         table.add_column(column, justify="left" if column == "document" else "right", whole=column == "document")
@@ -265,8 +264,6 @@ def tags(
     else:
         from rich.cells import cell_len
 
-        from .kwic import document_names, fit_apart
-
         table = TerminalTable(show_header=True, header_style="bold", box=None)
         widest = max([len(r["sense"] or "unassigned") for r in rows] + [5])
         # Sense, margin and word never shrink; contexts and the document give way on a narrow terminal.
@@ -281,8 +278,8 @@ def tags(
         table.add_column("document", no_wrap=True)
         # Named as the KWIC lines name documents: "a/same.txt" and "b/same.txt" had both been "same.txt", and names
         # alike in their first 16 cells one name.
-        names = document_names([hit for hit, _, _ in found])
-        names = fit_apart(names, min(16, max((cell_len(name) for name in names.values()), default=8)))
+        names = sensesearch.document_names([hit for hit, _, _ in found])
+        names = sensesearch.fit_apart(names, min(16, max((cell_len(name) for name in names.values()), default=8)))
         for row, (hit, _, _) in zip(rows, found):
             left, right = row["left"], row["right"]
             # Contexts are cut at their far end, so the words next to the keyword always show.

@@ -121,7 +121,7 @@ def _fit_tail(text: str, cells: int) -> str:
 
 
 def fit_apart(names: dict[Key, str], cells: int) -> dict[Key, str]:
-    """Each of `names` (label -> name) fitted to `cells` terminal cells as _fit_tail fits it, except names that would
+    """Each of `names` (a document's key -> its name) fitted to `cells` terminal cells as _fit_tail fits it, except names that would
     then read alike while they differ: those show the part around where each differs from the others, "…" on either
     side cut off. Two record ids of 52 characters, the same but for the year in their middle, had both been shown as
     the same 24-cell end."""
