@@ -3,9 +3,9 @@
 The CSV has a header row; the column `file` names a file in the same folder (e.g. 1945-Truman.txt),
 every other column is a field, named by its header trimmed (a name given twice, or a value under a
 column the header does not name, is an InputError naming it). Values that spell whole or decimal
-numbers are stored as numbers, so `--where year>=1950` compares numerically; empty cells are left out. The fields become the
-document's metadata, exactly as a JSONL record's extra fields do, and `--where` / `senses --by`
-read them. A file's metadata is part of what decides whether it changed: editing its row makes
+numbers are stored as numbers, so `--where year>=1950` compares numerically; empty cells are left
+out. The fields become the document's metadata, exactly as a JSONL record's extra fields do, and
+`--where` / `senses --by` read them. A file's metadata is part of what decides whether it changed: editing its row makes
 the next `index` run replace the document, so the index never keeps outdated fields.
 """
 
