@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -90,8 +91,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         quick = SenseIndex.create(workdir / "int8", settings=int8.settings, encoder=int8,
                                   compression=args.compression)
         n_sentences = pieces = pipeline_pieces = 0
+        per_round: list[dict[str, float]] = []
         # Rounds over slices of the corpus, each method in turn, so drifting load on a shared machine
-        # falls on all four alike.
+        # falls on all four alike; odd rounds take them in the reverse order, so that none always runs
+        # first (on a cold cache) or right after another's garbage.
         for r in range(rounds):
             part = workdir / f"part{r}"
             part.mkdir()
@@ -103,13 +106,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             steps = {"baseline": (per_sentence_baseline, encoder, sentences),
                      "bare": (bare_forward, encoder, sentences, CHUNK_SENTENCES),
                      "full": (full.add, [part]), "int8": (quick.add, [part])}
-            for name, (work, *work_args) in ((n, steps[n]) for n in names):
+            this_round: dict[str, float] = {}
+            for name in names if r % 2 == 0 else names[::-1]:
+                work, *work_args = steps[name]
                 w, c, result = timed(work, *work_args)
                 if name == "full":
                     pipeline_pieces += result.word_pieces
                 wall[name] += w
                 cpu[name] += c
+                this_round[name] = w
                 rss[name] = rss_mb()
+            per_round.append(this_round)
         occurrences = full.info().occurrences
         full.close()
         quick.close()
@@ -126,6 +133,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     def ratio(rates: dict[str, float], a: str, b: str) -> float | None:
         return round(rates[a] / rates[b], 3) if a in rates and b in rates else None
 
+    # Each round's own full/bare (as rates: bare seconds over full seconds): a load spike on the shared machine
+    # moves one round's figure, not the median of them.
+    round_ratios = [round(t["bare"] / max(t["full"], 1e-9), 3) for t in per_round if "bare" in t and "full" in t]
+
     return {
         "benchmark": "ingest", "corpus": [str(c) for c in args.corpus], "documents": len(files),
         "chars_per_document": args.chars or "all", "rounds": rounds, "sentences": n_sentences, "word_pieces": pieces,
@@ -136,6 +147,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "pieces_per_s": {k: round(v, 1) for k, v in rate.items()},
         "pieces_per_cpu_s": {k: round(v, 1) for k, v in cpu_rate.items()},
         "ratio_full_vs_bare": ratio(rate, "full", "bare"),
+        "ratio_full_vs_bare_by_round": round_ratios or None,
+        "ratio_full_vs_bare_median_round": round(statistics.median(round_ratios), 3) if round_ratios else None,
         "ratio_full_vs_baseline": ratio(rate, "full", "baseline"),
         "ratio_int8_vs_baseline": ratio(rate, "int8", "baseline"),
         "ratio_int8_vs_full": ratio(rate, "int8", "full"),

@@ -31,6 +31,9 @@ def test_bench_ingest_smoke() -> None:
     assert result["word_pieces"] > 0 and result["occurrences"] > 0
     for key in ("ratio_full_vs_bare", "ratio_full_vs_baseline", "ratio_int8_vs_baseline", "peak_rss_mb_after"):
         assert key in result
+    by_round = result["ratio_full_vs_bare_by_round"]
+    assert len(by_round) == result["rounds"] == 2 and all(r > 0 for r in by_round)
+    assert result["ratio_full_vs_bare_median_round"] == round(sum(by_round) / 2, 3)
 
 
 @pytest.mark.slow
