@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Float, Numeric, Select, and_, case, cast, func, literal, or_, select, true
+from sqlalchemy import Column, Float, Integer, Numeric, Select, and_, case, cast, func, literal, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from .dbengine import nfc_column
@@ -80,17 +80,30 @@ class MetaField:
 
     def number(self) -> ColumnElement[Any]:
         """JSON numbers, and strings that spell one (_NUMBER_TEXT, white space around allowed); NULL otherwise.
-        PostgreSQL compares them as numeric, which takes 1e400 (float8 refused it, failing the whole query)."""
+        PostgreSQL compares them as numeric, which takes 1e400 (float8 refused it, failing the whole query). SQLite's
+        CAST AS NUMERIC keeps a whole number an integer (a float past 2**53 is not exact: id=9007199254740993 had
+        matched 9007199254740992, and 19-digit ids, a post's on most social media, are past it); SQLite compares an
+        integer with a real exactly."""
         spells_one = and_(self.holds("string"), func.length(self.value) <= NUMBER_TEXT_MAX,
                           self.value.regexp_match(_NUMBER_TEXT))
-        return case((or_(self.holds("number"), spells_one), cast(self.value, self.numeric)), else_=None)
-
-    @property
-    def numeric(self) -> Any:
-        return Float() if self.dialect == "sqlite" else Numeric()
+        return case((or_(self.holds("number"), spells_one), cast(self.value, Numeric())), else_=None)
 
     def number_literal(self, value: str) -> ColumnElement[Any]:
-        return literal(float(value), Float) if self.dialect == "sqlite" else literal(Decimal(value), Numeric)
+        """A condition's number (as _NUMBER_TEXT spells it) to compare with `number()`: on SQLite an integer when it
+        is a whole number a 64-bit integer holds, so that it stays exact, else a float."""
+        if self.dialect != "sqlite":
+            return literal(Decimal(value), Numeric)
+        whole = _whole_number(value)
+        return literal(whole, Integer) if whole is not None else literal(float(value), Float)
+
+
+def _whole_number(value: str) -> int | None:
+    """`value` as an int when it spells one without a point or exponent and fits SQLite's 64-bit integers."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        return None
+    return number if -(2**63) <= number < 2**63 else None
 
 
 def field_names(meta: Column[Any], dialect: str) -> Select[tuple[str]]:

@@ -291,6 +291,32 @@ def test_metadata_values_compare_by_their_json_type_alike_on_both_databases(
     assert found == expected, where
 
 
+BIG_IDS = {"a": 9007199254740993, "b": 9007199254740992, "c": "9007199254740993", "d": 1234567890123456789,
+           "e": 1234567890123456788, "f": 2.5}
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ("k=9007199254740993", "ac"), ("k=9007199254740992", "b"), ("k>9007199254740992", "acde"),
+    ("k<=9007199254740992", "bf"), ("k=1234567890123456789", "d"), ("k!=1234567890123456789", "abcef"),
+    ("k=1234567890123456788|2.5", "ef"), ("k>=1234567890123456789", "d"), ("k<3", "f"),
+])
+def test_whole_numbers_past_2_to_the_53_compare_exactly(tmp_path: Path, fake_settings: EncoderSettings,
+                                                        db_url: str | None, where: str, expected: str) -> None:
+    """SQLite had compared metadata numbers as floats, exact only to 2**53: id=9007199254740993 matched
+    9007199254740992 too, and a 19-digit id (a post's on most social media) matched its neighbours."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "r.jsonl").write_text("".join(json.dumps({"id": name, "text": f"The bank {name}.", "k": value}) + "\n"
+                                            for name, value in BIG_IDS.items()))
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
+        index.add([corpus])
+        try:
+            found = "".join(sorted(h.document for h in index.usages("bank", where=[where], limit=100)))
+        except WordNotFoundError:
+            found = ""
+    assert found == expected, where
+
+
 def test_a_bar_in_a_glob_class_names_itself(tmp_path: Path, fake_settings: EncoderSettings) -> None:
     """`a|b` means a or b, so a document named a|b could not be chosen at all: `[|]` (a glob class) is the bar."""
     corpus = tmp_path / "c"
