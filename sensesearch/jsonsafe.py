@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ def load_record(line: str) -> Any:
     is nested deeper than MAX_DEPTH, or carries more than MAX_META_BYTES besides "text".
     """
     try:
-        record = json.loads(line, parse_constant=lambda _name: None)
+        record = json.loads(line, parse_constant=lambda _name: None, parse_int=_whole_number)
     except RecursionError:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
@@ -40,6 +41,16 @@ def load_record(line: str) -> Any:
     if isinstance(record, dict):
         check_metadata({key: value for key, value in record.items() if key != "text"}, 'fields other than "text"')
     return record
+
+
+def _whole_number(digits: str) -> int:
+    """A JSON integer as Python reads it; InputError for one of more digits than Python converts (4,300,
+    sys.get_int_max_str_digits), which had been refused as "not valid JSON" although it is."""
+    try:
+        return int(digits)
+    except ValueError:
+        raise InputError(f"a number of {len(digits.lstrip('-')):,} digits, more than the "
+                         f"{sys.get_int_max_str_digits():,} read (write it as a string)") from None
 
 
 def check_metadata(meta: Any, what: str = "metadata") -> None:

@@ -38,10 +38,14 @@ _DECIMAL = re.compile(r"^[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 def typed(value: str) -> Any:
-    """A CSV cell as int, float or (stripped) text."""
+    """A CSV cell as int, float or (stripped) text; an integer of more digits than Python converts
+    (sys.get_int_max_str_digits, 4,300) stays text, as written: it had failed the whole run as "unexpected"."""
     value = value.strip()
     if _INTEGER.match(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            return value
     if _DECIMAL.match(value):
         return float(value)
     return value

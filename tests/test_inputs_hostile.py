@@ -238,6 +238,10 @@ def test_numbers_past_float_range_are_stored_as_null_and_break_nothing(tmp_path:
 def test_load_record_bounds() -> None:
     assert load_record('{"a": [[1]]}') == {"a": [[1]]}
     assert load_record('{"a": NaN}') == {"a": None}
+    # A whole number Python will not convert is valid JSON: the reason says what is wrong with it, not "not valid".
+    assert load_record('{"a": ' + "7" * 4300 + "}") == {"a": int("7" * 4300)}
+    with pytest.raises(InputError, match="^a number of 5,000 digits, more than the 4,300 read"):
+        load_record('{"a": -' + "7" * 5000 + "}")
     for bad, reason in (("[" * 5000, "nested deeper"), ('{"a": 1', "not valid JSON"), ("[" * 40 + "]" * 40, "nested")):
         with pytest.raises(Exception, match=reason):
             load_record(bad)

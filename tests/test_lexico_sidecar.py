@@ -40,6 +40,19 @@ def test_sidecar_fields_become_typed_document_metadata(tmp_path: Path, speeches:
     assert [h.meta["president"] for h in later] == ["Reagan"]
 
 
+def test_an_integer_cell_longer_than_python_converts_stays_text(tmp_path: Path,
+                                                               fake_settings: EncoderSettings) -> None:
+    """A 5,000-digit cell had failed the whole run as "unexpected ValueError" (Python converts at most 4,300
+    digits); it is kept as written, and a shorter whole number is still a number."""
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The bank rose.\n")
+    (folder / "metadata.csv").write_text(f"file,serial,year\na.txt,{'7' * 5000},1945\n")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        assert index.add([folder]).documents_indexed == 1
+        assert index.usages("bank")[0].meta == {"serial": "7" * 5000, "year": 1945}
+
+
 def test_editing_a_row_replaces_the_document_so_fields_stay_true(tmp_path: Path, speeches: Path,
                                                                  fake_settings: EncoderSettings) -> None:
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
