@@ -27,10 +27,19 @@ def whole_number(value: object, name: str, least: int | None = None, most: int |
         raise UsageError(f"{name} must be a whole number, not {value!r}")
     number = int(value)
     if least is not None and number < least:
-        raise UsageError(f"{name} must be at least {least}, not {number}")
+        raise UsageError(f"{name} must be at least {least}, not {_spelled(number)}")
     if most is not None and number > most:
-        raise UsageError(f"{name} must be at most {most:,}, not {number:,}")
+        raise UsageError(f"{name} must be at most {most:,}, not {_spelled(number)}")
     return number
+
+
+def _spelled(number: int) -> str:
+    """`number` with thousands separators, or its size where Python will not write it out (over 4,300 digits,
+    sys.get_int_max_str_digits): k=10**5000 had raised ValueError in the message meant to refuse it."""
+    digits = int(abs(number).bit_length() * math.log10(2)) + 1
+    if digits < 1_000:
+        return f"{number:,}"
+    return f"a {'negative ' if number < 0 else ''}number of about {digits:,} digits"
 
 
 def optional_number(value: object, name: str, least: int | None = None, most: int | None = None) -> int | None:

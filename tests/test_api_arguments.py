@@ -83,7 +83,7 @@ def test_yes_no_arguments_take_true_or_false_only(built: tuple[SenseIndex, Path]
     assert index.usages("bank", lemma=False) and index.usages("bank", lemma=True)
 
 
-@pytest.mark.parametrize("k", [0, -1, 1.5, "3", None, True])
+@pytest.mark.parametrize("k", [0, -1, 1.5, "3", None, True, pytest.param(-10**5000, id="minus-10**5000")])
 def test_query_k_must_be_a_whole_number_from_1(built: tuple[SenseIndex, Path], k: Any) -> None:
     index, _ = built
     with pytest.raises(UsageError, match="k must be"):
@@ -91,6 +91,18 @@ def test_query_k_must_be_a_whole_number_from_1(built: tuple[SenseIndex, Path], k
     index.sense("bank").add("money", ["She paid the cheque into the [[bank]]."])
     with pytest.raises(UsageError, match="k must be"):
         index.sense("bank").query("the [[bank]] raised rates", "money", k=k)
+
+
+def test_a_whole_number_too_long_to_write_out_is_refused_by_its_size() -> None:
+    """Python writes out at most 4,300 digits: the message refusing k=10**5000 had raised ValueError itself."""
+    from sensesearch.arguments import whole_number
+
+    with pytest.raises(UsageError, match="^k must be at most 100, not a number of about 5,001 digits$"):
+        whole_number(10**5000, "k", 1, 100)
+    with pytest.raises(UsageError, match="^k must be at least 1, not a negative number of about 5,001 digits$"):
+        whole_number(-10**5000, "k", 1)
+    with pytest.raises(UsageError, match="^k must be at most 100, not 12,345$"):
+        whole_number(12_345, "k", 1, 100)
 
 
 def test_nprobe_must_be_a_whole_number_from_1(built: tuple[SenseIndex, Path]) -> None:
