@@ -61,7 +61,10 @@ def real_number(value: object, name: str, least: float | None = None, most: floa
               if least is not None else "a finite number")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise UsageError(f"{name} must be {wanted}, not {type(value).__name__} {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number past the floats (10**400): as infinite as float("inf")
+        number = math.inf if value > 0 else -math.inf
     if (not math.isfinite(number) or (positive and number <= 0) or (least is not None and number < least)
             or (most is not None and number > most)):
         raise UsageError(f"{name} must be {wanted}, not {number:g}")

@@ -152,7 +152,7 @@ def test_inventory_settings_and_counts_are_checked(built: tuple[SenseIndex, Path
 def test_bin_widths_must_be_finite_and_positive(built: tuple[SenseIndex, Path]) -> None:
     index, _ = built
     report = index.senses("bank", k=1)
-    for width in (0, -1, math.nan, math.inf, "5"):
+    for width in (0, -1, math.nan, math.inf, "5", 10**400, -10**400):
         with pytest.raises(UsageError, match="the bin width must be a finite number above 0"):
             sense_timeline(index, report, "year", width)
 
