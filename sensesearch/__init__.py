@@ -49,6 +49,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "context_cells": ("kwic", "context_cells"),
     "hits_to_csv": ("kwic", "to_csv"),
     "hits_to_json": ("kwic", "to_json"),
+    "hits_with_names": ("kwic", "with_names"),
     "json_dumps": ("jsonsafe", "dumps"),
     "CSV_FIELDS": ("kwic", "CSV_FIELDS"),
     "LISTING_FIELDS": ("kwic", "LISTING_FIELDS"),
@@ -155,6 +156,7 @@ if TYPE_CHECKING:
     from .sense_api import WordSenses, check_search_sense, parse_word_sense, query_by_sense, sense_of_query
     from .kwic import to_csv as hits_to_csv
     from .kwic import to_json as hits_to_json
+    from .kwic import with_names as hits_with_names
     from .jsonsafe import dumps as json_dumps
     from .csvsafe import records_to_csv
     from .query import bare_word, is_one_word, is_punctuation, normalize_form, parse_marked, word_spans

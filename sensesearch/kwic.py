@@ -37,6 +37,14 @@ def kwic_rows(hits: Sequence[Hit]) -> list[dict[str, Any]]:
              "occurrence_id": h.occurrence_id} for h in hits]
 
 
+def with_names(hits: Sequence[Hit]) -> list[dict[str, Any]]:
+    """Each hit as `Hit.to_dict` gives it, and `document_name`: its document's name in a KWIC listing of these hits
+    (document_names), for a front end that draws its own listing. The page had shown each path's last part, so
+    x/same.txt and y/same.txt, and the records r1 of two JSON Lines files, read as one document."""
+    names = document_names(hits)
+    return [{**h.to_dict(), "document_name": names[(h.document, h.path)]} for h in hits]
+
+
 def to_csv(hits: Sequence[Hit]) -> str:
     """KWIC rows as CSV, cells that would start a spreadsheet formula neutralised (see csvsafe)."""
     return records_to_csv(kwic_rows(hits), CSV_FIELDS)

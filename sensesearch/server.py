@@ -1,6 +1,7 @@
 """HTTP API and concordance page over one read-only SenseIndex (FastAPI; `sensesearch serve` runs it)."""
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -11,11 +12,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, Response
 from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
-from sensesearch import (Encoder, SenseSearchError, check_bin_width, check_by_field, check_search_sense, clean_text,
-                         is_punctuation, normalize_form, query_by_sense, sort_hits, word_spans)
+from sensesearch import (Encoder, SenseReport, SenseSearchError, check_bin_width, check_by_field, check_search_sense,
+                         clean_text, hits_with_names, is_punctuation, normalize_form, query_by_sense, sort_hits,
+                         word_spans)
 
 from .errors import UsageError, WordNotFoundError
 from .records import Hit, IndexInfo
@@ -91,6 +93,37 @@ class QueryRequest(BaseModel):
         default_factory=list, max_length=MAX_WHERE, examples=[["year>=1900", "path=corpora/state_union/19*"]],
         description="Conditions on document metadata and path (FIELD OP VALUE), all of which must hold; ; parts "
                     "conditions in one item (\\; is a semicolon in a value), as --where reads it.")
+
+
+def _hit_descriptions(schema: dict[str, Any]) -> None:
+    """Hit's field descriptions (the offsets' unit among them) put into a subclass's schema: pydantic reads a
+    dataclass's field docstrings from its own body only, so NamedHit's `start` had lost its unit."""
+    described = TypeAdapter(Hit).json_schema(mode="serialization")["properties"]
+    for name, field in schema["properties"].items():
+        if "description" in described.get(name, {}):
+            field.setdefault("description", described[name]["description"])
+
+
+@dataclass(frozen=True)
+class NamedHit(Hit):
+    """A hit as the page lists it: with the name its document goes by in this answer."""
+
+    __pydantic_config__ = {"use_attribute_docstrings": True, "json_schema_extra": _hit_descriptions}
+
+    document_name: str = ""
+    """The document's name in this answer's KWIC lines, as the command line's KWIC lines name it: the fewest last
+    parts of its path that tell it from the answer's other documents; a JSON Lines record's id whole, or
+    "FILE#id" where records of that id in two files are in the answer."""
+
+
+def _named_senses(report: SenseReport) -> dict[str, Any]:
+    """The report as `to_dict` gives it, its examples named as one listing (hits_with_names): the page shows every
+    group's examples, and exports them as one list."""
+    data = report.to_dict()
+    named = iter(hits_with_names([hit for group in report.senses for hit in group.examples]))
+    for group in data["senses"]:
+        group["examples"] = [next(named) for _ in group["examples"]]
+    return data
 
 
 OFFSET_UNIT = "in Unicode code points (Python str indices), not UTF-16 code units or bytes"
@@ -178,7 +211,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
     bearer = HTTPBearer(auto_error=False, description="Needed only when the server was started with --token.")
     api = APIRouter(route_class=GuardedRoute, dependencies=[Depends(bearer)])
 
-    @api.post("/api/query", response_model=list[Hit], tags=["search"])
+    @api.post("/api/query", response_model=list[NamedHit], tags=["search"])
     def query(body: QueryRequest) -> list[dict[str, Any]]:
         """Usages nearest in meaning to the marked word (same word by default, any word if asked)."""
         try:
@@ -193,9 +226,9 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
             if body.any_word or not exc.any_word_helps:
                 raise
             raise WordNotFoundError(f'{exc}; set "any_word": true to search usages of every word') from None
-        return [hit.to_dict() for hit in sort_hits(hits, body.sort)]
+        return hits_with_names(sort_hits(hits, body.sort))
 
-    @api.get("/api/usages", response_model=list[Hit], tags=["search"])
+    @api.get("/api/usages", response_model=list[NamedHit], tags=["search"])
     def usages(response: Response, word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_USAGES)] = 200,
                sort: UsageSort = "position", sense: SenseParam = None, lemma: LemmaParam = False,
                where: WhereParam = []) -> list[dict[str, Any]]:
@@ -206,7 +239,7 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         else:
             page = service.call(lambda index: index.usage_page(word, limit=limit, lemma=lemma, where=where, sort=sort))
         response.headers[TOTAL_HEADER] = str(page.total)
-        return [hit.to_dict() for hit in page.hits]
+        return hits_with_names(page.hits)
 
     @api.post("/api/words", response_model=list[WordSpan], tags=["search"])
     def words(body: WordsRequest) -> list[WordSpan]:
@@ -226,9 +259,9 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
         _bins_need_by(by, bin_width)
         if by:
             found, timeline = service.senses_by(word, k, by, bin_width, lemma, tuple(where))
-            report = {**found.to_dict(), "by": timeline.to_dict()}
+            report = {**_named_senses(found), "by": timeline.to_dict()}
         else:
-            report = service.senses(word, k, lemma, tuple(where)).to_dict()
+            report = _named_senses(service.senses(word, k, lemma, tuple(where)))
         # Clustering hands out numpy numbers; they must not turn into a 500.
         return jsonable_encoder(report, custom_encoder=NUMPY_TO_PLAIN)
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from sensesearch import SenseIndex
+from sensesearch import SenseIndex, hits_with_names
 
 from .server_state import IndexService
 
@@ -27,7 +27,8 @@ def add_sense_routes(api: APIRouter, service: IndexService) -> None:
 
     @api.get("/api/sense/tags", tags=["senses"])
     def tags(word: WordParam, limit: Annotated[int, Query(ge=1, le=MAX_TAGGED)] = 200) -> dict[str, Any]:
-        """The word's usages in corpus order, each with its sense (null: unassigned) and margin; counts per sense."""
+        """The word's usages in corpus order, each with its sense (null: unassigned) and margin, its document named as
+    /api/usages names it; counts per sense."""
         return service.call(lambda index: _tagged(index, word, limit))
 
     @api.get("/api/sense/documents", tags=["senses"])
@@ -45,5 +46,7 @@ def _inventories(index: SenseIndex, word: str | None, examples: bool) -> list[di
 def _tagged(index: SenseIndex, word: str, limit: int) -> dict[str, Any]:
     senses = index.sense(word)
     tags = senses.tags()
-    rows = [{**hit.to_dict(), "sense": sense, "margin": round(margin, 6)} for hit, sense, margin in senses.tagged(limit)]
+    found = senses.tagged(limit)
+    rows = [{**row, "sense": sense, "margin": round(margin, 6)}
+            for row, (_, sense, margin) in zip(hits_with_names([hit for hit, _, _ in found]), found)]
     return {"word": tags.word, "senses": tags.senses, "counts": tags.counts(), "usages": rows}

@@ -171,7 +171,8 @@ def test_http_api_words_phrases_and_offset_units(phrase_index: Path) -> None:
         query = client.post("/api/query", json={"text": "the [[well-known]] one"}).json()
         assert [h["word"] for h in query] == ["well-known"]
         schema = client.get("/openapi.json").json()["components"]["schemas"]
-        hit = "Hit-Output" if "Hit-Output" in schema else "Hit"  # separate schemas once Hit has output-only fields
+        # The answers' hits: NamedHit, a Hit with its document's name (separate schemas once output-only fields).
+        hit = "NamedHit-Output" if "NamedHit-Output" in schema else "NamedHit"
         for model, field in ((hit, "start"), (hit, "end"), (hit, "doc_start"),
                              ("WordSpan", "start"), ("WordSpan", "end")):
             assert "Unicode code points" in schema[model]["properties"][field]["description"]

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+import sensesearch
 from sensesearch import Hit, SenseIndex, kwicsort, server
 from sensesearch.cli import app as cli_app
 from sensesearch.config import EncoderSettings
@@ -47,7 +48,8 @@ def test_query_answers_exactly_what_the_cli_prints_with_json(client: TestClient,
     assert response.status_code == 200
     printed = CliRunner().invoke(cli_app, ["query", RIVER_QUERY, "--index", str(index_path), "-k", "4", "--json"])
     assert printed.exit_code == 0, printed.output
-    assert response.json() == json.loads(printed.stdout)
+    # The hits the CLI prints, each with the name the page shows its document by (as the CLI's KWIC lines show it).
+    assert response.json() == [{**hit, "document_name": "bank.txt"} for hit in json.loads(printed.stdout)]
     assert [hit["word"] for hit in response.json()] == ["bank"] * 4
     assert "river" in response.json()[0]["sentence"] or "stream" in response.json()[0]["sentence"]
 
@@ -58,7 +60,7 @@ def test_query_any_word_and_sorting(client: TestClient, index_path: Path) -> Non
     by_left = client.post("/api/query", json={"text": RIVER_QUERY, "k": 6, "sort": "left"}).json()
     with SenseIndex.open(index_path, read_only=True) as index:
         expected = kwicsort.sort_hits(index.query(RIVER_QUERY, k=6), "left")
-    assert by_left == [hit.to_dict() for hit in expected]
+    assert by_left == sensesearch.hits_with_names(expected)
     assert by_left != client.post("/api/query", json={"text": RIVER_QUERY, "k": 6}).json()
 
 
@@ -66,7 +68,7 @@ def test_usages_and_info_mirror_the_python_api(client: TestClient, index_path: P
     usages = client.get("/api/usages", params={"word": "BANK", "limit": 4})
     info = client.get("/api/info")
     with SenseIndex.open(index_path, read_only=True) as index:
-        assert usages.json() == [hit.to_dict() for hit in index.usages("bank", limit=4)]
+        assert usages.json() == sensesearch.hits_with_names(index.usages("bank", limit=4))
         assert info.json() == index.info().to_dict()
     assert [hit["score"] for hit in usages.json()] == [None] * 4
 
@@ -172,11 +174,13 @@ def test_senses_and_plot_come_from_one_real_clustering_run(client: TestClient, i
     data = report.json()
     with SenseIndex.open(index_path, read_only=True) as index:
         direct = json.loads(json.dumps(induce_senses(index, "Bank", k=2, examples=5).to_dict()))
+    for group in direct["senses"]:  # each example as the page names its document
+        group["examples"] = [{**hit, "document_name": "bank.txt"} for hit in group["examples"]]
     assert {**data, "seconds": None} == {**direct, "seconds": None}  # the same report, timing aside
     assert data["word"] == "Bank" and data["k"] == 2 and [s["sense"] for s in data["senses"]] == [1, 2]
     assert sum(s["size"] for s in data["senses"]) == len(data["assignments"]) == data["n_usages"] == 6
     assert {a["sense"] for a in data["assignments"]} == {1, 2}
-    assert set(data["senses"][0]["examples"][0]) == {f.name for f in fields(Hit)}
+    assert set(data["senses"][0]["examples"][0]) == {f.name for f in fields(Hit)} | {"document_name"}
     plot = client.get("/api/senses/plot.png", params={"word": "bank", "k": 2})
     assert plot.status_code == 200 and plot.headers["content-type"] == "image/png"
     assert plot.content.startswith(b"\x89PNG\r\n\x1a\n")
@@ -214,6 +218,47 @@ def test_senses_of_a_word_used_once_is_one_sense(client: TestClient, index_path:
     assert data["k"] == 1 and data["chosen_by"] == "too few usages" and data["senses"][0]["size"] == 1
     plot = client.get("/api/senses/plot.png", params={"word": "otter"})
     assert plot.status_code == 200 and plot.content.startswith(b"\x89PNG")
+
+
+@pytest.fixture
+def look_alike_index(tmp_path: Path, fake_settings: EncoderSettings) -> Path:
+    """Two text files of one name in two folders, and a record "r1" in each of two JSON Lines files of one name."""
+    corpus = tmp_path / "alike"
+    for folder in ("x", "y", "a", "b"):
+        (corpus / folder).mkdir(parents=True)
+    (corpus / "x" / "same.txt").write_text("The bank raised its rates.\n")
+    (corpus / "y" / "same.txt").write_text("We sat on the river bank.\n")
+    (corpus / "a" / "x.jsonl").write_text('{"id": "r1", "text": "The bank lent money."}\n')
+    (corpus / "b" / "x.jsonl").write_text('{"id": "r1", "text": "Reeds grew on the muddy bank."}\n')
+    with SenseIndex.create(tmp_path / "alike-idx", settings=fake_settings) as index:
+        index.add([corpus])
+        index.sense("bank").add("finance", ["The [[bank]] lent money at a low rate."])
+    return tmp_path / "alike-idx"
+
+
+LOOK_ALIKE_NAMES = {"x/same.txt", "y/same.txt", "a/x.jsonl#r1", "b/x.jsonl#r1"}
+
+
+def test_each_hit_names_its_document_as_the_kwic_lines_do(look_alike_index: Path) -> None:
+    """The page showed a path's last part: x/same.txt and y/same.txt both read "same.txt", and the records r1 of
+    a/x.jsonl and b/x.jsonl both "r1". Every answer the page lists as KWIC lines names each hit's document as the
+    command line's KWIC lines do, over that answer's hits."""
+    application = create_app(look_alike_index)
+    with TestClient(application, base_url=LOCAL) as test_client:
+        listed = test_client.get("/api/usages", params={"word": "bank"}).json()
+        near = test_client.post("/api/query", json={"text": "the [[bank]] lent it", "k": 4}).json()
+        senses = test_client.get("/api/senses", params={"word": "bank", "k": 1}).json()
+        tagged = test_client.get("/api/sense/tags", params={"word": "bank"}).json()["usages"]
+    application.state.service.close()
+    examples = [hit for group in senses["senses"] for hit in group["examples"]]
+    for answer in (listed, near, examples, tagged):
+        assert sorted(hit["document_name"] for hit in answer) == sorted(LOOK_ALIKE_NAMES)
+    by_file = {(hit["document"], hit["path"]): hit["document_name"] for hit in listed}
+    assert {Path(path).parent.name + "/" + Path(path).name + ("" if path == document else "#" + document)
+            for document, path in by_file} == set(by_file.values())
+    with SenseIndex.open(look_alike_index, read_only=True) as index:
+        names = sensesearch.document_names(index.usages("bank"))
+    assert by_file == names
 
 
 def test_page_static_files_headers_and_schema(client: TestClient) -> None:
