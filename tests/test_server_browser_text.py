@@ -156,3 +156,42 @@ def test_right_to_left_contexts_and_the_query_box_run_in_their_own_direction(pag
     sync_api.expect(page.locator("#rows tr td.word")).to_have_text(["interest rate"])
     directions = page.eval_on_selector_all("#rows tr td span[dir]", "spans => spans.map(s => getComputedStyle(s).direction)")
     assert directions == ["ltr", "ltr", "ltr", "ltr"]
+
+
+@pytest.fixture
+def look_alike_page(tmp_path: Path) -> Iterator[object]:
+    """The page over two text files of one name in two folders, and a record "r1" in each of two JSON Lines files."""
+    corpus = tmp_path / "alike"
+    for folder in ("x", "y", "a", "b"):
+        (corpus / folder).mkdir(parents=True)
+    (corpus / "x" / "same.txt").write_text("The bank raised its rates.\n")
+    (corpus / "y" / "same.txt").write_text("We sat on the river bank.\n")
+    (corpus / "a" / "x.jsonl").write_text('{"id": "r1", "text": "The bank lent money."}\n')
+    (corpus / "b" / "x.jsonl").write_text('{"id": "r1", "text": "Reeds grew on the muddy bank."}\n')
+    with SenseIndex.create(tmp_path / "idx", encoder=FakeEncoder(), compression="flat") as index:
+        index.add([corpus])
+    with running(create_app(tmp_path / "idx", encoder=FakeEncoder())) as url, \
+            sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1280, "height": 820})
+        page.goto(url)
+        sync_api.expect(page.locator("#info")).to_contain_text("4 documents · ")
+        yield page
+        chromium.close()
+
+
+def test_documents_of_one_file_name_or_record_id_read_apart(look_alike_page, tmp_path: Path) -> None:
+    """The document column showed a path's last part: x/same.txt and y/same.txt both read "same.txt", and the
+    records r1 of a/x.jsonl and b/x.jsonl both "r1". It shows the names the command line's KWIC lines show; the
+    tooltip keeps the whole name."""
+    page = look_alike_page
+    expected = {"x/same.txt", "y/same.txt", "a/x.jsonl#r1", "b/x.jsonl#r1"}
+    page.fill("#text", "bank")
+    page.click("#usages")
+    sync_api.expect(page.locator("#rows tr")).to_have_count(4)
+    assert set(page.locator("#rows td.doc").all_text_contents()) == expected
+    titles = [row["title"].split("\n")[1] for row in rows(page)]
+    assert sorted(titles) == sorted(f"— {tmp_path / 'alike' / name}" for name in expected)
+    page.click("#senses-button")
+    sync_api.expect(page.locator("#groups td.doc")).to_have_count(4)
+    assert set(page.locator("#groups td.doc").all_text_contents()) == expected

@@ -288,9 +288,9 @@ function kwicRow(hit, onPick, scale = null) {
     ["left", keepEnd(left, CONTEXT_CHARS)],
     ["word", hit.word],
     ["right", keepStart(right, CONTEXT_CHARS)],
-    // A JSON Lines record's id (a label that is not its file's path, or the path and a line) is no path and may hold
-    // "/": shown whole, as kwic.short_names does.
-    ["doc", hit.path && !hit.document.startsWith(hit.path) ? hit.document : hit.document.split("/").pop()],
+    // Named by the server as the command line's KWIC lines name it (kwic.document_names over the answer): a path's
+    // last part alone had shown x/same.txt and y/same.txt, and the records r1 of two files, as one document.
+    ["doc", hit.document_name],
   ];
   for (const [name, text] of cells) {
     const cell = document.createElement("td");
@@ -314,7 +314,9 @@ function kwicRow(hit, onPick, scale = null) {
     row.classList.add("tagged");
     row.style.setProperty("--sense", senseColour(tag.sense));
   }
-  row.title = `${hit.sentence}\n— ${hit.document}${named}\nClick to search with this usage`;
+  // The document's whole name: a JSON Lines record's id (a label that is not its file's path) after its file.
+  const whole = hit.path && !hit.document.startsWith(hit.path) ? `${hit.path}#${hit.document}` : hit.document;
+  row.title = `${hit.sentence}\n— ${whole}${named}\nClick to search with this usage`;
   row.addEventListener("click", () => onPick(hit));
   return row;
 }
