@@ -178,7 +178,8 @@ def senses(
     elif csv_:
         sys.stdout.write(sensesearch.records_to_csv(
             [{"sense": a.sense, "document": a.document, **sensesearch.context_cells(a.sentence, a.start, a.end),
-              "sentence": a.sentence, "start": a.start, "end": a.end, "occurrence_id": a.occurrence_id}
+              "sentence": a.sentence, "start": a.start, "end": a.end, "occurrence_id": a.occurrence_id,
+              "path": a.path}
              for a in report.assignments], USAGE_SENSE_FIELDS))
     else:
         _print_senses(report)

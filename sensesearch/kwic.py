@@ -18,7 +18,9 @@ from .terminal import flat as _flat
 from .terminal import shown
 
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
-CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id")
+CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id", "path")
+"""The columns of `usages --csv`; `path` (the file a usage came from) last, so the others keep their places: records
+of one id in two JSON Lines files had been rows alike."""
 LISTING_FIELDS = CSV_FIELDS[1:]
 """The columns of a usage that has no score (sense tags, sense groups): those of `usages --csv` but the score."""
 Key = TypeVar("Key", bound=Hashable)
@@ -34,7 +36,7 @@ def context_cells(sentence: str, start: int, end: int) -> dict[str, str]:
 def kwic_rows(hits: Sequence[Hit]) -> list[dict[str, Any]]:
     return [{"score": h.score, "document": h.document, "left": _flat(h.left).strip(), "word": h.word,
              "right": _flat(h.right).strip(), "sentence": h.sentence, "start": h.start, "end": h.end,
-             "occurrence_id": h.occurrence_id} for h in hits]
+             "occurrence_id": h.occurrence_id, "path": h.path} for h in hits]
 
 
 def with_names(hits: Sequence[Hit]) -> list[dict[str, Any]]:

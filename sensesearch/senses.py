@@ -62,6 +62,8 @@ class Assignment:
     start: int
     end: int
     sentence_id: int
+    path: str = ""
+    """The file the usage came from (Hit.path): records of one id in two JSON Lines files share `document`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,7 +178,8 @@ def induce_senses(index: UsageSource, word: str, k: int | None = None, examples:
         notes.append(f"plot shows a sample of {PLOT_POINTS:,}")
     points = _project(vectors[plotted], seed)
     assignments = tuple(Assignment(occurrence_id=h.occurrence_id, sense=int(s), document=h.document,
-                                   sentence=h.sentence, start=h.start, end=h.end, sentence_id=h.sentence_id)
+                                   sentence=h.sentence, start=h.start, end=h.end, sentence_id=h.sentence_id,
+                                   path=h.path)
                         for h, s in zip(hits, labels.tolist()))
     return SenseReport(word=word, n_usages=n, senses=groups, assignments=assignments, chosen_by=chosen_by,
                        method="; ".join(notes) + ".", points=points, point_senses=labels[plotted],

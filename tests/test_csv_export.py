@@ -128,6 +128,27 @@ def test_documents_and_compare_csv_are_neutralised(hostile_index: Path, tmp_path
     assert sentences == ["'=cmd the bank paid.", "'@SUM the river bank."]
 
 
+def test_csv_rows_of_one_record_id_in_two_files_name_their_files(tmp_path: Path) -> None:
+    """`usages --csv`, `sense tags --csv` and `senses --csv` had a document column and no path: the records r1 of
+    a/x.jsonl and of b/x.jsonl were rows alike but for their text. A last column, `path`, names the file."""
+    for folder, text in (("a", "The bank lent money."), ("b", "Reeds grew on the muddy bank.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.jsonl").write_text(json.dumps({"id": "r1", "text": text}) + "\n")
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(tmp_path / "a"), str(tmp_path / "b"), "--index", index, "--model",
+                               "fake:test", "-q"]).exit_code == 0
+    with SenseIndex.open(index) as target:
+        target.sense("bank").add("finance", ["The [[bank]] lent money at a low rate."])
+    files = {str(tmp_path / "a" / "x.jsonl"), str(tmp_path / "b" / "x.jsonl")}
+    for args in (["usages", "bank"], ["sense", "tags", "bank"], ["senses", "bank", "-k", "1"]):
+        result = runner.invoke(app, [*args, "--index", index, "--csv"])
+        assert result.exit_code == 0, result.output
+        rows = _cells(result.stdout)
+        assert list(rows[0])[-1] == "path", args
+        assert [r["document"] for r in rows] == ["r1", "r1"] and {r["path"] for r in rows} == files, args
+    assert kwic.CSV_FIELDS[-1] == "path" and kwic.LISTING_FIELDS == kwic.CSV_FIELDS[1:]
+
+
 def test_senses_csv_lists_every_usage_with_its_sense_and_refuses_json_too(tmp_path: Path, bank_corpus: Path) -> None:
     index = str(tmp_path / "idx")
     assert runner.invoke(app, ["index", str(bank_corpus), "--index", index, "--model", "fake:test", "-q"]).exit_code == 0
@@ -138,7 +159,9 @@ def test_senses_csv_lists_every_usage_with_its_sense_and_refuses_json_too(tmp_pa
     assert len(rows) == report["n_usages"] > 0 and {r["sense"] for r in rows} == {"1", "2"}
     assert all(r["sentence"][int(r["start"]):int(r["end"])] == r["word"] and r["word"].lower() == "bank" for r in rows)
     # The columns of `usages --csv` (left, right and occurrence_id were missing), the sense for the score.
-    assert list(rows[0]) == ["sense", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id"]
+    assert list(rows[0]) == ["sense", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id",
+                             "path"]
+    assert {r["path"] for r in rows} == {str(tmp_path / "corpus" / "bank.txt")}
     ids = {a["occurrence_id"] for a in report["assignments"]}
     assert {int(r["occurrence_id"]) for r in rows} == ids
     assert all(r["sentence"].startswith(r["left"]) and r["sentence"].endswith(r["right"]) for r in rows)

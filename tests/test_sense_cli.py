@@ -153,7 +153,7 @@ def test_tags_export(built: Path) -> None:
     rows_read = list(csv.reader(io.StringIO(as_csv.stdout)))
     # The columns of `usages --csv`, a margin for the score (the score column was always empty).
     assert as_csv.exit_code == 0 and rows_read[0] == ["sense", "margin", "document", "left", "word", "right",
-                                                      "sentence", "start", "end", "occurrence_id"]
+                                                      "sentence", "start", "end", "occurrence_id", "path"]
     assert "score" not in rows[0]
     assert len(rows_read) == 3
     table = runner.invoke(app, ["sense", "tags", "cell", "--index", str(built)])

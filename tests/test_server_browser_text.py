@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,6 +194,12 @@ def test_documents_of_one_file_name_or_record_id_read_apart(look_alike_page, tmp
     assert set(page.locator("#rows td.doc").all_text_contents()) == expected
     titles = [row["title"].split("\n")[1] for row in rows(page)]
     assert sorted(titles) == sorted(f"— {tmp_path / 'alike' / name}" for name in expected)
+    with page.expect_download() as download:  # the export names each usage's file, as `usages --csv` does
+        page.click("#export")
+    exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert sorted((row["document"], row["path"]) for row in exported) == sorted(
+        (str(tmp_path / "alike" / folder / "same.txt"), str(tmp_path / "alike" / folder / "same.txt"))
+        for folder in "xy") + [("r1", str(tmp_path / "alike" / folder / "x.jsonl")) for folder in "ab"]
     page.click("#senses-button")
     sync_api.expect(page.locator("#groups td.doc")).to_have_count(4)
     assert set(page.locator("#groups td.doc").all_text_contents()) == expected

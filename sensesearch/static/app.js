@@ -4,7 +4,7 @@
 
 const MARKER = /\[\[(.+?)\]\]/s;
 const CONTEXT_CHARS = 60;
-const CSV_FIELDS = ["score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id"];
+const CSV_FIELDS = ["score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id", "path"];
 const SENSE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
   "#bcbd22", "#17becf"];
 
