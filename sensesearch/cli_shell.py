@@ -106,9 +106,12 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
             raise UsageError(f":sort takes {', '.join(QUERY_SORTS)}, not {argument!r}")
         options.sort = argument
     elif command == ":documents":
-        for entry in source.catalog():
-            out.print(f"{sensesearch.terminal_name(entry.label)}  ({plural(entry.occurrences, 'occurrence')})",
-                      markup=False)
+        entries = source.catalog()
+        # Records of one id in two JSON Lines files had been listed as two lines alike ("r1"): FILE#id, as KWIC lines.
+        named = sensesearch.names_apart((entry.label, entry.path) for entry in entries)
+        for entry in entries:
+            out.print(f"{sensesearch.terminal_name(named[(entry.label, entry.path)])}  "
+                      f"({plural(entry.occurrences, 'occurrence')})", markup=False)
     elif command == ":help":
         err.print(SHELL_HELP.format(k=options.k, any="on" if options.any_word else "off", sort=options.sort))
     else:

@@ -360,6 +360,20 @@ def test_the_shell_speaks_its_own_commands_in_hints(built: Path) -> None:
     assert result.stdout.count("zebra") == 0 and "score" in result.stdout  # answered once any-word is on
 
 
+def test_the_shell_lists_records_of_one_id_in_two_files_apart(tmp_path: Path) -> None:
+    """`:documents` listed the records r1 of a/x.jsonl and b/x.jsonl as two lines "r1"; they read as the KWIC lines
+    name them."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.jsonl").write_text(json.dumps({"id": "r1", "text": "The bank lent money."}) + "\n")
+    index = str(tmp_path / "idx")
+    assert runner.invoke(app, ["index", str(tmp_path / "a"), str(tmp_path / "b"), "--index", index, "--model",
+                               "fake:test", "-q"]).exit_code == 0
+    result = runner.invoke(app, ["shell", "--index", index], input=":documents\n:quit\n")
+    assert result.exit_code == 0, result.output
+    assert sorted(result.stdout.splitlines()) == ["a/x.jsonl#r1  (4 occurrences)", "b/x.jsonl#r1  (4 occurrences)"]
+
+
 def test_shell_keeps_the_model_and_survives_errors(built: Path) -> None:
     # ":k ²": "²".isdigit() is true, but int() refuses it (it used to end the shell with "unexpected ValueError").
     script = "Money in the [[bank]].\nno marker\n:k ²\n:k 1\n:sort left\nWe sat on the [[bank]].\n:usages bank\n:quit\n"
