@@ -18,7 +18,7 @@ import numpy as np
 from .arguments import whole_number
 from .config import DEFAULT_CLUSTER_EXAMPLES
 from .decoding import physical_lines, read_text
-from .errors import InputError, QueryError, SenseCountError
+from .errors import InputError, QueryError, SenseCountError, UsageError
 from .evaldata import WsdItem, read_coarsewsd_word
 from .inventory import Example, check_name
 from .query import bare_key, marked_span, parse_marked
@@ -65,7 +65,7 @@ def read_labelled(path: str | Path, word: str) -> list[WsdItem]:
     source = Path(path)
     if source.is_dir():
         data = read_coarsewsd_word(source)
-        return [WsdItem(word, i.text, i.start, i.end, check_name(data.classes.get(i.sense, i.sense)))
+        return [WsdItem(word, i.text, i.start, i.end, _name(data.classes.get(i.sense, i.sense), f"{source}: "))
                 for i in data.items]
     try:
         lines = physical_lines(read_text(source)[0])
@@ -91,9 +91,11 @@ def read_labelled(path: str | Path, word: str) -> list[WsdItem]:
 
 
 def _name(label: str, where: str) -> str:
+    """A file's sense label as check_name takes it; InputError naming the file (and line) where it refuses one: the
+    file is what needs mending, not the command."""
     try:
         return check_name(label)
-    except InputError as exc:
+    except UsageError as exc:
         raise InputError(f"{where}{exc}") from None
 
 

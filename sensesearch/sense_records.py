@@ -7,14 +7,13 @@ public API (sensesearch.WordInventory).
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import InputError, SenseSearchError, UsageError
-from .normalize import nfc
+from .errors import SenseSearchError, UsageError
+from .normalize import hidden_character, nfc
 
 
 @dataclass(frozen=True)
@@ -80,16 +79,20 @@ class WordInventory:
 
 
 def check_name(name: str) -> str:
-    """A sense name, stripped and in NFC; InputError when empty, holding ':' (as in word:sense), a control character (a tab,
-    a line break, NUL, a terminal escape) or a lone surrogate, or named "unassigned"; UsageError when not text."""
+    """A new sense name, stripped and in NFC; UsageError when it is not text, is empty, holds ':' (as in word:sense)
+    or a character a reader cannot see as written (normalize.hidden_character: a control character, a zero-width or
+    bidi format character, a space other than U+0020), or is "unassigned" (kept for usages below the margin threshold)."""
     if not isinstance(name, str):
         raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
     # Not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced. NFC, as --where values
     # and document names are read: "café" typed decomposed (macOS, some keyboards) is the same sense, not a twin.
     clean = nfc(name.strip())
-    if (not clean or ":" in clean or clean == "unassigned"
-            or any(unicodedata.category(c) in ("Cc", "Cs") for c in clean)):
-        raise InputError(f"a sense name must be non-empty, without ':' or control characters (tabs, line breaks, "
-                         f"NUL, escapes), and not 'unassigned' (kept for usages below the margin threshold), "
-                         f"not {name!r}")
+    hidden = hidden_character(clean)
+    if hidden is not None:
+        # "finance\u200b" and "fin\u202eecnan" had been senses that print as "finance", each its own.
+        raise UsageError(f"a sense name must show every character it holds (no control characters, zero-width or "
+                         f"bidi format characters, or spaces other than U+0020), not {name!r}: it holds {hidden}")
+    if not clean or ":" in clean or clean == "unassigned":
+        raise UsageError(f"a sense name must be non-empty, without ':', and not 'unassigned' (kept for usages below "
+                         f"the margin threshold), not {name!r}")
     return clean

@@ -240,8 +240,8 @@ def test_a_value_the_database_cannot_take_is_a_usage_error_not_damage() -> None:
 
 @pytest.mark.parametrize("name", ["fin\u0000ance", "red\u001b[31m", "tab\there", "lone\udcff"])
 def test_sense_names_hold_no_control_characters(name: str) -> None:
-    from sensesearch.errors import InputError
+    from sensesearch.errors import UsageError
     from sensesearch.inventory import check_name
 
-    with pytest.raises(InputError, match="control characters"):
+    with pytest.raises(UsageError, match="control characters"):
         check_name(name)

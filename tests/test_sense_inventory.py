@@ -11,7 +11,7 @@ import pytest
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
-from sensesearch.errors import InputError, QueryError, SenseSearchError, WordNotFoundError
+from sensesearch.errors import InputError, QueryError, SenseSearchError, UsageError, WordNotFoundError
 from sensesearch.evaldata import read_coarsewsd
 from sensesearch.evaluate import evaluate_coarsewsd
 from sensesearch.sense_eval import inventory_accuracy
@@ -215,7 +215,7 @@ def test_examples_from_a_cluster_and_from_files(tmp_path: Path, two_word_corpus:
 
 def test_bad_names_and_read_only_writes_are_refused(tagged: SenseIndex) -> None:
     for name in ("", "a:b", "unassigned"):
-        with pytest.raises(InputError):
+        with pytest.raises(UsageError, match="a sense name must be"):
             tagged.sense("bank").add(name, ["the [[bank]] rate"])
     with pytest.raises(InputError, match="one word"):
         tagged.sense("bank").add("x", ["the [[river bank]] here"])
