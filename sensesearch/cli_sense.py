@@ -88,8 +88,10 @@ def add(
         assert found is not None
         if from_file is None:
             # Counted, not taken from the input: an example the sense already has is not added again.
-            # Under the name as stored (trimmed, NFC): " finance" typed had made "Added to bank: " name nothing.
-            stored = sensesearch.check_sense_name(name)
+            # Under the name as stored (trimmed, NFC; or as an older sensesearch stored it): " finance" typed had made
+            # "Added to bank: " name nothing.
+            assert name is not None
+            stored = found.find(name)
             added = {s.name: len(s.examples) - before.get(s.name, 0) for s in found.senses if s.name == stored}
         counts = target.sense(found.word).counts()
     if json_:

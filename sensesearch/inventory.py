@@ -20,10 +20,9 @@ from sqlalchemy.engine import Connection
 
 from .arguments import real_number, whole_number
 from .errors import InputError, SenseNotFoundError, UsageError
-from .normalize import nfc
 from .query import bare_key, normalize_form
 from .schema import metadata, occurrences, sentences, settings
-from .sense_records import Example, SenseEntry, WordInventory, check_name
+from .sense_records import Example, SenseEntry, WordInventory, check_name, new_name
 from .store import MetaStore
 from .tagging import DEFAULT_KNN, check_method
 
@@ -137,7 +136,10 @@ class Inventory:
         return self.get(owner) if owner is not None else None
 
     def add(self, word: str, name: str, examples: Sequence[Example], forms: Sequence[str] = ()) -> WordInventory:
-        """Add examples to sense `name` of `word` (both made if new), each once; `forms` are more word forms to tag."""
+        """Add examples to sense `name` of `word` (both made if new), each once; `forms` are more word forms to tag.
+
+        UsageError for a name check_name refuses, or one that differs from a sense of the word only in case (new_name).
+        """
         key = bare_key(word)
         name = check_name(name)
         if not key or any(ch.isspace() for ch in key):
@@ -155,6 +157,9 @@ class Inventory:
             else:
                 conn.execute(update(inventory_words).where(inventory_words.c.word == key)
                              .values(forms=wanted, revision=_revision()))
+            # Checked here too, in the transaction that adds the name: another writer may have added its twin since.
+            name = new_name(key, list(conn.execute(select(inventory_senses.c.name)
+                                                   .where(inventory_senses.c.word == key)).scalars()), name)
             sense_id = conn.execute(select(inventory_senses.c.id).where(
                 inventory_senses.c.word == key, inventory_senses.c.name == name)).scalar()
             if sense_id is None:
@@ -181,16 +186,18 @@ class Inventory:
     def remove(self, word: str, name: str | None = None) -> list[str]:
         """Remove one sense of `word`, or every sense (and its settings) when `name` is None; returns names removed.
 
-        SenseSearchError when the word or sense is not in the inventory.
+        `name` finds its sense in any case or normal form (WordInventory.find). SenseNotFoundError when the word or
+        sense is not in the inventory; UsageError when `name` may mean several (stored before names were told apart).
         """
         found = self.get(word)
         if found is None:
             raise SenseNotFoundError(f"{word!r} has no sense inventory")
-        # Stored names compare in NFC too: names stored before check_name put them in NFC may be decomposed.
-        names = (found.sense_names() if name is None
-                 else [n for n in found.sense_names() if nfc(n) == check_name(name)])
+        # Looked up, not checked as a new name: a name stored before check_name refused it (one holding a zero-width
+        # space) can still be removed, given as stored.
+        names = found.sense_names() if name is None else [n for n in [found.find(name)] if n is not None]
         if not names:
-            raise SenseNotFoundError(f"{word!r} has no sense {name!r} (senses: {', '.join(found.sense_names())})")
+            raise SenseNotFoundError(f"{word!r} has no sense {name!r} "
+                                     f"(senses: {', '.join(map(repr, found.sense_names()))})")
         with self.store.begin() as conn:
             ids = list(conn.execute(select(inventory_senses.c.id).where(
                 inventory_senses.c.word == found.word, inventory_senses.c.name.in_(names))).scalars())

@@ -256,6 +256,12 @@ def hidden_character(text: str) -> str | None:
     return f"U+{ord(char):04X} {name} at character {found.start() + 1}"
 
 
+def shown_text(text: str) -> str:
+    """`text` as a reader sees it: the characters hidden_character finds removed, those that are white space (a tab,
+    NBSP) made a space. Names stored before they were checked may hold them, and are found by what they show."""
+    return _HIDDEN.sub(lambda found: " " if found.group().isspace() else "", text)
+
+
 def nfc(text: str) -> str:
     """`text` in Unicode Normalization Form C (canonically equivalent spellings made one; UAX #15)."""
     return text if text.isascii() else unicodedata.normalize("NFC", text)

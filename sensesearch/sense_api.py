@@ -17,7 +17,7 @@ from .query import bare_key, bare_word, normalize_form, parse_marked
 from .records import Hit, UsagePage
 from .sense_examples import (DEFAULT_CLUSTER_EXAMPLES, cluster_examples, encode_items, item_forms, marked_item,
                              read_labelled)
-from .sense_records import Example, WordInventory, check_name
+from .sense_records import Example, WordInventory, check_name, new_name
 from .sensetags import SenseDocument, WordTags, forget, sense_documents, sense_query, sense_usages, word_tags
 
 if TYPE_CHECKING:
@@ -56,10 +56,11 @@ class WordSenses:
     def add(self, name: str, examples: str | Sequence[str] = ()) -> WordInventory:
         """Add marked example sentences ("... the [[bank]] ...") to sense `name` (made if new); needs the model.
 
-        One sentence is a list of one. UsageError for a name or an example that is not text, InputError for a name
-        check_name refuses or an example without the word marked (and QueryError for one that marks another word),
-        all before the model loads."""
-        name = check_name(name)
+        One sentence is a list of one; `name` may name a sense the word has (as stored, or in NFC). UsageError for a
+        name or an example that is not text, a name check_name refuses or one that differs from a sense of the word
+        only in case (sense_records.new_name), InputError for an example without the word marked (and QueryError for
+        one that marks another word), all before the model loads."""
+        name = self._new_names([name])[name]
         items = [marked_item(self.word, text_argument(text, "an example"), name)
                  for text in one_or_many(examples, "examples") or ()]
         if not items:
@@ -75,8 +76,9 @@ class WordSenses:
                          limit: int = DEFAULT_CLUSTER_EXAMPLES) -> WordInventory:
         """Add the `limit` most central usages of induced sense `cluster` (as `senses` numbers it) to `name`.
 
-        k and seed as `senses` takes them; UsageError for a cluster or limit that is not a whole number from 1."""
-        name = check_name(name)
+        k and seed as `senses` takes them; UsageError for a name as `add` refuses it, or a cluster or limit that is not
+        a whole number from 1."""
+        name = self._new_names([name])[name]
         self.index._require_writer()
         return self._store(name, cluster_examples(self.index, self.word, cluster, k=k, seed=seed, limit=limit), ())
 
@@ -88,10 +90,12 @@ class WordSenses:
     def add_items(self, items: Sequence[WsdItem], source: str = "file", forms: Sequence[str] = ()) -> dict[str, int]:
         """Add labelled items (sentence, target span, sense name in `sense`); examples added per sense.
 
-        The forms the items mark, and `forms`, join the word forms whose usages are tagged.
+        The forms the items mark, and `forms`, join the word forms whose usages are tagged. The items' sense names are
+        checked as `add` checks one, all before any is stored: "Finance" and "finance" in one file are a clash too.
         """
         if not items:
             raise InputError(f"no labelled examples of {self.word!r}")
+        stored = self._new_names(sorted({item.sense for item in items}))
         forms, strangers = self._forms_of_word(sorted(set(item_forms(items)) | {normalize_form(f) for f in forms}))
         if not forms:
             # Not a slip but another word's file (a CoarseWSD-20 folder of bank given for crane): it had made the word's
@@ -102,7 +106,7 @@ class WordSenses:
         vectors = encode_items(self.index.encoder, items, source)
         by_sense: dict[str, list[Example]] = {}
         for item, example in zip(items, vectors):
-            by_sense.setdefault(item.sense, []).append(example)
+            by_sense.setdefault(stored[item.sense], []).append(example)
         if strangers:
             # Labelled data has such slips (CoarseWSD-20 marks "perl" once among its java examples): the example is
             # kept, as labelled, but the usages of another word are not tagged as this word's.
@@ -114,6 +118,18 @@ class WordSenses:
             grown = self._store(name, chosen, forms)
         after = example_counts(grown)
         return {name: after.get(name, 0) - before.get(name, 0) for name in sorted(by_sense)}
+
+    def _new_names(self, names: Sequence[str]) -> dict[str, str]:
+        """Each of `names` and the name its examples are stored under (check_name, then sense_records.new_name against
+        the word's senses and the names before it); UsageError for the first refused, before the model loads."""
+        known = self.inventory()
+        taken = known.sense_names() if known is not None else []
+        stored = {}
+        for name in names:
+            stored[name] = new_name(self.word, taken, check_name(name))
+            if stored[name] not in taken:
+                taken.append(stored[name])
+        return stored
 
     def _forms_of_word(self, forms: Sequence[str]) -> tuple[list[str], list[str]]:
         """(forms of this word: the word itself or a form with its lemma, the other forms), as word keys."""

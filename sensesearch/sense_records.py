@@ -7,13 +7,14 @@ public API (sensesearch.WordInventory).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .errors import SenseSearchError, UsageError
-from .normalize import hidden_character, nfc
+from .normalize import hidden_character, nfc, shown_text
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class WordInventory:
     def sense_names(self) -> list[str]:
         return sorted(s.name for s in self.senses)
 
+    def find(self, name: str) -> str | None:
+        """The stored name of the sense `name` means (in any case or normal form: find_name), or None."""
+        return find_name(self.sense_names(), name)
+
     def training(self) -> tuple[np.ndarray, list[str]]:
         """(m, dim) float32 example vectors and their m sense names."""
         rows = [(e.vector, s.name) for s in self.senses for e in s.examples]
@@ -81,7 +86,7 @@ class WordInventory:
 def check_name(name: str) -> str:
     """A new sense name, stripped and in NFC; UsageError when it is not text, is empty, holds ':' (as in word:sense)
     or a character a reader cannot see as written (normalize.hidden_character: a control character, a zero-width or
-    bidi format character, a space other than U+0020), or is "unassigned" (kept for usages below the margin threshold)."""
+    bidi format character, a space other than U+0020), or is "unassigned" in any case (name_key)."""
     if not isinstance(name, str):
         raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
     # Not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced. NFC, as --where values
@@ -92,7 +97,40 @@ def check_name(name: str) -> str:
         # "finance\u200b" and "fin\u202eecnan" had been senses that print as "finance", each its own.
         raise UsageError(f"a sense name must show every character it holds (no control characters, zero-width or "
                          f"bidi format characters, or spaces other than U+0020), not {name!r}: it holds {hidden}")
-    if not clean or ":" in clean or clean == "unassigned":
-        raise UsageError(f"a sense name must be non-empty, without ':', and not 'unassigned' (kept for usages below "
-                         f"the margin threshold), not {name!r}")
+    if not clean or ":" in clean or name_key(clean) == "unassigned":
+        raise UsageError(f"a sense name must be non-empty, without ':', and not 'unassigned' in any case (kept for "
+                         f"usages below the margin threshold), not {name!r}")
     return clean
+
+
+def name_key(name: str) -> str:
+    """What sense names a reader takes for one name share: the canonical caseless match of the Unicode Standard (ch.
+    3.13, D145: NFC, full case folding, NFC again) of the name as it shows (normalize.shown_text); "Finance",
+    "FINANCE" and "finance" are one name, and so is "finance\u200b", stored before check_name refused it."""
+    return nfc(nfc(shown_text(name).strip()).casefold())
+
+
+def find_name(names: Sequence[str], name: str) -> str | None:
+    """The name among stored `names` that `name` means, or None: the one spelt as given, else the one in its NFC,
+    else the one equal under name_key (any case). UsageError when several are: names stored before sensesearch told
+    them apart ("Finance" and "finance", "café" in NFC and NFD), which only the exact spelling picks."""
+    wanted = name.strip()
+    for same in (lambda n: n == wanted, lambda n: nfc(n) == nfc(wanted), lambda n: name_key(n) == name_key(wanted)):
+        found = [n for n in names if same(n)]
+        if len(found) > 1:
+            raise UsageError(f"{name!r} may name any of the senses {', '.join(map(repr, found))}: give the one meant "
+                             f"as it is spelt")
+        if found:
+            return found[0]
+    return None
+
+
+def new_name(word: str, names: Sequence[str], name: str) -> str:
+    """The name examples of sense `name` (as check_name gives it) of `word` are stored under, among the word's stored
+    `names`: the stored one it names in NFC (kept as stored: one in NFD from before names were put in NFC), else
+    `name`; UsageError for a clash, a stored name equal to it under name_key only, which would print as its twin."""
+    stored = find_name(names, name)
+    if stored is None or nfc(stored) == name:
+        return stored or name
+    raise UsageError(f"{word!r} has the sense {stored!r}, which {name!r} differs from only in case (or in characters "
+                     f"that do not show): add to it as it is spelt, or give the new sense a name of its own")

@@ -30,7 +30,7 @@ from .kwicsort import USAGE_SORTS, usage_page
 from .normalize import nfc
 from .records import Hit, UsagePage
 from .schema import documents, metadata
-from .sense_records import WordInventory
+from .sense_records import WordInventory, find_name, name_key
 from .tagging import CLASSIFIER_VERSION, classify
 
 if TYPE_CHECKING:
@@ -67,15 +67,16 @@ class WordTags:
     key: str
 
     def sense_index(self, name: str) -> int:
-        """Position of sense `name` (-1 for "unassigned"), read as sense names are stored (sense_records.check_name:
-        stripped, NFC); SenseNotFoundError naming the word's senses when unknown."""
-        wanted = nfc(name.strip())
-        if wanted == "unassigned":
+        """Position of sense `name` (-1 for "unassigned"), found in any case or normal form (sense_records.find_name);
+        SenseNotFoundError naming the word's senses when unknown, UsageError when `name` may mean several."""
+        if nfc(name.strip()) == "unassigned":
             return UNASSIGNED
-        stored = [nfc(s) for s in self.senses]  # names stored before they were put in NFC
-        if wanted not in stored:
-            raise SenseNotFoundError(f"{self.word!r} has no sense {name!r} (senses: {', '.join(self.senses)})")
-        return stored.index(wanted)
+        found = find_name(self.senses, name)
+        if found is not None:
+            return self.senses.index(found)
+        if name_key(name) == "unassigned":
+            return UNASSIGNED  # "Unassigned", unless a sense was so named before check_name refused it
+        raise SenseNotFoundError(f"{self.word!r} has no sense {name!r} (senses: {', '.join(map(repr, self.senses))})")
 
     def ids_of(self, name: str) -> np.ndarray:
         """Occurrence ids tagged `name` ("unassigned": those below the threshold)."""
