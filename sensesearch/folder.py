@@ -23,7 +23,7 @@ from .claim import INDEX_ID_KEY
 from .config import CONFIG_FILE, IndexConfig, encoder_differences
 from .encoder import Encoder
 from .migrations import MIGRATIONS
-from .normalize import GLUING, OLDER_RULES
+from .normalize import OLDER_KEPT, OLDER_RULES
 from .store import MetaStore
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, ReadOnlyError,
                      SenseSearchError)
@@ -159,10 +159,10 @@ def check_word_rules(folder: Path, config: IndexConfig, encoder: Encoder) -> Non
 
 
 def check_stored_words(folder: Path, store: MetaStore) -> None:
-    """ConfigMismatchError for adding to an index that holds words `fold` now cuts otherwise (normalize.GLUING: "donʼt"
-    was one word, now the words of "don't"): words added now would not match them, so `usages` would find only the
+    """ConfigMismatchError for adding to an index that holds words `fold` now cuts or spells otherwise
+    (normalize.OLDER_KEPT: "donʼt" was one word, now the words of "don't"; "كـتـب" kept its tatweel): words added now would not match them, so `usages` would find only the
     old ones or only the new. Names a few such words and their documents, which `remove` then index again."""
-    found = store.words_holding(GLUING)
+    found = store.words_holding(OLDER_KEPT)
     if found:
         named = ", ".join(f"{form!r} in {label}" for form, label in found)
         raise ConfigMismatchError(f"{folder} holds words cut by older word rules ({named}): {OLDER_RULES}")

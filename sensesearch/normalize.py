@@ -11,7 +11,9 @@ form it came in. Two levels, both defined here and nowhere else:
   (non-)joiner U+200C/U+200D, word joiner U+2060, byte order mark U+FEFF,
   bidi marks U+200E/U+200F/U+202A..U+202E; also the variation selectors U+FE00..U+FE0F and
   U+E0100..U+E01EF and the combining grapheme joiner U+034F, which are Default_Ignorable_Code_Point
-  (DerivedCoreProperties.txt) though not Cf. They are removed, and so is a line break after a soft hyphen
+  (DerivedCoreProperties.txt) though not Cf; and the Arabic tatweel (kashida) U+0640, which only stretches the joint
+  between two letters (justification, emphasis: "كـتـب" is the word "كتب", The Unicode Standard, ch. 9.2), though
+  Unicode calls it a letter (Lm) and NFKC keeps it. They are removed, and so is a line break after a soft hyphen
   (a word cut at a line end: "govern\u00ad\nment" reads as government).
 - canonical and compatibility equivalents: Normalization Form KC (UAX #15), so NFD "cafe\\u0301"
   and NFC "café" are one string, ligatures such as U+FB01 "ﬁ" become "fi", and NBSP a space;
@@ -59,9 +61,14 @@ from dataclasses import dataclass
 import numpy as np
 import regex
 
-IGNORABLE = r"(?!\u200b)[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]"
+TATWEEL = "\u0640"
+"""The Arabic tatweel (kashida): no letter of the word it stretches, so `fold` removes it (see the module docstring);
+sensesearch of 2026-12-03 and earlier kept it, and the word with it ("كـتـب" was a word apart from "كتب")."""
+_OLDER_IGNORABLE = r"(?!\u200b)[\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]"
+IGNORABLE = _OLDER_IGNORABLE[:-1] + TATWEEL + "]"
 """The characters `fold` removes, as a `regex` class (the zero-width space is a separator, see SEPARATORS)."""
 _IGNORABLE = regex.compile(IGNORABLE)
+_IGNORABLE_BY_AGE = {True: _IGNORABLE, False: regex.compile(_OLDER_IGNORABLE)}
 SEPARATORS = "\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009" \
     "\u200a\u200b\u2028\u2029\u202f\u205f\u3000"
 """What `fold` makes a space: every White_Space character (PropList.txt) but space, tab, CR and LF, the information
@@ -70,10 +77,12 @@ is shown (Thai, Khmer; The Unicode Standard, ch. 23.2). BERT's tokenizer deletes
 feed, vertical tab, NEL), which glued "the\fbank" (a page break from pdftotext) into one word."""
 _SPACED = str.maketrans(dict.fromkeys(SEPARATORS, " "))
 _SEPARATOR = regex.compile(f"[{SEPARATORS}]")
-_REMOVED = regex.compile(IGNORABLE + r"|(?<=\u00ad)[ \t]*(?:\r\n|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]*")
+_SOFT_BREAK = r"|(?<=\u00ad)[ \t]*(?:\r\n|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]*"
+_REMOVED = regex.compile(IGNORABLE + _SOFT_BREAK)
+_REMOVED_BY_AGE = {True: _REMOVED, False: regex.compile(_OLDER_IGNORABLE + _SOFT_BREAK)}
 """What `fold` removes: the ignorables, and a line break after a soft hyphen, which marks where a word was cut at a line
 end (OCR, typeset text): "govern\u00ad\nment" is the word government."""
-_VISIBLE = regex.compile(r"[^\s\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_VISIBLE = regex.compile(r"[^\s\p{Cf}\u034f\ufe00-\ufe0f\U000e0100-\U000e01ef" + TATWEEL + "]")
 CLUSTER = regex.compile(r"\s|\X", regex.DOTALL)
 """An extended grapheme cluster (UAX #29), white space always one of its own: UAX #29 joins the combining marks after
 a space to it (a defective combining sequence, as stray marks from OCR or pasted text are), and a span widened to such
@@ -92,10 +101,14 @@ GLUING = "\u02bc\u2212"
 where the mark they stand for parts it; `fold` makes them that mark. The others are punctuation and part words as it
 does, so they stay as written (the model reads them as they are)."""
 OLDER_RULES = ("sensesearch of 2026-12-03 and earlier kept the modifier letter apostrophe \u02bc (U+02BC) and the "
-               "minus sign \u2212 (U+2212) inside words, where they now part words as ' and - do; `remove` the "
+               "minus sign \u2212 (U+2212) inside words, where they now part words as ' and - do, and the Arabic "
+               "tatweel \u0640 (U+0640), now left out of the word it stretches; `remove` the "
                "documents holding such words and index them again, or index the corpus into a new folder")
 """How an index made before `fold` unglued GLUING is told to index those documents again (folder.py, rescore.py)."""
 _GLUED = regex.compile(f"[{GLUING}]")
+OLDER_KEPT = GLUING + TATWEEL
+"""What sensesearch of 2026-12-03 and earlier kept inside words and `fold` now changes there (OLDER_RULES)."""
+_OLDER_KEPT = regex.compile(f"[{OLDER_KEPT}]")
 _UNGLUED = str.maketrans({c: "'" if c in APOSTROPHES else "-" for c in GLUING})
 _MARKS = str.maketrans({**dict.fromkeys(APOSTROPHES, "'"), **dict.fromkeys(HYPHENS, "-")})
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
@@ -157,16 +170,16 @@ def whole_clusters(text: str, spans: np.ndarray) -> np.ndarray:
 
 def fold(text: str, unglue: bool = True) -> Folded:
     """`text` with separators made spaces, ignorables removed, NFKC applied and GLUING look-alikes made the marks they
-    stand for (see the module docstring), with its offset map. `unglue=False`: GLUING kept, as sensesearch of
-    2026-12-03 and earlier folded (`older_key`)."""
+    stand for (see the module docstring), with its offset map. `unglue=False`: GLUING and TATWEEL kept, as
+    sensesearch of 2026-12-03 and earlier folded (`older_key`)."""
     glued = unglue and _GLUED.search(text) is not None
     spaced = text.translate(_SPACED) if _SEPARATOR.search(text) else text
     if spaced.isascii():
         return Folded(text, spaced)
-    if not glued and _IGNORABLE.search(spaced) is None and unicodedata.is_normalized("NFKC", spaced):
+    if not glued and _IGNORABLE_BY_AGE[unglue].search(spaced) is None and unicodedata.is_normalized("NFKC", spaced):
         return Folded(text, spaced, clustered=_EXTENDS_CLUSTER.search(spaced) is not None)
     removed = np.zeros(len(text), dtype=bool)
-    for found in _REMOVED.finditer(text):
+    for found in _REMOVED_BY_AGE[unglue].finditer(text):
         removed[found.start():found.end()] = True
     kept = np.flatnonzero(~removed).tolist()
     stripped = "".join(spaced[i] for i in kept)
@@ -278,9 +291,9 @@ def word_key(word: str) -> str:
 
 def older_key(word: str) -> str | None:
     """The key sensesearch of 2026-12-03 and earlier gave `word`, where it differs from `word_key`'s (it holds a GLUING
-    look-alike), else None: an index made then stores "donʼt" as that one word, "donʼt", which a lookup of the word
-    must still find there (search.py)."""
-    return _key(word, False) if _GLUED.search(word) is not None else None
+    look-alike or a TATWEEL: OLDER_KEPT), else None: an index made then stores "donʼt" as that one word, "donʼt", and
+    "كـتـب" with its tatweel, which a lookup of the word must still find there (search.py)."""
+    return _key(word, False) if _OLDER_KEPT.search(word) is not None else None
 
 
 def _key(word: str, unglue: bool) -> str:

@@ -31,6 +31,8 @@ CLASSES = {
     "format Cf (joiners, BOM, bidi marks)": (
         ["b\u200dank", "\ufeffbank", "\u200ebank\u200f", "ban\u2060k"], "bank"),
     "variation selector": (["ba\ufe0fnk", "bank"], "bank"),
+    "Arabic tatweel (kashida)": (["\u0643\u0640\u062a\u0640\u0628", "\u0643\u062a\u0628", "\u0643\u062a\u0628\u0640"],
+                                 "\u0643\u062a\u0628"),
     "case (simple)": (["BANK", "Bank", "bank"], "bank"),
     "case (German sharp s)": (["STRASSE", "Stra\u00dfe", "STRA\u1e9eE"], "strasse"),
     "case (final sigma)": (["\u039f\u0394\u039f\u03a3", "\u03bf\u03b4\u03bf\u03c2", "\u03bf\u03b4\u03bf\u03c3"], "\u03bf\u03b4\u03bf\u03c3"),
@@ -299,3 +301,57 @@ def test_a_cased_tokenizer_keeps_white_space_out_of_a_word_that_starts_with_a_ma
     sentence = "The \u0301bank is"
     spans = TokenizerSplitter(tokenizer).word_spans(sentence).tolist()
     assert [sentence[s:e] for s, e in spans] == ["The", "\u0301bank", "is"]
+
+
+KATABA = "\u0643\u062a\u0628"  # "he wrote"
+STRETCHED = "\u0643\u0640\u062a\u0640\u0640\u0628"  # the same word, its joints stretched by tatweel (kashida)
+
+
+@pytest.mark.parametrize("make", [_real_planner, FakeEncoder], ids=["real-tokenizer", "fake-encoder"])
+def test_the_tatweel_is_no_letter_of_the_word_it_stretches(make) -> None:
+    """U+0640 only lengthens the joint between two Arabic letters (justification, emphasis). It is a letter (Lm) to
+    Unicode, which NFKC keeps: "كـتـب" had been a word apart from "كتب", which no lookup of كتب reached, and the model
+    had read it as other pieces ("##ـ")."""
+    sentences = [f"{STRETCHED} \u0627\u0644\u0648\u0644\u062f.", f"{KATABA} \u0627\u0644\u0648\u0644\u062f."]
+    assert fold_text(sentences[0]) == sentences[1]
+    encoder = make()
+    spans = (encoder.plan(sentences).spans if hasattr(encoder, "plan")
+             else [e.spans for e in encoder.encode(sentences)])
+    assert spans[0].tolist()[0] == [0, 6] and spans[1].tolist()[0] == [0, 3]  # offsets into the text as written
+    assert [word_key(s[a:b]) for s, sp in zip(sentences, spans) for a, b in sp.tolist()[:1]] == [KATABA, KATABA]
+    assert not normalize.has_visible("\u0640\u0640\u0640")
+
+
+def test_usages_of_an_arabic_word_find_it_with_and_without_tatweel(tmp_path: Path,
+                                                                    fake_settings: EncoderSettings) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(f"{STRETCHED} \u0627\u0644\u0648\u0644\u062f.\n\n"
+                                  f"{KATABA} \u0627\u0644\u0631\u0633\u0627\u0644\u0629.\n", encoding="utf-8")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        for spelling in (KATABA, STRETCHED, "\u0643\u0640\u062a\u0628"):
+            assert sorted(h.word for h in index.usages(spelling)) == sorted([STRETCHED, KATABA])
+        stretched = next(h for h in index.usages(KATABA) if h.word == STRETCHED)
+        assert stretched.sentence[stretched.start:stretched.end] == STRETCHED
+        assert len(index.query(f"[[{KATABA}]] \u0627\u0644\u0648\u0644\u062f.", k=5)) == 2
+
+
+def test_an_index_that_kept_the_tatweel_finds_its_words_and_is_told_to_index_them_again(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sensesearch.errors import ConfigMismatchError
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(f"{STRETCHED} \u0627\u0644\u0648\u0644\u062f.\n", encoding="utf-8")
+    with monkeypatch.context() as older:  # sensesearch of 2026-12-03: fold kept the tatweel
+        older.setitem(normalize._IGNORABLE_BY_AGE, True, normalize._IGNORABLE_BY_AGE[False])
+        older.setitem(normalize._REMOVED_BY_AGE, True, normalize._REMOVED_BY_AGE[False])
+        with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+            index.add([corpus])
+            assert [h.word for h in index.usages(STRETCHED)] == [STRETCHED]
+    with SenseIndex.open(tmp_path / "idx") as index:
+        assert [h.word for h in index.usages(STRETCHED)] == [STRETCHED]  # its one stored word, as before
+        (corpus / "b.txt").write_text(f"{KATABA} \u0627\u0644\u0648\u0644\u062f.\n", encoding="utf-8")
+        with pytest.raises(ConfigMismatchError, match=f"older word rules .*'{STRETCHED}' in .*a.txt.*tatweel.*remove"):
+            index.add([corpus])
