@@ -20,6 +20,10 @@ form it came in. Two levels, both defined here and nowhere else:
 - superscripts and subscripts (decomposition tags <super> and <sub>): NFKC makes them plain digits and
   letters, and a space is put where text goes up or down, so a footnote mark "bank¹", "m²" or "Acme™" is
   the word and a mark apart ("bank" "1"), not one word "bank1";
+- symbols (General_Category So and Sc, beyond ASCII: emoji, "©", "°", "€") written against a word: a space is put
+  between, so "bank👍🏽", "20°C" and "€100" are the words "bank", "20", "C", "100" and the symbols apart. BERT's
+  pre-tokenizer parts words at punctuation (and at ASCII symbols such as "$"), not at these, so "bank👍🏽" had been one
+  word (which the model read as [UNK]) that no lookup of bank reached, where "$100" is "$" and "100";
 - character widths: fullwidth and halfwidth forms (U+FF00..U+FFEF, widths as in UAX #11) are
   compatibility equivalents of their ordinary forms, so NFKC folds them ("ｂａｎｋ" -> "bank",
   halfwidth katakana -> katakana);
@@ -102,15 +106,23 @@ where the mark they stand for parts it; `fold` makes them that mark. The others 
 does, so they stay as written (the model reads them as they are)."""
 OLDER_RULES = ("sensesearch of 2026-12-03 and earlier kept the modifier letter apostrophe \u02bc (U+02BC) and the "
                "minus sign \u2212 (U+2212) inside words, where they now part words as ' and - do, and the Arabic "
-               "tatweel \u0640 (U+0640), now left out of the word it stretches; `remove` the "
+               "tatweel \u0640 (U+0640), now left out of the word it stretches, and symbols such as emoji, \u00a9 or "
+               "\u20ac written against a word, which now stand apart from it; `remove` the "
                "documents holding such words and index them again, or index the corpus into a new folder")
 """How an index made before `fold` unglued GLUING is told to index those documents again (folder.py, rescore.py)."""
 _GLUED = regex.compile(f"[{GLUING}]")
 OLDER_KEPT = GLUING + TATWEEL
-"""What sensesearch of 2026-12-03 and earlier kept inside words and `fold` now changes there (OLDER_RULES)."""
-_OLDER_KEPT = regex.compile(f"[{OLDER_KEPT}]")
+"""What sensesearch of 2026-12-03 and earlier kept inside words and `fold` now changes there (OLDER_RULES); also
+symbols (_SYMBOL) written against a word, which made one word with it then."""
 _UNGLUED = str.maketrans({c: "'" if c in APOSTROPHES else "-" for c in GLUING})
 _MARKS = str.maketrans({**dict.fromkeys(APOSTROPHES, "'"), **dict.fromkeys(HYPHENS, "-")})
+_SYMBOL = regex.compile(r"(?![\x00-\x7f])[\p{So}\p{Sc}]")
+"""A symbol that parts words (see the module docstring): Unicode's other and currency symbols, emoji among them, but not
+the ASCII ones ($, which BERT's pre-tokenizer parts words at already), nor math symbols (the fraction slash of NFKC's
+"1⁄2" for "½") or modifier symbols (the acute accent of "didn´t", a skin tone in its emoji's cluster)."""
+_SYMBOL_TOUCH = regex.compile(r"(?![\x00-\x7f])[\p{So}\p{Sc}]\p{M}*[\p{L}\p{N}]|[\p{L}\p{M}\p{N}](?![\x00-\x7f])[\p{So}\p{Sc}]")
+_OLDER_KEPT = regex.compile(f"[{OLDER_KEPT}]|" + _SYMBOL_TOUCH.pattern)
+_LETTER = regex.compile(r"[\p{L}\p{M}\p{N}]")
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
 _EXTENDS_CLUSTER = regex.compile(r"[\p{M}\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}]")
@@ -176,7 +188,8 @@ def fold(text: str, unglue: bool = True) -> Folded:
     spaced = text.translate(_SPACED) if _SEPARATOR.search(text) else text
     if spaced.isascii():
         return Folded(text, spaced)
-    if not glued and _IGNORABLE_BY_AGE[unglue].search(spaced) is None and unicodedata.is_normalized("NFKC", spaced):
+    if not glued and _IGNORABLE_BY_AGE[unglue].search(spaced) is None and unicodedata.is_normalized("NFKC", spaced) \
+            and not (unglue and _SYMBOL_TOUCH.search(spaced)):
         return Folded(text, spaced, clustered=_EXTENDS_CLUSTER.search(spaced) is not None)
     removed = np.zeros(len(text), dtype=bool)
     for found in _REMOVED_BY_AGE[unglue].finditer(text):
@@ -187,15 +200,21 @@ def fold(text: str, unglue: bool = True) -> Folded:
     starts: list[int] = []
     ends: list[int] = []
     position = ""
+    after_symbol = False
+    tail = ""  # the last character folded so far
     for cluster in CLUSTER.finditer(stripped):
         out = unicodedata.normalize("NFKC", cluster.group())
         out = out.translate(_UNGLUED) if glued else out
         up = raised(cluster.group())
-        if up != position and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():
+        symbol = unglue and _SYMBOL.match(out) is not None
+        touches = symbol != after_symbol and _LETTER.match(tail if symbol else out) is not None
+        if (up != position or touches) and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():
             # Where text goes up or down a line (footnote "bank¹", "m²", "H₂O", "Acme™") a space keeps NFKC's plain
             # digits and letters from joining the word: "bank1" had been a word of its own, never found as bank.
+            # So between a symbol and a word: "bank👍🏽" is the word bank and an emoji (see the module docstring).
             out = " " + out
         position = up
+        after_symbol, tail = symbol, out[-1]
         parts.append(out)
         starts.extend([kept[cluster.start()]] * len(out))
         ends.extend([kept[cluster.end() - 1] + 1] * len(out))

@@ -355,3 +355,49 @@ def test_an_index_that_kept_the_tatweel_finds_its_words_and_is_told_to_index_the
         (corpus / "b.txt").write_text(f"{KATABA} \u0627\u0644\u0648\u0644\u062f.\n", encoding="utf-8")
         with pytest.raises(ConfigMismatchError, match=f"older word rules .*'{STRETCHED}' in .*a.txt.*tatweel.*remove"):
             index.add([corpus])
+
+
+SYMBOL_SENTENCES = ["I love my bank\U0001f44d\U0001f3fd so much.", "It was 20\u00b0C and \u20ac100 at the \u00a9bank."]
+
+
+@pytest.mark.parametrize("make", [_real_planner, FakeEncoder], ids=["real-tokenizer", "fake-encoder"])
+def test_a_symbol_written_against_a_word_stands_apart_from_it(make) -> None:
+    """BERT's pre-tokenizer parts words at punctuation and ASCII symbols ("$100" is $ and 100) but not at other
+    symbols: "bank👍🏽" was one word, which the model read as [UNK] and no lookup of bank reached, and "€100" a word
+    apart from 100."""
+    encoder = make()
+    spans = (encoder.plan(SYMBOL_SENTENCES).spans if hasattr(encoder, "plan")
+             else [e.spans for e in encoder.encode(SYMBOL_SENTENCES)])
+    from sensesearch.query import is_punctuation
+
+    words = [[s[a:b] for a, b in sp.tolist()] for s, sp in zip(SYMBOL_SENTENCES, spans)]
+    assert [w for w in words[0] if not is_punctuation(w)] == ["I", "love", "my", "bank", "so", "much"]
+    assert spans[0].tolist()[3] == [10, 14] and words[0][4] == "\U0001f44d\U0001f3fd"  # offsets into the text as written
+    assert [w for w in words[1] if not is_punctuation(w)] == ["It", "was", "20", "C", "and", "100", "at", "the", "bank"]
+    if hasattr(encoder, "plan"):
+        tokenizer = encoder.tokenizer
+        ids = [i for seg in encoder.plan(SYMBOL_SENTENCES[:1]).segments for i in seg.ids]
+        assert "bank" in tokenizer.convert_ids_to_tokens(ids)
+
+
+def test_usages_and_queries_find_a_word_with_an_emoji_against_it(tmp_path: Path,
+                                                                  fake_settings: EncoderSettings) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(SYMBOL_SENTENCES[0] + "\n\nThe bank raised its rates.\n", encoding="utf-8")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        hits = index.usages("bank")
+        assert [(h.word, h.start, h.end) for h in hits] == [("bank", 10, 14), ("bank", 4, 8)]
+        top = index.query("I love my [[bank]]\U0001f44d\U0001f3fd so much.", k=1)[0]
+        assert (top.word, top.start, top.end) == ("bank", 10, 14) and top.score == pytest.approx(1.0, abs=1e-5)
+        assert len(index.usages("bank\U0001f44d\U0001f3fd")) == 2  # the word bank, as "bank." is
+
+
+def test_an_index_that_kept_a_symbol_in_its_word_still_finds_the_word() -> None:
+    """sensesearch of 2026-12-03 and earlier stored "bank👍🏽" as one word: a lookup of it falls back to that key."""
+    from sensesearch.normalize import older_key
+
+    assert older_key("bank\U0001f44d\U0001f3fd") == "bank\U0001f44d\U0001f3fd" and older_key("\u20ac100") == "\u20ac100"
+    assert older_key("bank") is None and older_key("\u00a9") is None
+    assert normalize.fold("bank\U0001f44d", unglue=False).text == "bank\U0001f44d"
