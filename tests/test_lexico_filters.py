@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -256,6 +257,21 @@ def test_metadata_fields_named_with_quotes_and_backslashes_can_be_filtered(tmp_p
         assert index.store.metadata_fields() == ['"é"', "a[0]", "a\\b", "it's", 'say "hi"', "x.y"]
 
 
+def _records_where(tmp_path: Path, settings: EncoderSettings, db_url: str | None, values: dict[str, Any],
+                   where: str) -> str:
+    """The ids, sorted and joined, of the records (id -> their field k's value) whose usage of bank meets `where`."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "r.jsonl").write_text("".join(json.dumps({"id": name, "text": f"The bank {name}.", "k": value}) + "\n"
+                                            for name, value in values.items()))
+    with SenseIndex.create(tmp_path / "idx", settings=settings, db_url=db_url) as index:
+        index.add([corpus])
+        try:
+            return "".join(sorted(h.document for h in index.usages("bank", where=[where], limit=100)))
+        except WordNotFoundError:
+            return ""
+
+
 VALUE_RECORDS = {"a": "5e", "b": "1E+5", "c": "\t5", "d": "1.2.3", "e": "+-1", "f": True, "g": False, "h": "true",
                  "i": 5, "j": None, "l": {"a": 1}, "m": "1e400", "n": "a[b", "o": "!", "p": "z", "q": "-", "r": "]",
                  "s": "1e99999", "t": "0." + "0" * 17_000 + "1"}
@@ -278,17 +294,7 @@ def test_metadata_values_compare_by_their_json_type_alike_on_both_databases(
     numbers, booleans and objects as text, matched the string "true" for true, dropped JSON null from !=, failed
     the whole query on "1e400" or a 17,000-digit fraction, and refused [z-a] and [[:alpha:]]; true|false ignored
     booleans on SQLite, and 1,500 alternatives were too deep for it."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "r.jsonl").write_text("".join(json.dumps({"id": name, "text": f"The bank {name}.", "k": value}) + "\n"
-                                            for name, value in VALUE_RECORDS.items()))
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
-        index.add([corpus])
-        try:
-            found = "".join(sorted(h.document for h in index.usages("bank", where=[where], limit=100)))
-        except WordNotFoundError:
-            found = ""
-    assert found == expected, where
+    assert _records_where(tmp_path, fake_settings, db_url, VALUE_RECORDS, where) == expected, where
 
 
 BIG_IDS = {"a": 9007199254740993, "b": 9007199254740992, "c": "9007199254740993", "d": 1234567890123456789,
@@ -304,17 +310,7 @@ def test_whole_numbers_past_2_to_the_53_compare_exactly(tmp_path: Path, fake_set
                                                         db_url: str | None, where: str, expected: str) -> None:
     """SQLite had compared metadata numbers as floats, exact only to 2**53: id=9007199254740993 matched
     9007199254740992 too, and a 19-digit id (a post's on most social media) matched its neighbours."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "r.jsonl").write_text("".join(json.dumps({"id": name, "text": f"The bank {name}.", "k": value}) + "\n"
-                                            for name, value in BIG_IDS.items()))
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
-        index.add([corpus])
-        try:
-            found = "".join(sorted(h.document for h in index.usages("bank", where=[where], limit=100)))
-        except WordNotFoundError:
-            found = ""
-    assert found == expected, where
+    assert _records_where(tmp_path, fake_settings, db_url, BIG_IDS, where) == expected, where
 
 
 def test_a_bar_in_a_glob_class_names_itself(tmp_path: Path, fake_settings: EncoderSettings) -> None:
