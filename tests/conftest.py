@@ -47,6 +47,22 @@ def bank_corpus(tmp_path: Path) -> Path:
     return folder
 
 
+LOOK_ALIKE_NAMES = {"x/same.txt", "y/same.txt", "a/x.jsonl#r1", "b/x.jsonl#r1"}
+"""The names look_alike_corpus's documents go by in one listing of all four."""
+
+
+def write_look_alike_corpus(corpus: Path) -> Path:
+    """Two text files of one name in two folders, and a record "r1" in each of two JSON Lines files of one name, each
+    with one usage of bank: documents a listing must tell apart (LOOK_ALIKE_NAMES)."""
+    for folder in ("x", "y", "a", "b"):
+        (corpus / folder).mkdir(parents=True)
+    (corpus / "x" / "same.txt").write_text("The bank raised its rates.\n")
+    (corpus / "y" / "same.txt").write_text("We sat on the river bank.\n")
+    (corpus / "a" / "x.jsonl").write_text('{"id": "r1", "text": "The bank lent money."}\n')
+    (corpus / "b" / "x.jsonl").write_text('{"id": "r1", "text": "Reeds grew on the muddy bank."}\n')
+    return corpus
+
+
 @pytest.fixture(scope="session")
 def minilm():
     """The real bundled model, loaded once per test session."""

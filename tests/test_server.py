@@ -23,6 +23,8 @@ from sensesearch.config import EncoderSettings
 from sensesearch.senses import SenseReport, induce_senses
 from sensesearch.server import MAX_BODY_BYTES, MAX_K, MAX_TEXT_CHARS, create_app
 
+from .conftest import LOOK_ALIKE_NAMES, write_look_alike_corpus
+
 LOCAL = "http://127.0.0.1"  # the Host a loopback server answers to (TestClient says "testserver")
 RIVER_QUERY = "They fished from the [[bank]] of the river."
 
@@ -223,20 +225,12 @@ def test_senses_of_a_word_used_once_is_one_sense(client: TestClient, index_path:
 @pytest.fixture
 def look_alike_index(tmp_path: Path, fake_settings: EncoderSettings) -> Path:
     """Two text files of one name in two folders, and a record "r1" in each of two JSON Lines files of one name."""
-    corpus = tmp_path / "alike"
-    for folder in ("x", "y", "a", "b"):
-        (corpus / folder).mkdir(parents=True)
-    (corpus / "x" / "same.txt").write_text("The bank raised its rates.\n")
-    (corpus / "y" / "same.txt").write_text("We sat on the river bank.\n")
-    (corpus / "a" / "x.jsonl").write_text('{"id": "r1", "text": "The bank lent money."}\n')
-    (corpus / "b" / "x.jsonl").write_text('{"id": "r1", "text": "Reeds grew on the muddy bank."}\n')
+    corpus = write_look_alike_corpus(tmp_path / "alike")
     with SenseIndex.create(tmp_path / "alike-idx", settings=fake_settings) as index:
         index.add([corpus])
         index.sense("bank").add("finance", ["The [[bank]] lent money at a low rate."])
     return tmp_path / "alike-idx"
 
-
-LOOK_ALIKE_NAMES = {"x/same.txt", "y/same.txt", "a/x.jsonl#r1", "b/x.jsonl#r1"}
 
 
 def test_each_hit_names_its_document_as_the_kwic_lines_do(look_alike_index: Path) -> None:

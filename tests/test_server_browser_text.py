@@ -13,6 +13,7 @@ import pytest
 from sensesearch import SenseIndex
 from sensesearch.server import create_app
 
+from .conftest import LOOK_ALIKE_NAMES, write_look_alike_corpus
 from .fake_encoder import FakeEncoder
 from .test_server_browser import CHROMIUM, CHROMIUM_ARGS, rows, running, sync_api  # noqa: F401
 
@@ -163,13 +164,7 @@ def test_right_to_left_contexts_and_the_query_box_run_in_their_own_direction(pag
 @pytest.fixture
 def look_alike_page(tmp_path: Path) -> Iterator[object]:
     """The page over two text files of one name in two folders, and a record "r1" in each of two JSON Lines files."""
-    corpus = tmp_path / "alike"
-    for folder in ("x", "y", "a", "b"):
-        (corpus / folder).mkdir(parents=True)
-    (corpus / "x" / "same.txt").write_text("The bank raised its rates.\n")
-    (corpus / "y" / "same.txt").write_text("We sat on the river bank.\n")
-    (corpus / "a" / "x.jsonl").write_text('{"id": "r1", "text": "The bank lent money."}\n')
-    (corpus / "b" / "x.jsonl").write_text('{"id": "r1", "text": "Reeds grew on the muddy bank."}\n')
+    corpus = write_look_alike_corpus(tmp_path / "alike")
     with SenseIndex.create(tmp_path / "idx", encoder=FakeEncoder(), compression="flat") as index:
         index.add([corpus])
     with running(create_app(tmp_path / "idx", encoder=FakeEncoder())) as url, \
@@ -187,7 +182,7 @@ def test_documents_of_one_file_name_or_record_id_read_apart(look_alike_page, tmp
     records r1 of a/x.jsonl and b/x.jsonl both "r1". It shows the names the command line's KWIC lines show; the
     tooltip keeps the whole name."""
     page = look_alike_page
-    expected = {"x/same.txt", "y/same.txt", "a/x.jsonl#r1", "b/x.jsonl#r1"}
+    expected = LOOK_ALIKE_NAMES
     page.fill("#text", "bank")
     page.click("#usages")
     sync_api.expect(page.locator("#rows tr")).to_have_count(4)
