@@ -85,6 +85,9 @@ def test_values_of_other_json_types_keep_bins_of_their_own_labelled_as_where_nam
     the label the table showed."""
     bins, where, _ = make_bins([True, "True", False, True, "x", 1], "flag")
     assert [b[0] for b in bins] == ["1", "True", "false", "true", "x"] and where == [3, 1, 2, 3, 4, 0]
+    # JSON true and the text "true" had shared the bin "true", and 1.0 had a bin apart from 1 (k=1 finds both).
+    bins, where, _ = make_bins([True, "true", 1, 1.0, "x", "null", None, 2.5], "flag")
+    assert [b[0] for b in bins] == ['"null"', '"true"', "1", "2.5", "true", "x"] and where == [4, 1, 2, 2, 5, 0, None, 3]
 
 
 @pytest.mark.parametrize("bin_width", [None, 0.1])
