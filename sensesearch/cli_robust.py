@@ -84,12 +84,17 @@ def remove(
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
         # Counted before the rows go: afterwards nothing tells which usages the examples were taken from.
         unlinked = sensesearch.examples_taken_from(target, list(chosen.values()))
+        path_of = {entry.id: entry.path for entry in target.catalog() if entry.id in chosen}
         if not dry_run:
             target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
+    # Records of one id in two JSON Lines files had been listed as two lines "r1", and --json named them alike too.
+    named = sensesearch.names_apart((doc.label, path_of[doc.id]) for doc in chosen.values())
     if json_:
-        emit_json({"would_remove": labels, "dry_run": True, "unlinked_sense_examples": unlinked} if dry_run
-                  else {"removed": labels, "unlinked_sense_examples": unlinked})
+        documents = [{"label": doc.label, "path": path_of[doc.id]} for doc in chosen.values()]
+        emit_json({"would_remove": labels, "dry_run": True, "documents": documents,
+                   "unlinked_sense_examples": unlinked} if dry_run
+                  else {"removed": labels, "documents": documents, "unlinked_sense_examples": unlinked})
         return
     verb = "Would remove" if dry_run else "Removed"
     out.print(f"{verb} {plural(len(labels), 'document')} from {index}:", markup=False, soft_wrap=True)
@@ -105,7 +110,8 @@ def remove(
             above = f", {len(docs) - len(fresh):,} listed above" if len(fresh) < len(docs) else ""
             out.print(f"  {shown} names {plural(len(docs), 'document')}{above}:", markup=False, soft_wrap=True)
         for doc in fresh:
-            out.print(f"    {sensesearch.terminal_name(doc.label)}", markup=False, soft_wrap=True)
+            out.print(f"    {sensesearch.terminal_name(named[(doc.label, path_of[doc.id])])}", markup=False,
+                      soft_wrap=True)
     if unlinked:
         counts = ", ".join(f"{sensesearch.terminal_name(word)}: {n:,}" for word, n in unlinked.items())
         err.print(f"{'Would keep' if dry_run else 'Kept'} {plural(sum(unlinked.values()), 'sense example')} taken from "

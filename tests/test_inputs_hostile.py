@@ -104,7 +104,9 @@ def test_remove_dry_run_lists_a_folder_s_documents_and_removes_nothing(built: tu
     as_json = runner.invoke(app, ["remove", str(corpus), "--index", str(target), "--dry-run", "--json"])
     assert json.loads(as_json.stdout) == {"would_remove": [str(corpus / "a.txt"), str(corpus / "sub" / "b.txt"),
                                                            str(corpus / "sub" / "c.txt")], "dry_run": True,
-                                         "unlinked_sense_examples": {}}
+                                         "unlinked_sense_examples": {},
+                                         "documents": [{"label": str(corpus / name), "path": str(corpus / name)}
+                                                       for name in ("a.txt", "sub/b.txt", "sub/c.txt")]}
     assert _documents(target) == 3
     done = runner.invoke(app, ["remove", str(corpus / "sub"), "--index", str(target)])
     assert done.exit_code == 0 and "Removed 2 documents" in done.stdout and _documents(target) == 1

@@ -63,7 +63,29 @@ def test_sense_examples_from_removed_usages_are_named(two_files: tuple[Path, Pat
     assert len(unlinked) == 2 and all("(cluster; its usage is no longer indexed)" in ln for ln in unlinked)
     assert "(text)" in listed.stdout  # an example typed in never named a usage: nothing to say of it
     again = runner.invoke(app, ["remove", str(corpus / "b.txt"), "--index", str(index), "--json"])
-    assert json.loads(again.stdout) == {"removed": [str(corpus / "b.txt")], "unlinked_sense_examples": {"bank": 2}}
+    assert json.loads(again.stdout) == {"removed": [str(corpus / "b.txt")], "unlinked_sense_examples": {"bank": 2},
+                                        "documents": [{"label": str(corpus / "b.txt"), "path": str(corpus / "b.txt")}]}
+
+
+def test_records_of_one_id_in_two_files_are_listed_apart(tmp_path: Path) -> None:
+    """Removing a folder that holds the records r1 of a/x.jsonl and of b/x.jsonl listed two lines "r1", and --json two
+    labels "r1" with nothing to tell them by: the listing names them as KWIC lines do, --json gives each one's path."""
+    corpus = tmp_path / "corpus"
+    for folder in ("a", "b"):
+        (corpus / folder).mkdir(parents=True)
+        (corpus / folder / "x.jsonl").write_text(json.dumps({"id": "r1", "text": "The bank lent money."}) + "\n")
+    _index(corpus, tmp_path / "idx")
+    for dry, verb in ((["--dry-run", "--json"], "would_remove"), (["--dry-run"], ""), ([], "")):
+        result = runner.invoke(app, ["remove", str(corpus), "--index", str(tmp_path / "idx"), *dry])
+        assert result.exit_code == 0, result.output
+        if verb:
+            answer = json.loads(result.stdout)
+            assert answer[verb] == ["r1", "r1"]
+            assert sorted((d["label"], d["path"]) for d in answer["documents"]) == [
+                ("r1", str(corpus / "a" / "x.jsonl")), ("r1", str(corpus / "b" / "x.jsonl"))]
+            continue
+        listed = [ln.strip() for ln in result.stdout.splitlines() if ln.startswith("    ")]
+        assert sorted(listed) == ["a/x.jsonl#r1", "b/x.jsonl#r1"], result.stdout
 
 
 def test_info_on_an_emptied_index_gives_no_size_per_occurrence(two_files: tuple[Path, Path]) -> None:
