@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from sensesearch import SenseIndex, hits_with_names
+from sensesearch import SenseIndex, hits_with_names, names_apart
 
 from .server_state import IndexService
 
@@ -34,9 +34,12 @@ def add_sense_routes(api: APIRouter, service: IndexService) -> None:
     @api.get("/api/sense/documents", tags=["senses"])
     def documents(word: WordParam, sense: SenseParam,
                   min_count: Annotated[int, Query(ge=1)] = 1) -> list[dict[str, Any]]:
-        """Documents with at least `min_count` usages of the word in the sense, most first, with counts."""
+        """Documents with at least `min_count` usages of the word in the sense, most first, with counts; each one's
+        `document_name` as the command line's `sense documents` table names it (records r1 of two JSON Lines files:
+        FILE#r1, where both had been "r1")."""
         found = service.call(lambda index: index.sense(word).documents(sense, min_count=min_count))
-        return [d.to_dict() for d in found]
+        named = names_apart((d.document, d.path) for d in found)
+        return [{**d.to_dict(), "document_name": named[(d.document, d.path)]} for d in found]
 
 
 def _inventories(index: SenseIndex, word: str | None, examples: bool) -> list[dict[str, Any]]:

@@ -255,6 +255,18 @@ def test_each_hit_names_its_document_as_the_kwic_lines_do(look_alike_index: Path
     assert by_file == names
 
 
+def test_sense_documents_names_each_document_as_the_command_line_does(look_alike_index: Path) -> None:
+    """/api/sense/documents gave the records r1 of a/x.jsonl and of b/x.jsonl as two documents "r1", where the
+    command line's `sense documents` table names them a/x.jsonl#r1 and b/x.jsonl#r1."""
+    application = create_app(look_alike_index)
+    with TestClient(application, base_url=LOCAL) as test_client:
+        found = test_client.get("/api/sense/documents", params={"word": "bank", "sense": "finance"}).json()
+    application.state.service.close()
+    records = {d["document_name"] for d in found if d["document"] == "r1"}
+    assert records == {"a/x.jsonl#r1", "b/x.jsonl#r1"}, found
+    assert all(d["document_name"] == d["document"] for d in found if d["document"] != "r1")
+
+
 def test_page_static_files_headers_and_schema(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and '<script src="/static/app.js"' in page.text
