@@ -15,7 +15,7 @@ from . import jsonsafe
 from .csvsafe import records_to_csv
 from .records import Hit
 from .terminal import flat as _flat
-from .terminal import shown
+from .terminal import named, shown
 
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id", "path")
@@ -187,12 +187,12 @@ def _take(clusters: Iterable[str], cells: int) -> tuple[list[str], int]:
 
 def document_names(hits: Sequence[Hit]) -> dict[tuple[str, str], str]:
     """(label, path) of each hit's document -> its name in a document column: names_apart, then short_names (a JSON
-    Lines record, known by the hit's file, keeps its whole id), drawn by terminal.shown; fit_apart then fits the names
-    to the column."""
+    Lines record, known by the hit's file, keeps its whole id), drawn by terminal.named (a line break as ␊: drawn by
+    terminal.shown, "a\nb.txt" and "a b.txt" had read alike); fit_apart then fits the names to the column."""
     apart = names_apart((h.document, h.path) for h in hits)
     records = {apart[(h.document, h.path)] for h in hits if h.path and not h.document.startswith(h.path)}
     short = short_names(apart.values(), records)
-    return {key: shown(short[name]) for key, name in apart.items()}
+    return {key: named(short[name]) for key, name in apart.items()}
 
 
 def names_apart(documents: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:

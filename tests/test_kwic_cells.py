@@ -166,6 +166,21 @@ def test_records_of_one_id_in_two_files_are_named_by_their_file() -> None:
         "a/x.jsonl#r1", "b/x.jsonl#r1", "r2", "d.txt"]
 
 
+def test_a_line_break_in_a_document_name_is_drawn_not_read_as_a_space() -> None:
+    """Files "a\nb.txt" and "a b.txt" were both shown as "a b.txt" (terminal.shown flattens white space), in KWIC lines
+    and in the page's document_name: the line break is drawn as ␊, a tab as ␉."""
+    from sensesearch import document_names
+
+    labels = ["/c/a\nb.txt", "/c/a b.txt", "/c/a\tb.txt"]
+    hits = [Hit(occurrence_id=i, word="bank", sentence="A bank.", start=2, end=6, document=label, sentence_id=i,
+                position=1, doc_start=2, path=label) for i, label in enumerate(labels)]
+    assert [document_names(hits)[(label, label)] for label in labels] == ["a\u240ab.txt", "a b.txt", "a\u2409b.txt"]
+    buffer = io.StringIO()
+    render_kwic(hits, Console(file=buffer, width=120, color_system=None))
+    assert [line[-len("a b.txt"):] for line in buffer.getvalue().splitlines()[1:]] == [
+        "a\u240ab.txt", "a b.txt", "a\u2409b.txt"]
+
+
 def test_a_record_id_holding_a_slash_is_shown_whole(tmp_path: Path) -> None:
     """A JSON Lines record's label is its id, which is no path: "news/2020/01" had been shown as "2020/01" (and in
     the page as "01"), a name neither -d nor `remove` knows. Hits now carry the file the document came from."""
