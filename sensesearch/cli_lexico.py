@@ -73,11 +73,15 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
     for sense in timeline.senses:
         table.add_column(f"sense {sense}", justify="right")
     # A run of empty bins is one row ("1790 – 1796"): the gap stays visible without 200 empty years of table.
+    # Labels are drawn as names (a document's, a field's value): the table's cells flatten white space, and the bins
+    # of "a\nb.txt" and "a b.txt" had been two rows alike.
+    name = sensesearch.terminal_name
     for run in _runs_of_empty(timeline.bins):
         first, last = run[0], run[-1]
         cells = ["-" if share is None else f"{100 * share:.0f}% ({count})"
                  for count, share in zip(first.counts, first.shares)]
-        table.add_row(first.label if len(run) == 1 else f"{first.label} – {last.label}", str(first.usages), *cells)
+        table.add_row(name(first.label) if len(run) == 1 else f"{name(first.label)} – {name(last.label)}",
+                      str(first.usages), *cells)
     console.print(table)
     if timeline.missing:
         console.print(_missing_note(timeline))

@@ -111,3 +111,17 @@ def test_lemma_language_is_fixed_when_the_index_is_made(built: Path, tmp_path: P
     assert not (tmp_path / "new" / "config.json").exists()
     same = runner.invoke(app, ["index", str(extra), "--index", str(built), "--lemma-language", "en", "--quiet"])
     assert same.exit_code == 0, same.output
+
+
+def test_senses_by_document_draws_a_line_break_in_a_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bins of files "a\nb.txt" and "a b.txt" were two table rows "c/a b.txt": the table's cells flatten white
+    space, so the line break is drawn (␊) before."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a\nb.txt").write_text(RIVER + "\n")
+    (tmp_path / "c" / "a b.txt").write_text(MONEY + "\n")
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["index", "c", "--index", "idx", "--model", "fake:test", "-q"]).exit_code == 0
+    result = runner.invoke(app, ["senses", "bank", "-k", "2", "--by", "document", "--index", "idx"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split("  ")[0].strip() for line in result.stdout.splitlines() if "c/a" in line]
+    assert sorted(rows) == ["c/a b.txt", "c/a\u240ab.txt"], result.stdout

@@ -268,3 +268,20 @@ def test_sense_documents_tells_apart_records_of_one_id_in_two_files(tmp_path: Pa
     found = json.loads(runner.invoke(app, ["sense", "documents", "cell:biology", "--index", str(index),
                                            "--json"]).stdout)
     assert sorted((d["document"], Path(d["path"]).parent.name) for d in found) == [("r1", "a"), ("r1", "b")]
+
+
+def test_sense_documents_draws_a_line_break_in_a_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files "a\nb.txt" and "a b.txt" were two rows "c/a b.txt": the table's cells flatten white space, so the line
+    break is drawn (␊) before."""
+    (tmp_path / "c").mkdir()
+    text = " ".join(examples("cell", "biology")).replace("[[", "").replace("]]", "") + "\n"
+    for name in ("a\nb.txt", "a b.txt"):
+        (tmp_path / "c" / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["index", "c", "--index", "idx", "--model", "fake:test", "-q"]).exit_code == 0
+    assert runner.invoke(app, ["sense", "add", "cell", "biology", *examples("cell", "biology"), "--index",
+                               "idx"]).exit_code == 0
+    table = runner.invoke(app, ["sense", "documents", "cell:biology", "--index", "idx"])
+    assert table.exit_code == 0, table.output
+    assert sorted(line.split("  ")[0].strip() for line in table.stdout.splitlines()[1:]) == ["c/a b.txt",
+                                                                                             "c/a\u240ab.txt"]
