@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (ConfigMismatchError, EncoderOutputError, IndexClosedError, IndexCorruptError, IndexLockedError,
                      IndexNotFoundError, InputError, ModelLoadError, NotAWordError, QueryError, ReadOnlyError,
-                     SenseCountError, SenseNotFoundError, SenseSearchError, UsageError, WordNotFoundError)
+                     SenseCountError, SenseNotFoundError, SenseSearchError, StorageError, StorageUnavailableError,
+                     UsageError, WordNotFoundError)
 __version__ = "0.1.0"
 
 # public name -> (module, attribute), imported on first access
@@ -110,7 +111,8 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = sorted([
     "ConfigMismatchError", "EncoderOutputError", "IndexClosedError", "IndexCorruptError", "IndexLockedError",
     "IndexNotFoundError", "InputError", "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError",
-    "SenseCountError", "SenseNotFoundError", "SenseSearchError", "UsageError", "WordNotFoundError", "__version__",
+    "SenseCountError", "SenseNotFoundError", "SenseSearchError", "StorageError", "StorageUnavailableError",
+    "UsageError", "WordNotFoundError", "__version__",
     *_LAZY,
 ])
 

@@ -24,7 +24,8 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import access, dburl
-from .errors import IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError, UsageError
+from .errors import (IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError, StorageError,
+                     StorageUnavailableError, UsageError)
 from .normalize import nfc
 
 DAMAGED_DATABASE_ADVICE = ("restore meta.sqlite (with its -wal file) from a backup, or index the corpus again "
@@ -72,11 +73,22 @@ def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
 INSUFFICIENT_PRIVILEGE = "42501"
 """PostgreSQL's SQLSTATE for a statement the role has no right to (PostgreSQL manual, Appendix A, class 42)."""
 
+PASSING_SQLSTATES = ("08", "40", "53", "55P03", "57014", "57P01", "57P02", "57P03")
+"""SQLSTATEs (or their classes) of failures that may pass when tried again (PostgreSQL manual, Appendix A): a lost
+or refused connection, a deadlock or serialization failure, a full disk or too many connections, a lock not
+available, a statement timeout, a server shutting down or starting."""
+
+PASSING_WORDS = ("database is locked", "database table is locked", "database or disk is full", "could not connect",
+                 "connection refused", "server closed the connection", "timeout expired")
+"""What the drivers say of such failures where they give no SQLSTATE (SQLite; psycopg before a connection)."""
+
 
 def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearchError | None:
     """The domain error for a driver exception a user can meet (a damaged file, a full disk, read-only
     media, a value the database cannot take, a database role without the rights asked for), by the driver's
-    own PEP 249 classes and SQLSTATE; None for the rest (constraint and programming errors).
+    own PEP 249 classes and SQLSTATE; None for the rest (constraint and programming errors). A database that
+    fails otherwise is a StorageError, the system's fault, and one that may pass (locked, busy, full,
+    unreachable: `_may_pass`) a StorageUnavailableError.
 
     `where` names the database (a redacted URL). For everything SQLAlchemy runs (through the engine's
     handle_error hook) and, through `driver_errors`, for work on the driver's own cursor.
@@ -105,15 +117,23 @@ def domain_error(original: BaseException, dbapi: Any, where: str) -> SenseSearch
         full = _full_folder(where)
         if full is not None:
             # A reader fails so too: SQLite needs room beside the file for its -shm even to read a WAL database.
-            return SenseSearchError(f"the metadata database {where} failed: {detail}: the disk holding {full} is "
-                                    "full (SQLite needs some room beside meta.sqlite even to read it); free disk "
-                                    "space, then run it again")
+            return StorageUnavailableError(
+                f"the metadata database {where} failed: {detail}: the disk holding {full} is full (SQLite needs "
+                "some room beside meta.sqlite even to read it); free disk space, then run it again")
     damaged = not isinstance(original, dbapi.OperationalError) or any(
         word in detail.lower() for word in ("malformed", "not a database", "corrupt"))
     if not damaged:
-        return SenseSearchError(f"the metadata database {where} failed: {detail}")
+        kind = StorageUnavailableError if _may_pass(original, detail) else StorageError
+        return kind(f"the metadata database {where} failed: {detail}")
     return IndexCorruptError(f"the metadata database {where} is damaged: {detail}. The vectors file is not at fault "
                              f"and repair cannot rebuild the sentences: {DAMAGED_DATABASE_ADVICE}")
+
+
+def _may_pass(original: BaseException, detail: str) -> bool:
+    """Whether a database failure may pass when tried again (PASSING_SQLSTATES, PASSING_WORDS)."""
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    return (sqlstate[:2] in PASSING_SQLSTATES or sqlstate in PASSING_SQLSTATES
+            or any(words in detail.lower() for words in PASSING_WORDS))
 
 
 @contextmanager

@@ -8,11 +8,18 @@ index file rewritten whole (vectors.faiss, config.json) is saved through here.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import SenseSearchError
+from .errors import ReadOnlyError, SenseSearchError, StorageError, StorageUnavailableError
+
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+"""A full disk or a used-up quota: a save that may pass once room is made."""
+
+REFUSED = (errno.EROFS, errno.EACCES, errno.EPERM)
+"""Read-only media or protected files: the save is refused where the index lies."""
 
 
 def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice: str = "",
@@ -21,8 +28,9 @@ def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice
     `before_rename` (to record its checksum, say), then renamed over `path`; the folder is flushed last.
 
     On any failure the temporary file is deleted and `path` is left as it was. An OSError or a
-    RuntimeError (how FAISS reports I/O errors) becomes one SenseSearchError line: "cannot save PATH
-    (reason); the previous WHAT is unchanged" (or "no WHAT was written" where there was none) and `advice`.
+    RuntimeError (how FAISS reports I/O errors) becomes one line: "cannot save PATH (reason); the previous
+    WHAT is unchanged" (or "no WHAT was written" where there was none) and `advice`, as the failure's kind
+    (`failure_kind`): the system's, never the caller's.
     """
     tmp = path.with_name(path.name + ".tmp")
     existed = path.exists()
@@ -40,7 +48,7 @@ def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice
         # Only a file that was there stays unchanged: a new index's first save, or a folder deleted under the
         # command, has none (the advice still says what to do).
         kept = f"the previous {what} is unchanged" if existed and path.exists() else f"no {what} was written"
-        raise SenseSearchError(f"cannot save {path} ({reason[:160]}); {kept}{advice}") from None
+        raise failure_kind(exc)(f"cannot save {path} ({reason[:160]}); {kept}{advice}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -49,3 +57,14 @@ def replace_durably(path: Path, write: Callable[[Path], None], what: str, advice
         os.fsync(folder)
     finally:
         os.close(folder)
+
+
+def failure_kind(exc: OSError | RuntimeError) -> type[SenseSearchError]:
+    """The error a failed save or removal is: StorageUnavailableError for a full disk (NO_ROOM), ReadOnlyError
+    where writing is refused (REFUSED), StorageError otherwise. FAISS gives no errno, only strerror's text."""
+    said = str(exc)
+    if getattr(exc, "errno", None) in NO_ROOM or any(os.strerror(code) in said for code in NO_ROOM):
+        return StorageUnavailableError
+    if getattr(exc, "errno", None) in REFUSED:
+        return ReadOnlyError
+    return StorageError

@@ -1,4 +1,6 @@
-"""Domain exceptions: everything a user can cause raises a SenseSearchError subclass."""
+"""Domain exceptions: every failure sensesearch reports raises a SenseSearchError subclass, whose class says
+whose it is: the user's (a value, an input, a query) or the system's (storage, setup, an engine), so that the
+server can answer 4xx or 5xx and nobody is told a failure of the machine was their mistake."""
 
 
 class SenseSearchError(Exception):
@@ -72,6 +74,16 @@ class IndexClosedError(UsageError):
 
 class SenseNotFoundError(SenseSearchError):
     """A word has no sense inventory, or no sense of the given name."""
+
+
+class StorageError(SenseSearchError):
+    """The index's database or files failed to be read or written (an I/O error, a database that fails), or the
+    index can take no more (its id range is used up): the system's fault, never the request's."""
+
+
+class StorageUnavailableError(StorageError):
+    """A storage failure that may pass if the same thing is tried again later: the database is locked, busy or
+    unreachable, the disk is full, or the index changed while it was read."""
 
 
 class ReadOnlyError(SenseSearchError):

@@ -25,6 +25,7 @@ from .encoder import Encoder
 from .migrations import MIGRATIONS
 from .normalize import OLDER_KEPT, OLDER_RULES
 from .store import MetaStore
+from .durable import failure_kind
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, ReadOnlyError,
                      SenseSearchError)
 from .vectors import VECTORS_FILE, VectorStore
@@ -85,7 +86,7 @@ def discard_unfinished_create(folder: Path) -> bool:
     Only when every one of them provably holds nothing: the metadata store has no rows but BOOKKEEPING's, and
     the vectors file holds no vector (or was never finished: only its temporary file is there). A file that
     cannot be read counts as data, so it is kept and refused as before. Call with the folder's write lock held
-    and config.json absent. SenseSearchError when a leftover cannot be removed.
+    and config.json absent. The system's error for it (durable.failure_kind) when a leftover cannot be removed.
     """
     meta, vectors = folder / META_FILE, folder / VECTORS_FILE
     temporary = [folder / f"{name}.tmp" for name in (VECTORS_FILE, VECTORS_FILE + CHECKSUM_SUFFIX, CONFIG_FILE)]
@@ -97,8 +98,8 @@ def discard_unfinished_create(folder: Path) -> bool:
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
-            raise SenseSearchError(f"cannot remove {path}, left by an interrupted creation of this index "
-                                   f"({exc.strerror or exc}); remove it by hand, then run the command again") from None
+            raise failure_kind(exc)(f"cannot remove {path}, left by an interrupted creation of this index "
+                                    f"({exc.strerror or exc}); remove it by hand, then run the command again") from None
     log.warning("removed the empty files of an index at %s whose creation was interrupted; making it anew", folder)
     return True
 

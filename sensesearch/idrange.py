@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from .errors import SenseSearchError
+from .errors import SenseSearchError, StorageError
 from .schema import documents, occurrences, sentences, words
 from .store import MetaStore
 
@@ -52,7 +52,7 @@ class IdRange:
         return found[0], found[1], found[2], found[3]
 
     def check(self, last: int, what: str) -> None:
-        """SenseSearchError when id `last` of `what` lies past the range (this shard is full)."""
+        """StorageError when id `last` of `what` lies past the range (this shard is full, as a disk can be)."""
         if last >= self.stop:
-            raise SenseSearchError(f"{what} id {last} lies past this index's id range "
-                                   f"[{self.first}, {self.stop}); give the shard a larger range")
+            raise StorageError(f"{what} id {last} lies past this index's id range "
+                               f"[{self.first}, {self.stop}); give the shard a larger range")

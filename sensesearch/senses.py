@@ -23,7 +23,7 @@ from sklearn.metrics import silhouette_score
 
 from .arguments import check_seed, optional_number, whole_number
 from .chartfonts import chart_fonts, save_png
-from .errors import SenseCountError, SenseSearchError
+from .errors import SenseCountError, StorageUnavailableError
 from .filters import Condition
 from .parts import UsageSource
 from .keywords import context_words, distinctive_words
@@ -171,7 +171,7 @@ def induce_senses(index: UsageSource, word: str, k: int | None = None, examples:
     labels = renumber[labels]
     hits = index.hits(ids.tolist(), word=word)
     if len(hits) != n:
-        raise SenseSearchError("the index changed while reading; try again")
+        raise StorageUnavailableError("the index changed while reading; try again")
     groups = _describe(vectors, labels, hits, examples, seed, notes)
     plotted = _sample(n, PLOT_POINTS, seed)
     if n > PLOT_POINTS:

@@ -188,9 +188,10 @@ class OccurrenceStore:
             # Not the save's own "run it again": the rows are gone, so the names would match nothing; the
             # next writer's recover() drops the vectors without rows, which finishes this removal.
             reason = str(exc).split("; ")[0]
-            raise SenseSearchError(f"removed {len(docs)} document(s) from the metadata, but their vectors could not be "
-                                   f"dropped ({reason}); searches already leave them out, and the next writer "
-                                   "(`sensesearch index` or `remove`, or `verify --repair`) drops them") from None
+            # Of the save's own kind (a full disk, read-only media, an I/O error): the system's, as the save's was.
+            raise type(exc)(f"removed {len(docs)} document(s) from the metadata, but their vectors could not be "
+                            f"dropped ({reason}); searches already leave them out, and the next writer "
+                            "(`sensesearch index` or `remove`, or `verify --repair`) drops them") from None
 
     def reencode(self, encode: Encode, progress: Callable[[int], None] | None = None,
                  assign: Assign | None = None) -> int:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from sensesearch import SenseIndex, UsageError
+from sensesearch import SenseIndex, StorageError, StorageUnavailableError, UsageError
 from sensesearch.cli import app as cli_app
 from sensesearch.diachronic import make_bins
 from sensesearch.server import create_app
@@ -45,6 +51,40 @@ def test_an_index_gone_while_serving_is_a_503_in_one_line(client: TestClient, in
                      client.post("/api/query", json={"text": RIVER_QUERY}), client.post("/api/reload", json={})):
         assert response.status_code == 503, response.text
         assert list(response.json()) == ["error"] and "does not exist" in response.json()["error"]
+
+
+@contextmanager
+def every_statement_failing(message: str) -> Iterator[None]:
+    """Every SQL statement run inside fails in the driver as SQLite fails one: sqlite3.OperationalError(`message`)."""
+    def fail(*_args: Any, **_kwargs: Any) -> None:
+        raise sqlite3.OperationalError(message)
+
+    event.listen(Engine, "before_cursor_execute", fail)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "before_cursor_execute", fail)
+
+
+@pytest.mark.parametrize("failure, status, kind", [("database is locked", 503, StorageUnavailableError),
+                                                   ("database or disk is full", 503, StorageUnavailableError),
+                                                   ("disk I/O error", 500, StorageError)])
+def test_a_database_that_fails_is_the_servers_fault_not_the_clients(client: TestClient,  # noqa: F811
+                                                                    index_path: Path, failure: str, status: int,
+                                                                    kind: type[StorageError]) -> None:
+    """A query answered while the metadata database failed had been a 400, as if the request were bad: locked or
+    busy (it may pass: 503) or failing outright (500); the command line's exit 1 and one line stay."""
+    said = f"the metadata database sqlite:///{index_path / 'meta.sqlite'} failed: {failure}"
+    with every_statement_failing(failure):
+        for response in (client.get("/api/usages", params={"word": "bank"}),
+                         client.post("/api/query", json={"text": RIVER_QUERY})):
+            assert response.status_code == status, response.text
+            assert response.json() == {"error": said}
+        printed = CliRunner().invoke(cli_app, ["usages", "bank", "--index", str(index_path)])
+        with pytest.raises(kind, match=failure), SenseIndex.open(index_path, read_only=True) as index:
+            index.usages("bank")
+    assert printed.exit_code == 1 and printed.stderr == f"Error: {said}\n"
+    assert client.get("/api/usages", params={"word": "bank"}).status_code == 200
 
 
 def test_the_advice_for_too_many_senses_can_be_followed(client: TestClient, index_path: Path,  # noqa: F811

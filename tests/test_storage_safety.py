@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -12,8 +13,13 @@ import faiss
 import numpy as np
 import pytest
 
-from sensesearch import (ConfigMismatchError, IndexCorruptError, SenseIndex, SenseSearchError, WordNotFoundError)
+from typer.testing import CliRunner
+
+from sensesearch import (ConfigMismatchError, IndexCorruptError, ReadOnlyError, SenseIndex, SenseSearchError,
+                         StorageError, StorageUnavailableError, WordNotFoundError)
+from sensesearch.cli import app as cli_app
 from sensesearch.config import EncoderSettings
+from sensesearch.durable import failure_kind
 from sensesearch.verify import verify_index
 from sensesearch.vectors import VECTORS_FILE, VectorStore
 
@@ -541,3 +547,37 @@ def test_a_value_the_database_refuses_is_advised_on_only_for_control_characters(
     regex = dbengine.domain_error(Driver.DataError("invalid regular expression: regular expression is too complex"),
                                   Driver, "pg")
     assert isinstance(regex, UsageError) and "control characters" not in str(regex) and "too complex" in str(regex)
+
+
+@pytest.mark.parametrize("code, kind", [(errno.ENOSPC, StorageUnavailableError), (errno.EDQUOT, StorageUnavailableError),
+                                        (errno.EROFS, ReadOnlyError), (errno.EIO, StorageError)])
+def test_a_save_the_disk_refuses_is_the_systems_failure_of_its_kind(
+        tmp_path: Path, bank_corpus: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch,
+        code: int, kind: type[SenseSearchError]) -> None:
+    """A vectors file that could not be saved (a full disk, read-only media, an I/O error) was a bare
+    SenseSearchError, which the server answers as the client's mistake: now a storage failure (a full disk one
+    that may pass), the command line's exit 1 and one line unchanged."""
+    target = build(tmp_path, bank_corpus, fake_settings)
+    more = write_corpus(tmp_path / "more", 2, 3)
+    real_replace = Path.replace
+
+    def refused(self: Path, into: Path) -> Path:
+        if self.name == VECTORS_FILE + ".tmp":
+            raise OSError(code, os.strerror(code))
+        return real_replace(self, into)
+
+    monkeypatch.setattr(Path, "replace", refused)
+    with SenseIndex.open(target) as index, pytest.raises(kind, match=f"cannot save .*{VECTORS_FILE} "
+                                                                     f"\\({os.strerror(code)}\\)") as raised:
+        index.add([more])
+    printed = CliRunner().invoke(cli_app, ["index", str(more), "--index", str(target), "--quiet"])
+    assert printed.exit_code == 1 and printed.stderr.count("\n") == 1
+    assert printed.stderr.startswith(f"Error: cannot save {target / VECTORS_FILE} ({os.strerror(code)})")
+    assert str(raised.value) in printed.stderr
+
+
+def test_faiss_saying_the_disk_is_full_is_a_full_disk() -> None:
+    """FAISS reports a failed write as a RuntimeError holding strerror's text, with no errno."""
+    said = f"Error in faiss::FileIOWriter: fwrite failed (ret == n): {os.strerror(errno.ENOSPC)}"
+    assert failure_kind(RuntimeError(said)) is StorageUnavailableError
+    assert failure_kind(RuntimeError("Error in faiss::FileIOWriter: fwrite failed")) is StorageError
