@@ -11,10 +11,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .errors import (ConfigMismatchError, EncoderOutputError, IndexClosedError, IndexCorruptError, IndexLockedError,
-                     IndexNotFoundError, InputError, ModelLoadError, NotAWordError, QueryError, ReadOnlyError,
-                     SenseCountError, SenseNotFoundError, SenseSearchError, StorageError, StorageUnavailableError,
-                     UsageError, WordNotFoundError)
+from .errors import (ConfigMismatchError, EncoderOutputError, EngineError, IndexClosedError, IndexCorruptError,
+                     IndexLockedError, IndexNotFoundError, InputError, ModelLoadError, NotAWordError, QueryError,
+                     ReadOnlyError, SenseCountError, SenseNotFoundError, SenseSearchError, SetupError, StorageError,
+                     StorageUnavailableError, UsageError, WordNotFoundError)
 __version__ = "0.1.0"
 
 # public name -> (module, attribute), imported on first access
@@ -109,10 +109,10 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = sorted([
-    "ConfigMismatchError", "EncoderOutputError", "IndexClosedError", "IndexCorruptError", "IndexLockedError",
-    "IndexNotFoundError", "InputError", "ModelLoadError", "NotAWordError", "QueryError", "ReadOnlyError",
-    "SenseCountError", "SenseNotFoundError", "SenseSearchError", "StorageError", "StorageUnavailableError",
-    "UsageError", "WordNotFoundError", "__version__",
+    "ConfigMismatchError", "EncoderOutputError", "EngineError", "IndexClosedError", "IndexCorruptError",
+    "IndexLockedError", "IndexNotFoundError", "InputError", "ModelLoadError", "NotAWordError", "QueryError",
+    "ReadOnlyError", "SenseCountError", "SenseNotFoundError", "SenseSearchError", "SetupError", "StorageError",
+    "StorageUnavailableError", "UsageError", "WordNotFoundError", "__version__",
     *_LAZY,
 ])
 

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import typer
 
 import sensesearch
-from sensesearch import SenseSearchError
+from sensesearch import SetupError
 
 from .cli import app, err, guarded
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption
@@ -67,11 +67,11 @@ def serve(
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on (host, port), or SenseSearchError saying why not (in use, no such address)."""
+    """A listening socket on (host, port), or SetupError saying why not (in use, no such address)."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     except socket.gaierror as exc:
-        raise SenseSearchError(f"cannot listen on {host}: {exc.strerror}") from None
+        raise SetupError(f"cannot listen on {host}: {exc.strerror}") from None
     listener = socket.socket(family, kind, proto)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -80,10 +80,10 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         listener.close()
         if exc.errno in (99, 49, 10049):  # EADDRNOTAVAIL: no interface of this machine has that address
-            raise SenseSearchError(f"cannot listen on {host}: no network interface of this machine has that "
-                                   "address; pick another with --host") from None
+            raise SetupError(f"cannot listen on {host}: no network interface of this machine has that "
+                             "address; pick another with --host") from None
         reason = "is already in use" if exc.errno in (98, 48, 10048) else f"cannot be used: {exc.strerror or exc}"
-        raise SenseSearchError(f"port {port} on {host} {reason}; pick another with --port") from None
+        raise SetupError(f"port {port} on {host} {reason}; pick another with --port") from None
     listener.set_inheritable(True)
     return listener
 

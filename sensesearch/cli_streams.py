@@ -1,6 +1,6 @@
 """Standard output that fails loudly: closed (`>&-`), full (`> /dev/full`) or its reader gone (`| head`).
 
-A command's answer that cannot be written is a SenseSearchError (one line, exit 1) or, for a reader gone, silence,
+A command's answer that cannot be written is a SetupError (one line, exit 1) or, for a reader gone, silence,
 as Python's guidance on SIGPIPE has it; never an exit 0 with the answer lost, nor a traceback.
 """
 
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sensesearch import SenseSearchError
+from sensesearch import SetupError
 
 
 def reader_gone() -> None:
@@ -30,13 +30,13 @@ class ClosedOutput(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
-        raise SenseSearchError("standard output is closed, so the answer cannot be printed (send it to /dev/null "
-                               "to discard it)")
+        raise SetupError("standard output is closed, so the answer cannot be printed (send it to /dev/null "
+                         "to discard it)")
 
 
 class CheckedOutput:
     """Standard output whose failures to write, other than a reader gone (BrokenPipeError, see reader_gone), are a
-    SenseSearchError: a full disk or `> /dev/full` had been "unexpected OSError" for a command and a traceback for
+    SetupError: a full disk or `> /dev/full` had been "unexpected OSError" for a command and a traceback for
     --help or --version. Every write fails while the output does (click's probe of the stream swallows the first
     failure); once `fail` has said so, what is still buffered goes to the null device (`failed`), so the
     interpreter's last flush does not fail again."""
@@ -58,7 +58,7 @@ class CheckedOutput:
             raise
         except OSError as exc:
             self.failed = True
-            raise SenseSearchError(f"cannot write the output: {exc.strerror or exc}") from None
+            raise SetupError(f"cannot write the output: {exc.strerror or exc}") from None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

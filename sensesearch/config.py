@@ -10,7 +10,7 @@ from typing import Any
 
 from .checksums import text_digest
 from .durable import replace_durably
-from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError
+from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError, SetupError
 from .lemmas import DEFAULT_LANGUAGE
 
 FORMAT_VERSION = 1
@@ -39,7 +39,8 @@ CONFIG_FILE = "config.json"
 def whole_number_env(name: str, minimum: int) -> int | None:
     """The whole number in environment variable `name` (None when unset or blank).
 
-    Raises SenseSearchError, before any work starts, for a value that is not a whole number >= `minimum`.
+    Raises SetupError, before any work starts, for a value that is not a whole number >= `minimum`: the process's
+    setting, not a request's (a server's query must not be told it was at fault).
     """
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -49,7 +50,7 @@ def whole_number_env(name: str, minimum: int) -> int | None:
     except ValueError:
         value = minimum - 1
     if value < minimum:
-        raise SenseSearchError(f"{name} must be a whole number >= {minimum}, not {raw!r}")
+        raise SetupError(f"{name} must be a whole number >= {minimum}, not {raw!r}")
     return value
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import access, dburl
-from .errors import (IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError, StorageError,
+from .errors import (IndexCorruptError, IndexNotFoundError, ReadOnlyError, SenseSearchError, SetupError, StorageError,
                      StorageUnavailableError, UsageError)
 from .normalize import nfc
 
@@ -237,8 +237,8 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
     try:
         engine = create_engine(dburl.engine_url(url), **options)
     except ImportError as exc:
-        raise SenseSearchError(f"no database driver for {dburl.redact(url)} ({exc}); for PostgreSQL install "
-                               "the extra: pip install 'sensesearch[postgres]'") from None
+        raise SetupError(f"no database driver for {dburl.redact(url)} ({exc}); for PostgreSQL install "
+                         "the extra: pip install 'sensesearch[postgres]'") from None
     event.listen(engine, "handle_error", _domain_error)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _reader_pragmas if read_only else _sqlite_pragmas)

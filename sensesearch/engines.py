@@ -12,7 +12,7 @@ import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .errors import SenseSearchError, UsageError
+from .errors import SetupError, UsageError
 
 if TYPE_CHECKING:
     from .ingest import ChunkEncoder
@@ -36,7 +36,7 @@ def check_engine(engine: str, address: str | None = None, workers: int | None = 
         raise UsageError("--address and --workers apply to --engine ray")
     # Checked here, before a model loads or an index folder is made, not when the engine starts.
     if engine == "ray" and importlib.util.find_spec("ray") is None:
-        raise SenseSearchError("--engine ray needs Ray, which is not installed: pip install 'sensesearch[ray]'")
+        raise SetupError("--engine ray needs Ray, which is not installed: pip install 'sensesearch[ray]'")
     if engine == "ray":
         check_ray_address(address)
 
@@ -99,8 +99,8 @@ def check_ray_address(address: str | None, timeout: float = RAY_CONNECT_TIMEOUT_
     what = "Ray Client server (ray start --head --ray-client-server-port, default 10001)" if client else \
         f"head node's GCS (ray start --head --port, default {RAY_GCS_PORT})"
     hint = f"; {RAY_DASHBOARD_PORT} is the dashboard's port, not the GCS's" if port == RAY_DASHBOARD_PORT else ""
-    raise SenseSearchError(f"cannot reach a Ray cluster at {source} {address}: {problem}; check that the {what} "
-                           f"runs there and that this machine can reach {host} port {port}{hint}")
+    raise SetupError(f"cannot reach a Ray cluster at {source} {address}: {problem}; check that the {what} "
+                     f"runs there and that this machine can reach {host} port {port}{hint}")
 
 
 def _tcp_problem(host: str, port: int, timeout: float) -> str | None:

@@ -86,5 +86,15 @@ class StorageUnavailableError(StorageError):
     unreachable, the disk is full, or the index changed while it was read."""
 
 
+class SetupError(SenseSearchError):
+    """What this machine or process offers does not let a command run: an optional package or database driver is
+    missing, an environment variable cannot be used, a port cannot be listened on, a Ray cluster cannot be
+    reached, or the command's output cannot be written."""
+
+
+class EngineError(SenseSearchError):
+    """An encoding engine (Ray) or a list assignment it runs failed, or handed back output that breaks its contract."""
+
+
 class ReadOnlyError(SenseSearchError):
     """An index cannot be changed where it lies (read-only media, protected files), or a read-only open would have to."""

@@ -20,7 +20,7 @@ from faiss.contrib.ivf_tools import add_preassigned
 
 from .codec import (IVF_TRAINING_PER_LIST, KMEANS_MIN_POINTS_PER_CENTROID, TRAINING_SAMPLE_MAX, choose_index_factory,
                     configure, default_nprobe, ivf_lists, min_training, train_ivf)
-from .errors import SenseSearchError
+from .errors import EngineError
 
 if TYPE_CHECKING:
     from .storedvectors import StoredVectors
@@ -37,7 +37,7 @@ def add_to_lists(ivf: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, assi
     """Add `vectors` (n, d) float32 under `ids` (n,) int64 to a trained IVF index, their lists chosen by
     `assign` over the index's centroids, or by FAISS's own coarse quantizer when `assign` is None.
 
-    Raises SenseSearchError when `assign` returns anything but one valid list number per vector.
+    Raises EngineError when `assign` returns anything but one valid list number per vector.
     """
     if len(ids) == 0:
         return
@@ -48,11 +48,11 @@ def add_to_lists(ivf: faiss.IndexIVF, ids: np.ndarray, vectors: np.ndarray, assi
         return
     found = np.asarray(assign(vectors, ivf.quantizer.reconstruct_n(0, ivf.nlist)))
     if not np.issubdtype(found.dtype, np.integer):
-        raise SenseSearchError(f"a list assignment gave {found.dtype} values, not list numbers")
+        raise EngineError(f"a list assignment gave {found.dtype} values, not list numbers")
     lists = np.ascontiguousarray(found, dtype=np.int64)
     if lists.shape != ids.shape or int(lists.min()) < 0 or int(lists.max()) >= ivf.nlist:
-        raise SenseSearchError(f"a list assignment gave {lists.shape[0]} list numbers in "
-                               f"[{lists.min()}, {lists.max()}] for {len(ids)} vectors and {ivf.nlist} lists")
+        raise EngineError(f"a list assignment gave {lists.shape[0]} list numbers in "
+                          f"[{lists.min()}, {lists.max()}] for {len(ids)} vectors and {ivf.nlist} lists")
     add_preassigned(ivf, vectors, lists, ids)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import EncoderSettings
 from .encoder import Encoder, load_encoder
-from .errors import SenseSearchError
+from .errors import ConfigMismatchError, EngineError, SenseSearchError, SetupError
 from .records import EncodedSentence
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _ray() -> ModuleType:
         import ray
         import ray.data
     except ImportError:
-        raise SenseSearchError("--engine ray needs Ray Data: pip install 'sensesearch[ray]'") from None
+        raise SetupError("--engine ray needs Ray Data: pip install 'sensesearch[ray]'") from None
     return ray
 
 
@@ -67,8 +67,8 @@ class EncodeActor:
     def __init__(self, make_encoder: Callable[[], Encoder], fingerprint: str) -> None:
         self.encoder = make_encoder()
         if self.encoder.fingerprint != fingerprint:
-            raise SenseSearchError(f"a Ray worker loaded weights {self.encoder.fingerprint}, the index was built "
-                                   f"with {fingerprint}: install the same model on every node")
+            raise ConfigMismatchError(f"a Ray worker loaded weights {self.encoder.fingerprint}, the index was built "
+                                      f"with {fingerprint}: install the same model on every node")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -199,8 +199,8 @@ class RayChunkEncoder:
         except ray.exceptions.RayError as exc:
             cause = getattr(exc, "cause", None) or exc
             if isinstance(cause, SenseSearchError):
-                raise SenseSearchError(str(cause)) from None
-            raise SenseSearchError(f"Ray encoding failed: {str(cause).strip().splitlines()[-1][:300]}") from None
+                raise type(cause)(str(cause)) from None  # a worker's own kind: a model that fails to load, say
+            raise EngineError(f"Ray encoding failed: {str(cause).strip().splitlines()[-1][:300]}") from None
         finally:
             (context.execution_options.preserve_order, context.enable_progress_bars,
              context.print_on_execution_start) = saved
@@ -233,4 +233,4 @@ class RayChunkEncoder:
                     ready = []
                     wanted = next(sizes, 0)
         if wanted or ready:
-            raise SenseSearchError("the Ray pipeline returned a different number of sentences than it was given")
+            raise EngineError("the Ray pipeline returned a different number of sentences than it was given")

@@ -16,6 +16,8 @@ from sensesearch import json_dumps
 
 from .errors import (
     ConfigMismatchError,
+    EncoderOutputError,
+    EngineError,
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
@@ -25,6 +27,7 @@ from .errors import (
     SenseCountError,
     SenseNotFoundError,
     SenseSearchError,
+    SetupError,
     StorageError,
     StorageUnavailableError,
     WordNotFoundError,
@@ -34,12 +37,13 @@ log = logging.getLogger(__name__)
 
 # The client's own mistakes are 4xx; the served index's state is the server's problem (5xx): an index folder
 # gone or being replaced, a database locked or busy, a full disk (503: may come back, e.g. once a rebuild
-# finishes), files or a database that cannot be read (500). The first class an error is an instance of decides.
+# finishes), files or a database that cannot be read, a model or engine that fails, a process set up wrongly (500).
+# The first class an error is an instance of decides.
 STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
     (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (SenseNotFoundError, 404),
     (IndexNotFoundError, 503), (IndexLockedError, 503), (StorageUnavailableError, 503),
     (IndexCorruptError, 500), (ConfigMismatchError, 500), (ModelLoadError, 500), (ReadOnlyError, 500),
-    (StorageError, 500),
+    (StorageError, 500), (EncoderOutputError, 500), (EngineError, 500), (SetupError, 500),
 )
 
 

@@ -65,7 +65,8 @@ def test_in_process_ingest_streams_through_encode_stream(tmp_path: Path, bank_co
 
 
 def test_whole_number_settings_from_the_environment_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sensesearch.errors import SenseSearchError
+    """Checked, and the process's setting at fault (SetupError), not a request: the server had answered 400."""
+    from sensesearch.errors import SetupError
     from sensesearch.ingest import MIN_CHECKPOINT_OCCURRENCES, checkpoint_occurrences
     from sensesearch.runner import default_batch_tokens
 
@@ -75,10 +76,10 @@ def test_whole_number_settings_from_the_environment_are_checked(monkeypatch: pyt
     assert checkpoint_occurrences() == 250
     for bad in ("0", "-5", "many"):
         monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", bad)
-        with pytest.raises(SenseSearchError, match="SENSESEARCH_CHECKPOINT_OCCURRENCES must be a whole number >= 1"):
+        with pytest.raises(SetupError, match="SENSESEARCH_CHECKPOINT_OCCURRENCES must be a whole number >= 1"):
             checkpoint_occurrences()
     monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "2048")
     assert default_batch_tokens("cpu") == 2048
     monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "63")
-    with pytest.raises(SenseSearchError, match="SENSESEARCH_BATCH_TOKENS must be a whole number >= 64"):
+    with pytest.raises(SetupError, match="SENSESEARCH_BATCH_TOKENS must be a whole number >= 64"):
         default_batch_tokens("cpu")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from sensesearch import EncoderSettings, SenseIndex
+from sensesearch import EncoderSettings, SenseIndex, SetupError
 from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
+from sensesearch.cli_serve import bind
 
 from .fake_encoder import FakeEncoder
 from .robust_util import run_cli
@@ -216,6 +217,8 @@ def test_serve_on_a_busy_port_fails_before_loading_and_prints_no_url(built: Path
         busy.listen(1)
         port = busy.getsockname()[1]
         result = runner.invoke(app, ["serve", "--index", str(built), "--port", str(port)])
+        with pytest.raises(SetupError, match="already in use"):  # the machine's state, not a value given wrongly
+            bind("127.0.0.1", port)
     assert result.exit_code == 1 and "already in use" in result.output
     assert "http://" not in result.output
 

@@ -20,6 +20,7 @@ from sensesearch.cli import app as cli_app
 from sensesearch.diachronic import make_bins
 from sensesearch.server import create_app
 
+from .fake_encoder import FakeEncoder
 from .test_server import LOCAL, RIVER_QUERY, client, index_path  # noqa: F401  (fixtures)
 
 JSON = {"Content-Type": "application/json"}
@@ -85,6 +86,15 @@ def test_a_database_that_fails_is_the_servers_fault_not_the_clients(client: Test
             index.usages("bank")
     assert printed.exit_code == 1 and printed.stderr == f"Error: {said}\n"
     assert client.get("/api/usages", params={"word": "bank"}).status_code == 200
+
+
+def test_an_encoder_that_breaks_its_contract_is_a_500(client: TestClient, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+                                                       ) -> None:
+    """The model's output refused (EncoderOutputError, unlisted) had been a 400, as if the query were bad."""
+    real_encode = FakeEncoder.encode
+    monkeypatch.setattr(FakeEncoder, "encode", lambda self, sentences: real_encode(self, sentences) * 2)
+    broken = client.post("/api/query", json={"text": RIVER_QUERY})
+    assert broken.status_code == 500 and broken.json() == {"error": "the encoder returned 2 results for 1 sentences"}
 
 
 def test_the_advice_for_too_many_senses_can_be_followed(client: TestClient, index_path: Path,  # noqa: F811
