@@ -12,9 +12,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .errors import (ConfigMismatchError, EncoderOutputError, EngineError, IndexClosedError, IndexCorruptError,
-                     IndexLockedError, IndexNotFoundError, InputError, ModelLoadError, NotAWordError, QueryError,
-                     ReadOnlyError, SenseCountError, SenseNotFoundError, SenseSearchError, SetupError, StorageError,
-                     StorageUnavailableError, UsageError, WordNotFoundError)
+                     IndexExistsError, IndexLockedError, IndexNotFoundError, InputError, ModelLoadError, NotAWordError,
+                     QueryError, ReadOnlyError, SenseCountError, SenseNotFoundError, SenseSearchError, SetupError,
+                     StorageError, StorageUnavailableError, UsageError, WordNotFoundError)
 __version__ = "0.1.0"
 
 # public name -> (module, attribute), imported on first access
@@ -110,9 +110,9 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = sorted([
     "ConfigMismatchError", "EncoderOutputError", "EngineError", "IndexClosedError", "IndexCorruptError",
-    "IndexLockedError", "IndexNotFoundError", "InputError", "ModelLoadError", "NotAWordError", "QueryError",
-    "ReadOnlyError", "SenseCountError", "SenseNotFoundError", "SenseSearchError", "SetupError", "StorageError",
-    "StorageUnavailableError", "UsageError", "WordNotFoundError", "__version__",
+    "IndexExistsError", "IndexLockedError", "IndexNotFoundError", "InputError", "ModelLoadError", "NotAWordError",
+    "QueryError", "ReadOnlyError", "SenseCountError", "SenseNotFoundError", "SenseSearchError", "SetupError",
+    "StorageError", "StorageUnavailableError", "UsageError", "WordNotFoundError", "__version__",
     *_LAZY,
 ])
 

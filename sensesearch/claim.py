@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from . import dburl
 from .config import IndexConfig
 from .dbengine import make_engine
-from .errors import SenseSearchError
+from .errors import IndexExistsError, SenseSearchError
 from .migrations import migrations_table, translated_schema
 from .schema import documents, metadata, occurrences, sentences, settings, words
 
@@ -50,11 +50,11 @@ def owner(conn: Connection) -> str | None:
 def claim(engine: Engine, index_id: str, url: str) -> None:
     """Record `index_id` as the owner of the store behind `engine` (whose URL is `url`).
 
-    SenseSearchError when the store is claimed already or holds rows (an index made before claims).
+    IndexExistsError when the store is claimed already or holds rows (an index made before claims).
     """
     # SQLite has no schemas (dburl refuses schema= there): its advice is a file of the index's own.
     free = "a file of the index's own" if not dburl.is_postgres(url) else "a free schema with ?schema=NAME"
-    refused = SenseSearchError(f"{dburl.redact(url)} already holds another index's metadata; "
+    refused = IndexExistsError(f"{dburl.redact(url)} already holds another index's metadata; "
                                f"name {free} or drop that one")
     try:
         with engine.begin() as conn:
@@ -66,7 +66,7 @@ def claim(engine: Engine, index_id: str, url: str) -> None:
 
 
 def refuse_foreign_tables(conn: Connection, url: str) -> None:
-    """SenseSearchError when the store `conn` writes to holds tables named like sensesearch's (a `settings` or
+    """IndexExistsError when the store `conn` writes to holds tables named like sensesearch's (a `settings` or
     `words` of another program's, in a schema shared with it) that are not a sensesearch store's: sensesearch
     would write its rows into them, and undoing a failed create would drop them. Called before any table is
     made, in the transaction that makes them.
@@ -83,7 +83,7 @@ def refuse_foreign_tables(conn: Connection, url: str) -> None:
     if all(_fits(conn, table, schema) and conn.execute(select(1).select_from(table).limit(1)).first() is None
            for table in named_like_ours):
         return
-    raise SenseSearchError(f"{dburl.redact(url)} holds tables named like sensesearch's "
+    raise IndexExistsError(f"{dburl.redact(url)} holds tables named like sensesearch's "
                            f"({', '.join(sorted(t.name for t in named_like_ours))}) that another program made; name "
                            + ("a schema of the index's own with ?schema=NAME" if schema else "a file of the index's own"))
 

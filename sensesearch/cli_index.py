@@ -19,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 
 import sensesearch
-from sensesearch import Document, IngestReport, InputScan, SenseSearchError, Skipped
+from sensesearch import Document, IngestReport, InputError, InputScan, Skipped
 
 from .cli import app, err, guarded, plural
 from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption,
@@ -78,8 +78,8 @@ def index(
             _print_skipped(skipped)
     if not scan.files:  # every input left out (a link loop, a folder of no text files): no model to wait for
         first = scan.skipped[0] if scan.skipped else None
-        raise SenseSearchError("nothing to index: " + (f"every input is skipped (first: {first.path}: {first.reason})"
-                                                       if first else "no input to read"))
+        raise InputError("nothing to index: " + (f"every input is skipped (first: {first.path}: {first.reason})"
+                                                 if first else "no input to read"))
     existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
     stdin = sys.stdin.buffer.read() if STDIN in paths else None  # read once, here: it may be looked at twice
     if existing is None or all(str(path) == STDIN for path in scan.files):
@@ -106,9 +106,9 @@ def index(
                 indexed = report.documents_indexed or report.documents_unchanged or report.documents_replaced
                 if report.skipped and not indexed:
                     first = report.skipped[0]
-                    raise SenseSearchError(f"nothing was indexed: {'the input was' if len(report.skipped) == 1 else f'all {len(report.skipped)} inputs were'} "
-                                           f"skipped (first: {first.path}: {first.reason})"
-                                           + ("; no index was created" if undo else ""))
+                    raise InputError(f"nothing was indexed: {'the input was' if len(report.skipped) == 1 else f'all {len(report.skipped)} inputs were'} "
+                                     f"skipped (first: {first.path}: {first.reason})"
+                                     + ("; no index was created" if undo else ""))
             except BaseException:
                 if undo is not None:
                     undo.undo(target)
@@ -135,7 +135,7 @@ def _skips_listed_once(listed: bool) -> Iterator[None]:
 
 
 def _check_something_to_read(scan: InputScan, stdin: bytes | None) -> None:
-    """SenseSearchError when no input holds text (empty or binary files, an empty stdin), before the model loads.
+    """InputError when no input holds text (empty or binary files, an empty stdin), before the model loads.
 
     Reads the inputs up to the first document with text, mostly the first file. Only where nothing indexed can be
     replaced (a new index, or stdin alone, whose documents are named by their content): in an existing index an
@@ -150,7 +150,7 @@ def _check_something_to_read(scan: InputScan, stdin: bytes | None) -> None:
             first = item if isinstance(item, Skipped) else Skipped(
                 item.label if item.label.startswith(item.path) else f"{item.path}#{item.label}", "empty document")
     reason = f"every input is skipped (first: {first.path}: {first.reason})" if first else "no input to read"
-    raise SenseSearchError("nothing to index: " + reason)
+    raise InputError("nothing to index: " + reason)
 
 
 def _add(target: sensesearch.SenseIndex, scan: InputScan, progress: CommandProgress, sized: list[Path] | None,

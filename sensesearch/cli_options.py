@@ -60,13 +60,13 @@ def _check_device(device: str) -> None:
 def _check_plot(path: Path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise SenseSearchError(f"folder {folder} does not exist")
+        raise UsageError(f"folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
-        raise SenseSearchError(f"folder {folder} is not writable")
+        raise UsageError(f"folder {folder} is not writable")
     if path.is_dir():
-        raise SenseSearchError(f"{path} is a folder; name a .png file")
+        raise UsageError(f"{path} is a folder; name a .png file")
     if path.suffix.lower() != ".png":
-        raise SenseSearchError(f"the picture is a PNG: name the file .png, not {path.name!r}")
+        raise UsageError(f"the picture is a PNG: name the file .png, not {path.name!r}")
 
 
 # An empty SENSESEARCH_INDEX counts as unset: Path("") would be the current folder.

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from .errors import SenseSearchError, UsageError
+from .errors import UsageError
 
 SCHEMA_PARAM = "schema"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -29,7 +29,7 @@ def parse(url: str) -> URL:
     try:
         return make_url(url)
     except ArgumentError as exc:
-        raise SenseSearchError(f"cannot read database URL {url!r}: {exc}") from None
+        raise UsageError(f"cannot read database URL {url!r}: {exc}") from None
 
 
 def check_url(url: str) -> None:
@@ -42,6 +42,15 @@ def check_url(url: str) -> None:
     if backend not in SUPPORTED_BACKENDS:
         raise UsageError(f"{backend} databases are not supported: use postgresql://HOST/DB, or leave --db out for "
                          "SQLite in the index folder")
+    _check_schema(url)
+
+
+def _check_schema(url: str) -> None:
+    """UsageError for a schema= that a SQLite URL cannot have or that is not one plain identifier: checked with the
+    rest of `--db`, before a model loads, and again where a new index takes its namespace."""
+    if SCHEMA_PARAM in parse(url).query and parse(url).get_backend_name() == "sqlite":
+        raise UsageError("a SQLite metadata store takes no schema= parameter")
+    schema_of(url)
 
 
 def is_postgres(url: str) -> bool:
@@ -50,13 +59,9 @@ def is_postgres(url: str) -> bool:
 
 def with_namespace(url: str, folder: Path) -> str:
     """`url` with a schema for the index at `folder` (PostgreSQL only; other URLs are returned as given)."""
+    _check_schema(url)
     parsed = parse(url)
-    if not is_postgres(url):
-        if SCHEMA_PARAM in parsed.query and parsed.get_backend_name() == "sqlite":
-            raise SenseSearchError("a SQLite metadata store takes no schema= parameter")
-        return url
-    if SCHEMA_PARAM in parsed.query:
-        schema_of(url)
+    if not is_postgres(url) or SCHEMA_PARAM in parsed.query:
         return url
     return parsed.update_query_dict({SCHEMA_PARAM: derived_schema(folder)}).render_as_string(hide_password=False)
 
@@ -74,7 +79,7 @@ def schema_of(url: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, tuple) or not _SCHEMA_NAME.match(value):
-        raise SenseSearchError(f"schema {value!r} must be one lower-case identifier (letters, digits, _)")
+        raise UsageError(f"schema {value!r} must be one lower-case identifier (letters, digits, _)")
     return value
 
 

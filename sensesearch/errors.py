@@ -76,6 +76,11 @@ class SenseNotFoundError(SenseSearchError):
     """A word has no sense inventory, or no sense of the given name."""
 
 
+class IndexExistsError(SenseSearchError):
+    """A new index is to be made where one, or something else, already is: an index, a file in place of its
+    folder, another index's metadata or another program's tables in its database."""
+
+
 class StorageError(SenseSearchError):
     """The index's database or files failed to be read or written (an I/O error, a database that fails), or the
     index can take no more (its id range is used up): the system's fault, never the request's."""

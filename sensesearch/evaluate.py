@@ -22,7 +22,7 @@ from . import SenseIndex
 from .config import EncoderSettings
 from .corpus import content_hash
 from .encoder import Encoder, load_encoder
-from .errors import InputError, SenseSearchError
+from .errors import InputError, UsageError
 from .evaldata import WicPair, WsdItem, WsdWord
 from .evalmetrics import accuracy, best_threshold, macro_f1, majority_accuracy
 from .evalmetrics import centroid_predict, knn_predict  # noqa: F401  (callers': tests and benchmarks)
@@ -119,7 +119,7 @@ def labelled_usages(index: UsageSource, data: WsdWord) -> tuple[np.ndarray, np.n
         log.warning("%s: %d of %d training targets were not found as index words", data.word,
                     len(data.items) - len(labels), len(data.items))
     if not labels:
-        raise SenseSearchError(f"no training usage of {data.word!r} was found in the index")
+        raise InputError(f"no training usage of {data.word!r} was found in the index")
     return np.asarray(found_ids, dtype=np.int64), np.stack(vectors), labels
 
 
@@ -129,7 +129,7 @@ def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], sett
                        encoder: Encoder | None = None) -> WsdReport:
     """Index the training usages in a temporary SenseIndex and label every test usage."""
     if method not in METHODS:
-        raise SenseSearchError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     missing = sorted(set(test) - set(train))
     if missing:
         raise InputError(f"no training data for {', '.join(missing)}")

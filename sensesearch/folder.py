@@ -26,8 +26,8 @@ from .migrations import MIGRATIONS
 from .normalize import OLDER_KEPT, OLDER_RULES
 from .store import MetaStore
 from .durable import failure_kind
-from .errors import (ConfigMismatchError, IndexCorruptError, IndexLockedError, IndexNotFoundError, ReadOnlyError,
-                     SenseSearchError)
+from .errors import (ConfigMismatchError, IndexCorruptError, IndexExistsError, IndexLockedError, IndexNotFoundError,
+                     ReadOnlyError)
 from .vectors import VECTORS_FILE, VectorStore
 
 log = logging.getLogger(__name__)
@@ -63,14 +63,14 @@ def read_index_config(folder: Path) -> IndexConfig:
 
 
 def refuse_existing(folder: Path) -> None:
-    """SenseSearchError if `folder` holds an index or any of its data files (never create over them).
+    """IndexExistsError if `folder` holds an index or any of its data files (never create over them).
 
     The one exception is what a create killed before it wrote config.json leaves behind (see
     `discard_unfinished_create`): files that provably hold nothing are removed, so that running the
     same command again makes the index instead of asking the user to move the folder away.
     """
     if (folder / CONFIG_FILE).exists():
-        raise SenseSearchError(f"{folder} already holds an index; open it instead")
+        raise IndexExistsError(f"{folder} already holds an index; open it instead")
     if discard_unfinished_create(folder):
         return
     found = [name for name in (META_FILE, VECTORS_FILE) if (folder / name).exists()]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from .errors import SenseSearchError, StorageError
+from .errors import StorageError, UsageError
 from .schema import documents, occurrences, sentences, words
 from .store import MetaStore
 
@@ -30,7 +30,7 @@ class IdRange:
 
     def __post_init__(self) -> None:
         if self.first < 1 or (self.size is not None and self.size < 1):
-            raise SenseSearchError(f"an id range starts at 1 or later and holds at least one id, not {self}")
+            raise UsageError(f"an id range starts at 1 or later and holds at least one id, not {self}")
 
     @property
     def stop(self) -> int:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .encoder import Encoder, encode_chunks, runs_on_host
-from .errors import SenseSearchError
+from .errors import UsageError
 from .config import whole_number_env
 from .lemmas import lemmatizer
 from .normalize import has_visible
@@ -210,7 +210,7 @@ class Ingestor:
 
     def _encode_in_process(self, chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
         if self.encoder is None:
-            raise SenseSearchError("an Ingestor without a chunk encoder needs an encoder")
+            raise UsageError("an Ingestor without a chunk encoder needs an encoder")
         return encode_chunks(self.encoder, chunks)
 
     def _chunk_texts(self, pending: Iterator[PendingDocument],

@@ -20,7 +20,7 @@ from .arguments import flag
 from .claim import claim, new_index_id, release_outside_store
 from .config import CONFIG_FILE, DEFAULT_COMPRESSION, EncoderSettings, IndexConfig, encoder_differences
 from .encoder import Encoder, load_encoder
-from .errors import ConfigMismatchError, SenseSearchError, UsageError
+from .errors import ConfigMismatchError, IndexExistsError, UsageError
 from .folder import (LOCK_FILE, META_FILE, LockWait, acquire_write_lock, check_encoder, read_index_config, refuse_existing,
                      sqlite_url)
 from .inputs import check_names
@@ -46,7 +46,7 @@ class IndexOpening:
         Whether an index is there is decided once the folder's write lock is held, and nothing is
         ever created over an existing metadata store or vectors file. On any error the disk is left
         as it was (ConfigMismatchError for bad settings, before anything is created or loaded), a metadata
-        store outside the folder included. SenseSearchError when `db_url` names a store that holds rows or
+        store outside the folder included. IndexExistsError when `db_url` names a store that holds rows or
         that another index has claimed (sensesearch.claim).
         `lemma_language`: ISO 639 code(s) of the lemmatiser for words' lemmas ("en", "de,en").
         """
@@ -54,7 +54,7 @@ class IndexOpening:
         parse_language(lemma_language)
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
-            raise SenseSearchError(f"{folder} exists and is not a folder")
+            raise IndexExistsError(f"{folder} exists and is not a folder")
         # An encoder handed in brings its own recipe unless settings are given to check it against.
         settings = settings or (encoder.settings if encoder is not None else EncoderSettings())
         if model is not None:
@@ -63,7 +63,7 @@ class IndexOpening:
         if db_url is not None:
             dburl.check_url(db_url)  # SQLite or PostgreSQL, before the model loads
         if _lock is None and (folder / CONFIG_FILE).exists():
-            raise SenseSearchError(f"{folder} already holds an index; open it instead")
+            raise IndexExistsError(f"{folder} already holds an index; open it instead")
         if _lock is None:
             access.check_creatable(folder)  # read-only media: one line before the model loads
         encoder = encoder or load_encoder(settings, device)
@@ -147,7 +147,7 @@ class IndexOpening:
                        lock_wait=lock_wait)
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
-            raise SenseSearchError(f"{folder} exists and is not a folder")
+            raise IndexExistsError(f"{folder} exists and is not a folder")
         made_folder = access.make_folder(folder)
         lock = acquire_write_lock(folder, lock_timeout, remake=True, waiting=lock_wait)
         try:

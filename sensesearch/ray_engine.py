@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import EncoderSettings
 from .encoder import Encoder, load_encoder
-from .errors import ConfigMismatchError, EngineError, SenseSearchError, SetupError
+from .errors import ConfigMismatchError, EngineError, SenseSearchError, SetupError, UsageError
 from .records import EncodedSentence
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ class RayChunkEncoder:
     def __call__(self, chunks: Iterator[Sequence[str]]) -> Iterator[list[EncodedSentence]]:
         ray = _ray()
         if not ray.is_initialized():
-            raise SenseSearchError("RayChunkEncoder must be entered (with ...) before use")
+            raise UsageError("RayChunkEncoder must be entered (with ...) before use")
         plan = self.plan()
         log.info("Ray engine: %d workers, %s GPU and %s CPU each", plan["workers"], plan["num_gpus"], plan["num_cpus"])
         make_encoder = self.make_encoder or functools.partial(load_encoder, self.settings, plan["device"])

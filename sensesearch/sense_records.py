@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import SenseSearchError, UsageError
+from .errors import SenseNotFoundError, UsageError
 from .normalize import hidden_character, nfc, shown_text
 
 
@@ -74,7 +74,7 @@ class WordInventory:
         """(m, dim) float32 example vectors and their m sense names."""
         rows = [(e.vector, s.name) for s in self.senses for e in s.examples]
         if not rows:
-            raise SenseSearchError(f"{self.word!r} has no sense examples")
+            raise SenseNotFoundError(f"{self.word!r} has no sense examples")
         return np.stack([r[0] for r in rows]).astype(np.float32), [r[1] for r in rows]
 
     def to_dict(self, with_examples: bool = False) -> dict[str, Any]:

@@ -19,8 +19,10 @@ from .errors import (
     EncoderOutputError,
     EngineError,
     IndexCorruptError,
+    IndexExistsError,
     IndexLockedError,
     IndexNotFoundError,
+    InputError,
     ModelLoadError,
     QueryError,
     ReadOnlyError,
@@ -30,6 +32,7 @@ from .errors import (
     SetupError,
     StorageError,
     StorageUnavailableError,
+    UsageError,
     WordNotFoundError,
 )
 
@@ -40,7 +43,8 @@ log = logging.getLogger(__name__)
 # finishes), files or a database that cannot be read, a model or engine that fails, a process set up wrongly (500).
 # The first class an error is an instance of decides.
 STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
-    (QueryError, 400), (SenseCountError, 400), (WordNotFoundError, 404), (SenseNotFoundError, 404),
+    (QueryError, 400), (SenseCountError, 400), (UsageError, 400), (InputError, 400),
+    (WordNotFoundError, 404), (SenseNotFoundError, 404), (IndexExistsError, 409),
     (IndexNotFoundError, 503), (IndexLockedError, 503), (StorageUnavailableError, 503),
     (IndexCorruptError, 500), (ConfigMismatchError, 500), (ModelLoadError, 500), (ReadOnlyError, 500),
     (StorageError, 500), (EncoderOutputError, 500), (EngineError, 500), (SetupError, 500),

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, RootTransaction
 from .dbengine import cancel_statement
 from .digests import digest_of_rows, document_digest
 from .heldrows import HeldRows
-from .errors import SenseSearchError
+from .errors import SenseSearchError, UsageError
 from .ivf import Assign
 from .idrange import IdRange
 from .lane import DEPTH as LANE_DEPTH, Lane
@@ -284,10 +284,10 @@ class StoreWriter:
 
     def _conn(self) -> Connection:
         if self.conn is None:
-            raise SenseSearchError("a store writer is used inside `with writer:` only")
+            raise UsageError("a store writer is used inside `with writer:` only")
         return self.conn
 
     def _lane(self) -> Lane:
         if self.lane is None:
-            raise SenseSearchError("a store writer is used inside `with writer:` only")
+            raise UsageError("a store writer is used inside `with writer:` only")
         return self.lane

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sensesearch import SenseIndex, SenseSearchError, ingest
+from sensesearch import IndexExistsError, SenseIndex, SenseSearchError, ingest
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.dburl import derived_schema, engine_url, redact, same_database, schema_of, with_namespace
@@ -455,11 +455,14 @@ def test_a_sqlite_file_holding_another_index_is_refused_with_advice_that_sqlite_
     url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     with SenseIndex.create(tmp_path / "a", settings=fake_settings, db_url=url):
         pass
-    with pytest.raises(SenseSearchError, match="already holds another index's metadata") as refused:
+    # The user's choice of place (IndexExistsError, HTTP 409), not a failure of the system's (500).
+    with pytest.raises(IndexExistsError, match="already holds another index's metadata") as refused:
         SenseIndex.create(tmp_path / "b", settings=fake_settings, db_url=url)
     # A SQLite URL with schema= is refused, so the advice must name another file instead.
     assert "schema" not in str(refused.value) and "a file of the index's own" in str(refused.value)
     assert not (tmp_path / "b").exists()
+    with pytest.raises(IndexExistsError, match="already holds an index; open it instead"):
+        SenseIndex.create(tmp_path / "a", settings=fake_settings)
 
 
 def test_info_counts_the_same_metadata_bytes_however_the_sqlite_store_is_named(

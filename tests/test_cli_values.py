@@ -93,6 +93,8 @@ def _usage_error(args: list[str], message: str) -> Result:
     (["compare", "bank", "{corpus}/bank.txt", "--layers", "99"], "layer 99 does not exist"),
     (["compare", "bank", "{corpus}/bank.txt", "--layers", "1:99"], "layer 7 does not exist"),
     (["index", "{corpus}", "--db", "mysql://x/y"], "mysql databases are not supported"),
+    (["index", "{corpus}", "--db", "sqlite:///{tmp}/m.sqlite?schema=team"], "takes no schema= parameter"),
+    (["index", "{corpus}", "--db", "postgresql://nobody@127.0.0.1:1/none?schema=Bad-Name"], "lower-case identifier"),
     (["sense", "add", "bank", "finance"], "exactly one of them"),
     (["sense", "add", "bank", "finance", "the [[bank]] x", "--from-cluster", "1"], "exactly one of them"),
     (["sense", "add", "bank", "a:b", "the [[bank]] x"], "a sense name must be"),

@@ -11,7 +11,9 @@ import pytest
 
 from sensesearch import SenseIndex
 from sensesearch.config import EncoderSettings
-from sensesearch.errors import InputError, QueryError, SenseSearchError, UsageError, WordNotFoundError
+from sensesearch.errors import (InputError, QueryError, SenseNotFoundError, SenseSearchError, UsageError,
+                               WordNotFoundError)
+from sensesearch.sense_records import WordInventory
 from sensesearch.evaldata import read_coarsewsd
 from sensesearch.evaluate import evaluate_coarsewsd
 from sensesearch.sense_eval import inventory_accuracy
@@ -211,6 +213,14 @@ def test_examples_from_a_cluster_and_from_files(tmp_path: Path, two_word_corpus:
         assert index.sense("bank").add_from_file(spaced) == {"finance": 1}
         example = next(s for s in index.sense("bank").inventory().senses if s.name == "finance").examples[-1]
     assert example.text[example.start:example.end] == "bank" and before is not None
+
+
+def test_an_inventory_without_examples_is_a_sense_not_found() -> None:
+    """Senses without examples are no senses to tag with, as inventory_of says of a word without senses (HTTP 404);
+    it had been a bare SenseSearchError (400 had it reached the server)."""
+    empty = WordInventory(word="bank", forms=("bank",), method="centroid", k=5, threshold=0.0, revision="r")
+    with pytest.raises(SenseNotFoundError, match="'bank' has no sense examples"):
+        empty.training()
 
 
 def test_bad_names_and_read_only_writes_are_refused(tagged: SenseIndex) -> None:
