@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 # The client's own mistakes are 4xx; the served index's state is the server's problem (5xx): an index folder
 # gone or being replaced, a database locked or busy, a full disk (503: may come back, e.g. once a rebuild
 # finishes), files or a database that cannot be read, a model or engine that fails, a process set up wrongly (500).
-# The first class an error is an instance of decides.
+# The first class an error is an instance of decides; every kind in sensesearch.errors is listed, so the fallback,
+# UNLISTED_STATUS, meets only a bare SenseSearchError, which no code of ours raises: not knowing whose it is, the
+# server does not tell the client it was theirs.
 STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
     (QueryError, 400), (SenseCountError, 400), (UsageError, 400), (InputError, 400),
     (WordNotFoundError, 404), (SenseNotFoundError, 404), (IndexExistsError, 409),
@@ -49,6 +51,7 @@ STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
     (IndexCorruptError, 500), (ConfigMismatchError, 500), (ModelLoadError, 500), (ReadOnlyError, 500),
     (StorageError, 500), (EncoderOutputError, 500), (EngineError, 500), (SetupError, 500),
 )
+UNLISTED_STATUS = 500
 
 
 class ErrorOut(BaseModel):
@@ -143,7 +146,7 @@ def add_error_handlers(app: FastAPI) -> None:
     """Every error `app` raises answered as `error_response`: domain errors with their STATUS_OF status."""
     @app.exception_handler(SenseSearchError)
     async def domain_error(_request: Request, exc: SenseSearchError) -> JSONResponse:
-        status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 400)
+        status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), UNLISTED_STATUS)
         if status >= 500:
             log.error("index problem: %s", exc)
         return error_response(status, str(exc))

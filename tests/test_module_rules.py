@@ -44,3 +44,24 @@ def test_the_rule_reader_sees_every_form_of_import(tmp_path: Path) -> None:
     assert imported_modules(sample) >= {"sensesearch.index"}
     sample.write_text("from . import SenseIndex\nfrom .records import Hit\n")
     assert "sensesearch.index" not in imported_modules(sample)
+
+
+def bare_domain_errors(path: Path) -> list[int]:
+    """Lines of `path` that make a bare SenseSearchError, the base class, whose kind says nobody's fault."""
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) ==
+            "SenseSearchError"]
+
+
+def test_every_error_raised_names_its_kind() -> None:
+    """Whose fault an error is (the user's: 4xx, exit 2 for a usage error; the system's: 5xx) is read from its class:
+    some 40 bare SenseSearchErrors (a locked database, a full disk among them) had been answered 400, the client's."""
+    found = {path.name: bare_domain_errors(path) for path in sorted(PACKAGE.glob("*.py")) if path.name != "errors.py"}
+    assert {name: lines for name, lines in found.items() if lines} == {}
+
+
+def test_the_rule_reader_sees_a_bare_domain_error(tmp_path: Path) -> None:
+    sample = tmp_path / "m.py"
+    sample.write_text("from . import errors\nfrom .errors import SenseSearchError\nraise SenseSearchError('x')\n"
+                      "e = errors.SenseSearchError('y')\nraise StorageError('z')\n")
+    assert bare_domain_errors(sample) == [3, 4]

@@ -15,10 +15,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from sensesearch import SenseIndex, StorageError, StorageUnavailableError, UsageError
+from sensesearch import SenseIndex, SenseSearchError, StorageError, StorageUnavailableError, UsageError, errors
 from sensesearch.cli import app as cli_app
 from sensesearch.diachronic import make_bins
 from sensesearch.server import create_app
+from sensesearch.server_http import STATUS_OF
 
 from .fake_encoder import FakeEncoder
 from .test_server import LOCAL, RIVER_QUERY, client, index_path  # noqa: F401  (fixtures)
@@ -86,6 +87,23 @@ def test_a_database_that_fails_is_the_servers_fault_not_the_clients(client: Test
             index.usages("bank")
     assert printed.exit_code == 1 and printed.stderr == f"Error: {said}\n"
     assert client.get("/api/usages", params={"word": "bank"}).status_code == 200
+
+
+def test_every_error_kind_has_its_status_and_an_unknown_one_is_not_blamed_on_the_client(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """An error of no listed kind had been a 400, the client's fault, whatever its cause: each kind now has its
+    status, and one without (a bare SenseSearchError) is the server's, a 500."""
+    kinds = [kind for kind in vars(errors).values() if isinstance(kind, type) and issubclass(kind, SenseSearchError)]
+    assert all(listed is not SenseSearchError for listed, _ in STATUS_OF)
+    assert [kind.__name__ for kind in kinds if not any(issubclass(kind, listed) for listed, _ in STATUS_OF)] == [
+        "SenseSearchError"]
+
+    def unknown(_self: SenseIndex) -> None:
+        raise SenseSearchError("no kind of ours")
+
+    monkeypatch.setattr(SenseIndex, "info", unknown)
+    response = client.get("/api/info")
+    assert response.status_code == 500 and response.json() == {"error": "no kind of ours"}
 
 
 def test_an_encoder_that_breaks_its_contract_is_a_500(client: TestClient, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
