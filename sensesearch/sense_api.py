@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .arguments import one_or_many, optional_number, text_argument, word_argument
-from .errors import InputError, QueryError, SenseSearchError, UsageError
+from .errors import InputError, QueryError, SenseNotFoundError, UsageError, WordNotFoundError
 from .evaldata import WsdItem
 from .filters import Condition
 from .inventory import Inventory
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from . import SenseIndex
 
 log = logging.getLogger(__name__)
+
+NOTHING_TO_TAG = (WordNotFoundError, SenseNotFoundError, InputError)
+"""What tagging raises where a word has no usage, no sense or no example to tag with: counts() is None then. Not a
+failing database or disk (StorageError), which had been answered as "no senses" too."""
 
 
 class WordSenses:
@@ -148,7 +152,7 @@ class WordSenses:
         forget(self.index, self.word)
         try:
             word_tags(self.index, self.word)
-        except SenseSearchError:
+        except NOTHING_TO_TAG:
             pass  # no usage or no sense left to tag with: readers will say so themselves
 
     def remove(self, name: str | None = None) -> list[str]:
@@ -174,7 +178,7 @@ class WordSenses:
         """Usages per sense (and "unassigned"); None while the word has no usage or no sense to tag with."""
         try:
             return self.tags().counts()
-        except SenseSearchError:
+        except NOTHING_TO_TAG:
             return None
 
     def tagged(self, limit: int | None = None) -> list[tuple[Hit, str | None, float]]:

@@ -385,3 +385,22 @@ def test_a_form_another_inventory_tags_adds_to_that_inventory(tagged: SenseIndex
     assert found.word == "bank" and [w.word for w in tagged.sense_words()] == ["bank", "cell"]
     assert tagged.sense("banks").configure(threshold=0.01).word == "bank"
     assert tagged.sense("banks").counts() == tagged.sense("bank").counts()
+
+
+def test_a_failing_database_is_no_word_without_senses(tagged: SenseIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """counts() and the tagging after an add caught every SenseSearchError: a database that failed while tagging was
+    answered as "no senses" (None), and the add reported done. Only nothing to tag with is None now."""
+    from sensesearch import sense_api
+    from sensesearch.errors import StorageUnavailableError
+
+    assert tagged.sense("river").counts() is None  # a word without an inventory
+    assert tagged.sense("bank").counts() is not None
+
+    def failing(*_args: object) -> None:
+        raise StorageUnavailableError("the metadata database failed: database is locked")
+
+    monkeypatch.setattr(sense_api, "word_tags", failing)
+    with pytest.raises(StorageUnavailableError, match="database is locked"):
+        tagged.sense("bank").counts()
+    with pytest.raises(StorageUnavailableError, match="database is locked"):
+        tagged.sense("bank").add("river", ["We walked along the river [[bank]] at dusk."])
