@@ -46,8 +46,11 @@ def _print_verify(report: sensesearch.VerifyReport, repaired_already: bool = Fal
     for action in report.repaired:
         out.print(f"repaired: {action}", markup=False)
     if report.dropped_documents:
+        # Two records "r1" of two JSON Lines files had been "r1, r1", and a line break in a label broke the line.
+        dropped = list(zip(report.dropped_documents, report.dropped_paths))
+        named = sensesearch.names_apart(dropped)
         out.print("dropped (run the same `sensesearch index` command to index them again): "
-                  + ", ".join(report.dropped_documents), markup=False)
+                  + ", ".join(sensesearch.terminal_name(named[doc]) for doc in dropped), markup=False)
     for note in report.notes:
         out.print(f"note: {note}", markup=False)
     if report.sound:

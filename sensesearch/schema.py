@@ -150,11 +150,13 @@ def owning_document(occurrence_id: Any) -> Any:
 
 @dataclass(frozen=True)
 class DocumentRow:
-    """A stored document's bookkeeping: where its sentences and occurrences lie."""
+    """A stored document's bookkeeping: where its sentences and occurrences lie, and its names."""
 
     id: int
     key: str
     label: str
+    path: str
+    """The file it was read from: records of one id in two JSON Lines files share a label, not a path."""
     content_hash: str
     first_sentence: int
     n_sentences: int

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import ConfigMismatchError, EncoderOutputError, IndexCorruptError, ModelLoadError, SenseSearchError
+from .kwic import names_apart
 from .reencode import Encode, count_documents, remade_lost_vectors, rewrite_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
@@ -106,7 +107,7 @@ def load_vectors(folder: Path, config: IndexConfig, found: Findings) -> VectorSt
 
 def check_rows(conn: Connection, docs: list[DocumentRow], found: Findings) -> None:
     """Each document's sentences and occurrences lie in its id ranges and match its counts; no orphans."""
-    by_id = {d.id: d for d in docs}
+    named = _names(docs)
     per_doc_sentences = {r[0]: r[1:] for r in conn.execute(
         select(sentences.c.document_id, func.count(), func.min(sentences.c.id), func.max(sentences.c.id))
         .group_by(sentences.c.document_id))}
@@ -116,17 +117,17 @@ def check_rows(conn: Connection, docs: list[DocumentRow], found: Findings) -> No
         .group_by(sentences.c.document_id))}
     for doc in docs:
         if doc.interrupted:
-            found.add("interrupted", f"{doc.label!r} was cut short after {doc.n_sentences} of {doc.sentences_total} "
-                                     "sentences (an ingest run stopped inside it); --repair removes it and the next "
-                                     "index run indexes it again", [doc.id])
+            found.add("interrupted", f"{named[doc.id]!r} was cut short after {doc.n_sentences} of "
+                                     f"{doc.sentences_total} sentences (an ingest run stopped inside it); --repair "
+                                     "removes it and the next index run indexes it again", [doc.id])
         n_sent, lo_sent, hi_sent = per_doc_sentences.get(doc.id, (0, None, None))
         n_occ, lo_occ, hi_occ = per_doc_occurrences.get(doc.id, (0, None, None))
         inside = (_within(lo_sent, hi_sent, doc.first_sentence, doc.n_sentences)
                   and _within(lo_occ, hi_occ, doc.first_occurrence, doc.n_occurrences))
         if n_sent != doc.n_sentences or n_occ != doc.n_occurrences or not inside:
-            found.add("document", f"{doc.label!r} should hold {doc.n_sentences} sentences and {doc.n_occurrences} "
+            found.add("document", f"{named[doc.id]!r} should hold {doc.n_sentences} sentences and {doc.n_occurrences} "
                                   f"occurrences in its id ranges; the rows hold {n_sent} and {n_occ}", [doc.id])
-    _check_overlaps(docs, found)
+    _check_overlaps(docs, named, found)
     found.orphan_sentences = _orphans(conn, sentences, sentences.c.document_id, documents, "document", found)
     found.orphan_occurrences = _orphans(conn, occurrences, occurrences.c.sentence_id, sentences, "sentence", found)
     joined = occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id)
@@ -134,13 +135,13 @@ def check_rows(conn: Connection, docs: list[DocumentRow], found: Findings) -> No
         select(sentences.c.document_id).select_from(joined.outerjoin(words, words.c.id == occurrences.c.word_id))
         .where(words.c.id.is_(None)).distinct()).scalars()]
     if unknown:
-        found.add("words", f"occurrences point to unknown words in {_labels(unknown, by_id)}", unknown)
+        found.add("words", f"occurrences point to unknown words in {_listed(unknown, named)}", unknown)
     bad_offsets = [int(r) for r in conn.execute(
         select(sentences.c.document_id).select_from(joined)
         .where(or_(occurrences.c.start < 0, occurrences.c.end <= occurrences.c.start,
                    occurrences.c.end > func.length(sentences.c.text))).distinct()).scalars()]
     if bad_offsets:
-        found.add("offsets", f"occurrences lie outside their sentence in {_labels(bad_offsets, by_id)}", bad_offsets)
+        found.add("offsets", f"occurrences lie outside their sentence in {_listed(bad_offsets, named)}", bad_offsets)
 
 
 def _orphans(conn: Connection, child: Table, link: Column[Any], parent: Table, parent_name: str,
@@ -157,13 +158,13 @@ def _within(low: int | None, high: int | None, first: int, count: int) -> bool:
     return low is None or (first <= low and high is not None and high < first + count)
 
 
-def _check_overlaps(docs: list[DocumentRow], found: Findings) -> None:
+def _check_overlaps(docs: list[DocumentRow], named: dict[int, str], found: Findings) -> None:
     for first, count, what in (("first_sentence", "n_sentences", "sentence"),
                                ("first_occurrence", "n_occurrences", "occurrence")):
         ordered = sorted((d for d in docs if getattr(d, count)), key=lambda d: getattr(d, first))
         for before, after in pairwise(ordered):
             if getattr(before, first) + getattr(before, count) > getattr(after, first):
-                found.add("ranges", f"documents {before.label!r} and {after.label!r} share {what} ids",
+                found.add("ranges", f"documents {named[before.id]!r} and {named[after.id]!r} share {what} ids",
                           [before.id, after.id])
 
 
@@ -176,18 +177,25 @@ def check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], fou
     if len(stray):
         found.add("stray vectors", f"{len(stray)} vectors have no occurrence row (e.g. id {int(stray[0])}); "
                                    "an interrupted run or removal leaves these")
-    by_id = {d.id: d for d in docs}
+    named = _names(docs)
     for bad, what in ((missing, "have no vector"), (np.intersect1d(duplicated, rows), "have several vectors")):
         if not len(bad):
             continue
         owners = [d.id for d in docs
                   if np.searchsorted(bad, d.first_occurrence) < np.searchsorted(bad, d.first_occurrence + d.n_occurrences)]
         found.add("vectors", f"{len(bad)} occurrences {what} (e.g. id {int(bad[0])})"
-                             + (f", in {_labels(owners, by_id)}" if owners else ""), owners)
+                             + (f", in {_listed(owners, named)}" if owners else ""), owners)
 
 
-def _labels(doc_ids: list[int], by_id: dict[int, DocumentRow]) -> str:
-    names = [repr(by_id[i].label) if i in by_id else f"document id {i}" for i in doc_ids[:SHOWN]]
+def _names(docs: list[DocumentRow]) -> dict[int, str]:
+    """Each document's name in a problem line, by id: its label, or "FILE#label" where documents of several files
+    share it (names_apart): two records "r1" of two JSON Lines files had been two problems of 'r1'."""
+    apart = names_apart((d.label, d.path) for d in docs)
+    return {d.id: apart[(d.label, d.path)] for d in docs}
+
+
+def _listed(doc_ids: list[int], named: dict[int, str]) -> str:
+    names = [repr(named[i]) if i in named else f"document id {i}" for i in doc_ids[:SHOWN]]
     more = f" and {len(doc_ids) - SHOWN} more" if len(doc_ids) > SHOWN else ""
     return f"{count_documents(len(doc_ids))}: " + ", ".join(names) + more
 
@@ -213,9 +221,11 @@ def _bytes_changed(folder: Path) -> bool:
 
 def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorStore | None,
             docs: list[DocumentRow], found: Findings,
-            encoder: Callable[[], Encode]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            encoder: Callable[[], Encode]) -> tuple[tuple[str, ...], tuple[DocumentRow, ...]]:
     """Rows of untrusted documents and orphans go first (committed), then every vector without a row; documents whose
-    only fault is lost or doubled vectors keep their rows and get fresh vectors (`_reencoded_documents`)."""
+    only fault is lost or doubled vectors keep their rows and get fresh vectors (`_reencoded_documents`).
+
+    Returns what was done and the documents dropped (their paths too: two records "r1" must be told apart)."""
     actions: list[str] = []
     changed = vectors is not None and _bytes_changed(folder)
     if changed:
@@ -291,4 +301,4 @@ def repair(folder: Path, config: IndexConfig, store: MetaStore, vectors: VectorS
     if leftover.exists():
         leftover.unlink()
         actions.append(f"deleted the leftover {VECTORS_FILE}.tmp")
-    return tuple(actions), tuple(d.label for d in dropped)
+    return tuple(actions), tuple(dropped)

@@ -29,6 +29,10 @@ from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, documents, executeman
 from .wordrows import WordRows
 
 SCHEMA_VERSION = migrations.SCHEMA_LEVEL
+DOCUMENT_ROW = (documents.c.id, documents.c.key, documents.c.label, documents.c.path, documents.c.content_hash,
+                documents.c.first_sentence, documents.c.n_sentences, documents.c.first_occurrence,
+                documents.c.n_occurrences, documents.c.sentences_total)
+"""The columns of a DocumentRow, in its fields' order: every query that makes one selects these."""
 
 
 def _check_readable(conn: Connection, url: str, schema: str | None) -> None:
@@ -137,10 +141,7 @@ class MetaStore(WordRows):
         found: dict[str, DocumentRow] = {}
         with self.engine.connect() as conn:
             for first in range(0, len(keys), ID_BATCH):
-                query = select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
-                               documents.c.first_sentence, documents.c.n_sentences, documents.c.first_occurrence,
-                               documents.c.n_occurrences, documents.c.sentences_total
-                               ).where(documents.c.key.in_(keys[first:first + ID_BATCH]))
+                query = select(*DOCUMENT_ROW).where(documents.c.key.in_(keys[first:first + ID_BATCH]))
                 found.update((row.key, DocumentRow(*row)) for row in conn.execute(query))
         return found
 
@@ -176,20 +177,14 @@ class MetaStore(WordRows):
 
     def documents_where(self, where: Sequence[filters.Condition]) -> list[DocumentRow]:
         """The documents meeting every condition (see sensesearch.filters), in id order."""
-        query = (select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
-                        documents.c.first_sentence, documents.c.n_sentences, documents.c.first_occurrence,
-                        documents.c.n_occurrences, documents.c.sentences_total)
+        query = (select(*DOCUMENT_ROW)
                  .where(filters.document_clause(where, documents, self.engine.dialect.name)).order_by(documents.c.id))
         with self.engine.connect() as conn:
             return [DocumentRow(*r) for r in conn.execute(query)]
 
     def all_documents(self) -> list[DocumentRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(documents.c.id, documents.c.key, documents.c.label, documents.c.content_hash,
-                                       documents.c.first_sentence, documents.c.n_sentences,
-                                       documents.c.first_occurrence, documents.c.n_occurrences,
-                                       documents.c.sentences_total)
-                                .order_by(documents.c.id)).all()
+            rows = conn.execute(select(*DOCUMENT_ROW).order_by(documents.c.id)).all()
         return [DocumentRow(*r) for r in rows]
 
     def corpus_order(self, ids: np.ndarray) -> np.ndarray:

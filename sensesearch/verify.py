@@ -30,7 +30,8 @@ UNREPAIRABLE = ("config", "model", "database")
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Counts, problems and (after --repair) what was dropped."""
+    """Counts, problems and (after --repair) what was dropped: `dropped_documents` their labels, `dropped_paths` the
+    file each was read from, in the same order (records of one id in two JSON Lines files share a label)."""
 
     path: str
     documents: int
@@ -41,6 +42,7 @@ class VerifyReport:
     notes: tuple[str, ...] = ()
     repaired: tuple[str, ...] = ()
     dropped_documents: tuple[str, ...] = ()
+    dropped_paths: tuple[str, ...] = ()
 
     @property
     def sound(self) -> bool:
@@ -133,12 +135,13 @@ def _checked_encode(folder: Path, config: IndexConfig, device: str | None) -> Ca
 
 
 def _report(folder: Path, store: MetaStore, vectors: VectorStore | None, findings: Findings,
-            repaired: tuple[str, ...] = (), dropped: tuple[str, ...] = ()) -> VerifyReport:
+            repaired: tuple[str, ...] = (), dropped: tuple[DocumentRow, ...] = ()) -> VerifyReport:
     counts = store.counts()
     return VerifyReport(path=str(folder), documents=counts["documents"], sentences=counts["sentences"],
                         occurrences=counts["occurrences"], vectors=vectors.ntotal if vectors else 0,
                         problems=tuple(findings.problems), notes=tuple(findings.notes), repaired=repaired,
-                        dropped_documents=dropped)
+                        dropped_documents=tuple(d.label for d in dropped),
+                        dropped_paths=tuple(d.path for d in dropped))
 
 
 def _check(folder: Path, config: IndexConfig, store: MetaStore, check_model: bool,

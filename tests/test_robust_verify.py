@@ -23,6 +23,7 @@ from sensesearch.index import acquire_write_lock
 from sensesearch.schema import occurrences, sentences
 from sensesearch.vectors import VECTORS_FILE, VectorStore
 
+from .conftest import write_look_alike_corpus
 from .fake_encoder import FakeEncoder
 from .robust_util import snapshot, write_corpus
 
@@ -447,3 +448,38 @@ def test_an_index_whose_model_folder_moved_says_so(tmp_path: Path) -> None:
     settings = EncoderSettings(model=str(tmp_path / "moved-model"))
     with pytest.raises(ModelLoadError, match="no such model folder: .*moved-model$"):
         encoder_module.load_encoder(settings, "cpu")
+
+
+def _look_alikes_with_rows_lost(folder: Path, settings: EncoderSettings) -> tuple[Path, list[tuple[str, str]]]:
+    """An index of look_alike_corpus and a record whose id holds a line break, each record missing an occurrence
+    row (a "document" problem: repair drops them); returns the index and the damaged documents' labels and paths."""
+    corpus = write_look_alike_corpus(folder / "c")
+    (corpus / "c").mkdir()
+    (corpus / "c" / "y.jsonl").write_text('{"id": "line\\nbreak", "text": "The bank closed early."}\n')
+    with SenseIndex.create(folder / "idx", settings=settings, compression="flat") as index:
+        index.add([corpus])
+        path_of = {entry.id: entry.path for entry in index.catalog()}
+        damaged = [d for d in index.store.all_documents() if path_of[d.id].endswith(".jsonl")]
+        with index.store.begin() as conn:
+            conn.execute(delete(occurrences).where(occurrences.c.id.in_([d.first_occurrence for d in damaged])))
+    return folder / "idx", [(d.label, path_of[d.id]) for d in damaged]
+
+
+def test_verify_and_repair_tell_apart_records_of_one_id_in_two_files(tmp_path: Path,
+                                                                     fake_settings: EncoderSettings) -> None:
+    # Both problem lines began 'r1' should hold..., and the repair listed what it dropped as "r1, r1, line" with
+    # "break" on a line of its own.
+    target, damaged = _look_alikes_with_rows_lost(tmp_path / "text", fake_settings)
+    assert sorted(label for label, _ in damaged) == ["line\nbreak", "r1", "r1"]
+    code, report = _verify(target)
+    details = sorted(p["detail"].split(" should hold")[0] for p in report["problems"] if p["kind"] == "document")
+    assert code == 1 and details == ["'a/x.jsonl#r1'", "'b/x.jsonl#r1'", "'line\\nbreak'"], report
+    text = runner.invoke(app, ["verify", "--index", str(target), "--repair"])
+    dropped = [line for line in text.stdout.splitlines() if line.startswith("dropped")]
+    assert text.exit_code == 0 and len(dropped) == 1, text.stdout
+    assert sorted(dropped[0].split(": ", 1)[1].split(", ")) == ["a/x.jsonl#r1", "b/x.jsonl#r1", "line\u240abreak"]
+    target, damaged = _look_alikes_with_rows_lost(tmp_path / "json", fake_settings)
+    code, repaired = _verify(target, "--repair")
+    assert code == 0 and repaired["sound"], repaired
+    assert sorted(zip(repaired["dropped_documents"], repaired["dropped_paths"])) == sorted(damaged)
+    assert len(set(repaired["dropped_paths"])) == 3
