@@ -225,8 +225,11 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
             _print_skipped(skipped)
     if report.absent:
         # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
-        names = (", ".join(sensesearch.terminal_name(name) for name in report.absent[:5])
-                 + (", ..." if len(report.absent) > 5 else ""))
+        # Records "r1" gone from two JSON Lines files had been listed "r1, r1" (names_apart: FILE#r1).
+        absent = list(zip(report.absent, report.absent_paths))
+        named = sensesearch.names_apart(absent)
+        names = (", ".join(sensesearch.terminal_name(named[doc]) for doc in absent[:5])
+                 + (", ..." if len(absent) > 5 else ""))
         err.print(f"Not read this time, still indexed: {plural(len(report.absent), 'document')} indexed before from "
                   f"these paths ({names}): deleted since, or skipped; `sensesearch remove` takes them out",
                   markup=False)

@@ -166,7 +166,8 @@ class SenseIndex(IndexOpening, IndexReading):
         if all(str(path) == STDIN for path in paths):  # nothing indexed before can be absent from stdin
             return report
         absent = absent_documents(self.catalog(), paths, keys)
-        return replace(report, absent=tuple(entry.label for entry in absent))
+        return replace(report, absent=tuple(entry.label for entry in absent),
+                       absent_paths=tuple(entry.path for entry in absent))
 
     def add_documents(self, items: Iterable[Document | Skipped], progress: ProgressCallback | None = None,
                       chunk_encoder: ChunkEncoder | None = None,

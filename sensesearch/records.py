@@ -177,6 +177,9 @@ class IngestReport:
     absent: tuple[str, ...] = ()
     """Labels of documents indexed before from the paths given that this run did not read: files since deleted
     from a folder, records gone from a JSON Lines file, inputs skipped this time. They stay indexed until removed."""
+    absent_paths: tuple[str, ...] = ()
+    """The file each of `absent` was read from, in the same order: records of one id in two JSON Lines files share a
+    label, and only their paths tell them apart."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,6 +14,8 @@ from sensesearch.config import EncoderSettings
 from sensesearch.errors import InputError
 from sensesearch.sidecar import read_sidecar
 
+from .conftest import write_look_alike_corpus
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -171,6 +173,24 @@ def test_documents_no_longer_read_from_their_paths_are_named_not_removed(tmp_pat
     result = CliRunner().invoke(app, ["index", str(corpus), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
     assert "Not read this time, still indexed: 2 documents" in " ".join(result.output.split())
+
+
+def test_records_of_one_id_gone_from_two_files_are_named_apart(tmp_path: Path, fake_settings: EncoderSettings) -> None:
+    """Records "r1" gone from a/x.jsonl and from b/x.jsonl were listed as "r1, r1": one document twice, to read."""
+    corpus = write_look_alike_corpus(tmp_path / "c")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([corpus])
+        for folder in ("a", "b"):
+            (corpus / folder / "x.jsonl").write_text('{"id": "r2", "text": "A bank."}\n')
+        again = index.add([corpus])
+    assert sorted(zip(again.absent, again.absent_paths)) == [("r1", str(corpus / f / "x.jsonl"))
+                                                             for f in ("a", "b")]
+    for folder in ("a", "b"):
+        (corpus / folder / "x.jsonl").write_text('{"id": "r3", "text": "A bank."}\n')
+    result = CliRunner().invoke(app, ["index", str(corpus), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    listed = " ".join(result.output.split()).split("indexed before from these paths (")[1].split(")")[0]
+    assert sorted(listed.split(", ")) == ["a/x.jsonl#r1", "a/x.jsonl#r2", "b/x.jsonl#r1", "b/x.jsonl#r2"], listed
 
 
 def test_records_stored_with_a_text_only_hash_are_unchanged_while_their_fields_are(
