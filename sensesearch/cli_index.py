@@ -78,8 +78,8 @@ def index(
             _print_skipped(skipped)
     if not scan.files:  # every input left out (a link loop, a folder of no text files): no model to wait for
         first = scan.skipped[0] if scan.skipped else None
-        raise InputError("nothing to index: " + (f"every input is skipped (first: {first.path}: {first.reason})"
-                                                 if first else "no input to read"))
+        raise InputError("nothing to index: " + (f"every input is skipped ({_first(first)})"
+                                           if first else "no input to read"))
     existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
     stdin = sys.stdin.buffer.read() if STDIN in paths else None  # read once, here: it may be looked at twice
     if existing is None or all(str(path) == STDIN for path in scan.files):
@@ -107,7 +107,7 @@ def index(
                 if report.skipped and not indexed:
                     first = report.skipped[0]
                     raise InputError(f"nothing was indexed: {'the input was' if len(report.skipped) == 1 else f'all {len(report.skipped)} inputs were'} "
-                                     f"skipped (first: {first.path}: {first.reason})"
+                                     f"skipped ({_first(first)})"
                                      + ("; no index was created" if undo else ""))
             except BaseException:
                 if undo is not None:
@@ -149,7 +149,7 @@ def _check_something_to_read(scan: InputScan, stdin: bytes | None) -> None:
             # Named as ingest names an empty document (a JSONL record with its file).
             first = item if isinstance(item, Skipped) else Skipped(
                 item.label if item.label.startswith(item.path) else f"{item.path}#{item.label}", "empty document")
-    reason = f"every input is skipped (first: {first.path}: {first.reason})" if first else "no input to read"
+    reason = f"every input is skipped ({_first(first)})" if first else "no input to read"
     raise InputError("nothing to index: " + reason)
 
 
@@ -204,6 +204,12 @@ class _Undo:
         finally:
             if lock is not None:
                 lock.release()
+
+
+def _first(skipped: sensesearch.Skipped) -> str:
+    """The first skipped input, as an error's one line names it: its name drawn (terminal_name), since the error's
+    own drawing keeps line breaks and tabs, and "a\nb.txt" broke the line while "a\tb.txt" read as "a b.txt"."""
+    return f"first: {sensesearch.terminal_name(skipped.path)}: {skipped.reason}"
 
 
 def _print_skipped(skipped: sensesearch.Skipped) -> None:

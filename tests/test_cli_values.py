@@ -368,6 +368,22 @@ def test_inputs_that_are_all_left_out_fail_before_the_model_loads(tmp_path: Path
         assert not (tmp_path / "idx").exists()
 
 
+@pytest.mark.parametrize("case", ["folder of no text files", "empty file, new index", "empty file, existing index"])
+def test_the_first_input_left_out_is_named_on_the_error_s_one_line(tmp_path: Path, built: Path, case: str) -> None:
+    """"first: a<line break>b.txt" broke the error's line, and a tab in a name read as a space: drawn ␊ and ␉."""
+    odd = tmp_path / "odd\nname\tone"
+    if case == "folder of no text files":
+        odd.mkdir()
+    else:
+        odd = odd.with_suffix(".txt")
+        odd.write_text("")
+    target = built if case == "empty file, existing index" else tmp_path / "new"
+    result = runner.invoke(app, ["index", str(odd), "--index", str(target), "--model", "fake:test"])
+    error = result.stderr[result.stderr.index("Error: "):]
+    assert result.exit_code == 1 and len(error.splitlines()) == 1, result.stderr
+    assert f"(first: {tmp_path}/odd\u240aname\u2409one" in error, error
+
+
 def test_standard_input_is_named_so_in_query_file_messages(built: Path) -> None:
     """`query --file -` said "- holds no query" and "-, line 2: ...", a bare dash read as a typo."""
     empty = CliRunner().invoke(app, ["query", "--file", "-", "--index", str(built)], input="\n")
