@@ -90,7 +90,7 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
         chosen = [e for e in entries if form(_base_name(e)) == spelt]
         files = sorted({e.path for e in chosen})
         if len(files) > 1:
-            raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(files[:4])}"
+            raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(map(repr, files[:4]))}"
                              f"{', ...' if len(files) > 4 else ''}); give the path or the label")
     return chosen
 
@@ -110,10 +110,11 @@ def _label_not_path_of_others(entries: Sequence[DocumentEntry], name: str, label
 
 
 def _one_document(name: str, keys: Sequence[str], what: str) -> None:
-    """InputError when `name` is `what` several documents, which then only their paths (or FILE#ID) tell apart."""
+    """InputError when `name` is `what` several documents, which then only their paths (or FILE#ID) tell apart: each
+    quoted as `name` is (repr), since a line break in one broke the error's line and a tab read as a space."""
     distinct = sorted(set(keys))
     if len(distinct) > 1:
-        raise InputError(f"{name!r} is {what} {len(distinct)} documents ({', '.join(distinct[:4])}"
+        raise InputError(f"{name!r} is {what} {len(distinct)} documents ({', '.join(map(repr, distinct[:4]))}"
                          f"{', ...' if len(distinct) > 4 else ''}); give the path as `sensesearch documents` lists it, "
                          "or FILE.jsonl#ID for a record")
 

@@ -202,6 +202,23 @@ def test_a_folder_name_never_takes_a_sibling_file_named_folder_hash(tmp_path: Pa
     assert _would_remove(index, str(tmp_path / "corp" / "a")) == ["notes.txt"]
 
 
+def test_the_documents_a_refused_name_may_mean_are_quoted_on_the_error_s_one_line(tmp_path: Path) -> None:
+    """The paths listed after "is the label of 2 documents" (and "names 2 indexed files") were bare: a line break in
+    one broke the error's line; quoted as the name itself is, it stays one line and reads "\\n"."""
+    odd = "odd\nname.txt"
+    clash = str(tmp_path / "corp" / odd)
+    index = _indexed(tmp_path, {odd: "The bank.\n", "r.jsonl": json.dumps({"id": clash, "text": "A bank."})})
+    result = runner.invoke(app, ["remove", clash, "--index", index, "--dry-run"])
+    error = result.stderr[result.stderr.index("Error: "):]
+    assert result.exit_code == 1 and len(error.splitlines()) == 1, error
+    assert f"is the label of 2 documents ({clash!r}, {str(tmp_path / 'corp' / 'r.jsonl') + '#' + clash!r})" in error
+    index = _indexed(tmp_path / "b", {f"x/{odd}": "The bank.\n", f"y/{odd}": "A bank.\n"})
+    result = runner.invoke(app, ["remove", odd, "--index", index, "--dry-run"])
+    error = result.stderr[result.stderr.index("Error: "):]
+    assert result.exit_code == 1 and len(error.splitlines()) == 1, error
+    assert f"names 2 indexed files ({str(tmp_path / 'b' / 'corp' / 'x' / odd)!r}, " in error, error
+
+
 def test_a_name_that_is_the_label_or_path_of_two_documents_is_refused_not_both_removed(tmp_path: Path) -> None:
     clash = str(tmp_path / "corp" / "other.txt")
     index = _indexed(tmp_path, {"other.txt": "The bank.\n", "r.jsonl": json.dumps({"id": clash, "text": "A bank."})})
