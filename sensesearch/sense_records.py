@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .errors import SenseNotFoundError, UsageError
-from .normalize import hidden_character, nfc, shown_text
+from .normalize import nfc
+from .visible import hidden_character, shown_text
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class WordInventory:
 
 def check_name(name: str) -> str:
     """A new sense name, stripped and in NFC; UsageError when it is not text, is empty, holds ':' (as in word:sense)
-    or a character a reader cannot see as written (normalize.hidden_character: a control character, a zero-width or
+    or a character a reader cannot see as written (visible.hidden_character: a control character, a zero-width or
     bidi format character, a space other than U+0020), or is "unassigned" in any case (name_key)."""
     if not isinstance(name, str):
         raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
@@ -105,7 +106,7 @@ def check_name(name: str) -> str:
 
 def name_key(name: str) -> str:
     """What sense names a reader takes for one name share: the canonical caseless match of the Unicode Standard (ch.
-    3.13, D145: NFC, full case folding, NFC again) of the name as it shows (normalize.shown_text); "Finance",
+    3.13, D145: NFC, full case folding, NFC again) of the name as it shows (visible.shown_text); "Finance",
     "FINANCE" and "finance" are one name, and so is "finance\u200b", stored before check_name refused it."""
     return nfc(nfc(shown_text(name).strip()).casefold())
 
