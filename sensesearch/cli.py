@@ -108,6 +108,13 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {many or noun + 's'}"
 
 
+def drawn_apart(documents: list[tuple[str, str]]) -> list[str]:
+    """Each (label, path) as a listing names it: apart from the others (names_apart: records "r1" of two JSON Lines
+    files had been listed "r1, r1") and drawn (terminal_name: a line break in a label had broken the line)."""
+    named = sensesearch.names_apart(documents)
+    return [sensesearch.terminal_name(named[doc]) for doc in documents]
+
+
 def guarded(command: F) -> F:
     """Turn every error into one line on stderr and a non-zero exit, never a traceback.
 

@@ -21,7 +21,7 @@ import typer
 import sensesearch
 from sensesearch import Document, IngestReport, InputError, InputScan, Skipped
 
-from .cli import app, err, guarded, plural
+from .cli import app, drawn_apart, err, guarded, plural
 from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption,
                           ModelOption, PoolingOption, PrecisionOption, QuietOption, WaitOption, check_value, choices,
                           encoder_settings, value)
@@ -78,8 +78,8 @@ def index(
             _print_skipped(skipped)
     if not scan.files:  # every input left out (a link loop, a folder of no text files): no model to wait for
         first = scan.skipped[0] if scan.skipped else None
-        raise InputError("nothing to index: " + (f"every input is skipped ({_first(first)})"
-                                           if first else "no input to read"))
+        raise InputError("nothing to index: "
+                         + (f"every input is skipped ({_first(first)})" if first else "no input to read"))
     existing = sensesearch.read_index_config(index) if (index / "config.json").exists() else None
     stdin = sys.stdin.buffer.read() if STDIN in paths else None  # read once, here: it may be looked at twice
     if existing is None or all(str(path) == STDIN for path in scan.files):
@@ -231,11 +231,8 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
             _print_skipped(skipped)
     if report.absent:
         # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
-        # Records "r1" gone from two JSON Lines files had been listed "r1, r1" (names_apart: FILE#r1).
-        absent = list(zip(report.absent, report.absent_paths))
-        named = sensesearch.names_apart(absent)
-        names = (", ".join(sensesearch.terminal_name(named[doc]) for doc in absent[:5])
-                 + (", ..." if len(absent) > 5 else ""))
+        names = (", ".join(drawn_apart(list(zip(report.absent, report.absent_paths)))[:5])
+                 + (", ..." if len(report.absent) > 5 else ""))
         err.print(f"Not read this time, still indexed: {plural(len(report.absent), 'document')} indexed before from "
                   f"these paths ({names}): deleted since, or skipped; `sensesearch remove` takes them out",
                   markup=False)

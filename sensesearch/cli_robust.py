@@ -9,7 +9,7 @@ import typer
 
 import sensesearch
 
-from .cli import app, emit_json, err, guarded, out, plural
+from .cli import app, drawn_apart, emit_json, err, guarded, out, plural
 from .cli_progress import CommandProgress
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
 
@@ -46,11 +46,8 @@ def _print_verify(report: sensesearch.VerifyReport, repaired_already: bool = Fal
     for action in report.repaired:
         out.print(f"repaired: {action}", markup=False)
     if report.dropped_documents:
-        # Two records "r1" of two JSON Lines files had been "r1, r1", and a line break in a label broke the line.
-        dropped = list(zip(report.dropped_documents, report.dropped_paths))
-        named = sensesearch.names_apart(dropped)
         out.print("dropped (run the same `sensesearch index` command to index them again): "
-                  + ", ".join(sensesearch.terminal_name(named[doc]) for doc in dropped), markup=False)
+                  + ", ".join(drawn_apart(list(zip(report.dropped_documents, report.dropped_paths)))), markup=False)
     for note in report.notes:
         out.print(f"note: {note}", markup=False)
     if report.sound:
@@ -87,14 +84,13 @@ def remove(
         chosen = {doc.id: doc for docs in matches.values() for doc in docs}
         # Counted before the rows go: afterwards nothing tells which usages the examples were taken from.
         unlinked = sensesearch.examples_taken_from(target, list(chosen.values()))
-        path_of = {entry.id: entry.path for entry in target.catalog() if entry.id in chosen}
         if not dry_run:
             target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
     # Records of one id in two JSON Lines files had been listed as two lines "r1", and --json named them alike too.
-    named = sensesearch.names_apart((doc.label, path_of[doc.id]) for doc in chosen.values())
+    named = sensesearch.names_apart((doc.label, doc.path) for doc in chosen.values())
     if json_:
-        documents = [{"label": doc.label, "path": path_of[doc.id]} for doc in chosen.values()]
+        documents = [{"label": doc.label, "path": doc.path} for doc in chosen.values()]
         emit_json({"would_remove": labels, "dry_run": True, "documents": documents,
                    "unlinked_sense_examples": unlinked} if dry_run
                   else {"removed": labels, "documents": documents, "unlinked_sense_examples": unlinked})
@@ -113,8 +109,7 @@ def remove(
             above = f", {len(docs) - len(fresh):,} listed above" if len(fresh) < len(docs) else ""
             out.print(f"  {shown} names {plural(len(docs), 'document')}{above}:", markup=False, soft_wrap=True)
         for doc in fresh:
-            out.print(f"    {sensesearch.terminal_name(named[(doc.label, path_of[doc.id])])}", markup=False,
-                      soft_wrap=True)
+            out.print(f"    {sensesearch.terminal_name(named[(doc.label, doc.path)])}", markup=False, soft_wrap=True)
     if unlinked:
         counts = ", ".join(f"{sensesearch.terminal_name(word)}: {n:,}" for word, n in unlinked.items())
         err.print(f"{'Would keep' if dry_run else 'Kept'} {plural(sum(unlinked.values()), 'sense example')} taken from "
