@@ -2,6 +2,7 @@
 maps to, the request-body size limit, and HEAD. server.py holds the routes; server_guard.py what keeps others out."""
 
 import logging
+import sys
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -18,6 +19,7 @@ from .errors import (
     ConfigMismatchError,
     EncoderOutputError,
     EngineError,
+    IndexClosedError,
     IndexCorruptError,
     IndexExistsError,
     IndexLockedError,
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 # UNLISTED_STATUS, meets only a bare SenseSearchError, which no code of ours raises: not knowing whose it is, the
 # server does not tell the client it was theirs.
 STATUS_OF: tuple[tuple[type[SenseSearchError], int], ...] = (
+    (IndexClosedError, 503),  # a UsageError to a caller of the API; to a client, a request that met the shutdown
     (QueryError, 400), (SenseCountError, 400), (UsageError, 400), (InputError, 400),
     (WordNotFoundError, 404), (SenseNotFoundError, 404), (IndexExistsError, 409),
     (IndexNotFoundError, 503), (IndexLockedError, 503), (StorageUnavailableError, 503),
@@ -148,7 +151,7 @@ def add_error_handlers(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: SenseSearchError) -> JSONResponse:
         status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), UNLISTED_STATUS)
         if status >= 500:
-            log.error("index problem: %s", exc)
+            log.error("answered %d, %s: %s", status, type(exc).__name__, exc)
         return error_response(status, str(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -172,6 +175,10 @@ def add_error_handlers(app: FastAPI) -> None:
             return error_response(422, "the request body is not valid JSON: it is not UTF-8 text")
         if isinstance(exc.__cause__, RecursionError):
             return error_response(422, "the request body is not valid JSON: it is nested too deeply")
+        if isinstance(exc.__cause__, ValueError) and "digits" in str(exc.__cause__):
+            # json.loads refuses an integer of more digits than Python converts (sys.get_int_max_str_digits).
+            return error_response(422, f"the request body holds a number of more than "
+                                       f"{sys.get_int_max_str_digits():,} digits, more than is read")
         return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -227,3 +228,24 @@ def test_a_body_json_cannot_read_is_bad_json_not_a_bare_400(client: TestClient, 
     response = client.post("/api/query", content=body, headers=JSON)
     assert response.status_code == 422
     assert response.json() == {"error": f"the request body is not valid JSON: {why}"}
+
+
+def test_a_request_that_meets_the_closed_index_is_a_503_logged_with_its_kind(
+        client: TestClient, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
+    """A request still running when the server closed its index met an IndexClosedError, a UsageError to a caller of
+    the API, and was answered 400 as if the client had erred; and every 5xx was logged as an "index problem"."""
+    client.app.state.service.close()  # type: ignore[attr-defined]
+    with caplog.at_level(logging.ERROR, logger="sensesearch.server_http"):
+        response = client.get("/api/usages", params={"word": "bank"})
+    assert response.status_code == 503 and "was closed" in response.json()["error"]
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["answered 503, IndexClosedError"]
+
+
+def test_a_number_of_more_digits_than_python_reads_is_named_not_a_bare_parse_error(
+        client: TestClient) -> None:  # noqa: F811
+    """json.loads refuses an integer of over 4,300 digits with a ValueError, which FastAPI answered as a bare 400
+    "There was an error parsing the body"."""
+    body = b'{"text": "the [[bank]]", "k": ' + b"9" * 5000 + b"}"
+    response = client.post("/api/query", content=body, headers=JSON)
+    assert response.status_code == 422
+    assert response.json() == {"error": "the request body holds a number of more than 4,300 digits, more than is read"}
