@@ -87,7 +87,8 @@ class WordInventory:
 def check_name(name: str) -> str:
     """A new sense name, stripped and in NFC; UsageError when it is not text, is empty, holds ':' (as in word:sense)
     or a character a reader cannot see as written (visible.hidden_character: a control character, a zero-width or
-    bidi format character, a space other than U+0020), or is "unassigned" in any case (name_key)."""
+    bidi format character, a space other than U+0020; not a joiner that shapes the letters beside it, as in Persian),
+    or is "unassigned" in any case (name_key)."""
     if not isinstance(name, str):
         raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
     # Not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced. NFC, as --where values

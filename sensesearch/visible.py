@@ -7,8 +7,10 @@ refused where they are given (sense_records.check_name), and names stored before
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 
 import regex
+from idna.core import valid_contextj
 
 _HIDDEN = regex.compile(r"[[\p{Cc}\p{Cf}\p{Cs}\p{Z}\p{Default_Ignorable_Code_Point}]--[\x20\p{Variation_Selector}]]",
                         regex.V1)
@@ -16,22 +18,55 @@ _HIDDEN = regex.compile(r"[[\p{Cc}\p{Cf}\p{Cs}\p{Z}\p{Default_Ignorable_Code_Poi
 (non-)joiner, BOM, soft hyphen, bidi embeddings, overrides and isolates), lone surrogates (Cs), every separator but
 the space U+0020 (NBSP, ideographic space, line separator), and the other Default_Ignorable_Code_Points
 (DerivedCoreProperties.txt: the combining grapheme joiner, Hangul fillers). Not the variation selectors, which choose a
-glyph of the character before them (the emoji form of "\u2764\ufe0f", Mongolian letter forms), never hide one."""
+glyph of the character before them (the emoji form of "\u2764\ufe0f", Mongolian letter forms), never hide one. The
+joiners U+200C and U+200D are let through where they shape the letters beside them (_joins)."""
+
+_UNNAMED = {"Cc": "a control character", "Cs": "a lone surrogate"}
+_JOINERS = "\u200c\u200d"
+_CONTEXT = 500
+"""Characters either side of a joiner that _joins hands to idna, which refuses a label of over 1,024: the rule reads
+only the letters next to the joiner and the combining marks between."""
+
+
+def _joins(text: str, pos: int) -> bool:
+    """Whether the joiner at `pos` shapes the letters beside it, by the CONTEXTJ rules of IDNA (RFC 5892 Appendix A.1,
+    A.2): either after a virama (the half form or explicit virama of Indic scripts), or, ZWNJ only, between letters
+    that would join (Persian "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", Urdu, Kurdish). Both had been refused
+    as hidden wherever they stood, so a Persian word could not name a sense."""
+    start = max(0, pos - _CONTEXT)
+    try:
+        return valid_contextj(text[start:pos + _CONTEXT], pos - start)
+    except ValueError:
+        return False  # a character Unicode has not assigned beside the joiner: no rule says it joins
+
+
+def _hidden(text: str) -> Iterator[regex.Match[str]]:
+    """The characters of `text` a reader cannot see as written (_HIDDEN), each as its match."""
+    return (found for found in _HIDDEN.finditer(text)
+            if found.group() not in _JOINERS or not _joins(text, found.start()))
 
 
 def hidden_character(text: str) -> str | None:
     """The first character of `text` a reader cannot see as written, named ("U+200B ZERO WIDTH SPACE at character
     4"), or None: a name holding one prints as another name, or prints nothing at all (_HIDDEN)."""
-    found = _HIDDEN.search(text)
-    if found is None:
-        return None
-    char = found.group()
-    # Control characters and surrogates have no Name property; unicodedata answers the default then.
-    name = unicodedata.name(char, "a control character" if unicodedata.category(char) == "Cc" else "a lone surrogate")
-    return f"U+{ord(char):04X} {name} at character {found.start() + 1}"
+    found = next(_hidden(text), None)
+    return None if found is None else _named(text, found.start())
+
+
+def _named(text: str, pos: int) -> str:
+    """The character at `pos` of `text` as messages name it: "U+0430 CYRILLIC SMALL LETTER A at character 2"."""
+    char = text[pos]
+    # Control characters, surrogates and unassigned code points have no Name property: unicodedata answers the default.
+    name = unicodedata.name(char, _UNNAMED.get(unicodedata.category(char), "an unassigned character"))
+    return f"U+{ord(char):04X} {name} at character {pos + 1}"
 
 
 def shown_text(text: str) -> str:
     """`text` as a reader sees it: the characters hidden_character finds removed, those that are white space (a tab,
     NBSP) made a space. Names stored before they were checked may hold them, and are found by what they show."""
-    return _HIDDEN.sub(lambda found: " " if found.group().isspace() else "", text)
+    kept, end = [], 0
+    for found in _hidden(text):
+        kept += [text[end:found.start()], " " if found.group().isspace() else ""]
+        end = found.end()
+    return "".join(kept) + text[end:]
+
