@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import regex
 
 from .errors import SenseNotFoundError, UsageError
 from .normalize import nfc
 from .visible import hidden_character, shown_text
+
+_SPACES = regex.compile(" {2,}")
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,14 @@ class WordInventory:
 
 
 def check_name(name: str) -> str:
-    """A new sense name, stripped and in NFC; UsageError when it is not text, is empty, holds ':' (as in word:sense)
-    or a character a reader cannot see as written (visible.hidden_character: a control character, a zero-width or
-    bidi format character, a space other than U+0020; not a joiner that shapes the letters beside it, as in Persian),
-    or is "unassigned" in any case (name_key)."""
+    """A new sense name as spelt (spelling: stripped, runs of spaces made one, NFC); UsageError when it is not text, is
+    empty, holds ':' (as in word:sense) or a character a reader cannot see as written (visible.hidden_character: a
+    control character, a zero-width or bidi format character, a space other than U+0020; not a joiner that shapes the
+    letters beside it, as in Persian), or is "unassigned" in any case (name_key)."""
     if not isinstance(name, str):
         raise UsageError(f"the sense name must be text, not {type(name).__name__} {name!r}")
-    # Not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced. NFC, as --where values
-    # and document names are read: "café" typed decomposed (macOS, some keyboards) is the same sense, not a twin.
-    clean = nfc(name.strip())
+    # Not text_argument's cleaning: a NUL or lone surrogate in a name is refused, not replaced.
+    clean = spelling(name)
     hidden = hidden_character(clean)
     if hidden is not None:
         # "finance\u200b" and "fin\u202eecnan" had been senses that print as "finance", each its own.
@@ -105,19 +107,29 @@ def check_name(name: str) -> str:
     return clean
 
 
+def spelling(name: str) -> str:
+    """`name` as a sense name is spelt: stripped, each run of spaces one space, in NFC. A run of spaces had made
+    "river  side" a sense apart from "river side", which a listing prints alike; NFC, as --where values and document
+    names are read: "café" typed decomposed (macOS, some keyboards) is the same sense, not a twin."""
+    return nfc(_SPACES.sub(" ", name.strip()))
+
+
 def name_key(name: str) -> str:
     """What sense names a reader takes for one name share: the canonical caseless match of the Unicode Standard (ch.
-    3.13, D145: NFC, full case folding, NFC again) of the name as it shows (visible.shown_text); "Finance",
-    "FINANCE" and "finance" are one name, and so is "finance\u200b", stored before check_name refused it."""
-    return nfc(nfc(shown_text(name).strip()).casefold())
+    3.13, D145: NFC, full case folding, NFC again) of the name as it shows (visible.shown_text) and is spelt
+    (spelling); "Finance", "FINANCE" and "finance" are one name, and so are "finance\u200b", stored before check_name
+    refused it, and "river  side", stored before runs of spaces were made one."""
+    return nfc(spelling(shown_text(name)).casefold())
 
 
 def find_name(names: Sequence[str], name: str) -> str | None:
-    """The name among stored `names` that `name` means, or None: the one spelt as given, else the one in its NFC,
-    else the one equal under name_key (any case). UsageError when several are: names stored before sensesearch told
-    them apart ("Finance" and "finance", "café" in NFC and NFD), which only the exact spelling picks."""
+    """The name among stored `names` that `name` means, or None: the one spelt as given, else the one of its spelling
+    (spelling: NFC, one space for a run), else the one equal under name_key (any case). UsageError when several are:
+    names stored before sensesearch told them apart ("Finance" and "finance", "café" in NFC and NFD), which only the
+    exact spelling picks."""
     wanted = name.strip()
-    for same in (lambda n: n == wanted, lambda n: nfc(n) == nfc(wanted), lambda n: name_key(n) == name_key(wanted)):
+    for same in (lambda n: n == wanted, lambda n: spelling(n) == spelling(wanted),
+                 lambda n: name_key(n) == name_key(wanted)):
         found = [n for n in names if same(n)]
         if len(found) > 1:
             raise UsageError(f"{name!r} may name any of the senses {', '.join(map(repr, found))}: give the one meant "
@@ -129,10 +141,11 @@ def find_name(names: Sequence[str], name: str) -> str | None:
 
 def new_name(word: str, names: Sequence[str], name: str) -> str:
     """The name examples of sense `name` (as check_name gives it) of `word` are stored under, among the word's stored
-    `names`: the stored one it names in NFC (kept as stored: one in NFD from before names were put in NFC), else
-    `name`; UsageError for a clash, a stored name equal to it under name_key only, which would print as its twin."""
+    `names`: the stored one of its spelling (kept as stored: one in NFD, or with a run of spaces, from before names
+    were so spelt), else `name`; UsageError for a clash, a stored name equal to it under name_key only, which would
+    print as its twin."""
     stored = find_name(names, name)
-    if stored is None or nfc(stored) == name:
+    if stored is None or spelling(stored) == name:
         return stored or name
     raise UsageError(f"{word!r} has the sense {stored!r}, which {name!r} differs from only in case (or in characters "
                      f"that do not show): add to it as it is spelt, or give the new sense a name of its own")
