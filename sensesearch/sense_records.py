@@ -16,9 +16,10 @@ import regex
 
 from .errors import SenseNotFoundError, UsageError
 from .normalize import nfc
-from .visible import hidden_character, shown_text
+from .visible import hidden_character, look_alike, shown_text
 
 _SPACES = regex.compile(" {2,}")
+_CLASH_ADVICE = "add to it as it is spelt, or give the new sense a name of its own"
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,16 @@ def find_name(names: Sequence[str], name: str) -> str | None:
 def new_name(word: str, names: Sequence[str], name: str) -> str:
     """The name examples of sense `name` (as check_name gives it) of `word` are stored under, among the word's stored
     `names`: the stored one of its spelling (kept as stored: one in NFD, or with a run of spaces, from before names
-    were so spelt), else `name`; UsageError for a clash, a stored name equal to it under name_key only, which would
-    print as its twin."""
+    were so spelt), else `name`. UsageError for a clash: a stored name equal to it under name_key only, which would
+    print as its twin, or one it reads as by its letters (visible.look_alike: "bаnk", a Cyrillic а, beside "bank")."""
     stored = find_name(names, name)
-    if stored is None or spelling(stored) == name:
-        return stored or name
-    raise UsageError(f"{word!r} has the sense {stored!r}, which {name!r} differs from only in case (or in characters "
-                     f"that do not show): add to it as it is spelt, or give the new sense a name of its own")
+    if stored is not None and spelling(stored) == name:
+        return stored
+    if stored is not None:
+        raise UsageError(f"{word!r} has the sense {stored!r}, which {name!r} differs from only in case (or in "
+                         f"characters that do not show): {_CLASH_ADVICE}")
+    for stored in names:
+        alike = look_alike(stored, name)
+        if alike is not None:
+            raise UsageError(f"{word!r} has the sense {stored!r}, which {name!r} reads as ({alike}): {_CLASH_ADVICE}")
+    return name

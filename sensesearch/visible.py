@@ -1,7 +1,9 @@
-"""Which characters of a name a person gives (a sense's, say) a reader can see as written.
+"""Which characters of a name a person gives (a sense's, say) a reader can see as written, and which names read alike.
 
 A name holding a zero-width space, a bidi control or a line break prints as another name, or as nothing: such names are
-refused where they are given (sense_records.check_name), and names stored before that are found by what they show.
+refused where they are given (sense_records.check_name), and names stored before that are found by what they show. Two
+names whose letters differ only in look-alikes of another script ("bank" and "bаnk" with a Cyrillic а) print alike too:
+look_alike tells them so.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import unicodedata
 from collections.abc import Iterator
 
 import regex
+from disarm import skeleton_key
 from idna.core import valid_contextj
 
 _HIDDEN = regex.compile(r"[[\p{Cc}\p{Cf}\p{Cs}\p{Z}\p{Default_Ignorable_Code_Point}]--[\x20\p{Variation_Selector}]]",
@@ -70,3 +73,18 @@ def shown_text(text: str) -> str:
         end = found.end()
     return "".join(kept) + text[end:]
 
+
+def look_alike(first: str, second: str) -> str | None:
+    """None when `second` reads apart from `first` (or is `first`); else why it reads as `first`, to quote: its first
+    character `first` lacks ("U+0430 CYRILLIC SMALL LETTER A at character 2 looks like a letter of it"), where it has
+    one.
+
+    Alike is the confusable skeleton of Unicode TS #39 (disarm.skeleton_key: current confusables data; case and runs
+    of white space folded; digits kept apart from letters, and "m" from "rn"): "bank" and "bаnk" (a Cyrillic а) had
+    been two senses that print alike. "банк" and "τράπεζα" read apart from any Latin name."""
+    skeleton = skeleton_key(first)
+    # A name of private-use characters only has the skeleton "": any two such would read alike.
+    if first == second or not skeleton or skeleton != skeleton_key(second):
+        return None
+    return next((f"{_named(second, pos)} looks like a letter of it" for pos, char in enumerate(second)
+                 if char not in first), "the two differ only in characters that look alike or do not show")

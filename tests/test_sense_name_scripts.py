@@ -1,20 +1,25 @@
 """Sense names in any script a reader can tell apart: joiners where they shape letters (Persian, Indic scripts), one
-space for a run of spaces (fake encoder; Python API)."""
+space for a run of spaces, look-alike letters of another script refused (fake encoder; Python API and command line)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from sensesearch import SenseIndex
+from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
 from sensesearch.errors import UsageError
 from sensesearch.inventory import check_name
 
 from .test_sense_inventory import define, examples, tagged, two_word_corpus  # noqa: F401  (fixtures)
+from .test_sense_names import built  # noqa: F401  (fixture)
 
+runner = CliRunner()
 PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # "I want": the prefix mi- kept apart by a ZWNJ
 JOINED = [
     PERSIAN,
@@ -50,6 +55,12 @@ def test_a_persian_sense_is_made_and_found(tagged: SenseIndex) -> None:  # noqa:
     senses.add(PERSIAN, examples("bank", "finance"))
     assert PERSIAN in senses.inventory().sense_names()
     assert senses.usages(PERSIAN) == senses.usages(f" {PERSIAN} ")
+    # Without its ZWNJ the word reads as the same name (TS #39 skeletons drop default ignorables): not a second sense.
+    bare = PERSIAN.replace("\u200c", "")
+    with pytest.raises(UsageError) as refused:
+        senses.add(bare, examples("bank", "finance")[:1])
+    assert str(refused.value).startswith(f"'bank' has the sense {PERSIAN!r}, which '{bare}' reads as (the two differ "
+                                         f"only in characters that look alike or do not show)")
 
 
 def test_a_run_of_spaces_is_one_space(tagged: SenseIndex) -> None:  # noqa: F811
@@ -79,3 +90,45 @@ def test_an_inventory_holding_a_run_of_spaces_opens_and_is_added_to(
         senses.add("river side", [examples("bank", "river")[0].replace("grassy", "muddy")])
         assert senses.inventory().sense_names() == ["finance", "river  side"]
         assert senses.remove("River Side") == ["river  side"]
+
+
+LOOK_ALIKES = [
+    ("bank", "b\u0430nk", "U+0430 CYRILLIC SMALL LETTER A at character 2"),
+    ("river", "riv\u0435r", "U+0435 CYRILLIC SMALL LETTER IE at character 4"),
+    ("river", "\u0280\u0456ver", "U+0280 LATIN LETTER SMALL CAPITAL R at character 1"),
+    ("finance", "\u0192inance", "U+0192 LATIN SMALL LETTER F WITH HOOK at character 1"),
+]
+
+
+@pytest.mark.parametrize("stored, name, named", LOOK_ALIKES)
+def test_a_name_that_reads_as_a_sense_of_the_word_is_refused_naming_it(tagged: SenseIndex,  # noqa: F811
+                                                                       stored: str, name: str, named: str) -> None:
+    """"b\\u0430nk" (a Cyrillic \\u0430) beside "bank" had been two senses that print alike (Unicode TS #39)."""
+    senses = tagged.sense("bank")
+    senses.add(stored, examples("bank", "river")[:1])
+    before = senses.inventory().sense_names()
+    with pytest.raises(UsageError) as refused:
+        senses.add(name, examples("bank", "river")[1:])
+    assert str(refused.value) == (f"'bank' has the sense '{stored}', which '{name}' reads as ({named} looks like a "
+                                  f"letter of it): add to it as it is spelt, or give the new sense a name of its own")
+    assert senses.inventory().sense_names() == before
+
+
+def test_names_wholly_in_another_script_are_senses_of_their_own(tagged: SenseIndex) -> None:  # noqa: F811
+    senses = tagged.sense("bank")
+    for name in ("bank", "\u0431\u0430\u043d\u043a", "\u03c4\u03c1\u03ac\u03c0\u03b5\u03b6\u03b1", PERSIAN):
+        senses.add(name, examples("bank", "finance")[:1])
+    assert senses.inventory().sense_names() == sorted(["bank", "finance", "river", "\u0431\u0430\u043d\u043a",
+                                                       "\u03c4\u03c1\u03ac\u03c0\u03b5\u03b6\u03b1", PERSIAN])
+
+
+def test_the_command_line_refuses_a_look_alike_and_keeps_a_persian_name(built: Path) -> None:  # noqa: F811
+    refused = runner.invoke(app, ["sense", "add", "bank", "fin\u0430nce", examples("bank", "finance")[0],
+                                  "--index", str(built)])
+    assert refused.exit_code == 2
+    assert ("'bank' has the sense 'finance', which 'fin\u0430nce' reads as (U+0430 CYRILLIC SMALL LETTER A at "
+            "character 4") in " ".join(refused.output.split()), refused.output
+    kept = runner.invoke(app, ["sense", "add", "bank", PERSIAN, examples("bank", "finance")[0], "--index", str(built)])
+    assert kept.exit_code == 0, kept.output
+    listed = runner.invoke(app, ["sense", "list", "bank", "--index", str(built), "--json"])
+    assert [s["name"] for s in json.loads(listed.stdout)[0]["senses"]] == ["finance", "river", PERSIAN]

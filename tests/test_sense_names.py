@@ -79,12 +79,17 @@ def test_case_is_folded_fully_not_lowered(tagged: SenseIndex) -> None:  # noqa: 
         senses.add("STRASSE", examples("bank", "river")[:1])
 
 
-def test_a_labelled_file_naming_one_sense_in_two_cases_is_refused_whole(tagged: SenseIndex,  # noqa: F811
-                                                                        tmp_path: Path) -> None:
-    """Each sense of a file had been stored in its own step: the first of two twins was in before the second."""
+@pytest.mark.parametrize("first, second, refusal", [
+    ("Loans", "loans", "'bank' has the sense 'Loans', which 'loans' differs from only in"),
+    ("loans", "l\u043eans", "'bank' has the sense 'loans', which 'l\u043eans' reads as \\(U\\+043E CYRILLIC"),
+])
+def test_a_labelled_file_naming_one_sense_twice_is_refused_whole(tagged: SenseIndex, tmp_path: Path,  # noqa: F811
+                                                                 first: str, second: str, refusal: str) -> None:
+    """Each sense of a file had been stored in its own step: the first of two twins was in before the second. Twins
+    in case, and in look-alike letters of another script (a Cyrillic \\u043e)."""
     labels = tmp_path / "labels.tsv"
-    labels.write_text(f"Loans\t{examples('bank', 'finance')[0]}\nloans\t{examples('bank', 'finance')[1]}\n")
-    with pytest.raises(UsageError, match="'bank' has the sense 'Loans', which 'loans' differs from only in"):
+    labels.write_text(f"{first}\t{examples('bank', 'finance')[0]}\n{second}\t{examples('bank', 'finance')[1]}\n")
+    with pytest.raises(UsageError, match=refusal):
         tagged.sense("bank").add_from_file(labels)
     assert tagged.sense("bank").inventory().sense_names() == ["finance", "river"]
 
