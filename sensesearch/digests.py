@@ -180,9 +180,11 @@ def _rebuildable(damage: Damage) -> bool:
         return False
 
 
-def content_problems(conn: Connection, shown: int = SHOWN,
+def content_problems(conn: Connection, named: Mapping[int, str], shown: int = SHOWN,
                      kept: set[int] | None = None) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
-    """verify's content check: one (line, documents repair may drop) per damaged document, and notes.
+    """verify's content check: one (line, documents repair may drop) per damaged document, and notes. `named`: each
+    document's name in a line, by id (storage_check.quoted_names): the lines had begun with the bare label, so records
+    "r1" of two JSON Lines files began alike, and the file each named after it was not quoted.
 
     A document is offered to repair (which drops it, to be indexed again) only when its file still holds
     the text it was indexed from: the digest alone never decides that data is destroyed, since the digest
@@ -198,13 +200,13 @@ def content_problems(conn: Connection, shown: int = SHOWN,
                      f"{'document' if len(unchecked) == 1 else 'documents'}")
     changed = [d for d in damaged if d.digest is not None]
     for damage in changed[:shown]:
-        what = (f"{damage.label!r}: its stored sentences, offsets or words no longer match the digest written with "
-                "them (disk damage or an edit), so its answers may be wrong")
+        what = (f"{named[damage.id]}: its stored sentences, offsets or words no longer match the digest written "
+                "with them (disk damage or an edit), so its answers may be wrong")
         if _rebuildable(damage):
-            lines.append((f"{what}; `sensesearch verify --repair` drops it, then index {damage.path} again",
+            lines.append((f"{what}; `sensesearch verify --repair` drops it, then index {damage.path!r} again",
                           (damage.id,)))
         else:
-            lines.append((f"{what}; its file {damage.path} no longer holds that text, so repair keeps it: restore "
+            lines.append((f"{what}; its file {damage.path!r} no longer holds that text, so repair keeps it: restore "
                           f"meta.sqlite from a backup, or index the corpus into a new folder", ()))
             if kept is not None:
                 kept.add(damage.id)
@@ -213,7 +215,7 @@ def content_problems(conn: Connection, shown: int = SHOWN,
         offered = tuple(d.id for d in rest if _rebuildable(d))
         if kept is not None:
             kept.update(d.id for d in rest if d.id not in offered)
-        lines.append((f"{len(rest)} more documents have the same damage (e.g. {rest[0].label!r}); {len(offered)} of "
+        lines.append((f"{len(rest)} more documents have the same damage (e.g. {named[rest[0].id]}); {len(offered)} of "
                       "them can be dropped by `sensesearch verify --repair` and indexed again from their files",
                       offered))
     return lines, notes

@@ -69,7 +69,7 @@ def check_storage(folder: Path, config: IndexConfig, meta: MetaStore,
     rows = np.asarray(meta.all_occurrence_ids(), dtype=np.int64)
     with meta.engine.connect() as conn:
         check_rows(conn, docs, found)
-        lines, notes = digests.content_problems(conn, kept=found.damaged_kept)
+        lines, notes = digests.content_problems(conn, quoted_names(docs), kept=found.damaged_kept)
     for line, untrusted in lines:
         found.add("content", line, untrusted)
     found.notes += notes
@@ -107,7 +107,7 @@ def load_vectors(folder: Path, config: IndexConfig, found: Findings) -> VectorSt
 
 def check_rows(conn: Connection, docs: list[DocumentRow], found: Findings) -> None:
     """Each document's sentences and occurrences lie in its id ranges and match its counts; no orphans."""
-    named = _names(docs)
+    named = quoted_names(docs)
     per_doc_sentences = {r[0]: r[1:] for r in conn.execute(
         select(sentences.c.document_id, func.count(), func.min(sentences.c.id), func.max(sentences.c.id))
         .group_by(sentences.c.document_id))}
@@ -117,7 +117,7 @@ def check_rows(conn: Connection, docs: list[DocumentRow], found: Findings) -> No
         .group_by(sentences.c.document_id))}
     for doc in docs:
         if doc.interrupted:
-            found.add("interrupted", f"{named[doc.id]!r} was cut short after {doc.n_sentences} of "
+            found.add("interrupted", f"{named[doc.id]} was cut short after {doc.n_sentences} of "
                                      f"{doc.sentences_total} sentences (an ingest run stopped inside it); --repair "
                                      "removes it and the next index run indexes it again", [doc.id])
         n_sent, lo_sent, hi_sent = per_doc_sentences.get(doc.id, (0, None, None))
@@ -125,7 +125,7 @@ def check_rows(conn: Connection, docs: list[DocumentRow], found: Findings) -> No
         inside = (_within(lo_sent, hi_sent, doc.first_sentence, doc.n_sentences)
                   and _within(lo_occ, hi_occ, doc.first_occurrence, doc.n_occurrences))
         if n_sent != doc.n_sentences or n_occ != doc.n_occurrences or not inside:
-            found.add("document", f"{named[doc.id]!r} should hold {doc.n_sentences} sentences and {doc.n_occurrences} "
+            found.add("document", f"{named[doc.id]} should hold {doc.n_sentences} sentences and {doc.n_occurrences} "
                                   f"occurrences in its id ranges; the rows hold {n_sent} and {n_occ}", [doc.id])
     _check_overlaps(docs, named, found)
     found.orphan_sentences = _orphans(conn, sentences, sentences.c.document_id, documents, "document", found)
@@ -164,7 +164,7 @@ def _check_overlaps(docs: list[DocumentRow], named: dict[int, str], found: Findi
         ordered = sorted((d for d in docs if getattr(d, count)), key=lambda d: getattr(d, first))
         for before, after in pairwise(ordered):
             if getattr(before, first) + getattr(before, count) > getattr(after, first):
-                found.add("ranges", f"documents {named[before.id]!r} and {named[after.id]!r} share {what} ids",
+                found.add("ranges", f"documents {named[before.id]} and {named[after.id]} share {what} ids",
                           [before.id, after.id])
 
 
@@ -177,7 +177,7 @@ def check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], fou
     if len(stray):
         found.add("stray vectors", f"{len(stray)} vectors have no occurrence row (e.g. id {int(stray[0])}); "
                                    "an interrupted run or removal leaves these")
-    named = _names(docs)
+    named = quoted_names(docs)
     for bad, what in ((missing, "have no vector"), (np.intersect1d(duplicated, rows), "have several vectors")):
         if not len(bad):
             continue
@@ -187,15 +187,15 @@ def check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], fou
                              + (f", in {_listed(owners, named)}" if owners else ""), owners)
 
 
-def _names(docs: list[DocumentRow]) -> dict[int, str]:
-    """Each document's name in a problem line, by id: its label, or "FILE#label" where documents of several files
-    share it (names_apart): two records "r1" of two JSON Lines files had been two problems of 'r1'."""
+def quoted_names(docs: list[DocumentRow]) -> dict[int, str]:
+    """Each document's name in a problem line, by id, quoted (repr): its label, or "FILE#label" where documents of
+    several files share it (names_apart): two records "r1" of two JSON Lines files had been two problems of 'r1'."""
     apart = names_apart((d.label, d.path) for d in docs)
-    return {d.id: apart[(d.label, d.path)] for d in docs}
+    return {d.id: repr(apart[(d.label, d.path)]) for d in docs}
 
 
 def _listed(doc_ids: list[int], named: dict[int, str]) -> str:
-    names = [repr(named[i]) if i in named else f"document id {i}" for i in doc_ids[:SHOWN]]
+    names = [named.get(i, f"document id {i}") for i in doc_ids[:SHOWN]]
     more = f" and {len(doc_ids) - SHOWN} more" if len(doc_ids) > SHOWN else ""
     return f"{count_documents(len(doc_ids))}: " + ", ".join(names) + more
 

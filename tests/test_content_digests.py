@@ -282,7 +282,7 @@ def test_documents_without_a_digest_are_counted_in_good_english(tmp_path: Path, 
     store = MetaStore(f"sqlite:///{target / 'meta.sqlite'}", read_only=True)
     try:
         with store.engine.connect() as conn:
-            _, notes = content_problems(conn)
+            _, notes = content_problems(conn, {})
     finally:
         store.close()
     assert notes == [f"not checked, having no content digest: {note}"]

@@ -235,7 +235,8 @@ def test_migration_makes_lemmas_from_forms_and_keeps_digests_honest(tmp_path: Pa
     assert migrations.migrate(engine, migrations.MigrationContext()) == ["m006_form_lemmas"]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT lemma FROM words WHERE form = 'states'")).scalar() == "state"
-        damaged = [line for line, _ in digests.content_problems(conn)[0]]
+        named = {i: repr(label) for i, label in conn.execute(text("SELECT id, label FROM documents"))}
+        damaged = [line for line, _ in digests.content_problems(conn, named)[0]]
     engine.dispose()
     assert len(damaged) == 1 and "c.txt" in damaged[0]
 

@@ -483,3 +483,23 @@ def test_verify_and_repair_tell_apart_records_of_one_id_in_two_files(tmp_path: P
     assert code == 0 and repaired["sound"], repaired
     assert sorted(zip(repaired["dropped_documents"], repaired["dropped_paths"])) == sorted(damaged)
     assert len(set(repaired["dropped_paths"])) == 3
+
+
+def test_content_problem_lines_name_records_of_one_id_in_two_files_apart(tmp_path: Path,
+                                                                       fake_settings: EncoderSettings) -> None:
+    # Both lines had begun "'r1': its stored sentences ...", the file each meant named only after it, unquoted.
+    corpus = write_look_alike_corpus(tmp_path / "c")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, compression="flat") as index:
+        index.add([corpus])
+        with index.store.begin() as conn:  # the same length: no check but the content digest sees it
+            conn.execute(sentences.update().where(sentences.c.text.in_(["The bank lent money.",
+                                                                        "Reeds grew on the muddy bank."]))
+                         .values(text=func.replace(sentences.c.text, "bank", "bonk")))
+    lines = [f"'{folder}/x.jsonl#r1': its stored sentences, offsets or words no longer match the digest written with "
+             "them (disk damage or an edit), so its answers may be wrong; `sensesearch verify --repair` drops it, then "
+             f"index {str(corpus / folder / 'x.jsonl')!r} again" for folder in ("a", "b")]
+    code, report = _verify(tmp_path / "idx")
+    assert code == 1 and sorted(p["detail"] for p in report["problems"] if p["kind"] == "content") == lines, report
+    text = runner.invoke(app, ["verify", "--index", str(tmp_path / "idx")])
+    assert sorted(line for line in text.stdout.splitlines() if line.startswith("  - content: ")) == [
+        f"  - content: {line}" for line in lines], text.stdout
