@@ -62,6 +62,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "terminal_text": ("terminal", "drawn"),
     "terminal_cell": ("terminal", "shown"),
     "terminal_name": ("terminal", "named"),
+    "quoted_names": ("visible", "quoted"),
     "query_by_sense": ("sense_api", "query_by_sense"),
     "parse_word_sense": ("sense_api", "parse_word_sense"),
     "sense_of_query": ("sense_api", "sense_of_query"),
@@ -155,6 +156,7 @@ if TYPE_CHECKING:
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell
     from .terminal import named as terminal_name
+    from .visible import quoted as quoted_names
     from .sense_api import WordSenses, check_search_sense, parse_word_sense, query_by_sense, sense_of_query
     from .kwic import to_csv as hits_to_csv
     from .kwic import to_json as hits_to_json

@@ -21,6 +21,7 @@ from .normalize import nfc
 from .records import DocumentEntry
 from .schema import code_point_order, documents
 from .store import MetaStore
+from .visible import quoted
 
 
 def list_documents(store: MetaStore) -> list[DocumentEntry]:
@@ -90,8 +91,8 @@ def _matching(entries: Sequence[DocumentEntry], name: str, form: Callable[[str],
         chosen = [e for e in entries if form(_base_name(e)) == spelt]
         files = sorted({e.path for e in chosen})
         if len(files) > 1:
-            raise InputError(f"{name!r} names {len(files)} indexed files ({', '.join(map(repr, files[:4]))}"
-                             f"{', ...' if len(files) > 4 else ''}); give the path or the label")
+            raise InputError(f"{name!r} names {len(files)} indexed files ({quoted(files, 4)}); give the path or "
+                             "the label")
     return chosen
 
 
@@ -114,8 +115,8 @@ def _one_document(name: str, keys: Sequence[str], what: str) -> None:
     quoted as `name` is (repr), since a line break in one broke the error's line and a tab read as a space."""
     distinct = sorted(set(keys))
     if len(distinct) > 1:
-        raise InputError(f"{name!r} is {what} {len(distinct)} documents ({', '.join(map(repr, distinct[:4]))}"
-                         f"{', ...' if len(distinct) > 4 else ''}); give the path as `sensesearch documents` lists it, "
+        raise InputError(f"{name!r} is {what} {len(distinct)} documents ({quoted(distinct, 4)}); give the path as "
+                         "`sensesearch documents` lists it, "
                          "or FILE.jsonl#ID for a record")
 
 
@@ -156,7 +157,7 @@ def named_documents(entries: Sequence[DocumentEntry], names: Sequence[str],
     matches = match_documents(entries, names, by_path)
     unmatched = [name for name, chosen in matches.items() if not chosen]
     if unmatched:
-        raise InputError("no indexed document matches " + ", ".join(repr(n) for n in unmatched)
+        raise InputError("no indexed document matches " + quoted(unmatched)
                          + (f"; {consequence}" if consequence else "") + " (`sensesearch documents` lists them)")
     return matches
 

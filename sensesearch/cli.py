@@ -108,11 +108,12 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
     return f"{n:,} {noun}" if n == 1 else f"{n:,} {many or noun + 's'}"
 
 
-def drawn_apart(documents: list[tuple[str, str]]) -> list[str]:
-    """Each (label, path) as a listing names it: apart from the others (names_apart: records "r1" of two JSON Lines
-    files had been listed "r1, r1") and drawn (terminal_name: a line break in a label had broken the line)."""
+def listed_apart(documents: list[tuple[str, str]], shown: int | None = None) -> str:
+    """The documents (label, path) named apart from each other (names_apart: records "r1" of two JSON Lines files had
+    been listed "r1, r1"), quoted and joined (quoted_names: a name holding ", " read as two, and one holding a line
+    break broke the line), the first `shown` of them."""
     named = sensesearch.names_apart(documents)
-    return [sensesearch.terminal_name(named[doc]) for doc in documents]
+    return sensesearch.quoted_names([named[doc] for doc in documents], shown)
 
 
 def guarded(command: F) -> F:

@@ -21,7 +21,7 @@ import typer
 import sensesearch
 from sensesearch import Document, IngestReport, InputError, InputScan, Skipped
 
-from .cli import app, drawn_apart, err, guarded, plural
+from .cli import app, err, guarded, listed_apart, plural
 from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption,
                           ModelOption, PoolingOption, PrecisionOption, QuietOption, WaitOption, check_value, choices,
                           encoder_settings, value)
@@ -231,8 +231,7 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
             _print_skipped(skipped)
     if report.absent:
         # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
-        names = (", ".join(drawn_apart(list(zip(report.absent, report.absent_paths)))[:5])
-                 + (", ..." if len(report.absent) > 5 else ""))
+        names = listed_apart(list(zip(report.absent, report.absent_paths)), 5)
         err.print(f"Not read this time, still indexed: {plural(len(report.absent), 'document')} indexed before from "
                   f"these paths ({names}): deleted since, or skipped; `sensesearch remove` takes them out",
                   markup=False)

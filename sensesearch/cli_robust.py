@@ -9,7 +9,7 @@ import typer
 
 import sensesearch
 
-from .cli import app, drawn_apart, emit_json, err, guarded, out, plural
+from .cli import app, emit_json, err, guarded, listed_apart, out, plural
 from .cli_progress import CommandProgress
 from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, JsonOption, WaitOption
 
@@ -47,7 +47,7 @@ def _print_verify(report: sensesearch.VerifyReport, repaired_already: bool = Fal
         out.print(f"repaired: {action}", markup=False)
     if report.dropped_documents:
         out.print("dropped (run the same `sensesearch index` command to index them again): "
-                  + ", ".join(drawn_apart(list(zip(report.dropped_documents, report.dropped_paths)))), markup=False)
+                  + listed_apart(list(zip(report.dropped_documents, report.dropped_paths))), markup=False)
     for note in report.notes:
         out.print(f"note: {note}", markup=False)
     if report.sound:

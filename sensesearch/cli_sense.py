@@ -97,7 +97,7 @@ def add(
     if json_:
         emit_json({**found.to_dict(), "usages": counts})
         return
-    err.print(f"Added to {found.word}: " + ", ".join(f"{n} (+{c})" for n, c in added.items()), markup=False)
+    err.print(f"Added to {found.word}: " + ", ".join(f"{n!r} (+{c})" for n, c in added.items()), markup=False)
     _print_inventory(found, counts)
 
 
@@ -170,7 +170,7 @@ def remove(
     with CommandProgress(err) as progress, sensesearch.SenseIndex.open(
             index, lock_timeout=wait, lock_wait=progress.lock_wait(index)) as target:
         removed = target.sense(word).remove(name)
-    err.print(f"Removed from {word}: {', '.join(removed)}", markup=False)
+    err.print(f"Removed from {word}: {sensesearch.quoted_names(removed)}", markup=False)
 
 
 @sense_app.command("config")

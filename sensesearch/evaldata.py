@@ -15,6 +15,7 @@ from pathlib import Path
 from .decoding import physical_lines, read_text
 from .errors import InputError
 from .segment import sentence_holding
+from .visible import quoted
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def read_coarsewsd(folder: str | Path, words: Sequence[str] | None = None, limit
     chosen = list(words) if words else available
     missing = [w for w in chosen if w not in available]
     if missing:
-        raise InputError(f"{root} has no data for {', '.join(missing)} (it has {', '.join(available) or 'none'})")
+        raise InputError(f"{root} has no data for {quoted(missing)} (it has {quoted(available) or 'none'})")
     return {w: read_coarsewsd_word(root / w, limit=limit, seed=seed) for w in chosen}
 
 

@@ -30,6 +30,7 @@ from .parts import UsageSource
 from .query import normalize_form
 from .records import Document
 from .tagging import DEFAULT_KNN, METHODS, classify, pick_word, target_vectors  # noqa: F401  (pick_word: callers')
+from .visible import quoted
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -132,13 +133,13 @@ def evaluate_coarsewsd(train: dict[str, WsdWord], test: dict[str, WsdWord], sett
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     missing = sorted(set(test) - set(train))
     if missing:
-        raise InputError(f"no training data for {', '.join(missing)}")
+        raise InputError(f"no training data for {quoted(missing)}")
     # A word without test usages had scored 0.00 and pulled the mean accuracy down; one without training usages
     # failed only after the model had loaded and every other word was indexed.
     for split, words in (("test", test), ("training", {w: train[w] for w in test})):
         empty = [data.source for data in words.values() if not data.items]
         if empty:
-            raise InputError(f"no {split} usages in {', '.join(empty)}: leave the word out with --words")
+            raise InputError(f"no {split} usages in {quoted(empty)}: leave the word out with --words")
     started = time.perf_counter()
     per_word: dict[str, WordScore] = {}
     all_gold: list[str] = []

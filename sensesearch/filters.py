@@ -339,12 +339,13 @@ FIELDS_SHOWN = 20
 
 def field_as_written(key: str) -> str:
     """How a condition or --by names the metadata key `key`: a JSON string where a bare name cannot write it (empty,
-    white space at an end, = ! < > ; or a character that does not print in it, a leading double quote), its `;`
-    escaped as split_conditions reads it; `meta.KEY` where the key alone would read the document's path or label, or
-    lose its own `meta.` (meta_name); else the key. Such keys had been listed bare among the fields there are, in
-    a form no condition could name."""
+    white space at an end, = ! < > ; or a character that does not print in it, a leading double quote) or where a
+    list of keys would read it as two (a comma: "a, b" listed bare among "a, b, year"), its `;` escaped as
+    split_conditions reads it; `meta.KEY` where the key alone would read the document's path or label, or lose its
+    own `meta.` (meta_name); else the key. Such keys had been listed bare among the fields there are, in a form no
+    condition could name."""
     if (not key or key != key.strip() or key.startswith('"') or not key.isprintable()
-            or any(mark in key for mark in "=!<>" + SEPARATOR)):
+            or any(mark in key for mark in "=!<>," + SEPARATOR)):
         return json.dumps(key, ensure_ascii=False).replace(SEPARATOR, "\\" + SEPARATOR)
     return f"meta.{key}" if key in BUILTIN_FIELDS or key.startswith("meta.") else key
 

@@ -165,7 +165,7 @@ def check_stored_words(folder: Path, store: MetaStore) -> None:
     old ones or only the new. Names a few such words and their documents, which `remove` then index again."""
     found = store.words_holding(OLDER_KEPT)
     if found:
-        named = ", ".join(f"{form!r} in {label}" for form, label in found)
+        named = ", ".join(f"{form!r} in {label!r}" for form, label in found)
         raise ConfigMismatchError(f"{folder} holds words cut by older word rules ({named}): {OLDER_RULES}")
 
 

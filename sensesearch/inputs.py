@@ -20,6 +20,7 @@ from .decoding import HEAD_BYTES, check_head
 from .errors import InputError, UsageError
 from .records import Skipped
 from .sidecar import SIDECAR_NAME
+from .visible import quoted
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -96,7 +97,7 @@ def scan_inputs(names: Iterable[str | Path]) -> InputScan:
         else:
             scan.skipped.append(Skipped(path_text(path), reason))
     if missing:
-        raise InputError("no such file or folder: " + ", ".join(missing))
+        raise InputError("no such file or folder: " + quoted(missing))
     return scan
 
 
@@ -150,9 +151,8 @@ def _walk(folder: Path, scan: InputScan) -> None:
                 others.append(path_text(path.relative_to(folder)))
     if others:
         # Said once per folder, not file by file: a folder of scans or PDFs would bury the report.
-        shown = ", ".join(sorted(others)[:SHOWN_OTHERS]) + (", ..." if len(others) > SHOWN_OTHERS else "")
         skipped.append(Skipped(path_text(folder), f"left out {len(others)} file{'s' * (len(others) != 1)} not "
-                                                  f"named {READ_KINDS} ({shown}); name one to read it as text"))
+                                                  f"named {READ_KINDS} ({quoted(sorted(others), SHOWN_OTHERS)}); name one to read it as text"))
     elif not found and not skipped:
         skipped.append(Skipped(path_text(folder), f"folder holds no {READ_KINDS} files"))
     scan.files.extend(sorted(found))

@@ -28,6 +28,7 @@ from .decoding import read_text
 from .errors import InputError
 from .normalize import nfc
 from .records import Document
+from .visible import quoted
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +135,10 @@ def _warn_unmatched(folder: Path, table: dict[str, dict[str, Any]]) -> None:
         return
     unmatched = sorted(name for name in table if name not in there)
     if unmatched:
-        shown = ", ".join(unmatched[:SHOWN_UNMATCHED]) + (", ..." if len(unmatched) > SHOWN_UNMATCHED else "")
         log.warning("%s: %d row%s name%s no file in its folder (%s): their fields go to no document; a row names a "
                     "file of the sidecar's own folder, and a subfolder takes a metadata.csv of its own",
                     folder / SIDECAR_NAME, len(unmatched), "s" if len(unmatched) != 1 else "",
-                    "" if len(unmatched) != 1 else "s", shown)
+                    "" if len(unmatched) != 1 else "s", quoted(unmatched, SHOWN_UNMATCHED))
 
 
 def sidecar_fields(path: Path) -> dict[str, Any]:

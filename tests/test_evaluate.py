@@ -114,7 +114,7 @@ def test_reader_subsamples_reproducibly(wsd_dirs: tuple[Path, Path]) -> None:
     assert words["bank"].items == again["bank"].items
     assert words["bank"].classes["1"] == "bank_river"
     assert subsample(words["bank"].items, None, 0, "t") == words["bank"].items
-    with pytest.raises(InputError, match="no data for zebra"):
+    with pytest.raises(InputError, match="no data for 'zebra' \\(it has 'bank', 'pitch'\\)"):
         read_coarsewsd(train, ["zebra"])
 
 
@@ -177,7 +177,7 @@ def test_a_word_without_test_or_training_usages_is_refused_not_scored_zero(wsd_d
         (test / "pitch" / name).write_text("")
     result = CliRunner().invoke(app, ["eval", "coarsewsd", str(train), str(test), "--model", "fake:test", "--json"])
     assert result.exit_code == 1 and not result.stdout
-    assert f"no test usages in {test / 'pitch' / 'test.data.txt'}" in " ".join(result.output.split())
+    assert f"no test usages in {str(test / 'pitch' / 'test.data.txt')!r}" in " ".join(result.output.split())
     for name in ("train.data.txt", "train.gold.txt"):
         (train / "bank" / name).write_text("")
     with pytest.raises(InputError, match="no training usages in .*bank"):

@@ -184,8 +184,21 @@ def test_cli_index_keeps_good_inputs_and_lists_odd_ones_before_the_model_loads(
 
 
 def test_a_missing_name_is_still_an_error_naming_each(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="no such file or folder: .*a.txt, .*b.txt"):
+    with pytest.raises(Exception, match="no such file or folder: .*a.txt', .*b.txt'"):
         scan_inputs([tmp_path / "a.txt", tmp_path / "b.txt"])
+
+
+def test_the_missing_names_are_quoted_so_a_comma_in_one_never_reads_as_two(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The names had been joined bare: the one missing file "a, b.txt" read as the two missing files "a" and "b.txt",
+    and a line break in a name broke the error's one line."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as one:
+        scan_inputs(["a, b.txt"])
+    with pytest.raises(InputError) as two:
+        scan_inputs(["a", "b.txt", "c\nd"])
+    assert str(one.value) == "no such file or folder: 'a, b.txt'"
+    assert str(two.value) == "no such file or folder: 'a', 'b.txt', 'c\\nd'"
 
 
 # ---- 7: hostile JSONL records are skipped with file:line, the rest of the run goes on -----------------------

@@ -190,7 +190,7 @@ def test_records_of_one_id_gone_from_two_files_are_named_apart(tmp_path: Path, f
     result = CliRunner().invoke(app, ["index", str(corpus), "--index", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
     listed = " ".join(result.output.split()).split("indexed before from these paths (")[1].split(")")[0]
-    assert sorted(listed.split(", ")) == ["a/x.jsonl#r1", "a/x.jsonl#r2", "b/x.jsonl#r1", "b/x.jsonl#r2"], listed
+    assert sorted(listed.split(", ")) == ["'a/x.jsonl#r1'", "'a/x.jsonl#r2'", "'b/x.jsonl#r1'", "'b/x.jsonl#r2'"], listed
 
 
 def test_records_stored_with_a_text_only_hash_are_unchanged_while_their_fields_are(
@@ -253,4 +253,4 @@ def test_rows_naming_no_file_of_the_folder_are_warned_of(tmp_path: Path, fake_se
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
         index.add([folder])
     warned = [r.getMessage() for r in caplog.records if r.name == "sensesearch.sidecar"]
-    assert len(warned) == 1 and "2 rows name no file in its folder (aa.txt, sub/s.txt)" in warned[0], warned
+    assert len(warned) == 1 and "2 rows name no file in its folder ('aa.txt', 'sub/s.txt')" in warned[0], warned

@@ -88,16 +88,16 @@ def test_add_from_file_and_cluster(built: Path, tmp_path: Path) -> None:
 def test_adding_examples_a_sense_already_has_adds_and_reports_none(built: Path, tmp_path: Path) -> None:
     """The line says what was added, not what was given: an example the sense already has is not added again."""
     again = runner.invoke(app, ["sense", "add", "bank", "river", *examples("bank", "river"), "--index", str(built)])
-    assert again.exit_code == 0 and "river (+0)" in again.output, again.output
+    assert again.exit_code == 0 and "'river' (+0)" in again.output, again.output
     tsv = tmp_path / "labels.tsv"
     tsv.write_text("river\t" + examples("bank", "river")[0] + "\nfinance\tThe [[bank]] paid out.\n")
     added = runner.invoke(app, ["sense", "add", "bank", "--from-file", str(tsv), "--index", str(built)])
-    assert added.exit_code == 0 and "finance (+1), river (+0)" in added.output, added.output
+    assert added.exit_code == 0 and "'finance' (+1), 'river' (+0)" in added.output, added.output
     # A name stored trimmed and in NFC is reported as stored: " finance" had printed "Added to bank: " and no name.
     spaced = runner.invoke(app, ["sense", "add", "bank", " finance ", "The [[bank]] lent money.", "--index", str(built)])
-    assert spaced.exit_code == 0 and "Added to bank: finance (+1)" in spaced.output, spaced.output
+    assert spaced.exit_code == 0 and "Added to bank: 'finance' (+1)" in spaced.output, spaced.output
     new = runner.invoke(app, ["sense", "add", "bank", "e\u0301cole", "The [[bank]] school.", "--index", str(built)])
-    assert new.exit_code == 0 and "Added to bank: \u00e9cole (+1)" in new.output, new.output
+    assert new.exit_code == 0 and "Added to bank: '\u00e9cole' (+1)" in new.output, new.output
 
 
 @pytest.mark.parametrize("args, message, code", [

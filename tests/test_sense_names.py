@@ -181,7 +181,7 @@ def test_the_command_line_finds_a_sense_in_any_case(built: Path) -> None:
     documents = runner.invoke(app, ["sense", "documents", "bank:FINANCE", "--index", str(built), "--json"])
     assert documents.exit_code == 0 and json.loads(documents.stdout), documents.output
     removed = runner.invoke(app, ["sense", "remove", "bank", "River", "--index", str(built)])
-    assert removed.exit_code == 0 and "Removed from bank: river" in removed.stderr, removed.output
+    assert removed.exit_code == 0 and "Removed from bank: 'river'" in removed.stderr, removed.output
 
 
 @pytest.fixture
