@@ -54,9 +54,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "json_dumps": ("jsonsafe", "dumps"),
     "CSV_FIELDS": ("kwic", "CSV_FIELDS"),
     "LISTING_FIELDS": ("kwic", "LISTING_FIELDS"),
-    "fit_left": ("kwic", "fit_left"),
-    "fit_right": ("kwic", "fit_right"),
-    "fit_apart": ("kwic", "fit_apart"),
+    "fit_left": ("cells", "fit_left"),
+    "fit_right": ("cells", "fit_right"),
+    "fit_apart": ("cells", "fit_apart"),
     "document_names": ("kwic", "document_names"),
     "names_apart": ("kwic", "names_apart"),
     "terminal_text": ("terminal", "drawn"),
@@ -150,8 +150,8 @@ if TYPE_CHECKING:
     from .opening import check_reopen
     from .inventory import WordInventory
     from .inventory import check_name as check_sense_name
-    from .kwic import (CSV_FIELDS, LISTING_FIELDS, context_cells, document_names, fit_apart, fit_left, fit_right,
-                       kwic_rows, names_apart, render_kwic)
+    from .cells import fit_apart, fit_left, fit_right
+    from .kwic import CSV_FIELDS, LISTING_FIELDS, context_cells, document_names, kwic_rows, names_apart, render_kwic
     from .kwicsort import QUERY_SORTS, USAGE_SORTS, sort_hits
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from sensesearch import SenseIndex
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings
-from sensesearch.kwic import fit_left, fit_right, render_kwic
+from sensesearch.cells import fit_left, fit_right
+from sensesearch.kwic import render_kwic
 from sensesearch.records import Hit
 
 runner = CliRunner()
