@@ -156,6 +156,22 @@ def test_names_alike_at_their_end_are_shown_where_they_differ(columns: int) -> N
     assert all(line == line.rstrip() for line in lines), lines
 
 
+def test_three_names_parting_at_different_places_are_all_shown_apart() -> None:
+    """Ledger ids alike but for a 1 in the middle of their run of zeros, or further on: each name had been shown around
+    the last place where it parts from another, so the last two both read "…0000000000010000000000…". Every name of
+    the group is now shown at each place where two of them part; two names alone keep their one window."""
+    from sensesearch import fit_apart
+
+    plain = "ledger-" + "0" * 40 + "-of-the-final-record.txt"
+    names = {"plain": plain, "middle": plain[:20] + "1" + plain[21:], "later": plain[:35] + "1" + plain[36:]}
+    assert fit_apart(names, 24) == {"plain": "\u202600000000000\u20260000000000\u2026",
+                                    "middle": "\u202600000100000\u20260000000000\u2026",
+                                    "later": "\u202600000000000\u20260000010000\u2026"}
+    two = {label: names[label] for label in ("plain", "middle")}
+    assert fit_apart(two, 24) == {"plain": "\u2026" + "0" * 22 + "\u2026",
+                                  "middle": "\u2026" + "0" * 11 + "1" + "0" * 10 + "\u2026"}
+
+
 def test_records_of_one_id_in_two_files_are_named_by_their_file() -> None:
     """Record "r1" of a/x.jsonl and of b/x.jsonl were both shown as "r1"."""
     files = [("r1", "/c/a/x.jsonl"), ("r1", "/c/b/x.jsonl"), ("r2", "/c/b/x.jsonl"), ("/c/d.txt", "/c/d.txt")]
