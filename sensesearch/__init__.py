@@ -59,9 +59,11 @@ _LAZY: dict[str, tuple[str, str]] = {
     "fit_apart": ("cells", "fit_apart"),
     "document_names": ("kwic", "document_names"),
     "names_apart": ("kwic", "names_apart"),
+    "listed_names": ("kwic", "listed_names"),
     "terminal_text": ("terminal", "drawn"),
     "terminal_cell": ("terminal", "shown"),
     "terminal_name": ("terminal", "named"),
+    "terminal_names": ("terminal", "named_apart"),
     "quoted_names": ("visible", "quoted"),
     "query_by_sense": ("sense_api", "query_by_sense"),
     "parse_word_sense": ("sense_api", "parse_word_sense"),
@@ -151,11 +153,13 @@ if TYPE_CHECKING:
     from .inventory import WordInventory
     from .inventory import check_name as check_sense_name
     from .cells import fit_apart, fit_left, fit_right
-    from .kwic import CSV_FIELDS, LISTING_FIELDS, context_cells, document_names, kwic_rows, names_apart, render_kwic
+    from .kwic import (CSV_FIELDS, LISTING_FIELDS, context_cells, document_names, kwic_rows, listed_names, names_apart,
+                       render_kwic)
     from .kwicsort import QUERY_SORTS, USAGE_SORTS, sort_hits
     from .terminal import drawn as terminal_text
     from .terminal import shown as terminal_cell
     from .terminal import named as terminal_name
+    from .terminal import named_apart as terminal_names
     from .visible import quoted as quoted_names
     from .sense_api import WordSenses, check_search_sense, parse_word_sense, query_by_sense, sense_of_query
     from .kwic import to_csv as hits_to_csv

@@ -88,9 +88,11 @@ def documents(
     table.add_column("sentences", justify="right")
     table.add_column("occurrences", justify="right")
     table.add_column("metadata", overflow="fold")
-    name = sensesearch.terminal_name  # a line break in a name drawn, not made a space like a real one
+    # A line break in a name drawn, not made a space like a real one; a decomposed "A\u030a.txt" beside "\u00c5.txt"
+    # spelled as its escapes, where both had read alike.
+    name = sensesearch.terminal_names([e.label for e in entries] + [e.path for e in entries])
     for e in entries:
-        table.add_row(name(e.label), "" if e.path == e.label else name(e.path), f"{e.sentences:,}",
+        table.add_row(name[e.label], "" if e.path == e.label else name[e.path], f"{e.sentences:,}",
                       f"{e.occurrences:,}", ", ".join(f"{k}={_meta_text(v)}" for k, v in e.meta.items()))
     out.print(table)
     err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")

@@ -12,7 +12,7 @@ import logging
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -74,8 +74,7 @@ def index(
     sensesearch.check_write_access(index)  # read-only media: one line, before any progress or model
     if scan.skipped and not quiet:  # said before the model loads, so a wrong input costs no wait
         err.print(f"Will leave out {plural(len(scan.skipped), 'input')}:")
-        for skipped in scan.skipped:
-            _print_skipped(skipped)
+        _print_skipped(scan.skipped)
     if not scan.files:  # every input left out (a link loop, a folder of no text files): no model to wait for
         first = scan.skipped[0] if scan.skipped else None
         raise InputError("nothing to index: "
@@ -212,9 +211,11 @@ def _first(skipped: sensesearch.Skipped) -> str:
     return f"first: {sensesearch.terminal_name(skipped.path)}: {skipped.reason}"
 
 
-def _print_skipped(skipped: sensesearch.Skipped) -> None:
-    cell = sensesearch.terminal_name
-    err.print(f"  {cell(skipped.path)}: {cell(skipped.reason)}", markup=False, soft_wrap=True)
+def _print_skipped(skipped: Sequence[Skipped]) -> None:
+    """One line for each input left out, its name drawn and spelled apart from the others' (terminal_names)."""
+    shown_as = sensesearch.terminal_names(each.path for each in skipped)
+    for each in skipped:
+        err.print(f"  {shown_as[each.path]}: {sensesearch.terminal_name(each.reason)}", markup=False, soft_wrap=True)
 
 
 def _print_report(report: IngestReport, index_path: Path, seconds: float) -> None:
@@ -227,8 +228,7 @@ def _print_report(report: IngestReport, index_path: Path, seconds: float) -> Non
               f"in {seconds:.1f} s{encoding} into {index_path}")
     if report.skipped:
         err.print(f"Skipped {len(report.skipped):,}:")
-        for skipped in report.skipped:
-            _print_skipped(skipped)
+        _print_skipped(report.skipped)
     if report.absent:
         # Appending never removes: a file deleted from a folder, or a record from a JSONL file, still answers.
         names = listed_apart(list(zip(report.absent, report.absent_paths)), 5)

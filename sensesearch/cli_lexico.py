@@ -74,13 +74,13 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
         table.add_column(f"sense {sense}", justify="right")
     # A run of empty bins is one row ("1790 – 1796"): the gap stays visible without 200 empty years of table.
     # Labels are drawn as names (a document's, a field's value): the table's cells flatten white space, and the bins
-    # of "a\nb.txt" and "a b.txt" had been two rows alike.
-    name = sensesearch.terminal_name
+    # of "a\nb.txt" and "a b.txt" had been two rows alike; so had those of a composed and a decomposed "\u00c5".
+    name = sensesearch.terminal_names(b.label for b in timeline.bins)
     for run in _runs_of_empty(timeline.bins):
         first, last = run[0], run[-1]
         cells = ["-" if share is None else f"{100 * share:.0f}% ({count})"
                  for count, share in zip(first.counts, first.shares)]
-        table.add_row(name(first.label) if len(run) == 1 else f"{name(first.label)} – {name(last.label)}",
+        table.add_row(name[first.label] if len(run) == 1 else f"{name[first.label]} – {name[last.label]}",
                       str(first.usages), *cells)
     console.print(table)
     if timeline.missing:

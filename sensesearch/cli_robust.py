@@ -88,7 +88,7 @@ def remove(
             target.remove_documents(list(chosen.values()))
     labels = [doc.label for doc in chosen.values()]
     # Records of one id in two JSON Lines files had been listed as two lines "r1", and --json named them alike too.
-    named = sensesearch.names_apart((doc.label, doc.path) for doc in chosen.values())
+    named = sensesearch.listed_names((doc.label, doc.path) for doc in chosen.values())
     if json_:
         documents = [{"label": doc.label, "path": doc.path} for doc in chosen.values()]
         emit_json({"would_remove": labels, "dry_run": True, "documents": documents,
@@ -109,7 +109,7 @@ def remove(
             above = f", {len(docs) - len(fresh):,} listed above" if len(fresh) < len(docs) else ""
             out.print(f"  {shown} names {plural(len(docs), 'document')}{above}:", markup=False, soft_wrap=True)
         for doc in fresh:
-            out.print(f"    {sensesearch.terminal_name(named[(doc.label, doc.path)])}", markup=False, soft_wrap=True)
+            out.print(f"    {named[(doc.label, doc.path)]}", markup=False, soft_wrap=True)
     if unlinked:
         counts = ", ".join(f"{sensesearch.terminal_name(word)}: {n:,}" for word, n in unlinked.items())
         err.print(f"{'Would keep' if dry_run else 'Kept'} {plural(sum(unlinked.values()), 'sense example')} taken from "

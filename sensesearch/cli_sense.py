@@ -232,12 +232,12 @@ def print_sense_documents(index: Path, word_sense: str, min_count: int, json_: b
         return
     # Records of one id in two files had been two rows alike; so had "a\nb.txt" and "a b.txt", the table's cells
     # flattening white space: the name is drawn first.
-    named = sensesearch.names_apart((doc.document, doc.path) for doc in found)
+    named = sensesearch.listed_names((doc.document, doc.path) for doc in found)
     table = TerminalTable(show_header=True, header_style="bold", box=None)
     for column in ("document", Text(sense), "all usages"):
         table.add_column(column, justify="left" if column == "document" else "right", whole=column == "document")
     for doc in found:
-        table.add_row(sensesearch.terminal_name(named[(doc.document, doc.path)]), str(doc.count), str(doc.usages))
+        table.add_row(named[(doc.document, doc.path)], str(doc.count), str(doc.usages))
     out.print(table)
 
 

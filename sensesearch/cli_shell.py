@@ -108,9 +108,9 @@ def _shell_step(source: sensesearch.SenseIndex, options: QueryOptions, line: str
     elif command == ":documents":
         entries = source.catalog()
         # Records of one id in two JSON Lines files had been listed as two lines alike ("r1"): FILE#id, as KWIC lines.
-        named = sensesearch.names_apart((entry.label, entry.path) for entry in entries)
+        named = sensesearch.listed_names((entry.label, entry.path) for entry in entries)
         for entry in entries:
-            out.print(f"{sensesearch.terminal_name(named[(entry.label, entry.path)])}  "
+            out.print(f"{named[(entry.label, entry.path)]}  "
                       f"({plural(entry.occurrences, 'occurrence')})", markup=False)
     elif command == ":help":
         err.print(SHELL_HELP.format(k=options.k, any="on" if options.any_word else "off", sort=options.sort))

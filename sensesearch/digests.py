@@ -26,6 +26,7 @@ from .errors import SenseSearchError
 from .rowdigest import (DOCUMENT_FIELDS, digest_rows, document_digest, driver_rows, occurrence_query,
                         sentence_query)
 from .schema import ID_BATCH, documents
+from .visible import quoted_apart
 
 BATCH_OCCURRENCES = 50_000
 """Documents are read in batches of about this many occurrences (two range scans per batch)."""
@@ -184,7 +185,8 @@ def content_problems(conn: Connection, named: Mapping[int, str], shown: int = SH
                      kept: set[int] | None = None) -> tuple[list[tuple[str, tuple[int, ...]]], list[str]]:
     """verify's content check: one (line, documents repair may drop) per damaged document, and notes. `named`: each
     document's name in a line, by id (storage_check.quoted_names): the lines had begun with the bare label, so records
-    "r1" of two JSON Lines files began alike, and the file each named after it was not quoted.
+    "r1" of two JSON Lines files began alike, and the file each named after it was not quoted; files are quoted apart
+    (visible.quoted_apart), as a composed and a decomposed "\u00c5.txt" read alike.
 
     A document is offered to repair (which drops it, to be indexed again) only when its file still holds
     the text it was indexed from: the digest alone never decides that data is destroyed, since the digest
@@ -199,15 +201,16 @@ def content_problems(conn: Connection, named: Mapping[int, str], shown: int = SH
         notes.append(f"not checked, having no content digest: {len(unchecked)} "
                      f"{'document' if len(unchecked) == 1 else 'documents'}")
     changed = [d for d in damaged if d.digest is not None]
+    files = {d.path: quoted for d, quoted in zip(changed, quoted_apart([d.path for d in changed[:shown]]))}
     for damage in changed[:shown]:
         what = (f"{named[damage.id]}: its stored sentences, offsets or words no longer match the digest written "
                 "with them (disk damage or an edit), so its answers may be wrong")
         if _rebuildable(damage):
-            lines.append((f"{what}; `sensesearch verify --repair` drops it, then index {damage.path!r} again",
+            lines.append((f"{what}; `sensesearch verify --repair` drops it, then index {files[damage.path]} again",
                           (damage.id,)))
         else:
-            lines.append((f"{what}; its file {damage.path!r} no longer holds that text, so repair keeps it: restore "
-                          f"meta.sqlite from a backup, or index the corpus into a new folder", ()))
+            lines.append((f"{what}; its file {files[damage.path]} no longer holds that text, so repair keeps it: "
+                          "restore meta.sqlite from a backup, or index the corpus into a new folder", ()))
             if kept is not None:
                 kept.add(damage.id)
     if len(changed) > shown:

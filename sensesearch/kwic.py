@@ -15,7 +15,7 @@ from .cells import fit_apart, fit_left, fit_right
 from .csvsafe import records_to_csv
 from .records import Hit
 from .terminal import flat as _flat
-from .terminal import named, shown
+from .terminal import named_apart, shown
 
 CSV_FIELDS = ("score", "document", "left", "word", "right", "sentence", "start", "end", "occurrence_id", "path")
 """The columns of `usages --csv`; `path` (the file a usage came from) last, so the others keep their places: records
@@ -108,12 +108,23 @@ def _narrowed(width: int, fixed: int, doc_cells: int) -> tuple[int, int]:
 
 def document_names(hits: Sequence[Hit]) -> dict[tuple[str, str], str]:
     """(label, path) of each hit's document -> its name in a document column: names_apart, then short_names (a JSON
-    Lines record, known by the hit's file, keeps its whole id), drawn by terminal.named (a line break as ␊: drawn by
-    terminal.shown, "a\nb.txt" and "a b.txt" had read alike); fit_apart then fits the names to the column."""
+    Lines record, known by the hit's file, keeps its whole id), drawn and spelled apart by terminal.named_apart (a line
+    break as ␊: drawn by terminal.shown, "a\nb.txt" and "a b.txt" had read alike; a decomposed "A\u030a.txt" beside
+    "\u00c5.txt" as its escapes); fit_apart then fits the names to the column."""
     apart = names_apart((h.document, h.path) for h in hits)
     records = {apart[(h.document, h.path)] for h in hits if h.path and not h.document.startswith(h.path)}
     short = short_names(apart.values(), records)
-    return {key: named(short[name]) for key, name in apart.items()}
+    shown_as = named_apart(short.values())
+    return {key: shown_as[short[name]] for key, name in apart.items()}
+
+
+def listed_names(documents: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(label, path) -> the document's name in a listing of one document a line (`remove`, `sense documents`, the
+    shell's :documents): names_apart, drawn and spelled apart by terminal.named_apart. Drawn one by one, a composed
+    and a decomposed "\u00c5.txt" had been listed as one name twice."""
+    apart = names_apart(documents)
+    shown_as = named_apart(apart.values())
+    return {key: shown_as[name] for key, name in apart.items()}
 
 
 def names_apart(documents: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:

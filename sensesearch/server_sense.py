@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from sensesearch import SenseIndex, hits_with_names, names_apart
+from sensesearch import SenseIndex, hits_with_names, listed_names
 
 from .server_state import IndexService
 
@@ -38,7 +38,7 @@ def add_sense_routes(api: APIRouter, service: IndexService) -> None:
         `document_name` as the command line's `sense documents` table names it (records r1 of two JSON Lines files:
         FILE#r1, where both had been "r1")."""
         found = service.call(lambda index: index.sense(word).documents(sense, min_count=min_count))
-        named = names_apart((d.document, d.path) for d in found)
+        named = listed_names((d.document, d.path) for d in found)
         return [{**d.to_dict(), "document_name": named[(d.document, d.path)]} for d in found]
 
 

@@ -23,6 +23,7 @@ from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import ConfigMismatchError, EncoderOutputError, IndexCorruptError, ModelLoadError, SenseSearchError
 from .kwic import names_apart
+from .visible import quoted_apart
 from .reencode import Encode, count_documents, remade_lost_vectors, rewrite_vectors
 from .dbengine import DAMAGED_DATABASE_ADVICE
 from .schema import DocumentRow, documents, occurrences, sentences, words
@@ -188,10 +189,11 @@ def check_ids(stored: np.ndarray, rows: np.ndarray, docs: list[DocumentRow], fou
 
 
 def quoted_names(docs: list[DocumentRow]) -> dict[int, str]:
-    """Each document's name in a problem line, by id, quoted (repr): its label, or "FILE#label" where documents of
-    several files share it (names_apart): two records "r1" of two JSON Lines files had been two problems of 'r1'."""
+    """Each document's name in a problem line, by id, quoted (visible.quoted_apart): its label, or "FILE#label" where
+    documents of several files share it (names_apart): two records "r1" of two JSON Lines files had been two problems
+    of 'r1'."""
     apart = names_apart((d.label, d.path) for d in docs)
-    return {d.id: repr(apart[(d.label, d.path)]) for d in docs}
+    return dict(zip((d.id for d in docs), quoted_apart([apart[(d.label, d.path)] for d in docs])))
 
 
 def _listed(doc_ids: list[int], named: dict[int, str]) -> str:

@@ -6,8 +6,11 @@ Its own module, not part of kwic.py: every command-line print and table cell goe
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import regex
+
+from .visible import spelled_apart
 
 _SPACE = re.compile(r"\s+")
 # Bidirectional embeddings, overrides and isolates reorder what a terminal shows of everything after them (a file
@@ -31,6 +34,14 @@ def named(text: str) -> str:
     """A name (a file name, a label) on one line, every control character drawn, line breaks and tabs too (␊, ␍,
     ␉): flattened to spaces, "a\nb.txt" and "a b.txt" printed alike. Bytes that are not UTF-8 show as \\xNN."""
     return _CONTROL.sub(lambda m: _PICTURES.get(m.group(), "\ufffd"), _escaped(text))
+
+
+def named_apart(names: Iterable[str]) -> dict[str, str]:
+    """Each of the names of one listing drawn (named), and spelled apart where two would then read alike
+    (visible.spelled_apart: a composed and a decomposed "\u00c5.txt" had been listed as one name twice)."""
+    drawn = {name: named(name) for name in names}
+    spelled = spelled_apart(drawn.values())
+    return {name: spelled[text] for name, text in drawn.items()}
 
 
 def _escaped(text: str) -> str:

@@ -10,7 +10,7 @@ look_alike tells them so.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import regex
 from disarm import skeleton_key
@@ -91,8 +91,46 @@ def look_alike(first: str, second: str) -> str | None:
                  if char not in first), "the two differ only in characters that look alike or do not show")
 
 
+def read_as(text: str) -> str:
+    """What a reader takes `text` for: the characters shown_text keeps, in NFC, since canonically equivalent spellings
+    (a composed "\u00c5", a decomposed "A\u030a") print alike."""
+    return unicodedata.normalize("NFC", shown_text(text))
+
+
+_CLUSTER = regex.compile(r"\X", regex.DOTALL)
+
+
+def spelled_apart(shown: Iterable[str]) -> dict[str, str]:
+    """Each of the names `shown` in one listing as it is, except names that would read alike (read_as) while they
+    differ: in those, each grapheme cluster a reader does not see as written is spelled as the escapes of its code
+    points ("A\\u030a.txt" beside "\u00c5.txt"). File names that differ only in their Unicode form, both legal on
+    Linux, had been listed as one name twice."""
+    names = list(dict.fromkeys(shown))
+    readings: dict[str, list[str]] = {}
+    for name in names:
+        readings.setdefault(read_as(name), []).append(name)
+    spelled = {name: name for name in names}
+    for alike in readings.values():
+        if len(alike) > 1:
+            spelled.update((name, "".join(c if read_as(c) == c else _escapes(c) for c in _CLUSTER.findall(name)))
+                           for name in alike)
+    return spelled
+
+
+def _escapes(cluster: str) -> str:
+    return "".join(char if " " <= char <= "~" else f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF
+                   else f"\\U{ord(char):08x}" for char in cluster)
+
+
+def quoted_apart(names: Sequence[str]) -> list[str]:
+    """Each of `names` quoted as repr quotes it, and spelled apart from the others (spelled_apart): repr shows a
+    zero-width space or a line break as an escape, but a decomposed "A\u030a" as it is."""
+    spelled = spelled_apart(repr(name) for name in names)
+    return [spelled[repr(name)] for name in names]
+
+
 def quoted(names: Sequence[str], shown: int | None = None) -> str:
-    """`names` joined by ", ", each quoted as repr quotes it, then ", ..." if there are more than `shown` of them: joined
+    """`names` joined by ", ", each quoted (quoted_apart), then ", ..." if there are more than `shown` of them: joined
     bare, "a, b.txt" read as the two names "a" and "b.txt", and a line break in one broke the line it was on."""
-    listed = ", ".join(repr(name) for name in names[:shown])
+    listed = ", ".join(quoted_apart(names[:shown]))
     return listed + (", ..." if shown is not None and len(names) > shown else "")

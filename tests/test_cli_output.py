@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from sensesearch import SenseIndex, cli, cli_docs
 from sensesearch.config import EncoderSettings
 from sensesearch.cli import app
+from sensesearch.schema import occurrences
 
 from .conftest import BANK_CORPUS, REPO
 from .robust_util import child_env, cli_command, run_cli, write_corpus
@@ -682,3 +683,50 @@ def test_the_bar_moves_evenly_through_one_large_jsonl_file(tmp_path: Path, monke
     result = runner.invoke(app, ["index", str(records), "--index", str(tmp_path / "i"), "--model", "fake:test"])
     assert result.exit_code == 0, result.output
     assert heard == [ends[2], ends[5], ends[8], ends[11]], (heard, ends)
+
+
+def test_names_alike_but_for_their_unicode_form_are_listed_apart(tmp_path: Path) -> None:
+    """A composed "\u00c5.txt" and a decomposed "A\u030a.txt" are two legal files on Linux; `documents`, KWIC lines,
+    `remove`, `verify` and `index` had each listed them as one name twice. The decomposed one's "A\u030a" is spelled as
+    its code points where both are listed; a name no other reads like stays as it is."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "\u00c5.txt").write_text("The bank raised its rates.\n")
+    (corpus / "A\u030a.txt").write_text("We sat on the river bank.\n")
+    (corpus / "\u00e9.txt").write_text("A plain bank.\n")
+    composed, decomposed, alone = (str(corpus / name) for name in ("\u00c5.txt", "A\\u030a.txt", "\u00e9.txt"))
+    index = tmp_path / "idx"
+    made = runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test", "-q"])
+    assert made.exit_code == 0, made.output
+    listed = runner.invoke(app, ["documents", "--index", str(index)], terminal_width=200).stdout.splitlines()
+    assert sorted(line.split()[0] for line in listed[1:]) == [decomposed, composed, alone], listed
+    usages = runner.invoke(app, ["usages", "bank", "--index", str(index)]).stdout.splitlines()
+    assert sorted(line.split()[-1] for line in usages[1:]) == ["A\\u030a.txt", "\u00c5.txt", "\u00e9.txt"], usages
+    removed = runner.invoke(app, ["remove", str(corpus), "--index", str(index), "--dry-run"]).stdout.splitlines()
+    assert sorted(removed[2:5]) == [f"    {decomposed}", f"    {composed}", f"    {alone}"], removed
+    for name in ("\u00c5.txt", "A\u030a.txt"):
+        (corpus / name).unlink()
+    again = runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test"])
+    assert f"these paths ('{decomposed}', '{composed}')" in " ".join(again.stderr.split()), again.stderr
+    with SenseIndex.open(index) as opened:
+        docs = [doc for doc in opened.store.all_documents() if "\u00e9" not in doc.label]
+        with opened.store.begin() as conn:
+            conn.execute(occurrences.delete().where(occurrences.c.id.in_([d.first_occurrence for d in docs])))
+    checked = runner.invoke(app, ["verify", "--index", str(index), "--no-model"]).stdout.splitlines()
+    assert sorted(line.split(" should hold")[0] for line in checked if line.startswith("  - document: ")) == [
+        f"  - document: '{decomposed}'", f"  - document: '{composed}'"], checked
+    assert sorted(line.split("its file ")[1].split(" no longer")[0] for line in checked
+                  if line.startswith("  - content: ")) == [f"'{decomposed}'", f"'{composed}'"], checked
+
+
+def test_only_names_that_read_alike_are_spelled_and_only_where_a_reader_cannot_see_them() -> None:
+    """A zero-width space or a no-break space reads as nothing or as a space, a composed "\u00c5" as a decomposed one:
+    such names are spelled apart, each cluster a reader does not see as written as its code points; in a quoted list,
+    repr spells hidden characters itself but leaves a decomposed "A\u030a" as it is."""
+    from sensesearch.visible import quoted, spelled_apart
+
+    assert spelled_apart(["a\u200bb.txt", "ab.txt", "x\u00a0y", "x y", "\u212b", "A\u030a", "e\u0301"]) == {
+        "a\u200bb.txt": "a\\u200bb.txt", "ab.txt": "ab.txt", "x\u00a0y": "x\\u00a0y", "x y": "x y",
+        "\u212b": "\\u212b", "A\u030a": "A\\u030a", "e\u0301": "e\u0301"}
+    assert quoted(["\u00c5.txt", "A\u030a.txt", "a, b", "c\u200b"]) == (
+        "'\u00c5.txt', 'A\\u030a.txt', 'a, b', 'c\\u200b'")
