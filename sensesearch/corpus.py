@@ -211,6 +211,23 @@ def _document_or_skip(key: str, label: str, path: str, text: str, meta: dict[str
     yield document
 
 
+def key_clash(key: str, holder: tuple[str, str], path: str) -> str | None:
+    """Why a document read from `path` may not take `key`, which the document `holder` (label, path) holds, or None:
+    a text file is keyed by its resolved path and a record by "FILE#ID", so a file named x.jsonl#r1.txt beside x.jsonl
+    has the key of its record "r1.txt". Taking it had replaced that record (in a later run) or been skipped as
+    "another document with the same id" (in the same run). Keys stay as indexes hold them; the later comer is
+    refused."""
+    label, held = holder
+    record = Path(held).suffix.lower() in JSONL_SUFFIXES
+    if record == (Path(path).suffix.lower() in JSONL_SUFFIXES):
+        return None
+    if record:
+        return (f"its path {key!r} is also the name of record {label!r} of {held!r} (FILE#ID), which came first: "
+                "rename the file to index both")
+    return (f"its name {key!r} (FILE#ID) is also the path of the file {held!r}, which came first: rename that file "
+            "to index both")
+
+
 def noting_keys(items: Iterable[Document | Skipped], keys: set[str]) -> Iterator[Document | Skipped]:
     """`items` as they come, the key of each document added to `keys` (what a run read, for absent_documents)."""
     for item in items:

@@ -25,6 +25,7 @@ import numpy as np
 from .encoder import Encoder, encode_chunks, runs_on_host
 from .errors import UsageError
 from .config import whole_number_env
+from .corpus import key_clash
 from .lemmas import lemmatizer
 from .normalize import has_visible
 from .records import Document, EncodedChunk, EncodedSentence, IngestReport, Skipped
@@ -150,7 +151,7 @@ class Ingestor:
                             word_pieces=c.pieces, seconds=time.perf_counter() - started, skipped=tuple(c.skipped))
 
     def _new_documents(self, items: Iterable[Document | Skipped]) -> Iterator[PendingDocument]:
-        seen: dict[str, str] = {}
+        seen: dict[str, tuple[str, tuple[str, str]]] = {}
         # A lookup reads committed rows on a connection of its own, so it needs no lock: holding the writer's for it
         # made this thread wait out every chunk being written (6.9 s under py-spy, for an ingest of both corpora that
         # takes 11.4 s unprofiled).
@@ -158,14 +159,19 @@ class Ingestor:
             if isinstance(item, Skipped):
                 self._skip(item)
                 continue
-            if item.key in seen:
-                if seen[item.key] == item.content_hash:
+            # A file named x.jsonl#r1.txt has the key of x.jsonl's record "r1.txt": the later comer had replaced it.
+            first = seen.get(item.key)
+            holder = first[1] if first else (existing.label, existing.path) if existing is not None else None
+            clash = key_clash(item.key, holder, item.path) if holder else None
+            if first or clash:
+                if first and not clash and first[0] == item.content_hash:
                     self.counters.unchanged += 1
                 else:
-                    self._skip(Skipped(item.label, "another document with the same id came earlier in this run"))
+                    why = clash or "another document with the same id came earlier in this run"
+                    self._skip(Skipped(item.label, why))
                 self.reports.passed(item)
                 continue
-            seen[item.key] = item.content_hash
+            seen[item.key] = (item.content_hash, (item.label, item.path))
             if self.stopping:
                 return
             if existing is not None and existing.interrupted:

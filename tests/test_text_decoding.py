@@ -202,6 +202,33 @@ def test_a_folder_name_never_takes_a_sibling_file_named_folder_hash(tmp_path: Pa
     assert _would_remove(index, str(tmp_path / "corp" / "a")) == ["notes.txt"]
 
 
+def test_a_file_named_as_a_record_s_key_never_replaces_the_record(tmp_path: Path) -> None:
+    """A text file x.jsonl#r1.txt beside x.jsonl, whose record "r1.txt" has the key x.jsonl#r1.txt too: indexed after
+    the record, the file had replaced it ("1 replaced"); read in one run with it, it was skipped as "another document
+    with the same id". Keys stay as they are; the later comer is skipped, saying which document holds its key."""
+    corpus = tmp_path / "corp"
+    corpus.mkdir()
+    (corpus / "x.jsonl").write_text(json.dumps({"id": "r1.txt", "text": "The record about the bank."}) + "\n")
+    (corpus / "x.jsonl#r1.txt").write_text("The file about the river bank.\n")
+    index = str(tmp_path / "idx")
+    record = runner.invoke(app, ["index", str(corpus / "x.jsonl"), "--index", index, "--model", "fake:test", "-q"])
+    assert record.exit_code == 0, record.output
+    file = runner.invoke(app, ["index", str(corpus / "x.jsonl#r1.txt"), "--index", index, "--model", "fake:test"])
+    held = str(corpus / "x.jsonl#r1.txt")
+    assert file.stderr.splitlines()[-1] == (
+        f"Error: nothing was indexed: the input was skipped (first: {held}: its path {held!r} is also the name of "
+        f"record 'r1.txt' of {str(corpus / 'x.jsonl')!r} (FILE#ID), which came first: rename the file to index both)")
+    listed = json.loads(runner.invoke(app, ["documents", "--index", index, "--json"]).stdout)
+    assert [(d["label"], d["occurrences"]) for d in listed] == [("r1.txt", 5)], listed
+    (corpus / "x.jsonl").unlink()
+    both = str(tmp_path / "both")
+    runner.invoke(app, ["index", held, "--index", both, "--model", "fake:test", "-q"])
+    (corpus / "x.jsonl").write_text(json.dumps({"id": "r1.txt", "text": "The record about the bank."}) + "\n")
+    later = runner.invoke(app, ["index", str(corpus), "--index", both, "--model", "fake:test"])
+    assert f"  r1.txt: its name {held!r} (FILE#ID) is also the path of the file {held!r}, which came first: rename " \
+           "that file to index both" in later.stderr.splitlines(), later.stderr
+
+
 def test_the_documents_a_refused_name_may_mean_are_quoted_on_the_error_s_one_line(tmp_path: Path) -> None:
     """The paths listed after "is the label of 2 documents" (and "names 2 indexed files") were bare: a line break in
     one broke the error's line; quoted as the name itself is, it stays one line and reads "\\n"."""
