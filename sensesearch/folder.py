@@ -23,8 +23,9 @@ from .claim import INDEX_ID_KEY
 from .config import CONFIG_FILE, IndexConfig, encoder_differences
 from .encoder import Encoder
 from .migrations import MIGRATIONS
-from .normalize import OLDER_KEPT, OLDER_RULES
+from .foldchanges import FOLD_CHANGES, FOLD_VERSION, older_words
 from .store import MetaStore
+from .wordrows import FOLD_VERSION_KEY
 from .durable import failure_kind
 from .errors import (ConfigMismatchError, IndexCorruptError, IndexExistsError, IndexLockedError, IndexNotFoundError,
                      ReadOnlyError)
@@ -39,7 +40,7 @@ LOCK_FILE = "write.lock"
 WRITTEN_FILES = (META_FILE, META_FILE + access.WAL_SUFFIX, META_FILE + access.SHM_SUFFIX, VECTORS_FILE,
                  VECTORS_FILE + CHECKSUM_SUFFIX, LOCK_FILE)
 BOOKKEEPING = {"settings": ("SELECT key FROM settings",
-                            {("schema_version",), ("sense_inventory_schema",), (INDEX_ID_KEY,)}),
+                            {("schema_version",), ("sense_inventory_schema",), (INDEX_ID_KEY,), (FOLD_VERSION_KEY,)}),
                "migrations": ("SELECT number, name FROM migrations",
                               {(number, function.__name__) for number, function in MIGRATIONS})}
 """The tables a new metadata store fills when it is made, and every row they may then hold (its schema versions,
@@ -160,13 +161,26 @@ def check_word_rules(folder: Path, config: IndexConfig, encoder: Encoder) -> Non
 
 
 def check_stored_words(folder: Path, store: MetaStore) -> None:
-    """ConfigMismatchError for adding to an index that holds words `fold` now cuts or spells otherwise
-    (normalize.OLDER_KEPT: "donʼt" was one word, now the words of "don't"; "كـتـب" kept its tatweel): words added now would not match them, so `usages` would find only the
-    old ones or only the new. Names a few such words and their documents, which `remove` then index again."""
-    found = store.words_holding(OLDER_KEPT)
-    if found:
-        named = ", ".join(f"{form!r} in {label!r}" for form, label in found)
-        raise ConfigMismatchError(f"{folder} holds words cut by older word rules ({named}): {OLDER_RULES}")
+    """ConfigMismatchError for adding to an index that holds words a change of `fold` made since cuts or keys otherwise
+    (foldchanges.FOLD_CHANGES: "bank👍🏽" was one word, now "bank" and an emoji; "كـتـب" kept its tatweel): words
+    added now would not match them, so `usages` would find only the old ones or only the new. Names a few such words
+    and their documents, which `remove` then index again. An index that holds none is recorded as cut by today's
+    rules (WordRows.record_fold_version), so its words are read once. Words of an index made after a change that
+    this sensesearch lacks would not match its words either: ConfigMismatchError too.
+    It had let the words a symbol was written against and every change of `fold` before 2026-12-03 pass."""
+    made = store.fold_version()
+    if made > FOLD_VERSION:
+        raise ConfigMismatchError(f"{folder} was made by a newer sensesearch, whose word rules ({made} changes) this "
+                                  f"one ({FOLD_VERSION}) lacks: words added now would not match its words; add with "
+                                  "that sensesearch or a newer one")
+    if made == FOLD_VERSION:
+        return
+    log.info("reading the words of %s once for words that %d later changes of the word rules cut otherwise",
+             folder, FOLD_VERSION - made)
+    found = older_words(store.stored_words(), FOLD_CHANGES[made:])
+    if found is not None:
+        raise ConfigMismatchError(f"{folder} holds {found}")
+    store.record_fold_version()
 
 
 LockWait = Callable[[str | None], None]

@@ -191,6 +191,7 @@ class SenseIndex(IndexOpening, IndexReading):
             self._require_writer()
             return IngestReport()
         items = itertools.chain([first], items)
+        self._require_writer()  # before the stored words are read, and their rules recorded
         check_stored_words(self.path, self.storage.meta)
         encoder = None if chunk_encoder is not None else self.prepare_to_add()
         if encoder is not None:

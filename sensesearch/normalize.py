@@ -104,16 +104,7 @@ GLUING = "\u02bc\u2212"
 """The look-alikes in APOSTROPHES and HYPHENS that BERT's pre-tokenizer keeps inside a word (a letter, a math symbol),
 where the mark they stand for parts it; `fold` makes them that mark. The others are punctuation and part words as it
 does, so they stay as written (the model reads them as they are)."""
-OLDER_RULES = ("sensesearch of 2026-12-03 and earlier kept the modifier letter apostrophe \u02bc (U+02BC) and the "
-               "minus sign \u2212 (U+2212) inside words, where they now part words as ' and - do, and the Arabic "
-               "tatweel \u0640 (U+0640), now left out of the word it stretches, and symbols such as emoji, \u00a9 or "
-               "\u20ac written against a word, which now stand apart from it; `remove` the "
-               "documents holding such words and index them again, or index the corpus into a new folder")
-"""How an index made before `fold` unglued GLUING is told to index those documents again (folder.py, rescore.py)."""
 _GLUED = regex.compile(f"[{GLUING}]")
-OLDER_KEPT = GLUING + TATWEEL
-"""What sensesearch of 2026-12-03 and earlier kept inside words and `fold` now changes there (OLDER_RULES); also
-symbols (_SYMBOL) written against a word, which made one word with it then."""
 _UNGLUED = str.maketrans({c: "'" if c in APOSTROPHES else "-" for c in GLUING})
 _MARKS = str.maketrans({**dict.fromkeys(APOSTROPHES, "'"), **dict.fromkeys(HYPHENS, "-")})
 _SYMBOL = regex.compile(r"(?![\x00-\x7f])[\p{So}\p{Sc}]")
@@ -121,7 +112,7 @@ _SYMBOL = regex.compile(r"(?![\x00-\x7f])[\p{So}\p{Sc}]")
 the ASCII ones ($, which BERT's pre-tokenizer parts words at already), nor math symbols (the fraction slash of NFKC's
 "1⁄2" for "½") or modifier symbols (the acute accent of "didn´t", a skin tone in its emoji's cluster)."""
 _SYMBOL_TOUCH = regex.compile(r"(?![\x00-\x7f])[\p{So}\p{Sc}]\p{M}*[\p{L}\p{N}]|[\p{L}\p{M}\p{N}](?![\x00-\x7f])[\p{So}\p{Sc}]")
-_OLDER_KEPT = regex.compile(f"[{OLDER_KEPT}]|" + _SYMBOL_TOUCH.pattern)
+_OLDER_KEPT = regex.compile(f"[{GLUING}{TATWEEL}]|" + _SYMBOL_TOUCH.pattern)
 _LETTER = regex.compile(r"[\p{L}\p{M}\p{N}]")
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
@@ -228,6 +219,16 @@ def same_marks(text: str) -> str:
     return text.translate(_MARKS)
 
 
+def symbol_touches(text: str) -> bool:
+    """Whether `text` holds a symbol written against a letter or digit, which `fold` parts from it (_SYMBOL)."""
+    return _SYMBOL_TOUCH.search(text) is not None
+
+
+def extends_cluster(char: str) -> bool:
+    """Whether `char` joins the grapheme cluster before it (a combining mark, ZWJ, a variation selector)."""
+    return _EXTENDS_CLUSTER.match(char) is not None
+
+
 def raised(cluster: str) -> str:
     """"super" or "sub" for a superscript or subscript character (its compatibility decomposition is tagged so in
     UnicodeData.txt: ¹, ⁿ, ₂, ™), "" for any other."""
@@ -283,8 +284,8 @@ def word_key(word: str) -> str:
 
 def older_key(word: str) -> str | None:
     """The key sensesearch of 2026-12-03 and earlier gave `word`, where it differs from `word_key`'s (it holds a GLUING
-    look-alike or a TATWEEL: OLDER_KEPT), else None: an index made then stores "donʼt" as that one word, "donʼt", and
-    "كـتـب" with its tatweel, which a lookup of the word must still find there (search.py)."""
+    look-alike, a TATWEEL or a symbol against a letter), else None: an index made then stores "donʼt" as that one
+    word, "donʼt", and "كـتـب" with its tatweel, which a lookup of the word must still find there (wordplaces.py)."""
     return _key(word, False) if _OLDER_KEPT.search(word) is not None else None
 
 

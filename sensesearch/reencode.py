@@ -18,8 +18,9 @@ from sqlalchemy import ColumnElement, select, true
 from .config import IndexConfig
 from .errors import ConfigMismatchError, EncoderOutputError, ModelLoadError
 from .ivf import Assign
+from .foldchanges import StoredWord
 from .rescore import Encode, stored_row_vector
-from .schema import ID_BATCH, occurrences, sentences
+from .schema import ID_BATCH, occurrences, sentences, words
 from .store import MetaStore
 from .vectors import VECTORS_FILE, VectorStore
 
@@ -74,17 +75,19 @@ def _encoded(store: MetaStore, encode: Encode, dim: int,
                 return
             last = int(batch[-1][0])
             rows = conn.execute(select(occurrences.c.id, occurrences.c.sentence_id, occurrences.c.position,
-                                       occurrences.c.start, occurrences.c.end)
-                                .select_from(occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id))
+                                       occurrences.c.start, occurrences.c.end, words.c.form)
+                                .select_from(occurrences.join(sentences, sentences.c.id == occurrences.c.sentence_id)
+                                             .join(words, words.c.id == occurrences.c.word_id))
                                 .where(chosen, occurrences.c.sentence_id.between(int(batch[0][0]), last))
                                 .order_by(occurrences.c.id)).all()
             at = {int(sentence_id): i for i, (sentence_id, _) in enumerate(batch)}
             encoded = encode([text for _, text in batch])
             ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
             vectors = np.zeros((len(rows), dim), dtype=np.float32)
-            for i, (occurrence_id, sentence_id, position, start, end) in enumerate(rows):
-                vectors[i] = stored_row_vector(encoded[at[int(sentence_id)]], position, start, end,
-                                               occurrence_id, sentence_id, batch[at[int(sentence_id)]][1])
+            for i, (occurrence_id, sentence_id, position, start, end, form) in enumerate(rows):
+                word = StoredWord(batch[at[int(sentence_id)]][1], start, end, form)
+                vectors[i] = stored_row_vector(encoded[at[int(sentence_id)]], position, word, occurrence_id,
+                                               sentence_id)
             yield ids, vectors, len(batch)
 
 

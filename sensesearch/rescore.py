@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .errors import ConfigMismatchError
-from .normalize import OLDER_RULES, older_key, same_word_span
+from .foldchanges import REINDEX, StoredWord, rules_cutting
+from .normalize import same_word_span
 from .records import EncodedSentence
 from .schema import OccurrenceRow
 
@@ -38,20 +39,23 @@ def rescores(compression: str) -> bool:
     return compression in LOSSY_CODES
 
 
-def stored_row_vector(encoded: EncodedSentence, position: int, start: int, end: int,
-                      occurrence_id: int, sentence_id: int, text: str) -> np.ndarray:
-    """The encoder's vector for a stored occurrence: its `position` row, checked to cover the stored span (but for
-    ignorables at its edges: normalize.same_word_span).
+def stored_row_vector(encoded: EncodedSentence, position: int, word: StoredWord, occurrence_id: int,
+                      sentence_id: int) -> np.ndarray:
+    """The encoder's vector for a stored occurrence, `word` of its sentence: its `position` row, checked to cover the
+    stored span (but for ignorables at its edges: normalize.same_word_span).
 
-    ConfigMismatchError when the encoder finds another word there (the model or tokenizer changed, or, where the word
-    in `text`, the stored sentence, holds a look-alike that fold now makes a mark, sensesearch's word rules did).
+    ConfigMismatchError when the encoder finds another word there (the model or tokenizer changed, or, where an older
+    rule of `fold` cut the stored word, sensesearch's word rules did: foldchanges.rules_cutting; its symbol, cluster,
+    superscript and white space changes had been called a changed model).
     """
-    if position >= len(encoded.spans) or not same_word_span(text, tuple(encoded.spans[position].tolist()),
-                                                             (start, end)):
-        if older_key(text[start:end]) is not None:
-            raise ConfigMismatchError(f"the stored word {text[start:end]!r} was cut by older word rules: {OLDER_RULES}")
+    if position >= len(encoded.spans) or not same_word_span(word.text, tuple(encoded.spans[position].tolist()),
+                                                             (word.start, word.end)):
+        rules = rules_cutting(word)
+        if rules:
+            raise ConfigMismatchError(f"the stored word {word.written!r} was cut by older word rules: "
+                                      f"{'; '.join(rules)}; {REINDEX}")
         raise ConfigMismatchError(
-            f"the model no longer finds occurrence {occurrence_id} at characters {start}-{end} of "
+            f"the model no longer finds occurrence {occurrence_id} at characters {word.start}-{word.end} of "
             f"sentence {sentence_id}; the model or its tokenizer changed, so the corpus must be indexed anew")
     return encoded.vectors[position]
 
@@ -78,8 +82,9 @@ def exact_vectors(places: Sequence[tuple[int, ...]], rows: Mapping[int, Occurren
             last += 1
         encoded = encode(texts)
         for place in places[first:last]:
-            words = [stored_row_vector(encoded[sentence_of[rows[i].sentence_id]], rows[i].position, rows[i].start,
-                                       rows[i].end, i, rows[i].sentence_id, rows[i].sentence_text) for i in place]
+            words = [stored_row_vector(encoded[sentence_of[rows[i].sentence_id]], rows[i].position,
+                                       StoredWord(rows[i].sentence_text, rows[i].start, rows[i].end, rows[i].form), i,
+                                       rows[i].sentence_id) for i in place]
             mean = np.mean(words, axis=0)
             vectors.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
         first = last

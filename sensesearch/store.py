@@ -26,7 +26,8 @@ from .lemmas import DEFAULT_LANGUAGE
 from .metafield import MetaField, field_names
 from .schema import (ID_BATCH, DocumentRow, OccurrenceRow, documents, executemany_rows, json_insert_rows, metadata,
                      occurrences, sentences, settings, words)
-from .wordrows import WordRows
+from .foldchanges import FOLD_VERSION
+from .wordrows import FOLD_VERSION_KEY, WordRows
 
 SCHEMA_VERSION = migrations.SCHEMA_LEVEL
 DOCUMENT_ROW = (documents.c.id, documents.c.key, documents.c.label, documents.c.path, documents.c.content_hash,
@@ -74,6 +75,8 @@ class MetaStore(WordRows):
                 found = conn.execute(select(settings.c.value).where(settings.c.key == "schema_version")).scalar()
                 if found is None:
                     conn.execute(settings.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                    # A new store's words will be cut by today's word rules (WordRows.fold_version).
+                    conn.execute(settings.insert().values(key=FOLD_VERSION_KEY, value=str(FOLD_VERSION)))
                 elif int(found) > migrations.LATEST:
                     raise IndexCorruptError(f"metadata schema {found} is newer than this sensesearch ({migrations.LATEST})")
             migrations.migrate(self.engine, migrations.MigrationContext(lemma_language=lemma_language))

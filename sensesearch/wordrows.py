@@ -1,19 +1,25 @@
 """Finding words in the metadata store: a form's occurrences (by lemma, in some documents, under --where
-conditions), a phrase's places, forms by prefix or by the characters they hold.
+conditions), a phrase's places, forms by prefix, and the stored words that older word rules may have cut, with the
+number of those rules (foldchanges.py) the store's words were cut under.
 
 `WordRows` reads through the store's engine; store.MetaStore extends it with the rest of the tables' life.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import filters
-from .schema import corpus_order, documents, occurrences, owning_document, sentences, words
+from .foldchanges import FOLD_VERSION, StoredWord
+from .schema import corpus_order, documents, occurrences, owning_document, sentences, settings, words
 
+FOLD_VERSION_KEY = "fold_version"
+"""The settings row that records how many of foldchanges.FOLD_CHANGES a store's words were cut under."""
+SCANNED = 20_000
+"""Occurrences `stored_words` reads a query."""
 MAX_PHRASE_WORDS = 32
 """Words of a phrase looked up at most: each is one table of a join, and SQLite joins at most 64 (past that the
 lookup failed as a database error, naming the database)."""
@@ -78,16 +84,42 @@ class WordRows:
                 query = query.where(documents.c.key.in_(list(document_keys)))
             return [tuple(int(i) for i in row) for row in conn.execute(query.order_by(*corpus_order(first.c.id)))]
 
-    def words_holding(self, chars: str, limit: int = 3) -> list[tuple[str, str]]:
-        """(form, label of a document using it) of up to `limit` stored words whose form holds one of `chars`."""
-        query = (select(words.c.form, documents.c.label)
-                 .join(occurrences, occurrences.c.word_id == words.c.id)
-                 .join(sentences, sentences.c.id == occurrences.c.sentence_id)
-                 .join(documents, documents.c.id == sentences.c.document_id)
-                 .where(or_(*(words.c.form.contains(c, autoescape=True) for c in chars)))
-                 .group_by(words.c.form, documents.c.label).order_by(documents.c.label, words.c.form).limit(limit))
+    def fold_version(self) -> int:
+        """How many of foldchanges.FOLD_CHANGES had been made when the store's words were cut: FOLD_VERSION for a
+        store made now (MetaStore records it), 0 for one made before they were counted (any of them may apply)."""
         with self.engine.connect() as conn:
-            return [(str(form), str(label)) for form, label in conn.execute(query)]
+            found = conn.execute(select(settings.c.value).where(settings.c.key == FOLD_VERSION_KEY)).scalar()
+        return int(found) if found is not None else 0
+
+    def record_fold_version(self) -> None:
+        """Record that the store's words are cut as today's rules cut them (FOLD_VERSION): for a store whose words
+        no later change cuts otherwise (folder.check_stored_words), so that they are looked at once."""
+        with self.engine.begin() as conn:
+            if conn.execute(settings.update().where(settings.c.key == FOLD_VERSION_KEY)
+                            .values(value=str(FOLD_VERSION))).rowcount == 0:
+                conn.execute(settings.insert().values(key=FOLD_VERSION_KEY, value=str(FOLD_VERSION)))
+
+    def stored_words(self) -> Iterator[tuple[StoredWord, str]]:
+        """Every stored word of a sentence that holds more than printable ASCII, with its document's label, in
+        occurrence order: the rules of foldchanges.py cut no printable ASCII otherwise. Each row is read once, a
+        chunk of them at a time by id (occurrences has no index on sentence_id: a lookup by sentence read the table)."""
+        last = -1
+        with self.engine.connect() as conn:
+            while rows := conn.execute(select(occurrences.c.id, occurrences.c.sentence_id, occurrences.c.start,
+                                              occurrences.c.end, words.c.form)
+                                       .join(words, words.c.id == occurrences.c.word_id)
+                                       .where(occurrences.c.id > last).order_by(occurrences.c.id).limit(SCANNED)).all():
+                last = int(rows[-1][0])
+                # A chunk's sentences are one id range: occurrence ids rise with the sentence ids of their documents.
+                texts = {int(i): (text, label) for i, text, label in conn.execute(
+                    select(sentences.c.id, sentences.c.text, documents.c.label)
+                    .join(documents, documents.c.id == sentences.c.document_id)
+                    .where(sentences.c.id.between(min(int(r[1]) for r in rows), max(int(r[1]) for r in rows))))
+                    if not (text.isascii() and text.isprintable())}
+                for _, sentence_id, start, end, form in rows:
+                    if int(sentence_id) in texts:
+                        text, label = texts[int(sentence_id)]
+                        yield StoredWord(text, int(start), int(end), form), label
 
     def top_forms(self, prefix: str, limit: int = 5) -> list[str]:
         """Known forms that start with `prefix`, most frequent first (for "did you mean")."""

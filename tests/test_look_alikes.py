@@ -6,12 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import regex
 
 from sensesearch import SenseIndex
-from sensesearch import normalize
 from sensesearch.config import EncoderSettings
-from sensesearch.errors import ConfigMismatchError
 from sensesearch.normalize import fold, older_key, word_key
 from sensesearch.query import gap_key, is_punctuation, parse_marked
 
@@ -80,18 +77,3 @@ def test_usages_find_every_spelling_and_point_at_its_own_characters(tmp_path: Pa
                                                                       "well\u2212known"]
         assert len(index.usages("Hawai\u02bci")) == 3
         assert len(index.query("They [[don\u02bct]] know.", k=5)) == 3
-
-
-def test_an_index_made_under_the_older_rules_answers_as_it_did_and_is_told_to_index_again(
-        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    with monkeypatch.context() as older:  # sensesearch of 2026-12-03: fold kept ʼ and − inside words
-        older.setattr(normalize, "_GLUED", regex.compile(r"(?!)"))
-        with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
-            index.add([_corpus(tmp_path)])
-    with SenseIndex.open(tmp_path / "idx") as index:
-        assert [h.word for h in index.usages("don\u02bct")] == ["don\u02bct"]  # its one stored word, as before
-        assert sorted(h.word for h in index.usages("don't")) == ["don't", "don\u2019t"]  # as before
-        with pytest.raises(ConfigMismatchError, match="older word rules .*'don\u02bct' in '.*a.txt'.*remove"):
-            index.add([tmp_path / "c"])
-        with pytest.raises(ConfigMismatchError, match="stored word 'don\u02bct' was cut by older word rules"):
-            index.reindex()

@@ -337,26 +337,6 @@ def test_usages_of_an_arabic_word_find_it_with_and_without_tatweel(tmp_path: Pat
         assert len(index.query(f"[[{KATABA}]] \u0627\u0644\u0648\u0644\u062f.", k=5)) == 2
 
 
-def test_an_index_that_kept_the_tatweel_finds_its_words_and_is_told_to_index_them_again(
-        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sensesearch.errors import ConfigMismatchError
-
-    corpus = tmp_path / "c"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text(f"{STRETCHED} \u0627\u0644\u0648\u0644\u062f.\n", encoding="utf-8")
-    with monkeypatch.context() as older:  # sensesearch of 2026-12-03: fold kept the tatweel
-        older.setitem(normalize._IGNORABLE_BY_AGE, True, normalize._IGNORABLE_BY_AGE[False])
-        older.setitem(normalize._REMOVED_BY_AGE, True, normalize._REMOVED_BY_AGE[False])
-        with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
-            index.add([corpus])
-            assert [h.word for h in index.usages(STRETCHED)] == [STRETCHED]
-    with SenseIndex.open(tmp_path / "idx") as index:
-        assert [h.word for h in index.usages(STRETCHED)] == [STRETCHED]  # its one stored word, as before
-        (corpus / "b.txt").write_text(f"{KATABA} \u0627\u0644\u0648\u0644\u062f.\n", encoding="utf-8")
-        with pytest.raises(ConfigMismatchError, match=f"older word rules .*'{STRETCHED}' in .*a.txt.*tatweel.*remove"):
-            index.add([corpus])
-
-
 SYMBOL_SENTENCES = ["I love my bank\U0001f44d\U0001f3fd so much.", "It was 20\u00b0C and \u20ac100 at the \u00a9bank."]
 
 

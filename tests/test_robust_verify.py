@@ -192,11 +192,10 @@ def test_repair_drops_only_the_documents_whose_words_the_model_no_longer_finds(
         _edit_vectors(target, lambda s, d=doc: s.remove_range(d.first_occurrence, d.first_occurrence + 3))
     real = reencode.stored_row_vector
 
-    def shifted(encoded: object, position: int, start: int, end: int, occurrence_id: int, sentence_id: int,
-                text: str = "") -> np.ndarray:
+    def shifted(encoded: object, position: int, word: object, occurrence_id: int, sentence_id: int) -> np.ndarray:
         if moved.first_sentence <= sentence_id < moved.first_sentence + moved.n_sentences:
             raise ConfigMismatchError(f"the model no longer finds occurrence {occurrence_id}")
-        return real(encoded, position, start, end, occurrence_id, sentence_id, text)
+        return real(encoded, position, word, occurrence_id, sentence_id)
 
     monkeypatch.setattr(reencode, "stored_row_vector", shifted)
     code, repaired = _verify(target, "--repair")
