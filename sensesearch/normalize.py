@@ -112,7 +112,8 @@ _SYMBOL = regex.compile(r"(?![\x00-\x7f])[\p{So}\p{Sc}]")
 the ASCII ones ($, which BERT's pre-tokenizer parts words at already), nor math symbols (the fraction slash of NFKC's
 "1⁄2" for "½") or modifier symbols (the acute accent of "didn´t", a skin tone in its emoji's cluster)."""
 _SYMBOL_TOUCH = regex.compile(r"(?![\x00-\x7f])[\p{So}\p{Sc}]\p{M}*[\p{L}\p{N}]|[\p{L}\p{M}\p{N}](?![\x00-\x7f])[\p{So}\p{Sc}]")
-_OLDER_KEPT = regex.compile(f"[{GLUING}{TATWEEL}]|" + _SYMBOL_TOUCH.pattern)
+_OLDER_KEPT = regex.compile(rf"[{GLUING}{TATWEEL}\p{{dt=sup}}\p{{dt=sub}}]|" + _SYMBOL_TOUCH.pattern)
+"""What older sensesearch kept inside a word that `fold` now cuts or changes there (foldchanges.FOLD_CHANGES)."""
 _LETTER = regex.compile(r"[\p{L}\p{M}\p{N}]")
 _TURKIC = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _UNSTORABLE = regex.compile("[\ud800-\udfff\x00]")
@@ -173,8 +174,8 @@ def whole_clusters(text: str, spans: np.ndarray) -> np.ndarray:
 
 def fold(text: str, unglue: bool = True) -> Folded:
     """`text` with separators made spaces, ignorables removed, NFKC applied and GLUING look-alikes made the marks they
-    stand for (see the module docstring), with its offset map. `unglue=False`: GLUING and TATWEEL kept, as
-    sensesearch of 2026-12-03 and earlier folded (`older_key`)."""
+    stand for (see the module docstring), with its offset map. `unglue=False`: GLUING, TATWEEL and symbols kept in
+    words, and superscripts joined to them, as older sensesearch folded (`older_keys`)."""
     glued = unglue and _GLUED.search(text) is not None
     spaced = text.translate(_SPACED) if _SEPARATOR.search(text) else text
     if spaced.isascii():
@@ -196,7 +197,7 @@ def fold(text: str, unglue: bool = True) -> Folded:
     for cluster in CLUSTER.finditer(stripped):
         out = unicodedata.normalize("NFKC", cluster.group())
         out = out.translate(_UNGLUED) if glued else out
-        up = raised(cluster.group())
+        up = raised(cluster.group()) if unglue else ""
         symbol = unglue and _SYMBOL.match(out) is not None
         touches = symbol != after_symbol and _LETTER.match(tail if symbol else out) is not None
         if (up != position or touches) and parts and not out[:1].isspace() and not parts[-1][-1:].isspace():
@@ -282,11 +283,16 @@ def word_key(word: str) -> str:
     return _key(word, True)
 
 
-def older_key(word: str) -> str | None:
-    """The key sensesearch of 2026-12-03 and earlier gave `word`, where it differs from `word_key`'s (it holds a GLUING
-    look-alike, a TATWEEL or a symbol against a letter), else None: an index made then stores "donʼt" as that one
-    word, "donʼt", and "كـتـب" with its tatweel, which a lookup of the word must still find there (wordplaces.py)."""
-    return _key(word, False) if _OLDER_KEPT.search(word) is not None else None
+def older_keys(word: str) -> list[str]:
+    """The keys older sensesearch gave `word` where they differ from `word_key`'s, newest first: an index made then
+    stores "donʼt" as that one word, "donʼt", "كـتـب" with its tatweel and "bank¹" as bank1 (it holds a GLUING
+    look-alike, a TATWEEL, a superscript or a symbol against a letter), and one of 2026-11-30 and earlier every word
+    as NFKC and case folding alone left it ("co\u00adoperate" with its soft hyphen, "İstanbul" as "i̇stanbul"). A
+    lookup of the word must still find them there (wordplaces.py); "bank¹" and "İstanbul" had found nothing."""
+    now = word_key(word)
+    keys = [_key(word, False)] if _OLDER_KEPT.search(word) is not None else []
+    keys.append(unicodedata.normalize("NFKC", clean_text(word)).casefold())
+    return [key for i, key in enumerate(keys) if key != now and key not in keys[:i]]
 
 
 def _key(word: str, unglue: bool) -> str:

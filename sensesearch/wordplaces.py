@@ -14,7 +14,7 @@ from .arguments import flag, word_argument
 from .errors import NotAWordError, QueryError, WordNotFoundError
 from .filters import Condition, describe_scope
 from .lemmas import lemmatizer
-from .normalize import older_key
+from .normalize import older_keys
 from .query import Phrase, bare_word, gap_key, is_one_word, is_punctuation, normalize_form, phrase_of, word_spans
 from .wordrows import MAX_PHRASE_WORDS
 
@@ -61,10 +61,9 @@ class WordPlaces:
         ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
         if ids:
             return [(i,) for i in ids]
-        older = older_key(core)
-        if older is not None:
-            # An index made before fold parted words at ʼ and − (normalize.GLUING) stores "donʼt" as one word, which
-            # it still finds as it did; adding to such an index is refused (folder.check_stored_words).
+        for older in older_keys(core):
+            # An index made before a change of fold (foldchanges.py) stores "donʼt" as one word, which it still finds
+            # as it did; adding to such an index is refused (folder.check_stored_words).
             ids = self.rows.occurrence_ids(older, documents, lemma=lemma_of(older) if lemma_of else None, where=where)
             if ids:
                 return [(i,) for i in ids]
