@@ -61,9 +61,10 @@ class WordPlaces:
         ids = self.rows.occurrence_ids(form, documents, lemma=lemma_form, where=where)
         if ids:
             return [(i,) for i in ids]
-        for older in older_keys(core):
+        for older in dict.fromkeys(older_keys(core) + older_keys(word.strip())):
             # An index made before a change of fold (foldchanges.py) stores "donʼt" as one word, which it still finds
-            # as it did; adding to such an index is refused (folder.check_stored_words).
+            # as it did; adding to such an index is refused (folder.check_stored_words). The word as typed too: a
+            # symbol at its end ("bank👍🏽") is no part of the word today, and bare_word had left it out.
             ids = self.rows.occurrence_ids(older, documents, lemma=lemma_of(older) if lemma_of else None, where=where)
             if ids:
                 return [(i,) for i in ids]

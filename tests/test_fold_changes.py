@@ -105,7 +105,8 @@ CASES = [
     Older(6, "tatweel", _tatweel_kept, STRETCHED + _ARABIC, (STRETCHED,), {STRETCHED: [STRETCHED], KATABA: []},
           recut=False),
     Older(7, "emoji", _symbols_kept, "I love my bank\U0001f44d\U0001f3fd at 20\u00b0C.\n",
-          ("bank\U0001f44d\U0001f3fd", "20\u00b0C"), {"20\u00b0C": ["20\u00b0C"]}),
+          ("bank\U0001f44d\U0001f3fd", "20\u00b0C"),
+          {"20\u00b0C": ["20\u00b0C"], "bank\U0001f44d\U0001f3fd": ["bank\U0001f44d\U0001f3fd"], "bank": []}),
 ]
 
 
