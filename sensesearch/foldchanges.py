@@ -116,7 +116,7 @@ class OlderWords:
     rules: tuple[str, ...]
 
     def __str__(self) -> str:
-        words = ", ".join(f"{written!r} in {label}" for written, label in self.named)
+        words = ", ".join(f"{written!r} in {label!r}" for written, label in self.named)
         return f"words cut by older word rules ({words}): {'; '.join(self.rules)}; {REINDEX}"
 
 

@@ -153,7 +153,7 @@ def test_an_index_made_before_a_change_of_fold_answers_as_it_did_and_refuses_mor
         (corpus / "b.txt").write_text(older.text, encoding="utf-8")
         with pytest.raises(ConfigMismatchError) as refused:
             index.add([corpus])
-        named = ", ".join(f"{word!r} in {label}" for word in older.named)
+        named = ", ".join(f"{word!r} in {label!r}" for word in older.named)
         assert str(refused.value) == (f"{folder} holds words cut by older word rules ({named}): "
                                       f"{FOLD_CHANGES[older.change].rule}; {WHAT_TO_DO}")
         assert [doc.label for doc in index.store.all_documents()] == [label]
@@ -177,8 +177,8 @@ def test_an_index_made_before_the_changes_were_counted_names_the_rule_of_each_wo
         with pytest.raises(ConfigMismatchError) as refused:
             index.add([corpus / "a.txt"])
     assert str(refused.value) == (
-        f"{folder} holds words cut by older word rules ('bank\U0001f44d\U0001f3fd' in {a}, '20\u00b0C' in {a}, "
-        f"'don\u02bct' in {b}): {FOLD_CHANGES[5].rule}; {FOLD_CHANGES[7].rule}; {WHAT_TO_DO}")
+        f"{folder} holds words cut by older word rules ('bank\U0001f44d\U0001f3fd' in {a!r}, '20\u00b0C' in {a!r}, "
+        f"'don\u02bct' in {b!r}): {FOLD_CHANGES[5].rule}; {FOLD_CHANGES[7].rule}; {WHAT_TO_DO}")
 
 
 def test_an_older_index_of_words_cut_as_today_takes_documents_and_is_read_once(
