@@ -13,7 +13,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 import regex
-from disarm import skeleton_key
 from idna.core import valid_contextj
 
 _HIDDEN = regex.compile(r"[[\p{Cc}\p{Cf}\p{Cs}\p{Z}\p{Default_Ignorable_Code_Point}]--[\x20\p{Variation_Selector}]]",
@@ -83,6 +82,8 @@ def look_alike(first: str, second: str) -> str | None:
     Alike is the confusable skeleton of Unicode TS #39 (disarm.skeleton_key: current confusables data; case and runs
     of white space folded; digits kept apart from letters, and "m" from "rn"): "bank" and "bаnk" (a Cyrillic а) had
     been two senses that print alike. "банк" and "τράπεζα" read apart from any Latin name."""
+    from disarm import skeleton_key  # 40-60 ms to import, for sense names alone: not on every command's path
+
     skeleton = skeleton_key(first)
     # A name of private-use characters only has the skeleton "": any two such would read alike.
     if first == second or not skeleton or skeleton != skeleton_key(second):
