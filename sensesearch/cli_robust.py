@@ -138,9 +138,10 @@ def reindex(
     """
     with CommandProgress(err) as progress, sensesearch.SenseIndex.open(index, lock_timeout=wait, device=device,
                                                                          lock_wait=progress.lock_wait(index)) as target:
-        sentences = target.info().sentences
-        progress.phase("loading the model, then encoding the stored sentences again", total=sentences,
-                       unit="sentences")
+        info = target.info()
+        sentences = info.sentences
+        progress.phase("loading the model, then encoding the stored sentences again", total=info.occurrences,
+                       unit="usages")
         written = target.reindex(progress=lambda done: progress.update(done))
     out.print(f"Re-encoded {plural(written, 'usage')} of {plural(sentences, 'sentence')} in {index}", markup=False,
               soft_wrap=True)

@@ -247,7 +247,7 @@ class SenseIndex(IndexOpening, IndexReading):
         """Re-encode every stored occurrence from the sentences in the metadata store and re-train the codec.
 
         No corpus files are needed, only the model the index was built with (ConfigMismatchError if it
-        changed). `progress` gets the number of sentences done. Returns the number of vectors written.
+        changed). `progress` gets the number of usages (occurrences) done. Returns the number of vectors written.
         """
         self._require_writer()
         return self.storage.reencode(self.encoder.encode, progress, device_assign(self.encoder))

@@ -3,13 +3,17 @@ by verify and repaired from the stored sentences, the IVF rebuild's settings, on
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
-from sensesearch import ConfigMismatchError, SenseIndex, codec
+from sensesearch import ConfigMismatchError, SenseIndex, codec, reencode
 from sensesearch import encoder as encoder_module
 from sensesearch.config import EncoderSettings
 from sensesearch.errors import ModelLoadError
@@ -415,3 +419,39 @@ def test_a_trained_code_past_the_ivf_threshold_waits_for_the_ivf_layout(monkeypa
     assert not store.settle()  # due by size, but past the threshold
     assert store.fit_layout() and store.ivf is not None
     assert np.allclose(store.reconstruct(np.array([1, 4000])), x[[0, 3999]], atol=0.05)
+
+
+def test_reindex_reads_the_occurrences_once_and_encodes_each_sentence_once(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch of sentences had looked its occurrences up by sentence id, which no index serves: a whole read of
+    the table a batch (3.9 s of SQL for 632k occurrences, growing with the square of the index). Now every read of
+    occurrences goes by their primary key, and pages cut inside a sentence and batches of a few sentences give the
+    vectors of one pass, each sentence encoded once."""
+    hello, bank = two_files(tmp_path)
+    reads: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if "FROM occurrences" in statement:
+            reads.append((statement, parameters))
+
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        index.add([hello, bank])
+        info = index.info()
+        stored = top(tmp_path / "idx")
+        monkeypatch.setattr(reencode, "SENTENCES_PER_BATCH", 2)
+        monkeypatch.setattr(reencode, "OCCURRENCES_PER_PAGE", 7)
+        encoded: list[str] = []
+        real_encode = FakeEncoder.encode
+        monkeypatch.setattr(FakeEncoder, "encode", lambda self, texts: (encoded.extend(texts), real_encode(self, texts))[1])
+        event.listen(Engine, "before_cursor_execute", note)
+        try:
+            done: list[int] = []
+            assert index.reindex(progress=done.append) == info.occurrences
+        finally:
+            event.remove(Engine, "before_cursor_execute", note)
+    with sqlite3.connect(tmp_path / "idx" / "meta.sqlite") as db:
+        plans = [" ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", parameters))
+                 for sql, parameters in reads]
+    assert plans and not [plan for plan in plans if "SCAN occurrences" in plan], plans
+    assert len(encoded) == info.sentences and done[-1] == info.occurrences
+    assert top(tmp_path / "idx") == stored
