@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# A background job of a non-interactive shell starts with SIGINT ignored, and the processes it starts inherit that:
+# the tests of what Ctrl-C does then all failed (a child run through to the end, "DID NOT RAISE KeyboardInterrupt").
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from sensesearch import encoder as encoder_module  # noqa: E402
 from sensesearch.config import EncoderSettings  # noqa: E402
