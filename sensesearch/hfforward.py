@@ -1,4 +1,4 @@
-"""The forward pass of a Hugging Face model at the precision asked: the chosen hidden layers out, stacked.
+"""The forward pass of a Hugging Face model at the precision asked: the chosen hidden layers out.
 
 `HFLayerForward` is the runner's LayerForward (runner.py) for a transformers model; fp16 and bf16 run
 under torch autocast, and `quantize_linear_int8` makes the int8 model before it moves to its device.
@@ -13,7 +13,7 @@ from typing import Any
 
 
 class HFLayerForward:
-    """The LayerForward of a Hugging Face model: all hidden states out, the chosen ones stacked.
+    """The LayerForward of a Hugging Face model: all hidden states out, the chosen ones handed on as they are.
 
     fp16/bf16 run under torch autocast (weights stay float32; matrix products in half precision,
     layer norms and softmax in float32), the way the issue-12 H200 figures were measured.
@@ -26,14 +26,13 @@ class HFLayerForward:
         self.layers = tuple(layers)
         self.autocast = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
 
-    def __call__(self, ids: Any, mask: Any) -> Any:
+    def __call__(self, ids: Any, mask: Any) -> tuple[Any, ...]:
         import torch
 
         with torch.inference_mode(), torch.autocast(device_type=ids.device.type, dtype=self.autocast,
                                                     enabled=self.autocast is not None):
             hidden = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
-            first = hidden[self.layers[0]]
-            return torch.stack([hidden[layer].to(first.dtype) for layer in self.layers])
+            return tuple(hidden[layer] for layer in self.layers)
 
 
 def quantize_linear_int8(model: Any) -> Any:

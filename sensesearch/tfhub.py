@@ -119,7 +119,7 @@ def tf_device(device: str | None) -> str | None:
 
 
 class SavedModelLayers:
-    """The forward pass of a TF Hub BERT encoder: a padded batch -> the chosen layers, stacked.
+    """The forward pass of a TF Hub BERT encoder: a padded batch -> the chosen layers.
 
     `layers` uses the transformers numbering (0 = embeddings, 1..n = blocks, negative from the
     end); a TF Hub encoder exposes the blocks only, so layer 0 is refused.
@@ -139,8 +139,8 @@ class SavedModelLayers:
                 raise ModelLoadError(f"layer {layer} {what}: {model} has {n_blocks} layers (use 1..{n_blocks} or negative)")
             self.blocks.append(index - 1)
 
-    def __call__(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """float32 [len(layers), batch, seq, hidden] for int [batch, seq] ids and 0/1 mask."""
+    def __call__(self, input_ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        """One float32 [batch, seq, hidden] array per chosen layer, for int [batch, seq] ids and 0/1 mask."""
         tf = self._tf
         ids = tf.constant(input_ids, dtype=tf.int32)
         inputs = {"input_word_ids": ids, "input_mask": tf.constant(mask, dtype=tf.int32),
@@ -150,7 +150,7 @@ class SavedModelLayers:
         else:
             with tf.device(self._device):
                 outputs = self._loaded(inputs, training=False)["encoder_outputs"]
-        return np.stack([outputs[i].numpy() for i in self.blocks]).astype(np.float32, copy=False)
+        return [outputs[i].numpy().astype(np.float32, copy=False) for i in self.blocks]
 
 
 class TFHubEncoder(PlannedEncoder):

@@ -39,6 +39,23 @@ class ToyForward:
         return torch.from_numpy(self.numpy_layers(ids.numpy(), mask.numpy()))
 
 
+class ToyLayerList(ToyForward):
+    """ToyForward handing its layers on as a tuple of (rows, width, hidden) tensors, as a transformers model's hidden
+    states come; it keeps what it handed out, to check that combining left them as they were."""
+
+    def __init__(self, layers: tuple[int, ...]) -> None:
+        super().__init__(layers)
+        self.handed: list[tuple[Any, np.ndarray]] = []
+
+    def __call__(self, ids: Any, mask: Any) -> Any:
+        import torch
+
+        stacked = self.numpy_layers(ids.numpy(), mask.numpy())
+        layers = tuple(torch.from_numpy(layer.copy()) for layer in stacked)
+        self.handed.extend((layer, layer.numpy().copy()) for layer in layers)
+        return layers
+
+
 class ToyEncoder(PlannedEncoder):
     def __init__(self, tokenizer: Any, settings: EncoderSettings, batch_tokens: int = 64) -> None:
         self.settings = settings
@@ -91,6 +108,27 @@ def test_layers_combine_and_pieces_pool_as_the_recipe_says(tokenizer: Any, setti
             got = encoded[seg.sentence].vectors[row]
             assert got.shape == (encoder.dim,) and got.dtype == np.float32
             np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+@pytest.mark.parametrize("settings", [
+    EncoderSettings(max_length=24, stride=4),
+    EncoderSettings(max_length=24, stride=4, layers=(-1,)),
+    EncoderSettings(max_length=24, stride=4, layers=(-3, -2, -1), combine="mean"),
+    EncoderSettings(max_length=24, stride=4, layers=(-2, -1), combine="concat"),
+])
+def test_layers_handed_as_a_tuple_combine_as_stacked_ones_and_stay_untouched(tokenizer: Any,
+                                                                           settings: EncoderSettings) -> None:
+    """A transformers model's hidden states come as a tuple: the runner combines them without stacking, to the very
+    values a stacked (n_layers, rows, width, hidden) tensor gives, and never writes into the model's own outputs."""
+    stacked = ToyEncoder(tokenizer, settings)
+    listed = ToyEncoder(tokenizer, settings)
+    listed.forward = ToyLayerList(settings.layers)
+    listed.runner = WordVectorRunner(listed.forward, combine=settings.combine, dim=listed.dim, device="cpu")
+    for got, want in zip(listed.encode(SENTENCES), stacked.encode(SENTENCES)):
+        np.testing.assert_array_equal(got.vectors, want.vectors)
+    assert listed.forward.handed
+    for layer, as_handed in listed.forward.handed:
+        np.testing.assert_array_equal(layer.numpy(), as_handed)
 
 
 def test_half_precision_forward_runs_under_autocast_and_stays_near_float32(tokenizer: Any) -> None:
