@@ -27,7 +27,7 @@ from _common import emit, remove, rss_mb
 
 from sensesearch.config import EncoderSettings
 from sensesearch.errors import WordNotFoundError
-from sensesearch.filters import parse_conditions
+from sensesearch.conditions import parse_conditions
 from sensesearch.index import SenseIndex
 from sensesearch.query import normalize_form
 from sensesearch.records import Document, EncodedSentence

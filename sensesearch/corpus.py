@@ -26,7 +26,7 @@ def content_hash(text: str) -> str:
 
 def clean_value(value: Any) -> Any:
     """A JSON value with clean_text applied to every string in it, keys included; keys in NFC too, as `--where` and
-    `--by` name a field (filters.py): a key written decomposed ("anne\u0301e") is the field année."""
+    `--by` name a field (conditions.meta_name): a key written decomposed ("anne\u0301e") is the field année."""
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):

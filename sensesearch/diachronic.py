@@ -28,7 +28,8 @@ from sqlalchemy import select
 from .bins import make_bins
 from .chartfonts import chart_fonts, save_png
 from .errors import QueryError
-from .filters import known_fields, meta_name
+from .conditions import meta_name
+from .filters import known_fields
 from .kwic import names_apart
 from .schema import ID_BATCH, documents, occurrences, sentences
 

@@ -18,7 +18,7 @@ from .arguments import (choice, flag, name_list, one_or_many, optional_number, r
                         whole_number, word_argument)
 from .config import IndexConfig
 from .errors import SenseNotFoundError, UsageError
-from .filters import Condition
+from .conditions import Condition
 from .folder import sqlite_url
 from .kwicsort import USAGE_SORTS
 from .records import DocumentEntry, Hit, IndexInfo, UsagePage

@@ -18,7 +18,8 @@ import numpy as np
 
 from .encoder import Encoder
 from .errors import IndexCorruptError, WordNotFoundError
-from .filters import Condition, describe_scope, parse_conditions
+from .conditions import Condition, parse_conditions
+from .filters import describe_scope
 from .query import MarkedQuery, own_sentence, parse_marked, span_vector
 from .kwicsort import usage_page
 from .records import Hit, UsagePage, reported_cosine

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from .arguments import one_or_many, optional_number, text_argument, word_argument
 from .errors import InputError, QueryError, SenseNotFoundError, UsageError, WordNotFoundError
 from .evaldata import WsdItem
-from .filters import Condition
+from .conditions import Condition
 from .inventory import Inventory
 from .lemmas import lemmatizer
 from .query import bare_key, bare_word, normalize_form, parse_marked

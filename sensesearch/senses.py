@@ -24,7 +24,7 @@ from sklearn.metrics import silhouette_score
 from .arguments import check_seed, optional_number, whole_number
 from .chartfonts import chart_fonts, save_png
 from .errors import SenseCountError, StorageUnavailableError
-from .filters import Condition
+from .conditions import Condition
 from .parts import UsageSource
 from .keywords import context_words, distinctive_words
 from .records import Hit, reported_cosine

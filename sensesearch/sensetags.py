@@ -23,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .arguments import choice, optional_number, whole_number
 from .errors import QueryError, SenseNotFoundError, SenseSearchError, WordNotFoundError
-from .filters import Condition, describe_scope, parse_conditions
+from .conditions import Condition, parse_conditions
+from .filters import describe_scope
 from .inventory import Inventory
 from .query import bare_key, parse_marked
 from .kwicsort import USAGE_SORTS, usage_page

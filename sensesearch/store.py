@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import dburl, filters, migrations
+from .conditions import BUILTIN_FIELDS, Condition, meta_name
 from .claim import refuse_foreign_tables
 from .dbengine import driver_errors, make_engine, schema_ddl_lock
 from .errors import IndexCorruptError, ReadOnlyError
@@ -171,14 +172,14 @@ class MetaStore(WordRows):
                     found.append(name)
         return found
 
-    def why_none_meet(self, where: Sequence[filters.Condition]) -> str:
+    def why_none_meet(self, where: Sequence[Condition]) -> str:
         """"" when some document meets every condition (or there is none); else why none does (filters.unmet)."""
         if not where or self.documents_where(where):
             return ""
-        named = [filters.meta_name(c.field) for c in where if c.field not in filters.BUILTIN_FIELDS]
+        named = [meta_name(c.field) for c in where if c.field not in BUILTIN_FIELDS]
         return filters.unmet(where, self.metadata_fields(), self.nested_fields(named))
 
-    def documents_where(self, where: Sequence[filters.Condition]) -> list[DocumentRow]:
+    def documents_where(self, where: Sequence[Condition]) -> list[DocumentRow]:
         """The documents meeting every condition (see sensesearch.filters), in id order."""
         query = (select(*DOCUMENT_ROW)
                  .where(filters.document_clause(where, documents, self.engine.dialect.name)).order_by(documents.c.id))

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from .arguments import flag, word_argument
 from .errors import NotAWordError, QueryError, WordNotFoundError
-from .filters import Condition, describe_scope
+from .conditions import Condition
+from .filters import describe_scope
 from .lemmas import lemmatizer
 from .normalize import older_keys
 from .query import Phrase, bare_word, gap_key, is_one_word, is_punctuation, normalize_form, phrase_of, word_spans

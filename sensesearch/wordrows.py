@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from . import filters
+from .conditions import Condition
 from .foldchanges import FOLD_VERSION, StoredWord
 from .schema import corpus_order, documents, occurrences, owning_document, sentences, settings, words
 
@@ -35,7 +36,7 @@ class WordRows:
             return conn.execute(select(words.c.id).where(words.c.form == form)).scalar()
 
     def occurrence_ids(self, form: str, document_keys: Sequence[str] | None = None, *, lemma: str | None = None,
-                       where: Sequence[filters.Condition] = ()) -> list[int]:
+                       where: Sequence[Condition] = ()) -> list[int]:
         """Ids of all occurrences of a normalised form, in corpus order (schema.corpus_order; optionally within some
         documents).
 

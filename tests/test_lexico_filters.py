@@ -10,7 +10,7 @@ import pytest
 
 from sensesearch import QueryError, SenseIndex, UsageError, WordNotFoundError
 from sensesearch.config import EncoderSettings
-from sensesearch.filters import Condition, parse_condition, parse_conditions
+from sensesearch.conditions import Condition, parse_condition, parse_conditions
 from sensesearch.globs import glob_to_regex
 
 RECORDS = [

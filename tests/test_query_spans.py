@@ -124,7 +124,7 @@ def test_a_marked_word_in_punctuation_is_the_word_everywhere(tmp_path: Path) -> 
 
 
 def test_text_values_may_start_with_an_operator_mark_numbers_may_not() -> None:
-    from sensesearch.filters import parse_condition
+    from sensesearch.conditions import parse_condition
 
     assert str(parse_condition("tag=!urgent")) == "tag=!urgent" and str(parse_condition("title=<none>")) == "title=<none>"
     with pytest.raises(QueryError, match="one operator"):
