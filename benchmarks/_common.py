@@ -14,6 +14,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from sensesearch.corpus import read_corpus  # noqa: E402
+from sensesearch.ingest import CHUNK_SENTENCES, checkpoint_occurrences, chunk_chars  # noqa: E402
+from sensesearch.pending import PendingDocument, sentence_chunks  # noqa: E402
 from sensesearch.records import Document  # noqa: E402
 from sensesearch.segment import split_sentences  # noqa: E402
 
@@ -36,6 +38,17 @@ def corpus_sentences(folder: Path) -> list[str]:
         if isinstance(item, Document):
             texts.extend(item.text[s:e] for s, e in split_sentences(item.text))
     return texts
+
+
+def pipeline_chunks(folder: Path) -> list[list[str]]:
+    """The sentence chunks an ingest of `folder` into a new index hands its encoder, in order: its own chunking
+    (pending.sentence_chunks, with ingest's bounds in sentences and characters). A bare forward pass compared with
+    the pipeline runs on these, so that both pad the same batches: cut by the sentence count alone, the 20 documents of
+    bench_ingest's check made one chunk where ingest makes two, and 5% fewer padded tokens."""
+    pending = [PendingDocument(item, split_sentences(item.text)) for item in read_corpus([folder])
+               if isinstance(item, Document)]
+    return [[doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
+            for chunk in sentence_chunks(pending, CHUNK_SENTENCES, chunk_chars(checkpoint_occurrences()))]
 
 
 def rss_mb() -> float:

@@ -26,31 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import (MODEL_SIZES, REPO, StandInEncoder, corpus_sentences, emit, random_bert, remove,
-                     subsample_corpus)
+from _common import (MODEL_SIZES, REPO, StandInEncoder, corpus_sentences, emit, pipeline_chunks, random_bert,
+                     remove, subsample_corpus)
 
 from sensesearch.config import EncoderSettings
 from sensesearch.corpus import read_corpus
 from sensesearch.encoder import TransformerEncoder, runs_on_host
 from sensesearch.index import SenseIndex
-from sensesearch.ingest import CHUNK_CHARS, CHUNK_SENTENCES
 
 COSINE_SENTENCES = 500
 WRITER_POOL = 65_536
 """Unit vectors the writer run takes in turn: drawing fresh ones would cost more than the writer."""
-
-
-def chunked(sentences: list[str]) -> list[list[str]]:
-    """Sentence chunks cut the way ingest cuts them (a sentence count and a character bound)."""
-    chunks: list[list[str]] = [[]]
-    chars = 0
-    for sentence in sentences:
-        if len(chunks[-1]) >= CHUNK_SENTENCES or chars >= CHUNK_CHARS:
-            chunks.append([])
-            chars = 0
-        chunks[-1].append(sentence)
-        chars += len(sentence)
-    return [c for c in chunks if c]
 
 
 def synchronize(device: str) -> None:
@@ -161,7 +147,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         corpus = subsample_corpus([Path(c) for c in args.corpus], workdir / "corpus", args.docs, args.chars)
         sentences = corpus_sentences(corpus)
-        chunks = chunked(sentences)
+        chunks = pipeline_chunks(corpus)
         sizes: dict[str, Any] = {}
         for size in args.sizes:
             model = random_bert(size, workdir / f"model-{size}")

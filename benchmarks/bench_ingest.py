@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, corpus_sentences, emit, folder_bytes, remove, rss_mb, subsample_corpus
+from _common import REPO, corpus_sentences, emit, folder_bytes, pipeline_chunks, remove, rss_mb, subsample_corpus
 
 from sensesearch.config import EncoderSettings
 from sensesearch.encoder import TransformerEncoder
@@ -46,19 +46,41 @@ def per_sentence_baseline(encoder: TransformerEncoder, sentences: list[str]) -> 
     return time.perf_counter() - started
 
 
-def bare_forward(encoder: TransformerEncoder, sentences: list[str], chunk_sentences: int) -> float:
-    """The model alone on the pipeline's own batches (built beforehand, outside the clock)."""
+def bare_forward(encoder: TransformerEncoder, chunks: list[list[str]]) -> float:
+    """The model alone on the pipeline's own batches (its chunks, _common.pipeline_chunks; built beforehand, outside
+    the clock)."""
     import torch
 
     batches = []
-    for first in range(0, len(sentences), chunk_sentences):
-        plan = encoder.planner.plan(sentences[first:first + chunk_sentences])
+    for chunk in chunks:
+        plan = encoder.planner.plan(chunk)
         batches.extend((torch.from_numpy(b.ids), torch.from_numpy(b.mask)) for b in encoder.planner.batches(plan))
     started = time.perf_counter()
     with torch.inference_mode():
         for ids, mask in batches:
             encoder.model(input_ids=ids, attention_mask=mask)
     return time.perf_counter() - started
+
+
+class ForwardClock:
+    """Adds up the seconds of the model's own forward calls while `on`: the full pipeline's time less these is its
+    overhead (planning, pooling, writing), measured in the same run as the pipeline, so free of the load drifting
+    between the bare and the full runs that moves their ratio by several percent from round to round."""
+
+    def __init__(self, model: Any) -> None:
+        self.seconds = 0.0
+        self.on = False
+        self._forward = model.forward
+        model.forward = self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.on:
+            return self._forward(*args, **kwargs)
+        started = time.perf_counter()
+        try:
+            return self._forward(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def timed(work: Any, *args: Any) -> tuple[float, float, Any]:
@@ -86,6 +108,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         int8 = TransformerEncoder(EncoderSettings(precision="int8"), batch_tokens=args.batch_tokens) \
             if "int8" in names else encoder
         rss["models_loaded"] = rss_mb()
+        clock = ForwardClock(encoder.model)
         full = SenseIndex.create(workdir / "full", settings=encoder.settings, encoder=encoder,
                                  compression=args.compression)
         quick = SenseIndex.create(workdir / "int8", settings=int8.settings, encoder=int8,
@@ -104,12 +127,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             n_sentences += len(sentences)
             pieces += sum(len(ids) for ids in encoder.tokenizer(sentences, add_special_tokens=False)["input_ids"])
             steps = {"baseline": (per_sentence_baseline, encoder, sentences),
-                     "bare": (bare_forward, encoder, sentences, CHUNK_SENTENCES),
+                     "bare": (bare_forward, encoder, pipeline_chunks(part)),
                      "full": (full.add, [part]), "int8": (quick.add, [part])}
             this_round: dict[str, float] = {}
             for name in names if r % 2 == 0 else names[::-1]:
                 work, *work_args = steps[name]
+                clock.on = name == "full"
                 w, c, result = timed(work, *work_args)
+                clock.on = False
                 if name == "full":
                     pipeline_pieces += result.word_pieces
                 wall[name] += w
@@ -149,6 +174,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_full_vs_bare": ratio(rate, "full", "bare"),
         "ratio_full_vs_bare_by_round": round_ratios or None,
         "ratio_full_vs_bare_median_round": round(statistics.median(round_ratios), 3) if round_ratios else None,
+        # The model's share of the full pipeline's own time: what full/bare would be with no drift between runs.
+        "model_seconds_in_full": round(clock.seconds, 3) if "full" in names else None,
+        "ratio_model_in_full": round(clock.seconds / wall["full"], 3) if "full" in names else None,
         "ratio_full_vs_baseline": ratio(rate, "full", "baseline"),
         "ratio_int8_vs_baseline": ratio(rate, "int8", "baseline"),
         "ratio_int8_vs_full": ratio(rate, "int8", "full"),

@@ -73,6 +73,12 @@ def checkpoint_occurrences() -> int:
     return MIN_CHECKPOINT_OCCURRENCES if chosen is None else chosen
 
 
+def chunk_chars(min_checkpoint: int) -> int:
+    """Characters a chunk handed to the encoder holds at most (pending.sentence_chunks' bound): CHUNK_CHARS, and
+    under about `min_checkpoint` occurrences (CHARS_PER_OCCURRENCE), since checkpoints fall between chunks."""
+    return min(CHUNK_CHARS, min_checkpoint * CHARS_PER_OCCURRENCE)
+
+
 @dataclass
 class _Counters:
     indexed: int = 0
@@ -222,10 +228,7 @@ class Ingestor:
     def _chunk_texts(self, pending: Iterator[PendingDocument],
                      handed_out: deque[Chunk]) -> Iterator[list[str]]:
         """The sentences of each chunk, remembering the chunk until its encoding comes back."""
-        # Chunks are also kept under about min_checkpoint occurrences (CHARS_PER_OCCURRENCE), since checkpoints fall
-        # between chunks: a small checkpoint setting then bounds what is pending.
-        most_chars = min(CHUNK_CHARS, self.min_checkpoint * CHARS_PER_OCCURRENCE)
-        for chunk in sentence_chunks(pending, self.chunk_sentences, most_chars):
+        for chunk in sentence_chunks(pending, self.chunk_sentences, chunk_chars(self.min_checkpoint)):
             handed_out.append(chunk)
             yield [doc.doc.text[doc.spans[i][0]:doc.spans[i][1]] for doc, i in chunk]
 

@@ -34,6 +34,9 @@ def test_bench_ingest_smoke() -> None:
     by_round = result["ratio_full_vs_bare_by_round"]
     assert len(by_round) == result["rounds"] == 2 and all(r > 0 for r in by_round)
     assert result["ratio_full_vs_bare_median_round"] == round(sum(by_round) / 2, 3)
+    # The model's forward calls inside the full runs, timed there: part of their time, not all of it.
+    assert 0 < result["model_seconds_in_full"] < result["seconds"]["full"]
+    assert 0 < result["ratio_model_in_full"] < 1
 
 
 @pytest.mark.slow

@@ -83,3 +83,28 @@ def test_whole_number_settings_from_the_environment_are_checked(monkeypatch: pyt
     monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "63")
     with pytest.raises(SetupError, match="SENSESEARCH_BATCH_TOKENS must be a whole number >= 64"):
         default_batch_tokens("cpu")
+
+
+def test_the_benchmarks_bare_forward_gets_the_very_chunks_ingest_hands_its_encoder(
+        tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/_common.pipeline_chunks is what a bare forward pass is timed on, against the pipeline: cut by the
+    sentence count alone, it had made one chunk of bench_ingest's 20 documents where ingest makes two (5% fewer padded
+    tokens), and the pipeline looked slower than it is. Here with chunks cut by characters, several to a document."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "400")  # chunks of about 1,600 characters
+    sys.modules.pop("_common", None)
+    from _common import pipeline_chunks
+
+    corpus = long_sentence_document(tmp_path / "corpus", sentences=12, words=40)
+    (corpus / "two.txt").write_text("A short one. Then the bank of the river.\n\nMoney in the bank!")
+    (corpus / "three.txt").write_text("   \n")
+    handed: list[list[str]] = []
+    encoder = RecordingEncoder(fake_settings, streaming=True)
+    stream = encoder.encode_stream
+    encoder.encode_stream = lambda chunks: stream(handed.append(list(c)) or c for c in chunks)  # type: ignore
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, encoder=encoder) as index:
+        index.add([corpus])
+    assert len(handed) >= 3 and sum(map(len, handed)) == 15
+    assert pipeline_chunks(corpus) == handed
