@@ -93,7 +93,8 @@ def documents(
     name = sensesearch.terminal_names([e.label for e in entries] + [e.path for e in entries])
     for e in entries:
         table.add_row(name[e.label], "" if e.path == e.label else name[e.path], f"{e.sentences:,}",
-                      f"{e.occurrences:,}", ", ".join(f"{k}={_meta_text(v)}" for k, v in e.meta.items()))
+                      f"{e.occurrences:,}", ", ".join(f"{sensesearch.field_as_written(k)}={_meta_text(v)}"
+                                                      for k, v in e.meta.items()))
     out.print(table)
     err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")
 
@@ -103,9 +104,15 @@ META_WIDTH = 40
 
 
 def _meta_text(value: object) -> str:
-    """A metadata value as its JSON spells it (null, true, 1.5, [1, 2]), text as it is (`year=None` showed
-    Python's spelling of a JSON null), cut at META_WIDTH."""
-    shown = Text(value if isinstance(value, str) else sensesearch.json_dumps(value))
+    """A metadata value as its JSON spells it (null, true, 1.5, [1, 2]; `year=None` showed Python's spelling of a
+    JSON null), text as it is unless it would read as something else: in JSON's quotes when it is empty, has white
+    space at an end, a comma (which parts the fields: "War, and peace" read as a field "and peace" with no value), a
+    leading double quote or a character that does not print, or spells null, true or false. Cut at META_WIDTH.
+
+    Keys are written as a --where condition names them (conditions.field_as_written): "a, b" or "a=b" quoted."""
+    bare = isinstance(value, str) and value and value == value.strip() and value.isprintable() and "," not in value \
+        and not value.startswith('"') and value not in ("null", "true", "false")
+    shown = Text(value if bare and isinstance(value, str) else sensesearch.json_dumps(value))
     shown.truncate(META_WIDTH, overflow="ellipsis")
     return shown.plain
 

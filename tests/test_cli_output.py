@@ -536,6 +536,22 @@ def test_documents_shows_metadata_values_as_json_spells_them(tmp_path: Path) -> 
     assert table.exit_code == 0 and "year=null, urgent=true, n=1.5, who=Ann" in table.stdout, table.stdout
 
 
+def test_documents_metadata_fields_read_apart_whatever_their_keys_and_values_hold(tmp_path: Path) -> None:
+    """The metadata column joined KEY=VALUE pairs with ", " and wrote keys and values bare: a title "War, and peace"
+    read as a field "and peace" with no value, a key "a, b" as two keys, and the text "true" as the JSON true."""
+    records = tmp_path / "r.jsonl"
+    meta = {"title": "War, and peace", "a, b": "x", "flag": "true", "pad": " x", "empty": "", "who": "Ann Lee",
+            "sum": "1+1=2", "ok": True}
+    records.write_text(json.dumps({"id": "r1", **meta, "text": "The bank."}) + "\n")
+    index = tmp_path / "idx"
+    assert runner.invoke(app, ["index", str(records), "--index", str(index), "--model", "fake:test", "-q"]).exit_code == 0
+    table = runner.invoke(app, ["documents", "--index", str(index)], terminal_width=400)
+    assert table.exit_code == 0, table.output
+    want = ('title="War, and peace", "a, b"=x, flag="true", pad=" x", empty="", who=Ann Lee, sum=1+1=2, '
+            'ok=true')
+    assert want in table.stdout, table.stdout
+
+
 def test_a_table_written_to_a_pipe_keeps_each_row_on_one_line(tmp_path: Path, bank_corpus: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """`documents | grep NAME` found half a label: written to a pipe, a table was still laid out at COLUMNS (or 80)
