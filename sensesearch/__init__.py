@@ -85,6 +85,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "parse_condition": ("conditions", "parse_condition"),
     "parse_conditions": ("conditions", "parse_conditions"),
     "field_as_written": ("conditions", "field_as_written"),
+    "value_as_written": ("conditions", "value_as_written"),
     "sense_timeline": ("diachronic", "sense_timeline"),
     "check_bin_width": ("bins", "check_bin_width"),
     "check_by_field": ("bins", "check_by_field"),
@@ -142,7 +143,7 @@ if TYPE_CHECKING:
     from .sense_examples import examples_taken_from
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline
     from .engines import ENGINES, check_engine, open_engine
-    from .conditions import field_as_written, parse_condition, parse_conditions
+    from .conditions import field_as_written, parse_condition, parse_conditions, value_as_written
     from .arguments import check_seed
     from .arguments import real_number as check_number
     from .inputs import InputScan, check_names, path_text

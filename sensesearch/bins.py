@@ -13,6 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from .arguments import real_number
+from .conditions import value_as_written
 from .errors import QueryError, UsageError
 from .jsonsafe import dumps
 
@@ -23,16 +24,13 @@ TARGET_BINS = 10
 
 
 def value_label(value: Any) -> str:
-    """A value's bin label as `--where` and `documents` spell it: text as it is, anything else as JSON spells it. JSON
-    true and the text "True" had shared the bin "True", though `--where flag=true` tells them apart and finds neither
-    by that label. So had true and the text "true" (which `flag=true` does not find): such a text, one that reads as
-    true, false or null, is labelled in double quotes, as JSON spells it. A whole number written 1.0 is the bin of 1,
-    as `--where k=1` finds both (1.0 had been a bin of its own beside 1)."""
-    if isinstance(value, str):
-        return dumps(value) if value in ("true", "false", "null") else value
+    """A value's bin label as `documents` spells it (conditions.value_as_written): JSON true and the text "True" had
+    shared the bin "True", though `--where flag=true` tells them apart and finds neither by that label, and so had
+    true and the text "true", now labelled in double quotes. A whole number written 1.0 is the bin of 1, as
+    `--where k=1` finds both (1.0 had been a bin of its own beside 1)."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return dumps(int(value))
-    return dumps(value)
+    return value_as_written(value)
 
 
 def _number(value: Any) -> float | None:

@@ -104,15 +104,10 @@ META_WIDTH = 40
 
 
 def _meta_text(value: object) -> str:
-    """A metadata value as its JSON spells it (null, true, 1.5, [1, 2]; `year=None` showed Python's spelling of a
-    JSON null), text as it is unless it would read as something else: in JSON's quotes when it is empty, has white
-    space at an end, a comma (which parts the fields: "War, and peace" read as a field "and peace" with no value), a
-    leading double quote or a character that does not print, or spells null, true or false. Cut at META_WIDTH.
-
-    Keys are written as a --where condition names them (conditions.field_as_written): "a, b" or "a=b" quoted."""
-    bare = isinstance(value, str) and value and value == value.strip() and value.isprintable() and "," not in value \
-        and not value.startswith('"') and value not in ("null", "true", "false")
-    shown = Text(value if bare and isinstance(value, str) else sensesearch.json_dumps(value))
+    """A metadata value as listings spell it (conditions.value_as_written: `year=None` had shown Python's spelling of
+    a JSON null, and a title "War, and peace" read as two fields), cut at META_WIDTH. Keys are written as a --where
+    condition names them (conditions.field_as_written): a key "a, b" or "a=b" in quotes."""
+    shown = Text(sensesearch.value_as_written(value))
     shown.truncate(META_WIDTH, overflow="ellipsis")
     return shown.plain
 

@@ -28,9 +28,11 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .arguments import one_or_many
 from .errors import QueryError, UsageError
+from .jsonsafe import dumps
 from .normalize import clean_text, nfc
 
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
@@ -195,6 +197,18 @@ def meta_name(field: str) -> str:
         if isinstance(key, str):
             return nfc(clean_text(key))  # a \u0000 typed is the U+FFFD the key was stored with
     return nfc(field[len("meta."):] if field.startswith("meta.") and len(field) > 5 else field)
+
+
+def value_as_written(value: Any) -> str:
+    """How listings (`documents`, `--by` bins) spell a metadata value: as JSON spells it (null, true, 1.5, [1, 2]),
+    and text as it is unless it would read as something else there, then in JSON's quotes: empty, white space at an
+    end, a comma (which parts a document's fields: "War, and peace" had read as a field "and peace" with no value), a
+    leading double quote, or spelling true, false or null (`flag=true` finds the JSON true, not that text). A control
+    character inside is left to the terminal's drawing (terminal.drawn: a line break as ␊), as in names."""
+    if isinstance(value, str) and value and value == value.strip() and "," not in value and not value.startswith('"') \
+            and value not in ("true", "false", "null"):
+        return value
+    return dumps(value)
 
 
 def field_as_written(key: str) -> str:

@@ -88,6 +88,10 @@ def test_values_of_other_json_types_keep_bins_of_their_own_labelled_as_where_nam
     # JSON true and the text "true" had shared the bin "true", and 1.0 had a bin apart from 1 (k=1 finds both).
     bins, where, _ = make_bins([True, "true", 1, 1.0, "x", "null", None, 2.5], "flag")
     assert [b[0] for b in bins] == ['"null"', '"true"', "1", "2.5", "true", "x"] and where == [4, 1, 2, 2, 5, 0, None, 3]
+    # Texts that differ only in white space at an end had labels that read alike; spelled as `documents` spells them,
+    # they read apart.
+    bins, where, _ = make_bins(["x", " x", "x\n", "War, and peace"], "title")
+    assert [b[0] for b in bins] == ['" x"', '"War, and peace"', '"x\\n"', "x"] and where == [3, 0, 2, 1]
 
 
 @pytest.mark.parametrize("bin_width", [None, 0.1])
