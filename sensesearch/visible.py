@@ -31,11 +31,22 @@ _CONTEXT = 500
 only the letters next to the joiner and the combining marks between."""
 
 
+_EMOJI_BEFORE = regex.compile(r"\p{Extended_Pictographic}[\p{Emoji_Modifier}\ufe0f]*\Z")
+_EMOJI_AFTER = regex.compile(r"\p{Extended_Pictographic}")
+_EMOJI_REACH = 8
+"""Characters before a ZWJ that _EMOJI_BEFORE reads: an emoji, a skin tone and a presentation selector at most."""
+
+
 def _joins(text: str, pos: int) -> bool:
     """Whether the joiner at `pos` shapes the letters beside it, by the CONTEXTJ rules of IDNA (RFC 5892 Appendix A.1,
     A.2): either after a virama (the half form or explicit virama of Indic scripts), or, ZWNJ only, between letters
     that would join (Persian "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", Urdu, Kurdish). Both had been refused
-    as hidden wherever they stood, so a Persian word could not name a sense."""
+    as hidden wherever they stood, so a Persian word could not name a sense. A ZWJ between two emoji (each with its
+    skin tone or presentation selector) makes one emoji of them, an emoji ZWJ sequence of Unicode TS #51 ("👩‍⚕️",
+    "🏳️‍🌈"): it had been refused as hidden too, though the joined emoji is what a reader sees."""
+    if text[pos] == "\u200d" and _EMOJI_AFTER.match(text, pos + 1) and _EMOJI_BEFORE.search(
+            text, max(0, pos - _EMOJI_REACH), pos):
+        return True
     start = max(0, pos - _CONTEXT)
     try:
         return valid_contextj(text[start:pos + _CONTEXT], pos - start)

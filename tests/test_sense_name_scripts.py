@@ -26,6 +26,10 @@ JOINED = [
     "\u0915\u094d\u200d\u0937",  # Devanagari ka, virama, ZWJ, ssa: the half form of ka before ssa
     "\u0915\u094d\u200c\u0937",  # the same with ZWNJ: the virama shown, no conjunct
     "\u0646\u0627\u0645\u0647\u200c\u0647\u0627",  # Persian "letters": heh, ZWNJ, the plural suffix -ha
+    "\U0001f469\u200d\u2695\ufe0f",  # emoji ZWJ sequences (Unicode TS #51): woman + staff of Aesculapius, a health worker
+    "\U0001f3f3\ufe0f\u200d\U0001f308 pride",  # white flag, emoji form + rainbow
+    "\U0001f9d1\U0001f3fd\u200d\U0001f33e farmer",  # person, medium skin tone + sheaf of rice
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family: three emoji, two joiners
 ]
 
 
@@ -42,6 +46,9 @@ def test_a_joiner_that_shapes_the_letters_beside_it_is_kept(name: str) -> None:
     ("\u200c\u0645\u06cc", "U+200C ZERO WIDTH NON-JOINER at character 1"),
     ("\u0645\u06cc\u200c", "U+200C ZERO WIDTH NON-JOINER at character 3"),
     ("\u062e\u200d\u062e", "U+200D ZERO WIDTH JOINER at character 2"),  # ZWJ shapes only after a virama
+    ("\U0001f469\u200d", "U+200D ZERO WIDTH JOINER at character 2"),  # no emoji after it
+    ("a\u200d\U0001f308", "U+200D ZERO WIDTH JOINER at character 2"),  # no emoji before it
+    ("\U0001f469\u200c\U0001f308", "U+200C ZERO WIDTH NON-JOINER at character 2"),  # emoji take ZWJ only
     ("fin\u2065ance", "U+2065 an unassigned character at character 4"),  # had been named "a lone surrogate"
 ])
 def test_a_joiner_where_it_joins_nothing_is_refused_as_before(name: str, named: str) -> None:
@@ -61,6 +68,14 @@ def test_a_persian_sense_is_made_and_found(tagged: SenseIndex) -> None:  # noqa:
         senses.add(bare, examples("bank", "finance")[:1])
     assert str(refused.value).startswith(f"'bank' has the sense {PERSIAN!r}, which '{bare}' reads as (the two differ "
                                          f"only in characters that look alike or do not show)")
+
+
+def test_a_sense_named_with_an_emoji_zwj_sequence_is_made_and_found(tagged: SenseIndex) -> None:  # noqa: F811
+    senses = tagged.sense("bank")
+    name = "\U0001f3f3\ufe0f\u200d\U0001f308 river"
+    senses.add(name, examples("bank", "river"))
+    assert name in senses.inventory().sense_names()
+    assert senses.usages(name) == senses.usages(f"  {name} ")
 
 
 def test_a_run_of_spaces_is_one_space(tagged: SenseIndex) -> None:  # noqa: F811
