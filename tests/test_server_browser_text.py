@@ -198,3 +198,32 @@ def test_documents_of_one_file_name_or_record_id_read_apart(look_alike_page, tmp
     page.click("#senses-button")
     sync_api.expect(page.locator("#groups td.doc")).to_have_count(4)
     assert set(page.locator("#groups td.doc").all_text_contents()) == expected
+
+
+def test_long_document_names_that_differ_at_their_ends_show_whole(tmp_path: Path) -> None:
+    """The document column was cut at 14em with an ellipsis, so names past that which differ only at their ends
+    ("...-address-1990.txt", "...-address-1991.txt") read alike in the listing. Long names wrap in the column now,
+    whole, and it stays as narrow as before."""
+    corpus = tmp_path / "long"
+    corpus.mkdir()
+    names = [f"state-of-the-union-address-to-the-congress-{year}.txt" for year in (1990, 1991)]
+    for name in names:
+        (corpus / name).write_text("We put the money in the bank.\n")
+    with SenseIndex.create(tmp_path / "idx", encoder=FakeEncoder(), compression="flat") as index:
+        index.add([corpus])
+    with running(create_app(tmp_path / "idx", encoder=FakeEncoder())) as url, \
+            sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1280, "height": 820})
+        page.goto(url)
+        sync_api.expect(page.locator("#info")).to_contain_text("2 documents · ")
+        page.fill("#text", "bank")
+        page.click("#usages")
+        sync_api.expect(page.locator("#rows tr")).to_have_count(2)
+        cells = page.eval_on_selector_all("#rows td.doc", """cells => cells.map(c => ({text: c.textContent,
+            clipped: c.scrollWidth > c.clientWidth, width: c.getBoundingClientRect().width,
+            em: parseFloat(getComputedStyle(c).fontSize)}))""")
+        chromium.close()
+    assert sorted(cell["text"] for cell in cells) == names
+    for cell in cells:
+        assert not cell["clipped"] and cell["width"] <= 14 * cell["em"] + 20, cell  # 20: the cell's padding
