@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -161,20 +162,29 @@ def test_right_to_left_contexts_and_the_query_box_run_in_their_own_direction(pag
     assert directions == ["ltr", "ltr", "ltr", "ltr"]
 
 
+@contextmanager
+def page_over(corpus: Path, folder: Path, documents: int) -> Iterator[object]:
+    """The page in headless Chromium over an index of `corpus` made in `folder` (fake encoder), once it says it holds
+    `documents` documents."""
+    with SenseIndex.create(folder / "idx", encoder=FakeEncoder(), compression="flat") as index:
+        index.add([corpus])
+    with running(create_app(folder / "idx", encoder=FakeEncoder())) as url, \
+            sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page(viewport={"width": 1280, "height": 820})
+            page.goto(url)
+            sync_api.expect(page.locator("#info")).to_contain_text(f"{documents} documents · ")
+            yield page
+        finally:
+            chromium.close()
+
+
 @pytest.fixture
 def look_alike_page(tmp_path: Path) -> Iterator[object]:
     """The page over two text files of one name in two folders, and a record "r1" in each of two JSON Lines files."""
-    corpus = write_look_alike_corpus(tmp_path / "alike")
-    with SenseIndex.create(tmp_path / "idx", encoder=FakeEncoder(), compression="flat") as index:
-        index.add([corpus])
-    with running(create_app(tmp_path / "idx", encoder=FakeEncoder())) as url, \
-            sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1280, "height": 820})
-        page.goto(url)
-        sync_api.expect(page.locator("#info")).to_contain_text("4 documents · ")
+    with page_over(write_look_alike_corpus(tmp_path / "alike"), tmp_path, 4) as page:
         yield page
-        chromium.close()
 
 
 def test_documents_of_one_file_name_or_record_id_read_apart(look_alike_page, tmp_path: Path) -> None:
@@ -209,21 +219,13 @@ def test_long_document_names_that_differ_at_their_ends_show_whole(tmp_path: Path
     names = [f"state-of-the-union-address-to-the-congress-{year}.txt" for year in (1990, 1991)]
     for name in names:
         (corpus / name).write_text("We put the money in the bank.\n")
-    with SenseIndex.create(tmp_path / "idx", encoder=FakeEncoder(), compression="flat") as index:
-        index.add([corpus])
-    with running(create_app(tmp_path / "idx", encoder=FakeEncoder())) as url, \
-            sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1280, "height": 820})
-        page.goto(url)
-        sync_api.expect(page.locator("#info")).to_contain_text("2 documents · ")
+    with page_over(corpus, tmp_path, 2) as page:
         page.fill("#text", "bank")
         page.click("#usages")
         sync_api.expect(page.locator("#rows tr")).to_have_count(2)
         cells = page.eval_on_selector_all("#rows td.doc", """cells => cells.map(c => ({text: c.textContent,
             clipped: c.scrollWidth > c.clientWidth, width: c.getBoundingClientRect().width,
             em: parseFloat(getComputedStyle(c).fontSize)}))""")
-        chromium.close()
     assert sorted(cell["text"] for cell in cells) == names
     for cell in cells:
         assert not cell["clipped"] and cell["width"] <= 14 * cell["em"] + 20, cell  # 20: the cell's padding
