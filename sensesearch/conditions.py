@@ -34,6 +34,7 @@ from .arguments import one_or_many
 from .errors import QueryError, UsageError
 from .jsonsafe import dumps
 from .normalize import clean_text, nfc
+from .visible import hidden_character, hidden_escaped
 
 OPERATORS = ("==", "!=", "<=", ">=", "=", "<", ">")
 BUILTIN_FIELDS = ("path", "document")
@@ -203,12 +204,14 @@ def value_as_written(value: Any) -> str:
     """How listings (`documents`, `--by` bins) spell a metadata value: as JSON spells it (null, true, 1.5, [1, 2]),
     and text as it is unless it would read as something else there, then in JSON's quotes: empty, white space at an
     end, a comma (which parts a document's fields: "War, and peace" had read as a field "and peace" with no value), a
-    leading double quote, or spelling true, false or null (`flag=true` finds the JSON true, not that text). A control
-    character inside is left to the terminal's drawing (terminal.drawn: a line break as ␊), as in names."""
+    leading double quote, a character a reader cannot see as written (visible.hidden_character: a line break, a tab,
+    a zero-width space, NBSP, a bidi control), spelled as its \\u escape there and in lists (visible.hidden_escaped), or
+    spelling true, false or null (`flag=true` finds the JSON true, not that text). A line break inside had broken a
+    `documents` row in two, and "xy" and "x\u200by", " x" and "\u00a0x", had been bins whose labels read alike."""
     if isinstance(value, str) and value and value == value.strip() and "," not in value and not value.startswith('"') \
-            and value not in ("true", "false", "null"):
+            and value not in ("true", "false", "null") and hidden_character(value) is None:
         return value
-    return dumps(value)
+    return hidden_escaped(dumps(value))
 
 
 def field_as_written(key: str) -> str:
@@ -218,7 +221,7 @@ def field_as_written(key: str) -> str:
     split_conditions reads it; `meta.KEY` where the key alone would read the document's path or label, or lose its
     own `meta.` (meta_name); else the key. Such keys had been listed bare among the fields there are, in a form no
     condition could name."""
-    if (not key or key != key.strip() or key.startswith('"') or not key.isprintable()
+    if (not key or key != key.strip() or key.startswith('"') or hidden_character(key) is not None
             or any(mark in key for mark in "=!<>," + SEPARATOR)):
-        return json.dumps(key, ensure_ascii=False).replace(SEPARATOR, "\\" + SEPARATOR)
+        return hidden_escaped(json.dumps(key, ensure_ascii=False)).replace(SEPARATOR, "\\" + SEPARATOR)
     return f"meta.{key}" if key in BUILTIN_FIELDS or key.startswith("meta.") else key

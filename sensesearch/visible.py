@@ -9,6 +9,7 @@ look_alike tells them so.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -73,6 +74,18 @@ def _named(text: str, pos: int) -> str:
     # Control characters, surrogates and unassigned code points have no Name property: unicodedata answers the default.
     name = unicodedata.name(char, _UNNAMED.get(unicodedata.category(char), "an unassigned character"))
     return f"U+{ord(char):04X} {name} at character {pos + 1}"
+
+
+def hidden_escaped(json_text: str) -> str:
+    """JSON text with each character hidden_character finds in it (a zero-width space, NBSP, a bidi control: json.dumps
+    escapes control characters alone) spelled as JSON's \\u escape, so that it shows every character its strings
+    hold and still reads back as the same value. " x" and "\u00a0x" had been written as two JSON strings that read
+    alike, and a key holding a zero-width space as one that names another key when pasted into a condition."""
+    kept, end = [], 0
+    for found in _hidden(json_text):
+        kept += [json_text[end:found.start()], json.dumps(found.group())[1:-1]]
+        end = found.end()
+    return "".join(kept) + json_text[end:]
 
 
 def shown_text(text: str) -> str:

@@ -551,6 +551,20 @@ def test_documents_metadata_fields_read_apart_whatever_their_keys_and_values_hol
             'ok=true')
     assert want in table.stdout, table.stdout
 
+    # A line break in a value broke the row in two, and a zero-width space or NBSP read as nothing or a space: each is
+    # written as its JSON escape, and a key so written is the condition that finds the document.
+    meta = {"note": "a\nb", "x\u200b": "x\u00a0y", "tab": "a\tb"}
+    records = tmp_path / "r2.jsonl"
+    records.write_text(json.dumps({"id": "r1", **meta, "text": "The bank."}) + "\n")
+    index = tmp_path / "idx2"
+    assert runner.invoke(app, ["index", str(records), "--index", str(index), "--model", "fake:test", "-q"]).exit_code == 0
+    table = runner.invoke(app, ["documents", "--index", str(index)], terminal_width=400)
+    row = [line for line in table.stdout.splitlines() if "r1" in line]
+    assert table.exit_code == 0 and len(row) == 1, table.stdout
+    assert 'note="a\\nb", "x\\u200b"="x\\u00a0y", tab="a\\tb"' in row[0], table.stdout
+    found = runner.invoke(app, ["usages", "bank", "--index", str(index), "--where", '"x\\u200b"=x\u00a0y'])
+    assert found.exit_code == 0 and "r1" in found.stdout, found.output
+
 
 def test_a_table_written_to_a_pipe_keeps_each_row_on_one_line(tmp_path: Path, bank_corpus: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:

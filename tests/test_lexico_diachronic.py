@@ -92,6 +92,11 @@ def test_values_of_other_json_types_keep_bins_of_their_own_labelled_as_where_nam
     # they read apart.
     bins, where, _ = make_bins(["x", " x", "x\n", "War, and peace"], "title")
     assert [b[0] for b in bins] == ['" x"', '"War, and peace"', '"x\\n"', "x"] and where == [3, 0, 2, 1]
+    # A zero-width space, NBSP or a line break inside had labels that read as another bin's (" x" and "\u00a0x" both
+    # quoted, "xy" and "x\u200by" both bare): written as JSON's escapes, every label reads as its value.
+    bins, where, _ = make_bins([" x", "\u00a0x", "xy", "x\u200by", "a\nb", ["\u00a0"]], "title")
+    assert [b[0] for b in bins] == ['" x"', '"\\u00a0x"', '"a\\nb"', '"x\\u200by"', '["\\u00a0"]', "xy"]
+    assert where == [0, 1, 5, 3, 2, 4]
 
 
 @pytest.mark.parametrize("bin_width", [None, 0.1])
