@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -107,4 +108,33 @@ def test_the_benchmarks_bare_forward_gets_the_very_chunks_ingest_hands_its_encod
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings, encoder=encoder) as index:
         index.add([corpus])
     assert len(handed) >= 3 and sum(map(len, handed)) == 15
+    assert pipeline_chunks(corpus) == handed
+
+
+def test_the_benchmarks_chunks_leave_out_what_ingest_skips(tmp_path: Path, fake_settings: EncoderSettings,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file x.jsonl#z.txt beside x.jsonl's record "z.txt" has its key, and ingest skips the later comer: the
+    benchmarks had chunked it as well. Here with empty files and records, repeated ids, and sentences each past the
+    chunk bound (SENSESEARCH_CHECKPOINT_OCCURRENCES=1: a few characters)."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "1")
+    sys.modules.pop("_common", None)
+    from _common import pipeline_chunks
+
+    corpus = long_sentence_document(tmp_path / "corpus", sentences=3, words=2000)
+    (corpus / "empty.txt").write_text("")
+    (corpus / "r.jsonl").write_text("\n".join(json.dumps(r) for r in [
+        {"id": "a", "text": "The bank lent money."}, {"id": "a", "text": "The bank lent money."},
+        {"id": "b", "text": "One bank."}, {"id": "b", "text": "Another bank."}, {"id": "c", "text": ""}, {"id": "z.txt", "text": "Zed bank."}]) + "\n")
+    (corpus / "r.jsonl#z.txt").write_text("Another zed bank.")
+    handed: list[list[str]] = []
+    encoder = RecordingEncoder(fake_settings, streaming=True)
+    stream = encoder.encode_stream
+    encoder.encode_stream = lambda chunks: stream(handed.append(list(c)) or c for c in chunks)  # type: ignore
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, encoder=encoder) as index:
+        index.add([corpus])
+    assert {len(chunk) for chunk in handed} == {1} and handed[-3:] == [["The bank lent money."], ["One bank."],
+                                                                        ["Zed bank."]]
     assert pipeline_chunks(corpus) == handed
