@@ -86,29 +86,37 @@ def test_whole_number_settings_from_the_environment_are_checked(monkeypatch: pyt
         default_batch_tokens("cpu")
 
 
+def chunks_both_ways(corpus: Path, folder: Path, settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch,
+                     checkpoint: int) -> tuple[list[list[str]], list[list[str]]]:
+    """The chunks an ingest of `corpus` into a new index in `folder` hands its encoder, and those
+    benchmarks/_common.pipeline_chunks makes of it, with SENSESEARCH_CHECKPOINT_OCCURRENCES=`checkpoint`."""
+    import sys
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", str(checkpoint))
+    sys.modules.pop("_common", None)
+    from _common import pipeline_chunks
+
+    handed: list[list[str]] = []
+    encoder = RecordingEncoder(settings, streaming=True)
+    stream = encoder.encode_stream
+    encoder.encode_stream = lambda chunks: stream(handed.append(list(c)) or c for c in chunks)  # type: ignore
+    with SenseIndex.create(folder / "idx", settings=settings, encoder=encoder) as index:
+        index.add([corpus])
+    return handed, pipeline_chunks(corpus)
+
+
 def test_the_benchmarks_bare_forward_gets_the_very_chunks_ingest_hands_its_encoder(
         tmp_path: Path, fake_settings: EncoderSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     """benchmarks/_common.pipeline_chunks is what a bare forward pass is timed on, against the pipeline: cut by the
     sentence count alone, it had made one chunk of bench_ingest's 20 documents where ingest makes two (5% fewer padded
     tokens), and the pipeline looked slower than it is. Here with chunks cut by characters, several to a document."""
-    import sys
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "400")  # chunks of about 1,600 characters
-    sys.modules.pop("_common", None)
-    from _common import pipeline_chunks
-
     corpus = long_sentence_document(tmp_path / "corpus", sentences=12, words=40)
     (corpus / "two.txt").write_text("A short one. Then the bank of the river.\n\nMoney in the bank!")
     (corpus / "three.txt").write_text("   \n")
-    handed: list[list[str]] = []
-    encoder = RecordingEncoder(fake_settings, streaming=True)
-    stream = encoder.encode_stream
-    encoder.encode_stream = lambda chunks: stream(handed.append(list(c)) or c for c in chunks)  # type: ignore
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, encoder=encoder) as index:
-        index.add([corpus])
+    handed, benchmarked = chunks_both_ways(corpus, tmp_path, fake_settings, monkeypatch, 400)  # ~1,600 characters
     assert len(handed) >= 3 and sum(map(len, handed)) == 15
-    assert pipeline_chunks(corpus) == handed
+    assert benchmarked == handed
 
 
 def test_the_benchmarks_chunks_leave_out_what_ingest_skips(tmp_path: Path, fake_settings: EncoderSettings,
@@ -116,25 +124,14 @@ def test_the_benchmarks_chunks_leave_out_what_ingest_skips(tmp_path: Path, fake_
     """A file x.jsonl#z.txt beside x.jsonl's record "z.txt" has its key, and ingest skips the later comer: the
     benchmarks had chunked it as well. Here with empty files and records, repeated ids, and sentences each past the
     chunk bound (SENSESEARCH_CHECKPOINT_OCCURRENCES=1: a few characters)."""
-    import sys
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    monkeypatch.setenv("SENSESEARCH_CHECKPOINT_OCCURRENCES", "1")
-    sys.modules.pop("_common", None)
-    from _common import pipeline_chunks
-
     corpus = long_sentence_document(tmp_path / "corpus", sentences=3, words=2000)
     (corpus / "empty.txt").write_text("")
-    (corpus / "r.jsonl").write_text("\n".join(json.dumps(r) for r in [
-        {"id": "a", "text": "The bank lent money."}, {"id": "a", "text": "The bank lent money."},
-        {"id": "b", "text": "One bank."}, {"id": "b", "text": "Another bank."}, {"id": "c", "text": ""}, {"id": "z.txt", "text": "Zed bank."}]) + "\n")
+    records = [{"id": "a", "text": "The bank lent money."}, {"id": "a", "text": "The bank lent money."},
+               {"id": "b", "text": "One bank."}, {"id": "b", "text": "Another bank."}, {"id": "c", "text": ""},
+               {"id": "z.txt", "text": "Zed bank."}]
+    (corpus / "r.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     (corpus / "r.jsonl#z.txt").write_text("Another zed bank.")
-    handed: list[list[str]] = []
-    encoder = RecordingEncoder(fake_settings, streaming=True)
-    stream = encoder.encode_stream
-    encoder.encode_stream = lambda chunks: stream(handed.append(list(c)) or c for c in chunks)  # type: ignore
-    with SenseIndex.create(tmp_path / "idx", settings=fake_settings, encoder=encoder) as index:
-        index.add([corpus])
-    assert {len(chunk) for chunk in handed} == {1} and handed[-3:] == [["The bank lent money."], ["One bank."],
-                                                                        ["Zed bank."]]
-    assert pipeline_chunks(corpus) == handed
+    handed, benchmarked = chunks_both_ways(corpus, tmp_path, fake_settings, monkeypatch, 1)
+    assert {len(chunk) for chunk in handed} == {1}
+    assert handed[-3:] == [["The bank lent money."], ["One bank."], ["Zed bank."]]
+    assert benchmarked == handed
