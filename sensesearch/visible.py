@@ -55,10 +55,18 @@ def _joins(text: str, pos: int) -> bool:
         return False  # a character Unicode has not assigned beside the joiner: no rule says it joins
 
 
+_FLAG_TAGS = regex.compile(r"(?<=\U0001f3f4)[\U000e0020-\U000e007e]+\U000e007f")
+"""The tags of a subdivision flag, an emoji tag sequence of Unicode TS #51: the black flag, the region's code in tag
+letters, a cancel tag ("\U0001f3f4" + "gbeng" in tags: England's flag). Tags are Default_Ignorable, but these are what
+the flag a reader sees is drawn from: the flags of England, Scotland and Wales had been refused as hidden characters,
+while the ZWJ sequences beside them were kept. Tags after anything else (an emoji, a letter) hide as before."""
+
+
 def _hidden(text: str) -> Iterator[regex.Match[str]]:
     """The characters of `text` a reader cannot see as written (_HIDDEN), each as its match."""
-    return (found for found in _HIDDEN.finditer(text)
-            if found.group() not in _JOINERS or not _joins(text, found.start()))
+    flags = {pos for tags in _FLAG_TAGS.finditer(text) for pos in range(*tags.span())}
+    return (found for found in _HIDDEN.finditer(text) if found.start() not in flags
+            and (found.group() not in _JOINERS or not _joins(text, found.start())))
 
 
 def hidden_character(text: str) -> str | None:

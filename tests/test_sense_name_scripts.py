@@ -30,6 +30,7 @@ JOINED = [
     "\U0001f3f3\ufe0f\u200d\U0001f308 pride",  # white flag, emoji form + rainbow
     "\U0001f9d1\U0001f3fd\u200d\U0001f33e farmer",  # person, medium skin tone + sheaf of rice
     "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family: three emoji, two joiners
+    "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",  # England's flag: a tag sequence
 ]
 
 
@@ -49,6 +50,8 @@ def test_a_joiner_that_shapes_the_letters_beside_it_is_kept(name: str) -> None:
     ("\U0001f469\u200d", "U+200D ZERO WIDTH JOINER at character 2"),  # no emoji after it
     ("a\u200d\U0001f308", "U+200D ZERO WIDTH JOINER at character 2"),  # no emoji before it
     ("\U0001f469\u200c\U0001f308", "U+200C ZERO WIDTH NON-JOINER at character 2"),  # emoji take ZWJ only
+    ("\U0001f469\U000e0067\U000e007f", "U+E0067 TAG LATIN SMALL LETTER G at character 2"),  # tags make flags only
+    ("\U0001f3f4\U000e0067\U000e0062", "U+E0067 TAG LATIN SMALL LETTER G at character 2"),  # no cancel tag
     ("fin\u2065ance", "U+2065 an unassigned character at character 4"),  # had been named "a lone surrogate"
 ])
 def test_a_joiner_where_it_joins_nothing_is_refused_as_before(name: str, named: str) -> None:
