@@ -112,10 +112,10 @@ def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
     if by in ("document", "path") or not present or any(n is None for n in numbers):
         if bin_width is not None and present:
             raise QueryError(f"{by} has values that are not numbers; a bin width applies to numeric fields only")
-        labels = sorted({value_label(v) for v in present})
-        where = {label: i for i, label in enumerate(labels)}
-        return ([(label, None, None) for label in labels],
-                [None if v is None or v == "" else where[value_label(v)] for v in values], None)
+        labelled = [None if v is None or v == "" else value_label(v) for v in values]
+        where = {label: i for i, label in enumerate(sorted({label for label in labelled if label is not None}))}
+        return ([(label, None, None) for label in where],
+                [None if label is None else where[label] for label in labelled], None)
     low, high = min(numbers), max(numbers)  # type: ignore[type-var]
     distinct = sorted(set(numbers))  # type: ignore[type-var]
     if bin_width is None:

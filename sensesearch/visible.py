@@ -72,6 +72,8 @@ def _hidden(text: str) -> Iterator[regex.Match[str]]:
 def hidden_character(text: str) -> str | None:
     """The first character of `text` a reader cannot see as written, named ("U+200B ZERO WIDTH SPACE at character
     4"), or None: a name holding one prints as another name, or prints nothing at all (_HIDDEN)."""
+    if text.isascii() and text.isprintable():  # ASCII hides only control characters: --by labels 3x faster so
+        return None
     found = next(_hidden(text), None)
     return None if found is None else _named(text, found.start())
 
