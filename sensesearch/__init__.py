@@ -22,7 +22,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     **{name: ("config", name) for name in (
         "COMBINE_CHOICES", "COMPRESSION_CHOICES", "DEFAULT_CLUSTER_EXAMPLES", "DEFAULT_LAYERS", "DEFAULT_MODEL",
         "POOLING_CHOICES", "PRECISION_CHOICES", "SEED_MAX", "SENSE_METHODS", "EncoderSettings", "IndexConfig",
-        "parse_layers")},
+        "check_environment", "parse_layers")},
     **{name: ("records", name) for name in (
         "Document", "DocumentEntry", "Hit", "IndexInfo", "IngestReport", "Skipped", "UsagePage", "reported_cosine")},
     "SenseIndex": ("index", "SenseIndex"),
@@ -124,7 +124,7 @@ __all__ = sorted([
 if TYPE_CHECKING:
     from .config import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_CLUSTER_EXAMPLES, DEFAULT_LAYERS,
                          DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES, SEED_MAX, SENSE_METHODS, EncoderSettings,
-                         IndexConfig, parse_layers)
+                         IndexConfig, check_environment, parse_layers)
     from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
     from .claim import release_outside_store
     from .compare import Comparison

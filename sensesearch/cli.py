@@ -27,7 +27,7 @@ from typer.models import ArgumentInfo, ParameterInfo
 import sensesearch
 from sensesearch import IndexLockedError, InputError, SenseSearchError, UsageError
 
-from .cli_options import utf8_problem
+from .cli_options import log_level, utf8_problem
 from .cli_streams import CheckedOutput, ClosedOutput, reader_gone
 from .cli_usage import OneLineUsageGroup, help_hint
 
@@ -121,7 +121,8 @@ def guarded(command: F) -> F:
 
     Domain errors exit 1 (2 for a UsageError). An unexpected error (a bug, or a FAISS/torch failure) also gets one line;
     SENSESEARCH_TRACEBACK=1 shows the traceback instead. Before the command runs: text that is not UTF-8, and --json
-    with --csv, are usage errors.
+    with --csv, are usage errors, and a wrong whole-number setting in the environment (sensesearch.check_environment)
+    fails with one line (exit 1).
     """
     labels = _parameter_labels(command)
 
@@ -131,6 +132,7 @@ def guarded(command: F) -> F:
         if kwargs.get("json_") and kwargs.get("csv_"):
             fail("choose one of --json and --csv", 2)
         try:
+            sensesearch.check_environment()
             return command(*args, **kwargs)
         except SenseSearchError as exc:
             fail(str(exc) + _lock_hint(exc, kwargs.get("wait"), labels), 2 if isinstance(exc, UsageError) else 1)
@@ -293,11 +295,11 @@ def main() -> None:
     if isinstance(sys.stdin, io.TextIOWrapper):
         # Typed lines (`shell`) reach the command with such bytes as lone surrogates, which it reports (utf8_problem).
         sys.stdin.reconfigure(errors="surrogateescape")
-    logging.basicConfig(level=os.environ.get("SENSESEARCH_LOG", "WARNING").upper(),
-                        format="%(levelname)s %(name)s: %(message)s")
     try:
+        logging.basicConfig(level=log_level(), format="%(levelname)s %(name)s: %(message)s")
         app()
-    except SenseSearchError as exc:  # outside any command: --help or --version written to a closed or full stdout
+    except SenseSearchError as exc:  # outside any command: a wrong SENSESEARCH_LOG, or --help or --version written to
+        # a closed or full stdout
         try:
             fail(str(exc))
         except typer.Exit as done:

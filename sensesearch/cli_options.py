@@ -3,6 +3,7 @@ so a bad one fails (exit 2) before a model or an index is opened. cli.py holds t
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from enum import Enum
@@ -13,7 +14,7 @@ import typer
 
 import sensesearch
 from sensesearch import (COMBINE_CHOICES, COMPRESSION_CHOICES, DEFAULT_MODEL, POOLING_CHOICES, PRECISION_CHOICES,
-                         SEED_MAX, EncoderSettings, SenseSearchError, UsageError, parse_layers)
+                         SEED_MAX, EncoderSettings, SenseSearchError, SetupError, UsageError, parse_layers)
 
 
 def choices(name: str, values: tuple[str, ...]) -> type[Enum]:
@@ -135,3 +136,16 @@ def encoder_settings(model: str | None, layers: str | None, combine: Any, poolin
                                precision=value(precision) or base.precision)
     sensesearch.check_layers(settings.model, settings.layers)
     return settings
+
+
+LOG_ENV = "SENSESEARCH_LOG"
+
+
+def log_level() -> str:
+    """The logging level $SENSESEARCH_LOG names (WARNING when unset), or SetupError: an unknown name had ended every
+    command, --help too, with logging's ValueError traceback."""
+    raw = os.environ.get(LOG_ENV, "")
+    level = raw.strip().upper() or "WARNING"
+    if level not in logging.getLevelNamesMapping():
+        raise SetupError(f"{LOG_ENV} must be a logging level (DEBUG, INFO, WARNING, ERROR or CRITICAL), not {raw!r}")
+    return level

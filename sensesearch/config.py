@@ -36,12 +36,19 @@ CONFIG_FILE = "config.json"
 
 
 
-def whole_number_env(name: str, minimum: int) -> int | None:
-    """The whole number in environment variable `name` (None when unset or blank).
+BATCH_TOKENS_ENV = "SENSESEARCH_BATCH_TOKENS"
+CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
+WHOLE_NUMBER_ENV: dict[str, int] = {BATCH_TOKENS_ENV: 64, CHECKPOINT_ENV: 1}
+"""The whole-number settings read from the environment, each with the least value it takes (check_environment)."""
 
-    Raises SetupError, before any work starts, for a value that is not a whole number >= `minimum`: the process's
-    setting, not a request's (a server's query must not be told it was at fault).
+
+def whole_number_env(name: str) -> int | None:
+    """The whole number in environment variable `name`, one of WHOLE_NUMBER_ENV (None when unset or blank).
+
+    Raises SetupError for a value that is not a whole number >= its least value: the process's setting, not a
+    request's (a server's query must not be told it was at fault).
     """
+    minimum = WHOLE_NUMBER_ENV[name]
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
@@ -52,6 +59,16 @@ def whole_number_env(name: str, minimum: int) -> int | None:
     if value < minimum:
         raise SetupError(f"{name} must be a whole number >= {minimum}, not {raw!r}")
     return value
+
+
+def check_environment() -> None:
+    """Raise SetupError for any setting of WHOLE_NUMBER_ENV that is wrong, before a command or a server does any work.
+
+    Each had been read only where it is used: a wrong SENSESEARCH_CHECKPOINT_OCCURRENCES was refused after the model
+    had loaded and reading had begun (7 s), a wrong SENSESEARCH_BATCH_TOKENS after the model's imports (4 s).
+    """
+    for name in WHOLE_NUMBER_ENV:
+        whole_number_env(name)
 
 @dataclass(frozen=True)
 class EncoderSettings:

@@ -24,7 +24,7 @@ import numpy as np
 
 from .encoder import Encoder, encode_chunks, runs_on_host
 from .errors import UsageError
-from .config import whole_number_env
+from .config import CHECKPOINT_ENV, whole_number_env
 from .corpus import key_clash
 from .lemmas import lemmatizer
 from .normalize import has_visible
@@ -53,7 +53,6 @@ vectors are held at once, so memory is bounded by text size, not by a sentence c
 make unbounded (2,048 sentences of up to 2,000 characters are 4 MB of text)."""
 MIN_CHECKPOINT_OCCURRENCES = 50_000
 CHECKPOINT_GROWTH = 0.25
-CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
 WRITE_AHEAD = 2
 """Encoded chunks waiting for the writer at most: enough to keep the encoder busy, little memory."""
 CHARS_PER_OCCURRENCE = 4
@@ -69,7 +68,7 @@ def encodes_off_host(encoder: Encoder | None, chunk_encoder: ChunkEncoder | None
 
 def checkpoint_occurrences() -> int:
     """The smallest number of occurrences between checkpoints: $SENSESEARCH_CHECKPOINT_OCCURRENCES or the default."""
-    chosen = whole_number_env(CHECKPOINT_ENV, 1)
+    chosen = whole_number_env(CHECKPOINT_ENV)
     return MIN_CHECKPOINT_OCCURRENCES if chosen is None else chosen
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import whole_number_env
+from .config import BATCH_TOKENS_ENV, whole_number_env
 from .errors import UsageError
 from .batching import Batch
 from .planner import EncodingPlan
@@ -30,7 +30,6 @@ dtype on the same device: a sequence of tensors (a model's own hidden states, ne
 
 HALF_PRECISIONS = ("fp16", "bf16")
 CPU_BATCH_TOKENS = 4096
-BATCH_TOKENS_ENV = "SENSESEARCH_BATCH_TOKENS"
 NEAREST_SCORES = 1 << 26
 """Inner products held on the device at once when assigning vectors to centroids (256 MB of float32)."""
 
@@ -57,7 +56,7 @@ def default_batch_tokens(device: str) -> int:
     8,192-131,072, so a large GPU gets batches big enough to keep it busy (BERT-large at 131,072
     tokens keeps all hidden states in some 15 GB of float32).
     """
-    chosen = whole_number_env(BATCH_TOKENS_ENV, 64)
+    chosen = whole_number_env(BATCH_TOKENS_ENV)
     if chosen is not None:
         return chosen
     if device.startswith("cuda"):

@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
-from sensesearch import (Encoder, SenseReport, SenseSearchError, check_bin_width, check_by_field, check_search_sense,
-                         clean_text, hits_with_names, is_punctuation, normalize_form, query_by_sense, sort_hits,
-                         word_spans)
+from sensesearch import (Encoder, SenseReport, SenseSearchError, check_bin_width, check_by_field, check_environment,
+                         check_search_sense, clean_text, hits_with_names, is_punctuation, normalize_form, query_by_sense,
+                         sort_hits, word_spans)
 
 from .errors import UsageError, WordNotFoundError
 from .records import Hit, IndexInfo
@@ -185,8 +185,10 @@ def create_app(index_path: str | Path, token: str | None = None, *, encoder: Enc
 
     Requests must name, in their Host header, the address the server is bound to (`host`; loopback
     names for a loopback address) or one of `allow_hosts`, which stops DNS-rebinding pages (see
-    server_guard). Raises UsageError for a token no HTTP client can send (anything but visible ASCII).
+    server_guard). Raises UsageError for a token no HTTP client can send (anything but visible ASCII), SetupError for
+    a wrong setting in the environment (check_environment), which had failed each query that loaded the model instead.
     """
+    check_environment()
     gate = Gate.for_token(token)
     hosts = allowed_hosts(host, allow_hosts)
     service = IndexService(Path(index_path), encoder=encoder, device=device)

@@ -141,6 +141,32 @@ def test_a_query_the_index_cannot_answer_fails_before_the_model_loads(built: Pat
     assert message in " ".join(result.output.split())
 
 
+@pytest.mark.parametrize("name, bad, least", [("SENSESEARCH_BATCH_TOKENS", "abc", 64),
+                                              ("SENSESEARCH_CHECKPOINT_OCCURRENCES", "0", 1)])
+def test_a_wrong_setting_in_the_environment_fails_before_the_model_loads(
+        tmp_path: Path, bank_corpus: Path, no_model_load: None, monkeypatch: pytest.MonkeyPatch,
+        name: str, bad: str, least: int) -> None:
+    """Each had been read only where it was used: after the model had loaded and reading had begun (7 s with MiniLM),
+    or, for the batch budget with a model that makes no padded batches, never."""
+    monkeypatch.setenv(name, bad)
+    result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test"])
+    assert (result.exit_code, result.output) == (1, f"Error: {name} must be a whole number >= {least}, not {bad!r}\n")
+    assert not (tmp_path / "i").exists()
+
+
+def test_an_unknown_log_level_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """SENSESEARCH_LOG=chatty had ended every command, --help too, with logging's ValueError traceback."""
+    from sensesearch import cli
+
+    monkeypatch.setenv("SENSESEARCH_LOG", "chatty")
+    monkeypatch.setattr("sys.argv", ["sensesearch", "--help"])
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err == ("Error: SENSESEARCH_LOG must be a logging level (DEBUG, INFO, WARNING, ERROR or "
+                                       "CRITICAL), not 'chatty'\n")
+
+
 def test_cuda_on_a_cpu_build_of_torch(built: Path, no_model_load: None) -> None:
     import torch
 

@@ -328,3 +328,11 @@ def test_real_model_query_through_the_api(tmp_path: Path, minilm) -> None:
     river_words = ("river", "stream", "canoe", "canal", "willow", "bridge", "mill", "herons")
     assert sum(any(w in hit["sentence"].lower() for w in river_words) for hit in river) >= 4
     assert sum(any(w in hit["sentence"].lower() for w in river_words) for hit in money) <= 1
+
+
+def test_a_wrong_setting_in_the_environment_stops_the_server_before_it_starts(
+        index_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SENSESEARCH_BATCH_TOKENS=lots had been read when a query first loaded the model: every such query failed (500)."""
+    monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "lots")
+    with pytest.raises(sensesearch.SetupError, match="SENSESEARCH_BATCH_TOKENS must be a whole number >= 64, not 'lots'"):
+        create_app(index_path)
