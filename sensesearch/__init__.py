@@ -31,6 +31,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check_write_access": ("folder", "check_write_access"),
     "release_outside_store": ("claim", "release_outside_store"),
     "load_encoder": ("encoder", "load_encoder"),
+    "check_precision": ("encoder", "check_precision_on"),
     "Encoder": ("encoder", "Encoder"),
     "normalize_form": ("query", "normalize_form"),
     "clean_text": ("normalize", "clean_text"),
@@ -139,6 +140,7 @@ if TYPE_CHECKING:
     from .lemmas import parse_language as parse_lemma_language
     from .normalize import clean_text
     from .encoder import Encoder, load_encoder
+    from .encoder import check_precision_on as check_precision
     from .bins import check_bin_width, check_by_field
     from .sense_examples import examples_taken_from
     from .diachronic import SenseTimeline, plot_timeline, sense_timeline

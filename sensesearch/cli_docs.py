@@ -133,7 +133,7 @@ def compare(
     Example: sensesearch compare bank corpora/demo/bank_lines.txt
     """
     lines = sensesearch.physical_lines(read_text_input(file))
-    settings = encoder_settings(model, layers, combine, pooling, precision=precision)
+    settings = encoder_settings(model, layers, combine, pooling, precision=precision, device=device)
     sensesearch.check_compare_lines(word, lines)
     with CommandProgress(err, quiet=json_ or csv_) as progress:
         progress.phase("loading the model")

@@ -85,7 +85,7 @@ def index(
         _check_something_to_read(scan, stdin)
     asked = None
     if existing is None or any((model, layers, combine, pooling, precision)):
-        asked = encoder_settings(model, layers, combine, pooling, existing and existing.encoder, precision)
+        asked = encoder_settings(model, layers, combine, pooling, existing and existing.encoder, precision, device)
     if existing is not None:  # a setting the index does not have: one line, before the model loads
         sensesearch.check_reopen(index, existing, asked, compression=value(compression), db_url=db,
                                  lemma_language=lemma_language)

@@ -126,15 +126,18 @@ def utf8_problem(text: str) -> str | None:
 
 
 def encoder_settings(model: str | None, layers: str | None, combine: Any, pooling: Any,
-                     base: EncoderSettings | None = None, precision: Any = None) -> EncoderSettings:
+                     base: EncoderSettings | None = None, precision: Any = None,
+                     device: str | None = None) -> EncoderSettings:
     """Settings from CLI options, the unset ones taken from `base` (an existing index) or the defaults; UsageError
-    for a layer the model lacks, read from its config.json before any weights load (sensesearch.check_layers)."""
+    for a layer the model lacks, read from its config.json before any weights load (sensesearch.check_layers), and
+    for a precision `device` cannot run (sensesearch.check_precision)."""
     base = base or EncoderSettings()
     settings = EncoderSettings(model=model or base.model, layers=parse_layers(layers) if layers else base.layers,
                                combine=value(combine) or base.combine, pooling=value(pooling) or base.pooling,
                                max_length=base.max_length, stride=base.stride,
                                precision=value(precision) or base.precision)
     sensesearch.check_layers(settings.model, settings.layers)
+    sensesearch.check_precision(settings.precision, device)
     return settings
 
 

@@ -92,12 +92,19 @@ def load_encoder(settings: EncoderSettings, device: str | None = None) -> Encode
 
     A precision the device cannot run raises SenseSearchError here, before any backend loads.
     """
-    if settings.precision != DEFAULT_PRECISION:
-        check_precision(settings.precision, pick_device(device, settings.precision))
+    check_precision_on(settings.precision, device)
     prefix = settings.model.split(":", 1)[0]
     if ":" in settings.model and prefix in ENCODER_FACTORIES:
         return ENCODER_FACTORIES[prefix](settings, device)
     return TransformerEncoder(settings, device=device)
+
+
+def check_precision_on(precision: str, device: str | None) -> None:
+    """UsageError for `precision` on `device` (None: the device pick_device would choose; torch is imported only
+    then, and only for a precision other than float32). The command line asks before it says it loads the model:
+    `index --precision bf16 --device cpu` had printed "loading the model" and imported torch (2-4 s) first."""
+    if precision != DEFAULT_PRECISION:
+        check_precision(precision, pick_device(device, precision))
 
 
 def resolve_model_path(model: str) -> str:
@@ -114,12 +121,12 @@ def resolve_model_path(model: str) -> str:
 def pick_device(requested: str | None = None, precision: str = DEFAULT_PRECISION) -> str:
     """cuda, then mps, then cpu, unless a device is named; cpu for `precision` int8, which runs there only (an int8
     index opened on a machine with a GPU had been refused unless --device cpu was given)."""
-    import torch
-
     if requested:
         return requested
     if precision == "int8":
         return "cpu"
+    import torch
+
     if torch.cuda.is_available():
         return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():

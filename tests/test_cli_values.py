@@ -167,6 +167,18 @@ def test_an_unknown_log_level_is_one_line(monkeypatch: pytest.MonkeyPatch, capsy
                                        "CRITICAL), not 'chatty'\n")
 
 
+@pytest.mark.parametrize("args", [["index", "{corpus}", "--index", "{tmp}/i"], ["compare", "bank", "{corpus}/bank.txt"]])
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_half_precision_on_the_cpu_is_one_line_before_loading_the_model(tmp_path: Path, bank_corpus: Path,
+                                                                       args: list[str], precision: str) -> None:
+    """It had been refused after "loading the model" was printed (and torch imported: 2-4 s): two lines."""
+    filled = [a.format(tmp=tmp_path, corpus=bank_corpus) for a in args]
+    result = _usage_error([*filled, "--model", "fake:test", "--precision", precision, "--device", "cpu"],
+                          f"precision {precision} needs a CUDA device, not cpu")
+    assert result.output.startswith("Error: ") and len(result.output.splitlines()) == 1, result.output
+    assert not (tmp_path / "i").exists()
+
+
 def test_cuda_on_a_cpu_build_of_torch(built: Path, no_model_load: None) -> None:
     import torch
 
