@@ -33,9 +33,6 @@ DEFAULT_PRECISION = "float32"
 """The default on every device, CUDA included: on the bundled MiniLM, bf16 autocast ran at 0.59x the
 float32 forward speed on an H200 (issue 12); bf16 pays off only for larger models (--precision bf16)."""
 CONFIG_FILE = "config.json"
-
-
-
 BATCH_TOKENS_ENV = "SENSESEARCH_BATCH_TOKENS"
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
 WHOLE_NUMBER_ENV: dict[str, int] = {BATCH_TOKENS_ENV: 64, CHECKPOINT_ENV: 1}
@@ -69,6 +66,7 @@ def check_environment() -> None:
     """
     for name in WHOLE_NUMBER_ENV:
         whole_number_env(name)
+
 
 @dataclass(frozen=True)
 class EncoderSettings:
