@@ -89,6 +89,7 @@ def index(
     if existing is not None:  # a setting the index does not have: one line, before the model loads
         sensesearch.check_reopen(index, existing, asked, compression=value(compression), db_url=db,
                                  lemma_language=lemma_language)
+        sensesearch.check_precision(existing.encoder.precision, device, recorded=True)
     sized = None if STDIN in paths else scan.files  # sized once, by WrittenBytes: its total and positions agree
     made = _Undo(index) if existing is None else None
     with progress, _skips_listed_once(not quiet):

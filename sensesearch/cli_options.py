@@ -130,14 +130,16 @@ def encoder_settings(model: str | None, layers: str | None, combine: Any, poolin
                      device: str | None = None) -> EncoderSettings:
     """Settings from CLI options, the unset ones taken from `base` (an existing index) or the defaults; UsageError
     for a layer the model lacks, read from its config.json before any weights load (sensesearch.check_layers), and
-    for a precision `device` cannot run (sensesearch.check_precision)."""
+    for a --precision `device` cannot run (sensesearch.check_precision; an existing index's own is checked, in its
+    words, as its model loads)."""
     base = base or EncoderSettings()
     settings = EncoderSettings(model=model or base.model, layers=parse_layers(layers) if layers else base.layers,
                                combine=value(combine) or base.combine, pooling=value(pooling) or base.pooling,
                                max_length=base.max_length, stride=base.stride,
                                precision=value(precision) or base.precision)
     sensesearch.check_layers(settings.model, settings.layers)
-    sensesearch.check_precision(settings.precision, device)
+    if value(precision):
+        sensesearch.check_precision(settings.precision, device)
     return settings
 
 

@@ -140,6 +140,7 @@ def reindex(
                                                                          lock_wait=progress.lock_wait(index)) as target:
         info = target.info()
         sentences = info.sentences
+        sensesearch.check_precision(target.config.encoder.precision, device, recorded=True)
         progress.phase("loading the model, then encoding the stored sentences again", total=info.occurrences,
                        unit="usages")
         written = target.reindex(progress=lambda done: progress.update(done))

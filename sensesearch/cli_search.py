@@ -131,6 +131,8 @@ def query(
         options = QueryOptions(k, any_word, document, value(sort), nprobe, sense, lemma, where)
         if file is None:
             options.check(source, lines[0][1])
+        # The model the index records may not run here (bf16 without CUDA): one line, not after "loading the model".
+        sensesearch.check_precision(source.config.encoder.precision, device, recorded=True)
         with CommandProgress(err, log_lines=False) as progress:
             progress.phase("loading the model")
             source.encoder  # noqa: B018  (loaded under the spinner, not silently inside the first query)

@@ -48,7 +48,9 @@ def serve(
         token = secrets.token_urlsafe(18)
     if token is not None:
         check_token(token)
-    sensesearch.read_index_config(index)  # a missing index is the error to show, not a busy port
+    # A missing index, or a model it records that cannot run here, is the error to show, not a busy port.
+    recorded = sensesearch.read_index_config(index).encoder
+    sensesearch.check_precision(recorded.precision, device, recorded=True)
     listener = bind(host, port)
     try:
         if not _is_loopback(host) and token is None:

@@ -51,6 +51,7 @@ def shell(
             pass
     options = QueryOptions(k=k, any_word_hint=SHELL_ANY_WORD_HINT)
     with sensesearch.SenseIndex.open(index, read_only=True, device=device) as source:
+        sensesearch.check_precision(source.config.encoder.precision, device, recorded=True)
         if interactive:
             err.print(f"sensesearch shell on {index}: loading the model ...")
         source.encoder  # noqa: B018  (loaded before the first prompt, not during the first query)

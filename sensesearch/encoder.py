@@ -19,12 +19,13 @@ import numpy as np
 
 from .config import DEFAULT_MODEL, DEFAULT_PRECISION, EncoderSettings
 from .devices import check_device, check_model
-from .errors import ModelLoadError
+from .errors import ModelLoadError, SetupError, UsageError
 from .hfforward import HFLayerForward, quantize_linear_int8
 from .hfmodel import check_loaded, model_fingerprint, tokenizer_fingerprint, usable_positions
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedChunk, EncodedSentence
-from .runner import DeviceBatch, PendingVectors, WordVectorRunner, check_precision, default_batch_tokens
+from .runner import (HALF_PRECISIONS, DeviceBatch, PendingVectors, WordVectorRunner, check_precision,
+                     default_batch_tokens)
 
 if TYPE_CHECKING:
     from .ivf import Assign
@@ -87,24 +88,44 @@ def encode_chunks(encoder: Encoder, chunks: Iterable[Sequence[str]]) -> Iterator
     return (encoder.encode(texts) for texts in chunks)
 
 
-def load_encoder(settings: EncoderSettings, device: str | None = None) -> Encoder:
+def load_encoder(settings: EncoderSettings, device: str | None = None, recorded: bool = False) -> Encoder:
     """The encoder for `settings.model`: a registered factory by prefix, else a Hugging Face model.
 
-    A precision the device cannot run raises SenseSearchError here, before any backend loads.
+    A precision the device cannot run raises SenseSearchError here, before any backend loads; `recorded`: the
+    settings are an index's own (check_precision_on).
     """
-    check_precision_on(settings.precision, device)
+    check_precision_on(settings.precision, device, recorded)
     prefix = settings.model.split(":", 1)[0]
     if ":" in settings.model and prefix in ENCODER_FACTORIES:
         return ENCODER_FACTORIES[prefix](settings, device)
     return TransformerEncoder(settings, device=device)
 
 
-def check_precision_on(precision: str, device: str | None) -> None:
+def check_precision_on(precision: str, device: str | None, recorded: bool = False) -> None:
     """UsageError for `precision` on `device` (None: the device pick_device would choose; torch is imported only
     then, and only for a precision other than float32). The command line asks before it says it loads the model:
-    `index --precision bf16 --device cpu` had printed "loading the model" and imported torch (2-4 s) first."""
-    if precision != DEFAULT_PRECISION:
-        check_precision(precision, pick_device(device, precision))
+    `index --precision bf16 --device cpu` had printed "loading the model" and imported torch (2-4 s) first.
+
+    `recorded`: the precision is an index's (config.json), which its user cannot choose: the error names the index's
+    precision and where it runs, a UsageError only for a --device given, else SetupError (this machine has no CUDA
+    device). `query` on a bf16 index on a CPU machine had been told to "use float32 (or int8 on CPU)", an option
+    neither it nor any command on an existing index has.
+    """
+    if precision == DEFAULT_PRECISION:
+        return
+    picked = pick_device(device, precision)
+    try:
+        check_precision(precision, picked)
+    except UsageError:
+        if not recorded:
+            raise
+        half = precision in HALF_PRECISIONS
+        found = (f"the index computes its vectors in {precision}, which runs on "
+                 f"{'a CUDA device' if half else 'the CPU'} only, not {picked}")
+        if device:
+            raise UsageError(f"{found}; give {'--device cuda' if half else '--device cpu, or no --device'}") from None
+        raise SetupError(f"{found}: use it on a machine with a CUDA GPU (vectors computed in another precision would "
+                         "not match those it holds)") from None
 
 
 def resolve_model_path(model: str) -> str:

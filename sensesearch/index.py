@@ -106,7 +106,7 @@ class SenseIndex(IndexOpening, IndexReading):
             if self._encoder is not None and self._encoder_recipe != self._recipe():
                 self._encoder = None
             if self._encoder is None:
-                self._encoder = checked(load_encoder(self.config.encoder, self.device))
+                self._encoder = checked(load_encoder(self.config.encoder, self.device, recorded=True))
                 self._encoder_recipe = self._recipe()
             encoder = self._encoder
         # The model files may have changed since the index was built (weights, tokenizer): ConfigMismatchError.

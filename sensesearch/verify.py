@@ -16,7 +16,7 @@ from typing import Any
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .contract import checked
 from .encoder import load_encoder
-from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError
+from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError, SetupError
 from .folder import META_FILE, acquire_write_lock, check_encoder, read_index_config, sqlite_url, writer_active
 from .reencode import Encode, rewrite_vectors
 from . import storage_check
@@ -123,7 +123,7 @@ def _checked_encode(folder: Path, config: IndexConfig, device: str | None) -> Ca
 
     def load() -> Encode:
         if not loaded:
-            encoder = load_encoder(config.encoder, device)
+            encoder = load_encoder(config.encoder, device, recorded=True)
             try:
                 check_encoder(folder, config, encoder)
             except ConfigMismatchError as exc:
@@ -162,8 +162,8 @@ def _check_config(config: IndexConfig, found: Findings, check_model: bool, devic
     if not check_model:
         return
     try:
-        encoder = load_encoder(config.encoder, device)
-    except ModelLoadError as exc:
+        encoder = load_encoder(config.encoder, device, recorded=True)
+    except (ModelLoadError, SetupError) as exc:  # SetupError: a bf16 index on a machine without CUDA
         found.notes.append(f"model not checked: {exc}")
         return
     if encoder.fingerprint != config.model_fingerprint:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from sensesearch import EncoderSettings, SenseIndex, SetupError
+from sensesearch import EncoderSettings, SenseIndex, SetupError, UsageError
 from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.cli_serve import bind
@@ -177,6 +177,47 @@ def test_half_precision_on_the_cpu_is_one_line_before_loading_the_model(tmp_path
                           f"precision {precision} needs a CUDA device, not cpu")
     assert result.output.startswith("Error: ") and len(result.output.splitlines()) == 1, result.output
     assert not (tmp_path / "i").exists()
+
+
+def _recorded_precision(index: Path, precision: str) -> None:
+    """Make `index` one built in `precision` (as on a GPU machine for bf16): its config.json says so."""
+    from dataclasses import replace
+
+    from sensesearch.config import CONFIG_FILE, IndexConfig
+
+    config = IndexConfig.from_json((index / CONFIG_FILE).read_text())
+    replace(config, encoder=replace(config.encoder, precision=precision)).save(index)
+
+
+def test_an_index_in_half_precision_on_a_machine_without_cuda_says_so(built: Path) -> None:
+    """`query` had been told to "use float32 (or int8 on CPU)": it has no --precision, nor has any command on an
+    existing index."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    _recorded_precision(built, "bf16")
+    more = built.parent / "more.txt"
+    more.write_text("The bank by the river flooded.\n")
+    for args in (["query", "the [[bank]]"], ["index", str(more)], ["reindex"], ["shell"]):
+        result = runner.invoke(app, [*args, "--index", str(built)], input="")
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        assert result.output == ("Error: the index computes its vectors in bf16, which runs on a CUDA device only, "
+                                 "not cpu: use it on a machine with a CUDA GPU (vectors computed in another precision "
+                                 "would not match those it holds)\n")
+    _usage_error(["query", "the [[bank]]", "--index", str(built), "--device", "cpu"],
+                 "the index computes its vectors in bf16, which runs on a CUDA device only, not cpu; give --device cuda")
+    checked = runner.invoke(app, ["verify", "--index", str(built), "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert "model not checked: the index computes its vectors in bf16" in checked.output
+
+
+def test_an_index_in_int8_with_a_gpu_named_says_where_it_runs() -> None:
+    # On a machine with CUDA (here the command line refuses --device cuda first, as this torch build lacks it).
+    with pytest.raises(UsageError) as refused:
+        encoder_module.load_encoder(EncoderSettings(model="fake:test", precision="int8"), "cuda", recorded=True)
+    assert str(refused.value) == ("the index computes its vectors in int8, which runs on the CPU only, not cuda; "
+                                  "give --device cpu, or no --device")
 
 
 def test_cuda_on_a_cpu_build_of_torch(built: Path, no_model_load: None) -> None:
