@@ -35,7 +35,9 @@ float32 forward speed on an H200 (issue 12); bf16 pays off only for larger model
 CONFIG_FILE = "config.json"
 BATCH_TOKENS_ENV = "SENSESEARCH_BATCH_TOKENS"
 CHECKPOINT_ENV = "SENSESEARCH_CHECKPOINT_OCCURRENCES"
-WHOLE_NUMBER_ENV: dict[str, int] = {BATCH_TOKENS_ENV: 64, CHECKPOINT_ENV: 1}
+MIN_BATCH_TOKENS = 64
+"""Padded tokens per forward pass at least, however chosen (runner.batch_tokens_for)."""
+WHOLE_NUMBER_ENV: dict[str, int] = {BATCH_TOKENS_ENV: MIN_BATCH_TOKENS, CHECKPOINT_ENV: 1}
 """The whole-number settings read from the environment, each with the least value it takes (check_environment)."""
 
 

@@ -24,8 +24,8 @@ from .hfforward import HFLayerForward, quantize_linear_int8
 from .hfmodel import check_loaded, model_fingerprint, tokenizer_fingerprint, usable_positions
 from .planner import EncodingPlan, Planner, make_planner
 from .records import EncodedChunk, EncodedSentence
-from .runner import (HALF_PRECISIONS, DeviceBatch, PendingVectors, WordVectorRunner, check_precision,
-                     default_batch_tokens)
+from .runner import (HALF_PRECISIONS, DeviceBatch, PendingVectors, WordVectorRunner, batch_tokens_for,
+                     check_precision)
 
 if TYPE_CHECKING:
     from .ivf import Assign
@@ -232,7 +232,7 @@ def split_by_sentence(plan: EncodingPlan, vectors: np.ndarray) -> EncodedChunk:
 class TransformerEncoder(PlannedEncoder):
     """Word vectors from a Hugging Face BERT-family encoder, batched by a padded-token budget.
 
-    `batch_tokens`: padded tokens per forward pass (default: by device, see default_batch_tokens).
+    `batch_tokens`: padded tokens per forward pass (default: by device; runner.batch_tokens_for).
     Raises ModelLoadError for a model that cannot be loaded or a layer it lacks, SenseSearchError
     for a precision the device cannot run (checked before the weights load).
     """
@@ -249,7 +249,7 @@ class TransformerEncoder(PlannedEncoder):
         # One clear line for a device this machine lacks, before any weights load (torch's own is an AssertionError).
         check_device(self.device)
         check_precision(settings.precision, self.device)
-        self.batch_tokens = batch_tokens or default_batch_tokens(self.device)
+        self.batch_tokens = batch_tokens_for(self.device, batch_tokens)
         path = resolve_model_path(settings.model)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import BATCH_TOKENS_ENV, whole_number_env
+from .config import BATCH_TOKENS_ENV, MIN_BATCH_TOKENS, whole_number_env
 from .errors import UsageError
 from .batching import Batch
 from .planner import EncodingPlan
@@ -47,6 +47,17 @@ def check_precision(precision: str, device: str) -> None:
                                "use float32 (or int8 on CPU)")
     if precision == "int8" and kind != "cpu":
         raise UsageError(f"precision int8 runs on the CPU only, not on {device}; use float32, bf16 or fp16")
+
+
+def batch_tokens_for(device: str, given: int | None = None) -> int:
+    """Padded tokens per forward pass: `given` (an encoder's argument), else default_batch_tokens(device); UsageError
+    for a `given` under MIN_BATCH_TOKENS, as for the environment's setting: 0 had meant the default and -1 or 1 a
+    batch of one window each."""
+    if given is None:
+        return default_batch_tokens(device)
+    if isinstance(given, bool) or not isinstance(given, int) or given < MIN_BATCH_TOKENS:
+        raise UsageError(f"batch_tokens must be a whole number >= {MIN_BATCH_TOKENS}, not {given!r}")
+    return given
 
 
 def default_batch_tokens(device: str) -> int:

@@ -28,7 +28,7 @@ from .config import EncoderSettings
 from .encoder import PlannedEncoder
 from .errors import ModelLoadError
 from .planner import make_planner
-from .runner import WordVectorRunner
+from .runner import WordVectorRunner, batch_tokens_for
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class TFHubEncoder(PlannedEncoder):
     """The shared planner (tokenizer only) and runner (layer combination, subword pooling) over a TF Hub
     SavedModel's forward pass: only `SavedModelLayers` differs from the transformers path."""
 
-    def __init__(self, settings: EncoderSettings, device: str | None = None, batch_tokens: int = 4096) -> None:
+    def __init__(self, settings: EncoderSettings, device: str | None = None, batch_tokens: int | None = None) -> None:
         folder = savedmodel_folder(settings.model)
         if settings.precision != "float32":
             raise ModelLoadError(f"precision {settings.precision!r} is for Hugging Face models; tfhub: runs float32")
@@ -176,7 +176,9 @@ class TFHubEncoder(PlannedEncoder):
         self.tokenizer = tokenizer
         self.fingerprint = savedmodel_fingerprint(folder)
         self.dim = hidden * len(settings.layers) if settings.combine == "concat" else hidden
-        self.planner = make_planner(tokenizer, settings, batch_tokens, max_positions=positions)
+        # The CPU's budget unless set ($SENSESEARCH_BATCH_TOKENS too): TensorFlow places the model itself, on memory
+        # torch cannot size; a fixed 4,096 had ignored the setting.
+        self.planner = make_planner(tokenizer, settings, batch_tokens_for("cpu", batch_tokens), max_positions=positions)
         layers = SavedModelLayers(loaded, settings.layers, n_blocks, target, settings.model)
         # The hidden states come back to the host: TensorFlow places the model itself.
         self.runner = WordVectorRunner(lambda ids, mask: layers(ids.cpu().numpy(), mask.cpu().numpy()),

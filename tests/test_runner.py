@@ -11,7 +11,7 @@ import pytest
 
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.encoder import PlannedEncoder, encode_chunks, load_encoder
-from sensesearch.errors import ConfigMismatchError, SenseSearchError
+from sensesearch.errors import ConfigMismatchError, SenseSearchError, UsageError
 from sensesearch.planner import make_planner
 from sensesearch.runner import WordVectorRunner, check_precision, default_batch_tokens
 
@@ -259,6 +259,20 @@ def test_batch_tokens_by_device_and_settable(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "lots")
     with pytest.raises(SenseSearchError, match="SENSESEARCH_BATCH_TOKENS"):
         default_batch_tokens("cpu")
+
+
+def test_batch_tokens_given_to_an_encoder_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """0 had meant the default, and -1 or 1 a batch of one window each."""
+    from sensesearch.encoder import TransformerEncoder
+    from sensesearch.runner import batch_tokens_for
+
+    monkeypatch.delenv("SENSESEARCH_BATCH_TOKENS", raising=False)
+    assert batch_tokens_for("cpu") == 4096 and batch_tokens_for("cpu", 64) == 64
+    for wrong in (0, -1, 1, 63, 2.5, True):
+        with pytest.raises(UsageError, match=f"batch_tokens must be a whole number >= 64, not {wrong!r}"):
+            batch_tokens_for("cpu", wrong)  # type: ignore[arg-type]
+        with pytest.raises(UsageError, match="batch_tokens must be"):
+            TransformerEncoder(EncoderSettings(), device="cpu", batch_tokens=wrong)  # type: ignore[arg-type]
 
 
 def test_index_and_query_never_import_clustering_or_plotting(tmp_path: Path, bank_corpus: Path) -> None:

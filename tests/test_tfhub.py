@@ -227,6 +227,18 @@ def test_layers_a_tfhub_encoder_lacks_are_refused(minilm_savedmodel: Path) -> No
 
 @pytest.mark.slow
 @needs_tf
+def test_the_batch_budget_is_settable_as_for_transformers(minilm_savedmodel: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fixed 4,096 had ignored $SENSESEARCH_BATCH_TOKENS.
+    settings = EncoderSettings(model=f"tfhub:{minilm_savedmodel}")
+    monkeypatch.delenv("SENSESEARCH_BATCH_TOKENS", raising=False)
+    assert load_encoder(settings).planner.batch_tokens == 4096
+    monkeypatch.setenv("SENSESEARCH_BATCH_TOKENS", "512")
+    assert load_encoder(settings).planner.batch_tokens == 512
+
+
+@pytest.mark.slow
+@needs_tf
 def test_export_carries_the_tfhub_interface(minilm_savedmodel: Path) -> None:
     import tensorflow as tf
 
