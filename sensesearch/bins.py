@@ -105,14 +105,19 @@ def check_by_field(by: str | None) -> str | None:
 
 def make_bins(values: Sequence[Any], by: str, bin_width: float | None = None
               ) -> tuple[list[tuple[str, float | None, float | None]], list[int | None], float | None]:
-    """Bins for `values`: (label, start, end) each, every value's bin index (None: no value), the width used."""
+    """Bins for `values`: (label, start, end) each, every value's bin index (None: no value), the width used.
+
+    A document's name or path (`by` document or path) labels its bin as listings write names, bare (the terminal
+    draws a line break in one as ␊): spelled as a metadata value, "a, b.txt" and "a\nb.txt" had been labelled in
+    JSON's quotes."""
     present = [v for v in values if v is not None and v != ""]
     numbers = [_number(v) for v in present]
     bin_width = check_bin_width(bin_width)
     if by in ("document", "path") or not present or any(n is None for n in numbers):
         if bin_width is not None and present:
             raise QueryError(f"{by} has values that are not numbers; a bin width applies to numeric fields only")
-        labelled = [None if v is None or v == "" else value_label(v) for v in values]
+        label = str if by in ("document", "path") else value_label
+        labelled = [None if v is None or v == "" else label(v) for v in values]
         where = {label: i for i, label in enumerate(sorted({label for label in labelled if label is not None}))}
         return ([(label, None, None) for label in where],
                 [None if label is None else where[label] for label in labelled], None)

@@ -99,6 +99,13 @@ def test_values_of_other_json_types_keep_bins_of_their_own_labelled_as_where_nam
     assert where == [0, 1, 5, 3, 2, 4]
 
 
+def test_document_bins_are_labelled_by_the_names_as_listings_write_them() -> None:
+    # Spelled as metadata values, a name holding a comma or a line break had been labelled in JSON's quotes.
+    for by in ("document", "path"):
+        bins, where, _ = make_bins(["c/a, b.txt", "c/a\nb.txt", "c/true", "c/a, b.txt"], by)
+        assert [b[0] for b in bins] == ["c/a\nb.txt", "c/a, b.txt", "c/true"] and where == [1, 0, 2, 1]
+
+
 @pytest.mark.parametrize("bin_width", [None, 0.1])
 def test_decimal_values_fall_in_the_bin_their_digits_say(bin_width: float | None) -> None:
     """In binary 0.3 / 0.1 is 2.9999999999999996: 0.3 and 0.7 fell one bin low, and a bin started at
