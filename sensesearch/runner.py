@@ -10,6 +10,7 @@ next chunk while the device works (see `PendingVectors`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ from typing import Any
 import numpy as np
 
 from .config import BATCH_TOKENS_ENV, MIN_BATCH_TOKENS, whole_number_env
-from .errors import UsageError
+from .errors import SetupError, UsageError
 from .batching import Batch
 from .planner import EncodingPlan
+
+log = logging.getLogger(__name__)
 
 LayerForward = Callable[[Any, Any], Sequence[Any]]
 """(input ids, attention mask), both (rows, width) int64 torch tensors on the runner's device ->
@@ -120,6 +123,8 @@ class WordVectorRunner:
         self.dim = dim
         self.device = device
         self.cuda = device.startswith("cuda")
+        self.token_ceiling: int | None = None
+        """Padded tokens a forward pass may hold since the device ran out of memory on more (None: no limit seen)."""
 
     def to_device_batches(self, batches: Sequence[Batch]) -> list[DeviceBatch]:
         """Torch views of the planner's arrays, pinned on CUDA; safe to call from a planning thread."""
@@ -143,8 +148,7 @@ class WordVectorRunner:
                 mask = batch.mask.to(device, non_blocking=True)
                 flat = batch.flat.to(device, non_blocking=True)
                 words = batch.words.to(device, non_blocking=True)
-                layers = [torch.as_tensor(layer, device=device) for layer in self.forward(ids, mask)]
-                sums.index_add_(0, words, self.combine_layers(layers, flat))
+                self._pool(sums, ids, mask, flat, words)
             vectors = torch.nn.functional.normalize(sums, dim=1)
             if not self.cuda:
                 return PendingVectors(vectors.cpu(), None, plan.n_words)
@@ -155,6 +159,48 @@ class WordVectorRunner:
             # cuda:0's in every thread, so on cuda:1 the event would pass before the copy had landed.
             event.record(torch.cuda.current_stream(device))
             return PendingVectors(host, event, plan.n_words)
+
+    def _pool(self, sums: Any, ids: Any, mask: Any, flat: Any, words: Any) -> None:
+        """Add one batch's piece vectors into the rows of `sums` their words own (a DeviceBatch's tensors, on the
+        device).
+
+        A batch the device has no memory for (torch.OutOfMemoryError) runs again as two halves of its rows, and from
+        then on any batch over half its size is cut into parts of at most that size before it runs (token_ceiling),
+        as Hugging Face Accelerate's find_executable_batch_size halves a batch size: the budget chosen by device
+        (default_batch_tokens) counts the device's whole memory, of which other processes may hold part, and an OOM
+        had ended the whole command. The parts give the vectors the whole batch gives: each row's forward pass is its
+        own, at the same padded width.
+        Raises SetupError when even one row (one window) does not fit.
+        """
+        import torch
+
+        rows, width = ids.shape
+        if rows > 1 and self.token_ceiling is not None and rows * width > self.token_ceiling:
+            self._pool_parts(sums, ids, mask, flat, words, -(-rows // max(1, self.token_ceiling // width)))
+            return
+        try:
+            layers = [torch.as_tensor(layer, device=sums.device) for layer in self.forward(ids, mask)]
+            sums.index_add_(0, words, self.combine_layers(layers, flat))
+            return
+        except torch.OutOfMemoryError:
+            pass  # retried below, outside the handler: its traceback holds the failed pass's tensors until it ends
+        if self.cuda:
+            torch.cuda.empty_cache()
+        if rows == 1:
+            raise SetupError(f"{self.device} has no memory left for one window of {width} tokens of this model "
+                             "(other processes may hold it): free some, or give --device cpu")
+        self.token_ceiling = (rows + 1) // 2 * width
+        log.warning("%s ran out of memory on a batch of %d padded tokens: batches go on at %d at most (%s sets the "
+                    "size they start at)", self.device, rows * width, self.token_ceiling, BATCH_TOKENS_ENV)
+        self._pool_parts(sums, ids, mask, flat, words, 2)
+
+    def _pool_parts(self, sums: Any, ids: Any, mask: Any, flat: Any, words: Any, parts: int) -> None:
+        """_pool on `parts` runs of a batch's rows as even as can be, in order, each with the pieces it holds."""
+        rows, width = ids.shape
+        cuts = [rows * k // parts for k in range(parts + 1)]
+        for start, end in zip(cuts, cuts[1:]):
+            held = (flat >= start * width) & (flat < end * width)
+            self._pool(sums, ids[start:end], mask[start:end], flat[held] - start * width, words[held])
 
     def combine_layers(self, layers: Sequence[Any], flat: Any) -> Any:
         """n_layers (rows, width, hidden) tensors and (n,) flat piece indexes -> (n, dim) float32 piece vectors.

@@ -11,7 +11,7 @@ import pytest
 
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.encoder import PlannedEncoder, encode_chunks, load_encoder
-from sensesearch.errors import ConfigMismatchError, SenseSearchError, UsageError
+from sensesearch.errors import ConfigMismatchError, SenseSearchError, SetupError, UsageError
 from sensesearch.planner import make_planner
 from sensesearch.runner import WordVectorRunner, check_precision, default_batch_tokens
 
@@ -177,6 +177,57 @@ def test_stream_gives_what_encode_gives_chunk_by_chunk_in_order(tokenizer: Any) 
         for g, w in zip(got, want):
             assert g.n_pieces == w.n_pieces and np.array_equal(g.spans, w.spans)
             np.testing.assert_allclose(g.vectors, w.vectors, atol=1e-6)
+
+
+class ScarceMemory(ToyForward):
+    """ToyForward on a device that holds at most `room` padded tokens a pass: a larger batch raises torch's
+    OutOfMemoryError, as CUDA's allocator does."""
+
+    def __init__(self, layers: tuple[int, ...], room: int) -> None:
+        super().__init__(layers)
+        self.room = room
+        self.sizes: list[int] = []
+        self.refused = 0
+
+    def __call__(self, ids: Any, mask: Any) -> Any:
+        import torch
+
+        self.sizes.append(int(ids.numel()))
+        if ids.numel() > self.room:
+            self.refused += 1
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return super().__call__(ids, mask)
+
+
+def test_a_batch_the_device_has_no_memory_for_runs_in_halves_and_later_ones_are_halved_first(
+        tokenizer: Any, caplog: pytest.LogCaptureFixture) -> None:
+    settings = EncoderSettings(max_length=24, stride=4)
+    sentences = [f"{s} Number {i} of the bank's sentences." for i, s in enumerate(SENTENCES * 8)]
+    roomy = ToyEncoder(tokenizer, settings, batch_tokens=1024)
+    scarce = ToyEncoder(tokenizer, settings, batch_tokens=1024)
+    scarce.forward = ScarceMemory(settings.layers, room=200)
+    scarce.runner.forward = scarce.forward
+    batches = scarce.planner.batches(scarce.planner.plan(sentences))
+    assert [b.ids.shape for b in batches] == [(42, 24)] * 9 + [(30, 24)]
+
+    want = roomy.encode(sentences)
+    got = scarce.encode(sentences)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g.vectors, w.vectors, atol=1e-6)
+    # The first batch (42 rows of 24) is refused at 1,008, 504 and 240 padded tokens, then runs at 120; the nine
+    # batches after it are cut to the 120 learnt before they run, so none of them is refused (each would be 3 times).
+    assert scarce.forward.sizes[:3] == [1008, 504, 240] and scarce.forward.refused == 3
+    assert scarce.runner.token_ceiling == 120 and max(scarce.forward.sizes[3:]) == 120
+    assert "ran out of memory on a batch of" in caplog.text and "SENSESEARCH_BATCH_TOKENS" in caplog.text
+
+
+def test_a_window_too_large_for_the_device_alone_is_one_clear_error(tokenizer: Any) -> None:
+    settings = EncoderSettings(max_length=24, stride=4)
+    encoder = ToyEncoder(tokenizer, settings, batch_tokens=1024)
+    encoder.forward = ScarceMemory(settings.layers, room=4)
+    encoder.runner.forward = encoder.forward
+    with pytest.raises(SetupError, match=r"cpu has no memory left for one window of \d+ tokens"):
+        encoder.encode(SENTENCES)
 
 
 def test_stream_reads_at_most_two_chunks_ahead(tokenizer: Any) -> None:
