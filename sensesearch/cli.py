@@ -228,21 +228,27 @@ class TerminalTable(Table):
     """A rich Table whose text cells are drawn as KWIC lines are (sensesearch.terminal_cell): a control character
     from a file name, metadata or a sentence (a terminal obeys ESC sequences) shows as its control picture, one
     cell wide. Cells are cut at CELL_WIDTH but in columns added `whole` (names a user greps for or passes on: a
-    document's label and path)."""
+    document's label and path). A cell's runs of white space are one space, but in columns added `spelled`, whose
+    text is to be typed back (metadata as a condition reads it, conditions.value_as_written): there every space
+    stays and a line break or a tab is drawn (sensesearch.terminal_name), as "a  b" had been shown as "a b"."""
 
     def __init__(self, *args: Any, **options: Any) -> None:
         super().__init__(*args, **options)
         self._whole: set[int] = set()
+        self._spelled: set[int] = set()
 
-    def add_column(self, *args: Any, whole: bool = False, **options: Any) -> None:
+    def add_column(self, *args: Any, whole: bool = False, spelled: bool = False, **options: Any) -> None:
         if whole:
             self._whole.add(len(self.columns))
+        if spelled:
+            self._spelled.add(len(self.columns))
         super().add_column(*args, **options)
 
     def add_row(self, *renderables: Any, **options: Any) -> None:
-        shown = sensesearch.terminal_cell
-        cells = [Text(shown(cell)) if isinstance(cell, str) else Text(shown(cell.plain), style=cell.style)
-                 if isinstance(cell, Text) else cell for cell in renderables]
+        drawn = [sensesearch.terminal_name if i in self._spelled else sensesearch.terminal_cell
+                 for i in range(len(renderables))]
+        cells = [Text(draw(cell)) if isinstance(cell, str) else Text(draw(cell.plain), style=cell.style)
+                 if isinstance(cell, Text) else cell for draw, cell in zip(drawn, renderables)]
         for i, cell in enumerate(cells):
             if isinstance(cell, Text) and i not in self._whole:
                 cell.truncate(CELL_WIDTH, overflow="ellipsis")

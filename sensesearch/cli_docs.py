@@ -87,7 +87,7 @@ def documents(
     table.add_column("path", overflow="fold", style="dim", whole=True)
     table.add_column("sentences", justify="right")
     table.add_column("occurrences", justify="right")
-    table.add_column("metadata", overflow="fold")
+    table.add_column("metadata", overflow="fold", spelled=True)
     # A line break in a name drawn, not made a space like a real one; a decomposed "A\u030a.txt" beside "\u00c5.txt"
     # spelled as its escapes, where both had read alike.
     name = sensesearch.terminal_names([e.label for e in entries] + [e.path for e in entries])

@@ -68,13 +68,14 @@ def print_timeline(timeline: SenseTimeline, console: Console, csv_: bool) -> Non
     for sense, keywords in zip(timeline.senses, timeline.keywords):
         console.print(f"[bold]sense {sense}[/]: {', '.join(keywords) or '-'}", markup=True)
     table = TerminalTable(show_header=True, header_style="bold", box=None)
-    table.add_column(timeline.by)
+    table.add_column(timeline.by, spelled=True)
     table.add_column("usages", justify="right")
     for sense in timeline.senses:
         table.add_column(f"sense {sense}", justify="right")
     # A run of empty bins is one row ("1790 – 1796"): the gap stays visible without 200 empty years of table.
-    # Labels are drawn as names (a document's, a field's value): the table's cells flatten white space, and the bins
-    # of "a\nb.txt" and "a b.txt" had been two rows alike; so had those of a composed and a decomposed "\u00c5".
+    # Labels are drawn as names (a document's, a field's value), every space kept (`spelled`): the table's cells
+    # flattened white space, and the bins of "a\nb.txt" and "a b.txt" had been two rows alike, "a  b" shown as "a b";
+    # so had those of a composed and a decomposed "\u00c5".
     name = sensesearch.terminal_names(b.label for b in timeline.bins)
     for run in _runs_of_empty(timeline.bins):
         first, last = run[0], run[-1]

@@ -7,19 +7,25 @@ reaches a field called path or document). OP is one of = != < <= > >=. The VALUE
 compares numerically (with numbers stored as JSON numbers or as numeric strings), an ISO date (1945, 1945-01,
 1945-01-21, with time) compares as a date string, naming a period (< and >= compare with its start, <= and > with its
 end; a bare year is a number and a date both, so date>=1945 and year>=1945 alike work), `true`/`false` match JSON
-booleans, anything else compares as text (exactly, case-sensitively, NFC); with = and != a value holding * ? or [..] is
-a glob and `a|b|c` means any of them, each compared by its own kind. The stored value's JSON type decides what it can
-match: text, dates and globs match strings, numbers match JSON numbers and strings that spell one, true/false match JSON
-booleans. Text (paths and labels too) compares in Unicode NFC on both sides, as canonically equivalent spellings are one
-text (UAX #15): a value typed "Émile" matches one stored decomposed, as macOS file names and many exported files are,
-the way `-d` names a document. Documents lacking the field match no condition on it (not even !=); a JSON null is a
-value, which != matches. Several conditions all have to hold.
+booleans and `null` JSON null, anything else compares as text (exactly, case-sensitively, NFC); with = and != a value
+holding * ? or [..] is a glob and `a|b|c` means any of them, each compared by its own kind (term_kind). A value (or
+alternative) written as a JSON string is exactly the text it spells, never a number, date, glob or alternatives:
+`title="War, and peace"`, `k="5"`, `k="a|b"`, `k=" x"`. The stored value's JSON type decides what it can match: text,
+dates and globs match strings, numbers match JSON numbers and strings that spell one, true/false match JSON booleans,
+null JSON null. Text (paths and labels too) compares in Unicode NFC on both sides, as canonically equivalent
+spellings are one text (UAX #15): a value typed "Émile" matches one stored decomposed, as macOS file names and many
+exported files are, the way `-d` names a document. Documents lacking the field match no condition on it (not even
+!=); a JSON null is a value, which != matches. Several conditions all have to hold.
 
 One text may hold several conditions parted by `;` (`year>=1900; party=Democratic`), read so on every surface (the CLI's
 --where, the API's `where`, the HTTP API and the page's where box): split_conditions is the one reader, and `\\;` is a
 semicolon inside a condition (`title=War\\; and peace`). A field no bare name can write (empty, white space at an end,
 holding = ! < > ; or a line break, starting with a double quote) is written as a JSON string, `"first name "=Ann`: a
 quoted field is always that metadata key, exactly.
+
+Listings write keys and values so (field_as_written, value_as_written), and a spelling they print, `FIELD=VALUE`, read
+back by this parser keeps the documents holding that value: one mechanism, the parser's own reading, decides where a
+listing quotes.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Any
 
 from .arguments import one_or_many
 from .errors import QueryError, UsageError
+from .globs import GLOB_CHARS, split_alternatives
 from .jsonsafe import dumps
 from .normalize import clean_text, nfc
 from .visible import hidden_character, hidden_escaped
@@ -41,7 +48,6 @@ BUILTIN_FIELDS = ("path", "document")
 _CONDITION = re.compile(r"^\s*([^=!<>]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$", re.DOTALL)
 NUMBER = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,4})?$")
 DATE = re.compile(r"^\d{4}-\d{2}(-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)?$")
-GLOB_CHARS = re.compile(r"[*?\[]")
 _QUOTED_FIELD = re.compile(r"\s*(==|!=|<=|>=|=|<|>)\s*(.*?)\s*$", re.DOTALL)
 SEPARATOR = ";"
 _SEPARATOR_AT = re.compile(r"(?<!\\);")
@@ -74,27 +80,76 @@ class Condition:
             raise QueryError(f"the condition {str(self)!r} names no field")
         if self.value == "":
             raise QueryError(f"the condition {str(self)!r} has no value after {self.op}")
+        for term in self.terms:
+            term_kind(term, self.op in ("=", "!="))  # a quoted one that is no JSON string is refused here
         if self.op not in ("=", "!=") and self.kind not in ("number", "date", "text"):
             raise QueryError(f"{str(self)!r}: {self.op} compares numbers, dates or text, not {self.kind} values")
         if self.field in BUILTIN_FIELDS and self.op not in ("=", "!="):
             raise QueryError(f"{str(self)!r}: {self.field} takes = or != (with * ? globs), not {self.op}")
 
     @property
+    def terms(self) -> list[str]:
+        """The values VALUE names: with = and != each of its `a|b|c` alternatives (globs.split_alternatives), else
+        VALUE alone."""
+        return split_alternatives(self.value) if self.op in ("=", "!=") else [self.value]
+
+    @property
     def kind(self) -> str:
-        """How VALUE compares: number, date, boolean, glob or text."""
-        if NUMBER.match(self.value):
-            return "number"
-        if DATE.match(self.value):
-            return "date"
-        if self.value in ("true", "false"):
-            return "boolean"
-        if self.op in ("=", "!=") and GLOB_CHARS.search(self.value):
-            return "glob"
-        return "text"
+        """How VALUE compares (term_kind): number, date, boolean, null, glob or text; "alternatives" for several
+        (`a|b`), each of which compares by its own kind."""
+        terms = self.terms
+        return term_kind(terms[0], self.op in ("=", "!=")) if len(terms) == 1 else "alternatives"
 
     def __str__(self) -> str:
         """As typed, so that it reads back as this one condition: a `;` in it escaped as `\\;`."""
         return f"{self.field}{self.op}{self.value}".replace(SEPARATOR, "\\" + SEPARATOR)
+
+
+def term_kind(term: str, globs: bool = True) -> str:
+    """How one value of a condition compares (one alternative of = and !=, or the value of < <= > >=): text when
+    written as a JSON string (`"War, and peace"`: exactly the text it spells, term_text), else number, an ISO date,
+    boolean (true, false), null (JSON null), glob (with `globs`, holding * ? or [) or text. QueryError for a value
+    that starts with a double quote but is not one whole JSON string."""
+    if term.startswith('"'):
+        term_text(term)
+        return "text"
+    if NUMBER.match(term):
+        return "number"
+    if DATE.match(term):
+        return "date"
+    if term in ("true", "false"):
+        return "boolean"
+    if term == "null":
+        return "null"
+    if globs and GLOB_CHARS.search(term):
+        return "glob"
+    return "text"
+
+
+def term_text(term: str) -> str:
+    """The text a value compares as: one written as a JSON string is the text it spells, read as indexed metadata is
+    (clean_text: a \\u0000 typed is the U+FFFD stored), so that listings can write any value so (value_as_written);
+    any other as it is. QueryError for a value that starts with a double quote but is not one whole JSON string."""
+    if not term.startswith('"'):
+        return term
+    text, end = _json_string(term, 0, term)
+    if end != len(term):
+        raise QueryError(f"cannot read the value {term!r}: a value starting with a double quote is a JSON string, "
+                         'e.g. "War, and peace" (\\" for a double quote inside it, "a"|"b" for either)')
+    return clean_text(text)
+
+
+def _json_string(text: str, start: int, given: str) -> tuple[str, int]:
+    """The JSON string that starts at `start` of `text` and where it ends; QueryError naming `given` when there is
+    none."""
+    try:
+        found, end = json.JSONDecoder().raw_decode(text, start)
+    except ValueError:
+        found, end = None, start
+    if not isinstance(found, str):
+        raise QueryError(f"cannot read the quoted text in {given!r}: write it as a JSON string, e.g. "
+                         '"first name "=Ann or title="War, and peace" (\\" for a double quote inside it)')
+    return found, end
 
 
 def split_conditions(text: str) -> list[str]:
@@ -149,13 +204,9 @@ def _quoted_field(text: str, given: str) -> tuple[str, str, str] | None:
     space at an end, = ! < > in it), as field (the quoted text, which meta_name reads back), operator and value; None
     when no operator follows. QueryError naming the quoting when the string does not end."""
     start = len(text) - len(text.lstrip())
-    try:
-        key, end = json.JSONDecoder().raw_decode(text, start)
-    except ValueError:
-        raise QueryError(f"cannot read the quoted field in {given!r}: write it as a JSON string, e.g. "
-                         '"first name "=Ann (\\" for a double quote inside it)') from None
+    end = _json_string(text, start, given)[1]
     found = _QUOTED_FIELD.match(text, end)
-    if not isinstance(key, str) or not found:
+    if not found:
         return None
     return text[start:end], found.group(1), found.group(2)
 
@@ -201,17 +252,29 @@ def meta_name(field: str) -> str:
 
 
 def value_as_written(value: Any) -> str:
-    """How listings (`documents`, `--by` bins) spell a metadata value: as JSON spells it (null, true, 1.5, [1, 2]),
-    and text as it is unless it would read as something else there, then in JSON's quotes: empty, white space at an
-    end, a comma (which parts a document's fields: "War, and peace" had read as a field "and peace" with no value), a
-    leading double quote, a character a reader cannot see as written (visible.hidden_character: a line break, a tab,
-    a zero-width space, NBSP, a bidi control), spelled as its \\u escape there and in lists (visible.hidden_escaped), or
-    spelling true, false or null (`flag=true` finds the JSON true, not that text). A line break inside had broken a
-    `documents` row in two, and "xy" and "x\u200by", " x" and "\u00a0x", had been bins whose labels read alike."""
-    if isinstance(value, str) and value and value == value.strip() and "," not in value and not value.startswith('"') \
-            and value not in ("true", "false", "null") and hidden_character(value) is None:
+    """How listings (`documents`, `--by` bins) spell a metadata value, so that `FIELD=` and the spelling pasted as a
+    condition keeps the documents holding it: text bare where a condition reads it back as exactly that text
+    (_reads_back) and a reader can take it so, else everything as JSON spells it (null, true, 1.5, "5", "a|b"), which
+    term_kind and term_text read back as that value (a number matching numbers and numeric strings, as any number
+    does; lists and objects are shown, though no condition reads them), with `;` written `\\;` as split_conditions
+    reads it and a character a reader cannot see (visible.hidden_character: a line break, a tab, a zero-width space,
+    NBSP, a bidi control) as its \\u escape (visible.hidden_escaped). A comma is quoted too, as it parts a
+    document's fields ("War, and peace" had read as a field "and peace" with no value). Spelled so but read as
+    plain text, "War, and peace", " x", "5", "a|b" and "[draft]" had kept no document or other ones, and
+    "War; and peace" had been refused as two conditions."""
+    if isinstance(value, str) and "," not in value and hidden_character(value) is None and _reads_back(value):
         return value
-    return hidden_escaped(dumps(value))
+    return hidden_escaped(dumps(value)).replace(SEPARATOR, "\\" + SEPARATOR)
+
+
+def _reads_back(text: str) -> bool:
+    """Whether `FIELD=text` is, to the condition parser, one condition on exactly the text `text` (not one on a
+    number, date, glob, alternatives or JSON string; not `text` stripped, cut at a `;` or read as an operator)."""
+    try:
+        read = parse_conditions("k=" + text)
+    except QueryError:
+        return False
+    return read == (Condition("k", "=", text),) and read[0].kind == "text" and term_text(text) == text
 
 
 def field_as_written(key: str) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import String, Table, and_, false, func, literal, not_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from .conditions import BUILTIN_FIELDS, DATE, GLOB_CHARS, NUMBER, Condition, field_as_written, meta_name
+from .conditions import BUILTIN_FIELDS, Condition, field_as_written, meta_name, term_kind, term_text
 from .dbengine import nfc_column
-from .globs import glob_to_regex, glob_to_sqlite, split_alternatives
+from .globs import glob_literal, glob_to_regex, glob_to_sqlite
 from .metafield import MetaField
 from .normalize import nfc
 
@@ -33,11 +33,10 @@ def document_clause(conditions: Sequence[Condition], documents: Table, dialect: 
 def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnElement[bool]:
     field, op = condition.field, condition.op
     if field == "path":
-        matched = _path_match(condition.value, documents, dialect)
+        matched = _path_match(condition.terms, documents, dialect)
     elif field == "document":
-        values = split_alternatives(condition.value)
-        globs = [v for v in values if GLOB_CHARS.search(v)]
-        plain = [v for v in values if v not in globs]
+        globs = [v for v in condition.terms if term_kind(v) == "glob"]
+        plain = [term_text(v) for v in condition.terms if v not in globs]
         label = nfc_column(documents.c.label, dialect)
         matched = or_(*([label.in_([nfc(v) for v in plain])] if plain else []),
                       *([_glob_any(label, globs, dialect)] if globs else []))
@@ -46,13 +45,14 @@ def _clause(condition: Condition, documents: Table, dialect: str) -> ColumnEleme
     return not_(matched) if op == "!=" else matched
 
 
-def _path_match(value: str, documents: Table, dialect: str) -> ColumnElement[bool]:
-    """A path as it was given when indexing, or the tail of it or of the absolute path the index keeps (key). Every
-    alternative's globs go in one match per column (_glob_any): an OR of seven terms an alternative had been too deep
-    for SQLite at some 150 alternatives, failing as a broken database."""
+def _path_match(terms: Sequence[str], documents: Table, dialect: str) -> ColumnElement[bool]:
+    """A path as it was given when indexing, or the tail of it or of the absolute path the index keeps (key), for
+    each alternative (a glob, or in JSON's quotes exactly the path it spells). Every alternative's globs go in one
+    match per column (_glob_any): an OR of seven terms an alternative had been too deep for SQLite at some 150
+    alternatives, failing as a broken database."""
     tails = []
-    for pattern in split_alternatives(value):
-        pattern = pattern.removeprefix("./")
+    for term in terms:
+        pattern = (term if term_kind(term) == "glob" else glob_literal(term_text(term))).removeprefix("./")
         # A JSONL record's key is the file's absolute path + "#" + its id.
         tails += [pattern] if pattern.startswith("/") else [pattern, "*/" + pattern]
     return or_(_glob_any(nfc_column(documents.c.path, dialect), tails, dialect),
@@ -79,7 +79,7 @@ def _glob_any(column: ColumnElement[str], patterns: Sequence[str], dialect: str)
 def _meta_clause(condition: Condition, field: MetaField) -> ColumnElement[bool]:
     op, value = condition.op, condition.value
     if op in ("=", "!="):
-        matched = _equals_any(field, split_alternatives(value))
+        matched = _equals_any(field, condition.terms)
         return and_(field.present(), not_(func.coalesce(matched, false()))) if op == "!=" else matched
     if condition.kind == "number":
         left, right = field.number(), field.number_literal(value)
@@ -88,7 +88,7 @@ def _meta_clause(condition: Condition, field: MetaField) -> ColumnElement[bool]:
         return or_(numeric, _period_compare(field.date(), op, value)) if _YEAR.match(value) else numeric
     if condition.kind == "date":
         return _period_compare(field.period(), op, value)
-    left, right = field.text(), literal(nfc(value), String)
+    left, right = field.text(), literal(nfc(term_text(value)), String)
     return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
 
 
@@ -102,13 +102,15 @@ def _period_compare(stored: ColumnElement[Any], op: str, value: str) -> ColumnEl
 
 
 def _equals_any(field: MetaField, values: Sequence[str]) -> ColumnElement[bool]:
-    """The field equals one of `values`, each compared by its own kind (number, true/false, glob, text). Plain
-    numbers and texts go in one IN list each: SQLite refuses an OR of some 1,000 terms as too deep."""
-    numbers = [v for v in values if NUMBER.match(v)]
-    booleans = sorted({v for v in values if v in ("true", "false")})
-    globs = [v for v in values if v not in numbers and v not in booleans and GLOB_CHARS.search(v)]
-    texts = [v for v in values if v not in numbers and v not in booleans and v not in globs]
-    options = [field.holds(v) for v in booleans]
+    """The field equals one of `values`, each compared by its own kind (conditions.term_kind: number, true/false,
+    null, glob, a date, text; text in JSON's quotes is the text it spells). Plain numbers and texts go in one IN list
+    each: SQLite refuses an OR of some 1,000 terms as too deep."""
+    kinds = {v: term_kind(v) for v in values}
+    numbers = [v for v in values if kinds[v] == "number"]
+    dates = [v for v in values if kinds[v] == "date"]
+    globs = [v for v in values if kinds[v] == "glob"]
+    texts = [term_text(v) for v in values if kinds[v] == "text"] + dates
+    options = [field.holds(v) for v in sorted({v for v in values if kinds[v] in ("boolean", "null")})]
     if globs:
         options.append(_glob_any(field.text(), globs, field.dialect))
     if numbers:
@@ -118,7 +120,7 @@ def _equals_any(field: MetaField, values: Sequence[str]) -> ColumnElement[bool]:
     # A date names a period (date=1945-06 holds for every day of June), and so does a bare year (date=1945 holds for
     # 1945-06-01): one match of the periods' starts, as one IN list holds the plain values, where an OR of one
     # term a period had been too deep for SQLite at some 1,000 (a database failure, not a usage error).
-    periods = [v + "-*" for v in numbers if _YEAR.match(v)] + [v + "*" for v in texts if DATE.match(v)]
+    periods = [v + "-*" for v in numbers if _YEAR.match(v)] + [v + "*" for v in dates]
     if periods:
         options.append(_glob_any(field.date(), periods, field.dialect))
     return or_(*options)

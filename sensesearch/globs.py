@@ -7,8 +7,12 @@ expressions refuse a reversed range and read [:alpha:] as a POSIX class. Used by
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+
+GLOB_CHARS = re.compile(r"[*?\[]")
+"""The characters that make a value a glob."""
 
 
 def _glob_parts(pattern: str) -> Iterator[tuple[str, str]]:
@@ -32,9 +36,16 @@ def _glob_parts(pattern: str) -> Iterator[tuple[str, str]]:
 
 def split_alternatives(value: str) -> list[str]:
     """`a|b|c` as its alternatives; a "|" inside a glob class is the character itself, so `a[|]b.txt` names the file
-    a|b.txt, which no other spelling can (classes read as _glob_parts reads them)."""
+    a|b.txt, which no other spelling can (classes read as _glob_parts reads them), and so is one inside an
+    alternative written as a JSON string (`"a|b"|c` is two: conditions.term_text reads such a string as its text)."""
     alternatives, start, i = [], 0, 0
     while i < len(value):
+        if value[i] == '"' and i == start:
+            try:
+                i = json.JSONDecoder().raw_decode(value, i)[1]
+                continue
+            except ValueError:
+                pass  # not one JSON string: conditions.term_kind says so, naming the quoting
         if value[i] == "[":
             close = value.find("]", i + 3 if value[i + 1:i + 2] in ("!", "^") else i + 2)
             if close != -1:
@@ -45,6 +56,12 @@ def split_alternatives(value: str) -> list[str]:
             start = i + 1
         i += 1
     return [*alternatives, value[start:]]
+
+
+def glob_literal(text: str) -> str:
+    """A glob that matches `text` alone: each * ? [ in it a class of that one character, as SQLite's GLOB and
+    _glob_parts read `[*]`."""
+    return GLOB_CHARS.sub(lambda found: f"[{found.group()}]", text)
 
 
 def glob_to_regex(pattern: str, atomic: bool = False) -> str:

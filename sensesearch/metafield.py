@@ -53,7 +53,7 @@ class MetaField:
         return cls(func.json_typeof(meta[name]), meta[name].as_string(), dialect)
 
     def holds(self, kind: str) -> ColumnElement[bool]:
-        """The field holds a JSON string, number, true or false (`kind`), in either dialect's names for them."""
+        """The field holds a JSON string, number, true, false or null (`kind`), in either dialect's names for them."""
         if self.dialect == "sqlite":
             if kind == "number":
                 return self.kind.in_(("integer", "real"))
