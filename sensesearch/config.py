@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .checksums import text_digest
 from .durable import replace_durably
-from .errors import ConfigMismatchError, IndexCorruptError, SenseSearchError, SetupError
+from .errors import ConfigMismatchError, IndexCorruptError, SetupError
 from .lemmas import DEFAULT_LANGUAGE
 
 FORMAT_VERSION = 1
@@ -151,11 +152,23 @@ class IndexConfig:
 
     @classmethod
     def from_json(cls, text: str) -> IndexConfig:
-        data: dict[str, Any] = json.loads(text)
+        """The config `text` states; ValueError naming what is wrong when it is not one sensesearch writes.
+
+        Each value is checked against its field's kind first (config_shape_problem): a hand-edited or foreign
+        config.json had reached the code as it was, `"format_version": "2"` and a bare string as an unexpected
+        TypeError and AttributeError, `{}` as "cannot be read: 'encoder'".
+        """
+        data = json.loads(text)
+        problem = config_shape_problem(data)
+        if problem:
+            raise ValueError(problem)
         enc = dict(data.pop("encoder"))
         enc["layers"] = tuple(enc["layers"])
         known = {f.name for f in fields(cls)}
-        return cls(encoder=EncoderSettings(**enc), **{k: v for k, v in data.items() if k in known})
+        try:
+            return cls(encoder=EncoderSettings(**enc), **{k: v for k, v in data.items() if k in known})
+        except ConfigMismatchError as exc:  # a value of a known kind but not one sensesearch takes
+            raise ValueError(str(exc)) from None
 
     def save(self, folder: Path) -> None:
         """Write config.json durably (durable.replace_durably), with a checksum over its canonical content
@@ -173,9 +186,9 @@ class IndexConfig:
         """Why config.json does not match the checksum written into it; None if it does or has none (older index)."""
         try:
             data = json.loads((folder / CONFIG_FILE).read_text())
-            claimed = data.pop("checksum", None)
+            claimed = data.pop("checksum", None) if isinstance(data, dict) else None
             content = cls.from_json(json.dumps(data)).to_json()
-        except (OSError, ValueError, KeyError, TypeError, SenseSearchError):
+        except (OSError, ValueError):  # unreadable or not a config: load says so
             return None
         if claimed is None or claimed == text_digest(content):
             return None
@@ -186,13 +199,65 @@ class IndexConfig:
     def load(cls, folder: Path) -> IndexConfig:
         try:
             config = cls.from_json((folder / CONFIG_FILE).read_text())
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError) as exc:
             raise IndexCorruptError(f"{folder / CONFIG_FILE} cannot be read: {exc}") from None
-        if config.format_version > FORMAT_VERSION:
-            raise IndexCorruptError(
-                f"index format {config.format_version} is newer than this sensesearch understands ({FORMAT_VERSION})"
-            )
         return config
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _text_or_null(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _layer_list(value: Any) -> bool:
+    return isinstance(value, list) and all(_whole(layer) for layer in value)
+
+
+_KINDS: dict[Callable[[Any], bool], str] = {
+    _whole: "a whole number", _text: "text", _text_or_null: "text or null", _layer_list: "a list of whole numbers"}
+ENCODER_FIELD_KINDS: dict[str, Callable[[Any], bool]] = {
+    "model": _text, "layers": _layer_list, "combine": _text, "pooling": _text, "max_length": _whole,
+    "stride": _whole, "precision": _text}
+"""The JSON kind of each EncoderSettings field in config.json (tests hold it to the dataclass's fields)."""
+INDEX_FIELD_KINDS: dict[str, Callable[[Any], bool]] = {
+    "model_fingerprint": _text, "dim": _whole, "compression": _text, "db_url": _text_or_null,
+    "format_version": _whole, "lemma_language": _text, "index_id": _text_or_null, "tokenizer_fingerprint": _text}
+"""The JSON kind of each IndexConfig field but `encoder` (other keys, such as `checksum`, are not fields)."""
+
+
+def config_shape_problem(data: Any) -> str | None:
+    """Why parsed config.json `data` is not shaped as sensesearch writes it; None when it is.
+
+    Only the kinds of values: `encoder` (an object holding `layers`) is required, other fields may be missing, as
+    in indexes made before they were recorded, and take their defaults. A key `encoder` holds that no field has is
+    refused (it would change what the vectors mean in a way this version cannot follow); others at the top level are
+    not fields (`checksum`) and are left alone.
+    """
+    if not isinstance(data, dict):
+        return f"it holds {json.dumps(data)[:40]}, not a JSON object"
+    version = data.get("format_version")
+    if _whole(version) and version > FORMAT_VERSION:  # a newer layout: its fields are not this version's to judge
+        return f"index format {version} is newer than this sensesearch understands ({FORMAT_VERSION})"
+    encoder = data.get("encoder")
+    if not isinstance(encoder, dict):
+        return "it has no 'encoder' object" if encoder is None else "'encoder' is not a JSON object"
+    if "layers" not in encoder:
+        return "'encoder' has no 'layers'"
+    unknown = sorted(set(encoder) - set(ENCODER_FIELD_KINDS))
+    if unknown:
+        return f"'encoder' holds {', '.join(map(repr, unknown))}, which this sensesearch does not know"
+    for where, values, kinds in (("encoder.", encoder, ENCODER_FIELD_KINDS), ("", data, INDEX_FIELD_KINDS)):
+        for name, is_kind in kinds.items():
+            if name in values and not is_kind(values[name]):
+                return f"'{where}{name}' should be {_KINDS[is_kind]}, not {json.dumps(values[name])}"
+    return None
 
 
 def encoder_differences(built: EncoderSettings, asked: EncoderSettings) -> list[str]:
