@@ -24,7 +24,7 @@ from .query import bare_key, normalize_form
 from .schema import metadata, occurrences, sentences, settings
 from .sense_records import Example, SenseEntry, WordInventory, check_name, new_name
 from .store import MetaStore
-from .tagging import DEFAULT_KNN, check_method
+from .tagging import DEFAULT_KNN, check_method, knn_vote_problem
 
 INVENTORY_SCHEMA = "1"
 """Recorded in `settings` as sense_inventory_schema; a numbered migration replaces it once the store has them."""
@@ -229,9 +229,9 @@ class Inventory:
         k = found.k if k is None else whole_number(k, "k", least=1)
         check_method(method, k)
         examples = sum(len(sense.examples) for sense in found.senses)
-        if method == "knn" and k is not None and k >= examples:
-            raise UsageError(f"knn with k={k} lets all {examples} examples of {found.word!r} vote on every usage, "
-                             f"so every usage gets the same vote: give k below {examples}, or add examples first")
+        problem = knn_vote_problem(found.word, method, k, examples)
+        if problem:
+            raise UsageError(problem)
         threshold = found.threshold if threshold is None else real_number(threshold, "the margin threshold", 0.0, 2.0)
         with self.store.begin() as conn:
             conn.execute(update(inventory_words).where(inventory_words.c.word == found.word)

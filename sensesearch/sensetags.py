@@ -32,7 +32,7 @@ from .normalize import nfc
 from .records import Hit, UsagePage
 from .schema import documents, metadata
 from .sense_records import WordInventory, find_name, name_key
-from .tagging import CLASSIFIER_VERSION, classify
+from .tagging import CLASSIFIER_VERSION, classify, knn_vote_problem
 
 if TYPE_CHECKING:
     from . import SenseIndex
@@ -154,9 +154,9 @@ def compute_tags(index: SenseIndex, inventory: WordInventory, key: str = "") -> 
     order = index.store.corpus_order(ids)
     ids, vectors = ids[order], vectors[order]
     examples, labels = inventory.training()
-    if inventory.method == "knn" and inventory.k is not None and inventory.k >= len(labels):
-        log.warning("%r: knn with k=%d over %d examples gives every usage the same vote; give k below %d "
-                    "(sensesearch sense config) or add examples", inventory.word, inventory.k, len(labels), len(labels))
+    problem = knn_vote_problem(inventory.word, inventory.method, inventory.k, len(labels))
+    if problem:
+        log.warning("%s (sensesearch sense config)", problem)
     tags = classify(examples, labels, vectors, inventory.method, inventory.k)
     sense = np.where(tags.margin >= inventory.threshold, tags.sense, UNASSIGNED).astype(np.int64)
     return WordTags(word=inventory.word, senses=tags.senses, ids=ids, sense=sense, margin=tags.margin, key=key)

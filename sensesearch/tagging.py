@@ -72,6 +72,21 @@ def check_method(method: str, k: int) -> None:
     whole_number(k, "k", least=1)
 
 
+def knn_vote_problem(word: str, method: str, k: int | None, examples: int) -> str | None:
+    """Why tagging `word` by `method` with `k` voters over `examples` examples gives every usage the same vote (knn
+    with k at least the number of examples); None when it does not.
+
+    One line for `sense config`, which refuses it, and for tagging, which warns of an inventory that came to it
+    (examples removed since). With one example no k is below the count: "give k below 1" had asked for what -k
+    refuses.
+    """
+    if method != "knn" or k is None or k < examples:
+        return None
+    voters = "its only example" if examples == 1 else f"all {examples} examples"
+    remedy = f"give k below {examples}, or add examples" if examples > 1 else "add examples (knn needs at least 2)"
+    return f"knn with k={k} lets {voters} of {word!r} vote on every usage, so every usage gets the same vote: {remedy}"
+
+
 def classify(examples: np.ndarray, labels: Sequence[str], usages: np.ndarray, method: str = "centroid",
              k: int = DEFAULT_KNN) -> Tags:
     """Tag each row of `usages` (n, dim float32) with a sense from labelled `examples` (m, dim; m labels)."""

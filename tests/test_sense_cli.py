@@ -134,6 +134,20 @@ def test_errors_are_one_line(built: Path, args: list[str], message: str, code: i
     assert message in " ".join(result.output.split())
 
 
+@pytest.mark.parametrize("k", ["1", "5"])
+def test_knn_over_one_example_asks_for_examples_not_for_k(tmp_path: Path, two_word_corpus: Path,  # noqa: F811
+                                                          k: str) -> None:
+    """With one example no k is below the count: the line had said "give k below 1", which -k refuses."""
+    index = str(tmp_path / "idx")
+    made = runner.invoke(app, ["index", str(two_word_corpus), "--index", index, "--model", "fake:test", "-q"])
+    added = runner.invoke(app, ["sense", "add", "bank", "finance", examples("bank", "finance")[0], "--index", index])
+    assert made.exit_code == 0 and added.exit_code == 0, made.output + added.output
+    result = runner.invoke(app, ["sense", "config", "bank", "--method", "knn", "-k", k, "--index", index])
+    assert result.exit_code == 2, result.output
+    assert (f"knn with k={k} lets its only example of 'bank' vote on every usage, so every usage gets the same "
+            "vote: add examples (knn needs at least 2)") in " ".join(result.output.split())
+
+
 def test_names_with_brackets_print_as_written(built: Path) -> None:
     added = runner.invoke(app, ["sense", "add", "bank", "[bold]loans", examples("bank", "finance")[0],
                                 "--index", str(built)])
