@@ -141,8 +141,17 @@ def reindex(
         info = target.info()
         sentences = info.sentences
         sensesearch.check_precision(target.config.encoder.precision, device, recorded=True)
-        progress.phase("loading the model, then encoding the stored sentences again", total=info.occurrences,
-                       unit="usages")
-        written = target.reindex(progress=lambda done: progress.update(done))
+        # Each step under its own name: one phase "loading the model, then encoding ..." had named the model all
+        # through the encoding, and the codes' training, the layout and the save ran at 100% under it.
+        progress.phase("loading the model")
+        target.encoder  # noqa: B018  (loaded under its own phase, not inside the first batch)
+        progress.phase("encoding the stored sentences again", total=info.occurrences, unit="usages")
+
+        def advance(done: int) -> None:
+            progress.update(done)
+            if done >= info.occurrences:
+                progress.phase("training the codes, laying out and saving the vectors")
+
+        written = target.reindex(progress=advance)
     out.print(f"Re-encoded {plural(written, 'usage')} of {plural(sentences, 'sentence')} in {index}", markup=False,
               soft_wrap=True)

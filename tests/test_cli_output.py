@@ -639,6 +639,16 @@ def test_compare_names_rows_by_the_file_lines_its_errors_name(tmp_path: Path) ->
     assert wrong.exit_code == 1 and "line 5:" in wrong.stderr, wrong.output
 
 
+def test_reindex_names_each_step_as_it_runs(built: Path) -> None:
+    """One phase, "loading the model, then encoding the stored sentences again", had stood all through the encoding
+    and, at 100%, through the codes' training, the layout and the save."""
+    result = runner.invoke(app, ["reindex", "--index", str(built)])
+    assert result.exit_code == 0, result.output
+    phases = [re.sub(r"^\[[^]]*\] ", "", line) for line in result.stderr.splitlines() if line.startswith("[")]
+    assert phases == ["loading the model", "encoding the stored sentences again (61 usages)",
+                      "training the codes, laying out and saving the vectors"], result.stderr
+
+
 def test_a_run_that_waits_for_the_write_lock_says_so_and_who_holds_it(built: Path, bank_corpus: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """`index --wait 30` showed "loading the model" all the while it waited for another run's write lock."""
