@@ -79,19 +79,32 @@ def text_digest(text: str) -> str:
 
 
 def _sums(path: Path) -> dict[str, str] | None:
+    """The sum file of `path` as written: None when there is none, or when it records no digest to check against.
+
+    A sum file that is there but holds no digest (empty, cut short, `{}`, a digest that is not hex text) had passed
+    as none when it was not JSON (so a reader said it was "missing") and as a recorded sum when it was an object
+    (so verify said the vectors' bytes had changed, and readers let them through unchecked).
+    """
     try:
         data = json.loads(path.with_name(path.name + SUFFIX).read_text())
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    return data if isinstance(data, dict) and _expected(data)[0][1] else None
 
 
-def _expected(sums: dict[str, str]) -> list[tuple[str, str]]:
-    """(algorithm, hex digest) of the last save and of the one before it, as a sum file records them."""
+def _expected(sums: dict[str, Any]) -> list[tuple[str, str]]:
+    """(algorithm, hex digest) of the last save and of the one before it, as a sum file records them; a digest that
+    is not hex text reads as "" (none recorded)."""
     if "blake2b" in sums:
-        return [("blake2b", str(sums["blake2b"])), ("blake2b", str(sums.get("previous", "")))]
-    return [(str(sums.get("algorithm", FILE_ALGORITHM)), str(sums.get("digest", ""))),
-            (str(sums.get("previous_algorithm", FILE_ALGORITHM)), str(sums.get("previous", "")))]
+        pairs = [("blake2b", sums["blake2b"]), ("blake2b", sums.get("previous", ""))]
+    else:
+        pairs = [(sums.get("algorithm", FILE_ALGORITHM), sums.get("digest", "")),
+                 (sums.get("previous_algorithm", FILE_ALGORITHM), sums.get("previous", ""))]
+    return [(str(algorithm), digest if _is_hex(digest) else "") for algorithm, digest in pairs]
+
+
+def _is_hex(digest: Any) -> bool:
+    return isinstance(digest, str) and bool(digest) and all(c in "0123456789abcdef" for c in digest)
 
 
 def record(path: Path, digest: str) -> None:
@@ -174,6 +187,8 @@ def missing(folder: Path, config_file: str, data_file: str) -> str | None:
         return None
     if not isinstance(config, dict) or "checksum" not in config:
         return None
-    return (f"{data_file}{SUFFIX} is missing although {config_file} carries a checksum (sensesearch writes both): "
+    sum_file = path.with_name(path.name + SUFFIX)
+    fault = ("holds no checksum that sensesearch writes (damaged or edited)" if sum_file.exists() else "is missing")
+    return (f"{data_file}{SUFFIX} {fault} although {config_file} carries a checksum (sensesearch writes both): "
             f"{data_file} cannot be checked; restore both from a backup, or let `sensesearch verify --repair` "
             "re-encode the vectors from the stored sentences")

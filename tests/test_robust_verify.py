@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
@@ -391,6 +392,24 @@ def test_readers_refuse_damaged_vectors_instead_of_answering(built: tuple[Path, 
     with pytest.raises(IndexCorruptError, match="checksum"):
         SenseIndex.open(target, read_only=True)
     assert _verify(target)[0] == 1
+
+
+@pytest.mark.parametrize("damaged", ["", "garbage", "[1]", "{}", '{"sha256": 5}', '{"digest": 5}', '{"digest": "zz"}'])
+def test_a_sum_file_that_holds_no_checksum_is_named_as_such_not_as_missing_or_as_changed_vectors(
+        built: tuple[Path, Path], damaged: str) -> None:
+    """A sum file that is not JSON had been called "missing"; one that is an object without a digest passed readers
+    unchecked while verify said the vectors' bytes had changed, though they were as saved."""
+    target = built[1]
+    (target / (VECTORS_FILE + ".sum")).write_text(damaged)
+    expected = "vectors.faiss.sum holds no checksum that sensesearch writes (damaged or edited)"
+    with pytest.raises(IndexCorruptError, match=re.escape(expected)):
+        SenseIndex.open(target, read_only=True)
+    code, report = _verify(target)
+    details = [problem["detail"] for problem in report["problems"]]
+    assert code == 1 and any(detail.startswith(expected) for detail in details), details
+    assert not any("does not match the checksum" in detail for detail in details), details
+    code, _ = _verify(target, "--repair")
+    assert code == 0 and _verify(target)[0] == 0
 
 
 def test_readers_refuse_vectors_whose_sum_was_deleted(built: tuple[Path, Path]) -> None:
