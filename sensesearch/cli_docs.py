@@ -14,7 +14,7 @@ import sensesearch
 
 from .cli import TerminalTable, app, emit_json, err, fail, guarded, out, plural, read_text_input
 from .cli_options import (DEFAULT_INDEX, CombineOption, CsvOption, DeviceOption, IndexOption, JsonOption, LayersOption,
-                          ModelOption, PoolingOption, PrecisionOption, encoder_settings)
+                          ModelOption, PoolingOption, PrecisionOption, encoder_settings, named_path)
 from .cli_progress import CommandProgress
 
 DIGITS = 3
@@ -116,8 +116,9 @@ def _meta_text(value: object) -> str:
 @guarded
 def compare(
     word: Annotated[str, typer.Argument(help="The word to compare across the lines.")],
-    file: Annotated[str, typer.Argument(help="One sentence per line, or - for stdin; a [[marked]] usage of WORD "
-                                             "(or of a form of it, e.g. banks) picks which.")],
+    file: Annotated[Path, typer.Argument(parser=named_path("file"),
+                                         help="One sentence per line, or - for stdin; a [[marked]] usage of WORD "
+                                              "(or of a form of it, e.g. banks) picks which.")],
     model: ModelOption = None,
     layers: LayersOption = None,
     combine: CombineOption = None,

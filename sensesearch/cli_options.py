@@ -74,14 +74,22 @@ def _check_plot(path: Path) -> None:
 DEFAULT_INDEX = os.environ.get("SENSESEARCH_INDEX") or "indexes/default"
 
 
-def _index_folder(value: str | Path) -> Path:
-    try:
-        return Path(sensesearch.check_names([value], "index folder")[0])
-    except UsageError as exc:
-        raise typer.BadParameter(str(exc)) from None
+def named_path(what: str) -> Callable[[str | Path], Path]:
+    """A parameter parser for a file or folder name: a usage error (exit 2) for an empty or blank one (check_names).
+
+    Typed as a bare Path, an unset shell variable's "" had become ".", the current folder: `query --file ""` said
+    "cannot read .: Is a directory", `eval wic "" ""` searched the current folder for data, `--plot ""` called it a
+    folder, none of them naming the empty name given.
+    """
+    def parse(given: str | Path) -> Path:
+        try:
+            return Path(sensesearch.check_names([given], what)[0])
+        except UsageError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return parse
 
 
-IndexOption = Annotated[Path, typer.Option("--index", "-i", parser=_index_folder,
+IndexOption = Annotated[Path, typer.Option("--index", "-i", parser=named_path("index folder"),
                                            help="Index folder (env SENSESEARCH_INDEX).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV rows for a spreadsheet.")]
@@ -106,7 +114,7 @@ PrecisionOption = Annotated[Optional[Precision], typer.Option(  # type: ignore[v
 DeviceOption = Annotated[Optional[str], typer.Option(
     callback=check_value(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
 PlotOption = Annotated[Optional[Path], typer.Option(
-    callback=check_value(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
+    parser=named_path("picture file"), callback=check_value(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
 SenseOption = Annotated[Optional[str], typer.Option(
     "--sense", callback=check_value("check_search_sense"), help="Only usages tagged with this named sense (see `sensesearch sense`): `usages` shows each "
                     "one's tag margin, `query` ranks them by cosine.")]

@@ -16,7 +16,7 @@ from sensesearch import QUERY_SORTS, USAGE_SORTS, Hit, QueryError, SenseNotFound
 
 from .cli import app, err, fail, guarded, input_name, out, plural, read_text_input, reader_gone
 from .cli_options import (DEFAULT_INDEX, CsvOption, DeviceOption, DocumentOption, IndexOption, JsonOption, choices,
-                          SenseOption, value)
+                          SenseOption, named_path, value)
 from .cli_lexico import LemmaOption, WhereOption
 from .cli_progress import CommandProgress
 
@@ -101,7 +101,7 @@ def query(
     sort: Annotated[QuerySort, typer.Option(help="Order lines by score, or by the left or right context.")] = "score",  # type: ignore[valid-type,assignment]
     nprobe: Annotated[Optional[int], typer.Option(min=1, help="IVF lists to visit in --any-word search.")] = None,
     file: Annotated[Optional[Path], typer.Option(
-        "--file", "-f", help="Run every query in this file (one marked sentence a line; - for stdin) with one "
+        "--file", "-f", parser=named_path("query file"), help="Run every query in this file (one marked sentence a line; - for stdin) with one "
                              "model load.")] = None,
     json_: JsonOption = False,
     csv_: CsvOption = False,

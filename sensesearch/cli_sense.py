@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 from .cli import TerminalTable, app, emit_json, err, guarded, out
 from .cli_progress import CommandProgress
-from .cli_options import DEFAULT_INDEX, SEED_MAX, CsvOption, IndexOption, JsonOption, WaitOption, check_value
+from .cli_options import (DEFAULT_INDEX, SEED_MAX, CsvOption, IndexOption, JsonOption, WaitOption, check_value,
+                          named_path)
 from .cli_usage import OneLineUsageGroup
 
 sense_app = typer.Typer(
@@ -49,7 +50,7 @@ def add(
     take: Annotated[Optional[int], typer.Option(
         min=1, help=f"With --from-cluster: how many central usages to keep (default {DEFAULT_CLUSTER_EXAMPLES}).")] = None,
     from_file: Annotated[Optional[Path], typer.Option(
-        help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
+        parser=named_path("examples file"), help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
     index: IndexOption = Path(DEFAULT_INDEX),
     wait: WaitOption = 0,
     json_: JsonOption = False,

@@ -106,6 +106,25 @@ def test_bad_values_fail_before_the_model_loads(built: Path, bank_corpus: Path, 
     _usage_error(filled, message)
 
 
+@pytest.mark.parametrize("args, what", [
+    (["query", "--file", "", "--index", "{index}"], "'--file' / '-f': an empty query file name ('')"),
+    (["sense", "add", "bank", "--from-file", " ", "--index", "{index}"], "'--from-file': an empty examples file name"),
+    (["compare", "bank", ""], "'file': an empty file name ('')"),
+    (["senses", "bank", "--plot", "", "--index", "{index}"], "'--plot': an empty picture file name ('')"),
+    (["eval", "wic", "", "{corpus}"], "'tune': an empty tuning file or folder name ('')"),
+    (["eval", "wic", "{corpus}", " "], "'test': an empty test file or folder name (' ')"),
+    (["eval", "coarsewsd", "", "{corpus}"], "'train_dir': an empty training folder name ('')"),
+    (["eval", "coarsewsd", "{corpus}", ""], "'test_dir': an empty test folder name ('')"),
+])
+def test_an_empty_file_name_is_a_usage_error_not_the_current_folder(built: Path, bank_corpus: Path,
+                                                                   no_model_load: None, args: list[str],
+                                                                   what: str) -> None:
+    """As for `index`, `remove`, -d and --index: read as a path, "" had been ".", and each command went on with the
+    current folder ("cannot read .: Is a directory", eval searching it for data, --plot calling it a folder)."""
+    result = _usage_error([a.format(index=built, corpus=bank_corpus) for a in args], what)
+    assert "names nothing (is a shell variable unset?)" in result.output
+
+
 def test_eval_refuses_an_empty_word_list_and_a_word_folder_for_the_word_folders(tmp_path: Path,
                                                                                no_model_load: None) -> None:
     word = tmp_path / "bank"
