@@ -24,7 +24,7 @@ from .query import MarkedQuery, own_sentence, parse_marked, span_vector
 from .kwicsort import usage_page
 from .records import Hit, UsagePage, reported_cosine
 from .rescore import CANDIDATES_PER_HIT, exact_vectors, rescores
-from .wordplaces import WordPlaces
+from .wordplaces import NO_USAGES_YET, WordPlaces
 
 if TYPE_CHECKING:
     from .parts import SnapshotSource
@@ -102,7 +102,7 @@ class Searcher(WordPlaces):
             if snapshot.meta.counts()["occurrences"]:
                 raise IndexCorruptError("the index has usages but its vectors file holds no vectors; "
                                         "run `sensesearch verify --repair`")
-            raise WordNotFoundError("the index holds no usages yet; index a corpus first")
+            raise WordNotFoundError(NO_USAGES_YET, any_word_helps=False)
         if documents or where:
             return self._nearest_in_documents(vector, k, documents, where)
         # Vectors whose rows are not committed (a writer mid-checkpoint, or a crash a reader must not

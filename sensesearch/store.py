@@ -223,6 +223,11 @@ class MetaStore(WordRows):
             found["words"] = int(conn.execute(select(func.count()).select_from(words).where(used)).scalar() or 0)
         return found
 
+    def holds_usages(self) -> bool:
+        """Whether any occurrence is stored (one row read, where counts() counts every table)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(occurrences.c.id).limit(1)).first() is not None
+
     def all_occurrence_ids(self) -> list[int]:
         with self.engine.connect() as conn:
             return [int(r) for r in conn.execute(select(occurrences.c.id).order_by(occurrences.c.id)).scalars()]

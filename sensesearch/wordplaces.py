@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from .store import MetaStore
 
 
+NO_USAGES_YET = "the index holds no usages yet; index a corpus first"
+"""What every lookup of an index that stores no occurrence says, whatever it asked for."""
+
+
 class WordPlaces:
     """The usages of a word or phrase, read from a snapshot source's rows."""
 
@@ -106,6 +110,10 @@ class WordPlaces:
 
     def _not_found(self, word: str, form: str, phrase: Phrase, documents: Sequence[str] | None,
                    lemma: str | None = None, where: Sequence[Condition] = ()) -> WordNotFoundError:
+        if not self.rows.holds_usages():
+            # An empty index (new, or every document removed): `query` had added "try --any-word", which then
+            # said this, and `usages` named the word as though others were there.
+            return WordNotFoundError(NO_USAGES_YET, any_word_helps=False)
         unmet = self.rows.why_none_meet(where)
         scope = describe_scope(documents, where, unmet)
         if len(phrase.words_at) > 1:

@@ -213,6 +213,20 @@ def test_bad_queries(query: str, expected: str, small_index: Path) -> None:
         assert "--any-word" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["query", "the [[bank]] rose"], ["query", "the [[bank]] rose", "--any-word"],
+                                     ["usages", "bank"], ["usages", "interest rate"], ["senses", "bank"]])
+def test_an_index_that_holds_no_usage_says_so_whatever_is_asked(tmp_path: Path, bank_corpus: Path,
+                                                                command: list[str]) -> None:
+    """Every document removed: `query` had said "'bank' does not occur in the index; try --any-word", and --any-word
+    then said the index holds no usages; `usages` named the word as though the index held others."""
+    target = tmp_path / "idx"
+    assert _index([bank_corpus], target, "--quiet").exit_code == 0
+    assert _invoke("remove", bank_corpus / "bank.txt", "--index", target).exit_code == 0
+    result = _invoke(*command, "--index", target)
+    _one_error_line(result, "the index holds no usages yet; index a corpus first")
+    assert "--any-word" not in result.stderr and "'bank'" not in result.stderr, result.stderr
+
+
 def test_index_folders_that_are_not_sound_indexes(tmp_path: Path, small_index: Path, bank_corpus: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
