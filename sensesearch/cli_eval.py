@@ -28,9 +28,11 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("coarsewsd")
 @guarded
 def eval_coarsewsd(
-    train_dir: Annotated[Path, typer.Argument(parser=named_path("training folder"), help="CoarseWSD-20 folder with one sub-folder per word (training), "
-                                                   "e.g. as `split_coarsewsd.py /tmp/dev` writes it.")],
-    test_dir: Annotated[Path, typer.Argument(parser=named_path("test folder"), help="The same layout with the usages to label.")],
+    train_dir: Annotated[Path, typer.Argument(
+        parser=named_path("training folder"), help="CoarseWSD-20 folder with one sub-folder per word (training), "
+                                                    "e.g. as `split_coarsewsd.py /tmp/dev` writes it.")],
+    test_dir: Annotated[Path, typer.Argument(
+        parser=named_path("test folder"), help="The same layout with the usages to label.")],
     method: Annotated[str, typer.Option(help="centroid: nearest sense centroid; knn: vote of the k nearest usages.")] = "centroid",
     k: Annotated[Optional[int], typer.Option("-k", "--k", min=1,
                                              help="Neighbours that vote with --method knn [default: 5].")] = None,
@@ -87,8 +89,11 @@ def eval_coarsewsd(
 @eval_app.command("wic")
 @guarded
 def eval_wic(
-    tune: Annotated[Path, typer.Argument(parser=named_path("tuning file or folder"), help="WiC folder (every *.data.txt with a *.gold.txt) or one file to tune on.")],
-    test: Annotated[Path, typer.Argument(parser=named_path("test file or folder"), help="WiC folder or file to measure accuracy on.")],
+    tune: Annotated[Path, typer.Argument(
+        parser=named_path("tuning file or folder"),
+        help="WiC folder (every *.data.txt with a *.gold.txt) or one file to tune on.")],
+    test: Annotated[Path, typer.Argument(
+        parser=named_path("test file or folder"), help="WiC folder or file to measure accuracy on.")],
     model: ModelOption = None,
     layers: LayersOption = None,
     combine: CombineOption = None,

@@ -114,7 +114,8 @@ PrecisionOption = Annotated[Optional[Precision], typer.Option(  # type: ignore[v
 DeviceOption = Annotated[Optional[str], typer.Option(
     callback=check_value(_check_device), help="torch device: cpu, cuda, cuda:N or mps [default: cuda, then mps, then cpu].")]
 PlotOption = Annotated[Optional[Path], typer.Option(
-    parser=named_path("picture file"), callback=check_value(_check_plot), help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
+    parser=named_path("picture file"), callback=check_value(_check_plot),
+    help="Write a 2-D picture of the usages, coloured by sense, to this PNG file.")]
 SenseOption = Annotated[Optional[str], typer.Option(
     "--sense", callback=check_value("check_search_sense"), help="Only usages tagged with this named sense (see `sensesearch sense`): `usages` shows each "
                     "one's tag margin, `query` ranks them by cosine.")]

@@ -101,8 +101,8 @@ def query(
     sort: Annotated[QuerySort, typer.Option(help="Order lines by score, or by the left or right context.")] = "score",  # type: ignore[valid-type,assignment]
     nprobe: Annotated[Optional[int], typer.Option(min=1, help="IVF lists to visit in --any-word search.")] = None,
     file: Annotated[Optional[Path], typer.Option(
-        "--file", "-f", parser=named_path("query file"), help="Run every query in this file (one marked sentence a line; - for stdin) with one "
-                             "model load.")] = None,
+        "--file", "-f", parser=named_path("query file"),
+        help="Run every query in this file (one marked sentence a line; - for stdin) with one model load.")] = None,
     json_: JsonOption = False,
     csv_: CsvOption = False,
     device: DeviceOption = None,

@@ -50,7 +50,8 @@ def add(
     take: Annotated[Optional[int], typer.Option(
         min=1, help=f"With --from-cluster: how many central usages to keep (default {DEFAULT_CLUSTER_EXAMPLES}).")] = None,
     from_file: Annotated[Optional[Path], typer.Option(
-        parser=named_path("examples file"), help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
+        parser=named_path("examples file"),
+        help="Labelled examples: SENSE<TAB>marked sentence lines, JSONL {sense, text}, or a CoarseWSD-20 word folder.")] = None,
     index: IndexOption = Path(DEFAULT_INDEX),
     wait: WaitOption = 0,
     json_: JsonOption = False,
