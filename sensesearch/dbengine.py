@@ -234,12 +234,7 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
             # immutable=1 connections never look for changes; a read-only mount may still be written
             # elsewhere (a container's :ro volume), so each use gets a fresh connection and view.
             options["poolclass"] = NullPool
-    try:
-        engine = create_engine(dburl.engine_url(url), **options)
-    except ImportError as exc:
-        raise SetupError(f"no database driver for {dburl.redact(url)} ({exc}); for PostgreSQL install "
-                         "the extra: pip install 'sensesearch[postgres]'") from None
-    event.listen(engine, "handle_error", _domain_error)
+    engine = _engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _reader_pragmas if read_only else _sqlite_pragmas)
     if read_only and engine.dialect.name == "postgresql":
@@ -253,3 +248,37 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
+
+
+def _engine(url: str, **options: Any) -> Engine:
+    """A SQLAlchemy engine for `url` whose database errors are raised as the domain's (_domain_error)."""
+    try:
+        engine = create_engine(dburl.engine_url(url), **options)
+    except ImportError as exc:
+        raise SetupError(f"no database driver for {dburl.redact(url)} ({exc}); for PostgreSQL install "
+                         "the extra: pip install 'sensesearch[postgres]'") from None
+    event.listen(engine, "handle_error", _domain_error)
+    return engine
+
+
+def check_reachable(url: str) -> None:
+    """Raise what making a store at `url` would, before a new index loads its model, and make nothing: StorageError
+    for a SQLite file whose folder is missing or cannot be written, the connection's own error (make_engine's) for a
+    PostgreSQL server that does not answer or refuses the login. Both had been said after "loading the model"
+    (some 4-6 s with the bundled MiniLM, minutes with a large model on a slow disk)."""
+    database = sqlite_file(url)
+    if database is not None:
+        # Not a connection: SQLite would make the file, and a failed command leaves the disk as it was.
+        problem = access.folder_write_problem(database.parent)
+        if problem is not None:
+            raise StorageError(f"the metadata database {dburl.redact(url)} cannot be made in {database.parent}: "
+                               f"{problem}")
+        return
+    if not dburl.is_postgres(url):
+        return
+    engine = _engine(url, poolclass=NullPool)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()

@@ -19,6 +19,7 @@ from . import access, checksums, dburl
 from .arguments import flag
 from .claim import claim, new_index_id, release_outside_store
 from .config import CONFIG_FILE, DEFAULT_COMPRESSION, EncoderSettings, IndexConfig, encoder_differences
+from .dbengine import check_reachable
 from .encoder import Encoder, load_encoder
 from .errors import ConfigMismatchError, IndexExistsError, UsageError
 from .folder import (LOCK_FILE, META_FILE, LockWait, acquire_write_lock, check_encoder, read_index_config, refuse_existing,
@@ -66,6 +67,8 @@ class IndexOpening:
             raise IndexExistsError(f"{folder} already holds an index; open it instead")
         if _lock is None:
             access.check_creatable(folder)  # read-only media: one line before the model loads
+        if db_url is not None:
+            check_reachable(db_url)
         encoder = encoder or load_encoder(settings, device)
         check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
                       encoder)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from sensesearch import EncoderSettings, SenseIndex, SetupError, UsageError
+from sensesearch import EncoderSettings, SenseIndex, SetupError, StorageError, UsageError
 from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.cli_serve import bind
@@ -300,15 +300,31 @@ def test_ray_engine_without_ray_leaves_no_folder(tmp_path: Path, bank_corpus: Pa
     assert not (tmp_path / "i").exists()
 
 
-def test_failed_database_leaves_no_folder(tmp_path: Path, bank_corpus: Path) -> None:
+@pytest.mark.parametrize("db, message", [
+    ("postgresql://nobody@127.0.0.1:{port}/none", "Connection refused"),
+    ("sqlite:///{tmp}/no/such/folder/m.sqlite", "cannot be made in {tmp}/no/such/folder: no such folder"),
+])
+def test_failed_database_leaves_no_folder_and_fails_before_the_model_loads(
+        tmp_path: Path, bank_corpus: Path, no_model_load: None, db: str, message: str) -> None:
+    """A --db that cannot be reached had been said after "loading the model" (4-6 s with the bundled MiniLM)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
     result = runner.invoke(app, ["index", str(bank_corpus), "--index", str(tmp_path / "i"), "--model", "fake:test",
-                                 "--db", f"postgresql://nobody@127.0.0.1:{port}/none"])
-    assert result.exit_code == 1
+                                 "--db", db.format(port=port, tmp=tmp_path)])
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert message.format(tmp=tmp_path) in result.output and "loading the model" not in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("Error: ")]) == 1
-    assert "Traceback" not in result.output and not (tmp_path / "i").exists()
+    assert [p.name for p in tmp_path.iterdir()] == [bank_corpus.name]  # no index folder, no database file
+
+
+def test_a_new_index_on_an_unreachable_database_is_refused_before_its_model_loads(
+        tmp_path: Path, no_model_load: None) -> None:
+    """The Python API checks as the command line does (opening.create): nothing made, no model loaded."""
+    with pytest.raises(StorageError, match="no such folder"):
+        SenseIndex.create(tmp_path / "i", settings=EncoderSettings(model="fake:test"),
+                          db_url=f"sqlite:///{tmp_path}/gone/m.sqlite")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_on_a_busy_port_fails_before_loading_and_prints_no_url(built: Path, no_model_load: None) -> None:
