@@ -25,13 +25,14 @@ from .visible import quoted
 
 
 def list_documents(store: MetaStore) -> list[DocumentEntry]:
-    """Every indexed document with its label, path, key, counts and metadata, by key (schema.corpus_order)."""
+    """Every indexed document with its label, path, key, counts and metadata, by key (schema.corpus_order); one an
+    ingest run stopped inside with its sentences in all (DocumentEntry.sentences_total), which only verify had told."""
     columns = (documents.c.id, documents.c.label, documents.c.path, documents.c.key, documents.c.n_sentences,
-               documents.c.n_occurrences, documents.c.n_pieces, documents.c.meta)
+               documents.c.n_occurrences, documents.c.n_pieces, documents.c.meta, documents.c.sentences_total)
     with store.engine.connect() as conn:
         rows = conn.execute(select(*columns).order_by(code_point_order(documents.c.key))).all()
     return [DocumentEntry(id=r[0], label=r[1], path=r[2], key=r[3], sentences=r[4], occurrences=r[5],
-                          word_pieces=r[6], meta=dict(r[7] or {})) for r in rows]
+                          word_pieces=r[6], meta=dict(r[7] or {}), sentences_total=r[8]) for r in rows]
 
 
 def _under(entry: DocumentEntry, key: str, wanted: str) -> bool:

@@ -76,10 +76,10 @@ def documents(
         emit_json([e.to_dict() for e in entries])
         return
     if csv_:
-        fields = ["label", "path", "sentences", "occurrences", "word_pieces", "meta"]
+        fields = ["label", "path", "sentences", "occurrences", "word_pieces", "meta", "sentences_total"]
         rows = [{"label": e.label, "path": e.path, "sentences": e.sentences, "occurrences": e.occurrences,
-                 "word_pieces": e.word_pieces, "meta": sensesearch.json_dumps(e.meta) if e.meta else ""}
-                for e in entries]
+                 "word_pieces": e.word_pieces, "meta": sensesearch.json_dumps(e.meta) if e.meta else "",
+                 "sentences_total": "" if e.sentences_total is None else e.sentences_total} for e in entries]
         sys.stdout.write(sensesearch.records_to_csv(rows, fields))
         return
     table = TerminalTable(box=None, header_style="bold", pad_edge=False)
@@ -92,11 +92,23 @@ def documents(
     # spelled as its escapes, where both had read alike.
     name = sensesearch.terminal_names([e.label for e in entries] + [e.path for e in entries])
     for e in entries:
-        table.add_row(name[e.label], "" if e.path == e.label else name[e.path], f"{e.sentences:,}",
+        table.add_row(name[e.label], "" if e.path == e.label else name[e.path], _sentences_text(e),
                       f"{e.occurrences:,}", ", ".join(f"{sensesearch.field_as_written(k)}={_meta_text(v)}"
                                                       for k, v in e.meta.items()))
     out.print(table)
-    err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}")
+    cut = sum(e.sentences_total is not None for e in entries)
+    them = "it" if cut == 1 else "them"
+    err.print(f"{plural(len(entries), 'document')}, {plural(sum(e.occurrences for e in entries), 'occurrence')}"
+              + (f"; {cut} cut short by a run that stopped: `sensesearch index` of the same files finishes {them}, "
+                 f"`verify --repair` removes {them}" if cut else ""))
+
+
+def _sentences_text(entry: sensesearch.DocumentEntry) -> str:
+    """The sentences column: "35 of 58" for a document an ingest run stopped inside, which had been listed with the
+    35 as if whole."""
+    if entry.sentences_total is None:
+        return f"{entry.sentences:,}"
+    return f"{entry.sentences:,} of {entry.sentences_total:,}"
 
 
 META_WIDTH = 40

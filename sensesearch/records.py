@@ -157,6 +157,9 @@ class DocumentEntry:
     occurrences: int
     word_pieces: int
     meta: dict[str, Any] = field(default_factory=dict)
+    sentences_total: int | None = None
+    """None for a whole document; else the sentences it has in all, of which an ingest run stopped after
+    `sentences` (its counts are of those): `sensesearch index` of it finishes it, `verify --repair` removes it."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

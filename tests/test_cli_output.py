@@ -282,6 +282,25 @@ def test_documents_lists_labels_paths_and_counts(built: Path, bank_corpus: Path)
     assert "bank.txt" in table.stdout and "1 document," in table.output
 
 
+def test_documents_marks_a_document_a_stopped_run_cut_short(tmp_path: Path) -> None:
+    """A document an ingest run stopped inside (its checkpoint fell in it, then the run was killed) had been listed with
+    the sentences it got as if whole; only verify said so."""
+    import sqlite3
+
+    corpus = write_corpus(tmp_path / "corpus", n_docs=2, n_sentences=6)
+    index = tmp_path / "i"
+    assert runner.invoke(app, ["index", str(corpus), "--index", str(index), "--model", "fake:test"]).exit_code == 0
+    with sqlite3.connect(index / "meta.sqlite") as db:  # as a killed run leaves it: committed up to a checkpoint
+        db.execute("UPDATE documents SET sentences_total = n_sentences + 3 WHERE label LIKE '%d001.txt'")
+    data = json.loads(runner.invoke(app, ["documents", "--index", str(index), "--json"]).stdout)
+    assert [(d["sentences"], d["sentences_total"]) for d in data] == [(6, None), (6, 9)]
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["documents", "--index", str(index), "--csv"]).stdout)))
+    assert [row["sentences_total"] for row in rows] == ["", "9"]
+    table = runner.invoke(app, ["documents", "--index", str(index)])
+    assert table.exit_code == 0 and "6 of 9" in table.stdout
+    assert "1 cut short by a run that stopped" in table.stderr and "`verify --repair` removes it" in table.stderr
+
+
 @pytest.mark.parametrize("name", ["bank.txt", "{corpus}/bank.txt", "{corpus}", "{label}"])
 def test_document_filter_takes_a_label_a_path_or_a_unique_base_name(built: Path, bank_corpus: Path, name: str) -> None:
     name = name.format(corpus=bank_corpus, label=str(bank_corpus / "bank.txt"))
