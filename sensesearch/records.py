@@ -56,12 +56,11 @@ class Document:
                              f"{self.input_end!r:.60}")
         if not isinstance(self.meta, dict):
             raise UsageError(f"a Document's meta must be a dict, not {type(self.meta).__name__} {self.meta!r:.60}")
-        # Unbounded metadata would be stored, then break every JSON answer that shows it.
+        # Unbounded metadata would be stored, then break every JSON answer that shows it; NaN or an infinity is
+        # refused, naming its field: the databases take strict JSON only (SQLite had stored Infinity, malformed JSON
+        # that failed every later --where; PostgreSQL refused the run), and null in its place changed the value.
         check_metadata(self.meta)
-        # The databases take strict JSON only: a number past float range (1e400 in a JSONL record reads as inf)
-        # was stored by SQLite as Infinity, malformed JSON that failed every later --where, and refused by
-        # PostgreSQL. It is null, as NaN and Infinity already are (jsonsafe.load_record).
-        object.__setattr__(self, "meta", plain(self.meta))
+        object.__setattr__(self, "meta", plain(self.meta))  # numpy numbers and arrays as plain ones
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 from .decoding import read_text
 from .errors import InputError
+from .jsonsafe import held_float
 from .normalize import nfc
 from .records import Document
 from .visible import quoted
@@ -40,7 +41,8 @@ _DECIMAL = re.compile(r"^[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?$")
 
 def typed(value: str) -> Any:
     """A CSV cell as int, float or (stripped) text; an integer of more digits than Python converts
-    (sys.get_int_max_str_digits, 4,300) stays text, as written: it had failed the whole run as "unexpected"."""
+    (sys.get_int_max_str_digits, 4,300) stays text, as written: it had failed the whole run as "unexpected". So does
+    a decimal no float holds (1.5e400, 1.5e-400: jsonsafe.held_float), which had been stored as null or as 0."""
     value = value.strip()
     if _INTEGER.match(value):
         try:
@@ -48,7 +50,8 @@ def typed(value: str) -> Any:
         except ValueError:
             return value
     if _DECIMAL.match(value):
-        return float(value)
+        number = held_float(value)
+        return value if number is None else number
     return value
 
 

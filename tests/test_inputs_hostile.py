@@ -217,42 +217,56 @@ def test_hostile_jsonl_records_are_skipped_at_read_time_and_good_files_survive(
     target = tmp_path / "idx"
     with SenseIndex.create(target, settings=fake_settings) as index:
         report = index.add([corpus])
-    assert report.documents_indexed == 3
+    assert report.documents_indexed == 2
     reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in report.skipped}
     assert reasons == {"hostile.jsonl:1": f"nested deeper than {MAX_DEPTH} levels",
                        "hostile.jsonl:2": f"nested deeper than {MAX_DEPTH} levels",
-                       "hostile.jsonl:3": reasons["hostile.jsonl:3"]}
+                       "hostile.jsonl:3": reasons["hostile.jsonl:3"],
+                       "hostile.jsonl:4": 'field "score" holds NaN, not a JSON number (and 2 more): write null for no '
+                                          'value, or the number as a string ("NaN")'}
     assert "more than the 65,536 allowed" in reasons["hostile.jsonl:3"]
     for args in (["usages", "bank", "--json"], ["query", "the [[bank]] of it", "--json", "-k", "10"]):
         result = runner.invoke(app, [*args, "--index", str(target)])
         assert result.exit_code == 0, result.output
         metas = {hit["document"]: hit["meta"] for hit in json.loads(result.stdout, parse_constant=_refuse)}
-        assert metas["n1"] == {"score": None, "range": [None, None]}
+        assert "p1" in metas and "n1" not in metas
 
 
-def test_numbers_past_float_range_are_stored_as_null_and_break_nothing(tmp_path: Path, fake_settings: EncoderSettings,
-                                                                       db_url: str | None) -> None:
-    """1e400 is valid JSON and reads as inf: SQLite stored it as Infinity, malformed JSON that made every later
-    --where fail as "damaged", and PostgreSQL refused the whole run. Also through the API, and NaN there."""
+def test_numbers_no_float_holds_are_refused_naming_the_field(tmp_path: Path, fake_settings: EncoderSettings,
+                                                              db_url: str | None) -> None:
+    """1e400 is valid JSON and reads as inf, 1e-400 as 0, and Python's json reads NaN and Infinity: each had been
+    stored as null (1e-400 as 0), a value the file never gave, without a word. The record is skipped, naming its line,
+    field and number, as one with a whole number past what Python reads; so is a Document of the API's caller with NaN
+    or an infinity. A sidecar's cell keeps the text it was written as, as its integers past that do."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "big.jsonl").write_text('{"text": "a big bank", "id": "b1", "k": 1e400, "m": [-1e400, 2], "party": "x"}\n'
-                                      '{"text": "a small bank", "id": "s1", "k": 5, "party": "y"}\n')
-    api = Document(key="api#1", label="api-1", path="api", text="an api bank", content_hash="h",
-                   meta={"k": math.inf, "n": math.nan, "party": "x"})
-    assert api.meta == {"k": None, "n": None, "party": "x"}
+    (corpus / "big.jsonl").write_text('{"text": "a big bank", "id": "b1", "k": 1e400, "party": "x"}\n'
+                                      '{"text": "a tiny bank", "id": "t1", "m": [2, {"p": -1.5e-400}], "party": "x"}\n'
+                                      '{"text": "a small bank", "id": "s1", "k": 5, "z": 0.0e-400, "party": "y"}\n')
+    (corpus / "a.txt").write_text("a sidecar bank\n")
+    (corpus / "metadata.csv").write_text("file,k,p,party\na.txt,1.5e400,-2.5e-400,x\n")
+    with pytest.raises(InputError, match=r'^field "k" holds inf, not a JSON number \(and 1 more\): write null'):
+        Document(key="api#1", label="api-1", path="api", text="an api bank", content_hash="h",
+                 meta={"k": math.inf, "n": [math.nan], "party": "x"})
     with SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=db_url) as index:
-        assert index.add([corpus]).documents_indexed == 2
-        index.add_documents([api])
-        hits = {h.document: h.meta for h in index.usages("bank", where=["party=x"])}
-        assert hits == {"b1": {"k": None, "m": [None, 2], "party": "x"}, "api-1": {"k": None, "n": None, "party": "x"}}
-        assert [h.document for h in index.usages("bank", where=["k>1"])] == ["s1"]
+        report = index.add([corpus])
+        assert report.documents_indexed == 2
+        assert {(s.path.rsplit("/", 1)[-1], s.reason) for s in report.skipped} == {
+            ("big.jsonl:1", 'field "k" holds 1e400, past the range of a float (it reads as infinity): write null for '
+                            'no value, or the number as a string ("1e400")'),
+            ("big.jsonl:2", 'field "m"[1]["p"] holds -1.5e-400, below the range of a float (it reads as 0): write '
+                            'null for no value, or the number as a string ("-1.5e-400")')}
+        hits = {h.document.rsplit("/", 1)[-1]: h.meta for h in index.usages("bank")}
+        assert hits == {"s1": {"k": 5, "z": 0.0, "party": "y"}, "a.txt": {"k": "1.5e400", "p": "-2.5e-400", "party": "x"}}
+        assert sorted(h.document.rsplit("/", 1)[-1] for h in index.usages("bank", where=["k>1"])) == ["a.txt", "s1"]
     assert verify_index(tmp_path / "idx", check_model=False).sound
 
 
 def test_load_record_bounds() -> None:
     assert load_record('{"a": [[1]]}') == {"a": [[1]]}
-    assert load_record('{"a": NaN}') == {"a": None}
+    with pytest.raises(InputError, match='^field "a" holds NaN, not a JSON number: write null'):
+        load_record('{"a": NaN}')
+    assert load_record('{"a": 0e-400, "b": 4e-320}') == {"a": 0.0, "b": 4e-320}  # 0 is 0; a float holds 4e-320
     # A whole number Python will not convert is valid JSON: the reason says what is wrong with it, not "not valid".
     assert load_record('{"a": ' + "7" * 4300 + "}") == {"a": int("7" * 4300)}
     with pytest.raises(InputError, match="^a number of 5,000 digits, more than the 4,300 read"):

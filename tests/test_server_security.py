@@ -112,7 +112,7 @@ def test_stored_non_finite_numbers_come_out_as_strict_json(tmp_path: Path, fake_
     path = tmp_path / "old"
     text = "The bank of the river flooded."
     doc = Document(key="old#1", label="old-1", path="old.jsonl", text=text, content_hash="h", meta={})
-    # As an older version stored them: a Document now makes non-finite numbers null itself.
+    # As an older version stored them: a Document now refuses non-finite numbers.
     object.__setattr__(doc, "meta", {"score": math.nan, "bounds": [math.inf, -math.inf], "ok": 1.5})
     with SenseIndex.create(path, settings=fake_settings) as index:
         index.add_documents([doc])
