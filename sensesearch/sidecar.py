@@ -1,10 +1,10 @@
 """Metadata sidecars: a `metadata.csv` next to plain-text files gives each file fields (year, author...).
 
 The CSV has a header row; the column `file` names a file in the same folder (e.g. 1945-Truman.txt),
-every other column is a field, named by its header trimmed (a name given twice, or a value under a
-column the header does not name, is an InputError naming it). Values that spell whole or decimal
-numbers are stored as numbers, so `--where year>=1950` compares numerically; empty cells are left
-out. The fields become the document's metadata, exactly as a JSONL record's extra fields do, and
+every other column is a field, named by its header trimmed (a name given twice, a value under a
+column the header does not name, or a file given two rows, is an InputError naming it). Values that
+spell whole or decimal numbers are stored as numbers, so `--where year>=1950` compares numerically;
+empty cells are left out. The fields become the document's metadata, exactly as a JSONL record's extra fields do, and
 `--where` / `senses --by` read them. A file's metadata is part of what decides whether it changed: editing its row makes
 the next `index` run replace the document, so the index never keeps outdated fields.
 """
@@ -72,6 +72,7 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
         raise InputError(f"the metadata sidecar {path} needs a header row with a {FILE_COLUMN!r} column")
     _check_header(path, header)
     table: dict[str, dict[str, Any]] = {}
+    line_of: dict[str, int] = {}
     for cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
@@ -87,6 +88,11 @@ def read_sidecar(path: Path) -> dict[str, dict[str, Any]]:
         if unnamed:
             raise InputError(f"{path}:{reader.line_num}: a value in column {unnamed[0]}, which the header row does "
                              "not name: give the column a name (its values had been dropped without a word)")
+        if name in line_of:
+            raise InputError(f"{path}:{reader.line_num}: a second row for {quoted([name])}, whose row is line "
+                             f"{line_of[name]}: give each file one row (the last had been taken, the others dropped "
+                             "without a word)")
+        line_of[name] = reader.line_num
         table[name] = {key: typed(value) for key, value in row.items() if key not in (FILE_COLUMN, "") and value.strip()}
     return table
 

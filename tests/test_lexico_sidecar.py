@@ -113,6 +113,25 @@ def test_a_column_named_twice_or_a_value_in_an_unnamed_one_is_refused_naming_it(
         read_sidecar(tmp_path / "metadata.csv")
 
 
+def test_a_file_given_two_rows_skips_the_folder_naming_both_lines(tmp_path: Path, speeches: Path,
+                                                                  fake_settings: EncoderSettings) -> None:
+    """The last of two rows naming one file had been taken (1999 stored, 1945 dropped) without a word; names are
+    compared as the rows name files, trimmed and in NFC."""
+    (speeches / "metadata.csv").write_text("file,year\n1945-Truman.txt,1945\n1981-Reagan.txt,1981\n"
+                                           " 1945-Truman.txt ,1999\n")
+    with pytest.raises(InputError, match=r"metadata.csv:4: a second row for '1945-Truman.txt', whose row is line 2: "
+                                         "give each file one row"):
+        read_sidecar(speeches / "metadata.csv")
+    with SenseIndex.create(tmp_path / "idx", settings=fake_settings) as index:
+        report = index.add([speeches])
+    assert report.documents_indexed == 0 and len(report.skipped) == 2
+    assert all("metadata.csv:4: a second row for '1945-Truman.txt', whose row is line 2" in each.reason
+               for each in report.skipped)
+    (speeches / "metadata.csv").write_text("file,year\ncafe\u0301.txt,1945\ncaf\u00e9.txt,1999\n")
+    with pytest.raises(InputError, match=r"metadata.csv:3: a second row for 'caf\u00e9.txt', whose row is line 2"):
+        read_sidecar(speeches / "metadata.csv")
+
+
 @pytest.mark.parametrize(("sidecar", "message"), [
     ('file,title\na.txt,"War\nb.txt,x\n', r"metadata.csv:3: unexpected end of data \(a quote left open\?\)"),
     ("file,t\na.txt," + "x" * 200_000 + "\n", "metadata.csv:2: field larger than field limit"),
