@@ -15,22 +15,24 @@ import sensesearch
 from sensesearch import SetupError
 
 from .cli import app, err, guarded
-from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption
-from .server_guard import check_token
+from .cli_options import DEFAULT_INDEX, DeviceOption, IndexOption, check_value
+from .server_guard import check_address, check_host, check_token
 
 
 @app.command()
 @guarded
 def serve(
     index: IndexOption = Path(DEFAULT_INDEX),
-    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback wants --token.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(callback=check_value(check_address),
+                                      help="Address to listen on; anything but loopback wants --token.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     token: Annotated[str | None, typer.Option(
         envvar="SENSESEARCH_TOKEN", show_envvar=True,
         help="Require 'Authorization: Bearer TOKEN' on every API call ('random' makes one up).")] = None,
     allow_host: Annotated[Optional[list[str]], typer.Option(
-        "--allow-host", help="Also answer requests that name this host (e.g. a DNS name of this machine); "
-                             "repeatable. Other names are refused, which stops DNS-rebinding pages.")] = None,
+        "--allow-host", callback=check_value(lambda names: [check_host(name) for name in names]),
+        help="Also answer requests that name this host (e.g. a DNS name of this machine); repeatable. Other names "
+             "are refused, which stops DNS-rebinding pages.")] = None,
     device: DeviceOption = None,
 ) -> None:
     """Serve the index read-only: JSON API under /api, OpenAPI at /openapi.json, the page at /.

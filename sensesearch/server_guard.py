@@ -54,14 +54,9 @@ def check_token(token: str) -> None:
 def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> HostRule:
     """The HostRule of a server bound to address `bound`, plus the names in `extra` (--allow-host).
 
-    Raises UsageError for an --allow-host value that is not a host name or address.
+    Raises UsageError for an --allow-host value that is empty or not a host name or address (check_host).
     """
-    names: set[str] = set()
-    for given in extra:
-        name = host_name(given.strip())
-        if not name:
-            raise UsageError(f"--allow-host {given!r} is not a host name or address")
-        names.add(name)
+    names = {check_host(given) for given in extra}
     own = host_name(bound) if bound not in WILDCARDS else None
     loopback = bound in WILDCARDS or (own is not None and (own == "localhost" or _is_loopback(own)))
     if own:
@@ -69,6 +64,28 @@ def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> HostRule:
     if loopback:
         names |= LOOPBACK_NAMES
     return HostRule(frozenset(names), any_ip=bound in WILDCARDS)
+
+
+def check_host(given: str) -> str:
+    """The host name or address `given` (--host, --allow-host) names, as host_name reads it; UsageError for an empty or
+    blank one (an unset shell variable: `serve --host ""` had said "cannot listen on : Name or service not known",
+    exit 1, once the index was read) or one that is no host name or address."""
+    if not given.strip():
+        raise UsageError(f"an empty host name ({given!r}) names no address (is a shell variable unset?)")
+    name = host_name(given)
+    if not name:
+        raise UsageError(f"{given!r} is not a host name or address")
+    return name
+
+
+def check_address(given: str) -> str:
+    """check_host for the address to listen on (--host), which takes neither a port nor brackets as a Host header
+    does: `--host localhost:80` had failed as "cannot listen on localhost:80: Name or service not known" (exit 1)."""
+    name = check_host(given)
+    if given.strip().startswith("[") or (":" in given and not _is_ip(given.strip())):
+        raise UsageError(f"{given!r} is not an address alone: give the port with --port, and an IPv6 address "
+                         "without brackets (::1)")
+    return name
 
 
 def host_name(value: str) -> str | None:

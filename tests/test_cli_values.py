@@ -349,6 +349,25 @@ def test_serve_on_an_address_this_machine_lacks_blames_the_host_not_the_port(bui
     assert "no network interface of this machine has that address; pick another with --host" in result.output
     assert "--port" not in result.output
 
+
+@pytest.mark.parametrize("args, message", [
+    (["--host", ""], "Invalid value for '--host': an empty host name ('') names no address (is a shell variable "
+                     "unset?)"),
+    (["--host", "  "], "Invalid value for '--host': an empty host name ('  ') names no address"),
+    (["--host", "bad host"], "Invalid value for '--host': 'bad host' is not a host name or address"),
+    (["--host", "localhost:8000"], "'localhost:8000' is not an address alone: give the port with --port"),
+    (["--host", "[::1]"], "'[::1]' is not an address alone"),
+    (["--allow-host", "lab.example", "--allow-host", ""], "Invalid value for '--allow-host': an empty host name ('')"),
+])
+def test_serve_refuses_an_empty_or_malformed_host_before_the_index_is_read(tmp_path: Path, args: list[str],
+                                                                           message: str, no_model_load: None) -> None:
+    """`serve --host ""` (an unset shell variable) had said "cannot listen on : Name or service not known", exit 1,
+    after the index was read (a missing index was the error shown), as `--host localhost:8000` did; an empty
+    --allow-host was refused only after the port was bound. Each is a usage error now, before the index is read."""
+    result = _usage_error(["serve", "--index", str(tmp_path / "no-index"), *args], message)
+    assert "no index" not in result.output and "cannot listen" not in result.output
+
+
 NOT_UTF8 = "\udcff"  # how Python hands over a command-line byte 0xff (PEP 383)
 
 
