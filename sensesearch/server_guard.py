@@ -80,9 +80,12 @@ def check_host(given: str) -> str:
 
 def check_address(given: str) -> str:
     """check_host for the address to listen on (--host), which takes neither a port nor brackets as a Host header
-    does: `--host localhost:80` had failed as "cannot listen on localhost:80: Name or service not known" (exit 1)."""
+    does, nor white space around it: `--host localhost:80` had failed as "cannot listen on localhost:80: Name or
+    service not known" (exit 1), as `--host " 127.0.0.1"` had."""
     name = check_host(given)
-    if given.strip().startswith("[") or (":" in given and not _is_ip(given.strip())):
+    if given != given.strip():
+        raise UsageError(f"{given!r} has white space around the address, which no address holds")
+    if given.startswith("[") or (":" in given and not _is_ip(given)):
         raise UsageError(f"{given!r} is not an address alone: give the port with --port, and an IPv6 address "
                          "without brackets (::1)")
     return name

@@ -357,6 +357,7 @@ def test_serve_on_an_address_this_machine_lacks_blames_the_host_not_the_port(bui
     (["--host", "bad host"], "Invalid value for '--host': 'bad host' is not a host name or address"),
     (["--host", "localhost:8000"], "'localhost:8000' is not an address alone: give the port with --port"),
     (["--host", "[::1]"], "'[::1]' is not an address alone"),
+    (["--host", " 127.0.0.1"], "' 127.0.0.1' has white space around the address"),
     (["--allow-host", "lab.example", "--allow-host", ""], "Invalid value for '--allow-host': an empty host name ('')"),
 ])
 def test_serve_refuses_an_empty_or_malformed_host_before_the_index_is_read(tmp_path: Path, args: list[str],
