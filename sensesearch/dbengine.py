@@ -263,16 +263,15 @@ def _engine(url: str, **options: Any) -> Engine:
 
 def check_reachable(url: str) -> None:
     """Raise what making a store at `url` would, before a new index loads its model, and make nothing: StorageError
-    for a SQLite file whose folder is missing or cannot be written, the connection's own error (make_engine's) for a
-    PostgreSQL server that does not answer or refuses the login. Both had been said after "loading the model"
-    (some 4-6 s with the bundled MiniLM, minutes with a large model on a slow disk)."""
+    for a SQLite file that cannot be made or written (sqlite_write_problem), the connection's own error
+    (make_engine's) for a PostgreSQL server that does not answer or refuses the login. Both had been said after
+    "loading the model" (some 4-6 s with the bundled MiniLM, minutes with a large model on a slow disk)."""
     database = sqlite_file(url)
     if database is not None:
         # Not a connection: SQLite would make the file, and a failed command leaves the disk as it was.
-        problem = access.folder_write_problem(database.parent)
+        problem = sqlite_write_problem(database)
         if problem is not None:
-            raise StorageError(f"the metadata database {dburl.redact(url)} cannot be made in {database.parent}: "
-                               f"{problem}")
+            raise StorageError(f"the metadata database {dburl.redact(url)} cannot be {problem}")
         return
     if not dburl.is_postgres(url):
         return
@@ -282,3 +281,20 @@ def check_reachable(url: str) -> None:
             pass
     finally:
         engine.dispose()
+
+
+def sqlite_write_problem(database: Path) -> str | None:
+    """How a writer's SQLite file `database` cannot be had, as "made in FOLDER: why" or "written: why"; None when
+    it can. Its folder must take new files (the file itself, its -wal and -shm), and a file already there must be
+    one that can be written: the folder alone had been asked, so an existing write-protected file, a folder in the
+    file's place or an (executable) file in the folder's had passed, to fail after the model loaded."""
+    folder = database.parent
+    if folder.exists() and not folder.is_dir():
+        return f"made in {folder}: a file, not a folder"
+    problem = access.folder_write_problem(folder)
+    if problem is not None:
+        return f"made in {folder}: {problem}"
+    if database.is_dir():
+        return "made: a folder has its name"
+    problem = access.file_write_problem(database)
+    return None if problem is None else f"written: {problem}"

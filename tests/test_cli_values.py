@@ -14,6 +14,7 @@ from sensesearch import encoder as encoder_module
 from sensesearch.cli import app
 from sensesearch.cli_serve import bind
 
+from . import readonly_media
 from .fake_encoder import FakeEncoder
 from .robust_util import run_cli
 
@@ -325,6 +326,35 @@ def test_a_new_index_on_an_unreachable_database_is_refused_before_its_model_load
         SenseIndex.create(tmp_path / "i", settings=EncoderSettings(model="fake:test"),
                           db_url=f"sqlite:///{tmp_path}/gone/m.sqlite")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("place, message", [
+    ("tool/m.sqlite", "cannot be made in {tmp}/tool: a file, not a folder"),  # an executable file where a folder goes
+    ("m.sqlite", "cannot be made: a folder has its name"),
+])
+def test_a_sqlite_file_that_cannot_be_had_is_refused_before_the_model_loads(
+        tmp_path: Path, no_model_load: None, place: str, message: str) -> None:
+    """The database's folder had been the only thing checked: a file in the folder's place that has its x bit (which
+    access(2) then passes) or a folder in the file's failed after the model loaded ('unable to open database file')."""
+    (tmp_path / "tool").write_text("#!/bin/sh\n")
+    (tmp_path / "tool").chmod(0o755)
+    (tmp_path / "m.sqlite").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(StorageError, match=message.format(tmp=tmp_path)):
+        SenseIndex.create(tmp_path / "i", settings=EncoderSettings(model="fake:test"),
+                          db_url=f"sqlite:///{tmp_path}/{place}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.skipif(not readonly_media.immutable_available(), reason="chattr +i is not allowed here")
+def test_a_write_protected_sqlite_file_is_refused_before_the_model_loads(tmp_path: Path, no_model_load: None) -> None:
+    """An existing database file that cannot be written had passed (its folder can be), to fail after the model
+    loaded with 'cannot be written (attempt to write a readonly database)'."""
+    database = tmp_path / "m.sqlite"
+    database.write_bytes(b"")
+    with readonly_media.immutable([database]), pytest.raises(StorageError, match="cannot be written: write-protected"):
+        SenseIndex.create(tmp_path / "i", settings=EncoderSettings(model="fake:test"), db_url=f"sqlite:///{database}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.sqlite"]
 
 
 def test_serve_on_a_busy_port_fails_before_loading_and_prints_no_url(built: Path, no_model_load: None) -> None:
