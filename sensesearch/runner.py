@@ -179,8 +179,7 @@ class WordVectorRunner:
             self._pool_parts(sums, ids, mask, flat, words, -(-rows // max(1, self.token_ceiling // width)))
             return
         try:
-            layers = [torch.as_tensor(layer, device=sums.device) for layer in self.forward(ids, mask)]
-            sums.index_add_(0, words, self.combine_layers(layers, flat))
+            self._pass(sums, ids, mask, flat, words)
             return
         except torch.OutOfMemoryError:
             pass  # retried below, outside the handler: its traceback holds the failed pass's tensors until it ends
@@ -189,10 +188,24 @@ class WordVectorRunner:
         if rows == 1:
             raise SetupError(f"{self.device} has no memory left for one window of {width} tokens of this model "
                              "(other processes may hold it): free some, or give --device cpu")
-        self.token_ceiling = (rows + 1) // 2 * width
+        # Never raised: a pass of another thread (serve's requests share one runner) may have learnt a lower one.
+        self.token_ceiling = min(self.token_ceiling or rows * width, (rows + 1) // 2 * width)
         log.warning("%s ran out of memory on a batch of %d padded tokens: batches go on at %d at most (%s sets the "
                     "size they start at)", self.device, rows * width, self.token_ceiling, BATCH_TOKENS_ENV)
         self._pool_parts(sums, ids, mask, flat, words, 2)
+
+    def _pass(self, sums: Any, ids: Any, mask: Any, flat: Any, words: Any) -> None:
+        """One forward pass of a batch, its piece vectors added into `sums`.
+
+        A method of its own so that the pass's hidden layers are held by this frame only: bound to a name in
+        `_pool`, they had outlived an OutOfMemoryError raised while combining them, through the retry in halves and
+        the empty_cache before it (the chosen layers of the whole batch, 2 GB for BERT-large's 131,072 tokens).
+        index_add_ comes last and alone changes `sums`, so a pass that fails has added nothing.
+        """
+        import torch
+
+        layers = [torch.as_tensor(layer, device=sums.device) for layer in self.forward(ids, mask)]
+        sums.index_add_(0, words, self.combine_layers(layers, flat))
 
     def _pool_parts(self, sums: Any, ids: Any, mask: Any, flat: Any, words: Any, parts: int) -> None:
         """_pool on `parts` runs of a batch's rows as even as can be, in order, each with the pieces it holds."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import types
+import weakref
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from sensesearch.config import EncoderSettings, IndexConfig
 from sensesearch.encoder import PlannedEncoder, encode_chunks, load_encoder
@@ -228,6 +231,105 @@ def test_a_window_too_large_for_the_device_alone_is_one_clear_error(tokenizer: A
     encoder.runner.forward = encoder.forward
     with pytest.raises(SetupError, match=r"cpu has no memory left for one window of \d+ tokens"):
         encoder.encode(SENTENCES)
+
+
+def test_layers_of_a_pass_that_ran_out_while_combining_are_freed_before_the_halves_run(tokenizer: Any) -> None:
+    """An OutOfMemoryError raised after the forward pass (combining the layers takes a layer's size more) had left
+    the whole batch's layers bound in the frame that retried in halves, so they were held through the retry."""
+    import torch
+
+    settings = EncoderSettings(max_length=24, stride=4)
+    encoder = ToyEncoder(tokenizer, settings, batch_tokens=1024)
+    handed: list[weakref.ref[Any]] = []
+    alive_at_retry: list[bool] = []
+
+    def forward(ids: Any, mask: Any) -> Any:
+        alive_at_retry.extend(ref() is not None for ref in handed)
+        layers = tuple(torch.from_numpy(layer) for layer in encoder.forward.numpy_layers(ids.numpy(), mask.numpy()))
+        handed.extend(weakref.ref(layer) for layer in layers)
+        return layers
+
+    def combine(layers: Sequence[Any], flat: Any) -> Any:
+        if layers[0].shape[0] * layers[0].shape[1] > 200:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return WordVectorRunner.combine_layers(encoder.runner, layers, flat)
+
+    encoder.runner.forward = forward
+    encoder.runner.combine_layers = combine  # type: ignore[method-assign]
+    encoder.encode([f"{s} Number {i}." for i, s in enumerate(SENTENCES * 4)])
+    assert encoder.runner.token_ceiling is not None and handed and alive_at_retry
+    assert not any(alive_at_retry)
+
+
+def test_a_ceiling_learnt_meanwhile_by_another_pass_is_never_raised(tokenizer: Any) -> None:
+    """serve's request threads share one runner: a pass that runs out of memory while another thread has already
+    learnt a lower ceiling keeps that one (it had set its own half, above it)."""
+    import torch
+
+    settings = EncoderSettings(max_length=24, stride=4)
+    encoder = ToyEncoder(tokenizer, settings, batch_tokens=1024)
+    toy = encoder.forward
+
+    def forward(ids: Any, mask: Any) -> Any:
+        if ids.numel() > 48:
+            encoder.runner.token_ceiling = 24  # learnt by the other thread while this pass ran
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return toy(ids, mask)
+
+    encoder.runner.forward = forward
+    encoder.encode([f"{s} Number {i}." for i, s in enumerate(SENTENCES * 4)])
+    assert encoder.runner.token_ceiling == 24
+
+
+class RowWiseForward:
+    """A pass over a (rows, width) batch that refuses more than `room` padded tokens, as a GPU with little memory
+    does; each row's layers depend on that row alone (its ids and its real length), as a transformer's do."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.rows_run: list[tuple[int, ...]] = []
+
+    def __call__(self, ids: Any, mask: Any) -> Any:
+        import torch
+
+        if ids.numel() > self.room:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        self.rows_run.extend(tuple(row) for row in ids.tolist())
+        own = torch.stack([torch.sin(ids * (k + 1.0)) for k in range(HIDDEN)], dim=-1)
+        context = mask.sum(1, keepdim=True).unsqueeze(-1) / 7.0
+        return torch.stack([own + context, own * 2 - context])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_batch_cut_by_memory_gives_every_row_once_and_the_vectors_of_the_whole(data: st.DataObject) -> None:
+    """However a batch is split (halves on OutOfMemoryError, then parts under the learnt ceiling), each row runs in
+    exactly one pass that succeeds and every piece lands in its word once: the vectors equal an unsplit run's."""
+    from sensesearch.batching import Batch
+
+    n_words = data.draw(st.integers(1, 12))
+    batches = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        rows, width = data.draw(st.integers(1, 12)), data.draw(st.integers(1, 9))
+        lengths = data.draw(st.lists(st.integers(1, width), min_size=rows, max_size=rows))
+        ids = np.zeros((rows, width), dtype=np.int64)
+        mask = np.zeros((rows, width), dtype=np.int64)
+        flat: list[int] = []
+        for row, length in enumerate(lengths):
+            ids[row, :length] = data.draw(st.lists(st.integers(1, 999), min_size=length, max_size=length))
+            mask[row, :length] = 1
+            fed = data.draw(st.lists(st.integers(0, length - 1), unique=True, max_size=length))
+            flat.extend(row * width + position for position in fed)
+        words = data.draw(st.lists(st.integers(0, n_words - 1), min_size=len(flat), max_size=len(flat)))
+        batches.append(Batch(ids, mask, np.array(flat, dtype=np.int64), np.array(words, dtype=np.int64)))
+    room = data.draw(st.integers(max(b.ids.shape[1] for b in batches), 120))
+    plan: Any = types.SimpleNamespace(n_words=n_words)
+
+    whole = WordVectorRunner(RowWiseForward(10**9), combine="sum", dim=HIDDEN, device="cpu").run(plan, batches)
+    scarce = RowWiseForward(room)
+    cut = WordVectorRunner(scarce, combine="sum", dim=HIDDEN, device="cpu").run(plan, batches)
+    np.testing.assert_allclose(cut, whole, atol=1e-5)
+    assert sorted(scarce.rows_run) == sorted(tuple(row) for b in batches for row in b.ids.tolist())
 
 
 def test_stream_reads_at_most_two_chunks_ahead(tokenizer: Any) -> None:
