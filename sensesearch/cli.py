@@ -27,7 +27,7 @@ from typer.models import ArgumentInfo, ParameterInfo
 import sensesearch
 from sensesearch import IndexLockedError, InputError, SenseSearchError, UsageError
 
-from .cli_options import log_level, utf8_problem
+from .cli_options import TerminalLogHandler, log_level, utf8_problem
 from .cli_streams import CheckedOutput, ClosedOutput, reader_gone
 from .cli_usage import OneLineUsageGroup, help_hint
 
@@ -302,7 +302,8 @@ def main() -> None:
         # Typed lines (`shell`) reach the command with such bytes as lone surrogates, which it reports (utf8_problem).
         sys.stdin.reconfigure(errors="surrogateescape")
     try:
-        logging.basicConfig(level=log_level(), format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=log_level(), format="%(levelname)s %(name)s: %(message)s",
+                            handlers=[TerminalLogHandler()])
         app()
     except SenseSearchError as exc:  # outside any command: a wrong SENSESEARCH_LOG, or --help or --version written to
         # a closed or full stdout

@@ -24,7 +24,7 @@ from sensesearch import Document, IngestReport, InputError, InputScan, Skipped
 from .cli import app, err, guarded, listed_apart, plural
 from .cli_options import (DEFAULT_INDEX, CombineOption, Compression, DeviceOption, IndexOption, LayersOption,
                           ModelOption, PoolingOption, PrecisionOption, QuietOption, WaitOption, check_value, choices,
-                          encoder_settings, value)
+                          TerminalLogHandler, encoder_settings, value)
 from .cli_progress import CommandProgress
 from .cli_written import WrittenBytes
 
@@ -125,8 +125,8 @@ def _skips_listed_once(listed: bool) -> Iterator[None]:
     def unlisted(record: logging.LogRecord) -> bool:
         return not getattr(record, "listed_in_report", False)
 
-    # Only the plain stream handlers that print to the terminal (main's basicConfig); capturing ones keep all.
-    handlers = [h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler] if listed else []
+    # Only the handler that prints to the terminal (main's); capturing ones keep all.
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, TerminalLogHandler)] if listed else []
     for handler in handlers:
         handler.addFilter(unlisted)
     try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, TextIO
 
 import typer
 
@@ -163,3 +164,18 @@ def log_level() -> str:
     if level not in logging.getLevelNamesMapping():
         raise SetupError(f"{LOG_ENV} must be a logging level (DEBUG, INFO, WARNING, ERROR or CRITICAL), not {raw!r}")
     return level
+
+
+class TerminalLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The command line's log handler: writes to sys.stderr as it is when a record comes, not as it was when logging
+    was set up. While a progress bar is drawn (cli_progress), rich puts a proxy there that prints each line above the
+    bar; logging's own StreamHandler, holding the stderr of its start, had written a warning (a skipped file, a batch
+    the GPU had no memory for) onto the bar's line, glued after the bar's text, which stayed so in the scrollback."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # StreamHandler's constructor and setStream set it: the stream is always the stderr of the moment

@@ -83,6 +83,32 @@ def test_saving_is_announced_once_every_chunk_is_encoded(tmp_path: Path, bank_co
     assert phases[-1] == "saving", phases  # the Python API hears it too
 
 
+def test_a_warning_during_a_bar_is_a_line_of_its_own_above_it() -> None:
+    """The command line's log handler (main's) had held the stderr of its start, so a warning logged while a bar was
+    drawn (a batch the GPU had no memory for) went onto the bar's own line, after its text, past rich's proxy."""
+    import logging
+
+    from sensesearch.cli_options import TerminalLogHandler
+    from sensesearch.cli_progress import CommandProgress
+
+    screen = io.StringIO()
+    handler = TerminalLogHandler()  # made before the bar, as main makes it
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    log = logging.getLogger("sensesearch.test_bar")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        with CommandProgress(Console(file=screen, force_terminal=True, width=200)) as progress:
+            progress.phase("encoding", 1000, "bytes")
+            progress.update(100, "chunk 1")
+            log.warning("cuda ran out of memory on a batch of 131072 padded tokens")
+            progress.update(500, "chunk 2")
+    finally:
+        log.removeHandler(handler)
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()).replace("\r", "\n").splitlines()
+    assert "WARNING sensesearch.test_bar: cuda ran out of memory on a batch of 131072 padded tokens" in lines
+
+
 def test_a_folder_given_with_files_it_leaves_out_adds_no_bytes_to_the_bar(tmp_path: Path) -> None:
     """A skip naming what a folder left out carries the folder's path: its own size (4,096 bytes) took the bar
     past its total ("813.9 kB of 809.8 kB")."""
