@@ -188,7 +188,8 @@ class IndexReading:
         """Every indexed document as a dict, in the shape and order of `sensesearch documents --json` (one source:
         `catalog`, whose DocumentEntry.to_dict it is): id, label (the name `-d`, `remove` and a hit's `document`
         use), path (as given to `add`), key (absolute path, `#id` for a JSON Lines record; unique), sentences,
-        occurrences, word_pieces and meta (the document's metadata fields), plus `document`, the label again under
+        occurrences, word_pieces, meta (the document's metadata fields) and sentences_total (None, or the sentences
+        in all of a document an ingest run stopped inside: DocumentEntry), plus `document`, the label again under
         the name a Hit gives it (the key this method's dicts had before they took the CLI's shape). Ordered by key
         in code point order. IndexClosedError once closed, IndexNotFoundError once the index is gone; an empty index
         gives []."""
