@@ -253,14 +253,15 @@ def meta_name(field: str) -> str:
 
 def value_as_written(value: Any) -> str:
     """How listings (`documents`, `--by` bins) spell a metadata value, so that `FIELD=` and the spelling pasted as a
-    condition keeps the documents holding it: text bare where a condition reads it back as exactly that text
-    (_reads_back) and a reader can take it so, else everything as JSON spells it (null, true, 1.5, "5", "a|b"), which
+    condition keeps the documents holding it: text bare where a condition reads it back as that text or as the number
+    or date it spells (_reads_back) and a reader can take it so, else everything as JSON spells it (null, true, 1.5,
+    "a|b", "[draft]"), which
     term_kind and term_text read back as that value (a number matching numbers and numeric strings, as any number
     does; lists and objects are shown, though no condition reads them), with `;` written `\\;` as split_conditions
     reads it and a character a reader cannot see (visible.hidden_character: a line break, a tab, a zero-width space,
     NBSP, a bidi control) as its \\u escape (visible.hidden_escaped). A comma is quoted too, as it parts a
     document's fields ("War, and peace" had read as a field "and peace" with no value). Spelled so but read as
-    plain text, "War, and peace", " x", "5", "a|b" and "[draft]" had kept no document or other ones, and
+    plain text, "War, and peace", " x", "a|b" and "[draft]" had kept no document or other ones, and
     "War; and peace" had been refused as two conditions."""
     if isinstance(value, str) and "," not in value and hidden_character(value) is None and _reads_back(value):
         return value
@@ -268,13 +269,17 @@ def value_as_written(value: Any) -> str:
 
 
 def _reads_back(text: str) -> bool:
-    """Whether `FIELD=text` is, to the condition parser, one condition on exactly the text `text` (not one on a
-    number, date, glob, alternatives or JSON string; not `text` stripped, cut at a `;` or read as an operator)."""
+    """Whether `FIELD=text` is, to the condition parser, one condition that keeps the text `text`: on that very text,
+    or on the number or date it spells (`year=1990` keeps the text "1990" and the number 1990, `date=1945-01-20` the
+    text "1945-01-20" and the times of that day, as a condition on them means), not on a glob, alternatives or JSON
+    string, nor on `text` stripped, cut at a `;` or read as an operator. Dates and years, most often text in JSON,
+    had been listed and charted in quotes (`"1945-01-20"` on a timeline's axis)."""
     try:
         read = parse_conditions("k=" + text)
     except QueryError:
         return False
-    return read == (Condition("k", "=", text),) and read[0].kind == "text" and term_text(text) == text
+    return read == (Condition("k", "=", text),) and read[0].kind in ("text", "number", "date") \
+        and term_text(text) == text
 
 
 def field_as_written(key: str) -> str:

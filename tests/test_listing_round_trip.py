@@ -5,8 +5,10 @@ what is checked here.
 
 Found so: values printed in JSON's quotes ("War, and peace", " lead", "\\u00a0x", "\\"quoted", "true" the text) kept no
 document, a printed "War; and peace" was refused as two conditions, "=5" read as the number 5, ">5" as a typo, "a*b",
-"[draft]" and "a|b" as globs and alternatives (other documents, or none), "5" and "1945-01-21" the texts kept numbers
-and other dates too, and null kept the text "null", not the JSON null.
+"[draft]" and "a|b" as globs and alternatives (other documents, or none), and null kept the text "null", not the JSON
+null. A text that spells a number or a date ("1990", "1945-01-21") is written bare, as a condition on that number or
+date keeps it (with the numbers equal to it, the times of that day), so that years and dates read as such in tables,
+JSON and charts.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def _kept_with(printed: Any, stored: Any) -> bool:
     false and null themselves; a list or an object nothing."""
     if isinstance(printed, (list, dict)):
         return False
+    if isinstance(printed, str) and value_as_written(printed) == printed and term_kind(printed) in ("number", "date"):
+        return _kept_by_bare(printed, stored)
     if _number(printed) is not None:
         if isinstance(stored, str) and re.fullmatch(r"\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*",
                                                     stored):
@@ -71,6 +75,18 @@ def _kept_with(printed: Any, stored: Any) -> bool:
     if isinstance(printed, str):
         return isinstance(stored, str) and nfc(stored) == nfc(printed)
     return type(stored) is type(printed) and stored == printed
+
+
+def _kept_by_bare(printed: str, stored: Any) -> bool:
+    """Whether the number or date a bare text spells, as a condition, keeps `stored` (README): a number keeps the
+    numbers and numeric texts equal to it, and a year (1945) also the texts that start as an ISO date in it; a date
+    keeps its own text and the texts that start as an ISO date with it (1945-01 keeps 1945-01-21)."""
+    starts_as_date = isinstance(stored, str) and re.match(r"[0-9]{4}-[0-9]{2}", stored) is not None
+    if term_kind(printed) == "date":
+        return isinstance(stored, str) and (nfc(stored) == printed or starts_as_date and stored.startswith(printed))
+    year = re.fullmatch(r"[0-9]{4}", printed) is not None
+    number = int(printed) if re.fullmatch(r"[-+]?[0-9]+", printed) else float(printed)
+    return _kept_with(number, stored) or year and starts_as_date and stored.startswith(printed + "-")
 
 
 def _index(tmp_path: Path, db_url: str | None, records: list[dict[str, Any]]) -> Path:
@@ -159,7 +175,9 @@ def test_any_key_and_value_as_written_read_back_as_that_key_and_value(key: str, 
     (condition,) = parse_conditions(f"{field_as_written(key)}={value_as_written(value)}")
     assert (meta_name(condition.field), condition.op, len(condition.terms)) == (key, "=", 1)
     kind = term_kind(condition.value)
-    if isinstance(value, str):
+    if isinstance(value, str) and kind in ("number", "date"):  # bare: the condition on what it spells keeps it
+        assert condition.value == value
+    elif isinstance(value, str):
         assert (kind, term_text(condition.value)) == ("text", value)
     elif value is None or isinstance(value, bool):
         assert (kind, condition.value) == ("null" if value is None else "boolean", json.dumps(value))
@@ -199,3 +217,15 @@ def test_a_value_that_opens_json_quotes_it_does_not_close_is_refused_naming_the_
     with pytest.raises(QueryError, match="JSON string"):
         parse_conditions(text)
 
+
+
+def test_years_and_dates_held_as_text_are_labelled_bare_in_tables_json_and_charts(tmp_path: Path) -> None:
+    """JSON dates are text: `senses --by date` had labelled every bin "\\"1945-01-20\\"" in its table, --json, --csv
+    and on the chart's axis, and `documents` had shown year="1990"."""
+    dates = ["1945-01-20", "1945-01-20", "1949-01-20", "1990"]
+    built = _index(tmp_path, None, [{"id": f"d{n}", "text": "The bank stood.", "date": d} for n, d in enumerate(dates)])
+    report = runner.invoke(app, ["senses", "bank", "--index", str(built), "--by", "date", "-k", "2", "--json"])
+    assert report.exit_code == 0, report.output
+    assert [b["label"] for b in json.loads(report.stdout)["by"]["bins"]] == ["1945-01-20", "1949-01-20", "1990"]
+    assert sorted(_metadata_cells(built).values()) == ["date=1945-01-20", "date=1945-01-20", "date=1949-01-20",
+                                                        "date=1990"]
