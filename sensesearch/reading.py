@@ -159,7 +159,8 @@ class IndexReading:
                          layers=list(enc.layers), combine=enc.combine, pooling=enc.pooling,
                          compression=self.config.compression, index_type=self.vectors.describe(),
                          bytes_vectors=_files_size(self.path, VECTORS_FILE), bytes_meta=meta_bytes,
-                         db_url=dburl.redact(self.config.db_url) if self.config.db_url else sqlite_url(self.path))
+                         db_url=dburl.redact(self.config.db_url) if self.config.db_url else sqlite_url(self.path),
+                         documents_cut_short=counts["documents_cut_short"])
 
     def catalog(self) -> list[DocumentEntry]:
         """Every indexed document: label, path, key, counts and metadata (see sensesearch.catalog)."""
