@@ -187,7 +187,7 @@ class WordVectorRunner:
             torch.cuda.empty_cache()
         if rows == 1:
             raise SetupError(f"{self.device} has no memory left for one window of {width} tokens of this model "
-                             "(other processes may hold it): free some, or give --device cpu")
+                             "(other processes may hold it): free some, or name a device with more (--device)")
         # Never raised: a pass of another thread (serve's requests share one runner) may have learnt a lower one.
         self.token_ceiling = min(self.token_ceiling or rows * width, (rows + 1) // 2 * width)
         log.warning("%s ran out of memory on a batch of %d padded tokens: batches go on at %d at most (%s sets the "
