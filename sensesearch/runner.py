@@ -242,19 +242,45 @@ class WordVectorRunner:
 
         On a GPU this is the cheap way to fill an IVF index's lists (ivf.py): 493,000 vectors into
         2,809 lists are 1.1 TFLOP of float32 products, which took FAISS 6.8 s on 2 CPU cores.
+        A device that has no memory for that many products (torch.OutOfMemoryError: it runs beside the model's
+        batches) is asked again for half as many, down to one row at a time, then SetupError: it runs in the last
+        checkpoint of an ingest, whose failure had cost the whole run's last stretch.
         """
         import torch
 
-        device = torch.device(self.device)
         rows = max(1, NEAREST_SCORES // max(1, len(centroids)))
+        while True:
+            try:
+                return self._nearest_in_pieces(vectors, centroids, rows)
+            except torch.OutOfMemoryError:
+                pass  # asked again outside the handler: its traceback holds the pieces' tensors until it ends
+            if self.cuda:
+                torch.cuda.empty_cache()
+            if rows == 1:
+                raise SetupError(f"{self.device} has no memory left to assign vectors to their IVF lists (other "
+                                 "processes may hold it): free some, or name a device with more (--device)")
+            rows = max(1, rows // 2)
+            log.warning("%s ran out of memory assigning vectors to IVF lists: %d rows at a time now", self.device,
+                        rows)
+
+    def _nearest_in_pieces(self, vectors: np.ndarray, centroids: np.ndarray, rows: int) -> np.ndarray:
+        import torch
+
+        device = torch.device(self.device)
         # A stream of its own on CUDA: the writer calls this while the read-ahead thread queues forward passes on
         # the default stream, and its blocking copies would otherwise wait for all of them.
         stream = torch.cuda.Stream(device) if self.cuda else None
         with torch.inference_mode(), (torch.cuda.stream(stream) if stream is not None else nullcontext()):
             table = torch.from_numpy(np.ascontiguousarray(centroids, dtype=np.float32)).to(device)
-            found = [(torch.from_numpy(np.ascontiguousarray(vectors[first:first + rows], dtype=np.float32)).to(device)
-                      @ table.T).argmax(dim=1) for first in range(0, len(vectors), rows)]
+            found = [self._best(torch.from_numpy(np.ascontiguousarray(vectors[first:first + rows],
+                                                                      dtype=np.float32)).to(device), table)
+                     for first in range(0, len(vectors), rows)]
             return torch.cat(found).cpu().numpy().astype(np.int64) if found else np.zeros(0, dtype=np.int64)
+
+    @staticmethod
+    def _best(piece: Any, table: Any) -> Any:
+        """(rows,) the index of each row of `piece`'s highest inner product with a row of `table` (on the device)."""
+        return (piece @ table.T).argmax(dim=1)
 
     def run(self, plan: EncodingPlan, batches: Sequence[Batch]) -> np.ndarray:
         """(plan.n_words, dim) float32 L2-normalised word vectors, computed now."""

@@ -4,6 +4,7 @@ the encoder's device search to it only when the encoder runs off the host."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -14,7 +15,7 @@ import sensesearch.runner as runner_module
 from sensesearch.config import EncoderSettings
 from sensesearch.corpus import read_corpus
 from sensesearch.encoder import device_assign
-from sensesearch.errors import SenseSearchError
+from sensesearch.errors import SenseSearchError, SetupError
 from sensesearch.index import SenseIndex
 from sensesearch.ivf import add_to_lists, build_ivf
 from sensesearch.runner import WordVectorRunner
@@ -102,6 +103,39 @@ def test_runner_nearest_matches_faiss_coarse_search_in_any_number_of_pieces(monk
     found = runner.nearest(vectors, centroids)
     assert found.dtype == np.int64 and np.array_equal(found, expected)
     assert runner.nearest(vectors[:0], centroids).shape == (0,)
+
+
+def test_runner_nearest_asks_again_for_fewer_rows_when_the_device_runs_out_of_memory(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """It runs in an ingest's last checkpoint, beside the model's batches: an OOM there had failed the whole run's
+    last stretch."""
+    import torch
+
+    centroids = unit_rows(37, 24, seed=5)
+    vectors = unit_rows(1_000, 24, seed=6)
+    quantizer = faiss.IndexFlatIP(24)
+    quantizer.add(centroids)
+    runner = WordVectorRunner(lambda ids, mask: None, combine="sum", dim=24, device="cpu")
+    monkeypatch.setattr(runner_module, "NEAREST_SCORES", 37 * 256)
+    asked: list[int] = []
+    best = WordVectorRunner._best
+
+    def scarce(piece: Any, table: Any) -> Any:
+        asked.append(len(piece))
+        if len(piece) > 60:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return best(piece, table)
+
+    monkeypatch.setattr(runner, "_best", scarce)
+    assert np.array_equal(runner.nearest(vectors, centroids), quantizer.search(vectors, 1)[1].ravel())
+    assert asked[:3] == [256, 128, 64] and max(asked[3:]) == 32 and "32 rows at a time now" in caplog.text
+
+    def none_left(piece: Any, table: Any) -> Any:
+        raise torch.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(runner, "_best", none_left)
+    with pytest.raises(SetupError, match="no memory left to assign vectors to their IVF lists"):
+        runner.nearest(vectors, centroids)
 
 
 class OffHostEncoder(FakeEncoder):
