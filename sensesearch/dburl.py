@@ -4,7 +4,9 @@ Many indexes can share one PostgreSQL database: each keeps its tables in its own
 by a `schema=` query parameter of the URL. When an index is created without one, the schema is
 derived from the index folder (its name plus a hash of its absolute path) and written into the
 URL stored in config.json, so later opens find the same schema even if the folder moves.
-SQLite needs no namespace: its file lives in the index folder.
+SQLite needs no namespace: its file lives in the index folder, or where `--db` names it. SQLite reads a relative
+path from the current folder, so a new index stores the path made absolute (`with_absolute_path`): kept relative, a
+later run from another folder made an empty store there and dropped the index's vectors.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -66,6 +69,29 @@ def with_namespace(url: str, folder: Path) -> str:
     return parsed.update_query_dict({SCHEMA_PARAM: derived_schema(folder)}).render_as_string(hide_password=False)
 
 
+def with_absolute_path(url: str) -> str:
+    """`url` with its SQLite file's relative path made absolute as SQLite reads it now, from the current folder
+    (symbolic links resolved, as for the folder's own store, folder.sqlite_url); other URLs as given. What a new
+    index stores."""
+    parsed = parse(url)
+    if not _names_file(parsed) or Path(parsed.database or "").is_absolute():
+        return url
+    return _with_resolved_path(parsed)
+
+
+def _names_file(parsed: URL) -> bool:
+    return parsed.get_backend_name() == "sqlite" and bool(parsed.database)
+
+
+def _with_resolved_path(parsed: URL) -> str:
+    """A SQLite URL as text, its path made absolute with symbolic links resolved. Rendered around a stand-in (see
+    redact) and quoted as SQLAlchemy quotes a URL's database (url.URL.render_as_string), but for PEP 383 surrogates
+    (bytes that are not UTF-8), kept as they are: SQLAlchemy cannot render them, and make_url reads them back so."""
+    path = str(Path(parsed.database or "").resolve())
+    quoted = "".join(char if "\udc80" <= char <= "\udcff" else quote(char, safe=" +/") for char in path)
+    return parsed.set(database=_STAND_IN).render_as_string(hide_password=False).replace(_STAND_IN, quoted)
+
+
 def derived_schema(folder: Path) -> str:
     """A legal, stable schema name for an index folder: readable prefix, then a hash of the full path."""
     slug = re.sub(r"[^a-z0-9_]+", "_", folder.name.lower()).strip("_")[:30] or "index"
@@ -110,11 +136,17 @@ def redact(url: str | URL) -> str:
 
 
 def same_database(stored: str, given: str) -> bool:
-    """Whether `given` (as a user types it again) names the database an index was created with."""
-    a, b = parse(stored), parse(given)
+    """Whether `given` (as a user types it again) names the database an index was created with: SQLite paths are
+    compared made absolute (with_absolute_path), as SQLite reads them from the current folder."""
+    a, b = _comparable(stored), _comparable(given)
     if SCHEMA_PARAM not in b.query:
         a = a.difference_update_query([SCHEMA_PARAM])
     return _with_driver(a) == _with_driver(b)
+
+
+def _comparable(url: str) -> URL:
+    parsed = parse(url)
+    return parse(_with_resolved_path(parsed)) if _names_file(parsed) else parsed
 
 
 def _with_driver(url: URL) -> URL:

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from . import access
+from . import access, dburl
 from .checksums import SUFFIX as CHECKSUM_SUFFIX
 from .claim import INDEX_ID_KEY
 from .config import CONFIG_FILE, IndexConfig, encoder_differences
+from .dbengine import sqlite_file
 from .encoder import Encoder
 from .migrations import MIGRATIONS
 from .foldchanges import FOLD_CHANGES, FOLD_VERSION, older_words
@@ -51,6 +52,31 @@ row is someone's data."""
 def sqlite_url(folder: Path) -> str:
     """The SQLAlchemy URL of the metadata store kept in the index folder itself (the default)."""
     return f"sqlite:///{(folder / META_FILE).resolve()}"
+
+
+def store_url(folder: Path, config: IndexConfig) -> str:
+    """The URL of the metadata store of the existing index at `folder` (its `config`), once a SQLite store's file is
+    found there: IndexCorruptError naming the path looked for when it is not. Connecting makes a missing SQLite file,
+    and an empty store made so had been taken for the index's: a writer dropped every vector as "left by an
+    interrupted run", and `verify --repair` with them. An index made with a relative `--db` path (before these were
+    stored absolute, dburl.with_absolute_path) finds its store only from the folder it was made in; config.json
+    cannot be edited to name it otherwise, as its checksum then stops every writer."""
+    if config.db_url is None:
+        if not (folder / META_FILE).is_file():
+            raise IndexCorruptError(f"{folder / META_FILE} is missing: the index's sentences are gone; restore it from "
+                                    "a backup or index the corpus into a new folder")
+        return sqlite_url(folder)
+    database = sqlite_file(config.db_url)
+    if database is None or database.is_file():
+        return config.db_url
+    if not database.is_absolute():
+        raise IndexCorruptError(
+            f"the metadata store of {folder} is not at {Path.cwd() / database}: config.json names it "
+            f"{dburl.redact(config.db_url)}, a path SQLite reads from the current folder; run sensesearch from the "
+            "folder the index was made in (nothing was created or dropped)")
+    raise IndexCorruptError(f"the metadata store of {folder}, {database}, is missing: the index's sentences are gone "
+                            "unless it was moved; put it back there, restore it from a backup or index the corpus "
+                            "into a new folder")
 
 
 def read_index_config(folder: Path) -> IndexConfig:

@@ -72,7 +72,8 @@ class IndexOpening:
         encoder = encoder or load_encoder(settings, device)
         check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
                       encoder)
-        db_url = dburl.with_namespace(db_url, folder) if db_url else None
+        # Stored with a SQLite path made absolute: SQLite reads a relative one from whatever folder a later run is in.
+        db_url = dburl.with_absolute_path(dburl.with_namespace(db_url, folder)) if db_url else None
         index_id = new_index_id()
         config = IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim,
                              compression=compression, db_url=db_url, lemma_language=lemma_language, index_id=index_id,

@@ -24,7 +24,7 @@ from filelock import FileLock
 from . import checksums, digests
 from .config import CONFIG_FILE, IndexConfig
 from .errors import IndexClosedError, IndexCorruptError, ReadOnlyError, SenseSearchError
-from .folder import META_FILE, read_index_config, sqlite_url
+from .folder import read_index_config, sqlite_url, store_url
 from .generation import Identity, Snapshot, Stamp, file_stamp, files_identity
 from .ivf import Assign
 from .reencode import Encode, reencoded_vectors
@@ -96,11 +96,9 @@ class OccurrenceStore:
         if not (path / VECTORS_FILE).is_file():
             raise IndexCorruptError(f"{path / VECTORS_FILE} is missing: run `sensesearch verify --repair`, "
                                     "which re-encodes the vectors from the stored sentences")
-        if config.db_url is None and not (path / META_FILE).is_file():
-            raise IndexCorruptError(f"{path / META_FILE} is missing: the index's sentences are gone; "
-                                    "restore it from a backup or index the corpus into a new folder")
+        url = store_url(path, config)
         loaded = (files_identity(path), file_stamp(path))
-        meta = MetaStore(config.db_url or sqlite_url(path), lemma_language=config.lemma_language, read_only=read_only)
+        meta = MetaStore(url, lemma_language=config.lemma_language, read_only=read_only)
         try:
             vectors = _checked_vectors(path, config)
             if not read_only:
@@ -240,7 +238,7 @@ class OccurrenceStore:
         # the new rows were in place left new rows over old vectors (and a later refresh saw the rows as current).
         vectors = _checked_vectors(self.path, config)
         if identity != self._identity:
-            meta = MetaStore(config.db_url or sqlite_url(self.path), lemma_language=config.lemma_language,
+            meta = MetaStore(store_url(self.path, config), lemma_language=config.lemma_language,
                              read_only=self.read_only)
             self.meta.close()
             self.meta, self.config, self._identity = meta, config, identity

@@ -16,8 +16,8 @@ from typing import Any
 from .config import COMPRESSION_CHOICES, IndexConfig
 from .contract import checked
 from .encoder import load_encoder
-from .errors import ConfigMismatchError, IndexCorruptError, ModelLoadError, SetupError
-from .folder import META_FILE, acquire_write_lock, check_encoder, read_index_config, sqlite_url, writer_active
+from .errors import ConfigMismatchError, ModelLoadError, SetupError
+from .folder import acquire_write_lock, check_encoder, read_index_config, store_url, writer_active
 from .reencode import Encode, rewrite_vectors
 from . import storage_check
 from .storage_check import Findings, Problem, check_storage
@@ -61,13 +61,12 @@ def verify_index(path: str | Path, *, repair: bool = False, check_model: bool = 
     check again."""
     folder = Path(path)
     config = read_index_config(folder)
-    if config.db_url is None and not (folder / META_FILE).is_file():
-        raise IndexCorruptError(f"{folder / META_FILE} is missing: the index has no metadata to check")
+    url = store_url(folder, config)  # before any lock: a missing store is never made, nor its vectors dropped
     lock = acquire_write_lock(folder, 0) if repair else None
     store: MetaStore | None = None
     try:
         # Without --repair, verify is a reader: the store is opened read-only and nothing is written.
-        store = MetaStore(config.db_url or sqlite_url(folder), lemma_language=config.lemma_language,
+        store = MetaStore(url, lemma_language=config.lemma_language,
                           read_only=not repair)
         findings, vectors, docs = _check(folder, config, store, check_model, device)
         if lock is None and writer_active(folder):
