@@ -45,7 +45,23 @@ def check_url(url: str) -> None:
     if backend not in SUPPORTED_BACKENDS:
         raise UsageError(f"{backend} databases are not supported: use postgresql://HOST/DB, or leave --db out for "
                          "SQLite in the index folder")
+    _check_sqlite_file(url)
     _check_schema(url)
+
+
+def _check_sqlite_file(url: str) -> None:
+    """UsageError for a SQLite URL that names no plain file. An in-memory database (`sqlite://`, `sqlite:///:memory:`)
+    is gone when the command's connection closes: indexing into one said it succeeded, then every later command
+    found a store with no tables. SQLite's URI form (`?uri=true`, pysqlite's switch for it) can be one too
+    (`mode=memory`), and its file name is not a path the readers' read-only open (sensesearch.access) can take."""
+    parsed = parse(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    if parsed.database in (None, "", ":memory:"):
+        raise UsageError("an in-memory SQLite database (sqlite://, sqlite:///:memory:) is gone when the command ends: "
+                         "name a file (sqlite:///PATH), or leave --db out for SQLite in the index folder")
+    if "uri" in parsed.query:
+        raise UsageError("a SQLite URI (uri=true) is not taken: name the file as a plain path (sqlite:///PATH)")
 
 
 def _check_schema(url: str) -> None:

@@ -1,5 +1,6 @@
-"""A SQLite `--db` outside the index folder: a relative path stays the file it named when the index was made, and a
-store file that is missing is never made anew (nor the index's vectors dropped for it)."""
+"""A SQLite `--db` outside the index folder: a relative path stays the file it named when the index was made, a
+store file that is missing is never made anew (nor the index's vectors dropped for it), and an in-memory database,
+gone when the command ends, is refused."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sensesearch import IndexCorruptError, SenseIndex, verify_index
+from sensesearch import IndexCorruptError, SenseIndex, UsageError, verify_index
 from sensesearch.cli import app
 from sensesearch.config import EncoderSettings, IndexConfig
-from sensesearch.dburl import same_database, with_absolute_path
+from sensesearch.dburl import check_url, same_database, with_absolute_path
 
 
 @pytest.fixture
@@ -116,6 +117,21 @@ def test_an_outside_sqlite_store_that_is_gone_is_not_made_anew(tmp_path: Path, b
         with pytest.raises(IndexCorruptError, match=f"{store}, is missing"):
             SenseIndex.open(tmp_path / "idx", read_only=read_only)
     assert not store.exists()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite+pysqlite:///:memory:",
+                                 "sqlite:///file:m?mode=memory&cache=shared&uri=true"])
+def test_an_in_memory_sqlite_database_is_refused_as_a_usage_error(tmp_path: Path, bank_corpus: Path,
+                                                                   fake_settings: EncoderSettings, url: str) -> None:
+    with pytest.raises(UsageError, match="in-memory SQLite|SQLite URI"):
+        check_url(url)
+    with pytest.raises(UsageError):
+        SenseIndex.create(tmp_path / "idx", settings=fake_settings, db_url=url)
+    assert not (tmp_path / "idx").exists()
+    result = CliRunner().invoke(app, ["index", str(bank_corpus), "-i", str(tmp_path / "idx"), "-m", "fake:test",
+                                      "--db", url])
+    assert result.exit_code == 2 and ("in-memory SQLite" in result.output or "SQLite URI" in result.output)
+    assert not (tmp_path / "idx").exists()
 
 
 def test_sqlite_paths_are_compared_as_sqlite_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
