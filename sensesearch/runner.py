@@ -188,7 +188,7 @@ class WordVectorRunner:
         if rows == 1:
             raise SetupError(f"{self.device} has no memory left for one window of {width} tokens of this model "
                              "(other processes may hold it): free some, or name a device with more (--device)")
-        # Never raised: a pass of another thread (serve's requests share one runner) may have learnt a lower one.
+        # Only ever lowered: a pass of another thread (serve's requests share one runner) may have learnt a lower one.
         self.token_ceiling = min(self.token_ceiling or rows * width, (rows + 1) // 2 * width)
         log.warning("%s ran out of memory on a batch of %d padded tokens: batches go on at %d at most (%s sets the "
                     "size they start at)", self.device, rows * width, self.token_ceiling, BATCH_TOKENS_ENV)
