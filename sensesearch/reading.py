@@ -159,8 +159,7 @@ class IndexReading:
                          layers=list(enc.layers), combine=enc.combine, pooling=enc.pooling,
                          compression=self.config.compression, index_type=self.vectors.describe(),
                          bytes_vectors=_files_size(self.path, VECTORS_FILE), bytes_meta=meta_bytes,
-                         db_url=dburl.redact(self.config.db_url) if self.config.db_url else sqlite_url(self.path),
-                         documents_cut_short=counts["documents_cut_short"])
+                         db_url=dburl.redact(self.config.db_url) if self.config.db_url else sqlite_url(self.path))
 
     def catalog(self) -> list[DocumentEntry]:
         """Every indexed document: label, path, key, counts and metadata (see sensesearch.catalog)."""

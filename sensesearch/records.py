@@ -207,9 +207,6 @@ class IndexInfo:
     bytes_vectors: int
     bytes_meta: int
     db_url: str
-    documents_cut_short: int = 0
-    """Of `documents`, those an ingest run stopped inside (DocumentEntry.sentences_total): `index` of them finishes
-    them, `verify --repair` removes them. The count had included them with nothing to say so."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -214,16 +214,13 @@ class MetaStore(WordRows):
 
     def counts(self) -> dict[str, int]:
         """Rows of each table; "words" counts the word forms that still have a usage. A removed or replaced
-        document leaves its words' rows behind, and counting those made `info` depend on the index's history.
-        "documents_cut_short": those an ingest run stopped inside (sentences_total set), counted among "documents"."""
+        document leaves its words' rows behind, and counting those made `info` depend on the index's history."""
         used = select(occurrences.c.id).where(occurrences.c.word_id == words.c.id).exists()
         with self.engine.connect() as conn:
             found = {name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
                      for name, table in (("documents", documents), ("sentences", sentences),
                                          ("occurrences", occurrences))}
             found["words"] = int(conn.execute(select(func.count()).select_from(words).where(used)).scalar() or 0)
-            found["documents_cut_short"] = int(conn.execute(select(func.count()).select_from(documents).where(
-                documents.c.sentences_total.is_not(None))).scalar() or 0)
         return found
 
     def holds_usages(self) -> bool:

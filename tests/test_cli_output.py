@@ -310,7 +310,7 @@ def test_documents_lists_labels_paths_and_counts(built: Path, bank_corpus: Path)
 
 def test_documents_marks_a_document_a_stopped_run_cut_short(tmp_path: Path) -> None:
     """A document an ingest run stopped inside (its checkpoint fell in it, then the run was killed) had been listed with
-    the sentences it got as if whole, and counted by info as any other; only verify said so."""
+    the sentences it got as if whole; only verify said so."""
     import sqlite3
 
     corpus = write_corpus(tmp_path / "corpus", n_docs=2, n_sentences=6)
@@ -325,8 +325,6 @@ def test_documents_marks_a_document_a_stopped_run_cut_short(tmp_path: Path) -> N
     table = runner.invoke(app, ["documents", "--index", str(index)])
     assert table.exit_code == 0 and "6 of 9" in table.stdout
     assert "1 cut short by a run that stopped" in table.stderr and "`verify --repair` removes it" in table.stderr
-    info = json.loads(runner.invoke(app, ["info", "--index", str(index), "--json"]).stdout)
-    assert (info["documents"], info["documents_cut_short"]) == (2, 1)
 
 
 @pytest.mark.parametrize("name", ["bank.txt", "{corpus}/bank.txt", "{corpus}", "{label}"])

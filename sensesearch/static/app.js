@@ -512,9 +512,7 @@ async function showInfo() {
     const info = await (await api("/api/info")).json();
     const n = (x) => x.toLocaleString("en");
     const plural = (x, word) => `${n(x)} ${word}${x === 1 ? "" : "s"}`;
-    // A document an indexing run stopped inside is counted with the rest: say how many, as `documents` does.
-    const cut = info.documents_cut_short ? ` (${n(info.documents_cut_short)} cut short)` : "";
-    $("info").textContent = `${plural(info.documents, "document")}${cut} · ${plural(info.occurrences, "usage")} of ` +
+    $("info").textContent = `${plural(info.documents, "document")} · ${plural(info.occurrences, "usage")} of ` +
       `${plural(info.words, "word")}` +
       ` · ${info.model}`;
   } catch (error) {
