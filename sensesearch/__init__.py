@@ -29,7 +29,6 @@ _LAZY: dict[str, tuple[str, str]] = {
     "read_index_config": ("index", "read_index_config"),
     "check_reopen": ("opening", "check_reopen"),
     "check_write_access": ("folder", "check_write_access"),
-    "check_db_reachable": ("dbengine", "check_reachable"),
     "release_outside_store": ("claim", "release_outside_store"),
     "load_encoder": ("encoder", "load_encoder"),
     "check_precision": ("encoder", "check_precision_on"),
@@ -129,7 +128,6 @@ if TYPE_CHECKING:
                          IndexConfig, check_environment, parse_layers)
     from .records import Document, DocumentEntry, Hit, IndexInfo, IngestReport, Skipped, UsagePage
     from .claim import release_outside_store
-    from .dbengine import check_reachable as check_db_reachable
     from .compare import Comparison
     from .compare import compare as compare_usages
     from .compare import check_lines as check_compare_lines

@@ -86,8 +86,6 @@ def index(
     asked = None
     if existing is None or any((model, layers, combine, pooling, precision)):
         asked = encoder_settings(model, layers, combine, pooling, existing and existing.encoder, precision, device)
-    if existing is None and db is not None:  # a store that cannot be reached: one line, before "loading the model"
-        sensesearch.check_db_reachable(db)
     if existing is not None:  # a setting the index does not have: one line, before the model loads
         sensesearch.check_reopen(index, existing, asked, compression=value(compression), db_url=db,
                                  lemma_language=lemma_language)

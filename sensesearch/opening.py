@@ -67,8 +67,8 @@ class IndexOpening:
             raise IndexExistsError(f"{folder} already holds an index; open it instead")
         if _lock is None:
             access.check_creatable(folder)  # read-only media: one line before the model loads
-        if db_url is not None:
-            check_reachable(db_url)
+            if db_url is not None:  # open_or_create asks before it takes the lock (and says "loading the model")
+                check_reachable(db_url)
         encoder = encoder or load_encoder(settings, device)
         check_encoder(folder, IndexConfig(encoder=settings, model_fingerprint=encoder.fingerprint, dim=encoder.dim),
                       encoder)
@@ -152,6 +152,8 @@ class IndexOpening:
         folder = Path(check_names([path], "index folder")[0])
         if folder.exists() and not folder.is_dir():
             raise IndexExistsError(f"{folder} exists and is not a folder")
+        if db_url is not None and not (folder / CONFIG_FILE).exists():
+            check_reachable(db_url)  # a new index's store: before the folder is made and the lock's waiter hears of it
         made_folder = access.make_folder(folder)
         lock = acquire_write_lock(folder, lock_timeout, remake=True, waiting=lock_wait)
         try:
